@@ -1,0 +1,22 @@
+# The two commands are `make run` and `make test`; the rest are conveniences.
+.PHONY: run test install fmt lint bench-gateway bench-events clean
+
+run:
+	@scripts/bootstrap.sh
+	@.venv/bin/python scripts/run.py
+
+test:
+	@scripts/test.sh
+
+install:
+	@scripts/bootstrap.sh
+
+fmt: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+lint: install
+	.venv/bin/ruff check .
+
+clean:
+	rm -rf .run

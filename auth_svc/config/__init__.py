@@ -1,0 +1,1 @@
+"""The auth_svc Django project."""

@@ -1,0 +1,14 @@
+"""Settings of auth_svc: the shared ones from ``common.settings`` plus its own apps."""
+
+from pathlib import Path
+
+from common.settings import service_settings
+
+globals().update(
+    service_settings(
+        name="auth",
+        title="Auth service",
+        apps=[],
+        base_dir=Path(__file__).resolve().parent.parent,
+    )
+)

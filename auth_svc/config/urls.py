@@ -1,0 +1,12 @@
+"""URLs of auth_svc: its API at the root, admin, and the shared health/schema/docs routes."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("common.urls")),
+]
+
+handler404 = "common.views.not_found"
+handler500 = "common.views.server_error"

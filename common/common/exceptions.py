@@ -1,0 +1,166 @@
+"""Domain exceptions and the one place that turns any exception into the error envelope.
+
+Services raise these small classes; :func:`envelope_exception_handler` (DRF's
+``EXCEPTION_HANDLER``) maps them, DRF's own exceptions and Django's to
+``{"status", "error": {"type", "message", "details"}}`` (CONTRACT §2). Anything
+unexpected is logged with the request id and answered as ``internal`` with no details.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+logger = logging.getLogger("common.exceptions")
+
+
+class ServiceError(drf.APIException):
+    """Base of the domain exceptions: an HTTP status, an envelope type and optional details."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request cannot be processed."
+    default_code = "bad_request"
+
+    def __init__(self, detail: str | None = None, *, details: list[dict[str, str]] | None = None):
+        super().__init__(detail or self.default_detail, self.default_code)
+        self.details = details
+
+
+class BadRequest(ServiceError):
+    default_detail = "Malformed request."
+    default_code = "bad_request"
+
+
+class Conflict(ServiceError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class UpstreamUnavailable(ServiceError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A service this request needs is unavailable."
+    default_code = "upstream_unavailable"
+
+
+class BadGateway(UpstreamUnavailable):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "A service this request needs answered with an error."
+
+
+class UpstreamTimeout(ServiceError):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_detail = "A service this request needs did not answer in time."
+    default_code = "upstream_timeout"
+
+
+# DRF exception class -> envelope type; the first match in MRO order wins.
+_DRF_TYPES: list[tuple[type[Exception], str]] = [
+    (drf.ValidationError, "validation"),
+    (drf.ParseError, "bad_request"),
+    (drf.NotAuthenticated, "unauthorized"),
+    (drf.AuthenticationFailed, "unauthorized"),
+    (drf.PermissionDenied, "forbidden"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.NotAcceptable, "bad_request"),
+    (drf.UnsupportedMediaType, "unsupported_media_type"),
+    (drf.Throttled, "rate_limited"),
+]
+
+_DEFAULT_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    502: "upstream_unavailable",
+    503: "upstream_unavailable",
+    504: "upstream_timeout",
+}
+
+
+def error_body(status_code: int, error_type: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"status": status_code, "error": {"type": error_type, "message": message, "details": details}}
+
+
+def error_type_for_status(status_code: int) -> str:
+    return _DEFAULT_TYPES.get(status_code, "internal" if status_code >= 500 else "bad_request")
+
+
+def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn DRF's nested ``ValidationError.detail`` into ``[{"field": "items.0.quantity", "message"}]``."""
+    if isinstance(detail, dict):
+        out: list[dict[str, str]] = []
+        for key, value in detail.items():
+            name = "" if key == api_settings.NON_FIELD_ERRORS_KEY else str(key)
+            out += flatten_validation_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return [{"field": prefix or "non_field_errors", "message": str(item)} for item in detail]
+        out = []
+        for index, item in enumerate(detail):
+            if item in ({}, []):
+                continue
+            out += flatten_validation_errors(item, f"{prefix}.{index}" if prefix else str(index))
+        return out
+    return [{"field": prefix or "non_field_errors", "message": str(detail)}]
+
+
+def _message(exc: drf.APIException) -> str:
+    detail = exc.detail
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    if isinstance(detail, (str, drf.ErrorDetail)):
+        return str(detail)
+    return exc.default_detail if isinstance(exc.default_detail, str) else str(exc.default_detail)
+
+
+def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+    if not isinstance(exc, drf.APIException):
+        request = context.get("request")
+        logger.exception(
+            "Unhandled exception in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+        )
+        return Response(error_body(500, "internal", "Internal server error."), status=500)
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, ServiceError):
+        error_type, details, message = exc.default_code, exc.details, str(exc.detail)
+    elif isinstance(exc, drf.ValidationError):
+        error_type, message = "validation", "Validation failed."
+        details = flatten_validation_errors(exc.detail)
+    else:
+        error_type = next((name for cls, name in _DRF_TYPES if isinstance(exc, cls)), None)
+        error_type = error_type or error_type_for_status(exc.status_code)
+        details, message = None, _message(exc)
+    if isinstance(exc, drf.AuthenticationFailed) or isinstance(exc, drf.NotAuthenticated):
+        # simplejwt puts the reason in nested messages; the envelope keeps one line.
+        message = _message(exc)
+    return Response(error_body(exc.status_code, error_type, message, details), status=exc.status_code, headers=headers)

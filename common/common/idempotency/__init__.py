@@ -1,0 +1,1 @@
+"""``Idempotency-Key`` support for POSTs (CONTRACT §2), as a Django app with one table."""

@@ -1,0 +1,13 @@
+"""Logging helpers: every record carries the request id it was written under."""
+
+from __future__ import annotations
+
+import logging
+
+from .request_id import get_request_id
+
+
+class RequestIDFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = getattr(record, "request_id", None) or get_request_id()
+        return True

@@ -1,0 +1,22 @@
+"""``/metrics`` in the Prometheus text format: process metrics and answered requests."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+
+REQUESTS = Counter("erp_http_requests_total", "HTTP requests answered", ["method", "status"])
+
+
+def metrics_view(request):
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        REQUESTS.labels(request.method, str(response.status_code)).inc()
+        return response

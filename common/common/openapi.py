@@ -1,0 +1,112 @@
+"""drf-spectacular post-processing: describe the envelope the renderer really sends.
+
+Every 2xx JSON body is wrapped as ``{status, message, data[, meta]}``, and every
+operation lists the contract's error responses with the error envelope, so the
+document matches the wire format without each view repeating it.
+"""
+
+from __future__ import annotations
+
+ERROR_COMPONENT = "ErrorEnvelope"
+META_COMPONENT = "ListMeta"
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status", "error"],
+    "properties": {
+        "status": {"type": "integer", "example": 400},
+        "error": {
+            "type": "object",
+            "required": ["type", "message", "details"],
+            "properties": {
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "validation",
+                        "bad_request",
+                        "unauthorized",
+                        "forbidden",
+                        "not_found",
+                        "method_not_allowed",
+                        "conflict",
+                        "unsupported_media_type",
+                        "rate_limited",
+                        "internal",
+                        "upstream_unavailable",
+                        "upstream_timeout",
+                    ],
+                },
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "nullable": True,
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+_META_SCHEMA = {
+    "type": "object",
+    "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+}
+
+_ERRORS_BY_METHOD = {
+    "get": ("400", "401", "403", "404"),
+    "post": ("400", "401", "403", "404", "409", "415"),
+    "put": ("400", "401", "403", "404", "409", "415"),
+    "patch": ("400", "401", "403", "404", "409", "415"),
+    "delete": ("400", "401", "403", "404", "409"),
+}
+
+_DESCRIPTIONS = {
+    "400": "Validation failed or malformed request.",
+    "401": "Missing, malformed, expired or forged token.",
+    "403": "The caller's role does not allow this operation.",
+    "404": "Not found.",
+    "409": "Conflict with the current state.",
+    "415": "Unsupported media type.",
+}
+
+
+def _wrap(schema: dict, *, is_list: bool) -> dict:
+    properties = {
+        "status": {"type": "integer"},
+        "message": {"type": "string"},
+        "data": schema,
+    }
+    if is_list:
+        properties["meta"] = {"$ref": f"#/components/schemas/{META_COMPONENT}"}
+    return {"type": "object", "required": ["status", "message", "data"], "properties": properties}
+
+
+def envelope_postprocessing_hook(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(ERROR_COMPONENT, _ERROR_SCHEMA)
+    schemas.setdefault(META_COMPONENT, _META_SCHEMA)
+    error_ref = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in _ERRORS_BY_METHOD:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, response in list(responses.items()):
+                if not code.startswith("2"):
+                    continue
+                content = response.get("content", {}).get("application/json")
+                if content and "schema" in content and not content.get("x-enveloped"):
+                    schema = content["schema"]
+                    is_list = schema.get("type") == "array"
+                    content["schema"] = _wrap(schema, is_list=is_list)
+            public_operation = operation.get("security") == [] or {} in operation.get("security", [])
+            for code in _ERRORS_BY_METHOD[method]:
+                if public_operation and code in ("401", "403"):
+                    continue
+                responses.setdefault(
+                    code, {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": error_ref}}}
+                )
+    return result

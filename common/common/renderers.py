@@ -1,0 +1,30 @@
+"""JSON renderer that wraps successful responses in the contract's success envelope.
+
+``{"status": 200, "message": "OK", "data": ...}`` plus ``meta`` for lists. Error
+responses are already enveloped by :mod:`common.exceptions` and pass through, as
+do responses a view marks ``enveloped = True`` (the gateway's proxied bodies).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from rest_framework.renderers import JSONRenderer
+
+
+class EnvelopeJSONRenderer(JSONRenderer):
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None and response.status_code < 400 and not getattr(response, "enveloped", False):
+            if response.status_code == 204:
+                return b""
+            body = {
+                "status": response.status_code,
+                "message": getattr(response, "envelope_message", None) or HTTPStatus(response.status_code).phrase,
+                "data": data,
+            }
+            meta = getattr(response, "envelope_meta", None)
+            if meta is not None:
+                body["meta"] = meta
+            data = body
+        return super().render(data, accepted_media_type, renderer_context)

@@ -1,0 +1,360 @@
+"""Env-driven settings shared by every service.
+
+A service's ``config/settings.py`` calls :func:`service_settings` once and then adds
+what is its own. Everything is read from the environment (CONTRACT §7); with
+``DJANGO_DEBUG`` off, missing secrets stop the service at start-up with a clear
+message instead of falling back to a default that would work in production.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+INSECURE_SECRET_PREFIX = "insecure-dev-"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    value = env(name)
+    if value is None:
+        return list(default or [])
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def data_dir() -> Path:
+    """Return the folder for SQLite files, the filesystem broker, keys and logs."""
+    path = Path(env("ERP_DATA_DIR", ".run")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(service: str) -> str:
+    """Return the service's own database URL.
+
+    ``DATABASE_URL`` wins; else ``ERP_POSTGRES_URL`` names a server on which the
+    service gets a database of its own (``<ERP_DB_PREFIX><service>``); else SQLite.
+    """
+    explicit = env("DATABASE_URL")
+    if explicit:
+        return explicit
+    server = env("ERP_POSTGRES_URL")
+    if server:
+        return f"{server.rstrip('/')}/{env('ERP_DB_PREFIX', '')}{service}"
+    return f"sqlite:///{data_dir() / f'{service}.sqlite3'}"
+
+
+def database_config(service: str) -> dict[str, Any]:
+    config = dj_database_url.parse(database_url(service), conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"].endswith("sqlite3"):
+        # Several processes (web, relay, consumer) share one file: wait for locks
+        # instead of failing at once, and take the write lock at BEGIN so a
+        # read-then-write transaction cannot deadlock on upgrade.
+        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+    return config
+
+
+def broker_url() -> str:
+    """Return ``BROKER_URL`` or the kombu filesystem transport under the data dir."""
+    explicit = env("BROKER_URL")
+    if explicit:
+        return explicit
+    return "filesystem://"
+
+
+def filesystem_broker_options() -> dict[str, Any]:
+    folder = data_dir() / "broker"
+    for sub in ("out", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    # Every process reads and writes the same folder: that is the shared "broker".
+    return {
+        "data_folder_in": str(folder / "out"),
+        "data_folder_out": str(folder / "out"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+    }
+
+
+def broker_transport_options() -> dict[str, Any]:
+    return filesystem_broker_options() if broker_url().startswith("filesystem") else {}
+
+
+def secret_key(debug: bool) -> str:
+    value = env("DJANGO_SECRET_KEY")
+    if value and not value.startswith(INSECURE_SECRET_PREFIX):
+        return value
+    if debug:
+        return value or INSECURE_SECRET_PREFIX + "local-only-do-not-deploy"
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is missing or a development default; set a real secret or DJANGO_DEBUG=1."
+    )
+
+
+def _read_key(name: str) -> str | None:
+    inline = env(name)
+    if inline:
+        return inline.replace("\\n", "\n")
+    path = env(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path} cannot be read: {exc}") from exc
+    return None
+
+
+def dev_key_paths() -> tuple[Path, Path]:
+    folder = data_dir() / "keys"
+    return folder / "jwt_private.pem", folder / "jwt_public.pem"
+
+
+def ensure_dev_keypair() -> tuple[Path, Path]:
+    """Generate the local run's RSA key pair into the data dir once."""
+    private_path, public_path = dev_key_paths()
+    if private_path.exists() and public_path.exists():
+        return private_path, public_path
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # Write to temporary names and rename so concurrent starters never see half a key.
+    for path, pem, mode in ((private_path, private_pem, 0o600), (public_path, public_pem, 0o644)):
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(mode)
+        tmp.replace(path)
+    return private_path, public_path
+
+
+def jwt_public_key(debug: bool) -> str:
+    key = _read_key("JWT_PUBLIC_KEY")
+    if key:
+        return key
+    if debug:
+        return ensure_dev_keypair()[1].read_text()
+    raise ImproperlyConfigured("JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) is required when DJANGO_DEBUG is off.")
+
+
+def jwt_private_key(debug: bool) -> str:
+    """Return the signing key; only auth_svc ever calls this."""
+    key = _read_key("JWT_PRIVATE_KEY")
+    if key:
+        return key
+    if debug:
+        return ensure_dev_keypair()[0].read_text()
+    raise ImproperlyConfigured("JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off.")
+
+
+def service_settings(
+    *,
+    name: str,
+    title: str,
+    apps: list[str],
+    base_dir: Path,
+    with_database: bool = True,
+) -> dict[str, Any]:
+    """Return the settings every service shares, to ``globals().update()`` in config.settings."""
+    debug = env_bool("DJANGO_DEBUG", False)
+    jwt_issuer = env("JWT_ISSUER", "erp-auth")
+    jwt_audience = env("JWT_AUDIENCE", "erp")
+    installed = [
+        "django.contrib.contenttypes",
+        "django.contrib.staticfiles",
+        "rest_framework",
+        "drf_spectacular",
+        "drf_spectacular_sidecar",
+        "django_filters",
+    ]
+    if with_database:
+        installed = [
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            *installed,
+            "common.idempotency",
+        ]
+    middleware = [
+        "common.middleware.RequestIDMiddleware",
+        "common.metrics.MetricsMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+    if with_database:
+        middleware += [
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "common.idempotency.middleware.IdempotencyMiddleware",
+        ]
+    middleware.append("django.middleware.clickjacking.XFrameOptionsMiddleware")
+
+    settings: dict[str, Any] = {
+        "SERVICE_NAME": name,
+        "BASE_DIR": base_dir,
+        "DEBUG": debug,
+        "SECRET_KEY": secret_key(debug),
+        "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if debug else []),
+        "INSTALLED_APPS": installed + apps,
+        "MIDDLEWARE": middleware,
+        "ROOT_URLCONF": "config.urls",
+        "WSGI_APPLICATION": "config.wsgi.application",
+        "DATABASES": {"default": database_config(name)} if with_database else {},
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "USE_TZ": True,
+        "TIME_ZONE": "UTC",
+        "LANGUAGE_CODE": "en-us",
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": str(data_dir() / "static" / name),
+        "APPEND_SLASH": False,
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                    if with_database
+                    else ["django.template.context_processors.request"],
+                },
+            }
+        ],
+        "BROKER_URL": broker_url(),
+        "BROKER_TRANSPORT_OPTIONS": broker_transport_options(),
+        "REST_FRAMEWORK": {
+            "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.JWTAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["common.permissions.RolePermission"],
+            "DEFAULT_RENDERER_CLASSES": [
+                "common.renderers.EnvelopeJSONRenderer",
+                "rest_framework.renderers.BrowsableAPIRenderer",
+            ],
+            "DEFAULT_PARSER_CLASSES": [
+                "rest_framework.parsers.JSONParser",
+                "rest_framework.parsers.FormParser",
+                "rest_framework.parsers.MultiPartParser",
+            ],
+            "DEFAULT_PAGINATION_CLASS": "common.pagination.EnvelopePagination",
+            "DEFAULT_FILTER_BACKENDS": [
+                "django_filters.rest_framework.DjangoFilterBackend",
+                "rest_framework.filters.SearchFilter",
+                "rest_framework.filters.OrderingFilter",
+            ],
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "common.exceptions.envelope_exception_handler",
+            "UNAUTHENTICATED_USER": None,
+            "COERCE_DECIMAL_TO_STRING": False,
+            "PAGE_SIZE": 10,
+        },
+        "SIMPLE_JWT": {
+            "ALGORITHM": "RS256",
+            "SIGNING_KEY": None,
+            "VERIFYING_KEY": jwt_public_key(debug),
+            "ISSUER": jwt_issuer,
+            "AUDIENCE": jwt_audience,
+            "USER_ID_CLAIM": "user_id",
+            "USER_ID_FIELD": "id",
+            "TOKEN_TYPE_CLAIM": "token_type",
+            "JTI_CLAIM": "jti",
+            "TOKEN_USER_CLASS": "common.authentication.TokenUser",
+            "ACCESS_TOKEN_LIFETIME": _minutes(env_int("JWT_ACCESS_MINUTES", 15)),
+            "REFRESH_TOKEN_LIFETIME": _minutes(env_int("JWT_REFRESH_MINUTES", 60 * 24 * 7)),
+            "LEEWAY": 0,
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": title,
+            "VERSION": "1.0.0",
+            "SERVE_INCLUDE_SCHEMA": False,
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+            "COMPONENT_SPLIT_REQUEST": True,
+            "POSTPROCESSING_HOOKS": [
+                "drf_spectacular.hooks.postprocess_schema_enums",
+                "common.openapi.envelope_postprocessing_hook",
+            ],
+            "SECURITY": [{"jwtAuth": []}],
+            "APPEND_COMPONENTS": {
+                "securitySchemes": {"jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
+        },
+        "ERP": {
+            "SERVICE_SECRET": env("SERVICE_SECRET"),
+            "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
+            "HTTP_TIMEOUT": float(env("ERP_HTTP_TIMEOUT", "5")),
+            "READINESS_CHECKS": ["common.health.check_database", "common.health.check_broker"] if with_database else [],
+        },
+        "LOGGING": logging_config(debug),
+    }
+    if not debug:
+        settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
+    return settings
+
+
+def _minutes(value: int):
+    from datetime import timedelta
+
+    return timedelta(minutes=value)
+
+
+def logging_config(debug: bool) -> dict[str, Any]:
+    """Return JSON logging to stdout, each record carrying the request id."""
+    level = env("LOG_LEVEL", "INFO")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "common.logging.RequestIDFilter"}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "handlers": {
+            "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "django.request": {"level": "ERROR"},
+            "django.db.backends": {"level": "INFO"},
+        },
+    }

@@ -1,0 +1,52 @@
+"""Mint tokens the way auth_svc does, with the local run's private key, for tests only."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from ..settings import ensure_dev_keypair
+
+
+def dev_private_key() -> str:
+    return ensure_dev_keypair()[0].read_text()
+
+
+def issue_token(
+    *,
+    role: str | None = "admin",
+    token_type: str = "user",
+    user_id: str | None = None,
+    email: str | None = None,
+    lifetime: int = 300,
+    private_key: str | None = None,
+    algorithm: str = "RS256",
+    **overrides,
+) -> str:
+    now = int(time.time())
+    jwt_settings = settings.SIMPLE_JWT
+    claims = {
+        "user_id": user_id or (str(uuid.uuid4()) if token_type == "user" else "sales"),
+        "email": email if email is not None else (f"{role}@example.com" if token_type == "user" else None),
+        "role": role if token_type == "user" else None,
+        "type": token_type,
+        "token_type": "access",
+        "iss": jwt_settings["ISSUER"],
+        "aud": jwt_settings["AUDIENCE"],
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(overrides)
+    claims = {key: value for key, value in claims.items() if value is not None}
+    return jwt.encode(claims, private_key or dev_private_key(), algorithm=algorithm)
+
+
+def auth_client(role: str | None = "admin", **token_kwargs) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(role=role, **token_kwargs)}")
+    return client

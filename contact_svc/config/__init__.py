@@ -1,0 +1,1 @@
+"""The contact_svc Django project."""

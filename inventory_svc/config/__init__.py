@@ -1,0 +1,1 @@
+"""The inventory_svc Django project."""

@@ -1,0 +1,1 @@
+"""The purchase_svc Django project."""
