@@ -206,6 +206,7 @@ def service_settings(
             "django.contrib.sessions",
             "django.contrib.messages",
             *installed,
+            "common",
             "common.idempotency",
         ]
     middleware = [
