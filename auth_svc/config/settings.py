@@ -1,14 +1,98 @@
-"""Settings of auth_svc: the shared ones from ``common.settings`` plus its own apps."""
+"""Settings of auth_svc: the shared ones from ``common.settings`` plus its own apps.
+
+auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY`` or
+``JWT_PRIVATE_KEY_FILE``; in DEBUG the local run's generated key). Its own environment:
+
+- ``AUTH_OPEN_REGISTRATION`` (default off): while on, ``POST /register`` is public and the
+  caller chooses the role; while off, registering needs an admin token.
+- ``SERVICE_SECRETS``: one secret per service that may ask ``POST /service-token`` for a
+  token, as ``name:secret`` pairs separated by commas, e.g.
+  ``contact:s3cr3t,inventory:...,sales:...,purchase:...,gateway:...`` (a secret may
+  contain ``:`` but not ``,``). Absent: no service can get a token.
+- ``AUTH_LOGIN_MAX_FAILURES`` (default 5) failed logins per email and client IP within
+  ``AUTH_LOGIN_FAILURE_WINDOW`` seconds (default 900) lock that pair out with 429.
+- ``AUTH_NUM_PROXIES`` (default 0): trusted reverse proxies in front of the service
+  (the gateway); the client IP is then taken from ``X-Forwarded-For``.
+- ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
+- Mail: ``EMAIL_HOST`` set means SMTP with ``EMAIL_PORT`` (587), ``EMAIL_HOST_USER``,
+  ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (on), ``EMAIL_USE_SSL``; otherwise mail is
+  written as files into ``<ERP_DATA_DIR>/mail`` (the local run). ``EMAIL_BACKEND``
+  overrides both; ``DEFAULT_FROM_EMAIL`` is the sender.
+"""
 
 from pathlib import Path
 
-from common.settings import service_settings
+from django.core.exceptions import ImproperlyConfigured
+
+from common.settings import data_dir, env, env_bool, env_int, jwt_private_key, service_settings
 
 globals().update(
     service_settings(
         name="auth",
         title="Auth service",
-        apps=[],
+        apps=["accounts", "rest_framework_simplejwt.token_blacklist"],
         base_dir=Path(__file__).resolve().parent.parent,
     )
 )
+
+AUTH_USER_MODEL = "accounts.User"
+
+SIMPLE_JWT["SIGNING_KEY"] = jwt_private_key(DEBUG)  # noqa: F821 (set by service_settings)
+SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True  # noqa: F821
+SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"] = True  # noqa: F821
+SIMPLE_JWT["UPDATE_LAST_LOGIN"] = False  # noqa: F821
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Login failure counters must be shared by every gunicorn worker: keep them in the
+# database. The table is created by the accounts migration 0002 (no manual step).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "auth_cache",
+    }
+}
+
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("AUTH_NUM_PROXIES", 0)  # noqa: F821
+
+
+def _service_secrets(raw: str | None) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for entry in (raw or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, sep, secret = entry.partition(":")
+        if not sep or not name.strip() or not secret:
+            raise ImproperlyConfigured("SERVICE_SECRETS must be 'name:secret' pairs separated by commas.")
+        secrets[name.strip()] = secret
+    return secrets
+
+
+ACCOUNTS = {
+    "OPEN_REGISTRATION": env_bool("AUTH_OPEN_REGISTRATION", False),
+    "SERVICE_SECRETS": _service_secrets(env("SERVICE_SECRETS")),
+    "LOGIN_MAX_FAILURES": env_int("AUTH_LOGIN_MAX_FAILURES", 5),
+    "LOGIN_FAILURE_WINDOW": env_int("AUTH_LOGIN_FAILURE_WINDOW", 900),
+    "RESET_TOKEN_MINUTES": env_int("AUTH_RESET_TOKEN_MINUTES", 60),
+}
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ERP <no-reply@example.com>")
+EMAIL_HOST = env("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+else:
+    # No mail server configured (DEBUG, the local run): keep the messages as files.
+    EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    EMAIL_FILE_PATH = str(data_dir() / "mail")

@@ -9,6 +9,7 @@ unexpected is logged with the request id and answered as ``internal`` with no de
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,6 +19,9 @@ from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import set_rollback
+
+from .request_id import get_request_id
 
 logger = logging.getLogger("common.exceptions")
 
@@ -62,7 +66,7 @@ class UpstreamTimeout(ServiceError):
     default_code = "upstream_timeout"
 
 
-# DRF exception class -> envelope type; the first match in MRO order wins.
+# DRF exception class -> envelope type; the first entry the exception is an instance of wins.
 _DRF_TYPES: list[tuple[type[Exception], str]] = [
     (drf.ValidationError, "validation"),
     (drf.ParseError, "bad_request"),
@@ -92,10 +96,12 @@ _DEFAULT_TYPES = {
 
 
 def error_body(status_code: int, error_type: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Return the error envelope ``{"status", "error": {"type", "message", "details"}}``."""
     return {"status": status_code, "error": {"type": error_type, "message": message, "details": details}}
 
 
 def error_type_for_status(status_code: int) -> str:
+    """Return the envelope type of an HTTP status the mapping does not name otherwise."""
     return _DEFAULT_TYPES.get(status_code, "internal" if status_code >= 500 else "bad_request")
 
 
@@ -128,20 +134,34 @@ def _message(exc: drf.APIException) -> str:
     return exc.default_detail if isinstance(exc.default_detail, str) else str(exc.default_detail)
 
 
-def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+def _as_api_exception(exc: Exception) -> Exception:
+    """Translate Django's own exceptions into DRF's, leave anything else alone."""
     if isinstance(exc, Http404):
-        exc = drf.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = drf.PermissionDenied()
-    elif isinstance(exc, DjangoValidationError):
-        exc = drf.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        return drf.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return drf.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        return drf.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    return exc
+
+
+def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF ``EXCEPTION_HANDLER``: answer every exception with the error envelope."""
+    exc = _as_api_exception(exc)
+    # Like DRF's own handler: with ATOMIC_REQUESTS, an error must not commit half a change.
+    set_rollback()
 
     if not isinstance(exc, drf.APIException):
         request = context.get("request")
+        request_id = get_request_id()
+        # ``extra`` puts the id on the record itself, so every handler sees it, not only
+        # those configured with common.logging.RequestIDFilter.
         logger.exception(
-            "Unhandled exception in %s %s",
+            "Unhandled exception in %s %s (request %s)",
             getattr(request, "method", "?"),
             getattr(request, "path", "?"),
+            request_id,
+            extra={"request_id": request_id},
         )
         return Response(error_body(500, "internal", "Internal server error."), status=500)
 
@@ -149,7 +169,8 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None) is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+        # Round up: "Retry-After: 0" for a 0.4 s wait would invite an immediate retry.
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
 
     if isinstance(exc, ServiceError):
         error_type, details, message = exc.default_code, exc.details, str(exc.detail)
@@ -157,10 +178,8 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         error_type, message = "validation", "Validation failed."
         details = flatten_validation_errors(exc.detail)
     else:
+        # simplejwt nests the reason in ``detail``; the envelope keeps one line.
         error_type = next((name for cls, name in _DRF_TYPES if isinstance(exc, cls)), None)
         error_type = error_type or error_type_for_status(exc.status_code)
         details, message = None, _message(exc)
-    if isinstance(exc, drf.AuthenticationFailed) or isinstance(exc, drf.NotAuthenticated):
-        # simplejwt puts the reason in nested messages; the envelope keeps one line.
-        message = _message(exc)
     return Response(error_body(exc.status_code, error_type, message, details), status=exc.status_code, headers=headers)

@@ -4,14 +4,16 @@ One pooled ``requests.Session`` per base URL, timeouts on every call, the reques
 id passed on, and a service token fetched from auth_svc (``/service-token``) and
 cached until shortly before it expires. Failures become the envelope's exceptions:
 unreachable -> :class:`UpstreamUnavailable` (503), slow -> :class:`UpstreamTimeout`
-(504), a 5xx answer -> :class:`BadGateway` (502). A 404 answer is returned as None
-by :meth:`ServiceClient.get_json` so callers can turn it into their own validation error.
+(504), a 5xx or unreadable answer -> :class:`BadGateway` (502). A 404 answer is
+returned as None by :meth:`ServiceClient.get_json` so callers can turn it into their
+own validation error.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -25,22 +27,65 @@ from .request_id import HEADER, get_request_id
 TOKEN_MARGIN_SECONDS = 30
 
 
-def pooled_session(pool_size: int = 20) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    # Never keep cookies between calls: the session is shared by every request.
-    session.cookies.set_policy(_NoCookies())
-    return session
+class _NoCookies(DefaultCookiePolicy):
+    """Refuse every cookie: a shared session must not carry one caller's cookie to the next."""
 
-
-class _NoCookies(requests.cookies.DefaultCookiePolicy):
     def set_ok(self, cookie, request):
         return False
 
     def return_ok(self, cookie, request):
         return False
+
+
+def pooled_session(pool_size: int = 20) -> requests.Session:
+    """Return a ``requests.Session`` with a connection pool, no retries and no cookies."""
+    session = requests.Session()
+    # Retrying is the caller's decision: a POST must never be sent twice behind its back.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.cookies.set_policy(_NoCookies())
+    return session
+
+
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(base_url: str) -> requests.Session:
+    """Return the process-wide pooled session for ``base_url`` (one pool per upstream)."""
+    with _sessions_lock:
+        if base_url not in _sessions:
+            _sessions[base_url] = pooled_session()
+        return _sessions[base_url]
+
+
+def _call(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
+    """Send one request with the current request id; map transport failures to exceptions."""
+    headers = dict(kwargs.pop("headers", None) or {})
+    request_id = get_request_id()
+    if request_id:
+        headers[HEADER] = request_id
+    kwargs.setdefault("allow_redirects", False)
+    try:
+        return session.request(method, url, headers=headers, **kwargs)
+    except requests.ConnectTimeout as exc:
+        # Checked before Timeout (it is both): no connection at all means unreachable.
+        raise UpstreamUnavailable(f"{url} is unreachable.") from exc
+    except requests.Timeout as exc:
+        raise UpstreamTimeout(f"{url} did not answer in time.") from exc
+    except requests.ConnectionError as exc:
+        raise UpstreamUnavailable(f"{url} is unreachable.") from exc
+    except requests.RequestException as exc:  # broken chunking, bad encoding...
+        raise BadGateway(f"{url} sent an unreadable answer.") from exc
+
+
+def _envelope_data(response: requests.Response) -> Any:
+    """Return ``data`` of a success envelope, or raise BadGateway if the body is not one."""
+    try:
+        return response.json()["data"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadGateway(f"{response.url} answered {response.status_code} without a JSON envelope.") from exc
 
 
 class ServiceTokenCache:
@@ -53,27 +98,32 @@ class ServiceTokenCache:
         self._expires_at = 0.0
 
     def get(self) -> str:
+        """Return a token valid for at least ``TOKEN_MARGIN_SECONDS``, fetching one if needed."""
         with self._lock:
             if self._token and time.monotonic() < self._expires_at - TOKEN_MARGIN_SECONDS:
                 return self._token
             erp = settings.ERP
             if not erp.get("SERVICE_SECRET"):
                 raise UpstreamUnavailable("SERVICE_SECRET is not configured; cannot call other services.")
-            body = _call(
+            response = _call(
                 self._session,
                 "POST",
                 f"{erp['AUTH_SERVICE_URL'].rstrip('/')}/service-token",
                 json={"service_name": settings.SERVICE_NAME, "service_secret": erp["SERVICE_SECRET"]},
                 timeout=erp["HTTP_TIMEOUT"],
             )
-            if body.status_code != 200:
-                raise BadGateway(f"auth_svc refused the service token ({body.status_code}).")
-            data = body.json()["data"]
-            self._token = data["access_token"]
-            self._expires_at = time.monotonic() + int(data["expires_in"])
-            return self._token
+            if response.status_code != 200:
+                raise BadGateway(f"auth_svc refused the service token ({response.status_code}).")
+            data = _envelope_data(response)
+            try:
+                token, lifetime = data["access_token"], int(data["expires_in"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BadGateway("auth_svc answered the service token without access_token/expires_in.") from exc
+            self._token, self._expires_at = token, time.monotonic() + lifetime
+            return token
 
     def invalidate(self) -> None:
+        """Forget the cached token (it was refused); the next :meth:`get` fetches a new one."""
         with self._lock:
             self._token = None
 
@@ -81,35 +131,24 @@ class ServiceTokenCache:
 _token_cache = ServiceTokenCache()
 
 
-def _call(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
-    headers = kwargs.pop("headers", {}) or {}
-    request_id = get_request_id()
-    if request_id:
-        headers[HEADER] = request_id
-    try:
-        return session.request(method, url, headers=headers, **kwargs)
-    except requests.Timeout as exc:
-        raise UpstreamTimeout(f"{url} did not answer in time.") from exc
-    except requests.ConnectionError as exc:
-        raise UpstreamUnavailable(f"{url} is unreachable.") from exc
-
-
 class ServiceClient:
-    """Call another service's API as this service (service token) or on behalf of a user."""
+    """Call another service's API as this service, with its service token."""
 
     def __init__(self, base_url: str, *, timeout: float | None = None, token_cache: ServiceTokenCache | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = pooled_session()
+        # Shared per base URL, so a client made per request still reuses connections.
+        self.session = session_for(self.base_url)
         self.tokens = token_cache or _token_cache
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        timeout = self.timeout or settings.ERP["HTTP_TIMEOUT"]
-        extra_headers = kwargs.pop("headers", {}) or {}
+        """Send a request; retry once with a fresh token on 401; raise BadGateway on 5xx."""
+        kwargs.setdefault("timeout", self.timeout or settings.ERP["HTTP_TIMEOUT"])
+        extra_headers = kwargs.pop("headers", None) or {}
         for attempt in (1, 2):
             headers = {**extra_headers, "Authorization": f"Bearer {self.tokens.get()}"}
-            response = _call(self.session, method, f"{self.base_url}{path}", headers=headers, timeout=timeout, **kwargs)
-            # A token revoked or expired early: fetch a new one once.
+            response = _call(self.session, method, f"{self.base_url}{path}", headers=headers, **kwargs)
+            # A token revoked or expired early (auth_svc restarted with a new key): fetch a new one once.
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate()
                 continue
@@ -119,9 +158,10 @@ class ServiceClient:
         return response
 
     def get_json(self, path: str, **kwargs) -> Any | None:
+        """Return the ``data`` of a GET, or None on 404; any other non-200 is a BadGateway."""
         response = self.request("GET", path, **kwargs)
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise BadGateway(f"{self.base_url}{path} answered {response.status_code}.")
-        return response.json()["data"]
+        return _envelope_data(response)

@@ -213,6 +213,8 @@ def service_settings(
         "common.middleware.RequestIDMiddleware",
         "common.metrics.MetricsMiddleware",
         "django.middleware.security.SecurityMiddleware",
+        # Serves admin and API-docs assets from gunicorn: no separate web server needed.
+        "whitenoise.middleware.WhiteNoiseMiddleware",
         "django.middleware.common.CommonMiddleware",
     ]
     if with_database:
@@ -241,7 +243,8 @@ def service_settings(
         "TIME_ZONE": "UTC",
         "LANGUAGE_CODE": "en-us",
         "STATIC_URL": "static/",
-        "STATIC_ROOT": str(data_dir() / "static" / name),
+        "STATIC_ROOT": env("DJANGO_STATIC_ROOT") or str(data_dir() / "static" / name),
+        "WHITENOISE_USE_FINDERS": debug,
         "APPEND_SLASH": False,
         "TEMPLATES": [
             {

@@ -8,7 +8,7 @@ globals().update(
     service_settings(
         name="commontest",
         title="common test project",
-        apps=["tests.project"],
+        apps=["tests.project", "common.events"],
         base_dir=Path(__file__).resolve().parent,
     )
 )

@@ -1,0 +1,1 @@
+"""HTTP API of accounts: serializers, views and routes at the service root."""

@@ -1,0 +1,94 @@
+"""The user (email login, one role) and the password-reset tokens issued to users."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+from common.roles import ADMIN, INVENTORY_MANAGER, ROLES
+
+ROLE_CHOICES = [(role, role.replace("_", " ").capitalize()) for role in ROLES]
+
+
+def normalize_email(email: str) -> str:
+    """Return the canonical form of an email: trimmed and lower-cased as a whole."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # Logins (API and Django admin) match emails whatever their case.
+        return self.get(email=normalize_email(username))
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> User:
+        if not email:
+            raise ValueError("An email is required.")
+        user = self.model(email=normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> User:
+        extra_fields.setdefault("role", ADMIN)
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in with an email and acts with one role of the contract's matrix.
+
+    ``is_staff``/``is_superuser`` only concern the Django admin; API rights come from ``role``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    # The least powerful role by default, so a user made elsewhere (createsuperuser,
+    # ensure_superuser) never gains rights by accident.
+    role = models.CharField(max_length=32, choices=ROLE_CHOICES, default=INVENTORY_MANAGER)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=ROLES), name="accounts_user_role_valid"),
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="accounts_user_email_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+
+class PasswordResetToken(models.Model):
+    """A single-use reset token; only its SHA-256 is kept, so a database leak reveals none."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_reset_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"reset token of {self.user_id}"

@@ -1,0 +1,273 @@
+"""Writes of the accounts domain: users, logins and tokens, password resets, service tokens.
+
+Views call exactly one of these. Errors are raised as exceptions the envelope handler
+maps (CONTRACT §2): Django ``ValidationError`` keyed by field -> 400 ``validation``,
+:class:`InvalidCredentials` -> 401, ``Conflict`` -> 409, ``Throttled`` -> 429.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import Throttled
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from common.exceptions import Conflict, ServiceError
+from common.roles import ADMIN
+
+from .models import PasswordResetToken, User, normalize_email
+from .throttling import login_failure_record, login_failures_clear, login_lockout_seconds
+from .tokens import TokenPair, access_token_for_service, token_pair_for_user
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidCredentials(ServiceError):
+    """401 raised by public endpoints.
+
+    Not DRF's ``AuthenticationFailed``: DRF turns that into a 403 on views without
+    authenticators, and the public endpoints have none.
+    """
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "Invalid credentials."
+    default_code = "unauthorized"
+
+
+# ---------------------------------------------------------------- users
+
+
+def _password_validate(*, password: str, user: User, field: str) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
+def _email_taken() -> Conflict:
+    return Conflict(
+        "A user with this email already exists.",
+        details=[{"field": "email", "message": "A user with this email already exists."}],
+    )
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, role: str, is_staff: bool = False, is_superuser: bool = False) -> User:
+    """Create an active user; the password must pass the configured validators."""
+    email = normalize_email(email)
+    user = User(email=email, role=role, is_staff=is_staff, is_superuser=is_superuser)
+    _password_validate(password=password, user=user, field="password")
+    if User.objects.filter(email=email).exists():
+        raise _email_taken()
+    user.set_password(password)
+    try:
+        # A savepoint, so a concurrent insert of the same email leaves the transaction usable.
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError:
+        raise _email_taken() from None
+    return user
+
+
+def _last_admin_guard(*, user: User, field: str) -> None:
+    """Refuse to leave the system without an active admin (nobody could manage users)."""
+    # Lock every active admin in a stable order so two concurrent demotions cannot both pass.
+    admins = list(
+        User.objects.select_for_update().filter(role=ADMIN, is_active=True).order_by("pk").values_list("pk", flat=True)
+    )
+    if admins == [user.pk]:
+        message = "This is the last active admin."
+        raise Conflict(message, details=[{"field": field, "message": message}])
+
+
+@transaction.atomic
+def user_change_role(*, user: User, role: str) -> User:
+    if user.role == ADMIN and role != ADMIN and user.is_active:
+        _last_admin_guard(user=user, field="role")
+    user.role = role
+    user.save(update_fields=["role", "updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Deactivate a user and revoke their refresh tokens; their access tokens simply expire."""
+    if user.is_active and user.role == ADMIN:
+        _last_admin_guard(user=user, field="is_active")
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active", "updated_at"])
+    user_refresh_tokens_revoke(user=user)
+    return user
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, TokenPair]:
+    """Check the credentials and return the user with a new token pair.
+
+    Unknown email, wrong password and inactive user all answer the same 401 (Django's
+    backend hashes the password even for an unknown email, so timing tells nothing).
+    """
+    email = normalize_email(email)
+    wait = login_lockout_seconds(email=email, ip=client_ip)
+    if wait:
+        raise Throttled(wait=wait, detail="Too many failed logins; try again later.")
+    user = authenticate(email=email, password=password)
+    if user is None:
+        login_failure_record(email=email, ip=client_ip)
+        raise InvalidCredentials("Invalid email or password.")
+    login_failures_clear(email=email, ip=client_ip)
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return user, token_pair_for_user(user=user)
+
+
+def _refresh_token_decode(refresh_token: str) -> RefreshToken:
+    try:
+        return RefreshToken(refresh_token)
+    except TokenError:
+        raise InvalidCredentials("Refresh token is invalid, expired or revoked.") from None
+
+
+@transaction.atomic
+def auth_token_refresh(*, refresh_token: str) -> TokenPair:
+    """Rotate: revoke the presented refresh token and return a new pair.
+
+    The new pair is minted from the user as stored now, so a changed role takes effect
+    at the next refresh and a deactivated user gets none.
+    """
+    token = _refresh_token_decode(refresh_token)
+    # Lock the outstanding row: of two concurrent refreshes with one token, one wins.
+    outstanding = (
+        OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).select_related().first()
+    )
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise InvalidCredentials("Refresh token is invalid, expired or revoked.")
+    user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise InvalidCredentials("Refresh token is invalid, expired or revoked.")
+    BlacklistedToken.objects.create(token=outstanding)
+    return token_pair_for_user(user=user)
+
+
+@transaction.atomic
+def auth_logout(*, refresh_token: str, user_id: str) -> None:
+    """Revoke the caller's refresh token; revoking an already revoked one is a no-op."""
+    invalid = ValidationError({"refresh_token": ["Invalid refresh token."]})
+    try:
+        # Signature, expiry and type are checked; the blacklist is not, so a second logout succeeds.
+        token = RefreshToken(refresh_token, verify=False)
+        token.token_backend.decode(refresh_token, verify=True)
+        token.check_exp()
+        token.verify_token_type()
+    except TokenError:
+        raise invalid from None
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user_id):
+        raise invalid
+    outstanding = OutstandingToken.objects.filter(jti=token[api_settings.JTI_CLAIM]).first()
+    if outstanding is None:
+        raise invalid
+    BlacklistedToken.objects.get_or_create(token=outstanding)
+
+
+def user_refresh_tokens_revoke(*, user: User) -> int:
+    """Blacklist every refresh token of the user still outstanding; return how many."""
+    pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in pending], ignore_conflicts=True
+    )
+    return len(created)
+
+
+def service_token_issue(*, service_name: str, service_secret: str) -> str:
+    """Return an access token for a service that proved its secret (``SERVICE_SECRETS``)."""
+    expected = settings.ACCOUNTS["SERVICE_SECRETS"].get(service_name)
+    # Compare even for an unknown name, in constant time, so timing reveals neither
+    # which services exist nor how much of a secret was right.
+    matches = hmac.compare_digest((expected or secrets.token_hex(32)).encode(), service_secret.encode())
+    if expected is None or not matches:
+        raise InvalidCredentials("Unknown service or wrong secret.")
+    return access_token_for_service(service_name=service_name)
+
+
+# ---------------------------------------------------------------- password reset
+
+
+def _reset_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def _password_reset_token_create(*, user: User) -> str:
+    # Issuing a new token voids the older unused ones: only the latest mail works.
+    PasswordResetToken.objects.filter(user=user, used_at__isnull=True).delete()
+    raw = secrets.token_urlsafe(32)
+    PasswordResetToken.objects.create(
+        user=user,
+        token_hash=_reset_token_hash(raw),
+        expires_at=timezone.now() + timedelta(minutes=settings.ACCOUNTS["RESET_TOKEN_MINUTES"]),
+    )
+    return raw
+
+
+def password_reset_request(*, email: str) -> None:
+    """Mail a reset token to an active user with that email; do nothing visible otherwise.
+
+    The caller answers the same whatever happens here, so nobody learns which emails
+    exist; a failing mail server is logged, never reported to the caller.
+    """
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    raw = _password_reset_token_create(user=user)
+    minutes = settings.ACCOUNTS["RESET_TOKEN_MINUTES"]
+    body = (
+        "Someone asked to reset the password of your ERP account.\n\n"
+        f"Your reset token (valid for {minutes} minutes, usable once):\n\n{raw}\n\n"
+        'Send it with your new password: POST /api/auth/reset-password {"reset_token", "new_password"}.\n'
+        "If you did not ask for this, ignore this message: your password stays as it is.\n"
+    )
+    try:
+        send_mail("Reset your ERP password", body, None, [user.email])
+    except Exception:  # any mail failure: the response must not differ
+        logger.exception("Could not send the password reset mail to user %s", user.pk)
+
+
+@transaction.atomic
+def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
+    """Set a new password with a valid reset token, use the token up, revoke refresh tokens."""
+    now = timezone.now()
+    token = (
+        PasswordResetToken.objects.select_for_update()
+        .select_related("user")
+        .filter(token_hash=_reset_token_hash(reset_token))
+        .first()
+    )
+    if token is None or token.used_at is not None or token.expires_at <= now or not token.user.is_active:
+        raise ValidationError({"reset_token": ["Invalid or expired reset token."]})
+    user = token.user
+    # Validated before anything is written: a rejected password leaves the token usable.
+    _password_validate(password=new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated_at"])
+    token.used_at = now
+    token.save(update_fields=["used_at"])
+    user_refresh_tokens_revoke(user=user)
+    return user

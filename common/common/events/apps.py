@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    """The event bus: outbox and inbox tables, relay and consumer commands."""
+
+    name = "common.events"
+    label = "events"
+    verbose_name = "ERP events"
+    default_auto_field = "django.db.models.BigAutoField"

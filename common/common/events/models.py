@@ -1,0 +1,63 @@
+"""Outbox (events to publish) and inbox (events already applied) tables."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class OutboxEvent(models.Model):
+    """An event written in the producer's transaction, published later by the relay.
+
+    ``payload`` holds the exact envelope JSON that goes on the wire (a text column,
+    not JSON: a database JSON type would turn Decimal amounts into floats).
+    ``sent_at`` is null while the row is pending; rows are relayed in ``id`` order.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True, editable=False)
+    event_type = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField()
+    producer = models.CharField(max_length=50)
+    aggregate_id = models.CharField(max_length=100)
+    correlation_id = models.CharField(max_length=128, null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    payload = models.TextField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The relay's only query: pending rows in id order (a small partial index).
+            models.Index(fields=["id"], condition=Q(sent_at__isnull=True), name="events_outbox_pending"),
+            models.Index(
+                fields=["aggregate_id", "id"], condition=Q(sent_at__isnull=True), name="events_outbox_pending_agg"
+            ),
+            models.Index(fields=["sent_at"], name="events_outbox_sent_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} v{self.version} {self.event_id}"
+
+
+class InboxEvent(models.Model):
+    """A record that ``consumer`` applied ``event_id``, committed with the handler's writes."""
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField()
+    consumer = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField()
+    correlation_id = models.CharField(max_length=128, null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["event_id", "consumer"], name="events_inbox_once")]
+        indexes = [models.Index(fields=["received_at"], name="events_inbox_received_at")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_type} v{self.version} {self.event_id}"

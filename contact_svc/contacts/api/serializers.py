@@ -1,0 +1,68 @@
+"""Serializers of the contact API: one shape for customers and vendors.
+
+Per-kind subclasses exist only to give each kind its own OpenAPI component names
+(``Customer``/``CustomerRequest``, ``Vendor``/``VendorRequest``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import cache
+
+from rest_framework import serializers
+
+from contacts.kinds import ContactKind
+
+MAX_LOOKUP_IDS = 100
+
+
+class ContactSerializer(serializers.Serializer):
+    """Read and write a contact; without ``partial``, omitted optional fields reset to blank (PUT)."""
+
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(max_length=255)
+    email = serializers.EmailField(max_length=254, help_text="Stored lower-cased; unique within its kind.")
+    phone = serializers.CharField(max_length=50, allow_blank=True, default="")
+    address = serializers.CharField(max_length=500, allow_blank=True, default="")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+@cache
+def contact_serializer_for(kind: ContactKind) -> type[ContactSerializer]:
+    return type(f"{kind.title}Serializer", (ContactSerializer,), {"__module__": __name__})
+
+
+class IdsField(serializers.Field):
+    """Comma-separated UUIDs (``?ids=a,b``), also accepted as repeated parameters."""
+
+    default_error_messages = {
+        "empty": "Give at least one id.",
+        "too_many": f"At most {MAX_LOOKUP_IDS} ids.",
+        "invalid": "'{value}' is not a valid UUID.",
+    }
+
+    def to_internal_value(self, data) -> list[uuid.UUID]:
+        values = data if isinstance(data, list) else [data]
+        parts = [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+        if not parts:
+            self.fail("empty")
+        if len(parts) > MAX_LOOKUP_IDS:
+            self.fail("too_many")
+        ids = []
+        for part in parts:
+            try:
+                ids.append(uuid.UUID(part))
+            except ValueError:
+                self.fail("invalid", value=part)
+        return ids
+
+
+class ContactLookupQuerySerializer(serializers.Serializer):
+    ids = IdsField(help_text=f"Comma-separated ids, at most {MAX_LOOKUP_IDS}; unknown ids are left out.")
+
+    def to_internal_value(self, data):
+        # A QueryDict hands a field only the last of repeated values; give it all of them.
+        if hasattr(data, "getlist"):
+            data = {"ids": data.getlist("ids")} if "ids" in data else {}
+        return super().to_internal_value(data)

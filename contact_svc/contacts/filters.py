@@ -1,0 +1,39 @@
+"""Query filters of the contact lists: search, field filters and ordering as one FilterSet.
+
+Used by :func:`contacts.selectors.contact_list`. A value the filters cannot read (a
+bad date, an unknown ordering field) is an error naming the parameter, never ignored.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+
+ORDERING_FIELDS = ("name", "email", "created_at", "updated_at")
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Order by the requested fields, then by id, so equal values page deterministically."""
+
+    def filter(self, qs: QuerySet, value):
+        ordered = super().filter(qs, value)
+        return ordered if ordered is qs else ordered.order_by(*ordered.query.order_by, "-id")
+
+
+class ContactFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search")
+    email = django_filters.CharFilter(method="filter_email")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    ordering = StableOrderingFilter(fields=ORDERING_FIELDS)
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Every word must match the name or the email, as DRF's SearchFilter does.
+        for term in value.split():
+            queryset = queryset.filter(Q(name__icontains=term) | Q(email__icontains=term))
+        return queryset
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Compare lower(email) so PostgreSQL can use the unique lower(email) index.
+        return queryset.alias(email_lower=Lower("email")).filter(email_lower=value.strip().lower())

@@ -1,0 +1,83 @@
+"""Writes of customers and vendors: create, update (replace or amend) and delete.
+
+Each runs in one transaction that also writes its event to the outbox. Email
+uniqueness is left to the database's unique index on lower(email) and its
+IntegrityError turned into a 409, so two concurrent creates cannot both pass a check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import NotFound
+
+from common.exceptions import Conflict
+
+from .events import contact_event_data, contact_event_publish
+from .kinds import ContactKind, kind_of
+from .models import Contact, normalize_email
+
+EDITABLE_FIELDS = frozenset({"name", "email", "phone", "address"})
+
+
+@transaction.atomic
+def contact_create(*, kind: ContactKind, name: str, email: str, phone: str = "", address: str = "") -> Contact:
+    contact = kind.model(name=name, email=normalize_email(email), phone=phone, address=address)
+    _save(contact)
+    contact_event_publish(contact=contact, change="created")
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
+    """Set the fields in ``data`` and return the saved contact.
+
+    PUT passes every field (a replacement), PATCH only those given. The row is locked
+    and re-read first so the event carries what was committed, not a stale copy. An
+    update that changes nothing saves nothing and sends no event (retries are free).
+    """
+    unknown = set(data) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    locked = _lock(contact)
+    changes = {field: normalize_email(value) if field == "email" else value for field, value in data.items()}
+    if all(getattr(locked, field) == value for field, value in changes.items()):
+        return locked
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    _save(locked)
+    contact_event_publish(contact=locked, change="updated")
+    return locked
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    locked = _lock(contact)
+    data = contact_event_data(kind=kind_of(locked), contact=locked)
+    locked.delete()
+    contact_event_publish(contact=locked, change="deleted", data=data)
+
+
+def _lock(contact: Contact) -> Contact:
+    locked = type(contact).objects.select_for_update().filter(pk=contact.pk).first()
+    if locked is None:  # deleted since the caller read it
+        raise NotFound()
+    return locked
+
+
+def _save(contact: Contact) -> None:
+    """Validate and save, turning a duplicate email (even a concurrent one) into a 409."""
+    kind = kind_of(contact)
+    # Constraints are left to the database: checking them here too would cost a
+    # query and still race; the field checks catch callers that skip the serializer.
+    contact.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as exc:
+        if type(contact).email_constraint_name() not in str(exc):
+            raise
+        message = f"A {kind.name} with this email already exists."
+        raise Conflict(message, details=[{"field": "email", "message": message}]) from exc

@@ -1,0 +1,65 @@
+"""The gateway's views: the catch-all proxy, the merged schema and the offline docs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from common.authentication import authenticate_header_value
+from common.exceptions import error_body
+
+from . import routes
+from .proxy import forward
+from .schema import merged_schema
+
+SCHEMA_URL = "/api/schema/"
+
+
+def _error(status: int, error_type: str, message: str, **headers: str) -> JsonResponse:
+    return JsonResponse(error_body(status, error_type, message), status=status, headers=headers)
+
+
+def _has_dot_segment(path: str) -> bool:
+    # "/api/customers/../../admin" would reach a path no route allows once normalised.
+    return any(segment in (".", "..") for segment in path.split("/"))
+
+
+@csrf_exempt
+def proxy_view(request: HttpRequest) -> HttpResponse:
+    """Authenticate (unless the route is public), then forward the request to its upstream once."""
+    match = None if _has_dot_segment(request.path) else routes.resolve(request.path)
+    if match is None:
+        return _error(404, "not_found", "Not found.")
+    route, upstream_path = match
+    if not route.public and authenticate_header_value(request.headers.get("Authorization")) is None:
+        message = (
+            "Invalid or expired token." if request.headers.get("Authorization") else "Authentication required."
+        )
+        return _error(401, "unauthorized", message, **{"WWW-Authenticate": 'Bearer realm="erp"'})
+    base_url = settings.GATEWAY["UPSTREAMS"][route.service]
+    return forward(request, base_url=base_url, path=_quote_path(upstream_path))
+
+
+def _quote_path(path: str) -> str:
+    from django.utils.encoding import escape_uri_path
+
+    return escape_uri_path(path)
+
+
+def schema_view(request: HttpRequest) -> HttpResponse:
+    """Answer the OpenAPI document merged from every reachable service (public)."""
+    if request.method not in ("GET", "HEAD"):
+        return _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.', Allow="GET, HEAD")
+    return JsonResponse(
+        merged_schema(request_id=request.request_id),
+        content_type="application/vnd.oai.openapi+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+# Public pages whatever Authorization header a browser sends; assets come from the sidecar.
+swagger_view = SpectacularSwaggerView.as_view(url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny])
+redoc_view = SpectacularRedocView.as_view(url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny])

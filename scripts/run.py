@@ -1,0 +1,257 @@
+"""The local run: prepare every service and start all their processes under one supervisor.
+
+``make run`` calls this with the project's virtualenv. It works with nothing but
+Python (SQLite files and the kombu filesystem broker under ``ERP_DATA_DIR``) and,
+with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
+Steps: make secrets and the JWT key pair once, create databases, migrate, collect
+static files, seed demo data, then hand every web server, outbox relay and event
+consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN_CONF = ROOT / "scripts" / "gunicorn.conf.py"
+
+DEMO_USERS = (
+    ("admin@example.com", "AdminPass!2026", "admin"),
+    ("inventory@example.com", "InventoryPass!2026", "inventory_manager"),
+    ("finance@example.com", "FinancePass!2026", "finance_manager"),
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # database and service-token name
+    folder: str
+    port_offset: int
+    publishes: bool  # runs an outbox relay
+    consumes: bool  # runs an event consumer
+    database: bool = True
+
+
+# CONTRACT §1, in port order.
+SERVICES = (
+    Service("gateway", "gateway", 0, publishes=False, consumes=False, database=False),
+    Service("contact", "contact_svc", 1, publishes=True, consumes=False),
+    Service("auth", "auth_svc", 2, publishes=False, consumes=False),
+    Service("inventory", "inventory_svc", 3, publishes=True, consumes=True),
+    Service("sales", "sales_svc", 4, publishes=True, consumes=True),
+    Service("purchase", "purchase_svc", 5, publishes=True, consumes=True),
+)
+
+
+def log(message: str) -> None:
+    print(f"[erp] {message}", flush=True)
+
+
+def data_dir() -> Path:
+    path = Path(os.environ.get("ERP_DATA_DIR", ROOT / ".run")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def port_base() -> int:
+    return int(os.environ.get("ERP_PORT_BASE", "8000"))
+
+
+def local_secrets(folder: Path) -> dict[str, str]:
+    """Return this data dir's secrets, made once: Django secret keys and service secrets."""
+    path = folder / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+    values |= {f"SERVICE_SECRET_{s.name.upper()}": secrets.token_urlsafe(32) for s in SERVICES}
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+def jwt_keys(folder: Path) -> tuple[Path, Path]:
+    os.environ["ERP_DATA_DIR"] = str(folder)
+    from common.settings import ensure_dev_keypair
+
+    return ensure_dev_keypair()
+
+
+def base_env(folder: Path) -> dict[str, str]:
+    values = local_secrets(folder)
+    _, public_key = jwt_keys(folder)
+    base = port_base()
+    env = dict(os.environ)
+    env.update(
+        {
+            "ERP_DATA_DIR": str(folder),
+            "ERP_PORT_BASE": str(base),
+            "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "0"),
+            "DJANGO_SECRET_KEY": values["DJANGO_SECRET_KEY"],
+            "DJANGO_ALLOWED_HOSTS": os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
+            "JWT_PUBLIC_KEY_FILE": str(public_key),
+            "AUTH_OPEN_REGISTRATION": os.environ.get("AUTH_OPEN_REGISTRATION", "1"),
+            "SERVICE_SECRETS": ",".join(f"{s.name}:{values[f'SERVICE_SECRET_{s.name.upper()}']}" for s in SERVICES),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for service in SERVICES:
+        env[f"{service.name.upper()}_SERVICE_URL"] = f"http://127.0.0.1:{base + service.port_offset}"
+    return env
+
+
+def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str, str]:
+    values = local_secrets(folder)
+    own = dict(env)
+    own["SERVICE_SECRET"] = values[f"SERVICE_SECRET_{service.name.upper()}"]
+    if service.name == "auth":
+        # Only auth_svc ever sees the private key; the others verify with the public one.
+        own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys(folder)[0])
+    else:
+        own.pop("SERVICE_SECRETS", None)
+    return own
+
+
+def create_postgres_databases() -> None:
+    server = os.environ.get("ERP_POSTGRES_URL")
+    if not server:
+        return
+    import psycopg
+
+    prefix = os.environ.get("ERP_DB_PREFIX", "")
+    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as conn:
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for service in SERVICES:
+            name = f"{prefix}{service.name}"
+            if service.database and name not in existing:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                log(f"created database {name}")
+
+
+def manage(service: Service, env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT / service.folder,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"{service.folder}: manage.py {' '.join(args)} failed")
+
+
+def has_command(service: Service, command: str) -> bool:
+    folder = ROOT / service.folder
+    return any(folder.glob(f"*/management/commands/{command}.py"))
+
+
+def prepare(service: Service, env: dict[str, str]) -> None:
+    """Migrate, collect static files and seed one service (idempotent)."""
+    manage(service, env, "collectstatic", "--noinput", "-v", "0")
+    if not service.database:
+        return
+    manage(service, env, "migrate", "--noinput", "-v", "0")
+    if has_command(service, "seed_demo"):
+        manage(service, env, "seed_demo")
+    if service.name != "auth":
+        admin_email, admin_password, _ = DEMO_USERS[0]
+        staff_env = {**env, "DJANGO_SUPERUSER_EMAIL": admin_email, "DJANGO_SUPERUSER_PASSWORD": admin_password}
+        manage(service, staff_env, "ensure_superuser")
+    log(f"{service.folder}: migrated and seeded")
+
+
+def processes(service: Service) -> list[tuple[str, str]]:
+    base = port_base()
+    web = (
+        f"{PYTHON} -m gunicorn config.wsgi --config {GUNICORN_CONF} "
+        f"--bind 127.0.0.1:{base + service.port_offset} --name {service.name}"
+    )
+    result = [(f"{service.name}-web", web)]
+    if service.publishes and has_command_anywhere("relay_outbox"):
+        result.append((f"{service.name}-relay", f"{PYTHON} manage.py relay_outbox"))
+    if service.consumes and has_command_anywhere("consume_events") and has_handlers(service):
+        result.append((f"{service.name}-consumer", f"{PYTHON} manage.py consume_events"))
+    return result
+
+
+def has_command_anywhere(command: str) -> bool:
+    return any((ROOT / "common" / "common").glob(f"**/management/commands/{command}.py"))
+
+
+def has_handlers(service: Service) -> bool:
+    return any((ROOT / service.folder).glob("*/handlers.py"))
+
+
+def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{gateway_url}/health", timeout=3) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(1)
+    return False
+
+
+def banner(gateway_url: str) -> str:
+    base = port_base()
+    lines = [
+        "",
+        "ERP platform is up.",
+        f"  gateway   {gateway_url}   (health: {gateway_url}/health)",
+        f"  API docs  {gateway_url}/api/docs/   ReDoc: {gateway_url}/api/redoc/   schema: {gateway_url}/api/schema/",
+    ]
+    for service in SERVICES[1:]:
+        url = f"http://127.0.0.1:{base + service.port_offset}"
+        lines.append(f"  {service.folder:<14}{url}   admin: {url}/admin/   docs: {url}/docs/")
+    lines.append("  demo users (API login at /api/auth/login; admin@example.com also logs in to every /admin/):")
+    lines += [f"    {email:<24}{password:<22}{role}" for email, password, role in DEMO_USERS]
+    lines.append(f"  data dir  {data_dir()}    stop: Ctrl-C")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    folder = data_dir()
+    env = base_env(folder)
+    log(f"data dir {folder}; database: {'PostgreSQL' if env.get('ERP_POSTGRES_URL') else 'SQLite'}; "
+        f"broker: {env.get('BROKER_URL') or 'filesystem'}")
+    create_postgres_databases()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES))
+
+    manager = Manager(Printer(sys.stdout))
+    for service in SERVICES:
+        for name, command in processes(service):
+            manager.add_process(name, command, cwd=str(ROOT / service.folder), env=service_env(service, env, folder))
+
+    gateway_url = f"http://127.0.0.1:{port_base()}"
+
+    def announce() -> None:
+        if wait_until_healthy(gateway_url):
+            print(banner(gateway_url), flush=True)
+        else:
+            log(f"the platform did not become healthy; see {gateway_url}/health")
+
+    threading.Thread(target=announce, daemon=True).start()
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
