@@ -1,5 +1,5 @@
 # The two commands are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install fmt lint bench-gateway bench-events clean
+.PHONY: run test install fmt lint bench-gateway bench-events bench-memory clean
 
 run:
 	@scripts/bootstrap.sh
@@ -20,3 +20,12 @@ lint: install
 
 clean:
 	rm -rf .run
+
+bench-gateway: install
+	@bench/gateway.sh
+
+bench-events: install
+	@bench/events.sh
+
+bench-memory: install
+	@.venv/bin/python bench/local_run_memory.py

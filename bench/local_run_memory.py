@@ -56,14 +56,20 @@ def main() -> int:
     data_dir = tempfile.mkdtemp(prefix="erp-mem-")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL"}}
     env.update({"ERP_DATA_DIR": data_dir, "ERP_PORT_BASE": str(args.port_base)})
-    log = open(Path(data_dir) / "run.log", "w")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts/run.py")], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(Path(data_dir) / "run.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{args.port_base}/health", timeout=3) as r:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{args.port_base}/health", timeout=3) as r:
                     if r.status == 200:
                         break
             except OSError:

@@ -117,6 +117,8 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys(folder)[0])
+        # Clients reach auth_svc through the gateway, which appends their address to X-Forwarded-For.
+        own["AUTH_NUM_PROXIES"] = "1"
     else:
         own.pop("SERVICE_SECRETS", None)
     return own
@@ -197,7 +199,7 @@ def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{gateway_url}/health", timeout=3) as response:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(f"{gateway_url}/health", timeout=3) as response:
                 if response.status == 200:
                     return True
         except OSError:
@@ -229,8 +231,10 @@ def main() -> int:
 
     folder = data_dir()
     env = base_env(folder)
-    log(f"data dir {folder}; database: {'PostgreSQL' if env.get('ERP_POSTGRES_URL') else 'SQLite'}; "
-        f"broker: {env.get('BROKER_URL') or 'filesystem'}")
+    log(
+        f"data dir {folder}; database: {'PostgreSQL' if env.get('ERP_POSTGRES_URL') else 'SQLite'}; "
+        f"broker: {env.get('BROKER_URL') or 'filesystem'}"
+    )
     create_postgres_databases()
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from run import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +86,9 @@ def test_only_auth_sees_the_private_key():
         assert has_private == (name in {"auth", "keygen"}), name
 
 
-@pytest.mark.parametrize("variable", ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "SERVICE_SECRET_SALES"])
+@pytest.mark.parametrize(
+    "variable", ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "SERVICE_SECRET_SALES"]
+)
 def test_secrets_have_no_default(variable):
     text = (ROOT / "compose.yaml").read_text()
     assert re.search(rf"\$\{{{variable}:\?", text), f"{variable} must be required"

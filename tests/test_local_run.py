@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from run import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +42,7 @@ def _call(method: str, url: str, body: dict | None = None, token: str | None = N
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
@@ -53,12 +52,20 @@ def _call(method: str, url: str, body: dict | None = None, token: str | None = N
 def platform(tmp_path_factory):
     base = _free_port_base()
     data_dir = tmp_path_factory.mktemp("erp-run")
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL", "DJANGO_DEBUG"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL", "DJANGO_DEBUG"}
+    }
     env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base)})
-    log = open(data_dir / "run.log", "w")  # noqa: SIM115 (closed in teardown)
+    log = open(data_dir / "run.log", "w")
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     gateway = f"http://127.0.0.1:{base}"
     deadline = time.monotonic() + START_TIMEOUT
@@ -102,7 +109,11 @@ def test_registered_user_logs_in_through_the_gateway(platform):
     # given a new user registered through the gateway (open registration is on in the local run)
     gateway = platform["gateway"]
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
-    status, body = _call("POST", f"{gateway}/api/auth/register", {"email": email, "password": "Sturdy-Pass-2026", "role": "finance_manager"})
+    status, body = _call(
+        "POST",
+        f"{gateway}/api/auth/register",
+        {"email": email, "password": "Sturdy-Pass-2026", "role": "finance_manager"},
+    )
     assert status == 201, body
     # when they log in and ask who they are
     status, login = _call("POST", f"{gateway}/api/auth/login", {"email": email, "password": "Sturdy-Pass-2026"})
@@ -119,7 +130,11 @@ def test_gateway_refuses_without_token(platform):
 
 
 def test_demo_user_can_log_in(platform):
-    status, body = _call("POST", f"{platform['gateway']}/api/auth/login", {"email": "finance@example.com", "password": "FinancePass!2026"})
+    status, body = _call(
+        "POST",
+        f"{platform['gateway']}/api/auth/login",
+        {"email": "finance@example.com", "password": "FinancePass!2026"},
+    )
     assert status == 200, body
     assert body["data"]["user"]["role"] == "finance_manager"
 

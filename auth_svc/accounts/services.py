@@ -22,8 +22,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import Throttled
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -156,7 +157,7 @@ def auth_token_refresh(*, refresh_token: str) -> TokenPair:
     token = _refresh_token_decode(refresh_token)
     # Lock the outstanding row: of two concurrent refreshes with one token, one wins.
     outstanding = (
-        OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).select_related().first()
+        OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).order_by("pk").first()
     )
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise InvalidCredentials("Refresh token is invalid, expired or revoked.")
@@ -172,16 +173,16 @@ def auth_logout(*, refresh_token: str, user_id: str) -> None:
     """Revoke the caller's refresh token; revoking an already revoked one is a no-op."""
     invalid = ValidationError({"refresh_token": ["Invalid refresh token."]})
     try:
-        # Signature, expiry and type are checked; the blacklist is not, so a second logout succeeds.
-        token = RefreshToken(refresh_token, verify=False)
-        token.token_backend.decode(refresh_token, verify=True)
-        token.check_exp()
-        token.verify_token_type()
-    except TokenError:
+        # Signature, expiry, issuer and audience are checked; the blacklist is not, so
+        # logging out twice succeeds.
+        payload = token_backend.decode(refresh_token, verify=True)
+    except TokenBackendError:
         raise invalid from None
-    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user_id):
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
         raise invalid
-    outstanding = OutstandingToken.objects.filter(jti=token[api_settings.JTI_CLAIM]).first()
+    if str(payload.get(api_settings.USER_ID_CLAIM)) != str(user_id):
+        raise invalid
+    outstanding = OutstandingToken.objects.filter(jti=payload.get(api_settings.JTI_CLAIM)).first()
     if outstanding is None:
         raise invalid
     BlacklistedToken.objects.get_or_create(token=outstanding)

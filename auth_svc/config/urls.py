@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("common.urls")),
+    path("", include("accounts.api.urls")),
 ]
 
 handler404 = "common.views.not_found"

@@ -8,6 +8,7 @@ No database is touched: any service can verify, none but auth_svc can mint.
 
 from __future__ import annotations
 
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser as SimpleTokenUser
@@ -40,6 +41,8 @@ class TokenUser(SimpleTokenUser):
 
 
 class JWTAuthentication(JWTStatelessUserAuthentication):
+    """Verify the bearer token and require the contract's claims on top of simplejwt's checks."""
+
     www_authenticate_realm = "erp"
 
     def get_validated_token(self, raw_token: bytes):
@@ -67,5 +70,5 @@ def authenticate_header_value(authorization: str | None) -> TokenUser | None:
     auth = JWTAuthentication()
     try:
         return auth.get_user(auth.get_validated_token(parts[1].encode()))
-    except Exception:  # any invalid token means "no caller"; the view answers 401 itself
+    except AuthenticationFailed:  # InvalidToken included: "no caller"; the view answers 401 itself
         return None

@@ -8,6 +8,8 @@ from .request_id import get_request_id
 
 
 class RequestIDFilter(logging.Filter):
+    """Add ``request_id`` to every record (None outside a request); never drops a record."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = getattr(record, "request_id", None) or get_request_id()
         return True

@@ -6,6 +6,8 @@ from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 REQUESTS = Counter("erp_http_requests_total", "HTTP requests answered", ["method", "status"])
+# Label values come from the client: bound them, or random methods would grow the series without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def metrics_view(request):
@@ -13,10 +15,13 @@ def metrics_view(request):
 
 
 class MetricsMiddleware:
+    """Count answered requests by method and status."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        REQUESTS.labels(request.method, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        REQUESTS.labels(method, str(response.status_code)).inc()
         return response

@@ -6,6 +6,8 @@ from .request_id import HEADER, accept_or_new, reset_request_id, set_request_id
 
 
 class RequestIDMiddleware:
+    """Set ``request.request_id`` and the context variable for the request, and echo the id."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 

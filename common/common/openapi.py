@@ -7,6 +7,8 @@ document matches the wire format without each view repeating it.
 
 from __future__ import annotations
 
+import copy
+
 ERROR_COMPONENT = "ErrorEnvelope"
 META_COMPONENT = "ListMeta"
 
@@ -74,6 +76,7 @@ _DESCRIPTIONS = {
 
 
 def _wrap(schema: dict, *, is_list: bool) -> dict:
+    """Return the success envelope around ``schema``; lists carry ``meta``."""
     properties = {
         "status": {"type": "integer"},
         "message": {"type": "string"},
@@ -81,13 +84,27 @@ def _wrap(schema: dict, *, is_list: bool) -> dict:
     }
     if is_list:
         properties["meta"] = {"$ref": f"#/components/schemas/{META_COMPONENT}"}
-    return {"type": "object", "required": ["status", "message", "data"], "properties": properties}
+    required = ["status", "message", "data", "meta"] if is_list else ["status", "message", "data"]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _resolve(schemas: dict, schema: dict) -> dict:
+    """Follow a local ``$ref``: drf-spectacular puts paginated lists in a ``Paginated...List`` component."""
+    ref = schema.get("$ref", "")
+    prefix = "#/components/schemas/"
+    return schemas.get(ref.removeprefix(prefix), schema) if ref.startswith(prefix) else schema
+
+
+def _is_paginated(operation: dict) -> bool:
+    return any(param.get("name") == "limit" for param in operation.get("parameters", []))
 
 
 def envelope_postprocessing_hook(result, generator, request, public):
+    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: envelope the success and error bodies."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault(ERROR_COMPONENT, _ERROR_SCHEMA)
-    schemas.setdefault(META_COMPONENT, _META_SCHEMA)
+    # Copies: the document may be mutated later and these templates serve every call.
+    schemas.setdefault(ERROR_COMPONENT, copy.deepcopy(_ERROR_SCHEMA))
+    schemas.setdefault(META_COMPONENT, copy.deepcopy(_META_SCHEMA))
     error_ref = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -100,7 +117,8 @@ def envelope_postprocessing_hook(result, generator, request, public):
                 content = response.get("content", {}).get("application/json")
                 if content and "schema" in content and not content.get("x-enveloped"):
                     schema = content["schema"]
-                    is_list = schema.get("type") == "array"
+                    # Only paginated lists get ``meta`` (EnvelopePagination sets it).
+                    is_list = _resolve(schemas, schema).get("type") == "array" and _is_paginated(operation)
                     content["schema"] = _wrap(schema, is_list=is_list)
             public_operation = operation.get("security") == [] or {} in operation.get("security", [])
             for code in _ERRORS_BY_METHOD[method]:

@@ -12,40 +12,44 @@ from rest_framework.response import Response
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+# Bound offsets and pages too: a 20-digit offset would overflow the database's
+# bigint and turn bad input into a 500.
+MAX_OFFSET = 2**31 - 1
 
 
-def _int_param(request, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+def _int_param(request, name: str, *, minimum: int, maximum: int) -> int | None:
+    """Return the query parameter as an int in range, None if absent; else a 400 naming it."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise serializers.ValidationError({name: ["Must be an integer."]}) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise serializers.ValidationError({name: [f"Must be {bound}."]})
+    # Only plain digits: int() would also take " 5", "+5", "1_000" and other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_OFFSET)):
+        raise serializers.ValidationError({name: [f"Must be an integer between {minimum} and {maximum}."]})
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise serializers.ValidationError({name: [f"Must be an integer between {minimum} and {maximum}."]})
     return value
 
 
 def page_window(request) -> tuple[int, int]:
     """Return ``(limit, offset)`` from either style of query parameters."""
-    page = _int_param(request, "page", minimum=1)
+    page = _int_param(request, "page", minimum=1, maximum=MAX_OFFSET // MAX_LIMIT)
     size = _int_param(request, "size", minimum=1, maximum=MAX_LIMIT)
     if page is not None or size is not None:
         size = size or DEFAULT_LIMIT
         return size, ((page or 1) - 1) * size
     limit = _int_param(request, "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
-    offset = _int_param(request, "offset", minimum=0) or 0
+    offset = _int_param(request, "offset", minimum=0, maximum=MAX_OFFSET) or 0
     return limit, offset
 
 
 class EnvelopePagination(BasePagination):
+    """Slice the queryset and put ``{total, limit, offset}`` in the envelope's ``meta``."""
+
     def paginate_queryset(self, queryset, request, view=None):
         self.limit, self.offset = page_window(request)
-        self.total = (
-            queryset.count() if hasattr(queryset, "count") and not isinstance(queryset, list) else len(queryset)
-        )
+        # QuerySet.count() is a COUNT(*); list.count() is something else entirely.
+        self.total = len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
         return list(queryset[self.offset : self.offset + self.limit])
 
     def get_paginated_response(self, data):

@@ -12,7 +12,16 @@ from http import HTTPStatus
 from rest_framework.renderers import JSONRenderer
 
 
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:  # a code outside the standard list, e.g. 299
+        return "OK"
+
+
 class EnvelopeJSONRenderer(JSONRenderer):
+    """Wrap 1xx-3xx bodies in the success envelope; 204 has no body at all."""
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
         if response is not None and response.status_code < 400 and not getattr(response, "enveloped", False):
@@ -20,7 +29,7 @@ class EnvelopeJSONRenderer(JSONRenderer):
                 return b""
             body = {
                 "status": response.status_code,
-                "message": getattr(response, "envelope_message", None) or HTTPStatus(response.status_code).phrase,
+                "message": getattr(response, "envelope_message", None) or _phrase(response.status_code),
                 "data": data,
             }
             meta = getattr(response, "envelope_meta", None)

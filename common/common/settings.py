@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,7 @@ INSECURE_SECRET_PREFIX = "insecure-dev-"
 
 
 def env(name: str, default: str | None = None) -> str | None:
+    """Return the environment variable, an empty value counting as unset."""
     value = os.environ.get(name)
     return value if value not in (None, "") else default
 
@@ -38,6 +40,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
@@ -65,11 +77,14 @@ def database_url(service: str) -> str:
         return explicit
     server = env("ERP_POSTGRES_URL")
     if server:
-        return f"{server.rstrip('/')}/{env('ERP_DB_PREFIX', '')}{service}"
+        # Replace the path only, so a query string (``?sslmode=require``) is kept.
+        parts = urlsplit(server)
+        return urlunsplit(parts._replace(path=f"/{env('ERP_DB_PREFIX', '')}{service}"))
     return f"sqlite:///{data_dir() / f'{service}.sqlite3'}"
 
 
 def database_config(service: str) -> dict[str, Any]:
+    """Return the ``DATABASES["default"]`` entry for :func:`database_url`."""
     config = dj_database_url.parse(database_url(service), conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"].endswith("sqlite3"):
         # Several processes (web, relay, consumer) share one file: wait for locks
@@ -90,6 +105,7 @@ def broker_url() -> str:
 
 
 def filesystem_broker_options() -> dict[str, Any]:
+    """Return kombu's filesystem transport options, creating its folders under the data dir."""
     folder = data_dir() / "broker"
     for sub in ("out", "processed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -107,6 +123,7 @@ def broker_transport_options() -> dict[str, Any]:
 
 
 def secret_key(debug: bool) -> str:
+    """Return ``DJANGO_SECRET_KEY``; only with DEBUG may it be missing or a development default."""
     value = env("DJANGO_SECRET_KEY")
     if value and not value.startswith(INSECURE_SECRET_PREFIX):
         return value
@@ -161,6 +178,7 @@ def ensure_dev_keypair() -> tuple[Path, Path]:
 
 
 def jwt_public_key(debug: bool) -> str:
+    """Return the PEM that verifies tokens; with DEBUG, the local run's generated key pair."""
     key = _read_key("JWT_PUBLIC_KEY")
     if key:
         return key
@@ -323,7 +341,7 @@ def service_settings(
         "ERP": {
             "SERVICE_SECRET": env("SERVICE_SECRET"),
             "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
-            "HTTP_TIMEOUT": float(env("ERP_HTTP_TIMEOUT", "5")),
+            "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
             "READINESS_CHECKS": ["common.health.check_database", "common.health.check_broker"] if with_database else [],
         },
         "LOGGING": logging_config(debug),

@@ -8,7 +8,7 @@ globals().update(
     service_settings(
         name="contact",
         title="Contact service",
-        apps=[],
+        apps=["common.events", "contacts"],
         base_dir=Path(__file__).resolve().parent.parent,
     )
 )

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .kinds import ContactKind, kind_of
+from common.events import EventType, publish_event, registry
+
+from .kinds import CUSTOMER, VENDOR, ContactKind, kind_of
 from .models import Contact
 
 Change = Literal["created", "updated", "deleted"]
+
+EVENT_TYPES: dict[tuple[ContactKind, Change], EventType] = {
+    (CUSTOMER, "created"): registry.CUSTOMER_CREATED,
+    (CUSTOMER, "updated"): registry.CUSTOMER_UPDATED,
+    (CUSTOMER, "deleted"): registry.CUSTOMER_DELETED,
+    (VENDOR, "created"): registry.VENDOR_CREATED,
+    (VENDOR, "updated"): registry.VENDOR_UPDATED,
+    (VENDOR, "deleted"): registry.VENDOR_DELETED,
+}
 
 
 def contact_event_data(*, kind: ContactKind, contact: Contact) -> dict[str, Any]:
@@ -32,5 +43,4 @@ def contact_event_publish(*, contact: Contact, change: Change, data: dict[str, A
     """
     kind = kind_of(contact)
     data = data if data is not None else contact_event_data(kind=kind, contact=contact)
-    # TODO(events): publish_event(EVENT_TYPES[kind.name, change], data=data, aggregate_id=data[kind.id_key])
-    # once common.events lands.
+    publish_event(EVENT_TYPES[kind, change], data=data, aggregate_id=data[kind.id_key])

@@ -3,8 +3,10 @@
 The key is claimed (a row inserted under a unique constraint) before the view runs,
 so two concurrent requests with one key cannot both do the work: the second gets
 409 while the first is in flight. The same key with a different body (or path) is
-409. Responses of 5xx are not kept, so a failed attempt can be retried; a claim left
-by a crashed request expires after ``STALE_AFTER``.
+409. Keys are scoped per caller (the token's subject), so two users may pick the
+same key. Only answers the view really produced are kept: a 5xx, or a 401/403/429
+that refused the request before any work, is not stored, so the retry runs anew. A
+claim left by a crashed process expires after ``STALE_AFTER``.
 """
 
 from __future__ import annotations
@@ -21,15 +23,38 @@ from ..exceptions import error_body
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 STALE_AFTER = timedelta(minutes=5)
+# Refusals that happen before the view does anything: a retry must be allowed to run.
+NOT_STORED_STATUSES = frozenset({401, 403, 429})
 
 
 def _conflict(message: str) -> JsonResponse:
     return JsonResponse(error_body(409, "conflict", message, [{"field": HEADER, "message": message}]), status=409)
 
 
+def _invalid_key(message: str) -> JsonResponse:
+    body = error_body(400, "validation", "Invalid Idempotency-Key.", [{"field": HEADER, "message": message}])
+    return JsonResponse(body, status=400)
+
+
+def request_fingerprint(request) -> str:
+    """Return a hash of what makes two requests "the same": method, path with query, body."""
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + request.body
+    ).hexdigest()
+
+
+def _should_store(response) -> bool:
+    if getattr(response, "streaming", False):
+        return False
+    return response.status_code < 500 and response.status_code not in NOT_STORED_STATUSES
+
+
 class IdempotencyMiddleware:
+    """Make POSTs carrying an ``Idempotency-Key`` safe to retry (CONTRACT §2)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -38,18 +63,14 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key:
             return self.get_response(request)
         if len(key) > MAX_KEY_LENGTH:
-            body = error_body(
-                400, "validation", "Invalid Idempotency-Key.", [{"field": HEADER, "message": "At most 255 characters."}]
-            )
-            return JsonResponse(body, status=400)
+            return _invalid_key(f"At most {MAX_KEY_LENGTH} characters.")
 
+        # The view authenticates again; here the caller only scopes the key. An
+        # invalid token scopes it to "anonymous", and its 401 answer is not kept.
         user = authenticate_header_value(request.headers.get("Authorization"))
         caller = str(user) if user else "anonymous"
-        digest = hashlib.sha256(
-            request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + request.body
-        ).hexdigest()
 
-        record, replay = self._claim(caller, key, digest)
+        record, replay = self._claim(caller, key, request_fingerprint(request))
         if replay is not None:
             return replay
         try:
@@ -57,20 +78,25 @@ class IdempotencyMiddleware:
         except BaseException:
             record.delete()
             raise
-        if response.status_code >= 500 or getattr(response, "streaming", False):
+        if not _should_store(response):
             record.delete()
             return response
-        record.status_code = response.status_code
-        record.response_body = response.content
-        record.content_type = response.get("Content-Type", "")
-        record.save(update_fields=["status_code", "response_body", "content_type"])
+        # update(), not save(): if the claim was swept as stale meanwhile, this is a
+        # harmless no-op rather than an error after the work was done.
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code,
+            response_body=response.content,
+            content_type=response.get("Content-Type", ""),
+        )
         return response
 
     def _claim(self, caller: str, key: str, digest: str):
+        """Insert the claim, or return the answer for a key already used: replay or 409."""
         IdempotencyRecord.objects.filter(
             caller=caller, key=key, status_code__isnull=True, created_at__lt=timezone.now() - STALE_AFTER
         ).delete()
         try:
+            # A savepoint, so a duplicate does not break an enclosing transaction.
             with transaction.atomic():
                 return IdempotencyRecord.objects.create(caller=caller, key=key, request_hash=digest), None
         except IntegrityError:
@@ -84,5 +110,5 @@ class IdempotencyMiddleware:
         replay = HttpResponse(
             bytes(existing.response_body), status=existing.status_code, content_type=existing.content_type
         )
-        replay["Idempotent-Replayed"] = "true"
+        replay[REPLAYED_HEADER] = "true"
         return None, replay

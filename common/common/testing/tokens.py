@@ -13,6 +13,7 @@ from ..settings import ensure_dev_keypair
 
 
 def dev_private_key() -> str:
+    """Return the local run's private key (generated into the data dir on first use)."""
     return ensure_dev_keypair()[0].read_text()
 
 
@@ -25,16 +26,22 @@ def issue_token(
     lifetime: int = 300,
     private_key: str | None = None,
     algorithm: str = "RS256",
+    jwt_type: str = "access",
     **overrides,
 ) -> str:
+    """Return a signed token like auth_svc's; ``token_type`` is the contract's ``type`` claim.
+
+    ``jwt_type`` is simplejwt's ``token_type`` claim (``access`` or ``refresh``). An
+    override of ``None`` drops the claim, to test tokens that lack it.
+    """
     now = int(time.time())
     jwt_settings = settings.SIMPLE_JWT
     claims = {
         "user_id": user_id or (str(uuid.uuid4()) if token_type == "user" else "sales"),
-        "email": email if email is not None else (f"{role}@example.com" if token_type == "user" else None),
+        "email": email if email is not None else (f"{role}@example.com" if token_type == "user" and role else None),
         "role": role if token_type == "user" else None,
         "type": token_type,
-        "token_type": "access",
+        "token_type": jwt_type,
         "iss": jwt_settings["ISSUER"],
         "aud": jwt_settings["AUDIENCE"],
         "iat": now,
@@ -47,6 +54,7 @@ def issue_token(
 
 
 def auth_client(role: str | None = "admin", **token_kwargs) -> APIClient:
+    """Return an APIClient that sends a bearer token made by :func:`issue_token`."""
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(role=role, **token_kwargs)}")
     return client

@@ -8,7 +8,7 @@ globals().update(
     service_settings(
         name="commontest",
         title="common test project",
-        apps=["tests.project", "common.events"],
+        apps=["tests.project", "common.events", "tests.events.testapp"],
         base_dir=Path(__file__).resolve().parent,
     )
 )

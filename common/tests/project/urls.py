@@ -7,7 +7,16 @@ from . import views
 urlpatterns = [
     path("", include("common.urls")),
     path("widgets", views.WidgetView.as_view()),
+    path("gadgets", views.GadgetListView.as_view()),
+    path("gadgets/<str:pk>", views.GadgetDetailView.as_view()),
+    path("orders", views.OrderView.as_view()),
+    path("throttled", views.ThrottledView.as_view()),
+    path("errors/<str:kind>", views.ErrorView.as_view()),
+    path("envelope", views.EnvelopeView.as_view()),
+    path("counter", views.CounterView.as_view()),
 ]
 
+handler400 = "common.views.bad_request"
+handler403 = "common.views.permission_denied"
 handler404 = "common.views.not_found"
 handler500 = "common.views.server_error"

@@ -1,8 +1,21 @@
-"""Small views used by common's tests."""
+"""Small views used by common's tests, one per piece of behaviour they exercise."""
 
-from rest_framework import serializers
+import threading
+import time
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from common.exceptions import BadGateway, Conflict, UpstreamTimeout, UpstreamUnavailable
+from common.views import UUIDLookupMixin
+
+from .models import Gadget
 
 
 class WidgetSerializer(serializers.Serializer):
@@ -13,10 +26,150 @@ class WidgetSerializer(serializers.Serializer):
 class WidgetView(APIView):
     required_permissions = {"get": "items.read", "post": "items.write"}
 
+    @extend_schema(responses=WidgetSerializer)
     def get(self, request):
-        return Response({"name": "sprocket"})
+        return Response({"name": "sprocket", "quantity": 1})
 
+    @extend_schema(request=WidgetSerializer, responses={201: WidgetSerializer})
     def post(self, request):
         serializer = WidgetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(serializer.validated_data, status=201)
+
+
+class GadgetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Gadget
+        fields = ["id", "name", "created_at"]
+
+
+class GadgetListView(generics.ListCreateAPIView):
+    queryset = Gadget.objects.all()
+    serializer_class = GadgetSerializer
+    filter_backends: list = []
+    required_permissions = {"get": "items.read", "post": "items.write"}
+
+
+class GadgetDetailView(UUIDLookupMixin, generics.RetrieveDestroyAPIView):
+    queryset = Gadget.objects.all()
+    serializer_class = GadgetSerializer
+    required_permissions = {"get": "items.read", "delete": "items.delete"}
+    # The internal read other services make with their service token.
+    service_actions = ("get",)
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response.envelope_message = "Gadget found."
+        return response
+
+
+class OrderLineSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class OrderSerializer(serializers.Serializer):
+    customer_id = serializers.UUIDField()
+    items = OrderLineSerializer(many=True)
+
+    def validate(self, attrs):
+        if len({line["item_id"] for line in attrs["items"]}) != len(attrs["items"]):
+            raise serializers.ValidationError("An item may appear on one line only.")
+        return attrs
+
+
+class OrderView(APIView):
+    """Nested validation: errors come back dotted (``items.0.quantity``)."""
+
+    required_permissions = {"post": "orders.write"}
+
+    @extend_schema(request=OrderSerializer, responses={201: OrderSerializer})
+    def post(self, request):
+        serializer = OrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(serializer.data, status=201)
+
+
+class OncePerMinute(AnonRateThrottle):
+    rate = "1/min"
+
+
+class ThrottledView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [OncePerMinute]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response({"ok": True})
+
+
+ERRORS = {
+    "http404": Http404("no such thing"),
+    "conflict": Conflict("order is Confirmed", details=[{"field": "status", "message": "expected Draft"}]),
+    "unavailable": UpstreamUnavailable(),
+    "bad_gateway": BadGateway(),
+    "timeout": UpstreamTimeout(),
+    "django_validation": DjangoValidationError({"email": ["Enter a valid email address."]}),
+    "crash": RuntimeError("secret internals"),
+}
+
+
+class ErrorView(APIView):
+    """Raise the exception named in the path, to test the exception handler."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request, kind):
+        raise ERRORS[kind]
+
+
+class EnvelopeView(APIView):
+    """A message of the view's choosing, and a 204."""
+
+    required_permissions = {"get": "items.read", "delete": "items.delete"}
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        response = Response({"answer": 42})
+        response.envelope_message = "The answer."
+        return response
+
+    @extend_schema(exclude=True)
+    def delete(self, request):
+        return Response(status=204)
+
+
+class SideEffects:
+    """Count how often the counter view really ran (thread-safe)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def bump(self) -> int:
+        with self.lock:
+            self.count += 1
+            return self.count
+
+
+side_effects = SideEffects()
+
+
+class CounterView(APIView):
+    """A POST with a visible side effect, for the idempotency tests.
+
+    ``?sleep=`` keeps the request in flight; ``?fail=1`` answers 503 after the work.
+    """
+
+    required_permissions = {"post": "orders.write"}
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        count = side_effects.bump()
+        time.sleep(float(request.query_params.get("sleep", 0)))
+        if request.query_params.get("fail"):
+            raise UpstreamUnavailable()
+        return Response({"count": count, "echo": request.data}, status=201)

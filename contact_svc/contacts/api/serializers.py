@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from functools import cache
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.kinds import ContactKind
@@ -17,7 +19,8 @@ MAX_LOOKUP_IDS = 100
 
 
 class ContactSerializer(serializers.Serializer):
-    """Read and write a contact; without ``partial``, omitted optional fields reset to blank (PUT)."""
+    # No docstring: drf-spectacular would publish it as the component's description.
+    # Without partial=True (PUT), an omitted phone or address takes its default: blank.
 
     id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(max_length=255)
@@ -33,6 +36,7 @@ def contact_serializer_for(kind: ContactKind) -> type[ContactSerializer]:
     return type(f"{kind.title}Serializer", (ContactSerializer,), {"__module__": __name__})
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class IdsField(serializers.Field):
     """Comma-separated UUIDs (``?ids=a,b``), also accepted as repeated parameters."""
 

@@ -1,4 +1,4 @@
-"""Create or update the back-office superuser of this service's Django admin (idempotent).
+"""Create the back-office superuser of this service's Django admin if missing (idempotent).
 
 Each service has its own database and so its own admin accounts; the local run
 calls this with the demo admin's credentials so one login works everywhere.
@@ -27,4 +27,5 @@ class Command(BaseCommand):
         if created:
             user.set_password(password)
             user.save()
+        # An existing account is left alone: its password may have been changed on purpose.
         self.stdout.write(f"superuser {email}: {'created' if created else 'already there'}")

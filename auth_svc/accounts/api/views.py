@@ -1,0 +1,301 @@
+"""Views of the auth API: parse with a serializer, call one service, render.
+
+Public endpoints (login, refresh, forgot/reset password, service token, and register
+while open registration is on) have no authenticators, so a stale ``Authorization``
+header cannot block a login. The others go through common's ``RolePermission``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.roles import roles_for
+from common.views import UUIDLookupMixin
+
+from .. import selectors, services
+from ..throttling import client_ip
+from ..tokens import access_lifetime_seconds
+from . import serializers as s
+
+JWT_AUTH = [{"jwtAuth": []}]
+# An empty requirement overrides the document's global bearer requirement: no token needed.
+# (``auth=[]`` would leave the operation without ``security`` and so inherit the global one.)
+PUBLIC = [{}]
+ADMIN_ONLY = f"Roles: {', '.join(roles_for('users.manage'))}. Service tokens: 403."
+ANY_ROLE = f"Roles: {', '.join(roles_for('self'))} (any user). Service tokens: 403."
+
+
+def _detail(message: str, code: int = status.HTTP_200_OK) -> Response:
+    response = Response({"detail": message}, status=code)
+    response.envelope_message = message
+    return response
+
+
+def _open_registration() -> bool:
+    # Read per request (not at import) so the switch can be flipped in settings and tests.
+    return bool(settings.ACCOUNTS["OPEN_REGISTRATION"])
+
+
+class PublicAPIView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class RegisterView(APIView):
+    required_permissions = {"post": "users.manage"}
+
+    def get_authenticators(self):
+        return [] if _open_registration() else super().get_authenticators()
+
+    def get_permissions(self):
+        return [AllowAny()] if _open_registration() else super().get_permissions()
+
+    @extend_schema(
+        operation_id="auth_register",
+        summary="Register a user",
+        description=(
+            "While `AUTH_OPEN_REGISTRATION` is on, anyone may register and choose the role (no token). "
+            f"While it is off (production), registering needs an admin token: {ADMIN_ONLY} "
+            "Duplicate email: 409."
+        ),
+        request=s.UserCreateSerializer,
+        responses={
+            201: s.UserSerializer,
+            401: OpenApiResponse(description="Registration is closed and no valid token was sent."),
+            403: OpenApiResponse(description="Registration is closed and the caller is not an admin."),
+        },
+        auth=[*JWT_AUTH, {}],
+    )
+    def post(self, request):
+        payload = s.UserCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = services.user_create(**payload.validated_data)
+        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAPIView):
+    @extend_schema(
+        operation_id="auth_login",
+        summary="Log in",
+        description=(
+            "Public. Unknown email, wrong password and inactive user all answer the same 401. "
+            "Repeated failures for one email from one client are locked out with 429 and `Retry-After`."
+        ),
+        request=s.LoginSerializer,
+        responses={200: s.LoginResponseSerializer, 401: OpenApiResponse(description="Invalid email or password.")},
+        auth=PUBLIC,
+    )
+    def post(self, request):
+        payload = s.LoginSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user, pair = services.auth_login(**payload.validated_data, client_ip=client_ip(request))
+        body = {**vars(pair), "user": s.UserSerializer(user).data}
+        return Response(s.LoginResponseSerializer(body).data)
+
+
+class RefreshView(PublicAPIView):
+    @extend_schema(
+        operation_id="auth_refresh",
+        summary="Rotate a refresh token",
+        description=(
+            "Public. Returns a new access/refresh pair carrying the user's current role; the presented "
+            "refresh token is revoked (a second use is 401)."
+        ),
+        request=s.RefreshTokenSerializer,
+        responses={200: s.TokenPairSerializer, 401: OpenApiResponse(description="Invalid or revoked token.")},
+        auth=PUBLIC,
+    )
+    def post(self, request):
+        payload = s.RefreshTokenSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pair = services.auth_token_refresh(**payload.validated_data)
+        return Response(s.TokenPairSerializer(vars(pair)).data)
+
+
+class LogoutView(APIView):
+    required_permissions = {"post": "self"}
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Log out",
+        description=f"Revokes the caller's refresh token (access tokens expire on their own). {ANY_ROLE}",
+        request=s.RefreshTokenSerializer,
+        responses={200: s.DetailSerializer},
+        auth=JWT_AUTH,
+    )
+    def post(self, request):
+        payload = s.RefreshTokenSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.auth_logout(**payload.validated_data, user_id=request.user.id)
+        return _detail("Logged out.")
+
+
+class MeView(APIView):
+    required_permissions = {"get": "self"}
+
+    @extend_schema(
+        operation_id="auth_me",
+        summary="The current user",
+        description=f"{ANY_ROLE} A token of a user since deactivated or deleted: 401.",
+        responses={200: s.UserSerializer},
+        auth=JWT_AUTH,
+    )
+    def get(self, request):
+        user = selectors.user_get(user_id=request.user.id)
+        if user is None or not user.is_active:
+            raise services.InvalidCredentials("The user of this token no longer exists or is inactive.")
+        return Response(s.UserSerializer(user).data)
+
+
+class ForgotPasswordView(PublicAPIView):
+    @extend_schema(
+        operation_id="auth_forgot_password",
+        summary="Ask for a password reset token",
+        description=(
+            "Public. Always the same 200, whether the email is registered or not; the token is mailed to "
+            "the user (never returned), valid for one hour and usable once."
+        ),
+        request=s.ForgotPasswordSerializer,
+        responses={200: s.DetailSerializer},
+        auth=PUBLIC,
+    )
+    def post(self, request):
+        payload = s.ForgotPasswordSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.password_reset_request(**payload.validated_data)
+        return _detail("If an account with this email exists, a reset token has been sent to it.")
+
+
+class ResetPasswordView(PublicAPIView):
+    @extend_schema(
+        operation_id="auth_reset_password",
+        summary="Set a new password with a reset token",
+        description=(
+            "Public. An unknown, used or expired token is a 400 on `reset_token`. Success revokes every "
+            "refresh token of the user."
+        ),
+        request=s.ResetPasswordSerializer,
+        responses={200: s.DetailSerializer},
+        auth=PUBLIC,
+    )
+    def post(self, request):
+        payload = s.ResetPasswordSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.password_reset_confirm(**payload.validated_data)
+        return _detail("Password changed.")
+
+
+class ServiceTokenView(PublicAPIView):
+    @extend_schema(
+        operation_id="auth_service_token",
+        summary="Issue a service token (internal)",
+        description=(
+            "For services only, not routed by the gateway. The service proves the secret configured for it "
+            "in `SERVICE_SECRETS`; unknown service or wrong secret: 401. The token has `type: service`, "
+            "`user_id` = the service name and no role."
+        ),
+        request=s.ServiceTokenRequestSerializer,
+        responses={200: s.ServiceTokenSerializer, 401: OpenApiResponse(description="Unknown service or wrong secret.")},
+        auth=PUBLIC,
+    )
+    def post(self, request):
+        payload = s.ServiceTokenRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        token = services.service_token_issue(**payload.validated_data)
+        body = {"access_token": token, "token_type": "Bearer", "expires_in": access_lifetime_seconds()}
+        return Response(s.ServiceTokenSerializer(body).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        operation_id="users_list",
+        summary="List users",
+        description=f"Newest first; `search` matches part of the email; filter by `role`, `is_active`. {ADMIN_ONLY}",
+        responses={200: s.AdminUserSerializer(many=True)},
+        auth=JWT_AUTH,
+    ),
+    retrieve=extend_schema(
+        operation_id="users_retrieve",
+        summary="Get a user",
+        description=ADMIN_ONLY,
+        responses={200: s.AdminUserSerializer},
+        auth=JWT_AUTH,
+    ),
+    create=extend_schema(
+        operation_id="users_create",
+        summary="Create a user with a role",
+        description=f"Duplicate email: 409. {ADMIN_ONLY}",
+        request=s.UserCreateSerializer,
+        responses={201: s.AdminUserSerializer},
+        auth=JWT_AUTH,
+    ),
+    partial_update=extend_schema(
+        operation_id="users_change_role",
+        summary="Change a user's role",
+        description=(
+            "Takes effect in the user's next token (at the latest when the current access token expires). "
+            f"Demoting the last active admin: 409. {ADMIN_ONLY}"
+        ),
+        request=s.UserRoleSerializer,
+        responses={200: s.AdminUserSerializer},
+        auth=JWT_AUTH,
+    ),
+    deactivate=extend_schema(
+        operation_id="users_deactivate",
+        summary="Deactivate a user",
+        description=(
+            "The user can no longer log in or refresh; their refresh tokens are revoked. "
+            f"Deactivating the last active admin: 409. {ADMIN_ONLY}"
+        ),
+        request=None,
+        responses={200: s.AdminUserSerializer},
+        auth=JWT_AUTH,
+    ),
+)
+class UserViewSet(
+    UUIDLookupMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Users admin API (role admin only)."""
+
+    serializer_class = s.AdminUserSerializer
+    required_permissions = {
+        "list": "users.manage",
+        "retrieve": "users.manage",
+        "create": "users.manage",
+        "partial_update": "users.manage",
+        "deactivate": "users.manage",
+    }
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = selectors.UserFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.user_list()
+
+    def create(self, request):
+        payload = s.UserCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = services.user_create(**payload.validated_data)
+        return Response(s.AdminUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        payload = s.UserRoleSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = services.user_change_role(user=user, **payload.validated_data)
+        return Response(s.AdminUserSerializer(user).data)
+
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        user = services.user_deactivate(user=self.get_object())
+        return Response(s.AdminUserSerializer(user).data)

@@ -1,0 +1,109 @@
+"""The services called directly: what the API tests cannot reach or pin down as precisely."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from common.exceptions import Conflict
+
+from .. import services
+from ..models import User
+from ..tokens import token_pair_for_user
+from .conftest import SERVICE_SECRET
+from .factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_create_normalises_email_and_hashes_password():
+    # when
+    user = services.user_create(email="  Mixed.Case@Example.COM", password=PASSWORD, role="admin")
+
+    # then
+    assert user.email == "mixed.case@example.com"
+    assert user.password != PASSWORD and user.check_password(PASSWORD)
+
+
+def test_user_create_refuses_duplicate_whatever_the_case():
+    # given
+    UserFactory(email="taken@example.com")
+
+    # when
+    with pytest.raises(Conflict):
+        services.user_create(email="TAKEN@example.com", password=PASSWORD, role="admin")
+
+    # then
+    assert User.objects.count() == 1
+
+
+def test_user_create_names_the_password_field():
+    # when
+    with pytest.raises(ValidationError) as raised:
+        services.user_create(email="a@example.com", password="short", role="admin")
+
+    # then
+    assert list(raised.value.message_dict) == ["password"]
+    assert User.objects.count() == 0
+
+
+def test_token_pair_records_the_issued_refresh_token(user):
+    # when
+    pair = token_pair_for_user(user=user)
+
+    # then
+    outstanding = OutstandingToken.objects.get()
+    assert outstanding.user == user
+    assert outstanding.token == pair.refresh_token
+
+
+def test_user_refresh_tokens_revoke_counts_only_live_tokens(user, finance_user):
+    # given
+    token_pair_for_user(user=user)
+    token_pair_for_user(user=user)
+    token_pair_for_user(user=finance_user)
+    assert services.user_refresh_tokens_revoke(user=user) == 2
+
+    # when
+    again = services.user_refresh_tokens_revoke(user=user)
+
+    # then
+    assert again == 0
+    assert BlacklistedToken.objects.count() == 2
+    assert not BlacklistedToken.objects.filter(token__user=finance_user).exists()
+
+
+def test_service_token_issue_needs_a_configured_service(settings):
+    # given
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "SERVICE_SECRETS": {}}
+
+    # when / then
+    with pytest.raises(services.InvalidCredentials):
+        services.service_token_issue(service_name="contact", service_secret=SERVICE_SECRET)
+
+
+def test_auth_login_is_case_insensitive_on_email(user):
+    # when
+    logged_in, pair = services.auth_login(email="Ivy@Example.com", password=PASSWORD, client_ip="127.0.0.1")
+
+    # then
+    assert logged_in == user
+    assert pair.token_type == "Bearer"
+
+
+def test_user_model_lowercases_email_on_clean():
+    # given
+    user = User(email="Ann@Example.COM", role="admin")
+
+    # when
+    user.clean()
+
+    # then
+    assert user.email == "ann@example.com"
+
+
+def test_manager_create_superuser_is_an_admin():
+    # when
+    user = User.objects.create_superuser("Boss@Example.com", PASSWORD)
+
+    # then
+    assert (user.email, user.role, user.is_staff, user.is_superuser) == ("boss@example.com", "admin", True, True)

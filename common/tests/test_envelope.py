@@ -1,0 +1,269 @@
+"""The success envelope (renderer) and the error envelope (exception handler), CONTRACT §2."""
+
+import logging
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from common.exceptions import error_body, flatten_validation_errors
+from common.testing import auth_client
+
+CUSTOMER = "9d1c9a5e-2f7e-4c55-9a43-5a3f1c0e0b01"
+ITEM_A = "0f6e2d8a-1111-4c55-9a43-5a3f1c0e0b01"
+ITEM_B = "0f6e2d8a-2222-4c55-9a43-5a3f1c0e0b01"
+
+
+# Success envelope
+
+
+def test_success_is_wrapped_with_the_view_message():
+    response = auth_client("inventory_manager").get("/envelope")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": 200, "message": "The answer.", "data": {"answer": 42}}
+
+
+def test_created_is_wrapped_with_the_status_phrase():
+    response = auth_client().post("/widgets", {"name": "cog", "quantity": 2}, format="json")
+
+    assert response.status_code == 201
+    assert response.json() == {"status": 201, "message": "Created", "data": {"name": "cog", "quantity": 2}}
+
+
+def test_no_content_has_an_empty_body():
+    response = auth_client("finance_manager").delete("/envelope")
+
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+@pytest.mark.django_db
+def test_list_carries_meta():
+    # given
+    from tests.project.models import Gadget
+
+    Gadget.objects.create(name="cog")
+
+    # when
+    response = auth_client().get("/gadgets")
+
+    # then
+    body = response.json()
+    assert response.status_code == 200
+    assert (body["status"], body["message"], body["meta"]) == (200, "OK", {"total": 1, "limit": 10, "offset": 0})
+    assert [gadget["name"] for gadget in body["data"]] == ["cog"]
+
+
+# Error envelope: validation
+
+
+def test_flat_validation_errors_name_the_field():
+    response = auth_client().post("/widgets", {"name": "far too long a name", "quantity": 0}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "error": {
+            "type": "validation",
+            "message": "Validation failed.",
+            "details": [
+                {"field": "name", "message": "Ensure this field has no more than 10 characters."},
+                {"field": "quantity", "message": "Ensure this value is greater than or equal to 1."},
+            ],
+        },
+    }
+
+
+def test_nested_validation_errors_are_dotted():
+    # given: the second line is the bad one
+    body = {"customer_id": CUSTOMER, "items": [{"item_id": ITEM_A, "quantity": 1}, {"item_id": "x", "quantity": 0}]}
+
+    # when
+    response = auth_client().post("/orders", body, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [
+        {"field": "items.1.item_id", "message": "Must be a valid UUID."},
+        {"field": "items.1.quantity", "message": "Ensure this value is greater than or equal to 1."},
+    ]
+
+
+def test_missing_nested_field_is_dotted():
+    response = auth_client().post("/orders", {"customer_id": CUSTOMER, "items": [{"item_id": ITEM_A}]}, format="json")
+
+    assert response.json()["error"]["details"] == [{"field": "items.0.quantity", "message": "This field is required."}]
+
+
+def test_non_field_errors_are_named_so():
+    body = {"customer_id": CUSTOMER, "items": [{"item_id": ITEM_B, "quantity": 1}, {"item_id": ITEM_B, "quantity": 2}]}
+
+    response = auth_client().post("/orders", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [
+        {"field": "non_field_errors", "message": "An item may appear on one line only."}
+    ]
+
+
+def test_django_validation_error_is_a_validation_envelope():
+    response = APIClient().get("/errors/django_validation")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "type": "validation",
+        "message": "Validation failed.",
+        "details": [{"field": "email", "message": "Enter a valid email address."}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("detail", "expected"),
+    [
+        ("plain", [{"field": "non_field_errors", "message": "plain"}]),
+        (["a", "b"], [{"field": "non_field_errors", "message": "a"}, {"field": "non_field_errors", "message": "b"}]),
+        ({"non_field_errors": ["x"]}, [{"field": "non_field_errors", "message": "x"}]),
+        ({"items": [{}, {"quantity": ["bad"]}]}, [{"field": "items.1.quantity", "message": "bad"}]),
+        ({"items": {"non_field_errors": ["empty"]}}, [{"field": "items", "message": "empty"}]),
+        ({"a": {"b": {"c": ["deep"]}}}, [{"field": "a.b.c", "message": "deep"}]),
+        ({"tags": {"2": ["bad tag"]}}, [{"field": "tags.2", "message": "bad tag"}]),
+    ],
+)
+def test_flatten_validation_errors(detail, expected):
+    assert flatten_validation_errors(detail) == expected
+
+
+# Error envelope: the other types
+
+
+def test_malformed_json_is_bad_request():
+    response = auth_client().post("/widgets", data="{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["status"], body["error"]["type"], body["error"]["details"]) == (400, "bad_request", None)
+    assert body["error"]["message"].startswith("JSON parse error")
+
+
+def test_text_plain_body_is_415():
+    response = auth_client().post("/widgets", data="name=cog", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.json() == {
+        "status": 415,
+        "error": {
+            "type": "unsupported_media_type",
+            "message": 'Unsupported media type "text/plain" in request.',
+            "details": None,
+        },
+    }
+
+
+def test_unknown_path_is_404_from_handler404():
+    response = auth_client().get("/no/such/path")
+
+    assert response.status_code == 404
+    assert response.json() == {"status": 404, "error": {"type": "not_found", "message": "Not found.", "details": None}}
+
+
+def test_http404_in_a_view_is_not_found():
+    response = APIClient().get("/errors/http404")
+
+    assert response.status_code == 404
+    assert response.json() == {"status": 404, "error": {"type": "not_found", "message": "Not found.", "details": None}}
+
+
+def test_throttled_is_429_with_retry_after():
+    # given
+    client = APIClient()
+    assert client.get("/throttled").status_code == 200
+
+    # when
+    response = client.get("/throttled")
+
+    # then
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    body = response.json()
+    assert (body["status"], body["error"]["type"], body["error"]["details"]) == (429, "rate_limited", None)
+    assert body["error"]["message"].startswith("Request was throttled.")
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "error"),
+    [
+        (
+            "conflict",
+            409,
+            {
+                "type": "conflict",
+                "message": "order is Confirmed",
+                "details": [{"field": "status", "message": "expected Draft"}],
+            },
+        ),
+        (
+            "unavailable",
+            503,
+            {
+                "type": "upstream_unavailable",
+                "message": "A service this request needs is unavailable.",
+                "details": None,
+            },
+        ),
+        (
+            "bad_gateway",
+            502,
+            {
+                "type": "upstream_unavailable",
+                "message": "A service this request needs answered with an error.",
+                "details": None,
+            },
+        ),
+        (
+            "timeout",
+            504,
+            {
+                "type": "upstream_timeout",
+                "message": "A service this request needs did not answer in time.",
+                "details": None,
+            },
+        ),
+    ],
+)
+def test_service_errors_keep_their_status_type_and_details(kind, status, error):
+    response = APIClient().get(f"/errors/{kind}")
+
+    assert response.status_code == status
+    assert response.json() == {"status": status, "error": error}
+
+
+def test_unexpected_exception_is_500_without_details_and_logged_with_the_request_id(caplog):
+    # given
+    client = APIClient(raise_request_exception=False)
+    request_id = f"req-{uuid.uuid4()}"
+
+    # when
+    with caplog.at_level(logging.ERROR, logger="common.exceptions"):
+        response = client.get("/errors/crash", HTTP_X_REQUEST_ID=request_id)
+
+    # then: the client learns nothing of the internals
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": 500,
+        "error": {"type": "internal", "message": "Internal server error.", "details": None},
+    }
+    assert b"secret internals" not in response.content
+    assert response["X-Request-ID"] == request_id
+    # and the log has the traceback and the request id
+    [record] = [r for r in caplog.records if r.name == "common.exceptions"]
+    assert record.request_id == request_id
+    assert record.getMessage() == f"Unhandled exception in GET /errors/crash (request {request_id})"
+    assert record.exc_info[0] is RuntimeError
+
+
+def test_error_body_shape():
+    assert error_body(409, "conflict", "Taken.", [{"field": "email", "message": "Taken."}]) == {
+        "status": 409,
+        "error": {"type": "conflict", "message": "Taken.", "details": [{"field": "email", "message": "Taken."}]},
+    }

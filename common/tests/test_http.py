@@ -1,0 +1,239 @@
+"""ServiceClient against a real (tiny) HTTP server: tokens, request ids, failures, cookies."""
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable
+from common.http import ServiceClient, ServiceTokenCache
+from common.request_id import reset_request_id, set_request_id
+
+
+class FakeUpstream(ThreadingHTTPServer):
+    """auth_svc's /service-token and a few resource paths, recording what it was sent."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), FakeHandler)
+        self.requests: list[tuple[str, str, dict]] = []
+        self.bodies: list[dict] = []
+        self.tokens_issued = 0
+        self.refused_tokens: set[str] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def calls(self, path: str) -> list[dict]:
+        return [headers for _, seen_path, headers in self.requests if seen_path == path]
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    server: FakeUpstream
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+    def _answer(self, status: int, body=None, headers: dict | None = None):
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self):
+        self.server.bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+        self.server.requests.append(("POST", self.path, dict(self.headers)))
+        if self.path == "/service-token":
+            self.server.tokens_issued += 1
+            token = f"tok-{self.server.tokens_issued}"
+            data = {"access_token": token, "token_type": "Bearer", "expires_in": 900}
+            return self._answer(200, {"status": 200, "message": "OK", "data": data})
+        return self._answer(404, {"status": 404})
+
+    def do_GET(self):
+        self.server.requests.append(("GET", self.path, dict(self.headers)))
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token in self.server.refused_tokens:
+            return self._answer(401, {"status": 401, "error": {"type": "unauthorized"}})
+        if self.path == "/items/known":
+            body = {"status": 200, "message": "OK", "data": {"sku": "COG"}}
+            return self._answer(200, body, {"Set-Cookie": "sessionid=leak; Path=/"})
+        if self.path == "/slow":
+            time.sleep(1)
+            return self._answer(200, {"status": 200, "message": "OK", "data": {}})
+        if self.path == "/boom":
+            return self._answer(500, {"status": 500})
+        if self.path == "/forbidden":
+            return self._answer(403, {"status": 403})
+        if self.path == "/not-json":
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            return self.wfile.write(b"hello")
+        return self._answer(404, {"status": 404, "error": {"type": "not_found"}})
+
+
+@pytest.fixture
+def upstream(settings):
+    server = FakeUpstream()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    settings.ERP = {**settings.ERP, "AUTH_SERVICE_URL": server.url, "SERVICE_SECRET": "s3cret", "HTTP_TIMEOUT": 2.0}
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def client(upstream):
+    # A token cache of its own, so no test sees another's token.
+    return ServiceClient(upstream.url, token_cache=ServiceTokenCache())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_service_token_is_fetched_once_and_cached(upstream, client):
+    # when
+    first = client.get_json("/items/known")
+    second = client.get_json("/items/known")
+
+    # then
+    assert first == second == {"sku": "COG"}
+    assert upstream.tokens_issued == 1
+    assert [headers["Authorization"] for headers in upstream.calls("/items/known")] == ["Bearer tok-1"] * 2
+
+
+def test_service_token_request_proves_the_service_secret(upstream, client):
+    # when
+    client.get_json("/items/known")
+
+    # then
+    assert upstream.bodies == [{"service_name": "commontest", "service_secret": "s3cret"}]
+
+
+def test_token_is_fetched_again_once_after_a_401(upstream, client):
+    # given: auth_svc rotated its key, so the cached token is now refused
+    client.get_json("/items/known")
+    upstream.refused_tokens.add("tok-1")
+
+    # when
+    data = client.get_json("/items/known")
+
+    # then
+    assert data == {"sku": "COG"}
+    assert upstream.tokens_issued == 2
+    assert [headers["Authorization"] for headers in upstream.calls("/items/known")] == [
+        "Bearer tok-1",
+        "Bearer tok-1",
+        "Bearer tok-2",
+    ]
+
+
+def test_a_second_401_is_returned_not_retried_forever(upstream, client):
+    upstream.refused_tokens.update({"tok-1", "tok-2", "tok-3"})
+
+    response = client.request("GET", "/items/known")
+
+    assert response.status_code == 401
+    assert upstream.tokens_issued == 2
+
+
+def test_request_id_is_passed_on(upstream, client):
+    # given
+    token = set_request_id("req-7")
+
+    # when
+    try:
+        client.get_json("/items/known")
+    finally:
+        reset_request_id(token)
+
+    # then: on the token fetch and on the call itself
+    assert upstream.calls("/service-token")[0]["X-Request-ID"] == "req-7"
+    assert upstream.calls("/items/known")[0]["X-Request-ID"] == "req-7"
+
+
+def test_cookies_set_by_the_server_are_never_sent_back(upstream, client):
+    # when
+    client.get_json("/items/known")
+    client.get_json("/items/known")
+
+    # then
+    assert [headers.get("Cookie") for headers in upstream.calls("/items/known")] == [None, None]
+    assert len(client.session.cookies) == 0
+
+
+def test_404_is_none(client):
+    assert client.get_json("/items/unknown") is None
+
+
+def test_5xx_is_bad_gateway(client):
+    with pytest.raises(BadGateway) as raised:
+        client.get_json("/boom")
+
+    assert raised.value.status_code == 502
+
+
+def test_other_client_errors_are_bad_gateway_for_get_json(client):
+    with pytest.raises(BadGateway):
+        client.get_json("/forbidden")
+
+
+def test_a_body_that_is_not_an_envelope_is_bad_gateway(client):
+    with pytest.raises(BadGateway):
+        client.get_json("/not-json")
+
+
+def test_slow_server_is_upstream_timeout(upstream):
+    client = ServiceClient(upstream.url, timeout=0.2, token_cache=ServiceTokenCache())
+
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as raised:
+        client.get_json("/slow")
+
+    assert raised.value.status_code == 504
+    assert time.monotonic() - started < 0.9
+
+
+def test_unreachable_port_is_upstream_unavailable(upstream):
+    client = ServiceClient(f"http://127.0.0.1:{_free_port()}", token_cache=ServiceTokenCache())
+
+    with pytest.raises(UpstreamUnavailable) as raised:
+        client.get_json("/items/known")
+
+    assert raised.value.status_code == 503
+
+
+def test_unreachable_auth_service_is_upstream_unavailable(settings, upstream):
+    settings.ERP = {**settings.ERP, "AUTH_SERVICE_URL": f"http://127.0.0.1:{_free_port()}"}
+    client = ServiceClient(upstream.url, token_cache=ServiceTokenCache())
+
+    with pytest.raises(UpstreamUnavailable):
+        client.get_json("/items/known")
+
+    assert upstream.calls("/items/known") == []
+
+
+def test_missing_service_secret_is_upstream_unavailable(settings, upstream):
+    settings.ERP = {**settings.ERP, "SERVICE_SECRET": None}
+    client = ServiceClient(upstream.url, token_cache=ServiceTokenCache())
+
+    with pytest.raises(UpstreamUnavailable, match="SERVICE_SECRET is not configured"):
+        client.get_json("/items/known")
+
+
+def test_clients_of_one_upstream_share_a_pooled_session(upstream):
+    assert ServiceClient(upstream.url).session is ServiceClient(upstream.url + "/").session

@@ -1,0 +1,89 @@
+"""The OpenAPI document describes the envelope the renderer really sends."""
+
+import pytest
+from openapi_spec_validator import validate
+from rest_framework.test import APIClient
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    with django_db_blocker.unblock():
+        response = APIClient().get("/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _json_schema(operation: dict, code: str) -> dict:
+    return operation["responses"][code]["content"]["application/json"]["schema"]
+
+
+def test_document_validates(schema):
+    validate(schema)
+
+
+def test_a_single_object_is_wrapped(schema):
+    wrapped = _json_schema(schema["paths"]["/gadgets/{id}"]["get"], "200")
+
+    assert wrapped == {
+        "type": "object",
+        "required": ["status", "message", "data"],
+        "properties": {
+            "status": {"type": "integer"},
+            "message": {"type": "string"},
+            "data": {"$ref": "#/components/schemas/Gadget"},
+        },
+    }
+
+
+def test_a_paginated_list_is_wrapped_with_meta(schema):
+    wrapped = _json_schema(schema["paths"]["/gadgets"]["get"], "200")
+
+    assert wrapped["required"] == ["status", "message", "data", "meta"]
+    assert wrapped["properties"]["data"] == {"$ref": "#/components/schemas/PaginatedGadgetList"}
+    assert schema["components"]["schemas"]["PaginatedGadgetList"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Gadget"},
+    }
+    assert wrapped["properties"]["meta"] == {"$ref": "#/components/schemas/ListMeta"}
+    assert {param["name"] for param in schema["paths"]["/gadgets"]["get"]["parameters"]} >= {
+        "limit",
+        "offset",
+        "page",
+        "size",
+    }
+
+
+def test_created_is_wrapped(schema):
+    wrapped = _json_schema(schema["paths"]["/gadgets"]["post"], "201")
+
+    assert wrapped["properties"]["data"] == {"$ref": "#/components/schemas/Gadget"}
+
+
+def test_operations_list_the_error_envelope(schema):
+    post = schema["paths"]["/gadgets"]["post"]
+    get = schema["paths"]["/gadgets/{id}"]["get"]
+
+    assert {code: _json_schema(post, code) for code in ("400", "401", "403", "404", "409", "415")} == dict.fromkeys(
+        ("400", "401", "403", "404", "409", "415"), ERROR_REF
+    )
+    assert set(get["responses"]) == {"200", "400", "401", "403", "404"}
+
+
+def test_public_operations_do_not_list_401_or_403(schema):
+    live = schema["paths"]["/health/live"]["get"]
+
+    assert "401" not in live["responses"] and "403" not in live["responses"]
+
+
+def test_error_and_meta_components(schema):
+    components = schema["components"]["schemas"]
+
+    assert components["ErrorEnvelope"]["required"] == ["status", "error"]
+    assert "rate_limited" in components["ErrorEnvelope"]["properties"]["error"]["properties"]["type"]["enum"]
+    assert components["ListMeta"]["properties"] == {
+        "total": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "offset": {"type": "integer"},
+    }

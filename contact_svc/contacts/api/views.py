@@ -1,0 +1,199 @@
+"""The REST API of customers and vendors: one generic viewset, instantiated per kind.
+
+Views parse, call one selector or service, render. Roles come from common.roles
+through ``required_permissions``; service tokens may only read one contact
+(``retrieve``) or several by id (``lookup``), the internal reads other services make.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from common.roles import roles_for
+from common.views import UUIDLookupMixin
+from contacts.filters import ORDERING_FIELDS
+from contacts.kinds import CUSTOMER, VENDOR, ContactKind
+from contacts.selectors import contact_list, contact_list_by_ids
+from contacts.services import contact_create, contact_delete, contact_update
+
+from .serializers import MAX_LOOKUP_IDS, ContactLookupQuerySerializer, contact_serializer_for
+
+READ, WRITE, DELETE = "contacts.read", "contacts.write", "contacts.delete"
+SERVICE_ACTIONS = ("retrieve", "lookup")
+
+
+class ContactViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
+    kind: ClassVar[ContactKind]
+    # Filtering, search and ordering are contact_list's job (contacts.filters), not DRF backends'.
+    filter_backends: ClassVar[list] = []
+    # Let any non-slash id through so UUIDLookupMixin answers 400, not the router 404.
+    lookup_value_regex = "[^/]+"
+    required_permissions: ClassVar[dict[str, str]] = {
+        "list": READ,
+        "retrieve": READ,
+        "lookup": READ,
+        "create": WRITE,
+        "update": WRITE,
+        "partial_update": WRITE,
+        "destroy": DELETE,
+    }
+    service_actions = SERVICE_ACTIONS
+
+    def get_queryset(self):
+        return contact_list(kind=self.kind)
+
+    def get_serializer_class(self):
+        return contact_serializer_for(self.kind)
+
+    def list(self, request):
+        contacts = self.paginate_queryset(contact_list(kind=self.kind, filters=request.query_params))
+        return self.get_paginated_response(self.get_serializer(contacts, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = contact_create(kind=self.kind, **serializer.validated_data)
+        return Response(self.get_serializer(contact).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False):
+        contact = self.get_object()
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        contact = contact_update(contact=contact, data=serializer.validated_data)
+        return Response(self.get_serializer(contact).data)
+
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        contact_delete(contact=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=False, methods=["get"], url_path="lookup", pagination_class=None)
+    def lookup(self, request):
+        query = ContactLookupQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        contacts = contact_list_by_ids(kind=self.kind, ids=query.validated_data["ids"])
+        return Response(self.get_serializer(contacts, many=True).data)
+
+
+def _roles(permission: str, *, service: bool = False) -> str:
+    # Derived from common.roles so the docs cannot drift from what is enforced.
+    text = f"Roles: {', '.join(roles_for(permission))}."
+    if service:
+        text += " Service tokens are accepted too (internal read by other services)."
+    return text
+
+
+_EXAMPLES = {
+    CUSTOMER.name: {
+        "name": "Acme Retail GmbH",
+        "email": "purchasing@acme-retail.example",
+        "phone": "+49 30 1234567",
+        "address": "Friedrichstraße 10, 10117 Berlin, Germany",
+    },
+    VENDOR.name: {
+        "name": "Northwind Components Ltd",
+        "email": "sales@northwind.example",
+        "phone": "+44 20 7946 0000",
+        "address": "12 Dock Road, London E16 1AA, United Kingdom",
+    },
+}
+
+
+def _list_parameters() -> list[OpenApiParameter]:
+    ordering = ", ".join(ORDERING_FIELDS)
+    return [
+        OpenApiParameter("search", str, description="Words that must each appear in the name or the email."),
+        OpenApiParameter(
+            "ordering",
+            str,
+            description=f"Comma-separated fields among {ordering}; prefix `-` for descending. "
+            "Default `-created_at` (newest first). An unknown field is a 400.",
+        ),
+        OpenApiParameter("email", str, description="Exact email, case-insensitive."),
+        OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
+        OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="Created at or before (ISO 8601)."),
+    ]
+
+
+def contact_viewset(kind: ContactKind) -> type[ContactViewSet]:
+    """Return the viewset of ``kind`` with its OpenAPI description."""
+    serializer = contact_serializer_for(kind)
+    plural, title = kind.plural, kind.title
+    viewset = type(f"{title}ViewSet", (ContactViewSet,), {"kind": kind, "__module__": __name__})
+    schema = extend_schema_view(
+        list=extend_schema(
+            summary=f"List {plural}",
+            description=f"Paginated, newest first unless `ordering` says otherwise. {_roles(READ)}",
+            parameters=_list_parameters(),
+            responses={200: serializer(many=True)},
+        ),
+        retrieve=extend_schema(
+            summary=f"Get a {kind.name}",
+            description=_roles(READ, service=True),
+            responses={200: serializer},
+        ),
+        lookup=extend_schema(
+            summary=f"Get several {plural} by id",
+            description=f"Returns the {plural} found, in the order asked; unknown ids are left out. "
+            f"At most {MAX_LOOKUP_IDS} ids. {_roles(READ, service=True)}",
+            operation_id=f"{plural}_lookup",
+            parameters=[
+                OpenApiParameter(
+                    "ids",
+                    str,
+                    required=True,
+                    description=f"Comma-separated {kind.name} ids (UUIDs), at most {MAX_LOOKUP_IDS}.",
+                )
+            ],
+            responses={200: serializer(many=True)},
+        ),
+        create=extend_schema(
+            summary=f"Create a {kind.name}",
+            description=f"The email is lower-cased; a duplicate within {plural} (any case) is a 409. "
+            f"Accepts `Idempotency-Key`. {_roles(WRITE)}",
+            parameters=[
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="A retry with the same key and body replays the first response.",
+                )
+            ],
+            request=serializer,
+            responses={201: serializer},
+            examples=[OpenApiExample(f"New {kind.name}", value=_EXAMPLES[kind.name], request_only=True)],
+        ),
+        update=extend_schema(
+            summary=f"Replace a {kind.name}",
+            description=f"Every field is replaced: omitted `phone`/`address` become blank. {_roles(WRITE)}",
+            request=serializer,
+            responses={200: serializer},
+        ),
+        partial_update=extend_schema(
+            summary=f"Amend a {kind.name}",
+            description=f"Only the fields given change. {_roles(WRITE)}",
+            request=serializer,
+            responses={200: serializer},
+        ),
+        destroy=extend_schema(
+            summary=f"Delete a {kind.name}",
+            description=_roles(DELETE),
+            responses={204: None},
+        ),
+    )
+    return schema(viewset)
+
+
+CustomerViewSet = contact_viewset(CUSTOMER)
+VendorViewSet = contact_viewset(VENDOR)

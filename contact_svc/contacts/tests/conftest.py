@@ -1,0 +1,59 @@
+"""Fixtures of the contacts tests: each test runs once per kind (customers, vendors)."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.events.models import OutboxEvent
+from common.testing import auth_client
+from contacts.kinds import KINDS, ContactKind
+
+from .factories import FACTORIES
+
+
+@pytest.fixture(params=KINDS, ids=lambda kind: kind.plural)
+def kind(request) -> ContactKind:
+    return request.param
+
+
+@pytest.fixture
+def make(kind):
+    """Create contacts of the test's kind directly (bypassing services: no events)."""
+    return FACTORIES[kind]
+
+
+@pytest.fixture
+def url(kind):
+    def build(contact_id=None, suffix: str = "") -> str:
+        base = f"/{kind.plural}"
+        if contact_id is not None:
+            base += f"/{contact_id}"
+        return base + suffix
+
+    return build
+
+
+@pytest.fixture
+def as_admin():
+    return auth_client("admin")
+
+
+@pytest.fixture
+def as_im():
+    return auth_client("inventory_manager")
+
+
+@pytest.fixture
+def as_fm():
+    return auth_client("finance_manager")
+
+
+@pytest.fixture
+def as_service():
+    return auth_client(token_type="service", user_id="sales")
+
+
+@pytest.fixture
+def outbox():
+    """Return the outbox rows written so far, oldest first."""
+    return lambda: list(OutboxEvent.objects.order_by("id"))

@@ -1,0 +1,40 @@
+"""``manage.py seed_demo``: demo contacts, through the services, once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from contacts.kinds import KINDS
+from contacts.management.commands.seed_demo import DEMO
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_each_contact_once(outbox):
+    # given
+    call_command("seed_demo")
+    counts = {kind: kind.model.objects.count() for kind in KINDS}
+    events = len(outbox())
+
+    # when
+    call_command("seed_demo")
+
+    # then
+    assert counts == {kind: len(DEMO[kind]) for kind in KINDS}
+    assert {kind: kind.model.objects.count() for kind in KINDS} == counts
+    assert events == sum(counts.values())
+    assert len(outbox()) == events
+
+
+def test_seed_demo_keeps_an_existing_contact_as_it_is(kind):
+    # given
+    first = DEMO[kind][0]
+    kind.model.objects.create(name="Edited by hand", email=first["email"])
+
+    # when
+    call_command("seed_demo")
+
+    # then
+    assert kind.model.objects.get(email=first["email"]).name == "Edited by hand"
+    assert kind.model.objects.count() == len(DEMO[kind])
