@@ -2,7 +2,7 @@
 
 Views call exactly one of these. Errors are raised as exceptions the envelope handler
 maps (CONTRACT §2): Django ``ValidationError`` keyed by field -> 400 ``validation``,
-:class:`InvalidCredentials` -> 401, ``Conflict`` -> 409, ``Throttled`` -> 429.
+:class:`Unauthorized` -> 401, ``Conflict`` -> 409, ``Throttled`` -> 429.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 from rest_framework.exceptions import Throttled
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -28,7 +27,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from common.exceptions import Conflict, ServiceError
+from common.exceptions import Conflict, Unauthorized
 from common.roles import ADMIN
 
 from .models import PasswordResetToken, User, normalize_email
@@ -36,18 +35,6 @@ from .throttling import login_failure_record, login_failures_clear, login_lockou
 from .tokens import TokenPair, access_token_for_service, token_pair_for_user
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidCredentials(ServiceError):
-    """401 raised by public endpoints.
-
-    Not DRF's ``AuthenticationFailed``: DRF turns that into a 403 on views without
-    authenticators, and the public endpoints have none.
-    """
-
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = "Invalid credentials."
-    default_code = "unauthorized"
 
 
 # ---------------------------------------------------------------- users
@@ -133,7 +120,7 @@ def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, Toke
     user = authenticate(email=email, password=password)
     if user is None:
         login_failure_record(email=email, ip=client_ip)
-        raise InvalidCredentials("Invalid email or password.")
+        raise Unauthorized("Invalid email or password.")
     login_failures_clear(email=email, ip=client_ip)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
@@ -144,7 +131,7 @@ def _refresh_token_decode(refresh_token: str) -> RefreshToken:
     try:
         return RefreshToken(refresh_token)
     except TokenError:
-        raise InvalidCredentials("Refresh token is invalid, expired or revoked.") from None
+        raise Unauthorized("Refresh token is invalid, expired or revoked.") from None
 
 
 @transaction.atomic
@@ -160,10 +147,10 @@ def auth_token_refresh(*, refresh_token: str) -> TokenPair:
         OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).order_by("pk").first()
     )
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise InvalidCredentials("Refresh token is invalid, expired or revoked.")
+        raise Unauthorized("Refresh token is invalid, expired or revoked.")
     user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM), is_active=True).first()
     if user is None:
-        raise InvalidCredentials("Refresh token is invalid, expired or revoked.")
+        raise Unauthorized("Refresh token is invalid, expired or revoked.")
     BlacklistedToken.objects.create(token=outstanding)
     return token_pair_for_user(user=user)
 
@@ -204,7 +191,7 @@ def service_token_issue(*, service_name: str, service_secret: str) -> str:
     # which services exist nor how much of a secret was right.
     matches = hmac.compare_digest((expected or secrets.token_hex(32)).encode(), service_secret.encode())
     if expected is None or not matches:
-        raise InvalidCredentials("Unknown service or wrong secret.")
+        raise Unauthorized("Unknown service or wrong secret.")
     return access_token_for_service(service_name=service_name)
 
 

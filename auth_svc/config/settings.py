@@ -37,12 +37,6 @@ globals().update(
 
 AUTH_USER_MODEL = "accounts.User"
 
-# Must run before common's idempotency middleware (see accounts.middleware).
-MIDDLEWARE.insert(  # noqa: F821
-    MIDDLEWARE.index("common.idempotency.middleware.IdempotencyMiddleware"),  # noqa: F821
-    "accounts.middleware.DropIdempotencyKeyForCredentialsMiddleware",
-)
-
 SIMPLE_JWT["SIGNING_KEY"] = jwt_private_key(DEBUG)  # noqa: F821 (set by service_settings)
 SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True  # noqa: F821
 SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"] = True  # noqa: F821

@@ -3,11 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("common.urls")),
     path("", include("accounts.api.urls")),
 ]
-
-handler404 = "common.views.not_found"
-handler500 = "common.views.server_error"

@@ -6,3 +6,7 @@ class CommonConfig(AppConfig):
 
     name = "common"
     verbose_name = "ERP common"
+
+    def ready(self):
+        # Registers the OpenAPI description of JWTAuthentication with drf-spectacular.
+        from . import openapi  # noqa: F401

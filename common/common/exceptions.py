@@ -43,6 +43,20 @@ class BadRequest(ServiceError):
     default_code = "bad_request"
 
 
+class NotFound(ServiceError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "Not found."
+    default_code = "not_found"
+
+
+class Unauthorized(ServiceError):
+    """Bad credentials on a public endpoint (login): 401 even where no authenticator runs."""
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "Invalid credentials."
+    default_code = "unauthorized"
+
+
 class Conflict(ServiceError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."

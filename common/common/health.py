@@ -12,6 +12,8 @@ import time
 from django.conf import settings
 from django.db import connection
 from django.utils.module_loading import import_string
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,10 +56,14 @@ def run_checks() -> dict[str, str]:
     return results
 
 
+_HEALTH_SCHEMA = extend_schema(responses={200: OpenApiTypes.OBJECT}, auth=[{}], tags=["health"])
+
+
 class LiveView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @_HEALTH_SCHEMA
     def get(self, request):
         return Response({"service": settings.SERVICE_NAME, "status": "ok"})
 
@@ -66,6 +72,7 @@ class ReadyView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @_HEALTH_SCHEMA
     def get(self, request):
         checks = run_checks()
         if all(value == "ok" for value in checks.values()):
@@ -76,5 +83,4 @@ class ReadyView(APIView):
             "Not ready.",
             [{"field": k, "message": v} for k, v in checks.items() if v != "ok"],
         )
-        response = Response(body, status=503)
-        return response
+        return Response(body, status=503)

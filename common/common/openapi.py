@@ -9,6 +9,24 @@ from __future__ import annotations
 
 import copy
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describe common.authentication.JWTAuthentication as the ``jwtAuth`` bearer scheme."""
+
+    target_class = "common.authentication.JWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "RS256 access token from POST /api/auth/login.",
+        }
+
+
 ERROR_COMPONENT = "ErrorEnvelope"
 META_COMPONENT = "ListMeta"
 

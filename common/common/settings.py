@@ -122,6 +122,13 @@ def broker_transport_options() -> dict[str, Any]:
     return filesystem_broker_options() if broker_url().startswith("filesystem") else {}
 
 
+def static_root(service: str) -> str:
+    """Return where collectstatic puts files; made now so whitenoise finds it at start."""
+    path = Path(env("DJANGO_STATIC_ROOT") or data_dir() / "static" / service)
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
 def secret_key(debug: bool) -> str:
     """Return ``DJANGO_SECRET_KEY``; only with DEBUG may it be missing or a development default."""
     value = env("DJANGO_SECRET_KEY")
@@ -204,6 +211,7 @@ def service_settings(
     apps: list[str],
     base_dir: Path,
     with_database: bool = True,
+    events: bool = False,
 ) -> dict[str, Any]:
     """Return the settings every service shares, to ``globals().update()`` in config.settings."""
     debug = env_bool("DJANGO_DEBUG", False)
@@ -261,7 +269,7 @@ def service_settings(
         "TIME_ZONE": "UTC",
         "LANGUAGE_CODE": "en-us",
         "STATIC_URL": "static/",
-        "STATIC_ROOT": env("DJANGO_STATIC_ROOT") or str(data_dir() / "static" / name),
+        "STATIC_ROOT": static_root(name),
         "WHITENOISE_USE_FINDERS": debug,
         "APPEND_SLASH": False,
         "TEMPLATES": [
@@ -333,10 +341,6 @@ def service_settings(
                 "drf_spectacular.hooks.postprocess_schema_enums",
                 "common.openapi.envelope_postprocessing_hook",
             ],
-            "SECURITY": [{"jwtAuth": []}],
-            "APPEND_COMPONENTS": {
-                "securitySchemes": {"jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-            },
         },
         "ERP": {
             "SERVICE_SECRET": env("SERVICE_SECRET"),
@@ -346,6 +350,11 @@ def service_settings(
         },
         "LOGGING": logging_config(debug),
     }
+    if events:
+        # The outbox/inbox tables, the relay and consumer commands, and a readiness
+        # check that fails when the relay is stuck.
+        settings["INSTALLED_APPS"].insert(len(installed), "common.events")
+        settings["ERP"]["READINESS_CHECKS"].append("common.events.health.check_outbox")
     if not debug:
         settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
     return settings

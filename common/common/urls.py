@@ -1,4 +1,8 @@
-"""URL patterns every service mounts: health, metrics, schema and offline docs."""
+"""URL patterns every service mounts: health, metrics, schema and offline docs.
+
+A service's ``config/urls.py`` also imports the error handlers from here so Django's
+own 400/403/404/500 answers use the error envelope too.
+"""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -14,3 +18,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+
+handler400 = "common.views.bad_request"
+handler403 = "common.views.permission_denied"
+handler404 = "common.views.not_found"
+handler500 = "common.views.server_error"

@@ -236,3 +236,18 @@ def test_a_claim_left_by_a_crash_expires():
     assert response.status_code == 201
     assert side_effects.count == 1
     assert IdempotencyRecord.objects.get().status_code == 201
+
+
+@pytest.mark.django_db
+def test_exempt_views_run_every_time_and_store_nothing():
+    # given a view whose answers carry credentials, marked idempotency_exempt
+    client = _client()
+    first = _post(client, "key-x", {"n": 1}, path="/exempt-counter")
+
+    # when the same key is sent again
+    retry = _post(client, "key-x", {"n": 1}, path="/exempt-counter")
+
+    # then both ran and nothing was kept
+    assert first.json()["data"]["count"] + 1 == retry.json()["data"]["count"]
+    assert "Idempotent-Replayed" not in retry
+    assert IdempotencyRecord.objects.count() == 0

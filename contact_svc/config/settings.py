@@ -8,7 +8,8 @@ globals().update(
     service_settings(
         name="contact",
         title="Contact service",
-        apps=["common.events", "contacts"],
+        apps=["contacts"],
         base_dir=Path(__file__).resolve().parent.parent,
+        events=True,
     )
 )

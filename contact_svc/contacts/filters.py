@@ -10,15 +10,9 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from common.filters import StableOrderingFilter
+
 ORDERING_FIELDS = ("name", "email", "created_at", "updated_at")
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Order by the requested fields, then by id, so equal values page deterministically."""
-
-    def filter(self, qs: QuerySet, value):
-        ordered = super().filter(qs, value)
-        return ordered if ordered is qs else ordered.order_by(*ordered.query.order_by, "-id")
 
 
 class ContactFilter(django_filters.FilterSet):

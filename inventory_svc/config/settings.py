@@ -10,5 +10,6 @@ globals().update(
         title="Inventory service",
         apps=[],
         base_dir=Path(__file__).resolve().parent.parent,
+        events=True,
     )
 )

@@ -10,5 +10,6 @@ globals().update(
         title="Purchase service",
         apps=[],
         base_dir=Path(__file__).resolve().parent.parent,
+        events=True,
     )
 )

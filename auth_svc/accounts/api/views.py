@@ -16,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.exceptions import Unauthorized
 from common.roles import roles_for
 from common.views import UUIDLookupMixin
 
@@ -81,6 +82,9 @@ class RegisterView(APIView):
 
 
 class LoginView(PublicAPIView):
+    # The answer carries live tokens: never store it for Idempotency-Key replays.
+    idempotency_exempt = True
+
     @extend_schema(
         operation_id="auth_login",
         summary="Log in",
@@ -101,6 +105,9 @@ class LoginView(PublicAPIView):
 
 
 class RefreshView(PublicAPIView):
+    # The answer carries live tokens: never store it for Idempotency-Key replays.
+    idempotency_exempt = True
+
     @extend_schema(
         operation_id="auth_refresh",
         summary="Rotate a refresh token",
@@ -150,7 +157,7 @@ class MeView(APIView):
     def get(self, request):
         user = selectors.user_get(user_id=request.user.id)
         if user is None or not user.is_active:
-            raise services.InvalidCredentials("The user of this token no longer exists or is inactive.")
+            raise Unauthorized("The user of this token no longer exists or is inactive.")
         return Response(s.UserSerializer(user).data)
 
 
@@ -193,6 +200,9 @@ class ResetPasswordView(PublicAPIView):
 
 
 class ServiceTokenView(PublicAPIView):
+    # The answer carries live tokens: never store it for Idempotency-Key replays.
+    idempotency_exempt = True
+
     @extend_schema(
         operation_id="auth_service_token",
         summary="Issue a service token (internal)",

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from common.exceptions import Conflict
+from common.exceptions import Conflict, Unauthorized
 
 from .. import services
 from ..models import User
@@ -77,7 +77,7 @@ def test_service_token_issue_needs_a_configured_service(settings):
     settings.ACCOUNTS = {**settings.ACCOUNTS, "SERVICE_SECRETS": {}}
 
     # when / then
-    with pytest.raises(services.InvalidCredentials):
+    with pytest.raises(Unauthorized):
         services.service_token_issue(service_name="contact", service_secret=SERVICE_SECRET)
 
 

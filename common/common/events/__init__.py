@@ -31,7 +31,8 @@ dead-letters them. Handlers must only write to the service's database (or be
 idempotent themselves) and may publish events of their own.
 
 Settings (``ERP_EVENTS``, defaults in ``common.events.conf``): ``CONSUMER``,
-``HANDLERS``, ``PREFIX`` (or env ``ERP_EVENTS_PREFIX``), ``RETRY_DELAYS``,
+``HANDLERS``, ``PREFIX`` (or env ``ERP_EVENTS_PREFIX``), ``RETRY_DELAYS`` (or env
+``ERP_EVENTS_RETRY_DELAYS="1,5,30"``),
 ``PREFETCH``, ``RELAY_BATCH_SIZE``, ``RELAY_SWEEP_INTERVAL``,
 ``RELAY_BACKOFF_INITIAL``/``_MAX``, ``PUBLISH_TIMEOUT``, ``HEARTBEAT``, ``WAKEUP``,
 ``WAKEUP_HOST``/``_PORT``, ``OUTBOX_MAX_AGE``. The broker is ``settings.BROKER_URL``.

@@ -28,7 +28,7 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def _encode(value: Any, out: list[str]) -> None:  # noqa: C901 - one branch per JSON type
+def _encode(value: Any, out: list[str]) -> None:
     if value is None or value is True or value is False:
         out.append({None: "null", True: "true", False: "false"}[value])
     elif isinstance(value, str):

@@ -21,7 +21,7 @@ class OutboxEvent(models.Model):
     version = models.PositiveSmallIntegerField()
     producer = models.CharField(max_length=50)
     aggregate_id = models.CharField(max_length=100)
-    correlation_id = models.CharField(max_length=128, null=True, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
     occurred_at = models.DateTimeField()
     payload = models.TextField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -51,7 +51,7 @@ class InboxEvent(models.Model):
     consumer = models.CharField(max_length=100)
     event_type = models.CharField(max_length=100)
     version = models.PositiveSmallIntegerField()
-    correlation_id = models.CharField(max_length=128, null=True, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

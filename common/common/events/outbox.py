@@ -45,7 +45,7 @@ def publish_event(
         version=event_type.version,
         producer=event_type.producer,
         aggregate_id=str(aggregate_id),
-        correlation_id=body["correlation_id"],
+        correlation_id=body["correlation_id"] or "",
         occurred_at=body["occurred_at"],
         payload=payload,
     )

@@ -7,6 +7,10 @@ so two concurrent requests with one key cannot both do the work: the second gets
 same key. Only answers the view really produced are kept: a 5xx, or a 401/403/429
 that refused the request before any work, is not stored, so the retry runs anew. A
 claim left by a crashed process expires after ``STALE_AFTER``.
+
+The claim is made in ``process_view`` so a view can opt out: one whose answer
+carries credentials (login, token refresh) sets ``idempotency_exempt = True`` (or
+is wrapped in :func:`idempotency_exempt`), and its responses are never stored.
 """
 
 from __future__ import annotations
@@ -52,16 +56,28 @@ def _should_store(response) -> bool:
     return response.status_code < 500 and response.status_code not in NOT_STORED_STATUSES
 
 
+def idempotency_exempt(view):
+    """Mark a view (function or class) whose POST answers must never be stored."""
+    view.idempotency_exempt = True
+    return view
+
+
+def _is_exempt(view_func) -> bool:
+    # DRF's and Django's as_view() keep the class on the function they return.
+    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    return getattr(view_func, "idempotency_exempt", False) or getattr(view_class, "idempotency_exempt", False)
+
+
 class IdempotencyMiddleware:
     """Make POSTs carrying an ``Idempotency-Key`` safe to retry (CONTRACT §2)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
-    def __call__(self, request):
+    def process_view(self, request, view_func, view_args, view_kwargs):
         key = request.headers.get(HEADER)
-        if request.method != "POST" or not key:
-            return self.get_response(request)
+        if request.method != "POST" or not key or _is_exempt(view_func):
+            return None
         if len(key) > MAX_KEY_LENGTH:
             return _invalid_key(f"At most {MAX_KEY_LENGTH} characters.")
 
@@ -73,11 +89,14 @@ class IdempotencyMiddleware:
         record, replay = self._claim(caller, key, request_fingerprint(request))
         if replay is not None:
             return replay
-        try:
-            response = self.get_response(request)
-        except BaseException:
-            record.delete()
-            raise
+        request.idempotency_record = record
+        return None
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        record = getattr(request, "idempotency_record", None)
+        if record is None:
+            return response
         if not _should_store(response):
             record.delete()
             return response

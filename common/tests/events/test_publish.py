@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from common.events import EventDataError, PoisonMessage, TransactionRequired, publish_event, registry
-from common.events import envelope
+from common.events import EventDataError, PoisonMessage, TransactionRequired, envelope, publish_event, registry
 from common.events.models import OutboxEvent
 from common.request_id import reset_request_id, set_request_id
 

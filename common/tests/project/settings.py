@@ -8,8 +8,9 @@ globals().update(
     service_settings(
         name="commontest",
         title="common test project",
-        apps=["tests.project", "common.events", "tests.events.testapp"],
+        apps=["tests.project", "tests.events.testapp"],
         base_dir=Path(__file__).resolve().parent,
+        events=True,
     )
 )
 ROOT_URLCONF = "tests.project.urls"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("errors/<str:kind>", views.ErrorView.as_view()),
     path("envelope", views.EnvelopeView.as_view()),
     path("counter", views.CounterView.as_view()),
+    path("exempt-counter", views.ExemptCounterView.as_view()),
 ]
 
 handler400 = "common.views.bad_request"

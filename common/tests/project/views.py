@@ -173,3 +173,9 @@ class CounterView(APIView):
         if request.query_params.get("fail"):
             raise UpstreamUnavailable()
         return Response({"count": count, "echo": request.data}, status=201)
+
+
+class ExemptCounterView(CounterView):
+    """The counter, opted out of idempotency as a login view would be."""
+
+    idempotency_exempt = True

@@ -1,0 +1,62 @@
+from django.core.management.base import BaseCommand, CommandError
+from kombu import Producer
+
+from common.events import broker, conf
+from common.events.consumer import ATTEMPT, NOT_BEFORE, REASON
+from common.events.topology import Topology
+
+
+class Command(BaseCommand):
+    help = "Move messages from <consumer>.events.dlq back to <consumer>.events for another try."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--consumer", default=None, help='defaults to ERP_EVENTS["CONSUMER"]')
+        parser.add_argument("--limit", type=int, default=None, help="at most this many messages")
+        parser.add_argument("--dry-run", action="store_true", help="list reasons, move nothing")
+
+    def handle(self, *args, consumer=None, limit=None, dry_run=False, **options):
+        consumer = consumer or conf.get("CONSUMER")
+        if not consumer:
+            raise CommandError('name the consumer with --consumer or ERP_EVENTS["CONSUMER"]')
+        moved = replay_dead_letters(consumer=consumer, limit=limit, dry_run=dry_run, out=self.stdout.write)
+        self.stdout.write(f"{'would move' if dry_run else 'moved'} {moved} message(s)")
+
+
+def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=None, out=print) -> int:
+    """Republish dead letters to the service queue (confirmed), then ack them; return the count."""
+    topology = topology or Topology()
+    moved = 0
+    held = []  # a dry run leaves messages unacked: they return to the DLQ when the channel closes
+    with broker.connection() as conn, broker.connection() as publisher:
+        topology.declare(conn, [consumer])
+        topology.declare(publisher, [consumer])
+        dlq = topology.dlq(consumer).bind(conn.default_channel)
+        producer = Producer(publisher.default_channel)
+        while limit is None or moved < limit:
+            message = dlq.get(no_ack=False)
+            if message is None:
+                break
+            headers = dict(message.headers or {})
+            out(f"{message.properties.get('message_id')}: {headers.get(REASON)}")
+            moved += 1
+            if dry_run:
+                held.append(message)
+                continue
+            for name in (REASON, NOT_BEFORE, "x-death", "x-erp-failed-at"):
+                headers.pop(name, None)
+            headers[ATTEMPT] = 1
+            headers["x-erp-replayed"] = int(headers.get("x-erp-replayed") or 0) + 1
+            producer.publish(
+                message.body,
+                exchange="",
+                routing_key=topology.queue_name(consumer),
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=2,
+                message_id=message.properties.get("message_id"),
+                headers=headers,
+                retry=False,
+                timeout=conf.get("PUBLISH_TIMEOUT"),
+            )
+            message.ack()
+    return moved

@@ -1,0 +1,332 @@
+"""Outbox -> relay -> RabbitMQ -> consumer -> handler, against the real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import transaction
+from kombu import Connection, Producer
+
+from common.events import publish_event, registry
+from common.events.consumer import ATTEMPT, REASON, EventConsumer
+from common.events.management.commands.replay_dead_letters import replay_dead_letters
+from common.events.models import InboxEvent, OutboxEvent
+from common.events.relay import Relay
+from tests.events.conftest import order_data, publish_confirmed, wait_until
+from tests.events.testapp import handlers as test_handlers
+from tests.events.testapp.models import AppliedEffect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _effects(**filters) -> int:
+    return AppliedEffect.objects.filter(**filters).count()
+
+
+def _queue_depth(amqp_url: str, name: str) -> int:
+    with Connection(amqp_url) as conn:
+        return conn.default_channel.queue_declare(name, passive=True).message_count
+
+
+def _drain(amqp_url: str, name: str) -> list:
+    messages = []
+    with Connection(amqp_url) as conn:
+        channel = conn.default_channel
+        while (message := channel.basic_get(name, no_ack=True)) is not None:
+            messages.append(message)
+    return messages
+
+
+def test_commit_publishes_exactly_once_and_rollback_nothing(postgres, background, amqp_url, topology):
+    # given
+    background.relay()
+    worker = background.consumer()
+    # when: one transaction rolls back, the next commits
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish_confirmed(seq=1)
+        raise RuntimeError("rolled back")
+    committed = publish_confirmed(seq=2)
+    # then
+    wait_until(lambda: _effects() == 1, message="the committed event to be handled")
+    time.sleep(0.5)
+    assert list(AppliedEffect.objects.values_list("event_id", "seq")) == [(committed.event_id, 2)]
+    assert OutboxEvent.objects.count() == 1
+    assert OutboxEvent.objects.get().sent_at is not None
+    assert list(InboxEvent.objects.values_list("event_id", "consumer")) == [(committed.event_id, "inventory")]
+    assert (worker.applied, worker.duplicates, worker.retried, worker.dead_lettered) == (1, 0, 0, 0)
+    assert _queue_depth(amqp_url, topology.queue_name("inventory")) == 0
+
+
+def test_commit_nudge_beats_the_sweep(postgres, background, settings):
+    # given: a sweep so slow that only the commit nudge can explain a fast delivery
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "RELAY_SWEEP_INTERVAL": 30.0}
+    background.relay()
+    background.consumer()
+    time.sleep(0.3)  # the relay is now idle, waiting on its wake-up socket
+    # when
+    started = time.monotonic()
+    publish_confirmed(seq=1)
+    wait_until(lambda: _effects() == 1, timeout=5, interval=0.005)
+    # then
+    assert time.monotonic() - started < 2.0
+
+
+def test_broker_unreachable_loses_nothing_and_keeps_aggregate_order(postgres, background, proxy):
+    # given: the relay reaches RabbitMQ only through the proxy, which is cut
+    relay = background.relay(broker_url=proxy.url())
+    background.consumer()
+    publish_confirmed(seq=0)
+    wait_until(lambda: _effects() == 1, message="the first event before the outage")
+    proxy.cut()
+    aggregates = [uuid.uuid4() for _ in range(3)]
+    # when: events are written while the broker is unreachable
+    for seq in range(1, 31):
+        publish_confirmed(seq=seq, order_id=aggregates[seq % 3])
+    time.sleep(1.0)
+    # then: nothing went out, nothing is lost
+    assert _effects() == 1
+    assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 30
+    # when: the broker is back
+    proxy.restore()
+    wait_until(lambda: _effects() == 31, timeout=20, message="every event after the outage")
+    # then: each once, in order per aggregate
+    assert AppliedEffect.objects.values("event_id").distinct().count() == 31
+    for aggregate in aggregates:
+        seqs = list(
+            AppliedEffect.objects.filter(aggregate_id=str(aggregate)).order_by("id").values_list("seq", flat=True)
+        )
+        assert seqs == sorted(seqs) and len(seqs) == 10
+    assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 0
+    assert relay.published == 31
+
+
+def test_relay_killed_after_publish_before_marking_sent_is_applied_once(postgres, background):
+    # given: a relay that dies right after the broker confirmed the first row
+    class Killed(BaseException):
+        pass
+
+    def die(row):
+        raise Killed
+
+    row = publish_confirmed(seq=1)
+    dying = Relay(on_published=die, listen=False)
+    with pytest.raises(Killed):
+        dying.relay_batch()
+    dying._close_broker()
+    assert OutboxEvent.objects.get(id=row.id).sent_at is None
+    # when: a healthy relay takes over and republishes
+    worker = background.consumer()
+    wait_until(lambda: _effects() == 1)
+    assert Relay(listen=False).relay_batch() == 1
+    # then: two deliveries, one effect
+    wait_until(lambda: worker.duplicates == 1, message="the republished copy to be seen as a duplicate")
+    assert _effects() == 1
+    assert InboxEvent.objects.count() == 1
+    assert OutboxEvent.objects.get(id=row.id).sent_at is not None
+
+
+def test_same_event_delivered_three_times_is_applied_once(postgres, background, topology, amqp_url):
+    # given
+    row = publish_confirmed(seq=7)
+    # when: the same message is published three times
+    with Connection(amqp_url) as conn:
+        producer = Producer(conn.default_channel)
+        for _ in range(3):
+            producer.publish(
+                row.payload.encode(),
+                exchange=topology.exchange,
+                routing_key=row.event_type,
+                content_type="application/json",
+                content_encoding="utf-8",
+                message_id=str(row.event_id),
+            )
+    worker = background.consumer()
+    # then
+    wait_until(lambda: worker.applied + worker.duplicates == 3)
+    assert (worker.applied, worker.duplicates) == (1, 2)
+    assert list(AppliedEffect.objects.values_list("event_id", "seq")) == [(row.event_id, 7)]
+
+
+def test_consumer_killed_between_commit_and_ack_applies_once(postgres, background, amqp_url, topology):
+    # given: a consumer that "dies" after its commit, before the ack, the first time
+    crashes = []
+
+    def crash_once(event):
+        if not crashes:
+            crashes.append(event.event_id)
+            raise ConnectionResetError("killed before ack")
+
+    worker = background.consumer(before_ack=crash_once)
+    background.relay()
+    # when
+    row = publish_confirmed(seq=3)
+    # then: redelivered after the reconnect, recognised as a duplicate, acked
+    wait_until(lambda: worker.duplicates == 1, timeout=20, message="the redelivery")
+    assert crashes == [row.event_id]
+    assert _effects() == 1
+    assert InboxEvent.objects.count() == 1
+    wait_until(lambda: _queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
+
+
+def test_transient_failure_is_retried_with_delay(postgres, background):
+    # given
+    worker = background.consumer()
+    background.relay()
+    # when
+    publish_confirmed(seq=1, behaviour="fail-once")
+    # then
+    wait_until(lambda: _effects() == 1)
+    assert list(AppliedEffect.objects.values_list("attempt", flat=True)) == [2]
+    assert worker.retried == 1
+    assert InboxEvent.objects.count() == 1
+
+
+def test_poison_messages_go_to_the_dlq_with_reason_and_consumer_goes_on(
+    postgres, background, topology, amqp_url, monkeypatch
+):
+    # given: a bad JSON body, an unknown version, a handler that always fails, then a good event
+    with Connection(amqp_url) as conn:
+        producer = Producer(conn.default_channel)
+        for body, key in ((b"{not json", "sales.order.confirmed"), (b'{"event_type": 1}', "purchase.order.received")):
+            producer.publish(body, exchange=topology.exchange, routing_key=key, content_type="application/json")
+        unknown = publish_confirmed(seq=0)
+        raw = unknown.payload.replace('"version":1', '"version":99')
+        producer.publish(raw.encode(), exchange=topology.exchange, routing_key="sales.order.confirmed")
+    OutboxEvent.objects.all().delete()
+    failing = publish_confirmed(seq=1, behaviour="fail-always")
+    good = publish_confirmed(seq=2)
+    worker = background.consumer()
+    background.relay()
+    # when
+    wait_until(lambda: worker.dead_lettered == 4, timeout=20, message="four dead letters")
+    wait_until(lambda: _effects() == 1)
+    # then
+    assert list(AppliedEffect.objects.values_list("event_id", flat=True)) == [good.event_id]
+    dlq = topology.dlq_name("inventory")
+    wait_until(lambda: _queue_depth(amqp_url, dlq) == 4)
+    worker.stop()
+    time.sleep(0.5)
+    letters = _drain(amqp_url, dlq)
+    reasons = sorted(message.headers[REASON] for message in letters)
+    assert reasons[0].startswith("bad JSON")
+    assert "envelope misses fields" in reasons[1]
+    assert reasons[2].startswith("handler failed 3 times: RuntimeError('handler failure (fail-always)')")
+    assert reasons[3] == "unknown event type or version: sales.order.confirmed v99"
+    failed = next(m for m in letters if m.properties.get("message_id") == str(failing.event_id))
+    assert failed.headers[ATTEMPT] == 3
+    assert failed.headers["x-erp-consumer"] == "inventory"
+    assert failed.headers["x-erp-routing-key"] == "sales.order.confirmed"
+
+
+def test_replay_dead_letters_reprocesses_them(postgres, background, topology, amqp_url, monkeypatch):
+    # given: a dead-lettered event whose handler has since been fixed
+    failing = publish_confirmed(seq=5, behaviour="fail-always")
+    worker = background.consumer()
+    background.relay()
+    wait_until(lambda: worker.dead_lettered == 1, timeout=20)
+    assert _effects() == 0
+    monkeypatch.setitem(worker.handlers, registry.SALES_ORDER_CONFIRMED, _always_apply)
+    # when
+    moved = replay_dead_letters(consumer="inventory", out=lambda line: None)
+    # then
+    assert moved == 1
+    wait_until(lambda: _effects() == 1)
+    assert AppliedEffect.objects.get().event_id == failing.event_id
+    assert _queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
+
+
+def _always_apply(event):
+    AppliedEffect.objects.create(
+        event_id=event.event_id, event_type=event.event_type.name, aggregate_id="x", seq=0, attempt=event.attempt
+    )
+
+
+def test_two_relays_and_two_consumers_apply_each_event_once(postgres, background):
+    # given
+    relays = [background.relay(), background.relay()]
+    workers = [background.consumer(), background.consumer()]
+    aggregates = [uuid.uuid4() for _ in range(10)]
+
+    # when: 4 writers publish 200 events while everything runs
+    def write(start):
+        try:
+            for seq in range(start, 200, 4):
+                publish_confirmed(seq=seq, order_id=aggregates[seq % 10])
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+    writers = [threading.Thread(target=write, args=(start,)) for start in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=30)
+    # then
+    wait_until(lambda: _effects() == 200, timeout=30, message="200 effects")
+    time.sleep(0.5)
+    assert _effects() == 200
+    assert AppliedEffect.objects.values("event_id").distinct().count() == 200
+    assert InboxEvent.objects.count() == 200
+    assert sum(relay.published for relay in relays) == 200
+    assert sum(worker.applied for worker in workers) == 200
+    assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 0
+
+
+def test_topology_routes_each_type_to_its_consumers_only(topology, amqp_url):
+    # given: declaring twice is harmless
+    with Connection(amqp_url) as conn:
+        topology.declare(conn)
+        producer = Producer(conn.default_channel)
+        # when
+        for event_type in (registry.CUSTOMER_CREATED, registry.VENDOR_DELETED, registry.SALES_ORDER_CONFIRMED):
+            producer.publish(b"{}", exchange=topology.exchange, routing_key=event_type.name)
+        producer.publish(b"{}", exchange=topology.exchange, routing_key=registry.SALES_ORDER_PAID.name)
+    # then
+    depths = {name: _queue_depth(amqp_url, topology.queue_name(name)) for name in ("inventory", "sales", "purchase")}
+    assert depths == {"inventory": 1, "sales": 1, "purchase": 1}
+    assert topology.retry_name("sales", 0.2) == f"{topology.prefix}sales.events.retry.200ms"
+
+
+def test_handler_map_must_match_subscriptions(topology):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="not bound"):
+        EventConsumer(consumer="inventory", handlers={registry.CUSTOMER_CREATED: print})
+    with pytest.raises(ImproperlyConfigured, match="unknown consumer"):
+        EventConsumer(consumer="gateway", handlers=test_handlers.HANDLERS)
+
+
+def test_publish_inside_handler_keeps_correlation(postgres, background):
+    # given: the event carries a correlation id; handlers run with it as the request id
+    from common.request_id import get_request_id, reset_request_id, set_request_id
+
+    seen = []
+    token = set_request_id("corr-1")
+    try:
+        row = publish_confirmed(seq=1)
+    finally:
+        reset_request_id(token)
+
+    def remember(event):
+        seen.append((event.correlation_id, get_request_id()))
+
+    background.consumer(handlers={registry.SALES_ORDER_CONFIRMED: remember})
+    background.relay()
+    # then
+    wait_until(lambda: seen)
+    assert seen == [("corr-1", "corr-1")]
+    assert row.correlation_id == "corr-1"
+
+
+def test_event_of_another_version_is_not_the_same_type():
+    # given: a v2 would be a constant of its own; v1 data must match v1 fields exactly
+    data = order_data()
+    del data["items"]
+    # when / then
+    with pytest.raises(Exception, match=r"missing fields \['items'\]"), transaction.atomic():
+        publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id="x")
+    assert OutboxEvent.objects.count() == 0

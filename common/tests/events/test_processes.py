@@ -1,0 +1,148 @@
+"""The management commands as real processes: SIGTERM, the filesystem transport, reconnection."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from kombu import Connection
+
+from common.events.relay import Relay
+from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
+from tests.events.testapp.models import AppliedEffect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+COMMON_DIR = Path(__file__).resolve().parents[2]
+HANDLERS = "tests.events.testapp.handlers.HANDLERS"
+
+
+def _env(events_settings, **extra) -> dict[str, str]:
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(COMMON_DIR),
+        DJANGO_SETTINGS_MODULE="tests.project.settings",
+        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        ERP_EVENTS_PREFIX=events_settings["PREFIX"],
+        ERP_EVENTS_RETRY_DELAYS=",".join(str(delay) for delay in RETRY_DELAYS),
+        LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "django", *command],
+        cwd=COMMON_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _stop(process: subprocess.Popen, timeout: float = 10) -> tuple[int, str]:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"process ignored SIGTERM for {timeout}s:\n{output}")
+    return process.returncode, output
+
+
+def _ready_count(amqp_url: str, queue: str) -> int:
+    with Connection(amqp_url) as conn:
+        return conn.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def test_relay_outbox_command_publishes_and_stops_on_sigterm(postgres, events_settings, background, amqp_url):
+    # given
+    row = publish_confirmed(seq=1)
+    background.consumer()
+    # when
+    relay = _start(["relay_outbox", "--sweep-interval", "0.2"], _env(events_settings))
+    try:
+        wait_until(lambda: AppliedEffect.objects.count() == 1, message="the relayed event to be handled")
+    finally:
+        code, output = _stop(relay)
+    # then
+    assert code == 0, output
+    row.refresh_from_db()
+    assert row.sent_at is not None
+
+
+def test_consume_events_command_finishes_the_current_message_on_sigterm(postgres, events_settings, topology, amqp_url):
+    # given: a slow handler (1.5 s) is running when SIGTERM arrives
+    publish_confirmed(seq=1, behaviour="slow")
+    assert Relay(listen=False).relay_batch() == 1
+    queue = topology.queue_name("inventory")
+    consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], _env(events_settings))
+    try:
+        wait_until(lambda: _ready_count(amqp_url, queue) == 0, message="the consumer to take the message")
+        started = time.monotonic()
+    finally:
+        code, output = _stop(consumer)
+    # then: the message was finished (committed and acked), not abandoned half-way
+    assert code == 0, output
+    assert time.monotonic() - started < 8
+    assert AppliedEffect.objects.count() == 1
+    assert _ready_count(amqp_url, queue) == 0
+
+
+def test_filesystem_transport_carries_an_event_to_another_process(postgres, events_settings, settings, tmp_path):
+    # given: this process publishes through the filesystem transport in a shared folder...
+    folder = tmp_path / "broker"
+    for sub in ("out", "processed"):
+        (folder / sub).mkdir(parents=True)
+    settings.BROKER_URL = "filesystem://"
+    settings.BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(folder / "out"),
+        "data_folder_out": str(folder / "out"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+    }
+    row = publish_confirmed(seq=4, behaviour="fail-once")
+    assert Relay(listen=False).relay_batch() == 1
+    assert len(list((folder / "out").iterdir())) == 1
+    # when: ...and a consumer process reads the same folder (no BROKER_URL: the filesystem default)
+    env = _env(events_settings, ERP_DATA_DIR=str(tmp_path))
+    env.pop("BROKER_URL", None)
+    consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], env)
+    try:
+        wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20, message="the event in the other process")
+    finally:
+        code, output = _stop(consumer)
+    # then: applied once, after one delayed retry (the transport has no TTL: not-before header)
+    assert code == 0, output
+    effect = AppliedEffect.objects.get()
+    assert (effect.event_id, effect.seq, effect.attempt) == (row.event_id, 4, 2)
+    assert list((folder / "out").iterdir()) == []
+
+
+def test_consumer_reconnects_after_the_broker_connection_drops(postgres, background, proxy):
+    # given
+    worker = background.consumer(broker_url=proxy.url())
+    background.relay()
+    publish_confirmed(seq=1)
+    wait_until(lambda: AppliedEffect.objects.count() == 1)
+    # when: the broker "restarts"
+    proxy.cut()
+    time.sleep(0.5)
+    publish_confirmed(seq=2)
+    time.sleep(0.5)
+    proxy.restore()
+    # then
+    wait_until(lambda: AppliedEffect.objects.count() == 2, timeout=20, message="the consumer to reconnect")
+    assert sorted(AppliedEffect.objects.values_list("seq", flat=True)) == [1, 2]
+    assert worker.applied == 2

@@ -1,0 +1,1 @@
+"""Test-only app: a table where test handlers record what they applied."""
