@@ -170,7 +170,7 @@ def prepare(service: Service, env: dict[str, str]) -> None:
         admin_email, admin_password, _ = DEMO_USERS[0]
         staff_env = {**env, "DJANGO_SUPERUSER_EMAIL": admin_email, "DJANGO_SUPERUSER_PASSWORD": admin_password}
         manage(service, staff_env, "ensure_superuser")
-    log(f"{service.folder}: migrated and seeded")
+    log(f"{service.folder}: ready (migrated, static files, demo data)")
 
 
 def processes(service: Service) -> list[tuple[str, str]]:

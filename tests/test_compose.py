@@ -108,3 +108,15 @@ def test_dockerfile_copies_what_exists():
         if "$" not in source:
             assert (ROOT / source).exists(), source
     assert "USER erp" in dockerfile
+
+
+def test_readme_env_example_sets_every_required_variable():
+    required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "compose.yaml").read_text()))
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("cat > .env <<ENV", 1)[1].split("ENV\n", 1)[0]
+    for variable in required:
+        prefix = "SERVICE_SECRET_"
+        if variable.startswith(prefix):
+            assert variable.removeprefix(prefix) in example, variable
+        else:
+            assert f"{variable}=" in example, variable

@@ -145,6 +145,45 @@ def test_merged_docs_are_served(platform):
     assert "/api/auth/login" in schema["paths"]
 
 
+def _login(gateway: str, email: str, password: str) -> str:
+    status, body = _call("POST", f"{gateway}/api/auth/login", {"email": email, "password": password})
+    assert status == 200, body
+    return body["data"]["access_token"]
+
+
+@pytest.mark.parametrize("kind", ["customers", "vendors"])
+def test_contacts_crud_through_the_gateway(platform, kind):
+    # given an inventory manager and a finance manager (the README's curl flow)
+    gateway = platform["gateway"]
+    im = _login(gateway, "inventory@example.com", "InventoryPass!2026")
+    fm = _login(gateway, "finance@example.com", "FinancePass!2026")
+    unique = uuid.uuid4().hex[:8]
+    url = f"{gateway}/api/{kind}"
+
+    # when a contact is created, found by search with paging, updated and deleted
+    status, created = _call("POST", url, {"name": f"Acme {unique}", "email": f"Buyer-{unique}@Acme.example"}, im)
+    assert status == 201, created
+    contact_id = created["data"]["id"]
+    assert created["data"]["email"] == f"buyer-{unique}@acme.example"
+
+    status, found = _call("GET", f"{url}?search={unique}&limit=5&offset=0", token=im)
+    assert status == 200
+    assert [c["id"] for c in found["data"]] == [contact_id]
+    assert found["meta"] == {"total": 1, "limit": 5, "offset": 0}
+
+    status, patched = _call("PATCH", f"{url}/{contact_id}", {"phone": "+49 30 1234567"}, im)
+    assert status == 200 and patched["data"]["phone"] == "+49 30 1234567"
+
+    status, refused = _call("DELETE", f"{url}/{contact_id}", token=im)
+    assert status == 403 and refused["error"]["type"] == "forbidden"
+    status, _ = _call("DELETE", f"{url}/{contact_id}", token=fm)
+    assert status == 204
+
+    # then it is gone
+    status, missing = _call("GET", f"{url}/{contact_id}", token=im)
+    assert status == 404 and missing["error"]["type"] == "not_found"
+
+
 def test_stops_cleanly_on_sigterm(platform):
     # when the supervisor gets SIGTERM
     process = platform["process"]
