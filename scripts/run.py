@@ -114,6 +114,9 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     values = local_secrets(folder)
     own = dict(env)
     own["SERVICE_SECRET"] = values[f"SERVICE_SECRET_{service.name.upper()}"]
+    if service.name == "gateway":
+        # The gateway mostly waits on upstream sockets: more threads per worker (bench/gateway.sh).
+        own.setdefault("GUNICORN_THREADS", "8")
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys(folder)[0])

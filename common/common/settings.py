@@ -107,7 +107,7 @@ def broker_url() -> str:
 def filesystem_broker_options() -> dict[str, Any]:
     """Return kombu's filesystem transport options, creating its folders under the data dir."""
     folder = data_dir() / "broker"
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     # Every process reads and writes the same folder: that is the shared "broker".
     return {
@@ -115,6 +115,8 @@ def filesystem_broker_options() -> dict[str, Any]:
         "data_folder_out": str(folder / "out"),
         "processed_folder": str(folder / "processed"),
         "store_processed": False,
+        # Exchange bindings live here; kombu's default is relative to the working directory.
+        "control_folder": str(folder / "control"),
     }
 
 
@@ -218,21 +220,22 @@ def service_settings(
     jwt_issuer = env("JWT_ISSUER", "erp-auth")
     jwt_audience = env("JWT_AUDIENCE", "erp")
     installed = [
+        # auth is needed even without a database: simplejwt imports its models.
+        "django.contrib.auth",
         "django.contrib.contenttypes",
         "django.contrib.staticfiles",
         "rest_framework",
         "drf_spectacular",
         "drf_spectacular_sidecar",
         "django_filters",
+        "common",
     ]
     if with_database:
         installed = [
             "django.contrib.admin",
-            "django.contrib.auth",
             "django.contrib.sessions",
             "django.contrib.messages",
             *installed,
-            "common",
             "common.idempotency",
         ]
     middleware = [

@@ -16,7 +16,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="common/redoc.html"), name="redoc"),
 ]
 
 handler400 = "common.views.bad_request"

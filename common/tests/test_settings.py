@@ -144,7 +144,9 @@ def test_broker_defaults_to_the_filesystem_transport(env, tmp_path):
         "data_folder_out": f"{tmp_path}/broker/out",
         "processed_folder": f"{tmp_path}/broker/processed",
         "store_processed": False,
+        "control_folder": f"{tmp_path}/broker/control",
     }
+    assert (tmp_path / "broker" / "control").is_dir()
 
 
 def test_broker_url_from_the_environment(env):

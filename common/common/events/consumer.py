@@ -77,6 +77,10 @@ def load_handlers(consumer: str, handlers: Mapping[EventType, Handler] | str | N
     return dict(handlers)
 
 
+class _Stopping(Exception):
+    """Raised from the reconnect wait once a stop was asked for."""
+
+
 class EventConsumer(ConsumerMixin):
     def __init__(
         self,
@@ -120,6 +124,19 @@ class EventConsumer(ConsumerMixin):
         with self.connection.clone() as conn:
             self.topology.declare(conn)
 
+    @contextlib.contextmanager
+    def establish_connection(self):
+        # kombu's version sleeps through its reconnect backoff (up to 30 s) without
+        # looking at should_stop; the callback runs every second of that wait, so a
+        # SIGTERM during a broker outage ends the process promptly.
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=self._abort_if_stopping)
+            yield conn
+
+    def _abort_if_stopping(self) -> None:
+        if self.should_stop:
+            raise _Stopping
+
     def on_connection_error(self, exc, interval):
         logger.warning("event consumer: broker unavailable, retrying in %ss: %r", interval, exc)
 
@@ -135,6 +152,8 @@ class EventConsumer(ConsumerMixin):
         while not self.should_stop:
             try:
                 super().run(_tokens, **kwargs)
+            except _Stopping:
+                break
             except Exception as exc:
                 if self.should_stop:
                     break

@@ -45,6 +45,13 @@ def test_docs_served_offline():
     assert b"cdn." not in response.content and b"unpkg" not in response.content
 
 
+def test_redoc_served_offline():
+    response = APIClient().get("/redoc/")
+    assert response.status_code == 200
+    assert b"redoc.standalone.js" in response.content
+    assert b"fonts.googleapis" not in response.content and b"cdn." not in response.content
+
+
 def test_unknown_path_is_enveloped_404():
     response = auth_client().get("/no-such-path")
     assert response.status_code == 404

@@ -14,6 +14,7 @@ from django.db import connection
 from kombu import Connection
 
 from common.events.relay import Relay
+from common.settings import filesystem_broker_options
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
 from tests.events.testapp.models import AppliedEffect
 
@@ -100,18 +101,14 @@ def test_consume_events_command_finishes_the_current_message_on_sigterm(postgres
     assert _ready_count(amqp_url, queue) == 0
 
 
-def test_filesystem_transport_carries_an_event_to_another_process(postgres, events_settings, settings, tmp_path):
+def test_filesystem_transport_carries_an_event_to_another_process(
+    postgres, events_settings, settings, tmp_path, monkeypatch
+):
     # given: this process publishes through the filesystem transport in a shared folder...
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path))
     folder = tmp_path / "broker"
-    for sub in ("out", "processed"):
-        (folder / sub).mkdir(parents=True)
     settings.BROKER_URL = "filesystem://"
-    settings.BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(folder / "out"),
-        "data_folder_out": str(folder / "out"),
-        "processed_folder": str(folder / "processed"),
-        "store_processed": False,
-    }
+    settings.BROKER_TRANSPORT_OPTIONS = filesystem_broker_options()
     row = publish_confirmed(seq=4, behaviour="fail-once")
     assert Relay(listen=False).relay_batch() == 1
     assert len(list((folder / "out").iterdir())) == 1
