@@ -177,25 +177,27 @@ def prepare(service: Service, env: dict[str, str]) -> None:
 
 
 def processes(service: Service) -> list[tuple[str, str]]:
+    """Return the (name, command) pairs to supervise for one service.
+
+    honcho runs each command through /bin/sh; ``exec`` makes the process itself get
+    the SIGTERM (and report its own exit status) instead of the shell.
+    """
     base = port_base()
     web = (
-        f"{PYTHON} -m gunicorn config.wsgi --config {GUNICORN_CONF} "
+        f"exec {PYTHON} -m gunicorn config.wsgi --config {GUNICORN_CONF} "
         f"--bind 127.0.0.1:{base + service.port_offset} --name {service.name}"
     )
     result = [(f"{service.name}-web", web)]
-    if service.publishes and has_command_anywhere("relay_outbox"):
-        result.append((f"{service.name}-relay", f"{PYTHON} manage.py relay_outbox"))
-    if service.consumes and has_command_anywhere("consume_events") and has_handlers(service):
-        result.append((f"{service.name}-consumer", f"{PYTHON} manage.py consume_events"))
+    if service.publishes:
+        result.append((f"{service.name}-relay", f"exec {PYTHON} manage.py relay_outbox"))
+    if runs_consumer(service):
+        result.append((f"{service.name}-consumer", f"exec {PYTHON} manage.py consume_events"))
     return result
 
 
-def has_command_anywhere(command: str) -> bool:
-    return any((ROOT / "common" / "common").glob(f"**/management/commands/{command}.py"))
-
-
-def has_handlers(service: Service) -> bool:
-    return any((ROOT / service.folder).glob("*/handlers.py"))
+def runs_consumer(service: Service) -> bool:
+    """A consumer runs once the service declares handlers (inventory, sales, purchase: CONTRACT §6)."""
+    return service.consumes and any((ROOT / service.folder).glob("*/handlers.py"))
 
 
 def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:

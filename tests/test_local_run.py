@@ -194,3 +194,7 @@ def test_stops_cleanly_on_sigterm(platform):
     while time.monotonic() < deadline and not all(_port_free(platform["base"] + s.port_offset) for s in SERVICES):
         time.sleep(0.2)
     assert all(_port_free(platform["base"] + s.port_offset) for s in SERVICES)
+    # and each process stopped on its own terms (exit 0), relays after finishing their batch
+    stops = [line for line in platform["log"].read_text().splitlines() if "stopped (rc=" in line]
+    assert len(stops) == sum(1 + s.publishes for s in SERVICES), stops
+    assert all(line.endswith("stopped (rc=0)") for line in stops), stops
