@@ -21,16 +21,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def session_pids(sid: int) -> list[int]:
-    pids = []
+def descendants(root: int) -> list[int]:
+    """Return ``root`` and every process below it (honcho starts each child in its own session)."""
+    children: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if os.getsid(int(entry.name)) == sid:
-                    pids.append(int(entry.name))
-            except OSError:
+                # The command name may hold spaces; the parent pid is the 2nd field after it.
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
-    return pids
+            children[ppid].append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
 
 
 def memory_kib(pid: int) -> tuple[int, int, str]:
@@ -46,7 +53,7 @@ def label(cmdline: str) -> str:
     for word in ("relay_outbox", "consume_events"):
         if word in cmdline:
             return word
-    return "supervisor" if "run.py" in cmdline else "other"
+    return "supervisor (honcho)" if "run.py" in cmdline else "other"
 
 
 def main() -> int:
@@ -79,7 +86,7 @@ def main() -> int:
             return 1
         time.sleep(5)  # let every worker finish importing
         groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for pid in session_pids(process.pid):
+        for pid in descendants(process.pid):
             try:
                 rss, pss, cmdline = memory_kib(pid)
             except OSError:

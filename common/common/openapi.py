@@ -145,4 +145,8 @@ def envelope_postprocessing_hook(result, generator, request, public):
                 responses.setdefault(
                     code, {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": error_ref}}}
                 )
+            # Errors a view documents with a description only (e.g. a 429) have the same body.
+            for code, response in responses.items():
+                if code[0] in "45" and "content" not in response:
+                    response["content"] = {"application/json": {"schema": error_ref}}
     return result

@@ -71,6 +71,13 @@ def test_operations_list_the_error_envelope(schema):
     assert set(get["responses"]) == {"200", "400", "401", "403", "404"}
 
 
+def test_errors_documented_by_description_only_get_the_error_envelope(schema):
+    post = schema["paths"]["/orders"]["post"]
+
+    assert post["responses"]["429"]["description"] == "Too many orders."
+    assert _json_schema(post, "429") == ERROR_REF
+
+
 def test_public_operations_do_not_list_401_or_403(schema):
     live = schema["paths"]["/health/live"]["get"]
 

@@ -93,7 +93,11 @@ class LoginView(PublicAPIView):
             "Repeated failures for one email from one client are locked out with 429 and `Retry-After`."
         ),
         request=s.LoginSerializer,
-        responses={200: s.LoginResponseSerializer, 401: OpenApiResponse(description="Invalid email or password.")},
+        responses={
+            200: s.LoginResponseSerializer,
+            401: OpenApiResponse(description="Invalid email or password."),
+            429: OpenApiResponse(description="Too many failed logins; see `Retry-After`."),
+        },
         auth=PUBLIC,
     )
     def post(self, request):

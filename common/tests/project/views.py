@@ -5,7 +5,7 @@ import time
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -83,7 +83,10 @@ class OrderView(APIView):
 
     required_permissions = {"post": "orders.write"}
 
-    @extend_schema(request=OrderSerializer, responses={201: OrderSerializer})
+    @extend_schema(
+        request=OrderSerializer,
+        responses={201: OrderSerializer, 429: OpenApiResponse(description="Too many orders.")},
+    )
     def post(self, request):
         serializer = OrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
