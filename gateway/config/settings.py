@@ -6,7 +6,7 @@ Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT
 
 from pathlib import Path
 
-from common.settings import env, env_int, service_settings
+from common.settings import env, env_float, env_int, service_settings
 
 globals().update(
     service_settings(
@@ -32,16 +32,18 @@ GATEWAY = {
     # Service name -> base URL; proxy.routes names these keys.
     "UPSTREAMS": {service: _upstream_url(service) for service in UPSTREAM_PORT_OFFSETS},
     # Seconds to wait for an upstream's answer (504 after) and for a TCP connection (503 after).
-    "UPSTREAM_TIMEOUT": float(env("GATEWAY_UPSTREAM_TIMEOUT", "10")),
-    "CONNECT_TIMEOUT": float(env("GATEWAY_CONNECT_TIMEOUT", "2")),
+    "UPSTREAM_TIMEOUT": env_float("GATEWAY_UPSTREAM_TIMEOUT", 10.0),
+    "CONNECT_TIMEOUT": env_float("GATEWAY_CONNECT_TIMEOUT", 2.0),
     # /health asks every upstream's /health/ready with this (short) timeout.
-    "HEALTH_TIMEOUT": float(env("GATEWAY_HEALTH_TIMEOUT", "2")),
+    "HEALTH_TIMEOUT": env_float("GATEWAY_HEALTH_TIMEOUT", 2.0),
     # /api/schema/: how long a service's fetched document is reused.
-    "SCHEMA_CACHE_SECONDS": float(env("GATEWAY_SCHEMA_CACHE_SECONDS", "60")),
-    # Kept-alive connections per upstream; match the gunicorn threads per worker.
-    "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", 32),
+    "SCHEMA_CACHE_SECONDS": env_float("GATEWAY_SCHEMA_CACHE_SECONDS", 60.0),
+    # Kept-alive connections per upstream and process: one per gunicorn thread is enough (more
+    # are opened in a burst, just not kept). Follows GUNICORN_THREADS unless set.
+    "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", env_int("GUNICORN_THREADS", 8)),
+    # Verified access tokens remembered per process (proxy.tokens); 0 turns the cache off.
+    "TOKEN_CACHE_SIZE": env_int("GATEWAY_TOKEN_CACHE_SIZE", 10_000),
 }
 
 # The shared client (common.http) must call the same auth_svc as the routes.
 ERP["AUTH_SERVICE_URL"] = GATEWAY["UPSTREAMS"]["auth"]  # noqa: F821 (set by service_settings above)
-

@@ -1,4 +1,4 @@
-"""WSGI entry point of the gateway (gunicorn -c gunicorn.conf.py config.wsgi)."""
+"""WSGI entry point of the gateway (gunicorn config.wsgi --config ../scripts/gunicorn.conf.py, GUNICORN_THREADS=8)."""
 
 import os
 

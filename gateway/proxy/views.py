@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from common.authentication import authenticate_header_value
 from common.exceptions import error_body
 
 from . import routes
 from .proxy import forward
 from .schema import merged_schema
+from .tokens import verified_claims
 
 SCHEMA_URL = "/api/schema/"
 
@@ -30,23 +31,15 @@ def _has_dot_segment(path: str) -> bool:
 @csrf_exempt
 def proxy_view(request: HttpRequest) -> HttpResponse:
     """Authenticate (unless the route is public), then forward the request to its upstream once."""
-    match = None if _has_dot_segment(request.path) else routes.resolve(request.path)
+    match = None if _has_dot_segment(request.path_info) else routes.resolve(request.path_info)
     if match is None:
         return _error(404, "not_found", "Not found.")
     route, upstream_path = match
-    if not route.public and authenticate_header_value(request.headers.get("Authorization")) is None:
-        message = (
-            "Invalid or expired token." if request.headers.get("Authorization") else "Authentication required."
-        )
+    if not route.public and verified_claims(request.headers.get("Authorization")) is None:
+        message = "Invalid or expired token." if request.headers.get("Authorization") else "Authentication required."
         return _error(401, "unauthorized", message, **{"WWW-Authenticate": 'Bearer realm="erp"'})
     base_url = settings.GATEWAY["UPSTREAMS"][route.service]
-    return forward(request, base_url=base_url, path=_quote_path(upstream_path))
-
-
-def _quote_path(path: str) -> str:
-    from django.utils.encoding import escape_uri_path
-
-    return escape_uri_path(path)
+    return forward(request, base_url=base_url, path=escape_uri_path(upstream_path))
 
 
 def schema_view(request: HttpRequest) -> HttpResponse:
@@ -62,4 +55,6 @@ def schema_view(request: HttpRequest) -> HttpResponse:
 
 # Public pages whatever Authorization header a browser sends; assets come from the sidecar.
 swagger_view = SpectacularSwaggerView.as_view(url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny])
-redoc_view = SpectacularRedocView.as_view(url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny])
+redoc_view = SpectacularRedocView.as_view(
+    url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny], template_name="common/redoc.html"
+)

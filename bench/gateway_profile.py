@@ -1,0 +1,138 @@
+"""Per-request CPU cost of the gateway, without gunicorn or a load generator in the way.
+
+Starts a constant upstream in a separate process (so its CPU is not counted), then calls
+the gateway's WSGI application in a loop with an authenticated GET /api/customers?limit=10
+and prints CPU microseconds per request; ``--profile`` adds the top cProfile entries.
+Usage: .venv/bin/python bench/gateway_profile.py [--requests 5000] [--profile] [--same-token]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import multiprocessing
+import os
+import pstats
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = b'{"status": 200, "message": "OK", "data": []}'
+ANSWER = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    + str(len(BODY)).encode()
+    + b"\r\nServer: const\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n"
+    + BODY
+)
+
+
+def _serve(sock: socket.socket) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):  # GETs only: no body to read
+                writer.write(ANSWER)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, sock=sock)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def environ(token: str) -> dict:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/customers",
+        "QUERY_STRING": "limit=10",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_USER_AGENT": "wrk",
+        "HTTP_ACCEPT": "*/*",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true", help="print the top cProfile entries (cumulative)")
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--middleware", help="comma-separated MIDDLEWARE to use instead of the settings' list")
+    args = parser.parse_args()
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    upstream = multiprocessing.Process(target=_serve, args=(sock,), daemon=True)
+    upstream.start()
+    port = sock.getsockname()[1]
+
+    os.environ.setdefault("ERP_DATA_DIR", tempfile.mkdtemp(prefix="erp-gateway-profile-"))
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["CONTACT_SERVICE_URL"] = f"http://127.0.0.1:{port}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    sys.path.insert(0, str(ROOT / "gateway"))
+    import django
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    django.setup(set_prefix=False)
+    if args.middleware is not None:
+        settings.MIDDLEWARE = [name for name in args.middleware.split(",") if name]
+    print("middleware:", ", ".join(name.rsplit(".", 1)[-1] for name in settings.MIDDLEWARE))
+    application = WSGIHandler()
+    from common.testing import issue_token
+
+    token = issue_token(role="admin", lifetime=3600)
+
+    def call() -> None:
+        status = []
+        body = b"".join(application(environ(token), lambda s, h, e=None: status.append(s)))
+        assert status[0].startswith("200"), (status, body)
+
+    try:
+        for _ in range(200):  # warm-up: pool connections, caches, imports
+            call()
+        started, cpu = time.perf_counter(), time.process_time()
+        for _ in range(args.requests):
+            call()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(
+            f"{args.requests} requests: {cpu / args.requests * 1e6:.0f} us CPU/request, "
+            f"{wall / args.requests * 1e6:.0f} us wall/request (one thread, upstream in another process)"
+        )
+        if args.profile:
+            profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the upstream
+            profiler.enable()
+            for _ in range(args.requests):
+                call()
+            profiler.disable()
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats("cumulative").print_stats(args.top)
+            stats.sort_stats("tottime").print_stats(args.top)
+    finally:
+        upstream.terminate()
+        upstream.join(5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

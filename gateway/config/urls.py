@@ -1,0 +1,33 @@
+"""URLs of the gateway: health, the merged schema and docs, and the proxy for everything under /api/."""
+
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import path, re_path
+from proxy import views
+from proxy.health import health_view
+
+from common import health as common_health
+from common.metrics import metrics_view
+from common.views import not_found
+
+
+def static_asset(request, path):
+    # The offline docs' sidecar assets, served here because the gateway has no front web server.
+    return serve_static(request, path, insecure=True)
+
+
+urlpatterns = [
+    path("health", health_view, name="health"),
+    path("health/live", common_health.LiveView.as_view(), name="health-live"),
+    path("health/ready", common_health.ReadyView.as_view(), name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
+    path("api/schema/", views.schema_view, name="schema"),
+    path("api/docs/", views.swagger_view, name="docs"),
+    path("api/redoc/", views.redoc_view, name="redoc"),
+    re_path(r"^static/(?P<path>drf_spectacular_sidecar/.+)$", static_asset, name="static-asset"),
+    re_path(r"^api/", views.proxy_view, name="proxy"),
+    # Everything else: the envelope 404, even with DEBUG on (clients of the gateway expect JSON).
+    re_path(r"", not_found, name="not-found"),
+]
+
+handler404 = "common.views.not_found"
+handler500 = "common.views.server_error"

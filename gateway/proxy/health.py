@@ -1,0 +1,55 @@
+"""``GET /health``: the gateway's own liveness plus every upstream's ``/health/ready``.
+
+The upstreams are asked in parallel, each with a short timeout, so one hung service
+costs at most ``GATEWAY["HEALTH_TIMEOUT"]`` and never the sum of them.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from urllib3 import exceptions as urllib3_exceptions
+from urllib3.util import Timeout
+
+from common.exceptions import error_body
+from common.request_id import HEADER as REQUEST_ID_HEADER
+
+from .proxy import upstream_for
+
+
+def upstream_status(base_url: str, request_id: str) -> str:
+    """Return "ok" or "down: <reason>" for one upstream's readiness."""
+    timeout = settings.GATEWAY["HEALTH_TIMEOUT"]
+    try:
+        response = upstream_for(base_url).request(
+            "GET",
+            "/health/ready",
+            body=None,
+            headers={REQUEST_ID_HEADER: request_id},
+            timeout=Timeout(connect=min(timeout, settings.GATEWAY["CONNECT_TIMEOUT"]), read=timeout),
+        )
+    except urllib3_exceptions.NewConnectionError:  # refused (a ConnectTimeoutError subclass: first)
+        return "down: unreachable"
+    except (urllib3_exceptions.ConnectTimeoutError, urllib3_exceptions.ReadTimeoutError):
+        return "down: timeout"
+    except urllib3_exceptions.HTTPError:
+        return "down: unreachable"
+    return "ok" if response.status == 200 else f"down: HTTP {response.status}"
+
+
+def upstream_statuses(request_id: str) -> dict[str, str]:
+    upstreams = settings.GATEWAY["UPSTREAMS"]
+    with ThreadPoolExecutor(max_workers=len(upstreams), thread_name_prefix="health") as pool:
+        futures = {name: pool.submit(upstream_status, url, request_id) for name, url in upstreams.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def health_view(request: HttpRequest) -> JsonResponse:
+    statuses = upstream_statuses(request.request_id)
+    if all(status == "ok" for status in statuses.values()):
+        data = {"service": settings.SERVICE_NAME, "status": "ok", "upstreams": statuses}
+        return JsonResponse({"status": 200, "message": "OK", "data": data})
+    details = [{"field": name, "message": status} for name, status in statuses.items()]
+    return JsonResponse(error_body(503, "upstream_unavailable", "Not every service is ready.", details), status=503)

@@ -1,0 +1,224 @@
+"""``/api/schema/``: one OpenAPI 3 document merged from every service's ``/schema/``.
+
+Each service's paths are moved under their gateway prefix by running the routing table
+in reverse, so a path the gateway does not route (health, schema, docs, metrics,
+admin, service-token) drops out by itself. Components get the service as a prefix
+(``Contact_Customer``) unless every service that defines the name defines it the same
+way and it is shared (``ErrorEnvelope``); every ``$ref`` follows the renaming. A service
+that cannot be fetched is left out and named in ``x-unavailable-services``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from urllib3 import exceptions as urllib3_exceptions
+from urllib3.util import Timeout
+
+from common.openapi import ERROR_COMPONENT, META_COMPONENT
+from common.request_id import HEADER as REQUEST_ID_HEADER
+
+from .proxy import upstream_for
+from .routes import SERVICE_TITLES, routes_for
+
+SCHEMA_PATH = "/schema/?format=json"
+SCHEMA_TIMEOUT = 5.0
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Components every service gets from common.openapi: one copy in the merged document.
+COMMON_COMPONENTS = frozenset({ERROR_COMPONENT, META_COMPONENT})
+
+_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def fetch_schema(base_url: str, request_id: str | None = None) -> dict[str, Any] | None:
+    """Return a service's OpenAPI document (cached for a while), or None if it cannot be had."""
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(base_url)
+    if cached and now - cached[0] < settings.GATEWAY["SCHEMA_CACHE_SECONDS"]:
+        return cached[1]
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+    try:
+        response = upstream_for(base_url).request(
+            "GET",
+            SCHEMA_PATH,
+            body=None,
+            headers=headers,
+            timeout=Timeout(connect=settings.GATEWAY["CONNECT_TIMEOUT"], read=SCHEMA_TIMEOUT),
+        )
+        document = json.loads(response.data) if response.status == 200 else None
+    except (urllib3_exceptions.HTTPError, ValueError):
+        document = None
+    if not isinstance(document, dict) or "paths" not in document:
+        return None
+    with _cache_lock:
+        _cache[base_url] = (now, document)
+    return document
+
+
+def merged_schema(request_id: str | None = None) -> dict[str, Any]:
+    upstreams = settings.GATEWAY["UPSTREAMS"]
+    with ThreadPoolExecutor(max_workers=len(upstreams), thread_name_prefix="schema") as pool:
+        futures = {name: pool.submit(fetch_schema, url, request_id) for name, url in upstreams.items()}
+        documents = {name: future.result() for name, future in futures.items()}
+    return merge_documents({name: doc for name, doc in documents.items() if doc is not None}, list(upstreams))
+
+
+def merge_documents(documents: dict[str, dict[str, Any]], services: list[str]) -> dict[str, Any]:
+    """Merge per-service documents (service name -> document); ``services`` lists all expected."""
+    documents = {name: copy.deepcopy(doc) for name, doc in documents.items()}
+    unavailable = [name for name in services if name not in documents]
+    renames = _component_renames(documents)
+    merged: dict[str, Any] = {
+        "openapi": next((doc.get("openapi") for doc in documents.values() if doc.get("openapi")), "3.0.3"),
+        "info": {
+            "title": "ERP API",
+            "version": "1.0.0",
+            "description": _description(unavailable),
+        },
+        "x-unavailable-services": unavailable,
+        "paths": {},
+        "components": {},
+        "tags": [],
+    }
+    for service, document in documents.items():
+        mapping = renames[service]
+        _rewrite_refs(document, mapping)
+        merged["tags"].append({"name": SERVICE_TITLES.get(service, service), "description": _title(document)})
+        for section, components in document.get("components", {}).items():
+            target = merged["components"].setdefault(section, {})
+            for name, component in components.items():
+                target[mapping.get((section, name), name)] = component
+        for path, path_item in document.get("paths", {}).items():
+            gateway_path = _gateway_path(service, path)
+            if gateway_path is None:
+                continue
+            _retag(service, path_item, mapping, document.get("security"))
+            merged["paths"][gateway_path] = path_item
+    return merged
+
+
+def _title(document: dict[str, Any]) -> str:
+    return document.get("info", {}).get("title", "")
+
+
+def _description(unavailable: list[str]) -> str:
+    text = "Every service's API under the gateway's `/api/...` prefixes (merged from each service's /schema/)."
+    if unavailable:
+        text += f"\n\nUnavailable while this document was built (their paths are missing): {', '.join(unavailable)}."
+    return text
+
+
+def _gateway_path(service: str, path: str) -> str | None:
+    for route in routes_for(service):
+        gateway_path = route.gateway_path(path)
+        if gateway_path is not None:
+            return gateway_path
+    return None
+
+
+def _component_renames(documents: dict[str, dict[str, Any]]) -> dict[str, dict[tuple[str, str], str]]:
+    """Return, per service, (section, name) -> merged name for the components that must be renamed."""
+    definitions: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+    for service, document in documents.items():
+        for section, components in document.get("components", {}).items():
+            for name, component in components.items():
+                definitions.setdefault((section, name), []).append((service, component))
+
+    def identical(key: tuple[str, str]) -> bool:
+        bodies = [body for _, body in definitions[key]]
+        return all(body == bodies[0] for body in bodies[1:])
+
+    shared = {
+        key
+        for key in definitions
+        if identical(key) and (len(definitions[key]) > 1 or key[1] in COMMON_COMPONENTS or key[0] == "securitySchemes")
+    }
+    # A component is only shared if everything it refers to is shared too.
+    changed = True
+    while changed:
+        changed = False
+        for key in list(shared):
+            if any(ref not in shared for ref in _refs(definitions[key][0][1])):
+                shared.discard(key)
+                changed = True
+    renames: dict[str, dict[tuple[str, str], str]] = {service: {} for service in documents}
+    for key, defined_by in definitions.items():
+        if key in shared:
+            continue
+        for service, _ in defined_by:
+            renames[service][key] = f"{SERVICE_TITLES.get(service, service.title())}_{key[1]}"
+    return renames
+
+
+def _refs(node: Any) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/"):
+                section, _, name = value[len("#/components/") :].partition("/")
+                found.add((section, name))
+            else:
+                found |= _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _refs(item)
+    return found
+
+
+def _rewrite_ref(value: str, mapping: dict[tuple[str, str], str]) -> str:
+    if not value.startswith("#/components/"):
+        return value
+    section, _, name = value[len("#/components/") :].partition("/")
+    return f"#/components/{section}/{mapping.get((section, name), name)}"
+
+
+def _rewrite_refs(node: Any, mapping: dict[tuple[str, str], str]) -> None:
+    """Rewrite every ``$ref`` (and discriminator mapping) in place to the merged names."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                node[key] = _rewrite_ref(value, mapping)
+            elif key == "mapping" and isinstance(value, dict):
+                node[key] = {k: _rewrite_ref(v, mapping) if isinstance(v, str) else v for k, v in value.items()}
+            else:
+                _rewrite_refs(value, mapping)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite_refs(item, mapping)
+
+
+def _retag(
+    service: str, path_item: dict[str, Any], mapping: dict[tuple[str, str], str], default_security: list | None
+) -> None:
+    """Tag operations with their service, keep operationIds unique, follow renamed security schemes.
+
+    An operation without its own ``security`` gets its service's top-level one: services
+    may disagree, so the merged document has none at the top.
+    """
+    for method in HTTP_METHODS:
+        operation = path_item.get(method)
+        if not isinstance(operation, dict):
+            continue
+        operation["tags"] = [SERVICE_TITLES.get(service, service)]
+        if "operationId" in operation:
+            operation["operationId"] = f"{service}_{operation['operationId']}"
+        if "security" not in operation and default_security is not None:
+            operation["security"] = copy.deepcopy(default_security)
+        if "security" in operation:
+            operation["security"] = [
+                {mapping.get(("securitySchemes", scheme), scheme): scopes for scheme, scopes in requirement.items()}
+                for requirement in operation["security"]
+            ]

@@ -1,0 +1,181 @@
+"""Fake upstream services: small HTTP/1.1 servers in threads that record what reaches them.
+
+Each fake answers with an enveloped JSON echo by default; a few paths misbehave on
+purpose (``/slow`` sleeps, ``/drop`` closes the connection without answering,
+``/hop`` sends hop-by-hop headers, ``/cookie`` sets cookies). ``/health/ready`` and
+``/schema/`` answer what the test put on the fake.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from common.testing import issue_token
+from proxy import schema, tokens
+
+SERVICES = ("contact", "auth", "inventory", "sales", "purchase")
+
+
+@dataclass
+class Received:
+    method: str
+    target: str  # the raw request target: path and query, as sent on the wire
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+
+@dataclass
+class FakeUpstream:
+    name: str
+    server: ThreadingHTTPServer | None = None
+    received: list[Received] = field(default_factory=list)
+    ready: bool = True
+    slow_seconds: float = 3.0
+    schema: dict | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.ready, self.slow_seconds, self.schema = True, 3.0, None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as gunicorn gthread and nginx speak it
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        fake: FakeUpstream = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fake.received.append(Received(self.command, self.path, list(self.headers.items()), body))
+        path = self.path.split("?", 1)[0]
+        extra: list[tuple[str, str]] = []
+        status = 200
+        if path.endswith("/drop"):
+            self.close_connection = True  # no answer at all: the caller sees the connection drop
+            return
+        if path.endswith("/slow"):
+            time.sleep(fake.slow_seconds)
+        if path.endswith("/hop"):
+            extra = [
+                ("Connection", "X-Secret-Hop"),
+                ("X-Secret-Hop", "1"),
+                ("Keep-Alive", "timeout=5"),
+                ("Proxy-Authenticate", "Basic"),
+                ("Trailer", "X-Checksum"),
+                ("Upgrade", "h2c"),
+                ("X-End-To-End", "kept"),
+            ]
+        if path.endswith("/cookie"):
+            extra = [("Set-Cookie", "sid=secret-a; Path=/; HttpOnly"), ("Set-Cookie", "theme=dark; Path=/")]
+        if path == "/health/ready":
+            status = 200 if fake.ready else 503
+        if path == "/schema/" and fake.schema is not None:
+            payload = json.dumps(fake.schema).encode()
+        else:
+            data = {"service": fake.name, "method": self.command, "target": self.path}
+            payload = json.dumps({"status": status, "message": "OK", "data": data}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Upstream", fake.name)
+        for name, value in extra:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+
+
+def _start(fake: FakeUpstream) -> FakeUpstream:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.fake = fake
+    fake.server = server
+    threading.Thread(target=server.serve_forever, name=f"fake-{fake.name}", daemon=True).start()
+    return fake
+
+
+@pytest.fixture(scope="session")
+def _fake_servers():
+    fakes = {name: _start(FakeUpstream(name)) for name in SERVICES}
+    yield fakes
+    for fake in fakes.values():
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+@pytest.fixture
+def upstreams(_fake_servers, settings):
+    """Point the gateway at fresh fake upstreams (short timeouts) and return them by service name."""
+    for fake in _fake_servers.values():
+        fake.reset()
+    settings.GATEWAY = {
+        **settings.GATEWAY,
+        "UPSTREAMS": {name: fake.url for name, fake in _fake_servers.items()},
+        "UPSTREAM_TIMEOUT": 0.5,
+        "CONNECT_TIMEOUT": 0.5,
+        "HEALTH_TIMEOUT": 0.5,
+    }
+    schema.clear_cache()
+    yield _fake_servers
+    schema.clear_cache()
+
+
+def closed_port_url() -> str:
+    """Return a loopback URL on which nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unaccepting_url():
+    """Yield a URL whose listen queue is full, so a new connection times out instead of being refused."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    for sock in [*fillers, listener]:
+        sock.close()
+
+
+@pytest.fixture
+def bearer() -> str:
+    return f"Bearer {issue_token(role='inventory_manager')}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    """Each test starts with no verified token remembered (and its own cache size setting)."""
+    tokens.clear_cache()
+    yield
+    tokens.clear_cache()

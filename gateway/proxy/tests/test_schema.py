@@ -1,0 +1,239 @@
+"""The merged OpenAPI document: gateway paths, unique components, no dangling $ref, down services named."""
+
+import pytest
+from django.test import Client
+from openapi_spec_validator import validate
+
+from proxy.schema import merge_documents
+
+from .conftest import closed_port_url
+
+ERROR_ENVELOPE = {"type": "object", "properties": {"status": {"type": "integer"}}}
+LIST_META = {"type": "object", "properties": {"total": {"type": "integer"}}}
+JWT = {"jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(operation_id: str, schema_name: str | None = None, **extra) -> dict:
+    content = {"application/json": {"schema": _ref(schema_name)}} if schema_name else None
+    ok = {"description": "OK", **({"content": content} if content else {})}
+    error = {"description": "Error", "content": {"application/json": {"schema": _ref("ErrorEnvelope")}}}
+    return {"operationId": operation_id, "tags": ["x"], "responses": {"200": ok, "400": error}, **extra}
+
+
+def _document(title: str, paths: dict, schemas: dict) -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": "1.0.0"},
+        "paths": {
+            **paths,
+            "/health/live": {"get": _operation("health_live_retrieve")},
+            "/schema/": {"get": _operation("schema_retrieve")},
+            "/metrics": {"get": _operation("metrics_retrieve")},
+        },
+        "components": {
+            "schemas": {"ErrorEnvelope": ERROR_ENVELOPE, "ListMeta": LIST_META, **schemas},
+            "securitySchemes": JWT,
+        },
+        "security": [{"jwtAuth": []}],
+    }
+
+
+def _id_param() -> list:
+    return [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
+
+
+def _order(party: str) -> dict:
+    return {
+        "type": "object",
+        "properties": {f"{party}_id": {"type": "string"}, "items": {"type": "array", "items": _ref("OrderLine")}},
+    }
+
+
+ORDER_LINE = {"type": "object", "properties": {"item_id": {"type": "string"}, "quantity": {"type": "integer"}}}
+ORDER_PAGE = {"type": "object", "properties": {"data": {"type": "array", "items": _ref("Order")}}}
+
+DOCUMENTS = {
+    "contact": _document(
+        "Contact service",
+        {
+            "/customers": {"get": _operation("customers_list", "Customer"), "post": _operation("customers_create")},
+            "/customers/{id}": {"parameters": _id_param(), "get": _operation("customers_retrieve", "Customer")},
+            "/vendors": {"get": _operation("vendors_list", "Vendor")},
+        },
+        {
+            "Customer": {"type": "object", "properties": {"name": {"type": "string"}, "meta": _ref("ListMeta")}},
+            "Vendor": {"type": "object", "properties": {"name": {"type": "string"}}},
+        },
+    ),
+    "auth": _document(
+        "Auth service",
+        {
+            "/login": {"post": _operation("login_create", "Login", security=[])},
+            "/me": {"get": _operation("me_retrieve", "User")},
+            "/users/{id}": {"parameters": _id_param(), "patch": _operation("users_partial_update", "User")},
+            "/service-token": {"post": _operation("service_token_create", "Login", security=[])},
+        },
+        {"Login": {"type": "object"}, "User": {"type": "object", "properties": {"role": {"type": "string"}}}},
+    ),
+    "sales": _document(
+        "Sales service",
+        {
+            "/orders": {"get": _operation("orders_list", "OrderPage")},
+            "/orders/{id}/confirm": {"parameters": _id_param(), "post": _operation("orders_confirm", "Order")},
+        },
+        {"Order": _order("customer"), "OrderLine": ORDER_LINE, "OrderPage": ORDER_PAGE},
+    ),
+    "purchase": _document(
+        "Purchase service",
+        {
+            "/orders": {"get": _operation("orders_list", "OrderPage")},
+            "/orders/{id}/receive": {"parameters": _id_param(), "post": _operation("orders_receive", "Order")},
+        },
+        {"Order": _order("vendor"), "OrderLine": ORDER_LINE, "OrderPage": ORDER_PAGE},
+    ),
+}
+
+
+def _refs(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node))
+    return set()
+
+
+@pytest.fixture
+def schema_upstreams(upstreams, settings):
+    for name, document in DOCUMENTS.items():
+        upstreams[name].schema = document
+    gateway = settings.GATEWAY
+    settings.GATEWAY = {**gateway, "UPSTREAMS": {**gateway["UPSTREAMS"], "inventory": closed_port_url()}}
+    return upstreams
+
+
+def test_merged_schema_is_valid_openapi_with_gateway_paths(schema_upstreams):
+    # when
+    response = Client().get("/api/schema/")
+
+    # then
+    assert response.status_code == 200
+    document = response.json()
+    validate(document)
+    assert sorted(document["paths"]) == [
+        "/api/auth/login",
+        "/api/auth/me",
+        "/api/auth/users/{id}",
+        "/api/customers",
+        "/api/customers/{id}",
+        "/api/purchase/orders",
+        "/api/purchase/orders/{id}/receive",
+        "/api/sales/orders",
+        "/api/sales/orders/{id}/confirm",
+        "/api/vendors",
+    ]
+    assert [received.target for received in schema_upstreams["sales"].received] == ["/schema/?format=json"]
+
+
+def test_merged_components_are_unique_and_every_ref_resolves(schema_upstreams):
+    # when
+    document = Client().get("/api/schema/").json()
+
+    # then
+    schemas = document["components"]["schemas"]
+    assert sorted(schemas) == [
+        "Auth_Login",
+        "Auth_User",
+        "Contact_Customer",
+        "Contact_Vendor",
+        "ErrorEnvelope",
+        "ListMeta",
+        "OrderLine",
+        "Purchase_Order",
+        "Purchase_OrderPage",
+        "Sales_Order",
+        "Sales_OrderPage",
+    ]
+    assert document["components"]["securitySchemes"] == JWT
+    defined = {f"#/components/{section}/{name}" for section, items in document["components"].items() for name in items}
+    assert _refs(document) <= defined
+    sales_page = document["paths"]["/api/sales/orders"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert sales_page["schema"] == _ref("Sales_OrderPage")
+    assert schemas["Sales_OrderPage"]["properties"]["data"]["items"] == _ref("Sales_Order")
+    assert schemas["Purchase_Order"]["properties"]["items"]["items"] == _ref("OrderLine")
+
+
+def test_merged_operations_are_tagged_per_service_with_unique_ids(schema_upstreams):
+    # when
+    document = Client().get("/api/schema/").json()
+
+    # then
+    operations = [op for item in document["paths"].values() for key, op in item.items() if key != "parameters"]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids))
+    assert document["paths"]["/api/sales/orders"]["get"]["operationId"] == "sales_orders_list"
+    assert document["paths"]["/api/sales/orders"]["get"]["tags"] == ["Sales"]
+    assert document["paths"]["/api/auth/login"]["post"]["security"] == []
+    assert document["paths"]["/api/auth/me"]["get"]["security"] == [{"jwtAuth": []}]
+    assert [tag["name"] for tag in document["tags"]] == ["Contact", "Auth", "Sales", "Purchase"]
+
+
+def test_unavailable_service_is_named_not_fatal(schema_upstreams):
+    # when
+    document = Client().get("/api/schema/").json()
+
+    # then
+    assert document["x-unavailable-services"] == ["inventory"]
+    assert "inventory" in document["info"]["description"]
+    assert not any(path.startswith("/api/items") for path in document["paths"])
+
+
+def test_service_documents_are_cached(schema_upstreams):
+    # given
+    Client().get("/api/schema/")
+
+    # when
+    Client().get("/api/schema/")
+
+    # then
+    assert len(schema_upstreams["contact"].received) == 1
+
+
+def test_differing_security_schemes_are_renamed_with_their_requirements():
+    # given
+    other = _document("Sales service", {"/orders": {"get": _operation("orders_list")}}, {})
+    other["components"]["securitySchemes"] = {"jwtAuth": {"type": "http", "scheme": "basic"}}
+
+    # when
+    document = merge_documents({"contact": DOCUMENTS["contact"], "sales": other}, ["contact", "sales"])
+
+    # then
+    validate(document)
+    assert sorted(document["components"]["securitySchemes"]) == ["Contact_jwtAuth", "Sales_jwtAuth"]
+    assert document["paths"]["/api/sales/orders"]["get"]["security"] == [{"Sales_jwtAuth": []}]
+    assert document["paths"]["/api/customers"]["get"]["security"] == [{"Contact_jwtAuth": []}]
+
+
+def test_docs_pages_are_served_offline():
+    # when
+    pages = [Client().get("/api/docs/"), Client().get("/api/redoc/")]
+
+    # then
+    for page in pages:
+        assert page.status_code == 200
+        assert b"/api/schema/" in page.content
+        assert b"https://" not in page.content and b"cdn." not in page.content
+    assert b"swagger-ui" in pages[0].content
+    assert b"redoc.standalone.js" in pages[1].content
+
+
+def test_docs_assets_are_served_by_the_gateway():
+    # when
+    response = Client().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+    # then
+    assert response.status_code == 200

@@ -1,0 +1,140 @@
+"""The verified-token cache: faster for a token seen before, never more lenient than verifying."""
+
+import base64
+import json
+
+import pytest
+from django.test import Client
+
+from common.testing import issue_token
+from proxy import tokens
+
+
+def _bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def _claims_of(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def _reencoded(token: str, **changes) -> str:
+    """The token with its payload changed and the original signature kept (a forgery)."""
+    header, _, signature = token.split(".")
+    payload = json.dumps({**_claims_of(token), **changes}, separators=(",", ":")).encode()
+    return ".".join([header, base64.urlsafe_b64encode(payload).rstrip(b"=").decode(), signature])
+
+
+def test_a_verified_token_is_served_from_the_cache(monkeypatch):
+    # given
+    token = issue_token(role="sales_manager")
+    first = tokens.verified_claims(_bearer(token))
+
+    # when: verification would now fail
+    monkeypatch.setattr(tokens, "authenticate_header_value", lambda value: pytest.fail("verified again"))
+    second = tokens.verified_claims(_bearer(token))
+
+    # then
+    assert first == second == _claims_of(token)
+    assert len(tokens.cache()) == 1
+
+
+def test_an_expired_cached_token_is_rejected(upstreams, monkeypatch):
+    # given: a token verified and cached while valid
+    token = issue_token(role="admin", lifetime=60)
+    exp = _claims_of(token)["exp"]
+    assert Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token)).status_code == 200
+    upstreams["contact"].received.clear()
+
+    # when: the clock reaches exp (PyJWT refuses from exp on, leeway 0)
+    monkeypatch.setattr(tokens, "_now", lambda: float(exp))
+    response = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token))
+
+    # then
+    assert response.status_code == 401
+    assert not upstreams["contact"].received
+    assert len(tokens.cache()) == 0  # forgotten
+
+
+def test_an_expired_cached_token_is_rejected_one_second_before_is_not(monkeypatch):
+    # given
+    token = issue_token(role="admin", lifetime=60)
+    exp = _claims_of(token)["exp"]
+    assert tokens.verified_claims(_bearer(token)) is not None
+
+    # when / then
+    monkeypatch.setattr(tokens, "_now", lambda: exp - 1.0)
+    assert tokens.verified_claims(_bearer(token)) is not None
+    monkeypatch.setattr(tokens, "_now", lambda: exp + 3600.0)
+    assert tokens.verified_claims(_bearer(token)) is None
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda token: _reencoded(token, role="admin"),
+        lambda token: _reencoded(token, exp=_claims_of(token)["exp"] + 86400),
+        lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+        lambda token: token + "x",
+        lambda token: token.rsplit(".", 1)[0] + ".",
+    ],
+    ids=["role-raised", "exp-extended", "signature-changed", "appended", "signature-dropped"],
+)
+def test_a_tampered_token_is_never_served_from_the_cache(upstreams, tamper):
+    # given: the genuine token is verified and cached
+    token = issue_token(role="viewer")
+    assert Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token)).status_code == 200
+    upstreams["contact"].received.clear()
+
+    # when
+    response = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(tamper(token)))
+
+    # then
+    assert response.status_code == 401
+    assert not upstreams["contact"].received
+    assert len(tokens.cache()) == 1  # only the genuine one
+
+
+def test_invalid_tokens_are_not_cached():
+    # when
+    for token in ("not-a-jwt", issue_token(role="admin", lifetime=-10), issue_token(role="admin", aud="other")):
+        assert tokens.verified_claims(_bearer(token)) is None
+
+    # then
+    assert len(tokens.cache()) == 0
+
+
+def test_the_cache_is_bounded_and_evicts_the_least_recently_used(settings, monkeypatch):
+    # given: room for two
+    settings.GATEWAY = {**settings.GATEWAY, "TOKEN_CACHE_SIZE": 2}
+    tokens.clear_cache()
+    first, second, third = (issue_token(role="admin") for _ in range(3))
+    tokens.verified_claims(_bearer(first))
+    tokens.verified_claims(_bearer(second))
+    tokens.verified_claims(_bearer(first))  # first is now the most recently used
+
+    # when
+    tokens.verified_claims(_bearer(third))
+
+    # then: second was dropped, first was kept
+    assert len(tokens.cache()) == 2
+    calls = []
+    real = tokens.authenticate_header_value
+    monkeypatch.setattr(tokens, "authenticate_header_value", lambda value: calls.append(value) or real(value))
+    assert tokens.verified_claims(_bearer(first)) is not None
+    assert calls == []
+    assert tokens.verified_claims(_bearer(second)) is not None
+    assert calls == [_bearer(second)]
+
+
+def test_a_zero_size_turns_the_cache_off(settings):
+    # given
+    settings.GATEWAY = {**settings.GATEWAY, "TOKEN_CACHE_SIZE": 0}
+    tokens.clear_cache()
+
+    # when
+    assert tokens.verified_claims(_bearer(issue_token(role="admin"))) is not None
+
+    # then
+    assert len(tokens.cache()) == 0
