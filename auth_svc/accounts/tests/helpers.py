@@ -1,6 +1,20 @@
-"""Assertion helpers for the contract's envelopes."""
+"""Assertion helpers for the contract's envelopes and the tokens auth_svc signs."""
 
 from __future__ import annotations
+
+import jwt
+from django.conf import settings
+
+
+def verified_claims(token: str) -> dict:
+    """Decode a token the way every service does: RS256, public key, iss and aud checked."""
+    return jwt.decode(
+        token,
+        settings.SIMPLE_JWT["VERIFYING_KEY"],
+        algorithms=["RS256"],
+        audience=settings.SIMPLE_JWT["AUDIENCE"],
+        issuer=settings.SIMPLE_JWT["ISSUER"],
+    )
 
 
 def error(status: int, error_type: str, message: str, details=None) -> dict:

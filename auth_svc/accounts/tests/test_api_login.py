@@ -9,7 +9,7 @@ from common.authentication import JWTAuthentication
 
 from ..models import User
 from .factories import PASSWORD, UserFactory
-from .helpers import error
+from .helpers import error, verified_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -49,13 +49,7 @@ def test_login_access_token_has_contract_claims_and_verifies_with_public_key(api
 
     # then
     header = jwt.get_unverified_header(data["access_token"])
-    claims = jwt.decode(
-        data["access_token"],
-        settings.SIMPLE_JWT["VERIFYING_KEY"],
-        algorithms=["RS256"],
-        audience=settings.SIMPLE_JWT["AUDIENCE"],
-        issuer=settings.SIMPLE_JWT["ISSUER"],
-    )
+    claims = verified_claims(data["access_token"])
     assert header["alg"] == "RS256"
     assert set(claims) == {"user_id", "email", "role", "type", "token_type", "iss", "aud", "exp", "iat", "jti"}
     assert claims["user_id"] == str(user.id)

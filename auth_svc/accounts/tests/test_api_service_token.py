@@ -1,14 +1,12 @@
 """POST /service-token: services prove their secret and get a role-less ``type: service`` token."""
 
-import jwt
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from common.authentication import JWTAuthentication
 
 from .conftest import SERVICE_SECRET
-from .helpers import FORBIDDEN, error, field_errors
+from .helpers import FORBIDDEN, error, field_errors, verified_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +26,7 @@ def test_service_token_is_issued_for_the_right_secret(api_client, service_secret
     data = response.json()["data"]
     assert set(data) == {"access_token", "token_type", "expires_in"}
     assert data["token_type"] == "Bearer" and data["expires_in"] == 900
-    claims = jwt.decode(
-        data["access_token"],
-        settings.SIMPLE_JWT["VERIFYING_KEY"],
-        algorithms=["RS256"],
-        audience=settings.SIMPLE_JWT["AUDIENCE"],
-        issuer=settings.SIMPLE_JWT["ISSUER"],
-    )
+    claims = verified_claims(data["access_token"])
     assert claims["type"] == "service"
     assert claims["user_id"] == "contact"
     assert claims["token_type"] == "access"
