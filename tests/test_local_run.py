@@ -4,6 +4,7 @@ This is the README's run command minus the install step, on a fresh data dir and
 spare ports, with nothing but Python (SQLite and the filesystem broker).
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -48,16 +49,16 @@ def _call(method: str, url: str, body: dict | None = None, token: str | None = N
         return error.code, json.loads(error.read() or b"{}")
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
+@contextlib.contextmanager
+def running_platform(data_dir: Path, **extra_env: str):
+    """Start scripts/run.py on spare ports, wait for a green /health, stop it on exit."""
     base = _free_port_base()
-    data_dir = tmp_path_factory.mktemp("erp-run")
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL", "DJANGO_DEBUG"}
+        if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
     }
-    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base)})
+    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base), **extra_env})
     log = open(data_dir / "run.log", "w")
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run.py")],
@@ -92,6 +93,13 @@ def platform(tmp_path_factory):
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """The README's default: nothing but Python (SQLite files, the filesystem broker)."""
+    with running_platform(tmp_path_factory.mktemp("erp-run")) as running:
+        yield running
 
 
 def test_every_service_is_ready(platform):
@@ -198,3 +206,74 @@ def test_stops_cleanly_on_sigterm(platform):
     stops = [line for line in platform["log"].read_text().splitlines() if "stopped (rc=" in line]
     assert len(stops) == sum(1 + s.publishes for s in SERVICES), stops
     assert all(line.endswith("stopped (rc=0)") for line in stops), stops
+
+
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(tmp_path):
+    # given the local run against the local PostgreSQL and RabbitMQ, on names of its own
+    tag = uuid.uuid4().hex[:8]
+    db_prefix, events_prefix = f"erp_e2e_{tag}_", f"e2e{tag}."
+    try:
+        infrastructure = {
+            "ERP_POSTGRES_URL": PG_SERVER,
+            "ERP_DB_PREFIX": db_prefix,
+            "BROKER_URL": AMQP_URL,
+            "ERP_EVENTS_PREFIX": events_prefix,
+        }
+        with running_platform(tmp_path, **infrastructure) as running:
+            fm = _login(running["gateway"], "finance@example.com", "FinancePass!2026")
+            # when a customer is created through the gateway
+            status, body = _call(
+                "POST",
+                f"{running['gateway']}/api/customers",
+                {"name": "Broker Ltd", "email": f"{tag}@broker.example"},
+                fm,
+            )
+            assert status == 201, body
+            # then contact_svc's relay puts it, after the 5 seeded customers, on sales' durable queue
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _queue_depth(f"{events_prefix}sales.events") < 6:
+                time.sleep(0.5)
+            assert _queue_depth(f"{events_prefix}sales.events") == 6
+            assert _queue_depth(f"{events_prefix}purchase.events") == 5  # the seeded vendors
+            assert _database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
+    finally:
+        _delete_broker_names(events_prefix)
+        _drop_databases(db_prefix)
+
+
+def _queue_depth(name: str) -> int:
+    from kombu import Connection
+
+    with Connection(AMQP_URL) as conn:
+        return conn.default_channel.queue_declare(name, passive=True).message_count
+
+
+def _database_names(prefix: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres") as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall()
+    return {row[0] for row in rows}
+
+
+def _delete_broker_names(prefix: str) -> None:
+    """Delete only what this test's run declared: its prefixed queues and exchange."""
+    from kombu import Connection
+
+    from common.events.conf import DEFAULTS
+    from common.events.topology import Topology
+
+    with Connection(AMQP_URL) as conn:
+        Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
+
+
+def _drop_databases(prefix: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        for name in _database_names(prefix):
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
