@@ -2,7 +2,7 @@
 
 Chosen by measurement on the 2-core machine (README "Performance"): for the services,
 ``bench/service_workers.py`` found no setting clearly ahead within its ±30% noise, so
-gthread with 2 workers × 4 threads stays: a thread waiting on another service or the
+gthread with 2 workers x 4 threads stays: a thread waiting on another service or the
 database does not block a whole worker, at the memory of two processes (4 sync workers
 served the same load with 60% more memory). The gateway, which mostly waits on
 upstreams, runs 8 threads per worker (``GUNICORN_THREADS=8``, from bench/gateway.sh).

@@ -132,14 +132,17 @@ def create_postgres_databases() -> None:
     if not server:
         return
     import psycopg
+    from psycopg import sql
+
+    from common.settings import postgres_server_url
 
     prefix = os.environ.get("ERP_DB_PREFIX", "")
-    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as conn:
+    with psycopg.connect(postgres_server_url("postgres"), autocommit=True) as conn:
         existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
         for service in SERVICES:
             name = f"{prefix}{service.name}"
             if service.database and name not in existing:
-                conn.execute(f'CREATE DATABASE "{name}"')
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
                 log(f"created database {name}")
 
 

@@ -25,7 +25,9 @@ def test_every_contract_service_runs_on_its_port():
     for service in SERVICES:
         name = service.name
         assert name in ALL, name
-        assert ALL[name]["ports"] == [f"{8000 + service.port_offset}:8000"]
+        published = f"{8000 + service.port_offset}:8000"
+        # Only the gateway faces clients; the services listen on the host's loopback.
+        assert ALL[name]["ports"] == [published if name == "gateway" else f"127.0.0.1:{published}"]
         assert ALL[name]["build"]["args"]["SERVICE"] == service.folder
         assert (ROOT / service.folder / "manage.py").exists()
 
@@ -50,6 +52,8 @@ def test_relays_and_consumers_match_the_local_run():
                 assert definition["command"] == ["python", "manage.py", command]
                 assert definition["image"] == ALL[service.name]["image"]
                 assert definition["environment"] == ALL[service.name]["environment"]
+                # Not service_healthy: readiness fails on a stuck outbox, which only the relay drains.
+                assert definition["depends_on"] == {service.name: {"condition": "service_started"}}
 
 
 def test_images_without_build_are_built_by_another_service():

@@ -31,10 +31,39 @@ from common.exceptions import Conflict, Unauthorized
 from common.roles import ADMIN
 
 from .models import PasswordResetToken, User, normalize_email
-from .throttling import login_failure_record, login_failures_clear, login_lockout_seconds
+from .throttling import (
+    login_failure_record,
+    login_failures_clear,
+    login_lockout_seconds,
+    reset_request_wait_seconds,
+)
 from .tokens import TokenPair, access_token_for_service, token_pair_for_user
 
 logger = logging.getLogger(__name__)
+
+# Lock order. Every transaction that mints, rotates or revokes a user's refresh tokens
+# first locks that user's row (SELECT ... FOR UPDATE), and only then touches the user's
+# OutstandingToken / BlacklistedToken rows:
+#
+#   [PasswordResetToken row] -> [active admin rows, in pk order] -> user row -> token rows
+#
+# (bracketed steps only where they apply: reset confirms lock their reset token first,
+# deactivation runs the last-admin guard first). Serialising on the user row is what
+# makes revocation complete: a refresh that rotated before a password reset or a
+# deactivation commits holds the row, so the revocation waits and then sees (and
+# revokes) the newly minted token; a refresh that comes after waits for the row and
+# then finds its token revoked or the user inactive. Without it, READ COMMITTED lets
+# the revocation miss a token minted by a still-open refresh transaction.
+
+
+def _user_lock(*, pk, active_only: bool = False) -> User | None:
+    """Lock and return the user row (see the lock order above); None if absent (or inactive)."""
+    users = User.objects.select_for_update().filter(pk=pk)
+    if active_only:
+        # On PostgreSQL the filter is re-checked against the row as committed by whoever
+        # held the lock, so a user deactivated meanwhile is not returned.
+        users = users.filter(is_active=True)
+    return users.first()
 
 
 # ---------------------------------------------------------------- users
@@ -94,14 +123,25 @@ def user_change_role(*, user: User, role: str) -> User:
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
-    """Deactivate a user and revoke their refresh tokens; their access tokens simply expire."""
-    if user.is_active and user.role == ADMIN:
+    """Deactivate a user and revoke their refresh tokens; their access tokens simply expire.
+
+    Lock order (see the top of this module): active admins, then this user's row, then
+    their tokens; the decision is taken on the row as locked, not on the caller's copy.
+    """
+    guarded = user.is_active and user.role == ADMIN
+    if guarded:
         _last_admin_guard(user=user, field="is_active")
-    if user.is_active:
-        user.is_active = False
-        user.save(update_fields=["is_active", "updated_at"])
-    user_refresh_tokens_revoke(user=user)
-    return user
+    locked = _user_lock(pk=user.pk)
+    if locked is None:
+        return user
+    if locked.is_active and locked.role == ADMIN and not guarded:
+        # Promoted since the caller read it: the guard has not run yet.
+        _last_admin_guard(user=locked, field="is_active")
+    if locked.is_active:
+        locked.is_active = False
+        locked.save(update_fields=["is_active", "updated_at"])
+    user_refresh_tokens_revoke(user=locked)
+    return locked
 
 
 # ---------------------------------------------------------------- tokens
@@ -122,9 +162,15 @@ def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, Toke
         login_failure_record(email=email, ip=client_ip)
         raise Unauthorized("Invalid email or password.")
     login_failures_clear(email=email, ip=client_ip)
-    user.last_login = timezone.now()
-    user.save(update_fields=["last_login"])
-    return user, token_pair_for_user(user=user)
+    with transaction.atomic():
+        # Mint under the user row lock (lock order above), and only if neither a password
+        # reset nor a deactivation committed since ``authenticate`` read the row.
+        locked = _user_lock(pk=user.pk, active_only=True)
+        if locked is None or locked.password != user.password:
+            raise Unauthorized("Invalid email or password.")
+        locked.last_login = timezone.now()
+        locked.save(update_fields=["last_login"])
+        return locked, token_pair_for_user(user=locked)
 
 
 def _refresh_token_decode(refresh_token: str) -> RefreshToken:
@@ -142,14 +188,20 @@ def auth_token_refresh(*, refresh_token: str) -> TokenPair:
     at the next refresh and a deactivated user gets none.
     """
     token = _refresh_token_decode(refresh_token)
-    # Lock the outstanding row: of two concurrent refreshes with one token, one wins.
+    # Lock the user row first (lock order above): a password reset or deactivation in
+    # flight either finishes before this sees the token (revoked: 401) or waits for this
+    # rotation to commit and then revokes the new token too.
+    user = _user_lock(pk=token.get(api_settings.USER_ID_CLAIM), active_only=True)
+    if user is None:
+        raise Unauthorized("Refresh token is invalid, expired or revoked.")
+    # Then the outstanding row: of two concurrent refreshes with one token, one wins.
     outstanding = (
-        OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).order_by("pk").first()
+        OutstandingToken.objects.select_for_update()
+        .filter(jti=token[api_settings.JTI_CLAIM], user=user)
+        .order_by("pk")
+        .first()
     )
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise Unauthorized("Refresh token is invalid, expired or revoked.")
-    user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM), is_active=True).first()
-    if user is None:
         raise Unauthorized("Refresh token is invalid, expired or revoked.")
     BlacklistedToken.objects.create(token=outstanding)
     return token_pair_for_user(user=user)
@@ -176,7 +228,11 @@ def auth_logout(*, refresh_token: str, user_id: str) -> None:
 
 
 def user_refresh_tokens_revoke(*, user: User) -> int:
-    """Blacklist every refresh token of the user still outstanding; return how many."""
+    """Blacklist every refresh token of the user still outstanding; return how many.
+
+    Complete only if the caller holds the user's row lock (see the lock order above);
+    otherwise a token minted by a refresh still in flight is missed.
+    """
     pending = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     created = BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in pending], ignore_conflicts=True
@@ -215,13 +271,18 @@ def _password_reset_token_create(*, user: User) -> str:
     return raw
 
 
-def password_reset_request(*, email: str) -> None:
+def password_reset_request(*, email: str, client_ip: str) -> None:
     """Mail a reset token to an active user with that email; do nothing visible otherwise.
 
     The caller answers the same whatever happens here, so nobody learns which emails
-    exist; a failing mail server is logged, never reported to the caller.
+    exist; a failing mail server is logged, never reported to the caller. Requests are
+    throttled per client IP and per email (429) before the email is even looked up.
     """
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    email = normalize_email(email)
+    wait = reset_request_wait_seconds(email=email, ip=client_ip)
+    if wait:
+        raise Throttled(wait=wait, detail="Too many password reset requests; try again later.")
+    user = User.objects.filter(email=email, is_active=True).first()
     if user is None:
         return
     raw = _password_reset_token_create(user=user)
@@ -242,15 +303,18 @@ def password_reset_request(*, email: str) -> None:
 def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
     """Set a new password with a valid reset token, use the token up, revoke refresh tokens."""
     now = timezone.now()
+    invalid = ValidationError({"reset_token": ["Invalid or expired reset token."]})
     token = (
-        PasswordResetToken.objects.select_for_update()
-        .select_related("user")
+        PasswordResetToken.objects.select_for_update(of=("self",))
         .filter(token_hash=_reset_token_hash(reset_token))
         .first()
     )
-    if token is None or token.used_at is not None or token.expires_at <= now or not token.user.is_active:
-        raise ValidationError({"reset_token": ["Invalid or expired reset token."]})
-    user = token.user
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        raise invalid
+    # Lock order (top of this module): the reset token, then the user row, then tokens.
+    user = _user_lock(pk=token.user_id, active_only=True)
+    if user is None:
+        raise invalid
     # Validated before anything is written: a rejected password leaves the token usable.
     _password_validate(password=new_password, user=user, field="new_password")
     user.set_password(new_password)

@@ -10,7 +10,11 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
   ``contact:s3cr3t,inventory:...,sales:...,purchase:...,gateway:...`` (a secret may
   contain ``:`` but not ``,``). Absent: no service can get a token.
 - ``AUTH_LOGIN_MAX_FAILURES`` (default 5) failed logins per email and client IP within
-  ``AUTH_LOGIN_FAILURE_WINDOW`` seconds (default 900) lock that pair out with 429.
+  ``AUTH_LOGIN_FAILURE_WINDOW`` seconds (default 900) lock that pair out with 429;
+  ``AUTH_LOGIN_MAX_FAILURES_PER_IP`` (default 50) failed logins from one client IP, whatever
+  the emails, in the same window lock that IP out (no password spraying).
+- ``AUTH_RESET_MAX_REQUESTS`` (default 5) ``POST /forgot-password`` requests per client IP
+  and per email within ``AUTH_RESET_WINDOW`` seconds (default 3600); more answer 429.
 - ``AUTH_NUM_PROXIES`` (default 0): trusted reverse proxies in front of the service
   (the gateway); the client IP is then taken from ``X-Forwarded-For``.
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
@@ -79,6 +83,9 @@ ACCOUNTS = {
     "SERVICE_SECRETS": _service_secrets(env("SERVICE_SECRETS")),
     "LOGIN_MAX_FAILURES": env_int("AUTH_LOGIN_MAX_FAILURES", 5),
     "LOGIN_FAILURE_WINDOW": env_int("AUTH_LOGIN_FAILURE_WINDOW", 900),
+    "LOGIN_MAX_FAILURES_PER_IP": env_int("AUTH_LOGIN_MAX_FAILURES_PER_IP", 50),
+    "RESET_MAX_REQUESTS": env_int("AUTH_RESET_MAX_REQUESTS", 5),
+    "RESET_WINDOW": env_int("AUTH_RESET_WINDOW", 3600),
     "RESET_TOKEN_MINUTES": env_int("AUTH_RESET_TOKEN_MINUTES", 60),
 }
 

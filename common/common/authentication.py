@@ -13,6 +13,8 @@ from rest_framework_simplejwt.authentication import JWTStatelessUserAuthenticati
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.models import TokenUser as SimpleTokenUser
 
+from .roles import ROLES
+
 TOKEN_TYPES = ("user", "service")
 REQUIRED_CLAIMS = ("user_id", "type", "iss", "aud", "exp", "iat", "jti")
 
@@ -50,10 +52,14 @@ class JWTAuthentication(JWTStatelessUserAuthentication):
         missing = [claim for claim in REQUIRED_CLAIMS if claim not in token.payload]
         if missing:
             raise InvalidToken({"detail": f"Token lacks claims: {', '.join(missing)}", "code": "token_not_valid"})
-        if token.payload["type"] not in TOKEN_TYPES:
+        payload = token.payload
+        # Only auth_svc can sign, but a claim of the wrong type must still be a 401, never a 500 later.
+        if payload["type"] not in TOKEN_TYPES:
             raise InvalidToken({"detail": "Token type is not user or service", "code": "token_not_valid"})
-        if token.payload["type"] == "user" and not token.payload.get("role"):
-            raise InvalidToken({"detail": "User token lacks a role", "code": "token_not_valid"})
+        if not isinstance(payload["user_id"], str) or not payload["user_id"]:
+            raise InvalidToken({"detail": "Token user_id is not a string", "code": "token_not_valid"})
+        if payload["type"] == "user" and payload.get("role") not in ROLES:
+            raise InvalidToken({"detail": "User token lacks a known role", "code": "token_not_valid"})
         return token
 
 

@@ -11,6 +11,7 @@ own validation error.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from http.cookiejar import DefaultCookiePolicy
@@ -20,8 +21,10 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from .exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable
+from .exceptions import BadGateway, ServiceError, UpstreamTimeout, UpstreamUnavailable
 from .request_id import HEADER, get_request_id
+
+logger = logging.getLogger("common.http")
 
 # Refresh a cached service token this many seconds before it expires.
 TOKEN_MARGIN_SECONDS = 30
@@ -60,6 +63,12 @@ def session_for(base_url: str) -> requests.Session:
         return _sessions[base_url]
 
 
+def _unavailable(error_class: type[ServiceError], url: str, what: str, exc: Exception | None = None) -> ServiceError:
+    """Log where the call failed (operators need it) and return an error that does not say (clients must not)."""
+    logger.warning("service call to %s failed: %s (%r)", url, what, exc)
+    return error_class()
+
+
 def _call(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
     """Send one request with the current request id; map transport failures to exceptions."""
     headers = dict(kwargs.pop("headers", None) or {})
@@ -71,13 +80,13 @@ def _call(session: requests.Session, method: str, url: str, **kwargs) -> request
         return session.request(method, url, headers=headers, **kwargs)
     except requests.ConnectTimeout as exc:
         # Checked before Timeout (it is both): no connection at all means unreachable.
-        raise UpstreamUnavailable(f"{url} is unreachable.") from exc
+        raise _unavailable(UpstreamUnavailable, url, "no connection in time", exc) from exc
     except requests.Timeout as exc:
-        raise UpstreamTimeout(f"{url} did not answer in time.") from exc
+        raise _unavailable(UpstreamTimeout, url, "no answer in time", exc) from exc
     except requests.ConnectionError as exc:
-        raise UpstreamUnavailable(f"{url} is unreachable.") from exc
+        raise _unavailable(UpstreamUnavailable, url, "unreachable", exc) from exc
     except requests.RequestException as exc:  # broken chunking, bad encoding...
-        raise BadGateway(f"{url} sent an unreadable answer.") from exc
+        raise _unavailable(BadGateway, url, "unreadable answer", exc) from exc
 
 
 def _envelope_data(response: requests.Response) -> Any:
@@ -85,7 +94,7 @@ def _envelope_data(response: requests.Response) -> Any:
     try:
         return response.json()["data"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadGateway(f"{response.url} answered {response.status_code} without a JSON envelope.") from exc
+        raise _unavailable(BadGateway, response.url, f"{response.status_code} without a JSON envelope", exc) from exc
 
 
 class ServiceTokenCache:
@@ -104,7 +113,7 @@ class ServiceTokenCache:
                 return self._token
             erp = settings.ERP
             if not erp.get("SERVICE_SECRET"):
-                raise UpstreamUnavailable("SERVICE_SECRET is not configured; cannot call other services.")
+                raise _unavailable(UpstreamUnavailable, erp["AUTH_SERVICE_URL"], "SERVICE_SECRET is not configured")
             response = _call(
                 self._session,
                 "POST",
@@ -154,7 +163,7 @@ class ServiceClient:
                 continue
             break
         if response.status_code >= 500:
-            raise BadGateway(f"{self.base_url} answered {response.status_code}.")
+            raise _unavailable(BadGateway, f"{self.base_url}{path}", f"answered {response.status_code}")
         return response
 
     def get_json(self, path: str, **kwargs) -> Any | None:
@@ -163,5 +172,5 @@ class ServiceClient:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise BadGateway(f"{self.base_url}{path} answered {response.status_code}.")
+            raise _unavailable(BadGateway, f"{self.base_url}{path}", f"answered {response.status_code}")
         return _envelope_data(response)

@@ -8,6 +8,7 @@ message instead of falling back to a default that would work in production.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,12 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 
 
 def data_dir() -> Path:
-    """Return the folder for SQLite files, the filesystem broker, keys and logs."""
+    """Return the folder for SQLite files, the filesystem broker, keys and logs.
+
+    Every process of the platform must agree on it (keys, broker folder):
+    :func:`service_settings` defaults ``ERP_DATA_DIR`` to ``.run/`` beside the service
+    folders, wherever the process was started from.
+    """
     path = Path(env("ERP_DATA_DIR", ".run")).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -73,12 +79,19 @@ def database_url(service: str) -> str:
     explicit = env("DATABASE_URL")
     if explicit:
         return explicit
-    server = env("ERP_POSTGRES_URL")
-    if server:
-        # Replace the path only, so a query string (``?sslmode=require``) is kept.
-        parts = urlsplit(server)
-        return urlunsplit(parts._replace(path=f"/{env('ERP_DB_PREFIX', '')}{service}"))
+    on_server = postgres_server_url(f"{env('ERP_DB_PREFIX', '')}{service}")
+    if on_server:
+        return on_server
     return f"sqlite:///{data_dir() / f'{service}.sqlite3'}"
+
+
+def postgres_server_url(database: str) -> str | None:
+    """Return the URL of ``database`` on the ``ERP_POSTGRES_URL`` server, or None without one."""
+    server = env("ERP_POSTGRES_URL")
+    if not server:
+        return None
+    # Replace the path only, so a query string (``?sslmode=require``) is kept.
+    return urlunsplit(urlsplit(server)._replace(path=f"/{database}"))
 
 
 def database_config(service: str) -> dict[str, Any]:
@@ -129,16 +142,29 @@ def static_root(service: str) -> str:
     return str(path)
 
 
+MIN_SECRET_LENGTH = 32
+_DEVELOPMENT_SECRET_PREFIXES = (INSECURE_SECRET_PREFIX, "django-insecure-")
+
+
 def secret_key(debug: bool) -> str:
-    """Return ``DJANGO_SECRET_KEY``; only with DEBUG may it be missing or a development default."""
+    """Return ``DJANGO_SECRET_KEY``; only with DEBUG may it be missing, short or a development default."""
     value = env("DJANGO_SECRET_KEY")
-    if value and not value.startswith(INSECURE_SECRET_PREFIX):
+    if value and len(value) >= MIN_SECRET_LENGTH and not value.startswith(_DEVELOPMENT_SECRET_PREFIXES):
         return value
     if debug:
         return value or INSECURE_SECRET_PREFIX + "local-only-do-not-deploy"
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is missing or a development default; set a real secret or DJANGO_DEBUG=1."
+        f"DJANGO_SECRET_KEY is missing, shorter than {MIN_SECRET_LENGTH} characters or a development default; "
+        "set a real secret or DJANGO_DEBUG=1."
     )
+
+
+def allowed_hosts(debug: bool) -> list[str]:
+    hosts = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if debug else [])
+    if not hosts:
+        # Django would start and then answer 400 to every request: say why at start instead.
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off.")
+    return hosts
 
 
 def _read_key(name: str) -> str | None:
@@ -160,14 +186,27 @@ def dev_key_paths() -> tuple[Path, Path]:
 
 
 def ensure_dev_keypair() -> tuple[Path, Path]:
-    """Generate the local run's RSA key pair into the data dir once."""
+    """Generate the local run's RSA key pair into the data dir once.
+
+    Several processes may start at once on a fresh data dir: an exclusive lock makes
+    one of them generate the pair and the others wait for it, so a private key of
+    one process never lands beside the public key of another.
+    """
     private_path, public_path = dev_key_paths()
     if private_path.exists() and public_path.exists():
         return private_path, public_path
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(private_path.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (private_path.exists() and public_path.exists()):
+            _write_keypair(private_path, public_path)
+    return private_path, public_path
+
+
+def _write_keypair(private_path: Path, public_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    private_path.parent.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -181,7 +220,6 @@ def ensure_dev_keypair() -> tuple[Path, Path]:
         tmp.write_bytes(pem)
         tmp.chmod(mode)
         tmp.replace(path)
-    return private_path, public_path
 
 
 def jwt_public_key(debug: bool) -> str:
@@ -214,6 +252,8 @@ def service_settings(
     events: bool = False,
 ) -> dict[str, Any]:
     """Return the settings every service shares, to ``globals().update()`` in config.settings."""
+    # <repo>/<service>/ -> <repo>/.run/, the local run's default, whatever the working directory.
+    os.environ.setdefault("ERP_DATA_DIR", str(base_dir.parent / ".run"))
     debug = env_bool("DJANGO_DEBUG", False)
     jwt_issuer = env("JWT_ISSUER", "erp-auth")
     jwt_audience = env("JWT_AUDIENCE", "erp")
@@ -259,7 +299,7 @@ def service_settings(
         "BASE_DIR": base_dir,
         "DEBUG": debug,
         "SECRET_KEY": secret_key(debug),
-        "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if debug else []),
+        "ALLOWED_HOSTS": allowed_hosts(debug),
         "INSTALLED_APPS": installed + apps,
         "MIDDLEWARE": middleware,
         "ROOT_URLCONF": "config.urls",

@@ -123,8 +123,12 @@ def test_tampered_claims_are_401():
         ({"type": None}, "Token lacks claims: type"),
         ({"iat": None}, "Token lacks claims: iat"),
         ({"type": "robot"}, "Token type is not user or service"),
-        ({"role": None}, "User token lacks a role"),
-        ({"role": ""}, "User token lacks a role"),
+        ({"role": None}, "User token lacks a known role"),
+        ({"role": ""}, "User token lacks a known role"),
+        ({"role": "superuser"}, "User token lacks a known role"),
+        ({"role": ["admin"]}, "User token lacks a known role"),
+        ({"user_id": 42}, "Token user_id is not a string"),
+        ({"exp": "tomorrow"}, "Given token not valid for any token type"),
     ],
     ids=[
         "wrong-iss",
@@ -139,6 +143,10 @@ def test_tampered_claims_are_401():
         "unknown-type",
         "user-without-role",
         "user-with-empty-role",
+        "unknown-role",
+        "role-not-a-string",
+        "user_id-not-a-string",
+        "exp-not-a-number",
     ],
 )
 def test_tokens_breaking_the_contract_are_401(claims, message):

@@ -200,21 +200,23 @@ def test_a_body_that_is_not_an_envelope_is_bad_gateway(client):
 def test_slow_server_is_upstream_timeout(upstream):
     client = ServiceClient(upstream.url, timeout=0.2, token_cache=ServiceTokenCache())
 
-    started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as raised:
         client.get_json("/slow")
 
     assert raised.value.status_code == 504
-    assert time.monotonic() - started < 0.9
 
 
-def test_unreachable_port_is_upstream_unavailable(upstream):
-    client = ServiceClient(f"http://127.0.0.1:{_free_port()}", token_cache=ServiceTokenCache())
+def test_unreachable_port_is_upstream_unavailable(upstream, caplog):
+    url = f"http://127.0.0.1:{_free_port()}"
+    client = ServiceClient(url, token_cache=ServiceTokenCache())
 
     with pytest.raises(UpstreamUnavailable) as raised:
         client.get_json("/items/known")
 
     assert raised.value.status_code == 503
+    # the client learns nothing of the internal address; the operator's log has it
+    assert str(raised.value.detail) == "A service this request needs is unavailable."
+    assert f"{url}/items/known" in caplog.text
 
 
 def test_unreachable_auth_service_is_upstream_unavailable(settings, upstream):
@@ -227,12 +229,15 @@ def test_unreachable_auth_service_is_upstream_unavailable(settings, upstream):
     assert upstream.calls("/items/known") == []
 
 
-def test_missing_service_secret_is_upstream_unavailable(settings, upstream):
+def test_missing_service_secret_is_upstream_unavailable(settings, upstream, caplog):
     settings.ERP = {**settings.ERP, "SERVICE_SECRET": None}
     client = ServiceClient(upstream.url, token_cache=ServiceTokenCache())
 
-    with pytest.raises(UpstreamUnavailable, match="SERVICE_SECRET is not configured"):
+    with pytest.raises(UpstreamUnavailable) as raised:
         client.get_json("/items/known")
+
+    assert "SERVICE_SECRET" not in str(raised.value.detail)
+    assert "SERVICE_SECRET is not configured" in caplog.text
 
 
 def test_clients_of_one_upstream_share_a_pooled_session(upstream):

@@ -3,10 +3,13 @@
 import hashlib
 import threading
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from common.idempotency.middleware import STALE_AFTER
 from common.idempotency.models import IdempotencyRecord
@@ -251,3 +254,40 @@ def test_exempt_views_run_every_time_and_store_nothing():
     assert first.json()["data"]["count"] + 1 == retry.json()["data"]["count"]
     assert "Idempotent-Replayed" not in retry
     assert IdempotencyRecord.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_with_one_key_do_not_collide():
+    # given one anonymous client used a key
+    first = _post(APIClient(), "shared-key", {"n": 1}, path="/public-counter")
+
+    # when another anonymous client sends the same key with another body
+    other = _post(APIClient(), "shared-key", {"n": 2}, path="/public-counter")
+
+    # then both ran: no 409 for someone else's request
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert other.json()["data"]["count"] == first.json()["data"]["count"] + 1
+
+
+@pytest.mark.django_db
+def test_anonymous_retry_with_the_same_body_is_replayed():
+    first = _post(APIClient(), "retry-key", {"n": 1}, path="/public-counter")
+
+    retry = _post(APIClient(), "retry-key", {"n": 1}, path="/public-counter")
+
+    assert retry.content == first.content
+    assert retry["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_prune_idempotency_deletes_only_old_records():
+    # given one record from two days ago and one from now
+    _post(_client(), "old", {"n": 1})
+    _post(_client(), "new", {"n": 2})
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=2))
+
+    # when
+    call_command("prune_idempotency", "--older-than-hours", "24", stdout=StringIO())
+
+    # then
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

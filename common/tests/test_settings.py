@@ -19,7 +19,9 @@ ENV_NAMES = [
     "ERP_DB_PREFIX",
     "BROKER_URL",
     "ERP_HTTP_TIMEOUT",
+    "DJANGO_ALLOWED_HOSTS",
 ]
+REAL_SECRET = "a-real-secret-of-forty-characters-000000"
 PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
 
 
@@ -34,6 +36,7 @@ def env(monkeypatch, tmp_path):
 
 def _production(env, **values):
     env.setenv("DJANGO_DEBUG", "0")
+    env.setenv("DJANGO_ALLOWED_HOSTS", "erp.example")
     for name, value in values.items():
         env.setenv(name, value)
     return erp_settings.service_settings(name="contact", title="Contact", apps=[], base_dir=Path("/srv"))
@@ -44,25 +47,39 @@ def test_production_without_a_secret_key_stops(env):
         _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM)
 
     assert str(raised.value) == (
-        "DJANGO_SECRET_KEY is missing or a development default; set a real secret or DJANGO_DEBUG=1."
+        "DJANGO_SECRET_KEY is missing, shorter than 32 characters or a development default; "
+        "set a real secret or DJANGO_DEBUG=1."
     )
 
 
-def test_production_with_the_development_secret_key_stops(env):
-    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is missing or a development default"):
-        _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM, DJANGO_SECRET_KEY="insecure-dev-local-only-do-not-deploy")
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "insecure-dev-local-only-do-not-deploy-000000",
+        "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz",
+        "short-secret",
+    ],
+)
+def test_production_with_a_development_or_short_secret_key_stops(env, secret):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is missing, shorter than 32 characters"):
+        _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM, DJANGO_SECRET_KEY=secret)
+
+
+def test_production_without_allowed_hosts_stops(env):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_ALLOWED_HOSTS is required"):
+        _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM, DJANGO_SECRET_KEY=REAL_SECRET, DJANGO_ALLOWED_HOSTS="")
 
 
 def test_production_without_the_public_key_stops(env):
     with pytest.raises(ImproperlyConfigured) as raised:
-        _production(env, DJANGO_SECRET_KEY="a-real-secret-of-some-length")
+        _production(env, DJANGO_SECRET_KEY=REAL_SECRET)
 
     assert str(raised.value) == "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) is required when DJANGO_DEBUG is off."
 
 
 def test_production_with_an_unreadable_key_file_stops(env, tmp_path):
     with pytest.raises(ImproperlyConfigured, match=r"^JWT_PUBLIC_KEY_FILE=.*missing\.pem cannot be read"):
-        _production(env, DJANGO_SECRET_KEY="a-real-secret", JWT_PUBLIC_KEY_FILE=str(tmp_path / "missing.pem"))
+        _production(env, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY_FILE=str(tmp_path / "missing.pem"))
 
 
 def test_production_settings_verify_only(env, tmp_path):
@@ -71,14 +88,14 @@ def test_production_settings_verify_only(env, tmp_path):
     key_file.write_text(PUBLIC_PEM)
 
     # when
-    settings = _production(env, DJANGO_SECRET_KEY="a-real-secret", JWT_PUBLIC_KEY_FILE=str(key_file))
+    settings = _production(env, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY_FILE=str(key_file))
 
     # then
     assert settings["DEBUG"] is False
-    assert settings["SECRET_KEY"] == "a-real-secret"
+    assert settings["SECRET_KEY"] == REAL_SECRET
     assert settings["SIMPLE_JWT"]["SIGNING_KEY"] is None
     assert settings["SIMPLE_JWT"]["VERIFYING_KEY"] == PUBLIC_PEM
-    assert settings["ALLOWED_HOSTS"] == []
+    assert settings["ALLOWED_HOSTS"] == ["erp.example"]
     # and no key pair was generated on the side
     assert not (tmp_path / "keys").exists()
 
@@ -98,6 +115,49 @@ def test_debug_makes_a_local_key_pair_and_secret(env, tmp_path):
     assert public.startswith("-----BEGIN PUBLIC KEY-----")
     assert (tmp_path / "keys" / "jwt_private.pem").stat().st_mode & 0o777 == 0o600
     assert secret.startswith("insecure-dev-")
+
+
+def _generate_keys(data_dir: str) -> tuple[str, str]:
+    import os
+
+    os.environ["ERP_DATA_DIR"] = data_dir
+    private_path, public_path = erp_settings.ensure_dev_keypair()
+    return private_path.read_text(), public_path.read_text()
+
+
+def test_processes_starting_at_once_share_one_matching_key_pair(env, tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from cryptography.hazmat.primitives import serialization
+
+    # when four processes ask for the key pair of a fresh data dir at the same moment
+    with ProcessPoolExecutor(4) as pool:
+        pairs = set(pool.map(_generate_keys, [str(tmp_path)] * 4))
+
+    # then they all got the same pair, and its halves belong together
+    assert len(pairs) == 1
+    private_pem, public_pem = pairs.pop()
+    private_key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    assert (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+        == public_pem
+    )
+
+
+def test_data_dir_defaults_to_run_beside_the_service_folders(env, tmp_path):
+    # given no ERP_DATA_DIR, and a service folder <repo>/contact_svc
+    env.delenv("ERP_DATA_DIR")
+    env.setenv("DJANGO_DEBUG", "1")
+    (tmp_path / "contact_svc").mkdir()
+
+    # when the service's settings are built
+    erp_settings.service_settings(name="contact", title="Contact", apps=[], base_dir=tmp_path / "contact_svc")
+
+    # then every process of the platform agrees on <repo>/.run
+    assert erp_settings.data_dir() == tmp_path / ".run"
+    assert (tmp_path / ".run" / "keys" / "jwt_public.pem").exists()
 
 
 def test_private_key_is_required_in_production(env):

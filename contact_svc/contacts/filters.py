@@ -7,6 +7,7 @@ bad date, an unknown ordering field) is an error naming the parameter, never ign
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
@@ -15,8 +16,20 @@ from common.filters import StableOrderingFilter
 ORDERING_FIELDS = ("name", "email", "created_at", "updated_at")
 
 
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_TERMS = 10
+
+
+def validate_search_terms(value: str) -> None:
+    # Each word is one more pair of ILIKEs: bound the work one request can ask for.
+    if len(value.split()) > MAX_SEARCH_TERMS:
+        raise ValidationError(f"At most {MAX_SEARCH_TERMS} words.")
+
+
 class ContactFilter(django_filters.FilterSet):
-    search = django_filters.CharFilter(method="filter_search")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=MAX_SEARCH_LENGTH, validators=[validate_search_terms]
+    )
     email = django_filters.CharFilter(method="filter_email")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")

@@ -7,6 +7,7 @@ from proxy.health import health_view
 
 from common import health as common_health
 from common.metrics import metrics_view
+from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
 from common.views import not_found
 
 
@@ -28,6 +29,3 @@ urlpatterns = [
     # Everything else: the envelope 404, even with DEBUG on (clients of the gateway expect JSON).
     re_path(r"", not_found, name="not-found"),
 ]
-
-handler404 = "common.views.not_found"
-handler500 = "common.views.server_error"

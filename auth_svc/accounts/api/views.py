@@ -1,7 +1,7 @@
 """Views of the auth API: parse with a serializer, call one service, render.
 
 Public endpoints (login, refresh, forgot/reset password, service token, and register
-while open registration is on) have no authenticators, so a stale ``Authorization``
+of a non-admin role while open registration is on) have no authenticators, so a stale ``Authorization``
 header cannot block a login. The others go through common's ``RolePermission``.
 """
 
@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import Unauthorized
-from common.roles import roles_for
+from common.roles import FINANCE_MANAGER, INVENTORY_MANAGER, ROLES, roles_for
 from common.views import UUIDLookupMixin
 
 from .. import selectors, services
@@ -44,6 +44,25 @@ def _open_registration() -> bool:
     return bool(settings.ACCOUNTS["OPEN_REGISTRATION"])
 
 
+# The roles anybody may give themselves while open registration is on. Any other valid
+# role (admin, and any role added later) always needs an admin token.
+SELF_SERVICE_ROLES = (INVENTORY_MANAGER, FINANCE_MANAGER)
+
+
+def _self_service_registration(request) -> bool:
+    """True if this register request needs no token: registration open and a self-service role.
+
+    Judged on the raw body, before validation, so an anonymous request for ``admin`` is
+    refused (401/403) before its other fields are even looked at. A missing or unknown
+    role needs no token: validation answers it with a 400 on ``role``.
+    """
+    if not _open_registration():
+        return False
+    data = request.data
+    role = data.get("role") if hasattr(data, "get") else None
+    return role in SELF_SERVICE_ROLES or role not in ROLES
+
+
 class PublicAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -52,25 +71,35 @@ class PublicAPIView(APIView):
 class RegisterView(APIView):
     required_permissions = {"post": "users.manage"}
 
-    def get_authenticators(self):
-        return [] if _open_registration() else super().get_authenticators()
+    def perform_authentication(self, request):
+        # Lazy: the token is read only when ``check_permissions`` needs it, so a stale
+        # ``Authorization`` header cannot block an anonymous self-service registration.
+        pass
 
-    def get_permissions(self):
-        return [AllowAny()] if _open_registration() else super().get_permissions()
+    def check_permissions(self, request):
+        if _self_service_registration(request):
+            return
+        super().check_permissions(request)
 
     @extend_schema(
         operation_id="auth_register",
         summary="Register a user",
         description=(
-            "While `AUTH_OPEN_REGISTRATION` is on, anyone may register and choose the role (no token). "
-            f"While it is off (production), registering needs an admin token: {ADMIN_ONLY} "
+            "While `AUTH_OPEN_REGISTRATION` is on, anyone may register (no token needed) with the role "
+            f"`{INVENTORY_MANAGER}` or `{FINANCE_MANAGER}`; registering an `admin` always needs an admin token: "
+            "without a (valid) token 401 `unauthorized`, with a token of another role 403 `forbidden`. "
+            f"While it is off (production), registering any role needs an admin token: {ADMIN_ONLY} "
             "Duplicate email: 409."
         ),
         request=s.UserCreateSerializer,
         responses={
             201: s.UserSerializer,
-            401: OpenApiResponse(description="Registration is closed and no valid token was sent."),
-            403: OpenApiResponse(description="Registration is closed and the caller is not an admin."),
+            401: OpenApiResponse(
+                description="No valid token, and registration is closed or the role asked for is `admin`."
+            ),
+            403: OpenApiResponse(
+                description="The caller is not an admin, and registration is closed or the role is `admin`."
+            ),
         },
         auth=[*JWT_AUTH, {}],
     )
@@ -90,7 +119,9 @@ class LoginView(PublicAPIView):
         summary="Log in",
         description=(
             "Public. Unknown email, wrong password and inactive user all answer the same 401. "
-            "Repeated failures for one email from one client are locked out with 429 and `Retry-After`."
+            "Repeated failures for one email from one client (`AUTH_LOGIN_MAX_FAILURES`), or many failures "
+            "from one client whatever the emails (`AUTH_LOGIN_MAX_FAILURES_PER_IP`), are locked out with 429 "
+            "`rate_limited` and `Retry-After`."
         ),
         request=s.LoginSerializer,
         responses={
@@ -171,16 +202,21 @@ class ForgotPasswordView(PublicAPIView):
         summary="Ask for a password reset token",
         description=(
             "Public. Always the same 200, whether the email is registered or not; the token is mailed to "
-            "the user (never returned), valid for one hour and usable once."
+            "the user (never returned), valid for one hour and usable once. Throttled per client IP and per "
+            "email (`AUTH_RESET_MAX_REQUESTS` requests per `AUTH_RESET_WINDOW` seconds, default 5 per hour), "
+            "registered or not: beyond that 429 `rate_limited` with `Retry-After`."
         ),
         request=s.ForgotPasswordSerializer,
-        responses={200: s.DetailSerializer},
+        responses={
+            200: s.DetailSerializer,
+            429: OpenApiResponse(description="Too many reset requests from this client or for this email."),
+        },
         auth=PUBLIC,
     )
     def post(self, request):
         payload = s.ForgotPasswordSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.password_reset_request(**payload.validated_data)
+        services.password_reset_request(**payload.validated_data, client_ip=client_ip(request))
         return _detail("If an account with this email exists, a reset token has been sent to it.")
 
 

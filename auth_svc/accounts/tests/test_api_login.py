@@ -185,7 +185,7 @@ def test_login_failure_counts_live_in_the_database_cache(api_client, user):
     assert settings.CACHES["default"]["LOCATION"] == "auth_cache"
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM auth_cache")
-        assert cursor.fetchone()[0] == 1
+        assert cursor.fetchone()[0] == 2  # the (email, IP) and the IP counters
 
 
 def test_login_with_idempotency_key_stores_no_tokens(api_client, user):
@@ -202,3 +202,52 @@ def test_login_with_idempotency_key_stores_no_tokens(api_client, user):
     assert first.status_code == second.status_code == 200
     assert first.json()["data"]["refresh_token"] != second.json()["data"]["refresh_token"]
     assert IdempotencyRecord.objects.count() == 0
+
+
+def test_login_locks_out_an_ip_spraying_many_accounts(api_client, user, settings):
+    # given: one password tried once each on many accounts from one IP
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_MAX_FAILURES": 3, "LOGIN_MAX_FAILURES_PER_IP": 4}
+    for n in range(4):
+        assert login(api_client, f"victim{n}@example.com", "Spring2026!").status_code == 401
+
+    # when: even a right password of another account from that IP
+    response = login(api_client, user.email, PASSWORD)
+
+    # then
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= settings.ACCOUNTS["LOGIN_FAILURE_WINDOW"]
+    assert response.json()["error"]["type"] == "rate_limited"
+    user.refresh_from_db()
+    assert user.last_login is None
+
+
+def test_login_ip_lockout_spares_other_ips(api_client, user, settings):
+    # given
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_MAX_FAILURES_PER_IP": 2}
+    for n in range(2):
+        login(api_client, f"victim{n}@example.com", "Spring2026!")
+
+    # when
+    response = login(api_client, user.email, PASSWORD, REMOTE_ADDR="10.0.0.9")
+
+    # then
+    assert response.status_code == 200
+
+
+def test_login_success_does_not_reset_the_ip_counter(api_client, user, settings):
+    # given: an attacker owning one account logs into it between guesses
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_MAX_FAILURES_PER_IP": 3}
+    login(api_client, "victim0@example.com", "Spring2026!")
+    login(api_client, "victim1@example.com", "Spring2026!")
+    assert login(api_client, user.email, PASSWORD).status_code == 200
+    login(api_client, "victim2@example.com", "Spring2026!")
+
+    # when
+    response = login(api_client, "victim3@example.com", "Spring2026!")
+
+    # then
+    assert response.status_code == 429
+
+
+def test_login_per_ip_limit_defaults_to_50():
+    assert settings.ACCOUNTS["LOGIN_MAX_FAILURES_PER_IP"] == 50

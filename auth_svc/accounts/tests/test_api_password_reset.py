@@ -11,7 +11,7 @@ from django.utils import timezone
 from ..models import PasswordResetToken
 from ..tokens import token_pair_for_user
 from .factories import PASSWORD, UserFactory
-from .helpers import field_errors
+from .helpers import error, field_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +24,8 @@ SENT = {
 INVALID_TOKEN = field_errors(("reset_token", "Invalid or expired reset token."))
 
 
-def forgot(client, email):
-    return client.post("/forgot-password", {"email": email}, format="json")
+def forgot(client, email, **extra):
+    return client.post("/forgot-password", {"email": email}, format="json", **extra)
 
 
 def reset(client, token, password=NEW_PASSWORD):
@@ -221,3 +221,80 @@ def test_reset_password_ignores_a_stale_token_header(api_client, user):
 
     # then
     assert response.status_code == 200
+
+
+# ------------------------------------------------ forgot-password throttle
+
+
+@pytest.fixture
+def reset_limit(settings):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "RESET_MAX_REQUESTS": 2, "RESET_WINDOW": 600}
+
+
+def test_forgot_password_is_throttled_per_client_ip(api_client, user, reset_limit):
+    # given: the limit used up from one IP, on emails known or not
+    forgot(api_client, "nobody@example.com")
+    forgot(api_client, "someone@example.com")
+    mail.outbox.clear()
+
+    # when
+    response = forgot(api_client, user.email)
+
+    # then
+    assert response.status_code == 429
+    retry_after = int(response["Retry-After"])
+    assert 590 <= retry_after <= 600
+    assert response.json() == error(
+        429,
+        "rate_limited",
+        f"Too many password reset requests; try again later. Expected available in {retry_after} seconds.",
+    )
+    assert mail.outbox == []
+    assert PasswordResetToken.objects.count() == 0
+
+
+def test_forgot_password_is_throttled_per_email_across_ips(api_client, user, reset_limit):
+    # given
+    forgot(api_client, user.email, REMOTE_ADDR="10.0.0.1")
+    forgot(api_client, user.email.upper(), REMOTE_ADDR="10.0.0.2")
+    mail.outbox.clear()
+    tokens_before = list(PasswordResetToken.objects.values_list("token_hash", flat=True))
+
+    # when
+    response = forgot(api_client, user.email, REMOTE_ADDR="10.0.0.3")
+
+    # then
+    assert response.status_code == 429
+    assert mail.outbox == []
+    assert list(PasswordResetToken.objects.values_list("token_hash", flat=True)) == tokens_before
+
+
+def test_forgot_password_throttle_answers_the_same_for_unknown_and_known_email(api_client, user, reset_limit):
+    # given
+    for _ in range(2):
+        forgot(api_client, user.email, REMOTE_ADDR="10.0.0.1")
+        forgot(api_client, "nobody@example.com", REMOTE_ADDR="10.0.0.2")
+
+    # when
+    known = forgot(api_client, user.email, REMOTE_ADDR="10.0.0.1")
+    unknown = forgot(api_client, "nobody@example.com", REMOTE_ADDR="10.0.0.2")
+
+    # then
+    assert known.status_code == unknown.status_code == 429
+    assert known.json()["error"]["type"] == unknown.json()["error"]["type"] == "rate_limited"
+
+
+def test_forgot_password_under_the_limit_is_unchanged(api_client, user, reset_limit):
+    # when
+    first = forgot(api_client, user.email)
+    second = forgot(api_client, "nobody@example.com")
+
+    # then
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert len(mail.outbox) == 1
+
+
+def test_forgot_password_throttle_defaults_to_5_per_hour(settings):
+    assert settings.ACCOUNTS["RESET_MAX_REQUESTS"] == 5
+    assert settings.ACCOUNTS["RESET_WINDOW"] == 3600

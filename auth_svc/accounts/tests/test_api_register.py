@@ -41,17 +41,17 @@ def test_register_open_ignores_stale_token_header(api_client, open_registration)
     api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
 
     # when
-    response = api_client.post("/register", {"email": "a@example.com", "password": PASSWORD, "role": "admin"})
+    response = api_client.post("/register", {"email": "a@example.com", "password": PASSWORD, "role": "finance_manager"})
 
     # then
     assert response.status_code == 201
-    assert User.objects.get().role == "admin"
+    assert User.objects.get().role == "finance_manager"
 
 
 def test_register_duplicate_email_is_conflict(api_client, open_registration, user):
     # when
     response = api_client.post(
-        "/register", {"email": user.email.upper(), "password": PASSWORD, "role": "admin"}, format="json"
+        "/register", {"email": user.email.upper(), "password": PASSWORD, "role": "finance_manager"}, format="json"
     )
 
     # then
@@ -74,7 +74,7 @@ def test_register_duplicate_email_is_conflict(api_client, open_registration, use
 def test_register_rejects_weak_password(api_client, open_registration, password, messages):
     # when
     response = api_client.post(
-        "/register", {"email": "weak@example.com", "password": password, "role": "admin"}, format="json"
+        "/register", {"email": "weak@example.com", "password": password, "role": "finance_manager"}, format="json"
     )
 
     # then
@@ -86,7 +86,9 @@ def test_register_rejects_weak_password(api_client, open_registration, password,
 def test_register_rejects_password_like_the_email(api_client, open_registration):
     # when
     response = api_client.post(
-        "/register", {"email": "margaretha@example.com", "password": "margaretha", "role": "admin"}, format="json"
+        "/register",
+        {"email": "margaretha@example.com", "password": "margaretha", "role": "inventory_manager"},
+        format="json",
     )
 
     # then
@@ -170,3 +172,96 @@ def test_register_closed_allows_admin(closed_registration, admin_client):
     # then
     assert response.status_code == 201
     assert User.objects.get(email="b@example.com").role == "finance_manager"
+
+
+# ------------------------------------------------ open registration: admin is never self-service
+
+
+def test_register_open_refuses_anonymous_admin(api_client, open_registration):
+    # when
+    response = api_client.post(
+        "/register", {"email": "a@example.com", "password": PASSWORD, "role": "admin"}, format="json"
+    )
+
+    # then
+    assert response.status_code == 401
+    assert response.json() == UNAUTHENTICATED
+    assert User.objects.count() == 0
+
+
+def test_register_open_refuses_admin_with_an_invalid_token(api_client, open_registration):
+    # given
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+
+    # when
+    response = api_client.post(
+        "/register", {"email": "a@example.com", "password": PASSWORD, "role": "admin"}, format="json"
+    )
+
+    # then
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "unauthorized"
+    assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", ["inventory_manager", "finance_manager"])
+def test_register_open_refuses_admin_to_a_non_admin_token(open_registration, role):
+    # given
+    client = auth_client(role=role)
+
+    # when
+    response = client.post("/register", {"email": "a@example.com", "password": PASSWORD, "role": "admin"})
+
+    # then
+    assert response.status_code == 403
+    assert response.json() == FORBIDDEN
+    assert User.objects.count() == 0
+
+
+def test_register_open_refuses_admin_to_a_service_token(open_registration, service_client):
+    # when
+    response = service_client.post("/register", {"email": "a@example.com", "password": PASSWORD, "role": "admin"})
+
+    # then
+    assert response.status_code == 403
+    assert User.objects.count() == 0
+
+
+def test_register_open_refuses_admin_before_validating_the_rest(api_client, open_registration):
+    # when: a weak password would be a 400, but the role is checked first
+    response = api_client.post("/register", {"email": "a@example.com", "password": "x", "role": "admin"}, format="json")
+
+    # then
+    assert response.status_code == 401
+    assert User.objects.count() == 0
+
+
+def test_register_open_allows_admin_to_an_admin_token(open_registration, admin_client):
+    # when
+    response = admin_client.post(
+        "/register", {"email": "b@example.com", "password": PASSWORD, "role": "admin"}, format="json"
+    )
+
+    # then
+    assert response.status_code == 201
+    assert User.objects.get(email="b@example.com").role == "admin"
+
+
+@pytest.mark.parametrize("role", ["inventory_manager", "finance_manager"])
+def test_register_open_lets_anonymous_choose_a_manager_role(api_client, open_registration, role):
+    # when
+    response = api_client.post("/register", {"email": "m@example.com", "password": PASSWORD, "role": role})
+
+    # then
+    assert response.status_code == 201
+    assert User.objects.get().role == role
+
+
+def test_register_open_missing_role_is_a_validation_error_not_401(api_client, open_registration):
+    # when
+    response = api_client.post("/register", {"email": "m@example.com", "password": PASSWORD}, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == field_errors(("role", "This field is required."))
+    assert User.objects.count() == 0

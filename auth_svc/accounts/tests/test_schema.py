@@ -61,3 +61,13 @@ def test_public_operations_need_no_token(schema):
 def test_admin_operations_name_the_admin_role(schema):
     ops = operations(schema)
     assert "Roles: admin." in ops[("get", "/users")]["description"]
+
+
+def test_throttled_and_admin_only_register_are_documented(schema):
+    # then
+    ops = operations(schema)
+    assert "429" in ops[("post", "/forgot-password")]["responses"]
+    assert "429" in ops[("post", "/login")]["responses"]
+    register = ops[("post", "/register")]
+    assert "registering an `admin` always needs an admin token" in register["description"]
+    assert {"401", "403"} <= set(register["responses"])

@@ -38,3 +38,38 @@ def test_seed_demo_is_idempotent():
 
     # then
     assert sorted(User.objects.values_list("id", "email", "role", "password")) == before
+
+
+def test_seed_demo_never_changes_an_existing_demo_user():
+    # given: an operator deactivated and demoted the demo admin
+    call_command("seed_demo", stdout=io.StringIO())
+    User.objects.filter(email="admin@example.com").update(
+        role="inventory_manager", is_active=False, is_staff=False, is_superuser=False
+    )
+    fields = ("id", "email", "role", "is_active", "is_staff", "is_superuser", "password")
+    before = sorted(User.objects.values_list(*fields))
+
+    # when
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    # then
+    assert sorted(User.objects.values_list(*fields)) == before
+    assert "admin@example.com: already there (inventory_manager, inactive), left unchanged" in out.getvalue()
+
+
+def test_seed_demo_creates_only_the_missing_ones():
+    # given
+    call_command("seed_demo", stdout=io.StringIO())
+    User.objects.filter(email="finance@example.com").delete()
+    kept = sorted(User.objects.values_list("id", "password"))
+
+    # when
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    # then
+    assert User.objects.filter(email="finance@example.com", role="finance_manager", is_active=True).exists()
+    assert sorted(User.objects.exclude(email="finance@example.com").values_list("id", "password")) == kept
+    assert "finance@example.com (finance_manager): created" in out.getvalue()
+    assert "inventory@example.com: already there (inventory_manager, active), left unchanged" in out.getvalue()

@@ -107,3 +107,27 @@ def test_manager_create_superuser_is_an_admin():
 
     # then
     assert (user.email, user.role, user.is_staff, user.is_superuser) == ("boss@example.com", "admin", True, True)
+
+
+@pytest.mark.parametrize(
+    "change", [{"password": "reset-meanwhile"}, {"is_active": False}], ids=["password-reset", "deactivated"]
+)
+def test_auth_login_mints_nothing_if_the_user_changed_after_the_password_check(user, monkeypatch, change):
+    # given: a reset or deactivation commits between authenticate() and minting
+    real = services.authenticate
+
+    def authenticate_then_change(**credentials):
+        found = real(**credentials)
+        User.objects.filter(pk=found.pk).update(**change)
+        return found
+
+    monkeypatch.setattr(services, "authenticate", authenticate_then_change)
+
+    # when
+    with pytest.raises(Unauthorized):
+        services.auth_login(email=user.email, password=PASSWORD, client_ip="127.0.0.1")
+
+    # then
+    assert not OutstandingToken.objects.exists()
+    user.refresh_from_db()
+    assert user.last_login is None

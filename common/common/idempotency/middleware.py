@@ -81,12 +81,15 @@ class IdempotencyMiddleware:
         if len(key) > MAX_KEY_LENGTH:
             return _invalid_key(f"At most {MAX_KEY_LENGTH} characters.")
 
-        # The view authenticates again; here the caller only scopes the key. An
-        # invalid token scopes it to "anonymous", and its 401 answer is not kept.
+        # The view authenticates again; here the caller only scopes the key.
+        fingerprint = request_fingerprint(request)
         user = authenticate_header_value(request.headers.get("Authorization"))
-        caller = str(user) if user else "anonymous"
+        # Callers without a valid token (register, reset-password) cannot be told
+        # apart, so their keys are scoped by the request itself: unrelated clients
+        # never collide, and a replay only goes to whoever sent the very same body.
+        caller = str(user) if user else f"anonymous:{fingerprint[:32]}"
 
-        record, replay = self._claim(caller, key, request_fingerprint(request))
+        record, replay = self._claim(caller, key, fingerprint)
         if replay is not None:
             return replay
         request.idempotency_record = record

@@ -15,6 +15,7 @@ urlpatterns = [
     path("envelope", views.EnvelopeView.as_view()),
     path("counter", views.CounterView.as_view()),
     path("exempt-counter", views.ExemptCounterView.as_view()),
+    path("public-counter", views.PublicCounterView.as_view()),
 ]
 
 handler400 = "common.views.bad_request"

@@ -182,3 +182,10 @@ class ExemptCounterView(CounterView):
     """The counter, opted out of idempotency as a login view would be."""
 
     idempotency_exempt = True
+
+
+class PublicCounterView(CounterView):
+    """The counter without authentication, as register or reset-password are."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]

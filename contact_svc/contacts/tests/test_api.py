@@ -416,12 +416,13 @@ def test_service_token_is_403_everywhere_else(kind, url, make, as_service, outbo
     assert outbox() == []
 
 
-def test_user_token_without_a_known_role_is_403(kind, url):
-    # when
+def test_user_token_without_a_known_role_is_401(kind, url):
+    # when: a token whose role is none of the contract's (auth_svc never signs one)
     response = auth_client("warehouse_clerk").get(url())
 
-    # then
-    assert response.status_code == 403
+    # then: the token itself is refused
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "unauthorized"
 
 
 # --- lookup -----------------------------------------------------------------------------

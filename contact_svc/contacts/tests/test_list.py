@@ -89,6 +89,8 @@ def test_list_paginates_with_page_and_size(kind, url, make, as_admin):
         ({"ordering": "name,nope"}, "ordering"),
         ({"created_after": "yesterday"}, "created_after"),
         ({"created_before": "2024-13-45"}, "created_before"),
+        ({"search": " ".join(["word"] * 11)}, "search"),
+        ({"search": "x" * 201}, "search"),
     ],
 )
 def test_list_bad_parameter_is_400_naming_it(url, make, as_admin, query, field):

@@ -59,3 +59,15 @@ def test_upstream_urls_and_timeouts_come_from_the_environment():
     assert gateway["UPSTREAMS"]["sales"] == "http://sales.internal:80"
     assert gateway["UPSTREAMS"]["contact"] == "http://127.0.0.1:9101"
     assert (gateway["UPSTREAM_TIMEOUT"], gateway["CONNECT_TIMEOUT"]) == (3.5, 0.5)
+
+
+def test_django_level_400_is_enveloped_json():
+    from django.test import Client
+
+    # when a request names a host the gateway does not serve (Django refuses it before any view)
+    response = Client().get("/api/customers", HTTP_HOST="evil.example")
+
+    # then the answer is still the contract's error envelope
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["type"] == "bad_request"

@@ -28,7 +28,7 @@ def _reencoded(token: str, **changes) -> str:
 
 def test_a_verified_token_is_served_from_the_cache(monkeypatch):
     # given
-    token = issue_token(role="sales_manager")
+    token = issue_token(role="finance_manager")
     first = tokens.verified_claims(_bearer(token))
 
     # when: verification would now fail
@@ -83,7 +83,7 @@ def test_an_expired_cached_token_is_rejected_one_second_before_is_not(monkeypatc
 )
 def test_a_tampered_token_is_never_served_from_the_cache(upstreams, tamper):
     # given: the genuine token is verified and cached
-    token = issue_token(role="viewer")
+    token = issue_token(role="inventory_manager")
     assert Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token)).status_code == 200
     upstreams["contact"].received.clear()
 

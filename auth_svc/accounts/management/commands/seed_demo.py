@@ -1,4 +1,9 @@
-"""Create the demo users of the local run (idempotent; README lists them)."""
+"""Create the demo users of the local run if they are missing (idempotent; README lists them).
+
+An existing user with a demo email is never touched: an operator who deactivated, demoted
+or re-passworded it keeps it that way (re-running the seed must not quietly restore a
+known password's admin rights).
+"""
 
 from django.core.management.base import BaseCommand
 
@@ -15,17 +20,15 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = "Create the demo users if they are missing; existing ones keep their password."
+    help = "Create the demo users that are missing; existing users are left exactly as they are."
 
     def handle(self, *args, **options):
         for email, password, role in DEMO_USERS:
-            is_admin = role == ADMIN
-            if User.objects.filter(email=email).exists():
-                # Never reset a password someone changed; only restore what makes the demo work.
-                User.objects.filter(email=email).update(
-                    role=role, is_active=True, is_staff=is_admin, is_superuser=is_admin
-                )
-                self.stdout.write(f"{email} ({role}): already there")
+            existing = User.objects.filter(email=email).first()
+            if existing is not None:
+                state = "active" if existing.is_active else "inactive"
+                self.stdout.write(f"{email}: already there ({existing.role}, {state}), left unchanged")
                 continue
+            is_admin = role == ADMIN
             user_create(email=email, password=password, role=role, is_staff=is_admin, is_superuser=is_admin)
             self.stdout.write(f"{email} ({role}): created")
