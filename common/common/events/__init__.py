@@ -32,8 +32,8 @@ idempotent themselves) and may publish events of their own.
 
 Settings (``ERP_EVENTS``, defaults in ``common.events.conf``): ``CONSUMER``,
 ``HANDLERS``, ``PREFIX`` (or env ``ERP_EVENTS_PREFIX``), ``RETRY_DELAYS`` (or env
-``ERP_EVENTS_RETRY_DELAYS="1,5,30"``),
-``PREFETCH``, ``RELAY_BATCH_SIZE``, ``RELAY_SWEEP_INTERVAL``,
+``ERP_EVENTS_RETRY_DELAYS="1,5,30"``), ``PREFETCH``, ``MAX_DB_RETRIES`` (database
+errors retried at the longest delay before the DLQ), ``RELAY_BATCH_SIZE``, ``RELAY_SWEEP_INTERVAL``,
 ``RELAY_BACKOFF_INITIAL``/``_MAX``, ``PUBLISH_TIMEOUT``, ``HEARTBEAT``, ``WAKEUP``,
 ``WAKEUP_HOST``/``_PORT``, ``OUTBOX_MAX_AGE``. The broker is ``settings.BROKER_URL``.
 

@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     "PREFIX": "",
     # Delays (seconds) of the successive retries of a failing message; after the last, the DLQ.
     "RETRY_DELAYS": [1.0, 5.0, 30.0],
+    # Retries (at the longest delay) of a message whose handler met a database
+    # OperationalError/InterfaceError; counted apart from RETRY_DELAYS, then the DLQ.
+    "MAX_DB_RETRIES": 20,
     "PREFETCH": 20,
     "RELAY_BATCH_SIZE": 200,
     # The sweep guarantees progress when a wake-up is missed (another host, a lost datagram).

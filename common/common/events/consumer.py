@@ -11,28 +11,66 @@ for a confirm never re-enters the consuming channel.
 
 Per message:
 
-1. :func:`envelope.parse`; a bad message (or a type without a handler) goes to
-   ``<service>.events.dlq`` with the reason in the ``x-erp-reason`` header.
+1. The control headers (``x-erp-attempt``, ``x-erp-db-retries``,
+   ``x-erp-not-before``) are parsed defensively; malformed ones make the message
+   poison. Then :func:`envelope.parse`; a bad message (or a type without a
+   handler) goes to ``<service>.events.dlq`` with the reason in the
+   ``x-erp-reason`` header, and the consumer goes on with the next one.
 2. In one transaction: ``INSERT`` an :class:`InboxEvent` (``ON CONFLICT DO
    NOTHING``; a conflict means a duplicate, acked without effect) and call the
    handler. On PostgreSQL a concurrent consumer of the same event waits on the
-   unique index and then sees the conflict.
+   unique index and then sees the conflict. A handler that swallowed a database
+   error (its transaction is aborted, so the commit would silently roll back the
+   inbox row too) counts as a failed handler, never as applied.
 3. Ack after the commit. A crash between commit and ack redelivers the message,
    which step 2 recognises as a duplicate.
 4. A handler exception is retried through ``<service>.events.retry.<ms>ms`` with
    the delays of ``RETRY_DELAYS`` (header ``x-erp-attempt``), then dead-lettered.
-   A database ``OperationalError`` (database away, deadlock) is retried at the
-   longest delay without using up attempts: it says nothing about the message.
+   A database ``OperationalError``/``InterfaceError`` (database away, deadlock)
+   is retried at the longest delay without using up attempts, since it says
+   little about the message; those retries are counted apart (header
+   ``x-erp-db-retries``) and after ``MAX_DB_RETRIES`` of them the message is
+   dead-lettered with the reason, so a persistent one (a missed migration) cannot
+   loop forever. The dead-letter copy drops ``x-erp-db-retries`` so that
+   ``replay_dead_letters`` starts it afresh.
+
+Failures around the ack (step 3/4), and why nothing is lost or spun on:
+
+- A retry or dead-letter copy is published ``mandatory`` with publisher confirms,
+  and the original is acked only after the broker confirmed the copy. An
+  unroutable copy (a retry queue or DLQ that does not exist) is returned by the
+  broker and raises instead of being dropped silently.
+- If a copy cannot be stored (publisher connection down, confirm timeout, nack,
+  unroutable), the original is *not* acked: :class:`CopyNotStored` ends the
+  consuming connection, so the broker redelivers the message (and the others
+  prefetched, none of which was acked). That is safe because no copy path
+  follows a commit: the handler's transaction was rolled back (retry,
+  dead-letter) or there was none (poison, not-before). If the copy was in fact
+  stored but its confirm was lost, the redelivery makes a second copy; a second
+  retry copy is a duplicate the inbox recognises, a second dead letter is a
+  duplicate entry in the DLQ, harmless to replay.
+- :meth:`EventConsumer.run` restarts after such a failure with a growing pause
+  (1 s doubling to 30 s, reset by the next message disposed of normally), so a
+  lasting broker problem neither loses the message nor re-runs its handler in a
+  tight loop. The topology is declared again on each reconnect, which repairs a
+  deleted retry queue or DLQ.
+- If the ack itself fails after the copy was stored, the original is redelivered
+  and handled as above (a duplicate copy at worst).
 
 On the filesystem transport (no TTL, no dead-lettering) a retry is republished to
 the service queue with ``x-erp-not-before``; the consumer puts a message back
-until that time has come, sleeping briefly so it does not spin.
+until that time has come, sleeping briefly so it does not spin (as on amqp
+when ``RETRY_DELAYS`` is empty and there is no delay queue). A not-before that is
+not a finite number, or lies further ahead than any retry could have set
+(longest delay plus ``NOT_BEFORE_SLACK``), is malformed: such a message would
+otherwise be put back forever.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -60,6 +98,10 @@ ATTEMPT = "x-erp-attempt"
 REASON = "x-erp-reason"
 NOT_BEFORE = "x-erp-not-before"
 ROUTING_KEY = "x-erp-routing-key"
+DB_RETRIES = "x-erp-db-retries"
+
+NOT_BEFORE_SLACK = 300.0  # seconds a not-before may lie beyond the longest retry delay
+RESTART_PAUSE_MAX = 30.0
 
 
 def load_handlers(consumer: str, handlers: Mapping[EventType, Handler] | str | None = None) -> dict[EventType, Handler]:
@@ -79,6 +121,61 @@ def load_handlers(consumer: str, handlers: Mapping[EventType, Handler] | str | N
 
 class _Stopping(Exception):
     """Raised from the reconnect wait once a stop was asked for."""
+
+
+class CopyNotStored(Exception):
+    """A retry/dead-letter copy was not confirmed: the original stays unacked for redelivery."""
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        return repr(exc)
+    except Exception:  # a broken __repr__ must not keep the message from its retry
+        return f"<{type(exc).__name__}>"
+
+
+def _int_header(headers: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
+    """Return an integer control header, or raise PoisonMessage if it is malformed."""
+    value = headers.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PoisonMessage(f"malformed {name} header: {value!r}")
+    return value
+
+
+def _float_header(headers: Mapping[str, Any], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise PoisonMessage(f"malformed {name} header: {value!r}") from None
+    if not math.isfinite(number):
+        raise PoisonMessage(f"malformed {name} header: {value!r}")
+    return number
+
+
+def _transaction_aborted(connection) -> bool:
+    """True if the open transaction can only roll back (a swallowed database error)."""
+    if connection.needs_rollback:
+        return True
+    info = getattr(connection.connection, "info", None)  # psycopg 3
+    status = getattr(info, "transaction_status", None)
+    if status is None:
+        return False
+    from psycopg.pq import TransactionStatus
+
+    return status == TransactionStatus.INERROR
 
 
 class EventConsumer(ConsumerMixin):
@@ -101,6 +198,8 @@ class EventConsumer(ConsumerMixin):
         self.topology = topology or Topology()
         self.retry_delays = self.topology.retry_delays
         self.max_attempts = len(self.retry_delays) + 1
+        self.db_retry_delay = max(self.retry_delays, default=0.0)
+        self.max_db_retries = int(settings["MAX_DB_RETRIES"])
         self.prefetch = prefetch or settings["PREFETCH"]
         self.using = using
         self.before_ack = before_ack  # test hook: runs after the commit, before the ack
@@ -111,6 +210,7 @@ class EventConsumer(ConsumerMixin):
         self.duplicates = 0
         self.dead_lettered = 0
         self.retried = 0
+        self._restart_pause = 1.0
 
     # -- kombu hooks -----------------------------------------------------
 
@@ -148,7 +248,12 @@ class EventConsumer(ConsumerMixin):
         self.should_stop = True
 
     def run(self, _tokens=1, **kwargs) -> None:
-        """Consume until stopped, reconnecting after any broker failure (not only the listed ones)."""
+        """Consume until stopped, reconnecting after any broker failure (not only the listed ones).
+
+        Leaving the consuming connection returns its unacked messages to the queue.
+        The pause before reconnecting grows while the failures go on (see the module
+        docstring), so a message whose copy cannot be stored is not spun on.
+        """
         while not self.should_stop:
             try:
                 super().run(_tokens, **kwargs)
@@ -157,21 +262,32 @@ class EventConsumer(ConsumerMixin):
             except Exception as exc:
                 if self.should_stop:
                     break
-                logger.warning("event consumer: restarting after %r", exc)
+                pause = self._restart_pause
+                self._restart_pause = min(pause * 2, RESTART_PAUSE_MAX)
+                logger.warning("event consumer: restarting in %ss after %r", pause, exc)
                 self._close_publisher()
-                time.sleep(1)
+                deadline = time.monotonic() + pause
+                while not self.should_stop and time.monotonic() < deadline:
+                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         self._close_publisher()
 
     # -- per message -----------------------------------------------------
 
     def on_message(self, message) -> None:
         headers = message.headers or {}
-        attempt = int(headers.get(ATTEMPT) or 1)
-        not_before = headers.get(NOT_BEFORE)
-        if not_before is not None and time.time() < float(not_before):
+        try:
+            attempt = _int_header(headers, ATTEMPT, default=1, minimum=1)
+            db_retries = _int_header(headers, DB_RETRIES, default=0, minimum=0)
+            not_before = _float_header(headers, NOT_BEFORE)
+            if not_before is not None and not_before > time.time() + self.db_retry_delay + NOT_BEFORE_SLACK:
+                raise PoisonMessage(f"{NOT_BEFORE} header lies too far ahead: {not_before!r}")
+        except PoisonMessage as exc:
+            self._dead_letter(message, exc.reason, None)
+            return
+        if not_before is not None and time.time() < not_before:
             self._publish_copy(message, self.topology.queue_name(self.consumer_name), {})
-            message.ack()
-            time.sleep(min(0.05, float(not_before) - time.time()))
+            self._ack(message)
+            time.sleep(max(0.0, min(0.05, not_before - time.time())))
             return
         try:
             event = envelope.parse(message.body, attempt=attempt)
@@ -181,20 +297,29 @@ class EventConsumer(ConsumerMixin):
         except PoisonMessage as exc:
             self._dead_letter(message, exc.reason, attempt)
             return
+        except Exception as exc:  # e.g. RecursionError on absurdly nested JSON: as permanent as bad JSON
+            self._dead_letter(message, f"unparseable message: {_describe(exc)}", attempt)
+            return
         try:
             applied = self._apply(event, handler)
         except (OperationalError, InterfaceError) as exc:
-            logger.warning("event %s: database error, will retry: %r", event.event_id, exc)
-            close_old_connections()
-            connections[self.using].close()
-            self._retry(message, attempt, f"database: {exc!r}", count_attempt=False)
+            self._reset_database()
+            if db_retries >= self.max_db_retries:
+                reason = f"database error persisted through {db_retries} retries: {_describe(exc)}"
+                self._dead_letter(message, reason, attempt)
+            else:
+                logger.warning("event %s: database error, will retry: %s", event.event_id, _describe(exc))
+                self._retry(message, attempt, db_retries + 1, self.db_retry_delay, f"database: {_describe(exc)}")
             return
         except Exception as exc:
-            logger.warning("event %s (%s) attempt %s failed: %r", event.event_id, event.event_type, attempt, exc)
+            logger.warning(
+                "event %s (%s) attempt %s failed: %s", event.event_id, event.event_type, attempt, _describe(exc)
+            )
             if attempt >= self.max_attempts:
-                self._dead_letter(message, f"handler failed {attempt} times: {exc!r}", attempt)
+                self._dead_letter(message, f"handler failed {attempt} times: {_describe(exc)}", attempt)
             else:
-                self._retry(message, attempt, repr(exc), count_attempt=True)
+                delay = self.retry_delays[attempt - 1]
+                self._retry(message, attempt + 1, db_retries, delay, _describe(exc))
             return
         if applied:
             self.applied += 1
@@ -202,7 +327,17 @@ class EventConsumer(ConsumerMixin):
             self.duplicates += 1
         if self.before_ack is not None:
             self.before_ack(event)
+        self._ack(message)
+
+    def _ack(self, message) -> None:
         message.ack()
+        self._restart_pause = 1.0  # a message went through: the broker side is healthy again
+
+    def _reset_database(self) -> None:
+        with contextlib.suppress(Exception):  # the connection may be broken already
+            close_old_connections()
+        with contextlib.suppress(Exception):
+            connections[self.using].close()
 
     def _apply(self, event: Event, handler: Handler) -> bool:
         """Run the handler with the inbox record in one transaction; False for a duplicate."""
@@ -230,67 +365,87 @@ class EventConsumer(ConsumerMixin):
                 handler(event)
             finally:
                 reset_request_id(token)
+            if _transaction_aborted(connection):
+                # Committing now would silently roll back, inbox row included: the
+                # event would be acked without effect. Fail so it is retried instead.
+                raise RuntimeError("the handler swallowed a database error; its transaction was aborted")
         return True
 
     # -- retries and dead letters ---------------------------------------
 
-    def _retry(self, message, attempt: int, reason: str, *, count_attempt: bool) -> None:
-        next_attempt = attempt + 1 if count_attempt else attempt
-        delay = self.retry_delays[min(attempt, len(self.retry_delays)) - 1] if self.retry_delays else 0
-        extra: dict[str, Any] = {ATTEMPT: next_attempt, REASON: reason[:500]}
-        if self._publisher_is_amqp():
+    def _retry(self, message, attempt: int, db_retries: int, delay: float, reason: str) -> None:
+        """Store a copy carrying ``attempt``/``db_retries`` due after ``delay``, then ack the original."""
+        extra: dict[str, Any] = {ATTEMPT: attempt, REASON: reason[:500]}
+        if db_retries:
+            extra[DB_RETRIES] = db_retries
+        if is_amqp(self.connection) and delay in self.retry_delays:
             target = self.topology.retry_name(self.consumer_name, delay)
-        else:
+        else:  # filesystem transport, or no delay queue at all: the consumer waits itself
             target = self.topology.queue_name(self.consumer_name)
             extra[NOT_BEFORE] = time.time() + delay
         self._publish_copy(message, target, extra)
         self.retried += 1
-        message.ack()
+        self._ack(message)
 
-    def _dead_letter(self, message, reason: str, attempt: int) -> None:
+    def _dead_letter(self, message, reason: str, attempt: int | None) -> None:
+        """Store a DLQ copy with ``reason``, then ack; ``attempt`` None keeps the original header."""
         logger.error("event dead-lettered by %s: %s", self.consumer_name, reason)
-        extra = {
+        extra: dict[str, Any] = {
             REASON: reason[:1000],
-            ATTEMPT: attempt,
             "x-erp-consumer": self.consumer_name,
             "x-erp-failed-at": timezone.now().isoformat(),
         }
-        self._publish_copy(message, self.topology.dlq_name(self.consumer_name), extra, drop=(NOT_BEFORE,))
+        if attempt is not None:
+            extra[ATTEMPT] = attempt
+        # Without the db-retry count (it is in the reason) a replayed copy starts afresh.
+        self._publish_copy(message, self.topology.dlq_name(self.consumer_name), extra, drop=(NOT_BEFORE, DB_RETRIES))
         self.dead_lettered += 1
-        message.ack()
+        self._ack(message)
 
     def _publish_copy(self, message, queue_name: str, extra: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
-        """Publish ``message`` to ``queue_name`` through the default exchange; confirmed on amqp."""
+        """Publish ``message`` to ``queue_name`` through the default exchange; confirmed on amqp.
+
+        Raises :class:`CopyNotStored` unless the broker took the copy (see the module
+        docstring): the caller must then leave the original unacked.
+        """
         headers = {k: v for k, v in (message.headers or {}).items() if k not in drop and k != "x-death"}
         headers.setdefault(ROUTING_KEY, message.delivery_info.get("routing_key"))
         headers.update(extra)
         properties = message.properties or {}
-        Producer(self._publisher_connection().default_channel).publish(
-            message.body,
-            exchange="",
-            routing_key=queue_name,
-            content_type=message.content_type or "application/json",
-            content_encoding=message.content_encoding or "utf-8",
-            delivery_mode=2,
-            message_id=properties.get("message_id"),
-            correlation_id=properties.get("correlation_id"),
-            headers=headers,
-            retry=False,
-            timeout=conf.get("PUBLISH_TIMEOUT"),
-        )
+        try:
+            Producer(self._publisher_connection().default_channel).publish(
+                message.body,
+                exchange="",
+                routing_key=queue_name,
+                content_type=message.content_type or "application/json",
+                content_encoding=message.content_encoding or "utf-8",
+                delivery_mode=2,
+                message_id=properties.get("message_id"),
+                correlation_id=properties.get("correlation_id"),
+                headers=headers,
+                mandatory=True,  # an unroutable copy is returned (and raises), never dropped
+                retry=False,
+                timeout=conf.get("PUBLISH_TIMEOUT"),
+            )
+        except Exception as exc:
+            self._close_publisher()
+            logger.error("event consumer: copy to %s not stored, leaving the message unacked: %r", queue_name, exc)
+            raise CopyNotStored(f"copy to {queue_name} not stored: {exc!r}") from exc
 
     def _publisher_connection(self) -> Connection:
         if self._publisher is None:
             conn = broker.connection(url=self.broker_url)
-            conn.ensure_connection(max_retries=1, timeout=conf.get("PUBLISH_TIMEOUT"))
-            if not is_amqp(conn):
-                # The filesystem transport routes by in-process state: declare here too.
-                self.topology.declare(conn, [self.consumer_name])
+            try:
+                conn.ensure_connection(max_retries=1, timeout=conf.get("PUBLISH_TIMEOUT"))
+                if not is_amqp(conn):
+                    # The filesystem transport routes by in-process state: declare here too.
+                    self.topology.declare(conn, [self.consumer_name])
+            except Exception:
+                with contextlib.suppress(Exception):
+                    conn.release()
+                raise
             self._publisher = conn
         return self._publisher
-
-    def _publisher_is_amqp(self) -> bool:
-        return is_amqp(self._publisher_connection())
 
     def _close_publisher(self) -> None:
         if self._publisher is not None:
