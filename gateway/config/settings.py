@@ -6,7 +6,7 @@ Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT
 
 from pathlib import Path
 
-from common.settings import env, env_float, env_int, service_settings
+from common.settings import env, env_bool, env_float, env_int, service_settings
 
 globals().update(
     service_settings(
@@ -47,3 +47,8 @@ GATEWAY = {
 
 # The shared client (common.http) must call the same auth_svc as the routes.
 ERP["AUTH_SERVICE_URL"] = GATEWAY["UPSTREAMS"]["auth"]  # noqa: F821 (set by service_settings above)
+
+# The gateway is the edge: a client's own X-Forwarded-Proto must not make a plain-HTTP
+# request look secure. Behind a TLS-terminating proxy that sets it, opt in.
+if not env_bool("GATEWAY_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = None

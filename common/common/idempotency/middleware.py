@@ -8,6 +8,10 @@ same key. Only answers the view really produced are kept: a 5xx, or a 401/403/42
 that refused the request before any work, is not stored, so the retry runs anew. A
 claim left by a crashed process expires after ``STALE_AFTER``.
 
+Known limit: the answer is saved after the view's own transaction commits, not in
+it. A process that dies between the two leaves a claim that expires, and a retry
+after ``STALE_AFTER`` does the work again. ``prune_idempotency`` removes old answers.
+
 The claim is made in ``process_view`` so a view can opt out: one whose answer
 carries credentials (login, token refresh) sets ``idempotency_exempt = True`` (or
 is wrapped in :func:`idempotency_exempt`), and its responses are never stored.

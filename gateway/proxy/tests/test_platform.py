@@ -71,3 +71,11 @@ def test_django_level_400_is_enveloped_json():
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["type"] == "bad_request"
+
+
+def test_the_edge_does_not_trust_a_clients_forwarded_proto():
+    from django.conf import settings
+
+    # a client could otherwise make a plain-HTTP request look secure to every service behind
+    assert settings.SECURE_PROXY_SSL_HEADER is None
+    assert _gateway_settings(GATEWAY_BEHIND_TLS_PROXY="1") is not None  # still starts when opted in
