@@ -78,4 +78,3 @@ def test_the_edge_does_not_trust_a_clients_forwarded_proto():
 
     # a client could otherwise make a plain-HTTP request look secure to every service behind
     assert settings.SECURE_PROXY_SSL_HEADER is None
-    assert _gateway_settings(GATEWAY_BEHIND_TLS_PROXY="1") is not None  # still starts when opted in
