@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from run import SERVICES
 
+from common.testing.broker import queue_depth
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 240
 
@@ -235,21 +237,14 @@ def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(tmp_path):
             assert status == 201, body
             # then contact_svc's relay puts it, after the 5 seeded customers, on sales' durable queue
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and _queue_depth(f"{events_prefix}sales.events") < 6:
+            while time.monotonic() < deadline and queue_depth(AMQP_URL, f"{events_prefix}sales.events") < 6:
                 time.sleep(0.5)
-            assert _queue_depth(f"{events_prefix}sales.events") == 6
-            assert _queue_depth(f"{events_prefix}purchase.events") == 5  # the seeded vendors
+            assert queue_depth(AMQP_URL, f"{events_prefix}sales.events") == 6
+            assert queue_depth(AMQP_URL, f"{events_prefix}purchase.events") == 5  # the seeded vendors
             assert _database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
     finally:
         _delete_broker_names(events_prefix)
         _drop_databases(db_prefix)
-
-
-def _queue_depth(name: str) -> int:
-    from kombu import Connection
-
-    with Connection(AMQP_URL) as conn:
-        return conn.default_channel.queue_declare(name, passive=True).message_count
 
 
 def _database_names(prefix: str) -> set[str]:

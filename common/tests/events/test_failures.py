@@ -12,25 +12,12 @@ from kombu import Connection, Producer
 from common.events import registry
 from common.events.consumer import ATTEMPT, DB_RETRIES, NOT_BEFORE, REASON
 from common.events.models import InboxEvent
+from common.testing.broker import drain, queue_depth
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
 from tests.events.testapp.handlers import record_effect
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _queue_depth(amqp_url: str, name: str) -> int:
-    with Connection(amqp_url) as conn:
-        return conn.default_channel.queue_declare(name, passive=True).message_count
-
-
-def _drain(amqp_url: str, name: str) -> list:
-    messages = []
-    with Connection(amqp_url) as conn:
-        channel = conn.default_channel
-        while (message := channel.basic_get(name, no_ack=True)) is not None:
-            messages.append(message)
-    return messages
 
 
 def _publish_to_queue(amqp_url: str, queue: str, body: bytes, headers: dict, message_id: str | None = None) -> None:
@@ -76,8 +63,8 @@ def test_persistent_database_error_is_dead_lettered_after_max_db_retries_at_the_
     assert min(gaps) >= max(RETRY_DELAYS) - 0.05, gaps
     assert worker.retried == 3
     dlq = topology.dlq_name("inventory")
-    wait_until(lambda: _queue_depth(amqp_url, dlq) == 1)
-    (letter,) = _drain(amqp_url, dlq)
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 1)
+    (letter,) = drain(amqp_url, dlq)
     assert letter.properties["message_id"] == str(row.event_id)
     assert letter.headers[REASON] == (
         "database error persisted through 3 retries: OperationalError('no such table: inventory_stock')"
@@ -113,8 +100,8 @@ def test_malformed_control_headers_go_to_the_dlq_and_the_consumer_goes_on(postgr
     wait_until(lambda: worker.applied == 2, timeout=15, message="the good events")
     assert worker.dead_lettered == 7
     assert dict(AppliedEffect.objects.values_list("event_id", "attempt")) == {as_text.event_id: 2, good.event_id: 1}
-    wait_until(lambda: _queue_depth(amqp_url, dlq) == 7)
-    reasons = {m.properties["message_id"]: m.headers[REASON] for m in _drain(amqp_url, dlq)}
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 7)
+    reasons = {m.properties["message_id"]: m.headers[REASON] for m in drain(amqp_url, dlq)}
     assert reasons == {
         "attempt-text": "malformed x-erp-attempt header: 'abc'",
         "attempt-zero": "malformed x-erp-attempt header: 0",
@@ -126,7 +113,7 @@ def test_malformed_control_headers_go_to_the_dlq_and_the_consumer_goes_on(postgr
     }
     assert reasons["not-before-far"].startswith("x-erp-not-before header lies too far ahead")
     assert reasons["nested"].startswith("unparseable message: RecursionError")
-    assert _queue_depth(amqp_url, queue) == 0
+    assert queue_depth(amqp_url, queue) == 0
 
 
 def test_unroutable_retry_copy_is_not_acked_and_the_event_is_retried_once_the_queue_is_back(

@@ -15,6 +15,7 @@ from common.events.consumer import ATTEMPT, REASON, EventConsumer
 from common.events.management.commands.replay_dead_letters import replay_dead_letters
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
+from common.testing.broker import drain, queue_depth
 from tests.events.conftest import order_data, publish_confirmed, wait_until
 from tests.events.testapp import handlers as test_handlers
 from tests.events.testapp.models import AppliedEffect
@@ -24,20 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _effects(**filters) -> int:
     return AppliedEffect.objects.filter(**filters).count()
-
-
-def _queue_depth(amqp_url: str, name: str) -> int:
-    with Connection(amqp_url) as conn:
-        return conn.default_channel.queue_declare(name, passive=True).message_count
-
-
-def _drain(amqp_url: str, name: str) -> list:
-    messages = []
-    with Connection(amqp_url) as conn:
-        channel = conn.default_channel
-        while (message := channel.basic_get(name, no_ack=True)) is not None:
-            messages.append(message)
-    return messages
 
 
 def test_commit_publishes_exactly_once_and_rollback_nothing(postgres, background, amqp_url, topology):
@@ -57,7 +44,7 @@ def test_commit_publishes_exactly_once_and_rollback_nothing(postgres, background
     assert OutboxEvent.objects.get().sent_at is not None
     assert list(InboxEvent.objects.values_list("event_id", "consumer")) == [(committed.event_id, "inventory")]
     assert (worker.applied, worker.duplicates, worker.retried, worker.dead_lettered) == (1, 0, 0, 0)
-    assert _queue_depth(amqp_url, topology.queue_name("inventory")) == 0
+    assert queue_depth(amqp_url, topology.queue_name("inventory")) == 0
 
 
 def test_commit_nudge_beats_the_sweep(postgres, background, settings):
@@ -168,7 +155,7 @@ def test_consumer_killed_between_commit_and_ack_applies_once(postgres, backgroun
     assert crashes == [row.event_id]
     assert _effects() == 1
     assert InboxEvent.objects.count() == 1
-    wait_until(lambda: _queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
+    wait_until(lambda: queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
 
 
 def test_transient_failure_is_retried_with_delay(postgres, background):
@@ -206,10 +193,10 @@ def test_poison_messages_go_to_the_dlq_with_reason_and_consumer_goes_on(
     # then
     assert list(AppliedEffect.objects.values_list("event_id", flat=True)) == [good.event_id]
     dlq = topology.dlq_name("inventory")
-    wait_until(lambda: _queue_depth(amqp_url, dlq) == 4)
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 4)
     worker.stop()
     time.sleep(0.5)
-    letters = _drain(amqp_url, dlq)
+    letters = drain(amqp_url, dlq)
     reasons = sorted(message.headers[REASON] for message in letters)
     assert reasons[0].startswith("bad JSON")
     assert "envelope misses fields" in reasons[1]
@@ -235,7 +222,7 @@ def test_replay_dead_letters_reprocesses_them(postgres, background, topology, am
     assert moved == 1
     wait_until(lambda: _effects() == 1)
     assert AppliedEffect.objects.get().event_id == failing.event_id
-    assert _queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
 
 
 def _always_apply(event):
@@ -286,7 +273,7 @@ def test_topology_routes_each_type_to_its_consumers_only(topology, amqp_url):
             producer.publish(b"{}", exchange=topology.exchange, routing_key=event_type.name)
         producer.publish(b"{}", exchange=topology.exchange, routing_key=registry.SALES_ORDER_PAID.name)
     # then
-    depths = {name: _queue_depth(amqp_url, topology.queue_name(name)) for name in ("inventory", "sales", "purchase")}
+    depths = {name: queue_depth(amqp_url, topology.queue_name(name)) for name in ("inventory", "sales", "purchase")}
     assert depths == {"inventory": 1, "sales": 1, "purchase": 1}
     assert topology.retry_name("sales", 0.2) == f"{topology.prefix}sales.events.retry.200ms"
 
