@@ -59,9 +59,11 @@ def log(message: str) -> None:
 
 
 def data_dir() -> Path:
-    path = Path(os.environ.get("ERP_DATA_DIR", ROOT / ".run")).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    # The same default the services take (common.settings.service_settings): <repo>/.run.
+    os.environ.setdefault("ERP_DATA_DIR", str(ROOT / ".run"))
+    from common.settings import data_dir as shared_data_dir
+
+    return shared_data_dir()
 
 
 def port_base() -> int:
@@ -80,8 +82,8 @@ def local_secrets(folder: Path) -> dict[str, str]:
     return values
 
 
-def jwt_keys(folder: Path) -> tuple[Path, Path]:
-    os.environ["ERP_DATA_DIR"] = str(folder)
+def jwt_keys() -> tuple[Path, Path]:
+    """Return the key pair in the data dir, made once (ERP_DATA_DIR is set by :func:`data_dir`)."""
     from common.settings import ensure_dev_keypair
 
     return ensure_dev_keypair()
@@ -89,7 +91,7 @@ def jwt_keys(folder: Path) -> tuple[Path, Path]:
 
 def base_env(folder: Path) -> dict[str, str]:
     values = local_secrets(folder)
-    _, public_key = jwt_keys(folder)
+    _, public_key = jwt_keys()
     base = port_base()
     env = dict(os.environ)
     env.update(
@@ -119,7 +121,7 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
         own.setdefault("GUNICORN_THREADS", "8")
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
-        own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys(folder)[0])
+        own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys()[0])
         # Clients reach auth_svc through the gateway, which appends their address to X-Forwarded-For.
         own["AUTH_NUM_PROXIES"] = "1"
     else:
