@@ -10,7 +10,7 @@ AMQP_URL=${ERP_TEST_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}
 .venv/bin/python scripts/check_infra.py "$PG_URL" "$AMQP_URL" || exit 1
 
 export DJANGO_DEBUG=1
-export ERP_POSTGRES_URL="$PG_URL" ERP_DB_PREFIX=erp_ BROKER_URL="$AMQP_URL"
+export ERP_POSTGRES_URL="$PG_URL" ERP_DB_PREFIX=${ERP_TEST_DB_PREFIX:-erp_} BROKER_URL="$AMQP_URL"
 export ERP_DATA_DIR="$PWD/.run/test"
 export ERP_REPO_ROOT="$PWD"
 mkdir -p "$ERP_DATA_DIR/junit"
