@@ -25,7 +25,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "orders.read": frozenset({IM, FM}),
     "orders.write": frozenset({IM, FM}),
     "sales.confirm": frozenset({FM}),
+    "sales.cancel": frozenset({FM}),
     "purchase.receive": frozenset({IM, FM}),
+    "purchase.cancel": frozenset({IM, FM}),
     "orders.pay": frozenset({FM}),
     "users.manage": frozenset(),
     # Any authenticated user, whatever the role (``me``, ``logout``).

@@ -52,6 +52,12 @@ PURCHASE_ORDER_PAID = EventType("purchase.order.paid", 1, "purchase", ("order_id
 STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", ("order_id", "items"))
 # items: [{item_id, requested, available}]
 STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", ("order_id", "items"))
+# Sent only for an order whose stock was issued.
+SALES_ORDER_CANCELLED = EventType("sales.order.cancelled", 1, "sales", ("order_id",))
+PURCHASE_ORDER_CANCELLED = EventType("purchase.order.cancelled", 1, "purchase", ("order_id",))
+# items: [{item_id, quantity, quantity_after}]
+STOCK_RETURNED = EventType("inventory.stock.returned", 1, "inventory", ("order_id", "items"))
+STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", ("item_id", "sku", "quantity", "reorder_level"))
 
 ALL: tuple[EventType, ...] = (
     CUSTOMER_CREATED,
@@ -66,6 +72,10 @@ ALL: tuple[EventType, ...] = (
     PURCHASE_ORDER_PAID,
     STOCK_ISSUED,
     STOCK_SHORTAGE,
+    SALES_ORDER_CANCELLED,
+    PURCHASE_ORDER_CANCELLED,
+    STOCK_RETURNED,
+    STOCK_LOW,
 )
 
 _BY_KEY: dict[tuple[str, int], EventType] = {event_type.key: event_type for event_type in ALL}

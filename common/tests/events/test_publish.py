@@ -107,6 +107,10 @@ def test_registry_declares_every_contract_event_once():
             "purchase.order.paid",
             "inventory.stock.issued",
             "inventory.stock.shortage",
+            "sales.order.cancelled",
+            "purchase.order.cancelled",
+            "inventory.stock.returned",
+            "inventory.stock.low",
         ]
     )
     assert registry.CUSTOMER_CREATED.fields == ("customer_id", "name", "email", "phone", "address")
