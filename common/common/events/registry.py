@@ -85,7 +85,7 @@ assert len(_BY_KEY) == len(ALL), "an event type and version is declared twice"
 # each service's queue to exactly these routing keys.
 SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
     "inventory": (SALES_ORDER_CONFIRMED, PURCHASE_ORDER_RECEIVED),
-    "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE),
+    "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE, STOCK_RETURNED),
     "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
 }
 

@@ -1,0 +1,86 @@
+"""Write an order document: create it with its lines, or replace its lines while it is a draft.
+
+Every reference is checked with its owning service *before* the transaction opens
+(no row lock is held across a network call), then header and lines are written in
+one transaction. A replacement locks the order row and re-checks its status, so it
+cannot slip in after a concurrent transition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import transaction
+
+from .exceptions import InvalidTransition
+from .lines import LineRequest, PricedLine, lines_price, lines_total
+from .machine import order_get, order_lock, order_touch
+from .models import OrderDocument, OrderLine
+from .references import items_fetch, party_fetch
+
+Order = TypeVar("Order", bound=OrderDocument)
+
+
+def line_model(model: type[OrderDocument]) -> type[OrderLine]:
+    """Return the line model of ``model`` (the ``related_name="lines"`` foreign key)."""
+    return model._meta.get_field("lines").related_model
+
+
+def lines_checked(*, lines: Sequence[LineRequest]) -> list[PricedLine]:
+    """Return ``lines`` priced from inventory's answer (one batched call)."""
+    return lines_price(lines=lines, items=items_fetch(lines=lines))
+
+
+def order_create(*, model: type[Order], party_id, lines: Sequence[LineRequest], **fields: Any) -> Order:
+    """Create an order of ``model`` for ``party_id`` with ``lines``, all references checked first."""
+    party = party_fetch(party=model.PARTY, party_id=party_id)
+    priced = lines_checked(lines=lines)
+    with transaction.atomic():
+        order = model.objects.create(
+            **{model.PARTY.id_field: party_id, model.PARTY.name_field: party["name"]},
+            total_amount=lines_total(priced),
+            **fields,
+        )
+        _lines_write(order=order, lines=priced)
+    return order
+
+
+def order_lines_replace(*, model: type[Order], pk, lines: Sequence[LineRequest], editable: frozenset[str]) -> Order:
+    """Replace the lines of an order whose status is in ``editable``; invalid lines change nothing.
+
+    Raises ``InvalidTransition`` (409) if the order is (or has just become) not editable:
+    checked before inventory is asked, and again under the row lock.
+    """
+    _check_editable(order_get(model=model, pk=pk), editable)
+    priced = lines_checked(lines=lines)
+    with transaction.atomic():
+        order = order_lock(model=model, pk=pk)
+        _check_editable(order, editable)
+        order.lines.all().delete()
+        _lines_write(order=order, lines=priced)
+        order.total_amount = lines_total(priced)
+        order_touch(order, fields=["total_amount"])
+    return order
+
+
+def _check_editable(order: OrderDocument, editable: frozenset[str]) -> None:
+    if order.status not in editable:
+        raise InvalidTransition(order.status, editable)
+
+
+def _lines_write(*, order: OrderDocument, lines: Sequence[PricedLine]) -> None:
+    model = line_model(type(order))
+    model.objects.bulk_create(
+        model(
+            order=order,
+            position=position,
+            item_id=line.item_id,
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            subtotal=line.subtotal,
+        )
+        for position, line in enumerate(lines)
+    )
