@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from common.events import publish_event, registry
+from common.orders.lines import lines_event_data
 
 from .models import SalesOrder
-
-
-def _lines(order: SalesOrder) -> list[dict]:
-    return [
-        {"item_id": line.item_id, "quantity": line.quantity, "unit_price": line.unit_price, "subtotal": line.subtotal}
-        for line in order.lines.all()
-    ]
 
 
 def sales_order_confirmed_publish(*, order: SalesOrder) -> None:
@@ -22,7 +16,7 @@ def sales_order_confirmed_publish(*, order: SalesOrder) -> None:
             "order_id": order.id,
             "customer_id": order.customer_id,
             "total_amount": order.total_amount,
-            "items": _lines(order),
+            "items": lines_event_data(order.lines.all()),
         },
     )
 

@@ -86,3 +86,11 @@ def lines_price(*, lines: Sequence[LineRequest], items: Mapping[uuid.UUID, ItemR
 def lines_total(lines: Iterable[PricedLine]) -> Decimal:
     """Return the exact sum of the subtotals (0.00 for no lines)."""
     return quantize_money(sum((line.subtotal for line in lines), Decimal(0)))
+
+
+def lines_event_data(lines: Iterable) -> list[dict]:
+    """Return stored lines as the events carry them: ``[{item_id, quantity, unit_price, subtotal}]``."""
+    return [
+        {"item_id": line.item_id, "quantity": line.quantity, "unit_price": line.unit_price, "subtotal": line.subtotal}
+        for line in lines
+    ]

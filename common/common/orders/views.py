@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
+from common.roles import roles_for
 from common.views import UUIDLookupMixin
 
 from .lines import line_requests
@@ -22,6 +24,68 @@ from .selectors import order_queryset
 from .serializers import OrderLinesSerializer, OrderSerializer
 
 READ, WRITE = "orders.read", "orders.write"
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="A retry with the same key and body replays the first response.",
+)
+
+
+def roles_text(permission: str) -> str:
+    """Return "Roles: ..." for the docs, derived from common.roles so it cannot drift."""
+    return f"Roles: {', '.join(roles_for(permission))}."
+
+
+def list_parameters(*, party: str, stamp: str) -> list[OpenApiParameter]:
+    """Return the documented query parameters of an order list (``stamp``: confirmed, received)."""
+    dates = [f"created_{edge}" for edge in ("after", "before")] + [f"{stamp}_{edge}" for edge in ("after", "before")]
+    return [
+        OpenApiParameter("search", str, description=f"Words that must each appear in the {party}'s name or a SKU."),
+        OpenApiParameter(
+            "ordering", str, description="Among created_at, updated_at, total_amount, status; `-` descends."
+        ),
+        *(OpenApiParameter(name, str, description="ISO 8601, inclusive.") for name in dates),
+    ]
+
+
+def order_viewset_schema(*, title: str, party: str, stamp: str, serializer, create_serializer):
+    """Return the OpenAPI description of the shared actions (``title``: "sales order")."""
+    return extend_schema_view(
+        list=extend_schema(
+            summary=f"List {title}s",
+            description=f"Newest first unless `ordering` says otherwise; `search` matches the {party}'s name and "
+            f"the lines' SKUs. {roles_text(READ)}",
+            parameters=list_parameters(party=party, stamp=stamp),
+        ),
+        retrieve=extend_schema(summary=f"Get a {title}", description=roles_text(READ)),
+        create=extend_schema(
+            summary=f"Create a {title} (Draft)",
+            description=f"The {party} and every item are checked with contact_svc and inventory_svc in one call "
+            f"each; a line's price defaults to the item's unit_price. Accepts `Idempotency-Key`. {roles_text(WRITE)}",
+            request=create_serializer,
+            parameters=[IDEMPOTENCY_KEY],
+            responses={201: serializer},
+        ),
+        update=extend_schema(
+            summary="Replace a draft's lines",
+            description=f"Only in Draft; invalid lines change nothing. {roles_text(WRITE)}",
+            request=OrderLinesSerializer,
+            responses={200: serializer},
+        ),
+    )
+
+
+def transition_schema(*, summary: str, description: str, permission: str, serializer):
+    """Return the OpenAPI description of a transition action (no body, answers the order)."""
+    return extend_schema(
+        summary=summary,
+        description=f"{description} Accepts `Idempotency-Key`. {roles_text(permission)}",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: serializer},
+    )
 
 
 class OrderViewSet(UUIDLookupMixin, viewsets.GenericViewSet):

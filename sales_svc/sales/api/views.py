@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 
-from common.orders.serializers import OrderLinesSerializer
-from common.orders.views import READ, WRITE, OrderViewSet
-from common.roles import roles_for
+from common.orders.views import OrderViewSet, order_viewset_schema, transition_schema
 from sales.models import SalesOrder
 from sales.selectors import sales_order_list
 from sales.services import (
@@ -28,59 +25,19 @@ from .serializers import SalesOrderCreateSerializer, SalesOrderSerializer
 
 CONFIRM, PAY, CANCEL = "sales.confirm", "orders.pay", "sales.cancel"
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="A retry with the same key and body replays the first response.",
-)
-
-
-def _roles(permission: str) -> str:
-    return f"Roles: {', '.join(roles_for(permission))}."
-
 
 def _transition(summary: str, description: str, permission: str):
-    return extend_schema(
-        summary=summary,
-        description=f"{description} {_roles(permission)}",
-        request=None,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={200: SalesOrderSerializer},
+    return transition_schema(
+        summary=summary, description=description, permission=permission, serializer=SalesOrderSerializer
     )
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List sales orders",
-        description="Newest first unless `ordering` says otherwise; `search` matches the customer's name and "
-        f"the lines' SKUs. {_roles(READ)}",
-        parameters=[
-            OpenApiParameter("search", str, description="Words that must each appear in the name or a SKU."),
-            OpenApiParameter(
-                "ordering", str, description="Among created_at, updated_at, total_amount, status; `-` descends."
-            ),
-            OpenApiParameter("created_after", str, description="ISO 8601."),
-            OpenApiParameter("created_before", str, description="ISO 8601."),
-            OpenApiParameter("confirmed_after", str, description="ISO 8601."),
-            OpenApiParameter("confirmed_before", str, description="ISO 8601."),
-        ],
-    ),
-    retrieve=extend_schema(summary="Get a sales order", description=_roles(READ)),
-    create=extend_schema(
-        summary="Create a sales order (Draft)",
-        description="The customer and every item are checked with contact_svc and inventory_svc; a line's "
-        f"price defaults to the item's unit_price. {_roles(WRITE)}",
-        request=SalesOrderCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={201: SalesOrderSerializer},
-    ),
-    update=extend_schema(
-        summary="Replace a draft's lines",
-        description=f"Only in Draft; invalid lines change nothing. {_roles(WRITE)}",
-        request=OrderLinesSerializer,
-        responses={200: SalesOrderSerializer},
-    ),
+@order_viewset_schema(
+    title="sales order",
+    party="customer",
+    stamp="confirmed",
+    serializer=SalesOrderSerializer,
+    create_serializer=SalesOrderCreateSerializer,
 )
 class SalesOrderViewSet(OrderViewSet):
     model = SalesOrder
