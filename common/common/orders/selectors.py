@@ -7,7 +7,9 @@ from typing import TypeVar
 
 from django.db.models import QuerySet
 
-from .filters import OrderFilter, filtered
+from common.filters import filterset_apply
+
+from .filters import OrderFilter
 from .models import OrderDocument
 
 Order = TypeVar("Order", bound=OrderDocument)
@@ -22,4 +24,4 @@ def order_list(
     *, model: type[Order], filterset_class: type[OrderFilter], filters: Mapping[str, str] | None = None
 ) -> QuerySet[Order]:
     """Return the orders of ``model`` narrowed by ``filters`` (query parameters); bad values are a 400."""
-    return filtered(queryset=order_queryset(model), filterset_class=filterset_class, filters=filters)
+    return filterset_apply(queryset=order_queryset(model), filterset_class=filterset_class, filters=filters)
