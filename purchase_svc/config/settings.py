@@ -1,21 +1,24 @@
-"""Settings of purchase_svc: the shared ones from ``common.settings`` plus its own apps."""
+"""Settings of purchase_svc: common's base settings plus its own apps."""
 
 from pathlib import Path
 
-from common.settings import env, service_settings
+from common.settings.base import *  # noqa: F403 (the shared settings)
+from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.env import database_config, env, static_root
 
-globals().update(
-    service_settings(
-        name="purchase",
-        title="Purchase service",
-        apps=["purchasing"],
-        base_dir=Path(__file__).resolve().parent.parent,
-        events=True,
-    )
-)
-# The services whose records orders reference (vendors and items).
-ERP.update(  # noqa: F821 (defined by the update above)
-    CONTACT_SERVICE_URL=env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001"),
-    INVENTORY_SERVICE_URL=env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003"),
-)
+SERVICE_NAME = "purchase"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATABASES = {"default": database_config(SERVICE_NAME)}
+STATIC_ROOT = static_root(SERVICE_NAME)
+SPECTACULAR_SETTINGS["TITLE"] = "Purchase service"
+
+# common.events: the outbox/inbox tables, the relay and consumer commands, and a
+# readiness check that fails when the relay is stuck.
+INSTALLED_APPS += ["common.events", "purchasing"]
+ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
 ERP_EVENTS = {"CONSUMER": "purchase", "HANDLERS": "purchasing.handlers.HANDLERS"}
+
+# The services whose records orders reference (vendors and items), read with a service token.
+ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
+ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")

@@ -1,21 +1,24 @@
-"""Settings of sales_svc: the shared ones from ``common.settings`` plus its own apps."""
+"""Settings of sales_svc: common's base settings plus its own apps."""
 
 from pathlib import Path
 
-from common.settings import env, service_settings
+from common.settings.base import *  # noqa: F403 (the shared settings)
+from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.env import database_config, env, static_root
 
-globals().update(
-    service_settings(
-        name="sales",
-        title="Sales service",
-        apps=["sales"],
-        base_dir=Path(__file__).resolve().parent.parent,
-        events=True,
-    )
-)
-# The services whose records orders reference (customers, items and stock).
-ERP.update(  # noqa: F821 (defined by the update above)
-    CONTACT_SERVICE_URL=env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001"),
-    INVENTORY_SERVICE_URL=env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003"),
-)
+SERVICE_NAME = "sales"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATABASES = {"default": database_config(SERVICE_NAME)}
+STATIC_ROOT = static_root(SERVICE_NAME)
+SPECTACULAR_SETTINGS["TITLE"] = "Sales service"
+
+# common.events: the outbox/inbox tables, the relay and consumer commands, and a
+# readiness check that fails when the relay is stuck.
+INSTALLED_APPS += ["common.events", "sales"]
+ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
 ERP_EVENTS = {"CONSUMER": "sales", "HANDLERS": "sales.handlers.HANDLERS"}
+
+# The services whose records orders reference (customers, items and stock), read with a service token.
+ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
+ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")
