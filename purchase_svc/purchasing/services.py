@@ -28,9 +28,11 @@ from .models import PurchaseOrder
 from .transitions import CANCEL, EDITABLE, PAY, RECEIVE
 
 
-def purchase_order_create(*, vendor_id: uuid.UUID, lines: Sequence[LineRequest]) -> PurchaseOrder:
+def purchase_order_create(
+    *, vendor_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
+) -> PurchaseOrder:
     """Create a draft for ``vendor_id``; vendor and every item checked first, then one transaction."""
-    return order_create(model=PurchaseOrder, party_id=vendor_id, lines=lines)
+    return order_create(model=PurchaseOrder, party_id=vendor_id, lines=lines, order_id=order_id)
 
 
 def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> PurchaseOrder:

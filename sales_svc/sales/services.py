@@ -40,9 +40,11 @@ logger = logging.getLogger(__name__)
 Status, StockStatus = SalesOrder.Status, SalesOrder.StockStatus
 
 
-def sales_order_create(*, customer_id: uuid.UUID, lines: Sequence[LineRequest]) -> SalesOrder:
+def sales_order_create(
+    *, customer_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
+) -> SalesOrder:
     """Create a draft for ``customer_id``; customer and every item checked first, then one transaction."""
-    return order_create(model=SalesOrder, party_id=customer_id, lines=lines)
+    return order_create(model=SalesOrder, party_id=customer_id, lines=lines, order_id=order_id)
 
 
 def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> SalesOrder:

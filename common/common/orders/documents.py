@@ -8,8 +8,9 @@ cannot slip in after a concurrent transition.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db import transaction
 
@@ -32,15 +33,20 @@ def lines_checked(*, lines: Sequence[LineRequest]) -> list[PricedLine]:
     return lines_price(lines=lines, items=items_fetch(lines=lines))
 
 
-def order_create(*, model: type[Order], party_id, lines: Sequence[LineRequest], **fields: Any) -> Order:
-    """Create an order of ``model`` for ``party_id`` with ``lines``, all references checked first."""
+def order_create(
+    *, model: type[Order], party_id, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
+) -> Order:
+    """Create an order of ``model`` for ``party_id`` with ``lines``, all references checked first.
+
+    ``order_id`` chooses the new order's id (the demo seed, so that a re-run finds its orders).
+    """
     party = party_fetch(party=model.PARTY, party_id=party_id)
     priced = lines_checked(lines=lines)
     with transaction.atomic():
         order = model.objects.create(
             **{model.PARTY.id_field: party_id, model.PARTY.name_field: party["name"]},
             total_amount=lines_total(priced),
-            **fields,
+            **({"id": order_id} if order_id else {}),
         )
         _lines_write(order=order, lines=priced)
     return order

@@ -6,6 +6,7 @@ import pytest
 
 from common.events import registry
 from common.orders.testing import closed_port_url
+from common.testing import auth_client
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
@@ -92,8 +93,6 @@ def test_confirm_with_inventory_down_is_503_and_changes_nothing(services, draft,
 )
 def test_finance_only_transitions_refuse_inventory_managers(services, draft, role, action, outbox):
     # given
-    from common.testing import auth_client
-
     order = draft([(services.add_item(stock=5), 1)])
 
     # when
