@@ -7,6 +7,7 @@ transaction that records the event in the inbox, so each applies once.
 from __future__ import annotations
 
 from common.events import Event, registry
+from common.orders.parties import contact_event_version
 
 from .models import SalesOrder
 from .services import sales_order_customer_rename, sales_order_stock_status_set
@@ -27,7 +28,7 @@ def handle_stock_returned(event: Event) -> None:
 def handle_customer_changed(event: Event) -> None:
     """Created, updated or deleted: the name the event carries is the newest known (a deletion keeps the orders)."""
     sales_order_customer_rename(
-        customer_id=event.data["customer_id"], name=event.data["name"], version=event.aggregate_version
+        customer_id=event.data["customer_id"], name=event.data["name"], version=contact_event_version(event)
     )
 
 

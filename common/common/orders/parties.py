@@ -12,7 +12,19 @@ from __future__ import annotations
 from django.db.models import F, Q
 from django.utils import timezone
 
+from common.events import Event
+
 from .models import OrderDocument
+
+
+def contact_event_version(event: Event) -> int:
+    """Return the order of ``event`` among the events of its contact.
+
+    The contact service publishes under the contact's row lock, so ``occurred_at``
+    grows with every change of one contact; it is used (in microseconds) until the
+    envelope carries ``aggregate_version``.
+    """
+    return int(event.occurred_at.timestamp() * 1_000_000)
 
 
 def party_name_apply(*, model: type[OrderDocument], party_id, name: str, version: int) -> int:
