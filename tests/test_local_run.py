@@ -235,16 +235,27 @@ def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(tmp_path):
                 fm,
             )
             assert status == 201, body
-            # then contact_svc's relay puts it, after the 5 seeded customers, on sales' durable queue
+            # then contact_svc's relay puts it, after the 5 seeded customers, through RabbitMQ to
+            # sales' consumer, which records each event once in its inbox (and purchase the 5 vendors)
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and queue_depth(AMQP_URL, f"{events_prefix}sales.events") < 6:
+            while time.monotonic() < deadline and _inbox_count(db_prefix, "sales", "contact.customer.created") < 6:
                 time.sleep(0.5)
-            assert queue_depth(AMQP_URL, f"{events_prefix}sales.events") == 6
-            assert queue_depth(AMQP_URL, f"{events_prefix}purchase.events") == 5  # the seeded vendors
+            assert _inbox_count(db_prefix, "sales", "contact.customer.created") == 6
+            assert _inbox_count(db_prefix, "purchase", "contact.vendor.created") == 5
+            assert queue_depth(AMQP_URL, f"{events_prefix}sales.events.dlq") == 0
             assert _database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
     finally:
         _delete_broker_names(events_prefix)
         _drop_databases(db_prefix)
+
+
+def _inbox_count(prefix: str, service: str, event_type: str) -> int:
+    """Return how many ``event_type`` events ``service``'s consumer has applied (its inbox)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/{prefix}{service}") as conn:
+        query = "SELECT COUNT(*) FROM events_inboxevent WHERE event_type = %s"
+        return conn.execute(query, [event_type]).fetchone()[0]
 
 
 def _database_names(prefix: str) -> set[str]:
