@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
 from common.money import MoneyField
 
@@ -75,8 +75,10 @@ class OrderDocument(models.Model):
 class OrderLine(models.Model):
     """One line: the item (id, and sku/name copied at the time), quantity, price and subtotal.
 
-    The database holds every writer to ``subtotal = quantity x unit_price`` and to a
-    positive quantity. ``position`` keeps the lines in the order they were given.
+    The database holds every writer to a positive quantity and a price not below zero;
+    ``subtotal`` is computed in Decimal by the services (a CHECK on the product would
+    compare floats on SQLite, the local run's default). ``position`` keeps the lines in
+    the order they were given.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -95,9 +97,6 @@ class OrderLine(models.Model):
             models.UniqueConstraint(fields=("order", "position"), name="%(app_label)s_%(class)s_position_uniq"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="%(app_label)s_%(class)s_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="%(app_label)s_%(class)s_price_not_negative"),
-            models.CheckConstraint(
-                condition=Q(subtotal=F("quantity") * F("unit_price")), name="%(app_label)s_%(class)s_subtotal_exact"
-            ),
         ]
 
     def __str__(self) -> str:
