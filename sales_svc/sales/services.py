@@ -9,7 +9,7 @@ Lock order. A transaction that changes an order locks that one order row
 (``SELECT ... FOR UPDATE``) first and then writes its lines and its outbox row; no
 transaction locks two orders, and no row lock is held across a call to another
 service (references and availability are checked before the transaction opens; the
-order's ``revision`` tells whether it changed in between). Event handlers write with
+lines are compared again under the lock). Event handlers write with
 one conditional UPDATE of the order row, so they take the same single lock.
 """
 
@@ -58,7 +58,8 @@ def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
     Availability is asked once, outside the transaction; the order is then locked and
     re-checked. Of two concurrent confirms the second finds it Confirmed (409), so the
     event is written once. If the lines were replaced in between, the check no longer
-    holds: 409, and the caller may retry.
+    holds: 409, and the caller may retry (other changes, a customer's new name, do not
+    matter).
     """
     order = order_get(model=SalesOrder, pk=order_id)
     CONFIRM.check(order)
@@ -75,11 +76,15 @@ def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
     with transaction.atomic():
         locked = order_lock(model=SalesOrder, pk=order_id)
         CONFIRM.check(locked)
-        if locked.revision != order.revision:
-            raise Conflict("The order changed while it was being confirmed; try again.")
+        if _quantities(locked.lines.all()) != _quantities(lines):
+            raise Conflict("The order's lines changed while it was being confirmed; try again.")
         transition_apply(order=locked, transition=CONFIRM, stock_status=StockStatus.PENDING)
         sales_order_confirmed_publish(order=locked)
     return locked
+
+
+def _quantities(lines) -> list[tuple[uuid.UUID, int]]:
+    return [(line.item_id, line.quantity) for line in lines]
 
 
 @transaction.atomic

@@ -108,7 +108,7 @@ def test_lines_replaced_while_confirming_refuse_the_stale_confirmation(monkeypat
     monkeypatch.setattr(sales_services, "stock_shortfalls", check_then_edit)
 
     # when
-    with pytest.raises(Conflict, match="changed while it was being confirmed"):
+    with pytest.raises(Conflict, match="lines changed while it was being confirmed"):
         sales_services.sales_order_confirm(order_id=order["id"])
 
     # then

@@ -7,6 +7,7 @@ import pytest
 from common.events import registry
 from common.orders.testing import closed_port_url
 from common.testing import auth_client
+from sales import services as sales_services
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +276,23 @@ def test_a_stock_answer_for_an_unknown_order_changes_nothing(deliver):
     # then
     assert applied is True
     assert SalesOrder.objects.count() == 0
+
+
+def test_confirm_after_the_customer_was_renamed_in_between(services, draft, as_fm, monkeypatch, deliver):
+    # given: the customer's name arrives between the availability check and the lock
+    order = draft([(services.add_item(stock=5), 1)])
+    original = sales_services.stock_shortfalls
+
+    def check_then_rename(*, lines):
+        shortfalls = original(lines=lines)
+        sales_services.sales_order_customer_rename(customer_id=order["customer_id"], name="Renamed", version=2)
+        return shortfalls
+
+    monkeypatch.setattr(sales_services, "stock_shortfalls", check_then_rename)
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert (response.json()["data"]["status"], response.json()["data"]["customer_name"]) == ("Confirmed", "Renamed")
