@@ -1,5 +1,5 @@
 # The two commands are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install fmt lint bench-gateway bench-events bench-memory bench-service-workers clean
+.PHONY: run test install fmt lint bench-gateway bench-events bench-memory bench-service-workers bench-orders clean
 
 run:
 	@scripts/bootstrap.sh
@@ -29,6 +29,9 @@ bench-events: install
 
 bench-service-workers: install
 	@.venv/bin/python bench/service_workers.py
+
+bench-orders: install
+	@bench/orders.sh
 
 bench-memory: install
 	@.venv/bin/python bench/local_run_memory.py
