@@ -37,6 +37,10 @@ class OrderAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # View only: there is nothing an operator may edit by hand (no save button either).
+        return False
+
     def has_add_permission(self, request) -> bool:
         # Creating checks the party and items with their services: that is the API's job.
         return False

@@ -23,6 +23,7 @@ def test_admin_lists_filters_and_shows_lines_read_only(services, draft, admin_cl
     assert detail.status_code == 200
     assert b"SHOWN-SKU" in detail.content and b"0.30" in detail.content
     assert b'name="status"' not in detail.content and b'name="total_amount"' not in detail.content
+    assert b'name="_save"' not in detail.content
 
 
 def test_admin_cannot_add_or_delete_orders(services, draft, admin_client):
