@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from common.exceptions import Conflict
@@ -76,6 +76,8 @@ def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
     with transaction.atomic():
         locked = order_lock(model=SalesOrder, pk=order_id)
         CONFIRM.check(locked)
+        # Read once, for the comparison, the event and the answer.
+        prefetch_related_objects([locked], "lines")
         if _quantities(locked.lines.all()) != _quantities(lines):
             raise Conflict("The order's lines changed while it was being confirmed; try again.")
         transition_apply(order=locked, transition=CONFIRM, stock_status=StockStatus.PENDING)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db import models
 from django.utils import timezone
 
 from common.exceptions import NotFound
@@ -58,10 +57,13 @@ def order_lock(*, model: type[Order], pk) -> Order:
 
 
 def order_touch(order: OrderDocument, *, fields: list[str]) -> None:
-    """Save ``fields`` of a locked order with its revision bumped (one UPDATE)."""
-    order.revision = models.F("revision") + 1
+    """Save ``fields`` of a locked order with its revision bumped (one UPDATE).
+
+    Incremented in Python: the row lock guarantees the revision read is the latest, and
+    every other writer (the handlers' conditional UPDATEs) waits for the lock.
+    """
+    order.revision += 1
     order.save(update_fields=[*fields, "revision", "updated_at"])
-    order.refresh_from_db(fields=["revision"])
 
 
 def transition_apply(*, order: Order, transition: Transition, **changes) -> Order:

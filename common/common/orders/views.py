@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
@@ -110,7 +111,8 @@ class OrderViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     lines_replace_service: ClassVar[Callable[..., OrderDocument]]
 
     def get_queryset(self):
-        return order_queryset(self.model)
+        # Lines are read with the order only where the answer shows them as they are now.
+        return order_queryset(self.model) if self.action in ("list", "retrieve") else self.model.objects.all()
 
     def get_serializer_class(self):
         return self.create_serializer_class if self.action == "create" else self.serializer_class
@@ -142,5 +144,7 @@ class OrderViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
         return self.render(service(order_id=self.get_object().pk, **kwargs))
 
     def render(self, order: OrderDocument, *, status_code: int = status.HTTP_200_OK) -> Response:
-        # Re-read with the lines prefetched: the answer shows what was committed.
-        return Response(self.serializer_class(self.get_queryset().get(pk=order.pk)).data, status=status_code)
+        # The services return the order as they committed it; its lines are read once
+        # unless the service already holds them.
+        prefetch_related_objects([order], "lines")
+        return Response(self.serializer_class(order).data, status=status_code)

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
 from common.orders.testing import closed_port_url
@@ -296,3 +298,23 @@ def test_confirm_after_the_customer_was_renamed_in_between(services, draft, as_f
     # then
     assert response.status_code == 200, response.json()
     assert (response.json()["data"]["status"], response.json()["data"]["customer_name"]) == ("Confirmed", "Renamed")
+
+
+def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm):
+    # given
+    item = services.add_item(stock=5)
+    body = {"customer_id": customer_id, "items": [{"item_id": item, "quantity": 1}, {"item_id": item, "quantity": 2}]}
+
+    # when
+    with CaptureQueriesContext(connection) as creating:
+        order = as_fm.post("/orders", body, format="json").json()["data"]
+    with CaptureQueriesContext(connection) as confirming:
+        assert post(as_fm, order, "confirm").status_code == 200
+
+    # then: create = order, lines, lines for the answer; confirm = path check, order and lines
+    # before asking inventory, then under the lock: order, lines, update, outbox
+    def work(queries):
+        return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
+
+    assert work(creating) == ["INSERT", "INSERT", "SELECT"]
+    assert work(confirming) == ["SELECT", "SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
