@@ -37,6 +37,7 @@ class FakeServices(ThreadingHTTPServer):
         self.stock: dict[str, int] = {}
         self.requests: list[tuple[str, str, dict | None]] = []
         self.authorizations: list[tuple[str, str]] = []
+        self.request_ids: list[tuple[str, str | None]] = []
         self.delay = 0.0
         self.status_override: dict[str, int] = {}
 
@@ -84,6 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _begin(self, body) -> int | None:
         self.server.requests.append((self.command, self.path, body))
         self.server.authorizations.append((self.path, self.headers.get("Authorization", "")))
+        self.server.request_ids.append((self.path, self.headers.get("X-Request-ID")))
         if self.server.delay:
             time.sleep(self.server.delay)
         return self.server.status_override.get(self.path)

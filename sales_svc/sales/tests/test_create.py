@@ -47,11 +47,16 @@ def test_create_asks_inventory_once_for_every_item_with_a_service_token(services
     body = {"customer_id": customer_id, "items": [{"item_id": item, "quantity": 1} for item in [*items, items[0]]]}
 
     # when
-    response = as_admin.post("/orders", body, format="json")
+    response = as_admin.post("/orders", body, format="json", HTTP_X_REQUEST_ID="req-create-1")
 
     # then
     assert response.status_code == 201
     assert services.calls(LOOKUP) == [{"ids": items}]
+    # Both calls (the customer's on a pool thread) carry the caller's request id.
+    assert {path: rid for path, rid in services.request_ids if path != "/service-token"} == {
+        LOOKUP: "req-create-1",
+        f"/customers/{customer_id}": "req-create-1",
+    }
     assert services.calls(f"/customers/{customer_id}") == [None]
     # The service's own token, fetched from auth, never the caller's.
     assert {auth for path, auth in services.authorizations if path != "/service-token"} == {"Bearer test-token"}
@@ -291,3 +296,19 @@ def test_delete_and_patch_are_405(services, draft, as_admin):
     assert as_admin.delete(f"/orders/{order['id']}").status_code == 405
     assert as_admin.patch(f"/orders/{order['id']}", {}, format="json").status_code == 405
     assert SalesOrder.objects.filter(pk=order["id"]).exists()
+
+
+def test_create_with_unknown_customer_and_item_names_the_customer_first(services, as_admin):
+    # given
+    body = {
+        "customer_id": "6f1c7bde-5a43-4d7a-9d8f-0c7e3f6b8a11",
+        "items": [{"item_id": "0b7f9a56-1d2e-4c3b-8a9f-5e6d7c8b9a01", "quantity": 1}],
+    }
+
+    # when
+    response = as_admin.post("/orders", body, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [{"field": "customer_id", "message": "Unknown customer."}]
+    assert SalesOrder.objects.count() == 0
