@@ -93,7 +93,7 @@ class OrderViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     model: ClassVar[type[OrderDocument]]
     serializer_class: ClassVar[type[OrderSerializer]]
     create_serializer_class: ClassVar[type[OrderLinesSerializer]]
-    # Filtering is ``filtered()``'s job, with errors naming the parameter.
+    # Filtering, search and ordering are the list selector's job, with errors naming the parameter.
     filter_backends: ClassVar[list] = []
     # Any non-slash id reaches UUIDLookupMixin, which answers 400 rather than the router's 404.
     lookup_value_regex = "[^/]+"
