@@ -6,6 +6,7 @@ The conftest defines ``order_model`` (the service's concrete order) and ``party_
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -19,7 +20,20 @@ from common.testing import auth_client
 
 from .testing import FakeServices
 
-__all__ = ["as_admin", "as_fm", "as_im", "as_service", "deliver", "draft", "fake_services", "outbox", "services"]
+CONTACT_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+__all__ = [
+    "as_admin",
+    "as_fm",
+    "as_im",
+    "as_service",
+    "deliver",
+    "deliver_contact",
+    "draft",
+    "fake_services",
+    "outbox",
+    "services",
+]
 
 
 @pytest.fixture(scope="session")
@@ -102,5 +116,26 @@ def deliver():
         _, payload = envelope.build(event_type, data=data, event_id=event_id)
         event = envelope.parse(payload)
         return consumer._apply(event, consumer.handlers[event_type])
+
+    return send
+
+
+@pytest.fixture
+def deliver_contact(deliver, monkeypatch):
+    """Deliver a contact event as the ``version``-th change of its contact.
+
+    Until the envelope carries ``aggregate_version``, the version of a contact event is
+    when it occurred (:func:`common.orders.parties.contact_event_version`): the
+    ``version``-th change occurs ``version`` seconds after a fixed instant.
+    """
+    build = envelope.build
+
+    def send(event_type, data, *, version: int):
+        occurred_at = CONTACT_EPOCH + dt.timedelta(seconds=version)
+        monkeypatch.setattr(envelope, "build", lambda *a, **kw: build(*a, **kw, occurred_at=occurred_at))
+        try:
+            return deliver(event_type, data)
+        finally:
+            monkeypatch.setattr(envelope, "build", build)
 
     return send

@@ -61,3 +61,23 @@ def paused_after(monkeypatch, module, name: str) -> tuple[threading.Event, threa
 
     monkeypatch.setattr(module, name, paused)
     return reached, release
+
+
+def race(monkeypatch, module, *, hold: str, call: Callable[[], Any]) -> tuple[Worker, Worker]:
+    """Run ``call`` twice at once, the first held inside ``module.<hold>`` until the second blocks.
+
+    ``hold`` names a function ``call`` runs inside its transaction (writing its event):
+    the first caller stops there, holding its row locks; the second starts and runs into
+    them; then the first is released. Returns both finished workers (result or error).
+    """
+    reached, release = paused_after(monkeypatch, module, hold)
+    first = Worker(call)
+    first.start()
+    assert reached.wait(10), f"{hold} was never reached"
+    second = Worker(call)
+    second.start()
+    wait_until_blocked_or_done(second)
+    release.set()
+    first.join(10)
+    second.join(10)
+    return first, second

@@ -21,3 +21,8 @@ def party_id(services):
 @pytest.fixture
 def vendor_id(party_id):
     return party_id
+
+
+@pytest.fixture(scope="session")
+def transition_permissions():
+    return {"receive": "purchase.receive", "pay": "orders.pay", "cancel": "purchase.cancel"}

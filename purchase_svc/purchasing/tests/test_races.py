@@ -5,7 +5,7 @@ from django.db import connection
 
 from common.events.models import OutboxEvent
 from common.orders.exceptions import InvalidTransition
-from common.testing.concurrency import Worker, paused_after, wait_until_blocked_or_done
+from common.testing.concurrency import race
 from purchasing import services as purchase_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,21 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def postgresql_only():
     assert connection.vendor == "postgresql", "race tests need PostgreSQL row locks (set ERP_POSTGRES_URL)"
-
-
-def race(monkeypatch, service, publisher: str, order_id):
-    """Run ``service(order_id=...)`` twice at once, the first held before its commit; return both workers."""
-    reached, release = paused_after(monkeypatch, purchase_services, publisher)
-    first = Worker(lambda: service(order_id=order_id))
-    first.start()
-    assert reached.wait(10)
-    second = Worker(lambda: service(order_id=order_id))
-    second.start()
-    wait_until_blocked_or_done(second)
-    release.set()
-    first.join(10)
-    second.join(10)
-    return first, second
 
 
 @pytest.mark.parametrize(
@@ -45,7 +30,12 @@ def test_two_concurrent_transitions_of_a_draft_happen_once(
     order = draft([(services.add_item(), 3)])
 
     # when
-    first, second = race(monkeypatch, getattr(purchase_services, service), publisher, order["id"])
+    first, second = race(
+        monkeypatch,
+        purchase_services,
+        hold=publisher,
+        call=lambda: getattr(purchase_services, service)(order_id=order["id"]),
+    )
 
     # then
     assert first.error is None and first.result.status == status
@@ -59,7 +49,12 @@ def test_two_concurrent_pays_pay_once(monkeypatch, services, draft):
     purchase_services.purchase_order_receive(order_id=order["id"])
 
     # when
-    first, second = race(monkeypatch, purchase_services.purchase_order_pay, "purchase_order_paid_publish", order["id"])
+    first, second = race(
+        monkeypatch,
+        purchase_services,
+        hold="purchase_order_paid_publish",
+        call=lambda: purchase_services.purchase_order_pay(order_id=order["id"]),
+    )
 
     # then
     assert first.error is None and first.result.status == "Paid"

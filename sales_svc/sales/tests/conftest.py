@@ -21,3 +21,8 @@ def party_id(services):
 @pytest.fixture
 def customer_id(party_id):
     return party_id
+
+
+@pytest.fixture(scope="session")
+def transition_permissions():
+    return {"confirm": "sales.confirm", "pay": "orders.pay", "cancel": "sales.cancel"}

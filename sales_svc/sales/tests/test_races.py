@@ -14,7 +14,7 @@ from common.events.models import OutboxEvent
 from common.exceptions import Conflict
 from common.orders.exceptions import InvalidTransition
 from common.orders.lines import LineRequest
-from common.testing.concurrency import Worker, paused_after, wait_until_blocked_or_done
+from common.testing.concurrency import race
 from sales import services as sales_services
 from sales.models import SalesOrder
 
@@ -34,27 +34,17 @@ def confirmed(services, draft, as_fm):
     return order
 
 
-def race(monkeypatch, service, publisher: str, order_id):
-    """Run ``service(order_id=...)`` twice at once, the first held before its commit; return both workers."""
-    reached, release = paused_after(monkeypatch, sales_services, publisher)
-    first = Worker(lambda: service(order_id=order_id))
-    first.start()
-    assert reached.wait(10)
-    second = Worker(lambda: service(order_id=order_id))
-    second.start()
-    wait_until_blocked_or_done(second)
-    release.set()
-    first.join(10)
-    second.join(10)
-    return first, second
-
-
 def test_two_concurrent_confirms_confirm_once(monkeypatch, services, draft):
     # given
     order = draft([(services.add_item(stock=10), 2)])
 
     # when
-    first, second = race(monkeypatch, sales_services.sales_order_confirm, "sales_order_confirmed_publish", order["id"])
+    first, second = race(
+        monkeypatch,
+        sales_services,
+        hold="sales_order_confirmed_publish",
+        call=lambda: sales_services.sales_order_confirm(order_id=order["id"]),
+    )
 
     # then
     assert first.error is None and first.result.status == "Confirmed"
@@ -64,7 +54,12 @@ def test_two_concurrent_confirms_confirm_once(monkeypatch, services, draft):
 
 def test_two_concurrent_pays_pay_once(monkeypatch, confirmed):
     # when
-    first, second = race(monkeypatch, sales_services.sales_order_pay, "sales_order_paid_publish", confirmed["id"])
+    first, second = race(
+        monkeypatch,
+        sales_services,
+        hold="sales_order_paid_publish",
+        call=lambda: sales_services.sales_order_pay(order_id=confirmed["id"]),
+    )
 
     # then
     assert first.error is None and first.result.status == "Paid"
@@ -81,7 +76,10 @@ def test_two_concurrent_cancels_of_an_issued_order_cancel_once(monkeypatch, conf
 
     # when
     first, second = race(
-        monkeypatch, sales_services.sales_order_cancel, "sales_order_cancelled_publish", confirmed["id"]
+        monkeypatch,
+        sales_services,
+        hold="sales_order_cancelled_publish",
+        call=lambda: sales_services.sales_order_cancel(order_id=confirmed["id"]),
     )
 
     # then
