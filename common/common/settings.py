@@ -279,6 +279,7 @@ def service_settings(
     middleware = [
         "common.middleware.RequestIDMiddleware",
         "common.metrics.MetricsMiddleware",
+        "common.middleware.RequestBodyMiddleware",
         "django.middleware.security.SecurityMiddleware",
         # Serves admin and API-docs assets from gunicorn: no separate web server needed.
         "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -313,6 +314,8 @@ def service_settings(
         "STATIC_ROOT": static_root(name),
         "WHITENOISE_USE_FINDERS": debug,
         "APPEND_SLASH": False,
+        # Bodies over this are a 413 (common.middleware.RequestBodyMiddleware).
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": env_int("ERP_MAX_BODY_BYTES", 1024 * 1024),
         "TEMPLATES": [
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -338,10 +341,11 @@ def service_settings(
                 "common.renderers.EnvelopeJSONRenderer",
                 "rest_framework.renderers.BrowsableAPIRenderer",
             ],
+            # No endpoint takes files: a multipart body is a 415 (CONTRACT §2). Forms are
+            # what the browsable API posts.
             "DEFAULT_PARSER_CLASSES": [
-                "rest_framework.parsers.JSONParser",
+                "common.parsers.JSONParser",
                 "rest_framework.parsers.FormParser",
-                "rest_framework.parsers.MultiPartParser",
             ],
             "DEFAULT_PAGINATION_CLASS": "common.pagination.EnvelopePagination",
             "DEFAULT_FILTER_BACKENDS": [
