@@ -347,6 +347,8 @@ def service_settings(
                 "common.parsers.JSONParser",
                 "rest_framework.parsers.FormParser",
             ],
+            # APIClient would post multipart (now a 415) when a test names no format.
+            "TEST_REQUEST_DEFAULT_FORMAT": "json",
             "DEFAULT_PAGINATION_CLASS": "common.pagination.EnvelopePagination",
             "DEFAULT_FILTER_BACKENDS": [
                 "django_filters.rest_framework.DjangoFilterBackend",
