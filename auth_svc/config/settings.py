@@ -15,8 +15,9 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
   the emails, in the same window lock that IP out (no password spraying).
 - ``AUTH_RESET_MAX_REQUESTS`` (default 5) ``POST /forgot-password`` requests per client IP
   and per email within ``AUTH_RESET_WINDOW`` seconds (default 3600); more answer 429.
-- ``AUTH_NUM_PROXIES`` (default 0): trusted reverse proxies in front of the service
-  (the gateway); the client IP is then taken from ``X-Forwarded-For``.
+- ``AUTH_TRUSTED_PROXY`` (default ``gateway``): the service whose own service token, sent in
+  ``X-Gateway-Token``, makes its ``X-Forwarded-For`` believed for throttles and lockouts
+  (an address alone proves nothing: on one host everybody is 127.0.0.1).
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
 - Mail: ``EMAIL_HOST`` set means SMTP with ``EMAIL_PORT`` (587), ``EMAIL_HOST_USER``,
   ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (on), ``EMAIL_USE_SSL``; otherwise mail is
@@ -62,8 +63,6 @@ CACHES = {
     }
 }
 
-REST_FRAMEWORK["NUM_PROXIES"] = env_int("AUTH_NUM_PROXIES", 0)  # noqa: F821
-
 
 def _service_secrets(raw: str | None) -> dict[str, str]:
     secrets: dict[str, str] = {}
@@ -87,6 +86,7 @@ ACCOUNTS = {
     "RESET_MAX_REQUESTS": env_int("AUTH_RESET_MAX_REQUESTS", 5),
     "RESET_WINDOW": env_int("AUTH_RESET_WINDOW", 3600),
     "RESET_TOKEN_MINUTES": env_int("AUTH_RESET_TOKEN_MINUTES", 60),
+    "TRUSTED_PROXY": env("AUTH_TRUSTED_PROXY", "gateway"),
 }
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ERP <no-reply@example.com>")
