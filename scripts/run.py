@@ -122,8 +122,6 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys()[0])
-        # Clients reach auth_svc through the gateway, which appends their address to X-Forwarded-For.
-        own["AUTH_NUM_PROXIES"] = "1"
     else:
         own.pop("SERVICE_SECRETS", None)
     return own

@@ -21,7 +21,9 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
 - Mail: ``EMAIL_HOST`` set means SMTP with ``EMAIL_PORT`` (587), ``EMAIL_HOST_USER``,
   ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (on), ``EMAIL_USE_SSL``; otherwise mail is
-  written as files into ``<ERP_DATA_DIR>/mail`` (the local run). ``EMAIL_BACKEND``
+  written as files into ``<ERP_DATA_DIR>/mail`` (the local run; folder 0700, files 0600: they
+  hold live reset tokens). Reset mails are sent by the ``send_reset_mails`` worker, not by
+  the request (forgot-password answers in the same time for any email). ``EMAIL_BACKEND``
   overrides both; ``DEFAULT_FROM_EMAIL`` is the sender.
 """
 
@@ -101,5 +103,5 @@ if EMAIL_HOST:
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 else:
     # No mail server configured (DEBUG, the local run): keep the messages as files.
-    EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    EMAIL_BACKEND = env("EMAIL_BACKEND", "accounts.mail.PrivateFileEmailBackend")
     EMAIL_FILE_PATH = str(data_dir() / "mail")
