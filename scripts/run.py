@@ -195,6 +195,9 @@ def processes(service: Service) -> list[tuple[str, str]]:
         result.append((f"{service.name}-relay", f"exec {PYTHON} manage.py relay_outbox"))
     if runs_consumer(service):
         result.append((f"{service.name}-consumer", f"exec {PYTHON} manage.py consume_events"))
+    if has_command(service, "send_reset_mails"):
+        # auth_svc's forgot-password only queues; this worker looks up, mints and mails.
+        result.append((f"{service.name}-mailer", f"exec {PYTHON} manage.py send_reset_mails"))
     return result
 
 
