@@ -2,13 +2,14 @@
 
 import io
 import json
-from pathlib import Path
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.exceptions import ParseError
 
-from common import settings as erp_settings
 from common.parsers import MAX_DEPTH, JSONParser, nesting_depth_exceeds
 from common.testing import auth_client
 
@@ -133,21 +134,18 @@ def small_limit(settings):
     return 64
 
 
-def test_default_body_limit_is_one_mebibyte_and_configurable(monkeypatch, tmp_path):
-    # given
-    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DJANGO_DEBUG", "1")
-    monkeypatch.delenv("ERP_MAX_BODY_BYTES", raising=False)
+def test_default_body_limit_is_one_mebibyte(settings):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 1_048_576
 
-    def limit() -> int:
-        return erp_settings.service_settings(name="x", title="X", apps=[], base_dir=Path("/srv"))[
-            "DATA_UPLOAD_MAX_MEMORY_SIZE"
-        ]
+
+def test_body_limit_comes_from_the_environment(tmp_path):
+    # when: the shared settings imported in a fresh interpreter with ERP_MAX_BODY_BYTES set
+    probe = "import common.settings.base as s; print(s.DATA_UPLOAD_MAX_MEMORY_SIZE)"
+    environ = {**os.environ, "DJANGO_DEBUG": "1", "ERP_DATA_DIR": str(tmp_path), "ERP_MAX_BODY_BYTES": "2048"}
+    output = subprocess.run([sys.executable, "-c", probe], env=environ, capture_output=True, text=True, check=True)
 
     # then
-    assert limit() == 1_048_576
-    monkeypatch.setenv("ERP_MAX_BODY_BYTES", "2048")
-    assert limit() == 2048
+    assert output.stdout.strip().splitlines()[-1] == "2048"
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded", "text/plain"])
