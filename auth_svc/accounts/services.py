@@ -27,6 +27,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from common.authentication import claim_type_errors
 from common.exceptions import Conflict, Unauthorized
 from common.roles import ADMIN
 
@@ -37,7 +38,7 @@ from .throttling import (
     login_lockout_seconds,
     reset_request_wait_seconds,
 )
-from .tokens import TokenPair, access_token_for_service, token_pair_for_user
+from .tokens import ContractRefreshToken, TokenPair, access_token_for_service, token_pair_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, Toke
 
 def _refresh_token_decode(refresh_token: str) -> RefreshToken:
     try:
-        return RefreshToken(refresh_token)
+        return ContractRefreshToken(refresh_token)
     except TokenError:
         raise Unauthorized("Refresh token is invalid, expired or revoked.") from None
 
@@ -217,7 +218,7 @@ def auth_logout(*, refresh_token: str, user_id: str) -> None:
         payload = token_backend.decode(refresh_token, verify=True)
     except TokenBackendError:
         raise invalid from None
-    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type or claim_type_errors(payload):
         raise invalid
     if str(payload.get(api_settings.USER_ID_CLAIM)) != str(user_id):
         raise invalid

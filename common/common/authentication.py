@@ -61,7 +61,7 @@ class TokenUser(SimpleTokenUser):
         return f"{self.token_type}:{self.id}"
 
 
-def _claim_type_errors(payload: dict) -> list[str]:
+def claim_type_errors(payload: dict) -> list[str]:
     """Return what is wrong with the claims' presence and types (CONTRACT §3); empty if nothing is."""
     missing = [claim for claim in REQUIRED_CLAIMS if claim not in payload]
     if missing:
@@ -84,18 +84,22 @@ def _claim_type_errors(payload: dict) -> list[str]:
     return errors
 
 
-class ContractAccessToken(AccessToken):
-    """simplejwt's access token, also requiring the contract's claims with the right types.
+class ContractClaimsMixin:
+    """For a simplejwt token class: require the contract's claims, with the right types.
 
     The types are checked before simplejwt's own checks run: they assume them (a string
     ``exp`` would be a ``TypeError`` there, and a 500).
     """
 
     def verify(self) -> None:
-        errors = _claim_type_errors(self.payload)
+        errors = claim_type_errors(self.payload)
         if errors:
             raise TokenError(f"Token {'; '.join(errors)}")
         super().verify()
+
+
+class ContractAccessToken(ContractClaimsMixin, AccessToken):
+    """simplejwt's access token with the contract's claims (what every service accepts)."""
 
 
 class JWTAuthentication(JWTStatelessUserAuthentication):

@@ -52,8 +52,17 @@ def _json_duplicate_role(fields: dict) -> tuple[bytes, str]:
     return body[:-1].encode() + b', "role": "admin"}', "application/json"
 
 
-# name -> (make the body from the endpoint's fields, expected status; None: the endpoint's own answer)
+# Register validates the role (400); the other endpoints have no role field and answer as usual.
+ON_REGISTER_400 = {"/register": 400}
+
+# name -> (make the body from the endpoint's fields, expected status: an int for every endpoint,
+# None for each endpoint's own answer, or a dict of the endpoints that answer otherwise)
 ATTACKS = {
+    "json-role-list": (lambda f: _json({**f, "role": [ADMIN]}), ON_REGISTER_400),
+    "json-role-object": (lambda f: _json({**f, "role": {"role": ADMIN}}), ON_REGISTER_400),
+    "json-role-padded": (lambda f: _json({**f, "role": f" {ADMIN} "}), ON_REGISTER_400),
+    "json-role-cased": (lambda f: _json({**f, "role": ADMIN.upper()}), ON_REGISTER_400),
+    "form-role-padded": (lambda f: _form({**f, "role": f"{ADMIN} "}), ON_REGISTER_400),
     "json": (lambda f: _json({**f, "role": ADMIN}), None),
     "form": (lambda f: _form({**f, "role": ADMIN}), None),
     "form-duplicate-role": (lambda f: _form({**f, "role": ["inventory_manager", ADMIN]}), None),
@@ -82,6 +91,8 @@ def test_no_encoding_makes_an_admin(api_client, open_registration, user, path, a
     response = api_client.generic("POST", path, body, content_type=content_type)
 
     # then
+    if isinstance(expected_status, dict):
+        expected_status = expected_status.get(path)
     assert response.status_code == (expected_status or usual_status)
     assert "application/json" in response["Content-Type"]
     assert set(User.objects.values_list("email", "role")) == users_before
