@@ -73,8 +73,10 @@ class RegisterView(APIView):
         pass
 
     def check_permissions(self, request):
+        # Read once per request: ``post`` must decide under the same switch as this check.
+        self.registration_open = _open_registration()
         # While registration is open the decision needs the validated role: ``post`` takes it.
-        if not _open_registration():
+        if not self.registration_open:
             super().check_permissions(request)
 
     @extend_schema(
@@ -102,7 +104,7 @@ class RegisterView(APIView):
     def post(self, request):
         payload = s.UserCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        if _open_registration() and _needs_token_while_open(payload.validated_data["role"]):
+        if self.registration_open and _needs_token_while_open(payload.validated_data["role"]):
             super().check_permissions(request)
         user = services.user_create(**payload.validated_data)
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
