@@ -7,12 +7,23 @@ SKUs with an ``EXISTS`` subquery, so an order with two matching lines is listed 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from common.filters import MAX_SEARCH_LENGTH, StableOrderingFilter, validate_search_terms
+from common.filters import StableOrderingFilter
 
 ORDERING_FIELDS = ("created_at", "updated_at", "total_amount", "status")
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_TERMS = 10
+
+
+def validate_search_terms(value: str) -> None:
+    # Each word is one more pair of conditions: bound the work one request can ask for.
+    if len(value.split()) > MAX_SEARCH_TERMS:
+        raise ValidationError(f"At most {MAX_SEARCH_TERMS} words.")
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -30,3 +41,15 @@ class OrderFilter(django_filters.FilterSet):
             sku_matches = lines.objects.filter(order=OuterRef("pk"), sku__icontains=term)
             queryset = queryset.filter(Q(**{f"{party.name_field}__icontains": term}) | Q(Exists(sku_matches)))
         return queryset
+
+
+def filterset_apply(
+    *, queryset: QuerySet, filterset_class: type[django_filters.FilterSet], filters: Mapping[str, str] | None
+) -> QuerySet:
+    """Return ``queryset`` narrowed by ``filters``; a value the filters cannot read is a 400 naming it."""
+    if not filters:
+        return queryset
+    filterset = filterset_class(data=filters, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})
+    return filterset.qs

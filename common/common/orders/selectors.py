@@ -7,9 +7,7 @@ from typing import TypeVar
 
 from django.db.models import QuerySet
 
-from common.filters import filterset_apply
-
-from .filters import OrderFilter
+from .filters import OrderFilter, filterset_apply
 from .models import OrderDocument
 
 Order = TypeVar("Order", bound=OrderDocument)
