@@ -22,4 +22,6 @@ def order_list(
     *, model: type[Order], filterset_class: type[OrderFilter], filters: Mapping[str, str] | None = None
 ) -> QuerySet[Order]:
     """Return the orders of ``model`` narrowed by ``filters`` (query parameters); bad values are a 400."""
-    return filterset_apply(queryset=order_queryset(model), filterset_class=filterset_class, filters=filters)
+    orders = filterset_apply(queryset=order_queryset(model), filterset_class=filterset_class, filters=filters)
+    # Equal values (two orders of one total) page deterministically.
+    return orders.order_by(*orders.query.order_by, "-id") if filters and filters.get("ordering") else orders
