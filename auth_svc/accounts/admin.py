@@ -1,10 +1,21 @@
-"""Django admin for users: the standard user admin, keyed by email and showing the role."""
+"""Django admin for users: the standard user admin, keyed by email, every write through the services.
 
-from django.contrib import admin
+So an operator's edit follows the API's rules: deactivating revokes the user's refresh
+tokens, a role change or deactivation cannot remove the last active admin, a new
+password revokes the old sessions. A refusal (409) is shown as a message, never a 500.
+Users are deactivated, never deleted (their tokens and history stay consistent).
+"""
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswordChangeForm
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.http import HttpResponseRedirect
 
+from common.exceptions import ServiceError
+
+from . import services
 from .models import User
 
 
@@ -20,10 +31,19 @@ class UserChangeForm(BaseUserChangeForm):
         fields = "__all__"
 
 
+class AdminPasswordChangeForm(BaseAdminPasswordChangeForm):
+    """The standard form, saving through :func:`services.user_password_set` (revokes tokens)."""
+
+    def save(self, commit=True):
+        self.user = services.user_password_set(user=self.user, password=self.cleaned_data["password1"])
+        return self.user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = ("email", "role", "is_active", "created_at")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("email",)
@@ -36,3 +56,28 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
     filter_horizontal = ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        if change:
+            stored = User.objects.get(pk=obj.pk)
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            saved = services.user_admin_change(user=stored, changes=changes)
+        else:
+            saved = services.user_create(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password1"], role=obj.role
+            )
+        # The admin goes on with ``obj`` (log entry, redirect): give it the saved row.
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Django runs the form and save_model in one transaction: a service's refusal rolls
+        # all of it back, then the operator sees why on the same page.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceError as exc:
+            self.message_user(request, str(exc.detail), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
