@@ -6,14 +6,13 @@ password revokes the old sessions. A refusal (409) is shown as a message, never 
 Users are deactivated, never deleted (their tokens and history stay consistent).
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswordChangeForm
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
-from django.http import HttpResponseRedirect
 
-from common.exceptions import ServiceError
+from common.admin import ServiceErrorsAdminMixin
 
 from . import services
 from .models import User
@@ -40,7 +39,7 @@ class AdminPasswordChangeForm(BaseAdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceErrorsAdminMixin, BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -72,12 +71,3 @@ class UserAdmin(BaseUserAdmin):
         # The admin goes on with ``obj`` (log entry, redirect): give it the saved row.
         obj.pk = saved.pk
         obj.refresh_from_db()
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Django runs the form and save_model in one transaction: a service's refusal rolls
-        # all of it back, then the operator sees why on the same page.
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceError as exc:
-            self.message_user(request, str(exc.detail), level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
