@@ -3,6 +3,7 @@
 import threading
 import time
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
@@ -135,6 +136,8 @@ ERRORS = {
     ),
     "validation_failed": ValidationFailed({"password": ["Too short.", "Too common."]}),
     "rate_limited": RateLimited("Too many attempts.", wait=0.4),
+    "too_big": RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."),
+    "suspicious": TooManyFieldsSent("The number of GET/POST parameters exceeded"),
 }
 
 
