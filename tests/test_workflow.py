@@ -154,8 +154,15 @@ def test_confirm_with_too_little_stock_is_409_through_the_gateway(platform):
     status, refused = _call("POST", f"{api}/sales/orders/{sale['data']['id']}/confirm", None, fm)
 
     assert status == 409
+    item_id = item["data"]["id"]
     assert refused["error"]["details"] == [
-        {"field": "items.0.quantity", "message": "insufficient_stock: requested 1, available 0"}
+        {
+            "field": "items.0.quantity",
+            "message": f"item {item_id}: requested 1, available 0",
+            "item_id": item_id,
+            "requested": 1,
+            "available": 0,
+        }
     ]
     _, again = _call("GET", f"{api}/sales/orders/{sale['data']['id']}", None, fm)
     assert again["data"]["status"] == "Draft"

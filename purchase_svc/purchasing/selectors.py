@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django.db.models import QuerySet
 
-from common.orders.selectors import order_list
+from common.orders.selectors import order_queryset
 
-from .filters import PurchaseOrderFilter
 from .models import PurchaseOrder
 
 
-def purchase_order_list(*, filters: Mapping[str, str] | None = None) -> QuerySet[PurchaseOrder]:
-    """Return purchase orders newest first (or by ``ordering``), lines prefetched, narrowed by ``filters``."""
-    return order_list(model=PurchaseOrder, filterset_class=PurchaseOrderFilter, filters=filters)
+def purchase_order_list() -> QuerySet[PurchaseOrder]:
+    """Return the orders newest first, lines prefetched (the list view's filters narrow them)."""
+    return order_queryset(PurchaseOrder)

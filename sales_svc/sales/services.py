@@ -23,9 +23,8 @@ from django.db import transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
-from common.exceptions import Conflict
+from common.exceptions import Conflict, InsufficientStock
 from common.orders.documents import order_create, order_lines_replace
-from common.orders.exceptions import InsufficientStock
 from common.orders.lines import LineRequest
 from common.orders.machine import order_get, order_lock, transition_apply
 from common.orders.parties import party_name_apply
@@ -67,11 +66,14 @@ def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
     short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines)}
     if short:
         raise InsufficientStock(
-            [
-                (index, short[line.item_id].requested, short[line.item_id].available)
-                for index, line in enumerate(lines)
-                if line.item_id in short
-            ]
+            {
+                "field": f"items.{index}.quantity",
+                "item_id": line.item_id,
+                "requested": short[line.item_id].requested,
+                "available": short[line.item_id].available,
+            }
+            for index, line in enumerate(lines)
+            if line.item_id in short
         )
     with transaction.atomic():
         locked = order_lock(model=SalesOrder, pk=order_id)

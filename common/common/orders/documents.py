@@ -17,7 +17,8 @@ from typing import TypeVar
 
 from django.db import transaction
 
-from .exceptions import InvalidTransition
+from common.exceptions import InvalidTransition
+
 from .lines import LineRequest, PricedLine, lines_price, lines_total
 from .machine import order_get, order_lock, order_touch
 from .models import OrderDocument, OrderLine
@@ -95,7 +96,7 @@ def order_lines_replace(*, model: type[Order], pk, lines: Sequence[LineRequest],
 
 def _check_editable(order: OrderDocument, editable: frozenset[str]) -> None:
     if order.status not in editable:
-        raise InvalidTransition(order.status, editable)
+        raise InvalidTransition(order.status, sorted(editable))
 
 
 def _lines_write(*, order: OrderDocument, lines: Sequence[PricedLine]) -> None:

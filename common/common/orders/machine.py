@@ -14,9 +14,8 @@ from typing import TypeVar
 
 from django.utils import timezone
 
-from common.exceptions import NotFound
+from common.exceptions import InvalidTransition, NotFound
 
-from .exceptions import InvalidTransition
 from .models import OrderDocument
 
 Order = TypeVar("Order", bound=OrderDocument)
@@ -37,7 +36,7 @@ class Transition:
     def check(self, order: OrderDocument) -> None:
         """Raise :class:`InvalidTransition` (409 naming the current status) unless the order may move."""
         if order.status not in self.sources:
-            raise InvalidTransition(order.status, self.sources)
+            raise InvalidTransition(order.status, sorted(self.sources))
 
 
 def order_get(*, model: type[Order], pk) -> Order:

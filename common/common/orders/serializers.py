@@ -34,9 +34,18 @@ class LineRequestSerializer(serializers.Serializer):
 
 
 class OrderLinesSerializer(serializers.Serializer):
-    """``{items: [...]}``: what ``PUT /orders/{id}`` takes, and the base of a create body."""
+    """``{items: [...]}``: what ``PUT /orders/{id}`` takes, and the base of a create body.
+
+    It reads the request; the answer is the order as ``output_serializer_class`` shows it
+    (the view's hook puts the service's order in ``serializer.instance``).
+    """
+
+    output_serializer_class: type[serializers.Serializer]
 
     items = LineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def to_representation(self, instance):
+        return self.output_serializer_class(instance, context=self.context).data
 
 
 class OrderSerializer(serializers.Serializer):

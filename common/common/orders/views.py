@@ -1,9 +1,9 @@
 """The REST shape of an order document: list, read, create, replace lines, transitions.
 
-A service subclasses :class:`OrderViewSet` and names its model, serializers,
-FilterSet and services; each transition is an ``@action`` of its own that calls one
-service (so roles and docs are declared per action). Views parse, call one selector
-or service, render.
+A service subclasses :class:`OrderViewSet` (the common.views mixins, whose hooks call
+services) and names its model, serializers, FilterSet, search fields and services; each
+transition is an ``@action`` of its own that calls one service (so roles and docs are
+declared per action). Filtering, search and ordering are the global backends'.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from typing import Any, ClassVar
 
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from common.roles import roles_for
-from common.views import UUIDLookupMixin
+from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 
+from .filters import ORDERING_FIELDS
 from .lines import line_requests
 from .models import OrderDocument
-from .selectors import order_queryset
 from .serializers import OrderLinesSerializer, OrderSerializer
 
 READ, WRITE = "orders.read", "orders.write"
@@ -51,7 +51,7 @@ def list_parameters(*, party: str, stamp: str) -> list[OpenApiParameter]:
     ]
 
 
-def order_viewset_schema(*, title: str, party: str, stamp: str, serializer, create_serializer):
+def order_viewset_schema(*, title: str, party: str, stamp: str, serializer, create_serializer, lines_serializer):
     """Return the OpenAPI description of the shared actions (``title``: "sales order")."""
     return extend_schema_view(
         list=extend_schema(
@@ -72,7 +72,7 @@ def order_viewset_schema(*, title: str, party: str, stamp: str, serializer, crea
         update=extend_schema(
             summary="Replace a draft's lines",
             description=f"Only in Draft; invalid lines change nothing. {roles_text(WRITE)}",
-            request=OrderLinesSerializer,
+            request=lines_serializer,
             responses={200: serializer},
         ),
     )
@@ -89,14 +89,22 @@ def transition_schema(*, summary: str, description: str, permission: str, serial
     )
 
 
-class OrderViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
+class OrderViewSet(
+    UUIDLookupMixin,
+    ServiceCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ServiceUpdateMixin,
+    viewsets.GenericViewSet,
+):
+    """list, retrieve, create, replace lines (PUT); a subclass adds its transitions as actions."""
+
     model: ClassVar[type[OrderDocument]]
     serializer_class: ClassVar[type[OrderSerializer]]
+    # The create body (party id and lines); PUT takes the lines only.
     create_serializer_class: ClassVar[type[OrderLinesSerializer]]
-    # Filtering, search and ordering are the list selector's job, with errors naming the parameter.
-    filter_backends: ClassVar[list] = []
-    # Any non-slash id reaches UUIDLookupMixin, which answers 400 rather than the router's 404.
-    lookup_value_regex = "[^/]+"
+    lines_serializer_class: ClassVar[type[OrderLinesSerializer]]
+    ordering_fields = ORDERING_FIELDS
     http_method_names: ClassVar[list[str]] = ["get", "post", "put", "head", "options"]
     required_permissions: ClassVar[dict[str, str]] = {
         "list": READ,
@@ -106,45 +114,32 @@ class OrderViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     }
 
     # The selector and services, set with staticmethod() so they are not bound as methods.
-    list_selector: ClassVar[Callable[..., Any]]
+    list_selector: ClassVar[Callable[[], Any]]
     create_service: ClassVar[Callable[..., OrderDocument]]
     lines_replace_service: ClassVar[Callable[..., OrderDocument]]
 
     def get_queryset(self):
         # Lines are read with the order only where the answer shows them as they are now.
-        return order_queryset(self.model) if self.action in ("list", "retrieve") else self.model.objects.all()
+        return self.list_selector() if self.action in ("list", "retrieve") else self.model.objects.all()
 
     def get_serializer_class(self):
-        return self.create_serializer_class if self.action == "create" else self.serializer_class
+        if self.action == "create":
+            return self.create_serializer_class
+        if self.action == "update":
+            return self.lines_serializer_class
+        return self.serializer_class
 
-    def list(self, request):
-        orders = self.list_selector(filters=request.query_params)
-        page = self.paginate_queryset(orders)
-        return self.get_paginated_response(self.serializer_class(page, many=True).data)
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        serializer.instance = self.create_service(lines=line_requests(data.pop("items")), **data)
 
-    def retrieve(self, request, pk=None):
-        return self.render(self.get_object())
-
-    def create(self, request):
-        body = self.create_serializer_class(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        order = self.create_service(lines=line_requests(data.pop("items")), **data)
-        return self.render(order, status_code=status.HTTP_201_CREATED)
-
-    def update(self, request, pk=None):
-        order = self.get_object()
-        body = OrderLinesSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        order = self.lines_replace_service(order_id=order.pk, lines=line_requests(body.validated_data["items"]))
-        return self.render(order)
+    def perform_update(self, serializer):
+        lines = line_requests(serializer.validated_data["items"])
+        serializer.instance = self.lines_replace_service(order_id=serializer.instance.pk, lines=lines)
 
     def transition(self, service: Callable[..., OrderDocument], **kwargs: Any) -> Response:
-        """Run a transition service on the path's order and answer the order as it is now."""
-        return self.render(service(order_id=self.get_object().pk, **kwargs))
-
-    def render(self, order: OrderDocument, *, status_code: int = status.HTTP_200_OK) -> Response:
-        # The services return the order as they committed it; its lines are read once
-        # unless the service already holds them.
+        """Run a transition service on the path's order and answer the order as it committed it."""
+        order = service(order_id=self.get_object().pk, **kwargs)
+        # The lines are read once, unless the service already holds them.
         prefetch_related_objects([order], "lines")
-        return Response(self.serializer_class(order).data, status=status_code)
+        return Response(self.serializer_class(order).data)

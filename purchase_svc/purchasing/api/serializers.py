@@ -13,5 +13,9 @@ class PurchaseOrderSerializer(OrderSerializer):
     received_at = serializers.DateTimeField(read_only=True)
 
 
-class PurchaseOrderCreateSerializer(OrderLinesSerializer):
+class PurchaseOrderLinesSerializer(OrderLinesSerializer):
+    output_serializer_class = PurchaseOrderSerializer
+
+
+class PurchaseOrderCreateSerializer(PurchaseOrderLinesSerializer):
     vendor_id = serializers.UUIDField()

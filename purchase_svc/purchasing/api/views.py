@@ -11,7 +11,9 @@ from typing import ClassVar
 
 from rest_framework.decorators import action
 
+from common.orders.filters import search_fields
 from common.orders.views import OrderViewSet, order_viewset_schema, transition_schema
+from purchasing.filters import PurchaseOrderFilter
 from purchasing.models import PurchaseOrder
 from purchasing.selectors import purchase_order_list
 from purchasing.services import (
@@ -22,7 +24,7 @@ from purchasing.services import (
     purchase_order_receive,
 )
 
-from .serializers import PurchaseOrderCreateSerializer, PurchaseOrderSerializer
+from .serializers import PurchaseOrderCreateSerializer, PurchaseOrderLinesSerializer, PurchaseOrderSerializer
 
 RECEIVE, PAY, CANCEL = "purchase.receive", "orders.pay", "purchase.cancel"
 
@@ -39,11 +41,15 @@ def _transition(summary: str, description: str, permission: str):
     stamp="received",
     serializer=PurchaseOrderSerializer,
     create_serializer=PurchaseOrderCreateSerializer,
+    lines_serializer=PurchaseOrderLinesSerializer,
 )
 class PurchaseOrderViewSet(OrderViewSet):
     model = PurchaseOrder
     serializer_class = PurchaseOrderSerializer
     create_serializer_class = PurchaseOrderCreateSerializer
+    lines_serializer_class = PurchaseOrderLinesSerializer
+    filterset_class = PurchaseOrderFilter
+    search_fields = search_fields(PurchaseOrder)
     list_selector = staticmethod(purchase_order_list)
     create_service = staticmethod(purchase_order_create)
     lines_replace_service = staticmethod(purchase_order_lines_replace)

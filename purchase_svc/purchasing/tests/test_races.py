@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from common.events.models import OutboxEvent
-from common.orders.exceptions import InvalidTransition
+from common.exceptions import InvalidTransition
 from common.testing.concurrency import race
 from purchasing import services as purchase_services
 

@@ -16,5 +16,9 @@ class SalesOrderSerializer(OrderSerializer):
     confirmed_at = serializers.DateTimeField(read_only=True)
 
 
-class SalesOrderCreateSerializer(OrderLinesSerializer):
+class SalesOrderLinesSerializer(OrderLinesSerializer):
+    output_serializer_class = SalesOrderSerializer
+
+
+class SalesOrderCreateSerializer(SalesOrderLinesSerializer):
     customer_id = serializers.UUIDField()

@@ -10,7 +10,9 @@ from typing import ClassVar
 
 from rest_framework.decorators import action
 
+from common.orders.filters import search_fields
 from common.orders.views import OrderViewSet, order_viewset_schema, transition_schema
+from sales.filters import SalesOrderFilter
 from sales.models import SalesOrder
 from sales.selectors import sales_order_list
 from sales.services import (
@@ -21,7 +23,7 @@ from sales.services import (
     sales_order_pay,
 )
 
-from .serializers import SalesOrderCreateSerializer, SalesOrderSerializer
+from .serializers import SalesOrderCreateSerializer, SalesOrderLinesSerializer, SalesOrderSerializer
 
 CONFIRM, PAY, CANCEL = "sales.confirm", "orders.pay", "sales.cancel"
 
@@ -38,11 +40,15 @@ def _transition(summary: str, description: str, permission: str):
     stamp="confirmed",
     serializer=SalesOrderSerializer,
     create_serializer=SalesOrderCreateSerializer,
+    lines_serializer=SalesOrderLinesSerializer,
 )
 class SalesOrderViewSet(OrderViewSet):
     model = SalesOrder
     serializer_class = SalesOrderSerializer
     create_serializer_class = SalesOrderCreateSerializer
+    lines_serializer_class = SalesOrderLinesSerializer
+    filterset_class = SalesOrderFilter
+    search_fields = search_fields(SalesOrder)
     list_selector = staticmethod(sales_order_list)
     create_service = staticmethod(sales_order_create)
     lines_replace_service = staticmethod(sales_order_lines_replace)

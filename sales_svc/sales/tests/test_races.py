@@ -11,8 +11,7 @@ import pytest
 from django.db import connection
 
 from common.events.models import OutboxEvent
-from common.exceptions import Conflict
-from common.orders.exceptions import InvalidTransition
+from common.exceptions import Conflict, InvalidTransition
 from common.orders.lines import LineRequest
 from common.testing.concurrency import race
 from sales import services as sales_services

@@ -69,7 +69,13 @@ def test_confirm_with_insufficient_stock_is_409_naming_short_lines_and_emits_not
     error = response.json()["error"]
     assert error["type"] == "conflict"
     assert error["details"] == [
-        {"field": "items.1.quantity", "message": "insufficient_stock: requested 5, available 2"}
+        {
+            "field": "items.1.quantity",
+            "message": f"item {scarce}: requested 5, available 2",
+            "item_id": scarce,
+            "requested": 5,
+            "available": 2,
+        }
     ]
     assert status_of(order) == ("Draft", None)
     assert outbox() == []
