@@ -278,6 +278,8 @@ def service_settings(
         ]
     middleware = [
         "common.middleware.RequestIDMiddleware",
+        # Inside the request id, around everything else: one JSON line per request.
+        "common.access_log.AccessLogMiddleware",
         "common.metrics.MetricsMiddleware",
         "django.middleware.security.SecurityMiddleware",
         # Serves admin and API-docs assets from gunicorn: no separate web server needed.
@@ -377,6 +379,8 @@ def service_settings(
             "SWAGGER_UI_DIST": "SIDECAR",
             "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
             "REDOC_DIST": "SIDECAR",
+            # Swagger UI's default sends the schema's URL to validator.swagger.io for a badge.
+            "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
             "COMPONENT_SPLIT_REQUEST": True,
             "POSTPROCESSING_HOOKS": [
                 "drf_spectacular.hooks.postprocess_schema_enums",

@@ -35,9 +35,12 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
     if match is None:
         return _error(404, "not_found", "Not found.")
     route, upstream_path = match
-    if not route.public and verified_claims(request.headers.get("Authorization")) is None:
+    claims = None if route.public else verified_claims(request.headers.get("Authorization"))
+    if not route.public and claims is None:
         message = "Invalid or expired token." if request.headers.get("Authorization") else "Authentication required."
         return _error(401, "unauthorized", message, **{"WWW-Authenticate": 'Bearer realm="erp"'})
+    if claims:
+        request.token_user_id = claims.get("user_id")  # named in the access log (common.access_log)
     base_url = settings.GATEWAY["UPSTREAMS"][route.service]
     return forward(request, base_url=base_url, path=escape_uri_path(upstream_path))
 
