@@ -139,10 +139,12 @@ def base_env(data_dir: Path) -> dict[str, str]:
 
 
 def mint_token(env: dict[str, str]) -> str:
-    """Make the run's key pair (DEBUG's development keys, in the temporary data dir) and a valid token."""
+    """Make the run's key pair in the temporary data dir (``python -m common.keys``) and a valid token."""
+    subprocess.run([PYTHON, "-m", "common.keys"], env=env, check=True, stdout=subprocess.DEVNULL)
     script = (
-        "import django; django.setup(); from common.testing import issue_token; "
-        "print(issue_token(role='admin', lifetime=3600))"
+        "import django; django.setup(); from common.keys import local_key_paths; "
+        "from common.testing import issue_token; "
+        "print(issue_token(role='admin', lifetime=3600, private_key=local_key_paths()[0].read_text()))"
     )
     output = subprocess.run(
         [PYTHON, "-c", script],

@@ -61,6 +61,8 @@ SERVICES = (
 # request holds a greenlet, not one of a few threads (bench/slow_clients.py). It has no
 # database, so nothing else changes. compose.yaml gives its gateway the same environment.
 GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
+# Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
+GRACEFUL_STOP_SECONDS = 15
 
 
 def log(message: str) -> None:
@@ -68,11 +70,15 @@ def log(message: str) -> None:
 
 
 def data_dir() -> Path:
-    # The same default the services take (common.settings.service_settings): <repo>/.run.
-    os.environ.setdefault("ERP_DATA_DIR", str(ROOT / ".run"))
-    from common.settings import data_dir as shared_data_dir
+    """Return the data dir every service reads (<repo>/.run unless ERP_DATA_DIR), made with its folders."""
+    from common.settings.env import data_dir as shared_data_dir
+    from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 
-    return shared_data_dir()
+    folder = shared_data_dir()
+    # The kombu filesystem broker (used without BROKER_URL) needs its folders to exist.
+    for path in filesystem_broker_folders(filesystem_broker_options(folder / "broker")):
+        path.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def port_base() -> int:
@@ -133,10 +139,10 @@ def local_secrets(folder: Path) -> dict[str, str]:
 
 
 def jwt_keys() -> tuple[Path, Path]:
-    """Return the key pair in the data dir, made once (ERP_DATA_DIR is set by :func:`data_dir`)."""
-    from common.settings import ensure_dev_keypair
+    """Return the key pair in the data dir, made once (``python -m common.keys`` does the same)."""
+    from common.keys import ensure_keypair
 
-    return ensure_dev_keypair()
+    return ensure_keypair(data_dir() / "keys")
 
 
 def base_env(folder: Path) -> dict[str, str]:
@@ -186,7 +192,7 @@ def create_postgres_databases() -> None:
     import psycopg
     from psycopg import sql
 
-    from common.settings import postgres_server_url
+    from common.settings.env import postgres_server_url
 
     prefix = os.environ.get("ERP_DB_PREFIX", "")
     with psycopg.connect(postgres_server_url("postgres"), autocommit=True) as conn:
@@ -304,6 +310,7 @@ def run_manage(name: str, args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["manage"]:
         return run_manage(argv[1] if len(argv) > 1 else "", argv[2:])
+    import honcho.manager
     from honcho.manager import Manager
     from honcho.printer import Printer
 
@@ -322,6 +329,9 @@ def main(argv: list[str]) -> int:
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES))
 
+    # honcho sends SIGKILL 5 s after SIGTERM; a web server may take gunicorn's graceful_timeout
+    # (10 s, scripts/gunicorn.conf.py) to finish its requests and idle keep-alive connections.
+    honcho.manager.KILL_WAIT = GRACEFUL_STOP_SECONDS
     manager = Manager(Printer(sys.stdout))
     for service in SERVICES:
         for name, command in processes(service):
