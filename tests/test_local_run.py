@@ -7,6 +7,7 @@ spare ports, with nothing but Python (SQLite and the filesystem broker).
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,7 +29,9 @@ START_TIMEOUT = 240
 
 
 def _free_port_base() -> int:
-    for base in range(18000, 19000, 10):
+    # From a random start: checkouts testing at once must not race for the same first free range.
+    start = random.randrange(18000, 28000, 10)
+    for base in [*range(start, 28000, 10), *range(18000, start, 10)]:
         ports = [base + s.port_offset for s in SERVICES]
         if all(_port_free(port) for port in ports):
             return base

@@ -1,6 +1,7 @@
 """scripts/run.py before it starts anything: taken ports, the masked broker, ``make manage``'s arguments."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -12,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _free_base() -> int:
-    return next(base for base in range(19000, 20000, 10) if not taken_ports(base))
+    start = random.randrange(28000, 37000, 10)  # apart from the ranges other checkouts' runs pick
+    return next(base for base in range(start, 38000, 10) if not taken_ports(base))
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
