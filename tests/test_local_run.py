@@ -345,8 +345,10 @@ def test_a_body_over_a_mebibyte_is_413_in_the_envelope(platform, target, path):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(body)
         answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        # A server that closes with the body unread resets the connection once its answer is out.
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
 
     # then
     status_line = answer.partition(b"\r\n")[0]
