@@ -68,6 +68,8 @@ DATABASE_MIDDLEWARE = [
 ]
 MIDDLEWARE = [
     "common.middleware.RequestIDMiddleware",
+    # Inside the request id, around everything else: one JSON line per request.
+    "common.access_log.AccessLogMiddleware",
     "common.metrics.MetricsMiddleware",
     "common.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -161,6 +163,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI's default sends the schema's URL to validator.swagger.io for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
