@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,9 +178,14 @@ class Pipeline:
         from common.events import publish_event, registry
 
         order_id = uuid.uuid4()
-        data = {"order_id": order_id, "customer_id": uuid.uuid4(), "total_amount": "10.00", "items": [{"seq": seq}]}
+        line = registry.OrderLine(
+            item_id=uuid.uuid4(), quantity=seq + 1, unit_price=Decimal("10.00"), subtotal=Decimal("10.00") * (seq + 1)
+        )
+        data = registry.SalesOrderConfirmedData(
+            order_id=order_id, customer_id=uuid.uuid4(), total_amount=line.subtotal, items=(line,)
+        )
         with transaction.atomic():
-            row = publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=str(order_id))
+            row = publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=order_id, aggregate_version=1)
         return str(row.event_id), time.perf_counter()
 
     def wait_for(self, count: int, timeout: float) -> None:
@@ -248,6 +254,7 @@ def main() -> int:
     from common.events.topology import Topology
 
     call_command("migrate", verbosity=0)
+    settings.SERVICE_NAME = "sales"  # the benchmark publishes sales.order.confirmed
     OutboxEvent.objects.all().delete()
     InboxEvent.objects.all().delete()
     print(f"events bench: PostgreSQL {database.rsplit('/', 1)[-1]}, RabbitMQ {url.split('@')[-1]}", flush=True)

@@ -387,15 +387,14 @@ def service_settings(
             "SERVICE_SECRET": env("SERVICE_SECRET"),
             "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
             "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
-            "READINESS_CHECKS": ["common.health.check_database", "common.health.check_broker"] if with_database else [],
+            # Ready = the database answers; the broker and the outbox are reported, not required (CONTRACT §1).
+            "READINESS_CHECKS": ["common.health.check_database"] if with_database else [],
         },
         "LOGGING": logging_config(debug),
     }
     if events:
-        # The outbox/inbox tables, the relay and consumer commands, and a readiness
-        # check that fails when the relay is stuck.
+        # The outbox/inbox tables, the relay and consumer commands, the backlog report.
         settings["INSTALLED_APPS"].insert(len(installed), "common.events")
-        settings["ERP"]["READINESS_CHECKS"].append("common.events.health.check_outbox")
     if not debug:
         settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
     return settings

@@ -1,5 +1,6 @@
 """/metrics and the request counter."""
 
+import pytest
 from rest_framework.test import APIClient
 
 from common.metrics import REQUESTS
@@ -9,6 +10,7 @@ def _count(method: str, status: str) -> float:
     return REQUESTS.labels(method, status)._value.get()
 
 
+@pytest.mark.django_db
 def test_answered_requests_are_counted():
     # given
     before = _count("GET", "200")
@@ -21,6 +23,7 @@ def test_answered_requests_are_counted():
     assert b'erp_http_requests_total{method="GET",status="200"}' in APIClient().get("/metrics").content
 
 
+@pytest.mark.django_db
 def test_unknown_methods_share_one_label():
     # given
     before = _count("other", "405")

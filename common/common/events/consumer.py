@@ -73,6 +73,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,11 +81,11 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, tran
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from kombu import Connection, Producer
+from kombu import Connection, Consumer, Producer
 from kombu.mixins import ConsumerMixin
 
 from ..request_id import reset_request_id, set_request_id
-from . import broker, conf, envelope
+from . import broker, conf, envelope, liveness
 from .envelope import Event, PoisonMessage
 from .models import InboxEvent
 from .registry import SUBSCRIPTIONS, EventType
@@ -191,9 +192,7 @@ class EventConsumer(ConsumerMixin):
         before_ack: Callable[[Event], None] | None = None,
     ):
         settings = conf.events_settings()
-        self.consumer_name = consumer or settings["CONSUMER"]
-        if not self.consumer_name:
-            raise ImproperlyConfigured('ERP_EVENTS["CONSUMER"] names the consuming service')
+        self.consumer_name = consumer or conf.consumer_name()
         self.handlers = load_handlers(self.consumer_name, handlers)
         self.topology = topology or Topology()
         self.retry_delays = self.topology.retry_delays
@@ -211,6 +210,7 @@ class EventConsumer(ConsumerMixin):
         self.dead_lettered = 0
         self.retried = 0
         self._restart_pause = 1.0
+        self.alive = liveness.Heartbeat("consumer")
 
     # -- kombu hooks -----------------------------------------------------
 
@@ -218,22 +218,39 @@ class EventConsumer(ConsumerMixin):
         return [Consumer(queues=[self.topology.queue(self.consumer_name)], on_message=self.on_message,
                          prefetch_count=self.prefetch, no_ack=False)]  # fmt: skip
 
-    def on_connection_revived(self) -> None:
-        self._close_publisher()
-        # ``self.connection`` is cloned per attempt; declare on a short-lived clone.
-        with self.connection.clone() as conn:
-            self.topology.declare(conn)
-
     @contextlib.contextmanager
-    def establish_connection(self):
-        # kombu's version sleeps through its reconnect backoff (up to 30 s) without
-        # looking at should_stop; the callback runs every second of that wait, so a
-        # SIGTERM during a broker outage ends the process promptly.
-        with self.create_connection() as conn:
-            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=self._abort_if_stopping)
-            yield conn
+    def Consumer(self):
+        """Connect, declare, consume; leave without ever waiting on a broker that stopped answering.
 
-    def _abort_if_stopping(self) -> None:
+        kombu's version cancels each consumer and closes the connection with a
+        handshake, which on a half-open link waits for replies that never come. Here an
+        error drops the socket (the broker returns the unacked messages when it notices);
+        a clean stop closes with every wait capped (:func:`broker.close`). Its reconnect
+        loop also looks at ``should_stop`` every second, so a SIGTERM during a broker
+        outage ends the process promptly.
+        """
+        conn = self.create_connection()
+        broken = True
+        try:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=self._reconnect_tick)
+            self._close_publisher()
+            self.topology.declare(conn)
+            logger.info("event consumer connected", extra={"queue": self.topology.queue_name(self.consumer_name)})
+            channel = conn.default_channel
+            consumers = self.get_consumers(partial(Consumer, channel, on_decode_error=self.on_decode_error), channel)
+            for consumer in consumers:
+                consumer.consume()
+            yield conn, channel, consumers
+            self.on_consume_end(conn, channel)
+            broken = False
+        finally:
+            broker.close(conn, broken=broken)
+
+    def on_iteration(self) -> None:
+        self.alive.beat()
+
+    def _reconnect_tick(self) -> None:
+        self.alive.beat()  # retrying is alive; a wedged process is what the probe is for
         if self.should_stop:
             raise _Stopping
 
@@ -268,8 +285,10 @@ class EventConsumer(ConsumerMixin):
                 self._close_publisher()
                 deadline = time.monotonic() + pause
                 while not self.should_stop and time.monotonic() < deadline:
+                    self.alive.beat()
                     time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         self._close_publisher()
+        self.alive.clear()
 
     # -- per message -----------------------------------------------------
 
@@ -441,14 +460,13 @@ class EventConsumer(ConsumerMixin):
                     # The filesystem transport routes by in-process state: declare here too.
                     self.topology.declare(conn, [self.consumer_name])
             except Exception:
-                with contextlib.suppress(Exception):
-                    conn.release()
+                broker.close(conn, broken=True)
                 raise
             self._publisher = conn
         return self._publisher
 
     def _close_publisher(self) -> None:
-        if self._publisher is not None:
-            with contextlib.suppress(Exception):  # already broken: nothing to close
-                self._publisher.release()
-            self._publisher = None
+        # Dropped, not closed with a handshake: it is closed after errors, or when the
+        # consuming connection was lost, and nothing on it awaits a reply any more.
+        broker.close(self._publisher, broken=True)
+        self._publisher = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from openapi_spec_validator import validate
@@ -64,7 +65,9 @@ def test_request_id_is_echoed_or_made():
     assert len(client.get("/health/live")["X-Request-ID"]) == 36
 
 
+@pytest.mark.django_db
 def test_metrics_exposed():
     response = APIClient().get("/metrics")
     assert response.status_code == 200
     assert b"erp_http_requests_total" in response.content
+    assert (b"erp_outbox_pending " in response.content) == apps.is_installed("common.events")

@@ -19,7 +19,7 @@ class Command(BaseCommand):
             total = 0
             while count := relay.relay_batch():
                 total += count
-            relay._close_broker()
+            relay.close()
             self.stdout.write(f"published {total}")
             return
         stop_on_signals(relay.stop)
