@@ -49,6 +49,7 @@ from kombu import Connection, Producer
 
 from . import broker, conf, liveness
 from .models import OutboxEvent
+from .shutdown import Interrupted
 from .topology import Topology
 
 logger = logging.getLogger("common.events.relay")
@@ -87,6 +88,9 @@ class Relay:
         self._producer: Producer | None = None
         self.published = 0
         self.alive = liveness.Heartbeat("relay")
+        # True while the relay waits on the broker (connect, declare, confirm, heartbeat):
+        # a SIGTERM then interrupts the wait (common.events.shutdown).
+        self.waiting_on_broker = False
 
     # -- lifecycle -------------------------------------------------------
 
@@ -125,6 +129,9 @@ class Relay:
                 backoff = self.backoff_initial
                 if count < self.batch_size:
                     self._wait(self.sweep_interval)
+        except Interrupted:
+            logger.info("outbox relay: stop requested during a broker call; its batch rolled back")
+            self._close_broker(broken=True)
         finally:
             self._close_broker(broken=False)
             self._close_wakeup()
@@ -140,7 +147,8 @@ class Relay:
 
     def relay_batch(self) -> int:
         """Publish up to ``batch_size`` pending rows; return how many were marked sent."""
-        producer = self._ensure_producer()
+        with self._broker_wait():
+            producer = self._ensure_producer()
         with transaction.atomic(using=self.using):
             rows = self._lock_batch()
             if not rows:
@@ -151,7 +159,8 @@ class Relay:
                 if self.stopping:
                     break
                 try:
-                    self._publish(producer, row)
+                    with self._broker_wait():
+                        self._publish(producer, row)
                 except Exception as exc:
                     failure = exc
                     OutboxEvent.objects.using(self.using).filter(id=row.id).update(
@@ -202,15 +211,24 @@ class Relay:
             self._producer = Producer(conn.default_channel)
         return self._producer
 
+    @contextlib.contextmanager
+    def _broker_wait(self):
+        self.waiting_on_broker = True
+        try:
+            yield
+        finally:
+            self.waiting_on_broker = False
+
     def _keep_broker_alive(self) -> None:
         """Read what the broker sent (heartbeats) and send ours; raises if the link is dead."""
         conn = self._conn
         if conn is None or not self.heartbeat or conn.transport.driver_type != "amqp":
             return
-        with contextlib.suppress(socket.timeout, TimeoutError):
-            while True:
-                conn.drain_events(timeout=0)
-        conn.heartbeat_check()
+        with self._broker_wait():
+            with contextlib.suppress(socket.timeout, TimeoutError):
+                while True:
+                    conn.drain_events(timeout=0)
+            conn.heartbeat_check()
 
     def _close_broker(self, *, broken: bool) -> None:
         broker.close(self._conn, broken=broken)

@@ -112,6 +112,10 @@ class TcpProxy:
         with self.lock:
             return sum(1 for link in self.links if not link.frozen)
 
+    def frozen_connections(self) -> int:
+        with self.lock:
+            return sum(1 for link in self.links if link.frozen)
+
     def close(self) -> None:
         self.closed = True
         self.cut()

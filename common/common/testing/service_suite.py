@@ -10,6 +10,7 @@ import os
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
@@ -31,6 +32,11 @@ def test_uses_postgres_in_ci():
     # The test command runs every suite against the local PostgreSQL: fail loudly if not.
     if os.environ.get("ERP_POSTGRES_URL") and settings.DATABASES:
         assert connection.vendor == "postgresql"
+
+
+def test_system_checks_pass():
+    # Includes the event wiring (common.events.checks): handlers match subscriptions.
+    call_command("check", fail_level="ERROR")
 
 
 def test_openapi_schema_validates():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import pytest
+from django.db import connections
 
 from common.events import registry
 from contacts import events as contact_events
+from contacts.services import contact_update
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +169,33 @@ def test_unknown_contact_id_writes_no_event(url, as_admin, outbox):
     # then
     assert (patched.status_code, deleted.status_code) == (404, 404)
     assert outbox() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_updates_never_share_a_version(kind, make, outbox):
+    # given: four writers changing one contact at the same moment
+    contact = make(name="Start")
+    barrier = threading.Barrier(4)
+    failures = []
+
+    def update(index):
+        try:
+            barrier.wait(timeout=10)
+            contact_update(contact=contact, data={"name": f"Writer {index}"})
+        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=update, args=(index,)) for index in range(4)]
+
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # then: each change got its own version, in the row and in its event
+    assert failures == []
+    assert sorted(envelope(row)["aggregate_version"] for row in outbox()) == [2, 3, 4, 5]
+    assert kind.model.objects.get().version == 5
