@@ -54,6 +54,8 @@ def events_settings() -> dict[str, Any]:
     merged = dict(DEFAULTS)
     if os.environ.get("ERP_EVENTS_PREFIX"):
         merged["PREFIX"] = os.environ["ERP_EVENTS_PREFIX"]
+    if os.environ.get("ERP_EVENTS_WAKEUP"):
+        merged["WAKEUP"] = os.environ["ERP_EVENTS_WAKEUP"]
     if os.environ.get("ERP_EVENTS_RETRY_DELAYS"):
         merged["RETRY_DELAYS"] = [float(part) for part in os.environ["ERP_EVENTS_RETRY_DELAYS"].split(",")]
     merged.update(getattr(settings, "ERP_EVENTS", {}) or {})

@@ -28,7 +28,7 @@ def heartbeat_path(role: str) -> Path:
     configured = conf.get("WORKER_HEARTBEAT_FILE")
     if configured:
         return Path(str(configured).format(role=role))
-    from ..settings import data_dir
+    from ..settings.env import data_dir
 
     return data_dir() / "workers" / f"{settings.SERVICE_NAME}-{role}.alive"
 
