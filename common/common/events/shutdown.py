@@ -24,6 +24,10 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
 
     def handler(signum, frame):
         stop()
+        # The first SIGTERM is enough. A second one (a supervisor that signals the whole
+        # process group, then each child) must not land in the interpreter's shutdown, where
+        # Python has put the default handler back and the process would die of it (rc -15).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Once only: a second signal must not break into the clean-up the first one started.
         if not interrupted and interruptible():
             interrupted.append(signum)
