@@ -30,6 +30,12 @@ BROKER_TIMEOUT = 2.0
 BROKER_CACHE_SECONDS = 5.0
 
 
+def uses_database() -> bool:
+    """False for a service without a database (the gateway: Django fills in its dummy backend)."""
+    engine = settings.DATABASES.get("default", {}).get("ENGINE")
+    return engine not in (None, "", "django.db.backends.dummy")
+
+
 def check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -123,7 +129,7 @@ class ReadyView(APIView):
         checks = run_checks()
         if all(value == "ok" for value in checks.values()):
             body = {"service": settings.SERVICE_NAME, "status": "ok", "checks": checks}
-            if settings.DATABASES:
+            if uses_database():
                 body["dependencies"] = dependencies()
             return Response(body)
         body = error_body(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 
 from django.apps import apps
-from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
@@ -31,9 +30,9 @@ class DependencyCollector:
     """Gauges of the broker's reachability and the outbox backlog, read when scraped."""
 
     def collect(self):
-        from .health import broker_status
+        from .health import broker_status, uses_database
 
-        if not settings.DATABASES:
+        if not uses_database():  # the gateway: no broker, no outbox
             return
         up = GaugeMetricFamily("erp_broker_up", "1 if the broker accepted a connection (cached a few seconds)")
         up.add_metric([], 1.0 if broker_status() == "ok" else 0.0)

@@ -15,6 +15,7 @@ from django.db import connection
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from ..health import uses_database
 from .tokens import auth_client
 
 
@@ -71,7 +72,11 @@ def test_request_id_is_echoed_or_made():
     assert len(client.get("/health/live")["X-Request-ID"]) == 36
 
 
-@pytest.mark.django_db
+# The outbox gauges of /metrics read the database; the gateway has none.
+_database_if_any = pytest.mark.django_db if uses_database() else (lambda test: test)
+
+
+@_database_if_any
 def test_metrics_exposed():
     response = APIClient().get("/metrics")
     assert response.status_code == 200
