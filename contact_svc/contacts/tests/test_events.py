@@ -168,6 +168,7 @@ def test_unknown_contact_id_writes_no_event(url, as_admin, outbox):
 
     # then
     assert (patched.status_code, deleted.status_code) == (404, 404)
+    assert patched.json()["error"]["type"] == deleted.json()["error"]["type"] == "not_found"
     assert outbox() == []
 
 
