@@ -257,9 +257,19 @@ def processes(service: Service) -> list[tuple[str, str]]:
     return result
 
 
-def runs_consumer(service: Service) -> bool:
-    """A consumer runs once the service declares handlers (inventory, sales, purchase: CONTRACT §6)."""
-    return service.consumes and any((ROOT / service.folder).glob("*/handlers.py"))
+def runs_consumer(service: Service, env: dict[str, str] | None = None) -> bool:
+    """A consumer runs for a service whose settings name its handlers (``manage.py worker_roles``)."""
+    if not service.consumes:
+        return False
+    result = subprocess.run(
+        [PYTHON, "manage.py", "worker_roles"],
+        cwd=ROOT / service.folder,
+        env=env or {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG") or "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "consumer" in result.stdout.split()
 
 
 def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:
