@@ -13,11 +13,10 @@ DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "Purchase service"
 
-# common.events: the outbox/inbox tables, the relay and consumer commands, and a
-# readiness check that fails when the relay is stuck.
+# common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
+# report in readiness and /metrics; naming HANDLERS makes the service run a consumer.
 INSTALLED_APPS += ["common.events", "purchasing"]
-ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
-ERP_EVENTS = {"CONSUMER": "purchase", "HANDLERS": "purchasing.handlers.HANDLERS"}
+ERP_EVENTS = {"HANDLERS": "purchasing.handlers.HANDLERS"}
 
 # The services whose records orders reference (vendors and items), read with a service token.
 ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
