@@ -7,16 +7,13 @@ transaction that records the event in the inbox, so each applies once.
 from __future__ import annotations
 
 from common.events import Event, registry
-from common.orders.parties import contact_event_version
 
 from .services import purchase_order_vendor_rename
 
 
 def handle_vendor_changed(event: Event) -> None:
     """Created, updated or deleted: the name the event carries is the newest known (a deletion keeps the orders)."""
-    purchase_order_vendor_rename(
-        vendor_id=event.data["vendor_id"], name=event.data["name"], version=contact_event_version(event)
-    )
+    purchase_order_vendor_rename(vendor_id=event.data.vendor_id, name=event.data.name, version=event.aggregate_version)
 
 
 HANDLERS = {

@@ -7,28 +7,27 @@ transaction that records the event in the inbox, so each applies once.
 from __future__ import annotations
 
 from common.events import Event, registry
-from common.orders.parties import contact_event_version
 
 from .models import SalesOrder
 from .services import sales_order_customer_rename, sales_order_stock_status_set
 
 
 def handle_stock_issued(event: Event) -> None:
-    sales_order_stock_status_set(order_id=event.data["order_id"], stock_status=SalesOrder.StockStatus.ISSUED)
+    sales_order_stock_status_set(order_id=event.data.order_id, stock_status=SalesOrder.StockStatus.ISSUED)
 
 
 def handle_stock_shortage(event: Event) -> None:
-    sales_order_stock_status_set(order_id=event.data["order_id"], stock_status=SalesOrder.StockStatus.SHORT)
+    sales_order_stock_status_set(order_id=event.data.order_id, stock_status=SalesOrder.StockStatus.SHORT)
 
 
 def handle_stock_returned(event: Event) -> None:
-    sales_order_stock_status_set(order_id=event.data["order_id"], stock_status=SalesOrder.StockStatus.RETURNED)
+    sales_order_stock_status_set(order_id=event.data.order_id, stock_status=SalesOrder.StockStatus.RETURNED)
 
 
 def handle_customer_changed(event: Event) -> None:
     """Created, updated or deleted: the name the event carries is the newest known (a deletion keeps the orders)."""
     sales_order_customer_rename(
-        customer_id=event.data["customer_id"], name=event.data["name"], version=contact_event_version(event)
+        customer_id=event.data.customer_id, name=event.data.name, version=event.aggregate_version
     )
 
 

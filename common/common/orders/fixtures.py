@@ -6,21 +6,16 @@ The conftest defines ``order_model`` (the service's concrete order) and ``party_
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
 
-from common.events import envelope
-from common.events.consumer import EventConsumer
 from common.events.models import OutboxEvent
 from common.testing import auth_client
+from common.testing import events as testing_events
 
 from .testing import FakeServices
-
-CONTACT_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 __all__ = [
     "as_admin",
@@ -110,32 +105,18 @@ def draft(services, order_model, party_id, as_admin):
 @pytest.fixture
 def deliver():
     """Deliver an event to this service's handlers through the consumer's inbox path; return whether it applied."""
-    consumer = EventConsumer(consumer=django_settings.ERP_EVENTS["CONSUMER"])
 
-    def send(event_type, data, *, event_id=None):
-        _, payload = envelope.build(event_type, data=data, event_id=event_id)
-        event = envelope.parse(payload)
-        return consumer._apply(event, consumer.handlers[event_type])
+    def send(event_type, data, *, event_id=None, aggregate_version: int = 1):
+        return testing_events.deliver(event_type, data, event_id=event_id, aggregate_version=aggregate_version).applied
 
     return send
 
 
 @pytest.fixture
-def deliver_contact(deliver, monkeypatch):
-    """Deliver a contact event as the ``version``-th change of its contact.
-
-    Until the envelope carries ``aggregate_version``, the version of a contact event is
-    when it occurred (:func:`common.orders.parties.contact_event_version`): the
-    ``version``-th change occurs ``version`` seconds after a fixed instant.
-    """
-    build = envelope.build
+def deliver_contact(deliver):
+    """Deliver a contact event as the ``version``-th change of its contact (its aggregate_version)."""
 
     def send(event_type, data, *, version: int):
-        occurred_at = CONTACT_EPOCH + dt.timedelta(seconds=version)
-        monkeypatch.setattr(envelope, "build", lambda *a, **kw: build(*a, **kw, occurred_at=occurred_at))
-        try:
-            return deliver(event_type, data)
-        finally:
-            monkeypatch.setattr(envelope, "build", build)
+        return deliver(event_type, data, aggregate_version=version)
 
     return send

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from rest_framework.exceptions import ValidationError
 
+from common.events import registry
 from common.money import DECIMAL_PLACES, MAX_DIGITS, quantize_money
 
 # The largest amount a NUMERIC(14,2) column holds: a line or total above it is bad input, not a 500.
@@ -88,9 +89,11 @@ def lines_total(lines: Iterable[PricedLine]) -> Decimal:
     return quantize_money(sum((line.subtotal for line in lines), Decimal(0)))
 
 
-def lines_event_data(lines: Iterable) -> list[dict]:
-    """Return stored lines as the events carry them: ``[{item_id, quantity, unit_price, subtotal}]``."""
-    return [
-        {"item_id": line.item_id, "quantity": line.quantity, "unit_price": line.unit_price, "subtotal": line.subtotal}
+def lines_event_data(lines: Iterable) -> tuple[registry.OrderLine, ...]:
+    """Return stored lines as the events carry them (``registry.OrderLine``)."""
+    return tuple(
+        registry.OrderLine(
+            item_id=line.item_id, quantity=line.quantity, unit_price=line.unit_price, subtotal=line.subtotal
+        )
         for line in lines
-    ]
+    )
