@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from django.db import models
 
-from common.orders.models import OrderDocument, OrderLine, Party
+from common.orders.models import OrderDocument, OrderLine, Party, PartyVersion
+
+
+class VendorVersion(PartyVersion):
+    """The newest version of each vendor heard of from contact events."""
 
 
 class PurchaseOrder(OrderDocument):
     PARTY = Party("vendor")
+    PARTY_VERSIONS = VendorVersion
 
     class Status(models.TextChoices):
         DRAFT = "Draft"

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from django.db import models
 
-from common.orders.models import OrderDocument, OrderLine, Party
+from common.orders.models import OrderDocument, OrderLine, Party, PartyVersion
+
+
+class CustomerVersion(PartyVersion):
+    """The newest version of each customer heard of from contact events."""
 
 
 class SalesOrder(OrderDocument):
     PARTY = Party("customer")
+    PARTY_VERSIONS = CustomerVersion
 
     class Status(models.TextChoices):
         DRAFT = "Draft"

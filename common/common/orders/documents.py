@@ -22,6 +22,7 @@ from common.exceptions import InvalidTransition
 from .lines import LineRequest, PricedLine, lines_price, lines_total
 from .machine import order_get, order_lock, order_touch
 from .models import OrderDocument, OrderLine
+from .parties import party_version_known
 from .references import items_fetch, party_fetch
 
 Order = TypeVar("Order", bound=OrderDocument)
@@ -47,8 +48,14 @@ def order_create(
     """
     party, priced = _both(lambda: party_fetch(party=model.PARTY, party_id=party_id), lambda: lines_checked(lines=lines))
     with transaction.atomic():
+        # The name is read now; an event at most as new as the version heard of must not replace it.
+        version = party_version_known(model=model, party_id=party_id)
         order = model.objects.create(
-            **{model.PARTY.id_field: party_id, model.PARTY.name_field: party["name"]},
+            **{
+                model.PARTY.id_field: party_id,
+                model.PARTY.name_field: party["name"],
+                model.PARTY.version_field: version,
+            },
             total_amount=lines_total(priced),
             **({"id": order_id} if order_id else {}),
         )

@@ -43,10 +43,26 @@ class Party:
         return f"/{self.kind}s/{party_id}"
 
 
+class PartyVersion(models.Model):
+    """The newest version of a party this service has heard of, from the contact events.
+
+    A name event may be applied before any order of its party exists; an order created
+    later starts from this version, so a late, older event cannot undo a newer name.
+    """
+
+    party_id = models.UUIDField(primary_key=True)
+    version = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
 class OrderDocument(models.Model):
     """An order's header: status, exact total, revision and timestamps common to both kinds."""
 
     PARTY: ClassVar[Party]
+    # The concrete PartyVersion model of this order's party.
+    PARTY_VERSIONS: ClassVar[type[PartyVersion]]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     total_amount = MoneyField(default=0)

@@ -18,6 +18,7 @@ __all__ = [
     "test_a_deleted_party_leaves_its_orders_intact",
     "test_a_rename_reaches_every_order_of_the_party",
     "test_an_older_event_arriving_late_does_not_undo_a_newer_name",
+    "test_an_order_created_after_a_rename_is_not_undone_by_an_older_event",
     "test_every_operation_is_documented_with_its_roles",
     "test_transition_docs_name_the_roles_that_hold_them",
 ]
@@ -69,6 +70,23 @@ def test_an_older_event_arriving_late_does_not_undo_a_newer_name(
 
     # then
     assert _names(order_model, party_id) == ["Newest"]
+
+
+@pytest.mark.django_db
+def test_an_order_created_after_a_rename_is_not_undone_by_an_older_event(
+    services, draft, order_model, party_id, deliver_contact
+):
+    # given: the rename (version 2) was applied before the party had any order
+    deliver_contact(_contact_event(order_model, "updated"), _contact_data(order_model, party_id, "Renamed"), version=2)
+    services.contacts[f"{order_model.PARTY.kind}s"][party_id]["name"] = "Renamed"
+    order = draft([(services.add_item(), 1)])
+
+    # when the creation (version 1) arrives late
+    deliver_contact(_contact_event(order_model, "created"), _contact_data(order_model, party_id, "Original"), version=1)
+
+    # then
+    assert order[order_model.PARTY.name_field] == "Renamed"
+    assert _names(order_model, party_id) == ["Renamed"]
 
 
 @pytest.mark.django_db
