@@ -317,8 +317,9 @@ def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm
     with CaptureQueriesContext(connection) as confirming:
         assert post(as_fm, order, "confirm").status_code == 200
 
-    # then: create = the customer's version heard of, order, lines, lines for the answer; confirm = path check, order and lines
-    # before asking inventory, then under the lock: order, lines, update, outbox
+    # then: create = the customer's version heard of, order, lines, lines for the answer;
+    # confirm = path check, order and lines before asking inventory, then under the lock:
+    # order, lines, update, outbox
     def work(queries):
         return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
 
