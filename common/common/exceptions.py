@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework import status
@@ -73,6 +74,10 @@ class UpstreamUnavailable(ServiceError):
 class BadGateway(UpstreamUnavailable):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "A service this request needs answered with an error."
+
+
+class DatabaseUnavailable(UpstreamUnavailable):
+    default_detail = "The service cannot reach its database; try again shortly."
 
 
 class UpstreamTimeout(ServiceError):
@@ -172,8 +177,23 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     # Like DRF's own handler: with ATOMIC_REQUESTS, an error must not commit half a change.
     set_rollback()
 
+    request = context.get("request")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is away (restarting, unreachable, a lock timeout): not a bug of
+        # the request, so 503 as for any dependency down (CONTRACT §2), one log line and
+        # no traceback per request while it lasts. A query error of the code itself is
+        # a ProgrammingError/IntegrityError and stays a 500.
+        logger.warning(
+            "Database unavailable in %s %s (request %s): %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            get_request_id(),
+            type(exc).__name__,
+            extra={"request_id": get_request_id()},
+        )
+        exc = DatabaseUnavailable()
+
     if not isinstance(exc, drf.APIException):
-        request = context.get("request")
         request_id = get_request_id()
         # ``extra`` puts the id on the record itself, so every handler sees it, not only
         # those configured with common.logging.RequestIDFilter.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 
 from ..mail import PrivateFileEmailBackend
+from ..management.commands import send_reset_mails
 from ..models import PasswordResetRequest, PasswordResetToken
 from ..services import password_reset_requests_process
 from .factories import UserFactory
@@ -123,6 +125,30 @@ def test_command_once_handles_the_queue(api_client, user):
     call_command("send_reset_mails", "--once")
 
     # then
+    assert len(mail.outbox) == 1
+    assert PasswordResetRequest.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_worker_logs_a_database_outage_in_one_line_and_loses_nothing(api_client, user, monkeypatch, caplog):
+    # given: a queued request, and a database that fails the worker's next poll
+    _ask(api_client, user.email)
+    command = sys.modules[send_reset_mails.__name__]
+
+    def database_away(**_):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    # when
+    with monkeypatch.context() as patched, caplog.at_level(logging.WARNING):
+        patched.setattr(command, "password_reset_requests_process", database_away)
+        call_command("send_reset_mails", "--once")
+    call_command("send_reset_mails", "--once")  # the database is back
+
+    # then: one warning, no traceback; the request was kept and then mailed once
+    [record] = [r for r in caplog.records if r.name == send_reset_mails.__name__]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "send_reset_mails: the database failed (OperationalError); retrying in 1.0s"
+    assert record.exc_info is None
     assert len(mail.outbox) == 1
     assert PasswordResetRequest.objects.count() == 0
 

@@ -5,6 +5,7 @@ import time
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -118,6 +119,7 @@ ERRORS = {
     "crash": RuntimeError("secret internals"),
     "too_big": RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."),
     "suspicious": TooManyFieldsSent("The number of GET/POST parameters exceeded"),
+    "database_down": OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
 }
 
 
