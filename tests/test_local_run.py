@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from run import SERVICES, processes
+from run import SERVICES, data_dir, processes
 
 from common.testing.broker import queue_depth
 
@@ -269,6 +269,26 @@ def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
         time.sleep(0.2)
     assert len(mails) == 1
     assert (folder.stat().st_mode & 0o777, mails[0].stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+@pytest.mark.parametrize("earlier_mode", [None, 0o755])
+def test_data_dir_is_private_to_its_owner(tmp_path, monkeypatch, earlier_mode):
+    # given: a fresh data dir, or one an earlier run left readable by anybody, under a usual umask
+    folder = tmp_path / "data"
+    if earlier_mode is not None:
+        folder.mkdir(mode=earlier_mode)
+        folder.chmod(earlier_mode)
+    monkeypatch.setenv("ERP_DATA_DIR", str(folder))
+    previous_umask = os.umask(0o022)
+
+    # when
+    try:
+        data_dir()
+    finally:
+        os.umask(previous_umask)
+
+    # then: the SQLite files in it hold password hashes and live refresh tokens
+    assert folder.stat().st_mode & 0o777 == 0o700
 
 
 def test_metrics_are_served_by_the_services_only(platform):
