@@ -309,6 +309,41 @@ def test_chunked_login_is_read_whole(platform, target):
     assert answer["data"]["user"]["email"] == "admin@example.com"
 
 
+@pytest.mark.parametrize("target", [service.name for service in SERVICES])
+def test_a_non_text_charset_is_ignored_not_a_500(platform, target):
+    # when: Django decoded the query string with any codec, zlib included, before any middleware
+    status, _, _ = _http(
+        _port(platform, target), "GET", "/health/live?probe=1", **{"Content-Type": "text/plain; charset=zlib"}
+    )
+
+    # then
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"ff\r\n" + b'{"email": "a"', b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+    ids=["cut-short", "bad-chunk-size", "no-chunk-terminator"],
+)
+@pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("auth", "/login")])
+def test_a_broken_chunked_body_is_400_in_the_envelope(platform, target, path, framing):
+    # given: the client breaks the chunked framing, then closes its side
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+
+    # when
+    with socket.create_connection(("127.0.0.1", _port(platform, target)), timeout=30) as sock:
+        sock.sendall(head.encode() + framing)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+
+    # then: the client's fault, said in the envelope; not a 500 with a traceback
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"The request body was cut short or badly framed." in answer
+
+
 @pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("contact", "/customers")])
 def test_a_body_over_a_mebibyte_is_413_in_the_envelope(platform, target, path):
     # given: one byte over the default limit; the server may answer and close before reading it all
