@@ -244,16 +244,22 @@ def banner(gateway_url: str) -> str:
     return "\n".join(lines)
 
 
+def startup_line(folder: Path, env: dict[str, str]) -> str:
+    """Say where the run keeps its data and what it talks to; the broker's password masked."""
+    from kombu.utils.url import sanitize_url
+
+    broker = sanitize_url(env["BROKER_URL"]) if env.get("BROKER_URL") else "filesystem"
+    database = "PostgreSQL" if env.get("ERP_POSTGRES_URL") else "SQLite"
+    return f"data dir {folder}; database: {database}; broker: {broker}"
+
+
 def main() -> int:
     from honcho.manager import Manager
     from honcho.printer import Printer
 
     folder = data_dir()
     env = base_env(folder)
-    log(
-        f"data dir {folder}; database: {'PostgreSQL' if env.get('ERP_POSTGRES_URL') else 'SQLite'}; "
-        f"broker: {env.get('BROKER_URL') or 'filesystem'}"
-    )
+    log(startup_line(folder, env))
     create_postgres_databases()
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES))

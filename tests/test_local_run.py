@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from run import SERVICES, data_dir, processes
+from run import SERVICES, data_dir, processes, startup_line
 
 from common.testing.broker import queue_depth
 
@@ -289,6 +289,14 @@ def test_data_dir_is_private_to_its_owner(tmp_path, monkeypatch, earlier_mode):
 
     # then: the SQLite files in it hold password hashes and live refresh tokens
     assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_startup_line_masks_the_broker_password(tmp_path):
+    # when
+    line = startup_line(tmp_path, {"BROKER_URL": "amqp://erp:s3cret-pw@mq.internal:5672/erp"})
+
+    # then
+    assert line == f"data dir {tmp_path}; database: SQLite; broker: amqp://erp:**@mq.internal:5672/erp"
 
 
 def test_metrics_are_served_by_the_services_only(platform):
