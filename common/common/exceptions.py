@@ -65,6 +65,14 @@ class Conflict(ServiceError):
     default_code = "conflict"
 
 
+class PayloadTooLarge(ServiceError):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (common.middleware.RequestBodyMiddleware)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this service accepts."
+    default_code = "payload_too_large"
+
+
 class UpstreamUnavailable(ServiceError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service this request needs is unavailable."
@@ -224,12 +232,3 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         error_type = error_type or error_type_for_status(exc.status_code)
         details, message = None, _message(exc)
     return Response(error_body(exc.status_code, error_type, message, details), status=exc.status_code, headers=headers)
-
-
-# ---------------------------------------------------------------- hostile requests
-
-
-class PayloadTooLarge(ServiceError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is larger than this service accepts."
-    default_code = "payload_too_large"
