@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 
-from .exceptions import BadRequest, PayloadTooLarge, error_body
+from .exceptions import BadRequest, PayloadTooLarge, ServiceError, error_response
 from .request_id import HEADER, accept_or_new, reset_request_id, set_request_id
 
 
@@ -33,8 +33,8 @@ class RequestIDMiddleware:
         return response
 
 
-def _refusal(exc) -> JsonResponse:
-    return JsonResponse(error_body(exc.status_code, exc.default_code, str(exc.detail)), status=exc.status_code)
+def _refusal(exc: ServiceError) -> JsonResponse:
+    return error_response(exc.status_code, str(exc.detail), error_type=exc.default_code)
 
 
 def _server_framing_errors() -> tuple[type[BaseException], ...]:

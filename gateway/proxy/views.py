@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from common.authentication import unauthorized_message
-from common.exceptions import error_body
+from common.exceptions import error_response
 
 from . import routes
 from .credential import credential
@@ -22,7 +22,7 @@ SCHEMA_URL = "/api/schema/"
 
 
 def _error(status: int, error_type: str, message: str, **headers: str) -> JsonResponse:
-    return JsonResponse(error_body(status, error_type, message), status=status, headers=headers)
+    return error_response(status, message, error_type=error_type, headers=headers)
 
 
 def _has_dot_segment(path: str) -> bool:
@@ -38,10 +38,13 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
         return _error(404, "not_found", "Not found.")
     route, upstream_path = match
     authorization = request.headers.get("Authorization")
-    if not route.public and verified_claims(authorization) is None:
+    claims = None if route.public else verified_claims(authorization)
+    if not route.public and claims is None:
         # The same answer a service gives to the same header (common.authentication).
         message = unauthorized_message(authorization)
         return _error(401, "unauthorized", message, **{"WWW-Authenticate": 'Bearer realm="erp"'})
+    if claims:
+        request.token_user_id = claims.get("user_id")  # named in the access log (common.access_log)
     base_url = settings.GATEWAY["UPSTREAMS"][route.service]
     # Only auth_svc keys anything on the client's address (throttles, lockouts).
     proof = credential.get() if route.service == "auth" else None
