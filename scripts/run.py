@@ -70,11 +70,15 @@ def log(message: str) -> None:
 
 
 def data_dir() -> Path:
-    """Return the data dir every service reads (<repo>/.run unless ERP_DATA_DIR), made with its folders."""
+    """Return the data dir every service reads (<repo>/.run unless ERP_DATA_DIR), made (0700) with its folders."""
     from common.settings.env import data_dir as shared_data_dir
     from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 
     folder = shared_data_dir()
+    # Private to its owner: it holds the SQLite files (password hashes, live refresh
+    # tokens), the secrets and the private key. A folder left open by an earlier run is closed.
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     # The kombu filesystem broker (used without BROKER_URL) needs its folders to exist.
     for path in filesystem_broker_folders(filesystem_broker_options(folder / "broker")):
         path.mkdir(parents=True, exist_ok=True)

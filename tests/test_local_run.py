@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
-from run import SERVICES, processes
+from run import SERVICES, data_dir, processes
 
 from common.testing.broker import queue_depth
 
@@ -314,6 +314,26 @@ def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
     assert (folder.stat().st_mode & 0o777, mails[0].stat().st_mode & 0o777) == (0o700, 0o600)
 
 
+@pytest.mark.parametrize("earlier_mode", [None, 0o755])
+def test_data_dir_is_private_to_its_owner(tmp_path, monkeypatch, earlier_mode):
+    # given: a fresh data dir, or one an earlier run left readable by anybody, under a usual umask
+    folder = tmp_path / "data"
+    if earlier_mode is not None:
+        folder.mkdir(mode=earlier_mode)
+        folder.chmod(earlier_mode)
+    monkeypatch.setenv("ERP_DATA_DIR", str(folder))
+    previous_umask = os.umask(0o022)
+
+    # when
+    try:
+        data_dir()
+    finally:
+        os.umask(previous_umask)
+
+    # then: the SQLite files in it hold password hashes and live refresh tokens
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_metrics_are_served_by_the_services_only(platform):
     assert _http(_port(platform, "gateway"), "GET", "/metrics")[0] == 404
     status, _, body = _http(_port(platform, "contact"), "GET", "/metrics")
@@ -330,6 +350,41 @@ def test_chunked_login_is_read_whole(platform, target):
     # then: not "email required", as when a chunked body was dropped
     assert status == 200, answer
     assert answer["data"]["user"]["email"] == "admin@example.com"
+
+
+@pytest.mark.parametrize("target", [service.name for service in SERVICES])
+def test_a_non_text_charset_is_ignored_not_a_500(platform, target):
+    # when: Django decoded the query string with any codec, zlib included, before any middleware
+    status, _, _ = _http(
+        _port(platform, target), "GET", "/health/live?probe=1", **{"Content-Type": "text/plain; charset=zlib"}
+    )
+
+    # then
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"ff\r\n" + b'{"email": "a"', b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+    ids=["cut-short", "bad-chunk-size", "no-chunk-terminator"],
+)
+@pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("auth", "/login")])
+def test_a_broken_chunked_body_is_400_in_the_envelope(platform, target, path, framing):
+    # given: the client breaks the chunked framing, then closes its side
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+
+    # when
+    with socket.create_connection(("127.0.0.1", _port(platform, target)), timeout=30) as sock:
+        sock.sendall(head.encode() + framing)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+
+    # then: the client's fault, said in the envelope; not a 500 with a traceback
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"The request body was cut short or badly framed." in answer
 
 
 @pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("contact", "/customers")])

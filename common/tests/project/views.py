@@ -5,7 +5,7 @@ import time
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -138,6 +138,7 @@ ERRORS = {
     "rate_limited": RateLimited("Too many attempts.", wait=0.4),
     "too_big": RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."),
     "suspicious": TooManyFieldsSent("The number of GET/POST parameters exceeded"),
+    "database_down": OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
 }
 
 
