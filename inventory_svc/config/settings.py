@@ -8,8 +8,11 @@ globals().update(
     service_settings(
         name="inventory",
         title="Inventory service",
-        apps=[],
+        apps=["inventory"],
         base_dir=Path(__file__).resolve().parent.parent,
         events=True,
     )
 )
+
+# Stock is moved by the sales and purchase events (inventory.handlers).
+ERP_EVENTS = {"CONSUMER": "inventory", "HANDLERS": "inventory.handlers.HANDLERS"}

@@ -84,7 +84,7 @@ assert len(_BY_KEY) == len(ALL), "an event type and version is declared twice"
 # Which consuming service handles which types (CONTRACT §1/§6). The topology binds
 # each service's queue to exactly these routing keys.
 SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
-    "inventory": (SALES_ORDER_CONFIRMED, PURCHASE_ORDER_RECEIVED),
+    "inventory": (SALES_ORDER_CONFIRMED, PURCHASE_ORDER_RECEIVED, SALES_ORDER_CANCELLED),
     "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE),
     "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
 }
