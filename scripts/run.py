@@ -59,11 +59,15 @@ def log(message: str) -> None:
 
 
 def data_dir() -> Path:
-    # The same default the services take (common.settings.service_settings): <repo>/.run.
-    os.environ.setdefault("ERP_DATA_DIR", str(ROOT / ".run"))
-    from common.settings import data_dir as shared_data_dir
+    """Return the data dir every service reads (<repo>/.run unless ERP_DATA_DIR), made with its folders."""
+    from common.settings.env import data_dir as shared_data_dir
+    from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 
-    return shared_data_dir()
+    folder = shared_data_dir()
+    # The kombu filesystem broker (used without BROKER_URL) needs its folders to exist.
+    for path in filesystem_broker_folders(filesystem_broker_options(folder / "broker")):
+        path.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def port_base() -> int:
@@ -83,10 +87,10 @@ def local_secrets(folder: Path) -> dict[str, str]:
 
 
 def jwt_keys() -> tuple[Path, Path]:
-    """Return the key pair in the data dir, made once (ERP_DATA_DIR is set by :func:`data_dir`)."""
-    from common.settings import ensure_dev_keypair
+    """Return the key pair in the data dir, made once (``python -m common.keys`` does the same)."""
+    from common.keys import ensure_keypair
 
-    return ensure_dev_keypair()
+    return ensure_keypair(data_dir() / "keys")
 
 
 def base_env(folder: Path) -> dict[str, str]:
@@ -136,7 +140,7 @@ def create_postgres_databases() -> None:
     import psycopg
     from psycopg import sql
 
-    from common.settings import postgres_server_url
+    from common.settings.env import postgres_server_url
 
     prefix = os.environ.get("ERP_DB_PREFIX", "")
     with psycopg.connect(postgres_server_url("postgres"), autocommit=True) as conn:

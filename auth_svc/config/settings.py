@@ -1,4 +1,4 @@
-"""Settings of auth_svc: the shared ones from ``common.settings`` plus its own apps.
+"""Settings of auth_svc: common's base settings plus its own apps.
 
 auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY`` or
 ``JWT_PRIVATE_KEY_FILE``; in DEBUG the local run's generated key). Its own environment:
@@ -28,23 +28,24 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from common.settings import data_dir, env, env_bool, env_int, jwt_private_key, service_settings
+from common.settings.base import *  # noqa: F403 (the shared settings)
+from common.settings.base import DEBUG, INSTALLED_APPS, REST_FRAMEWORK, SIMPLE_JWT, SPECTACULAR_SETTINGS
+from common.settings.env import data_dir, database_config, env, env_bool, env_int, jwt_private_key, static_root
 
-globals().update(
-    service_settings(
-        name="auth",
-        title="Auth service",
-        apps=["accounts", "rest_framework_simplejwt.token_blacklist"],
-        base_dir=Path(__file__).resolve().parent.parent,
-    )
-)
+SERVICE_NAME = "auth"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATABASES = {"default": database_config(SERVICE_NAME)}
+STATIC_ROOT = static_root(SERVICE_NAME)
+SPECTACULAR_SETTINGS["TITLE"] = "Auth service"
+INSTALLED_APPS += ["accounts", "rest_framework_simplejwt.token_blacklist"]
 
 AUTH_USER_MODEL = "accounts.User"
 
-SIMPLE_JWT["SIGNING_KEY"] = jwt_private_key(DEBUG)  # noqa: F821 (set by service_settings)
-SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True  # noqa: F821
-SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"] = True  # noqa: F821
-SIMPLE_JWT["UPDATE_LAST_LOGIN"] = False  # noqa: F821
+SIMPLE_JWT["SIGNING_KEY"] = jwt_private_key(DEBUG)
+SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True
+SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"] = True
+SIMPLE_JWT["UPDATE_LAST_LOGIN"] = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -62,7 +63,7 @@ CACHES = {
     }
 }
 
-REST_FRAMEWORK["NUM_PROXIES"] = env_int("AUTH_NUM_PROXIES", 0)  # noqa: F821
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("AUTH_NUM_PROXIES", 0)
 
 
 def _service_secrets(raw: str | None) -> dict[str, str]:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from common.logging import RequestIDFilter
 from common.request_id import accept_or_new, get_request_id, reset_request_id, set_request_id
-from common.settings import logging_config
+from common.settings.env import logging_config
 
 
 def _is_uuid4(value: str) -> bool:
@@ -62,7 +62,7 @@ def test_the_context_is_reset_after_the_request():
 
 def test_json_log_records_carry_the_request_id():
     # given: a handler built like the services' logging configuration, writing to a buffer
-    formatter_config = logging_config(debug=False)["formatters"]["json"]
+    formatter_config = logging_config()["formatters"]["json"]
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(fmt=formatter_config["fmt"], rename_fields=formatter_config["rename_fields"]))
@@ -93,7 +93,7 @@ def test_json_log_records_carry_the_request_id():
 
 
 def test_the_logging_config_uses_the_filter_and_json():
-    config = logging_config(debug=False)
+    config = logging_config()
 
     assert config["filters"]["request_id"] == {"()": "common.logging.RequestIDFilter"}
     assert config["handlers"]["stdout"]["filters"] == ["request_id"]

@@ -1,12 +1,23 @@
-"""common.settings read from a monkeypatched environment (Django's own settings are not reloaded)."""
+"""Settings: the environment readers, the production checks, and imports without side effects.
 
+The readers are called with a monkeypatched environment; what a settings module does on
+import is observed in a fresh interpreter (Django's own settings are never reloaded).
+"""
+
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common import settings as erp_settings
+from common.keys import ensure_keypair
+from common.settings import env as erp_env
 
+REPO = Path(__file__).resolve().parents[2]
+SERVICE_FOLDERS = ["auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc", "gateway"]
 ENV_NAMES = [
     "DJANGO_DEBUG",
     "DJANGO_SECRET_KEY",
@@ -20,6 +31,7 @@ ENV_NAMES = [
     "BROKER_URL",
     "ERP_HTTP_TIMEOUT",
     "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_STATIC_ROOT",
 ]
 REAL_SECRET = "a-real-secret-of-forty-characters-000000"
 PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
@@ -34,19 +46,50 @@ def env(monkeypatch, tmp_path):
     return monkeypatch
 
 
-def _production(env, **values):
-    env.setenv("DJANGO_DEBUG", "0")
-    env.setenv("DJANGO_ALLOWED_HOSTS", "erp.example")
-    for name, value in values.items():
-        env.setenv(name, value)
-    return erp_settings.service_settings(name="contact", title="Contact", apps=[], base_dir=Path("/srv"))
+# What a settings module does on import, in a fresh interpreter: the environment before and
+# after, and the settings' key values, as JSON on stdout.
+IMPORT_PROBE = """
+import importlib, json, os, sys
+before = dict(os.environ)
+module = importlib.import_module(sys.argv[1])
+print(json.dumps({
+    "environ_changed": sorted(set(os.environ.items()) ^ set(before.items())),
+    "debug": module.DEBUG,
+    "verifying_key": module.SIMPLE_JWT["VERIFYING_KEY"],
+    "signing_key": module.SIMPLE_JWT["SIGNING_KEY"],
+    "secret_key": module.SECRET_KEY,
+}))
+"""
 
 
-def test_production_without_a_secret_key_stops(env):
-    with pytest.raises(ImproperlyConfigured) as raised:
-        _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM)
+def _import_settings(module: str, folder: Path, **environ: str) -> subprocess.CompletedProcess:
+    clean = {name: value for name, value in os.environ.items() if name not in ENV_NAMES and name != "ERP_DATA_DIR"}
+    return subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, module],
+        cwd=folder,
+        env={**clean, **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
-    assert str(raised.value) == (
+
+def _production(tmp_path, **values) -> subprocess.CompletedProcess:
+    environ = {"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "erp.example", "ERP_DATA_DIR": str(tmp_path), **values}
+    return _import_settings("common.settings.base", tmp_path, **environ)
+
+
+def _stopped_with(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: "), result.stderr
+    return last.removeprefix("django.core.exceptions.ImproperlyConfigured: ")
+
+
+def test_production_without_a_secret_key_stops(tmp_path):
+    result = _production(tmp_path, JWT_PUBLIC_KEY=PUBLIC_PEM)
+
+    assert _stopped_with(result) == (
         "DJANGO_SECRET_KEY is missing, shorter than 32 characters or a development default; "
         "set a real secret or DJANGO_DEBUG=1."
     )
@@ -61,78 +104,120 @@ def test_production_without_a_secret_key_stops(env):
     ],
 )
 def test_production_with_a_development_or_short_secret_key_stops(env, secret):
+    env.setenv("DJANGO_SECRET_KEY", secret)
+
     with pytest.raises(ImproperlyConfigured, match="DJANGO_SECRET_KEY is missing, shorter than 32 characters"):
-        _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM, DJANGO_SECRET_KEY=secret)
+        erp_env.secret_key(debug=False)
 
 
-def test_production_without_allowed_hosts_stops(env):
-    with pytest.raises(ImproperlyConfigured, match="DJANGO_ALLOWED_HOSTS is required"):
-        _production(env, JWT_PUBLIC_KEY=PUBLIC_PEM, DJANGO_SECRET_KEY=REAL_SECRET, DJANGO_ALLOWED_HOSTS="")
+def test_production_without_allowed_hosts_stops(tmp_path):
+    result = _production(tmp_path, JWT_PUBLIC_KEY=PUBLIC_PEM, DJANGO_SECRET_KEY=REAL_SECRET, DJANGO_ALLOWED_HOSTS="")
+
+    assert _stopped_with(result) == "DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off."
 
 
-def test_production_without_the_public_key_stops(env):
-    with pytest.raises(ImproperlyConfigured) as raised:
-        _production(env, DJANGO_SECRET_KEY=REAL_SECRET)
+def test_production_without_the_public_key_stops_even_beside_a_local_pair(tmp_path):
+    # given the local run's key pair in the data dir (only DEBUG may fall back to it)
+    ensure_keypair(tmp_path / "keys")
 
-    assert str(raised.value) == "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) is required when DJANGO_DEBUG is off."
+    # when
+    result = _production(tmp_path, DJANGO_SECRET_KEY=REAL_SECRET)
+
+    # then
+    assert _stopped_with(result) == "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) is required when DJANGO_DEBUG is off."
+
+
+def test_production_auth_svc_without_the_private_key_stops(tmp_path):
+    result = _import_settings(
+        "config.settings",
+        REPO / "auth_svc",
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="erp.example",
+        DJANGO_SECRET_KEY=REAL_SECRET,
+        JWT_PUBLIC_KEY=PUBLIC_PEM,
+        ERP_DATA_DIR=str(tmp_path),
+    )
+
+    assert _stopped_with(result) == "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off."
 
 
 def test_production_with_an_unreadable_key_file_stops(env, tmp_path):
+    env.setenv("JWT_PUBLIC_KEY_FILE", str(tmp_path / "missing.pem"))
+
     with pytest.raises(ImproperlyConfigured, match=r"^JWT_PUBLIC_KEY_FILE=.*missing\.pem cannot be read"):
-        _production(env, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY_FILE=str(tmp_path / "missing.pem"))
+        erp_env.jwt_public_key(debug=False)
 
 
-def test_production_settings_verify_only(env, tmp_path):
+def test_production_settings_verify_only(tmp_path):
     # given
     key_file = tmp_path / "public.pem"
     key_file.write_text(PUBLIC_PEM)
 
     # when
-    settings = _production(env, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY_FILE=str(key_file))
+    result = _production(tmp_path, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY_FILE=str(key_file))
 
     # then
-    assert settings["DEBUG"] is False
-    assert settings["SECRET_KEY"] == REAL_SECRET
-    assert settings["SIMPLE_JWT"]["SIGNING_KEY"] is None
-    assert settings["SIMPLE_JWT"]["VERIFYING_KEY"] == PUBLIC_PEM
-    assert settings["ALLOWED_HOSTS"] == ["erp.example"]
-    # and no key pair was generated on the side
-    assert not (tmp_path / "keys").exists()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "environ_changed": [],
+        "debug": False,
+        "verifying_key": PUBLIC_PEM,
+        "signing_key": None,
+        "secret_key": REAL_SECRET,
+    }
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_importing_a_services_settings_changes_nothing(tmp_path, folder):
+    # given a data dir that does not exist yet, and DEBUG without any key
+    data = tmp_path / "data"
+
+    # when
+    result = _import_settings("config.settings", REPO / folder, DJANGO_DEBUG="1", ERP_DATA_DIR=str(data))
+
+    # then: no environment variable set, no folder made, no key pair generated
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout)
+    assert probe["environ_changed"] == []
+    assert probe["verifying_key"] is None
+    assert not data.exists()
+
+
+def test_debug_falls_back_to_the_local_runs_key_pair(env, tmp_path):
+    # given the pair `python -m common.keys` makes in the data dir
+    env.setenv("DJANGO_DEBUG", "1")
+    subprocess.run([sys.executable, "-m", "common.keys"], check=True, capture_output=True, timeout=60)
+
+    # when
+    public = erp_env.jwt_public_key(debug=True)
+    private = erp_env.jwt_private_key(debug=True)
+
+    # then
+    assert public == (tmp_path / "keys" / "jwt_public.pem").read_text()
+    assert private.startswith("-----BEGIN PRIVATE KEY-----")
+    assert (tmp_path / "keys" / "jwt_private.pem").stat().st_mode & 0o777 == 0o600
+    assert erp_env.secret_key(debug=True).startswith("insecure-dev-")
 
 
 def test_inline_keys_may_carry_escaped_newlines(env):
     env.setenv("JWT_PUBLIC_KEY", PUBLIC_PEM.replace("\n", "\\n"))
 
-    assert erp_settings.jwt_public_key(debug=False) == PUBLIC_PEM
+    assert erp_env.jwt_public_key(debug=False) == PUBLIC_PEM
 
 
-def test_debug_makes_a_local_key_pair_and_secret(env, tmp_path):
-    # when
-    public = erp_settings.jwt_public_key(debug=True)
-    secret = erp_settings.secret_key(debug=True)
-
-    # then
-    assert public.startswith("-----BEGIN PUBLIC KEY-----")
-    assert (tmp_path / "keys" / "jwt_private.pem").stat().st_mode & 0o777 == 0o600
-    assert secret.startswith("insecure-dev-")
-
-
-def _generate_keys(data_dir: str) -> tuple[str, str]:
-    import os
-
-    os.environ["ERP_DATA_DIR"] = data_dir
-    private_path, public_path = erp_settings.ensure_dev_keypair()
+def _ensure_keys(folder: str) -> tuple[str, str]:
+    private_path, public_path = ensure_keypair(Path(folder))
     return private_path.read_text(), public_path.read_text()
 
 
-def test_processes_starting_at_once_share_one_matching_key_pair(env, tmp_path):
+def test_processes_starting_at_once_share_one_matching_key_pair(tmp_path):
     from concurrent.futures import ProcessPoolExecutor
 
     from cryptography.hazmat.primitives import serialization
 
-    # when four processes ask for the key pair of a fresh data dir at the same moment
+    # when four processes ask for the key pair of a fresh folder at the same moment
     with ProcessPoolExecutor(4) as pool:
-        pairs = set(pool.map(_generate_keys, [str(tmp_path)] * 4))
+        pairs = set(pool.map(_ensure_keys, [str(tmp_path / "keys")] * 4))
 
     # then they all got the same pair, and its halves belong together
     assert len(pairs) == 1
@@ -146,85 +231,77 @@ def test_processes_starting_at_once_share_one_matching_key_pair(env, tmp_path):
     )
 
 
-def test_data_dir_defaults_to_run_beside_the_service_folders(env, tmp_path):
-    # given no ERP_DATA_DIR, and a service folder <repo>/contact_svc
+def test_data_dir_defaults_to_run_at_the_repository_root(env):
     env.delenv("ERP_DATA_DIR")
-    env.setenv("DJANGO_DEBUG", "1")
-    (tmp_path / "contact_svc").mkdir()
 
-    # when the service's settings are built
-    erp_settings.service_settings(name="contact", title="Contact", apps=[], base_dir=tmp_path / "contact_svc")
-
-    # then every process of the platform agrees on <repo>/.run
-    assert erp_settings.data_dir() == tmp_path / ".run"
-    assert (tmp_path / ".run" / "keys" / "jwt_public.pem").exists()
-
-
-def test_private_key_is_required_in_production(env):
-    with pytest.raises(ImproperlyConfigured, match="JWT_PRIVATE_KEY"):
-        erp_settings.jwt_private_key(debug=False)
+    assert erp_env.data_dir() == REPO / ".run"
 
 
 def test_database_url_prefers_database_url(env):
     env.setenv("DATABASE_URL", "postgres://app@db:5432/contacts")
     env.setenv("ERP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
-    assert erp_settings.database_url("contact") == "postgres://app@db:5432/contacts"
+    assert erp_env.database_url("contact") == "postgres://app@db:5432/contacts"
 
 
 def test_database_url_then_erp_postgres_url_with_prefix(env):
     env.setenv("ERP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/")
     env.setenv("ERP_DB_PREFIX", "erp_")
 
-    assert erp_settings.database_url("contact") == "postgres://postgres@127.0.0.1:5432/erp_contact"
+    assert erp_env.database_url("contact") == "postgres://postgres@127.0.0.1:5432/erp_contact"
 
 
 def test_database_url_erp_postgres_url_without_prefix_keeps_the_query(env):
     env.setenv("ERP_POSTGRES_URL", "postgres://postgres@db.example:5432/postgres?sslmode=require")
 
-    assert erp_settings.database_url("contact") == "postgres://postgres@db.example:5432/contact?sslmode=require"
+    assert erp_env.database_url("contact") == "postgres://postgres@db.example:5432/contact?sslmode=require"
 
 
 def test_database_url_falls_back_to_sqlite_under_the_data_dir(env, tmp_path):
-    assert erp_settings.database_url("contact") == f"sqlite:///{tmp_path}/contact.sqlite3"
+    assert erp_env.database_url("contact") == f"sqlite:///{tmp_path}/contact.sqlite3"
 
 
 def test_sqlite_config_waits_for_locks(env):
-    config = erp_settings.database_config("contact")
+    config = erp_env.database_config("contact")
 
     assert config["ENGINE"] == "django.db.backends.sqlite3"
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert config["CONN_MAX_AGE"] == 0
 
 
-def test_broker_defaults_to_the_filesystem_transport(env, tmp_path):
-    assert erp_settings.broker_url() == "filesystem://"
-    assert erp_settings.broker_transport_options() == {
+def test_broker_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_path):
+    assert erp_env.broker_url() == "filesystem://"
+    assert erp_env.broker_transport_options() == {
         "data_folder_in": f"{tmp_path}/broker/out",
         "data_folder_out": f"{tmp_path}/broker/out",
         "processed_folder": f"{tmp_path}/broker/processed",
         "store_processed": False,
         "control_folder": f"{tmp_path}/broker/control",
     }
-    assert (tmp_path / "broker" / "control").is_dir()
+    assert erp_env.filesystem_broker_folders(erp_env.broker_transport_options()) == [
+        tmp_path / "broker" / "control",
+        tmp_path / "broker" / "out",
+        tmp_path / "broker" / "processed",
+    ]
+    assert not (tmp_path / "broker").exists()
 
 
 def test_broker_url_from_the_environment(env):
     env.setenv("BROKER_URL", "amqp://guest:guest@rabbit:5672//")
 
-    assert erp_settings.broker_url() == "amqp://guest:guest@rabbit:5672//"
-    assert erp_settings.broker_transport_options() == {}
+    assert erp_env.broker_url() == "amqp://guest:guest@rabbit:5672//"
+    assert erp_env.broker_transport_options() == {}
 
 
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("On", True), ("0", False), ("", False)])
 def test_env_bool(env, value, expected):
     env.setenv("DJANGO_DEBUG", value)
 
-    assert erp_settings.env_bool("DJANGO_DEBUG") is expected
+    assert erp_env.env_bool("DJANGO_DEBUG") is expected
 
 
 def test_a_malformed_number_stops_with_its_name(env):
     env.setenv("ERP_HTTP_TIMEOUT", "soon")
 
     with pytest.raises(ImproperlyConfigured, match="ERP_HTTP_TIMEOUT must be a number, got 'soon'"):
-        erp_settings.env_float("ERP_HTTP_TIMEOUT", 5.0)
+        erp_env.env_float("ERP_HTTP_TIMEOUT", 5.0)

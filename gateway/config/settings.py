@@ -1,4 +1,4 @@
-"""Settings of the gateway: the shared ones without a database, plus where the upstreams live.
+"""Settings of the gateway: common's base settings without a database, plus where the upstreams live.
 
 Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT_BASE``
 (CONTRACT §7: the gateway at base, the services at base+1 ... base+5 in the order of §1).
@@ -6,17 +6,28 @@ Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT
 
 from pathlib import Path
 
-from common.settings import env, env_bool, env_float, env_int, service_settings
-
-globals().update(
-    service_settings(
-        name="gateway",
-        title="ERP API gateway",
-        apps=["proxy"],
-        base_dir=Path(__file__).resolve().parent.parent,
-        with_database=False,
-    )
+from common.settings.base import *  # noqa: F403 (the shared settings)
+from common.settings.base import (
+    DATABASE_MIDDLEWARE,
+    ERP,
+    MIDDLEWARE,
+    SPECTACULAR_SETTINGS,
+    STATELESS_APPS,
+    TEMPLATES,
 )
+from common.settings.env import env, env_bool, env_float, env_int, static_root
+
+SERVICE_NAME = "gateway"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# No database: neither the admin, sessions and idempotency records, nor a readiness check of one.
+DATABASES = {}
+INSTALLED_APPS = [*STATELESS_APPS, "proxy"]
+MIDDLEWARE = [name for name in MIDDLEWARE if name not in DATABASE_MIDDLEWARE]
+TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]
+ERP["READINESS_CHECKS"] = []
+STATIC_ROOT = static_root(SERVICE_NAME)
+SPECTACULAR_SETTINGS["TITLE"] = "ERP API gateway"
 
 PORT_BASE = env_int("ERP_PORT_BASE", 8000)
 # Offsets from ERP_PORT_BASE, in the order of CONTRACT §1.
@@ -46,7 +57,7 @@ GATEWAY = {
 }
 
 # The shared client (common.http) must call the same auth_svc as the routes.
-ERP["AUTH_SERVICE_URL"] = GATEWAY["UPSTREAMS"]["auth"]  # noqa: F821 (set by service_settings above)
+ERP["AUTH_SERVICE_URL"] = GATEWAY["UPSTREAMS"]["auth"]
 
 # The gateway is the edge: a client's own X-Forwarded-Proto must not make a plain-HTTP
 # request look secure. Behind a TLS-terminating proxy that sets it, opt in.

@@ -1,18 +1,22 @@
-"""Settings of inventory_svc: the shared ones from ``common.settings`` plus its own apps."""
+"""Settings of inventory_svc: common's base settings plus its own apps."""
 
 from pathlib import Path
 
-from common.settings import service_settings
+from common.settings.base import *  # noqa: F403 (the shared settings)
+from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.env import database_config, static_root
 
-globals().update(
-    service_settings(
-        name="inventory",
-        title="Inventory service",
-        apps=["inventory"],
-        base_dir=Path(__file__).resolve().parent.parent,
-        events=True,
-    )
-)
+SERVICE_NAME = "inventory"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATABASES = {"default": database_config(SERVICE_NAME)}
+STATIC_ROOT = static_root(SERVICE_NAME)
+SPECTACULAR_SETTINGS["TITLE"] = "Inventory service"
+
+# common.events: the outbox/inbox tables, the relay and consumer commands, and a
+# readiness check that fails when the relay is stuck.
+INSTALLED_APPS += ["common.events", "inventory"]
+ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
 
 # Stock is moved by the sales and purchase events (inventory.handlers).
 ERP_EVENTS = {"CONSUMER": "inventory", "HANDLERS": "inventory.handlers.HANDLERS"}

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from common.testing import auth_client
-from common.testing.tokens import dev_private_key
+from common.testing.plugin import session_private_key
 
 from ..tokens import token_pair_for_user
 from .conftest import client_for
@@ -97,7 +97,7 @@ def unrecorded_refresh_token(user) -> str:
     """Return a well-signed refresh token auth_svc never issued (no outstanding record)."""
     claims = jwt.decode(token_pair_for_user(user=user).refresh_token, options={"verify_signature": False})
     claims["jti"] = uuid.uuid4().hex
-    return jwt.encode(claims, dev_private_key(), algorithm="RS256")
+    return jwt.encode(claims, session_private_key(), algorithm="RS256")
 
 
 @pytest.mark.parametrize("kind", ["access", "garbage", "foreign"])

@@ -1,4 +1,4 @@
-"""Mint tokens the way auth_svc does, with the local run's private key, for tests only."""
+"""Mint tokens the way auth_svc does, with the test session's private key (``common.testing.plugin``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ import jwt
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from ..settings import ensure_dev_keypair
-
-
-def dev_private_key() -> str:
-    """Return the local run's private key (generated into the data dir on first use)."""
-    return ensure_dev_keypair()[0].read_text()
+from .plugin import session_private_key
 
 
 def issue_token(
@@ -50,7 +45,7 @@ def issue_token(
     }
     claims.update(overrides)
     claims = {key: value for key, value in claims.items() if value is not None}
-    return jwt.encode(claims, private_key or dev_private_key(), algorithm=algorithm)
+    return jwt.encode(claims, private_key or session_private_key(), algorithm=algorithm)
 
 
 def auth_client(role: str | None = "admin", **token_kwargs) -> APIClient:

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -142,8 +143,9 @@ def publish_confirmed(*, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUI
 class TcpProxy:
     """Forward 127.0.0.1:<port> to the broker; ``cut()`` drops every connection and refuses new ones."""
 
-    def __init__(self, target=("127.0.0.1", 5672)):
+    def __init__(self, target=("127.0.0.1", 5672), vhost_path: str = "//"):
         self.target = target
+        self.vhost_path = vhost_path  # the URL path naming the virtual host: "//" is "/"
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.up = True
@@ -153,7 +155,7 @@ class TcpProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        return f"amqp://guest:guest@127.0.0.1:{self.port}{self.vhost_path}"
 
     def cut(self) -> None:
         with self.lock:
@@ -209,7 +211,8 @@ class TcpProxy:
 
 
 @pytest.fixture
-def proxy():
-    p = TcpProxy()
+def proxy(amqp_url):
+    # Through the proxy to the same virtual host the suite uses (ERP_TEST_BROKER_URL).
+    p = TcpProxy(vhost_path=urlsplit(amqp_url).path)
     yield p
     p.close()

@@ -14,7 +14,7 @@ from django.db import connection
 from kombu import Connection
 
 from common.events.relay import Relay
-from common.settings import filesystem_broker_options
+from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
 from tests.events.testapp.models import AppliedEffect
 
@@ -108,7 +108,9 @@ def test_filesystem_transport_carries_an_event_to_another_process(
     monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path))
     folder = tmp_path / "broker"
     settings.BROKER_URL = "filesystem://"
-    settings.BROKER_TRANSPORT_OPTIONS = filesystem_broker_options()
+    settings.BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(folder)
+    for path in filesystem_broker_folders(settings.BROKER_TRANSPORT_OPTIONS):
+        path.mkdir(parents=True)
     row = publish_confirmed(seq=4, behaviour="fail-once")
     assert Relay(listen=False).relay_batch() == 1
     assert len(list((folder / "out").iterdir())) == 1

@@ -2,15 +2,16 @@
 
 from pathlib import Path
 
-from common.settings import service_settings
+from common.settings.base import *  # noqa: F403 (the shared settings)
+from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.env import database_config, static_root
 
-globals().update(
-    service_settings(
-        name="commontest",
-        title="common test project",
-        apps=["tests.project", "tests.events.testapp"],
-        base_dir=Path(__file__).resolve().parent,
-        events=True,
-    )
-)
+SERVICE_NAME = "commontest"
+BASE_DIR = Path(__file__).resolve().parent
+
+DATABASES = {"default": database_config(SERVICE_NAME)}
+STATIC_ROOT = static_root(SERVICE_NAME)
+SPECTACULAR_SETTINGS["TITLE"] = "common test project"
+INSTALLED_APPS += ["common.events", "tests.project", "tests.events.testapp"]
+ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
 ROOT_URLCONF = "tests.project.urls"

@@ -1,0 +1,62 @@
+"""Django system checks of ``common`` (run by ``manage.py check``, ``migrate``, ``runserver`` and tests).
+
+- ``common.E001``: a view names a permission in ``required_permissions`` that the role
+  matrix (:data:`common.roles.PERMISSIONS`) does not hold; RolePermission would refuse that
+  action to every role but say nothing about the typo.
+- ``common.W001``: no JWT public key (a DEBUG process without ``JWT_PUBLIC_KEY[_FILE]`` or the
+  local run's key pair): every token is refused until one is configured.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from .roles import PERMISSIONS
+
+
+def _view_classes(patterns) -> dict[str, type]:
+    """Return the view classes routed by ``patterns`` (recursively), by dotted name."""
+    found: dict[str, type] = {}
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            found |= _view_classes(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern):
+            # DRF's as_view() sets .cls, Django's (and DRF's, which wraps it) .view_class.
+            view = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
+            if view is not None:
+                found[f"{view.__module__}.{view.__qualname__}"] = view
+    return found
+
+
+@register(Tags.security)
+def check_view_permissions(app_configs=None, **kwargs) -> list[Error]:
+    """Every permission a routed view requires exists in the role matrix."""
+    errors = []
+    for name, view in sorted(_view_classes(get_resolver().url_patterns).items()):
+        for action, permission in sorted((getattr(view, "required_permissions", None) or {}).items()):
+            if permission not in PERMISSIONS:
+                errors.append(
+                    Error(
+                        f"{name}.required_permissions[{action!r}] names {permission!r}, "
+                        "which common.roles.PERMISSIONS does not hold.",
+                        hint="Add the permission to the role matrix (CONTRACT §3) or correct its name.",
+                        obj=view,
+                        id="common.E001",
+                    )
+                )
+    return errors
+
+
+@register(Tags.security)
+def check_jwt_public_key(app_configs=None, **kwargs) -> list[Warning]:
+    if settings.SIMPLE_JWT.get("VERIFYING_KEY"):
+        return []
+    return [
+        Warning(
+            "No JWT public key: every bearer token will be refused.",
+            hint="Set JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE, or make the local run's pair: python -m common.keys",
+            id="common.W001",
+        )
+    ]

@@ -1,0 +1,172 @@
+"""The settings every service shares: ``from common.settings.base import *`` in ``config/settings.py``.
+
+A service's settings module then names itself and adds its own (see any ``*_svc/config/settings.py``)::
+
+    from common.settings.base import *  # noqa: F403
+    from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
+    from common.settings.env import database_config, static_root
+
+    SERVICE_NAME = "contact"
+    BASE_DIR = Path(__file__).resolve().parent.parent
+    DATABASES = {"default": database_config(SERVICE_NAME)}
+    STATIC_ROOT = static_root(SERVICE_NAME)
+    INSTALLED_APPS += ["contacts"]
+    SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
+
+Everything is read from the environment (CONTRACT §7, :mod:`common.settings.env`); with
+``DJANGO_DEBUG`` off a missing secret, key or host list stops the import with a clear message.
+"""
+
+from datetime import timedelta
+
+from .env import (
+    allowed_hosts,
+    broker_transport_options,
+    broker_url,
+    env,
+    env_bool,
+    env_float,
+    env_int,
+    jwt_public_key,
+    logging_config,
+    secret_key,
+)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = secret_key(DEBUG)
+ALLOWED_HOSTS = allowed_hosts(DEBUG)
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# What a process without a database (the gateway) needs. django.contrib.auth is among
+# them because simplejwt imports its models.
+STATELESS_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "common",
+]
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    *STATELESS_APPS,
+    "common.idempotency",
+]
+
+# These need a database; the gateway leaves them out.
+DATABASE_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "common.idempotency.middleware.IdempotencyMiddleware",
+]
+MIDDLEWARE = [
+    "common.middleware.RequestIDMiddleware",
+    "common.metrics.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Serves admin and API-docs assets from gunicorn: no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    *DATABASE_MIDDLEWARE,
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+APPEND_SLASH = False
+STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = DEBUG
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+BROKER_URL = broker_url()
+BROKER_TRANSPORT_OPTIONS = broker_transport_options()
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["common.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["common.permissions.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "common.renderers.EnvelopeJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.EnvelopePagination",
+    # The one filtering style: a FilterSet per list (filterset_class), ?search= and ?ordering=.
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "common.exceptions.envelope_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": False,
+    "PAGE_SIZE": 10,
+}
+
+# Every service verifies auth_svc's RS256 tokens with the public key; only auth_svc signs.
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": None,
+    "VERIFYING_KEY": jwt_public_key(DEBUG),
+    "ISSUER": env("JWT_ISSUER", "erp-auth"),
+    "AUDIENCE": env("JWT_AUDIENCE", "erp"),
+    "USER_ID_CLAIM": "user_id",
+    "USER_ID_FIELD": "id",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "TOKEN_USER_CLASS": "common.authentication.TokenUser",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_REFRESH_MINUTES", 60 * 24 * 7)),
+    "LEEWAY": 0,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ERP service",  # each service names itself
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.openapi.envelope_postprocessing_hook",
+    ],
+}
+
+ERP = {
+    "SERVICE_SECRET": env("SERVICE_SECRET"),
+    "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
+    "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
+    "READINESS_CHECKS": ["common.health.check_database", "common.health.check_broker"],
+}
+
+LOGGING = logging_config()

@@ -1,0 +1,53 @@
+"""The pytest plugin of every service suite: ``addopts = -p common.testing.plugin`` in its pytest.ini.
+
+- Keys: before pytest-django imports the settings, the session gets an RSA key pair of its own
+  in ``JWT_PUBLIC_KEY`` / ``JWT_PRIVATE_KEY`` (replacing whatever the environment named), so the
+  settings verify (auth_svc: sign) with it and :func:`common.testing.tokens.issue_token` signs
+  with it. Nothing is read from or written to the data dir; subprocesses inherit the pair.
+- ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
+  fails when the suite runs on anything else: such a test never skips.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ..keys import generate_keypair
+
+_KEY_VARIABLES = ("JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # tryfirst: pytest-django imports the settings in this same hook.
+    for name in _KEY_VARIABLES:
+        os.environ.pop(name, None)
+    private_pem, public_pem = generate_keypair()
+    os.environ["JWT_PRIVATE_KEY"] = private_pem
+    os.environ["JWT_PUBLIC_KEY"] = public_pem
+
+
+def session_private_key() -> str:
+    """Return the private key of this test session (see the module docstring)."""
+    try:
+        return os.environ["JWT_PRIVATE_KEY"]
+    except KeyError:
+        raise RuntimeError("no test key pair: run pytest with -p common.testing.plugin") from None
+
+
+@pytest.fixture(scope="session")
+def jwt_private_key() -> str:
+    """The PEM that signs this session's tokens (the settings verify with its public half)."""
+    return session_private_key()
+
+
+@pytest.fixture
+def postgresql():
+    """Require PostgreSQL; fail loudly, never skip (scripts/test.sh sets ERP_POSTGRES_URL)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail(f"this test needs PostgreSQL, the suite runs on {connection.vendor}: set ERP_POSTGRES_URL")
+    return connection
