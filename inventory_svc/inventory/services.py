@@ -265,23 +265,16 @@ def stock_issue_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: 
     """
     wanted = quantities_by_item(lines)
     stocks = _stocks_lock(wanted)
-    # Under the stock locks: a concurrent delivery of the same order locks the same rows,
-    # so it waits here and then finds the decision taken.
-    if SalesOrderIssue.objects.filter(order_id=order_id).exists():
-        return None
     short = [
         ShortLine(item_id=item_id, requested=quantity, available=stocks[item_id].quantity if item_id in stocks else 0)
         for item_id, quantity in wanted.items()
         if item_id not in stocks or stocks[item_id].quantity < quantity
     ]
-    outcome = IssueOutcome.SHORT if short else IssueOutcome.ISSUED
-    # Items that all are unknown lock no stock row: the primary key is the last word.
-    _, created = SalesOrderIssue.objects.get_or_create(order_id=order_id, defaults={"outcome": outcome})
-    if not created:
+    if not _issue_decision_record(order_id=order_id, outcome=IssueOutcome.SHORT if short else IssueOutcome.ISSUED):
         return None
     if short:
         events.stock_shortage_publish(order_id=order_id, short=short)
-        return outcome
+        return IssueOutcome.SHORT
     movements = stock_movements_apply(
         changes={item_id: -quantity for item_id, quantity in wanted.items()},
         reason=MovementReason.SALES_ISSUE,
@@ -290,7 +283,32 @@ def stock_issue_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: 
         stocks=stocks,
     )
     events.stock_issued_publish(order_id=order_id, movements=movements)
-    return outcome
+    return IssueOutcome.ISSUED
+
+
+def _issue_decision_record(*, order_id: uuid.UUID, outcome: IssueOutcome) -> bool:
+    """Record the order's decision; False if it was decided before (nothing is written then).
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` instead of a look-up and an insert: a
+    concurrent delivery of the same order already waits on the stock locks, and where
+    it locked none (every item unknown) it waits on the primary key until the first
+    commits, then finds the conflict.
+    """
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(SalesOrderIssue._meta.db_table)
+    order_field = SalesOrderIssue._meta.get_field("order_id")
+    decided_field = SalesOrderIssue._meta.get_field("decided_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (order_id, outcome, decided_at) VALUES (%s, %s, %s) "  # noqa: S608 (names from the model)
+            "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            [
+                order_field.get_db_prep_value(order_id, connection),
+                str(outcome),
+                decided_field.get_db_prep_value(timezone.now(), connection),
+            ],
+        )
+        return cursor.fetchone() is not None
 
 
 @transaction.atomic
