@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -109,6 +110,7 @@ def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, t
 
     items = reset_and_make_items(items_count)
     asked, lines_total = publish_orders(url, topology, items, events, random.Random(seed))
+    cpu_before = _children_cpu()
     procs = [
         subprocess.Popen([sys.executable, "manage.py", "consume_events"], cwd=SERVICE, env=env)
         for _ in range(consumers)
@@ -122,6 +124,7 @@ def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, t
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(30)
+    cpu_seconds = _children_cpu() - cpu_before  # the consumer processes, start-up included
     handled = InboxEvent.objects.count()
     span = InboxEvent.objects.aggregate(first=Min("received_at"), last=Max("received_at"))
     seconds = (span["last"] - span["first"]).total_seconds()
@@ -140,14 +143,21 @@ def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, t
         "handled": handled,
         "seconds": round(seconds, 3),
         "events_per_s": round((handled - 1) / seconds) if seconds else 0,
+        "consumer_cpu_ms_per_event": round(cpu_seconds * 1000 / max(handled, 1), 2),
         "ledger_exact": ledger_exact,
     }
     print(
         f"{consumers} consumer process(es): {row['handled']} issue events in {row['seconds']:.2f} s = "
-        f"{row['events_per_s']} events/s; ledger exact: {ledger_exact}",
+        f"{row['events_per_s']} events/s ({row['consumer_cpu_ms_per_event']} ms consumer CPU per event); "
+        f"ledger exact: {ledger_exact}",
         flush=True,
     )
     return row
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -205,6 +215,7 @@ def main() -> int:
     for consumers in (1, 2):
         rates = sorted(row["events_per_s"] for row in results if row["consumers"] == consumers)
         print(f"median, {consumers} consumer(s): {rates[len(rates) // 2]} events/s over {len(rates)} run(s)")
+    print(f"load average at the end: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} CPUs")
     out = Path(os.environ.get("ERP_DATA_DIR", ROOT / ".run")) / "bench_inventory_events.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

