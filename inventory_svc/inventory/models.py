@@ -75,6 +75,8 @@ class Stock(models.Model):
 
     item = models.OneToOneField(Item, primary_key=True, on_delete=models.CASCADE, related_name="stock")
     quantity = models.IntegerField(default=0)
+    # Grows with every movement (under the row lock): the aggregate version of the stock events.
+    version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

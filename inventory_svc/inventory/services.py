@@ -221,6 +221,7 @@ def stock_movements_apply(
     for item_id in sorted(changes):  # write in lock order too
         stock, change = locked[item_id], changes[item_id]
         before, stock.quantity = stock.quantity, stock.quantity + change
+        stock.version += 1
         stock.updated_at = now
         movements.append(
             StockMovement(
@@ -236,7 +237,7 @@ def stock_movements_apply(
         )
         if before > stock.item.reorder_level >= stock.quantity:
             events.stock_low_publish(stock=stock)
-    Stock.objects.bulk_update([locked[item_id] for item_id in sorted(changes)], ["quantity", "updated_at"])
+    Stock.objects.bulk_update([locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
     StockMovement.objects.bulk_create(movements)
     return movements
 
