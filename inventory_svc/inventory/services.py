@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -87,7 +88,7 @@ class UnknownItems(Exception):
 
 
 @transaction.atomic
-def item_create(*, sku: str, name: str, unit_price, description: str = "", reorder_level: int = 0) -> Item:
+def item_create(*, sku: str, name: str, unit_price: Decimal, description: str = "", reorder_level: int = 0) -> Item:
     """Create an item and its stock at 0 in one transaction."""
     item = Item(
         sku=normalize_sku(sku),

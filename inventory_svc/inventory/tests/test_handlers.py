@@ -294,6 +294,26 @@ def test_a_malformed_event_is_dead_lettered_and_changes_nothing(
     assert letter.headers[REASON]
 
 
+def test_a_receipt_naming_an_unknown_item_is_dead_lettered_and_changes_nothing(
+    consumer, publish, make_item, snapshot, topology, amqp_url
+):
+    # given: one known line, one item that does not exist
+    item = make_item(stock=1)
+    data = order_event(uuid.uuid4(), (item, 4), party="vendor_id")
+    data["items"].append({"item_id": str(uuid.uuid4()), "quantity": 1, "unit_price": "1.00", "subtotal": "1.00"})
+    before = snapshot()
+
+    # when: retried (stock cannot be received into nothing), then parked for an operator
+    publish(registry.PURCHASE_ORDER_RECEIVED, data)
+    wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
+
+    # then
+    assert consumer.retried == 1
+    assert snapshot() == before
+    [letter] = drain(amqp_url, topology.dlq_name("inventory"))
+    assert "unknown items" in letter.headers[REASON]
+
+
 def test_an_envelope_without_data_is_dead_lettered(consumer, publish, make_item, snapshot, topology, amqp_url):
     # given
     make_item(stock=5)
