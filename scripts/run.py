@@ -126,8 +126,6 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys()[0])
-        # Clients reach auth_svc through the gateway, which appends their address to X-Forwarded-For.
-        own["AUTH_NUM_PROXIES"] = "1"
     else:
         own.pop("SERVICE_SECRETS", None)
     return own
@@ -201,6 +199,9 @@ def processes(service: Service) -> list[tuple[str, str]]:
         result.append((f"{service.name}-relay", f"exec {PYTHON} manage.py relay_outbox"))
     if runs_consumer(service):
         result.append((f"{service.name}-consumer", f"exec {PYTHON} manage.py consume_events"))
+    if has_command(service, "send_reset_mails"):
+        # auth_svc's forgot-password only queues; this worker looks up, mints and mails.
+        result.append((f"{service.name}-mailer", f"exec {PYTHON} manage.py send_reset_mails"))
     return result
 
 

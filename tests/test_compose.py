@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from run import SERVICES, runs_consumer
+from run import SERVICES, processes, runs_consumer
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -56,6 +56,15 @@ def test_relays_and_consumers_match_the_local_run():
                 assert definition["depends_on"] == {service.name: {"condition": "service_started"}}
 
 
+def test_workers_match_the_local_run():
+    # every supervised process of the local run but the web servers has a container of its own
+    for service in SERVICES:
+        for name, command in processes(service)[1:]:
+            assert name in ALL, name
+            assert ALL[name]["command"] == ["python", "manage.py", *command.split("manage.py ", 1)[1].split()]
+            assert ALL[name]["environment"] == ALL[service.name]["environment"]
+
+
 def test_images_without_build_are_built_by_another_service():
     built = {d["image"] for d in ALL.values() if "build" in d}
     for name, definition in ALL.items():
@@ -87,7 +96,8 @@ def test_only_auth_sees_the_private_key():
     for name, definition in ALL.items():
         mounts = " ".join(definition.get("volumes", []))
         has_private = "JWT_PRIVATE_KEY_FILE" in _env(definition) or "jwt-private" in mounts
-        assert has_private == (name in {"auth", "keygen"}), name
+        # auth-mailer is auth_svc's own worker (same image and settings).
+        assert has_private == (name in {"auth", "auth-mailer", "keygen"}), name
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ spare ports, with nothing but Python (SQLite and the filesystem broker).
 """
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from run import SERVICES, runs_consumer
+from run import SERVICES, processes
 
 from common.testing.broker import queue_depth
 
@@ -220,6 +221,183 @@ def test_items_and_stock_through_the_gateway(platform):
     assert status == 409 and conflict["error"]["type"] == "conflict"
 
 
+# ---------------------------------------------------------------- the edge under attack (issue 7)
+
+
+def _http(port: int, method: str, path: str, body=None, *, source: str = "127.0.0.1", chunked: bool = False, **headers):
+    """One request from ``source`` (any 127.x address is this host); returns (status, headers, parsed body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    payload = json.dumps(body).encode() if isinstance(body, dict | list) else body
+    headers = {"Content-Type": "application/json", **headers}
+    try:
+        if chunked:  # http.client frames an iterable body as chunks, without a Content-Length
+            connection.request(
+                method, path, body=iter([payload[:7], payload[7:]]), headers=headers, encode_chunked=True
+            )
+        else:
+            connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    is_json = (response.getheader("Content-Type") or "").startswith("application/json")
+    return response.status, response, json.loads(data) if is_json and data else data
+
+
+def _port(platform, name: str) -> int:
+    return platform["base"] + next(s.port_offset for s in SERVICES if s.name == name)
+
+
+def test_through_the_gateway_each_client_is_locked_out_on_its_own_address(platform):
+    # given: two clients on one host, 127.0.0.2 and 127.0.0.3; the first fails five times
+    gateway, login = _port(platform, "gateway"), "/api/auth/login"
+    wrong = {"email": "inventory@example.com", "password": "wrong-password"}
+    right = {"email": "inventory@example.com", "password": "InventoryPass!2026"}
+    for _ in range(5):
+        assert _http(gateway, "POST", login, wrong, source="127.0.0.2")[0] == 401
+
+    # when
+    locked = _http(gateway, "POST", login, right, source="127.0.0.2")
+    other = _http(gateway, "POST", login, right, source="127.0.0.3")
+
+    # then: auth_svc believed the address the gateway vouched for, not the gateway's own
+    assert locked[0] == 429
+    assert other[0] == 200
+
+
+def test_straight_to_auth_a_made_up_forwarded_for_is_ignored(platform):
+    # given: five wrong passwords sent around the gateway, each "from" another address
+    auth = _port(platform, "auth")
+    wrong = {"email": "finance@example.com", "password": "wrong-password"}
+    for n in range(5):
+        status = _http(auth, "POST", "/login", wrong, source="127.0.0.4", **{"X-Forwarded-For": f"203.0.113.{n}"})[0]
+        assert status == 401
+
+    # when
+    right = {"email": "finance@example.com", "password": "FinancePass!2026"}
+    status = _http(auth, "POST", "/login", right, source="127.0.0.4", **{"X-Forwarded-For": "203.0.113.99"})[0]
+
+    # then
+    assert status == 429
+
+
+def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
+    # when
+    status = _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", {"email": "admin@example.com"})[0]
+
+    # then: the auth-mailer process writes it, readable by its owner alone
+    assert status == 200
+    folder = platform["log"].parent / "mail"
+    deadline = time.monotonic() + 30
+    mails: list[Path] = []
+    while time.monotonic() < deadline and not mails:
+        mails = [path for path in folder.glob("*.log") if "To: admin@example.com" in path.read_text()]
+        time.sleep(0.2)
+    assert len(mails) == 1
+    assert (folder.stat().st_mode & 0o777, mails[0].stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+def test_metrics_are_served_by_the_services_only(platform):
+    assert _http(_port(platform, "gateway"), "GET", "/metrics")[0] == 404
+    status, _, body = _http(_port(platform, "contact"), "GET", "/metrics")
+    assert status == 200 and b"erp_http_requests_total" in body
+
+
+@pytest.mark.parametrize("target", ["gateway", "auth"])
+def test_chunked_login_is_read_whole(platform, target):
+    # when
+    path = "/api/auth/login" if target == "gateway" else "/login"
+    body = {"email": "admin@example.com", "password": "AdminPass!2026"}
+    status, _, answer = _http(_port(platform, target), "POST", path, body, chunked=True, source="127.0.0.5")
+
+    # then: not "email required", as when a chunked body was dropped
+    assert status == 200, answer
+    assert answer["data"]["user"]["email"] == "admin@example.com"
+
+
+@pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("contact", "/customers")])
+def test_a_body_over_a_mebibyte_is_413_in_the_envelope(platform, target, path):
+    # given: one byte over the default limit; the server may answer and close before reading it all
+    body = b" " * (2**20 + 1)
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+
+    # when
+    with socket.create_connection(("127.0.0.1", _port(platform, target)), timeout=30) as sock:
+        sock.sendall(head.encode())
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+
+    # then
+    status_line = answer.partition(b"\r\n")[0]
+    assert status_line.split()[1] == b"413", answer[:500]
+    assert b'"type": "payload_too_large"' in answer or b'"type":"payload_too_large"' in answer
+
+
+@pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("auth", "/login")])
+def test_json_nested_a_thousand_deep_is_400(platform, target, path):
+    status, _, body = _http(_port(platform, target), "POST", path, b"[" * 1000 + b"]" * 1000)
+
+    assert status == 400
+    assert body["error"]["type"] == "bad_request"
+
+
+def test_multipart_register_is_415_and_makes_no_admin(platform):
+    # given: issue 7's exploit, a file part named "admin" for the role
+    boundary = "x" + uuid.uuid4().hex
+    email = f"evil-{uuid.uuid4().hex[:8]}@example.com"
+    parts = [("email", None, email), ("password", None, "Zq8!vLm#42pT"), ("role", "admin", "x")]
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'.encode()
+            + (f'; filename="{filename}"'.encode() if filename else b"")
+            + f"\r\n\r\n{value}\r\n".encode()
+            for name, filename, value in parts
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    content_type = f"multipart/form-data; boundary={boundary}"
+
+    # when
+    status = _http(_port(platform, "gateway"), "POST", "/api/auth/register", body, **{"Content-Type": content_type})[0]
+
+    # then
+    assert status == 415
+    login = {"email": email, "password": "Zq8!vLm#42pT"}
+    assert _http(_port(platform, "gateway"), "POST", "/api/auth/login", login, source="127.0.0.6")[0] == 401
+
+
+def test_a_token_with_a_string_exp_is_the_same_401_at_the_gateway_and_a_service(platform):
+    # given: signed with the platform's own key, every claim right but exp a string
+    import jwt
+
+    now = int(time.time())
+    claims = {
+        "user_id": str(uuid.uuid4()), "email": "a@example.com", "role": "admin", "type": "user",
+        "token_type": "access", "iss": "erp-auth", "aud": "erp", "iat": now, "exp": str(now + 600), "jti": "j1",
+    }  # fmt: skip
+    key = (platform["log"].parent / "keys" / "jwt_private.pem").read_text()
+    bearer = {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm='RS256')}"}
+
+    # when
+    at_gateway = _http(_port(platform, "gateway"), "GET", "/api/customers", **bearer)
+    at_service = _http(_port(platform, "contact"), "GET", "/customers", **bearer)
+
+    # then
+    assert at_gateway[0] == at_service[0] == 401
+    assert (
+        at_gateway[2]
+        == at_service[2]
+        == {
+            "status": 401,
+            "error": {"type": "unauthorized", "message": "Invalid or expired token.", "details": None},
+        }
+    )
+
+
 def test_stops_cleanly_on_sigterm(platform):
     # when the supervisor gets SIGTERM
     process = platform["process"]
@@ -232,7 +410,7 @@ def test_stops_cleanly_on_sigterm(platform):
     assert all(_port_free(platform["base"] + s.port_offset) for s in SERVICES)
     # and each process stopped on its own terms (exit 0), relays after finishing their batch
     stops = [line for line in platform["log"].read_text().splitlines() if "stopped (rc=" in line]
-    assert len(stops) == sum(1 + s.publishes + runs_consumer(s) for s in SERVICES), stops
+    assert len(stops) == sum(len(processes(s)) for s in SERVICES), stops
     assert all(line.endswith("stopped (rc=0)") for line in stops), stops
 
 

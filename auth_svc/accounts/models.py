@@ -1,4 +1,4 @@
-"""The user (email login, one role) and the password-reset tokens issued to users."""
+"""The user (email login, one role), the password-reset tokens issued to users, and the reset queue."""
 
 from __future__ import annotations
 
@@ -92,3 +92,21 @@ class PasswordResetToken(models.Model):
 
     def __str__(self) -> str:
         return f"reset token of {self.user_id}"
+
+
+class PasswordResetRequest(models.Model):
+    """A forgot-password request waiting for the mail worker (``send_reset_mails``).
+
+    The request path writes one of these for every email, registered or not, and
+    nothing else, so its answer takes the same time either way; the worker looks the
+    email up, makes the token and sends the mail, then deletes the row.
+    """
+
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"reset request {self.pk}"

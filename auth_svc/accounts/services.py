@@ -27,17 +27,18 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from common.authentication import claim_type_errors
 from common.exceptions import Conflict, Unauthorized
 from common.roles import ADMIN
 
-from .models import PasswordResetToken, User, normalize_email
+from .models import PasswordResetRequest, PasswordResetToken, User, normalize_email
 from .throttling import (
     login_failure_record,
     login_failures_clear,
     login_lockout_seconds,
     reset_request_wait_seconds,
 )
-from .tokens import TokenPair, access_token_for_service, token_pair_for_user
+from .tokens import ContractRefreshToken, TokenPair, access_token_for_service, token_pair_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, Toke
 
 def _refresh_token_decode(refresh_token: str) -> RefreshToken:
     try:
-        return RefreshToken(refresh_token)
+        return ContractRefreshToken(refresh_token)
     except TokenError:
         raise Unauthorized("Refresh token is invalid, expired or revoked.") from None
 
@@ -217,7 +218,7 @@ def auth_logout(*, refresh_token: str, user_id: str) -> None:
         payload = token_backend.decode(refresh_token, verify=True)
     except TokenBackendError:
         raise invalid from None
-    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type or claim_type_errors(payload):
         raise invalid
     if str(payload.get(api_settings.USER_ID_CLAIM)) != str(user_id):
         raise invalid
@@ -272,16 +273,21 @@ def _password_reset_token_create(*, user: User) -> str:
 
 
 def password_reset_request(*, email: str, client_ip: str) -> None:
-    """Mail a reset token to an active user with that email; do nothing visible otherwise.
+    """Queue a reset mail for ``email``, registered or not; 429 over the throttle.
 
-    The caller answers the same whatever happens here, so nobody learns which emails
-    exist; a failing mail server is logged, never reported to the caller. Requests are
-    throttled per client IP and per email (429) before the email is even looked up.
+    The request path does the same work for every email (the throttle, then one insert)
+    so neither its answer nor its timing tells whether an account exists: the look-up,
+    the token and the mail happen later, in :func:`password_reset_requests_process`.
     """
     email = normalize_email(email)
     wait = reset_request_wait_seconds(email=email, ip=client_ip)
     if wait:
         raise Throttled(wait=wait, detail="Too many password reset requests; try again later.")
+    PasswordResetRequest.objects.create(email=email)
+
+
+def _password_reset_mail(*, email: str) -> None:
+    """Mail a reset token to the active user with that email; do nothing for anybody else."""
     user = User.objects.filter(email=email, is_active=True).first()
     if user is None:
         return
@@ -295,8 +301,27 @@ def password_reset_request(*, email: str, client_ip: str) -> None:
     )
     try:
         send_mail("Reset your ERP password", body, None, [user.email])
-    except Exception:  # any mail failure: the response must not differ
+    except Exception:  # any mail failure: logged for the operator, the request is not retried
         logger.exception("Could not send the password reset mail to user %s", user.pk)
+
+
+def password_reset_requests_process(*, limit: int = 50) -> int:
+    """Send the mails of up to ``limit`` queued reset requests, oldest first; return how many were handled.
+
+    Each request is locked (skipping those another worker holds), handled and deleted in
+    one transaction: a worker that dies mid-way leaves it queued, and the retry's token
+    voids the first one, so at worst the user gets a second mail whose token works.
+    """
+    handled = 0
+    for _ in range(limit):
+        with transaction.atomic():
+            request = PasswordResetRequest.objects.select_for_update(skip_locked=True).order_by("pk").first()
+            if request is None:
+                break
+            _password_reset_mail(email=request.email)
+            request.delete()
+        handled += 1
+    return handled
 
 
 @transaction.atomic

@@ -26,7 +26,8 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.throttling import BaseThrottle
+
+from common.forwarding import client_address
 
 KEY_PREFIX = "login-failures:"
 IP_KEY_PREFIX = "login-failures-ip:"
@@ -35,8 +36,12 @@ RESET_EMAIL_KEY_PREFIX = "reset-requests-email:"
 
 
 def client_ip(request) -> str:
-    """Return the caller's IP, trusting ``X-Forwarded-For`` only for ``NUM_PROXIES`` hops."""
-    return BaseThrottle().get_ident(request)
+    """Return the caller's IP: the peer's, or the forwarded one the gateway's token vouches for.
+
+    ``ACCOUNTS["TRUSTED_PROXY"]`` names the service (the gateway) whose service token in
+    ``X-Gateway-Token`` makes its ``X-Forwarded-For`` believed; see common.forwarding.
+    """
+    return client_address(request, trusted_proxy=settings.ACCOUNTS["TRUSTED_PROXY"])
 
 
 def _key(prefix: str, *parts: str) -> str:

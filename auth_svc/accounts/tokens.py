@@ -16,6 +16,8 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from common.authentication import ContractClaimsMixin
+
 from .models import User
 
 USER_TOKEN = "user"
@@ -28,6 +30,10 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "Bearer"
+
+
+class ContractRefreshToken(ContractClaimsMixin, RefreshToken):
+    """A refresh token as auth_svc issues it: the contract's claims, with the right types."""
 
 
 def access_lifetime_seconds() -> int:

@@ -15,12 +15,15 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
   the emails, in the same window lock that IP out (no password spraying).
 - ``AUTH_RESET_MAX_REQUESTS`` (default 5) ``POST /forgot-password`` requests per client IP
   and per email within ``AUTH_RESET_WINDOW`` seconds (default 3600); more answer 429.
-- ``AUTH_NUM_PROXIES`` (default 0): trusted reverse proxies in front of the service
-  (the gateway); the client IP is then taken from ``X-Forwarded-For``.
+- ``AUTH_TRUSTED_PROXY`` (default ``gateway``): the service whose own service token, sent in
+  ``X-Gateway-Token``, makes its ``X-Forwarded-For`` believed for throttles and lockouts
+  (an address alone proves nothing: on one host everybody is 127.0.0.1).
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
 - Mail: ``EMAIL_HOST`` set means SMTP with ``EMAIL_PORT`` (587), ``EMAIL_HOST_USER``,
   ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (on), ``EMAIL_USE_SSL``; otherwise mail is
-  written as files into ``<ERP_DATA_DIR>/mail`` (the local run). ``EMAIL_BACKEND``
+  written as files into ``<ERP_DATA_DIR>/mail`` (the local run; folder 0700, files 0600: they
+  hold live reset tokens). Reset mails are sent by the ``send_reset_mails`` worker, not by
+  the request (forgot-password answers in the same time for any email). ``EMAIL_BACKEND``
   overrides both; ``DEFAULT_FROM_EMAIL`` is the sender.
 """
 
@@ -29,7 +32,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import DEBUG, INSTALLED_APPS, REST_FRAMEWORK, SIMPLE_JWT, SPECTACULAR_SETTINGS
+from common.settings.base import DEBUG, INSTALLED_APPS, SIMPLE_JWT, SPECTACULAR_SETTINGS
 from common.settings.env import data_dir, database_config, env, env_bool, env_int, jwt_private_key, static_root
 
 SERVICE_NAME = "auth"
@@ -63,8 +66,6 @@ CACHES = {
     }
 }
 
-REST_FRAMEWORK["NUM_PROXIES"] = env_int("AUTH_NUM_PROXIES", 0)
-
 
 def _service_secrets(raw: str | None) -> dict[str, str]:
     secrets: dict[str, str] = {}
@@ -88,6 +89,7 @@ ACCOUNTS = {
     "RESET_MAX_REQUESTS": env_int("AUTH_RESET_MAX_REQUESTS", 5),
     "RESET_WINDOW": env_int("AUTH_RESET_WINDOW", 3600),
     "RESET_TOKEN_MINUTES": env_int("AUTH_RESET_TOKEN_MINUTES", 60),
+    "TRUSTED_PROXY": env("AUTH_TRUSTED_PROXY", "gateway"),
 }
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ERP <no-reply@example.com>")
@@ -102,5 +104,5 @@ if EMAIL_HOST:
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 else:
     # No mail server configured (DEBUG, the local run): keep the messages as files.
-    EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    EMAIL_BACKEND = env("EMAIL_BACKEND", "accounts.mail.PrivateFileEmailBackend")
     EMAIL_FILE_PATH = str(data_dir() / "mail")

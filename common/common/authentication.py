@@ -2,21 +2,40 @@
 
 simplejwt does the cryptography and the standard claims (``exp``, ``iss``, ``aud``,
 ``token_type`` = access, only RS256 accepted); this module adds the contract's own
-``type`` claim (``user`` or ``service``) and a user object that carries ``role``.
+claims and their types (``type`` is ``user`` or ``service``, ``exp`` an integer...) and a
+user object that carries ``role``. Every token that fails to verify, for whatever
+reason, is the same 401 with the same message (``common.exceptions.TokenInvalid``).
 No database is touched: any service can verify, none but auth_svc can mint.
 """
 
 from __future__ import annotations
 
-from rest_framework.exceptions import AuthenticationFailed
+import logging
+
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.models import TokenUser as SimpleTokenUser
+from rest_framework_simplejwt.tokens import AccessToken
 
 from .roles import ROLES
 
+logger = logging.getLogger(__name__)
+
 TOKEN_TYPES = ("user", "service")
 REQUIRED_CLAIMS = ("user_id", "type", "iss", "aud", "exp", "iat", "jti")
+# 9999-12-31: beyond it a timestamp is no date Python can make (OverflowError, a 500).
+MAX_TIMESTAMP = 253_402_300_799
+
+# The one answer to a bad token, at the gateway and at every service alike: it says
+# nothing about which check failed (expired, forged, wrong claim), so a probe learns nothing.
+TOKEN_INVALID_MESSAGE = "Invalid or expired token."
+TOKEN_MISSING_MESSAGE = str(NotAuthenticated.default_detail)
+
+
+class TokenInvalid(AuthenticationFailed):
+    default_detail = TOKEN_INVALID_MESSAGE
+    default_code = "token_not_valid"
 
 
 class TokenUser(SimpleTokenUser):
@@ -42,25 +61,78 @@ class TokenUser(SimpleTokenUser):
         return f"{self.token_type}:{self.id}"
 
 
+def claim_type_errors(payload: dict) -> list[str]:
+    """Return what is wrong with the claims' presence and types (CONTRACT §3); empty if nothing is."""
+    missing = [claim for claim in REQUIRED_CLAIMS if claim not in payload]
+    if missing:
+        return [f"lacks claims: {', '.join(missing)}"]
+    errors = []
+    for claim in ("exp", "iat"):
+        # bool is an int in Python; a float or a string would break the date arithmetic later.
+        value = payload[claim]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIMESTAMP:
+            errors.append(f"{claim} is not a timestamp")
+    if payload["type"] not in TOKEN_TYPES:
+        errors.append("type is not user or service")
+    for claim in ("user_id", "jti", "iss"):
+        if not isinstance(payload[claim], str) or not payload[claim]:
+            errors.append(f"{claim} is not a string")
+    if payload["type"] == "user" and payload.get("role") not in ROLES:
+        errors.append("user token lacks a known role")
+    if not isinstance(payload.get("email", ""), str | None):
+        errors.append("email is not a string")
+    return errors
+
+
+class ContractClaimsMixin:
+    """For a simplejwt token class: require the contract's claims, with the right types.
+
+    The types are checked before simplejwt's own checks run: they assume them (a string
+    ``exp`` would be a ``TypeError`` there, and a 500).
+    """
+
+    def verify(self) -> None:
+        errors = claim_type_errors(self.payload)
+        if errors:
+            raise TokenError(f"Token {'; '.join(errors)}")
+        super().verify()
+
+
+class ContractAccessToken(ContractClaimsMixin, AccessToken):
+    """simplejwt's access token with the contract's claims (what every service accepts)."""
+
+
 class JWTAuthentication(JWTStatelessUserAuthentication):
-    """Verify the bearer token and require the contract's claims on top of simplejwt's checks."""
+    """Verify the bearer token (:class:`ContractAccessToken`); any failure is one 401 (TokenInvalid)."""
 
     www_authenticate_realm = "erp"
 
-    def get_validated_token(self, raw_token: bytes):
-        token = super().get_validated_token(raw_token)
-        missing = [claim for claim in REQUIRED_CLAIMS if claim not in token.payload]
-        if missing:
-            raise InvalidToken({"detail": f"Token lacks claims: {', '.join(missing)}", "code": "token_not_valid"})
-        payload = token.payload
-        # Only auth_svc can sign, but a claim of the wrong type must still be a 401, never a 500 later.
-        if payload["type"] not in TOKEN_TYPES:
-            raise InvalidToken({"detail": "Token type is not user or service", "code": "token_not_valid"})
-        if not isinstance(payload["user_id"], str) or not payload["user_id"]:
-            raise InvalidToken({"detail": "Token user_id is not a string", "code": "token_not_valid"})
-        if payload["type"] == "user" and payload.get("role") not in ROLES:
-            raise InvalidToken({"detail": "User token lacks a known role", "code": "token_not_valid"})
-        return token
+    def get_raw_token(self, header: bytes) -> bytes | None:
+        # The scheme is case-insensitive (RFC 9110 §11.1), as at the gateway.
+        parts = header.split()
+        if not parts or parts[0].lower() != b"bearer":
+            return None
+        if len(parts) != 2:
+            raise TokenInvalid()
+        return parts[1]
+
+    def get_validated_token(self, raw_token: bytes) -> ContractAccessToken:
+        try:
+            return ContractAccessToken(raw_token)
+        except TokenError as exc:
+            # The reason is for the log at debug level only: the answer never says which check failed.
+            logger.debug("token refused: %s", exc)
+            raise TokenInvalid() from None
+
+
+def unauthorized_message(authorization: str | None) -> str:
+    """Return the 401 message for a request whose token did not verify, given its ``Authorization``.
+
+    The same rule as :class:`JWTAuthentication`, so the gateway answers as a service would:
+    a ``Bearer`` credential that fails is "invalid", no (bearer) credential is "missing".
+    """
+    parts = (authorization or "").split()
+    return TOKEN_INVALID_MESSAGE if parts and parts[0].lower() == "bearer" else TOKEN_MISSING_MESSAGE
 
 
 def authenticate_header_value(authorization: str | None) -> TokenUser | None:

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -101,6 +102,7 @@ _DEFAULT_TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     429: "rate_limited",
     502: "upstream_unavailable",
@@ -156,6 +158,11 @@ def _as_api_exception(exc: Exception) -> Exception:
         return drf.PermissionDenied()
     if isinstance(exc, DjangoValidationError):
         return drf.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    # Raised while a view reads a hostile body (too large, too many form fields): the client's fault.
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
     return exc
 
 
@@ -197,3 +204,12 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         error_type = error_type or error_type_for_status(exc.status_code)
         details, message = None, _message(exc)
     return Response(error_body(exc.status_code, error_type, message, details), status=exc.status_code, headers=headers)
+
+
+# ---------------------------------------------------------------- hostile requests
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this service accepts."
+    default_code = "payload_too_large"

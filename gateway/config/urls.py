@@ -1,4 +1,8 @@
-"""URLs of the gateway: health, the merged schema and docs, and the proxy for everything under /api/."""
+"""URLs of the gateway: health, the merged schema and docs, and the proxy for everything under /api/.
+
+No ``/metrics`` here: the gateway is the published edge, and metrics are for the
+operator's scraper (CONTRACT §1), which reads each service's own.
+"""
 
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
@@ -6,7 +10,6 @@ from proxy import views
 from proxy.health import health_view
 
 from common import health as common_health
-from common.metrics import metrics_view
 from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
 from common.views import not_found
 
@@ -20,7 +23,6 @@ urlpatterns = [
     path("health", health_view, name="health"),
     path("health/live", common_health.LiveView.as_view(), name="health-live"),
     path("health/ready", common_health.ReadyView.as_view(), name="health-ready"),
-    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", views.schema_view, name="schema"),
     path("api/docs/", views.swagger_view, name="docs"),
     path("api/redoc/", views.redoc_view, name="redoc"),

@@ -20,6 +20,7 @@ from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import SKIP_HEADER, Timeout, parse_url
 
 from common.exceptions import error_body
+from common.forwarding import PROXY_TOKEN_HEADER
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
 # RFC 9110 §7.6.1 connection-specific fields, plus what the gateway sets itself.
@@ -37,8 +38,10 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# X-Forwarded-For and X-Request-ID are re-set by the gateway (one line each, whatever their case).
+# X-Forwarded-For and X-Request-ID are re-set by the gateway (one line each, whatever their case);
+# X-Gateway-Token is the gateway's own proof (proxy.credential): a client's copy is never passed on.
 _NOT_FORWARDED = HOP_BY_HOP | {
+    PROXY_TOKEN_HEADER.lower(),
     "host",
     "content-length",
     "expect",
@@ -103,8 +106,8 @@ def _connection_tokens(value: str | None) -> set[str]:
     return {token.strip().lower() for token in (value or "").split(",") if token.strip()}
 
 
-def upstream_headers(request: HttpRequest) -> dict[str, str]:
-    """Return the client's headers minus hop-by-hop ones, plus X-Forwarded-* and X-Request-ID."""
+def upstream_headers(request: HttpRequest, *, credential: str | None = None) -> dict[str, str]:
+    """Return the client's headers minus hop-by-hop ones, plus X-Forwarded-*, X-Request-ID and the credential."""
     meta = request.META
     connection = meta.get("HTTP_CONNECTION")
     dropped = _NOT_FORWARDED | _connection_tokens(connection) if connection else _NOT_FORWARDED
@@ -117,6 +120,8 @@ def upstream_headers(request: HttpRequest) -> dict[str, str]:
         headers["X-Forwarded-Host"] = host
     headers["X-Forwarded-Proto"] = request.scheme
     headers[REQUEST_ID_HEADER] = request.request_id
+    if credential:
+        headers[PROXY_TOKEN_HEADER] = credential
     headers.setdefault("User-Agent", SKIP_HEADER)  # no python-urllib3 agent of our own
     return headers
 
@@ -140,8 +145,12 @@ def _gateway_error(status: int, error_type: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(status, error_type, message), status=status)
 
 
-def forward(request: HttpRequest, *, base_url: str, path: str) -> HttpResponse:
-    """Send the request to ``base_url + path`` once (never retried) and relay the answer."""
+def forward(request: HttpRequest, *, base_url: str, path: str, credential: str | None = None) -> HttpResponse:
+    """Send the request to ``base_url + path`` once (never retried) and relay the answer.
+
+    ``credential`` (the gateway's service token) goes in ``X-Gateway-Token``, for an upstream
+    that must believe the ``X-Forwarded-For`` the gateway sets (auth_svc's throttles).
+    """
     query = request.META.get("QUERY_STRING", "")
     # The target as the client sent it: no re-quoting of the query, no dot-segment removal.
     target = f"{path}?{query}" if query else path
@@ -151,7 +160,7 @@ def forward(request: HttpRequest, *, base_url: str, path: str) -> HttpResponse:
             request.method,
             target,
             body=request.body or None,
-            headers=upstream_headers(request),
+            headers=upstream_headers(request, credential=credential),
             timeout=Timeout(connect=gateway["CONNECT_TIMEOUT"], read=gateway["UPSTREAM_TIMEOUT"]),
         )
     except urllib3_exceptions.NewConnectionError:

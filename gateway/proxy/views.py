@@ -9,9 +9,11 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from common.authentication import unauthorized_message
 from common.exceptions import error_body
 
 from . import routes
+from .credential import credential
 from .proxy import forward
 from .schema import merged_schema
 from .tokens import verified_claims
@@ -35,11 +37,15 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
     if match is None:
         return _error(404, "not_found", "Not found.")
     route, upstream_path = match
-    if not route.public and verified_claims(request.headers.get("Authorization")) is None:
-        message = "Invalid or expired token." if request.headers.get("Authorization") else "Authentication required."
+    authorization = request.headers.get("Authorization")
+    if not route.public and verified_claims(authorization) is None:
+        # The same answer a service gives to the same header (common.authentication).
+        message = unauthorized_message(authorization)
         return _error(401, "unauthorized", message, **{"WWW-Authenticate": 'Bearer realm="erp"'})
     base_url = settings.GATEWAY["UPSTREAMS"][route.service]
-    return forward(request, base_url=base_url, path=escape_uri_path(upstream_path))
+    # Only auth_svc keys anything on the client's address (throttles, lockouts).
+    proof = credential.get() if route.service == "auth" else None
+    return forward(request, base_url=base_url, path=escape_uri_path(upstream_path), credential=proof)
 
 
 def schema_view(request: HttpRequest) -> HttpResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from common.fields import StrictChoiceField
+
 from ..models import ROLE_CHOICES, User
 
 
@@ -28,11 +30,11 @@ class AdminUserSerializer(serializers.ModelSerializer):
 class UserCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    role = serializers.ChoiceField(choices=ROLE_CHOICES)
+    role = StrictChoiceField(choices=ROLE_CHOICES)
 
 
 class UserRoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=ROLE_CHOICES)
+    role = StrictChoiceField(choices=ROLE_CHOICES)
 
 
 class LoginSerializer(serializers.Serializer):

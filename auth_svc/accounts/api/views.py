@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import Unauthorized
-from common.roles import FINANCE_MANAGER, INVENTORY_MANAGER, ROLES, roles_for
+from common.roles import FINANCE_MANAGER, INVENTORY_MANAGER, roles_for
 from common.views import UUIDLookupMixin
 
 from .. import selectors, services
@@ -49,18 +49,14 @@ def _open_registration() -> bool:
 SELF_SERVICE_ROLES = (INVENTORY_MANAGER, FINANCE_MANAGER)
 
 
-def _self_service_registration(request) -> bool:
-    """True if this register request needs no token: registration open and a self-service role.
+def _needs_token_while_open(role: str) -> bool:
+    """True if, with registration open, registering ``role`` still needs an admin's token.
 
-    Judged on the raw body, before validation, so an anonymous request for ``admin`` is
-    refused (401/403) before its other fields are even looked at. A missing or unknown
-    role needs no token: validation answers it with a 400 on ``role``.
+    Judged on the *validated* role only: the raw body may hold anything (a list, an
+    uploaded file whose name is ``admin``...), and a decision taken on it is a decision
+    about something else than what is then saved.
     """
-    if not _open_registration():
-        return False
-    data = request.data
-    role = data.get("role") if hasattr(data, "get") else None
-    return role in SELF_SERVICE_ROLES or role not in ROLES
+    return role not in SELF_SERVICE_ROLES
 
 
 class PublicAPIView(APIView):
@@ -77,9 +73,11 @@ class RegisterView(APIView):
         pass
 
     def check_permissions(self, request):
-        if _self_service_registration(request):
-            return
-        super().check_permissions(request)
+        # Read once per request: ``post`` must decide under the same switch as this check.
+        self.registration_open = _open_registration()
+        # While registration is open the decision needs the validated role: ``post`` takes it.
+        if not self.registration_open:
+            super().check_permissions(request)
 
     @extend_schema(
         operation_id="auth_register",
@@ -106,6 +104,8 @@ class RegisterView(APIView):
     def post(self, request):
         payload = s.UserCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        if self.registration_open and _needs_token_while_open(payload.validated_data["role"]):
+            super().check_permissions(request)
         user = services.user_create(**payload.validated_data)
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 

@@ -9,6 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from ..models import PasswordResetToken
+from ..services import password_reset_requests_process
 from ..tokens import token_pair_for_user
 from .factories import PASSWORD, UserFactory
 from .helpers import error, field_errors
@@ -25,7 +26,10 @@ INVALID_TOKEN = field_errors(("reset_token", "Invalid or expired reset token."))
 
 
 def forgot(client, email, **extra):
-    return client.post("/forgot-password", {"email": email}, format="json", **extra)
+    """Ask for a reset, then let the mail worker handle the queue once (as send_reset_mails does)."""
+    response = client.post("/forgot-password", {"email": email}, format="json", **extra)
+    password_reset_requests_process()
+    return response
 
 
 def reset(client, token, password=NEW_PASSWORD):

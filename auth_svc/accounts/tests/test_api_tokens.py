@@ -120,6 +120,43 @@ def test_refresh_rejects_anything_but_a_refresh_token(api_client, user, kind):
     assert BlacklistedToken.objects.count() == 0
 
 
+def _issued_refresh_token_with(user, **claims) -> str:
+    """Return a refresh token auth_svc issued (recorded as outstanding), its claims changed and re-signed."""
+    payload = jwt.decode(token_pair_for_user(user=user).refresh_token, options={"verify_signature": False})
+    return jwt.encode({**payload, **claims}, session_private_key(), algorithm="RS256")
+
+
+WRONG_TYPES = [{"exp": "9999999999"}, {"exp": 10**20}, {"exp": 1.5e10}, {"iat": "0"}, {"user_id": 7}, {"type": []}]
+
+
+@pytest.mark.parametrize("claims", WRONG_TYPES, ids=lambda claims: "-".join(f"{k}={v!r}" for k, v in claims.items()))
+def test_refresh_token_with_claims_of_the_wrong_type_is_401(api_client, user, claims):
+    # given
+    token = _issued_refresh_token_with(user, **claims)
+
+    # when
+    response = refresh(api_client, token)
+
+    # then
+    assert response.status_code == 401
+    assert response.json() == REVOKED
+    assert BlacklistedToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("claims", WRONG_TYPES, ids=lambda claims: "-".join(f"{k}={v!r}" for k, v in claims.items()))
+def test_logout_with_claims_of_the_wrong_type_is_refused(user, claims):
+    # given
+    token = _issued_refresh_token_with(user, **claims)
+
+    # when
+    response = client_for(user).post("/logout", {"refresh_token": token}, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == field_errors(("refresh_token", "Invalid refresh token."))
+    assert BlacklistedToken.objects.count() == 0
+
+
 def test_refresh_requires_the_field(api_client):
     # when
     response = api_client.post("/refresh", {}, format="json")

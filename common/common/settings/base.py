@@ -69,6 +69,7 @@ DATABASE_MIDDLEWARE = [
 MIDDLEWARE = [
     "common.middleware.RequestIDMiddleware",
     "common.metrics.MetricsMiddleware",
+    "common.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves admin and API-docs assets from gunicorn: no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,6 +85,8 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 APPEND_SLASH = False
+# Bodies over this are a 413 (common.middleware.RequestBodyMiddleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ERP_MAX_BODY_BYTES", 1024 * 1024)
 STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = DEBUG
 
@@ -112,11 +115,14 @@ REST_FRAMEWORK = {
         "common.renderers.EnvelopeJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # No endpoint takes files: a multipart body is a 415 (CONTRACT §2). Forms are what the
+    # browsable API posts.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "common.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
     ],
+    # APIClient would post multipart (now a 415) when a test names no format.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "common.pagination.EnvelopePagination",
     # The one filtering style: a FilterSet per list (filterset_class), ?search= and ?ordering=.
     "DEFAULT_FILTER_BACKENDS": [

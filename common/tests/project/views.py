@@ -3,6 +3,7 @@
 import threading
 import time
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -115,6 +116,8 @@ ERRORS = {
     "timeout": UpstreamTimeout(),
     "django_validation": DjangoValidationError({"email": ["Enter a valid email address."]}),
     "crash": RuntimeError("secret internals"),
+    "too_big": RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."),
+    "suspicious": TooManyFieldsSent("The number of GET/POST parameters exceeded"),
 }
 
 

@@ -3,7 +3,8 @@
 Each fake answers with an enveloped JSON echo by default; a few paths misbehave on
 purpose (``/slow`` sleeps, ``/drop`` closes the connection without answering,
 ``/hop`` sends hop-by-hop headers, ``/cookie`` sets cookies). ``/health/ready`` and
-``/schema/`` answer what the test put on the fake.
+``/schema/`` answer what the test put on the fake; ``/service-token`` issues a service
+token to whoever asks (the gateway's own, see proxy.credential).
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ class _Handler(BaseHTTPRequestHandler):
             status = 200 if fake.ready else 503
         if path == "/schema/" and fake.schema is not None:
             payload = json.dumps(fake.schema).encode()
+        elif path == "/service-token":
+            # auth_svc issuing the gateway its own token (proxy.credential), for what the test asked.
+            service = json.loads(body)["service_name"]
+            token = issue_token(role=None, token_type="service", user_id=service)
+            data = {"access_token": token, "token_type": "Bearer", "expires_in": 900}
+            payload = json.dumps({"status": 200, "message": "OK", "data": data}).encode()
         else:
             data = {"service": fake.name, "method": self.command, "target": self.path}
             payload = json.dumps({"status": status, "message": "OK", "data": data}).encode()

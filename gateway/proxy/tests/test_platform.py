@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from common.testing.service_suite import (  # noqa: F401 (collected by pytest)
-    test_metrics_exposed,
     test_request_id_is_echoed_or_made,
     test_unknown_path_is_enveloped_404,
 )

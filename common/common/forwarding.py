@@ -1,0 +1,46 @@
+"""Whose address a request comes from: the peer's, or the client's as a trusted proxy vouches for it.
+
+Throttles and lockouts key on the client's address (CONTRACT §3). Behind the gateway the
+peer is the gateway, so the client's address has to come from ``X-Forwarded-For``, which
+anybody can send. A peer's address proves nothing either: on one host the gateway and an
+attacker are both 127.0.0.1. So the gateway proves itself with a credential of its own,
+its service token (``type: service``, ``user_id: gateway``, verified with the public key
+like any token) in :data:`PROXY_TOKEN_HEADER`, a header it strips from what clients send.
+Only then is the last ``X-Forwarded-For`` entry, the one the gateway appended, believed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from rest_framework.exceptions import AuthenticationFailed
+
+from .authentication import JWTAuthentication
+
+PROXY_TOKEN_HEADER = "X-Gateway-Token"
+
+
+def _vouches(token: str, proxy_name: str) -> bool:
+    """True if ``token`` is a valid service token of the service ``proxy_name``."""
+    try:
+        payload = JWTAuthentication().get_validated_token(token.encode()).payload
+    except AuthenticationFailed:
+        return False
+    return payload["type"] == "service" and payload["user_id"] == proxy_name
+
+
+def _last_forwarded(value: str) -> str | None:
+    candidate = value.rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def client_address(request, *, trusted_proxy: str | None) -> str:
+    """Return the client's address: the forwarded one if ``trusted_proxy``'s token vouches for it, else the peer."""
+    peer = request.META.get("REMOTE_ADDR", "")
+    token = request.headers.get(PROXY_TOKEN_HEADER)
+    if not trusted_proxy or not token or not _vouches(token, trusted_proxy):
+        return peer
+    return _last_forwarded(request.headers.get("X-Forwarded-For", "")) or peer
