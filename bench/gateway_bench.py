@@ -135,10 +135,11 @@ def base_env(data_dir: Path) -> dict[str, str]:
 
 
 def mint_token(env: dict[str, str]) -> str:
-    """Make the run's key pair (DEBUG's development keys, in the temporary data dir) and a valid token."""
+    """Make the run's key pair (``common.keys``, in the temporary data dir) and a token it signs."""
     script = (
-        "import django; django.setup(); from common.testing import issue_token; "
-        "print(issue_token(role='admin', lifetime=3600))"
+        "import django; django.setup(); from common.keys import ensure_keypair; "
+        "from common.testing import issue_token; private_path, _ = ensure_keypair(); "
+        "print(issue_token(role='admin', lifetime=3600, private_key=private_path.read_text()))"
     )
     output = subprocess.run(
         [PYTHON, "-c", script],

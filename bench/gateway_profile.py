@@ -90,6 +90,10 @@ def main() -> int:
     os.environ["CONTACT_SERVICE_URL"] = f"http://127.0.0.1:{port}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     sys.path.insert(0, str(ROOT / "gateway"))
+    from common.keys import ensure_keypair
+
+    private_path, public_path = ensure_keypair()  # in the data dir above
+    os.environ["JWT_PUBLIC_KEY_FILE"] = str(public_path)
     import django
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
@@ -101,7 +105,7 @@ def main() -> int:
     application = WSGIHandler()
     from common.testing import issue_token
 
-    token = issue_token(role="admin", lifetime=3600)
+    token = issue_token(role="admin", lifetime=3600, private_key=private_path.read_text())
 
     def call() -> None:
         status = []

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: every suite, each service on its own (their `config` packages
-# must not share a path), against the local PostgreSQL and RabbitMQ, then ruff.
+# must not share a path), against the local PostgreSQL and RabbitMQ, then
+# makemigrations --check of every service and ruff.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh || exit 1
@@ -22,6 +23,22 @@ for suite in $SUITES; do
   [ -d "$suite" ] || continue
   echo "=== $suite"
   (cd "$suite" && ../.venv/bin/pytest -q --junitxml="$ERP_DATA_DIR/junit/$suite.xml" ${PYTEST_ARGS:-}) || failed+=("$suite")
+done
+
+echo "=== migrations"
+# A model change without its migration fails here, in every service (and common's apps).
+for suite in $SUITES; do
+  case $suite in
+    tests) continue ;;
+    common) settings=tests.project.settings ;;
+    *) settings=config.settings ;;
+  esac
+  [ -d "$suite" ] || continue
+  if ! out=$(cd "$suite" && DJANGO_SETTINGS_MODULE=$settings ../.venv/bin/python -m django makemigrations --check --dry-run 2>&1); then
+    echo "$out"
+    echo "$suite: models changed without a migration (run makemigrations)"
+    failed+=("$suite-migrations")
+  fi
 done
 
 echo "=== ruff"

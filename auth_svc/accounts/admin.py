@@ -1,10 +1,20 @@
-"""Django admin for users: the standard user admin, keyed by email and showing the role."""
+"""Django admin for users: the standard user admin, keyed by email, every write through the services.
+
+So an operator's edit follows the API's rules: deactivating revokes the user's refresh
+tokens, a role change or deactivation cannot remove the last active admin, a new
+password revokes the old sessions. A refusal (409) is shown as a message, never a 500.
+Users are deactivated, never deleted (their tokens and history stay consistent).
+"""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswordChangeForm
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 
+from common.admin import ServiceErrorsAdminMixin
+
+from . import services
 from .models import User
 
 
@@ -20,10 +30,19 @@ class UserChangeForm(BaseUserChangeForm):
         fields = "__all__"
 
 
+class AdminPasswordChangeForm(BaseAdminPasswordChangeForm):
+    """The standard form, saving through :func:`services.user_password_set` (revokes tokens)."""
+
+    def save(self, commit=True):
+        self.user = services.user_password_set(user=self.user, password=self.cleaned_data["password1"])
+        return self.user
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceErrorsAdminMixin, BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = ("email", "role", "is_active", "created_at")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("email",)
@@ -36,3 +55,19 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
     filter_horizontal = ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        if change:
+            stored = User.objects.get(pk=obj.pk)
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            saved = services.user_admin_change(user=stored, changes=changes)
+        else:
+            saved = services.user_create(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password1"], role=obj.role
+            )
+        # The admin goes on with ``obj`` (log entry, redirect): give it the saved row.
+        obj.pk = saved.pk
+        obj.refresh_from_db()

@@ -1,8 +1,8 @@
 """Writes of the accounts domain: users, logins and tokens, password resets, service tokens.
 
-Views call exactly one of these. Errors are raised as exceptions the envelope handler
-maps (CONTRACT §2): Django ``ValidationError`` keyed by field -> 400 ``validation``,
-:class:`Unauthorized` -> 401, ``Conflict`` -> 409, ``Throttled`` -> 429.
+Views and the Django admin call exactly one of these. Errors are common.exceptions only,
+which the envelope handler maps (CONTRACT §2): ``ValidationFailed`` -> 400 ``validation``,
+``Unauthorized`` -> 401, ``Conflict`` -> 409, ``RateLimited`` -> 429.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import Throttled
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
@@ -28,7 +27,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from common.authentication import claim_type_errors
-from common.exceptions import Conflict, Unauthorized
+from common.db import unique_conflict
+from common.exceptions import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
 from common.roles import ADMIN
 
 from .models import PasswordResetRequest, PasswordResetToken, User, normalize_email
@@ -73,15 +73,14 @@ def _user_lock(*, pk, active_only: bool = False) -> User | None:
 def _password_validate(*, password: str, user: User, field: str) -> None:
     try:
         validate_password(password, user=user)
-    except ValidationError as exc:
-        raise ValidationError({field: exc.messages}) from None
+    except DjangoValidationError as exc:
+        raise ValidationFailed({field: exc.messages}) from None
 
 
-def _email_taken() -> Conflict:
-    return Conflict(
-        "A user with this email already exists.",
-        details=[{"field": "email", "message": "A user with this email already exists."}],
-    )
+EMAIL_TAKEN = "A user with this email already exists."
+# How the databases name the violated ``unique=True`` of User.email: PostgreSQL's
+# ``<table>_<column>_key``, SQLite's ``<table>.<column>`` (common.db.unique_violation).
+EMAIL_UNIQUE = ("accounts_user_email_key", "accounts_user.email")
 
 
 @transaction.atomic
@@ -91,14 +90,12 @@ def user_create(*, email: str, password: str, role: str, is_staff: bool = False,
     user = User(email=email, role=role, is_staff=is_staff, is_superuser=is_superuser)
     _password_validate(password=password, user=user, field="password")
     if User.objects.filter(email=email).exists():
-        raise _email_taken()
+        raise Conflict(EMAIL_TAKEN, details=[{"field": "email", "message": EMAIL_TAKEN}])
     user.set_password(password)
-    try:
-        # A savepoint, so a concurrent insert of the same email leaves the transaction usable.
-        with transaction.atomic():
-            user.save(force_insert=True)
-    except IntegrityError:
-        raise _email_taken() from None
+    # The check above answers the common case; a concurrent insert of the same email is
+    # caught by the database's unique constraint, in a savepoint (unique_conflict).
+    with unique_conflict(*EMAIL_UNIQUE, field="email", message=EMAIL_TAKEN):
+        user.save(force_insert=True)
     return user
 
 
@@ -145,6 +142,61 @@ def user_deactivate(*, user: User) -> User:
     return locked
 
 
+def user_reactivate(*, user: User) -> User:
+    """Let a deactivated user log in again (their revoked refresh tokens stay revoked)."""
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active", "updated_at"])
+    return user
+
+
+ADMIN_EDITABLE_FIELDS = frozenset({"email", "role", "is_active", "is_staff", "is_superuser"})
+
+
+@transaction.atomic
+def user_admin_change(*, user: User, changes: dict) -> User:
+    """Apply the Django admin's edit of ``user`` through the rules the API follows.
+
+    A role change passes the last-admin guard (:func:`user_change_role`), a deactivation
+    revokes the user's refresh tokens (:func:`user_deactivate`); the other fields are
+    written as given. ``user`` is the row as stored (not the admin form's edited copy).
+    """
+    unknown = sorted(set(changes) - ADMIN_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed({field: ["This field cannot be changed here."] for field in unknown})
+    plain = {field: value for field, value in changes.items() if field not in ("role", "is_active")}
+    if "email" in plain:
+        plain["email"] = normalize_email(plain["email"])
+    if plain:
+        for field, value in plain.items():
+            setattr(user, field, value)
+        with unique_conflict(*EMAIL_UNIQUE, field="email", message=EMAIL_TAKEN):
+            user.save(update_fields=[*plain, "updated_at"])
+    if "role" in changes and changes["role"] != user.role:
+        user = user_change_role(user=user, role=changes["role"])
+    if changes.get("is_active") is False:
+        user = user_deactivate(user=user)
+    elif changes.get("is_active") is True:
+        user = user_reactivate(user=user)
+    return user
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str) -> User:
+    """Set a new password chosen for the user (Django admin), and revoke their refresh tokens.
+
+    Like a password reset: sessions opened with the old password end at their next refresh.
+    """
+    locked = _user_lock(pk=user.pk)
+    if locked is None:
+        raise NotFound("This user no longer exists.")
+    _password_validate(password=password, user=locked, field="password1")
+    locked.set_password(password)
+    locked.save(update_fields=["password", "updated_at"])
+    user_refresh_tokens_revoke(user=locked)
+    return locked
+
+
 # ---------------------------------------------------------------- tokens
 
 
@@ -157,7 +209,7 @@ def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, Toke
     email = normalize_email(email)
     wait = login_lockout_seconds(email=email, ip=client_ip)
     if wait:
-        raise Throttled(wait=wait, detail="Too many failed logins; try again later.")
+        raise RateLimited("Too many failed logins; try again later.", wait=wait)
     user = authenticate(email=email, password=password)
     if user is None:
         login_failure_record(email=email, ip=client_ip)
@@ -211,7 +263,7 @@ def auth_token_refresh(*, refresh_token: str) -> TokenPair:
 @transaction.atomic
 def auth_logout(*, refresh_token: str, user_id: str) -> None:
     """Revoke the caller's refresh token; revoking an already revoked one is a no-op."""
-    invalid = ValidationError({"refresh_token": ["Invalid refresh token."]})
+    invalid = ValidationFailed.field("refresh_token", "Invalid refresh token.")
     try:
         # Signature, expiry, issuer and audience are checked; the blacklist is not, so
         # logging out twice succeeds.
@@ -282,7 +334,7 @@ def password_reset_request(*, email: str, client_ip: str) -> None:
     email = normalize_email(email)
     wait = reset_request_wait_seconds(email=email, ip=client_ip)
     if wait:
-        raise Throttled(wait=wait, detail="Too many password reset requests; try again later.")
+        raise RateLimited("Too many password reset requests; try again later.", wait=wait)
     PasswordResetRequest.objects.create(email=email)
 
 
@@ -328,7 +380,7 @@ def password_reset_requests_process(*, limit: int = 50) -> int:
 def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
     """Set a new password with a valid reset token, use the token up, revoke refresh tokens."""
     now = timezone.now()
-    invalid = ValidationError({"reset_token": ["Invalid or expired reset token."]})
+    invalid = ValidationFailed.field("reset_token", "Invalid or expired reset token.")
     token = (
         PasswordResetToken.objects.select_for_update(of=("self",))
         .filter(token_hash=_reset_token_hash(reset_token))

@@ -1,21 +1,26 @@
 """Domain exceptions and the one place that turns any exception into the error envelope.
 
-Services raise these small classes; :func:`envelope_exception_handler` (DRF's
-``EXCEPTION_HANDLER``) maps them, DRF's own exceptions and Django's to
-``{"status", "error": {"type", "message", "details"}}`` (CONTRACT §2). Anything
-unexpected is logged with the request id and answered as ``internal`` with no details.
+Services raise only these small classes (never DRF's or Django's exceptions, never a bare
+ValueError for bad input): :class:`ValidationFailed` 400, :class:`BadRequest` 400,
+:class:`Unauthorized` 401, :class:`NotFound` 404, :class:`Conflict` 409 (and its
+:class:`InvalidTransition`, :class:`InsufficientStock`), :class:`RateLimited` 429, the
+upstream errors 502/503/504. :func:`envelope_exception_handler` (DRF's ``EXCEPTION_HANDLER``)
+maps them, DRF's own exceptions and Django's to ``{"status", "error": {"type", "message",
+"details"}}`` (CONTRACT §2); :func:`error_response` answers the same envelope outside DRF.
+Anything unexpected is logged with the request id and answered as ``internal`` with no details.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
@@ -44,6 +49,34 @@ class BadRequest(ServiceError):
     default_code = "bad_request"
 
 
+class ValidationFailed(ServiceError):
+    """A value a service was given is not acceptable: 400 ``validation`` naming the fields.
+
+    ``ValidationFailed({"password": ["Too short.", "Too common."]})`` or
+    ``ValidationFailed.field("reset_token", "Invalid or expired reset token.")``.
+    """
+
+    default_detail = "Validation failed."
+    default_code = "validation"
+
+    def __init__(self, errors: Mapping[str, Iterable[str]], detail: str | None = None):
+        details = [
+            {"field": name, "message": str(message)} for name, messages in errors.items() for message in messages
+        ]
+        super().__init__(detail, details=details)
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationFailed:
+        return cls({field: [message]})
+
+    @classmethod
+    def from_django(cls, exc: DjangoValidationError, *, field: str | None = None) -> ValidationFailed:
+        """Translate Django's ValidationError (``full_clean``, password validators); ``field`` names a bare one."""
+        if hasattr(exc, "error_dict"):
+            return cls(exc.message_dict)
+        return cls({field or api_settings.NON_FIELD_ERRORS_KEY: exc.messages})
+
+
 class NotFound(ServiceError):
     status_code = status.HTTP_404_NOT_FOUND
     default_detail = "Not found."
@@ -62,6 +95,63 @@ class Conflict(ServiceError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A state change the current state does not allow: 409 naming ``status``.
+
+    ``InvalidTransition("Confirmed", "Draft")`` -> message and details
+    ``"order is Confirmed, expected Draft"`` (CONTRACT §2); ``expected`` may list several
+    states (``("Draft", "Confirmed")`` -> ``"expected Draft or Confirmed"``).
+    """
+
+    def __init__(self, current: str, expected: str | Iterable[str], *, entity: str = "order", field: str = "status"):
+        expected = (expected,) if isinstance(expected, str) else tuple(expected)
+        self.current, self.expected = current, expected
+        reason = f"{entity} is {current}, expected {' or '.join(expected)}"
+        super().__init__(reason[:1].upper() + reason[1:] + ".", details=[{"field": field, "message": reason}])
+
+
+class InsufficientStock(Conflict):
+    """Not enough stock for some lines: 409 naming each short line with what was asked and what is there.
+
+    ``lines`` are ``{"item_id", "requested", "available"}`` (inventory's availability answer),
+    optionally with the request ``field`` of the line (default ``items``). Each becomes a detail
+    ``{"field", "message": "item <id>: requested 5, available 2", "item_id", "requested", "available"}``.
+    """
+
+    default_detail = "Insufficient stock."
+
+    def __init__(self, lines: Iterable[Mapping[str, Any]]):
+        self.lines = [dict(line) for line in lines]
+        details = [
+            {
+                "field": line.get("field", "items"),
+                "message": f"item {line['item_id']}: requested {line['requested']}, available {line['available']}",
+                "item_id": str(line["item_id"]),
+                "requested": line["requested"],
+                "available": line["available"],
+            }
+            for line in self.lines
+        ]
+        super().__init__(details=details)
+
+
+class RateLimited(ServiceError):
+    """Too many attempts: 429 ``rate_limited`` with ``Retry-After`` rounded up from ``wait`` seconds.
+
+    The message ends like DRF's own throttles': "... Expected available in 600 seconds."
+    """
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many requests; try again later."
+    default_code = "rate_limited"
+
+    def __init__(self, detail: str | None = None, *, wait: float):
+        seconds = max(1, math.ceil(wait))
+        unit = "second" if seconds == 1 else "seconds"
+        super().__init__(f"{detail or self.default_detail} Expected available in {seconds} {unit}.")
+        self.wait = wait
 
 
 class UpstreamUnavailable(ServiceError):
@@ -114,6 +204,18 @@ _DEFAULT_TYPES = {
 def error_body(status_code: int, error_type: str, message: str, details: Any = None) -> dict[str, Any]:
     """Return the error envelope ``{"status", "error": {"type", "message", "details"}}``."""
     return {"status": status_code, "error": {"type": error_type, "message": message, "details": details}}
+
+
+def error_response(
+    status_code: int, message: str, *, error_type: str | None = None, details: Any = None, headers=None
+) -> JsonResponse:
+    """Return the error envelope as a plain Django response, for code outside DRF views.
+
+    (Django's error handlers, middleware, the gateway.) ``error_type`` defaults to the
+    contract's type for ``status_code``.
+    """
+    error_type = error_type or error_type_for_status(status_code)
+    return JsonResponse(error_body(status_code, error_type, message, details), status=status_code, headers=headers)
 
 
 def error_type_for_status(status_code: int) -> str:

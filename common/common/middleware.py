@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 
-from .exceptions import PayloadTooLarge, error_body
+from .exceptions import PayloadTooLarge, error_response
 from .request_id import HEADER, accept_or_new, reset_request_id, set_request_id
 
 
@@ -35,7 +35,7 @@ class RequestIDMiddleware:
 
 def _too_large() -> JsonResponse:
     exc = PayloadTooLarge()
-    return JsonResponse(error_body(exc.status_code, exc.default_code, str(exc.detail)), status=exc.status_code)
+    return error_response(exc.status_code, str(exc.detail), error_type=exc.default_code)
 
 
 class RequestBodyMiddleware:

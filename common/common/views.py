@@ -1,43 +1,70 @@
-"""View helpers: JSON error pages for what Django answers itself, and strict UUID lookups.
+"""The one way to write a view: viewset mixins whose hooks call a service, strict UUID lookups,
+and JSON error pages for what Django answers itself.
 
-A service's ``config/urls.py`` points Django's ``handler400/403/404/500`` here, so an
-unknown path, a bad ``Host`` or a crash outside DRF still answers in the error envelope.
+A viewset validates with its serializer and lets a service write::
+
+    class ThingViewSet(ServiceModelViewSet):
+        serializer_class = ThingSerializer
+        filterset_class = ThingFilter           # field filters (django-filter)
+        search_fields = ("name",)               # ?search= (common.filters.SearchFilter)
+        ordering_fields = ("name", "created_at")  # ?ordering= (common.filters.OrderingFilter)
+        required_permissions = {"list": "things.read", ...}
+
+        def get_queryset(self):
+            return thing_list()
+
+        def perform_create(self, serializer):
+            serializer.instance = thing_create(**serializer.validated_data)
+
+        def perform_update(self, serializer):
+            serializer.instance = thing_update(thing=serializer.instance, data=serializer.validated_data)
+
+        def perform_destroy(self, instance):
+            thing_delete(thing=instance)
+
+The filter backends are the global ones (settings ``DEFAULT_FILTER_BACKENDS``): never switch
+them off in a view. A service's ``config/urls.py`` points Django's ``handler400/403/404/500``
+here, so an unknown path, a bad ``Host`` or a crash outside DRF still answers in the envelope.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from django.http import JsonResponse
+from rest_framework import mixins, viewsets
 
-from .exceptions import BadRequest, error_body
+from .exceptions import BadRequest, error_response
 
 
 def bad_request(request, exception=None):
     """``handler400``: a request Django refused itself (a disallowed ``Host``, a body too large)."""
-    return JsonResponse(error_body(400, "bad_request", "Bad request."), status=400)
+    return error_response(400, "Bad request.")
 
 
 def permission_denied(request, exception=None):
     """``handler403``: Django's own 403 (CSRF failure, PermissionDenied outside DRF)."""
-    return JsonResponse(error_body(403, "forbidden", "Forbidden."), status=403)
+    return error_response(403, "Forbidden.")
 
 
 def not_found(request, exception=None):
     """``handler404``: an unknown path."""
-    return JsonResponse(error_body(404, "not_found", "Not found."), status=404)
+    return error_response(404, "Not found.")
 
 
 def server_error(request):
     """``handler500``: a crash outside DRF; the details are in the log, never in the answer."""
-    return JsonResponse(error_body(500, "internal", "Internal server error."), status=500)
+    return error_response(500, "Internal server error.", error_type="internal")
 
 
 class UUIDLookupMixin:
-    """Answer 400 ``bad_request`` for a path id that is not a UUID (Django would say 404).
+    """Answer 400 ``bad_request`` for a path id that is not a UUID (CONTRACT §2), never 404.
 
+    The router must let any id through to :meth:`get_object` (``lookup_value_regex``),
+    including ids with dots (``/users/a.b``), which DRF's default pattern refuses with a 404.
     Put it before the generic view in the bases so its ``get_object`` runs first.
     """
+
+    lookup_value_regex = "[^/]+"
 
     def get_object(self):
         lookup = self.lookup_url_kwarg or self.lookup_field
@@ -49,3 +76,44 @@ class UUIDLookupMixin:
                 f"'{value}' is not a valid UUID.", details=[{"field": "id", "message": "Must be a UUID."}]
             ) from None
         return super().get_object()
+
+
+class ServiceCreateMixin(mixins.CreateModelMixin):
+    """``create``: the serializer validates; :meth:`perform_create` calls the service (never ``save()``)."""
+
+    def perform_create(self, serializer):
+        raise NotImplementedError(
+            f"{type(self).__name__}.perform_create must call a service: serializer.instance = <entity>_create(...)"
+        )
+
+
+class ServiceUpdateMixin(mixins.UpdateModelMixin):
+    """``update`` (PUT) and ``partial_update`` (PATCH): :meth:`perform_update` calls the service.
+
+    ``serializer.instance`` is the object :meth:`get_object` found; the hook replaces it with
+    what the service returns, which is what the response renders.
+    """
+
+    def perform_update(self, serializer):
+        raise NotImplementedError(
+            f"{type(self).__name__}.perform_update must call a service: serializer.instance = <entity>_update(...)"
+        )
+
+
+class ServiceDestroyMixin(mixins.DestroyModelMixin):
+    """``destroy``: :meth:`perform_destroy` calls the service; the answer is a 204."""
+
+    def perform_destroy(self, instance):
+        raise NotImplementedError(f"{type(self).__name__}.perform_destroy must call a service: <entity>_delete(...)")
+
+
+class ServiceModelViewSet(
+    UUIDLookupMixin,
+    ServiceCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ServiceUpdateMixin,
+    ServiceDestroyMixin,
+    viewsets.GenericViewSet,
+):
+    """list, retrieve, create, update, partial_update and destroy, each write through a service."""

@@ -229,6 +229,60 @@ def test_throttled_is_429_with_retry_after():
                 "details": None,
             },
         ),
+        (
+            "transition",
+            409,
+            {
+                "type": "conflict",
+                "message": "Order is Confirmed, expected Draft.",
+                "details": [{"field": "status", "message": "order is Confirmed, expected Draft"}],
+            },
+        ),
+        (
+            "transition_of_several",
+            409,
+            {
+                "type": "conflict",
+                "message": "Purchase order is Paid, expected Draft or Confirmed.",
+                "details": [{"field": "status", "message": "purchase order is Paid, expected Draft or Confirmed"}],
+            },
+        ),
+        (
+            "insufficient_stock",
+            409,
+            {
+                "type": "conflict",
+                "message": "Insufficient stock.",
+                "details": [
+                    {
+                        "field": "items",
+                        "message": "item 7d7f3a52-1111-4a9e-9d1e-2f3b4c5d6e7f: requested 5, available 2",
+                        "item_id": "7d7f3a52-1111-4a9e-9d1e-2f3b4c5d6e7f",
+                        "requested": 5,
+                        "available": 2,
+                    },
+                    {
+                        "field": "items.1",
+                        "message": "item 7d7f3a52-2222-4a9e-9d1e-2f3b4c5d6e7f: requested 1, available 0",
+                        "item_id": "7d7f3a52-2222-4a9e-9d1e-2f3b4c5d6e7f",
+                        "requested": 1,
+                        "available": 0,
+                    },
+                ],
+            },
+        ),
+        (
+            "validation_failed",
+            400,
+            {
+                "type": "validation",
+                "message": "Validation failed.",
+                "details": [
+                    {"field": "password", "message": "Too short."},
+                    {"field": "password", "message": "Too common."},
+                ],
+            },
+        ),
     ],
 )
 def test_service_errors_keep_their_status_type_and_details(kind, status, error):
@@ -266,4 +320,21 @@ def test_error_body_shape():
     assert error_body(409, "conflict", "Taken.", [{"field": "email", "message": "Taken."}]) == {
         "status": 409,
         "error": {"type": "conflict", "message": "Taken.", "details": [{"field": "email", "message": "Taken."}]},
+    }
+
+
+def test_rate_limited_says_when_to_come_back():
+    # when
+    response = APIClient().get("/errors/rate_limited")
+
+    # then: the wait is rounded up, never "Retry-After: 0"
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "status": 429,
+        "error": {
+            "type": "rate_limited",
+            "message": "Too many attempts. Expected available in 1 second.",
+            "details": None,
+        },
     }

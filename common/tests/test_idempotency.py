@@ -1,6 +1,5 @@
-"""IdempotencyMiddleware on PostgreSQL: replay, conflicts, caller scope, concurrency."""
+"""IdempotencyMiddleware on PostgreSQL: replay, conflicts, caller scope, one transaction, real concurrency."""
 
-import hashlib
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -11,9 +10,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from common.idempotency.middleware import STALE_AFTER
 from common.idempotency.models import IdempotencyRecord
 from common.testing import auth_client, issue_token
+from tests.project.models import Gadget
 from tests.project.views import side_effects
 
 USER_A = "a0000000-0000-4000-8000-00000000000a"
@@ -171,74 +170,106 @@ def test_without_a_key_every_post_runs():
     assert IdempotencyRecord.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_run_the_view_once():
-    # given: five clients retrying at once while the first is still in the view
+def _send_at_once(count: int, path: str, bodies: list[dict]) -> list:
+    """POST ``bodies[i]`` to ``path`` with one key from ``count`` threads released together."""
     token = issue_token(role="inventory_manager", user_id=USER_A)
-    barrier = threading.Barrier(5)
-    statuses: list[int] = []
-    lock = threading.Lock()
+    barrier = threading.Barrier(count)
+    responses: list = [None] * count
 
-    def send():
-        from rest_framework.test import APIClient
-
+    def send(index: int):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         try:
             barrier.wait()
-            response = client.post("/counter?sleep=0.5", {"n": 1}, format="json", HTTP_IDEMPOTENCY_KEY="race")
-            with lock:
-                statuses.append(response.status_code)
+            responses[index] = client.post(path, bodies[index], format="json", HTTP_IDEMPOTENCY_KEY="race")
         finally:
             connection.close()
 
-    # when
-    threads = [threading.Thread(target=send) for _ in range(5)]
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(30)
+    return responses
 
-    # then: one did the work, the others were told to retry
-    assert sorted(statuses) == [201, 409, 409, 409, 409]
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_wait_for_the_first_and_get_its_answer(postgresql):
+    # given: five clients sending one key at once while the first is still inside its transaction
+    # when
+    responses = _send_at_once(5, "/gadget-work?sleep=0.5", [{"name": "one"}] * 5)
+
+    # then: one did the work; the four others waited on the key and got the same answer
+    assert [response.status_code for response in responses] == [201] * 5
+    assert len({response.content for response in responses}) == 1
+    assert sorted(response.get("Idempotent-Replayed", "") for response in responses) == ["", *["true"] * 4]
     assert side_effects.count == 1
+    assert Gadget.objects.count() == 1
     record = IdempotencyRecord.objects.get()
     assert (record.caller, record.key, record.status_code) == (f"user:{USER_A}", "race", 201)
 
 
-def _claim(key: str, *, age: timedelta) -> None:
-    # The fingerprint of POST /counter with {"n": 1}, as the test client encodes it.
-    digest = hashlib.sha256(b'POST /counter\n{"n":1}').hexdigest()
-    record = IdempotencyRecord.objects.create(caller=f"user:{USER_A}", key=key, request_hash=digest)
-    IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - age)
-
-
-@pytest.mark.django_db
-def test_a_request_in_flight_makes_a_retry_409():
-    # given: another worker holds the claim right now
-    _claim("key-1", age=timedelta(seconds=1))
-
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_duplicate_with_another_body_waits_then_gets_409(postgresql):
     # when
-    response = _post(_client(), "key-1", {"n": 1})
+    responses = _send_at_once(2, "/gadget-work?sleep=0.5", [{"name": "one"}, {"name": "two"}])
 
     # then
-    assert response.status_code == 409
-    assert response.json()["error"]["message"] == "A request with this Idempotency-Key is in progress; retry."
-    assert side_effects.count == 0
+    assert sorted(response.status_code for response in responses) == [201, 409]
+    assert Gadget.objects.count() == 1
 
 
-@pytest.mark.django_db
-def test_a_claim_left_by_a_crash_expires():
-    # given: a claim older than STALE_AFTER, never completed
-    _claim("key-1", age=STALE_AFTER + timedelta(seconds=1))
+@pytest.mark.django_db(transaction=True)
+def test_the_work_and_the_stored_answer_commit_together(postgresql):
+    # given: a request whose work is done
+    client = _client()
 
     # when
-    response = _post(_client(), "key-1", {"n": 1})
+    response = _post(client, "key-1", {"name": "kept"}, path="/gadget-work")
 
-    # then
+    # then: both are there, committed (this test runs outside a wrapping transaction)
     assert response.status_code == 201
-    assert side_effects.count == 1
-    assert IdempotencyRecord.objects.get().status_code == 201
+    assert list(Gadget.objects.values_list("name", flat=True)) == ["kept"]
+    assert bytes(IdempotencyRecord.objects.get().response_body) == response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_between_the_work_and_the_stored_answer_leaves_neither(postgresql, monkeypatch):
+    # given: the process fails after the view's work, while storing the answer
+    def crash(record, response):
+        raise RuntimeError("killed before the answer was stored")
+
+    monkeypatch.setattr("common.idempotency.middleware._store", crash)
+    client = _client()
+    client.raise_request_exception = False
+
+    # when
+    crashed = _post(client, "key-1", {"name": "lost"}, path="/gadget-work")
+
+    # then: no row and no claim, so a retry does the work, once
+    assert crashed.status_code == 500
+    assert Gadget.objects.count() == 0
+    assert IdempotencyRecord.objects.count() == 0
+    monkeypatch.undo()
+    retried = _post(client, "key-1", {"name": "lost"}, path="/gadget-work")
+    again = _post(client, "key-1", {"name": "lost"}, path="/gadget-work")
+    assert (retried.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert Gadget.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_error_after_the_work_rolls_the_work_back(postgresql):
+    # given: a view that wrote its row and then failed with a 503
+    client = _client()
+
+    # when
+    failed = _post(client, "key-1", {"n": 1}, path="/counter?fail=1")
+    work = _post(client, "key-2", {"name": "x"}, path="/gadget-work")
+
+    # then: the failed request stored nothing; the other committed normally
+    assert (failed.status_code, work.status_code) == (503, 201)
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["key-2"]
 
 
 @pytest.mark.django_db

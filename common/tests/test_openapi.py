@@ -1,7 +1,6 @@
 """The OpenAPI document describes the envelope the renderer really sends."""
 
 import pytest
-from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -17,10 +16,6 @@ def schema(django_db_blocker):
 
 def _json_schema(operation: dict, code: str) -> dict:
     return operation["responses"][code]["content"]["application/json"]["schema"]
-
-
-def test_document_validates(schema):
-    validate(schema)
 
 
 def test_a_single_object_is_wrapped(schema):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from common.admin import ServiceErrorsAdminMixin
+
 from .kinds import CUSTOMER, VENDOR, kind_of
 from .models import Contact
 from .services import EDITABLE_FIELDS, contact_create, contact_delete, contact_update
 
 
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "phone", "created_at")
     search_fields = ("name", "email")
     list_filter = ("created_at",)

@@ -1,8 +1,9 @@
 """Writes of customers and vendors: create, update (replace or amend) and delete.
 
 Each runs in one transaction that also writes its event to the outbox. Email
-uniqueness is left to the database's unique index on lower(email) and its
-IntegrityError turned into a 409, so two concurrent creates cannot both pass a check.
+uniqueness is left to the database's unique index on lower(email), whose violation
+(recognised by the constraint's name, common.db) is a 409, so two concurrent creates
+cannot both pass a check. Errors are common.exceptions only.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from rest_framework.exceptions import NotFound
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 
-from common.exceptions import Conflict
+from common.db import unique_conflict
+from common.exceptions import NotFound, ValidationFailed
 
 from .events import contact_event_data, contact_event_publish
 from .kinds import ContactKind, kind_of
@@ -38,9 +40,9 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
     and re-read first so the event carries what was committed, not a stale copy. An
     update that changes nothing saves nothing and sends no event (retries are free).
     """
-    unknown = set(data) - EDITABLE_FIELDS
+    unknown = sorted(set(data) - EDITABLE_FIELDS)
     if unknown:
-        raise ValueError(f"Not editable: {sorted(unknown)}")
+        raise ValidationFailed({field: ["This field cannot be changed."] for field in unknown})
     locked = _lock(contact)
     changes = {field: normalize_email(value) if field == "email" else value for field, value in data.items()}
     if all(getattr(locked, field) == value for field, value in changes.items()):
@@ -63,21 +65,18 @@ def contact_delete(*, contact: Contact) -> None:
 def _lock(contact: Contact) -> Contact:
     locked = type(contact).objects.select_for_update().filter(pk=contact.pk).first()
     if locked is None:  # deleted since the caller read it
-        raise NotFound()
+        raise NotFound(f"This {kind_of(contact).name} no longer exists.")
     return locked
 
 
 def _save(contact: Contact) -> None:
     """Validate and save, turning a duplicate email (even a concurrent one) into a 409."""
-    kind = kind_of(contact)
     # Constraints are left to the database: checking them here too would cost a
     # query and still race; the field checks catch callers that skip the serializer.
-    contact.full_clean(validate_unique=False, validate_constraints=False)
     try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError as exc:
-        if type(contact).email_constraint_name() not in str(exc):
-            raise
-        message = f"A {kind.name} with this email already exists."
-        raise Conflict(message, details=[{"field": "email", "message": message}]) from exc
+        contact.full_clean(validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed.from_django(exc) from None
+    message = f"A {kind_of(contact).name} with this email already exists."
+    with unique_conflict(type(contact).email_constraint_name(), field="email", message=message):
+        contact.save()

@@ -13,7 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import Timeout
 
-from common.exceptions import error_body
+from common.exceptions import error_response
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
 from .proxy import upstream_for
@@ -52,4 +52,4 @@ def health_view(request: HttpRequest) -> JsonResponse:
         data = {"service": settings.SERVICE_NAME, "status": "ok", "upstreams": statuses}
         return JsonResponse({"status": 200, "message": "OK", "data": data})
     details = [{"field": name, "message": status} for name, status in statuses.items()]
-    return JsonResponse(error_body(503, "upstream_unavailable", "Not every service is ready.", details), status=503)
+    return error_response(503, "Not every service is ready.", details=details)

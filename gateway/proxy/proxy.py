@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import SKIP_HEADER, Timeout, parse_url
 
-from common.exceptions import error_body
+from common.exceptions import error_response
 from common.forwarding import PROXY_TOKEN_HEADER
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
@@ -142,7 +142,7 @@ class ProxiedResponse(HttpResponse):
 
 
 def _gateway_error(status: int, error_type: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(status, error_type, message), status=status)
+    return error_response(status, message, error_type=error_type)
 
 
 def forward(request: HttpRequest, *, base_url: str, path: str, credential: str | None = None) -> HttpResponse:

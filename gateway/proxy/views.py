@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from common.authentication import unauthorized_message
-from common.exceptions import error_body
+from common.exceptions import error_response
 
 from . import routes
 from .credential import credential
@@ -22,7 +22,7 @@ SCHEMA_URL = "/api/schema/"
 
 
 def _error(status: int, error_type: str, message: str, **headers: str) -> JsonResponse:
-    return JsonResponse(error_body(status, error_type, message), status=status, headers=headers)
+    return error_response(status, message, error_type=error_type, headers=headers)
 
 
 def _has_dot_segment(path: str) -> bool:

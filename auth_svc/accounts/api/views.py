@@ -8,7 +8,6 @@ header cannot block a login. The others go through common's ``RolePermission``.
 from __future__ import annotations
 
 from django.conf import settings
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -325,8 +324,9 @@ class UserViewSet(
         "partial_update": "users.manage",
         "deactivate": "users.manage",
     }
-    filter_backends = [DjangoFilterBackend]
     filterset_class = selectors.UserFilter
+    search_fields = ("email",)
+    ordering_fields = ("created_at", "email")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):

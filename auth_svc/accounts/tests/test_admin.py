@@ -1,9 +1,12 @@
-"""The Django admin for users: list, search, filter, add, change password."""
+"""The Django admin for users: list, search, filter, add, change password, all through the services."""
 
 import pytest
 from django.test import Client
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from ..models import User
+from ..tokens import token_pair_for_user
 from .factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +76,86 @@ def test_admin_login_with_email_in_any_case():
 
     # then
     assert response.status_code == 302
+
+
+def _change_form(user: User, **changes) -> dict:
+    """The change form as the admin page posts it, with ``changes`` applied."""
+    data = {"email": user.email, "role": user.role, "is_active": "on" if user.is_active else ""}
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def test_admin_deactivation_revokes_the_users_refresh_tokens(staff_client):
+    # given: a user with a live refresh token
+    user = UserFactory(role="finance_manager")
+    pair = token_pair_for_user(user=user)
+
+    # when
+    response = staff_client.post(f"/admin/accounts/user/{user.pk}/change/", _change_form(user, is_active=""))
+
+    # then
+    assert response.status_code == 302, response.content
+    user.refresh_from_db()
+    assert user.is_active is False
+    assert BlacklistedToken.objects.filter(token__jti=RefreshToken(pair.refresh_token, verify=False)["jti"]).exists()
+
+
+def test_admin_cannot_deactivate_the_last_active_admin(staff_client):
+    # given: the only active admin (the staff superuser has role admin too: make it a finance manager)
+    User.objects.filter(email="boss@example.com").update(role="finance_manager")
+    last_admin = UserFactory(role="admin")
+
+    # when
+    response = staff_client.post(
+        f"/admin/accounts/user/{last_admin.pk}/change/", _change_form(last_admin, is_active=""), follow=True
+    )
+
+    # then: the page says why, and nothing changed
+    assert response.status_code == 200
+    assert [str(message) for message in response.context["messages"]] == ["This is the last active admin."]
+    last_admin.refresh_from_db()
+    assert last_admin.is_active is True
+
+
+def test_admin_cannot_demote_the_last_active_admin(staff_client):
+    # given
+    User.objects.filter(email="boss@example.com").update(role="finance_manager")
+    last_admin = UserFactory(role="admin")
+
+    # when
+    response = staff_client.post(
+        f"/admin/accounts/user/{last_admin.pk}/change/", _change_form(last_admin, role="finance_manager"), follow=True
+    )
+
+    # then
+    assert [str(message) for message in response.context["messages"]] == ["This is the last active admin."]
+    last_admin.refresh_from_db()
+    assert last_admin.role == "admin"
+
+
+def test_admin_password_change_revokes_the_old_sessions(staff_client):
+    # given
+    user = UserFactory()
+    pair = token_pair_for_user(user=user)
+
+    # when
+    response = staff_client.post(
+        f"/admin/accounts/user/{user.pk}/password/",
+        {"password1": "Brand-New-Passw0rd", "password2": "Brand-New-Passw0rd"},
+    )
+
+    # then
+    assert response.status_code == 302
+    assert BlacklistedToken.objects.filter(token__jti=RefreshToken(pair.refresh_token, verify=False)["jti"]).exists()
+
+
+def test_admin_offers_no_deletion(staff_client):
+    # given
+    user = UserFactory()
+
+    # when
+    response = staff_client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"})
+
+    # then
+    assert response.status_code == 403
+    assert User.objects.filter(pk=user.pk).exists()

@@ -188,6 +188,32 @@ def test_users_path_id_must_be_a_uuid(admin_client):
     )
 
 
+def test_users_path_id_with_a_dot_is_400_not_a_routing_404(admin_client):
+    # when
+    response = admin_client.get("/users/a.b")
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == error(
+        400, "bad_request", "'a.b' is not a valid UUID.", [{"field": "id", "message": "Must be a UUID."}]
+    )
+
+
+def test_users_list_orders_by_the_allowed_fields_only(admin_client, admin_user):
+    # given
+    UserFactory(email="b@example.com")
+    UserFactory(email="a@example.com")
+
+    # when
+    ordered = admin_client.get("/users?ordering=email")
+    unknown = admin_client.get("/users?ordering=password")
+
+    # then
+    assert [row["email"] for row in ordered.json()["data"]] == ["a@example.com", "b@example.com", "root@example.com"]
+    assert unknown.status_code == 400
+    assert [detail["field"] for detail in unknown.json()["error"]["details"]] == ["ordering"]
+
+
 def test_users_unknown_id_is_404(admin_client):
     # when
     response = admin_client.post(f"/users/{uuid.uuid4()}/deactivate")

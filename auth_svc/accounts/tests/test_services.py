@@ -1,10 +1,10 @@
 """The services called directly: what the API tests cannot reach or pin down as precisely."""
 
 import pytest
-from django.core.exceptions import ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from common.exceptions import Conflict, Unauthorized
+from common.db import unique_conflict
+from common.exceptions import Conflict, Unauthorized, ValidationFailed
 
 from .. import services
 from ..models import User
@@ -38,11 +38,11 @@ def test_user_create_refuses_duplicate_whatever_the_case():
 
 def test_user_create_names_the_password_field():
     # when
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.user_create(email="a@example.com", password="short", role="admin")
 
     # then
-    assert list(raised.value.message_dict) == ["password"]
+    assert {detail["field"] for detail in raised.value.details} == {"password"}
     assert User.objects.count() == 0
 
 
@@ -131,3 +131,26 @@ def test_auth_login_mints_nothing_if_the_user_changed_after_the_password_check(u
     assert not OutstandingToken.objects.exists()
     user.refresh_from_db()
     assert user.last_login is None
+
+
+def test_a_duplicate_email_past_the_check_is_a_conflict_by_constraint_name(user):
+    # given: a row the pre-check did not see (a concurrent insert), so the database refuses it
+    duplicate = User(email=user.email)
+
+    # when
+    with pytest.raises(Conflict) as raised, unique_conflict(*services.EMAIL_UNIQUE, field="email", message="taken"):
+        duplicate.save(force_insert=True)
+
+    # then
+    assert raised.value.details == [{"field": "email", "message": "taken"}]
+    assert User.objects.filter(email=user.email).count() == 1
+
+
+def test_another_integrity_error_is_not_taken_for_a_duplicate(db):
+    # given: a row the check constraint on role refuses
+    from django.db import IntegrityError
+
+    # when / then
+    with pytest.raises(IntegrityError), unique_conflict(*services.EMAIL_UNIQUE, field="email", message="taken"):
+        User(email="new@example.com", role="king").save(force_insert=True)
+    assert not User.objects.exists()

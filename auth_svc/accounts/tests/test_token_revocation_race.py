@@ -3,7 +3,8 @@
 Real threads, each with its own PostgreSQL connection and transaction. One side is
 paused inside its transaction (after its writes, before its commit) while the other
 starts and, with the fix, blocks on the user row; then the paused side is released.
-SQLite has no row locks (SELECT ... FOR UPDATE is a no-op there): skipped.
+SQLite has no row locks (SELECT ... FOR UPDATE is a no-op there): the tests require
+PostgreSQL (common.testing.plugin's ``postgresql`` fixture fails on anything else).
 """
 
 import threading
@@ -21,15 +22,10 @@ from ..models import User
 from ..tokens import token_pair_for_user
 from .factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# PostgreSQL row locks are what these tests are about: on anything else they fail, never skip.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgresql")]
 
 NEW_PASSWORD = "Another-Passw0rd!"
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
 
 
 class Worker(threading.Thread):

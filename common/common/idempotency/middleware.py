@@ -1,50 +1,52 @@
-"""Replay the first response to a POST retried with the same ``Idempotency-Key``.
+"""Replay the first response to a POST retried with the same ``Idempotency-Key`` (CONTRACT §2).
 
-The key is claimed (a row inserted under a unique constraint) before the view runs,
-so two concurrent requests with one key cannot both do the work: the second gets
-409 while the first is in flight. The same key with a different body (or path) is
-409. Keys are scoped per caller (the token's subject), so two users may pick the
-same key. Only answers the view really produced are kept: a 5xx, or a 401/403/429
-that refused the request before any work, is not stored, so the retry runs anew. A
-claim left by a crashed process expires after ``STALE_AFTER``.
+With a key, the claim, the view's work and the stored answer are one database transaction:
 
-Known limit: the answer is saved after the view's own transaction commits, not in
-it. A process that dies between the two leaves a claim that expires, and a retry
-after ``STALE_AFTER`` does the work again. ``prune_idempotency`` removes old answers.
+1. the claim row is inserted under a unique (caller, key) constraint;
+2. the view runs inside the same transaction (the services' own ``transaction.atomic``
+   blocks become savepoints of it), and its response is rendered;
+3. the answer is written into the claim row, and everything commits together.
 
-The claim is made in ``process_view`` so a view can opt out: one whose answer
-carries credentials (login, token refresh) sets ``idempotency_exempt = True`` (or
-is wrapped in :func:`idempotency_exempt`), and its responses are never stored.
+So a crash anywhere before the commit leaves neither the work nor the claim, and a retry
+does the work once. A concurrent duplicate's INSERT waits on the first one's uncommitted
+row (PostgreSQL's unique index; SQLite's write lock): when the first commits, the duplicate
+finds its answer and replays it; when the first rolls back, the duplicate does the work.
+
+The same key with a different body (or path) is 409. Keys are scoped per caller (the
+token's subject), so two users may pick the same key. Only answers the view really
+produced are kept: a 5xx, or a 401/403/429 that refused the request before any work,
+rolls the whole transaction back, so the retry runs anew. ``prune_idempotency`` removes
+old answers. The transaction stays open while the view runs, calls to other services
+included: keyed POSTs hold one database connection for their whole duration.
+
+A view whose answer carries credentials (login, token refresh) opts out with
+``idempotency_exempt = True`` (or :func:`idempotency_exempt`): it runs every time, nothing
+is stored, and no transaction is added around it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
+from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
-from ..exceptions import error_body
+from ..exceptions import error_response
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-STALE_AFTER = timedelta(minutes=5)
 # Refusals that happen before the view does anything: a retry must be allowed to run.
 NOT_STORED_STATUSES = frozenset({401, 403, 429})
+# A claim row can vanish between a failed INSERT and the read (pruned): insert again.
+CLAIM_ATTEMPTS = 3
 
 
-def _conflict(message: str) -> JsonResponse:
-    return JsonResponse(error_body(409, "conflict", message, [{"field": HEADER, "message": message}]), status=409)
-
-
-def _invalid_key(message: str) -> JsonResponse:
-    body = error_body(400, "validation", "Invalid Idempotency-Key.", [{"field": HEADER, "message": message}])
-    return JsonResponse(body, status=400)
+def _key_error(status: int, message: str, error_message: str):
+    error_type = "validation" if status == 400 else None
+    return error_response(status, error_message, error_type=error_type, details=[{"field": HEADER, "message": message}])
 
 
 def request_fingerprint(request) -> str:
@@ -72,18 +74,53 @@ def _is_exempt(view_func) -> bool:
     return getattr(view_func, "idempotency_exempt", False) or getattr(view_class, "idempotency_exempt", False)
 
 
+def _claim(*, caller: str, key: str, digest: str) -> tuple[IdempotencyRecord | None, HttpResponse | None]:
+    """Insert the claim (waiting for a concurrent one to finish), or answer for a key already used."""
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            # A savepoint: a duplicate leaves the enclosing transaction usable.
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(caller=caller, key=key, request_hash=digest), None
+        except IntegrityError:
+            # The first request with this key has committed: its answer is there to read.
+            existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
+        if existing is None:
+            continue
+        if existing.request_hash != digest:
+            message = "This Idempotency-Key was used with a different request."
+            return None, _key_error(409, message, message)
+        replay = HttpResponse(
+            bytes(existing.response_body), status=existing.status_code, content_type=existing.content_type
+        )
+        replay[REPLAYED_HEADER] = "true"
+        return None, replay
+    message = "A request with this Idempotency-Key is being handled; retry."
+    return None, _key_error(409, message, message)
+
+
+def _store(record: IdempotencyRecord, response) -> None:
+    """Write the answer into the claim row, in the transaction that did the work."""
+    record.status_code = response.status_code
+    record.response_body = response.content
+    record.content_type = response.get("Content-Type", "")
+    record.save(update_fields=["status_code", "response_body", "content_type"])
+
+
 class IdempotencyMiddleware:
-    """Make POSTs carrying an ``Idempotency-Key`` safe to retry (CONTRACT §2)."""
+    """Make POSTs carrying an ``Idempotency-Key`` safe to retry: claim, work and answer in one transaction."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         key = request.headers.get(HEADER)
         if request.method != "POST" or not key or _is_exempt(view_func):
             return None
         if len(key) > MAX_KEY_LENGTH:
-            return _invalid_key(f"At most {MAX_KEY_LENGTH} characters.")
+            return _key_error(400, f"At most {MAX_KEY_LENGTH} characters.", "Invalid Idempotency-Key.")
 
         # The view authenticates again; here the caller only scopes the key.
         fingerprint = request_fingerprint(request)
@@ -93,48 +130,18 @@ class IdempotencyMiddleware:
         # never collide, and a replay only goes to whoever sent the very same body.
         caller = str(user) if user else f"anonymous:{fingerprint[:32]}"
 
-        record, replay = self._claim(caller, key, fingerprint)
-        if replay is not None:
-            return replay
-        request.idempotency_record = record
-        return None
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        record = getattr(request, "idempotency_record", None)
-        if record is None:
-            return response
-        if not _should_store(response):
-            record.delete()
-            return response
-        # update(), not save(): if the claim was swept as stale meanwhile, this is a
-        # harmless no-op rather than an error after the work was done.
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code,
-            response_body=response.content,
-            content_type=response.get("Content-Type", ""),
-        )
+        # The view is called here, not by Django, so that it runs inside the transaction;
+        # a view exception propagates out of it (rolling everything back) to Django's
+        # handler, exactly as it would have without a key.
+        with transaction.atomic():
+            record, replay = _claim(caller=caller, key=key, digest=fingerprint)
+            if replay is not None:
+                return replay
+            response = view_func(request, *view_args, **view_kwargs)
+            if callable(getattr(response, "render", None)):
+                response = response.render()  # the stored bytes are the bytes sent
+            if not _should_store(response):
+                transaction.set_rollback(True)
+                return response
+            _store(record, response)
         return response
-
-    def _claim(self, caller: str, key: str, digest: str):
-        """Insert the claim, or return the answer for a key already used: replay or 409."""
-        IdempotencyRecord.objects.filter(
-            caller=caller, key=key, status_code__isnull=True, created_at__lt=timezone.now() - STALE_AFTER
-        ).delete()
-        try:
-            # A savepoint, so a duplicate does not break an enclosing transaction.
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(caller=caller, key=key, request_hash=digest), None
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
-        if existing is None:  # removed between our insert and read: let the client retry
-            return None, _conflict("A request with this Idempotency-Key is in progress; retry.")
-        if existing.request_hash != digest:
-            return None, _conflict("This Idempotency-Key was used with a different request.")
-        if existing.status_code is None:
-            return None, _conflict("A request with this Idempotency-Key is in progress; retry.")
-        replay = HttpResponse(
-            bytes(existing.response_body), status=existing.status_code, content_type=existing.content_type
-        )
-        replay[REPLAYED_HEADER] = "true"
-        return None, replay

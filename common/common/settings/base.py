@@ -124,11 +124,11 @@ REST_FRAMEWORK = {
     # APIClient would post multipart (now a 415) when a test names no format.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "common.pagination.EnvelopePagination",
-    # The one filtering style: a FilterSet per list (filterset_class), ?search= and ?ordering=.
+    # The one filtering style (common.filters): filterset_class, search_fields, ordering_fields.
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "common.filters.SearchFilter",
+        "common.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.exceptions.envelope_exception_handler",

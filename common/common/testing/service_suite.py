@@ -25,11 +25,18 @@ def test_health_live_and_ready():
     assert set(ready.json()["data"]["checks"].values()) == {"ok"}
 
 
-@pytest.mark.django_db
 def test_uses_postgres_in_ci():
-    # The test command runs every suite against the local PostgreSQL: fail loudly if not.
-    if os.environ.get("ERP_POSTGRES_URL") and settings.DATABASES:
+    # The test command runs every suite against the local PostgreSQL: fail loudly if not
+    # (a service without a database, the gateway, has nothing to check).
+    assert os.environ.get("ERP_POSTGRES_URL"), "ERP_POSTGRES_URL is unset: run the suites with scripts/test.sh"
+    if settings.DATABASES:
         assert connection.vendor == "postgresql"
+
+
+def test_every_permission_a_view_names_is_in_the_role_matrix():
+    from common.checks import check_view_permissions
+
+    assert check_view_permissions() == []
 
 
 def test_openapi_schema_validates():

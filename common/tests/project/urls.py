@@ -14,6 +14,7 @@ urlpatterns = [
     path("errors/<str:kind>", views.ErrorView.as_view()),
     path("envelope", views.EnvelopeView.as_view()),
     path("counter", views.CounterView.as_view()),
+    path("gadget-work", views.GadgetWorkView.as_view()),
     path("exempt-counter", views.ExemptCounterView.as_view()),
     path("public-counter", views.PublicCounterView.as_view()),
 ]

@@ -5,6 +5,7 @@ import time
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -13,7 +14,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from common.exceptions import BadGateway, Conflict, UpstreamTimeout, UpstreamUnavailable
+from common.exceptions import (
+    BadGateway,
+    Conflict,
+    InsufficientStock,
+    InvalidTransition,
+    RateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
 from common.views import UUIDLookupMixin
 
 from .models import Gadget
@@ -116,6 +126,16 @@ ERRORS = {
     "timeout": UpstreamTimeout(),
     "django_validation": DjangoValidationError({"email": ["Enter a valid email address."]}),
     "crash": RuntimeError("secret internals"),
+    "transition": InvalidTransition("Confirmed", "Draft"),
+    "transition_of_several": InvalidTransition("Paid", ("Draft", "Confirmed"), entity="purchase order"),
+    "insufficient_stock": InsufficientStock(
+        [
+            {"item_id": "7d7f3a52-1111-4a9e-9d1e-2f3b4c5d6e7f", "requested": 5, "available": 2},
+            {"item_id": "7d7f3a52-2222-4a9e-9d1e-2f3b4c5d6e7f", "requested": 1, "available": 0, "field": "items.1"},
+        ]
+    ),
+    "validation_failed": ValidationFailed({"password": ["Too short.", "Too common."]}),
+    "rate_limited": RateLimited("Too many attempts.", wait=0.4),
     "too_big": RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."),
     "suspicious": TooManyFieldsSent("The number of GET/POST parameters exceeded"),
 }
@@ -179,6 +199,25 @@ class CounterView(APIView):
         if request.query_params.get("fail"):
             raise UpstreamUnavailable()
         return Response({"count": count, "echo": request.data}, status=201)
+
+
+@transaction.atomic
+def gadget_make(*, name: str) -> Gadget:
+    """A service as the real ones are: its own transaction (a savepoint inside a keyed request's)."""
+    return Gadget.objects.create(name=name)
+
+
+class GadgetWorkView(APIView):
+    """A POST whose work is a database row, for the idempotency tests; ``?sleep=`` holds it after the work."""
+
+    required_permissions = {"post": "items.write"}
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        gadget = gadget_make(name=str(request.data.get("name", "gadget"))[:50])
+        side_effects.bump()
+        time.sleep(float(request.query_params.get("sleep", 0)))
+        return Response({"id": str(gadget.id), "name": gadget.name}, status=201)
 
 
 class ExemptCounterView(CounterView):

@@ -1,8 +1,9 @@
-"""The REST API of customers and vendors: one generic viewset, instantiated per kind.
+"""The REST API of customers and vendors: one viewset, subclassed per kind.
 
-Views parse, call one selector or service, render. Roles come from common.roles
-through ``required_permissions``; service tokens may only read one contact
-(``retrieve``) or several by id (``lookup``), the internal reads other services make.
+Views parse, call one selector or service, render (common.views.ServiceModelViewSet);
+filtering is the global backends' (common.filters). Roles come from common.roles through
+``required_permissions``; service tokens may only read one contact (``retrieve``) or
+several by id (``lookup``), the internal reads other services make.
 """
 
 from __future__ import annotations
@@ -11,29 +12,36 @@ from typing import ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.roles import roles_for
-from common.views import UUIDLookupMixin
-from contacts.filters import ORDERING_FIELDS
+from common.views import ServiceModelViewSet
+from contacts.filters import ORDERING_FIELDS, SEARCH_FIELDS, ContactFilter
 from contacts.kinds import CUSTOMER, VENDOR, ContactKind
 from contacts.selectors import contact_list, contact_list_by_ids
 from contacts.services import contact_create, contact_delete, contact_update
 
-from .serializers import MAX_LOOKUP_IDS, ContactLookupQuerySerializer, contact_serializer_for
+from .serializers import (
+    MAX_LOOKUP_IDS,
+    ContactLookupQuerySerializer,
+    ContactSerializer,
+    CustomerSerializer,
+    VendorSerializer,
+)
 
 READ, WRITE, DELETE = "contacts.read", "contacts.write", "contacts.delete"
 SERVICE_ACTIONS = ("retrieve", "lookup")
 
 
-class ContactViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
+class ContactViewSet(ServiceModelViewSet):
+    """The contacts of one ``kind``; a subclass per kind names it and its serializer."""
+
     kind: ClassVar[ContactKind]
-    # Filtering, search and ordering are contact_list's job (contacts.filters), not DRF backends'.
-    filter_backends: ClassVar[list] = []
-    # Let any non-slash id through so UUIDLookupMixin answers 400, not the router 404.
-    lookup_value_regex = "[^/]+"
+    serializer_class: ClassVar[type[ContactSerializer]]
+    filterset_class = ContactFilter
+    search_fields = SEARCH_FIELDS
+    ordering_fields = ORDERING_FIELDS
     required_permissions: ClassVar[dict[str, str]] = {
         "list": READ,
         "retrieve": READ,
@@ -48,37 +56,17 @@ class ContactViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return contact_list(kind=self.kind)
 
-    def get_serializer_class(self):
-        return contact_serializer_for(self.kind)
+    def perform_create(self, serializer):
+        serializer.instance = contact_create(kind=self.kind, **serializer.validated_data)
 
-    def list(self, request):
-        contacts = self.paginate_queryset(contact_list(kind=self.kind, filters=request.query_params))
-        return self.get_paginated_response(self.get_serializer(contacts, many=True).data)
+    def perform_update(self, serializer):
+        serializer.instance = contact_update(contact=serializer.instance, data=serializer.validated_data)
 
-    def retrieve(self, request, pk=None):
-        return Response(self.get_serializer(self.get_object()).data)
+    def perform_destroy(self, instance):
+        contact_delete(contact=instance)
 
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        contact = contact_create(kind=self.kind, **serializer.validated_data)
-        return Response(self.get_serializer(contact).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, pk=None, partial=False):
-        contact = self.get_object()
-        serializer = self.get_serializer(data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        contact = contact_update(contact=contact, data=serializer.validated_data)
-        return Response(self.get_serializer(contact).data)
-
-    def partial_update(self, request, pk=None):
-        return self.update(request, pk=pk, partial=True)
-
-    def destroy(self, request, pk=None):
-        contact_delete(contact=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @action(detail=False, methods=["get"], url_path="lookup", pagination_class=None)
+    # Ids in, rows out: neither paginated nor filtered (nor so documented).
+    @action(detail=False, methods=["get"], url_path="lookup", pagination_class=None, filter_backends=[])
     def lookup(self, request):
         query = ContactLookupQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -126,12 +114,10 @@ def _list_parameters() -> list[OpenApiParameter]:
     ]
 
 
-def contact_viewset(kind: ContactKind) -> type[ContactViewSet]:
-    """Return the viewset of ``kind`` with its OpenAPI description."""
-    serializer = contact_serializer_for(kind)
-    plural, title = kind.plural, kind.title
-    viewset = type(f"{title}ViewSet", (ContactViewSet,), {"kind": kind, "__module__": __name__})
-    schema = extend_schema_view(
+def contact_schema(kind: ContactKind, serializer: type[ContactSerializer]) -> dict:
+    """Return the OpenAPI description of each action of ``kind``'s viewset (for extend_schema_view)."""
+    plural = kind.plural
+    return dict(
         list=extend_schema(
             summary=f"List {plural}",
             description=f"Paginated, newest first unless `ordering` says otherwise. {_roles(READ)}",
@@ -192,8 +178,15 @@ def contact_viewset(kind: ContactKind) -> type[ContactViewSet]:
             responses={204: None},
         ),
     )
-    return schema(viewset)
 
 
-CustomerViewSet = contact_viewset(CUSTOMER)
-VendorViewSet = contact_viewset(VENDOR)
+@extend_schema_view(**contact_schema(CUSTOMER, CustomerSerializer))
+class CustomerViewSet(ContactViewSet):
+    kind = CUSTOMER
+    serializer_class = CustomerSerializer
+
+
+@extend_schema_view(**contact_schema(VENDOR, VendorSerializer))
+class VendorViewSet(ContactViewSet):
+    kind = VENDOR
+    serializer_class = VendorSerializer

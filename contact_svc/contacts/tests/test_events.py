@@ -138,8 +138,10 @@ def test_event_types_come_from_the_registry(kind, change):
 
 def test_unknown_contact_id_writes_no_event(url, as_admin, outbox):
     # when
-    as_admin.patch(url(uuid.uuid4()), {"name": "X"}, format="json")
-    as_admin.delete(url(uuid.uuid4()))
+    patched = as_admin.patch(url(uuid.uuid4()), {"name": "X"}, format="json")
+    deleted = as_admin.delete(url(uuid.uuid4()))
 
     # then
+    assert (patched.status_code, deleted.status_code) == (404, 404)
+    assert patched.json()["error"]["type"] == deleted.json()["error"]["type"] == "not_found"
     assert outbox() == []

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
-from rest_framework.exceptions import NotFound
 
-from common.exceptions import Conflict
+from common.exceptions import Conflict, NotFound, ValidationFailed
 from contacts.services import contact_create, contact_delete, contact_update
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +20,11 @@ def test_contact_create_normalizes_email(kind):
 
 def test_contact_create_refuses_an_invalid_email_without_the_serializer(kind, outbox):
     # when
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         contact_create(kind=kind, name="Acme", email="nope")
 
     # then
-    assert set(caught.value.message_dict) == {"email"}
+    assert caught.value.details == [{"field": "email", "message": "Enter a valid email address."}]
     assert not kind.model.objects.exists()
     assert outbox() == []
 
@@ -50,10 +48,11 @@ def test_contact_update_refuses_unknown_fields(kind, make):
     contact = make(name="Keep")
 
     # when
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationFailed) as caught:
         contact_update(contact=contact, data={"created_at": None})
 
     # then
+    assert caught.value.details == [{"field": "created_at", "message": "This field cannot be changed."}]
     contact.refresh_from_db()
     assert contact.name == "Keep"
 
