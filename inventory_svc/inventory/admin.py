@@ -14,6 +14,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import F, Q
 from django.template.response import TemplateResponse
 
+from common.admin import ServiceErrorsAdminMixin
 from common.exceptions import ServiceError
 
 from .models import Item, StockMovement
@@ -52,7 +53,7 @@ class StockAdjustmentForm(forms.Form):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
     list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "created_at")
     search_fields = ("sku", "name")
     list_filter = (BelowReorderLevelFilter, "created_at")

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from common.exceptions import NotFound
 
-from .filters import ItemFilter
 from .lines import Line, ShortLine, quantities_by_item
 from .models import Item, Stock, StockMovement
 
 
-def item_list(*, filters: Mapping[str, str] | None = None) -> QuerySet[Item]:
-    """Return the items with their ``quantity`` on hand, newest first, narrowed by ``filters``.
-
-    Raises ``ValidationError`` naming the parameter when a filter value cannot be read.
-    """
-    queryset = Item.objects.annotate(quantity=F("stock__quantity")).order_by("-created_at", "-id")
-    if not filters:
-        return queryset
-    filterset = ItemFilter(data=filters, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationError({field: list(errors) for field, errors in filterset.errors.items()})
-    return filterset.qs
+def item_list() -> QuerySet[Item]:
+    """Return the items with their ``quantity`` on hand, newest first (the API filters, orders and pages this)."""
+    return Item.objects.annotate(quantity=F("stock__quantity")).order_by("-created_at", "-id")
 
 
 def item_list_by_ids(*, ids: Iterable[uuid.UUID]) -> list[Item]:

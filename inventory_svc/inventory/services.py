@@ -15,14 +15,16 @@ function around it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.utils import timezone
 
-from common.exceptions import Conflict, NotFound
+from common.db import unique_conflict
+from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
 
 from . import events
 from .lines import Line, ShortLine, quantities_by_item
@@ -57,23 +59,6 @@ from .models import (
 # The largest quantity the integer column holds: a change past it is refused, not a crash.
 MAX_QUANTITY = 2**31 - 1
 EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level"})
-
-
-class InsufficientStock(Conflict):
-    """A change would take stock below zero; ``lines`` says which items and by how much."""
-
-    default_detail = "Insufficient stock."
-
-    def __init__(self, lines: Sequence[ShortLine]):
-        self.lines = list(lines)
-        details = [
-            {
-                "field": "quantity",
-                "message": f"Item {line.item_id}: {line.requested} requested, {line.available} on hand.",
-            }
-            for line in self.lines
-        ]
-        super().__init__(details=details)
 
 
 class UnknownItems(Exception):
@@ -148,15 +133,12 @@ def _item_save(item: Item) -> None:
     """Validate and save, turning a duplicate SKU (even a concurrent one) into a 409."""
     # Constraints are left to the database: checking them here too would cost a query
     # and still race; the field checks catch callers that skip the serializer.
-    item.full_clean(validate_unique=False, validate_constraints=False)
     try:
-        with transaction.atomic():
-            item.save()
-    except IntegrityError as exc:
-        if SKU_UNIQUE_CONSTRAINT not in str(exc):
-            raise
-        message = "An item with this SKU already exists."
-        raise Conflict(message, details=[{"field": "sku", "message": message}]) from exc
+        item.full_clean(validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed.from_django(exc) from None
+    with unique_conflict(SKU_UNIQUE_CONSTRAINT, field="sku", message="An item with this SKU already exists."):
+        item.save()
 
 
 # ---------------------------------------------------------------- stock: the one writer
@@ -204,7 +186,7 @@ def stock_movements_apply(
     if unknown:
         raise UnknownItems(unknown)
     short = [
-        ShortLine(item_id=item_id, requested=-change, available=locked[item_id].quantity)
+        {"item_id": item_id, "requested": -change, "available": locked[item_id].quantity, "field": "quantity"}
         for item_id, change in changes.items()
         if locked[item_id].quantity + change < 0
     ]

@@ -12,14 +12,13 @@ from typing import ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.roles import roles_for
-from common.views import UUIDLookupMixin
-from inventory.filters import ORDERING_FIELDS
+from common.views import ServiceModelViewSet
+from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
 from inventory.lines import StockLine
 from inventory.selectors import item_list, item_list_by_ids, movement_list, stock_availability, stock_get
 from inventory.services import item_create, item_delete, item_update, stock_adjust
@@ -105,12 +104,11 @@ _NEW_ITEM = {
         responses={204: None},
     ),
 )
-class ItemViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
+class ItemViewSet(ServiceModelViewSet):
     serializer_class = s.ItemSerializer
-    # Filtering, search and ordering are item_list's job (inventory.filters), not DRF backends'.
-    filter_backends: ClassVar[list] = []
-    # Let any non-slash id through so UUIDLookupMixin answers 400, not the router 404.
-    lookup_value_regex = "[^/]+"
+    filterset_class = ItemFilter
+    search_fields = SEARCH_FIELDS
+    ordering_fields = ORDERING_FIELDS
     required_permissions: ClassVar[dict[str, str]] = {
         "list": ITEMS_READ,
         "retrieve": ITEMS_READ,
@@ -126,35 +124,18 @@ class ItemViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return item_list()
 
-    def list(self, request):
-        items = self.paginate_queryset(item_list(filters=request.query_params))
-        return self.get_paginated_response(self.get_serializer(items, many=True).data)
+    def perform_create(self, serializer):
+        serializer.instance = item_create(**serializer.validated_data)
 
-    def retrieve(self, request, pk=None):
-        return Response(self.get_serializer(self.get_object()).data)
+    def perform_update(self, serializer):
+        serializer.instance = item_update(item=serializer.instance, data=serializer.validated_data)
 
-    def create(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        item = item_create(**serializer.validated_data)
-        return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)
+    def perform_destroy(self, instance):
+        item_delete(item=instance)
 
-    def update(self, request, pk=None, partial=False):
-        item = self.get_object()
-        serializer = self.get_serializer(data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        item = item_update(item=item, data=serializer.validated_data)
-        return Response(self.get_serializer(item).data)
-
-    def partial_update(self, request, pk=None):
-        return self.update(request, pk=pk, partial=True)
-
-    def destroy(self, request, pk=None):
-        item_delete(item=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
+    # The item's stock and ledger are not filtered by the item list's parameters.
     @extend_schema(summary="Get an item's stock", description=_roles(STOCK_READ), responses={200: s.StockSerializer})
-    @action(detail=True, methods=["get"], url_path="stock", pagination_class=None)
+    @action(detail=True, methods=["get"], url_path="stock", pagination_class=None, filter_backends=[])
     def stock(self, request, pk=None):
         return Response(s.StockSerializer(stock_get(item=self.get_object())).data)
 
@@ -184,7 +165,7 @@ class ItemViewSet(UUIDLookupMixin, viewsets.GenericViewSet):
         description=f"The stock ledger, newest first; on hand always equals the sum of `change`. {_roles(STOCK_READ)}",
         responses={200: s.StockMovementSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], url_path="movements")
+    @action(detail=True, methods=["get"], url_path="movements", filter_backends=[])
     def movements(self, request, pk=None):
         movements = self.paginate_queryset(movement_list(item=self.get_object()))
         return self.get_paginated_response(s.StockMovementSerializer(movements, many=True).data)

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from common.events.models import OutboxEvent
-from common.testing import auth_client
 from inventory.models import Item, Stock, StockMovement
 from inventory.services import stock_adjust
 
@@ -25,26 +24,6 @@ def make_item():
         return item
 
     return make
-
-
-@pytest.fixture
-def as_admin():
-    return auth_client("admin")
-
-
-@pytest.fixture
-def as_im():
-    return auth_client("inventory_manager", email="im@example.com")
-
-
-@pytest.fixture
-def as_fm():
-    return auth_client("finance_manager")
-
-
-@pytest.fixture
-def as_service():
-    return auth_client(token_type="service", user_id="sales")
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def test_a_refused_adjustment_shows_a_message_and_changes_nothing(make_item, adm
     # then
     assert response.status_code == 200
     assert b"Nothing was changed" in response.content
-    assert f"Item {scarce.pk}: 2 requested, 1 on hand.".encode() in response.content
+    assert f"item {scarce.pk}: requested 2, available 1".encode() in response.content
     assert snapshot() == before
 
 

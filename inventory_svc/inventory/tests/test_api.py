@@ -429,7 +429,15 @@ def test_put_stock_below_zero_is_409_and_writes_nothing(make_item, as_im, snapsh
         "error": {
             "type": "conflict",
             "message": "Insufficient stock.",
-            "details": [{"field": "quantity", "message": f"Item {item.pk}: 3 requested, 2 on hand."}],
+            "details": [
+                {
+                    "field": "quantity",
+                    "message": f"item {item.pk}: requested 3, available 2",
+                    "item_id": str(item.pk),
+                    "requested": 3,
+                    "available": 2,
+                }
+            ],
         },
     }
     assert snapshot() == before

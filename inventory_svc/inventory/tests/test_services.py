@@ -6,15 +6,13 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from common.exceptions import Conflict, NotFound
+from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
 from inventory.lines import StockLine
 from inventory.models import IssueOutcome, Item, MovementReason, SalesOrderIssue, Stock, StockMovement
 from inventory.services import (
     MAX_QUANTITY,
-    InsufficientStock,
     UnknownItems,
     item_create,
     item_delete,
@@ -67,11 +65,11 @@ def test_item_create_refuses_a_negative_price_without_the_serializer(snapshot):
     before = snapshot()
 
     # when
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationFailed) as caught:
         item_create(sku="NEG-1", name="Negative", unit_price=Decimal("-0.01"))
 
     # then
-    assert set(caught.value.message_dict) == {"unit_price"}
+    assert [detail["field"] for detail in caught.value.details] == ["unit_price"]
     assert snapshot() == before
 
 
@@ -226,7 +224,7 @@ def test_stock_adjust_below_zero_changes_nothing(make_item, snapshot):
         stock_adjust(changes={item.pk: -4}, actor="test")
 
     # then
-    assert caught.value.details == [{"field": "quantity", "message": f"Item {item.pk}: 4 requested, 3 on hand."}]
+    assert caught.value.lines == [{"item_id": item.pk, "requested": 4, "available": 3, "field": "quantity"}]
     assert snapshot() == before
 
 
@@ -240,7 +238,7 @@ def test_stock_adjust_of_several_items_is_all_or_none(make_item, snapshot):
         stock_adjust(changes={plenty.pk: -5, scarce.pk: -2}, actor="test")
 
     # then
-    assert [line.item_id for line in caught.value.lines] == [scarce.pk]
+    assert [line["item_id"] for line in caught.value.lines] == [scarce.pk]
     assert snapshot() == before
 
 
