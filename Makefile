@@ -1,5 +1,5 @@
 # The two commands are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install fmt lint bench-gateway bench-events bench-memory bench-service-workers bench-inventory clean
+.PHONY: run test install manage fmt lint bench-gateway bench-slow-clients bench-events bench-memory bench-service-workers bench-inventory clean
 
 run:
 	@scripts/bootstrap.sh
@@ -10,6 +10,11 @@ test:
 
 install:
 	@scripts/bootstrap.sh
+
+# Any service's manage.py command with the local run's environment (data dir, secrets, keys):
+#   make manage SERVICE=contact CMD="outbox_status --json"
+manage: install
+	@.venv/bin/python scripts/run.py manage "$(SERVICE)" $(CMD)
 
 fmt: install
 	.venv/bin/ruff format .
@@ -23,6 +28,9 @@ clean:
 
 bench-gateway: install
 	@bench/gateway.sh
+
+bench-slow-clients: install
+	@.venv/bin/python bench/slow_clients.py
 
 bench-events: install
 	@bench/events.sh

@@ -5,7 +5,8 @@ Starts (all on loopback, in a temporary data dir, every process stopped at the e
   DJANGO_DEBUG off (as deployed), seeded with the demo customers;
 - nginx (its own config, pid and logs) with a keep-alive upstream pool in front of the same service,
   plus a constant-answer server: an upstream that costs nothing, so the proxies' own overhead shows;
-- the gateway under gunicorn with the same shared config (scripts/gunicorn.conf.py), GUNICORN_THREADS=8.
+- the gateway under gunicorn with the same shared config (scripts/gunicorn.conf.py) and the local run's gateway
+  environment (scripts/run.py GATEWAY_SERVER_ENV: the gevent worker).
 Then runs wrk (or, without it, a small Python load generator) with one valid token against each target,
 interleaved (direct, nginx, gateway, direct, ...) for several rounds, and prints per run and as medians:
 req/s, p50/p99 latency, the gateway's own CPU per request, and the ratios gateway/nginx, gateway/direct.
@@ -40,17 +41,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN_CONF = str(ROOT / "scripts" / "gunicorn.conf.py")
 LIST_PATH = "/customers?limit=10"
-# The gateway's default under the shared config: (worker class, workers, threads); env can override.
+sys.path.insert(0, str(ROOT / "scripts"))
+from run import GATEWAY_SERVER_ENV  # noqa: E402 (scripts/ is not a package)
+
+# The gateway's setting in the local run and compose: (worker class, workers, threads); env can override.
 GATEWAY_DEFAULT = (
-    os.environ.get("GUNICORN_WORKER_CLASS", "gthread"),
+    os.environ.get("GUNICORN_WORKER_CLASS", GATEWAY_SERVER_ENV["GUNICORN_WORKER_CLASS"]),
     int(os.environ.get("GUNICORN_WORKERS", "2")),
     int(os.environ.get("GUNICORN_THREADS", "8")),
 )
-WORKER_SETTINGS = [  # tried with --compare-workers
+WORKER_SETTINGS = [  # tried with --compare-workers; for gevent the third value is the upstream pool size
+    ("gevent", 2, 8),
+    ("gevent", 2, 32),
     ("gthread", 2, 8),
-    ("gthread", 2, 4),
     ("gthread", 2, 16),
-    ("gthread", 3, 8),
     ("sync", 4, 1),
 ]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -341,6 +345,7 @@ def start_gateway(
     worker_class, workers, threads = setting
     gateway_env = {
         **env,
+        **GATEWAY_SERVER_ENV,
         "CONTACT_SERVICE_URL": upstream,
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_WORKERS": str(workers),
@@ -375,6 +380,8 @@ def start_nginx(stack: Stack, tmp: Path, ports: dict[str, int], upstream_port: i
 
 def setting_label(setting: tuple[str, int, int]) -> str:
     worker_class, workers, threads = setting
+    if worker_class == "gevent":  # GATEWAY_POOL_SIZE follows GUNICORN_THREADS unless set
+        return f"gevent w={workers} pool={os.environ.get('GATEWAY_POOL_SIZE', threads)}"
     return f"{worker_class} w={workers}" + (f" t={threads}" if worker_class == "gthread" else "")
 
 

@@ -81,14 +81,18 @@ def publish_orders(url: str, topology, items: list, count: int, rng: random.Rand
                 quantity = rng.randint(1, 3)
                 asked[item.pk] = asked.get(item.pk, 0) + quantity
                 subtotal = Decimal("5.00") * quantity
-                lines.append({"item_id": item.pk, "quantity": quantity, "unit_price": "5.00", "subtotal": subtotal})
+                lines.append(
+                    {"item_id": item.pk, "quantity": quantity, "unit_price": Decimal("5.00"), "subtotal": subtotal}
+                )
             data = {
                 "order_id": uuid.uuid4(),
                 "customer_id": uuid.uuid4(),
                 "total_amount": sum(line["subtotal"] for line in lines),
                 "items": lines,
             }
-            _, body = envelope.build(registry.SALES_ORDER_CONFIRMED, data=data)
+            _, body = envelope.build(
+                registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=data["order_id"], aggregate_version=1
+            )
             producer.publish(
                 body.encode(),
                 exchange=topology.exchange,

@@ -4,23 +4,56 @@ Chosen by measurement on the 2-core machine (README "Performance"): for the serv
 ``bench/service_workers.py`` found no setting clearly ahead within its ±30% noise, so
 gthread with 2 workers x 4 threads stays: a thread waiting on another service or the
 database does not block a whole worker, at the memory of two processes (4 sync workers
-served the same load with 60% more memory). The gateway, which mostly waits on
-upstreams, runs 8 threads per worker (``GUNICORN_THREADS=8``, from bench/gateway.sh).
+served the same load with 60% more memory).
+
+The gateway, which faces clients, runs the gevent worker (``GUNICORN_WORKER_CLASS=gevent``
+from scripts/run.py and compose.yaml): a client that trickles its request holds a cheap
+greenlet instead of one of a few threads (``bench/slow_clients.py``). It has no database.
+The services keep gthread: under gevent Django opens a database connection per greenlet
+(up to ``worker_connections`` per worker) and psycopg waits must be made green; they need
+not be, because clients reach them only through the gateway, which reads every request
+whole before it forwards it, and their ports are bound to loopback.
 Every value can be overridden from the environment.
 """
 
 import os
+import tempfile
 
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Concurrent connections per gevent worker (gunicorn's default); unused by gthread.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 5
-# Access logs stay off: every service already logs requests as JSON with their request id.
+# gunicorn's access log stays off: common.access_log writes one JSON line per request, with
+# the request id and the user that only Django knows.
 accesslog = None
 errorlog = "-"
-# Load the app before forking: workers share its memory pages.
-preload_app = True
+# Load the app before forking: workers share its memory pages. Not with gevent: its worker
+# monkey-patches (socket, ssl, threading) before it loads the app, so urllib3, requests and
+# every lock are created green; a preloaded app would hold real locks and sockets that block
+# the whole worker, and patching in the master would patch the arbiter too.
+preload_app = worker_class != "gevent"
 # gunicorn's control socket defaults to one path per user: six servers would fight over it.
 control_socket_disable = True
+
+# Every worker's metrics in each scrape: prometheus_client's multiprocess mode (common/metrics.py).
+# Set before the app, and so prometheus_client, is loaded; a fresh folder per server start.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="erp-metrics-"
+)
+
+
+def on_starting(server):
+    # A folder given from outside may hold the files of an earlier run: their counts are not ours.
+    for leftover in os.scandir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+        if leftover.name.endswith(".db"):
+            os.unlink(leftover.path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -3,9 +3,12 @@
 ``make run`` calls this with the project's virtualenv. It works with nothing but
 Python (SQLite files and the kombu filesystem broker under ``ERP_DATA_DIR``) and,
 with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
-Steps: make secrets and the JWT key pair once, create databases, migrate, collect
-static files, seed demo data, then hand every web server, outbox relay and event
-consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
+Steps: check that every port is free, make secrets and the JWT key pair once, create
+databases, migrate, collect static files, seed demo data, then hand every web server,
+outbox relay and event consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
+
+``run.py manage SERVICE ARGS...`` (``make manage SERVICE=contact CMD="outbox_status"``)
+runs one service's manage.py command with the local run's environment instead.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -53,6 +57,13 @@ SERVICES = (
     Service("purchase", "purchase_svc", 5, publishes=True, consumes=True),
 )
 
+# The gateway faces clients, so it runs gunicorn's gevent worker: a client that trickles its
+# request holds a greenlet, not one of a few threads (bench/slow_clients.py). It has no
+# database, so nothing else changes. compose.yaml gives its gateway the same environment.
+GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
+# Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
+GRACEFUL_STOP_SECONDS = 15
+
 
 def log(message: str) -> None:
     print(f"[erp] {message}", flush=True)
@@ -72,6 +83,47 @@ def data_dir() -> Path:
 
 def port_base() -> int:
     return int(os.environ.get("ERP_PORT_BASE", "8000"))
+
+
+def port_free(port: int) -> bool:
+    """Return whether a server could bind 127.0.0.1:port now (gunicorn binds with SO_REUSEADDR too)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def taken_ports(base: int) -> list[tuple[Service, int]]:
+    return [(s, base + s.port_offset) for s in SERVICES if not port_free(base + s.port_offset)]
+
+
+def free_port_base(after: int) -> int | None:
+    """Return the next base (in steps of 10) whose six ports are all free, or None."""
+    for base in range(after + 10, min(after + 1000, 65530), 10):
+        if not taken_ports(base):
+            return base
+    return None
+
+
+def ports_taken_message(taken: list[tuple[Service, int]], base: int) -> str:
+    names = ", ".join(f"{port} ({service.name})" for service, port in taken)
+    suggestion = free_port_base(base) or base + 100
+    return (
+        f"port{'s' if len(taken) > 1 else ''} {names} already in use by another program; nothing was started or "
+        f"migrated.\n  Stop that program, or choose other ports with ERP_PORT_BASE (the gateway on it, the services "
+        f"on the next five): ERP_PORT_BASE={suggestion} make run"
+    )
+
+
+def broker_description(env: dict[str, str]) -> str:
+    """The broker for the start-up line, its password masked."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    url = env.get("BROKER_URL")
+    return maybe_sanitize_url(url) if url else "filesystem"
 
 
 def local_secrets(folder: Path) -> dict[str, str]:
@@ -121,8 +173,8 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     own = dict(env)
     own["SERVICE_SECRET"] = values[f"SERVICE_SECRET_{service.name.upper()}"]
     if service.name == "gateway":
-        # The gateway mostly waits on upstream sockets: more threads per worker (bench/gateway.sh).
-        own.setdefault("GUNICORN_THREADS", "8")
+        for name, value in GATEWAY_SERVER_ENV.items():
+            own.setdefault(name, value)
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys()[0])
@@ -205,9 +257,19 @@ def processes(service: Service) -> list[tuple[str, str]]:
     return result
 
 
-def runs_consumer(service: Service) -> bool:
-    """A consumer runs once the service declares handlers (inventory, sales, purchase: CONTRACT §6)."""
-    return service.consumes and any((ROOT / service.folder).glob("*/handlers.py"))
+def runs_consumer(service: Service, env: dict[str, str] | None = None) -> bool:
+    """A consumer runs for a service whose settings name its handlers (``manage.py worker_roles``)."""
+    if not service.consumes:
+        return False
+    result = subprocess.run(
+        [PYTHON, "manage.py", "worker_roles"],
+        cwd=ROOT / service.folder,
+        env=env or {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG") or "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "consumer" in result.stdout.split()
 
 
 def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:
@@ -240,20 +302,47 @@ def banner(gateway_url: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def service_named(name: str) -> Service | None:
+    return next((s for s in SERVICES if name in (s.name, s.folder)), None)
+
+
+def run_manage(name: str, args: list[str]) -> int:
+    """Run ``manage.py ARGS`` of one service with the local run's environment; return its exit status."""
+    service = service_named(name)
+    if service is None or not args:
+        names = ", ".join(s.name for s in SERVICES)
+        log(f'usage: make manage SERVICE=<{names}> CMD="<command and options>" (got SERVICE={name!r})')
+        return 2
+    folder = data_dir()
+    env = service_env(service, base_env(folder), folder)
+    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT / service.folder, env=env).returncode
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["manage"]:
+        return run_manage(argv[1] if len(argv) > 1 else "", argv[2:])
+    import honcho.manager
     from honcho.manager import Manager
     from honcho.printer import Printer
 
+    # Before anything is made or migrated: a taken port would stop the run half-way.
+    taken = taken_ports(port_base())
+    if taken:
+        log(ports_taken_message(taken, port_base()))
+        return 1
     folder = data_dir()
     env = base_env(folder)
     log(
         f"data dir {folder}; database: {'PostgreSQL' if env.get('ERP_POSTGRES_URL') else 'SQLite'}; "
-        f"broker: {env.get('BROKER_URL') or 'filesystem'}"
+        f"broker: {broker_description(env)}"
     )
     create_postgres_databases()
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES))
 
+    # honcho sends SIGKILL 5 s after SIGTERM; a web server may take gunicorn's graceful_timeout
+    # (10 s, scripts/gunicorn.conf.py) to finish its requests and idle keep-alive connections.
+    honcho.manager.KILL_WAIT = GRACEFUL_STOP_SECONDS
     manager = Manager(Printer(sys.stdout))
     for service in SERVICES:
         for name, command in processes(service):
@@ -273,4 +362,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

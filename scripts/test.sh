@@ -14,7 +14,7 @@ export DJANGO_DEBUG=1
 export ERP_POSTGRES_URL="$PG_URL" ERP_DB_PREFIX=${ERP_TEST_DB_PREFIX:-erp_} BROKER_URL="$AMQP_URL"
 export ERP_DATA_DIR="$PWD/.run/test"
 export ERP_REPO_ROOT="$PWD"
-mkdir -p "$ERP_DATA_DIR/junit"
+mkdir -p "$ERP_DATA_DIR/junit" "$ERP_DATA_DIR/tmp"
 rm -f "$ERP_DATA_DIR"/junit/*.xml
 
 SUITES=${SUITES:-"common auth_svc contact_svc inventory_svc sales_svc purchase_svc gateway tests"}
@@ -22,7 +22,10 @@ failed=()
 for suite in $SUITES; do
   [ -d "$suite" ] || continue
   echo "=== $suite"
-  (cd "$suite" && ../.venv/bin/pytest -q --junitxml="$ERP_DATA_DIR/junit/$suite.xml" ${PYTEST_ARGS:-}) || failed+=("$suite")
+  # Temporary dirs of this checkout's own: pytest's shared /tmp/pytest-of-<user> keeps only the three
+  # newest sessions, so another checkout's run could delete a local run's data dir under it.
+  (cd "$suite" && ../.venv/bin/pytest -q --basetemp="$ERP_DATA_DIR/tmp/$suite" \
+    --junitxml="$ERP_DATA_DIR/junit/$suite.xml" ${PYTEST_ARGS:-}) || failed+=("$suite")
 done
 
 echo "=== migrations"

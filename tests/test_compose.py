@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from run import SERVICES, processes, runs_consumer
+from run import GATEWAY_SERVER_ENV, SERVICES, processes, runs_consumer
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -30,6 +30,12 @@ def test_every_contract_service_runs_on_its_port():
         assert ALL[name]["ports"] == [published if name == "gateway" else f"127.0.0.1:{published}"]
         assert ALL[name]["build"]["args"]["SERVICE"] == service.folder
         assert (ROOT / service.folder / "manage.py").exists()
+
+
+def test_the_gateway_runs_the_same_server_as_in_the_local_run():
+    gateway = _env(ALL["gateway"])
+
+    assert {name: gateway.get(name) for name in GATEWAY_SERVER_ENV} == GATEWAY_SERVER_ENV
 
 
 def test_each_service_has_its_own_database():

@@ -3,6 +3,12 @@
 Every 2xx JSON body is wrapped as ``{status, message, data[, meta]}``, and every
 operation lists the contract's error responses with the error envelope, so the
 document matches the wire format without each view repeating it.
+
+The document is also made for client generators (CONTRACT §2): request bodies are
+documented as ``application/json`` only (the browsable API may still post its forms,
+undocumented: a generator given three media types writes code that sends the last one),
+and drf-spectacular's method word is dropped from operation ids of action routes
+(``orders_confirm``, not ``orders_confirm_create``) where the shorter id stays unique.
 """
 
 from __future__ import annotations
@@ -117,8 +123,61 @@ def _is_paginated(operation: dict) -> bool:
     return any(param.get("name") == "limit" for param in operation.get("parameters", []))
 
 
+JSON_MEDIA_TYPE = "application/json"
+# drf-spectacular's operation id ends with the method's action word (AutoSchema.get_operation_id).
+_ACTION_WORDS = {
+    "get": ("list", "retrieve"),
+    "post": ("create",),
+    "put": ("update",),
+    "patch": ("partial_update",),
+    "delete": ("destroy",),
+}
+
+
+def json_request_body_only(operation: dict) -> None:
+    """Keep only the ``application/json`` request body (the first one's schema if a view has no JSON)."""
+    content = operation.get("requestBody", {}).get("content")
+    if not content or list(content) == [JSON_MEDIA_TYPE]:
+        return
+    media = content.get(JSON_MEDIA_TYPE) or next(iter(content.values()))
+    operation["requestBody"]["content"] = {JSON_MEDIA_TYPE: media}
+
+
+def path_words(path: str) -> list[str]:
+    """The path's fixed segments as identifier words: ``/orders/{id}/mark-paid`` -> ``orders, mark_paid``."""
+    return [segment.replace("-", "_") for segment in path.strip("/").split("/") if segment and segment[0] != "{"]
+
+
+def _shorter_operation_id(path: str, method: str, operation_id: str) -> str | None:
+    """Return the id without its action word for an action route (``/orders/{id}/confirm``), else None."""
+    words = path_words(path)
+    if len(words) < 2:  # a collection or one record: ``customers_list`` reads well as it is
+        return None
+    for action in _ACTION_WORDS.get(method, ()):
+        if operation_id == "_".join([*words, action]):
+            return "_".join(words)
+    return None
+
+
+def readable_operation_ids(result: dict) -> None:
+    """Drop the action word from generated ids of action routes wherever the shorter id is unique."""
+    operations = [
+        (path, method, operation)
+        for path, path_item in result.get("paths", {}).items()
+        for method, operation in path_item.items()
+        if method in _ERRORS_BY_METHOD and "operationId" in operation
+    ]
+    taken = {operation["operationId"] for _, _, operation in operations}
+    for path, method, operation in operations:
+        shorter = _shorter_operation_id(path, method, operation["operationId"])
+        if shorter and shorter not in taken:
+            taken.add(shorter)
+            operation["operationId"] = shorter
+
+
 def envelope_postprocessing_hook(result, generator, request, public):
-    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: envelope the success and error bodies."""
+    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: envelope the bodies, JSON-only requests, readable ids."""
+    readable_operation_ids(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     # Copies: the document may be mutated later and these templates serve every call.
     schemas.setdefault(ERROR_COMPONENT, copy.deepcopy(_ERROR_SCHEMA))
@@ -128,6 +187,7 @@ def envelope_postprocessing_hook(result, generator, request, public):
         for method, operation in path_item.items():
             if method not in _ERRORS_BY_METHOD:
                 continue
+            json_request_body_only(operation)
             responses = operation.setdefault("responses", {})
             for code, response in list(responses.items()):
                 if not code.startswith("2"):

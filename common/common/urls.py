@@ -8,6 +8,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import health
+from .docs import redoc_bundle_view
 from .metrics import metrics_view
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="common/redoc.html"), name="redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle_view, name="redoc-bundle"),
 ]
 
 handler400 = "common.views.bad_request"

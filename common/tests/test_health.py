@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from common import health
+
 
 def check_ok():
     """A readiness check that passes."""
@@ -19,13 +21,22 @@ def test_live_needs_no_token():
     assert response.json() == {"status": 200, "message": "OK", "data": {"service": "commontest", "status": "ok"}}
 
 
-def test_ready_is_200_when_every_check_passes(settings):
+def test_ready_is_200_when_every_check_passes_and_reports_what_it_does_not_depend_on(settings):
+    # given: the database is out of reach of this test, so the outbox figures cannot be read
     settings.ERP = {**settings.ERP, "READINESS_CHECKS": ["tests.test_health.check_ok"]}
+    health._broker_cache = (0.0, "")
 
+    # when
     response = APIClient().get("/health/ready")
 
+    # then
     assert response.status_code == 200
-    assert response.json()["data"] == {"service": "commontest", "status": "ok", "checks": {"ok": "ok"}}
+    assert response.json()["data"] == {
+        "service": "commontest",
+        "status": "ok",
+        "checks": {"ok": "ok"},
+        "dependencies": {"broker": "ok", "outbox": "down: RuntimeError"},
+    }
 
 
 def test_ready_is_503_naming_the_failing_check(settings):
@@ -60,9 +71,18 @@ def test_a_check_that_cannot_be_imported_is_reported_down(settings):
 
 
 @pytest.mark.django_db
-def test_ready_checks_the_real_database_and_broker():
+def test_ready_checks_the_real_database_and_reports_the_broker_and_outbox():
+    # given
+    health._broker_cache = (0.0, "")
+
+    # when
     response = APIClient().get("/health/ready")
 
+    # then
     assert response.status_code == 200
-    assert response.json()["data"]["checks"]["database"] == "ok"
-    assert response.json()["data"]["checks"]["broker"] == "ok"
+    assert response.json()["data"] == {
+        "service": "commontest",
+        "status": "ok",
+        "checks": {"database": "ok"},
+        "dependencies": {"broker": "ok", "outbox": {"pending": 0, "oldest_pending_age_seconds": None}},
+    }

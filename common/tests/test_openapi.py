@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from common.openapi import readable_operation_ids
+
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 
 
@@ -89,3 +91,42 @@ def test_error_and_meta_components(schema):
         "limit": {"type": "integer"},
         "offset": {"type": "integer"},
     }
+
+
+def test_request_bodies_are_documented_as_json_only(schema):
+    bodies = {
+        (path, method): list(operation["requestBody"]["content"])
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    }
+
+    assert bodies[("/gadgets", "post")] == ["application/json"]
+    assert set(map(tuple, bodies.values())) == {("application/json",)}
+
+
+def test_action_routes_lose_the_method_word_in_their_operation_id(schema):
+    ids = {path: schema["paths"][path]["get"]["operationId"] for path in ("/health/live", "/gadgets", "/gadgets/{id}")}
+
+    assert ids == {"/health/live": "health_live", "/gadgets": "gadgets_list", "/gadgets/{id}": "gadgets_retrieve"}
+
+
+def test_a_shorter_operation_id_that_would_collide_is_not_taken():
+    # given an action route with two methods: both would become "items_stock"
+    document = {
+        "paths": {
+            "/items/{id}/stock": {
+                "get": {"operationId": "items_stock_retrieve"},
+                "post": {"operationId": "items_stock_create"},
+            },
+            "/orders/{id}/mark-paid": {"post": {"operationId": "orders_mark_paid_create"}},
+        }
+    }
+
+    # when
+    readable_operation_ids(document)
+
+    # then the first one is shortened, the second keeps its word; the hyphenated action reads as one
+    stock = document["paths"]["/items/{id}/stock"]
+    assert (stock["get"]["operationId"], stock["post"]["operationId"]) == ("items_stock", "items_stock_create")
+    assert document["paths"]["/orders/{id}/mark-paid"]["post"]["operationId"] == "orders_mark_paid"

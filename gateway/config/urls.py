@@ -10,6 +10,7 @@ from proxy import views
 from proxy.health import health_view
 
 from common import health as common_health
+from common.docs import redoc_bundle_view
 from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
 from common.views import not_found
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("api/schema/", views.schema_view, name="schema"),
     path("api/docs/", views.swagger_view, name="docs"),
     path("api/redoc/", views.redoc_view, name="redoc"),
+    path("api/redoc/redoc.standalone.js", redoc_bundle_view, name="redoc-bundle"),
     re_path(r"^static/(?P<path>drf_spectacular_sidecar/.+)$", static_asset, name="static-asset"),
     re_path(r"^api/", views.proxy_view, name="proxy"),
     # Everything else: the envelope 404, even with DEBUG on (clients of the gateway expect JSON).

@@ -6,6 +6,12 @@ admin, service-token) drops out by itself. Components get the service as a prefi
 (``Contact_Customer``) unless every service that defines the name defines it the same
 way and it is shared (``ErrorEnvelope``); every ``$ref`` follows the renaming. A service
 that cannot be fetched is left out and named in ``x-unavailable-services``.
+
+Operations are tagged with their service and their ids get the words the gateway's prefix
+adds to the service's path, once (``/api/sales/orders/{id}/confirm``: ``orders_confirm``
+becomes ``sales_orders_confirm``; ``/api/auth/login``: ``auth_login`` stays): ids and tags
+read well in a generated client and are unique across the document. Request bodies are
+JSON only, as every service documents them (``common.openapi``).
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ from django.conf import settings
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import Timeout
 
-from common.openapi import ERROR_COMPONENT, META_COMPONENT
+from common.openapi import ERROR_COMPONENT, META_COMPONENT, json_request_body_only, path_words
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
 from .proxy import upstream_for
-from .routes import SERVICE_TITLES, routes_for
+from .routes import SERVICE_TITLES, Route, routes_for
 
 SCHEMA_PATH = "/schema/?format=json"
 SCHEMA_TIMEOUT = 5.0
@@ -102,10 +108,11 @@ def merge_documents(documents: dict[str, dict[str, Any]], services: list[str]) -
             for name, component in components.items():
                 target[mapping.get((section, name), name)] = component
         for path, path_item in document.get("paths", {}).items():
-            gateway_path = _gateway_path(service, path)
-            if gateway_path is None:
+            routed = _gateway_path(service, path)
+            if routed is None:
                 continue
-            _retag(service, path_item, mapping, document.get("security"))
+            route, gateway_path = routed
+            _retag(service, route, path_item, mapping, document.get("security"))
             merged["paths"][gateway_path] = path_item
     return merged
 
@@ -121,12 +128,19 @@ def _description(unavailable: list[str]) -> str:
     return text
 
 
-def _gateway_path(service: str, path: str) -> str | None:
+def _gateway_path(service: str, path: str) -> tuple[Route, str] | None:
     for route in routes_for(service):
         gateway_path = route.gateway_path(path)
         if gateway_path is not None:
-            return gateway_path
+            return route, gateway_path
     return None
+
+
+def gateway_operation_id(route: Route, operation_id: str) -> str:
+    """Prefix a service's operation id with the words the route's gateway prefix adds, each once."""
+    upstream = set(path_words(route.upstream_prefix))
+    added = [word for word in path_words(route.prefix)[1:] if word not in upstream]  # [1:]: every path has "api"
+    return "_".join([*added, *(word for word in operation_id.split("_") if word not in added)])
 
 
 def _component_renames(documents: dict[str, dict[str, Any]]) -> dict[str, dict[tuple[str, str], str]]:
@@ -201,9 +215,13 @@ def _rewrite_refs(node: Any, mapping: dict[tuple[str, str], str]) -> None:
 
 
 def _retag(
-    service: str, path_item: dict[str, Any], mapping: dict[tuple[str, str], str], default_security: list | None
+    service: str,
+    route: Route,
+    path_item: dict[str, Any],
+    mapping: dict[tuple[str, str], str],
+    default_security: list | None,
 ) -> None:
-    """Tag operations with their service, keep operationIds unique, follow renamed security schemes.
+    """Tag operations with their service, name them for the gateway path, follow renamed security schemes.
 
     An operation without its own ``security`` gets its service's top-level one: services
     may disagree, so the merged document has none at the top.
@@ -214,7 +232,8 @@ def _retag(
             continue
         operation["tags"] = [SERVICE_TITLES.get(service, service)]
         if "operationId" in operation:
-            operation["operationId"] = f"{service}_{operation['operationId']}"
+            operation["operationId"] = gateway_operation_id(route, operation["operationId"])
+        json_request_body_only(operation)
         if "security" not in operation and default_security is not None:
             operation["security"] = copy.deepcopy(default_security)
         if "security" in operation:

@@ -38,10 +38,13 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
         return _error(404, "not_found", "Not found.")
     route, upstream_path = match
     authorization = request.headers.get("Authorization")
-    if not route.public and verified_claims(authorization) is None:
+    claims = None if route.public else verified_claims(authorization)
+    if not route.public and claims is None:
         # The same answer a service gives to the same header (common.authentication).
         message = unauthorized_message(authorization)
         return _error(401, "unauthorized", message, **{"WWW-Authenticate": 'Bearer realm="erp"'})
+    if claims:
+        request.token_user_id = claims.get("user_id")  # named in the access log (common.access_log)
     base_url = settings.GATEWAY["UPSTREAMS"][route.service]
     # Only auth_svc keys anything on the client's address (throttles, lockouts).
     proof = credential.get() if route.service == "auth" else None

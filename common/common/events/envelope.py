@@ -1,10 +1,13 @@
 """Build and parse the event envelope of CONTRACT §6, in this one place.
 
-``{"event_id", "event_type", "version", "occurred_at", "producer", "correlation_id", "data"}``.
-:func:`parse` is the consumer's only way in: anything it cannot trust (bad JSON,
-a missing field, an unknown type or version, data without its declared fields)
-raises :class:`PoisonMessage` with a reason, which sends the message to the
-dead-letter queue instead of retrying something that can never succeed.
+``{"event_id", "event_type", "version", "occurred_at", "producer", "correlation_id",
+"aggregate_id", "aggregate_version", "data"}``. :func:`build` checks ``data`` against
+its type's declaration (:class:`EventDataError`); :func:`parse` is the consumer's only
+way in: anything it cannot trust (bad JSON, a missing field, an unknown type or
+version, data that does not match its declaration) raises :class:`PoisonMessage`
+with a reason, which sends the message to the dead-letter queue instead of retrying
+something that can never succeed. Handlers get ``data`` as the declared frozen
+dataclass, money as ``Decimal`` with two places.
 """
 
 from __future__ import annotations
@@ -16,8 +19,19 @@ from typing import Any
 
 from . import jsonenc, registry
 from .registry import EventType
+from .schema import DataMismatch, to_primitive
 
-ENVELOPE_FIELDS = ("event_id", "event_type", "version", "occurred_at", "producer", "correlation_id", "data")
+ENVELOPE_FIELDS = (
+    "event_id",
+    "event_type",
+    "version",
+    "occurred_at",
+    "producer",
+    "correlation_id",
+    "aggregate_id",
+    "aggregate_version",
+    "data",
+)
 
 
 class PoisonMessage(Exception):
@@ -29,19 +43,21 @@ class PoisonMessage(Exception):
 
 
 class EventDataError(ValueError):
-    """``data`` does not carry exactly the fields its event type declares."""
+    """``data`` (or the aggregate fields) do not match what the event type declares."""
 
 
 @dataclass(frozen=True)
 class Event:
-    """A parsed event as handlers receive it."""
+    """A parsed event as handlers receive it; ``data`` is an instance of ``event_type.data``."""
 
     event_id: uuid.UUID
     event_type: EventType
     occurred_at: dt.datetime
     producer: str
     correlation_id: str | None
-    data: dict[str, Any]
+    aggregate_id: str
+    aggregate_version: int
+    data: Any
     attempt: int = field(default=1, compare=False)
 
     @property
@@ -49,26 +65,30 @@ class Event:
         return self.event_type.version
 
 
-def check_data(event_type: EventType, data: dict[str, Any]) -> None:
-    """Raise :class:`EventDataError` unless ``data`` has exactly the declared fields."""
-    if not isinstance(data, dict):
-        raise EventDataError(f"{event_type}: data must be a dict, got {type(data).__name__}")
-    missing = [name for name in event_type.fields if name not in data]
-    extra = sorted(set(data) - set(event_type.fields))
-    if missing or extra:
-        raise EventDataError(f"{event_type}: missing fields {missing}, unexpected fields {extra}")
+def check_data(event_type: EventType, data: Any) -> Any:
+    """Return ``data`` as the declared data class, or raise :class:`EventDataError`."""
+    try:
+        return event_type.to_data(data)
+    except DataMismatch as exc:
+        raise EventDataError(f"{event_type}: {exc}") from None
 
 
 def build(
     event_type: EventType,
     *,
-    data: dict[str, Any],
+    data: Any,
+    aggregate_id: str,
+    aggregate_version: int,
     event_id: uuid.UUID | None = None,
     occurred_at: dt.datetime | None = None,
     correlation_id: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Return the envelope and its JSON text (raises EventDataError, ValueError, TypeError)."""
-    check_data(event_type, data)
+    typed = check_data(event_type, data)
+    if isinstance(aggregate_version, bool) or not isinstance(aggregate_version, int) or aggregate_version < 1:
+        raise EventDataError(f"{event_type}: aggregate_version must be a positive integer, got {aggregate_version!r}")
+    if not str(aggregate_id):
+        raise EventDataError(f"{event_type}: aggregate_id is empty")
     envelope = {
         "event_id": event_id or uuid.uuid4(),
         "event_type": event_type.name,
@@ -76,7 +96,9 @@ def build(
         "occurred_at": occurred_at or dt.datetime.now(dt.UTC),
         "producer": event_type.producer,
         "correlation_id": correlation_id,
-        "data": data,
+        "aggregate_id": str(aggregate_id),
+        "aggregate_version": aggregate_version,
+        "data": to_primitive(typed),
     }
     return envelope, jsonenc.dumps(envelope)
 
@@ -108,12 +130,17 @@ def parse(body: bytes | str, *, attempt: int = 1) -> Event:
         raise PoisonMessage(f"occurred_at is not ISO 8601: {raw['occurred_at']!r}") from None
     if occurred_at.tzinfo is None:
         raise PoisonMessage("occurred_at has no time zone")
-    data = raw["data"]
-    if not isinstance(data, dict):
+    aggregate_version = raw["aggregate_version"]
+    if isinstance(aggregate_version, bool) or not isinstance(aggregate_version, int) or aggregate_version < 1:
+        raise PoisonMessage(f"aggregate_version is not a positive integer: {aggregate_version!r}")
+    if not isinstance(raw["aggregate_id"], str) or not raw["aggregate_id"]:
+        raise PoisonMessage(f"aggregate_id is not a non-empty string: {raw['aggregate_id']!r}")
+    if not isinstance(raw["data"], dict):
         raise PoisonMessage("data is not a JSON object")
-    absent = [name for name in event_type.fields if name not in data]
-    if absent:
-        raise PoisonMessage(f"{event_type}: data misses fields {absent}")
+    try:
+        data = event_type.to_data(raw["data"])
+    except DataMismatch as exc:
+        raise PoisonMessage(f"{event_type}: {exc}") from None
     correlation_id = raw["correlation_id"]
     return Event(
         event_id=event_id,
@@ -121,6 +148,8 @@ def parse(body: bytes | str, *, attempt: int = 1) -> Event:
         occurred_at=occurred_at,
         producer=str(raw["producer"]),
         correlation_id=None if correlation_id is None else str(correlation_id),
+        aggregate_id=raw["aggregate_id"],
+        aggregate_version=aggregate_version,
         data=data,
         attempt=attempt,
     )

@@ -15,7 +15,8 @@ from kombu import Connection
 
 from common.events.relay import Relay
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
-from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
+from common.testing.faults import wait_until
+from tests.events.conftest import RETRY_DELAYS, publish_confirmed
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,9 +130,9 @@ def test_filesystem_transport_carries_an_event_to_another_process(
     assert list((folder / "out").iterdir()) == []
 
 
-def test_consumer_reconnects_after_the_broker_connection_drops(postgres, background, proxy):
+def test_consumer_reconnects_after_the_broker_connection_drops(postgres, background, proxy, amqp_url):
     # given
-    worker = background.consumer(broker_url=proxy.url())
+    worker = background.consumer(broker_url=proxy.url(amqp_url))
     background.relay()
     publish_confirmed(seq=1)
     wait_until(lambda: AppliedEffect.objects.count() == 1)

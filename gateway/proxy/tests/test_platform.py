@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from common.testing.service_suite import (  # noqa: F401 (collected by pytest)
+    test_every_request_writes_one_json_access_line,
     test_request_id_is_echoed_or_made,
     test_unknown_path_is_enveloped_404,
 )

@@ -237,3 +237,48 @@ def test_docs_assets_are_served_by_the_gateway():
 
     # then
     assert response.status_code == 200
+
+
+def _form_bodies(schema_name: str) -> dict:
+    media = {"schema": _ref(schema_name)}
+    return {
+        "content": {"application/json": media, "application/x-www-form-urlencoded": media, "multipart/form-data": media}
+    }
+
+
+def test_merged_operations_read_well_in_a_generated_client():
+    # given ids as the services name them, and bodies in DRF's three media types
+    auth = _document(
+        "Auth service",
+        {
+            "/login": {"post": _operation("auth_login", "Login", security=[], requestBody=_form_bodies("Login"))},
+            "/users": {"get": _operation("users_list", "User")},
+        },
+        {"Login": {"type": "object"}, "User": {"type": "object"}},
+    )
+    contact = _document("Contact service", {"/customers": {"get": _operation("customers_list")}}, {})
+    sales = _document(
+        "Sales service",
+        {"/orders/{id}/confirm": {"parameters": _id_param(), "post": _operation("orders_confirm")}},
+        {},
+    )
+
+    # when
+    document = merge_documents({"auth": auth, "contact": contact, "sales": sales}, ["auth", "contact", "sales"])
+
+    # then
+    validate(document)
+    ids = {
+        (path, method): operation["operationId"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+    assert ids == {
+        ("/api/auth/login", "post"): "auth_login",
+        ("/api/auth/users", "get"): "auth_users_list",
+        ("/api/customers", "get"): "customers_list",
+        ("/api/sales/orders/{id}/confirm", "post"): "sales_orders_confirm",
+    }
+    assert list(document["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]) == ["application/json"]
+    assert document["paths"]["/api/sales/orders/{id}/confirm"]["post"]["tags"] == ["Sales"]

@@ -7,17 +7,19 @@ thread, and waits for it to dispose of every message.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 from kombu import Connection, Producer
 
-from common.events import envelope, registry
+from common.events import envelope, jsonenc, registry
 from common.events.consumer import REASON, EventConsumer
 from common.events.models import InboxEvent
 from common.events.topology import Topology
@@ -27,6 +29,8 @@ from inventory.models import MovementReason, StockMovement
 from .conftest import ledger_total, on_hand
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+PRICE = Decimal("5.00")
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 15.0, message: str = "") -> None:
@@ -85,9 +89,27 @@ def consumer(topology, postgresql):
 def publish(topology, amqp_url):
     """Publish an event as its producer's relay would: the envelope on ``erp.events``, keyed by type."""
 
-    def send(event_type, data: dict, *, event_id: uuid.UUID | None = None, body: bytes | None = None) -> None:
+    def send(
+        event_type, data: dict, *, event_id: uuid.UUID | None = None, body: bytes | None = None, unchecked: bool = False
+    ) -> None:
+        if unchecked:  # the envelope as a faulty producer might write it, data unchecked
+            body = jsonenc.dumps(
+                {
+                    "event_id": event_id or uuid.uuid4(),
+                    "event_type": event_type.name,
+                    "version": event_type.version,
+                    "occurred_at": dt.datetime.now(dt.UTC),
+                    "producer": event_type.producer,
+                    "correlation_id": None,
+                    "aggregate_id": str(data["order_id"]),
+                    "aggregate_version": 1,
+                    "data": data,
+                }
+            ).encode()
         if body is None:
-            _, text = envelope.build(event_type, data=data, event_id=event_id)
+            _, text = envelope.build(
+                event_type, data=data, aggregate_id=data["order_id"], aggregate_version=1, event_id=event_id
+            )
             body = text.encode()
         with Connection(amqp_url) as conn:
             Producer(conn.default_channel).publish(
@@ -111,9 +133,9 @@ def order_event(order_id: uuid.UUID, *lines: tuple[object, int], party: str = "c
     return {
         "order_id": str(order_id),
         party: str(uuid.uuid4()),
-        "total_amount": "10.00",
+        "total_amount": Decimal("10.00"),
         "items": [
-            {"item_id": str(item.pk), "quantity": quantity, "unit_price": "5.00", "subtotal": f"{5 * quantity}.00"}
+            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
             for item, quantity in lines
         ],
     }
@@ -265,9 +287,9 @@ def test_the_same_order_under_two_event_ids_moves_stock_once(consumer, publish, 
 @pytest.mark.parametrize(
     "items",
     [
-        [{"item_id": "not-a-uuid", "quantity": 1, "unit_price": "1.00", "subtotal": "1.00"}],
-        [{"item_id": str(uuid.uuid4()), "quantity": "two", "unit_price": "1.00", "subtotal": "1.00"}],
-        [{"item_id": str(uuid.uuid4()), "quantity": 0, "unit_price": "1.00", "subtotal": "0.00"}],
+        [{"item_id": "not-a-uuid", "quantity": 1, "unit_price": PRICE, "subtotal": PRICE}],
+        [{"item_id": str(uuid.uuid4()), "quantity": "two", "unit_price": PRICE, "subtotal": PRICE}],
+        [{"item_id": str(uuid.uuid4()), "quantity": 0, "unit_price": PRICE, "subtotal": Decimal("0.00")}],
         [],
     ],
     ids=["bad-item-id", "quantity-not-a-number", "zero-quantity", "no-lines"],
@@ -282,8 +304,8 @@ def test_a_malformed_event_is_dead_lettered_and_changes_nothing(
     data["items"] = [*items, *data["items"]] if items else []
     before = snapshot()
 
-    # when
-    publish(registry.SALES_ORDER_CONFIRMED, data)
+    # when: sent by a producer that skipped the registry's checks
+    publish(registry.SALES_ORDER_CONFIRMED, data, unchecked=True)
     wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
 
     # then
@@ -300,7 +322,7 @@ def test_a_receipt_naming_an_unknown_item_is_dead_lettered_and_changes_nothing(
     # given: one known line, one item that does not exist
     item = make_item(stock=1)
     data = order_event(uuid.uuid4(), (item, 4), party="vendor_id")
-    data["items"].append({"item_id": str(uuid.uuid4()), "quantity": 1, "unit_price": "1.00", "subtotal": "1.00"})
+    data["items"].append({"item_id": str(uuid.uuid4()), "quantity": 1, "unit_price": PRICE, "subtotal": PRICE})
     before = snapshot()
 
     # when: retried (stock cannot be received into nothing), then parked for an operator

@@ -1,0 +1,31 @@
+"""The API docs pages load nothing from outside the platform.
+
+Swagger UI and ReDoc come from drf-spectacular-sidecar, but ReDoc's bundle shows
+Redocly's logo in its sidebar from their CDN: the one thing the docs pages would fetch
+elsewhere. :func:`redoc_bundle_view` serves the sidecar's bundle with that address
+blanked (the logo's own ``onError`` then hides it); ``common/redoc.html`` loads the
+bundle from beside the page, so ``/redoc/`` and the gateway's ``/api/redoc/`` both get it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+
+SIDECAR_REDOC = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+EXTERNAL_LOGO = b'"https://cdn.redoc.ly/redoc/logo-mini.svg"'
+
+
+@functools.cache
+def redoc_bundle() -> bytes:
+    """The sidecar's ReDoc bundle without the CDN logo (read once per process)."""
+    with open(finders.find(SIDECAR_REDOC), "rb") as bundle:
+        return bundle.read().replace(EXTERNAL_LOGO, b'""')
+
+
+def redoc_bundle_view(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(redoc_bundle(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
