@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from common.events import publish_event, registry
 
 if TYPE_CHECKING:
-    from .lines import ShortLine
     from .models import Stock, StockMovement
 
 ORDER_DECIDED_VERSION = 1
@@ -44,11 +43,8 @@ def stock_returned_publish(*, order_id: uuid.UUID, movements: Sequence[StockMove
     publish_event(registry.STOCK_RETURNED, data=data, aggregate_id=order_id, aggregate_version=ORDER_RETURNED_VERSION)
 
 
-def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[ShortLine]) -> None:
-    items = tuple(
-        registry.ShortLine(item_id=line.item_id, requested=line.requested, available=line.available) for line in short
-    )
-    data = registry.StockShortageData(order_id=order_id, items=items)
+def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[registry.ShortLine]) -> None:
+    data = registry.StockShortageData(order_id=order_id, items=tuple(short))
     publish_event(registry.STOCK_SHORTAGE, data=data, aggregate_id=order_id, aggregate_version=ORDER_DECIDED_VERSION)
 
 

@@ -2,7 +2,9 @@
 
 Services and selectors take any object with ``item_id`` and ``quantity`` (the
 typed lines of the order events have that shape too), and add up the quantities of
-an item that appears on several lines: an order moves an item's stock once.
+an item that appears on several lines: an order moves an item's stock once. A short
+line is the registry's own :class:`~common.events.registry.ShortLine`, what
+``inventory.stock.shortage`` and the availability answer both carry.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
+
+from common.events.registry import ShortLine
+
+__all__ = ["Line", "ShortLine", "StockLine", "quantities_by_item"]
 
 
 class Line(Protocol):
@@ -22,15 +28,6 @@ class Line(Protocol):
 class StockLine:
     item_id: uuid.UUID
     quantity: int
-
-
-@dataclass(frozen=True)
-class ShortLine:
-    """An item an order asks more of than is on hand."""
-
-    item_id: uuid.UUID
-    requested: int
-    available: int
 
 
 def quantities_by_item(lines: Iterable[Line]) -> dict[uuid.UUID, int]:
