@@ -19,8 +19,7 @@ from common.events import envelope
 from common.events.models import InboxEvent, OutboxEvent
 from common.testing.faults import TcpProxy, wait_until
 from tests.events.conftest import order_data, publish_confirmed
-from tests.events.test_faults import _exit_of
-from tests.events.test_processes import HANDLERS, _env, _ready_count, _start
+from tests.events.test_processes import HANDLERS, _env, _exit_of, _ready_count, _start
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
