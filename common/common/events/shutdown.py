@@ -29,7 +29,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.db import connections
 
@@ -41,8 +41,15 @@ class Interrupted(BaseException):
     """Raised by the signal handler into a broker wait; a BaseException so no ``except Exception`` eats it."""
 
 
+@contextlib.contextmanager
 def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] = lambda: False,
-                    grace: float = GRACE, hard_deadline: float = HARD_DEADLINE) -> None:  # fmt: skip
+                    grace: float = GRACE, hard_deadline: float = HARD_DEADLINE) -> Iterator[None]:  # fmt: skip
+    """Within the block, SIGTERM and SIGINT call ``stop`` (see the module docstring).
+
+    Leaving the block (the worker's loop returned) cancels the deadlines: the rest of
+    the exit, the interpreter's own shutdown included, must not meet a SIGALRM whose
+    handler Python has already removed (the process would die of it, rc -14).
+    """
     interrupted = []
     overdue_turns = []
 
@@ -73,6 +80,11 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
 
 
 def shut_database_sockets() -> None:
