@@ -1,5 +1,5 @@
 # The two commands are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install manage fmt lint bench-gateway bench-slow-clients bench-events bench-memory bench-service-workers clean
+.PHONY: run test install manage fmt lint bench-gateway bench-slow-clients bench-events bench-memory bench-service-workers bench-inventory clean
 
 run:
 	@scripts/bootstrap.sh
@@ -34,6 +34,9 @@ bench-slow-clients: install
 
 bench-events: install
 	@bench/events.sh
+
+bench-inventory: install
+	@bench/inventory_events.sh
 
 bench-service-workers: install
 	@.venv/bin/python bench/service_workers.py

@@ -238,6 +238,32 @@ def test_contacts_crud_through_the_gateway(platform, kind):
     assert status == 404 and missing["error"]["type"] == "not_found"
 
 
+def test_items_and_stock_through_the_gateway(platform):
+    # given the seeded demo items and an inventory manager
+    gateway = platform["gateway"]
+    im = _login(gateway, "inventory@example.com", "InventoryPass!2026")
+    fm = _login(gateway, "finance@example.com", "FinancePass!2026")
+    status, seeded = _call("GET", f"{gateway}/api/items?sku=mon-27-4k", token=im)
+    assert status == 200 and [(i["sku"], i["quantity"]) for i in seeded["data"]] == [("MON-27-4K", 24)]
+
+    # when an item is created and its stock adjusted by hand
+    sku = f"e2e-{uuid.uuid4().hex[:8]}"
+    status, created = _call("POST", f"{gateway}/api/items", {"sku": sku, "name": "E2E", "unit_price": 2.5}, im)
+    assert status == 201, created
+    item_id = created["data"]["id"]
+    status, stock = _call("PUT", f"{gateway}/api/items/{item_id}/stock", {"quantity": 7, "reason": "e2e"}, im)
+    assert status == 200 and stock["data"]["quantity"] == 7, stock
+    status, refused = _call("PUT", f"{gateway}/api/items/{item_id}/stock", {"quantity": 1}, fm)
+    assert status == 403 and refused["error"]["type"] == "forbidden"
+
+    # then the ledger explains it, and an item with stock is not deleted
+    status, movements = _call("GET", f"{gateway}/api/items/{item_id}/movements", token=fm)
+    assert status == 200
+    assert [(m["change"], m["reason"], m["note"]) for m in movements["data"]] == [(7, "adjustment", "e2e")]
+    status, conflict = _call("DELETE", f"{gateway}/api/items/{item_id}", token=fm)
+    assert status == 409 and conflict["error"]["type"] == "conflict"
+
+
 # ---------------------------------------------------------------- the edge under attack (issue 7)
 
 

@@ -15,4 +15,7 @@ SPECTACULAR_SETTINGS["TITLE"] = "Inventory service"
 
 # common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
 # report in readiness and /metrics.
-INSTALLED_APPS += ["common.events"]
+INSTALLED_APPS += ["common.events", "inventory"]
+
+# Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
+ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # OperationalError/InterfaceError; counted apart from RETRY_DELAYS, then the DLQ.
     "MAX_DB_RETRIES": 20,
     "PREFETCH": 20,
+    # Largest message body published or accepted (bytes): a larger one is refused by
+    # publish_event and dead-lettered by the consumer before it is parsed.
+    "MAX_MESSAGE_BYTES": 1024 * 1024,
     # Rows per relay transaction: also what a relay killed mid-batch publishes twice.
     "RELAY_BATCH_SIZE": 50,
     # The sweep guarantees progress when a wake-up is missed (another host, a lost datagram).

@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import jsonenc, registry
+from . import conf, jsonenc, registry
 from .registry import EventType
-from .schema import DataMismatch, to_primitive
+from .schema import BIGINT_MAX, DataMismatch, to_primitive
 
 ENVELOPE_FIELDS = (
     "event_id",
@@ -32,6 +32,8 @@ ENVELOPE_FIELDS = (
     "aggregate_version",
     "data",
 )
+AGGREGATE_ID_MAX = 100  # the outbox's aggregate_id column
+CORRELATION_ID_MAX = 128  # the outbox's and the inbox's correlation_id columns
 
 
 class PoisonMessage(Exception):
@@ -85,10 +87,10 @@ def build(
 ) -> tuple[dict[str, Any], str]:
     """Return the envelope and its JSON text (raises EventDataError, ValueError, TypeError)."""
     typed = check_data(event_type, data)
-    if isinstance(aggregate_version, bool) or not isinstance(aggregate_version, int) or aggregate_version < 1:
+    if not _is_version(aggregate_version):
         raise EventDataError(f"{event_type}: aggregate_version must be a positive integer, got {aggregate_version!r}")
-    if not str(aggregate_id):
-        raise EventDataError(f"{event_type}: aggregate_id is empty")
+    if not 0 < len(str(aggregate_id)) <= AGGREGATE_ID_MAX:
+        raise EventDataError(f"{event_type}: aggregate_id must have 1 to {AGGREGATE_ID_MAX} characters")
     envelope = {
         "event_id": event_id or uuid.uuid4(),
         "event_type": event_type.name,
@@ -100,11 +102,23 @@ def build(
         "aggregate_version": aggregate_version,
         "data": to_primitive(typed),
     }
-    return envelope, jsonenc.dumps(envelope)
+    text = jsonenc.dumps(envelope)
+    if len(text.encode()) > conf.get("MAX_MESSAGE_BYTES"):
+        # Refused here rather than dead-lettered by every consumer.
+        raise EventDataError(f"{event_type}: the message is larger than {conf.get('MAX_MESSAGE_BYTES')} bytes")
+    return envelope, text
+
+
+def _is_version(value: Any) -> bool:
+    """True for an ``aggregate_version``: a positive integer a bigint column holds."""
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= BIGINT_MAX
 
 
 def parse(body: bytes | str, *, attempt: int = 1) -> Event:
     """Return the :class:`Event` in ``body`` or raise :class:`PoisonMessage`."""
+    limit = conf.get("MAX_MESSAGE_BYTES")
+    if len(body) > limit:  # characters of a str: at most its bytes, so never refused wrongly
+        raise PoisonMessage(f"message of {len(body)} bytes is larger than {limit}")
     try:
         raw = jsonenc.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -120,6 +134,10 @@ def parse(body: bytes | str, *, attempt: int = 1) -> Event:
     event_type = registry.lookup(name, version)
     if event_type is None:
         raise PoisonMessage(f"unknown event type or version: {name} v{version}")
+    if raw["producer"] != event_type.producer:
+        # Only one service publishes a type (publish_event refuses the others): another
+        # producer is a misrouted or forged message, never one to apply.
+        raise PoisonMessage(f"{event_type} is produced by {event_type.producer}, not {raw['producer']!r}")
     try:
         event_id = uuid.UUID(str(raw["event_id"]))
     except ValueError:
@@ -131,24 +149,28 @@ def parse(body: bytes | str, *, attempt: int = 1) -> Event:
     if occurred_at.tzinfo is None:
         raise PoisonMessage("occurred_at has no time zone")
     aggregate_version = raw["aggregate_version"]
-    if isinstance(aggregate_version, bool) or not isinstance(aggregate_version, int) or aggregate_version < 1:
-        raise PoisonMessage(f"aggregate_version is not a positive integer: {aggregate_version!r}")
-    if not isinstance(raw["aggregate_id"], str) or not raw["aggregate_id"]:
-        raise PoisonMessage(f"aggregate_id is not a non-empty string: {raw['aggregate_id']!r}")
+    if not _is_version(aggregate_version):
+        raise PoisonMessage(f"aggregate_version is not a positive integer: {aggregate_version!r:.60}")
+    aggregate_id = raw["aggregate_id"]
+    if not isinstance(aggregate_id, str) or not 0 < len(aggregate_id) <= AGGREGATE_ID_MAX:
+        raise PoisonMessage(f"aggregate_id is not a string of 1 to {AGGREGATE_ID_MAX} characters: {aggregate_id!r:.60}")
+    correlation_id = raw["correlation_id"]
+    if correlation_id is not None and (not isinstance(correlation_id, str) or len(correlation_id) > CORRELATION_ID_MAX):
+        # The inbox stores it: a longer one would fail the insert, again on every retry.
+        raise PoisonMessage(f"correlation_id is not a string of at most {CORRELATION_ID_MAX} characters")
     if not isinstance(raw["data"], dict):
         raise PoisonMessage("data is not a JSON object")
     try:
         data = event_type.to_data(raw["data"])
     except DataMismatch as exc:
         raise PoisonMessage(f"{event_type}: {exc}") from None
-    correlation_id = raw["correlation_id"]
     return Event(
         event_id=event_id,
         event_type=event_type,
         occurred_at=occurred_at,
-        producer=str(raw["producer"]),
-        correlation_id=None if correlation_id is None else str(correlation_id),
-        aggregate_id=raw["aggregate_id"],
+        producer=event_type.producer,
+        correlation_id=correlation_id,
+        aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
         data=data,
         attempt=attempt,

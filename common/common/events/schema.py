@@ -5,9 +5,12 @@ dataclass whose fields are annotated with one of:
 
 - ``uuid.UUID``: a UUID or its string form;
 - ``str`` and ``int`` (``bool`` is not an ``int`` here, and ``"5"`` is not one either);
+  an ``int`` fits a PostgreSQL ``bigint``, so a handler can store any value it is given;
 - ``Decimal``: money. A ``Decimal`` or an ``int`` with at most two places (``float`` and
-  strings are refused), returned through :func:`common.money.quantize_money`, so a
-  handler always gets ``Decimal("10.00")``, whether the wire said ``10`` or ``10.00``;
+  strings are refused) that fits NUMERIC(14,2), returned through
+  :func:`common.money.quantize_money`, so a handler always gets ``Decimal("10.00")``,
+  whether the wire said ``10`` or ``10.00``, and never one its column cannot hold
+  (a handler's write of ``1e20`` would fail and be retried until the dead-letter queue);
 - another such dataclass (a nested object), or ``tuple[Line, ...]`` (a list of them).
 
 :func:`to_data` accepts an instance or a mapping and checks it either way: exactly
@@ -22,13 +25,23 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import reprlib
 import typing
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..money import quantize_money
+from ..money import DECIMAL_PLACES, MAX_DIGITS, quantize_money
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MONEY_LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)  # NUMERIC(14,2) holds less than this
+
+# A mismatch names the offending value, shortened: a 10 MB string must not become a 10 MB reason.
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = 60
+_repr.maxlong = 40
+_short = _repr.repr
 
 
 class DataMismatch(ValueError):
@@ -113,7 +126,7 @@ def _uuid(value: Any, path: str) -> uuid.UUID:
             return uuid.UUID(value)
         except ValueError:
             pass
-    raise DataMismatch(path, f"expected a UUID, got {value!r}")
+    raise DataMismatch(path, f"expected a UUID, got {_short(value)}")
 
 
 def _str(value: Any, path: str) -> str:
@@ -124,15 +137,20 @@ def _str(value: Any, path: str) -> str:
 
 def _int(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise DataMismatch(path, f"expected an integer, got {value!r}")
+        raise DataMismatch(path, f"expected an integer, got {_short(value)}")
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise DataMismatch(path, f"integer out of range (64 bits), got {_short(value)}")
     return value
 
 
 def _money(value: Any, path: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise DataMismatch(path, f"expected an exact amount (Decimal or integer), got {value!r}")
+        raise DataMismatch(path, f"expected an exact amount (Decimal or integer), got {_short(value)}")
     if isinstance(value, Decimal) and (not value.is_finite() or value.as_tuple().exponent < -2):
-        raise DataMismatch(path, f"expected an amount with at most 2 decimals, got {value!r}")
+        raise DataMismatch(path, f"expected an amount with at most 2 decimals, got {_short(value)}")
+    # Compared before quantizing, which raises InvalidOperation past 28 digits (1e999999).
+    if not -MONEY_LIMIT < value < MONEY_LIMIT:
+        raise DataMismatch(path, f"amount out of range of NUMERIC({MAX_DIGITS},{DECIMAL_PLACES}): {_short(value)}")
     return quantize_money(value)
 
 

@@ -52,6 +52,11 @@ class _Link:
                 # Linger 0: close sends RST, as a crashed peer or a restarted broker does.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             with contextlib.suppress(OSError):
+                # A pump thread blocked in recv() holds the socket open past close(): the
+                # peer would never hear of it (a PostgreSQL session would outlive the test).
+                # shutdown() wakes that recv(), so the last reference goes and the RST leaves.
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 sock.close()
 
 

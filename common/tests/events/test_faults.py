@@ -9,7 +9,6 @@ be lost, nothing applied twice, and SIGTERM must end a worker promptly even then
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from common.events.models import InboxEvent, OutboxEvent
 from common.testing.faults import wait_until
 from tests.events.conftest import publish_confirmed
-from tests.events.test_processes import HANDLERS, _env, _start
+from tests.events.test_processes import HANDLERS, _env, _exit_of, _start
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,14 +92,3 @@ def test_sigterm_during_a_blackhole_stops_relay_and_consumer_promptly(postgres, 
     row.refresh_from_db()
     assert row.sent_at is None
     print(f"\nSIGTERM during a blackhole: relay exited in {relay_stopped:.2f}s, both in {stopped:.2f}s")
-
-
-def _exit_of(process: subprocess.Popen, timeout: float = 8.0) -> tuple[int, str]:
-    """Wait for an exit already asked for (no second signal: it could land in the interpreter's shutdown)."""
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"process ignored SIGTERM for {timeout}s:\n{output}")
-    return process.returncode, output

@@ -54,6 +54,11 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
 def _stop(process: subprocess.Popen, timeout: float = 10) -> tuple[int, str]:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
+    return _exit_of(process, timeout)
+
+
+def _exit_of(process: subprocess.Popen, timeout: float = 8.0) -> tuple[int, str]:
+    """Wait for an exit already asked for (no second signal: it could land in the interpreter's shutdown)."""
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -136,6 +136,16 @@ def test_publish_refuses_an_event_another_service_produces():
         ({"order_id": ORDER_ID, "total_amount": Decimal("1.005")}, "total_amount: expected an amount with at most 2"),
         ({"order_id": ORDER_ID, "total_amount": Decimal("NaN")}, "total_amount: expected an amount with at most 2"),
         ({"order_id": ORDER_ID, "total_amount": True}, "total_amount: expected an exact amount"),
+        # Beyond NUMERIC(14,2): no consumer could store it (and 1e999999 broke quantize).
+        (
+            {"order_id": ORDER_ID, "total_amount": Decimal("1000000000000")},
+            "total_amount: amount out of range of NUMERIC(14,2): Decimal('1000000000000')",
+        ),
+        (
+            {"order_id": ORDER_ID, "total_amount": Decimal("1e999999")},
+            "total_amount: amount out of range of NUMERIC(14,2): Decimal('1E+999999')",
+        ),
+        ({"order_id": ORDER_ID, "total_amount": -(10**12)}, "total_amount: amount out of range of NUMERIC(14,2)"),
         ("not a dict", "data: expected an object, got str"),
     ],
 )
@@ -152,6 +162,9 @@ def test_publish_rejects_data_that_does_not_match_the_declaration(data, message)
     [
         ({"quantity": "3"}, "items.0.quantity: expected an integer, got '3'"),
         ({"quantity": False}, "items.0.quantity: expected an integer, got False"),
+        ({"quantity": 2**63}, "items.0.quantity: integer out of range (64 bits), got 9223372036854775808"),
+        # The reason quotes a shortened value: a megabyte string must not become a megabyte reason.
+        ({"quantity": "9" * 500}, f"items.0.quantity: expected an integer, got '{'9' * 27}...{'9' * 28}'"),
         ({"unit_price": 0.1}, "items.0.unit_price: expected an exact amount (Decimal or integer), got 0.1"),
     ],
 )
@@ -166,7 +179,7 @@ def test_publish_names_the_nested_field_that_does_not_match(line, message):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("version", [0, -1, True, "2", None])
+@pytest.mark.parametrize("version", [0, -1, True, "2", None, 2**63])
 def test_publish_rejects_an_aggregate_version_that_is_not_a_positive_integer(version):
     with pytest.raises(EventDataError, match="aggregate_version must be a positive integer"):
         _publish(registry.SALES_ORDER_PAID, _paid_data(), version=version)
@@ -178,6 +191,24 @@ def test_publish_rejects_an_aggregate_version_that_is_not_a_positive_integer(ver
 def test_publish_rejects_unencodable_values(amount):
     with pytest.raises(EventDataError):
         _publish(registry.SALES_ORDER_PAID, _paid_data(amount))
+    assert OutboxEvent.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_money_just_inside_numeric_14_2_is_published():
+    # when
+    row = _publish(registry.SALES_ORDER_PAID, _paid_data(Decimal("999999999999.99")))
+    # then
+    assert '"total_amount":999999999999.99' in row.payload
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_refuses_a_message_larger_than_the_limit(settings):
+    # given: a limit just below this event's size
+    settings.ERP_EVENTS = {"MAX_MESSAGE_BYTES": 200}
+    # when / then
+    with pytest.raises(EventDataError, match="the message is larger than 200 bytes"):
+        _publish(registry.SALES_ORDER_PAID, _paid_data())
     assert OutboxEvent.objects.count() == 0
 
 
@@ -234,6 +265,13 @@ def _valid_body(**overrides):
     return json.dumps(raw)
 
 
+def _amount_body(number: str) -> str:
+    """A valid body whose ``total_amount`` is ``number`` written as is."""
+    body = _valid_body()
+    assert '"total_amount": 1.0' in body
+    return body.replace('"total_amount": 1.0', f'"total_amount": {number}')
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -245,7 +283,24 @@ def _valid_body(**overrides):
         (_valid_body(event_id="nope"), "event_id is not a UUID"),
         (_valid_body(occurred_at="yesterday"), "occurred_at"),
         (_valid_body(aggregate_version=0), "aggregate_version is not a positive integer: 0"),
-        (_valid_body(aggregate_id=""), "aggregate_id is not a non-empty string: ''"),
+        (_valid_body(aggregate_id=""), "aggregate_id is not a string of 1 to 100 characters: ''"),
+        (_valid_body(aggregate_id="x" * 101), "aggregate_id is not a string of 1 to 100 characters"),
+        (_valid_body(aggregate_version="2"), "aggregate_version is not a positive integer: '2'"),
+        (_valid_body(aggregate_version=-3), "aggregate_version is not a positive integer: -3"),
+        (_valid_body(aggregate_version=2**63), "aggregate_version is not a positive integer: 9223372036854775808"),
+        # A type has one producer: anyone else's is misrouted or forged.
+        (_valid_body(producer="contact"), "sales.order.paid@v1 is produced by sales, not 'contact'"),
+        (_valid_body(correlation_id={"a": 1}), "correlation_id is not a string of at most 128 characters"),
+        (_valid_body(correlation_id="r" * 129), "correlation_id is not a string of at most 128 characters"),
+        (b'{"event_id": "\xff"}', "bad JSON"),
+        (_valid_body(data={"order_id": str(ORDER_ID), "total_amount": 1e999999}), "expected an exact amount"),
+        (
+            _amount_body("1e999999"),
+            "total_amount: amount out of range of NUMERIC(14,2): Decimal('1E+999999')",
+        ),
+        (_amount_body("NaN"), "expected an exact amount"),
+        (_amount_body("9" * 5000), "bad JSON: Exceeds the limit"),
+        (_valid_body(data={"order_id": str(ORDER_ID), "total_amount": 1, "x": "a" * 2_000_000}), "larger than 1048576"),
         (
             _valid_body(data={"order_id": "x"}),
             "sales.order.paid@v1: data: missing fields ['total_amount'], unexpected fields []",

@@ -14,5 +14,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, consumer=None, handlers=None, prefetch=None, **options):
         worker = EventConsumer(consumer=consumer, handlers=handlers, prefetch=prefetch)
-        stop_on_signals(worker.stop, interruptible=lambda: worker.interruptible)
-        worker.run()
+        with stop_on_signals(worker.stop, interruptible=lambda: worker.interruptible):
+            worker.run()

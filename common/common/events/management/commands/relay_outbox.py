@@ -21,5 +21,5 @@ class Command(BaseCommand):
             relay.close()
             self.stdout.write(f"published {total}")
             return
-        stop_on_signals(relay.stop, interruptible=lambda: relay.waiting_on_broker)
-        relay.run_forever()
+        with stop_on_signals(relay.stop, interruptible=lambda: relay.waiting_on_broker):
+            relay.run_forever()
