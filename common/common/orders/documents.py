@@ -22,7 +22,7 @@ from common.exceptions import InvalidTransition
 from .lines import LineRequest, PricedLine, lines_price, lines_total
 from .machine import order_get, order_lock, order_touch
 from .models import OrderDocument, OrderLine
-from .parties import party_version_known
+from .parties import party_name_for_new_order, party_version_known
 from .references import items_fetch, party_fetch
 
 Order = TypeVar("Order", bound=OrderDocument)
@@ -46,14 +46,17 @@ def order_create(
 
     ``order_id`` chooses the new order's id (the demo seed, so that a re-run finds its orders).
     """
+    # Read before contact_svc is asked: the name it answers is at least this new.
+    version_before = party_version_known(model=model, party_id=party_id)
     party, priced = _both(lambda: party_fetch(party=model.PARTY, party_id=party_id), lambda: lines_checked(lines=lines))
     with transaction.atomic():
-        # The name is read now; an event at most as new as the version heard of must not replace it.
-        version = party_version_known(model=model, party_id=party_id)
+        name, version = party_name_for_new_order(
+            model=model, party_id=party_id, fetched_name=party["name"], version_before=version_before
+        )
         order = model.objects.create(
             **{
                 model.PARTY.id_field: party_id,
-                model.PARTY.name_field: party["name"],
+                model.PARTY.name_field: name,
                 model.PARTY.version_field: version,
             },
             total_amount=lines_total(priced),

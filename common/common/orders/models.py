@@ -52,6 +52,8 @@ class PartyVersion(models.Model):
 
     party_id = models.UUIDField(primary_key=True)
     version = models.BigIntegerField()
+    # The name that version carries: an order created while the event was applied takes it.
+    name = models.CharField(max_length=255, default="")
 
     class Meta:
         abstract = True

@@ -4,9 +4,10 @@ Events arrive at least once and in any order, so a name is applied only if the
 event is newer than the copy (``aggregate_version`` of the contact, kept per order
 in ``<kind>_version``), in one conditional UPDATE (``common.events.apply_if_newer``):
 a late, older event changes nothing, and two handlers racing cannot leave the older
-name behind. The newest version heard of is kept per party too, so an order created
-after an event was applied starts from it. A deleted contact leaves its orders as they
-are, name included.
+name behind. The newest version heard of (and its name) is kept per party too, so an
+order created after an event was applied starts from it, and one created while an
+event was applied takes that event's name (:func:`party_name_for_new_order`). A
+deleted contact leaves its orders as they are, name included.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from .models import OrderDocument
 def party_name_apply(*, model: type[OrderDocument], party_id, name: str, version: int) -> int:
     """Set the name of ``party_id`` on every order of ``model`` that holds an older copy; return how many.
 
-    The version is also remembered for the party (:func:`party_version_known` gives it to
-    orders created later).
+    The version and its name are also remembered for the party (for orders created later).
     """
     party = model.PARTY
-    known, created = model.PARTY_VERSIONS.objects.get_or_create(party_id=party_id, defaults={"version": version})
+    known, created = model.PARTY_VERSIONS.objects.get_or_create(
+        party_id=party_id, defaults={"version": version, "name": name}
+    )
     if not created:
         apply_if_newer(
-            model.PARTY_VERSIONS.objects.filter(pk=known.pk), version=version, values={}, version_field="version"
+            model.PARTY_VERSIONS.objects.filter(pk=known.pk),
+            version=version,
+            values={"name": name},
+            version_field="version",
         )
     return apply_if_newer(
         model.objects.filter(**{party.id_field: party_id}),
@@ -42,3 +47,19 @@ def party_name_apply(*, model: type[OrderDocument], party_id, name: str, version
 def party_version_known(*, model: type[OrderDocument], party_id) -> int | None:
     """Return the newest version of ``party_id`` heard of from events, or None."""
     return model.PARTY_VERSIONS.objects.filter(pk=party_id).values_list("version", flat=True).first()
+
+
+def party_name_for_new_order(
+    *, model: type[OrderDocument], party_id, fetched_name: str, version_before: int | None
+) -> tuple[str, int | None]:
+    """Return the ``(name, version)`` an order created now copies.
+
+    ``fetched_name`` was read from contact_svc after ``version_before`` was heard of, so
+    it is at least that new. If a newer event was applied meanwhile, the name read may
+    be older than it, and that event will not come again for this order: take its name
+    and version instead (any later change still arrives as an event).
+    """
+    known = model.PARTY_VERSIONS.objects.filter(pk=party_id).values_list("version", "name").first()
+    if known is not None and (version_before is None or known[0] > version_before):
+        return known[1], known[0]
+    return fetched_name, version_before

@@ -11,11 +11,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from common.events import registry
+from common.orders import documents
 from common.roles import roles_for
 
 __all__ = [
     "order_schema",
     "test_a_deleted_party_leaves_its_orders_intact",
+    "test_a_rename_applied_while_an_order_is_created_reaches_it",
     "test_a_rename_reaches_every_order_of_the_party",
     "test_an_older_event_arriving_late_does_not_undo_a_newer_name",
     "test_an_order_created_after_a_rename_is_not_undone_by_an_older_event",
@@ -87,6 +89,29 @@ def test_an_order_created_after_a_rename_is_not_undone_by_an_older_event(
     # then
     assert order[order_model.PARTY.name_field] == "Renamed"
     assert _names(order_model, party_id) == ["Renamed"]
+
+
+@pytest.mark.django_db
+def test_a_rename_applied_while_an_order_is_created_reaches_it(
+    services, draft, order_model, party_id, deliver_contact, monkeypatch
+):
+    # given: contact_svc answers the name as it was (version 1), and while the items are
+    # being checked the rename (version 2) is applied, to orders that do not include this one
+    real_lines_checked = documents.lines_checked
+
+    def lines_checked_during_a_rename(**kwargs):
+        rename = _contact_data(order_model, party_id, "Renamed")
+        deliver_contact(_contact_event(order_model, "updated"), rename, version=2)
+        return real_lines_checked(**kwargs)
+
+    monkeypatch.setattr(documents, "lines_checked", lines_checked_during_a_rename)
+
+    # when
+    order = draft([(services.add_item(), 1)])
+
+    # then: the order has the rename, not the name read before it (whose event will not come again)
+    assert order[order_model.PARTY.name_field] == "Renamed"
+    assert getattr(order_model.objects.get(pk=order["id"]), order_model.PARTY.version_field) == 2
 
 
 @pytest.mark.django_db
