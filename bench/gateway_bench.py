@@ -59,6 +59,7 @@ GATEWAY_DEFAULT = (
 WORKER_SETTINGS = [  # tried with --compare-workers; for gevent the third value is the upstream pool size
     ("gevent", 2, 8),  # the pool as it was: smaller than the concurrency, so connections are discarded
     ("gevent", 2, 0),  # 0: the settings' default (one pooled connection per greenlet, worker_connections)
+    ("gevent_pywsgi", 2, 0),  # gevent's own HTTP parser instead of gunicorn's
     ("gthread", 2, 8),
     ("gthread", 2, 16),
     ("sync", 4, 1),
