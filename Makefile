@@ -1,5 +1,5 @@
 # The two commands are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install manage fmt lint bench-gateway bench-slow-clients bench-events bench-memory bench-service-workers clean
+.PHONY: run test install manage fmt lint bench-gateway bench-slow-clients bench-events bench-memory bench-service-workers bench-inventory clean
 
 run:
 	@scripts/bootstrap.sh
@@ -35,8 +35,16 @@ bench-slow-clients: install
 bench-events: install
 	@bench/events.sh
 
+bench-inventory: install
+	@bench/inventory_events.sh
+
 bench-service-workers: install
 	@.venv/bin/python bench/service_workers.py
+
+# Its own .PHONY line: other helpers add bench targets to the list above.
+.PHONY: bench-orders
+bench-orders: install
+	@bench/orders.sh
 
 bench-memory: install
 	@.venv/bin/python bench/local_run_memory.py

@@ -9,8 +9,17 @@ threads publishing as fast as they can, first commit to last handled event.
 Floor: bare kombu, measured the same way: a persistent message published with a
 publisher confirm, consumed with a manual ack by another connection.
 
-Variants: the relay woken by the commit nudge (the default) and by its 1 s sweep only
-(what a Celery beat schedule could do at best; see common/events/relay.py).
+Variants, by how a commit wakes the relay (``ERP_EVENTS["WAKEUP"]``, the same setting in the
+publisher and, through ``ERP_EVENTS_WAKEUP``, in the relay process):
+
+- ``notify``: ``pg_notify`` in the publishing transaction, delivered by PostgreSQL on commit to
+  the relay's LISTEN connection. Nothing travels on the publisher's loopback: the relay
+  learns of the commit from the database server alone, as a relay on another host (its own
+  Kubernetes pod) does. The default on PostgreSQL.
+- ``udp``: a datagram to 127.0.0.1 after the commit, which only a relay on the same host hears
+  (the default on SQLite).
+- ``none``: the 1 s sweep alone (what a Celery beat schedule could do at best; see
+  common/events/relay.py), what a cross-host relay had before LISTEN/NOTIFY.
 
 Runs on a private topology (prefix ``erpbench.<random>.``, deleted afterwards) and its
 own database ``<ERP_DB_PREFIX>bench_events`` on ERP_POSTGRES_URL (created if missing).
@@ -29,6 +38,7 @@ import sys
 import threading
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,8 +143,12 @@ def ensure_database(server: str, name: str) -> str:
 
 
 class Pipeline:
-    def __init__(self, *, prefix: str, sweep: float, nudge: bool, env: dict[str, str]):
-        self.prefix, self.sweep, self.nudge, self.env = prefix, sweep, nudge, env
+    def __init__(self, *, prefix: str, sweep: float, wakeup: str, env: dict[str, str]):
+        from django.conf import settings
+
+        self.prefix, self.sweep, self.env = prefix, sweep, env
+        self.env["ERP_EVENTS_WAKEUP"] = wakeup
+        settings.ERP_EVENTS = {"WAKEUP": wakeup}
         self.handled: dict[str, float] = {}
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -177,9 +191,14 @@ class Pipeline:
         from common.events import publish_event, registry
 
         order_id = uuid.uuid4()
-        data = {"order_id": order_id, "customer_id": uuid.uuid4(), "total_amount": "10.00", "items": [{"seq": seq}]}
+        line = registry.OrderLine(
+            item_id=uuid.uuid4(), quantity=seq + 1, unit_price=Decimal("10.00"), subtotal=Decimal("10.00") * (seq + 1)
+        )
+        data = registry.SalesOrderConfirmedData(
+            order_id=order_id, customer_id=uuid.uuid4(), total_amount=line.subtotal, items=(line,)
+        )
         with transaction.atomic():
-            row = publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=str(order_id))
+            row = publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=order_id, aggregate_version=1)
         return str(row.event_id), time.perf_counter()
 
     def wait_for(self, count: int, timeout: float) -> None:
@@ -248,23 +267,23 @@ def main() -> int:
     from common.events.topology import Topology
 
     call_command("migrate", verbosity=0)
+    settings.SERVICE_NAME = "sales"  # the benchmark publishes sales.order.confirmed
     OutboxEvent.objects.all().delete()
     InboxEvent.objects.all().delete()
     print(f"events bench: PostgreSQL {database.rsplit('/', 1)[-1]}, RabbitMQ {url.split('@')[-1]}", flush=True)
     results = [raw_floor(url, args.latency_n, args.throughput_n)]
     try:
-        pipeline = Pipeline(prefix=prefix, sweep=1.0, nudge=True, env=dict(env))
-        pipeline.start()
-        try:
-            results.append(pipeline.run("outbox pipeline (commit nudge)", args.latency_n, args.throughput_n))
-        finally:
-            pipeline.stop()
+        variants = [
+            ("outbox, LISTEN/NOTIFY (any host)", "notify", args.latency_n, args.throughput_n),
+            ("outbox, UDP nudge (same host)", "udp", args.latency_n, 0),
+        ]
         if not args.skip_sweep_only:
-            settings.ERP_EVENTS = {"WAKEUP": "none"}
-            pipeline = Pipeline(prefix=prefix, sweep=1.0, nudge=False, env=dict(env))
+            variants.append(("outbox, 1 s sweep only", "none", min(args.latency_n, 20), 0))
+        for name, wakeup, latency_n, throughput_n in variants:
+            pipeline = Pipeline(prefix=prefix, sweep=1.0, wakeup=wakeup, env=dict(env))
             pipeline.start()
             try:
-                results.append(pipeline.run("outbox pipeline (1 s sweep only)", min(args.latency_n, 20), 0))
+                results.append(pipeline.run(name, latency_n, throughput_n))
             finally:
                 pipeline.stop()
     finally:

@@ -17,6 +17,7 @@ Every value can be overridden from the environment.
 """
 
 import os
+import tempfile
 
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
@@ -37,3 +38,22 @@ errorlog = "-"
 preload_app = not worker_class.startswith("gevent")
 # gunicorn's control socket defaults to one path per user: six servers would fight over it.
 control_socket_disable = True
+
+# Every worker's metrics in each scrape: prometheus_client's multiprocess mode (common/metrics.py).
+# Set before the app, and so prometheus_client, is loaded; a fresh folder per server start.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="erp-metrics-"
+)
+
+
+def on_starting(server):
+    # A folder given from outside may hold the files of an earlier run: their counts are not ours.
+    for leftover in os.scandir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
+        if leftover.name.endswith(".db"):
+            os.unlink(leftover.path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

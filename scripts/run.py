@@ -70,11 +70,15 @@ def log(message: str) -> None:
 
 
 def data_dir() -> Path:
-    """Return the data dir every service reads (<repo>/.run unless ERP_DATA_DIR), made with its folders."""
+    """Return the data dir every service reads (<repo>/.run unless ERP_DATA_DIR), made (0700) with its folders."""
     from common.settings.env import data_dir as shared_data_dir
     from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 
     folder = shared_data_dir()
+    # Private to its owner: it holds the SQLite files (password hashes, live refresh
+    # tokens), the secrets and the private key. A folder left open by an earlier run is closed.
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     # The kombu filesystem broker (used without BROKER_URL) needs its folders to exist.
     for path in filesystem_broker_folders(filesystem_broker_options(folder / "broker")):
         path.mkdir(parents=True, exist_ok=True)
@@ -257,9 +261,19 @@ def processes(service: Service) -> list[tuple[str, str]]:
     return result
 
 
-def runs_consumer(service: Service) -> bool:
-    """A consumer runs once the service declares handlers (inventory, sales, purchase: CONTRACT §6)."""
-    return service.consumes and any((ROOT / service.folder).glob("*/handlers.py"))
+def runs_consumer(service: Service, env: dict[str, str] | None = None) -> bool:
+    """A consumer runs for a service whose settings name its handlers (``manage.py worker_roles``)."""
+    if not service.consumes:
+        return False
+    result = subprocess.run(
+        [PYTHON, "manage.py", "worker_roles"],
+        cwd=ROOT / service.folder,
+        env=env or {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG") or "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "consumer" in result.stdout.split()
 
 
 def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:

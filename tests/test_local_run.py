@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
-from run import SERVICES, processes
+from run import SERVICES, data_dir, processes
 
 from common.testing.broker import queue_depth
 
@@ -238,6 +238,32 @@ def test_contacts_crud_through_the_gateway(platform, kind):
     assert status == 404 and missing["error"]["type"] == "not_found"
 
 
+def test_items_and_stock_through_the_gateway(platform):
+    # given the seeded demo items and an inventory manager
+    gateway = platform["gateway"]
+    im = _login(gateway, "inventory@example.com", "InventoryPass!2026")
+    fm = _login(gateway, "finance@example.com", "FinancePass!2026")
+    status, seeded = _call("GET", f"{gateway}/api/items?sku=mon-27-4k", token=im)
+    assert status == 200 and [(i["sku"], i["quantity"]) for i in seeded["data"]] == [("MON-27-4K", 24)]
+
+    # when an item is created and its stock adjusted by hand
+    sku = f"e2e-{uuid.uuid4().hex[:8]}"
+    status, created = _call("POST", f"{gateway}/api/items", {"sku": sku, "name": "E2E", "unit_price": 2.5}, im)
+    assert status == 201, created
+    item_id = created["data"]["id"]
+    status, stock = _call("PUT", f"{gateway}/api/items/{item_id}/stock", {"quantity": 7, "reason": "e2e"}, im)
+    assert status == 200 and stock["data"]["quantity"] == 7, stock
+    status, refused = _call("PUT", f"{gateway}/api/items/{item_id}/stock", {"quantity": 1}, fm)
+    assert status == 403 and refused["error"]["type"] == "forbidden"
+
+    # then the ledger explains it, and an item with stock is not deleted
+    status, movements = _call("GET", f"{gateway}/api/items/{item_id}/movements", token=fm)
+    assert status == 200
+    assert [(m["change"], m["reason"], m["note"]) for m in movements["data"]] == [(7, "adjustment", "e2e")]
+    status, conflict = _call("DELETE", f"{gateway}/api/items/{item_id}", token=fm)
+    assert status == 409 and conflict["error"]["type"] == "conflict"
+
+
 # ---------------------------------------------------------------- the edge under attack (issue 7)
 
 
@@ -314,6 +340,26 @@ def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
     assert (folder.stat().st_mode & 0o777, mails[0].stat().st_mode & 0o777) == (0o700, 0o600)
 
 
+@pytest.mark.parametrize("earlier_mode", [None, 0o755])
+def test_data_dir_is_private_to_its_owner(tmp_path, monkeypatch, earlier_mode):
+    # given: a fresh data dir, or one an earlier run left readable by anybody, under a usual umask
+    folder = tmp_path / "data"
+    if earlier_mode is not None:
+        folder.mkdir(mode=earlier_mode)
+        folder.chmod(earlier_mode)
+    monkeypatch.setenv("ERP_DATA_DIR", str(folder))
+    previous_umask = os.umask(0o022)
+
+    # when
+    try:
+        data_dir()
+    finally:
+        os.umask(previous_umask)
+
+    # then: the SQLite files in it hold password hashes and live refresh tokens
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_metrics_are_served_by_the_services_only(platform):
     assert _http(_port(platform, "gateway"), "GET", "/metrics")[0] == 404
     status, _, body = _http(_port(platform, "contact"), "GET", "/metrics")
@@ -330,6 +376,41 @@ def test_chunked_login_is_read_whole(platform, target):
     # then: not "email required", as when a chunked body was dropped
     assert status == 200, answer
     assert answer["data"]["user"]["email"] == "admin@example.com"
+
+
+@pytest.mark.parametrize("target", [service.name for service in SERVICES])
+def test_a_non_text_charset_is_ignored_not_a_500(platform, target):
+    # when: Django decoded the query string with any codec, zlib included, before any middleware
+    status, _, _ = _http(
+        _port(platform, target), "GET", "/health/live?probe=1", **{"Content-Type": "text/plain; charset=zlib"}
+    )
+
+    # then
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"ff\r\n" + b'{"email": "a"', b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+    ids=["cut-short", "bad-chunk-size", "no-chunk-terminator"],
+)
+@pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("auth", "/login")])
+def test_a_broken_chunked_body_is_400_in_the_envelope(platform, target, path, framing):
+    # given: the client breaks the chunked framing, then closes its side
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+
+    # when
+    with socket.create_connection(("127.0.0.1", _port(platform, target)), timeout=30) as sock:
+        sock.sendall(head.encode() + framing)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+
+    # then: the client's fault, said in the envelope; not a 500 with a traceback
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"The request body was cut short or badly framed." in answer
 
 
 @pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("contact", "/customers")])
@@ -458,16 +539,37 @@ def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(tmp_path):
                 fm,
             )
             assert status == 201, body
-            # then contact_svc's relay puts it, after the 5 seeded customers, on sales' durable queue
+            # then contact_svc's relay puts it, after the 5 seeded customers, through RabbitMQ to
+            # sales' consumer, which records each event once in its inbox (and purchase the 5 vendors)
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and queue_depth(AMQP_URL, f"{events_prefix}sales.events") < 6:
+            while time.monotonic() < deadline and _inbox_count(db_prefix, "sales", "contact.customer.created") < 6:
                 time.sleep(0.5)
-            assert queue_depth(AMQP_URL, f"{events_prefix}sales.events") == 6
-            assert queue_depth(AMQP_URL, f"{events_prefix}purchase.events") == 5  # the seeded vendors
+            assert _inbox_count(db_prefix, "sales", "contact.customer.created") == 6
+            assert _inbox_count(db_prefix, "purchase", "contact.vendor.created") == 5
+            assert _depth_once_declared(f"{events_prefix}sales.events.dlq") == 0
             assert _database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
     finally:
         _delete_broker_names(events_prefix)
         _drop_databases(db_prefix)
+
+
+def _inbox_count(prefix: str, service: str, event_type: str) -> int:
+    """Return how many ``event_type`` events ``service``'s consumer has applied (its inbox)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/{prefix}{service}") as conn:
+        query = "SELECT COUNT(*) FROM events_inboxevent WHERE event_type = %s"
+        return conn.execute(query, [event_type]).fetchone()[0]
+
+
+def _depth_once_declared(queue: str) -> int:
+    """The queue's depth, 0 until the relay (which declares the topology when it first connects) made it."""
+    from amqp.exceptions import NotFound
+
+    try:
+        return queue_depth(AMQP_URL, queue)
+    except NotFound:
+        return 0
 
 
 def _database_names(prefix: str) -> set[str]:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -353,8 +354,15 @@ def _password_reset_mail(*, email: str) -> None:
     )
     try:
         send_mail("Reset your ERP password", body, None, [user.email])
-    except Exception:  # any mail failure: logged for the operator, the request is not retried
-        logger.exception("Could not send the password reset mail to user %s", user.pk)
+    except smtplib.SMTPRecipientsRefused:
+        # This address will never take it: dropped, or it would block the queue for good.
+        logger.warning("The mail server refused the reset mail to user %s; request dropped", user.pk)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _MailServerUnavailable(type(exc).__name__) from exc
+
+
+class _MailServerUnavailable(Exception):
+    """The mail could not be handed to the mail server (down, refusing, timing out): try again later."""
 
 
 def password_reset_requests_process(*, limit: int = 50) -> int:
@@ -363,15 +371,21 @@ def password_reset_requests_process(*, limit: int = 50) -> int:
     Each request is locked (skipping those another worker holds), handled and deleted in
     one transaction: a worker that dies mid-way leaves it queued, and the retry's token
     voids the first one, so at worst the user gets a second mail whose token works.
+    While the mail server is away the transaction is rolled back (no token made) and the
+    round ends: the request stays queued for the next poll instead of being lost.
     """
     handled = 0
     for _ in range(limit):
-        with transaction.atomic():
-            request = PasswordResetRequest.objects.select_for_update(skip_locked=True).order_by("pk").first()
-            if request is None:
-                break
-            _password_reset_mail(email=request.email)
-            request.delete()
+        try:
+            with transaction.atomic():
+                request = PasswordResetRequest.objects.select_for_update(skip_locked=True).order_by("pk").first()
+                if request is None:
+                    break
+                _password_reset_mail(email=request.email)
+                request.delete()
+        except _MailServerUnavailable as exc:
+            logger.warning("The mail server is unavailable (%s); reset mails stay queued", exc)
+            break
         handled += 1
     return handled
 

@@ -11,6 +11,7 @@ No database is touched: any service can verify, none but auth_svc can mint.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
@@ -61,6 +62,14 @@ class TokenUser(SimpleTokenUser):
         return f"{self.token_type}:{self.id}"
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def claim_type_errors(payload: dict) -> list[str]:
     """Return what is wrong with the claims' presence and types (CONTRACT §3); empty if nothing is."""
     missing = [claim for claim in REQUIRED_CLAIMS if claim not in payload]
@@ -79,6 +88,10 @@ def claim_type_errors(payload: dict) -> list[str]:
             errors.append(f"{claim} is not a string")
     if payload["type"] == "user" and payload.get("role") not in ROLES:
         errors.append("user token lacks a known role")
+    if payload["type"] == "user" and isinstance(payload["user_id"], str) and not _is_uuid(payload["user_id"]):
+        # Users are rows keyed by UUID: anything else would reach a look-up (``me``,
+        # refresh) as a 400 or a 500 instead of the one 401.
+        errors.append("user_id of a user token is not a UUID")
     if not isinstance(payload.get("email", ""), str | None):
         errors.append("email is not a string")
     return errors

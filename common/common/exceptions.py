@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
@@ -97,6 +98,14 @@ class Conflict(ServiceError):
     default_code = "conflict"
 
 
+class PayloadTooLarge(ServiceError):
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (common.middleware.RequestBodyMiddleware)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this service accepts."
+    default_code = "payload_too_large"
+
+
 class InvalidTransition(Conflict):
     """A state change the current state does not allow: 409 naming ``status``.
 
@@ -163,6 +172,10 @@ class UpstreamUnavailable(ServiceError):
 class BadGateway(UpstreamUnavailable):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "A service this request needs answered with an error."
+
+
+class DatabaseUnavailable(UpstreamUnavailable):
+    default_detail = "The service cannot reach its database; try again shortly."
 
 
 class UpstreamTimeout(ServiceError):
@@ -274,8 +287,23 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     # Like DRF's own handler: with ATOMIC_REQUESTS, an error must not commit half a change.
     set_rollback()
 
+    request = context.get("request")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is away (restarting, unreachable, a lock timeout): not a bug of
+        # the request, so 503 as for any dependency down (CONTRACT §2), one log line and
+        # no traceback per request while it lasts. A query error of the code itself is
+        # a ProgrammingError/IntegrityError and stays a 500.
+        logger.warning(
+            "Database unavailable in %s %s (request %s): %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            get_request_id(),
+            type(exc).__name__,
+            extra={"request_id": get_request_id()},
+        )
+        exc = DatabaseUnavailable()
+
     if not isinstance(exc, drf.APIException):
-        request = context.get("request")
         request_id = get_request_id()
         # ``extra`` puts the id on the record itself, so every handler sees it, not only
         # those configured with common.logging.RequestIDFilter.
@@ -306,12 +334,3 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         error_type = error_type or error_type_for_status(exc.status_code)
         details, message = None, _message(exc)
     return Response(error_body(exc.status_code, error_type, message, details), status=exc.status_code, headers=headers)
-
-
-# ---------------------------------------------------------------- hostile requests
-
-
-class PayloadTooLarge(ServiceError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is larger than this service accepts."
-    default_code = "payload_too_large"

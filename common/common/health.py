@@ -1,14 +1,20 @@
-"""``/health/live`` and ``/health/ready``.
+"""``/health/live`` and ``/health/ready`` (CONTRACT §1).
 
 Live says the process answers. Ready runs the checks named in
-``settings.ERP["READINESS_CHECKS"]`` (database and broker by default; the event
-relay adds its own) and answers 503 naming the failing ones.
+``settings.ERP["READINESS_CHECKS"]`` (the database by default) and answers 503
+naming the failing ones: a web process is ready when it can serve its API. The
+broker is not one of them: while it is away the outbox takes the writes, and every
+web process going unready at once would turn a broker outage into a full one. Its
+reachability and the outbox backlog are *reported* in the body (``dependencies``)
+and in ``/metrics``, where an alert can watch them.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.utils.module_loading import import_string
@@ -20,27 +26,73 @@ from rest_framework.views import APIView
 
 from .exceptions import error_body
 
+BROKER_TIMEOUT = 2.0
+BROKER_CACHE_SECONDS = 5.0
+
+
+def uses_database() -> bool:
+    """False for a service without a database (the gateway: Django fills in its dummy backend)."""
+    engine = settings.DATABASES.get("default", {}).get("ENGINE")
+    return engine not in (None, "", "django.db.backends.dummy")
+
 
 def check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
-_broker_ok_until = 0.0
+_broker_cache: tuple[float, str] = (0.0, "")
 
 
-def check_broker() -> None:
-    """Connect to the broker; a success is cached for a few seconds to spare it."""
-    global _broker_ok_until
-    if time.monotonic() < _broker_ok_until:
-        return
+def broker_status() -> str:
+    """Return ``"ok"`` or ``"down: <error type>"``; cached a few seconds, both ways, to spare the broker.
+
+    The connection attempt is bounded (connect, handshake and close) by
+    ``BROKER_TIMEOUT``: a half-open broker link cannot hold a health request.
+    """
+    global _broker_cache
+    valid_until, status = _broker_cache
+    if time.monotonic() < valid_until:
+        return status
     from kombu import Connection
 
-    with Connection(
-        settings.BROKER_URL, transport_options=settings.BROKER_TRANSPORT_OPTIONS, connect_timeout=2
-    ) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-    _broker_ok_until = time.monotonic() + 5
+    from .events import broker
+
+    conn = Connection(
+        settings.BROKER_URL,
+        transport_options={
+            **settings.BROKER_TRANSPORT_OPTIONS,
+            **({"read_timeout": BROKER_TIMEOUT, "write_timeout": BROKER_TIMEOUT} if _is_amqp() else {}),
+        },
+        connect_timeout=BROKER_TIMEOUT,
+    )
+    try:
+        conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+    except Exception as exc:  # any failure is the broker being unreachable, reported by type
+        status = f"down: {type(exc).__name__}"
+        broker.close(conn, broken=True)
+    else:
+        status = "ok"
+        broker.close(conn, broken=False)
+    _broker_cache = (time.monotonic() + BROKER_CACHE_SECONDS, status)
+    return status
+
+
+def _is_amqp() -> bool:
+    return settings.BROKER_URL.startswith(("amqp", "pyamqp"))
+
+
+def dependencies() -> dict[str, Any]:
+    """What readiness reports without depending on it: the broker and, with events, the outbox."""
+    report: dict[str, Any] = {"broker": broker_status()}
+    if apps.is_installed("common.events"):
+        from .events.health import outbox_backlog
+
+        try:
+            report["outbox"] = outbox_backlog()
+        except Exception as exc:  # the database check reports the cause
+            report["outbox"] = f"down: {type(exc).__name__}"
+    return report
 
 
 def run_checks() -> dict[str, str]:
@@ -76,7 +128,10 @@ class ReadyView(APIView):
     def get(self, request):
         checks = run_checks()
         if all(value == "ok" for value in checks.values()):
-            return Response({"service": settings.SERVICE_NAME, "status": "ok", "checks": checks})
+            body = {"service": settings.SERVICE_NAME, "status": "ok", "checks": checks}
+            if uses_database():
+                body["dependencies"] = dependencies()
+            return Response(body)
         body = error_body(
             503,
             "upstream_unavailable",

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 
-from .exceptions import PayloadTooLarge, error_response
+from .exceptions import BadRequest, PayloadTooLarge, ServiceError, error_response
 from .request_id import HEADER, accept_or_new, reset_request_id, set_request_id
 
 
@@ -33,19 +33,40 @@ class RequestIDMiddleware:
         return response
 
 
-def _too_large() -> JsonResponse:
-    exc = PayloadTooLarge()
+def _refusal(exc: ServiceError) -> JsonResponse:
     return error_response(exc.status_code, str(exc.detail), error_type=exc.default_code)
 
 
-class RequestBodyMiddleware:
-    """Refuse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413; read a chunked body whole.
+def _server_framing_errors() -> tuple[type[BaseException], ...]:
+    """What reading the WSGI input raises when the client broke the body's framing.
 
-    Django sizes the body by ``Content-Length`` alone: a chunked request (no length) reads
-    as empty, so a login would be judged on no data at all. Here such a body is read from
-    the server's de-chunked input, up to one byte past the limit, and handed on with its
-    length as if the client had sent one. A declared length over the limit is refused
-    before a byte is read; DRF's parsers, which read the stream themselves, never see it.
+    A connection that closes mid-body is an ``OSError`` (gunicorn's ``NoMoreData`` is one);
+    gunicorn raises its ``ParseException`` subclasses for a bad chunk size or a missing
+    chunk terminator. Both are the client's doing: a 400, never a 500 with a traceback.
+    """
+    try:
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # another WSGI server: its own errors stay unexpected
+        return (OSError,)
+    return (OSError, ParseException)
+
+
+BROKEN_FRAMING = _server_framing_errors()
+BROKEN_BODY_MESSAGE = "The request body was cut short or badly framed."
+
+
+class RequestBodyMiddleware:
+    """Read every body whole before a view runs, or refuse it (CONTRACT §2).
+
+    - over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: 413, refused on a declared length before a
+      byte is read, else once the limit is passed;
+    - chunked (no length): Django sizes bodies by ``Content-Length`` alone and would read
+      it as empty, so a login would be judged on no data at all; it is de-chunked here;
+    - broken (a bad chunk, or the connection closing before the declared length or the
+      last chunk): 400, instead of a view judging half a body (or a 500).
+
+    The body is then handed on in memory with its true length, so DRF's parsers and
+    ``request.body`` read exactly what was checked.
     """
 
     def __init__(self, get_response):
@@ -54,15 +75,23 @@ class RequestBodyMiddleware:
     def __call__(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         meta = request.META
-        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):
-            source = meta["wsgi.input"]
-            body = source.read() if limit is None else source.read(limit + 1)
-            if limit is not None and len(body) > limit:
-                return _too_large()
-            meta["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(io.BytesIO(body), len(body))
-        elif limit is not None and _declared_length(meta) > limit:
-            return _too_large()
+        chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH")
+        declared = None if chunked else _declared_length(meta)
+        if not declared and not chunked:
+            return self.get_response(request)
+        if limit is not None and declared is not None and declared > limit:
+            return _refusal(PayloadTooLarge())
+        wanted = declared if declared is not None else (None if limit is None else limit + 1)
+        try:
+            body = meta["wsgi.input"].read() if wanted is None else meta["wsgi.input"].read(wanted)
+        except BROKEN_FRAMING:
+            return _refusal(BadRequest(BROKEN_BODY_MESSAGE))
+        if limit is not None and len(body) > limit:
+            return _refusal(PayloadTooLarge())
+        if declared is not None and len(body) < declared:
+            return _refusal(BadRequest(BROKEN_BODY_MESSAGE))
+        meta["CONTENT_LENGTH"] = str(len(body))
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
         return self.get_response(request)
 
 

@@ -25,15 +25,17 @@ class _DuplicateKey(ValueError):
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise _DuplicateKey(f"duplicate key {duplicate!r}")
+    """``object_pairs_hook``: build the object, refusing a key named twice (at any depth)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(f"duplicate key {key!r}")
+        result[key] = value
     return result
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> None:
+    """``parse_constant``: ``NaN`` and ``Infinity`` are Python's extensions, not JSON."""
     raise ValueError(f"{name} is not valid JSON")
 
 

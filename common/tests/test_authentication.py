@@ -117,6 +117,7 @@ def test_tampered_claims_are_401():
 
 
 FAR_FUTURE = 4_102_444_800  # 2100-01-01
+USER_ID = "5b0c1f8e-0000-4000-8000-000000000002"
 
 
 @pytest.mark.parametrize(
@@ -138,6 +139,7 @@ FAR_FUTURE = 4_102_444_800  # 2100-01-01
         {"role": "superuser"},
         {"role": ["admin"]},
         {"user_id": 42},
+        {"user_id": "not-a-uuid"},
         {"jti": 7},
         {"email": ["a@example.com"]},
         {"exp": "tomorrow"},
@@ -166,6 +168,7 @@ FAR_FUTURE = 4_102_444_800  # 2100-01-01
         "unknown-role",
         "role-not-a-string",
         "user_id-not-a-string",
+        "user_id-of-a-user-not-a-uuid",
         "jti-not-a-string",
         "email-not-a-string",
         "exp-not-a-number",
@@ -235,13 +238,13 @@ def test_verification_works_with_only_the_public_key():
         audience=jwt_settings["AUDIENCE"],
         issuer=jwt_settings["ISSUER"],
     )
-    token = issue_token(role="inventory_manager", user_id="u-1")
+    token = issue_token(role="inventory_manager", user_id=USER_ID)
 
     # when
     claims = verifier.decode(token)
 
     # then: and the backend the views use is configured the same way
-    assert (claims["user_id"], claims["role"]) == ("u-1", "inventory_manager")
+    assert (claims["user_id"], claims["role"]) == (USER_ID, "inventory_manager")
     assert token_backend.signing_key is None
     assert authenticate_header_value(f"Bearer {token}").role == "inventory_manager"
 

@@ -8,10 +8,12 @@ import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMoreData
 from rest_framework.exceptions import ParseError
 
 from common.parsers import MAX_DEPTH, JSONParser, nesting_depth_exceeds
 from common.testing import auth_client
+from tests.project.models import Gadget
 
 TOO_LARGE = {
     "status": 413,
@@ -215,3 +217,63 @@ def test_too_many_form_fields_is_a_bad_request_not_500(settings):
     # then
     assert response.status_code == 400
     assert response.json() == _bad_request("Malformed request.")
+
+
+class _BrokenInput(io.BytesIO):
+    """A WSGI input whose client broke the framing after ``body``: the server raises ``error`` on reading on."""
+
+    def __init__(self, body: bytes, error: Exception):
+        super().__init__(body)
+        self.error = error
+
+    def read(self, size=-1):
+        data = super().read(size)
+        if size is None or size < 0 or len(data) < size:
+            raise self.error
+        return data
+
+
+BROKEN_BODY = _bad_request("The request body was cut short or badly framed.")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [NoMoreData(), InvalidChunkSize(b"zz"), ChunkMissingTerminator(b"XX"), ConnectionResetError()],
+    ids=["connection-closed", "bad-chunk-size", "no-chunk-terminator", "reset"],
+)
+@pytest.mark.django_db
+def test_broken_chunked_body_is_a_bad_request_and_reaches_no_view(error):
+    # given: what gunicorn's de-chunking input raises when the client breaks the framing
+    broken = _BrokenInput(b'{"name": "gear"', error)
+
+    # when
+    response = auth_client("inventory_manager").generic(
+        "POST",
+        "/gadgets",
+        b"",
+        content_type="application/json",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": broken},
+    )
+
+    # then: a 400 in the envelope, not a 500 with a traceback, and nothing created
+    assert response.status_code == 400
+    assert response.json() == BROKEN_BODY
+    assert Gadget.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_body_shorter_than_its_content_length_is_refused():
+    # given: the client declared 40 bytes and closed after 16 (gunicorn then hands over what came)
+    body = b'{"name": "gear"}'
+
+    # when
+    response = auth_client("inventory_manager").generic(
+        "POST", "/gadgets", b"", content_type="application/json", CONTENT_LENGTH="40", **{"wsgi.input": _payload(body)}
+    )
+
+    # then: half a body is never judged as if it were whole
+    assert response.status_code == 400
+    assert response.json() == BROKEN_BODY
+    assert Gadget.objects.count() == 0

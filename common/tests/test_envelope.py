@@ -316,6 +316,35 @@ def test_unexpected_exception_is_500_without_details_and_logged_with_the_request
     assert record.exc_info[0] is RuntimeError
 
 
+def test_database_away_is_503_logged_in_one_line_without_traceback(caplog):
+    # given
+    client = APIClient(raise_request_exception=False)
+    request_id = f"req-{uuid.uuid4()}"
+
+    # when: the database connection fails inside a view (server restarting, network gone)
+    with caplog.at_level(logging.WARNING, logger="common.exceptions"):
+        response = client.get("/errors/database_down", HTTP_X_REQUEST_ID=request_id)
+
+    # then: a dependency is down, not a bug: 503 in the envelope
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": 503,
+        "error": {
+            "type": "upstream_unavailable",
+            "message": "The service cannot reach its database; try again shortly.",
+            "details": None,
+        },
+    }
+    # and one warning with the request id, no traceback, nothing of the connection string
+    [record] = [r for r in caplog.records if r.name == "common.exceptions"]
+    assert record.levelno == logging.WARNING
+    assert (
+        record.getMessage()
+        == f"Database unavailable in GET /errors/database_down (request {request_id}): OperationalError"
+    )
+    assert record.exc_info is None
+
+
 def test_error_body_shape():
     assert error_body(409, "conflict", "Taken.", [{"field": "email", "message": "Taken."}]) == {
         "status": 409,

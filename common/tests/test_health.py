@@ -1,7 +1,14 @@
 """/health/live and /health/ready."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
+
+from common import health
+from common.testing.faults import TcpProxy
 
 
 def check_ok():
@@ -19,13 +26,22 @@ def test_live_needs_no_token():
     assert response.json() == {"status": 200, "message": "OK", "data": {"service": "commontest", "status": "ok"}}
 
 
-def test_ready_is_200_when_every_check_passes(settings):
+def test_ready_is_200_when_every_check_passes_and_reports_what_it_does_not_depend_on(settings):
+    # given: the database is out of reach of this test, so the outbox figures cannot be read
     settings.ERP = {**settings.ERP, "READINESS_CHECKS": ["tests.test_health.check_ok"]}
+    health._broker_cache = (0.0, "")
 
+    # when
     response = APIClient().get("/health/ready")
 
+    # then
     assert response.status_code == 200
-    assert response.json()["data"] == {"service": "commontest", "status": "ok", "checks": {"ok": "ok"}}
+    assert response.json()["data"] == {
+        "service": "commontest",
+        "status": "ok",
+        "checks": {"ok": "ok"},
+        "dependencies": {"broker": "ok", "outbox": "down: RuntimeError"},
+    }
 
 
 def test_ready_is_503_naming_the_failing_check(settings):
@@ -60,9 +76,44 @@ def test_a_check_that_cannot_be_imported_is_reported_down(settings):
 
 
 @pytest.mark.django_db
-def test_ready_checks_the_real_database_and_broker():
+def test_ready_checks_the_real_database_and_reports_the_broker_and_outbox():
+    # given
+    health._broker_cache = (0.0, "")
+
+    # when
     response = APIClient().get("/health/ready")
 
+    # then
     assert response.status_code == 200
-    assert response.json()["data"]["checks"]["database"] == "ok"
-    assert response.json()["data"]["checks"]["broker"] == "ok"
+    assert response.json()["data"] == {
+        "service": "commontest",
+        "status": "ok",
+        "checks": {"database": "ok"},
+        "dependencies": {"broker": "ok", "outbox": {"pending": 0, "oldest_pending_age_seconds": None}},
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ready_is_503_within_the_connect_timeout_when_the_database_answers_nothing():
+    # given: the database behind a proxy that accepts connections and never answers
+    proxy = TcpProxy(target=(connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"])))
+    proxy.blackhole(new="freeze")
+    connection.close()
+    original_port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = proxy.port
+    answers: list = []
+    try:
+        # when
+        started = time.monotonic()
+        asking = threading.Thread(target=lambda: answers.append(APIClient().get("/health/ready")), daemon=True)
+        asking.start()
+        asking.join(timeout=15)
+        waited = time.monotonic() - started
+    finally:
+        connection.settings_dict["PORT"] = original_port
+        proxy.close()
+    # then: not ready, said within the connect timeout instead of hanging on the handshake
+    assert not asking.is_alive(), "the readiness check hung on a database that does not answer"
+    assert answers[0].status_code == 503
+    assert answers[0].json()["error"]["details"] == [{"field": "database", "message": "down: OperationalError"}]
+    assert waited < 6.0

@@ -1,6 +1,7 @@
 """IdempotencyMiddleware on PostgreSQL: replay, conflicts, caller scope, one transaction, real concurrency."""
 
 import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -10,8 +11,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from common.idempotency import middleware
 from common.idempotency.models import IdempotencyRecord
 from common.testing import auth_client, issue_token
+from common.testing.faults import wait_until
 from tests.project.models import Gadget
 from tests.project.views import side_effects
 
@@ -217,6 +220,48 @@ def test_a_concurrent_duplicate_with_another_body_waits_then_gets_409(postgresql
     # then
     assert sorted(response.status_code for response in responses) == [201, 409]
     assert Gadget.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_waits_at_most_claim_wait_then_gets_409_and_the_first_still_commits(postgresql, monkeypatch):
+    # given: a duplicate may wait 0.3 s; the first request takes 2 s
+    monkeypatch.setattr(middleware, "CLAIM_WAIT", 0.3)
+    first: list = []
+    thread = threading.Thread(
+        target=lambda: first.append(_post_in_thread("/gadget-work?sleep=2", {"name": "one"})), daemon=True
+    )
+    thread.start()
+    wait_until(lambda: side_effects.count == 1, message="the first request's work, inside its transaction")
+    # when
+    started = time.monotonic()
+    duplicate = _post(_client(), "race", {"name": "one"}, path="/gadget-work?sleep=2")
+    waited = time.monotonic() - started
+    thread.join(10)
+    # then: the duplicate was told to retry, quickly; the first did the work once and kept its answer
+    assert duplicate.status_code == 409
+    assert duplicate.json()["error"]["details"] == [
+        {"field": "Idempotency-Key", "message": "A request with this Idempotency-Key is being handled; retry."}
+    ]
+    assert waited < 1.5
+    assert first[0].status_code == 201
+    assert Gadget.objects.count() == 1
+    assert IdempotencyRecord.objects.get().status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_wait_does_not_shorten_the_views_own_lock_waits(postgresql):
+    # when
+    response = _post(_client(), "key-lock", {"name": "x"}, path="/gadget-work?show_lock_timeout=1")
+    # then: the view ran with the session's lock_timeout, not the claim's
+    assert response.status_code == 201
+    assert response["X-Lock-Timeout"] == "0"
+
+
+def _post_in_thread(path: str, body: dict):
+    try:
+        return _post(_client(), "race", body, path=path)
+    finally:
+        connection.close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -269,6 +269,21 @@ def test_sqlite_config_waits_for_locks(env):
     assert config["CONN_MAX_AGE"] == 0
 
 
+def test_postgres_config_bounds_the_connect_so_a_half_open_server_cannot_hang_a_process(env):
+    # given
+    env.setenv("DATABASE_URL", "postgres://app@db:5432/contacts")
+    # when
+    config = erp_env.database_config("contact")
+    # then
+    assert config["OPTIONS"] == {"connect_timeout": 3}
+
+
+def test_postgres_connect_timeout_from_the_url_wins(env):
+    env.setenv("DATABASE_URL", "postgres://app@db:5432/contacts?connect_timeout=2")
+
+    assert erp_env.database_config("contact")["OPTIONS"]["connect_timeout"] in (2, "2")
+
+
 def test_broker_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_path):
     assert erp_env.broker_url() == "filesystem://"
     assert erp_env.broker_transport_options() == {

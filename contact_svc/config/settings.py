@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, static_root
 
 SERVICE_NAME = "contact"
@@ -13,7 +13,6 @@ DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
 
-# common.events: the outbox/inbox tables, the relay and consumer commands, and a
-# readiness check that fails when the relay is stuck.
+# common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
+# report in readiness and /metrics.
 INSTALLED_APPS += ["common.events", "contacts"]
-ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]

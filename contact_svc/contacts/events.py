@@ -1,12 +1,14 @@
 """The events contact_svc publishes: contact.<kind>.created|updated|deleted.
 
 Written to the transactional outbox by the services, inside the transaction of the
-change, so an event is sent if and only if the change commits (CONTRACT §6).
+change, so an event is sent if and only if the change commits (CONTRACT §6). Each
+carries the contact's ``version`` after the change as ``aggregate_version``, so a
+consumer keeping a copy applies only what is newer than what it holds.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from common.events import EventType, publish_event, registry
 
@@ -25,22 +27,31 @@ EVENT_TYPES: dict[tuple[ContactKind, Change], EventType] = {
 }
 
 
-def contact_event_data(*, kind: ContactKind, contact: Contact) -> dict[str, Any]:
-    return {
-        kind.id_key: str(contact.id),
-        "name": contact.name,
-        "email": contact.email,
-        "phone": contact.phone,
-        "address": contact.address,
-    }
+def contact_event_data(*, kind: ContactKind, contact: Contact) -> registry.CustomerData | registry.VendorData:
+    data_class = registry.CustomerData if kind is CUSTOMER else registry.VendorData
+    return data_class(
+        **{kind.id_key: contact.id},
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        address=contact.address,
+    )
 
 
-def contact_event_publish(*, contact: Contact, change: Change, data: dict[str, Any] | None = None) -> None:
+def contact_event_publish(
+    *,
+    contact: Contact,
+    change: Change,
+    version: int,
+    data: registry.CustomerData | registry.VendorData | None = None,
+) -> None:
     """Write the event of ``change`` to the outbox; call inside the change's transaction.
 
-    ``data`` defaults to the contact as it is now; a deletion passes the snapshot taken
-    before the row went (the deleted instance has no id any more).
+    ``version`` is the contact's version after the change (the row is locked by the
+    caller). ``data`` defaults to the contact as it is now; a deletion passes the
+    snapshot taken before the row went (the deleted instance has no id any more).
     """
     kind = kind_of(contact)
     data = data if data is not None else contact_event_data(kind=kind, contact=contact)
-    publish_event(EVENT_TYPES[kind, change], data=data, aggregate_id=data[kind.id_key])
+    aggregate_id = getattr(data, kind.id_key)
+    publish_event(EVENT_TYPES[kind, change], data=data, aggregate_id=aggregate_id, aggregate_version=version)

@@ -26,6 +26,9 @@ class Contact(models.Model):
     email = models.EmailField(max_length=254)
     phone = models.CharField(max_length=50, blank=True, default="")
     address = models.CharField(max_length=500, blank=True, default="")
+    # Grows by one with every change, in the UPDATE that makes it (an F-expression,
+    # under the row lock), and travels as the events' aggregate_version.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import F
 
 from common.db import unique_conflict
 from common.exceptions import NotFound, ValidationFailed
@@ -28,7 +29,7 @@ EDITABLE_FIELDS = frozenset({"name", "email", "phone", "address"})
 def contact_create(*, kind: ContactKind, name: str, email: str, phone: str = "", address: str = "") -> Contact:
     contact = kind.model(name=name, email=normalize_email(email), phone=phone, address=address)
     _save(contact)
-    contact_event_publish(contact=contact, change="created")
+    contact_event_publish(contact=contact, change="created", version=contact.version)
     return contact
 
 
@@ -49,8 +50,11 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
         return locked
     for field, value in changes.items():
         setattr(locked, field, value)
+    # Bumped in the UPDATE itself, under the row lock: no two changes share a version.
+    locked.version = F("version") + 1
     _save(locked)
-    contact_event_publish(contact=locked, change="updated")
+    locked.refresh_from_db(fields=["version"])
+    contact_event_publish(contact=locked, change="updated", version=locked.version)
     return locked
 
 
@@ -59,7 +63,8 @@ def contact_delete(*, contact: Contact) -> None:
     locked = _lock(contact)
     data = contact_event_data(kind=kind_of(locked), contact=locked)
     locked.delete()
-    contact_event_publish(contact=locked, change="deleted", data=data)
+    # The deletion is the record's last change: one version past the last update.
+    contact_event_publish(contact=locked, change="deleted", version=locked.version + 1, data=data)
 
 
 def _lock(contact: Contact) -> Contact:
@@ -74,7 +79,8 @@ def _save(contact: Contact) -> None:
     # Constraints are left to the database: checking them here too would cost a
     # query and still race; the field checks catch callers that skip the serializer.
     try:
-        contact.full_clean(validate_unique=False, validate_constraints=False)
+        # ``version`` may hold the F-expression of an update, which is no value to validate.
+        contact.full_clean(exclude=["version"], validate_unique=False, validate_constraints=False)
     except DjangoValidationError as exc:
         raise ValidationFailed.from_django(exc) from None
     message = f"A {kind_of(contact).name} with this email already exists."

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, static_root
 
 SERVICE_NAME = "inventory"
@@ -13,7 +13,9 @@ DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "Inventory service"
 
-# common.events: the outbox/inbox tables, the relay and consumer commands, and a
-# readiness check that fails when the relay is stuck.
-INSTALLED_APPS += ["common.events"]
-ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
+# common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
+# report in readiness and /metrics.
+INSTALLED_APPS += ["common.events", "inventory"]
+
+# Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
+ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}

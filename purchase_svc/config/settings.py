@@ -4,7 +4,7 @@ from pathlib import Path
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
 from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
-from common.settings.env import database_config, static_root
+from common.settings.env import database_config, env, static_root
 
 SERVICE_NAME = "purchase"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -13,7 +13,11 @@ DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "Purchase service"
 
-# common.events: the outbox/inbox tables, the relay and consumer commands, and a
-# readiness check that fails when the relay is stuck.
-INSTALLED_APPS += ["common.events"]
-ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
+# common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
+# report in readiness and /metrics; naming HANDLERS makes the service run a consumer.
+INSTALLED_APPS += ["common.events", "purchasing"]
+ERP_EVENTS = {"HANDLERS": "purchasing.handlers.HANDLERS"}
+
+# The services whose records orders reference (vendors and items), read with a service token.
+ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
+ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")

@@ -8,4 +8,5 @@ from common.urls import handler400, handler403, handler404, handler500  # noqa: 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("common.urls")),
+    path("", include("purchasing.api.urls")),
 ]

@@ -126,7 +126,15 @@ def _issued_refresh_token_with(user, **claims) -> str:
     return jwt.encode({**payload, **claims}, session_private_key(), algorithm="RS256")
 
 
-WRONG_TYPES = [{"exp": "9999999999"}, {"exp": 10**20}, {"exp": 1.5e10}, {"iat": "0"}, {"user_id": 7}, {"type": []}]
+WRONG_TYPES = [
+    {"exp": "9999999999"},
+    {"exp": 10**20},
+    {"exp": 1.5e10},
+    {"iat": "0"},
+    {"user_id": 7},
+    {"user_id": "not-a-uuid"},
+    {"type": []},
+]
 
 
 @pytest.mark.parametrize("claims", WRONG_TYPES, ids=lambda claims: "-".join(f"{k}={v!r}" for k, v in claims.items()))

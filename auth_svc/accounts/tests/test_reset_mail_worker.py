@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
+import smtplib
 import stat
 import subprocess
 import sys
@@ -13,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 
 from ..mail import PrivateFileEmailBackend
+from ..management.commands import send_reset_mails
 from ..models import PasswordResetRequest, PasswordResetToken
 from ..services import password_reset_requests_process
 from .factories import UserFactory
@@ -124,6 +128,83 @@ def test_command_once_handles_the_queue(api_client, user):
 
     # then
     assert len(mail.outbox) == 1
+    assert PasswordResetRequest.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_worker_logs_a_database_outage_in_one_line_and_loses_nothing(api_client, user, monkeypatch, caplog):
+    # given: a queued request, and a database that fails the worker's next poll
+    _ask(api_client, user.email)
+    command = sys.modules[send_reset_mails.__name__]
+
+    def database_away(**_):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    # when
+    with monkeypatch.context() as patched, caplog.at_level(logging.WARNING):
+        patched.setattr(command, "password_reset_requests_process", database_away)
+        call_command("send_reset_mails", "--once")
+    call_command("send_reset_mails", "--once")  # the database is back
+
+    # then: one warning, no traceback; the request was kept and then mailed once
+    [record] = [r for r in caplog.records if r.name == send_reset_mails.__name__]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "send_reset_mails: the database failed (OperationalError); retrying in 1.0s"
+    assert record.exc_info is None
+    assert len(mail.outbox) == 1
+    assert PasswordResetRequest.objects.count() == 0
+
+
+class _FailingBackend(BaseEmailBackend):
+    """A mail backend whose server fails with ``FailingBackend.error`` (set per test)."""
+
+    error: Exception = ConnectionRefusedError()
+
+    def send_messages(self, email_messages):
+        raise type(self).error
+
+
+@pytest.mark.django_db
+def test_mail_server_away_keeps_the_request_queued_until_it_is_back(api_client, user, settings, caplog):
+    # given: two requests queued while the mail server refuses connections
+    _ask(api_client, user.email)
+    _ask(api_client, "nobody@example.com")
+    settings.EMAIL_BACKEND = f"{__name__}._FailingBackend"
+
+    # when
+    with caplog.at_level(logging.WARNING):
+        handled = password_reset_requests_process()
+
+    # then: nothing lost, no token made for a mail that never left, one warning line
+    assert handled == 0
+    assert PasswordResetRequest.objects.count() == 2
+    assert PasswordResetToken.objects.count() == 0
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.getMessage() == "The mail server is unavailable (ConnectionRefusedError); reset mails stay queued"
+    assert record.exc_info is None
+
+    # when: the mail server is back
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    handled = password_reset_requests_process()
+
+    # then: mailed once, queue empty
+    assert handled == 2
+    assert [message.to for message in mail.outbox] == [[user.email]]
+    assert PasswordResetRequest.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_address_the_mail_server_refuses_is_dropped_not_retried_forever(api_client, user, settings, monkeypatch):
+    # given: the server refuses this one recipient for good
+    _ask(api_client, user.email)
+    monkeypatch.setattr(_FailingBackend, "error", smtplib.SMTPRecipientsRefused({user.email: (550, b"no such user")}))
+    settings.EMAIL_BACKEND = f"{__name__}._FailingBackend"
+
+    # when
+    handled = password_reset_requests_process()
+
+    # then: the queue goes on instead of stopping at this request
+    assert handled == 1
     assert PasswordResetRequest.objects.count() == 0
 
 

@@ -1,45 +1,56 @@
 """The event backbone: transactional outbox, relay, topology and idempotent consumer (CONTRACT §6).
 
-Publishing (inside the transaction that makes the change)::
+Publishing, inside the transaction that makes the change, after locking the
+aggregate's row and bumping its version in the same UPDATE::
 
     from django.db import transaction
     from common.events import publish_event, registry
 
     with transaction.atomic():
         customer = Customer.objects.create(...)
-        publish_event(registry.CUSTOMER_CREATED, aggregate_id=str(customer.id), data={...})
+        publish_event(
+            registry.CUSTOMER_CREATED,
+            data=registry.CustomerData(customer_id=customer.id, name=..., email=..., phone=..., address=...),
+            aggregate_id=customer.id,
+            aggregate_version=customer.version,
+        )
 
-``data`` must have exactly the fields the event type declares; Decimal, UUID and
-aware datetimes are encoded exactly. Outside ``transaction.atomic()`` it raises
-``TransactionRequired``. The row is published by ``manage.py relay_outbox``.
+``data`` is the frozen dataclass the event type declares (``registry``), checked on
+publish (``EventDataError``) and again on receipt (a mismatch is dead-lettered).
+Outside ``transaction.atomic()`` it raises ``TransactionRequired``; for an event
+another service produces, ``ForeignEvent``. The row is published by ``manage.py
+relay_outbox``. Delivery is **at least once and unordered**: consumers deduplicate
+on ``event_id`` (the inbox) and compare ``aggregate_version`` (:func:`apply_if_newer`).
 
-Consuming: a service names its consumer and handler map in settings::
+Consuming: a service names its handler map in settings (the consumer name defaults
+to ``SERVICE_NAME``; naming ``HANDLERS`` is what makes the service run a consumer)::
 
-    INSTALLED_APPS += ["common.events"]
-    ERP_EVENTS = {"CONSUMER": "inventory", "HANDLERS": "inventory.handlers.HANDLERS"}
+    ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}
 
     # inventory/handlers.py
-    HANDLERS = {registry.SALES_ORDER_CONFIRMED: handle_order_confirmed}
+    HANDLERS = {registry.SALES_ORDER_CONFIRMED: handle_order_confirmed, ...}
 
-    def handle_order_confirmed(event: Event) -> None:   # event.data, event.event_id, ...
-        stock_issue_for_order(...)
+    def handle_order_confirmed(event: Event) -> None:   # event.data: registry.SalesOrderConfirmedData
+        stock_issue_for_order(order_id=event.data.order_id, lines=event.data.items)
 
-``manage.py consume_events`` runs each handler inside ``transaction.atomic()``
-together with an ``InboxEvent`` row (unique per event and consumer), acks after the
-commit, skips duplicates, retries failures with growing delays and then
-dead-letters them. Handlers must only write to the service's database (or be
-idempotent themselves) and may publish events of their own.
+The system checks of :mod:`common.events.checks` hold the map to
+``registry.SUBSCRIPTIONS`` in both directions. ``manage.py consume_events`` runs each
+handler inside ``transaction.atomic()`` together with an ``InboxEvent`` row (unique
+per event and consumer), acks after the commit, skips duplicates, retries failures
+with growing delays and then dead-letters them. Handlers must only write to the
+service's database (or be idempotent themselves) and may publish events of their
+own. Handler tests deliver through the same path with ``common.testing.events``.
 
 Settings (``ERP_EVENTS``, defaults in ``common.events.conf``): ``CONSUMER``,
 ``HANDLERS``, ``PREFIX`` (or env ``ERP_EVENTS_PREFIX``), ``RETRY_DELAYS`` (or env
 ``ERP_EVENTS_RETRY_DELAYS="1,5,30"``), ``PREFETCH``, ``MAX_DB_RETRIES`` (database
-errors retried at the longest delay before the DLQ), ``RELAY_BATCH_SIZE``, ``RELAY_SWEEP_INTERVAL``,
-``RELAY_BACKOFF_INITIAL``/``_MAX``, ``PUBLISH_TIMEOUT``, ``HEARTBEAT``, ``WAKEUP``,
-``WAKEUP_HOST``/``_PORT``, ``OUTBOX_MAX_AGE``. The broker is ``settings.BROKER_URL``.
+errors retried at the longest delay before the DLQ), ``RELAY_BATCH_SIZE``,
+``RELAY_SWEEP_INTERVAL``, ``RELAY_BACKOFF_INITIAL``/``_MAX``, ``PUBLISH_TIMEOUT``,
+``HEARTBEAT``, ``WAKEUP``, ``WAKEUP_HOST``/``_PORT``, ``OUTBOX_MAX_AGE``. The broker
+is ``settings.BROKER_URL``.
 
 Operations: ``relay_outbox``, ``consume_events``, ``outbox_status``,
-``replay_dead_letters``, ``prune_events``; readiness check
-``common.events.health.check_outbox``.
+``replay_dead_letters``, ``prune_events``.
 """
 
 from __future__ import annotations
@@ -49,24 +60,42 @@ from typing import TYPE_CHECKING, Any
 from . import registry
 from .envelope import Event, EventDataError, PoisonMessage
 from .registry import EventType
+from .versions import apply_if_newer
 
 if TYPE_CHECKING:
     from .models import OutboxEvent
 
-__all__ = ["Event", "EventDataError", "EventType", "PoisonMessage", "TransactionRequired", "publish_event", "registry"]
+__all__ = [
+    "Event",
+    "EventDataError",
+    "EventType",
+    "ForeignEvent",
+    "PoisonMessage",
+    "TransactionRequired",
+    "apply_if_newer",
+    "publish_event",
+    "registry",
+]
 
 
-def publish_event(event_type: EventType, *, data: dict[str, Any], aggregate_id: str, **kwargs: Any) -> OutboxEvent:
-    """Record an event in the outbox inside the current transaction (see :mod:`common.events.outbox`)."""
+def publish_event(
+    event_type: EventType, *, data: Any, aggregate_id: Any, aggregate_version: int, **kwargs: Any
+) -> OutboxEvent:
+    """Record an event in the outbox inside the current transaction (see :func:`common.events.outbox.publish_event`).
+
+    The publisher locks the aggregate's row and bumps its version first.
+    """
     from .outbox import publish_event as _publish_event
 
-    return _publish_event(event_type, data=data, aggregate_id=aggregate_id, **kwargs)
+    return _publish_event(
+        event_type, data=data, aggregate_id=aggregate_id, aggregate_version=aggregate_version, **kwargs
+    )
 
 
 def __getattr__(name: str) -> Any:
     # Imported lazily: models cannot load before the app registry is ready.
-    if name == "TransactionRequired":
-        from .outbox import TransactionRequired
+    if name in ("TransactionRequired", "ForeignEvent"):
+        from . import outbox
 
-        return TransactionRequired
+        return getattr(outbox, name)
     raise AttributeError(name)

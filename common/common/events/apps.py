@@ -8,3 +8,6 @@ class EventsConfig(AppConfig):
     label = "events"
     verbose_name = "ERP events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the wiring checks)

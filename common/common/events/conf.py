@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 DEFAULTS: dict[str, Any] = {
-    # Consumer name (one of registry.SUBSCRIPTIONS) and the dotted path of its handler map.
+    # Consumer name (one of registry.SUBSCRIPTIONS; None: settings.SERVICE_NAME) and the
+    # dotted path of its handler map. A service consumes events if and only if it names
+    # HANDLERS: the local run and compose start a consumer process for exactly those.
     "CONSUMER": None,
     "HANDLERS": None,
     # Prefix of every exchange and queue name; lets tests and benchmarks use a private topology.
@@ -21,19 +23,33 @@ DEFAULTS: dict[str, Any] = {
     # OperationalError/InterfaceError; counted apart from RETRY_DELAYS, then the DLQ.
     "MAX_DB_RETRIES": 20,
     "PREFETCH": 20,
-    "RELAY_BATCH_SIZE": 200,
+    # Largest message body published or accepted (bytes): a larger one is refused by
+    # publish_event and dead-lettered by the consumer before it is parsed.
+    "MAX_MESSAGE_BYTES": 1024 * 1024,
+    # Rows per relay transaction: also what a relay killed mid-batch publishes twice.
+    "RELAY_BATCH_SIZE": 50,
     # The sweep guarantees progress when a wake-up is missed (another host, a lost datagram).
     "RELAY_SWEEP_INTERVAL": 1.0,
     "RELAY_BACKOFF_INITIAL": 0.5,
     "RELAY_BACKOFF_MAX": 15.0,
-    "PUBLISH_TIMEOUT": 10.0,
+    # Seconds a publisher confirm may take before the relay or consumer gives up on the link.
+    "PUBLISH_TIMEOUT": 5.0,
+    # Seconds any other broker call may take: connect and handshake, each socket read and
+    # write (every declare, consume, cancel), so a half-open link is noticed (see broker.py).
+    "BROKER_TIMEOUT": 5.0,
+    # AMQP heartbeat (seconds) of the relay's and the consumer's connections; 0 turns it off.
     "HEARTBEAT": 10,
-    # Wake-up datagram sent after a commit that wrote events: "udp" or "none".
-    "WAKEUP": "udp",
+    # How a commit that wrote events wakes the relay: "auto" (PostgreSQL: "notify",
+    # pg_notify in the transaction, any host; otherwise "udp", a datagram after the
+    # commit, this host only), "notify", "udp" or "none" (the sweep alone).
+    "WAKEUP": "auto",
     "WAKEUP_HOST": "127.0.0.1",
     "WAKEUP_PORT": None,  # None: derived from the database, so services on one host differ
-    # Readiness fails when the oldest pending outbox row is older than this (stuck relay).
-    "OUTBOX_MAX_AGE": 120.0,
+    # A relay or consumer touches this file on every turn of its loop; ``manage.py
+    # worker_health`` (a liveness probe) fails once it is older than WORKER_MAX_AGE.
+    # None: ``<data dir>/workers/<service>-<relay|consumer>.alive``.
+    "WORKER_HEARTBEAT_FILE": None,
+    "WORKER_MAX_AGE": 60.0,
 }
 
 
@@ -41,6 +57,8 @@ def events_settings() -> dict[str, Any]:
     merged = dict(DEFAULTS)
     if os.environ.get("ERP_EVENTS_PREFIX"):
         merged["PREFIX"] = os.environ["ERP_EVENTS_PREFIX"]
+    if os.environ.get("ERP_EVENTS_WAKEUP"):
+        merged["WAKEUP"] = os.environ["ERP_EVENTS_WAKEUP"]
     if os.environ.get("ERP_EVENTS_RETRY_DELAYS"):
         merged["RETRY_DELAYS"] = [float(part) for part in os.environ["ERP_EVENTS_RETRY_DELAYS"].split(",")]
     merged.update(getattr(settings, "ERP_EVENTS", {}) or {})
@@ -49,6 +67,30 @@ def events_settings() -> dict[str, Any]:
 
 def get(name: str) -> Any:
     return events_settings()[name]
+
+
+def consumer_name() -> str:
+    """Return this service's consumer name: ``CONSUMER``, else ``settings.SERVICE_NAME``."""
+    return get("CONSUMER") or settings.SERVICE_NAME
+
+
+def consumes() -> bool:
+    """True if this service's settings name a handler map, i.e. it runs a consumer."""
+    return bool(get("HANDLERS"))
+
+
+def wakeup_mode(using: str = DEFAULT_DB_ALIAS) -> str:
+    mode = get("WAKEUP")
+    if mode == "auto":
+        return "notify" if connections[using].vendor == "postgresql" else "udp"
+    if mode not in ("notify", "udp", "none"):
+        raise ValueError(f'ERP_EVENTS["WAKEUP"] must be auto, notify, udp or none, got {mode!r}')
+    return mode
+
+
+def notify_channel() -> str:
+    """Return the PostgreSQL channel of commit wake-ups (per prefix: tests share a database)."""
+    return f"{get('PREFIX')}erp_outbox"
 
 
 def wakeup_address(using: str = DEFAULT_DB_ALIAS) -> tuple[str, int]:

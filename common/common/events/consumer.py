@@ -1,5 +1,11 @@
 """Consume a service's queue and apply each event exactly once: ``manage.py consume_events``.
 
+What a handler may rely on: each event is *delivered* at least once and *applied*
+once (the inbox), but **not in order**: a retry waits in a delay queue while later
+events of the same aggregate go ahead, and competing consumers interleave. A handler
+that keeps a copy of another service's record compares ``event.aggregate_version``
+with what it holds (``common.events.apply_if_newer``) instead of trusting arrival.
+
 Built on kombu's ``ConsumerMixin`` rather than a Celery worker: the events are
 plain JSON messages published by other services (no Celery task protocol), and
 the mixin brings what we need and nothing else: reconnection with backoff when
@@ -73,6 +79,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,14 +87,15 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, tran
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from kombu import Connection, Producer
+from kombu import Connection, Consumer, Producer
 from kombu.mixins import ConsumerMixin
 
 from ..request_id import reset_request_id, set_request_id
-from . import broker, conf, envelope
+from . import broker, conf, envelope, liveness
 from .envelope import Event, PoisonMessage
 from .models import InboxEvent
 from .registry import SUBSCRIPTIONS, EventType
+from .shutdown import Interrupted
 from .topology import Topology, is_amqp
 
 logger = logging.getLogger("common.events.consumer")
@@ -178,6 +186,44 @@ def _transaction_aborted(connection) -> bool:
     return status == TransactionStatus.INERROR
 
 
+def apply_event(event: Event, handler: Handler, *, consumer: str, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Run ``handler`` with ``consumer``'s inbox record of ``event`` in one transaction.
+
+    Returns False, without running the handler, if the inbox already holds the event
+    (a duplicate). The one path every delivery takes, the consumer's and the handler
+    tests' (``common.testing.events.deliver``).
+    """
+    connection = connections[using]
+    field = InboxEvent._meta.get_field("event_id")
+    table = connection.ops.quote_name(InboxEvent._meta.db_table)
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (event_id, consumer, event_type, version, correlation_id, received_at) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id, consumer) DO NOTHING RETURNING id",
+                [
+                    field.get_db_prep_value(event.event_id, connection),
+                    consumer,
+                    event.event_type.name,
+                    event.event_type.version,
+                    event.correlation_id or "",
+                    InboxEvent._meta.get_field("received_at").get_db_prep_value(timezone.now(), connection),
+                ],
+            )
+            if cursor.fetchone() is None:
+                return False
+        token = set_request_id(event.correlation_id)
+        try:
+            handler(event)
+        finally:
+            reset_request_id(token)
+        if _transaction_aborted(connection):
+            # Committing now would silently roll back, inbox row included: the
+            # event would be acked without effect. Fail so it is retried instead.
+            raise RuntimeError("the handler swallowed a database error; its transaction was aborted")
+    return True
+
+
 class EventConsumer(ConsumerMixin):
     def __init__(
         self,
@@ -191,9 +237,7 @@ class EventConsumer(ConsumerMixin):
         before_ack: Callable[[Event], None] | None = None,
     ):
         settings = conf.events_settings()
-        self.consumer_name = consumer or settings["CONSUMER"]
-        if not self.consumer_name:
-            raise ImproperlyConfigured('ERP_EVENTS["CONSUMER"] names the consuming service')
+        self.consumer_name = consumer or conf.consumer_name()
         self.handlers = load_handlers(self.consumer_name, handlers)
         self.topology = topology or Topology()
         self.retry_delays = self.topology.retry_delays
@@ -211,6 +255,15 @@ class EventConsumer(ConsumerMixin):
         self.dead_lettered = 0
         self.retried = 0
         self._restart_pause = 1.0
+        self.alive = liveness.Heartbeat("consumer")
+        self._connecting = False
+        self._draining = False
+        self._handling = False
+
+    @property
+    def interruptible(self) -> bool:
+        """True while waiting on the broker outside any message (connecting, an idle drain)."""
+        return (self._connecting or self._draining) and not self._handling
 
     # -- kombu hooks -----------------------------------------------------
 
@@ -218,22 +271,47 @@ class EventConsumer(ConsumerMixin):
         return [Consumer(queues=[self.topology.queue(self.consumer_name)], on_message=self.on_message,
                          prefetch_count=self.prefetch, no_ack=False)]  # fmt: skip
 
-    def on_connection_revived(self) -> None:
-        self._close_publisher()
-        # ``self.connection`` is cloned per attempt; declare on a short-lived clone.
-        with self.connection.clone() as conn:
-            self.topology.declare(conn)
-
     @contextlib.contextmanager
-    def establish_connection(self):
-        # kombu's version sleeps through its reconnect backoff (up to 30 s) without
-        # looking at should_stop; the callback runs every second of that wait, so a
-        # SIGTERM during a broker outage ends the process promptly.
-        with self.create_connection() as conn:
-            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=self._abort_if_stopping)
-            yield conn
+    def Consumer(self):
+        """Connect, declare, consume; leave without ever waiting on a broker that stopped answering.
 
-    def _abort_if_stopping(self) -> None:
+        kombu's version cancels each consumer and closes the connection with a
+        handshake, which on a half-open link waits for replies that never come. Here an
+        error drops the socket (the broker returns the unacked messages when it notices);
+        a clean stop closes with every wait capped (:func:`broker.close`). Its reconnect
+        loop also looks at ``should_stop`` every second, so a SIGTERM during a broker
+        outage ends the process promptly.
+        """
+        conn = self.create_connection()
+        broken = True
+        try:
+            self._connecting = True
+            try:
+                conn.ensure_connection(
+                    self.on_connection_error, self.connect_max_retries, callback=self._reconnect_tick
+                )
+                self.topology.declare(conn)
+            finally:
+                self._connecting = False
+            self._close_publisher()
+            logger.info("event consumer connected", extra={"queue": self.topology.queue_name(self.consumer_name)})
+            channel = conn.default_channel
+            consumers = self.get_consumers(partial(Consumer, channel, on_decode_error=self.on_decode_error), channel)
+            for consumer in consumers:
+                consumer.consume()
+            yield conn, channel, consumers
+            self.on_consume_end(conn, channel)
+            broken = False
+        finally:
+            self._draining = False
+            broker.close(conn, broken=broken)
+
+    def on_iteration(self) -> None:
+        self.alive.beat()
+        self._draining = True  # until the drain hands over a message (on_message)
+
+    def _reconnect_tick(self) -> None:
+        self.alive.beat()  # retrying is alive; a wedged process is what the probe is for
         if self.should_stop:
             raise _Stopping
 
@@ -257,7 +335,7 @@ class EventConsumer(ConsumerMixin):
         while not self.should_stop:
             try:
                 super().run(_tokens, **kwargs)
-            except _Stopping:
+            except (_Stopping, Interrupted):
                 break
             except Exception as exc:
                 if self.should_stop:
@@ -268,12 +346,21 @@ class EventConsumer(ConsumerMixin):
                 self._close_publisher()
                 deadline = time.monotonic() + pause
                 while not self.should_stop and time.monotonic() < deadline:
+                    self.alive.beat()
                     time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         self._close_publisher()
+        self.alive.clear()
 
     # -- per message -----------------------------------------------------
 
     def on_message(self, message) -> None:
+        self._handling = True
+        try:
+            self._on_message(message)
+        finally:
+            self._handling = False
+
+    def _on_message(self, message) -> None:
         headers = message.headers or {}
         try:
             attempt = _int_header(headers, ATTEMPT, default=1, minimum=1)
@@ -340,36 +427,7 @@ class EventConsumer(ConsumerMixin):
             connections[self.using].close()
 
     def _apply(self, event: Event, handler: Handler) -> bool:
-        """Run the handler with the inbox record in one transaction; False for a duplicate."""
-        connection = connections[self.using]
-        field = InboxEvent._meta.get_field("event_id")
-        table = connection.ops.quote_name(InboxEvent._meta.db_table)
-        with transaction.atomic(using=self.using):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {table} (event_id, consumer, event_type, version, correlation_id, received_at) "  # noqa: S608
-                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id, consumer) DO NOTHING RETURNING id",
-                    [
-                        field.get_db_prep_value(event.event_id, connection),
-                        self.consumer_name,
-                        event.event_type.name,
-                        event.event_type.version,
-                        event.correlation_id or "",
-                        InboxEvent._meta.get_field("received_at").get_db_prep_value(timezone.now(), connection),
-                    ],
-                )
-                if cursor.fetchone() is None:
-                    return False
-            token = set_request_id(event.correlation_id)
-            try:
-                handler(event)
-            finally:
-                reset_request_id(token)
-            if _transaction_aborted(connection):
-                # Committing now would silently roll back, inbox row included: the
-                # event would be acked without effect. Fail so it is retried instead.
-                raise RuntimeError("the handler swallowed a database error; its transaction was aborted")
-        return True
+        return apply_event(event, handler, consumer=self.consumer_name, using=self.using)
 
     # -- retries and dead letters ---------------------------------------
 
@@ -441,14 +499,13 @@ class EventConsumer(ConsumerMixin):
                     # The filesystem transport routes by in-process state: declare here too.
                     self.topology.declare(conn, [self.consumer_name])
             except Exception:
-                with contextlib.suppress(Exception):
-                    conn.release()
+                broker.close(conn, broken=True)
                 raise
             self._publisher = conn
         return self._publisher
 
     def _close_publisher(self) -> None:
-        if self._publisher is not None:
-            with contextlib.suppress(Exception):  # already broken: nothing to close
-                self._publisher.release()
-            self._publisher = None
+        # Dropped, not closed with a handshake: it is closed after errors, or when the
+        # consuming connection was lost, and nothing on it awaits a reply any more.
+        broker.close(self._publisher, broken=True)
+        self._publisher = None

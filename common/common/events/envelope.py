@@ -1,10 +1,13 @@
 """Build and parse the event envelope of CONTRACT §6, in this one place.
 
-``{"event_id", "event_type", "version", "occurred_at", "producer", "correlation_id", "data"}``.
-:func:`parse` is the consumer's only way in: anything it cannot trust (bad JSON,
-a missing field, an unknown type or version, data without its declared fields)
-raises :class:`PoisonMessage` with a reason, which sends the message to the
-dead-letter queue instead of retrying something that can never succeed.
+``{"event_id", "event_type", "version", "occurred_at", "producer", "correlation_id",
+"aggregate_id", "aggregate_version", "data"}``. :func:`build` checks ``data`` against
+its type's declaration (:class:`EventDataError`); :func:`parse` is the consumer's only
+way in: anything it cannot trust (bad JSON, a missing field, an unknown type or
+version, data that does not match its declaration) raises :class:`PoisonMessage`
+with a reason, which sends the message to the dead-letter queue instead of retrying
+something that can never succeed. Handlers get ``data`` as the declared frozen
+dataclass, money as ``Decimal`` with two places.
 """
 
 from __future__ import annotations
@@ -14,10 +17,23 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import jsonenc, registry
+from . import conf, jsonenc, registry
 from .registry import EventType
+from .schema import BIGINT_MAX, DataMismatch, to_primitive
 
-ENVELOPE_FIELDS = ("event_id", "event_type", "version", "occurred_at", "producer", "correlation_id", "data")
+ENVELOPE_FIELDS = (
+    "event_id",
+    "event_type",
+    "version",
+    "occurred_at",
+    "producer",
+    "correlation_id",
+    "aggregate_id",
+    "aggregate_version",
+    "data",
+)
+AGGREGATE_ID_MAX = 100  # the outbox's aggregate_id column
+CORRELATION_ID_MAX = 128  # the outbox's and the inbox's correlation_id columns
 
 
 class PoisonMessage(Exception):
@@ -29,19 +45,21 @@ class PoisonMessage(Exception):
 
 
 class EventDataError(ValueError):
-    """``data`` does not carry exactly the fields its event type declares."""
+    """``data`` (or the aggregate fields) do not match what the event type declares."""
 
 
 @dataclass(frozen=True)
 class Event:
-    """A parsed event as handlers receive it."""
+    """A parsed event as handlers receive it; ``data`` is an instance of ``event_type.data``."""
 
     event_id: uuid.UUID
     event_type: EventType
     occurred_at: dt.datetime
     producer: str
     correlation_id: str | None
-    data: dict[str, Any]
+    aggregate_id: str
+    aggregate_version: int
+    data: Any
     attempt: int = field(default=1, compare=False)
 
     @property
@@ -49,26 +67,30 @@ class Event:
         return self.event_type.version
 
 
-def check_data(event_type: EventType, data: dict[str, Any]) -> None:
-    """Raise :class:`EventDataError` unless ``data`` has exactly the declared fields."""
-    if not isinstance(data, dict):
-        raise EventDataError(f"{event_type}: data must be a dict, got {type(data).__name__}")
-    missing = [name for name in event_type.fields if name not in data]
-    extra = sorted(set(data) - set(event_type.fields))
-    if missing or extra:
-        raise EventDataError(f"{event_type}: missing fields {missing}, unexpected fields {extra}")
+def check_data(event_type: EventType, data: Any) -> Any:
+    """Return ``data`` as the declared data class, or raise :class:`EventDataError`."""
+    try:
+        return event_type.to_data(data)
+    except DataMismatch as exc:
+        raise EventDataError(f"{event_type}: {exc}") from None
 
 
 def build(
     event_type: EventType,
     *,
-    data: dict[str, Any],
+    data: Any,
+    aggregate_id: str,
+    aggregate_version: int,
     event_id: uuid.UUID | None = None,
     occurred_at: dt.datetime | None = None,
     correlation_id: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Return the envelope and its JSON text (raises EventDataError, ValueError, TypeError)."""
-    check_data(event_type, data)
+    typed = check_data(event_type, data)
+    if not _is_version(aggregate_version):
+        raise EventDataError(f"{event_type}: aggregate_version must be a positive integer, got {aggregate_version!r}")
+    if not 0 < len(str(aggregate_id)) <= AGGREGATE_ID_MAX:
+        raise EventDataError(f"{event_type}: aggregate_id must have 1 to {AGGREGATE_ID_MAX} characters")
     envelope = {
         "event_id": event_id or uuid.uuid4(),
         "event_type": event_type.name,
@@ -76,13 +98,27 @@ def build(
         "occurred_at": occurred_at or dt.datetime.now(dt.UTC),
         "producer": event_type.producer,
         "correlation_id": correlation_id,
-        "data": data,
+        "aggregate_id": str(aggregate_id),
+        "aggregate_version": aggregate_version,
+        "data": to_primitive(typed),
     }
-    return envelope, jsonenc.dumps(envelope)
+    text = jsonenc.dumps(envelope)
+    if len(text.encode()) > conf.get("MAX_MESSAGE_BYTES"):
+        # Refused here rather than dead-lettered by every consumer.
+        raise EventDataError(f"{event_type}: the message is larger than {conf.get('MAX_MESSAGE_BYTES')} bytes")
+    return envelope, text
+
+
+def _is_version(value: Any) -> bool:
+    """True for an ``aggregate_version``: a positive integer a bigint column holds."""
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= BIGINT_MAX
 
 
 def parse(body: bytes | str, *, attempt: int = 1) -> Event:
     """Return the :class:`Event` in ``body`` or raise :class:`PoisonMessage`."""
+    limit = conf.get("MAX_MESSAGE_BYTES")
+    if len(body) > limit:  # characters of a str: at most its bytes, so never refused wrongly
+        raise PoisonMessage(f"message of {len(body)} bytes is larger than {limit}")
     try:
         raw = jsonenc.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -98,6 +134,10 @@ def parse(body: bytes | str, *, attempt: int = 1) -> Event:
     event_type = registry.lookup(name, version)
     if event_type is None:
         raise PoisonMessage(f"unknown event type or version: {name} v{version}")
+    if raw["producer"] != event_type.producer:
+        # Only one service publishes a type (publish_event refuses the others): another
+        # producer is a misrouted or forged message, never one to apply.
+        raise PoisonMessage(f"{event_type} is produced by {event_type.producer}, not {raw['producer']!r}")
     try:
         event_id = uuid.UUID(str(raw["event_id"]))
     except ValueError:
@@ -108,19 +148,30 @@ def parse(body: bytes | str, *, attempt: int = 1) -> Event:
         raise PoisonMessage(f"occurred_at is not ISO 8601: {raw['occurred_at']!r}") from None
     if occurred_at.tzinfo is None:
         raise PoisonMessage("occurred_at has no time zone")
-    data = raw["data"]
-    if not isinstance(data, dict):
-        raise PoisonMessage("data is not a JSON object")
-    absent = [name for name in event_type.fields if name not in data]
-    if absent:
-        raise PoisonMessage(f"{event_type}: data misses fields {absent}")
+    aggregate_version = raw["aggregate_version"]
+    if not _is_version(aggregate_version):
+        raise PoisonMessage(f"aggregate_version is not a positive integer: {aggregate_version!r:.60}")
+    aggregate_id = raw["aggregate_id"]
+    if not isinstance(aggregate_id, str) or not 0 < len(aggregate_id) <= AGGREGATE_ID_MAX:
+        raise PoisonMessage(f"aggregate_id is not a string of 1 to {AGGREGATE_ID_MAX} characters: {aggregate_id!r:.60}")
     correlation_id = raw["correlation_id"]
+    if correlation_id is not None and (not isinstance(correlation_id, str) or len(correlation_id) > CORRELATION_ID_MAX):
+        # The inbox stores it: a longer one would fail the insert, again on every retry.
+        raise PoisonMessage(f"correlation_id is not a string of at most {CORRELATION_ID_MAX} characters")
+    if not isinstance(raw["data"], dict):
+        raise PoisonMessage("data is not a JSON object")
+    try:
+        data = event_type.to_data(raw["data"])
+    except DataMismatch as exc:
+        raise PoisonMessage(f"{event_type}: {exc}") from None
     return Event(
         event_id=event_id,
         event_type=event_type,
         occurred_at=occurred_at,
-        producer=str(raw["producer"]),
-        correlation_id=None if correlation_id is None else str(correlation_id),
+        producer=event_type.producer,
+        correlation_id=correlation_id,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
         data=data,
         attempt=attempt,
     )

@@ -1,19 +1,15 @@
-"""Readiness check for the outbox: fails when the relay is stuck.
+"""The outbox backlog, for the readiness body, ``/metrics`` and ``manage.py outbox_status``.
 
-Add ``"common.events.health.check_outbox"`` to ``settings.ERP["READINESS_CHECKS"]``
-in a service that publishes events.
+A backlog is reported, never a reason to be unready (CONTRACT §1): while the broker
+is away the outbox is exactly what lets writes go on. An alert watches the age of
+the oldest pending event (``erp_outbox_oldest_pending_age_seconds``) instead.
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from . import conf
 from .models import OutboxEvent
-
-
-class OutboxStuck(Exception):
-    pass
 
 
 def oldest_pending_age() -> float | None:
@@ -23,8 +19,10 @@ def oldest_pending_age() -> float | None:
     return None if first is None else max(0.0, (timezone.now() - first).total_seconds())
 
 
-def check_outbox() -> None:
+def outbox_backlog() -> dict[str, float | int | None]:
+    """Return ``{"pending": N, "oldest_pending_age_seconds": s or None}``."""
     age = oldest_pending_age()
-    limit = float(conf.get("OUTBOX_MAX_AGE"))
-    if age is not None and age > limit:
-        raise OutboxStuck(f"oldest pending event is {age:.0f}s old (limit {limit:.0f}s): is relay_outbox running?")
+    return {
+        "pending": OutboxEvent.objects.filter(sent_at__isnull=True).count(),
+        "oldest_pending_age_seconds": None if age is None else round(age, 3),
+    }

@@ -12,7 +12,8 @@ class OutboxEvent(models.Model):
 
     ``payload`` holds the exact envelope JSON that goes on the wire (a text column,
     not JSON: a database JSON type would turn Decimal amounts into floats).
-    ``sent_at`` is null while the row is pending; rows are relayed in ``id`` order.
+    ``sent_at`` is null while the row is pending; rows are relayed roughly in ``id``
+    order, which promises consumers nothing (delivery is unordered: see the relay).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -33,9 +34,6 @@ class OutboxEvent(models.Model):
         indexes = [
             # The relay's only query: pending rows in id order (a small partial index).
             models.Index(fields=["id"], condition=Q(sent_at__isnull=True), name="events_outbox_pending"),
-            models.Index(
-                fields=["aggregate_id", "id"], condition=Q(sent_at__isnull=True), name="events_outbox_pending_agg"
-            ),
             models.Index(fields=["sent_at"], name="events_outbox_sent_at"),
         ]
 

@@ -1,8 +1,12 @@
 """Write events to the outbox, inside the caller's transaction.
 
 ``publish_event`` only inserts a row; the relay (``manage.py relay_outbox``)
-publishes it. After the commit a UDP datagram nudges the relay so it does not wait
-for its next sweep: sending it never blocks and nobody needs to listen.
+publishes it. It also wakes the relay so it does not wait for its next sweep:
+
+- on PostgreSQL, ``pg_notify`` in the same transaction: the server delivers it on
+  commit (never for a rollback) to a relay listening on any host;
+- on SQLite (one host by nature), a UDP datagram after the commit: sending it never
+  blocks and nobody needs to listen.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from ..request_id import get_request_id
@@ -22,23 +27,50 @@ class TransactionRequired(RuntimeError):
     """``publish_event`` was called outside ``transaction.atomic()``."""
 
 
+class ForeignEvent(RuntimeError):
+    """This service tried to publish an event type that another service produces."""
+
+
 _wakeup_socket: socket.socket | None = None
 
 
 def publish_event(
-    event_type: EventType, *, data: dict[str, Any], aggregate_id: str, using: str = DEFAULT_DB_ALIAS
+    event_type: EventType,
+    *,
+    data: Any,
+    aggregate_id: Any,
+    aggregate_version: int,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> OutboxEvent:
     """Record ``event_type`` with ``data`` in the outbox, in the current transaction.
 
+    ``data`` is an instance of ``event_type.data`` (a mapping of the same fields is
+    checked the same way). ``aggregate_id`` names the record the event is about and
+    ``aggregate_version`` its version after this change: the caller has locked that
+    row (``select_for_update``) and bumped its version in the UPDATE that made the
+    change, before publishing, so two concurrent changes of one record can never
+    publish the same version, and a consumer can tell the newer of two events
+    (delivery is at least once and unordered: see ``common.events.apply_if_newer``).
+
     Raises TransactionRequired outside ``transaction.atomic()`` (the event must
-    commit or roll back with the change it reports) and EventDataError when ``data``
-    does not carry exactly the declared fields.
+    commit or roll back with the change it reports), ForeignEvent when
+    ``event_type`` is not produced by this service (``settings.SERVICE_NAME``), and
+    EventDataError when ``data`` does not match the declaration.
     """
     if not isinstance(event_type, EventType):
         raise TypeError(f"event_type must be a registry.EventType, got {event_type!r}")
-    if not transaction.get_connection(using).in_atomic_block:
+    if event_type.producer != settings.SERVICE_NAME:
+        raise ForeignEvent(f"{settings.SERVICE_NAME} cannot publish {event_type}: {event_type.producer} produces it")
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
         raise TransactionRequired(f"publish_event({event_type}) must be called inside transaction.atomic()")
-    body, payload = envelope.build(event_type, data=data, correlation_id=get_request_id())
+    body, payload = envelope.build(
+        event_type,
+        data=data,
+        aggregate_id=str(aggregate_id),
+        aggregate_version=aggregate_version,
+        correlation_id=get_request_id(),
+    )
     row = OutboxEvent.objects.using(using).create(
         event_id=body["event_id"],
         event_type=event_type.name,
@@ -49,15 +81,19 @@ def publish_event(
         occurred_at=body["occurred_at"],
         payload=payload,
     )
-    transaction.on_commit(lambda: nudge_relay(using), using=using)
+    wakeup = conf.wakeup_mode(using)
+    if wakeup == "notify":
+        with connection.cursor() as cursor:
+            # Delivered by the server at commit, to listeners on any host; never on rollback.
+            cursor.execute("SELECT pg_notify(%s, '')", [conf.notify_channel()])
+    elif wakeup == "udp":
+        transaction.on_commit(lambda: nudge_relay(using), using=using)
     return row
 
 
 def nudge_relay(using: str = DEFAULT_DB_ALIAS) -> None:
     """Wake a relay of this database on this host; best effort, never raises."""
     global _wakeup_socket
-    if conf.get("WAKEUP") != "udp":
-        return
     try:
         if _wakeup_socket is None:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

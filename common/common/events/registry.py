@@ -1,63 +1,184 @@
-"""Declare every event type of CONTRACT §6, once.
+"""Declare every event type of CONTRACT §6 and the shape of its ``data``, once.
 
-Producers and consumers refer to these constants, never to string literals:
-``publish_event(registry.CUSTOMER_CREATED, data=..., aggregate_id=...)`` and
-``HANDLERS = {registry.SALES_ORDER_CONFIRMED: handle_order_confirmed}``.
-A new version of an event is a new constant with the same name and ``version=2``;
-both stay registered while consumers migrate.
+Producers and consumers refer to these constants, never to string literals::
+
+    publish_event(
+        registry.SALES_ORDER_CONFIRMED,
+        data=registry.SalesOrderConfirmedData(order_id=..., customer_id=..., total_amount=..., items=(
+            registry.OrderLine(item_id=..., quantity=2, unit_price=Decimal("5.00"), subtotal=Decimal("10.00")),
+        )),
+        aggregate_id=order.id,
+        aggregate_version=order.version,
+    )
+
+    HANDLERS = {registry.SALES_ORDER_CONFIRMED: handle_order_confirmed}
+
+    def handle_order_confirmed(event: Event) -> None:
+        data: registry.SalesOrderConfirmedData = event.data   # typed, money as Decimal("10.00")
+
+Each ``data`` is a frozen dataclass (field types: see :mod:`common.events.schema`;
+every ``Decimal`` is money). A new version of an event is a new constant with the
+same name and ``version=2`` (and, if its shape changed, a new data class); both stay
+registered while consumers migrate.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from . import schema
+
+# -- the shapes of ``data`` ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    customer_id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+    address: str
+
+
+@dataclass(frozen=True)
+class VendorData:
+    vendor_id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+    address: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """A line of a confirmed sales order or a received purchase order."""
+
+    item_id: uuid.UUID
+    quantity: int
+    unit_price: Decimal
+    subtotal: Decimal
+
+
+@dataclass(frozen=True)
+class SalesOrderConfirmedData:
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    total_amount: Decimal
+    items: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True)
+class PurchaseOrderReceivedData:
+    order_id: uuid.UUID
+    vendor_id: uuid.UUID
+    total_amount: Decimal
+    items: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True)
+class OrderPaidData:
+    order_id: uuid.UUID
+    total_amount: Decimal
+
+
+@dataclass(frozen=True)
+class OrderCancelledData:
+    order_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class StockMovementLine:
+    """A line inventory moved for an order: ``quantity`` moved, ``quantity_after`` on hand."""
+
+    item_id: uuid.UUID
+    quantity: int
+    quantity_after: int
+
+
+@dataclass(frozen=True)
+class StockMovedData:
+    """Stock issued for, or returned from, an order."""
+
+    order_id: uuid.UUID
+    items: tuple[StockMovementLine, ...]
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    item_id: uuid.UUID
+    requested: int
+    available: int
+
+
+@dataclass(frozen=True)
+class StockShortageData:
+    order_id: uuid.UUID
+    items: tuple[ShortLine, ...]
+
+
+@dataclass(frozen=True)
+class StockLowData:
+    item_id: uuid.UUID
+    sku: str
+    quantity: int
+    reorder_level: int
+
+
+# -- the event types ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class EventType:
-    """One event type: its routing name, schema version, producing service and data fields."""
+    """One event type: its routing name, schema version, producing service and data class."""
 
     name: str
     version: int
     producer: str
-    fields: tuple[str, ...]
+    data: type
+
+    def __post_init__(self) -> None:
+        schema.check_declaration(self.data)
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.name, self.version)
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return schema.field_names(self.data)
+
+    def to_data(self, value: Any) -> Any:
+        """Return ``value`` (a data instance or a mapping) as a checked instance of :attr:`data`.
+
+        Raises :class:`schema.DataMismatch` naming the first field that does not match.
+        """
+        return schema.to_data(self.data, value)
+
     def __str__(self) -> str:
         return f"{self.name}@v{self.version}"
 
 
-_CONTACT_FIELDS = ("name", "email", "phone", "address")
+CUSTOMER_CREATED = EventType("contact.customer.created", 1, "contact", CustomerData)
+CUSTOMER_UPDATED = EventType("contact.customer.updated", 1, "contact", CustomerData)
+CUSTOMER_DELETED = EventType("contact.customer.deleted", 1, "contact", CustomerData)
+VENDOR_CREATED = EventType("contact.vendor.created", 1, "contact", VendorData)
+VENDOR_UPDATED = EventType("contact.vendor.updated", 1, "contact", VendorData)
+VENDOR_DELETED = EventType("contact.vendor.deleted", 1, "contact", VendorData)
 
-CUSTOMER_CREATED = EventType("contact.customer.created", 1, "contact", ("customer_id", *_CONTACT_FIELDS))
-CUSTOMER_UPDATED = EventType("contact.customer.updated", 1, "contact", ("customer_id", *_CONTACT_FIELDS))
-CUSTOMER_DELETED = EventType("contact.customer.deleted", 1, "contact", ("customer_id", *_CONTACT_FIELDS))
-VENDOR_CREATED = EventType("contact.vendor.created", 1, "contact", ("vendor_id", *_CONTACT_FIELDS))
-VENDOR_UPDATED = EventType("contact.vendor.updated", 1, "contact", ("vendor_id", *_CONTACT_FIELDS))
-VENDOR_DELETED = EventType("contact.vendor.deleted", 1, "contact", ("vendor_id", *_CONTACT_FIELDS))
-
-# items: [{item_id, quantity, unit_price, subtotal}]
-SALES_ORDER_CONFIRMED = EventType(
-    "sales.order.confirmed", 1, "sales", ("order_id", "customer_id", "total_amount", "items")
-)
-SALES_ORDER_PAID = EventType("sales.order.paid", 1, "sales", ("order_id", "total_amount"))
-# items: [{item_id, quantity, unit_price, subtotal}]
-PURCHASE_ORDER_RECEIVED = EventType(
-    "purchase.order.received", 1, "purchase", ("order_id", "vendor_id", "total_amount", "items")
-)
-PURCHASE_ORDER_PAID = EventType("purchase.order.paid", 1, "purchase", ("order_id", "total_amount"))
-# items: [{item_id, quantity, quantity_after}]
-STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", ("order_id", "items"))
-# items: [{item_id, requested, available}]
-STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", ("order_id", "items"))
+SALES_ORDER_CONFIRMED = EventType("sales.order.confirmed", 1, "sales", SalesOrderConfirmedData)
+SALES_ORDER_PAID = EventType("sales.order.paid", 1, "sales", OrderPaidData)
 # Sent only for an order whose stock was issued.
-SALES_ORDER_CANCELLED = EventType("sales.order.cancelled", 1, "sales", ("order_id",))
-PURCHASE_ORDER_CANCELLED = EventType("purchase.order.cancelled", 1, "purchase", ("order_id",))
-# items: [{item_id, quantity, quantity_after}]
-STOCK_RETURNED = EventType("inventory.stock.returned", 1, "inventory", ("order_id", "items"))
-STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", ("item_id", "sku", "quantity", "reorder_level"))
+SALES_ORDER_CANCELLED = EventType("sales.order.cancelled", 1, "sales", OrderCancelledData)
+PURCHASE_ORDER_RECEIVED = EventType("purchase.order.received", 1, "purchase", PurchaseOrderReceivedData)
+PURCHASE_ORDER_PAID = EventType("purchase.order.paid", 1, "purchase", OrderPaidData)
+PURCHASE_ORDER_CANCELLED = EventType("purchase.order.cancelled", 1, "purchase", OrderCancelledData)
+STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", StockMovedData)
+STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", StockShortageData)
+STOCK_RETURNED = EventType("inventory.stock.returned", 1, "inventory", StockMovedData)
+STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", StockLowData)
 
 ALL: tuple[EventType, ...] = (
     CUSTOMER_CREATED,
@@ -68,24 +189,26 @@ ALL: tuple[EventType, ...] = (
     VENDOR_DELETED,
     SALES_ORDER_CONFIRMED,
     SALES_ORDER_PAID,
+    SALES_ORDER_CANCELLED,
     PURCHASE_ORDER_RECEIVED,
     PURCHASE_ORDER_PAID,
+    PURCHASE_ORDER_CANCELLED,
     STOCK_ISSUED,
     STOCK_SHORTAGE,
-    SALES_ORDER_CANCELLED,
-    PURCHASE_ORDER_CANCELLED,
     STOCK_RETURNED,
     STOCK_LOW,
 )
 
 _BY_KEY: dict[tuple[str, int], EventType] = {event_type.key: event_type for event_type in ALL}
-assert len(_BY_KEY) == len(ALL), "an event type and version is declared twice"
+if len(_BY_KEY) != len(ALL):
+    raise RuntimeError("an event type and version is declared twice")
 
 # Which consuming service handles which types (CONTRACT §1/§6). The topology binds
-# each service's queue to exactly these routing keys.
+# each service's queue to exactly these routing keys; the system check
+# ``common.events.checks`` holds each consumer's handler map to exactly these types.
 SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
-    "inventory": (SALES_ORDER_CONFIRMED, PURCHASE_ORDER_RECEIVED),
-    "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE),
+    "inventory": (SALES_ORDER_CONFIRMED, PURCHASE_ORDER_RECEIVED, SALES_ORDER_CANCELLED),
+    "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE, STOCK_RETURNED),
     "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
 }
 

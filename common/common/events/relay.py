@@ -4,18 +4,32 @@ Why a plain loop and not Celery worker + beat: the relay must keep working while
 the broker is away (that is what the outbox is for), and Celery needs that very
 broker to schedule and deliver its own tasks; beat's sweep granularity adds a
 second of latency, and a task per commit would put a broker round trip on the
-request path. The loop here waits on a UDP socket that ``publish_event`` nudges
-after each commit (sub-millisecond wake-up on one host) and sweeps every
-``RELAY_SWEEP_INTERVAL`` seconds anyway (relays on other hosts, lost datagrams).
+request path.
 
-Each batch runs in one database transaction: lock pending rows in id order
+Waking up: on PostgreSQL the relay ``LISTEN``s on the channel that ``publish_event``
+notifies inside the publishing transaction (the server delivers it on commit, to a
+relay on any host); on SQLite it waits on the UDP port that ``publish_event``
+nudges after each commit (one host). It sweeps every ``RELAY_SWEEP_INTERVAL``
+seconds anyway (a lost wake-up, a listen connection being re-made).
+
+Each batch locks up to ``RELAY_BATCH_SIZE`` pending rows in id order
 (``select_for_update(skip_locked=True)`` on PostgreSQL, so several relays share
-the work; SQLite serialises writers anyway), publish each with a publisher confirm,
-persistent, routing key = event type, message id = event id, then mark the
-confirmed ones sent. A relay killed between the confirm and the commit republishes
-the row later: delivery is at least once and consumers deduplicate on event_id.
-A row whose aggregate has an earlier pending row locked by another relay is left
-for later, which keeps events of one aggregate in order.
+the work; SQLite serialises writers anyway), publishes each persistent with a
+publisher confirm (routing key = event type, message id = event id), and marks the
+confirmed ones sent in the same transaction. The batch is small (50 by default: one
+more lock query per 50 rows costs little) because it is also what a crash can
+duplicate. What is true, and all that consumers may rely on:
+
+- **at least once**: a relay killed between a confirm and the commit of its batch
+  republishes at most that batch; consumers deduplicate on ``event_id``;
+- **unordered**: rows go out roughly in id order, but several relays, retries and
+  competing consumers reorder them. Consumers compare ``aggregate_version``
+  (``common.events.apply_if_newer``), never arrival order.
+
+Every broker call is bounded (see :mod:`common.events.broker`): a half-open link
+makes a confirm or a heartbeat time out, the connection is dropped without a close
+handshake, and the next turn reconnects. ``stop()`` (SIGTERM) ends the loop after
+the current broker call, which is never longer than ``PUBLISH_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -33,8 +47,9 @@ from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from kombu import Connection, Producer
 
-from . import broker, conf
+from . import broker, conf, liveness
 from .models import OutboxEvent
+from .shutdown import Interrupted
 from .topology import Topology
 
 logger = logging.getLogger("common.events.relay")
@@ -60,25 +75,30 @@ class Relay:
         self.backoff_initial = settings["RELAY_BACKOFF_INITIAL"]
         self.backoff_max = settings["RELAY_BACKOFF_MAX"]
         self.publish_timeout = settings["PUBLISH_TIMEOUT"]
+        self.heartbeat = settings["HEARTBEAT"]
         self.using = using
         self.listen = listen
         self.on_published = on_published  # test hook: called after a confirm, before the commit
         self._stop = threading.Event()
         self._stop_r, self._stop_w = socket.socketpair()
         self._wakeup: socket.socket | None = None
+        self._listener = None  # psycopg connection LISTENing for commit notifications
+        self._listener_retry_at = 0.0
         self._conn: Connection | None = None
         self._producer: Producer | None = None
         self.published = 0
+        self.alive = liveness.Heartbeat("relay")
+        # True while the relay waits on the broker (connect, declare, confirm, heartbeat):
+        # a SIGTERM then interrupts the wait (common.events.shutdown).
+        self.waiting_on_broker = False
 
     # -- lifecycle -------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask the loop to finish its current batch and return (signal-safe)."""
+        """Ask the loop to finish its current broker call and return (signal-safe)."""
         self._stop.set()
-        try:
+        with contextlib.suppress(OSError):
             self._stop_w.send(b"x")
-        except OSError:
-            pass
 
     @property
     def stopping(self) -> bool:
@@ -90,8 +110,10 @@ class Relay:
         logger.info("outbox relay started", extra={"exchange": self.topology.exchange.name})
         try:
             while not self.stopping:
+                self.alive.beat()
                 try:
                     count = self.relay_batch()
+                    self._keep_broker_alive()
                 except (DatabaseError, InterfaceError, OperationalError) as exc:
                     logger.warning("outbox relay: database unavailable: %s", exc)
                     close_old_connections()
@@ -100,25 +122,33 @@ class Relay:
                     continue
                 except Exception as exc:  # the broker's many error types: retry them all with backoff
                     logger.warning("outbox relay: broker unavailable, retrying in %.1fs: %r", backoff, exc)
-                    self._close_broker()
+                    self._close_broker(broken=True)
                     self._wait(backoff)
                     backoff = min(backoff * 2, self.backoff_max)
                     continue
                 backoff = self.backoff_initial
                 if count < self.batch_size:
                     self._wait(self.sweep_interval)
+        except Interrupted:
+            logger.info("outbox relay: stop requested during a broker call; its batch rolled back")
+            self._close_broker(broken=True)
         finally:
-            self._close_broker()
-            if self._wakeup is not None:
-                self._wakeup.close()
+            self._close_broker(broken=False)
+            self._close_wakeup()
             connections[self.using].close()
+            self.alive.clear()
             logger.info("outbox relay stopped", extra={"published": self.published})
+
+    def close(self) -> None:
+        """Release the broker connection of a relay used without :meth:`run_forever`."""
+        self._close_broker(broken=False)
 
     # -- one batch -------------------------------------------------------
 
     def relay_batch(self) -> int:
         """Publish up to ``batch_size`` pending rows; return how many were marked sent."""
-        producer = self._ensure_producer()
+        with self._broker_wait():
+            producer = self._ensure_producer()
         with transaction.atomic(using=self.using):
             rows = self._lock_batch()
             if not rows:
@@ -126,8 +156,11 @@ class Relay:
             sent: list[int] = []
             failure: Exception | None = None
             for row in rows:
+                if self.stopping:
+                    break
                 try:
-                    self._publish(producer, row)
+                    with self._broker_wait():
+                        self._publish(producer, row)
                 except Exception as exc:
                     failure = exc
                     OutboxEvent.objects.using(self.using).filter(id=row.id).update(
@@ -146,21 +179,7 @@ class Relay:
 
     def _lock_batch(self) -> list[OutboxEvent]:
         pending = OutboxEvent.objects.using(self.using).filter(sent_at__isnull=True).order_by("id")
-        rows = list(pending.select_for_update(skip_locked=True)[: self.batch_size])
-        if not rows or connections[self.using].vendor != "postgresql":
-            return rows
-        # Another relay may hold earlier rows of the same aggregates: leave those
-        # aggregates to a later batch so each aggregate's events stay in order.
-        mine = {row.id for row in rows}
-        held = (
-            pending.filter(aggregate_id__in={row.aggregate_id for row in rows}, id__lt=rows[-1].id)
-            .exclude(id__in=mine)
-            .values_list("aggregate_id", "id")
-        )
-        first_held: dict[str, int] = {}
-        for aggregate_id, row_id in held:
-            first_held[aggregate_id] = min(row_id, first_held.get(aggregate_id, row_id))
-        return [row for row in rows if row.id < first_held.get(row.aggregate_id, row.id + 1)]
+        return list(pending.select_for_update(skip_locked=True)[: self.batch_size])
 
     def _publish(self, producer: Producer, row: OutboxEvent) -> None:
         producer.publish(
@@ -181,29 +200,53 @@ class Relay:
 
     def _ensure_producer(self) -> Producer:
         if self._producer is None:
-            conn = broker.connection(url=self.broker_url)
+            conn = broker.connection(url=self.broker_url, heartbeat=self.heartbeat)
             try:
                 conn.ensure_connection(max_retries=1, timeout=self.publish_timeout)
                 self.topology.declare(conn)
             except Exception:
-                conn.release()
+                broker.close(conn, broken=True)
                 raise
             self._conn = conn
             self._producer = Producer(conn.default_channel)
         return self._producer
 
-    def _close_broker(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):  # already broken: nothing to close
-                self._conn.release()
+    @contextlib.contextmanager
+    def _broker_wait(self):
+        self.waiting_on_broker = True
+        try:
+            yield
+        finally:
+            self.waiting_on_broker = False
+
+    def _keep_broker_alive(self) -> None:
+        """Read what the broker sent (heartbeats) and send ours; raises if the link is dead."""
+        conn = self._conn
+        if conn is None or not self.heartbeat or conn.transport.driver_type != "amqp":
+            return
+        with self._broker_wait():
+            with contextlib.suppress(socket.timeout, TimeoutError):
+                while True:
+                    conn.drain_events(timeout=0)
+            conn.heartbeat_check()
+
+    def _close_broker(self, *, broken: bool) -> None:
+        broker.close(self._conn, broken=broken)
         self._conn = None
         self._producer = None
 
     # -- waiting ---------------------------------------------------------
 
     def _bind_wakeup(self) -> None:
-        if not self.listen or conf.get("WAKEUP") != "udp":
+        if not self.listen:
             return
+        mode = conf.wakeup_mode(self.using)
+        if mode == "notify":
+            self._listen()
+        elif mode == "udp":
+            self._bind_udp()
+
+    def _bind_udp(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         # Several relays on one host share the port; the kernel hands each datagram to one of them.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -216,16 +259,56 @@ class Relay:
         sock.setblocking(False)
         self._wakeup = sock
 
+    def _listen(self) -> None:
+        """Open an autocommit connection that LISTENs for commit notifications (best effort)."""
+        from psycopg import sql
+
+        database = connections[self.using]
+        params = database.get_connection_params()
+        # A dead database link must not leave the relay deaf for long: TCP keepalives.
+        params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+        try:
+            listener = database.get_new_connection(params)
+            listener.autocommit = True
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(conf.notify_channel())))
+        except Exception as exc:
+            logger.warning("outbox relay: cannot LISTEN (%s); sweeping only for now", exc)
+            self._listener_retry_at = time.monotonic() + self.backoff_max
+            return
+        self._listener = listener
+
+    def _close_wakeup(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.close()
+            self._wakeup = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                self._listener.close()
+            self._listener = None
+
     def _wait(self, timeout: float) -> None:
-        """Sleep until a commit nudge, a stop request or ``timeout``."""
+        """Sleep until a commit wake-up, a stop request or ``timeout``."""
         if self.stopping:
             return
-        watched = [self._stop_r] + ([self._wakeup] if self._wakeup is not None else [])
-        deadline = time.monotonic() + timeout
-        readable, _, _ = select.select(watched, [], [], max(0.0, deadline - time.monotonic()))
-        if self._wakeup in readable:
-            try:
+        if self.listen and self._listener is None and conf.wakeup_mode(self.using) == "notify":
+            if time.monotonic() >= self._listener_retry_at:
+                self._listen()
+        watched: list = [self._stop_r]
+        if self._wakeup is not None:
+            watched.append(self._wakeup)
+        if self._listener is not None:
+            watched.append(self._listener)
+        readable, _, _ = select.select(watched, [], [], max(0.0, timeout))
+        if self._wakeup is not None and self._wakeup in readable:
+            with contextlib.suppress(BlockingIOError):
                 while self._wakeup.recv(64):
                     pass
-            except BlockingIOError:
-                pass
+        if self._listener is not None and self._listener in readable:
+            try:
+                for _ in self._listener.notifies(timeout=0):
+                    pass
+            except Exception as exc:  # the database went away: listen again on a later turn
+                logger.warning("outbox relay: lost the LISTEN connection (%s)", exc)
+                with contextlib.suppress(Exception):
+                    self._listener.close()
+                self._listener = None

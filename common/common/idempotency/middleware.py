@@ -11,6 +11,9 @@ So a crash anywhere before the commit leaves neither the work nor the claim, and
 does the work once. A concurrent duplicate's INSERT waits on the first one's uncommitted
 row (PostgreSQL's unique index; SQLite's write lock): when the first commits, the duplicate
 finds its answer and replays it; when the first rolls back, the duplicate does the work.
+On PostgreSQL that wait is bounded by ``CLAIM_WAIT`` (``lock_timeout``, for the INSERT
+only): a duplicate of a request still running after it gets a 409 "being handled; retry"
+instead of holding a connection and a worker for as long as the first one takes.
 
 The same key with a different body (or path) is 409. Keys are scoped per caller (the
 token's subject), so two users may pick the same key. Only answers the view really
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
@@ -42,6 +45,9 @@ MAX_KEY_LENGTH = 255
 NOT_STORED_STATUSES = frozenset({401, 403, 429})
 # A claim row can vanish between a failed INSERT and the read (pruned): insert again.
 CLAIM_ATTEMPTS = 3
+# Seconds a duplicate waits for the first request with its key (PostgreSQL).
+CLAIM_WAIT = 10.0
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _key_error(status: int, message: str, error_message: str):
@@ -79,8 +85,12 @@ def _claim(*, caller: str, key: str, digest: str) -> tuple[IdempotencyRecord | N
     for _ in range(CLAIM_ATTEMPTS):
         try:
             # A savepoint: a duplicate leaves the enclosing transaction usable.
-            with transaction.atomic():
+            with transaction.atomic(), _lock_wait(CLAIM_WAIT):
                 return IdempotencyRecord.objects.create(caller=caller, key=key, request_hash=digest), None
+        except OperationalError as exc:
+            if getattr(getattr(exc.__cause__, "diag", None), "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            break  # the first request is still running
         except IntegrityError:
             # The first request with this key has committed: its answer is there to read.
             existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
@@ -96,6 +106,35 @@ def _claim(*, caller: str, key: str, digest: str) -> tuple[IdempotencyRecord | N
         return None, replay
     message = "A request with this Idempotency-Key is being handled; retry."
     return None, _key_error(409, message, message)
+
+
+class _lock_wait:
+    """Bound lock waits to ``seconds`` inside the block (PostgreSQL; elsewhere nothing).
+
+    The previous value is put back at the end so the view's own row locks keep their
+    usual wait. Used inside a savepoint: if the block fails, rolling the savepoint
+    back undoes the setting too.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.active = connection.vendor == "postgresql"
+        self.previous = ""
+
+    def __enter__(self):
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                    [f"{int(self.seconds * 1000)}ms"],
+                )
+                self.previous = cursor.fetchone()[0]
+
+    def __exit__(self, exc_type, exc, traceback):
+        if self.active and exc_type is None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [self.previous])
+        return False
 
 
 def _store(record: IdempotencyRecord, response) -> None:

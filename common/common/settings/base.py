@@ -176,7 +176,9 @@ ERP = {
     "SERVICE_SECRET": env("SERVICE_SECRET"),
     "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
     "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
-    "READINESS_CHECKS": ["common.health.check_database", "common.health.check_broker"],
+    # Ready = the database answers; the broker and the outbox backlog are reported in the
+    # readiness body and /metrics, never a reason to be unready (CONTRACT §1, common.health).
+    "READINESS_CHECKS": ["common.health.check_database"],
 }
 
 LOGGING = logging_config()

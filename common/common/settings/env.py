@@ -90,6 +90,9 @@ def database_url(service: str) -> str:
     return f"sqlite:///{data_dir() / f'{service}.sqlite3'}"
 
 
+DATABASE_CONNECT_TIMEOUT = 3  # seconds (libpq counts whole seconds; 2 at least)
+
+
 def database_config(service: str) -> dict[str, Any]:
     """Return the ``DATABASES["default"]`` entry for :func:`database_url`."""
     config = dj_database_url.parse(database_url(service), conn_max_age=60, conn_health_checks=True)
@@ -100,6 +103,11 @@ def database_config(service: str) -> dict[str, Any]:
         config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
+    else:
+        # libpq waits for ever by default for a server that accepted the TCP connection
+        # and never answers (a half-open link): a worker or a health check would hang in
+        # connect. A ?connect_timeout= in the URL wins.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     return config
 
 

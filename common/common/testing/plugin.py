@@ -4,6 +4,8 @@
   in ``JWT_PUBLIC_KEY`` / ``JWT_PRIVATE_KEY`` (replacing whatever the environment named), so the
   settings verify (auth_svc: sign) with it and :func:`common.testing.tokens.issue_token` signs
   with it. Nothing is read from or written to the data dir; subprocesses inherit the pair.
+- ``as_admin``, ``as_im``, ``as_fm``, ``as_service``: API clients with a token of that role (or a
+  service token).
 - ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
   fails when the suite runs on anything else: such a test never skips.
 """
@@ -51,3 +53,35 @@ def postgresql():
     if connection.vendor != "postgresql":
         pytest.fail(f"this test needs PostgreSQL, the suite runs on {connection.vendor}: set ERP_POSTGRES_URL")
     return connection
+
+
+# API clients per role (common.roles), with tokens signed by this session's key.
+
+
+@pytest.fixture
+def as_admin():
+    from .tokens import auth_client
+
+    return auth_client("admin")
+
+
+@pytest.fixture
+def as_im():
+    from .tokens import auth_client
+
+    return auth_client("inventory_manager")
+
+
+@pytest.fixture
+def as_fm():
+    from .tokens import auth_client
+
+    return auth_client("finance_manager")
+
+
+@pytest.fixture
+def as_service():
+    """A client with the service token of ``sales`` (the internal reads accept it, nothing else does)."""
+    from .tokens import auth_client
+
+    return auth_client(token_type="service", user_id="sales")

@@ -12,11 +12,14 @@ import re
 from urllib.parse import urljoin
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from ..health import uses_database
 from .tokens import auth_client
 
 
@@ -41,6 +44,11 @@ def test_uses_postgres_in_ci():
     assert os.environ.get("ERP_POSTGRES_URL"), "ERP_POSTGRES_URL is unset: run the suites with scripts/test.sh"
     if settings.DATABASES:
         assert connection.vendor == "postgresql"
+
+
+def test_system_checks_pass():
+    # Includes the event wiring (common.events.checks): handlers match subscriptions.
+    call_command("check", fail_level="ERROR")
 
 
 def test_every_permission_a_view_names_is_in_the_role_matrix():
@@ -107,10 +115,16 @@ def test_request_id_is_echoed_or_made():
     assert len(client.get("/health/live")["X-Request-ID"]) == 36
 
 
+# The outbox gauges of /metrics read the database; the gateway has none.
+_database_if_any = pytest.mark.django_db if uses_database() else (lambda test: test)
+
+
+@_database_if_any
 def test_metrics_exposed():
     response = APIClient().get("/metrics")
     assert response.status_code == 200
     assert b"erp_http_requests_total" in response.content
+    assert (b"erp_outbox_pending " in response.content) == apps.is_installed("common.events")
 
 
 def test_every_request_writes_one_json_access_line(caplog):

@@ -1,14 +1,12 @@
 """Fixtures for the event tests: a private topology on the real RabbitMQ, background relays and
-consumers, and a TCP proxy to cut the broker off without touching RabbitMQ itself."""
+consumers, and a TCP proxy (``common.testing.faults``) to break the link without touching RabbitMQ."""
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -19,20 +17,10 @@ from common.events import publish_event, registry
 from common.events.consumer import EventConsumer
 from common.events.relay import Relay
 from common.events.topology import Topology
-from tests.events.testapp.handlers import HANDLERS
+from common.testing.faults import TcpProxy
+from tests.events.testapp.handlers import BEHAVIOURS, HANDLERS
 
 RETRY_DELAYS = [0.2, 0.4]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 15.0, interval: float = 0.05, message: str = ""):
-    """Poll ``predicate`` until truthy; fail the test (never hang) after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {message or predicate}")
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +51,9 @@ def events_settings(settings, amqp_url):
         "RELAY_SWEEP_INTERVAL": 0.5,
         "RELAY_BACKOFF_INITIAL": 0.1,
         "RELAY_BACKOFF_MAX": 0.5,
-        "PUBLISH_TIMEOUT": 3.0,
-        "HEARTBEAT": 10,
+        "PUBLISH_TIMEOUT": 2.0,
+        "BROKER_TIMEOUT": 2.0,
+        "HEARTBEAT": 2,
     }
     topology = Topology()
     with Connection(amqp_url) as conn:
@@ -125,94 +114,34 @@ def background(topology):
     bg.stop_all()
 
 
-def order_data(*, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUID | None = None) -> dict:
-    return {
-        "order_id": order_id or uuid.uuid4(),
-        "customer_id": behaviour,
-        "total_amount": "1.00",
-        "items": [{"seq": seq}],
-    }
+@pytest.fixture(autouse=True)
+def _publishing_as_sales(settings):
+    # The test events are sales events: publish_event refuses a foreign producer.
+    settings.SERVICE_NAME = "sales"
+
+
+def order_data(
+    *, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUID | None = None
+) -> registry.SalesOrderConfirmedData:
+    """A confirmed order whose one line's quantity is ``seq`` (the handlers record it)."""
+    line = registry.OrderLine(
+        item_id=uuid.UUID(int=100), quantity=seq, unit_price=Decimal("1.00"), subtotal=Decimal(seq)
+    )
+    return registry.SalesOrderConfirmedData(
+        order_id=order_id or uuid.uuid4(), customer_id=BEHAVIOURS[behaviour], total_amount=Decimal(seq), items=(line,)
+    )
 
 
 def publish_confirmed(*, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUID | None = None):
     data = order_data(seq=seq, behaviour=behaviour, order_id=order_id)
     with transaction.atomic():
-        return publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=str(data["order_id"]))
-
-
-class TcpProxy:
-    """Forward 127.0.0.1:<port> to the broker; ``cut()`` drops every connection and refuses new ones."""
-
-    def __init__(self, target=("127.0.0.1", 5672), vhost_path: str = "//"):
-        self.target = target
-        self.vhost_path = vhost_path  # the URL path naming the virtual host: "//" is "/"
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self.closed = False
-        self.sockets: set[socket.socket] = set()
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}{self.vhost_path}"
-
-    def cut(self) -> None:
-        with self.lock:
-            self.up = False
-            for sock in self.sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-            self.sockets.clear()
-
-    def restore(self) -> None:
-        self.up = True
-
-    def close(self) -> None:
-        self.closed = True
-        self.cut()
-        self.listener.close()
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=3)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.sockets.update((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
+        return publish_event(
+            registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=data.order_id, aggregate_version=seq + 1
+        )
 
 
 @pytest.fixture
-def proxy(amqp_url):
-    # Through the proxy to the same virtual host the suite uses (ERP_TEST_BROKER_URL).
-    p = TcpProxy(vhost_path=urlsplit(amqp_url).path)
+def proxy():
+    p = TcpProxy()
     yield p
     p.close()

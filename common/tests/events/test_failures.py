@@ -13,7 +13,8 @@ from common.events import registry
 from common.events.consumer import ATTEMPT, DB_RETRIES, NOT_BEFORE, REASON
 from common.events.models import InboxEvent
 from common.testing.broker import drain, queue_depth
-from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
+from common.testing.faults import wait_until
+from tests.events.conftest import RETRY_DELAYS, publish_confirmed
 from tests.events.testapp.handlers import record_effect
 from tests.events.testapp.models import AppliedEffect
 

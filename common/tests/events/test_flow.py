@@ -10,13 +10,14 @@ import pytest
 from django.db import transaction
 from kombu import Connection, Producer
 
-from common.events import publish_event, registry
+from common.events import EventDataError, publish_event, registry
 from common.events.consumer import ATTEMPT, REASON, EventConsumer
 from common.events.management.commands.replay_dead_letters import replay_dead_letters
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from common.testing.broker import drain, queue_depth
-from tests.events.conftest import order_data, publish_confirmed, wait_until
+from common.testing.faults import wait_until
+from tests.events.conftest import order_data, publish_confirmed
 from tests.events.testapp import handlers as test_handlers
 from tests.events.testapp.models import AppliedEffect
 
@@ -61,17 +62,16 @@ def test_commit_nudge_beats_the_sweep(postgres, background, settings):
     assert time.monotonic() - started < 2.0
 
 
-def test_broker_unreachable_loses_nothing_and_keeps_aggregate_order(postgres, background, proxy):
+def test_broker_unreachable_loses_nothing(postgres, background, proxy, amqp_url):
     # given: the relay reaches RabbitMQ only through the proxy, which is cut
-    relay = background.relay(broker_url=proxy.url())
+    relay = background.relay(broker_url=proxy.url(amqp_url))
     background.consumer()
     publish_confirmed(seq=0)
     wait_until(lambda: _effects() == 1, message="the first event before the outage")
     proxy.cut()
-    aggregates = [uuid.uuid4() for _ in range(3)]
     # when: events are written while the broker is unreachable
     for seq in range(1, 31):
-        publish_confirmed(seq=seq, order_id=aggregates[seq % 3])
+        publish_confirmed(seq=seq)
     time.sleep(1.0)
     # then: nothing went out, nothing is lost
     assert _effects() == 1
@@ -79,13 +79,8 @@ def test_broker_unreachable_loses_nothing_and_keeps_aggregate_order(postgres, ba
     # when: the broker is back
     proxy.restore()
     wait_until(lambda: _effects() == 31, timeout=20, message="every event after the outage")
-    # then: each once, in order per aggregate
-    assert AppliedEffect.objects.values("event_id").distinct().count() == 31
-    for aggregate in aggregates:
-        seqs = list(
-            AppliedEffect.objects.filter(aggregate_id=str(aggregate)).order_by("id").values_list("seq", flat=True)
-        )
-        assert seqs == sorted(seqs) and len(seqs) == 10
+    # then: each exactly once (in whatever order: delivery is unordered)
+    assert sorted(AppliedEffect.objects.values_list("seq", flat=True)) == list(range(31))
     assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 0
     assert relay.published == 31
 
@@ -102,7 +97,7 @@ def test_relay_killed_after_publish_before_marking_sent_is_applied_once(postgres
     dying = Relay(on_published=die, listen=False)
     with pytest.raises(Killed):
         dying.relay_batch()
-    dying._close_broker()
+    dying.close()
     assert OutboxEvent.objects.get(id=row.id).sent_at is None
     # when: a healthy relay takes over and republishes
     worker = background.consumer()
@@ -311,9 +306,8 @@ def test_publish_inside_handler_keeps_correlation(postgres, background):
 
 def test_event_of_another_version_is_not_the_same_type():
     # given: a v2 would be a constant of its own; v1 data must match v1 fields exactly
-    data = order_data()
-    del data["items"]
+    data = {field: getattr(order_data(), field) for field in ("order_id", "customer_id", "total_amount")}
     # when / then
-    with pytest.raises(Exception, match=r"missing fields \['items'\]"), transaction.atomic():
-        publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id="x")
+    with pytest.raises(EventDataError, match=r"missing fields \['items'\]"), transaction.atomic():
+        publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id="x", aggregate_version=1)
     assert OutboxEvent.objects.count() == 0

@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import socket
 
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from common import health
 from common.events import registry
-from common.events.health import OutboxStuck, check_outbox
 from common.events.models import InboxEvent, OutboxEvent
-from tests.events.conftest import publish_confirmed, wait_until
+from common.testing.faults import wait_until
+from tests.events.conftest import publish_confirmed
 from tests.events.testapp.handlers import record_effect
 from tests.events.testapp.models import AppliedEffect
 
@@ -40,19 +43,33 @@ def test_outbox_status_reports_backlog(events_settings):
     assert 89 <= status["oldest_pending_age_seconds"] < 100
 
 
-def test_check_outbox_fails_when_the_relay_is_stuck(events_settings, settings):
-    # given
-    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "OUTBOX_MAX_AGE": 60}
-    check_outbox()
-    row = publish_confirmed(seq=1)
-    check_outbox()
+def test_ready_reports_the_backlog_and_an_unreachable_broker_without_going_unready(events_settings, settings):
+    # given: two pending events, the oldest 90 s old, and a broker nobody answers for
+    first = publish_confirmed(seq=1)
+    publish_confirmed(seq=2)
+    OutboxEvent.objects.filter(id=first.id).update(occurred_at=timezone.now() - dt.timedelta(seconds=90))
+    settings.BROKER_URL = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
+    health._broker_cache = (0.0, "")
     # when
-    OutboxEvent.objects.filter(id=row.id).update(occurred_at=timezone.now() - dt.timedelta(seconds=61))
-    # then
-    with pytest.raises(OutboxStuck, match="oldest pending event is 61s old"):
-        check_outbox()
-    OutboxEvent.objects.filter(id=row.id).update(sent_at=timezone.now())
-    check_outbox()
+    response = APIClient().get("/health/ready")
+    # then: ready (the database answers); the broker and the backlog are reported
+    assert response.status_code == 200
+    body = response.json()["data"]
+    assert body["checks"] == {"database": "ok"}
+    assert body["dependencies"]["broker"] == "down: OperationalError"
+    assert body["dependencies"]["outbox"]["pending"] == 2
+    assert 89 <= body["dependencies"]["outbox"]["oldest_pending_age_seconds"] < 100
+    # and /metrics carries the same figures
+    metrics = APIClient().get("/metrics").content.decode()
+    assert "erp_broker_up 0.0" in metrics
+    assert "erp_outbox_pending 2.0" in metrics
+    health._broker_cache = (0.0, "")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_prune_events_deletes_only_old_sent_rows_and_inbox_records(events_settings):

@@ -15,7 +15,8 @@ from kombu import Connection
 
 from common.events.relay import Relay
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
-from tests.events.conftest import RETRY_DELAYS, publish_confirmed, wait_until
+from common.testing.faults import wait_until
+from tests.events.conftest import RETRY_DELAYS, publish_confirmed
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,6 +54,11 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
 def _stop(process: subprocess.Popen, timeout: float = 10) -> tuple[int, str]:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
+    return _exit_of(process, timeout)
+
+
+def _exit_of(process: subprocess.Popen, timeout: float = 8.0) -> tuple[int, str]:
+    """Wait for an exit already asked for (no second signal: it could land in the interpreter's shutdown)."""
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -129,9 +135,9 @@ def test_filesystem_transport_carries_an_event_to_another_process(
     assert list((folder / "out").iterdir()) == []
 
 
-def test_consumer_reconnects_after_the_broker_connection_drops(postgres, background, proxy):
+def test_consumer_reconnects_after_the_broker_connection_drops(postgres, background, proxy, amqp_url):
     # given
-    worker = background.consumer(broker_url=proxy.url())
+    worker = background.consumer(broker_url=proxy.url(amqp_url))
     background.relay()
     publish_confirmed(seq=1)
     wait_until(lambda: AppliedEffect.objects.count() == 1)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, static_root
 
 SERVICE_NAME = "commontest"
@@ -13,5 +13,4 @@ DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "common test project"
 INSTALLED_APPS += ["common.events", "tests.project", "tests.events.testapp"]
-ERP["READINESS_CHECKS"] += ["common.events.health.check_outbox"]
 ROOT_URLCONF = "tests.project.urls"

@@ -5,7 +5,7 @@ import time
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -138,6 +138,7 @@ ERRORS = {
     "rate_limited": RateLimited("Too many attempts.", wait=0.4),
     "too_big": RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."),
     "suspicious": TooManyFieldsSent("The number of GET/POST parameters exceeded"),
+    "database_down": OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
 }
 
 
@@ -208,7 +209,10 @@ def gadget_make(*, name: str) -> Gadget:
 
 
 class GadgetWorkView(APIView):
-    """A POST whose work is a database row, for the idempotency tests; ``?sleep=`` holds it after the work."""
+    """A POST whose work is a database row, for the idempotency tests; ``?sleep=`` holds it after the work.
+
+    ``?show_lock_timeout=1`` reports the ``lock_timeout`` the view ran with (``X-Lock-Timeout``).
+    """
 
     required_permissions = {"post": "items.write"}
 
@@ -217,7 +221,12 @@ class GadgetWorkView(APIView):
         gadget = gadget_make(name=str(request.data.get("name", "gadget"))[:50])
         side_effects.bump()
         time.sleep(float(request.query_params.get("sleep", 0)))
-        return Response({"id": str(gadget.id), "name": gadget.name}, status=201)
+        response = Response({"id": str(gadget.id), "name": gadget.name}, status=201)
+        if request.query_params.get("show_lock_timeout"):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('lock_timeout')")
+                response["X-Lock-Timeout"] = cursor.fetchone()[0]
+        return response
 
 
 class ExemptCounterView(CounterView):

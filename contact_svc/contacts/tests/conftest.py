@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from common.events.models import OutboxEvent
-from common.testing import auth_client
 from contacts.kinds import KINDS, ContactKind
 
 from .factories import FACTORIES
@@ -31,26 +30,6 @@ def url(kind):
         return base + suffix
 
     return build
-
-
-@pytest.fixture
-def as_admin():
-    return auth_client("admin")
-
-
-@pytest.fixture
-def as_im():
-    return auth_client("inventory_manager")
-
-
-@pytest.fixture
-def as_fm():
-    return auth_client("finance_manager")
-
-
-@pytest.fixture
-def as_service():
-    return auth_client(token_type="service", user_id="sales")
 
 
 @pytest.fixture

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import pytest
+from django.db import connections
 
 from common.events import registry
 from contacts import events as contact_events
+from contacts.services import contact_update
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +51,7 @@ def test_create_writes_the_created_event(kind, url, as_admin, outbox):
     )
     body = envelope(row)
     assert body["event_type"] == f"contact.{kind.name}.created"
+    assert (body["aggregate_id"], body["aggregate_version"]) == (contact_id, 1)
     assert body["correlation_id"] == "req-42"
     assert body["data"] == expected_data(kind, contact_id, "Acme", "hello@acme.example", "+1 555", "1 Main St")
 
@@ -67,6 +71,26 @@ def test_update_writes_the_updated_event_with_the_whole_contact(kind, url, make,
     assert row.aggregate_id == str(contact.id)
     phone, address = ("", "") if method == "put" else ("+1 1", "Old St")
     assert envelope(row)["data"] == expected_data(kind, contact.id, "New", "new@example.com", phone, address)
+    assert envelope(row)["aggregate_version"] == 2
+    assert kind.model.objects.get().version == 2
+
+
+def test_each_change_carries_the_next_version(kind, url, make, as_admin, outbox):
+    # given
+    contact = make(name="V1")
+
+    # when: two updates, an update that changes nothing, then the deletion
+    as_admin.patch(url(contact.id), {"name": "V2"}, format="json")
+    as_admin.patch(url(contact.id), {"name": "V3"}, format="json")
+    as_admin.patch(url(contact.id), {"name": "V3"}, format="json")
+    as_admin.delete(url(contact.id))
+
+    # then
+    assert [(row.event_type.rsplit(".", 1)[1], envelope(row)["aggregate_version"]) for row in outbox()] == [
+        ("updated", 2),
+        ("updated", 3),
+        ("deleted", 4),
+    ]
 
 
 def test_update_that_changes_nothing_writes_no_event(kind, url, make, as_admin, outbox):
@@ -96,6 +120,7 @@ def test_delete_writes_the_deleted_event_with_the_last_values(kind, url, make, a
     assert row.event_type == event_type(kind, "deleted").name
     assert row.aggregate_id == str(contact.id)
     assert envelope(row)["data"] == expected_data(kind, contact.id, "Gone", "gone@example.com", "+1 2", "Gone St")
+    assert envelope(row)["aggregate_version"] == 2
 
 
 def test_change_rolls_back_when_the_event_cannot_be_written(kind, url, as_admin, outbox, monkeypatch):
@@ -145,3 +170,33 @@ def test_unknown_contact_id_writes_no_event(url, as_admin, outbox):
     assert (patched.status_code, deleted.status_code) == (404, 404)
     assert patched.json()["error"]["type"] == deleted.json()["error"]["type"] == "not_found"
     assert outbox() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_updates_never_share_a_version(kind, make, outbox):
+    # given: four writers changing one contact at the same moment
+    contact = make(name="Start")
+    barrier = threading.Barrier(4)
+    failures = []
+
+    def update(index):
+        try:
+            barrier.wait(timeout=10)
+            contact_update(contact=contact, data={"name": f"Writer {index}"})
+        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=update, args=(index,)) for index in range(4)]
+
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # then: each change got its own version, in the row and in its event
+    assert failures == []
+    assert sorted(envelope(row)["aggregate_version"] for row in outbox()) == [2, 3, 4, 5]
+    assert kind.model.objects.get().version == 5

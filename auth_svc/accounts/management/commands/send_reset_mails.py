@@ -37,8 +37,11 @@ class Command(BaseCommand):
                 if not once:
                     close_old_connections()  # between polls: drop a connection the database closed
                 handled = password_reset_requests_process()
-            except DatabaseError:
-                logger.exception("send_reset_mails: the database failed; retrying in %ss", interval)
+            except DatabaseError as exc:
+                # One line per poll while the database is away, not a traceback a second.
+                logger.warning(
+                    "send_reset_mails: the database failed (%s); retrying in %ss", type(exc).__name__, interval
+                )
                 handled = 0
             if once:
                 return

@@ -13,3 +13,14 @@ class AppliedEffect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} seq={self.seq}"
+
+
+class CustomerCopy(models.Model):
+    """A consumer's copy of another service's record, kept fresh by events (see apply_if_newer)."""
+
+    customer_id = models.UUIDField(unique=True)
+    name = models.CharField(max_length=255)
+    source_version = models.PositiveIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.source_version}"

@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from common.events.relay import Relay
-
-from ._signals import stop_on_signals
+from common.events.shutdown import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -19,8 +18,8 @@ class Command(BaseCommand):
             total = 0
             while count := relay.relay_batch():
                 total += count
-            relay._close_broker()
+            relay.close()
             self.stdout.write(f"published {total}")
             return
-        stop_on_signals(relay.stop)
-        relay.run_forever()
+        with stop_on_signals(relay.stop, interruptible=lambda: relay.waiting_on_broker):
+            relay.run_forever()

@@ -1,0 +1,295 @@
+"""Benchmark the order path: clients create and confirm one-unit sales orders through the gateway.
+
+Starts the local run (scripts/run.py) on PostgreSQL + RabbitMQ with databases and
+broker names of its own (``erp_bo_<tag>_*``, ``bo<tag>.*``, removed afterwards) on spare
+ports, stocks one item through a received purchase order, then lets ``--clients``
+threads each loop ``POST /api/sales/orders`` (one unit) + ``POST .../confirm`` for
+``--duration`` seconds. Reports orders/s created, confirmed and issued (issued: until
+inventory has answered every confirmation), p50/p95 of create+confirm, and checks
+afterwards that stock on hand = received - confirmed and that the ledger adds up.
+
+Where the time goes: the same create and confirm sent to sales_svc directly (without
+the gateway), and each call sales makes on the way (contact's GET /customers/{id},
+inventory's item lookup and availability check) timed alone with a service token.
+
+Usage: .venv/bin/python bench/orders.py [--clients 8] [--duration 15] [--port-base 27600]
+Needs ERP_POSTGRES_URL-style servers at 127.0.0.1 (PostgreSQL, RabbitMQ) as `make test` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_SERVER = os.environ.get("ERP_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+AMQP_URL = os.environ.get("ERP_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+FM = ("finance@example.com", "FinancePass!2026")
+SALES_OFFSET, CONTACT_OFFSET, INVENTORY_OFFSET, AUTH_OFFSET = 4, 1, 3, 2
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def line(name: str, seconds: list[float]) -> None:
+    p50, p95 = percentile(seconds, 50) * 1000, percentile(seconds, 95) * 1000
+    print(f"  {name:<44} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(seconds)})", flush=True)
+
+
+class Api:
+    """A pooled JSON client of one base URL with a bearer token."""
+
+    def __init__(self, base: str, token: str | None = None):
+        self.base, self.session = base, requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body=None, expected: int = 200):
+        response = self.session.request(method, f"{self.base}{path}", json=body, timeout=30)
+        if response.status_code != expected:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json().get("data")
+
+    def timed(self, method: str, path: str, body=None, expected: int = 200):
+        started = time.perf_counter()
+        data = self.call(method, path, body, expected)
+        return data, time.perf_counter() - started
+
+
+def start_platform(data_dir: Path, port_base: int, db_prefix: str, events_prefix: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_DEBUG"}}
+    env.update(
+        {
+            "ERP_DATA_DIR": str(data_dir),
+            "ERP_PORT_BASE": str(port_base),
+            "ERP_POSTGRES_URL": PG_SERVER,
+            "ERP_DB_PREFIX": db_prefix,
+            "BROKER_URL": AMQP_URL,
+            "ERP_EVENTS_PREFIX": events_prefix,
+        }
+    )
+    log = open(data_dir / "run.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"http://127.0.0.1:{port_base}/health", timeout=3).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    stop_platform(process)
+    raise SystemExit(f"local run not healthy; see {data_dir / 'run.log'}")
+
+
+def stop_platform(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def cleanup(db_prefix: str, events_prefix: str) -> None:
+    """Drop only this run's databases and broker names."""
+    import psycopg
+    from kombu import Connection
+
+    from common.events.conf import DEFAULTS
+    from common.events.topology import Topology
+
+    with Connection(AMQP_URL) as conn:
+        Topology(prefix=events_prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        names = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db_prefix + "%"]).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def wait_for(predicate, timeout: float, what: str) -> float:
+    """Poll until ``predicate()``; return when it became true (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def load(gateway: Api, customer_id: str, item_id: str, clients: int, duration: float):
+    """Run the clients; return (create, confirm, total) latencies and the confirmed order ids."""
+    creates, confirms, totals, confirmed, errors = [], [], [], [], []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+    body = {"customer_id": customer_id, "items": [{"item_id": item_id, "quantity": 1}]}
+
+    def client():
+        api = Api(gateway.base, gateway.session.headers["Authorization"].removeprefix("Bearer "))
+        while time.monotonic() < stop_at:
+            try:
+                order, created = api.timed("POST", "/api/sales/orders", body, 201)
+                _, confirming = api.timed("POST", f"/api/sales/orders/{order['id']}/confirm")
+            except (RuntimeError, requests.RequestException) as exc:
+                with lock:
+                    errors.append(str(exc))
+                continue
+            with lock:
+                creates.append(created)
+                confirms.append(confirming)
+                totals.append(created + confirming)
+                confirmed.append(order["id"])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return creates, confirms, totals, confirmed, errors, time.monotonic() - started, started
+
+
+def hops(base: int, user_token: str, service_token: str, customer_id: str, item_id: str, samples: int) -> None:
+    """Time the create and confirm direct to sales, and each call sales makes, one at a time."""
+    sales = Api(f"http://127.0.0.1:{base + SALES_OFFSET}", user_token)
+    contact = Api(f"http://127.0.0.1:{base + CONTACT_OFFSET}", service_token)
+    inventory = Api(f"http://127.0.0.1:{base + INVENTORY_OFFSET}", service_token)
+    gateway = Api(f"http://127.0.0.1:{base}", user_token)
+    body = {"customer_id": customer_id, "items": [{"item_id": item_id, "quantity": 1}]}
+    rows: dict[str, list[float]] = {name: [] for name in ("gw create", "gw confirm", "create", "confirm")}
+    rows |= {"contact GET /customers/{id}": [], "inventory items/lookup": [], "inventory stock/availability": []}
+    for _ in range(samples):
+        order, seconds = gateway.timed("POST", "/api/sales/orders", body, 201)
+        rows["gw create"].append(seconds)
+        rows["gw confirm"].append(gateway.timed("POST", f"/api/sales/orders/{order['id']}/confirm")[1])
+        order, seconds = sales.timed("POST", "/orders", body, 201)
+        rows["create"].append(seconds)
+        rows["confirm"].append(sales.timed("POST", f"/orders/{order['id']}/confirm")[1])
+        rows["contact GET /customers/{id}"].append(contact.timed("GET", f"/customers/{customer_id}")[1])
+        rows["inventory items/lookup"].append(inventory.timed("POST", "/internal/items/lookup", {"ids": [item_id]})[1])
+        availability = {"items": [{"item_id": item_id, "quantity": 1}]}
+        rows["inventory stock/availability"].append(
+            inventory.timed("POST", "/internal/stock/availability", availability)[1]
+        )
+    print(f"\nwhere the time goes (one request at a time, {samples} samples):")
+    line("through the gateway: create", rows["gw create"])
+    line("through the gateway: confirm", rows["gw confirm"])
+    line("sales_svc direct: create", rows["create"])
+    line("sales_svc direct: confirm", rows["confirm"])
+    for name in ("contact GET /customers/{id}", "inventory items/lookup", "inventory stock/availability"):
+        line(f"  of which {name}", rows[name])
+    # The customer and the items are asked for at the same time: the slower of the two counts.
+    calls = max(
+        statistics.median(rows["contact GET /customers/{id}"]), statistics.median(rows["inventory items/lookup"])
+    )
+    own = statistics.median(rows["create"]) - calls
+    gw = statistics.median(rows["gw create"]) - statistics.median(rows["create"])
+    print(f"  create: sales' own work ~{own * 1000:.1f} ms (median), the gateway hop ~{gw * 1000:.1f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--port-base", type=int, default=27600)
+    parser.add_argument("--hop-samples", type=int, default=40)
+    args = parser.parse_args()
+
+    tag = uuid.uuid4().hex[:8]
+    db_prefix, events_prefix = f"erp_bo_{tag}_", f"bo{tag}."
+    data_dir = Path(tempfile.mkdtemp(prefix="erp-bench-orders-"))
+    base, gateway_url = args.port_base, f"http://127.0.0.1:{args.port_base}"
+    process = start_platform(data_dir, base, db_prefix, events_prefix)
+    try:
+        token = Api(gateway_url).call("POST", "/api/auth/login", {"email": FM[0], "password": FM[1]})["access_token"]
+        gateway = Api(gateway_url, token)
+        customer = gateway.call("POST", "/api/customers", {"name": "Bench Ltd", "email": f"{tag}@bench.example"}, 201)
+        vendor = gateway.call("POST", "/api/vendors", {"name": "Bench Supply", "email": f"{tag}@supply.example"}, 201)
+        item = gateway.call("POST", "/api/items", {"sku": f"BENCH-{tag}", "name": "Bench unit", "unit_price": 1}, 201)
+        stocked = 1_000_000
+        purchase = gateway.call(
+            "POST",
+            "/api/purchase/orders",
+            {"vendor_id": vendor["id"], "items": [{"item_id": item["id"], "quantity": stocked}]},
+            201,
+        )
+        gateway.call("POST", f"/api/purchase/orders/{purchase['id']}/receive")
+        stock_path = f"/api/items/{item['id']}/stock"
+        wait_for(lambda: gateway.call("GET", stock_path)["quantity"] == stocked, 60, "the received stock")
+
+        print(f"{args.clients} clients, {args.duration:.0f} s, create + confirm of one-unit sales orders (gateway)")
+        creates, confirms, totals, confirmed, errors, elapsed, started = load(
+            gateway, customer["id"], item["id"], args.clients, args.duration
+        )
+        expected_stock = stocked - len(confirmed)
+        issued_at = wait_for(
+            lambda: gateway.call("GET", stock_path)["quantity"] == expected_stock, 120, "inventory to issue every order"
+        )
+        pending_path = "/api/sales/orders?stock_status=pending&limit=1"
+        wait_for(lambda: not gateway.call("GET", pending_path), 60, "every order to learn it was issued")
+        print(f"  created   {len(creates) / elapsed:7.1f} orders/s")
+        print(f"  confirmed {len(confirms) / elapsed:7.1f} orders/s")
+        print(f"  issued    {len(confirmed) / (issued_at - started):7.1f} orders/s (until inventory answered the last)")
+        line("create", creates)
+        line("confirm", confirms)
+        line("create + confirm", totals)
+        if errors:
+            print(f"  {len(errors)} failed requests, e.g. {errors[0]}")
+
+        movements = gateway.call("GET", f"/api/items/{item['id']}/movements?limit=1")
+        quantity = gateway.call("GET", stock_path)["quantity"]
+        assert quantity == expected_stock, (quantity, expected_stock)
+        assert movements[0]["quantity_after"] == quantity, movements
+        ledger = subprocess.run(
+            [sys.executable, "manage.py", "check_stock_ledger"],
+            cwd=ROOT / "inventory_svc",
+            env={
+                **os.environ,
+                "DJANGO_DEBUG": "1",
+                "ERP_DATA_DIR": str(data_dir),
+                "DATABASE_URL": f"{PG_SERVER}/{db_prefix}inventory",
+            },
+            capture_output=True,
+            text=True,
+        )
+        print(f"  stock {quantity} = {stocked} received - {len(confirmed)} confirmed; ledger: {ledger.stdout.strip()}")
+        if ledger.returncode != 0:
+            print(ledger.stderr[-2000:])
+            return 1
+
+        secrets = json.loads((data_dir / "secrets.json").read_text())
+        auth = Api(f"http://127.0.0.1:{base + AUTH_OFFSET}")
+        service_token = auth.call(
+            "POST", "/service-token", {"service_name": "sales", "service_secret": secrets["SERVICE_SECRET_SALES"]}
+        )["access_token"]
+        hops(base, token, service_token, customer["id"], item["id"], args.hop_samples)
+        return 0
+    finally:
+        stop_platform(process)
+        cleanup(db_prefix, events_prefix)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Liveness probe of a relay or consumer: exit 0 if its heartbeat file is fresh, else 1."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from common.events import conf, liveness
+
+
+class Command(BaseCommand):
+    help = "Exit 1 unless this service's relay or consumer touched its heartbeat file in the last WORKER_MAX_AGE s."
+
+    def add_arguments(self, parser):
+        parser.add_argument("role", choices=["relay", "consumer"])
+        parser.add_argument("--max-age", type=float, default=None, help='seconds; default ERP_EVENTS["WORKER_MAX_AGE"]')
+
+    def handle(self, *args, role, max_age=None, **options):
+        limit = float(conf.get("WORKER_MAX_AGE") if max_age is None else max_age)
+        age = liveness.age(role)
+        if age is None:
+            raise CommandError(f"{role}: no heartbeat at {liveness.heartbeat_path(role)}")
+        if age > limit:
+            raise CommandError(f"{role}: last heartbeat {age:.0f}s ago (limit {limit:.0f}s)")
+        self.stdout.write(f"{role}: alive (last heartbeat {age:.1f}s ago)")

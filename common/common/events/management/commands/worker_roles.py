@@ -1,0 +1,25 @@
+"""Print which event workers this service runs, as its settings say: ``relay`` and/or ``consumer``.
+
+A service with the events app publishes through the outbox, so it runs a relay; one
+whose ``ERP_EVENTS`` names ``HANDLERS`` also runs a consumer. The local run
+(``scripts/run.py``) and the compose checks ask this command instead of guessing
+from files.
+"""
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+
+from common.events import conf
+
+
+class Command(BaseCommand):
+    help = "Print the event worker roles this service runs (relay, consumer), one per line."
+
+    def handle(self, *args, **options):
+        roles = []
+        if apps.is_installed("common.events"):
+            roles.append("relay")
+            if conf.consumes():
+                roles.append("consumer")
+        for role in roles:
+            self.stdout.write(role)

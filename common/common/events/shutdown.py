@@ -1,0 +1,114 @@
+"""Stop a worker on SIGTERM or SIGINT within moments, even while it waits on a link that does not answer.
+
+A signal asks the worker to stop after what it is doing (a relay's batch, a
+consumer's message). If it is waiting on the broker at that moment (connecting,
+a publisher confirm, an idle drain), the wait is abandoned at once: the handler
+raises :class:`Interrupted` in the main thread. That is safe because nothing is
+half done there: an interrupted relay batch rolls back (its rows stay pending and
+are published again: at least once), and a consumer is never interrupted inside a
+handler (see ``EventConsumer.interruptible``).
+
+Broker waits are bounded (``common.events.broker``); database waits are not: a
+query on a half-open link (a proxy or load balancer that takes the bytes and never
+answers, which TCP keepalives cannot see) waits for ever, and libpq has no
+client-side timeout. So a worker still running ``grace`` seconds after the signal
+has its database connections shut down under it: the blocked query fails as on a
+dead link, which the relay and the consumer already handle without loss (the
+batch or the handler's transaction did not commit, or it did and the unacked
+message is redelivered to the inbox, which recognises it), and they stop (a
+reconnect on the way out is bounded by the database ``connect_timeout``). One still
+running ``HARD_DEADLINE`` seconds after the signal is waiting on something nobody
+bounds: it exits with status 1 rather than hang until a supervisor's ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+
+from django.db import connections
+
+GRACE = 3.0  # seconds after the signal before the database links are dropped
+HARD_DEADLINE = 10.0  # seconds after the signal before the process exits regardless
+
+
+class Interrupted(BaseException):
+    """Raised by the signal handler into a broker wait; a BaseException so no ``except Exception`` eats it."""
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] = lambda: False,
+                    grace: float = GRACE, hard_deadline: float = HARD_DEADLINE) -> Iterator[None]:  # fmt: skip
+    """Within the block, SIGTERM and SIGINT call ``stop`` (see the module docstring).
+
+    Leaving the block (the worker's loop returned) cancels the deadlines: the rest of
+    the exit, the interpreter's own shutdown included, must not meet a SIGALRM whose
+    handler Python has already removed (the process would die of it, rc -14).
+    """
+    interrupted = []
+    overdue_turns = []
+
+    def handler(signum, frame):
+        stop()
+        # The first SIGTERM is enough. A second one (a supervisor that signals the whole
+        # process group, then each child) must not land in the interpreter's shutdown, where
+        # Python has put the default handler back and the process would die of it (rc -15).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if not overdue_turns and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
+            signal.signal(signal.SIGALRM, overdue)
+            signal.setitimer(signal.ITIMER_REAL, grace)
+        # Once only: a second signal must not break into the clean-up the first one started.
+        if not interrupted and interruptible():
+            interrupted.append(signum)
+            raise Interrupted
+
+    def overdue(signum, frame):
+        overdue_turns.append(signum)
+        if len(overdue_turns) == 1:
+            print(f"worker still busy {grace}s after the stop request: dropping its database links", file=sys.stderr)
+            signal.setitimer(signal.ITIMER_REAL, max(0.1, hard_deadline - grace))
+            shut_database_sockets()
+        else:
+            print("worker still busy: exiting without clean-up, where it waited:", file=sys.stderr)
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=False)
+            os._exit(1)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+
+
+def shut_database_sockets() -> None:
+    """Shut down the socket of every open database connection of this thread (signal-safe enough).
+
+    ``shutdown()`` rather than ``close()``: the descriptor stays valid for libpq, whose
+    next read sees the end of the stream and fails the query.
+    """
+    for database in connections.all(initialized_only=True):
+        fileno = _fileno(database.connection)
+        if fileno is None:
+            continue
+        with contextlib.suppress(OSError):
+            sock = socket.socket(fileno=os.dup(fileno))
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            finally:
+                sock.close()
+
+
+def _fileno(connection) -> int | None:
+    pgconn = getattr(connection, "pgconn", None)  # psycopg 3; SQLite has no socket to shut
+    if pgconn is None:
+        return None
+    with contextlib.suppress(Exception):
+        return pgconn.socket
+    return None

@@ -1,0 +1,119 @@
+"""Abstract models of an order document and its lines.
+
+A concrete order declares its party (``customer_id``/``customer_name``...) and names
+it in ``PARTY``; a concrete line declares ``order = ForeignKey(<order>, related_name="lines")``.
+``revision`` grows with every change of an order: it is the events' ``aggregate_version``
+and lets a service notice that an order changed between a check and its lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+
+from common.money import MoneyField
+
+MAX_LINES = 100
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who is on the other side of an order (``"customer"``, ``"vendor"``): field names and contact path."""
+
+    kind: str
+
+    @property
+    def id_field(self) -> str:
+        return f"{self.kind}_id"
+
+    @property
+    def name_field(self) -> str:
+        return f"{self.kind}_name"
+
+    @property
+    def version_field(self) -> str:
+        return f"{self.kind}_version"
+
+    def contact_path(self, party_id) -> str:
+        """The contact_svc path that reads one party (``/customers/{id}``)."""
+        return f"/{self.kind}s/{party_id}"
+
+
+class PartyVersion(models.Model):
+    """The newest version of a party this service has heard of, from the contact events.
+
+    A name event may be applied before any order of its party exists; an order created
+    later starts from this version, so a late, older event cannot undo a newer name.
+    """
+
+    party_id = models.UUIDField(primary_key=True)
+    version = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class OrderDocument(models.Model):
+    """An order's header: status, exact total, revision and timestamps common to both kinds."""
+
+    PARTY: ClassVar[Party]
+    # The concrete PartyVersion model of this order's party.
+    PARTY_VERSIONS: ClassVar[type[PartyVersion]]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    total_amount = MoneyField(default=0)
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.id} ({self.status})"
+
+    @property
+    def party_id(self):
+        return getattr(self, self.PARTY.id_field)
+
+    @property
+    def party_name(self) -> str:
+        return getattr(self, self.PARTY.name_field)
+
+
+class OrderLine(models.Model):
+    """One line: the item (id, and sku/name copied at the time), quantity, price and subtotal.
+
+    The database holds every writer to a positive quantity and a price not below zero;
+    ``subtotal`` is computed in Decimal by the services (a CHECK on the product would
+    compare floats on SQLite, the local run's default). ``position`` keeps the lines in
+    the order they were given.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    position = models.PositiveSmallIntegerField()
+    item_id = models.UUIDField(db_index=True)
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField()
+    unit_price = MoneyField()
+    subtotal = MoneyField()
+
+    class Meta:
+        abstract = True
+        ordering = ("position",)
+        constraints = [
+            models.UniqueConstraint(fields=("order", "position"), name="%(app_label)s_%(class)s_position_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="%(app_label)s_%(class)s_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="%(app_label)s_%(class)s_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku} @ {self.unit_price}"

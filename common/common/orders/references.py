@@ -1,0 +1,77 @@
+"""Check an order's references with the services that own them, as this service.
+
+The party is read from contact_svc (``GET /customers/{id}``) and every item of an
+order from inventory_svc in ONE call (``POST /internal/items/lookup``), both with the
+service token of :class:`common.http.ServiceClient`, never the user's. An unknown id
+is a validation error naming the field (``customer_id``, ``items.1.item_id``); a
+dependency that is down, slow or answers nonsense raises the client's 503/504/502
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework.exceptions import ValidationError
+
+from common.exceptions import BadGateway
+from common.http import ServiceClient
+from common.money import quantize_money
+
+from .lines import ItemRef, LineRequest
+from .models import Party
+
+ITEMS_LOOKUP_PATH = "/internal/items/lookup"
+
+
+def contact_client() -> ServiceClient:
+    return ServiceClient(settings.ERP["CONTACT_SERVICE_URL"])
+
+
+def inventory_client() -> ServiceClient:
+    return ServiceClient(settings.ERP["INVENTORY_SERVICE_URL"])
+
+
+def party_fetch(*, party: Party, party_id: uuid.UUID) -> dict:
+    """Return the contact ``party_id`` of ``party``'s kind; unknown -> 400 naming ``<kind>_id``."""
+    data = contact_client().get_json(party.contact_path(party_id))
+    if data is None:
+        raise ValidationError({party.id_field: [f"Unknown {party.kind}."]})
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise BadGateway(f"contact_svc answered a {party.kind} without a name.")
+    return data
+
+
+def items_fetch(*, lines: Sequence[LineRequest]) -> dict[uuid.UUID, ItemRef]:
+    """Return the items of ``lines`` by id, in one call; unknown -> 400 naming ``items.<n>.item_id``."""
+    ids = list(dict.fromkeys(str(line.item_id) for line in lines))
+    response = inventory_client().request("POST", ITEMS_LOOKUP_PATH, json={"ids": ids})
+    if response.status_code != 200:
+        # The body is ours and valid: any refusal is inventory's problem, not the caller's.
+        raise BadGateway(f"inventory_svc answered the item lookup with {response.status_code}.")
+    items = _items_from(response)
+    unknown = {
+        f"items.{index}.item_id": ["Unknown item."] for index, line in enumerate(lines) if line.item_id not in items
+    }
+    if unknown:
+        raise ValidationError(unknown)
+    return items
+
+
+def _items_from(response) -> dict[uuid.UUID, ItemRef]:
+    try:
+        return {
+            uuid.UUID(str(row["id"])): ItemRef(
+                id=uuid.UUID(str(row["id"])),
+                sku=str(row["sku"]),
+                name=str(row["name"]),
+                unit_price=quantize_money(row["unit_price"]),
+            )
+            # parse_float: a price is read as the exact decimal it was written as.
+            for row in response.json(parse_float=Decimal)["data"]
+        }
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        raise BadGateway("inventory_svc answered the item lookup with something unreadable.") from exc

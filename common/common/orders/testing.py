@@ -1,0 +1,129 @@
+"""Test helpers of the order services: contact_svc, inventory_svc and auth_svc faked at the HTTP edge.
+
+:class:`FakeServices` is a real (tiny) HTTP server on a free port answering the calls
+orders make (``/service-token``, ``GET /customers/{id}``, ``GET /vendors/{id}``,
+``POST /internal/items/lookup``, ``POST /internal/stock/availability``) from
+dictionaries a test fills in, and recording every request, so the real
+:class:`common.http.ServiceClient` (pool, token, timeouts, error mapping) is what the
+tests exercise. ``delay`` makes it slow; pointing the settings at a closed port makes a
+service unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _ok(data) -> dict:
+    return {"status": 200, "message": "OK", "data": data}
+
+
+class FakeServices(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.reset()
+
+    def reset(self) -> None:
+        self.contacts: dict[str, dict[str, dict]] = {"customers": {}, "vendors": {}}
+        self.items: dict[str, dict] = {}
+        self.stock: dict[str, int] = {}
+        self.requests: list[tuple[str, str, dict | None]] = []
+        self.authorizations: list[tuple[str, str]] = []
+        self.request_ids: list[tuple[str, str | None]] = []
+        self.delay = 0.0
+        self.status_override: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def add_contact(self, kind: str, name: str = "Acme Ltd") -> str:
+        contact_id = str(uuid.uuid4())
+        self.contacts[kind][contact_id] = {"id": contact_id, "name": name, "email": f"{contact_id[:8]}@example.com"}
+        return contact_id
+
+    def add_item(self, *, sku: str = "", name: str = "Widget", unit_price: str = "1.00", stock: int = 0) -> str:
+        item_id = str(uuid.uuid4())
+        sku = sku or f"SKU-{item_id[:6].upper()}"
+        self.items[item_id] = {"id": item_id, "sku": sku, "name": name, "unit_price": Decimal(unit_price)}
+        self.stock[item_id] = stock
+        return item_id
+
+    def calls(self, path: str) -> list[dict | None]:
+        """Return the bodies of the requests made to ``path`` (None for a GET)."""
+        return [body for _, seen, body in self.requests if seen == path]
+
+    def start(self) -> FakeServices:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeServices
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def _answer(self, status: int, body) -> None:
+        # Money goes out as JSON numbers with their exact digits, as the services send it.
+        payload = json.dumps(body, default=lambda value: float(value) if isinstance(value, Decimal) else str(value))
+        payload = payload.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _begin(self, body) -> int | None:
+        self.server.requests.append((self.command, self.path, body))
+        self.server.authorizations.append((self.path, self.headers.get("Authorization", "")))
+        self.server.request_ids.append((self.path, self.headers.get("X-Request-ID")))
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        return self.server.status_override.get(self.path)
+
+    def do_GET(self):
+        forced = self._begin(None)
+        if forced:
+            return self._answer(forced, {"status": forced})
+        parts = self.path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] in self.server.contacts:
+            contact = self.server.contacts[parts[0]].get(parts[1])
+            if contact:
+                return self._answer(200, _ok(contact))
+        return self._answer(404, {"status": 404, "error": {"type": "not_found"}})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
+        forced = self._begin(body)
+        if forced:
+            return self._answer(forced, {"status": forced})
+        if self.path == "/service-token":
+            return self._answer(200, _ok({"access_token": "test-token", "token_type": "Bearer", "expires_in": 900}))
+        if self.path == "/internal/items/lookup":
+            found = [self.server.items[item_id] for item_id in body["ids"] if item_id in self.server.items]
+            return self._answer(200, _ok(found))
+        if self.path == "/internal/stock/availability":
+            short = [
+                {"item_id": line["item_id"], "requested": line["quantity"], "available": available}
+                for line in body["items"]
+                if (available := self.server.stock.get(line["item_id"], 0)) < line["quantity"]
+            ]
+            return self._answer(200, _ok({"available": not short, "short": short}))
+        return self._answer(404, {"status": 404, "error": {"type": "not_found"}})
+
+
+def closed_port_url() -> str:
+    """Return the URL of a local port nobody listens on (a service that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,144 @@
+"""Django admin of items and the stock ledger; every write goes through the services.
+
+Stock is never edited as a number: an item's form has no quantity field, the ledger
+is read-only, and the one way to change stock by hand is the "Adjust stock" action,
+which asks for a signed change and a reason and calls :func:`stock_adjust` (all the
+selected items or none, recorded as adjustments like any other).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import F, Q
+from django.template.response import TemplateResponse
+
+from common.admin import ServiceErrorsAdminMixin
+from common.exceptions import ServiceError
+
+from .models import Item, StockMovement
+from .services import EDITABLE_FIELDS, MAX_QUANTITY, item_create, item_delete, item_update, stock_adjust
+
+
+class BelowReorderLevelFilter(admin.SimpleListFilter):
+    title = "stock against reorder level"
+    parameter_name = "below_reorder_level"
+
+    def lookups(self, request, model_admin):
+        return [("true", "At or below reorder level"), ("false", "Above reorder level")]
+
+    def queryset(self, request, queryset):
+        at_or_below = Q(quantity__lte=F("reorder_level"))
+        if self.value() == "true":
+            return queryset.filter(at_or_below)
+        if self.value() == "false":
+            return queryset.exclude(at_or_below)
+        return queryset
+
+
+class StockAdjustmentForm(forms.Form):
+    change = forms.IntegerField(
+        min_value=-MAX_QUANTITY,
+        max_value=MAX_QUANTITY,
+        help_text="Signed: 5 adds five units to each selected item, -2 takes two away.",
+    )
+    reason = forms.CharField(max_length=255, help_text="Kept on each movement, e.g. 'stocktake 2026-12'.")
+
+    def clean_change(self) -> int:
+        value = self.cleaned_data["change"]
+        if value == 0:
+            raise forms.ValidationError("Must be a non-zero change.")
+        return value
+
+
+@admin.register(Item)
+class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
+    list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "created_at")
+    search_fields = ("sku", "name")
+    list_filter = (BelowReorderLevelFilter, "created_at")
+    readonly_fields = ("id", "quantity_on_hand", "created_at", "updated_at")
+    fields = (
+        "id",
+        "sku",
+        "name",
+        "description",
+        "unit_price",
+        "reorder_level",
+        "quantity_on_hand",
+        "created_at",
+        "updated_at",
+    )
+    ordering = ("-created_at",)
+    actions = ("adjust_stock",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(quantity=F("stock__quantity"))
+
+    @admin.display(description="on hand", ordering="quantity")
+    def quantity_on_hand(self, obj: Item) -> int | None:
+        return getattr(obj, "quantity", None)
+
+    def save_model(self, request, obj: Item, form, change: bool) -> None:
+        data = {field: form.cleaned_data[field] for field in EDITABLE_FIELDS if field in form.cleaned_data}
+        if change:
+            item_update(item=obj, data=data)
+        else:
+            created = item_create(**data)
+            # The admin goes on with ``obj`` (log entry, redirect): give it the new row's identity.
+            obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj: Item) -> None:
+        item_delete(item=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        # One service call per item; the admin has already refused items with a ledger
+        # (the movements protect them), and the service checks again under its locks.
+        for item in queryset:
+            item_delete(item=item)
+
+    @admin.action(description="Adjust stock of the selected items", permissions=["change"])
+    def adjust_stock(self, request, queryset):
+        form = StockAdjustmentForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            change, reason = form.cleaned_data["change"], form.cleaned_data["reason"]
+            try:
+                stock_adjust(
+                    changes={item.pk: change for item in queryset}, note=reason, actor=request.user.get_username()
+                )
+            except ServiceError as exc:
+                details = "; ".join(detail["message"] for detail in exc.details or [])
+                self.message_user(request, f"Nothing was changed: {exc.detail} {details}".strip(), messages.ERROR)
+                return None
+            self.message_user(request, f"Stock of {queryset.count()} item(s) changed by {change:+d}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Adjust stock",
+            "opts": self.model._meta,
+            "items": queryset,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/inventory/item/adjust_stock.html", context)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The ledger: looked at, filtered, never written by hand."""
+
+    list_display = ("created_at", "item", "change", "quantity_after", "reason", "reference", "actor", "note")
+    list_filter = ("reason", ("item", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("item__sku", "item__name", "actor", "note")
+    list_select_related = ("item",)
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

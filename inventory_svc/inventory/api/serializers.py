@@ -1,0 +1,97 @@
+"""Serializers of the inventory API: items, stock, the ledger, and the internal reads."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from common.money import MoneySerializerField
+from inventory.models import SKU_MAX_LENGTH
+
+MAX_LINES = 100
+
+
+class ItemSerializer(serializers.Serializer):
+    # No docstring: drf-spectacular would publish it as the component's description.
+    # Without partial=True (PUT), an omitted description or reorder_level takes its default.
+
+    id = serializers.UUIDField(read_only=True)
+    sku = serializers.CharField(max_length=SKU_MAX_LENGTH, help_text="Stored trimmed and upper-cased; unique.")
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    unit_price = MoneySerializerField(min_value=0, help_text="Money: at most 2 decimals, 0 allowed.")
+    reorder_level = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, default=0, help_text="`below_reorder_level` lists items at or below it."
+    )
+    quantity = serializers.IntegerField(read_only=True, help_text="Stock on hand.")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class StockSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class StockAdjustmentSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(
+        min_value=-(2**31 - 1),
+        max_value=2**31 - 1,
+        help_text="A signed, non-zero change of the stock on hand (not the new quantity).",
+    )
+    reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", help_text="Kept on the movement as its note."
+    )
+
+    def validate_quantity(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("Must be a non-zero change.")
+        return value
+
+
+class StockMovementSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    item_id = serializers.UUIDField(read_only=True)
+    change = serializers.IntegerField(read_only=True)
+    quantity_after = serializers.IntegerField(read_only=True)
+    reason = serializers.CharField(
+        read_only=True, help_text="purchase_receipt | sales_issue | sales_cancellation | adjustment"
+    )
+    reference = serializers.UUIDField(read_only=True, allow_null=True, help_text="The order, or null.")
+    note = serializers.CharField(read_only=True, help_text="The reason text given with an adjustment.")
+    actor = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+# --- internal reads (service tokens) ---------------------------------------------------
+
+
+class ItemLookupRequestSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=MAX_LINES)
+
+
+class ItemSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    unit_price = MoneySerializerField(read_only=True)
+
+
+class AvailabilityLineSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class AvailabilityRequestSerializer(serializers.Serializer):
+    items = AvailabilityLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+
+class ShortLineSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField(read_only=True)
+    requested = serializers.IntegerField(read_only=True)
+    available = serializers.IntegerField(read_only=True)
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    available = serializers.BooleanField(read_only=True)
+    short = ShortLineSerializer(many=True, read_only=True)

@@ -1,0 +1,213 @@
+"""The REST API of items, their stock and ledger, and the internal reads other services make.
+
+Views parse, call one selector or service, render. Roles come from common.roles
+through ``required_permissions``. Service tokens are accepted only on the internal
+reads (``POST /internal/items/lookup``, ``POST /internal/stock/availability``),
+which in turn accept nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.roles import roles_for
+from common.views import ServiceModelViewSet
+from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
+from inventory.lines import StockLine
+from inventory.selectors import item_list, item_list_by_ids, movement_list, stock_availability, stock_get
+from inventory.services import item_create, item_delete, item_update, stock_adjust
+
+from . import serializers as s
+
+ITEMS_READ, ITEMS_WRITE, ITEMS_DELETE = "items.read", "items.write", "items.delete"
+STOCK_READ, STOCK_ADJUST = "stock.read", "stock.adjust"
+
+
+def actor_of(user) -> str:
+    """Name who made a change for the ledger: the token's email, else its user id."""
+    return getattr(user, "email", None) or str(user.id)
+
+
+def _roles(permission: str) -> str:
+    # Derived from common.roles so the docs cannot drift from what is enforced.
+    return f"Roles: {', '.join(roles_for(permission))}."
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="A retry with the same key and body replays the first response.",
+)
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("search", str, description="Words that must each appear in the SKU or the name."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        description=f"Comma-separated fields among {', '.join(ORDERING_FIELDS)}; prefix `-` for descending. "
+        "Default `-created_at` (newest first). An unknown field is a 400.",
+    ),
+    OpenApiParameter("sku", str, description="Exact SKU, case-insensitive."),
+    OpenApiParameter(
+        "below_reorder_level",
+        str,
+        enum=["true", "false"],
+        description="`true`: the items whose stock is at or below their reorder level (what to buy next).",
+    ),
+    OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
+    OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="Created at or before (ISO 8601)."),
+]
+
+_NEW_ITEM = {
+    "sku": "mon-27-4k",
+    "name": "27-inch 4K monitor",
+    "description": "IPS panel, USB-C 65 W",
+    "unit_price": 329.90,
+    "reorder_level": 5,
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List items",
+        description=f"Paginated, newest first unless `ordering` says otherwise; `quantity` is the stock on hand. "
+        f"{_roles(ITEMS_READ)}",
+        parameters=_LIST_PARAMETERS,
+    ),
+    retrieve=extend_schema(summary="Get an item", description=_roles(ITEMS_READ)),
+    create=extend_schema(
+        summary="Create an item",
+        description="The SKU is trimmed and upper-cased; a duplicate is a 409. The item's stock is created at 0 "
+        f"in the same transaction. Accepts `Idempotency-Key`. {_roles(ITEMS_WRITE)}",
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[OpenApiExample("New item", value=_NEW_ITEM, request_only=True)],
+    ),
+    update=extend_schema(
+        summary="Replace an item",
+        description="Every field is replaced: omitted `description`/`reorder_level` take their defaults. "
+        f"Stock is changed only through `/items/{{id}}/stock`. {_roles(ITEMS_WRITE)}",
+    ),
+    partial_update=extend_schema(
+        summary="Amend an item", description=f"Only the fields given change. {_roles(ITEMS_WRITE)}"
+    ),
+    destroy=extend_schema(
+        summary="Delete an item",
+        description="409 while stock is on hand, or once the item has stock movements (its ledger is kept). "
+        f"{_roles(ITEMS_DELETE)}",
+        responses={204: None},
+    ),
+)
+class ItemViewSet(ServiceModelViewSet):
+    serializer_class = s.ItemSerializer
+    filterset_class = ItemFilter
+    search_fields = SEARCH_FIELDS
+    ordering_fields = ORDERING_FIELDS
+    required_permissions: ClassVar[dict[str, str]] = {
+        "list": ITEMS_READ,
+        "retrieve": ITEMS_READ,
+        "create": ITEMS_WRITE,
+        "update": ITEMS_WRITE,
+        "partial_update": ITEMS_WRITE,
+        "destroy": ITEMS_DELETE,
+        "stock": STOCK_READ,
+        "stock_adjust": STOCK_ADJUST,
+        "movements": STOCK_READ,
+    }
+
+    def get_queryset(self):
+        return item_list()
+
+    def perform_create(self, serializer):
+        serializer.instance = item_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = item_update(item=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        item_delete(item=instance)
+
+    # The item's stock and ledger are not filtered by the item list's parameters.
+    @extend_schema(summary="Get an item's stock", description=_roles(STOCK_READ), responses={200: s.StockSerializer})
+    @action(detail=True, methods=["get"], url_path="stock", pagination_class=None, filter_backends=[])
+    def stock(self, request, pk=None):
+        return Response(s.StockSerializer(stock_get(item=self.get_object())).data)
+
+    @extend_schema(
+        summary="Adjust an item's stock",
+        description="`quantity` is a signed, non-zero change (as in the original API), recorded in the ledger "
+        "with reason `adjustment` and the optional `reason` text as its note. A result below zero is a 409 and "
+        f"changes nothing. {_roles(STOCK_ADJUST)}",
+        request=s.StockAdjustmentSerializer,
+        responses={200: s.StockSerializer},
+        examples=[OpenApiExample("Count correction", value={"quantity": -2, "reason": "stocktake"}, request_only=True)],
+    )
+    @stock.mapping.put
+    def stock_adjust(self, request, pk=None):
+        item = self.get_object()
+        payload = s.StockAdjustmentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        stock_adjust(
+            changes={item.pk: payload.validated_data["quantity"]},
+            note=payload.validated_data["reason"],
+            actor=actor_of(request.user),
+        )
+        return Response(s.StockSerializer(stock_get(item=item)).data)
+
+    @extend_schema(
+        summary="List an item's stock movements",
+        description=f"The stock ledger, newest first; on hand always equals the sum of `change`. {_roles(STOCK_READ)}",
+        responses={200: s.StockMovementSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="movements", filter_backends=[])
+    def movements(self, request, pk=None):
+        movements = self.paginate_queryset(movement_list(item=self.get_object()))
+        return self.get_paginated_response(s.StockMovementSerializer(movements, many=True).data)
+
+
+class InternalView(APIView):
+    """Base of the internal reads: service tokens only, every user role refused."""
+
+    required_permissions: ClassVar[dict[str, str]] = {}
+    service_actions = ("post",)
+
+
+_SERVICE_ONLY = "Internal: service tokens only (not routed by the gateway); a user's token is a 403."
+
+
+class ItemLookupView(InternalView):
+    @extend_schema(
+        operation_id="internal_items_lookup",
+        summary="Get several items by id",
+        description=f"1 to {s.MAX_LINES} ids; the items found, in the order asked (unknown ids are simply absent). "
+        f"{_SERVICE_ONLY}",
+        request=s.ItemLookupRequestSerializer,
+        responses={200: s.ItemSummarySerializer(many=True)},
+    )
+    def post(self, request):
+        payload = s.ItemLookupRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        items = item_list_by_ids(ids=payload.validated_data["ids"])
+        return Response(s.ItemSummarySerializer(items, many=True).data)
+
+
+class StockAvailabilityView(InternalView):
+    @extend_schema(
+        operation_id="internal_stock_availability",
+        summary="Check stock for order lines",
+        description=f"1 to {s.MAX_LINES} lines; quantities of one item are added up; an unknown item counts as 0 "
+        f"available. A read without locks: the issue itself decides. {_SERVICE_ONLY}",
+        request=s.AvailabilityRequestSerializer,
+        responses={200: s.AvailabilitySerializer},
+    )
+    def post(self, request):
+        payload = s.AvailabilityRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        lines = [StockLine(**line) for line in payload.validated_data["items"]]
+        return Response(s.AvailabilitySerializer(stock_availability(lines=lines)).data)

@@ -1,0 +1,57 @@
+"""The events inventory_svc publishes: stock issued, short, returned, and low.
+
+Written to the transactional outbox by the services, inside the transaction of the
+stock change, so an event is sent if and only if the change commits (CONTRACT §6).
+
+Aggregate versions: the order events are about the order's stock, decided once
+(issued or short: version 1) and given back at most once (returned: version 2), so a
+consumer that sees them out of order keeps the later state. ``inventory.stock.low``
+is about the item's stock row, whose version grows with every movement.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from common.events import publish_event, registry
+
+if TYPE_CHECKING:
+    from .models import Stock, StockMovement
+
+ORDER_DECIDED_VERSION = 1
+ORDER_RETURNED_VERSION = 2
+
+
+def _moved_lines(movements: Sequence[StockMovement]) -> tuple[registry.StockMovementLine, ...]:
+    return tuple(
+        registry.StockMovementLine(
+            item_id=movement.item_id, quantity=abs(movement.change), quantity_after=movement.quantity_after
+        )
+        for movement in movements
+    )
+
+
+def stock_issued_publish(*, order_id: uuid.UUID, movements: Sequence[StockMovement]) -> None:
+    data = registry.StockMovedData(order_id=order_id, items=_moved_lines(movements))
+    publish_event(registry.STOCK_ISSUED, data=data, aggregate_id=order_id, aggregate_version=ORDER_DECIDED_VERSION)
+
+
+def stock_returned_publish(*, order_id: uuid.UUID, movements: Sequence[StockMovement]) -> None:
+    data = registry.StockMovedData(order_id=order_id, items=_moved_lines(movements))
+    publish_event(registry.STOCK_RETURNED, data=data, aggregate_id=order_id, aggregate_version=ORDER_RETURNED_VERSION)
+
+
+def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[registry.ShortLine]) -> None:
+    data = registry.StockShortageData(order_id=order_id, items=tuple(short))
+    publish_event(registry.STOCK_SHORTAGE, data=data, aggregate_id=order_id, aggregate_version=ORDER_DECIDED_VERSION)
+
+
+def stock_low_publish(*, stock: Stock) -> None:
+    """Announce that ``stock`` (its quantity and version already changed) went to or below its reorder level."""
+    item = stock.item
+    data = registry.StockLowData(
+        item_id=item.id, sku=item.sku, quantity=stock.quantity, reorder_level=item.reorder_level
+    )
+    publish_event(registry.STOCK_LOW, data=data, aggregate_id=item.id, aggregate_version=stock.version)

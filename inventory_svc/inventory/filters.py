@@ -1,0 +1,38 @@
+"""Query filters of the item list (``filterset_class`` of the item viewset).
+
+``?search=`` and ``?ordering=`` are the global backends' (common.filters), configured by the
+viewset's ``search_fields`` and ``ordering_fields``; the queryset is annotated with
+``quantity`` (:func:`inventory.selectors.item_list`), so both can use the stock on hand.
+A value the filters cannot read (a bad date, ``below_reorder_level=maybe``) is a 400
+naming the parameter, never ignored.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import F, Q, QuerySet
+
+from .models import normalize_sku
+
+ORDERING_FIELDS = ("sku", "name", "unit_price", "reorder_level", "quantity", "created_at", "updated_at")
+SEARCH_FIELDS = ("sku", "name")
+
+
+class ItemFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(method="filter_sku", max_length=200)
+    below_reorder_level = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        method="filter_below_reorder_level",
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    def filter_sku(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Exact, on the normalised value, so the unique index on sku serves it.
+        return queryset.filter(sku=normalize_sku(value))
+
+    def filter_below_reorder_level(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        # "At or below" (CONTRACT §5): what to buy next.
+        at_or_below = Q(quantity__lte=F("reorder_level"))
+        return queryset.filter(at_or_below if value else ~at_or_below)

@@ -1,0 +1,53 @@
+"""The events inventory_svc consumes, each handed to one service (CONTRACT §6).
+
+``manage.py consume_events`` runs a handler in one transaction with the inbox record
+of its event id, so a redelivered event is applied once; the services are idempotent
+by order as well (the ledger, and the decision recorded per sales order), so the same
+order under a second event id changes nothing either. ``event.data`` arrives typed and
+checked against the registry (a message that does not match is dead-lettered before
+it gets here); what the types cannot say (a line of 0 units, an order without lines)
+is refused here, as permanently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from common.events import Event, PoisonMessage, registry
+
+from .services import stock_issue_for_order, stock_receive_for_order, stock_return_for_order
+
+
+def handle_sales_order_confirmed(event: Event) -> None:
+    data: registry.SalesOrderConfirmedData = event.data
+    stock_issue_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
+
+
+def handle_purchase_order_received(event: Event) -> None:
+    data: registry.PurchaseOrderReceivedData = event.data
+    stock_receive_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
+
+
+def handle_sales_order_cancelled(event: Event) -> None:
+    data: registry.OrderCancelledData = event.data
+    stock_return_for_order(order_id=data.order_id, actor=_actor(event))
+
+
+HANDLERS = {
+    registry.SALES_ORDER_CONFIRMED: handle_sales_order_confirmed,
+    registry.PURCHASE_ORDER_RECEIVED: handle_purchase_order_received,
+    registry.SALES_ORDER_CANCELLED: handle_sales_order_cancelled,
+}
+
+
+def _actor(event: Event) -> str:
+    return f"{event.producer} (event {event.event_id})"
+
+
+def _checked(lines: Sequence[registry.OrderLine]) -> Sequence[registry.OrderLine]:
+    if not lines:
+        raise PoisonMessage("the order has no lines")
+    for line in lines:
+        if line.quantity < 1:
+            raise PoisonMessage(f"a line's quantity must be at least 1: {line}")
+    return lines

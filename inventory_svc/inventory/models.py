@@ -1,0 +1,171 @@
+"""Items, their stock on hand, and the stock ledger.
+
+The database itself holds the rules every writer must follow, so no path (a bug, a
+shell, a migration) can break them unseen: a SKU is stored trimmed and upper-cased and
+is unique; stock never goes below zero; a movement changes something and never leaves
+a negative quantity; an order is issued, received or given back at most once per item.
+``Stock.quantity`` is written only by :func:`inventory.services.stock_movements_apply`,
+together with the movements that explain it, so on hand == sum of the ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Trim, Upper
+from django.utils import timezone
+
+from common.money import MoneyField
+
+# Named here because services map the IntegrityError of exactly this constraint to a 409.
+SKU_UNIQUE_CONSTRAINT = "inventory_item_sku_uniq"
+MOVEMENT_ONCE_PER_ORDER_CONSTRAINT = "inventory_movement_once_per_order"
+SKU_MAX_LENGTH = 64
+
+
+def normalize_sku(sku: str) -> str:
+    return sku.strip().upper()
+
+
+class Item(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sku = models.CharField(max_length=SKU_MAX_LENGTH, help_text="Stored trimmed and upper-cased; unique.")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    unit_price = MoneyField(validators=[MinValueValidator(0)])
+    reorder_level = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku"], name=SKU_UNIQUE_CONSTRAINT, violation_error_message="An item with this SKU exists."
+            ),
+            models.CheckConstraint(
+                condition=Q(sku=Upper(Trim("sku"))),
+                name="inventory_item_sku_normalized",
+            ),
+            models.CheckConstraint(condition=~Q(sku=""), name="inventory_item_sku_not_blank"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="inventory_item_unit_price_gte_0"),
+            models.CheckConstraint(condition=Q(reorder_level__gte=0), name="inventory_item_reorder_level_gte_0"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="item_created_idx"),
+            models.Index(fields=["updated_at"], name="item_updated_idx"),
+            models.Index(fields=["name"], name="item_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+    def clean(self) -> None:
+        # Runs before constraint validation in full_clean (admin forms, services), so
+        # " ab-1 " is stored as "AB-1" instead of tripping the check constraint.
+        if self.sku:
+            self.sku = normalize_sku(self.sku)
+
+
+class Stock(models.Model):
+    """The stock on hand of one item: one row per item, made with the item."""
+
+    item = models.OneToOneField(Item, primary_key=True, on_delete=models.CASCADE, related_name="stock")
+    quantity = models.IntegerField(default=0)
+    # Grows with every movement (under the row lock): the aggregate version of the stock events.
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="inventory_stock_quantity_gte_0")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.quantity}"
+
+
+class MovementReason(models.TextChoices):
+    PURCHASE_RECEIPT = "purchase_receipt", "Purchase receipt"
+    SALES_ISSUE = "sales_issue", "Sales issue"
+    SALES_CANCELLATION = "sales_cancellation", "Sales cancellation"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+# Reasons whose movement answers one order (``reference``): at most one per item and order.
+ORDER_REASONS = (
+    MovementReason.PURCHASE_RECEIPT.value,
+    MovementReason.SALES_ISSUE.value,
+    MovementReason.SALES_CANCELLATION.value,
+)
+
+
+class StockMovement(models.Model):
+    """One line of the stock ledger: what changed, why, for which order, by whom, and what was left."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # PROTECT: an item with a ledger is not deleted (services refuse it with a 409 first).
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="movements")
+    change = models.IntegerField()
+    quantity_after = models.IntegerField()
+    reason = models.CharField(max_length=32, choices=MovementReason.choices)
+    reference = models.UUIDField(null=True, blank=True, help_text="The order this movement answers, if any.")
+    note = models.CharField(max_length=255, blank=True, default="", help_text="Free text given with an adjustment.")
+    actor = models.CharField(max_length=255, help_text="Who moved the stock: a user's email, or a service.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=~Q(change=0), name="inventory_movement_change_not_0"),
+            models.CheckConstraint(condition=Q(quantity_after__gte=0), name="inventory_movement_after_gte_0"),
+            models.CheckConstraint(
+                condition=Q(reason__in=MovementReason.values), name="inventory_movement_reason_valid"
+            ),
+            # An order's movement names its order; an adjustment names none.
+            models.CheckConstraint(
+                condition=Q(reason__in=ORDER_REASONS, reference__isnull=False)
+                | Q(reason=MovementReason.ADJUSTMENT.value, reference__isnull=True),
+                name="inventory_movement_reference_matches_reason",
+            ),
+            # Whatever is redelivered, an order moves an item's stock once per reason.
+            models.UniqueConstraint(
+                fields=["item", "reason", "reference"],
+                condition=Q(reason__in=ORDER_REASONS),
+                name=MOVEMENT_ONCE_PER_ORDER_CONSTRAINT,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "-created_at"], name="movement_item_created_idx"),
+            models.Index(fields=["reference", "reason"], name="movement_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.change:+d} ({self.reason})"
+
+
+class IssueOutcome(models.TextChoices):
+    ISSUED = "issued", "Issued"
+    SHORT = "short", "Short"
+
+
+class SalesOrderIssue(models.Model):
+    """What inventory decided for a confirmed sales order: issued in full, or short (nothing issued).
+
+    A shortage leaves no trace in the ledger, so without this row a second delivery of the
+    same order under another event id could issue it after all, behind the back of a sales
+    order already marked short. The row is the decision, taken once per order.
+    """
+
+    order_id = models.UUIDField(primary_key=True)
+    outcome = models.CharField(max_length=16, choices=IssueOutcome.choices)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(outcome__in=IssueOutcome.values), name="inventory_issue_outcome_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.outcome}"

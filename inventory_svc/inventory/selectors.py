@@ -1,0 +1,83 @@
+"""Reads of items, stock and the ledger, for the API, the admin and the management commands."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from common.exceptions import NotFound
+
+from .lines import Line, ShortLine, quantities_by_item
+from .models import Item, Stock, StockMovement
+
+
+def item_list() -> QuerySet[Item]:
+    """Return the items with their ``quantity`` on hand, newest first (the API filters, orders and pages this)."""
+    return Item.objects.annotate(quantity=F("stock__quantity")).order_by("-created_at", "-id")
+
+
+def item_list_by_ids(*, ids: Iterable[uuid.UUID]) -> list[Item]:
+    """Return the items among ``ids``, in the order asked, leaving out unknown ids."""
+    wanted = list(dict.fromkeys(ids))
+    found = Item.objects.in_bulk(wanted)
+    return [found[item_id] for item_id in wanted if item_id in found]
+
+
+def stock_get(*, item: Item) -> Stock:
+    stock = Stock.objects.filter(item_id=item.pk).first()
+    if stock is None:  # the item was deleted since the caller read it
+        raise NotFound()
+    return stock
+
+
+def movement_list(*, item: Item) -> QuerySet[StockMovement]:
+    """Return the item's ledger, newest first."""
+    return StockMovement.objects.filter(item_id=item.pk).order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    short: list[ShortLine]
+
+
+def stock_availability(*, lines: Iterable[Line]) -> Availability:
+    """Say whether every line could be issued now, and which items are short by how much.
+
+    Quantities of the same item are added up, as an issue would; an unknown item counts
+    as none available. A read without locks: the issue itself decides (all or none).
+    """
+    wanted = quantities_by_item(lines)
+    on_hand = dict(Stock.objects.filter(item_id__in=wanted).values_list("item_id", "quantity"))
+    short = [
+        ShortLine(item_id=item_id, requested=quantity, available=on_hand.get(item_id, 0))
+        for item_id, quantity in wanted.items()
+        if on_hand.get(item_id, 0) < quantity
+    ]
+    return Availability(available=not short, short=short)
+
+
+@dataclass(frozen=True)
+class LedgerDiscrepancy:
+    item_id: uuid.UUID
+    sku: str
+    on_hand: int
+    ledger: int
+
+
+def stock_ledger_discrepancies() -> list[LedgerDiscrepancy]:
+    """Return every item whose stock on hand differs from the sum of its movements."""
+    rows = (
+        Stock.objects.annotate(ledger=Coalesce(Sum("item__movements__change"), 0))
+        .exclude(quantity=F("ledger"))
+        .order_by("item__sku")
+        .values_list("item_id", "item__sku", "quantity", "ledger")
+    )
+    return [
+        LedgerDiscrepancy(item_id=item_id, sku=sku, on_hand=on_hand, ledger=ledger)
+        for item_id, sku, on_hand, ledger in rows
+    ]

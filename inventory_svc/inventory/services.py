@@ -1,0 +1,337 @@
+"""Writes of the inventory domain: items, and every change of stock on hand.
+
+Views, event handlers, the admin and the seed command call exactly one of these.
+Errors are raised as exceptions the envelope handler maps (CONTRACT §2): Django
+``ValidationError`` -> 400, ``NotFound`` -> 404, ``Conflict`` (a duplicate SKU, stock
+below zero, deleting an item still in use) -> 409.
+
+Stock on hand has ONE writer, :func:`stock_movements_apply`: it locks the stock rows,
+refuses a change that would take any of them below zero, and writes the movements and
+the new quantities together, so the ledger equals the stock by construction.
+Everything else that moves stock (adjustments, receipts, issues, give-backs) is a thin
+function around it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from common.db import unique_conflict
+from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
+
+from . import events
+from .lines import Line, ShortLine, quantities_by_item
+from .models import (
+    SKU_UNIQUE_CONSTRAINT,
+    IssueOutcome,
+    Item,
+    MovementReason,
+    SalesOrderIssue,
+    Stock,
+    StockMovement,
+    normalize_sku,
+)
+
+# Lock order. Every transaction that moves stock locks ALL the Stock rows it will touch
+# in one statement, in ascending item id (SELECT ... FOR UPDATE ORDER BY item_id), before
+# it reads a quantity or writes a movement:
+#
+#   Stock rows (ascending item_id) -> [SalesOrderIssue row] -> [Item row]
+#
+# (bracketed steps only where they apply: a sales issue records its decision after the
+# stock rows, an item deletion locks its item row after its stock row). Because every
+# writer takes the stock rows in the same global order, two transactions touching
+# overlapping items in whatever order their lines came can wait for each other but can
+# never deadlock. Inserting a movement takes a KEY SHARE lock on its Item row (the foreign
+# key): that is why a deletion locks the stock row *before* the item row, and an item
+# update (which never touches stock) locks only its item row. Quantities are read only
+# under the lock, so a check ("enough on hand?") and its write cannot be split by
+# another writer; idempotency checks by order ("already issued?") are made under the
+# same locks, the unique constraint on (item, reason, reference) being the backstop.
+
+# The largest quantity the integer column holds: a change past it is refused, not a crash.
+MAX_QUANTITY = 2**31 - 1
+EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level"})
+
+
+class UnknownItems(Exception):
+    """Stock was to be moved for items that do not exist (an event naming a deleted item)."""
+
+    def __init__(self, item_ids: Iterable[uuid.UUID]):
+        self.item_ids = sorted(item_ids)
+        super().__init__(f"unknown items: {', '.join(map(str, self.item_ids))}")
+
+
+# ---------------------------------------------------------------- items
+
+
+@transaction.atomic
+def item_create(*, sku: str, name: str, unit_price: Decimal, description: str = "", reorder_level: int = 0) -> Item:
+    """Create an item and its stock at 0 in one transaction."""
+    item = Item(
+        sku=normalize_sku(sku),
+        name=name,
+        description=description,
+        unit_price=unit_price,
+        reorder_level=reorder_level,
+    )
+    _item_save(item)
+    Stock.objects.create(item=item, quantity=0)
+    item.quantity = 0
+    return item
+
+
+@transaction.atomic
+def item_update(*, item: Item, data: Mapping[str, Any]) -> Item:
+    """Set the fields in ``data`` (PUT passes all, PATCH some) and return the saved item.
+
+    The item row is locked and re-read first; an update that changes nothing writes
+    nothing. Stock is not touched (nor locked): see the lock order above.
+    """
+    unknown = set(data) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    locked = Item.objects.select_for_update().filter(pk=item.pk).first()
+    if locked is None:  # deleted since the caller read it
+        raise NotFound()
+    changes = {field: normalize_sku(value) if field == "sku" else value for field, value in data.items()}
+    if any(getattr(locked, field) != value for field, value in changes.items()):
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        _item_save(locked)
+    locked.quantity = Stock.objects.values_list("quantity", flat=True).get(item_id=locked.pk)
+    return locked
+
+
+@transaction.atomic
+def item_delete(*, item: Item) -> None:
+    """Delete an item that has no stock on hand and no ledger; otherwise 409 and nothing changes.
+
+    An item with movements is kept: its ledger is the record of what was received and
+    issued, and a sales order issued from it may still be cancelled and given back.
+    """
+    stock = _stocks_lock([item.pk]).get(item.pk)
+    if stock is None:
+        raise NotFound()
+    if stock.quantity > 0:
+        message = f"The item has {stock.quantity} units on hand."
+        raise Conflict(message, details=[{"field": "quantity", "message": message}])
+    if StockMovement.objects.filter(item_id=item.pk).exists():
+        message = "The item has stock movements; its ledger is kept."
+        raise Conflict(message, details=[{"field": "movements", "message": message}])
+    Item.objects.select_for_update().get(pk=item.pk).delete()  # its stock row goes with it
+
+
+def _item_save(item: Item) -> None:
+    """Validate and save, turning a duplicate SKU (even a concurrent one) into a 409."""
+    # Constraints are left to the database: checking them here too would cost a query
+    # and still race; the field checks catch callers that skip the serializer.
+    try:
+        item.full_clean(validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed.from_django(exc) from None
+    with unique_conflict(SKU_UNIQUE_CONSTRAINT, field="sku", message="An item with this SKU already exists."):
+        item.save()
+
+
+# ---------------------------------------------------------------- stock: the one writer
+
+
+def _stocks_lock(item_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Stock]:
+    """Lock the stock rows of ``item_ids`` in ascending item id (the lock order) and return them.
+
+    Unknown items are simply absent. The item's SKU and reorder level come along in
+    the same query, without locking the item rows.
+    """
+    rows = (
+        Stock.objects.select_for_update(of=("self",))
+        .select_related("item")
+        .filter(item_id__in=set(item_ids))
+        .order_by("item_id")
+    )
+    return {stock.item_id: stock for stock in rows}
+
+
+def stock_movements_apply(
+    *,
+    changes: Mapping[uuid.UUID, int],
+    reason: MovementReason,
+    actor: str,
+    reference: uuid.UUID | None = None,
+    note: str = "",
+    stocks: Mapping[uuid.UUID, Stock] | None = None,
+) -> list[StockMovement]:
+    """Apply signed ``changes`` per item, all or none, and return the movements written.
+
+    The only writer of ``Stock.quantity``. Must run inside ``transaction.atomic()``.
+    ``stocks`` are rows the caller already locked with :func:`_stocks_lock` (it needed
+    to look at them first); otherwise they are locked here. Raises ``UnknownItems``
+    for an item without stock, ``InsufficientStock`` (nothing written) when a change
+    would take any item below zero. Emits ``inventory.stock.low`` for every item that
+    goes from above its reorder level to at or below it.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stock_movements_apply must run inside transaction.atomic()")
+    if any(change == 0 for change in changes.values()):
+        raise ValueError("a stock movement changes the quantity")
+    locked = stocks if stocks is not None else _stocks_lock(changes)
+    unknown = set(changes) - set(locked)
+    if unknown:
+        raise UnknownItems(unknown)
+    short = [
+        {"item_id": item_id, "requested": -change, "available": locked[item_id].quantity, "field": "quantity"}
+        for item_id, change in changes.items()
+        if locked[item_id].quantity + change < 0
+    ]
+    if short:
+        raise InsufficientStock(short)
+    too_many = [item_id for item_id, change in changes.items() if locked[item_id].quantity + change > MAX_QUANTITY]
+    if too_many:
+        message = f"Stock on hand cannot exceed {MAX_QUANTITY}."
+        raise Conflict(
+            message, details=[{"field": "quantity", "message": f"Item {item_id}: {message}"} for item_id in too_many]
+        )
+
+    now = timezone.now()
+    movements = []
+    for item_id in sorted(changes):  # write in lock order too
+        stock, change = locked[item_id], changes[item_id]
+        before, stock.quantity = stock.quantity, stock.quantity + change
+        stock.version += 1
+        stock.updated_at = now
+        movements.append(
+            StockMovement(
+                item_id=item_id,
+                change=change,
+                quantity_after=stock.quantity,
+                reason=reason,
+                reference=reference,
+                note=note,
+                actor=actor,
+                created_at=now,
+            )
+        )
+        if before > stock.item.reorder_level >= stock.quantity:
+            events.stock_low_publish(stock=stock)
+    Stock.objects.bulk_update([locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
+    StockMovement.objects.bulk_create(movements)
+    return movements
+
+
+@transaction.atomic
+def stock_adjust(*, changes: Mapping[uuid.UUID, int], actor: str, note: str = "") -> list[StockMovement]:
+    """Adjust stock by hand (API, admin, seeding): signed changes, all or none.
+
+    Raises ``NotFound`` for an item that does not exist, ``InsufficientStock`` (409,
+    nothing written) when a change would take stock below zero.
+    """
+    try:
+        return stock_movements_apply(changes=changes, reason=MovementReason.ADJUSTMENT, actor=actor, note=note)
+    except UnknownItems:
+        raise NotFound() from None
+
+
+@transaction.atomic
+def stock_issue_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: str) -> IssueOutcome | None:
+    """Issue every line of a confirmed sales order, or none of them if any is short.
+
+    Publishes ``inventory.stock.issued`` or ``inventory.stock.shortage`` (naming every
+    short line; an unknown item counts as none available) and returns the outcome; None
+    if this order was decided before (a redelivery under another event id), in which
+    case nothing is written or published.
+    """
+    wanted = quantities_by_item(lines)
+    stocks = _stocks_lock(wanted)
+    short = [
+        ShortLine(item_id=item_id, requested=quantity, available=stocks[item_id].quantity if item_id in stocks else 0)
+        for item_id, quantity in wanted.items()
+        if item_id not in stocks or stocks[item_id].quantity < quantity
+    ]
+    if not _issue_decision_record(order_id=order_id, outcome=IssueOutcome.SHORT if short else IssueOutcome.ISSUED):
+        return None
+    if short:
+        events.stock_shortage_publish(order_id=order_id, short=short)
+        return IssueOutcome.SHORT
+    movements = stock_movements_apply(
+        changes={item_id: -quantity for item_id, quantity in wanted.items()},
+        reason=MovementReason.SALES_ISSUE,
+        reference=order_id,
+        actor=actor,
+        stocks=stocks,
+    )
+    events.stock_issued_publish(order_id=order_id, movements=movements)
+    return IssueOutcome.ISSUED
+
+
+def _issue_decision_record(*, order_id: uuid.UUID, outcome: IssueOutcome) -> bool:
+    """Record the order's decision; False if it was decided before (nothing is written then).
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` instead of a look-up and an insert: a
+    concurrent delivery of the same order already waits on the stock locks, and where
+    it locked none (every item unknown) it waits on the primary key until the first
+    commits, then finds the conflict.
+    """
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(SalesOrderIssue._meta.db_table)
+    order_field = SalesOrderIssue._meta.get_field("order_id")
+    decided_field = SalesOrderIssue._meta.get_field("decided_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (order_id, outcome, decided_at) VALUES (%s, %s, %s) "  # noqa: S608 (names from the model)
+            "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+            [
+                order_field.get_db_prep_value(order_id, connection),
+                str(outcome),
+                decided_field.get_db_prep_value(timezone.now(), connection),
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+@transaction.atomic
+def stock_receive_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: str) -> list[StockMovement]:
+    """Receive every line of a received purchase order; nothing if it was received before.
+
+    Raises ``UnknownItems`` (nothing written) when a line names an item that does not
+    exist: stock cannot be received into nothing, so the event is dead-lettered for an
+    operator to look at.
+    """
+    wanted = quantities_by_item(lines)
+    stocks = _stocks_lock(wanted)
+    if StockMovement.objects.filter(reference=order_id, reason=MovementReason.PURCHASE_RECEIPT).exists():
+        return []
+    return stock_movements_apply(
+        changes=wanted, reason=MovementReason.PURCHASE_RECEIPT, reference=order_id, actor=actor, stocks=stocks
+    )
+
+
+@transaction.atomic
+def stock_return_for_order(*, order_id: uuid.UUID, actor: str) -> list[StockMovement]:
+    """Give back exactly what the ledger issued for a cancelled sales order, once.
+
+    Publishes ``inventory.stock.returned``. Nothing is written or published if nothing
+    was issued for the order, or if it was given back before.
+    """
+    issued = {
+        item_id: -change
+        for item_id, change in StockMovement.objects.filter(
+            reference=order_id, reason=MovementReason.SALES_ISSUE
+        ).values_list("item_id", "change")
+    }
+    if not issued:
+        return []
+    stocks = _stocks_lock(issued)
+    if StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_CANCELLATION).exists():
+        return []
+    movements = stock_movements_apply(
+        changes=issued, reason=MovementReason.SALES_CANCELLATION, reference=order_id, actor=actor, stocks=stocks
+    )
+    events.stock_returned_publish(order_id=order_id, movements=movements)
+    return movements

@@ -1,0 +1,217 @@
+"""The Django admin: items through the services, a read-only ledger, stock changed only by the action."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory.models import Item, Stock, StockMovement
+
+from .conftest import ledger_total, on_hand
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = "/admin/inventory/item/"
+LEDGER = "/admin/inventory/stockmovement/"
+
+
+def form(**overrides) -> dict:
+    return {
+        "sku": " adm-1 ",
+        "name": "Admin made",
+        "description": "",
+        "unit_price": "2.50",
+        "reorder_level": "1",
+        **overrides,
+    }
+
+
+def test_admin_lists_items_with_stock_and_searches(make_item, admin_client):
+    # given
+    make_item(sku="FIND-ME", name="Findable", stock=17)
+    make_item(sku="HIDE", name="Hidden")
+
+    # when
+    response = admin_client.get(ITEMS, {"q": "find"})
+
+    # then
+    assert response.status_code == 200
+    assert b"FIND-ME" in response.content and b"HIDE" not in response.content
+    assert b'<td class="field-quantity_on_hand">17</td>' in response.content
+
+
+def test_admin_filters_items_at_or_below_reorder_level(make_item, admin_client):
+    # given
+    make_item(sku="LOW-ONE", reorder_level=5, stock=5)
+    make_item(sku="FINE-ONE", reorder_level=5, stock=6)
+
+    # when
+    response = admin_client.get(ITEMS, {"below_reorder_level": "true"})
+
+    # then
+    assert b"LOW-ONE" in response.content and b"FINE-ONE" not in response.content
+
+
+def test_admin_add_goes_through_the_service(admin_client):
+    # when
+    response = admin_client.post(f"{ITEMS}add/", form())
+
+    # then
+    assert response.status_code == 302, response.content
+    item = Item.objects.get()
+    assert item.sku == "ADM-1"
+    assert Stock.objects.get(item_id=item.pk).quantity == 0
+
+
+def test_admin_refuses_a_duplicate_sku_in_any_case(make_item, admin_client, snapshot):
+    # given
+    make_item(sku="ADM-1")
+    before = snapshot()
+
+    # when
+    response = admin_client.post(f"{ITEMS}add/", form(sku="adm-1"))
+
+    # then: the form shows the error, nothing is written
+    assert response.status_code == 200
+    assert snapshot() == before
+
+
+def test_admin_change_form_has_no_quantity_to_edit(make_item, admin_client):
+    # given
+    item = make_item(stock=4)
+
+    # when: a quantity smuggled into the form
+    response = admin_client.post(f"{ITEMS}{item.pk}/change/", form(sku=item.sku, quantity="99"))
+
+    # then
+    assert response.status_code == 302
+    assert on_hand(item) == 4
+    page = admin_client.get(f"{ITEMS}{item.pk}/change/").content
+    assert b'name="quantity' not in page
+
+
+def test_adjust_stock_action_asks_for_the_change_and_a_reason(make_item, admin_client, snapshot):
+    # given
+    item = make_item(stock=4)
+    before = snapshot()
+
+    # when
+    response = admin_client.post(ITEMS, {"action": "adjust_stock", "_selected_action": [str(item.pk)]})
+
+    # then
+    assert response.status_code == 200
+    assert b'name="change"' in response.content and b'name="reason"' in response.content
+    assert snapshot() == before
+
+
+def test_adjust_stock_action_calls_the_service(make_item, admin_client, admin_user):
+    # given
+    first, second = make_item(stock=4), make_item(stock=1)
+
+    # when
+    response = admin_client.post(
+        ITEMS,
+        {
+            "action": "adjust_stock",
+            "_selected_action": [str(first.pk), str(second.pk)],
+            "apply": "1",
+            "change": "3",
+            "reason": "found in the back",
+        },
+        follow=True,
+    )
+
+    # then
+    assert response.status_code == 200
+    assert b"changed by +3" in response.content
+    assert (on_hand(first), on_hand(second)) == (7, 4)
+    assert (ledger_total(first), ledger_total(second)) == (7, 4)
+    movement = StockMovement.objects.filter(item_id=first.pk).latest("created_at")
+    assert (movement.reason, movement.note, movement.actor) == ("adjustment", "found in the back", admin_user.username)
+
+
+def test_a_refused_adjustment_shows_a_message_and_changes_nothing(make_item, admin_client, snapshot):
+    # given: one of the two would go below zero
+    plenty, scarce = make_item(stock=10), make_item(stock=1)
+    before = snapshot()
+
+    # when
+    response = admin_client.post(
+        ITEMS,
+        {
+            "action": "adjust_stock",
+            "_selected_action": [str(plenty.pk), str(scarce.pk)],
+            "apply": "1",
+            "change": "-2",
+            "reason": "breakage",
+        },
+        follow=True,
+    )
+
+    # then
+    assert response.status_code == 200
+    assert b"Nothing was changed" in response.content
+    assert f"item {scarce.pk}: requested 2, available 1".encode() in response.content
+    assert snapshot() == before
+
+
+def test_adjust_stock_action_refuses_a_zero_change(make_item, admin_client, snapshot):
+    # given
+    item = make_item(stock=1)
+    before = snapshot()
+
+    # when
+    response = admin_client.post(
+        ITEMS,
+        {"action": "adjust_stock", "_selected_action": [str(item.pk)], "apply": "1", "change": "0", "reason": "x"},
+    )
+
+    # then: the form again, with the error
+    assert response.status_code == 200
+    assert b"Must be a non-zero change." in response.content
+    assert snapshot() == before
+
+
+def test_admin_will_not_delete_an_item_with_a_ledger(make_item, admin_client, snapshot):
+    # given
+    item = make_item(stock=2)
+    before = snapshot()
+
+    # when
+    response = admin_client.post(f"{ITEMS}{item.pk}/delete/", {"post": "yes"})
+
+    # then: the movements protect it
+    assert response.status_code == 200
+    assert b"Cannot delete item" in response.content
+    assert snapshot() == before
+
+
+def test_admin_deletes_an_unused_item_through_the_service(make_item, admin_client):
+    # given
+    item = make_item()
+
+    # when
+    response = admin_client.post(f"{ITEMS}{item.pk}/delete/", {"post": "yes"})
+
+    # then
+    assert response.status_code == 302
+    assert not Item.objects.exists() and not Stock.objects.exists()
+
+
+def test_ledger_is_listed_filtered_and_read_only(make_item, admin_client, snapshot):
+    # given
+    item = make_item(sku="LEDGER-1", stock=3)
+    movement = StockMovement.objects.get(item_id=item.pk)
+    before = snapshot()
+
+    # when
+    listing = admin_client.get(LEDGER, {"reason__exact": "adjustment", "item__id__exact": str(item.pk)})
+    add = admin_client.get(f"{LEDGER}add/")
+    change = admin_client.post(f"{LEDGER}{movement.pk}/change/", {"change": "100", "quantity_after": "100"})
+    delete = admin_client.post(f"{LEDGER}{movement.pk}/delete/", {"post": "yes"})
+
+    # then
+    assert listing.status_code == 200 and b"LEDGER-1" in listing.content
+    assert add.status_code == 403
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    assert snapshot() == before

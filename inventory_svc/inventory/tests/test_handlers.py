@@ -1,0 +1,351 @@
+"""The event handlers through the real inbox path: RabbitMQ -> consume_events' consumer -> handler.
+
+Each test publishes the other services' events to a private topology (a unique
+prefix, deleted afterwards) on the real broker, runs inventory's consumer on a
+thread, and waits for it to dispose of every message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connections
+from kombu import Connection, Producer
+
+from common.events import envelope, jsonenc, registry
+from common.events.consumer import REASON, EventConsumer
+from common.events.models import InboxEvent
+from common.events.topology import Topology
+from common.testing.broker import drain, queue_depth
+from inventory.models import MovementReason, StockMovement
+
+from .conftest import ledger_total, on_hand
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PRICE = Decimal("5.00")
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 15.0, message: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {message or predicate}")
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    url = django_settings.BROKER_URL
+    # These tests are about the broker path: a missing RabbitMQ is a failure, never a skip.
+    assert url.startswith("amqp://"), f"BROKER_URL must point at RabbitMQ, got {url!r}"
+    return url
+
+
+@pytest.fixture
+def topology(settings, amqp_url) -> Topology:
+    settings.ERP_EVENTS = {
+        **settings.ERP_EVENTS,
+        "PREFIX": f"invtest.{uuid.uuid4().hex[:10]}.",
+        "RETRY_DELAYS": [0.2],
+        "PUBLISH_TIMEOUT": 3.0,
+    }
+    topology = Topology()
+    with Connection(amqp_url) as conn:
+        topology.declare(conn)
+    yield topology
+    with Connection(amqp_url) as conn:
+        topology.delete(conn)
+
+
+@pytest.fixture
+def consumer(topology, postgresql):
+    """Inventory's consumer with its real handler map, on a thread; stopped at teardown."""
+    worker = EventConsumer(consumer="inventory")
+
+    def run():
+        try:
+            worker.run(safety_interval=0.2)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield worker
+    worker.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the consumer did not stop"
+
+
+@pytest.fixture
+def publish(topology, amqp_url):
+    """Publish an event as its producer's relay would: the envelope on ``erp.events``, keyed by type."""
+
+    def send(
+        event_type, data: dict, *, event_id: uuid.UUID | None = None, body: bytes | None = None, unchecked: bool = False
+    ) -> None:
+        if unchecked:  # the envelope as a faulty producer might write it, data unchecked
+            body = jsonenc.dumps(
+                {
+                    "event_id": event_id or uuid.uuid4(),
+                    "event_type": event_type.name,
+                    "version": event_type.version,
+                    "occurred_at": dt.datetime.now(dt.UTC),
+                    "producer": event_type.producer,
+                    "correlation_id": None,
+                    "aggregate_id": str(data["order_id"]),
+                    "aggregate_version": 1,
+                    "data": data,
+                }
+            ).encode()
+        if body is None:
+            _, text = envelope.build(
+                event_type, data=data, aggregate_id=data["order_id"], aggregate_version=1, event_id=event_id
+            )
+            body = text.encode()
+        with Connection(amqp_url) as conn:
+            Producer(conn.default_channel).publish(
+                body,
+                exchange=topology.exchange,
+                routing_key=event_type.name,
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+            )
+
+    return send
+
+
+def disposed(worker: EventConsumer) -> int:
+    return worker.applied + worker.duplicates + worker.dead_lettered
+
+
+def order_event(order_id: uuid.UUID, *lines: tuple[object, int], party: str = "customer_id") -> dict:
+    """The data of a confirmed sales order (``party="vendor_id"``: of a received purchase order)."""
+    return {
+        "order_id": str(order_id),
+        party: str(uuid.uuid4()),
+        "total_amount": Decimal("10.00"),
+        "items": [
+            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
+            for item, quantity in lines
+        ],
+    }
+
+
+def published(outbox, event_type) -> list[dict]:
+    return [data for name, data in outbox() if name == event_type.name]
+
+
+def test_confirmed_order_is_issued_in_full(consumer, publish, make_item, outbox):
+    # given
+    first, second = make_item(stock=5), make_item(stock=3)
+    order, event_id = uuid.uuid4(), uuid.uuid4()
+
+    # when
+    publish(registry.SALES_ORDER_CONFIRMED, order_event(order, (first, 2), (second, 3)), event_id=event_id)
+    wait_until(lambda: consumer.applied == 1, message="the confirmed order")
+
+    # then
+    assert (on_hand(first), on_hand(second)) == (3, 0)
+    assert published(outbox, registry.STOCK_ISSUED) == [
+        {
+            "order_id": str(order),
+            "items": sorted(
+                [
+                    {"item_id": str(first.pk), "quantity": 2, "quantity_after": 3},
+                    {"item_id": str(second.pk), "quantity": 3, "quantity_after": 0},
+                ],
+                key=lambda line: line["item_id"],
+            ),
+        }
+    ]
+    assert set(StockMovement.objects.filter(reference=order).values_list("actor", flat=True)) == {
+        f"sales (event {event_id})"
+    }
+
+
+def test_confirmed_order_with_a_short_line_issues_nothing_and_names_it(consumer, publish, make_item, outbox):
+    # given
+    enough, scarce = make_item(stock=5), make_item(stock=1)
+    order = uuid.uuid4()
+    movements_before = StockMovement.objects.count()
+
+    # when
+    publish(registry.SALES_ORDER_CONFIRMED, order_event(order, (enough, 2), (scarce, 2)))
+    wait_until(lambda: consumer.applied == 1, message="the confirmed order")
+
+    # then
+    assert (on_hand(enough), on_hand(scarce)) == (5, 1)
+    assert StockMovement.objects.count() == movements_before
+    assert published(outbox, registry.STOCK_SHORTAGE) == [
+        {"order_id": str(order), "items": [{"item_id": str(scarce.pk), "requested": 2, "available": 1}]}
+    ]
+    assert published(outbox, registry.STOCK_ISSUED) == []
+
+
+def test_received_purchase_order_adds_every_line(consumer, publish, make_item):
+    # given
+    first, second = make_item(stock=1), make_item()
+    order = uuid.uuid4()
+
+    # when
+    publish(registry.PURCHASE_ORDER_RECEIVED, order_event(order, (first, 4), (second, 6), party="vendor_id"))
+    wait_until(lambda: consumer.applied == 1, message="the received order")
+
+    # then
+    assert (on_hand(first), on_hand(second)) == (5, 6)
+    assert sorted(StockMovement.objects.filter(reference=order).values_list("reason", "change")) == [
+        ("purchase_receipt", 4),
+        ("purchase_receipt", 6),
+    ]
+
+
+def test_cancelled_order_gives_back_what_was_issued_once(consumer, publish, make_item, outbox):
+    # given: issued, then the same cancellation under two event ids
+    item = make_item(stock=5)
+    order = uuid.uuid4()
+    publish(registry.SALES_ORDER_CONFIRMED, order_event(order, (item, 4)))
+    wait_until(lambda: consumer.applied == 1, message="the issue")
+
+    # when
+    publish(registry.SALES_ORDER_CANCELLED, {"order_id": str(order)})
+    publish(registry.SALES_ORDER_CANCELLED, {"order_id": str(order)})
+    wait_until(lambda: consumer.applied == 3, message="both cancellations")
+
+    # then
+    assert on_hand(item) == 5 == ledger_total(item)
+    assert list(
+        StockMovement.objects.filter(reference=order, reason=MovementReason.SALES_CANCELLATION).values_list(
+            "change", "quantity_after"
+        )
+    ) == [(4, 5)]
+    assert published(outbox, registry.STOCK_RETURNED) == [
+        {"order_id": str(order), "items": [{"item_id": str(item.pk), "quantity": 4, "quantity_after": 5}]}
+    ]
+
+
+def test_cancelled_order_that_was_never_issued_changes_nothing(consumer, publish, make_item, snapshot):
+    # given
+    make_item(stock=5)
+    before = snapshot()
+
+    # when
+    publish(registry.SALES_ORDER_CANCELLED, {"order_id": str(uuid.uuid4())})
+    wait_until(lambda: consumer.applied == 1, message="the cancellation")
+
+    # then
+    assert snapshot() == before
+
+
+def test_the_same_event_twice_is_applied_once(consumer, publish, make_item, outbox):
+    # given
+    item = make_item(stock=5)
+    event_id = uuid.uuid4()
+    data = order_event(uuid.uuid4(), (item, 2))
+
+    # when
+    publish(registry.SALES_ORDER_CONFIRMED, data, event_id=event_id)
+    publish(registry.SALES_ORDER_CONFIRMED, data, event_id=event_id)
+    wait_until(lambda: disposed(consumer) == 2, message="both deliveries")
+
+    # then
+    assert (consumer.applied, consumer.duplicates) == (1, 1)
+    assert on_hand(item) == 3 == ledger_total(item)
+    assert len(published(outbox, registry.STOCK_ISSUED)) == 1
+
+
+@pytest.mark.parametrize(
+    "event_type", [registry.SALES_ORDER_CONFIRMED, registry.PURCHASE_ORDER_RECEIVED], ids=["issue", "receipt"]
+)
+def test_the_same_order_under_two_event_ids_moves_stock_once(consumer, publish, make_item, outbox, event_type):
+    # given
+    item = make_item(stock=5)
+    party = "customer_id" if event_type == registry.SALES_ORDER_CONFIRMED else "vendor_id"
+    data = order_event(uuid.uuid4(), (item, 2), party=party)
+
+    # when
+    publish(event_type, data)
+    publish(event_type, data)
+    wait_until(lambda: consumer.applied == 2, message="both events")
+
+    # then: two inbox records, one movement
+    assert InboxEvent.objects.count() == 2
+    assert StockMovement.objects.filter(reference=data["order_id"]).count() == 1
+    assert on_hand(item) == (3 if event_type == registry.SALES_ORDER_CONFIRMED else 7) == ledger_total(item)
+    assert len(published(outbox, registry.STOCK_ISSUED)) == (1 if event_type == registry.SALES_ORDER_CONFIRMED else 0)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"item_id": "not-a-uuid", "quantity": 1, "unit_price": PRICE, "subtotal": PRICE}],
+        [{"item_id": str(uuid.uuid4()), "quantity": "two", "unit_price": PRICE, "subtotal": PRICE}],
+        [{"item_id": str(uuid.uuid4()), "quantity": 0, "unit_price": PRICE, "subtotal": Decimal("0.00")}],
+        [],
+    ],
+    ids=["bad-item-id", "quantity-not-a-number", "zero-quantity", "no-lines"],
+)
+def test_a_malformed_event_is_dead_lettered_and_changes_nothing(
+    consumer, publish, make_item, snapshot, topology, amqp_url, items
+):
+    # given
+    item = make_item(stock=5)
+    data = order_event(uuid.uuid4(), (item, 1))
+    # A good line beside the bad one: nothing of the order may be applied.
+    data["items"] = [*items, *data["items"]] if items else []
+    before = snapshot()
+
+    # when: sent by a producer that skipped the registry's checks
+    publish(registry.SALES_ORDER_CONFIRMED, data, unchecked=True)
+    wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
+
+    # then
+    assert snapshot() == before
+    assert not InboxEvent.objects.exists()
+    wait_until(lambda: queue_depth(amqp_url, topology.dlq_name("inventory")) == 1, message="the DLQ copy")
+    [letter] = drain(amqp_url, topology.dlq_name("inventory"))
+    assert letter.headers[REASON]
+
+
+def test_a_receipt_naming_an_unknown_item_is_dead_lettered_and_changes_nothing(
+    consumer, publish, make_item, snapshot, topology, amqp_url
+):
+    # given: one known line, one item that does not exist
+    item = make_item(stock=1)
+    data = order_event(uuid.uuid4(), (item, 4), party="vendor_id")
+    data["items"].append({"item_id": str(uuid.uuid4()), "quantity": 1, "unit_price": PRICE, "subtotal": PRICE})
+    before = snapshot()
+
+    # when: retried (stock cannot be received into nothing), then parked for an operator
+    publish(registry.PURCHASE_ORDER_RECEIVED, data)
+    wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
+
+    # then
+    assert consumer.retried == 1
+    assert snapshot() == before
+    [letter] = drain(amqp_url, topology.dlq_name("inventory"))
+    assert "unknown items" in letter.headers[REASON]
+
+
+def test_an_envelope_without_data_is_dead_lettered(consumer, publish, make_item, snapshot, topology, amqp_url):
+    # given
+    make_item(stock=5)
+    before = snapshot()
+
+    # when
+    publish(registry.SALES_ORDER_CONFIRMED, {}, body=b'{"event_type": "sales.order.confirmed", "version": 1}')
+    wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
+
+    # then
+    assert snapshot() == before
+    [letter] = drain(amqp_url, topology.dlq_name("inventory"))
+    assert "misses fields" in letter.headers[REASON]

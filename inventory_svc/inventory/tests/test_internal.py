@@ -1,0 +1,138 @@
+"""The internal reads other services make with a service token: items by ids, availability."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+from common.testing import auth_client
+
+pytestmark = pytest.mark.django_db
+
+LOOKUP, AVAILABILITY = "/internal/items/lookup", "/internal/stock/availability"
+
+
+def test_lookup_returns_the_items_found_in_the_order_asked(make_item, as_service, django_assert_num_queries):
+    # given
+    first, second = make_item(sku="L-1", unit_price="1.10"), make_item(sku="L-2", unit_price="0.00")
+    unknown = uuid.uuid4()
+
+    # when
+    with django_assert_num_queries(1):
+        response = as_service.post(LOOKUP, {"ids": [str(second.pk), str(unknown), str(first.pk)]}, format="json")
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": 200,
+        "message": "OK",
+        "data": [
+            {"id": str(second.pk), "sku": "L-2", "name": second.name, "unit_price": 0.0},
+            {"id": str(first.pk), "sku": "L-1", "name": first.name, "unit_price": 1.1},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "ids"),
+        ({"ids": []}, "ids"),
+        ({"ids": ["nope"]}, "ids.0"),
+        ({"ids": [str(uuid.uuid4()) for _ in range(101)]}, "ids"),
+        ({"ids": "abc"}, "ids"),
+    ],
+)
+def test_lookup_bad_body_is_400_naming_the_field(as_service, payload, field):
+    # when
+    response = as_service.post(LOOKUP, payload, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "validation"
+    assert [detail["field"] for detail in response.json()["error"]["details"]] == [field]
+
+
+def test_availability_names_what_is_short_by_how_much(make_item, as_service):
+    # given
+    plenty, scarce = make_item(stock=10), make_item(stock=2)
+    unknown = uuid.uuid4()
+    lines = [
+        {"item_id": str(plenty.pk), "quantity": 4},
+        {"item_id": str(scarce.pk), "quantity": 2},
+        {"item_id": str(unknown), "quantity": 1},
+        {"item_id": str(scarce.pk), "quantity": 1},
+    ]
+
+    # when
+    response = as_service.post(AVAILABILITY, {"items": lines}, format="json")
+
+    # then: the two lines of one item are added up; an unknown item has none
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "available": False,
+        "short": [
+            {"item_id": str(scarce.pk), "requested": 3, "available": 2},
+            {"item_id": str(unknown), "requested": 1, "available": 0},
+        ],
+    }
+
+
+def test_availability_of_lines_on_hand(make_item, as_service):
+    # given
+    item = make_item(stock=3)
+
+    # when
+    response = as_service.post(AVAILABILITY, {"items": [{"item_id": str(item.pk), "quantity": 3}]}, format="json")
+
+    # then
+    assert response.json()["data"] == {"available": True, "short": []}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"items": []}, "items"),
+        ({"items": [{"item_id": "x", "quantity": 1}]}, "items.0.item_id"),
+        ({"items": [{"item_id": str(uuid.uuid4()), "quantity": 0}]}, "items.0.quantity"),
+        ({"items": [{"item_id": str(uuid.uuid4())}]}, "items.0.quantity"),
+        ({"items": [{"item_id": str(uuid.uuid4()), "quantity": 1}] * 101}, "items"),
+    ],
+)
+def test_availability_bad_body_is_400_naming_the_field(as_service, payload, field):
+    # when
+    response = as_service.post(AVAILABILITY, payload, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert [detail["field"] for detail in response.json()["error"]["details"]] == [field]
+
+
+@pytest.mark.parametrize("path", [LOOKUP, AVAILABILITY])
+@pytest.mark.parametrize("role", ["inventory_manager", "finance_manager", "admin"])
+def test_internal_reads_refuse_user_tokens(path, role):
+    # when
+    response = auth_client(role).post(path, {"ids": [str(uuid.uuid4())]}, format="json")
+
+    # then
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", [LOOKUP, AVAILABILITY])
+def test_internal_reads_need_a_token(path):
+    # when
+    response = APIClient().post(path, {}, format="json")
+
+    # then
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", [LOOKUP, AVAILABILITY])
+def test_internal_reads_answer_get_with_405(path, as_service):
+    # when
+    response = as_service.get(path)
+
+    # then
+    assert response.status_code == 405

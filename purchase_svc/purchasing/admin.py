@@ -1,0 +1,30 @@
+"""Django admin of purchase orders: read-only orders and lines; receive, pay and cancel as actions.
+
+The actions call the same services as the API, so a reception writes its event
+(and inventory adds the stock) like any other.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from common.orders.admin import OrderAdmin, OrderLineInline, transition_action
+
+from .models import PurchaseOrder, PurchaseOrderLine
+from .services import purchase_order_cancel, purchase_order_pay, purchase_order_receive
+
+
+class PurchaseOrderLineInline(OrderLineInline):
+    model = PurchaseOrderLine
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(OrderAdmin):
+    list_display = ("id", "vendor_name", "status", "total_amount", "created_at", "received_at")
+    search_fields = ("=id", "vendor_name", "=vendor_id")
+    inlines = (PurchaseOrderLineInline,)
+    actions = (
+        transition_action(purchase_order_receive, name="receive", label="Receive selected orders"),
+        transition_action(purchase_order_pay, name="pay", label="Mark selected orders paid"),
+        transition_action(purchase_order_cancel, name="cancel", label="Cancel selected orders"),
+    )

@@ -1,0 +1,69 @@
+"""Writes of purchase orders: create, replace lines, receive, pay, cancel, vendor names.
+
+Views, admin actions, handlers and seed_demo call exactly these. Errors are the
+envelope's: unknown references -> 400 ``validation``, a transition from the wrong
+status -> 409 naming it, a dependency down or slow -> 503/504 before anything is written.
+
+Lock order. A transaction that changes an order locks that one order row
+(``SELECT ... FOR UPDATE``) first and then writes its lines and its outbox row; no
+transaction locks two orders, and no row lock is held across a call to another
+service (references are checked before the transaction opens). The vendor-name
+handler writes with one conditional UPDATE per order row, the same single lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from common.orders.documents import order_create, order_lines_replace
+from common.orders.lines import LineRequest
+from common.orders.machine import order_lock, transition_apply
+from common.orders.parties import party_name_apply
+
+from .events import purchase_order_cancelled_publish, purchase_order_paid_publish, purchase_order_received_publish
+from .models import PurchaseOrder
+from .transitions import CANCEL, EDITABLE, PAY, RECEIVE
+
+
+def purchase_order_create(
+    *, vendor_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
+) -> PurchaseOrder:
+    """Create a draft for ``vendor_id``; vendor and every item checked first, then one transaction."""
+    return order_create(model=PurchaseOrder, party_id=vendor_id, lines=lines, order_id=order_id)
+
+
+def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> PurchaseOrder:
+    """Replace a draft's lines; invalid lines, or an order no longer a draft, change nothing."""
+    return order_lines_replace(model=PurchaseOrder, pk=order_id, lines=lines, editable=EDITABLE)
+
+
+@transaction.atomic
+def purchase_order_receive(*, order_id: uuid.UUID) -> PurchaseOrder:
+    """Mark a draft received and emit ``purchase.order.received`` (inventory adds the stock)."""
+    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=RECEIVE)
+    purchase_order_received_publish(order=order)
+    return order
+
+
+@transaction.atomic
+def purchase_order_pay(*, order_id: uuid.UUID) -> PurchaseOrder:
+    """Mark a received order paid and emit ``purchase.order.paid``."""
+    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=PAY)
+    purchase_order_paid_publish(order=order)
+    return order
+
+
+@transaction.atomic
+def purchase_order_cancel(*, order_id: uuid.UUID) -> PurchaseOrder:
+    """Cancel a draft and emit ``purchase.order.cancelled`` (nothing was received)."""
+    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=CANCEL)
+    purchase_order_cancelled_publish(order=order)
+    return order
+
+
+def purchase_order_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: int) -> int:
+    """Copy a vendor's newer name onto its orders; return how many changed."""
+    return party_name_apply(model=PurchaseOrder, party_id=vendor_id, name=name, version=version)

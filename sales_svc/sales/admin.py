@@ -1,0 +1,31 @@
+"""Django admin of sales orders: read-only orders and lines; confirm, pay and cancel as actions.
+
+The actions call the same services as the API, so an operator's confirmation checks
+stock and writes its event like any other.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from common.orders.admin import OrderAdmin, OrderLineInline, transition_action
+
+from .models import SalesOrder, SalesOrderLine
+from .services import sales_order_cancel, sales_order_confirm, sales_order_pay
+
+
+class SalesOrderLineInline(OrderLineInline):
+    model = SalesOrderLine
+
+
+@admin.register(SalesOrder)
+class SalesOrderAdmin(OrderAdmin):
+    list_display = ("id", "customer_name", "status", "stock_status", "total_amount", "created_at", "confirmed_at")
+    list_filter = ("status", "stock_status", "created_at")
+    search_fields = ("=id", "customer_name", "=customer_id")
+    inlines = (SalesOrderLineInline,)
+    actions = (
+        transition_action(sales_order_confirm, name="confirm", label="Confirm selected orders"),
+        transition_action(sales_order_pay, name="pay", label="Mark selected orders paid"),
+        transition_action(sales_order_cancel, name="cancel", label="Cancel selected orders"),
+    )

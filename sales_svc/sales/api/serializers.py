@@ -1,0 +1,24 @@
+"""Serializers of the sales order API: the order as answered, and the create body."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from common.orders.serializers import OrderLinesSerializer, OrderSerializer
+
+
+class SalesOrderSerializer(OrderSerializer):
+    customer_id = serializers.UUIDField(read_only=True)
+    customer_name = serializers.CharField(read_only=True)
+    stock_status = serializers.CharField(
+        read_only=True, allow_null=True, help_text="null while a draft; pending, issued, short or returned after."
+    )
+    confirmed_at = serializers.DateTimeField(read_only=True)
+
+
+class SalesOrderLinesSerializer(OrderLinesSerializer):
+    output_serializer_class = SalesOrderSerializer
+
+
+class SalesOrderCreateSerializer(SalesOrderLinesSerializer):
+    customer_id = serializers.UUIDField()

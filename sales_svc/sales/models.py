@@ -1,0 +1,52 @@
+"""Sales orders and their lines, on the shared order-document bases.
+
+``stock_status`` is inventory's answer to a confirmation, set by the event handlers:
+null while a draft, ``pending`` from confirmation until inventory answers, then
+``issued`` or ``short``, and ``returned`` once a cancelled order's stock is back.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from common.orders.models import OrderDocument, OrderLine, Party, PartyVersion
+
+
+class CustomerVersion(PartyVersion):
+    """The newest version of each customer heard of from contact events."""
+
+
+class SalesOrder(OrderDocument):
+    PARTY = Party("customer")
+    PARTY_VERSIONS = CustomerVersion
+
+    class Status(models.TextChoices):
+        DRAFT = "Draft"
+        CONFIRMED = "Confirmed"
+        PAID = "Paid"
+        CANCELLED = "Cancelled"
+
+    class StockStatus(models.TextChoices):
+        PENDING = "pending"
+        ISSUED = "issued"
+        SHORT = "short"
+        RETURNED = "returned"
+
+    customer_id = models.UUIDField(db_index=True)
+    customer_name = models.CharField(max_length=255)
+    # The contact's aggregate_version the name was copied from (null: read at creation).
+    customer_version = models.BigIntegerField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # Null, not "": inventory has not been asked (a draft), which the API answers as null.
+    stock_status = models.CharField(max_length=16, choices=StockStatus.choices, null=True, blank=True)  # noqa: DJ001
+    confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta(OrderDocument.Meta):
+        verbose_name = "sales order"
+
+
+class SalesOrderLine(OrderLine):
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta(OrderLine.Meta):
+        verbose_name = "sales order line"

@@ -1,0 +1,139 @@
+"""Writes of sales orders: create, replace lines, confirm, pay, cancel, and inventory's answers.
+
+Views, admin actions, handlers and seed_demo call exactly these. Errors are the
+envelope's: unknown references -> 400 ``validation``, a transition from the wrong
+status -> 409 naming it (``InvalidTransition``), short stock -> 409 (``InsufficientStock``),
+a dependency down or slow -> 503/504 before anything is written.
+
+Lock order. A transaction that changes an order locks that one order row
+(``SELECT ... FOR UPDATE``) first and then writes its lines and its outbox row; no
+transaction locks two orders, and no row lock is held across a call to another
+service (references and availability are checked before the transaction opens; the
+lines are compared again under the lock). Event handlers write with
+one conditional UPDATE of the order row, so they take the same single lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import F, prefetch_related_objects
+from django.utils import timezone
+
+from common.exceptions import Conflict, InsufficientStock
+from common.orders.documents import order_create, order_lines_replace
+from common.orders.lines import LineRequest
+from common.orders.machine import order_get, order_lock, transition_apply
+from common.orders.parties import party_name_apply
+
+from .clients import stock_shortfalls
+from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
+from .models import SalesOrder
+from .transitions import CANCEL, CONFIRM, EDITABLE, PAY, STOCK_ANSWERS
+
+logger = logging.getLogger(__name__)
+
+Status, StockStatus = SalesOrder.Status, SalesOrder.StockStatus
+
+
+def sales_order_create(
+    *, customer_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
+) -> SalesOrder:
+    """Create a draft for ``customer_id``; customer and every item checked first, then one transaction."""
+    return order_create(model=SalesOrder, party_id=customer_id, lines=lines, order_id=order_id)
+
+
+def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> SalesOrder:
+    """Replace a draft's lines; invalid lines, or an order no longer a draft, change nothing."""
+    return order_lines_replace(model=SalesOrder, pk=order_id, lines=lines, editable=EDITABLE)
+
+
+def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
+    """Confirm a draft if inventory has the stock now, and emit ``sales.order.confirmed`` with it.
+
+    Availability is asked once, outside the transaction; the order is then locked and
+    re-checked. Of two concurrent confirms the second finds it Confirmed (409), so the
+    event is written once. If the lines were replaced in between, the check no longer
+    holds: 409, and the caller may retry (other changes, a customer's new name, do not
+    matter).
+    """
+    order = order_get(model=SalesOrder, pk=order_id)
+    CONFIRM.check(order)
+    lines = list(order.lines.all())
+    short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines)}
+    if short:
+        raise InsufficientStock(
+            {
+                "field": f"items.{index}.quantity",
+                "item_id": line.item_id,
+                "requested": short[line.item_id].requested,
+                "available": short[line.item_id].available,
+            }
+            for index, line in enumerate(lines)
+            if line.item_id in short
+        )
+    with transaction.atomic():
+        locked = order_lock(model=SalesOrder, pk=order_id)
+        CONFIRM.check(locked)
+        # Read once, for the comparison, the event and the answer.
+        prefetch_related_objects([locked], "lines")
+        if _quantities(locked.lines.all()) != _quantities(lines):
+            raise Conflict("The order's lines changed while it was being confirmed; try again.")
+        transition_apply(order=locked, transition=CONFIRM, stock_status=StockStatus.PENDING)
+        sales_order_confirmed_publish(order=locked)
+    return locked
+
+
+def _quantities(lines) -> list[tuple[uuid.UUID, int]]:
+    return [(line.item_id, line.quantity) for line in lines]
+
+
+@transaction.atomic
+def sales_order_pay(*, order_id: uuid.UUID) -> SalesOrder:
+    """Mark a confirmed order paid and emit ``sales.order.paid``."""
+    order = transition_apply(order=order_lock(model=SalesOrder, pk=order_id), transition=PAY)
+    sales_order_paid_publish(order=order)
+    return order
+
+
+@transaction.atomic
+def sales_order_cancel(*, order_id: uuid.UUID) -> SalesOrder:
+    """Cancel a draft, or a confirmed order once inventory has answered.
+
+    While ``stock_status`` is ``pending`` the cancel is a 409, so it can never overtake
+    the issue. Only an order whose stock was issued emits ``sales.order.cancelled``
+    (inventory gives that stock back); a short one had nothing issued.
+    """
+    order = order_lock(model=SalesOrder, pk=order_id)
+    CANCEL.check(order)
+    if order.status == Status.CONFIRMED and order.stock_status == StockStatus.PENDING:
+        message = "stock_status is pending: inventory has not answered the confirmation yet"
+        raise Conflict("The order's stock is not settled yet.", details=[{"field": "stock_status", "message": message}])
+    was_issued = order.stock_status == StockStatus.ISSUED
+    transition_apply(order=order, transition=CANCEL)
+    if was_issued:
+        sales_order_cancelled_publish(order=order)
+    return order
+
+
+def sales_order_stock_status_set(*, order_id: uuid.UUID, stock_status: str) -> bool:
+    """Record inventory's answer, only from the status it settles; return whether it applied.
+
+    One conditional UPDATE: a redelivered or out-of-place answer changes nothing.
+    """
+    updated = SalesOrder.objects.filter(pk=order_id, stock_status__in=STOCK_ANSWERS[stock_status]).update(
+        stock_status=stock_status, revision=F("revision") + 1, updated_at=timezone.now()
+    )
+    if not updated:
+        logger.warning(
+            "stock answer %s for order %s not applied (unknown order or not awaiting it)", stock_status, order_id
+        )
+    return bool(updated)
+
+
+def sales_order_customer_rename(*, customer_id: uuid.UUID, name: str, version: int) -> int:
+    """Copy a customer's newer name onto its orders; return how many changed."""
+    return party_name_apply(model=SalesOrder, party_id=customer_id, name=name, version=version)

@@ -1,0 +1,60 @@
+"""The Django admin of sales orders: read-only, transitions as actions through the services."""
+
+import pytest
+
+from sales.models import SalesOrder
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/sales/salesorder/"
+
+
+def test_admin_lists_filters_and_shows_lines_read_only(services, draft, admin_client):
+    # given
+    order = draft([(services.add_item(sku="SHOWN-SKU", unit_price="0.10"), 3)])
+
+    # when
+    listing = admin_client.get(URL, {"status__exact": "Draft"})
+    detail = admin_client.get(f"{URL}{order['id']}/change/")
+
+    # then
+    assert listing.status_code == 200 and b"Acme Retail" in listing.content
+    assert admin_client.get(URL, {"status__exact": "Paid"}).content.count(b"Acme Retail") == 0
+    assert detail.status_code == 200
+    assert b"SHOWN-SKU" in detail.content and b"0.30" in detail.content
+    assert b'name="status"' not in detail.content and b'name="total_amount"' not in detail.content
+    assert b'name="_save"' not in detail.content
+
+
+def test_admin_cannot_add_or_delete_orders(services, draft, admin_client):
+    # given
+    order = draft([(services.add_item(), 1)])
+
+    # when
+    add = admin_client.get(f"{URL}add/")
+    delete = admin_client.post(f"{URL}{order['id']}/delete/", {"post": "yes"})
+
+    # then
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert SalesOrder.objects.filter(pk=order["id"]).exists()
+
+
+def test_admin_confirm_action_goes_through_the_service(services, draft, admin_client, outbox):
+    # given
+    ready = draft([(services.add_item(stock=5), 1)])
+    short = draft([(services.add_item(stock=0), 1)])
+
+    # when
+    response = admin_client.post(
+        URL, {"action": "confirm", "_selected_action": [ready["id"], short["id"]]}, follow=True
+    )
+
+    # then
+    assert response.status_code == 200
+    messages = [str(message) for message in response.context["messages"]]
+    assert "Confirm selected orders: 1 order(s)." in messages
+    assert any(message.startswith(short["id"]) and "requested 1, available 0" in message for message in messages)
+    assert SalesOrder.objects.get(pk=ready["id"]).status == "Confirmed"
+    assert SalesOrder.objects.get(pk=short["id"]).status == "Draft"
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed"]

@@ -1,0 +1,114 @@
+"""Two concurrent transitions of one order: it moves once and emits one event (PostgreSQL, threads).
+
+The first caller is held inside its transaction, after writing its event and before
+committing, while the second runs into the order's row lock; then the first commits
+and the second, re-reading the order, is refused with a 409.
+"""
+
+import uuid
+
+import pytest
+from django.db import connection
+
+from common.events.models import OutboxEvent
+from common.exceptions import Conflict, InvalidTransition
+from common.orders.lines import LineRequest
+from common.testing.concurrency import race
+from sales import services as sales_services
+from sales.models import SalesOrder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only():
+    assert connection.vendor == "postgresql", "race tests need PostgreSQL row locks (set ERP_POSTGRES_URL)"
+
+
+@pytest.fixture
+def confirmed(services, draft, as_fm):
+    item = services.add_item(stock=10)
+    order = draft([(item, 1)])
+    assert as_fm.post(f"/orders/{order['id']}/confirm").status_code == 200
+    return order
+
+
+def test_two_concurrent_confirms_confirm_once(monkeypatch, services, draft):
+    # given
+    order = draft([(services.add_item(stock=10), 2)])
+
+    # when
+    first, second = race(
+        monkeypatch,
+        sales_services,
+        hold="sales_order_confirmed_publish",
+        call=lambda: sales_services.sales_order_confirm(order_id=order["id"]),
+    )
+
+    # then
+    assert first.error is None and first.result.status == "Confirmed"
+    assert isinstance(second.error, InvalidTransition) and second.error.current == "Confirmed"
+    assert list(OutboxEvent.objects.values_list("event_type", flat=True)) == ["sales.order.confirmed"]
+
+
+def test_two_concurrent_pays_pay_once(monkeypatch, confirmed):
+    # when
+    first, second = race(
+        monkeypatch,
+        sales_services,
+        hold="sales_order_paid_publish",
+        call=lambda: sales_services.sales_order_pay(order_id=confirmed["id"]),
+    )
+
+    # then
+    assert first.error is None and first.result.status == "Paid"
+    assert isinstance(second.error, InvalidTransition) and second.error.current == "Paid"
+    assert list(OutboxEvent.objects.values_list("event_type", flat=True)) == [
+        "sales.order.confirmed",
+        "sales.order.paid",
+    ]
+
+
+def test_two_concurrent_cancels_of_an_issued_order_cancel_once(monkeypatch, confirmed):
+    # given
+    sales_services.sales_order_stock_status_set(order_id=confirmed["id"], stock_status="issued")
+
+    # when
+    first, second = race(
+        monkeypatch,
+        sales_services,
+        hold="sales_order_cancelled_publish",
+        call=lambda: sales_services.sales_order_cancel(order_id=confirmed["id"]),
+    )
+
+    # then
+    assert first.error is None and first.result.status == "Cancelled"
+    assert isinstance(second.error, InvalidTransition) and second.error.current == "Cancelled"
+    assert list(OutboxEvent.objects.values_list("event_type", flat=True)) == [
+        "sales.order.confirmed",
+        "sales.order.cancelled",
+    ]
+
+
+def test_lines_replaced_while_confirming_refuse_the_stale_confirmation(monkeypatch, services, draft):
+    # given: the availability check passes for 1 unit, then the draft grows to 50 before the lock
+    item = services.add_item(stock=10)
+    order = draft([(item, 1)])
+    original = sales_services.stock_shortfalls
+
+    def check_then_edit(*, lines):
+        shortfalls = original(lines=lines)
+        replacement = [LineRequest(item_id=uuid.UUID(item), quantity=50)]
+        sales_services.sales_order_lines_replace(order_id=order["id"], lines=replacement)
+        return shortfalls
+
+    monkeypatch.setattr(sales_services, "stock_shortfalls", check_then_edit)
+
+    # when
+    with pytest.raises(Conflict, match="lines changed while it was being confirmed"):
+        sales_services.sales_order_confirm(order_id=order["id"])
+
+    # then
+    row = SalesOrder.objects.get(pk=order["id"])
+    assert (row.status, row.lines.get().quantity) == ("Draft", 50)
+    assert OutboxEvent.objects.count() == 0

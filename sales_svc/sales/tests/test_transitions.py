@@ -1,0 +1,328 @@
+"""Confirm, pay and cancel through the API, and inventory's answers setting stock_status."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from common.events import registry
+from common.orders.testing import closed_port_url
+from common.testing import auth_client
+from sales import services as sales_services
+from sales.models import SalesOrder
+
+pytestmark = pytest.mark.django_db
+
+AVAILABILITY = "/internal/stock/availability"
+
+
+def post(client, order, action, **headers):
+    return client.post(f"/orders/{order['id']}/{action}", **headers)
+
+
+def status_of(order) -> tuple[str, str | None]:
+    row = SalesOrder.objects.get(pk=order["id"])
+    return row.status, row.stock_status
+
+
+def test_confirm_moves_to_confirmed_and_emits_the_event(services, draft, as_fm, outbox):
+    # given
+    item = services.add_item(unit_price="19.99", stock=10)
+    order = draft([(item, 7), (item, 2)])
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then
+    assert response.status_code == 200, response.json()
+    data = response.json()["data"]
+    assert (data["status"], data["stock_status"]) == ("Confirmed", "pending")
+    assert data["confirmed_at"] is not None
+    assert services.calls(AVAILABILITY) == [{"items": [{"item_id": item, "quantity": 9}]}]
+    assert outbox() == [
+        (
+            "sales.order.confirmed",
+            {
+                "order_id": order["id"],
+                "customer_id": order["customer_id"],
+                "total_amount": Decimal("179.91"),
+                "items": [
+                    {"item_id": item, "quantity": 7, "unit_price": Decimal("19.99"), "subtotal": Decimal("139.93")},
+                    {"item_id": item, "quantity": 2, "unit_price": Decimal("19.99"), "subtotal": Decimal("39.98")},
+                ],
+            },
+        )
+    ]
+
+
+def test_confirm_with_insufficient_stock_is_409_naming_short_lines_and_emits_nothing(services, draft, as_fm, outbox):
+    # given
+    plenty, scarce = services.add_item(stock=100), services.add_item(stock=2)
+    order = draft([(plenty, 1), (scarce, 5)])
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["type"] == "conflict"
+    assert error["details"] == [
+        {
+            "field": "items.1.quantity",
+            "message": f"item {scarce}: requested 5, available 2",
+            "item_id": scarce,
+            "requested": 5,
+            "available": 2,
+        }
+    ]
+    assert status_of(order) == ("Draft", None)
+    assert outbox() == []
+
+
+def test_confirm_with_inventory_down_is_503_and_changes_nothing(services, draft, as_fm, settings, outbox):
+    # given
+    order = draft([(services.add_item(stock=5), 1)])
+    settings.ERP = {**settings.ERP, "INVENTORY_SERVICE_URL": closed_port_url()}
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "upstream_unavailable"
+    assert status_of(order) == ("Draft", None)
+    assert outbox() == []
+
+
+@pytest.mark.parametrize(
+    ("role", "action"),
+    [("inventory_manager", "confirm"), ("inventory_manager", "pay"), ("inventory_manager", "cancel")],
+)
+def test_finance_only_transitions_refuse_inventory_managers(services, draft, role, action, outbox):
+    # given
+    order = draft([(services.add_item(stock=5), 1)])
+
+    # when
+    response = post(auth_client(role), order, action)
+
+    # then
+    assert response.status_code == 403
+    assert status_of(order) == ("Draft", None)
+    assert outbox() == []
+
+
+def test_confirm_twice_is_409_naming_the_status(services, draft, as_fm, outbox):
+    # given
+    order = draft([(services.add_item(stock=5), 1)])
+    assert post(as_fm, order, "confirm").status_code == 200
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [{"field": "status", "message": "order is Confirmed, expected Draft"}]
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
+
+
+def test_confirm_retried_with_the_same_key_replays_without_a_second_event(services, draft, as_fm, outbox):
+    # given
+    order = draft([(services.add_item(stock=5), 1)])
+
+    # when
+    first = post(as_fm, order, "confirm", HTTP_IDEMPOTENCY_KEY="confirm-1")
+    again = post(as_fm, order, "confirm", HTTP_IDEMPOTENCY_KEY="confirm-1")
+
+    # then
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
+
+
+def test_pay_a_confirmed_order(services, draft, as_fm, outbox):
+    # given
+    order = draft([(services.add_item(unit_price="0.10", stock=5), 3)])
+    post(as_fm, order, "confirm")
+
+    # when
+    response = post(as_fm, order, "pay")
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "Paid"
+    assert response.json()["data"]["paid_at"] is not None
+    assert outbox()[-1] == ("sales.order.paid", {"order_id": order["id"], "total_amount": Decimal("0.30")})
+
+
+def test_pay_a_draft_is_409(services, draft, as_fm, outbox):
+    # given
+    order = draft([(services.add_item(), 1)])
+
+    # when
+    response = post(as_fm, order, "pay")
+
+    # then
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [{"field": "status", "message": "order is Draft, expected Confirmed"}]
+    assert status_of(order) == ("Draft", None)
+    assert outbox() == []
+
+
+def test_cancel_a_draft_emits_nothing(services, draft, as_fm, outbox):
+    # given
+    order = draft([(services.add_item(), 1)])
+
+    # when
+    response = post(as_fm, order, "cancel")
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "Cancelled"
+    assert response.json()["data"]["cancelled_at"] is not None
+    assert outbox() == []
+
+
+def test_cancel_while_stock_is_pending_is_409(services, draft, as_fm, outbox):
+    # given
+    order = draft([(services.add_item(stock=5), 1)])
+    post(as_fm, order, "confirm")
+
+    # when
+    response = post(as_fm, order, "cancel")
+
+    # then
+    assert response.status_code == 409
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["stock_status"]
+    assert status_of(order) == ("Confirmed", "pending")
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
+
+
+def test_cancel_an_issued_order_emits_cancelled_then_returned_settles_it(services, draft, as_fm, outbox, deliver):
+    # given
+    item = services.add_item(stock=5)
+    order = draft([(item, 2)])
+    post(as_fm, order, "confirm")
+    assert deliver(
+        registry.STOCK_ISSUED,
+        {"order_id": order["id"], "items": [{"item_id": item, "quantity": 2, "quantity_after": 3}]},
+    )
+    assert status_of(order) == ("Confirmed", "issued")
+
+    # when
+    response = post(as_fm, order, "cancel")
+    deliver(
+        registry.STOCK_RETURNED,
+        {"order_id": order["id"], "items": [{"item_id": item, "quantity": 2, "quantity_after": 5}]},
+    )
+
+    # then
+    assert response.status_code == 200
+    assert outbox()[-1] == ("sales.order.cancelled", {"order_id": order["id"]})
+    assert status_of(order) == ("Cancelled", "returned")
+
+
+def test_cancel_a_short_order_emits_nothing(services, draft, as_fm, outbox, deliver):
+    # given
+    item = services.add_item(stock=5)
+    order = draft([(item, 2)])
+    post(as_fm, order, "confirm")
+    deliver(
+        registry.STOCK_SHORTAGE, {"order_id": order["id"], "items": [{"item_id": item, "requested": 2, "available": 0}]}
+    )
+
+    # when
+    response = post(as_fm, order, "cancel")
+
+    # then
+    assert response.status_code == 200
+    assert status_of(order) == ("Cancelled", "short")
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
+
+
+def test_cancel_a_paid_order_is_409(services, draft, as_fm):
+    # given
+    order = draft([(services.add_item(stock=5), 1)])
+    post(as_fm, order, "confirm")
+    post(as_fm, order, "pay")
+
+    # when
+    response = post(as_fm, order, "cancel")
+
+    # then
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [
+        {"field": "status", "message": "order is Paid, expected Confirmed or Draft"}
+    ]
+
+
+def test_stock_answers_apply_once_and_only_from_pending(services, draft, as_fm, deliver):
+    # given
+    item = services.add_item(stock=5)
+    order = draft([(item, 1)])
+    post(as_fm, order, "confirm")
+    issued = {"order_id": order["id"], "items": [{"item_id": item, "quantity": 1, "quantity_after": 4}]}
+    revision = SalesOrder.objects.get(pk=order["id"]).revision
+
+    # when
+    deliver(registry.STOCK_ISSUED, issued, event_id="5b0e7c1a-7a0c-4f0e-9c55-1f1f0f0f0f01")
+    duplicate = deliver(registry.STOCK_ISSUED, issued, event_id="5b0e7c1a-7a0c-4f0e-9c55-1f1f0f0f0f01")
+    late_shortage = deliver(registry.STOCK_SHORTAGE, {"order_id": order["id"], "items": []})
+
+    # then
+    assert duplicate is False
+    assert late_shortage is True  # recorded, but changes nothing
+    row = SalesOrder.objects.get(pk=order["id"])
+    assert (row.stock_status, row.revision) == ("issued", revision + 1)
+
+
+def test_a_stock_answer_for_an_unknown_order_changes_nothing(deliver):
+    # when
+    applied = deliver(registry.STOCK_ISSUED, {"order_id": "0b7f9a56-1d2e-4c3b-8a9f-5e6d7c8b9a01", "items": []})
+
+    # then
+    assert applied is True
+    assert SalesOrder.objects.count() == 0
+
+
+def test_confirm_after_the_customer_was_renamed_in_between(services, draft, as_fm, monkeypatch, deliver):
+    # given: the customer's name arrives between the availability check and the lock
+    order = draft([(services.add_item(stock=5), 1)])
+    original = sales_services.stock_shortfalls
+
+    def check_then_rename(*, lines):
+        shortfalls = original(lines=lines)
+        sales_services.sales_order_customer_rename(customer_id=order["customer_id"], name="Renamed", version=2)
+        return shortfalls
+
+    monkeypatch.setattr(sales_services, "stock_shortfalls", check_then_rename)
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert (response.json()["data"]["status"], response.json()["data"]["customer_name"]) == ("Confirmed", "Renamed")
+
+
+def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm):
+    # given
+    item = services.add_item(stock=5)
+    body = {"customer_id": customer_id, "items": [{"item_id": item, "quantity": 1}, {"item_id": item, "quantity": 2}]}
+
+    # when
+    with CaptureQueriesContext(connection) as creating:
+        order = as_fm.post("/orders", body, format="json").json()["data"]
+    with CaptureQueriesContext(connection) as confirming:
+        assert post(as_fm, order, "confirm").status_code == 200
+
+    # then: create = the customer's version heard of, order, lines, lines for the answer;
+    # confirm = path check, order and lines before asking inventory, then under the lock:
+    # order, lines, update, outbox
+    def work(queries):
+        return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
+
+    assert work(creating) == ["SELECT", "INSERT", "INSERT", "SELECT"]
+    # (the last SELECT is pg_notify, which wakes the relay at commit)
+    assert work(confirming) == ["SELECT", "SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "SELECT"]

@@ -1,0 +1,168 @@
+"""The brief's whole workflow through the gateway, against the real processes of the local run.
+
+vendor -> item -> purchase order -> receive -> stock up -> customer -> sales order ->
+confirm -> stock down -> pay both, and a cancelled sales order whose stock comes back;
+the ledger adds up afterwards. Once on the embedded default (SQLite, filesystem
+broker) and once on PostgreSQL + RabbitMQ. Events travel asynchronously: the test
+polls (bounded) for what the consumers settle.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from test_local_run import AMQP_URL, PG_SERVER, _call, _delete_broker_names, _drop_databases, _login, running_platform
+
+SETTLE_TIMEOUT = 60
+
+
+def eventually(fetch, predicate, what: str):
+    """Poll ``fetch()`` until ``predicate(result)``; fail naming ``what`` after SETTLE_TIMEOUT."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    result = fetch()
+    while not predicate(result) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = fetch()
+    assert predicate(result), f"{what}: last seen {result}"
+    return result
+
+
+@pytest.fixture(scope="module", params=["embedded", "postgres+rabbitmq"])
+def platform(request, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp(f"erp-workflow-{request.param.replace('+', '-')}")
+    if request.param == "embedded":
+        with running_platform(data_dir) as running:
+            yield running
+        return
+    tag = uuid.uuid4().hex[:8]
+    db_prefix, events_prefix = f"erp_wf_{tag}_", f"wf{tag}."
+    infrastructure = {
+        "ERP_POSTGRES_URL": PG_SERVER,
+        "ERP_DB_PREFIX": db_prefix,
+        "BROKER_URL": AMQP_URL,
+        "ERP_EVENTS_PREFIX": events_prefix,
+    }
+    try:
+        with running_platform(data_dir, **infrastructure) as running:
+            yield running
+    finally:
+        _delete_broker_names(events_prefix)
+        _drop_databases(db_prefix)
+
+
+def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
+    api = f"{platform['gateway']}/api"
+    im = _login(platform["gateway"], "inventory@example.com", "InventoryPass!2026")
+    fm = _login(platform["gateway"], "finance@example.com", "FinancePass!2026")
+    tag = uuid.uuid4().hex[:8]
+
+    def call(method, path, body=None, token=fm, expected=200):
+        status, answer = _call(method, f"{api}{path}", body, token)
+        assert status == expected, (method, path, status, answer)
+        return answer.get("data")
+
+    def stock(item_id) -> int:
+        return call("GET", f"/items/{item_id}/stock")["quantity"]
+
+    # given a vendor and an item with no stock
+    vendor = call("POST", "/vendors", {"name": f"Vendor {tag}", "email": f"v-{tag}@example.com"}, im, 201)
+    item = call("POST", "/items", {"sku": f"wf-{tag}", "name": "Workflow widget", "unit_price": 19.99}, im, 201)
+    assert stock(item["id"]) == 0
+
+    # when a purchase order for 10 at an agreed 12.50 is created and received
+    purchase = call(
+        "POST",
+        "/purchase/orders",
+        {"vendor_id": vendor["id"], "items": [{"item_id": item["id"], "quantity": 10, "unit_price": 12.50}]},
+        im,
+        201,
+    )
+    assert (purchase["vendor_name"], purchase["status"], purchase["total_amount"]) == (f"Vendor {tag}", "Draft", 125.0)
+    assert call("POST", f"/purchase/orders/{purchase['id']}/receive", token=im)["status"] == "Received"
+
+    # then the stock goes up
+    eventually(lambda: stock(item["id"]), lambda quantity: quantity == 10, "stock after the reception")
+
+    # when a customer orders 7 at the item's price and finance confirms
+    customer = call("POST", "/customers", {"name": f"Customer {tag}", "email": f"c-{tag}@example.com"}, im, 201)
+    sale = call(
+        "POST",
+        "/sales/orders",
+        {"customer_id": customer["id"], "items": [{"item_id": item["id"], "quantity": 7}]},
+        im,
+        201,
+    )
+    assert (sale["items"][0]["unit_price"], sale["total_amount"]) == (19.99, 139.93)
+    confirmed = call("POST", f"/sales/orders/{sale['id']}/confirm")
+    assert (confirmed["status"], confirmed["stock_status"]) == ("Confirmed", "pending")
+
+    # then the stock goes down and the order learns it was issued
+    eventually(lambda: stock(item["id"]), lambda quantity: quantity == 3, "stock after the confirmation")
+    eventually(lambda: call("GET", f"/sales/orders/{sale['id']}")["stock_status"], "issued".__eq__, "stock_status")
+
+    # when both orders are paid
+    assert call("POST", f"/sales/orders/{sale['id']}/pay")["status"] == "Paid"
+    assert call("POST", f"/purchase/orders/{purchase['id']}/pay")["status"] == "Paid"
+
+    # and a second sale of 2 is confirmed, issued, then cancelled
+    second = call(
+        "POST",
+        "/sales/orders",
+        {"customer_id": customer["id"], "items": [{"item_id": item["id"], "quantity": 2}]},
+        fm,
+        201,
+    )
+    call("POST", f"/sales/orders/{second['id']}/confirm")
+    eventually(lambda: call("GET", f"/sales/orders/{second['id']}")["stock_status"], "issued".__eq__, "second issue")
+    assert stock(item["id"]) == 1
+    assert call("POST", f"/sales/orders/{second['id']}/cancel")["status"] == "Cancelled"
+
+    # then its stock comes back, once, and the ledger adds up to the stock on hand
+    eventually(lambda: call("GET", f"/sales/orders/{second['id']}")["stock_status"], "returned".__eq__, "return")
+    assert stock(item["id"]) == 3
+    movements = call("GET", f"/items/{item['id']}/movements?limit=100")
+    assert sorted((m["reason"], m["change"]) for m in movements) == [
+        ("purchase_receipt", 10),
+        ("sales_cancellation", 2),
+        ("sales_issue", -7),
+        ("sales_issue", -2),
+    ]
+    assert sum(m["change"] for m in movements) == stock(item["id"])
+
+    # and refused transitions answer 409 naming the status, in the envelope, through the gateway
+    status, refused = _call("POST", f"{api}/sales/orders/{sale['id']}/cancel", None, fm)
+    assert status == 409
+    assert refused["error"]["details"] == [{"field": "status", "message": "order is Paid, expected Confirmed or Draft"}]
+
+
+def test_confirm_with_too_little_stock_is_409_through_the_gateway(platform):
+    api = f"{platform['gateway']}/api"
+    fm = _login(platform["gateway"], "finance@example.com", "FinancePass!2026")
+    tag = uuid.uuid4().hex[:8]
+    _, customer = _call("POST", f"{api}/customers", {"name": f"Short {tag}", "email": f"s-{tag}@example.com"}, fm)
+    _, item = _call("POST", f"{api}/items", {"sku": f"short-{tag}", "name": "Scarce", "unit_price": 1}, fm)
+    status, sale = _call(
+        "POST",
+        f"{api}/sales/orders",
+        {"customer_id": customer["data"]["id"], "items": [{"item_id": item["data"]["id"], "quantity": 1}]},
+        fm,
+    )
+    assert status == 201, sale
+
+    status, refused = _call("POST", f"{api}/sales/orders/{sale['data']['id']}/confirm", None, fm)
+
+    assert status == 409
+    item_id = item["data"]["id"]
+    assert refused["error"]["details"] == [
+        {
+            "field": "items.0.quantity",
+            "message": f"item {item_id}: requested 1, available 0",
+            "item_id": item_id,
+            "requested": 1,
+            "available": 0,
+        }
+    ]
+    _, again = _call("GET", f"{api}/sales/orders/{sale['data']['id']}", None, fm)
+    assert again["data"]["status"] == "Draft"
