@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 import uuid
 
@@ -60,6 +61,17 @@ def test_create_defaults_description_and_reorder_level(as_admin):
     assert response.status_code == 201
     data = response.json()["data"]
     assert (data["description"], data["reorder_level"], data["unit_price"], data["quantity"]) == ("", 0, 0.0, 0)
+
+
+def test_create_with_a_negative_zero_price_answers_the_zero_it_stored(as_admin):
+    # when: "-0.00" passes "at least 0"; the database keeps it as 0.00
+    response = as_admin.post("/items", {**NEW, "unit_price": "-0.00"}, format="json")
+
+    # then: the answer shows what a later GET shows, not a -0.0 (floats kept as text to see the sign)
+    assert response.status_code == 201
+    created = json.loads(response.content, parse_float=str)["data"]
+    fetched = json.loads(as_admin.get(f"/items/{created['id']}").content, parse_float=str)["data"]
+    assert (created["unit_price"], fetched["unit_price"]) == ("0.0", "0.0")
 
 
 @pytest.mark.parametrize(
