@@ -44,15 +44,22 @@ LIST_PATH = "/customers?limit=10"
 sys.path.insert(0, str(ROOT / "scripts"))
 from run import GATEWAY_SERVER_ENV  # noqa: E402 (scripts/ is not a package)
 
-# The gateway's setting in the local run and compose: (worker class, workers, threads); env can override.
+# The gateway's setting in the local run and compose: (worker class, workers, threads under gthread
+# or the upstream pool size under gevent, 0 for the settings' default); env can override.
+_DEFAULT_CLASS = os.environ.get("GUNICORN_WORKER_CLASS", GATEWAY_SERVER_ENV["GUNICORN_WORKER_CLASS"])
 GATEWAY_DEFAULT = (
-    os.environ.get("GUNICORN_WORKER_CLASS", GATEWAY_SERVER_ENV["GUNICORN_WORKER_CLASS"]),
+    _DEFAULT_CLASS,
     int(os.environ.get("GUNICORN_WORKERS", "2")),
-    int(os.environ.get("GUNICORN_THREADS", "8")),
+    int(
+        os.environ.get("GUNICORN_THREADS", "8")
+        if _DEFAULT_CLASS == "gthread"
+        else os.environ.get("GATEWAY_POOL_SIZE", "0")
+    ),
 )
 WORKER_SETTINGS = [  # tried with --compare-workers; for gevent the third value is the upstream pool size
-    ("gevent", 2, 8),
-    ("gevent", 2, 32),
+    ("gevent", 2, 8),  # the pool as it was: smaller than the concurrency, so connections are discarded
+    ("gevent", 2, 0),  # 0: the settings' default (one pooled connection per greenlet, worker_connections)
+    ("gevent_pywsgi", 2, 0),  # gevent's own HTTP parser instead of gunicorn's
     ("gthread", 2, 8),
     ("gthread", 2, 16),
     ("sync", 4, 1),
@@ -349,8 +356,11 @@ def start_gateway(
         "CONTACT_SERVICE_URL": upstream,
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_THREADS": str(threads),
     }
+    if worker_class == "gthread":
+        gateway_env["GUNICORN_THREADS"] = str(threads)
+    elif worker_class == "gevent" and threads:
+        gateway_env["GATEWAY_POOL_SIZE"] = str(threads)
     process = stack.start(
         "gateway",
         [PYTHON, "-m", "gunicorn", "config.wsgi", "--config", GUNICORN_CONF, "--bind", f"127.0.0.1:{port}",
@@ -380,8 +390,8 @@ def start_nginx(stack: Stack, tmp: Path, ports: dict[str, int], upstream_port: i
 
 def setting_label(setting: tuple[str, int, int]) -> str:
     worker_class, workers, threads = setting
-    if worker_class == "gevent":  # GATEWAY_POOL_SIZE follows GUNICORN_THREADS unless set
-        return f"gevent w={workers} pool={os.environ.get('GATEWAY_POOL_SIZE', threads)}"
+    if worker_class == "gevent":  # pool 0: the gateway settings' default (worker_connections)
+        return f"gevent w={workers} pool={threads or 'default'}"
     return f"{worker_class} w={workers}" + (f" t={threads}" if worker_class == "gthread" else "")
 
 

@@ -170,7 +170,8 @@ def main() -> int:
     stack = gb.Stack(tmp)
     data_dir = tmp / "data"
     env = gb.base_env(data_dir)
-    setting = (args.gateway_worker_class, 2, int(GATEWAY_SERVER_ENV.get("GUNICORN_THREADS", "8")))
+    # gthread as it was (8 threads); gevent with the settings' upstream pool (0: the default).
+    setting = (args.gateway_worker_class, 2, 8 if args.gateway_worker_class == "gthread" else 0)
     print(
         f"{args.slow_clients} slow clients (a header line every {args.interval:g} s), {args.probers} normal readers "
         f"for {args.duration:g} s, deadline {args.deadline:g} s; gateway: gunicorn {gb.setting_label(setting)}; "

@@ -35,7 +35,7 @@ errorlog = "-"
 # monkey-patches (socket, ssl, threading) before it loads the app, so urllib3, requests and
 # every lock are created green; a preloaded app would hold real locks and sockets that block
 # the whole worker, and patching in the master would patch the arbiter too.
-preload_app = worker_class != "gevent"
+preload_app = not worker_class.startswith("gevent")
 # gunicorn's control socket defaults to one path per user: six servers would fight over it.
 control_socket_disable = True
 

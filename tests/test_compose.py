@@ -58,8 +58,10 @@ def test_relays_and_consumers_match_the_local_run():
                 assert definition["command"] == ["python", "manage.py", command]
                 assert definition["image"] == ALL[service.name]["image"]
                 assert definition["environment"] == ALL[service.name]["environment"]
-                # Not service_healthy: readiness fails on a stuck outbox, which only the relay drains.
+                # Started with their service (it migrates), not once it is healthy.
                 assert definition["depends_on"] == {service.name: {"condition": "service_started"}}
+                # The worker's own liveness signal, not a disabled check (common.events.liveness).
+                assert definition["healthcheck"]["test"] == ["CMD", "python", "manage.py", "worker_health", role]
 
 
 def test_workers_match_the_local_run():

@@ -39,6 +39,19 @@ def _upstream_url(service: str) -> str:
     return env(f"{service.upper()}_SERVICE_URL", default).rstrip("/")
 
 
+def default_pool_size() -> int:
+    """Return one pooled connection per concurrent request: gthread's threads, gevent's greenlets.
+
+    A pool smaller than the concurrency discards a connection after each request above it: a
+    new TCP connection (and a resolver round trip) per request, plus a urllib3 warning line.
+    Under gevent a worker serves up to ``worker_connections`` requests at once; connections are
+    only opened when needed, so a large maximum costs nothing while the load is small.
+    """
+    if env("GUNICORN_WORKER_CLASS", "gthread").startswith("gevent"):
+        return env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
+    return env_int("GUNICORN_THREADS", 8)
+
+
 GATEWAY = {
     # Service name -> base URL; proxy.routes names these keys.
     "UPSTREAMS": {service: _upstream_url(service) for service in UPSTREAM_PORT_OFFSETS},
@@ -49,9 +62,9 @@ GATEWAY = {
     "HEALTH_TIMEOUT": env_float("GATEWAY_HEALTH_TIMEOUT", 2.0),
     # /api/schema/: how long a service's fetched document is reused.
     "SCHEMA_CACHE_SECONDS": env_float("GATEWAY_SCHEMA_CACHE_SECONDS", 60.0),
-    # Kept-alive connections per upstream and process: one per gunicorn thread is enough (more
-    # are opened in a burst, just not kept). Follows GUNICORN_THREADS unless set.
-    "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", env_int("GUNICORN_THREADS", 8)),
+    # Kept-alive connections per upstream and process: one per request the process can have in
+    # flight (more are opened in a burst, just not kept). See default_pool_size.
+    "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", default_pool_size()),
     # Verified access tokens remembered per process (proxy.tokens); 0 turns the cache off.
     "TOKEN_CACHE_SIZE": env_int("GATEWAY_TOKEN_CACHE_SIZE", 10_000),
 }
