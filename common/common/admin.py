@@ -9,6 +9,7 @@ raced past the form) rolls the change back and is shown on the same page, never 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponseRedirect
 
 from .exceptions import ServiceError
@@ -29,4 +30,13 @@ class ServiceErrorsAdminMixin:
             return super().delete_view(request, object_id, extra_context)
         except ServiceError as exc:
             self.message_user(request, str(exc.detail), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def response_action(self, request, queryset):
+        # A tampered selection ("nope" where the primary key is a UUID) raises when the
+        # action first reads its queryset, before it writes anything: show it, never a 500.
+        try:
+            return super().response_action(request, queryset)
+        except DjangoValidationError as exc:
+            self.message_user(request, f"Nothing was changed: {' '.join(exc.messages)}", level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())

@@ -19,3 +19,16 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_type", choices=", ".join(str(choice) for choice in self.choices))
         return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A ``UUIDField`` that takes a UUID only as a JSON string.
+
+    DRF's reads a JSON number as ``UUID(int=n)``: ``1`` would become
+    ``00000000-0000-0000-0000-000000000001`` and pass as an id (CONTRACT §2: ids are UUIDs).
+    """
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)

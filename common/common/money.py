@@ -58,3 +58,8 @@ class MoneySerializerField(serializers.DecimalField):
         kwargs.setdefault("decimal_places", DECIMAL_PLACES)
         kwargs.setdefault("coerce_to_string", False)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> Decimal:
+        # "-0.00" is zero: adding 0 drops the sign, which NUMERIC would drop on save anyway,
+        # so the response to a write shows what a later read shows (0.0, not -0.0).
+        return super().to_internal_value(data) + 0

@@ -10,8 +10,10 @@ together with the movements that explain it, so on hand == sum of the ledger.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -27,7 +29,19 @@ SKU_MAX_LENGTH = 64
 
 
 def normalize_sku(sku: str) -> str:
-    return sku.strip().upper()
+    """Return the one stored form of a SKU: NFKC, upper-cased, trimmed.
+
+    NFKC folds look-alikes (full-width letters, a decomposed accent, a ligature, a
+    non-breaking space) into one spelling, so they meet the unique index as the
+    same SKU. It runs again after upper-casing, which can decompose a character
+    ("\u0390"); only then is the result stable (normalising it again changes nothing).
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", sku).upper()).strip()
+
+
+def sku_is_visible(sku: str) -> bool:
+    """True if every character shows: no control, format (zero-width, bidi), private-use or unassigned one."""
+    return all(char == " " or char.isprintable() for char in sku)
 
 
 class Item(models.Model):
@@ -68,6 +82,9 @@ class Item(models.Model):
         # " ab-1 " is stored as "AB-1" instead of tripping the check constraint.
         if self.sku:
             self.sku = normalize_sku(self.sku)
+            if not sku_is_visible(self.sku):
+                # Invisible characters would make a second SKU that looks like the first.
+                raise ValidationError({"sku": "A SKU may contain only visible characters and spaces."})
 
 
 class Stock(models.Model):

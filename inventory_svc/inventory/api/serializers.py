@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from common.fields import StrictUUIDField
 from common.money import MoneySerializerField
 from inventory.models import SKU_MAX_LENGTH
 
@@ -67,7 +68,7 @@ class StockMovementSerializer(serializers.Serializer):
 
 
 class ItemLookupRequestSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=MAX_LINES)
+    ids = serializers.ListField(child=StrictUUIDField(), min_length=1, max_length=MAX_LINES)
 
 
 class ItemSummarySerializer(serializers.Serializer):
@@ -78,7 +79,7 @@ class ItemSummarySerializer(serializers.Serializer):
 
 
 class AvailabilityLineSerializer(serializers.Serializer):
-    item_id = serializers.UUIDField()
+    item_id = StrictUUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 

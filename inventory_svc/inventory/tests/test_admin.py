@@ -171,6 +171,27 @@ def test_adjust_stock_action_refuses_a_zero_change(make_item, admin_client, snap
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("action", ["adjust_stock", "delete_selected"])
+def test_an_action_on_a_tampered_selection_shows_a_message_and_changes_nothing(
+    make_item, admin_client, snapshot, action
+):
+    # given: a selection that is not an item id, beside one that is
+    item = make_item(stock=1)
+    before = snapshot()
+
+    # when
+    response = admin_client.post(
+        ITEMS,
+        {"action": action, "_selected_action": [str(item.pk), "nope"], "apply": "1", "change": "1", "reason": "x"},
+        follow=True,
+    )
+
+    # then: the list again with the reason, not a 500
+    assert response.status_code == 200
+    assert "Nothing was changed: “nope” is not a valid UUID.".encode() in response.content
+    assert snapshot() == before
+
+
 def test_admin_will_not_delete_an_item_with_a_ledger(make_item, admin_client, snapshot):
     # given
     item = make_item(stock=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 import uuid
 
 import pytest
@@ -59,6 +61,17 @@ def test_create_defaults_description_and_reorder_level(as_admin):
     assert response.status_code == 201
     data = response.json()["data"]
     assert (data["description"], data["reorder_level"], data["unit_price"], data["quantity"]) == ("", 0, 0.0, 0)
+
+
+def test_create_with_a_negative_zero_price_answers_the_zero_it_stored(as_admin):
+    # when: "-0.00" passes "at least 0"; the database keeps it as 0.00
+    response = as_admin.post("/items", {**NEW, "unit_price": "-0.00"}, format="json")
+
+    # then: the answer shows what a later GET shows, not a -0.0 (floats kept as text to see the sign)
+    assert response.status_code == 201
+    created = json.loads(response.content, parse_float=str)["data"]
+    fetched = json.loads(as_admin.get(f"/items/{created['id']}").content, parse_float=str)["data"]
+    assert (created["unit_price"], fetched["unit_price"]) == ("0.0", "0.0")
 
 
 @pytest.mark.parametrize(
@@ -123,6 +136,51 @@ def test_create_duplicate_sku_is_409_in_any_case(make_item, as_admin, snapshot, 
             "details": [{"field": "sku", "message": "An item with this SKU already exists."}],
         },
     }
+    assert snapshot() == before
+
+
+# Look-alikes of MON-27: full-width letters, a composed form, a leading non-breaking space.
+@pytest.mark.parametrize("sku", ["\uff2d\uff2f\uff2e-27", "mo\u0301n-27", "\u00a0mon-27"])
+def test_create_a_unicode_look_alike_of_a_taken_sku_is_409(make_item, as_admin, snapshot, sku):
+    # given: the taken SKU in the same look-alike form, so only normalisation can tell them equal
+    make_item(sku=unicodedata.normalize("NFKC", sku).strip().upper())
+    before = snapshot()
+
+    # when
+    response = as_admin.post("/items", {**NEW, "sku": sku}, format="json")
+
+    # then
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [{"field": "sku", "message": "An item with this SKU already exists."}]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("sku", ["\u200bMON-27", "MON\u00ad27", "MON-\u202e27", "MON\t27"])
+def test_create_a_sku_with_invisible_characters_is_400_and_writes_nothing(as_admin, snapshot, sku):
+    # given
+    before = snapshot()
+
+    # when
+    response = as_admin.post("/items", {**NEW, "sku": sku}, format="json")
+
+    # then: a zero-width space, soft hyphen, bidi override or tab would make a second MON-27 that looks the same
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [
+        {"field": "sku", "message": "A SKU may contain only visible characters and spaces."}
+    ]
+    assert snapshot() == before
+
+
+def test_create_a_sku_that_normalises_past_the_length_limit_is_400(as_admin, snapshot):
+    # given: 64 characters that upper-case to 128
+    before = snapshot()
+
+    # when
+    response = as_admin.post("/items", {**NEW, "sku": "\u00df" * 64}, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert [detail["field"] for detail in response.json()["error"]["details"]] == ["sku"]
     assert snapshot() == before
 
 

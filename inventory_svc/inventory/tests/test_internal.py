@@ -43,6 +43,7 @@ def test_lookup_returns_the_items_found_in_the_order_asked(make_item, as_service
         ({"ids": ["nope"]}, "ids.0"),
         ({"ids": [str(uuid.uuid4()) for _ in range(101)]}, "ids"),
         ({"ids": "abc"}, "ids"),
+        ({"ids": [1]}, "ids.0"),  # a number is not a UUID (DRF would read it as UUID(int=1))
     ],
 )
 def test_lookup_bad_body_is_400_naming_the_field(as_service, payload, field):
@@ -96,6 +97,7 @@ def test_availability_of_lines_on_hand(make_item, as_service):
     [
         ({"items": []}, "items"),
         ({"items": [{"item_id": "x", "quantity": 1}]}, "items.0.item_id"),
+        ({"items": [{"item_id": 7, "quantity": 1}]}, "items.0.item_id"),
         ({"items": [{"item_id": str(uuid.uuid4()), "quantity": 0}]}, "items.0.quantity"),
         ({"items": [{"item_id": str(uuid.uuid4())}]}, "items.0.quantity"),
         ({"items": [{"item_id": str(uuid.uuid4()), "quantity": 1}] * 101}, "items"),
