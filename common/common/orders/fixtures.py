@@ -12,16 +12,12 @@ from decimal import Decimal
 import pytest
 
 from common.events.models import OutboxEvent
-from common.testing import auth_client
 from common.testing import events as testing_events
 
 from .testing import FakeServices
 
+# The role clients (as_admin, as_im, as_fm, as_service) come from common.testing.plugin.
 __all__ = [
-    "as_admin",
-    "as_fm",
-    "as_im",
-    "as_service",
     "deliver",
     "deliver_contact",
     "draft",
@@ -51,26 +47,6 @@ def services(fake_services, settings):
         "HTTP_TIMEOUT": 0.5,
     }
     return fake_services
-
-
-@pytest.fixture
-def as_admin():
-    return auth_client("admin")
-
-
-@pytest.fixture
-def as_im():
-    return auth_client("inventory_manager")
-
-
-@pytest.fixture
-def as_fm():
-    return auth_client("finance_manager")
-
-
-@pytest.fixture
-def as_service():
-    return auth_client(token_type="service", user_id="inventory")
 
 
 @pytest.fixture
