@@ -184,6 +184,23 @@ class UpstreamTimeout(ServiceError):
     default_code = "upstream_timeout"
 
 
+# Every ``error.type`` an envelope may carry (CONTRACT §2), as the OpenAPI document enumerates them.
+ERROR_TYPES = (
+    "validation",
+    "bad_request",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "unsupported_media_type",
+    "payload_too_large",
+    "rate_limited",
+    "internal",
+    "upstream_unavailable",
+    "upstream_timeout",
+)
+
 # DRF exception class -> envelope type; the first entry the exception is an instance of wins.
 _DRF_TYPES: list[tuple[type[Exception], str]] = [
     (drf.ValidationError, "validation"),

@@ -7,15 +7,46 @@ document matches the wire format without each view repeating it.
 The document is also made for client generators (CONTRACT §2): request bodies are
 documented as ``application/json`` only (the browsable API may still post its forms,
 undocumented: a generator given three media types writes code that sends the last one),
-and drf-spectacular's method word is dropped from operation ids of action routes
-(``orders_confirm``, not ``orders_confirm_create``) where the shorter id stays unique.
+drf-spectacular's method word is dropped from operation ids of action routes
+(``orders_confirm``, not ``orders_confirm_create``) where the shorter id stays unique,
+public operations say ``security: []``, and the envelope's parts are named, fully
+required components (``ErrorEnvelope``, ``Error``, ``ErrorType``, ``ErrorDetail``,
+``ListMeta``). tests/test_generated_client.py generates a client and runs the workflow.
 """
 
 from __future__ import annotations
 
 import copy
 
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.settings import api_settings
+
+from common.exceptions import ERROR_TYPES
+
+
+class AutoSchema(openapi.AutoSchema):
+    """DRF's ``DEFAULT_SCHEMA_CLASS``: drf-spectacular's, with UUID path ids typed as such.
+
+    :class:`common.views.UUIDLookupMixin` lets any path segment through (so a non-UUID is a 400,
+    not a 404), which drf-spectacular would document as ``pattern: ^[^/]+$``; the id is a UUID
+    (CONTRACT §2), and a generated client should take one. A view's own annotation still wins.
+    """
+
+    def get_override_parameters(self):
+        from common.views import UUIDLookupMixin  # views import DRF's generics: not at settings time
+
+        parameters = super().get_override_parameters()
+        if not isinstance(self.view, UUIDLookupMixin):
+            return parameters
+        lookup = getattr(self.view, "lookup_url_kwarg", None) or self.view.lookup_field
+        if lookup == "pk" and api_settings.SCHEMA_COERCE_PATH_PK:
+            lookup = "id"  # the document's path says {id}, as drf-spectacular coerced it
+        if f"{{{lookup}}}" not in self.path:
+            return parameters
+        return [OpenApiParameter(lookup, OpenApiTypes.UUID, OpenApiParameter.PATH), *parameters]
 
 
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -36,49 +67,52 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
 ERROR_COMPONENT = "ErrorEnvelope"
 META_COMPONENT = "ListMeta"
 
-_ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["status", "error"],
-    "properties": {
-        "status": {"type": "integer", "example": 400},
-        "error": {
-            "type": "object",
-            "required": ["type", "message", "details"],
-            "properties": {
-                "type": {
-                    "type": "string",
-                    "enum": [
-                        "validation",
-                        "bad_request",
-                        "unauthorized",
-                        "forbidden",
-                        "not_found",
-                        "method_not_allowed",
-                        "conflict",
-                        "unsupported_media_type",
-                        "rate_limited",
-                        "internal",
-                        "upstream_unavailable",
-                        "upstream_timeout",
-                    ],
-                },
-                "message": {"type": "string"},
-                "details": {
-                    "type": "array",
-                    "nullable": True,
-                    "items": {
-                        "type": "object",
-                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                    },
-                },
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# Named components, not inline objects: a generated client gets ``ErrorEnvelope.error: Error``
+# with ``details: list[ErrorDetail]`` and ``type_: ErrorType``, not ``ErrorEnvelopeErrorDetailsType0Item``.
+# Every field is required (the renderer always sends it), so typed clients get no ``Unset``.
+COMMON_SCHEMAS = {
+    ERROR_COMPONENT: {
+        "type": "object",
+        "required": ["status", "error"],
+        "properties": {"status": {"type": "integer", "example": 400}, "error": _ref("Error")},
+    },
+    "Error": {
+        "type": "object",
+        "required": ["type", "message", "details"],
+        "properties": {
+            "type": _ref("ErrorType"),
+            "message": {"type": "string"},
+            "details": {
+                "type": "array",
+                "nullable": True,
+                "items": _ref("ErrorDetail"),
+                "description": "What was wrong, field by field; null when there is nothing more to say.",
             },
         },
     },
-}
-
-_META_SCHEMA = {
-    "type": "object",
-    "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+    "ErrorType": {"type": "string", "enum": list(ERROR_TYPES)},
+    "ErrorDetail": {
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {
+            "field": {"type": "string", "description": "Dotted for nested fields: `items.0.quantity`."},
+            "message": {"type": "string"},
+            # common.exceptions.InsufficientStock: what a short line asked for and what there is.
+            "item_id": {"type": "string", "format": "uuid", "description": "A short line's item (409)."},
+            "requested": {"type": "integer", "description": "A short line's quantity (409)."},
+            "available": {"type": "integer", "description": "The stock on hand for a short line (409)."},
+        },
+    },
+    META_COMPONENT: {
+        "type": "object",
+        "required": ["total", "limit", "offset"],
+        "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}},
+    },
 }
 
 _ERRORS_BY_METHOD = {
@@ -107,7 +141,7 @@ def _wrap(schema: dict, *, is_list: bool) -> dict:
         "data": schema,
     }
     if is_list:
-        properties["meta"] = {"$ref": f"#/components/schemas/{META_COMPONENT}"}
+        properties["meta"] = _ref(META_COMPONENT)
     required = ["status", "message", "data", "meta"] if is_list else ["status", "message", "data"]
     return {"type": "object", "required": required, "properties": properties}
 
@@ -141,6 +175,17 @@ def json_request_body_only(operation: dict) -> None:
         return
     media = content.get(JSON_MEDIA_TYPE) or next(iter(content.values()))
     operation["requestBody"]["content"] = {JSON_MEDIA_TYPE: media}
+
+
+def public_without_token(operation: dict) -> None:
+    """Say "no token" as ``security: []``, not drf-spectacular's ``[{}]``.
+
+    Both mean the same to OpenAPI, but generators read any non-empty list as "needs a token"
+    (openapi-python-client would want an ``AuthenticatedClient`` to log in). An operation
+    where a token is optional (``[{"jwtAuth": []}, {}]``, registering) keeps its list.
+    """
+    if operation.get("security") == [{}]:
+        operation["security"] = []
 
 
 def path_words(path: str) -> list[str]:
@@ -179,15 +224,16 @@ def envelope_postprocessing_hook(result, generator, request, public):
     """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: envelope the bodies, JSON-only requests, readable ids."""
     readable_operation_ids(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    # Copies: the document may be mutated later and these templates serve every call.
-    schemas.setdefault(ERROR_COMPONENT, copy.deepcopy(_ERROR_SCHEMA))
-    schemas.setdefault(META_COMPONENT, copy.deepcopy(_META_SCHEMA))
-    error_ref = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for name, schema in COMMON_SCHEMAS.items():
+        # Copies: the document may be mutated later and these templates serve every call.
+        schemas.setdefault(name, copy.deepcopy(schema))
+    error_ref = _ref(ERROR_COMPONENT)
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in _ERRORS_BY_METHOD:
                 continue
             json_request_body_only(operation)
+            public_without_token(operation)
             responses = operation.setdefault("responses", {})
             for code, response in list(responses.items()):
                 if not code.startswith("2"):

@@ -2,16 +2,18 @@
 
 Each service's paths are moved under their gateway prefix by running the routing table
 in reverse, so a path the gateway does not route (health, schema, docs, metrics,
-admin, service-token) drops out by itself. Components get the service as a prefix
-(``Contact_Customer``) unless every service that defines the name defines it the same
-way and it is shared (``ErrorEnvelope``); every ``$ref`` follows the renaming. A service
-that cannot be fetched is left out and named in ``x-unavailable-services``.
+admin, service-token) drops out by itself, and so do the components only such paths use.
+Components get the service as a prefix (``Contact_Customer``; ``SalesOrder`` has it
+already) unless every service that defines the name defines it the same way and it is
+shared (``ErrorEnvelope``); every ``$ref`` follows the renaming. A service that cannot be
+fetched is left out and named in ``x-unavailable-services``.
 
 Operations are tagged with their service and their ids get the words the gateway's prefix
 adds to the service's path, once (``/api/sales/orders/{id}/confirm``: ``orders_confirm``
 becomes ``sales_orders_confirm``; ``/api/auth/login``: ``auth_login`` stays): ids and tags
 read well in a generated client and are unique across the document. Request bodies are
-JSON only, as every service documents them (``common.openapi``).
+JSON only and public operations say ``security: []``, as every service documents them
+(``common.openapi``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.conf import settings
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import Timeout
 
-from common.openapi import ERROR_COMPONENT, META_COMPONENT, json_request_body_only, path_words
+from common.openapi import COMMON_SCHEMAS, json_request_body_only, path_words, public_without_token
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
 from .proxy import upstream_for
@@ -37,7 +39,7 @@ SCHEMA_PATH = "/schema/?format=json"
 SCHEMA_TIMEOUT = 5.0
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Components every service gets from common.openapi: one copy in the merged document.
-COMMON_COMPONENTS = frozenset({ERROR_COMPONENT, META_COMPONENT})
+COMMON_COMPONENTS = frozenset(COMMON_SCHEMAS)
 
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
@@ -114,7 +116,28 @@ def merge_documents(documents: dict[str, dict[str, Any]], services: list[str]) -
             route, gateway_path = routed
             _retag(service, route, path_item, mapping, document.get("security"))
             merged["paths"][gateway_path] = path_item
+    _drop_unreferenced(merged)
     return merged
+
+
+def _drop_unreferenced(merged: dict[str, Any]) -> None:
+    """Drop the components that only paths the gateway does not route use (internal reads, service tokens).
+
+    A client generated from the document would otherwise get models for requests it cannot make.
+    Security schemes are named, not ``$ref``-ed, by the operations: they all stay.
+    """
+    components = merged["components"]
+    reachable: set[tuple[str, str]] = set()
+    pending = _refs(merged["paths"])
+    while pending:
+        key = pending.pop()
+        if key not in reachable:
+            reachable.add(key)
+            pending |= _refs(components.get(key[0], {}).get(key[1], {}))
+    for section, items in components.items():
+        if section != "securitySchemes":
+            for name in [name for name in items if (section, name) not in reachable]:
+                del items[name]
 
 
 def _title(document: dict[str, Any]) -> str:
@@ -173,8 +196,17 @@ def _component_renames(documents: dict[str, dict[str, Any]]) -> dict[str, dict[t
         if key in shared:
             continue
         for service, _ in defined_by:
-            renames[service][key] = f"{SERVICE_TITLES.get(service, service.title())}_{key[1]}"
+            renames[service][key] = _service_name(service, key[1])
     return renames
+
+
+def _service_name(service: str, name: str) -> str:
+    """``Contact_Customer``; a name that already starts with the service's title stays (``SalesOrder``).
+
+    It is still unique: another service's component of that name gets its own title.
+    """
+    title = SERVICE_TITLES.get(service, service.title())
+    return name if name.startswith(title) else f"{title}_{name}"
 
 
 def _refs(node: Any) -> set[tuple[str, str]]:
@@ -234,6 +266,7 @@ def _retag(
         if "operationId" in operation:
             operation["operationId"] = gateway_operation_id(route, operation["operationId"])
         json_request_body_only(operation)
+        public_without_token(operation)
         if "security" not in operation and default_security is not None:
             operation["security"] = copy.deepcopy(default_security)
         if "security" in operation:

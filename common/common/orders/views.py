@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db.models import prefetch_related_objects
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
@@ -47,7 +48,7 @@ def list_parameters(*, party: str, stamp: str) -> list[OpenApiParameter]:
         OpenApiParameter(
             "ordering", str, description="Among created_at, updated_at, total_amount, status; `-` descends."
         ),
-        *(OpenApiParameter(name, str, description="ISO 8601, inclusive.") for name in dates),
+        *(OpenApiParameter(name, OpenApiTypes.DATETIME, description="ISO 8601, inclusive.") for name in dates),
     ]
 
 

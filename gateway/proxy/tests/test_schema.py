@@ -282,3 +282,70 @@ def test_merged_operations_read_well_in_a_generated_client():
     }
     assert list(document["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]) == ["application/json"]
     assert document["paths"]["/api/sales/orders/{id}/confirm"]["post"]["tags"] == ["Sales"]
+
+
+def test_components_only_unrouted_paths_use_drop_out():
+    # given: /service-token is not routed by the gateway; Login refers to User
+    auth = _document(
+        "Auth service",
+        {
+            "/login": {"post": _operation("login_create", "Login", security=[])},
+            "/service-token": {"post": _operation("service_token_create", "ServiceToken", security=[])},
+        },
+        {
+            "Login": {"type": "object", "properties": {"user": _ref("User")}},
+            "User": {"type": "object"},
+            "ServiceToken": {"type": "object", "properties": {"detail": _ref("Detail")}},
+            "Detail": {"type": "object"},
+        },
+    )
+
+    # when
+    document = merge_documents({"auth": auth}, ["auth"])
+
+    # then: what a routed operation reaches stays, however deep; the security scheme too
+    assert sorted(document["components"]["schemas"]) == ["Auth_Login", "Auth_User", "ErrorEnvelope"]
+    assert document["components"]["securitySchemes"] == JWT
+    validate(document)
+
+
+def test_a_component_named_after_its_service_keeps_its_name():
+    # given: sales calls its order SalesOrder; purchase has a SalesOrder of another shape
+    order = _document(
+        "Sales service",
+        {"/orders": {"get": _operation("orders_list", "SalesOrder")}},
+        {"SalesOrder": _order("customer"), "OrderLine": ORDER_LINE},
+    )
+    other = _document(
+        "Purchase service",
+        {"/orders": {"get": _operation("orders_list", "SalesOrder")}},
+        {"SalesOrder": _order("vendor"), "OrderLine": ORDER_LINE},
+    )
+
+    # when
+    document = merge_documents({"sales": order, "purchase": other}, ["sales", "purchase"])
+
+    # then: no "Sales_SalesOrder" (SalesSalesOrder in a generated client), and still unique
+    schemas = document["components"]["schemas"]
+    assert sorted(schemas) == ["ErrorEnvelope", "OrderLine", "Purchase_SalesOrder", "SalesOrder"]
+    assert schemas["SalesOrder"]["properties"]["customer_id"] == {"type": "string"}
+    validate(document)
+
+
+def test_public_operations_say_no_token_as_an_empty_security_list():
+    # given: drf-spectacular's way of saying "no token" ([{}]), and an optional token
+    auth = _document(
+        "Auth service",
+        {
+            "/login": {"post": _operation("login_create", "Login", security=[{}])},
+            "/register": {"post": _operation("register_create", "Login", security=[{"jwtAuth": []}, {}])},
+        },
+        {"Login": {"type": "object"}},
+    )
+
+    # when
+    paths = merge_documents({"auth": auth}, ["auth"])["paths"]
+
+    # then: a generator reads any non-empty list as "needs a token"
+    assert paths["/api/auth/login"]["post"]["security"] == []
+    assert paths["/api/auth/register"]["post"]["security"] == [{"jwtAuth": []}, {}]

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from common.fields import StrictUUIDField
 from common.money import MoneySerializerField
-from inventory.models import SKU_MAX_LENGTH
+from inventory.models import SKU_MAX_LENGTH, MovementReason
 
 MAX_LINES = 100
 
@@ -55,9 +55,7 @@ class StockMovementSerializer(serializers.Serializer):
     item_id = serializers.UUIDField(read_only=True)
     change = serializers.IntegerField(read_only=True)
     quantity_after = serializers.IntegerField(read_only=True)
-    reason = serializers.CharField(
-        read_only=True, help_text="purchase_receipt | sales_issue | sales_cancellation | adjustment"
-    )
+    reason = serializers.ChoiceField(choices=MovementReason.choices, read_only=True)
     reference = serializers.UUIDField(read_only=True, allow_null=True, help_text="The order, or null.")
     note = serializers.CharField(read_only=True, help_text="The reason text given with an adjustment.")
     actor = serializers.CharField(read_only=True)
