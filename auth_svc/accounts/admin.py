@@ -11,7 +11,7 @@ and the sign-in keeps those flags in step with it. The issued and revoked refres
 tokens can be looked at, never edited (deleting a revocation would revive a token).
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswordChangeForm
 from django.contrib.auth.forms import BaseUserCreationForm
@@ -21,8 +21,13 @@ from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin  # noqa: F401
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin, reregister_governed, role_action, service_error_text
-from common.exceptions import ServiceError
+from common.admin import (
+    RoleAdminMixin,
+    ServiceErrorsAdminMixin,
+    each_through_service,
+    reregister_governed,
+    role_action,
+)
 
 from . import services
 from .models import User
@@ -86,16 +91,14 @@ class UserAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, BaseUserAdmin):
 
     @role_action(permission=USERS_MANAGE, description="Deactivate selected users (revokes their sessions)")
     def deactivate(self, request, queryset) -> None:
-        done = 0
-        for user in queryset:
-            try:
-                services.user_deactivate(user=user)
-            except ServiceError as exc:
-                self.message_user(request, f"{user.email}: {service_error_text(exc)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"Deactivated {done} user(s).", messages.SUCCESS)
+        each_through_service(
+            self,
+            request,
+            queryset,
+            call=lambda user: services.user_deactivate(user=user),
+            name=lambda user: user.email,
+            success="Deactivated {done} user(s).",
+        )
 
 
 TOKENS_READ_ONLY = {"view": USERS_MANAGE, "add": None, "change": None, "delete": None}

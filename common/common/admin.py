@@ -24,6 +24,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponseRedirect
+from rest_framework.exceptions import APIException
 
 from .exceptions import ServiceError
 from .roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER, PERMISSIONS, ROLES, role_has_permission
@@ -236,6 +237,25 @@ def service_error_text(exc) -> str:
         detail["message"] for detail in getattr(exc, "details", None) or [] if detail["message"] != text
     )
     return f"{text} {details}".strip()
+
+
+def each_through_service(modeladmin, request, rows, *, call: Callable, name: Callable, success: str) -> int:
+    """Run ``call(row)`` for each row (a service call, its own transaction); return how many succeeded.
+
+    Each refusal is shown as ``"<name(row)>: <why>"`` and leaves that row as it was; the
+    others go on. ``success`` (``"Deactivated {done} user(s)."``) is shown if any succeeded.
+    """
+    done = 0
+    for row in rows:
+        try:
+            call(row)
+        except APIException as exc:
+            modeladmin.message_user(request, f"{name(row)}: {service_error_text(exc)}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, success.format(done=done), messages.SUCCESS)
+    return done
 
 
 def matrix_governed(model_admin_class: type, *, role_permissions: Mapping[str, str | None]) -> type:

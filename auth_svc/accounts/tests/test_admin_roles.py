@@ -7,8 +7,11 @@ revive a token).
 
 import pytest
 
+from common.admin import role_of
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
 from common.testing.admin import admin_grants
+
+from ..models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -32,3 +35,18 @@ pytestmark = pytest.mark.django_db
 )
 def test_each_role_may_do_in_the_auth_admin_what_the_contract_says(role, expected):
     assert admin_grants(role=role) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"role": FINANCE_MANAGER}, FINANCE_MANAGER),
+        ({"role": ADMIN}, ADMIN),
+        # The platform account carries the role: a stale is_superuser does not outrank it.
+        ({"role": INVENTORY_MANAGER, "is_superuser": True}, INVENTORY_MANAGER),
+        ({"role": ADMIN, "is_active": False}, None),
+        ({"role": "superuser"}, None),
+    ],
+)
+def test_role_of_a_platform_account_is_its_role(fields, expected):
+    assert role_of(User(email="someone@example.com", is_staff=True, **fields)) == expected

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Max
-from rest_framework.exceptions import APIException
 
-from common.admin import RoleAdminMixin, role_action, service_error_text
+from common.admin import RoleAdminMixin, each_through_service, role_action
 
 from .models import OrderDocument
 
@@ -80,16 +79,14 @@ def transition_action(service: Callable[..., OrderDocument], *, name: str, label
     """Return an admin action, for the roles holding ``permission``, running ``service`` on each order."""
 
     def action(modeladmin: admin.ModelAdmin, request, queryset) -> None:
-        done = 0
-        for order in queryset:
-            try:
-                service(order_id=order.pk, actor=request.user.get_username())
-            except APIException as exc:
-                modeladmin.message_user(request, f"{order.pk}: {service_error_text(exc)}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            modeladmin.message_user(request, f"{label}: {done} order(s).", messages.SUCCESS)
+        each_through_service(
+            modeladmin,
+            request,
+            queryset,
+            call=lambda order: service(order_id=order.pk, actor=request.user.get_username()),
+            name=lambda order: str(order.pk),
+            success=f"{label}: {{done}} order(s).",
+        )
 
     action.__name__ = name
     return role_action(permission=permission, description=label)(action)
