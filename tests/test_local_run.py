@@ -267,8 +267,21 @@ def test_items_and_stock_through_the_gateway(platform):
 # ---------------------------------------------------------------- the edge under attack (issue 7)
 
 
-def _http(port: int, method: str, path: str, body=None, *, source: str = "127.0.0.1", chunked: bool = False, **headers):
-    """One request from ``source`` (any 127.x address is this host); returns (status, headers, parsed body)."""
+def _http(
+    port: int,
+    method: str,
+    path: str,
+    body=None,
+    *,
+    source: str = "127.0.0.1",
+    chunked: bool = False,
+    raw=False,
+    **headers,
+):
+    """One request from ``source`` (any 127.x address is this host); returns (status, headers, parsed body).
+
+    ``raw=True``: the body as the bytes that came, unparsed (to compare renderings).
+    """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
     payload = json.dumps(body).encode() if isinstance(body, dict | list) else body
     headers = {"Content-Type": "application/json", **headers}
@@ -284,7 +297,7 @@ def _http(port: int, method: str, path: str, body=None, *, source: str = "127.0.
     finally:
         connection.close()
     is_json = (response.getheader("Content-Type") or "").startswith("application/json")
-    return response.status, response, json.loads(data) if is_json and data else data
+    return response.status, response, json.loads(data) if is_json and data and not raw else data
 
 
 def _port(platform, name: str) -> int:
