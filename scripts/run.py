@@ -30,11 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GUNICORN_CONF = ROOT / "scripts" / "gunicorn.conf.py"
 
-DEMO_USERS = (
-    ("admin@example.com", "AdminPass!2026", "admin"),
-    ("inventory@example.com", "InventoryPass!2026", "inventory_manager"),
-    ("finance@example.com", "FinancePass!2026", "finance_manager"),
-)
+# auth_svc's seed_demo creates these users; the file is their one home (the admin comes first).
+DEMO_USERS_FILE = ROOT / "auth_svc" / "accounts" / "demo_users.json"
+DEMO_USERS = tuple((u["email"], u["password"], u["role"]) for u in json.loads(DEMO_USERS_FILE.read_text()))
+
+
+def demo_user(role: str) -> tuple[str, str]:
+    """Return (email, password) of the demo user with ``role`` (tests and benchmarks log in with it)."""
+    return next((email, password) for email, password, user_role in DEMO_USERS if user_role == role)
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,8 @@ def banner(gateway_url: str) -> str:
     for service in SERVICES[1:]:
         url = f"http://127.0.0.1:{base + service.port_offset}"
         lines.append(f"  {service.folder:<14}{url}   admin: {url}/admin/   docs: {url}/docs/")
-    lines.append("  demo users (API login at /api/auth/login; admin@example.com also logs in to every /admin/):")
+    admin_email = DEMO_USERS[0][0]
+    lines.append(f"  demo users (API login at /api/auth/login; {admin_email} also logs in to every /admin/):")
     lines += [f"    {email:<24}{password:<22}{role}" for email, password, role in DEMO_USERS]
     lines.append(f"  data dir  {data_dir()}    stop: Ctrl-C")
     return "\n".join(lines)
