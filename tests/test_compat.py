@@ -27,10 +27,26 @@ from test_local_run import _http, _port, running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT_DIR = ROOT / "tests" / "compat"
-# The path the shared folder has beside the project (CI, the main checkout); a checkout elsewhere names it.
-COLLECTION = Path(
-    os.environ.get("ERP_COMPAT_COLLECTION") or ROOT.parent / "shared" / "compat" / "original-postman-collection.json"
-)
+COLLECTION_IN_SHARED = Path("shared", "compat", "original-postman-collection.json")
+
+
+def _collection() -> Path:
+    """Return the collection: ``ERP_COMPAT_COLLECTION``, else ``../shared/compat/...`` beside the project.
+
+    A git worktree kept elsewhere finds it beside its main checkout (where ``.git`` lives).
+    """
+    if named := os.environ.get("ERP_COMPAT_COLLECTION"):
+        return Path(named)
+    roots = [ROOT]
+    git = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT, capture_output=True, text=True
+    )
+    if git.returncode == 0:
+        roots.append(Path(git.stdout.strip()).parent)
+    found = [root.parent / COLLECTION_IN_SHARED for root in roots if (root.parent / COLLECTION_IN_SHARED).is_file()]
+    return found[0] if found else ROOT.parent / COLLECTION_IN_SHARED
+
+
 NEWMAN_TIMEOUT = 300
 
 DIFFERS = "DIFFERS from the original: "
@@ -79,12 +95,32 @@ EXPECTED: list[tuple[str, int, str]] = [
     ("Pay Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
     ("List Purchase Orders", 200, "no purchase order yet"),
     ("Get Purchase Order by ID", 404, EMPTY_ID.format("purchase_order_id", "the next request does not set it")),
-    ("Create Purchase Order", 400, "the collection deleted its vendor before: validation names vendor_id"),
+    (
+        "Create Purchase Order",
+        400,
+        "the collection deleted its vendor before: validation names vendor_id (the original: 400)",
+    ),
     ("Update Purchase Order", 404, EMPTY_ID.format("purchase_order_id", ORDER_NOT_SET)),
     ("Receive Purchase Order", 404, EMPTY_ID.format("purchase_order_id", ORDER_NOT_SET)),
     ("Pay Purchase Order", 404, EMPTY_ID.format("purchase_order_id", ORDER_NOT_SET)),
     ("Gateway Health", 200, DIFFERS + "every upstream ready, in the JSON envelope (the original answered the text OK)"),
 ]
+
+
+README_SECTION = "## Compatibility with the original implementation"
+
+
+def _readme_differences() -> dict[str, int]:
+    """The README's table of deliberate differences, as {request name: status}."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(README_SECTION) :].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ")][1:]  # minus the header
+    return {name.strip(): int(status) for names, status in rows for name in names.split(",")}
+
+
+def test_the_readme_table_lists_exactly_the_deliberate_differences():
+    differing = {name: status for name, status, why in EXPECTED if why.startswith(DIFFERS)}
+    assert _readme_differences() == differing
 
 
 def _newman() -> Path:
@@ -106,8 +142,9 @@ def _newman() -> Path:
 def compat(tmp_path_factory):
     """A fresh local run, the collection run once against it first thing: (platform, newman's exit, its report)."""
     newman = _newman()
-    if not COLLECTION.is_file():
-        pytest.fail(f"the original's collection is not at {COLLECTION} (set ERP_COMPAT_COLLECTION to its path)")
+    collection = _collection()
+    if not collection.is_file():
+        pytest.fail(f"the original's collection is not at {collection} (set ERP_COMPAT_COLLECTION to its path)")
     data_dir = tmp_path_factory.mktemp("erp-compat")
     report = data_dir / "newman.json"
     with running_platform(data_dir) as platform:
@@ -115,7 +152,7 @@ def compat(tmp_path_factory):
             [
                 str(newman),
                 "run",
-                str(COLLECTION),
+                str(collection),
                 "--env-var",  # an environment value wins over the collection's own base_url
                 f"base_url={platform['gateway']}",
                 "--reporters",
