@@ -58,6 +58,20 @@ def _call(method: str, url: str, body: dict | None = None, token: str | None = N
         return error.code, json.loads(error.read() or b"{}")
 
 
+SETTLE_TIMEOUT = 60
+
+
+def eventually(fetch, predicate, what: str):
+    """Poll ``fetch()`` until ``predicate(result)``; fail naming ``what`` after SETTLE_TIMEOUT."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    result = fetch()
+    while not predicate(result) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = fetch()
+    assert predicate(result), f"{what}: last seen {result}"
+    return result
+
+
 @contextlib.contextmanager
 def running_platform(data_dir: Path, **extra_env: str):
     """Start scripts/run.py on spare ports, wait for a green /health, stop it on exit."""
@@ -246,7 +260,9 @@ def test_items_and_stock_through_the_gateway(platform):
     im = _login(gateway, *IM_USER)
     fm = _login(gateway, *FM_USER)
     status, seeded = _call("GET", f"{gateway}/api/items?sku=mon-27-4k", token=im)
-    assert status == 200 and [(i["sku"], i["quantity"]) for i in seeded["data"]] == [("MON-27-4K", 24)]
+    assert status == 200 and [i["sku"] for i in seeded["data"]] == ["MON-27-4K"]
+    status, ledger = _call("GET", f"{gateway}/api/items/{seeded['data'][0]['id']}/movements", token=im)
+    assert (24, "adjustment", "opening stock") in [(m["change"], m["reason"], m["note"]) for m in ledger["data"]]
 
     # when an item is created and its stock adjusted by hand
     sku = f"e2e-{uuid.uuid4().hex[:8]}"
@@ -264,6 +280,30 @@ def test_items_and_stock_through_the_gateway(platform):
     assert [(m["change"], m["reason"], m["note"]) for m in movements["data"]] == [(7, "adjustment", "e2e")]
     status, conflict = _call("DELETE", f"{gateway}/api/items/{item_id}", token=fm)
     assert status == 409 and conflict["error"]["type"] == "conflict"
+
+
+def test_demo_orders_are_seeded_through_the_services_once_they_run(platform):
+    # given the platform, which seeds the demo orders once its banner is out
+    gateway = platform["gateway"]
+    fm = _login(gateway, *FM_USER)
+
+    def orders(kind: str) -> list[tuple[str, str | None]]:
+        status, body = _call("GET", f"{gateway}/api/{kind}/orders?limit=100", token=fm)
+        assert status == 200, body
+        return sorted((order["status"], order.get("stock_status") or "") for order in body["data"])
+
+    # then through the gateway: a purchase received (and one paid), a sale confirmed and issued, one paid,
+    # a draft and an issued sale cancelled (its stock returned), each once
+    purchases = [("Cancelled", ""), ("Draft", ""), ("Paid", ""), ("Received", "")]
+    eventually(lambda: orders("purchase"), lambda seen: seen == purchases, "demo purchase orders")
+    sales = [("Cancelled", ""), ("Cancelled", "returned"), ("Confirmed", "issued"), ("Draft", ""), ("Paid", "issued")]
+    eventually(lambda: orders("sales"), lambda seen: seen == sales, "demo sales orders")
+
+    # and the stock moved by event: a demo item received, then issued
+    _, item = _call("GET", f"{gateway}/api/items?sku=MON-27-4K", token=fm)
+    _, ledger = _call("GET", f"{gateway}/api/items/{item['data'][0]['id']}/movements", token=fm)
+    assert {"adjustment", "purchase_receipt", "sales_issue"} <= {m["reason"] for m in ledger["data"]}
+    assert "[erp] sales_svc: sales orders: " in platform["log"].read_text()
 
 
 # ---------------------------------------------------------------- the edge under attack (issue 7)

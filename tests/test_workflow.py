@@ -9,7 +9,6 @@ polls (bounded) for what the consumers settle.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -22,21 +21,9 @@ from test_local_run import (
     _delete_broker_names,
     _drop_databases,
     _login,
+    eventually,
     running_platform,
 )
-
-SETTLE_TIMEOUT = 60
-
-
-def eventually(fetch, predicate, what: str):
-    """Poll ``fetch()`` until ``predicate(result)``; fail naming ``what`` after SETTLE_TIMEOUT."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    result = fetch()
-    while not predicate(result) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        result = fetch()
-    assert predicate(result), f"{what}: last seen {result}"
-    return result
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgres+rabbitmq"])

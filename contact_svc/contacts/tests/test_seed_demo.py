@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from django.core.management import call_command
 
@@ -48,3 +51,19 @@ def test_seed_demo_takes_no_email_or_name_of_the_original_postman_collection():
     # then: its users can run it against the demo data without a 409 or a stray search hit
     assert POSTMAN_EMAILS.isdisjoint(fields["email"] for fields in seeded)
     assert POSTMAN_NAMES.isdisjoint(fields["name"] for fields in seeded)
+
+
+def test_seed_demo_ids_json_prints_the_demo_contacts_ids_for_the_local_run(kind):
+    # given: an earlier seed, and one demo contact deleted by an operator
+    call_command("seed_demo", stdout=io.StringIO())
+    kind.model.objects.filter(email=DEMO[kind][1]["email"]).delete()
+    out, err = io.StringIO(), io.StringIO()
+
+    # when
+    call_command("seed_demo", "--ids-json", stdout=out, stderr=err)
+
+    # then: stdout is only the ids, in DEMO's order (the re-created one included), the summary on stderr
+    ids = json.loads(out.getvalue())
+    emails = [fields["email"] for fields in DEMO[kind]]
+    assert ids[kind.plural] == [str(kind.model.objects.get(email=email).pk) for email in emails]
+    assert f"{kind.plural}: 1 created" in err.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
@@ -48,6 +49,19 @@ def test_seed_demo_keeps_an_existing_item_as_it_is(make_item):
     item = Item.objects.get(sku=first["sku"])
     assert (item.name, on_hand(item)) == ("Edited by hand", 1)
     assert Item.objects.count() == len(DEMO)
+
+
+def test_seed_demo_ids_json_prints_the_demo_items_ids_for_the_local_run():
+    # given
+    call_command("seed_demo", stdout=StringIO())
+    out, err = StringIO(), StringIO()
+
+    # when
+    call_command("seed_demo", "--ids-json", stdout=out, stderr=err)
+
+    # then: stdout is only the ids, in DEMO's order; the summary went to stderr
+    assert json.loads(out.getvalue()) == {"items": [str(Item.objects.get(sku=f["sku"]).pk) for f in DEMO]}
+    assert "items: 0 created" in err.getvalue()
 
 
 def test_seed_demo_skus_do_not_clash_with_the_original_postman_collection():
