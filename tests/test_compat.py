@@ -83,7 +83,7 @@ EXPECTED: list[tuple[str, int, str]] = [
     ("Delete Item", 204, "a finance manager may delete an item with no stock on hand"),
     ("Get Stock", 404, "the item was deleted by the request before (as in the original)"),
     ("Adjust Stock", 403, DIFFERS + "a finance manager may not adjust stock (CONTRACT §3); the role is checked first"),
-    ("List Sales Orders", 200, "no sales order yet"),
+    ("List Sales Orders", 200, "the demo sales orders, seeded as the run starts (or not yet)"),
     ("Get Sales Order by ID", 404, EMPTY_ID.format("sales_order_id", "the next request does not set it")),
     (
         "Create Sales Order",
@@ -93,7 +93,7 @@ EXPECTED: list[tuple[str, int, str]] = [
     ("Update Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
     ("Confirm Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
     ("Pay Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
-    ("List Purchase Orders", 200, "no purchase order yet"),
+    ("List Purchase Orders", 200, "the demo purchase orders, seeded as the run starts (or not yet)"),
     ("Get Purchase Order by ID", 404, EMPTY_ID.format("purchase_order_id", "the next request does not set it")),
     (
         "Create Purchase Order",
