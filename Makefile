@@ -48,3 +48,8 @@ bench-orders: install
 
 bench-memory: install
 	@.venv/bin/python bench/local_run_memory.py
+
+# The original implementation's Postman collection, by newman, against a fresh local run (README: Compatibility).
+.PHONY: compat
+compat: install
+	@cd tests && ../.venv/bin/pytest -q --basetemp=../.run/compat test_compat.py

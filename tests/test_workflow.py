@@ -9,24 +9,21 @@ polls (bounded) for what the consumers settle.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from test_local_run import AMQP_URL, PG_SERVER, _call, _delete_broker_names, _drop_databases, _login, running_platform
-
-SETTLE_TIMEOUT = 60
-
-
-def eventually(fetch, predicate, what: str):
-    """Poll ``fetch()`` until ``predicate(result)``; fail naming ``what`` after SETTLE_TIMEOUT."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    result = fetch()
-    while not predicate(result) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        result = fetch()
-    assert predicate(result), f"{what}: last seen {result}"
-    return result
+from test_local_run import (
+    AMQP_URL,
+    FM_USER,
+    IM_USER,
+    PG_SERVER,
+    _call,
+    _delete_broker_names,
+    _drop_databases,
+    _login,
+    eventually,
+    running_platform,
+)
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgres+rabbitmq"])
@@ -54,8 +51,8 @@ def platform(request, tmp_path_factory):
 
 def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
     api = f"{platform['gateway']}/api"
-    im = _login(platform["gateway"], "inventory@example.com", "InventoryPass!2026")
-    fm = _login(platform["gateway"], "finance@example.com", "FinancePass!2026")
+    im = _login(platform["gateway"], *IM_USER)
+    fm = _login(platform["gateway"], *FM_USER)
     tag = uuid.uuid4().hex[:8]
 
     def call(method, path, body=None, token=fm, expected=200):
@@ -139,7 +136,7 @@ def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
 
 def test_confirm_with_too_little_stock_is_409_through_the_gateway(platform):
     api = f"{platform['gateway']}/api"
-    fm = _login(platform["gateway"], "finance@example.com", "FinancePass!2026")
+    fm = _login(platform["gateway"], *FM_USER)
     tag = uuid.uuid4().hex[:8]
     _, customer = _call("POST", f"{api}/customers", {"name": f"Short {tag}", "email": f"s-{tag}@example.com"}, fm)
     _, item = _call("POST", f"{api}/items", {"sku": f"short-{tag}", "name": "Scarce", "unit_price": 1}, fm)

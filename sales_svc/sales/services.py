@@ -94,10 +94,26 @@ def _quantities(lines) -> list[tuple[uuid.UUID, int]]:
 
 @transaction.atomic
 def sales_order_pay(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
-    """Mark a confirmed order paid and emit ``sales.order.paid``."""
-    order = transition_apply(order=order_lock(model=SalesOrder, pk=order_id), transition=PAY, actor=actor)
+    """Mark a confirmed order paid and emit ``sales.order.paid``, unless its stock is ``short``.
+
+    A short order will never ship (inventory issued nothing), so taking its money is a
+    409 naming the stock_status; it can be cancelled instead. ``pending`` stays payable:
+    the original implementation's clients confirm and pay at once, before inventory answers.
+    """
+    order = order_lock(model=SalesOrder, pk=order_id)
+    PAY.check(order)
+    if order.stock_status == StockStatus.SHORT:
+        raise _stock_status_conflict(
+            "The order's stock could not be issued; cancel it instead of paying.",
+            "stock_status is short: inventory had too little stock to issue the order",
+        )
+    transition_apply(order=order, transition=PAY, actor=actor)
     sales_order_paid_publish(order=order)
     return order
+
+
+def _stock_status_conflict(message: str, detail: str) -> Conflict:
+    return Conflict(message, details=[{"field": "stock_status", "message": detail}])
 
 
 @transaction.atomic
@@ -111,8 +127,10 @@ def sales_order_cancel(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     order = order_lock(model=SalesOrder, pk=order_id)
     CANCEL.check(order)
     if order.status == Status.CONFIRMED and order.stock_status == StockStatus.PENDING:
-        message = "stock_status is pending: inventory has not answered the confirmation yet"
-        raise Conflict("The order's stock is not settled yet.", details=[{"field": "stock_status", "message": message}])
+        raise _stock_status_conflict(
+            "The order's stock is not settled yet.",
+            "stock_status is pending: inventory has not answered the confirmation yet",
+        )
     was_issued = order.stock_status == StockStatus.ISSUED
     transition_apply(order=order, transition=CANCEL, actor=actor)
     if was_issued:

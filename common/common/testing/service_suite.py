@@ -112,7 +112,21 @@ def test_redoc_served_offline():
 def test_unknown_path_is_enveloped_404():
     response = auth_client().get("/no-such-path")
     assert response.status_code == 404
-    assert response.json() == {"status": 404, "error": {"type": "not_found", "message": "Not found.", "details": None}}
+    # Rendered as DRF renders every other answer (compact), though Django's handler404 answers it.
+    assert response.content == b'{"status":404,"error":{"type":"not_found","message":"Not found.","details":null}}'
+
+
+@pytest.mark.parametrize("path", ["/schema/", "/docs/", "/redoc/"])
+def test_schema_and_docs_answer_errors_in_the_envelope(path):
+    # A page rendered as YAML or HTML still refuses a method in JSON, as every endpoint does.
+    response = APIClient().post(path, data={}, format="json")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    message = json.dumps('Method "POST" not allowed.').encode()
+    assert (
+        response.content
+        == b'{"status":405,"error":{"type":"method_not_allowed","message":%s,"details":null}}' % message
+    )
 
 
 def test_request_id_is_echoed_or_made():

@@ -2,6 +2,7 @@
 
 import pytest
 
+from common.events import registry
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +81,33 @@ def test_admin_cancel_while_stock_is_pending_shows_why_and_changes_nothing(servi
     assert list(SalesOrder.objects.get(pk=order["id"]).status_changes.values_list("to_status", flat=True)) == [
         "Confirmed"
     ]
+
+
+def test_admin_pay_action_refuses_a_short_order(services, draft, admin_client, outbox, deliver, as_fm):
+    # given: two confirmed orders, one issued and one inventory could not issue
+    item = services.add_item(stock=5)
+    issued, short = draft([(item, 1)]), draft([(item, 1)])
+    for order in (issued, short):
+        as_fm.post(f"/orders/{order['id']}/confirm")
+    assert deliver(
+        registry.STOCK_ISSUED,
+        {"order_id": issued["id"], "items": [{"item_id": item, "quantity": 1, "quantity_after": 4}]},
+    )
+    assert deliver(
+        registry.STOCK_SHORTAGE, {"order_id": short["id"], "items": [{"item_id": item, "requested": 1, "available": 0}]}
+    )
+
+    # when
+    response = admin_client.post(URL, {"action": "pay", "_selected_action": [issued["id"], short["id"]]}, follow=True)
+
+    # then
+    assert response.status_code == 200
+    messages = [str(message) for message in response.context["messages"]]
+    assert "Mark selected orders paid: 1 order(s)." in messages
+    assert any(message.startswith(short["id"]) and "stock_status is short" in message for message in messages)
+    assert SalesOrder.objects.get(pk=issued["id"]).status == "Paid"
+    assert (SalesOrder.objects.get(pk=short["id"]).status, SalesOrder.objects.get(pk=short["id"]).stock_status) == (
+        "Confirmed",
+        "short",
+    )
+    assert [event for event, _ in outbox()].count("sales.order.paid") == 1
