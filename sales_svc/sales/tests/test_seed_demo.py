@@ -11,6 +11,9 @@ from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
 
+# One demo order per key, every step taken (sorted).
+SEEDED_STATUSES = ["Cancelled", "Cancelled", "Confirmed", "Draft", "Paid"]
+
 
 def seed(*args) -> str:
     out = StringIO()
@@ -42,13 +45,7 @@ def test_seed_demo_makes_orders_in_every_status_and_a_rerun_only_finishes_them(s
 
     # then
     assert "stopped at Confirmed" in first  # the cancel waits for inventory's answer
-    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == [
-        "Cancelled",
-        "Cancelled",
-        "Confirmed",
-        "Draft",
-        "Paid",
-    ]
+    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == SEEDED_STATUSES
     assert "sales orders: 1 step(s) taken" in second
     assert "sales orders: 0 step(s) taken" in third
     assert [event for event, _ in outbox()] == [
@@ -80,13 +77,7 @@ def test_seed_demo_with_settle_takes_the_cancel_once_inventory_answers(services,
     # then: one run finishes every demo order, and reports each once
     assert "stopped" not in output
     assert output.count("sales order cancelled-after-issue: Cancelled") == 1
-    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == [
-        "Cancelled",
-        "Cancelled",
-        "Confirmed",
-        "Draft",
-        "Paid",
-    ]
+    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == SEEDED_STATUSES
     assert [event for event, _ in outbox()].count("sales.order.cancelled") == 1
 
 
