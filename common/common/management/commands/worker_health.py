@@ -10,7 +10,7 @@ from common.events import conf, liveness
 
 
 class Command(BaseCommand):
-    help = "Exit 1 unless this service's relay, consumer or mailer touched its heartbeat file in the last WORKER_MAX_AGE s."
+    help = "Exit 1 unless the relay, consumer or mailer touched its heartbeat file in the last WORKER_MAX_AGE s."
 
     def add_arguments(self, parser):
         parser.add_argument("role", choices=["relay", "consumer", "mailer"])
