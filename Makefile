@@ -48,3 +48,8 @@ bench-orders: install
 
 bench-memory: install
 	@.venv/bin/python bench/local_run_memory.py
+
+# The .env compose.yaml needs: real secrets and a fresh JWT key pair (never replaces an existing one).
+.PHONY: env
+env: install
+	@.venv/bin/python scripts/make_env.py
