@@ -23,7 +23,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from run import GATEWAY_SERVER_ENV, SERVICES, procfile_commands, processes
+from run import GATEWAY_SERVER_ENV, SERVICES, processes, procfile_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (ROOT / "compose.yaml").read_text()
@@ -56,6 +56,13 @@ def _containers_of(service) -> dict[str, dict]:
 def _role(definition: dict) -> str:
     (role,) = definition["command"]
     return role
+
+
+def _with_placeholders(value: str) -> str:
+    """Return ``value`` with its i-th interpolation replaced by ``<i>``."""
+    for index, match in enumerate(list(INTERPOLATION.finditer(value))):
+        value = value.replace(match.group(0), f"<{index}>", 1)
+    return value
 
 
 def _required_variables() -> set[str]:
@@ -200,8 +207,7 @@ def test_no_secret_has_a_value_or_a_default_in_the_file():
                 # what is left are separators and service names (SERVICE_SECRETS "contact:...,sales:...")
                 assert re.fullmatch(r"[a-z:,]*", residue), f"{name}: {variable} holds {residue!r}"
             # a password inside a URL is a required variable too
-            starts = [match.start() for match in used]
-            placeholders = INTERPOLATION.sub(lambda m: f"<{starts.index(m.start())}>", value)
+            placeholders = _with_placeholders(value)
             for password in re.findall(r"://[^:/@]*:([^@]*)@", placeholders):
                 assert re.fullmatch(r"<\d+>", password), f"{name}: {variable} has a literal password"
                 assert used[int(password[1:-1])].group(2) == ":?", f"{name}: {variable}"
