@@ -53,3 +53,8 @@ bench-memory: install
 .PHONY: env
 env: install
 	@.venv/bin/python scripts/make_env.py
+
+# Database connections at N worker replicas, with and without the web servers' pool (deploy/k8s/README.md).
+.PHONY: bench-db-connections
+bench-db-connections: install
+	@.venv/bin/python bench/db_connections.py
