@@ -5,9 +5,10 @@ starts the local run on the local PostgreSQL and RabbitMQ (databases and queues 
 dropped afterwards) with ``ERP_WORKER_REPLICAS=N``, loads it through the gateway with
 concurrent reads and writes, and samples ``pg_stat_activity`` per database: the most
 connections seen under load, and what is still held some time after the load stops. Each
-setting runs twice: with the psycopg pool of every web server process (``ERP_DB_POOL=1``, what
-scripts/gunicorn.conf.py sets) and without it (``ERP_DB_POOL=0``: Django's persistent
-connection per thread, ``CONN_MAX_AGE=60``), the platform as it was before.
+replica count runs with the psycopg pool of every web server process (``ERP_DB_POOL=1``, what
+scripts/gunicorn.conf.py sets; at its default size, the threads, and at 2), and without it
+(``ERP_DB_POOL=0``: Django's persistent connection per thread, ``CONN_MAX_AGE=60``), the
+platform as it was before.
 Figures are reported in deploy/k8s/README.md ("Database connections").
 """
 
@@ -108,7 +109,15 @@ def load(gateway: str, seconds: float, clients: int) -> int:
     return sum(done)
 
 
-def measure(replicas: int, pooled: bool, seconds: float, clients: int, idle: float) -> dict:
+# (label, environment) of each database setting of the web servers.
+SETTINGS = {
+    "pool": ("psycopg pool, max 4 (default)", {"ERP_DB_POOL": "1"}),
+    "pool2": ("psycopg pool, max 2", {"ERP_DB_POOL": "1", "ERP_DB_POOL_MAX_SIZE": "2"}),
+    "off": ("per thread (CONN_MAX_AGE=60)", {"ERP_DB_POOL": "0"}),
+}
+
+
+def measure(replicas: int, setting: str, seconds: float, clients: int, idle: float) -> dict:
     tag = uuid.uuid4().hex[:8]
     db_prefix, events_prefix = f"erp_benchconn_{tag}_", f"benchconn{tag}."
     infrastructure = {
@@ -117,7 +126,7 @@ def measure(replicas: int, pooled: bool, seconds: float, clients: int, idle: flo
         "BROKER_URL": AMQP_URL,
         "ERP_EVENTS_PREFIX": events_prefix,
         "ERP_WORKER_REPLICAS": str(replicas),
-        "ERP_DB_POOL": "1" if pooled else "0",
+        **SETTINGS[setting][1],
     }
     try:
         with tempfile.TemporaryDirectory(prefix="erp-benchconn-") as folder:
@@ -136,7 +145,7 @@ def measure(replicas: int, pooled: bool, seconds: float, clients: int, idle: flo
         _drop_databases(db_prefix)
     return {
         "replicas": replicas,
-        "pooled": pooled,
+        "setting": setting,
         "requests": requests,
         "at_rest": at_rest,
         "peak": sampler.peak,
@@ -157,7 +166,7 @@ def report(results: list[dict], seconds: float, clients: int, idle: float) -> st
     for r in results:
         cells = [f"{r['at_rest'].get(n, 0)} / {r['peak'].get(n, 0)} / {r['after_idle'].get(n, 0)}" for n in names]
         totals = f"{sum(r['at_rest'].values())} / {r['peak_total']} / {sum(r['after_idle'].values())}"
-        pool = "psycopg pool" if r["pooled"] else "per thread (CONN_MAX_AGE=60)"
+        pool = SETTINGS[r["setting"]][0]
         lines.append(f"| {r['replicas']} | {pool} | {r['requests']} | " + " | ".join(cells) + f" | {totals} |")
     return "\n".join(lines)
 
@@ -168,14 +177,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--idle", type=float, default=70, help="seconds after the load before the last sample")
-    parser.add_argument("--pool", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=["pool", "pool2", "off"])
     args = parser.parse_args()
-    settings = {"both": [True, False], "on": [True], "off": [False]}[args.pool]
     results = []
     for replicas in args.replicas:
-        for pooled in settings:
-            print(f"[bench] {replicas} worker replica(s), pool {'on' if pooled else 'off'} ...", flush=True)
-            results.append(measure(replicas, pooled, args.seconds, args.clients, args.idle))
+        for setting in args.settings:
+            print(f"[bench] {replicas} worker replica(s), {SETTINGS[setting][0]} ...", flush=True)
+            results.append(measure(replicas, setting, args.seconds, args.clients, args.idle))
             print(report(results[-1:], args.seconds, args.clients, args.idle), flush=True)
     print()
     print(report(results, args.seconds, args.clients, args.idle))

@@ -68,16 +68,23 @@ def platform(request, tmp_path_factory):
         _drop_databases(db_prefix)
 
 
-def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
+def _clients(platform):
+    """Return the API root, an inventory and a finance manager's tokens, and ``call`` (asserts the status)."""
     api = f"{platform['gateway']}/api"
     im = _login(platform["gateway"], "inventory@example.com", "InventoryPass!2026")
     fm = _login(platform["gateway"], "finance@example.com", "FinancePass!2026")
-    tag = uuid.uuid4().hex[:8]
 
     def call(method, path, body=None, token=fm, expected=200):
         status, answer = _call(method, f"{api}{path}", body, token)
         assert status == expected, (method, path, status, answer)
         return answer.get("data")
+
+    return api, im, fm, call
+
+
+def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
+    api, im, fm, call = _clients(platform)
+    tag = uuid.uuid4().hex[:8]
 
     def stock(item_id) -> int:
         return call("GET", f"/items/{item_id}/stock")["quantity"]
@@ -199,15 +206,8 @@ def _check_stock_ledger(platform) -> subprocess.CompletedProcess:
 
 
 def test_thirty_concurrent_confirms_against_ten_units_issue_exactly_ten(platform):
-    api = f"{platform['gateway']}/api"
-    im = _login(platform["gateway"], "inventory@example.com", "InventoryPass!2026")
-    fm = _login(platform["gateway"], "finance@example.com", "FinancePass!2026")
+    api, im, fm, call = _clients(platform)
     tag = uuid.uuid4().hex[:8]
-
-    def call(method, path, body=None, token=fm, expected=200):
-        status, answer = _call(method, f"{api}{path}", body, token)
-        assert status == expected, (method, path, status, answer)
-        return answer.get("data")
 
     # given 10 units on hand (a received purchase) and 30 draft sales orders of 1 unit each
     vendor = call("POST", "/vendors", {"name": f"Vendor {tag}", "email": f"cv-{tag}@example.com"}, im, 201)
