@@ -167,6 +167,8 @@ def base_env(folder: Path) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
             "JWT_PUBLIC_KEY_FILE": str(public_key),
             "AUTH_OPEN_REGISTRATION": os.environ.get("AUTH_OPEN_REGISTRATION", "1"),
+            # Plain HTTP on loopback: cookies must not be Secure-only (common.settings.base TLS_EDGE).
+            "ERP_TLS_EDGE": os.environ.get("ERP_TLS_EDGE", "0"),
             "SERVICE_SECRETS": ",".join(f"{s.name}:{values[f'SERVICE_SECRET_{s.name.upper()}']}" for s in SERVICES),
             "PYTHONUNBUFFERED": "1",
             # deploy/Procfile says `python`: this interpreter's (the project's .venv).

@@ -100,3 +100,16 @@ def test_each_worker_replica_has_a_heartbeat_file_of_its_own(monkeypatch):
     assert [p.name for p in workers] == ["sales-relay-1", "sales-relay-2", "sales-consumer-1", "sales-consumer-2"]
     heartbeats = [p.env["ERP_WORKER_HEARTBEAT_FILE"] for p in workers]
     assert len(set(heartbeats)) == 4
+
+
+def test_the_local_run_serves_plain_http_so_its_cookies_are_not_secure_only(tmp_path, monkeypatch):
+    # given the local run's environment (DEBUG off, as in production, but on loopback over HTTP)
+    from run import base_env, data_dir
+
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ERP_TLS_EDGE", raising=False)
+
+    # then: the settings' TLS edge is off unless asked for
+    assert base_env(data_dir())["ERP_TLS_EDGE"] == "0"
+    monkeypatch.setenv("ERP_TLS_EDGE", "1")
+    assert base_env(data_dir())["ERP_TLS_EDGE"] == "1"
