@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.services import user_create
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
 
-# (email, password, role); the admin is also a Django admin superuser.
+# (email, password, role); each signs in to the back office too (README "Back office").
 DEMO_USERS = (
     ("admin@example.com", "AdminPass!2026", ADMIN),
     ("inventory@example.com", "InventoryPass!2026", INVENTORY_MANAGER),
@@ -29,6 +29,5 @@ class Command(BaseCommand):
                 state = "active" if existing.is_active else "inactive"
                 self.stdout.write(f"{email}: already there ({existing.role}, {state}), left unchanged")
                 continue
-            is_admin = role == ADMIN
-            user_create(email=email, password=password, role=role, is_staff=is_admin, is_superuser=is_admin)
+            user_create(email=email, password=password, role=role)
             self.stdout.write(f"{email} ({role}): created")
