@@ -26,7 +26,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
-from django.urls import reverse, set_script_prefix
+from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils.module_loading import import_string
 
 from .backends import StaffOIDCBackend, staff_users
@@ -45,16 +45,23 @@ class GatewayPrefixMiddleware:
 
     def __call__(self, request):
         prefix = request.headers.get(PREFIX_HEADER)
-        if prefix and prefix == settings.SSO["GATEWAY_PREFIX"]:
-            request.META["SCRIPT_NAME"] = prefix
-            request.path = prefix + request.path_info
-            set_script_prefix(prefix)
-            request.urlconf = settings.SSO["GATEWAY_URLCONF"]
-            forwarded_host = request.headers.get("X-Forwarded-Host")
-            if forwarded_host:
-                # Validated against ALLOWED_HOSTS by get_host(), like any Host header.
-                request.META["HTTP_HOST"] = forwarded_host
-        return self.get_response(request)
+        if not prefix or prefix != settings.SSO["GATEWAY_PREFIX"]:
+            return self.get_response(request)
+        request.META["SCRIPT_NAME"] = prefix
+        request.path = prefix + request.path_info
+        request.urlconf = settings.SSO["GATEWAY_URLCONF"]
+        forwarded_host = request.headers.get("X-Forwarded-Host")
+        if forwarded_host:
+            # Validated against ALLOWED_HOSTS by get_host(), like any Host header.
+            request.META["HTTP_HOST"] = forwarded_host
+        # The prefix is thread-local state; give the thread back as it came (the next
+        # request's handler sets its own, but not every handler does: the test client).
+        previous = get_script_prefix()
+        set_script_prefix(prefix)
+        try:
+            return self.get_response(request)
+        finally:
+            set_script_prefix(previous)
 
 
 def session_is_sso(request) -> bool:

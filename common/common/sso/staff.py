@@ -90,4 +90,4 @@ def staff_user_lapse(*, user) -> None:
     The next successful sign-in makes it active again; until then no session of it is valid
     (Django refuses inactive users), wherever it was opened.
     """
-    type(user).objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+    get_user_model().objects.filter(pk=user.pk, is_active=True).update(is_active=False)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import admin, auth
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -26,6 +26,11 @@ ZONEINFO_SESSION_KEY = "staff_zoneinfo"
 
 class StaffCallbackView(OIDCAuthenticationCallbackView):
     """mozilla-django-oidc's callback, plus what the session keeps of the sign-in's claims."""
+
+    @property
+    def failure_url(self):
+        # The library redirects to the setting as given; here it is a URL name.
+        return resolve_url(settings.LOGIN_REDIRECT_URL_FAILURE)
 
     def login_success(self):
         response = super().login_success()  # logs the user in first: the session may be new

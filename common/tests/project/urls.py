@@ -1,10 +1,15 @@
 """Routes of the test project: the shared ones plus views that exercise common's pieces."""
 
+from django.contrib import admin
 from django.urls import include, path
+
+from common.sso.urls import staff_sign_in_urlpatterns
 
 from . import views
 
 urlpatterns = [
+    *staff_sign_in_urlpatterns("admin/"),
+    path("admin/", admin.site.urls),
     path("", include("common.urls")),
     path("widgets", views.WidgetView.as_view()),
     path("gadgets", views.GadgetListView.as_view()),
