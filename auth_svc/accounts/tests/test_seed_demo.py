@@ -19,8 +19,8 @@ def test_seed_demo_creates_the_demo_users(api_client):
     # then
     assert sorted(User.objects.values_list("email", "role", "is_staff", "is_superuser")) == [
         ("admin@example.com", "admin", True, True),
-        ("finance@example.com", "finance_manager", False, False),
-        ("inventory@example.com", "inventory_manager", False, False),
+        ("finance@example.com", "finance_manager", True, False),
+        ("inventory@example.com", "inventory_manager", True, False),
     ]
     for email, password, _ in DEMO_USERS:
         validate_password(password, user=User.objects.get(email=email))
