@@ -31,7 +31,7 @@ from common.exceptions import error_response
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
 from common.sso.conf import admin_cookie_prefix, admin_session_cookie
 
-from .credential import credential
+from . import credential as gateway_credential
 from .proxy import forward, upstream_for
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpRespon
         request,
         base_url=settings.GATEWAY["UPSTREAMS"][service],
         path=escape_uri_path(rest),
-        credential=credential.get() if service == "auth" else None,
+        credential=gateway_credential.credential.get() if service == "auth" else None,
         extra_headers=extra,
     )
 
