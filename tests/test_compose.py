@@ -109,7 +109,8 @@ def test_only_auth_sees_the_private_key():
 
 
 @pytest.mark.parametrize(
-    "variable", ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "SERVICE_SECRET_SALES"]
+    "variable",
+    ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "SERVICE_SECRET_SALES", "SSO_CLIENT_SECRET_AUTH"],
 )
 def test_secrets_have_no_default(variable):
     text = (ROOT / "compose.yaml").read_text()
@@ -137,8 +138,21 @@ def test_readme_env_example_sets_every_required_variable():
     readme = (ROOT / "README.md").read_text()
     example = readme.split("cat > .env <<ENV", 1)[1].split("ENV\n", 1)[0]
     for variable in required:
-        prefix = "SERVICE_SECRET_"
-        if variable.startswith(prefix):
-            assert variable.removeprefix(prefix) in example, variable
+        # The per-service secrets are made in a loop over the services' names.
+        prefix = next((p for p in ("SERVICE_SECRET_", "SSO_CLIENT_SECRET_") if variable.startswith(p)), None)
+        if prefix:
+            assert f"{prefix}$s=" in example and variable.removeprefix(prefix) in example, variable
         else:
             assert f"{variable}=" in example, variable
+
+
+def test_every_admin_has_its_own_sso_client_and_auth_registers_them_all():
+    # given
+    clients = _env(ALL["auth"])["SSO_CLIENTS"]
+    # then
+    for service in ("contact", "inventory", "sales", "purchase", "auth"):
+        secret = f"${{SSO_CLIENT_SECRET_{service.upper()}:?set it in .env}}"
+        assert f"{service}:{service}-admin:{secret}" in clients, service
+        assert _env(ALL[service])["SSO_CLIENT_SECRET"] == secret, service
+    assert "register_sso_clients" in " ".join(ALL["auth"]["command"])
+    assert "SSO_CLIENTS" not in _env(ALL["contact"]) and "SSO_CLIENT_SECRET" not in _env(ALL["gateway"])
