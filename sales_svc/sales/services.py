@@ -1,6 +1,7 @@
 """Writes of sales orders: create, replace lines, confirm, pay, cancel, and inventory's answers.
 
-Views, admin actions, handlers and seed_demo call exactly these. Errors are the
+Views, admin actions, handlers and seed_demo call exactly these; a transition names its
+``actor`` (who asked), kept in the order's status history. Errors are the
 envelope's: unknown references -> 400 ``validation``, a transition from the wrong
 status -> 409 naming it (``InvalidTransition``), short stock -> 409 (``InsufficientStock``),
 a dependency down or slow -> 503/504 before anything is written.
@@ -51,7 +52,7 @@ def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineReques
     return order_lines_replace(model=SalesOrder, pk=order_id, lines=lines, editable=EDITABLE)
 
 
-def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
+def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     """Confirm a draft if inventory has the stock now, and emit ``sales.order.confirmed`` with it.
 
     Availability is asked once, outside the transaction; the order is then locked and
@@ -82,7 +83,7 @@ def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
         prefetch_related_objects([locked], "lines")
         if _quantities(locked.lines.all()) != _quantities(lines):
             raise Conflict("The order's lines changed while it was being confirmed; try again.")
-        transition_apply(order=locked, transition=CONFIRM, stock_status=StockStatus.PENDING)
+        transition_apply(order=locked, transition=CONFIRM, actor=actor, stock_status=StockStatus.PENDING)
         sales_order_confirmed_publish(order=locked)
     return locked
 
@@ -92,15 +93,15 @@ def _quantities(lines) -> list[tuple[uuid.UUID, int]]:
 
 
 @transaction.atomic
-def sales_order_pay(*, order_id: uuid.UUID) -> SalesOrder:
+def sales_order_pay(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     """Mark a confirmed order paid and emit ``sales.order.paid``."""
-    order = transition_apply(order=order_lock(model=SalesOrder, pk=order_id), transition=PAY)
+    order = transition_apply(order=order_lock(model=SalesOrder, pk=order_id), transition=PAY, actor=actor)
     sales_order_paid_publish(order=order)
     return order
 
 
 @transaction.atomic
-def sales_order_cancel(*, order_id: uuid.UUID) -> SalesOrder:
+def sales_order_cancel(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     """Cancel a draft, or a confirmed order once inventory has answered.
 
     While ``stock_status`` is ``pending`` the cancel is a 409, so it can never overtake
@@ -113,7 +114,7 @@ def sales_order_cancel(*, order_id: uuid.UUID) -> SalesOrder:
         message = "stock_status is pending: inventory has not answered the confirmation yet"
         raise Conflict("The order's stock is not settled yet.", details=[{"field": "stock_status", "message": message}])
     was_issued = order.stock_status == StockStatus.ISSUED
-    transition_apply(order=order, transition=CANCEL)
+    transition_apply(order=order, transition=CANCEL, actor=actor)
     if was_issued:
         sales_order_cancelled_publish(order=order)
     return order

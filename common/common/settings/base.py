@@ -30,6 +30,7 @@ from .env import (
     jwt_public_key,
     logging_config,
     secret_key,
+    time_zone,
 )
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -65,6 +66,8 @@ DATABASE_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The admin in the staff member's time zone (from the session), the API in UTC.
+    "common.timezones.StaffTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "common.idempotency.middleware.IdempotencyMiddleware",
 ]
@@ -86,7 +89,8 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
-TIME_ZONE = "UTC"
+# DJANGO_TIME_ZONE: how the admin shows dates to staff who chose no zone (the API stays UTC).
+TIME_ZONE = time_zone()
 LANGUAGE_CODE = "en-us"
 APPEND_SLASH = False
 # Bodies over this are a 413 (common.middleware.RequestBodyMiddleware).

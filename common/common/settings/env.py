@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -59,6 +60,27 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def zone_named(name) -> ZoneInfo | None:
+    """Return the IANA time zone called ``name`` ("Europe/Berlin"), or None for anything else."""
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # unknown, or not a zone key at all ("../x")
+        return None
+
+
+def time_zone() -> str:
+    """Return ``DJANGO_TIME_ZONE`` (default ``UTC``): the back office's dates for staff who chose none.
+
+    The API answers in UTC whatever this says (CONTRACT §2; common.timezones).
+    """
+    name = env("DJANGO_TIME_ZONE", "UTC")
+    if zone_named(name) is None:
+        raise ImproperlyConfigured(f"DJANGO_TIME_ZONE must be an IANA time zone such as Europe/Berlin, got {name!r}")
+    return name
 
 
 def data_dir() -> Path:

@@ -148,3 +148,19 @@ def test_every_request_writes_one_json_access_line(caplog):
         "request_id": "req-42",
         "user_id": None,
     }
+
+
+@pytest.mark.django_db
+def test_every_admin_and_action_follows_the_role_matrix():
+    # Completeness (each admin, inline and action names its matrix permission) and, for
+    # each role and for nobody, exactly what the matrix grants (common.testing.admin).
+    from .admin import admin_matrix_problems
+
+    assert admin_matrix_problems() == []
+
+
+@pytest.mark.django_db
+def test_no_admin_form_edits_a_status_a_quantity_or_a_total():
+    from .admin import editable_field_problems
+
+    assert editable_field_problems() == []

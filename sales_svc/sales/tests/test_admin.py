@@ -19,7 +19,8 @@ def test_admin_lists_filters_and_shows_lines_read_only(services, draft, admin_cl
 
     # then
     assert listing.status_code == 200 and b"Acme Retail" in listing.content
-    assert admin_client.get(URL, {"status__exact": "Paid"}).content.count(b"Acme Retail") == 0
+    assert [str(row.pk) for row in listing.context["cl"].result_list] == [order["id"]]
+    assert list(admin_client.get(URL, {"status__exact": "Paid"}).context["cl"].result_list) == []
     assert detail.status_code == 200
     assert b"SHOWN-SKU" in detail.content and b"0.30" in detail.content
     assert b'name="status"' not in detail.content and b'name="total_amount"' not in detail.content
@@ -58,3 +59,24 @@ def test_admin_confirm_action_goes_through_the_service(services, draft, admin_cl
     assert SalesOrder.objects.get(pk=ready["id"]).status == "Confirmed"
     assert SalesOrder.objects.get(pk=short["id"]).status == "Draft"
     assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
+
+
+def test_admin_cancel_while_stock_is_pending_shows_why_and_changes_nothing(services, draft, staff_login, outbox):
+    # given: confirmed, inventory has not answered yet
+    order = draft([(services.add_item(stock=5), 1)])
+    finance = staff_login("finance_manager")
+    finance.post(URL, {"action": "confirm", "_selected_action": [order["id"]]}, follow=True)
+    before = (SalesOrder.objects.values().get(pk=order["id"]), outbox())
+
+    # when
+    response = finance.post(URL, {"action": "cancel", "_selected_action": [order["id"]]}, follow=True)
+
+    # then
+    assert [str(message) for message in response.context["messages"]] == [
+        f"{order['id']}: The order's stock is not settled yet. "
+        "stock_status is pending: inventory has not answered the confirmation yet"
+    ]
+    assert (SalesOrder.objects.values().get(pk=order["id"]), outbox()) == before
+    assert list(SalesOrder.objects.get(pk=order["id"]).status_changes.values_list("to_status", flat=True)) == [
+        "Confirmed"
+    ]
