@@ -80,6 +80,12 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("SSO_ACCESS_TOKEN_SECONDS", 8 * 3600),
     "ID_TOKEN_EXPIRE_SECONDS": 300,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 8 * 3600,
+    # Its records in the admin follow the role matrix (read-only, admin only).
+    "APPLICATION_ADMIN_CLASS": "accounts.sso.admin.ApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "accounts.sso.admin.AccessTokenAdmin",
+    "GRANT_ADMIN_CLASS": "accounts.sso.admin.GrantAdmin",
+    "ID_TOKEN_ADMIN_CLASS": "accounts.sso.admin.IDTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "accounts.sso.admin.RefreshTokenAdmin",
 }
 SSO_PROVIDER = {
     "CLIENTS": sso_clients_parse(env("SSO_CLIENTS")),

@@ -102,6 +102,9 @@ def staff_sign_in_settings(
         "CSRF_COOKIE_PATH": f"{mount}/",
         "CSRF_COOKIE_SECURE": secure,
         "CSRF_TRUSTED_ORIGINS": [f"{urlsplit(public).scheme}://{urlsplit(public).netloc}"],
+        # In the session: Django's cookie storage would set a "messages" cookie on "/", which
+        # the gateway does not pass on (each admin gets its own cookies only).
+        "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",
         # mozilla-django-oidc
         "OIDC_RP_CLIENT_ID": env("SSO_CLIENT_ID") or f"{service}-admin",
         "OIDC_RP_CLIENT_SECRET": _client_secret(debug),

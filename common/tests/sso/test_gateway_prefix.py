@@ -67,3 +67,5 @@ def test_the_admin_s_cookies_are_its_own():
         "/admin/commontest/",
     )
     assert settings.CSRF_TRUSTED_ORIGINS == ["http://localhost:8000"]
+    # no cookie of its own on "/" (the gateway would not pass it on)
+    assert settings.MESSAGE_STORAGE == "django.contrib.messages.storage.session.SessionStorage"
