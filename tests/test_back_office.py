@@ -190,9 +190,10 @@ def test_an_inventory_manager_signs_in_once_adjusts_stock_and_receives_an_order(
     eventually(lambda: stock(platform, item["id"]), lambda quantity: quantity == 15, "stock after the receipt")
     page.goto(f"{public}/admin/inventory/inventory/stockmovement/?q={item['sku']}")
     assert RECEIPT_LABEL in page.inner_text("#result_list")
+    shots(page, "10-ledger-with-the-receipt")
     page.goto(f"{public}/admin/inventory/inventory/item/?q={item['sku']}")
     assert re.search(r"\b15\b", page.inner_text("#result_list"))
-    shots(page, "10-stock-risen")
+    shots(page, "11-stock-risen")
 
 
 def test_a_finance_manager_confirms_and_pays_a_sales_order(platform, new_page, shots, item):
@@ -213,9 +214,9 @@ def test_a_finance_manager_confirms_and_pays_a_sales_order(platform, new_page, s
 
     # when: confirmed, then paid, in the sales admin
     confirmed = run_action(page, "confirm", order["id"])
-    shots(page, "11-sales-order-confirmed")
+    shots(page, "12-sales-order-confirmed")
     paid = run_action(page, "pay", order["id"])
-    shots(page, "12-sales-order-paid")
+    shots(page, "13-sales-order-paid")
 
     # then
     assert "Confirm selected orders: 1 order(s)." in confirmed, confirmed
@@ -231,10 +232,10 @@ def test_an_inventory_manager_sees_neither_the_confirm_action_nor_user_managemen
     page.goto(f"{public}/admin/sales/sales/salesorder/")
     sign_in(page, *IM)
     actions = page.locator("select[name=action] option").all_inner_texts()
-    shots(page, "13-im-sales-orders-without-confirm")
+    shots(page, "14-im-sales-orders-without-confirm")
     page.goto(f"{public}/admin/auth/")
     auth_index = page.inner_text("#content-main")
-    shots(page, "14-im-auth-admin-without-users")
+    shots(page, "15-im-auth-admin-without-users")
     users = page.goto(f"{public}/admin/auth/accounts/user/")
 
     # then
@@ -254,7 +255,7 @@ def test_six_wrong_passwords_at_the_sign_in_page_lock_the_account_for_the_api_lo
     for attempt in range(6):
         sign_in(page, email, f"wrong-{attempt}-Passw0rd")
     error = page.inner_text("#signin-error")
-    shots(page, "15-locked-out")
+    shots(page, "16-locked-out")
 
     # then: locked out at the page and at the API, with the right password
     sign_in(page, email, password)
@@ -282,4 +283,4 @@ def test_a_deactivated_account_is_refused_and_its_open_session_ends(platform, ne
     assert "/admin/auth/sso/signin/" in page.url, page.url
     sign_in(page, email, password)
     assert "Invalid email or password." in page.inner_text("#signin-error")
-    shots(page, "16-deactivated-refused")
+    shots(page, "17-deactivated-refused")
