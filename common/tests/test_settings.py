@@ -32,6 +32,7 @@ ENV_NAMES = [
     "ERP_HTTP_TIMEOUT",
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_STATIC_ROOT",
+    "SSO_CLIENT_SECRET",
 ]
 REAL_SECRET = "a-real-secret-of-forty-characters-000000"
 PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
@@ -139,6 +140,22 @@ def test_production_auth_svc_without_the_private_key_stops(tmp_path):
     )
 
     assert _stopped_with(result) == "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off."
+
+
+def test_production_admin_without_its_sso_client_secret_stops(tmp_path):
+    result = _import_settings(
+        "config.settings",
+        REPO / "contact_svc",
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="erp.example",
+        DJANGO_SECRET_KEY=REAL_SECRET,
+        JWT_PUBLIC_KEY=PUBLIC_PEM,
+        ERP_DATA_DIR=str(tmp_path),
+    )
+
+    assert _stopped_with(result) == (
+        "SSO_CLIENT_SECRET is required when DJANGO_DEBUG is off (the admin's OIDC client)."
+    )
 
 
 def test_production_with_an_unreadable_key_file_stops(env, tmp_path):
