@@ -122,6 +122,19 @@ def item(platform):
     )
 
 
+# kind -> (the party's API collection, its field on an order)
+PARTIES = {"purchase": ("vendors", "vendor_id"), "sales": ("customers", "customer_id")}
+
+
+def draft_order(platform, kind: str, item: dict, *, quantity: int, **line) -> dict:
+    """Create a vendor or customer and a draft purchase or sales order of ``item`` through the API."""
+    collection, field = PARTIES[kind]
+    party = {"name": f"Back-office {collection[:-1]}", "email": f"{kind}-{item['sku']}@example.com"}
+    created = api(platform, "POST", f"/api/{collection}", party)
+    lines = [{"item_id": item["id"], "quantity": quantity, **line}]
+    return api(platform, "POST", f"/api/{kind}/orders", {field: created["id"], "items": lines})
+
+
 def stock(platform, item_id: str) -> int:
     return api(platform, "GET", f"/api/items/{item_id}/stock")["quantity"]
 
@@ -172,15 +185,7 @@ def test_an_inventory_manager_signs_in_once_adjusts_stock_and_receives_an_order(
     assert stock(platform, item["id"]) == 5
 
     # when: a purchase order of 10 received in the purchase admin
-    vendor = api(
-        platform, "POST", "/api/vendors", {"name": "Back-office vendor", "email": f"v-{item['sku']}@example.com"}
-    )
-    order = api(
-        platform,
-        "POST",
-        "/api/purchase/orders",
-        {"vendor_id": vendor["id"], "items": [{"item_id": item["id"], "quantity": 10, "unit_price": 4}]},
-    )
+    order = draft_order(platform, "purchase", item, quantity=10, unit_price=4)
     page.goto(f"{public}/admin/purchase/purchasing/purchaseorder/")
     messages = run_action(page, "receive", order["id"])
     assert "Receive selected orders: 1 order(s)." in messages, messages
@@ -199,15 +204,7 @@ def test_an_inventory_manager_signs_in_once_adjusts_stock_and_receives_an_order(
 def test_a_finance_manager_confirms_and_pays_a_sales_order(platform, new_page, shots, item):
     # given: a draft sales order of an item in stock
     api(platform, "PUT", f"/api/items/{item['id']}/stock", {"quantity": 3, "reason": "opening stock"})
-    customer = api(
-        platform, "POST", "/api/customers", {"name": "Back-office customer", "email": f"c-{item['sku']}@example.com"}
-    )
-    order = api(
-        platform,
-        "POST",
-        "/api/sales/orders",
-        {"customer_id": customer["id"], "items": [{"item_id": item["id"], "quantity": 3}]},
-    )
+    order = draft_order(platform, "sales", item, quantity=3)
     page = new_page()
     page.goto(f"{platform['public']}/admin/sales/sales/salesorder/")
     sign_in(page, *FM)
@@ -284,3 +281,24 @@ def test_a_deactivated_account_is_refused_and_its_open_session_ends(platform, ne
     sign_in(page, email, password)
     assert "Invalid email or password." in page.inner_text("#signin-error")
     shots(page, "17-deactivated-refused")
+
+
+def test_signing_out_at_the_index_ends_every_admin_session(platform, new_page, shots):
+    # given: a finance manager signed in, working in the contact admin
+    public = platform["public"]
+    page = new_page()
+    page.goto(f"{public}/admin/contact/")
+    sign_in(page, *FM)
+    assert page.url == f"{public}/admin/contact/"
+
+    # when: signed out from the back office's index
+    page.goto(f"{public}/admin/")
+    page.click("text=Sign out")
+    page.click("input[type=submit]")
+    shots(page, "18-signed-out")
+
+    # then: the index knows nobody, and the contact admin's open session ends at its re-check
+    assert page.url == f"{public}/admin/" and "Not signed in" in page.inner_text("#who")
+    time.sleep(RECHECK_SECONDS + 1)
+    page.goto(f"{public}/admin/contact/contacts/customer/")
+    assert "/admin/auth/sso/signin/" in page.url, page.url

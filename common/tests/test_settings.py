@@ -128,30 +128,27 @@ def test_production_without_the_public_key_stops_even_beside_a_local_pair(tmp_pa
     assert _stopped_with(result) == "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) is required when DJANGO_DEBUG is off."
 
 
-def test_production_auth_svc_without_the_private_key_stops(tmp_path):
-    result = _import_settings(
+def _production_service(folder: str, tmp_path) -> subprocess.CompletedProcess:
+    """Import a service's settings with DEBUG off, a real secret and a public key, nothing else."""
+    return _import_settings(
         "config.settings",
-        REPO / "auth_svc",
+        REPO / folder,
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS="erp.example",
         DJANGO_SECRET_KEY=REAL_SECRET,
         JWT_PUBLIC_KEY=PUBLIC_PEM,
         ERP_DATA_DIR=str(tmp_path),
     )
+
+
+def test_production_auth_svc_without_the_private_key_stops(tmp_path):
+    result = _production_service("auth_svc", tmp_path)
 
     assert _stopped_with(result) == "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off."
 
 
 def test_production_admin_without_its_sso_client_secret_stops(tmp_path):
-    result = _import_settings(
-        "config.settings",
-        REPO / "contact_svc",
-        DJANGO_DEBUG="0",
-        DJANGO_ALLOWED_HOSTS="erp.example",
-        DJANGO_SECRET_KEY=REAL_SECRET,
-        JWT_PUBLIC_KEY=PUBLIC_PEM,
-        ERP_DATA_DIR=str(tmp_path),
-    )
+    result = _production_service("contact_svc", tmp_path)
 
     assert _stopped_with(result) == (
         "SSO_CLIENT_SECRET is required when DJANGO_DEBUG is off (the admin's OIDC client)."
