@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -59,6 +60,17 @@ def _own_cookies(request: HttpRequest, service: str) -> str | None:
     return "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in jar.values()) or None
 
 
+def _elsewhere(request: HttpRequest) -> HttpResponse | None:
+    """Send a page asked for under another host than the public one there (the OIDC redirects name it)."""
+    public = settings.GATEWAY.get("PUBLIC_URL")
+    if not public or request.method not in ("GET", "HEAD"):
+        return None
+    parts = urlsplit(public)
+    if request.get_host() == parts.netloc:
+        return None
+    return HttpResponseRedirect(f"{parts.scheme}://{parts.netloc}{request.get_full_path()}")
+
+
 def _has_dot_segment(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
 
@@ -70,6 +82,8 @@ def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpRespon
         return error_response(404, "Not found.", error_type="not_found")
     if not rest:
         return HttpResponseRedirect(f"/admin/{service}/")
+    if moved := _elsewhere(request):
+        return moved
     extra = {PREFIX_HEADER: f"/admin/{service}", "Cookie": _own_cookies(request, service)}
     return forward(
         request,
@@ -111,6 +125,8 @@ def signed_in(request: HttpRequest) -> dict | None:
 def index_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(405, f'Method "{request.method}" not allowed.', error_type="method_not_allowed")
+    if moved := _elsewhere(request):
+        return moved
     context = {
         "staff": signed_in(request),
         "admins": [{"url": f"/admin/{service}/", "title": title, "about": about} for service, title, about in ADMINS],

@@ -151,6 +151,7 @@ def upstreams(_fake_servers, settings):
         "UPSTREAM_TIMEOUT": 0.5,
         "CONNECT_TIMEOUT": 0.5,
         "HEALTH_TIMEOUT": 0.5,
+        "PUBLIC_URL": "",  # no canonical host for the back office (test_back_office sets one)
     }
     schema.clear_cache()
     yield _fake_servers

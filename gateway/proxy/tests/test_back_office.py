@@ -113,3 +113,19 @@ def test_the_index_lists_the_admins_while_auth_svc_is_away(upstreams, settings):
 
 def test_the_index_takes_no_post(upstreams):
     assert Client().post("/admin/").status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/inventory/inventory/item/?q=x"])
+def test_a_page_asked_for_under_another_host_is_sent_to_the_public_one(upstreams, settings, path):
+    # given: the sign-in redirects are registered for localhost:8000
+    settings.GATEWAY = {**settings.GATEWAY, "PUBLIC_URL": "http://localhost:8000"}
+
+    # when
+    elsewhere = Client().get(path, HTTP_HOST="127.0.0.1:8000")
+    posted = Client().post("/admin/inventory/x/", HTTP_HOST="127.0.0.1:8000")
+    public = Client().get(path, HTTP_HOST="localhost:8000")
+
+    # then: GETs move, a POST is not turned into a GET, the public host is served
+    assert elsewhere.status_code == 302 and elsewhere["Location"] == f"http://localhost:8000{path}"
+    assert posted.status_code == 200
+    assert public.status_code == 200
