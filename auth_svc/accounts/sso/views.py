@@ -17,12 +17,12 @@ from django.contrib import admin
 from django.contrib.auth import login, logout
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from common.exceptions import RateLimited, Unauthorized, error_response
+from common.sso.views import safe_next_url
 
 from .. import services
 from ..throttling import client_ip
@@ -37,12 +37,8 @@ class SignInForm(forms.Form):
 
 
 def _next_url(request) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return settings.SSO["BACK_OFFICE_URL"]
+    candidate = request.POST.get("next") or request.GET.get("next")
+    return safe_next_url(request, candidate, settings.SSO["BACK_OFFICE_URL"])
 
 
 def _page(request, template: str, context: dict, status: int = 200, **headers):

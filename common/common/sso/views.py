@@ -43,8 +43,8 @@ class StaffCallbackView(OIDCAuthenticationCallbackView):
         return response
 
 
-def _safe_next(request, default: str) -> str:
-    candidate = request.GET.get("next", "")
+def safe_next_url(request, candidate: str | None, default: str) -> str:
+    """Return ``candidate`` if it stays on this host (no open redirect), else ``default``."""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -55,7 +55,7 @@ def _safe_next(request, default: str) -> str:
 @never_cache
 def staff_login(request):
     """Start single sign-on (the admin's login page has no password form)."""
-    next_url = _safe_next(request, reverse("admin:index"))
+    next_url = safe_next_url(request, request.GET.get("next"), reverse("admin:index"))
     return HttpResponseRedirect(f"{reverse('oidc_authentication_init')}?{urlencode({'next': next_url})}")
 
 
