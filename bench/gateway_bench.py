@@ -172,6 +172,8 @@ def production_env(env: dict[str, str], data_dir: Path) -> dict[str, str]:
         "JWT_PUBLIC_KEY_FILE": str(data_dir / "keys" / "jwt_public.pem"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SERVICE_SECRET": secrets.token_urlsafe(16),
+        # An admin's OIDC client secret is required with DEBUG off (common.sso); no sign-in is benched.
+        "SSO_CLIENT_SECRET": secrets.token_urlsafe(16),
     }
 
 

@@ -62,7 +62,7 @@ def kubernetes_secret(values: dict[str, str], *, name: str, namespace: str) -> s
     import yaml
 
     wanted = [key for key in KUBERNETES_KEYS if key in values]
-    wanted += sorted(key for key in values if key.startswith("SERVICE_SECRET_"))
+    wanted += sorted(key for key in values if key.startswith(("SERVICE_SECRET_", "SSO_CLIENT_SECRET_")))
     manifest = {
         "apiVersion": "v1",
         "kind": "Secret",

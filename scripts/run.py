@@ -139,15 +139,30 @@ def broker_description(env: dict[str, str]) -> str:
     return maybe_sanitize_url(url) if url else "filesystem"
 
 
+def admin_services() -> tuple[Service, ...]:
+    """The services with a Django admin (each an OIDC client of the back office's single sign-on)."""
+    return tuple(s for s in SERVICES if s.database)
+
+
+def sso_client_id(service: Service) -> str:
+    return f"{service.name}-admin"
+
+
 def local_secrets(folder: Path) -> dict[str, str]:
-    """Return this data dir's secrets, made once: Django secret keys and service secrets."""
+    """Return this data dir's secrets, each made once: Django secret key, service and admin-client secrets.
+
+    A data dir from before a secret existed gets the missing ones added; the others stay.
+    """
     path = folder / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
-    values |= {f"SERVICE_SECRET_{s.name.upper()}": secrets.token_urlsafe(32) for s in SERVICES}
-    path.write_text(json.dumps(values, indent=2))
-    path.chmod(0o600)
+    values = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {"DJANGO_SECRET_KEY": 50}
+    wanted |= {f"SERVICE_SECRET_{s.name.upper()}": 32 for s in SERVICES}
+    wanted |= {f"SSO_CLIENT_SECRET_{s.name.upper()}": 32 for s in admin_services()}
+    missing = {name: secrets.token_urlsafe(size) for name, size in wanted.items() if name not in values}
+    if missing or not path.exists():
+        values |= missing
+        path.write_text(json.dumps(values, indent=2))
+        path.chmod(0o600)
     return values
 
 
@@ -175,6 +190,11 @@ def base_env(folder: Path) -> dict[str, str]:
             # Plain HTTP on loopback: cookies must not be Secure-only (common.settings.base TLS_EDGE).
             "ERP_TLS_EDGE": os.environ.get("ERP_TLS_EDGE", "0"),
             "SERVICE_SECRETS": ",".join(f"{s.name}:{values[f'SERVICE_SECRET_{s.name.upper()}']}" for s in SERVICES),
+            # Where browsers reach the gateway: the back office's OIDC redirects and CSRF origin.
+            "ERP_PUBLIC_URL": os.environ.get("ERP_PUBLIC_URL", f"http://localhost:{base}"),
+            "SSO_CLIENTS": ",".join(
+                f"{s.name}:{sso_client_id(s)}:{values[f'SSO_CLIENT_SECRET_{s.name.upper()}']}" for s in admin_services()
+            ),
             "PYTHONUNBUFFERED": "1",
             # deploy/Procfile says `python`: this interpreter's (the project's .venv).
             "PATH": os.pathsep.join([str(Path(PYTHON).parent), os.environ.get("PATH", os.defpath)]),
@@ -189,6 +209,9 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     values = local_secrets(folder)
     own = dict(env)
     own["SERVICE_SECRET"] = values[f"SERVICE_SECRET_{service.name.upper()}"]
+    if service.database:
+        own["SSO_CLIENT_ID"] = sso_client_id(service)
+        own["SSO_CLIENT_SECRET"] = values[f"SSO_CLIENT_SECRET_{service.name.upper()}"]
     if service.name == "gateway":
         for name, value in GATEWAY_SERVER_ENV.items():
             own.setdefault(name, value)
@@ -197,6 +220,7 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys()[0])
     else:
         own.pop("SERVICE_SECRETS", None)
+        own.pop("SSO_CLIENTS", None)  # every admin's client secret: the provider's alone
     return own
 
 
@@ -273,10 +297,6 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, list[str]]:
         demo_ids = json.loads(manage(service, env, "seed_demo", "--ids-json"))
     elif has_command(service, "seed_demo") and service.name not in ORDER_SEEDERS:  # those seed once all run
         manage(service, env, "seed_demo")
-    if service.name != "auth":
-        admin_email, admin_password, _ = DEMO_USERS[0]
-        staff_env = {**env, "DJANGO_SUPERUSER_EMAIL": admin_email, "DJANGO_SUPERUSER_PASSWORD": admin_password}
-        manage(service, staff_env, "ensure_superuser")
     log(f"{service.folder}: ready (migrated, static files, demo data)")
     return demo_ids
 
@@ -415,11 +435,12 @@ def banner(gateway_url: str) -> str:
         f"  gateway   {gateway_url}   (health: {gateway_url}/health)",
         f"  API docs  {gateway_url}/api/docs/   ReDoc: {gateway_url}/api/redoc/   schema: {gateway_url}/api/schema/",
     ]
+    public = os.environ.get("ERP_PUBLIC_URL", f"http://localhost:{base}")
+    lines.append(f"  back office {public}/admin/   (sign in once; every admin under /admin/<service>/)")
     for service in SERVICES[1:]:
         url = f"http://127.0.0.1:{base + service.port_offset}"
-        lines.append(f"  {service.folder:<14}{url}   admin: {url}/admin/   docs: {url}/docs/")
-    admin_email = DEMO_USERS[0][0]
-    lines.append(f"  demo users (API login at /api/auth/login; {admin_email} also logs in to every /admin/):")
+        lines.append(f"  {service.folder:<14}{url}   docs: {url}/docs/")
+    lines.append("  demo users (API login at /api/auth/login, the same account signs in to the back office):")
     lines += [f"    {email:<24}{password:<22}{role}" for email, password, role in DEMO_USERS]
     lines.append("  demo orders  seeded through the services now, one line each below")
     lines.append(f"  data dir  {data_dir()}    stop: Ctrl-C")

@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh || exit 1
+# The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
+scripts/install_chromium.sh || exit 1
 
 PG_URL=${ERP_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 AMQP_URL=${ERP_TEST_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}

@@ -308,3 +308,17 @@ def test_readme_deployment_section_gives_the_commands(command):
     section = readme.split("## Deployment", 1)[1].split("\n## ", 1)[0]
 
     assert command in section
+
+
+def test_every_admin_has_its_own_sso_client_and_auth_registers_them_all():
+    # given
+    clients = _env(ALL["auth"])["SSO_CLIENTS"]
+    procfile = (ROOT / "deploy" / "Procfile").read_text()
+    migrate = next(line for line in procfile.splitlines() if line.startswith("migrate:"))
+    # then: one client per admin, each admin given its own secret, registered by auth's migrate one-shot
+    for service in ("contact", "inventory", "sales", "purchase", "auth"):
+        secret = f"${{SSO_CLIENT_SECRET_{service.upper()}:?run make env (writes .env)}}"
+        assert f"{service}:{service}-admin:{secret}" in clients, service
+        assert _env(ALL[service])["SSO_CLIENT_SECRET"] == secret, service
+    assert _role(ALL["auth-migrate"]) == "migrate" and "register_sso_clients" in migrate
+    assert "SSO_CLIENTS" not in _env(ALL["contact"]) and "SSO_CLIENT_SECRET" not in _env(ALL["gateway"])

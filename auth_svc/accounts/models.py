@@ -43,13 +43,14 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an email and acts with one role of the contract's matrix.
 
-    ``is_staff``/``is_superuser`` only concern the Django admin; API rights come from ``role``.
+    ``is_staff``/``is_superuser`` only concern the Django admin and follow ``role`` (every role is
+    staff, ``admin`` is superuser: common.sso.staff_flags); API rights come from ``role``.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)
-    # The least powerful role by default, so a user made elsewhere (createsuperuser,
-    # ensure_superuser) never gains rights by accident.
+    # The least powerful role by default, so a user made elsewhere (a single sign-on
+    # account new to the platform, a manager's create_user) never gains rights by accident.
     role = models.CharField(max_length=32, choices=ROLE_CHOICES, default=INVENTORY_MANAGER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

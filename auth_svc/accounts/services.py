@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider import models as oauth_models
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
@@ -31,6 +32,7 @@ from common.authentication import claim_type_errors
 from common.db import unique_conflict
 from common.exceptions import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
 from common.roles import ADMIN
+from common.sso.staff import staff_flags
 
 from .models import PasswordResetRequest, PasswordResetToken, User, normalize_email
 from .throttling import (
@@ -85,10 +87,14 @@ EMAIL_UNIQUE = ("accounts_user_email_key", "accounts_user.email")
 
 
 @transaction.atomic
-def user_create(*, email: str, password: str, role: str, is_staff: bool = False, is_superuser: bool = False) -> User:
-    """Create an active user; the password must pass the configured validators."""
+def user_create(*, email: str, password: str, role: str) -> User:
+    """Create an active user; the password must pass the configured validators.
+
+    Every role is a back-office role, so the admin flags follow it (common.sso.staff_flags):
+    staff, and superuser for ``admin``.
+    """
     email = normalize_email(email)
-    user = User(email=email, role=role, is_staff=is_staff, is_superuser=is_superuser)
+    user = User(email=email, role=role, **staff_flags(role))
     _password_validate(password=password, user=user, field="password")
     if User.objects.filter(email=email).exists():
         raise Conflict(EMAIL_TAKEN, details=[{"field": "email", "message": EMAIL_TAKEN}])
@@ -116,7 +122,12 @@ def user_change_role(*, user: User, role: str) -> User:
     if user.role == ADMIN and role != ADMIN and user.is_active:
         _last_admin_guard(user=user, field="role")
     user.role = role
-    user.save(update_fields=["role", "updated_at"])
+    # The admin flags follow the role at once: an open auth_svc admin session is the
+    # platform user's own, read on every request (a demoted admin is no superuser now).
+    flags = staff_flags(role)
+    for field, value in flags.items():
+        setattr(user, field, value)
+    user.save(update_fields=["role", *flags, "updated_at"])
     return user
 
 
@@ -140,6 +151,7 @@ def user_deactivate(*, user: User) -> User:
         locked.is_active = False
         locked.save(update_fields=["is_active", "updated_at"])
     user_refresh_tokens_revoke(user=locked)
+    sso_tokens_revoke(user=locked)
     return locked
 
 
@@ -201,11 +213,15 @@ def user_password_set(*, user: User, password: str) -> User:
 # ---------------------------------------------------------------- tokens
 
 
-def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, TokenPair]:
-    """Check the credentials and return the user with a new token pair.
+def auth_credentials_check(*, email: str, password: str, client_ip: str) -> User:
+    """Return the active user these credentials belong to, under the login lockout and throttles.
 
-    Unknown email, wrong password and inactive user all answer the same 401 (Django's
-    backend hashes the password even for an unknown email, so timing tells nothing).
+    The one check behind every password sign-in: the API login (:func:`auth_login`) and the
+    back office's sign-in page (accounts.sso.views) count failures in the same counters,
+    so six wrong passwords at either lock the pair out at both. Unknown email, wrong
+    password and inactive user all raise the same ``Unauthorized`` (Django's backend hashes
+    the password even for an unknown email, so timing tells nothing); a locked-out pair or
+    address raises ``RateLimited`` before the password is looked at.
     """
     email = normalize_email(email)
     wait = login_lockout_seconds(email=email, ip=client_ip)
@@ -216,6 +232,12 @@ def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, Toke
         login_failure_record(email=email, ip=client_ip)
         raise Unauthorized("Invalid email or password.")
     login_failures_clear(email=email, ip=client_ip)
+    return user
+
+
+def auth_login(*, email: str, password: str, client_ip: str) -> tuple[User, TokenPair]:
+    """Check the credentials (:func:`auth_credentials_check`) and return the user with a new token pair."""
+    user = auth_credentials_check(email=email, password=password, client_ip=client_ip)
     with transaction.atomic():
         # Mint under the user row lock (lock order above), and only if neither a password
         # reset nor a deactivation committed since ``authenticate`` read the row.
@@ -292,6 +314,22 @@ def user_refresh_tokens_revoke(*, user: User) -> int:
         [BlacklistedToken(token=token) for token in pending], ignore_conflicts=True
     )
     return len(created)
+
+
+def sso_tokens_revoke(*, user: User) -> int:
+    """Revoke what the OpenID Connect provider issued to the user (access and refresh tokens, open grants).
+
+    The admins re-check their sessions with these access tokens (common.sso.middleware), so
+    every back-office session of the user ends at its next re-check.
+    """
+    deleted = 0
+    for model in (
+        oauth_models.get_access_token_model(),
+        oauth_models.get_refresh_token_model(),
+        oauth_models.get_grant_model(),
+    ):
+        deleted += model.objects.filter(user=user).delete()[0]
+    return deleted
 
 
 def service_token_issue(*, service_name: str, service_secret: str) -> str:

@@ -19,6 +19,12 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
   ``X-Gateway-Token``, makes its ``X-Forwarded-For`` believed for throttles and lockouts
   (an address alone proves nothing: on one host everybody is 127.0.0.1).
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
+- Back office (README "Back office"): auth_svc is the OpenID Connect provider of every
+  admin. ``SSO_CLIENTS`` registers their applications (``<service>:<client_id>:<secret>``,
+  comma-separated; ``manage.py register_sso_clients``), redirected to ``ERP_PUBLIC_URL``;
+  ``SSO_ISSUER`` is its issuer (``<ERP_PUBLIC_URL>/admin/auth/sso``); ID tokens are signed
+  RS256 with the JWT private key (one key pair, published as the provider's JWKS);
+  ``SSO_ACCESS_TOKEN_SECONDS`` (28800) is how long an admin's access token lasts.
 - Mail: ``EMAIL_HOST`` set means SMTP with ``EMAIL_PORT`` (587), ``EMAIL_HOST_USER``,
   ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (on), ``EMAIL_USE_SSL``; otherwise mail is
   written as files into ``<ERP_DATA_DIR>/mail`` (the local run; folder 0700, files 0600: they
@@ -29,11 +35,13 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
 
 from pathlib import Path
 
+from accounts.sso.conf import sso_clients_parse
 from django.core.exceptions import ImproperlyConfigured
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
 from common.settings.base import DEBUG, INSTALLED_APPS, SIMPLE_JWT, SPECTACULAR_SETTINGS
 from common.settings.env import data_dir, database_config, env, env_bool, env_int, jwt_private_key, static_root
+from common.sso.conf import default_issuer, public_url, staff_sign_in
 
 SERVICE_NAME = "auth"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -41,7 +49,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "Auth service"
-INSTALLED_APPS += ["accounts", "rest_framework_simplejwt.token_blacklist"]
+INSTALLED_APPS += ["accounts", "rest_framework_simplejwt.token_blacklist", "oauth2_provider"]
 
 AUTH_USER_MODEL = "accounts.User"
 
@@ -49,6 +57,40 @@ SIMPLE_JWT["SIGNING_KEY"] = jwt_private_key(DEBUG)
 SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True
 SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"] = True
 SIMPLE_JWT["UPDATE_LAST_LOGIN"] = False
+
+# Its admin is an OIDC client like every other (of this provider, or of the one configured).
+# The session cookie covers /admin/: the provider's pages (/admin/auth/sso/) and the
+# gateway's back-office index, which asks auth_svc who holds it.
+staff_sign_in(globals(), session_cookie_path="/admin/")
+# Passwords first (the API login and the sign-in page), then single sign-on for the admin.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", *AUTHENTICATION_BACKENDS]  # noqa: F405
+SSO["GATEWAY_URLCONF"] = "accounts.sso.gateway_urls"  # noqa: F405
+SSO["STAFF_USERS"] = "accounts.sso.staff"  # noqa: F405
+# django-oauth-toolkit's authorize page sends a browser without a session here.
+LOGIN_URL = "sso-signin"
+
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": SIMPLE_JWT["SIGNING_KEY"] or "",
+    "OIDC_ISS_ENDPOINT": default_issuer(),
+    "OAUTH2_VALIDATOR_CLASS": "accounts.sso.validators.PlatformOAuth2Validator",
+    "SCOPES": {"openid": "Sign in", "email": "Your email", "profile": "Your profile"},
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("SSO_ACCESS_TOKEN_SECONDS", 8 * 3600),
+    "ID_TOKEN_EXPIRE_SECONDS": 300,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 8 * 3600,
+    # Its records in the admin follow the role matrix (read-only, admin only).
+    "APPLICATION_ADMIN_CLASS": "accounts.sso.admin.ApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "accounts.sso.admin.AccessTokenAdmin",
+    "GRANT_ADMIN_CLASS": "accounts.sso.admin.GrantAdmin",
+    "ID_TOKEN_ADMIN_CLASS": "accounts.sso.admin.IDTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "accounts.sso.admin.RefreshTokenAdmin",
+}
+SSO_PROVIDER = {
+    "CLIENTS": sso_clients_parse(env("SSO_CLIENTS")),
+    "PUBLIC_URL": public_url(),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

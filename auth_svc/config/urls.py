@@ -1,12 +1,16 @@
-"""URLs of auth_svc: its API at the root, admin, and the shared health/schema/docs routes."""
+"""URLs of auth_svc: its API at the root, admin, the OIDC provider, and the shared health/schema/docs routes."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from common.sso.urls import staff_sign_in_urlpatterns
 from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
 
 urlpatterns = [
+    *staff_sign_in_urlpatterns("admin/"),
     path("admin/", admin.site.urls),
+    # The OpenID Connect provider of the back office (the gateway serves it at /admin/auth/sso/).
+    path("sso/", include("accounts.sso.urls")),
     path("", include("common.urls")),
     path("", include("accounts.api.urls")),
 ]

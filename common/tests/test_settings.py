@@ -37,6 +37,7 @@ ENV_NAMES = [
     "ERP_DB_POOL",
     "ERP_DB_POOL_MAX_SIZE",
     "GUNICORN_THREADS",
+    "SSO_CLIENT_SECRET",
 ]
 REAL_SECRET = "a-real-secret-of-forty-characters-000000"
 PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
@@ -132,10 +133,11 @@ def test_production_without_the_public_key_stops_even_beside_a_local_pair(tmp_pa
     assert _stopped_with(result) == "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_FILE) is required when DJANGO_DEBUG is off."
 
 
-def test_production_auth_svc_without_the_private_key_stops(tmp_path):
-    result = _import_settings(
+def _production_service(folder: str, tmp_path) -> subprocess.CompletedProcess:
+    """Import a service's settings with DEBUG off, a real secret and a public key, nothing else."""
+    return _import_settings(
         "config.settings",
-        REPO / "auth_svc",
+        REPO / folder,
         DJANGO_DEBUG="0",
         DJANGO_ALLOWED_HOSTS="erp.example",
         DJANGO_SECRET_KEY=REAL_SECRET,
@@ -143,7 +145,19 @@ def test_production_auth_svc_without_the_private_key_stops(tmp_path):
         ERP_DATA_DIR=str(tmp_path),
     )
 
+
+def test_production_auth_svc_without_the_private_key_stops(tmp_path):
+    result = _production_service("auth_svc", tmp_path)
+
     assert _stopped_with(result) == "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off."
+
+
+def test_production_admin_without_its_sso_client_secret_stops(tmp_path):
+    result = _production_service("contact_svc", tmp_path)
+
+    assert _stopped_with(result) == (
+        "SSO_CLIENT_SECRET is required when DJANGO_DEBUG is off (the admin's OIDC client)."
+    )
 
 
 def test_production_with_an_unreadable_key_file_stops(env, tmp_path):

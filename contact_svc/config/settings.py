@@ -5,6 +5,7 @@ from pathlib import Path
 from common.settings.base import *  # noqa: F403 (the shared settings)
 from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, static_root
+from common.sso.conf import staff_sign_in
 
 SERVICE_NAME = "contact"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,3 +17,6 @@ SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
 # common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
 # report in readiness and /metrics.
 INSTALLED_APPS += ["common.events", "contacts"]
+
+# The admin signs staff in through the identity provider (common.sso; README "Back office").
+staff_sign_in(globals())

@@ -16,6 +16,7 @@ from common.settings.base import (
     TEMPLATES,
 )
 from common.settings.env import env, env_bool, env_float, env_int, static_root
+from common.sso.conf import public_url
 
 SERVICE_NAME = "gateway"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +68,9 @@ GATEWAY = {
     "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", default_pool_size()),
     # Verified access tokens remembered per process (proxy.tokens); 0 turns the cache off.
     "TOKEN_CACHE_SIZE": env_int("GATEWAY_TOKEN_CACHE_SIZE", 10_000),
+    # The back office's address as browsers use it (ERP_PUBLIC_URL): its sign-in redirects are
+    # registered for this host alone, so /admin/ pages asked for under another are sent there.
+    "PUBLIC_URL": public_url(),
 }
 
 # The shared client (common.http) must call the same auth_svc as the routes.

@@ -1,4 +1,4 @@
-"""URLs of the gateway: health, the merged schema and docs, and the proxy for everything under /api/.
+"""URLs of the gateway: health, the merged schema and docs, the proxy under /api/, the back office under /admin/.
 
 No ``/metrics`` here: the gateway is the published edge, and metrics are for the
 operator's scraper (CONTRACT §1), which reads each service's own.
@@ -6,7 +6,7 @@ operator's scraper (CONTRACT §1), which reads each service's own.
 
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
-from proxy import views
+from proxy import back_office, views
 from proxy.health import HealthView
 
 from common import health as common_health
@@ -30,6 +30,10 @@ urlpatterns = [
     path("api/redoc/redoc.standalone.js", redoc_bundle_view, name="redoc-bundle"),
     re_path(r"^static/(?P<path>drf_spectacular_sidecar/.+)$", static_asset, name="static-asset"),
     re_path(r"^api/", views.proxy_view, name="proxy"),
+    # The back office (README "Back office"): the index, and each service's admin under it.
+    path("admin", back_office.index_redirect, name="back-office-redirect"),
+    path("admin/", back_office.index_view, name="back-office"),
+    re_path(r"^admin/(?P<service>[a-z]+)(?P<rest>/.*)?$", back_office.admin_view, name="back-office-admin"),
     # Everything else: the envelope 404, even with DEBUG on (clients of the gateway expect JSON).
     re_path(r"", not_found, name="not-found"),
 ]

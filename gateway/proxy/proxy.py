@@ -48,6 +48,8 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-for",
     "x-forwarded-host",
     "x-forwarded-proto",
+    # Set by the gateway for an admin's mount point only (proxy.back_office): never a client's.
+    "x-forwarded-prefix",
     REQUEST_ID_HEADER.lower(),
 }
 # The gateway's own server (gunicorn) sets these; the upstream's would be sent twice.
@@ -106,8 +108,13 @@ def _connection_tokens(value: str | None) -> set[str]:
     return {token.strip().lower() for token in (value or "").split(",") if token.strip()}
 
 
-def upstream_headers(request: HttpRequest, *, credential: str | None = None) -> dict[str, str]:
-    """Return the client's headers minus hop-by-hop ones, plus X-Forwarded-*, X-Request-ID and the credential."""
+def upstream_headers(
+    request: HttpRequest, *, credential: str | None = None, extra: dict[str, str | None] | None = None
+) -> dict[str, str]:
+    """Return the client's headers minus hop-by-hop ones, plus X-Forwarded-*, X-Request-ID and the credential.
+
+    ``extra`` sets headers of the gateway's own last (a None value removes that header).
+    """
     meta = request.META
     connection = meta.get("HTTP_CONNECTION")
     dropped = _NOT_FORWARDED | _connection_tokens(connection) if connection else _NOT_FORWARDED
@@ -123,6 +130,11 @@ def upstream_headers(request: HttpRequest, *, credential: str | None = None) -> 
     if credential:
         headers[PROXY_TOKEN_HEADER] = credential
     headers.setdefault("User-Agent", SKIP_HEADER)  # no python-urllib3 agent of our own
+    for name, value in (extra or {}).items():
+        for existing in [key for key in headers if key.lower() == name.lower()]:
+            del headers[existing]
+        if value is not None:
+            headers[name] = value
     return headers
 
 
@@ -149,11 +161,19 @@ UPSTREAM_NOT_ACCEPTING = UpstreamUnavailable()
 UPSTREAM_SLOW = UpstreamTimeout()
 
 
-def forward(request: HttpRequest, *, base_url: str, path: str, credential: str | None = None) -> HttpResponse:
+def forward(
+    request: HttpRequest,
+    *,
+    base_url: str,
+    path: str,
+    credential: str | None = None,
+    extra_headers: dict[str, str | None] | None = None,
+) -> HttpResponse:
     """Send the request to ``base_url + path`` once (never retried) and relay the answer.
 
     ``credential`` (the gateway's service token) goes in ``X-Gateway-Token``, for an upstream
-    that must believe the ``X-Forwarded-For`` the gateway sets (auth_svc's throttles).
+    that must believe the ``X-Forwarded-For`` the gateway sets (auth_svc's throttles);
+    ``extra_headers`` as in :func:`upstream_headers`.
     """
     query = request.META.get("QUERY_STRING", "")
     # The target as the client sent it: no re-quoting of the query, no dot-segment removal.
@@ -164,7 +184,7 @@ def forward(request: HttpRequest, *, base_url: str, path: str, credential: str |
             request.method,
             target,
             body=request.body or None,
-            headers=upstream_headers(request, credential=credential),
+            headers=upstream_headers(request, credential=credential, extra=extra_headers),
             timeout=Timeout(connect=gateway["CONNECT_TIMEOUT"], read=gateway["UPSTREAM_TIMEOUT"]),
         )
     except urllib3_exceptions.NewConnectionError:

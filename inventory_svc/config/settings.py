@@ -5,6 +5,7 @@ from pathlib import Path
 from common.settings.base import *  # noqa: F403 (the shared settings)
 from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, static_root
+from common.sso.conf import staff_sign_in
 
 SERVICE_NAME = "inventory"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,3 +20,6 @@ INSTALLED_APPS += ["common.events", "inventory"]
 
 # Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
 ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}
+
+# The admin signs staff in through the identity provider (common.sso; README "Back office").
+staff_sign_in(globals())

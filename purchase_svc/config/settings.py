@@ -5,6 +5,7 @@ from pathlib import Path
 from common.settings.base import *  # noqa: F403 (the shared settings)
 from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, env, static_root
+from common.sso.conf import staff_sign_in
 
 SERVICE_NAME = "purchase"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -21,3 +22,6 @@ ERP_EVENTS = {"HANDLERS": "purchasing.handlers.HANDLERS"}
 # The services whose records orders reference (vendors and items), read with a service token.
 ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
 ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")
+
+# The admin signs staff in through the identity provider (common.sso; README "Back office").
+staff_sign_in(globals())

@@ -3,9 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from common.sso.urls import staff_sign_in_urlpatterns
 from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
 
 urlpatterns = [
+    *staff_sign_in_urlpatterns("admin/"),
     path("admin/", admin.site.urls),
     path("", include("common.urls")),
     path("", include("sales.api.urls")),

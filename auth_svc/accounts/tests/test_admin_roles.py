@@ -28,6 +28,12 @@ pytestmark = pytest.mark.django_db
                 "auth.group": {"view"},
                 "token_blacklist.blacklistedtoken": {"view"},
                 "token_blacklist.outstandingtoken": {"view"},
+                # the OIDC provider's records (accounts.sso.admin): read-only
+                "oauth2_provider.accesstoken": {"view"},
+                "oauth2_provider.application": {"view"},
+                "oauth2_provider.grant": {"view"},
+                "oauth2_provider.idtoken": {"view"},
+                "oauth2_provider.refreshtoken": {"view"},
             },
         ),
         (None, {}),

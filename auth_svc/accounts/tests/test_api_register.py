@@ -33,7 +33,8 @@ def test_register_open_creates_user_with_chosen_role(api_client, open_registrati
         },
     }
     assert user.check_password(PASSWORD)
-    assert user.is_active and not user.is_staff
+    # every role is a back-office role: staff, and superuser for admin only (common.sso.staff_flags)
+    assert user.is_active and user.is_staff and not user.is_superuser
 
 
 def test_register_open_ignores_stale_token_header(api_client, open_registration):

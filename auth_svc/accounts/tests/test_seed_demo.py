@@ -21,8 +21,8 @@ def test_seed_demo_creates_the_demo_users(api_client):
     # then
     assert sorted(User.objects.values_list("email", "role", "is_staff", "is_superuser")) == [
         ("admin@demo.example", "admin", True, True),
-        ("finance@demo.example", "finance_manager", False, False),
-        ("inventory@demo.example", "inventory_manager", False, False),
+        ("finance@demo.example", "finance_manager", True, False),
+        ("inventory@demo.example", "inventory_manager", True, False),
     ]
     for email, password, _ in DEMO_USERS:
         validate_password(password, user=User.objects.get(email=email))

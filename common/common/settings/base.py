@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     *STATELESS_APPS,
     "common.idempotency",
+    # The admins' single sign-on client (common.sso), after django.contrib.auth.
+    "mozilla_django_oidc",
 ]
 
 # These need a database; the gateway leaves them out.

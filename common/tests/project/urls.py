@@ -3,9 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from common.sso.urls import staff_sign_in_urlpatterns
+
 from . import views
 
 urlpatterns = [
+    *staff_sign_in_urlpatterns("admin/"),
     path("admin/", admin.site.urls),
     path("", include("common.urls")),
     path("widgets", views.WidgetView.as_view()),

@@ -4,7 +4,8 @@ Each fake answers with an enveloped JSON echo by default; a few paths misbehave 
 purpose (``/slow`` sleeps, ``/drop`` closes the connection without answering,
 ``/hop`` sends hop-by-hop headers, ``/cookie`` sets cookies). ``/health/ready`` and
 ``/schema/`` answer what the test put on the fake; ``/service-token`` issues a service
-token to whoever asks (the gateway's own, see proxy.credential).
+token to whoever asks (the gateway's own, see proxy.credential); ``/sso/session`` knows one
+signed-in browser, the one whose cookie is ``auth_admin_session=good``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from common.testing import issue_token
-from proxy import schema, tokens
+from proxy import credential as credential_module
+from proxy import schema, tokens, views
 
 SERVICES = ("contact", "auth", "inventory", "sales", "purchase")
 
@@ -89,7 +91,14 @@ class _Handler(BaseHTTPRequestHandler):
             extra = [("Set-Cookie", "sid=secret-a; Path=/; HttpOnly"), ("Set-Cookie", "theme=dark; Path=/")]
         if path == "/health/ready":
             status = 200 if fake.ready else 503
-        if path == "/schema/" and fake.schema is not None:
+        if path == "/sso/session":
+            # auth_svc saying who holds a single sign-on session: "good" is Ivy's, anything else nobody's.
+            signed_in = self.headers.get("Cookie") == "auth_admin_session=good"
+            status = 200 if signed_in else 401
+        if path == "/sso/session" and signed_in:
+            data = {"email": "ivy@example.com", "role": "inventory_manager"}
+            payload = json.dumps({"status": 200, "message": "OK", "data": data}).encode()
+        elif path == "/schema/" and fake.schema is not None:
             payload = json.dumps(fake.schema).encode()
         elif path == "/service-token":
             # auth_svc issuing the gateway its own token (proxy.credential), for what the test asked.
@@ -142,6 +151,7 @@ def upstreams(_fake_servers, settings):
         "UPSTREAM_TIMEOUT": 0.5,
         "CONNECT_TIMEOUT": 0.5,
         "HEALTH_TIMEOUT": 0.5,
+        "PUBLIC_URL": "",  # no canonical host for the back office (test_back_office sets one)
     }
     schema.clear_cache()
     yield _fake_servers
@@ -173,6 +183,16 @@ def unaccepting_url():
     yield f"http://127.0.0.1:{port}"
     for sock in [*fillers, listener]:
         sock.close()
+
+
+@pytest.fixture
+def gateway_credential(upstreams, settings, monkeypatch):
+    """The gateway holds a service secret and gets its token from the (fake) auth_svc."""
+    settings.ERP = {**settings.ERP, "SERVICE_SECRET": "gateway-secret", "AUTH_SERVICE_URL": upstreams["auth"].url}
+    fresh = credential_module.GatewayCredential()
+    monkeypatch.setattr(credential_module, "credential", fresh)
+    monkeypatch.setattr(views, "credential", fresh)
+    return fresh
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from common.authentication import TOKEN_INVALID_MESSAGE, TOKEN_MISSING_MESSAGE
 from common.exceptions import error_body
 from common.forwarding import PROXY_TOKEN_HEADER
 from common.testing import issue_token
-from proxy import views
-from proxy.credential import GatewayCredential
 
 from .conftest import closed_port_url
 
@@ -22,15 +20,6 @@ CLIENT_PROOF = {f"HTTP_{PROXY_TOKEN_HEADER.upper().replace('-', '_')}": "forged-
 def _received(fake):
     assert len(fake.received) == 1, fake.received
     return fake.received[0]
-
-
-@pytest.fixture
-def gateway_credential(upstreams, settings, monkeypatch):
-    """The gateway holds a service secret and gets its token from the (fake) auth_svc."""
-    settings.ERP = {**settings.ERP, "SERVICE_SECRET": "gateway-secret", "AUTH_SERVICE_URL": upstreams["auth"].url}
-    fresh = GatewayCredential()
-    monkeypatch.setattr(views, "credential", fresh)
-    return fresh
 
 
 # ---------------------------------------------------------------- /metrics

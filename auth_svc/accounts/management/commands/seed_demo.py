@@ -16,13 +16,13 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.services import user_create
-from common.roles import ADMIN, ROLES
+from common.roles import ROLES
 
 DEMO_USERS_FILE = Path(__file__).resolve().parents[2] / "demo_users.json"
 
 
 def demo_users() -> tuple[tuple[str, str, str], ...]:
-    """Return the demo users as (email, password, role); the first, the admin, is also a Django superuser."""
+    """Return the demo users as (email, password, role); each signs in to the back office too (README "Back office")."""
     users = tuple((user["email"], user["password"], user["role"]) for user in json.loads(DEMO_USERS_FILE.read_text()))
     unknown = sorted({role for _, _, role in users} - set(ROLES))
     if unknown:
@@ -43,6 +43,5 @@ class Command(BaseCommand):
                 state = "active" if existing.is_active else "inactive"
                 self.stdout.write(f"{email}: already there ({existing.role}, {state}), left unchanged")
                 continue
-            is_admin = role == ADMIN
-            user_create(email=email, password=password, role=role, is_staff=is_admin, is_superuser=is_admin)
+            user_create(email=email, password=password, role=role)
             self.stdout.write(f"{email} ({role}): created")

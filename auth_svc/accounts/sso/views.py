@@ -1,0 +1,97 @@
+"""The provider's own pages: sign-in (the API login's lockout and throttles), sign-out, who is signed in.
+
+The sign-in page calls ``services.auth_credentials_check``, the very check behind
+``POST /login``: failures count in the same per-(email, address) and per-address
+counters, keyed on the client's address as the gateway vouches for it. A success logs the
+platform user into auth_svc's session, which django-oauth-toolkit's authorize endpoint
+then reads: that session is the single sign-on.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import login, logout
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+
+from common.exceptions import RateLimited, Unauthorized, error_response
+from common.sso.views import safe_next_url
+
+from .. import services
+from ..throttling import client_ip
+
+# The sign-in page's session is a password sign-in: Django's own backend.
+PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
+    password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput)
+
+
+def _next_url(request) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next")
+    return safe_next_url(request, candidate, settings.SSO["BACK_OFFICE_URL"])
+
+
+def _page(request, template: str, context: dict, status: int = 200, **headers):
+    response = render(request, template, {**admin.site.each_context(request), **context}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+@never_cache
+@csrf_protect
+@sensitive_post_parameters("password")
+def signin(request):
+    next_url = _next_url(request)
+    form = SignInForm(request.POST if request.method == "POST" else None)
+    context = {"title": "Sign in", "form": form, "next": next_url}
+    if request.method != "POST" or not form.is_valid():
+        return _page(request, "accounts/signin.html", context)
+    try:
+        user = services.auth_credentials_check(**form.cleaned_data, client_ip=client_ip(request))
+    except RateLimited as exc:
+        minutes = max(1, math.ceil(exc.wait / 60))
+        context["error"] = f"Too many failed sign-ins; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        return _page(request, "accounts/signin.html", context, status=429, **{"Retry-After": str(exc.wait)})
+    except Unauthorized:
+        context["error"] = "Invalid email or password."
+        return _page(request, "accounts/signin.html", context)
+    login(request, user, backend=PASSWORD_BACKEND)
+    return HttpResponseRedirect(next_url)
+
+
+@never_cache
+@csrf_protect
+def signout(request):
+    """End the single sign-on session; the admins' sessions end at their next re-check."""
+    if request.method == "POST":
+        if request.user.is_authenticated:
+            services.sso_tokens_revoke(user=request.user)
+        logout(request)
+        return HttpResponseRedirect(settings.SSO["BACK_OFFICE_URL"])
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return _page(
+        request, "accounts/signout.html", {"title": "Sign out", "back_office_url": settings.SSO["BACK_OFFICE_URL"]}
+    )
+
+
+@never_cache
+def session(request):
+    """Who holds this single sign-on session: ``{"email", "role"}``, else 401 (the gateway's index asks)."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    user = request.user
+    if not user.is_authenticated:
+        return error_response(401, "Nobody is signed in.", error_type="unauthorized")
+    return JsonResponse({"status": 200, "message": "OK", "data": {"email": user.email, "role": user.role}})

@@ -1,0 +1,277 @@
+"""auth_svc as the OpenID Connect provider: the code flow, the claims, and what a deactivation revokes."""
+
+import base64
+import hashlib
+import os
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from django.conf import settings
+from oauth2_provider.models import AccessToken, get_application_model
+
+from common.roles import ADMIN, FINANCE_MANAGER
+
+from .. import services
+from ..sso.clients import sso_clients_register
+from ..sso.conf import SsoClient, sso_clients_parse
+from .factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_URL = "http://localhost:8000"
+CLIENT = SsoClient("contact", "contact-admin", "contact-client-secret")
+REDIRECT_URI = "http://localhost:8000/admin/contact/oidc/callback/"
+VERIFIER = "v" * 64
+
+
+@pytest.fixture
+def application():
+    sso_clients_register(clients=[CLIENT], public_url=PUBLIC_URL)
+    return get_application_model().objects.get(client_id=CLIENT.client_id)
+
+
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def authorize(client, **overrides):
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid email profile",
+        "state": "the-state",
+        "nonce": "the-nonce",
+        "code_challenge": _challenge(VERIFIER),
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+    return client.get("/sso/authorize/", params)
+
+
+def code_flow(client, user) -> dict:
+    """Sign ``user`` in at the provider and run the code flow; return the token endpoint's answer."""
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    response = authorize(client)
+    assert response.status_code == 302, response.content
+    query = parse_qs(urlsplit(response["Location"]).query)
+    token = client.post(
+        "/sso/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "redirect_uri": REDIRECT_URI,
+            "client_id": CLIENT.client_id,
+            "client_secret": CLIENT.secret,
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert token.status_code == 200, token.content
+    return token.json()
+
+
+def userinfo(client, access_token):
+    return client.get("/sso/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def test_no_consent_screen_for_the_platform_s_own_admins(client, application, user):
+    # given
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+
+    # when
+    response = authorize(client)
+
+    # then: straight back to the admin with a code
+    assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
+    assert parse_qs(urlsplit(response["Location"]).query)["state"] == ["the-state"]
+
+
+def test_without_a_session_the_authorize_request_goes_to_the_sign_in_page(client, application):
+    response = authorize(client)
+    assert response.status_code == 302 and response["Location"].startswith("/sso/signin/?next=/sso/authorize/")
+
+
+def test_a_redirect_uri_not_registered_is_refused(client, application, user):
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    response = authorize(client, redirect_uri="https://evil.example/admin/contact/oidc/callback/")
+    assert response.status_code == 400
+
+
+def test_the_id_token_is_rs256_with_the_platform_key_and_carries_email_and_role(client, application, user):
+    # when
+    answer = code_flow(client, user)
+
+    # then: verified with the public key every service already holds
+    claims = jwt.decode(
+        answer["id_token"], os.environ["JWT_PUBLIC_KEY"], algorithms=["RS256"], audience=CLIENT.client_id
+    )
+    assert claims["iss"] == settings.OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"] == settings.SSO["ISSUER"]
+    assert (claims["sub"], claims["email"], claims["role"], claims["nonce"]) == (
+        str(user.pk),
+        "ivy@example.com",
+        "inventory_manager",
+        "the-nonce",
+    )
+    # ... and it is no API token: the services' JWT check wants another issuer and audience
+    assert claims["iss"] != settings.SIMPLE_JWT["ISSUER"] and claims["aud"] != settings.SIMPLE_JWT["AUDIENCE"]
+
+
+def test_userinfo_says_the_role_as_it_is_now(client, application, admin_user):
+    # given: one of two admins signed in
+    UserFactory(email="second@example.com", role=ADMIN)
+    answer = code_flow(client, admin_user)
+
+    # when: demoted after the sign-in
+    services.user_change_role(user=admin_user, role=FINANCE_MANAGER)
+    response = userinfo(client, answer["access_token"])
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {
+        "sub": str(admin_user.pk),
+        "email": "root@example.com",
+        "email_verified": True,
+        "role": "finance_manager",
+    }
+    admin_user.refresh_from_db()
+    assert admin_user.is_staff and not admin_user.is_superuser
+
+
+def test_a_deactivation_revokes_the_provider_s_tokens(client, application, user, admin_user):
+    # given
+    answer = code_flow(client, user)
+
+    # when
+    services.user_deactivate(user=user)
+
+    # then: the admins' re-check with the access token is refused
+    assert userinfo(client, answer["access_token"]).status_code == 401
+    assert not AccessToken.objects.filter(user=user).exists()
+
+
+def test_an_inactive_account_s_token_is_refused_even_before_it_is_revoked(client, application, user):
+    # given
+    answer = code_flow(client, user)
+
+    # when: deactivated behind the services' back
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+
+    # then
+    assert userinfo(client, answer["access_token"]).status_code == 401
+
+
+def test_signing_out_ends_the_session_and_revokes_the_tokens(client, application, user):
+    # given
+    answer = code_flow(client, user)
+
+    # when
+    response = client.post("/sso/signout/")
+
+    # then
+    assert response.status_code == 302 and response["Location"] == settings.SSO["BACK_OFFICE_URL"]
+    assert userinfo(client, answer["access_token"]).status_code == 401
+    assert client.get("/sso/session").status_code == 401
+
+
+def test_the_discovery_document_names_the_issuer_and_its_keys(client):
+    # when
+    discovery = client.get("/sso/.well-known/openid-configuration").json()
+    jwks = client.get("/sso/.well-known/jwks.json").json()
+
+    # then
+    assert discovery["issuer"] == settings.SSO["ISSUER"]
+    assert [key["kty"] for key in jwks["keys"]] == ["RSA"]
+
+
+def test_no_application_management_pages_are_served(client, admin_user):
+    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get("/sso/applications/").status_code == 404
+    assert client.get("/sso/register/").status_code == 404
+
+
+# ---------------------------------------------------------------- registration from the environment
+
+
+def test_registration_is_idempotent_and_follows_a_new_secret():
+    # when
+    first = sso_clients_register(clients=[CLIENT], public_url=PUBLIC_URL)
+    again = sso_clients_register(clients=[CLIENT], public_url=PUBLIC_URL)
+    rotated = sso_clients_register(clients=[SsoClient("contact", "contact-admin", "rotated")], public_url=PUBLIC_URL)
+
+    # then
+    assert (first, again, rotated) == (
+        [("contact-admin", "created")],
+        [("contact-admin", "unchanged")],
+        [("contact-admin", "updated")],
+    )
+    [application] = get_application_model().objects.all()
+    assert application.redirect_uris == REDIRECT_URI and application.skip_authorization
+    assert application.algorithm == "RS256" and application.client_type == "confidential"
+    from django.contrib.auth.hashers import check_password
+
+    assert check_password("rotated", application.client_secret)
+    assert not check_password(CLIENT.secret, application.client_secret)
+
+
+def test_the_command_registers_what_the_environment_names(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given
+    settings.SSO_PROVIDER = {
+        "CLIENTS": sso_clients_parse("contact:c-admin:s1,auth:a-admin:s2"),
+        "PUBLIC_URL": PUBLIC_URL,
+    }
+
+    # when
+    out = StringIO()
+    call_command("register_sso_clients", stdout=out)
+
+    # then
+    assert out.getvalue().splitlines() == ["c-admin: created", "a-admin: created"]
+    assert sorted(get_application_model().objects.values_list("client_id", "redirect_uris")) == [
+        ("a-admin", "http://localhost:8000/admin/auth/oidc/callback/"),
+        ("c-admin", "http://localhost:8000/admin/contact/oidc/callback/"),
+    ]
+
+
+@pytest.mark.parametrize("raw", ["contact:only-id", "billing:x:y", "contact::secret", ":x:y"])
+def test_a_malformed_client_list_stops_the_start(raw):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured):
+        sso_clients_parse(raw)
+
+
+# ---------------------------------------------------------------- the auth admin's own staff user
+
+
+def test_in_auth_svc_the_platform_user_is_the_staff_user(user, admin_user):
+    from common.sso.claims import StaffClaims
+
+    from ..models import User
+    from ..sso.staff import staff_user_sync
+
+    # when: the claims of an existing account, of one the platform lost, of one it never had
+    same = staff_user_sync(claims=StaffClaims(email="ivy@example.com", role="inventory_manager", zoneinfo=None))
+    promoted = staff_user_sync(claims=StaffClaims(email="IVY@example.com", role=ADMIN, zoneinfo=None))
+    roleless = staff_user_sync(claims=StaffClaims(email="root@example.com", role=None, zoneinfo=None))
+    new = staff_user_sync(claims=StaffClaims(email="new@example.com", role="finance_manager", zoneinfo=None))
+
+    # then
+    assert same == user and promoted == user and roleless is None
+    assert User.objects.filter(pk=user.pk, role=ADMIN, is_staff=True, is_superuser=True).exists()
+    assert User.objects.filter(pk=admin_user.pk, is_staff=False, is_superuser=False).exists()
+    assert new.role == "finance_manager" and new.is_staff and not new.has_usable_password()
+
+
+def test_a_user_deactivated_on_the_platform_stays_out_whatever_the_claims(user):
+    from common.sso.claims import StaffClaims
+
+    from ..sso.staff import staff_user_sync
+
+    user.is_active = False
+    user.save()
+    assert staff_user_sync(claims=StaffClaims(email=user.email, role=ADMIN, zoneinfo=None)) is None

@@ -1,0 +1,142 @@
+"""The back office's one entry: ``/admin/`` (who is signed in, a link to every admin) and each admin under it.
+
+``/admin/<service>/<rest>`` is forwarded to the service as ``/<rest>`` with
+``X-Forwarded-Prefix: /admin/<service>``: the service serves its admin there with that script
+prefix (common.sso.middleware), so every link, redirect, static file and the OIDC callback
+it builds is the gateway's. Only the service's own admin cookies (``<service>_admin_*``, each
+admin's session and CSRF cookie, scoped to its mount point) are passed on, so no service
+ever sees another's session, nor the single sign-on session of auth_svc. For auth_svc the
+gateway adds its proof (``X-Gateway-Token``), so the sign-in page's lockout keys on the
+client's address, as the API login's does.
+
+The index asks auth_svc who holds the browser's single sign-on session (``GET /sso/session``
+with that cookie alone); if auth_svc cannot say, the page still lists the admins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.encoding import escape_uri_path
+from django.views.decorators.csrf import csrf_exempt
+from urllib3 import exceptions as urllib3_exceptions
+from urllib3.util import Timeout
+
+from common.exceptions import error_response
+from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
+from common.sso.conf import admin_cookie_prefix, admin_session_cookie
+
+from . import credential as gateway_credential
+from .proxy import forward, upstream_for
+
+logger = logging.getLogger(__name__)
+
+PREFIX_HEADER = "X-Forwarded-Prefix"
+# (service, title, what staff find there), in the order the index lists them.
+ADMINS = (
+    ("contact", "Contacts", "customers and vendors"),
+    ("inventory", "Inventory", "items, stock on hand, the stock ledger, stock adjustments"),
+    ("sales", "Sales orders", "confirm, pay and cancel sales orders"),
+    ("purchase", "Purchase orders", "receive, pay and cancel purchase orders"),
+    ("auth", "Users and roles", "platform accounts (admin only)"),
+)
+ADMIN_SERVICES = frozenset(service for service, _, _ in ADMINS)
+ROLE_TITLES = {ADMIN: "admin", FINANCE_MANAGER: "finance manager", INVENTORY_MANAGER: "inventory manager"}
+
+
+def _own_cookies(request: HttpRequest, service: str) -> str | None:
+    """Return the Cookie header with only ``service``'s admin cookies, or None."""
+    prefix = admin_cookie_prefix(service)
+    jar = SimpleCookie()
+    for name, value in request.COOKIES.items():
+        if name.startswith(prefix):
+            jar[name] = value
+    return "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in jar.values()) or None
+
+
+def _elsewhere(request: HttpRequest) -> HttpResponse | None:
+    """Send a page asked for under another host than the public one there (the OIDC redirects name it)."""
+    public = settings.GATEWAY.get("PUBLIC_URL")
+    if not public or request.method not in ("GET", "HEAD"):
+        return None
+    parts = urlsplit(public)
+    if request.get_host() == parts.netloc:
+        return None
+    return HttpResponseRedirect(f"{parts.scheme}://{parts.netloc}{request.get_full_path()}")
+
+
+def _has_dot_segment(path: str) -> bool:
+    return any(segment in (".", "..") for segment in path.split("/"))
+
+
+@csrf_exempt  # each admin checks its own CSRF token
+def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpResponse:
+    """Forward ``/admin/<service><rest>`` to that service's admin (see the module)."""
+    if service not in ADMIN_SERVICES or _has_dot_segment(rest):
+        return error_response(404, "Not found.", error_type="not_found")
+    if not rest:
+        return HttpResponseRedirect(f"/admin/{service}/")
+    if moved := _elsewhere(request):
+        return moved
+    extra = {PREFIX_HEADER: f"/admin/{service}", "Cookie": _own_cookies(request, service)}
+    return forward(
+        request,
+        base_url=settings.GATEWAY["UPSTREAMS"][service],
+        path=escape_uri_path(rest),
+        credential=gateway_credential.credential.get() if service == "auth" else None,
+        extra_headers=extra,
+    )
+
+
+def signed_in(request: HttpRequest) -> dict | None:
+    """Return ``{"email", "role"}`` of the browser's single sign-on session, or None (nobody, or unknown)."""
+    name = admin_session_cookie("auth")
+    value = request.COOKIES.get(name)
+    if not value:
+        return None
+    jar = SimpleCookie()
+    jar[name] = value
+    try:
+        answer = upstream_for(settings.GATEWAY["UPSTREAMS"]["auth"]).request(
+            "GET",
+            "/sso/session",
+            body=None,
+            headers={"Cookie": jar[name].OutputString(), "X-Request-ID": request.request_id},
+            timeout=Timeout(connect=settings.GATEWAY["CONNECT_TIMEOUT"], read=settings.GATEWAY["HEALTH_TIMEOUT"]),
+        )
+    except urllib3_exceptions.HTTPError:
+        logger.warning("auth_svc could not say who is signed in")
+        return None
+    if answer.status != 200:
+        return None
+    try:
+        data = json.loads(answer.data)["data"]
+        return {"email": str(data["email"]), "role": ROLE_TITLES.get(data["role"], str(data["role"]))}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def index_view(request: HttpRequest) -> HttpResponse:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(405, f'Method "{request.method}" not allowed.', error_type="method_not_allowed")
+    if moved := _elsewhere(request):
+        return moved
+    context = {
+        "staff": signed_in(request),
+        "admins": [{"url": f"/admin/{service}/", "title": title, "about": about} for service, title, about in ADMINS],
+        "sign_in_url": "/admin/auth/login/?next=/admin/",
+        "sign_out_url": "/admin/auth/sso/signout/",
+    }
+    response = render(request, "proxy/back_office.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def index_redirect(request: HttpRequest) -> HttpResponse:
+    return HttpResponseRedirect("/admin/")
