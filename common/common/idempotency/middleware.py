@@ -35,7 +35,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
-from ..exceptions import error_response
+from ..exceptions import DATABASE_AWAY, database_unavailable, error_response
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -171,16 +171,21 @@ class IdempotencyMiddleware:
 
         # The view is called here, not by Django, so that it runs inside the transaction;
         # a view exception propagates out of it (rolling everything back) to Django's
-        # handler, exactly as it would have without a key.
-        with transaction.atomic():
-            record, replay = _claim(caller=caller, key=key, digest=fingerprint)
-            if replay is not None:
-                return replay
-            response = view_func(request, *view_args, **view_kwargs)
-            if callable(getattr(response, "render", None)):
-                response = response.render()  # the stored bytes are the bytes sent
-            if not _should_store(response):
-                transaction.set_rollback(True)
-                return response
-            _store(record, response)
+        # handler, exactly as it would have without a key. The database being away while
+        # the claim is made or stored is the 503 a DRF view would answer, not Django's 500.
+        try:
+            with transaction.atomic():
+                record, replay = _claim(caller=caller, key=key, digest=fingerprint)
+                if replay is not None:
+                    return replay
+                response = view_func(request, *view_args, **view_kwargs)
+                if callable(getattr(response, "render", None)):
+                    response = response.render()  # the stored bytes are the bytes sent
+                if not _should_store(response):
+                    transaction.set_rollback(True)
+                    return response
+                _store(record, response)
+        except DATABASE_AWAY as exc:
+            error = database_unavailable(request, exc)
+            return error_response(error.status_code, str(error.detail), error_type=error.default_code)
         return response
