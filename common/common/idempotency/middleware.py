@@ -36,11 +36,10 @@ from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
 from ..exceptions import DATABASE_AWAY, database_unavailable, error_response
+from . import HEADER, MAX_KEY_LENGTH
 from .models import IdempotencyRecord
 
-HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 255
 # Refusals that happen before the view does anything: a retry must be allowed to run.
 NOT_STORED_STATUSES = frozenset({401, 403, 429})
 # A claim row can vanish between a failed INSERT and the read (pruned): insert again.

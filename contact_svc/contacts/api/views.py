@@ -146,16 +146,7 @@ def contact_schema(kind: ContactKind, serializer: type[ContactSerializer]) -> di
         ),
         create=extend_schema(
             summary=f"Create a {kind.name}",
-            description=f"The email is lower-cased; a duplicate within {plural} (any case) is a 409. "
-            f"Accepts `Idempotency-Key`. {_roles(WRITE)}",
-            parameters=[
-                OpenApiParameter(
-                    "Idempotency-Key",
-                    str,
-                    OpenApiParameter.HEADER,
-                    description="A retry with the same key and body replays the first response.",
-                )
-            ],
+            description=f"The email is lower-cased; a duplicate within {plural} (any case) is a 409. {_roles(WRITE)}",
             request=serializer,
             responses={201: serializer},
             examples=[OpenApiExample(f"New {kind.name}", value=_EXAMPLES[kind.name], request_only=True)],

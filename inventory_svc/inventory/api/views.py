@@ -39,13 +39,6 @@ def _roles(permission: str) -> str:
     return f"Roles: {', '.join(roles_for(permission))}."
 
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="A retry with the same key and body replays the first response.",
-)
-
 _LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Words that must each appear in the SKU or the name."),
     OpenApiParameter(
@@ -85,8 +78,7 @@ _NEW_ITEM = {
     create=extend_schema(
         summary="Create an item",
         description="The SKU is trimmed and upper-cased; a duplicate is a 409. The item's stock is created at 0 "
-        f"in the same transaction. Accepts `Idempotency-Key`. {_roles(ITEMS_WRITE)}",
-        parameters=[IDEMPOTENCY_KEY],
+        f"in the same transaction. {_roles(ITEMS_WRITE)}",
         examples=[OpenApiExample("New item", value=_NEW_ITEM, request_only=True)],
     ),
     update=extend_schema(
