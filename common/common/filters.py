@@ -71,7 +71,10 @@ class SearchFilter(filters.SearchFilter):
         value = request.query_params.get(self.search_param, "")
         if len(value) > self.max_length:
             raise ValidationError({self.search_param: [f"Ensure this value has at most {self.max_length} characters."]})
-        terms = super().get_search_terms(request)
+        try:
+            terms = super().get_search_terms(request)
+        except ValidationError as exc:  # DRF's own check (a NUL character) names no field
+            raise ValidationError({self.search_param: exc.detail}) from None
         if len(terms) > self.max_terms:
             raise ValidationError({self.search_param: [f"At most {self.max_terms} words."]})
         return terms

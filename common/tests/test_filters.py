@@ -1,11 +1,14 @@
-"""common.filters.datetime_range: any ISO 8601 time a client may send is a result or a 400, never a 500."""
+"""common.filters: any value a client may send is a result or a 400 naming its parameter, never a 500."""
 
 from datetime import UTC, datetime
 
 import django_filters
 import pytest
+from django.test import RequestFactory
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
-from common.filters import datetime_range
+from common.filters import SearchFilter, datetime_range
 from tests.project.models import Gadget
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -60,3 +63,20 @@ def test_a_time_that_leaves_the_calendar_in_utc_is_invalid_naming_the_parameter(
 
     assert not filterset.is_valid()
     assert filterset.errors == {"created_after": ["Out of range once converted to UTC."]}
+
+
+@pytest.mark.parametrize(
+    ("search", "message"),
+    [
+        ("a\x00b", "Null characters are not allowed."),
+        ("w " * 11, "At most 10 words."),
+        ("x" * 201, "Ensure this value has at most 200 characters."),
+    ],
+)
+def test_a_search_it_cannot_run_is_invalid_naming_search(search, message):
+    request = Request(RequestFactory().get("/gadgets", {"search": search}))
+
+    with pytest.raises(ValidationError) as refused:
+        SearchFilter().get_search_terms(request)
+
+    assert refused.value.detail == {"search": [message]}
