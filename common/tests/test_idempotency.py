@@ -386,14 +386,7 @@ def test_the_database_away_while_claiming_is_the_503_envelope_and_runs_nothing(m
 
     # then: what a DRF view answers with its database away, not Django's 500; one line in the log
     assert response.status_code == 503
-    assert response.json() == {
-        "status": 503,
-        "error": {
-            "type": "upstream_unavailable",
-            "message": "The service cannot reach its database; try again shortly.",
-            "details": None,
-        },
-    }
+    assert response.json()["error"]["type"] == "upstream_unavailable"  # the envelope: test_envelope.py
     [record] = [r for r in caplog.records if r.name == "common.exceptions"]
     assert record.getMessage().startswith("Database unavailable in POST /counter (request ")
     assert record.exc_info is None
