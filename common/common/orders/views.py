@@ -17,7 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from common.roles import roles_for
+from common.roles import roles_text
 from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 
 from .filters import ORDERING_FIELDS
@@ -26,11 +26,6 @@ from .models import OrderDocument
 from .serializers import OrderLinesSerializer, OrderSerializer
 
 READ, WRITE = "orders.read", "orders.write"
-
-
-def roles_text(permission: str) -> str:
-    """Return "Roles: ..." for the docs, derived from common.roles so it cannot drift."""
-    return f"Roles: {', '.join(roles_for(permission))}."
 
 
 def list_parameters(*, party: str, stamp: str) -> list[OpenApiParameter]:
