@@ -48,3 +48,18 @@ bench-orders: install
 
 bench-memory: install
 	@.venv/bin/python bench/local_run_memory.py
+
+# The original implementation's Postman collection, by newman, against a fresh local run (README: Compatibility).
+.PHONY: compat
+compat: install
+	@cd tests && ../.venv/bin/pytest -q --basetemp=../.run/compat test_compat.py
+
+# The .env compose.yaml needs: real secrets and a fresh JWT key pair (never replaces an existing one).
+.PHONY: env
+env: install
+	@.venv/bin/python scripts/make_env.py
+
+# Database connections at N worker replicas, with and without the web servers' pool (deploy/k8s/README.md).
+.PHONY: bench-db-connections
+bench-db-connections: install
+	@.venv/bin/python bench/db_connections.py

@@ -36,7 +36,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("ERP_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 AMQP_URL = os.environ.get("ERP_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-FM = ("finance@example.com", "FinancePass!2026")
+sys.path.insert(0, str(ROOT / "scripts"))
+from run import demo_user  # noqa: E402 (scripts/ is not a package)
+
+FM = demo_user("finance_manager")
 SALES_OFFSET, CONTACT_OFFSET, INVENTORY_OFFSET, AUTH_OFFSET = 4, 1, 3, 2
 
 

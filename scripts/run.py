@@ -6,6 +6,11 @@ with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
 Steps: check that every port is free, make secrets and the JWT key pair once, create
 databases, migrate, collect static files, seed demo data, then hand every web server,
 outbox relay and event consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
+Once the gateway's /health is green it prints the banner and seeds the demo orders
+through the running services (a failure there is logged; the run goes on).
+The commands are the lines of ``deploy/Procfile``, the ones the containers run too;
+``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service (PostgreSQL and
+RabbitMQ only: that is where replicas share the outbox and compete on one queue).
 
 ``run.py manage SERVICE ARGS...`` (``make manage SERVICE=contact CMD="outbox_status"``)
 runs one service's manage.py command with the local run's environment instead.
@@ -28,13 +33,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-GUNICORN_CONF = ROOT / "scripts" / "gunicorn.conf.py"
+# The process commands shared with the image's entrypoint (compose, Kubernetes).
+PROCFILE = ROOT / "deploy" / "Procfile"
 
-DEMO_USERS = (
-    ("admin@example.com", "AdminPass!2026", "admin"),
-    ("inventory@example.com", "InventoryPass!2026", "inventory_manager"),
-    ("finance@example.com", "FinancePass!2026", "finance_manager"),
-)
+# auth_svc's seed_demo creates these users; the file is their one home (the admin comes first).
+DEMO_USERS_FILE = ROOT / "auth_svc" / "accounts" / "demo_users.json"
+DEMO_USERS = tuple((u["email"], u["password"], u["role"]) for u in json.loads(DEMO_USERS_FILE.read_text()))
+
+
+def demo_user(role: str) -> tuple[str, str]:
+    """Return (email, password) of the demo user with ``role`` (tests and benchmarks log in with it)."""
+    return next((email, password) for email, password, user_role in DEMO_USERS if user_role == role)
 
 
 @dataclass(frozen=True)
@@ -163,8 +172,12 @@ def base_env(folder: Path) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
             "JWT_PUBLIC_KEY_FILE": str(public_key),
             "AUTH_OPEN_REGISTRATION": os.environ.get("AUTH_OPEN_REGISTRATION", "1"),
+            # Plain HTTP on loopback: cookies must not be Secure-only (common.settings.base TLS_EDGE).
+            "ERP_TLS_EDGE": os.environ.get("ERP_TLS_EDGE", "0"),
             "SERVICE_SECRETS": ",".join(f"{s.name}:{values[f'SERVICE_SECRET_{s.name.upper()}']}" for s in SERVICES),
             "PYTHONUNBUFFERED": "1",
+            # deploy/Procfile says `python`: this interpreter's (the project's .venv).
+            "PATH": os.pathsep.join([str(Path(PYTHON).parent), os.environ.get("PATH", os.defpath)]),
         }
     )
     for service in SERVICES:
@@ -206,7 +219,8 @@ def create_postgres_databases() -> None:
                 log(f"created database {name}")
 
 
-def manage(service: Service, env: dict[str, str], *args: str) -> None:
+def manage(service: Service, env: dict[str, str], *args: str) -> str:
+    """Run one manage.py command; return its output, or stop the run (nothing started yet) if it failed."""
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
         cwd=ROOT / service.folder,
@@ -217,6 +231,17 @@ def manage(service: Service, env: dict[str, str], *args: str) -> None:
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
         raise SystemExit(f"{service.folder}: manage.py {' '.join(args)} failed")
+    return result.stdout
+
+
+def run_role(service: Service, env: dict[str, str], role: str) -> None:
+    """Run a one-shot deploy/Procfile entry (``migrate``) to completion, as its container does."""
+    result = subprocess.run(
+        ["/bin/sh", "-c", procfile_commands()[role]], cwd=ROOT / service.folder, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"{service.folder}: {role} failed")
 
 
 def has_command(service: Service, command: str) -> bool:
@@ -224,40 +249,133 @@ def has_command(service: Service, command: str) -> bool:
     return any(folder.glob(f"*/management/commands/{command}.py"))
 
 
-def prepare(service: Service, env: dict[str, str]) -> None:
-    """Migrate, collect static files and seed one service (idempotent)."""
+# Demo orders go through the services' real code paths (sales and purchase check the party
+# and the items with contact_svc and inventory_svc, inventory moves the stock by event), so
+# they are seeded once every service answers, from the demo contacts' and items' ids.
+# (service, its party option, the ids it takes from the owners' ``seed_demo --ids-json``)
+ORDER_SEEDS = (("purchase", "vendor", "vendors"), ("sales", "customer", "customers"))
+ORDER_SEED_SOURCES = ("contact", "inventory")
+ORDER_SEEDERS = {name for name, _, _ in ORDER_SEEDS}
+# Seconds a seed may take, and how long sales waits for inventory's answer before the
+# cancel of an issued demo order (one more ``make run`` takes the steps still missing).
+ORDER_SEED_TIMEOUT = 120
+ORDER_SEED_SETTLE_SECONDS = "30"
+
+
+def prepare(service: Service, env: dict[str, str]) -> dict[str, list[str]]:
+    """Migrate, collect static files and seed one service (idempotent); return its demo records' ids."""
     manage(service, env, "collectstatic", "--noinput", "-v", "0")
     if not service.database:
-        return
-    manage(service, env, "migrate", "--noinput", "-v", "0")
-    if has_command(service, "seed_demo"):
+        return {}
+    run_role(service, env, "migrate")
+    demo_ids: dict[str, list[str]] = {}
+    if service.name in ORDER_SEED_SOURCES:
+        demo_ids = json.loads(manage(service, env, "seed_demo", "--ids-json"))
+    elif has_command(service, "seed_demo") and service.name not in ORDER_SEEDERS:  # those seed once all run
         manage(service, env, "seed_demo")
     if service.name != "auth":
         admin_email, admin_password, _ = DEMO_USERS[0]
         staff_env = {**env, "DJANGO_SUPERUSER_EMAIL": admin_email, "DJANGO_SUPERUSER_PASSWORD": admin_password}
         manage(service, staff_env, "ensure_superuser")
     log(f"{service.folder}: ready (migrated, static files, demo data)")
+    return demo_ids
 
 
-def processes(service: Service) -> list[tuple[str, str]]:
-    """Return the (name, command) pairs to supervise for one service.
+def seed_demo_orders(
+    env: dict[str, str], folder: Path, demo_ids: dict[str, list[str]], running: list[subprocess.Popen]
+) -> None:
+    """Seed the demo orders through the running services; a failure is logged, never fatal to the run.
 
-    honcho runs each command through /bin/sh; ``exec`` makes the process itself get
-    the SIGTERM (and report its own exit status) instead of the shell.
+    Each seed's process is put in ``running`` so that stopping the run stops it too.
     """
-    base = port_base()
-    web = (
-        f"exec {PYTHON} -m gunicorn config.wsgi --config {GUNICORN_CONF} "
-        f"--bind 127.0.0.1:{base + service.port_offset} --name {service.name}"
+    items = demo_ids.get("items", [])
+    for name, party, source in ORDER_SEEDS:
+        service = service_named(name)
+        parties = demo_ids.get(source, [])
+        if not parties or not items:
+            log(f"{service.folder}: demo orders not seeded: no demo {source} or items to order")
+            continue
+        args = [f"--{party}={pk}" for pk in parties] + [f"--item={pk}" for pk in items]
+        process = subprocess.Popen(
+            [PYTHON, "manage.py", "seed_demo", *args, "--settle", ORDER_SEED_SETTLE_SECONDS],
+            cwd=ROOT / service.folder,
+            env=service_env(service, env, folder),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        running.append(process)
+        try:
+            out, err = process.communicate(timeout=ORDER_SEED_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            log(f"{service.folder}: demo orders not seeded: seed_demo took more than {ORDER_SEED_TIMEOUT} s")
+            continue
+        if process.returncode != 0:
+            reason = (err.strip().splitlines() or ["no output"])[-1]
+            log(f"{service.folder}: demo orders not seeded (seed_demo exited {process.returncode}): {reason}")
+            continue
+        for line in out.strip().splitlines():
+            log(f"{service.folder}: {line}")
+
+
+@dataclass(frozen=True)
+class Process:
+    """One supervised process: honcho's label, its deploy/Procfile entry, what it adds to the service's env."""
+
+    name: str
+    role: str
+    env: dict[str, str]
+
+
+def procfile_commands() -> dict[str, str]:
+    """Return deploy/Procfile's commands by process type (honcho's own parser)."""
+    from honcho.environ import parse_procfile
+
+    return dict(parse_procfile(PROCFILE.read_text()).processes)
+
+
+def worker_replicas() -> int:
+    value = os.environ.get("ERP_WORKER_REPLICAS", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"ERP_WORKER_REPLICAS must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def replicas_refusal() -> str | None:
+    """Say why more than one replica per worker cannot run here, or None."""
+    replicas = worker_replicas()
+    if replicas == 1 or (os.environ.get("ERP_POSTGRES_URL") and os.environ.get("BROKER_URL")):
+        return None
+    # SQLite has no SKIP LOCKED and wakes its relay on one UDP port; the filesystem broker is one folder.
+    return (
+        f"ERP_WORKER_REPLICAS={replicas} needs ERP_POSTGRES_URL and BROKER_URL: relays share the outbox with "
+        "SKIP LOCKED (PostgreSQL) and consumers compete on one RabbitMQ queue; nothing was started."
     )
-    result = [(f"{service.name}-web", web)]
+
+
+def processes(service: Service) -> list[Process]:
+    """Return the processes to supervise for one service, each a deploy/Procfile entry."""
+    web = Process(f"{service.name}-web", "web", {"ERP_BIND": f"127.0.0.1:{port_base() + service.port_offset}"})
+    result = [web]
+    roles = []
     if service.publishes:
-        result.append((f"{service.name}-relay", f"exec {PYTHON} manage.py relay_outbox"))
+        roles.append("relay")
     if runs_consumer(service):
-        result.append((f"{service.name}-consumer", f"exec {PYTHON} manage.py consume_events"))
+        roles.append("consumer")
+    replicas = worker_replicas()
+    for role in roles:
+        for index in range(1, replicas + 1):
+            if replicas == 1:
+                result.append(Process(f"{service.name}-{role}", role, {}))
+                continue
+            # Replicas on one host: each needs a heartbeat file of its own (worker_health reads one).
+            heartbeat = str(data_dir() / "workers" / f"{service.name}-{role}-{index}.alive")
+            result.append(Process(f"{service.name}-{role}-{index}", role, {"ERP_WORKER_HEARTBEAT_FILE": heartbeat}))
     if has_command(service, "send_reset_mails"):
         # auth_svc's forgot-password only queues; this worker looks up, mints and mails.
-        result.append((f"{service.name}-mailer", f"exec {PYTHON} manage.py send_reset_mails"))
+        result.append(Process(f"{service.name}-mailer", "mailer", {}))
     return result
 
 
@@ -300,8 +418,10 @@ def banner(gateway_url: str) -> str:
     for service in SERVICES[1:]:
         url = f"http://127.0.0.1:{base + service.port_offset}"
         lines.append(f"  {service.folder:<14}{url}   admin: {url}/admin/   docs: {url}/docs/")
-    lines.append("  demo users (API login at /api/auth/login; admin@example.com also logs in to every /admin/):")
+    admin_email = DEMO_USERS[0][0]
+    lines.append(f"  demo users (API login at /api/auth/login; {admin_email} also logs in to every /admin/):")
     lines += [f"    {email:<24}{password:<22}{role}" for email, password, role in DEMO_USERS]
+    lines.append("  demo orders  seeded through the services now, one line each below")
     lines.append(f"  data dir  {data_dir()}    stop: Ctrl-C")
     return "\n".join(lines)
 
@@ -334,6 +454,10 @@ def main(argv: list[str]) -> int:
     if taken:
         log(ports_taken_message(taken, port_base()))
         return 1
+    refusal = replicas_refusal()
+    if refusal:
+        log(refusal)
+        return 1
     folder = data_dir()
     env = base_env(folder)
     log(
@@ -342,26 +466,39 @@ def main(argv: list[str]) -> int:
     )
     create_postgres_databases()
     with ThreadPoolExecutor(max_workers=3) as pool:
-        list(pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES))
+        demo_ids = {
+            k: v
+            for ids in pool.map(lambda s: prepare(s, service_env(s, env, folder)), SERVICES)
+            for k, v in ids.items()
+        }
 
     # honcho sends SIGKILL 5 s after SIGTERM; a web server may take gunicorn's graceful_timeout
     # (10 s, scripts/gunicorn.conf.py) to finish its requests and idle keep-alive connections.
     honcho.manager.KILL_WAIT = GRACEFUL_STOP_SECONDS
     manager = Manager(Printer(sys.stdout))
+    commands = procfile_commands()
     for service in SERVICES:
-        for name, command in processes(service):
-            manager.add_process(name, command, cwd=str(ROOT / service.folder), env=service_env(service, env, folder))
+        own_env = service_env(service, env, folder)
+        for process in processes(service):
+            manager.add_process(
+                process.name, commands[process.role], cwd=str(ROOT / service.folder), env={**own_env, **process.env}
+            )
 
     gateway_url = f"http://127.0.0.1:{port_base()}"
 
     def announce() -> None:
         if wait_until_healthy(gateway_url):
             print(banner(gateway_url), flush=True)
+            seed_demo_orders(env, folder, demo_ids, seeding)
         else:
-            log(f"the platform did not become healthy; see {gateway_url}/health")
+            log(f"the platform did not become healthy; see {gateway_url}/health; demo orders not seeded")
 
+    seeding: list[subprocess.Popen] = []
     threading.Thread(target=announce, daemon=True).start()
     manager.loop()
+    for process in seeding:  # a seed still running when the run stops goes with it
+        if process.poll() is None:
+            process.terminate()
     return manager.returncode or 0
 
 

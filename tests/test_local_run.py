@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
-from run import SERVICES, data_dir, processes
+from run import SERVICES, data_dir, demo_user, processes
 
 from common.testing.broker import queue_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 240
+# The demo users' (email, password), from their one home (auth_svc/accounts/demo_users.json).
+ADMIN_USER, IM_USER, FM_USER = (demo_user(role) for role in ("admin", "inventory_manager", "finance_manager"))
 
 
 def _free_port_base() -> int:
@@ -54,6 +56,20 @@ def _call(method: str, url: str, body: dict | None = None, token: str | None = N
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+SETTLE_TIMEOUT = 60
+
+
+def eventually(fetch, predicate, what: str):
+    """Poll ``fetch()`` until ``predicate(result)``; fail naming ``what`` after SETTLE_TIMEOUT."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    result = fetch()
+    while not predicate(result) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = fetch()
+    assert predicate(result), f"{what}: last seen {result}"
+    return result
 
 
 @contextlib.contextmanager
@@ -148,7 +164,7 @@ def test_demo_user_can_log_in(platform):
     status, body = _call(
         "POST",
         f"{platform['gateway']}/api/auth/login",
-        {"email": "finance@example.com", "password": "FinancePass!2026"},
+        {"email": FM_USER[0], "password": FM_USER[1]},
     )
     assert status == 200, body
     assert body["data"]["user"]["role"] == "finance_manager"
@@ -209,8 +225,8 @@ def _login(gateway: str, email: str, password: str) -> str:
 def test_contacts_crud_through_the_gateway(platform, kind):
     # given an inventory manager and a finance manager (the README's curl flow)
     gateway = platform["gateway"]
-    im = _login(gateway, "inventory@example.com", "InventoryPass!2026")
-    fm = _login(gateway, "finance@example.com", "FinancePass!2026")
+    im = _login(gateway, *IM_USER)
+    fm = _login(gateway, *FM_USER)
     unique = uuid.uuid4().hex[:8]
     url = f"{gateway}/api/{kind}"
 
@@ -241,10 +257,12 @@ def test_contacts_crud_through_the_gateway(platform, kind):
 def test_items_and_stock_through_the_gateway(platform):
     # given the seeded demo items and an inventory manager
     gateway = platform["gateway"]
-    im = _login(gateway, "inventory@example.com", "InventoryPass!2026")
-    fm = _login(gateway, "finance@example.com", "FinancePass!2026")
+    im = _login(gateway, *IM_USER)
+    fm = _login(gateway, *FM_USER)
     status, seeded = _call("GET", f"{gateway}/api/items?sku=mon-27-4k", token=im)
-    assert status == 200 and [(i["sku"], i["quantity"]) for i in seeded["data"]] == [("MON-27-4K", 24)]
+    assert status == 200 and [i["sku"] for i in seeded["data"]] == ["MON-27-4K"]
+    status, ledger = _call("GET", f"{gateway}/api/items/{seeded['data'][0]['id']}/movements", token=im)
+    assert (24, "adjustment", "opening stock") in [(m["change"], m["reason"], m["note"]) for m in ledger["data"]]
 
     # when an item is created and its stock adjusted by hand
     sku = f"e2e-{uuid.uuid4().hex[:8]}"
@@ -268,11 +286,48 @@ def test_items_and_stock_through_the_gateway(platform):
     assert status == 409 and conflict["error"]["type"] == "conflict"
 
 
+def test_demo_orders_are_seeded_through_the_services_once_they_run(platform):
+    # given the platform, which seeds the demo orders once its banner is out
+    gateway = platform["gateway"]
+    fm = _login(gateway, *FM_USER)
+
+    def orders(kind: str) -> list[tuple[str, str | None]]:
+        status, body = _call("GET", f"{gateway}/api/{kind}/orders?limit=100", token=fm)
+        assert status == 200, body
+        return sorted((order["status"], order.get("stock_status") or "") for order in body["data"])
+
+    # then through the gateway: a purchase received (and one paid), a sale confirmed and issued, one paid,
+    # a draft and an issued sale cancelled (its stock returned), each once
+    purchases = [("Cancelled", ""), ("Draft", ""), ("Paid", ""), ("Received", "")]
+    eventually(lambda: orders("purchase"), lambda seen: seen == purchases, "demo purchase orders")
+    sales = [("Cancelled", ""), ("Cancelled", "returned"), ("Confirmed", "issued"), ("Draft", ""), ("Paid", "issued")]
+    eventually(lambda: orders("sales"), lambda seen: seen == sales, "demo sales orders")
+
+    # and the stock moved by event: a demo item received, then issued
+    _, item = _call("GET", f"{gateway}/api/items?sku=MON-27-4K", token=fm)
+    _, ledger = _call("GET", f"{gateway}/api/items/{item['data'][0]['id']}/movements", token=fm)
+    assert {"adjustment", "purchase_receipt", "sales_issue"} <= {m["reason"] for m in ledger["data"]}
+    assert "[erp] sales_svc: sales orders: " in platform["log"].read_text()
+
+
 # ---------------------------------------------------------------- the edge under attack (issue 7)
 
 
-def _http(port: int, method: str, path: str, body=None, *, source: str = "127.0.0.1", chunked: bool = False, **headers):
-    """One request from ``source`` (any 127.x address is this host); returns (status, headers, parsed body)."""
+def _http(
+    port: int,
+    method: str,
+    path: str,
+    body=None,
+    *,
+    source: str = "127.0.0.1",
+    chunked: bool = False,
+    raw=False,
+    **headers,
+):
+    """One request from ``source`` (any 127.x address is this host); returns (status, headers, parsed body).
+
+    ``raw=True``: the body as the bytes that came, unparsed (to compare renderings).
+    """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
     payload = json.dumps(body).encode() if isinstance(body, dict | list) else body
     headers = {"Content-Type": "application/json", **headers}
@@ -288,7 +343,7 @@ def _http(port: int, method: str, path: str, body=None, *, source: str = "127.0.
     finally:
         connection.close()
     is_json = (response.getheader("Content-Type") or "").startswith("application/json")
-    return response.status, response, json.loads(data) if is_json and data else data
+    return response.status, response, json.loads(data) if is_json and data and not raw else data
 
 
 def _port(platform, name: str) -> int:
@@ -298,8 +353,8 @@ def _port(platform, name: str) -> int:
 def test_through_the_gateway_each_client_is_locked_out_on_its_own_address(platform):
     # given: two clients on one host, 127.0.0.2 and 127.0.0.3; the first fails five times
     gateway, login = _port(platform, "gateway"), "/api/auth/login"
-    wrong = {"email": "inventory@example.com", "password": "wrong-password"}
-    right = {"email": "inventory@example.com", "password": "InventoryPass!2026"}
+    wrong = {"email": IM_USER[0], "password": "wrong-password"}
+    right = {"email": IM_USER[0], "password": IM_USER[1]}
     for _ in range(5):
         assert _http(gateway, "POST", login, wrong, source="127.0.0.2")[0] == 401
 
@@ -315,13 +370,13 @@ def test_through_the_gateway_each_client_is_locked_out_on_its_own_address(platfo
 def test_straight_to_auth_a_made_up_forwarded_for_is_ignored(platform):
     # given: five wrong passwords sent around the gateway, each "from" another address
     auth = _port(platform, "auth")
-    wrong = {"email": "finance@example.com", "password": "wrong-password"}
+    wrong = {"email": FM_USER[0], "password": "wrong-password"}
     for n in range(5):
         status = _http(auth, "POST", "/login", wrong, source="127.0.0.4", **{"X-Forwarded-For": f"203.0.113.{n}"})[0]
         assert status == 401
 
     # when
-    right = {"email": "finance@example.com", "password": "FinancePass!2026"}
+    right = {"email": FM_USER[0], "password": FM_USER[1]}
     status = _http(auth, "POST", "/login", right, source="127.0.0.4", **{"X-Forwarded-For": "203.0.113.99"})[0]
 
     # then
@@ -330,7 +385,7 @@ def test_straight_to_auth_a_made_up_forwarded_for_is_ignored(platform):
 
 def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
     # when
-    status = _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", {"email": "admin@example.com"})[0]
+    status = _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", {"email": ADMIN_USER[0]})[0]
 
     # then: the auth-mailer process writes it, readable by its owner alone
     assert status == 200
@@ -338,7 +393,7 @@ def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
     deadline = time.monotonic() + 30
     mails: list[Path] = []
     while time.monotonic() < deadline and not mails:
-        mails = [path for path in folder.glob("*.log") if "To: admin@example.com" in path.read_text()]
+        mails = [path for path in folder.glob("*.log") if f"To: {ADMIN_USER[0]}" in path.read_text()]
         time.sleep(0.2)
     assert len(mails) == 1
     assert (folder.stat().st_mode & 0o777, mails[0].stat().st_mode & 0o777) == (0o700, 0o600)
@@ -374,12 +429,12 @@ def test_metrics_are_served_by_the_services_only(platform):
 def test_chunked_login_is_read_whole(platform, target):
     # when
     path = "/api/auth/login" if target == "gateway" else "/login"
-    body = {"email": "admin@example.com", "password": "AdminPass!2026"}
+    body = {"email": ADMIN_USER[0], "password": ADMIN_USER[1]}
     status, _, answer = _http(_port(platform, target), "POST", path, body, chunked=True, source="127.0.0.5")
 
     # then: not "email required", as when a chunked body was dropped
     assert status == 200, answer
-    assert answer["data"]["user"]["email"] == "admin@example.com"
+    assert answer["data"]["user"]["email"] == ADMIN_USER[0]
 
 
 @pytest.mark.parametrize("target", [service.name for service in SERVICES])
@@ -534,7 +589,7 @@ def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(tmp_path):
             "ERP_EVENTS_PREFIX": events_prefix,
         }
         with running_platform(tmp_path, **infrastructure) as running:
-            fm = _login(running["gateway"], "finance@example.com", "FinancePass!2026")
+            fm = _login(running["gateway"], *FM_USER)
             # when a customer is created through the gateway
             status, body = _call(
                 "POST",

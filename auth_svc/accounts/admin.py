@@ -4,6 +4,11 @@ So an operator's edit follows the API's rules: deactivating revokes the user's r
 tokens, a role change or deactivation cannot remove the last active admin, a new
 password revokes the old sessions. A refusal (409) is shown as a message, never a 500.
 Users are deactivated, never deleted (their tokens and history stay consistent).
+
+Managing users is ``users.manage`` in the role matrix: ``admin`` only (common.admin).
+``is_staff`` and ``is_superuser`` are shown, not edited: admin rights follow the role,
+and the sign-in keeps those flags in step with it. The issued and revoked refresh
+tokens can be looked at, never edited (deleting a revocation would revive a token).
 """
 
 from django.contrib import admin
@@ -12,7 +17,17 @@ from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswo
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 
-from common.admin import ServiceErrorsAdminMixin
+# Imported first so that its admins are registered before they are replaced below.
+from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin  # noqa: F401
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from common.admin import (
+    RoleAdminMixin,
+    ServiceErrorsAdminMixin,
+    each_through_service,
+    reregister_governed,
+    role_action,
+)
 
 from . import services
 from .models import User
@@ -38,8 +53,12 @@ class AdminPasswordChangeForm(BaseAdminPasswordChangeForm):
         return self.user
 
 
+USERS_MANAGE = "users.manage"
+
+
 @admin.register(User)
-class UserAdmin(ServiceErrorsAdminMixin, BaseUserAdmin):
+class UserAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, BaseUserAdmin):
+    role_permissions = {"view": USERS_MANAGE, "add": USERS_MANAGE, "change": USERS_MANAGE, "delete": None}
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -47,7 +66,7 @@ class UserAdmin(ServiceErrorsAdminMixin, BaseUserAdmin):
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("email",)
     ordering = ("-created_at",)
-    readonly_fields = ("created_at", "updated_at", "last_login")
+    readonly_fields = ("is_staff", "is_superuser", "created_at", "updated_at", "last_login")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Access", {"fields": ("role", "is_active", "is_staff", "is_superuser")}),
@@ -55,9 +74,7 @@ class UserAdmin(ServiceErrorsAdminMixin, BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
     filter_horizontal = ()
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    actions = ("deactivate",)
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         if change:
@@ -71,3 +88,19 @@ class UserAdmin(ServiceErrorsAdminMixin, BaseUserAdmin):
         # The admin goes on with ``obj`` (log entry, redirect): give it the saved row.
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    @role_action(permission=USERS_MANAGE, description="Deactivate selected users (revokes their sessions)")
+    def deactivate(self, request, queryset) -> None:
+        each_through_service(
+            self,
+            request,
+            queryset,
+            call=lambda user: services.user_deactivate(user=user),
+            name=lambda user: user.email,
+            success="Deactivated {done} user(s).",
+        )
+
+
+TOKENS_READ_ONLY = {"view": USERS_MANAGE, "add": None, "change": None, "delete": None}
+for _model in (OutstandingToken, BlacklistedToken):
+    reregister_governed(admin.site, _model, role_permissions=TOKENS_READ_ONLY)

@@ -62,6 +62,11 @@ class TokenUser(SimpleTokenUser):
         return f"{self.token_type}:{self.id}"
 
 
+def actor_of(user) -> str:
+    """Name who made a change (the ledger's and the status history's ``actor``): the token's email, else its id."""
+    return getattr(user, "email", None) or str(user.id)
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)

@@ -3,12 +3,16 @@
 - ``common.E001``: a view names a permission in ``required_permissions`` that the role
   matrix (:data:`common.roles.PERMISSIONS`) does not hold; RolePermission would refuse that
   action to every role but say nothing about the typo.
+- ``common.E002``: a registered admin (or inline, or action) whose rights are not derived
+  from the role matrix (:func:`common.admin.admin_declaration_problems`): it would be
+  refused to everyone, or, for an action naming no permission, offered to nobody.
 - ``common.W001``: no JWT public key (a DEBUG process without ``JWT_PUBLIC_KEY[_FILE]`` or the
   local run's key pair): every token is refused until one is configured.
 """
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -47,6 +51,26 @@ def check_view_permissions(app_configs=None, **kwargs) -> list[Error]:
                     )
                 )
     return errors
+
+
+@register(Tags.admin, Tags.security)
+def check_admin_permissions(app_configs=None, **kwargs) -> list[Error]:
+    """Every registered admin, inline and action is governed by the role matrix."""
+    if not apps.is_installed("django.contrib.admin"):
+        return []  # the gateway: no admin
+    from django.contrib import admin
+
+    from .admin import admin_declaration_problems
+
+    return [
+        Error(
+            problem,
+            hint="Give the admin common.admin.RoleAdminMixin, a role_permissions entry for each of view, add, "
+            "change and delete, and make each action a common.admin.role_action.",
+            id="common.E002",
+        )
+        for problem in admin_declaration_problems(admin.site)
+    ]
 
 
 @register(Tags.security)

@@ -21,13 +21,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from .renderers import json_response
 from .request_id import get_request_id
 
 logger = logging.getLogger("common.exceptions")
@@ -238,14 +239,23 @@ def error_body(status_code: int, error_type: str, message: str, details: Any = N
 
 def error_response(
     status_code: int, message: str, *, error_type: str | None = None, details: Any = None, headers=None
-) -> JsonResponse:
+) -> HttpResponse:
     """Return the error envelope as a plain Django response, for code outside DRF views.
 
-    (Django's error handlers, middleware, the gateway.) ``error_type`` defaults to the
-    contract's type for ``status_code``.
+    (Django's error handlers, middleware, the gateway.) Rendered like a DRF view's error, byte
+    for byte (common.renderers.json_response). ``error_type`` defaults to the contract's type
+    for ``status_code``.
     """
     error_type = error_type or error_type_for_status(status_code)
-    return JsonResponse(error_body(status_code, error_type, message, details), status=status_code, headers=headers)
+    body = error_body(status_code, error_type, message, details)
+    return json_response(body, status=status_code, headers=headers)
+
+
+def service_error_response(exc: ServiceError, *, headers=None) -> HttpResponse:
+    """Return the envelope of a domain exception outside DRF: the answer a DRF view gives when it raises ``exc``."""
+    return error_response(
+        exc.status_code, str(exc.detail), error_type=exc.default_code, details=exc.details, headers=headers
+    )
 
 
 def error_type_for_status(status_code: int) -> str:

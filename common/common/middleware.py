@@ -9,9 +9,8 @@ import io
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
-from django.http import JsonResponse
 
-from .exceptions import BadRequest, PayloadTooLarge, ServiceError, error_response
+from .exceptions import BadRequest, PayloadTooLarge, service_error_response
 from .request_id import HEADER, accept_or_new, reset_request_id, set_request_id
 
 
@@ -31,10 +30,6 @@ class RequestIDMiddleware:
             reset_request_id(token)
         response[HEADER] = request_id
         return response
-
-
-def _refusal(exc: ServiceError) -> JsonResponse:
-    return error_response(exc.status_code, str(exc.detail), error_type=exc.default_code)
 
 
 def _server_framing_errors() -> tuple[type[BaseException], ...]:
@@ -80,16 +75,16 @@ class RequestBodyMiddleware:
         if not declared and not chunked:
             return self.get_response(request)
         if limit is not None and declared is not None and declared > limit:
-            return _refusal(PayloadTooLarge())
+            return service_error_response(PayloadTooLarge())
         wanted = declared if declared is not None else (None if limit is None else limit + 1)
         try:
             body = meta["wsgi.input"].read() if wanted is None else meta["wsgi.input"].read(wanted)
         except BROKEN_FRAMING:
-            return _refusal(BadRequest(BROKEN_BODY_MESSAGE))
+            return service_error_response(BadRequest(BROKEN_BODY_MESSAGE))
         if limit is not None and len(body) > limit:
-            return _refusal(PayloadTooLarge())
+            return service_error_response(PayloadTooLarge())
         if declared is not None and len(body) < declared:
-            return _refusal(BadRequest(BROKEN_BODY_MESSAGE))
+            return service_error_response(BadRequest(BROKEN_BODY_MESSAGE))
         meta["CONTENT_LENGTH"] = str(len(body))
         request._stream = LimitedStream(io.BytesIO(body), len(body))
         return self.get_response(request)

@@ -30,6 +30,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "purchase.cancel": frozenset({IM, FM}),
     "orders.pay": frozenset({FM}),
     "users.manage": frozenset(),
+    # A service's outbox and inbox (the Django admin's event pages): operating the
+    # platform, not among what the contract lets IM and FM read, so admin only.
+    "events.read": frozenset(),
     # Any authenticated user, whatever the role (``me``, ``logout``).
     "self": frozenset({IM, FM}),
 }

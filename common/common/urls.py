@@ -5,19 +5,18 @@ own 400/403/404/500 answers use the error envelope too.
 """
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from . import health
-from .docs import redoc_bundle_view
+from .docs import RedocView, SchemaView, SwaggerView, redoc_bundle_view
 from .metrics import metrics_view
 
 urlpatterns = [
     path("health/live", health.LiveView.as_view(), name="health-live"),
     path("health/ready", health.ReadyView.as_view(), name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="common/redoc.html"), name="redoc"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc/", RedocView.as_view(url_name="schema", template_name="common/redoc.html"), name="redoc"),
     path("redoc/redoc.standalone.js", redoc_bundle_view, name="redoc-bundle"),
 ]
 

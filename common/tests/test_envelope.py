@@ -6,8 +6,9 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from common.exceptions import error_body, flatten_validation_errors
+from common.exceptions import error_body, error_response, flatten_validation_errors, service_error_response
 from common.testing import auth_client
+from tests.project.views import ERRORS
 
 CUSTOMER = "9d1c9a5e-2f7e-4c55-9a43-5a3f1c0e0b01"
 ITEM_A = "0f6e2d8a-1111-4c55-9a43-5a3f1c0e0b01"
@@ -290,6 +291,29 @@ def test_service_errors_keep_their_status_type_and_details(kind, status, error):
 
     assert response.status_code == status
     assert response.json() == {"status": status, "error": error}
+
+
+@pytest.mark.parametrize(
+    "kind", ["conflict", "unavailable", "bad_gateway", "timeout", "insufficient_stock", "validation_failed"]
+)
+def test_an_error_answered_outside_drf_is_the_same_bytes_as_a_views(kind):
+    # given what a DRF view answers when it raises the exception
+    view = APIClient().get(f"/errors/{kind}")
+
+    # when the same exception is answered outside DRF (middleware, Django's handlers, the gateway)
+    plain = service_error_response(ERRORS[kind])
+
+    # then
+    assert (plain.status_code, plain["Content-Type"]) == (view.status_code, view["Content-Type"])
+    assert plain.content == view.content
+
+
+def test_error_response_is_compact_utf8_json():
+    response = error_response(404, "Kein Eintrag für «x».")
+
+    expected = '{"status":404,"error":{"type":"not_found","message":"Kein Eintrag für «x».","details":null}}'
+    assert response.content == expected.encode()
+    assert response["Content-Type"] == "application/json"
 
 
 def test_unexpected_exception_is_500_without_details_and_logged_with_the_request_id(caplog):

@@ -1,21 +1,28 @@
 """Django admin of customers and vendors; every save and delete goes through the services.
 
 So an operator's edit is validated, lower-cased and reported by an event exactly
-like an API call (the admin's own ``obj.save()`` would write no event).
+like an API call (the admin's own ``obj.save()`` would write no event). Deleting is
+``contacts.delete`` in the role matrix (common.admin).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from common.admin import ServiceErrorsAdminMixin
+from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin
 
 from .kinds import CUSTOMER, VENDOR, kind_of
 from .models import Contact
 from .services import EDITABLE_FIELDS, contact_create, contact_delete, contact_update
 
 
-class ContactAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
+class ContactAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
+    role_permissions = {
+        "view": "contacts.read",
+        "add": "contacts.write",
+        "change": "contacts.write",
+        "delete": "contacts.delete",
+    }
     list_display = ("name", "email", "phone", "created_at")
     search_fields = ("name", "email")
     list_filter = ("created_at",)

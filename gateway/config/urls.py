@@ -7,7 +7,7 @@ operator's scraper (CONTRACT §1), which reads each service's own.
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
 from proxy import views
-from proxy.health import health_view
+from proxy.health import HealthView
 
 from common import health as common_health
 from common.docs import redoc_bundle_view
@@ -21,7 +21,7 @@ def static_asset(request, path):
 
 
 urlpatterns = [
-    path("health", health_view, name="health"),
+    path("health", HealthView.as_view(), name="health"),
     path("health/live", common_health.LiveView.as_view(), name="health-live"),
     path("health/ready", common_health.ReadyView.as_view(), name="health-ready"),
     path("api/schema/", views.schema_view, name="schema"),

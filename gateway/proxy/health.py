@@ -1,7 +1,8 @@
 """``GET /health``: the gateway's own liveness plus every upstream's ``/health/ready``.
 
 The upstreams are asked in parallel, each with a short timeout, so one hung service
-costs at most ``GATEWAY["HEALTH_TIMEOUT"]`` and never the sum of them.
+costs at most ``GATEWAY["HEALTH_TIMEOUT"]`` and never the sum of them. A DRF view like
+the services' own health views, so its 405, ``OPTIONS`` and rendering are theirs too.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import Timeout
 
-from common.exceptions import error_response
+from common.exceptions import error_body
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
 from .proxy import upstream_for
@@ -46,10 +49,15 @@ def upstream_statuses(request_id: str) -> dict[str, str]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def health_view(request: HttpRequest) -> JsonResponse:
-    statuses = upstream_statuses(request.request_id)
-    if all(status == "ok" for status in statuses.values()):
-        data = {"service": settings.SERVICE_NAME, "status": "ok", "upstreams": statuses}
-        return JsonResponse({"status": 200, "message": "OK", "data": data})
-    details = [{"field": name, "message": status} for name, status in statuses.items()]
-    return error_response(503, "Not every service is ready.", details=details)
+class HealthView(APIView):
+    """Public, whatever ``Authorization`` header comes with it (a load balancer's probe sends none)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        statuses = upstream_statuses(request.request_id)
+        if all(status == "ok" for status in statuses.values()):
+            return Response({"service": settings.SERVICE_NAME, "status": "ok", "upstreams": statuses})
+        details = [{"field": name, "message": status} for name, status in statuses.items()]
+        return Response(error_body(503, "upstream_unavailable", "Not every service is ready.", details), status=503)

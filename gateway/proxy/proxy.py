@@ -15,11 +15,11 @@ import threading
 
 import urllib3
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import SKIP_HEADER, Timeout, parse_url
 
-from common.exceptions import error_response
+from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable, service_error_response
 from common.forwarding import PROXY_TOKEN_HEADER
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
@@ -141,8 +141,12 @@ class ProxiedResponse(HttpResponse):
         return [*super().items(), *self.raw_headers]
 
 
-def _gateway_error(status: int, error_type: str, message: str) -> JsonResponse:
-    return error_response(status, message, error_type=error_type)
+# The messages a service gives when a service it calls fails the same way (common.http), with a
+# proxy's statuses: a refused or dropped connection is a bad gateway (502), a connection not
+# accepted in time 503, an answer not given in time 504 (CONTRACT §4).
+UPSTREAM_UNREACHABLE = BadGateway(UpstreamUnavailable.default_detail)
+UPSTREAM_NOT_ACCEPTING = UpstreamUnavailable()
+UPSTREAM_SLOW = UpstreamTimeout()
 
 
 def forward(request: HttpRequest, *, base_url: str, path: str, credential: str | None = None) -> HttpResponse:
@@ -165,14 +169,14 @@ def forward(request: HttpRequest, *, base_url: str, path: str, credential: str |
         )
     except urllib3_exceptions.NewConnectionError:
         # Refused (a subclass of ConnectTimeoutError in urllib3 2, so checked first).
-        return _gateway_error(502, "upstream_unavailable", "The service is unreachable.")
+        return service_error_response(UPSTREAM_UNREACHABLE)
     except urllib3_exceptions.ConnectTimeoutError:
-        return _gateway_error(503, "upstream_unavailable", "The service did not accept a connection in time.")
+        return service_error_response(UPSTREAM_NOT_ACCEPTING)
     except urllib3_exceptions.ReadTimeoutError:
-        return _gateway_error(504, "upstream_timeout", "The service did not answer in time.")
+        return service_error_response(UPSTREAM_SLOW)
     except urllib3_exceptions.HTTPError:
         # Reset, or the connection dropped mid-answer: the request may have run, so no retry.
-        return _gateway_error(502, "upstream_unavailable", "The service is unreachable.")
+        return service_error_response(UPSTREAM_UNREACHABLE)
     return relay(upstream)
 
 

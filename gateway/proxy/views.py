@@ -6,10 +6,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from common.authentication import unauthorized_message
+from common.docs import RedocView, SwaggerView
 from common.exceptions import error_response
 
 from . import routes
@@ -63,7 +63,7 @@ def schema_view(request: HttpRequest) -> HttpResponse:
 
 
 # Public pages whatever Authorization header a browser sends; assets come from the sidecar.
-swagger_view = SpectacularSwaggerView.as_view(url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny])
-redoc_view = SpectacularRedocView.as_view(
+swagger_view = SwaggerView.as_view(url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny])
+redoc_view = RedocView.as_view(
     url=SCHEMA_URL, authentication_classes=[], permission_classes=[AllowAny], template_name="common/redoc.html"
 )

@@ -3,7 +3,9 @@
 Stock is never edited as a number: an item's form has no quantity field, the ledger
 is read-only, and the one way to change stock by hand is the "Adjust stock" action,
 which asks for a signed change and a reason and calls :func:`stock_adjust` (all the
-selected items or none, recorded as adjustments like any other).
+selected items or none, recorded as adjustments like any other). Who may do which
+follows the role matrix (common.admin): adjusting is ``stock.adjust``, deleting an
+item ``items.delete``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import F, Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from common.admin import ServiceErrorsAdminMixin
+from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin, role_action, service_error_text
 from common.exceptions import ServiceError
 
 from .models import Item, StockMovement
@@ -53,8 +57,9 @@ class StockAdjustmentForm(forms.Form):
 
 
 @admin.register(Item)
-class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
-    list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "created_at")
+class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
+    role_permissions = {"view": "items.read", "add": "items.write", "change": "items.write", "delete": "items.delete"}
+    list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "ledger", "created_at")
     search_fields = ("sku", "name")
     list_filter = (BelowReorderLevelFilter, "created_at")
     readonly_fields = ("id", "quantity_on_hand", "created_at", "updated_at")
@@ -79,6 +84,11 @@ class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
     def quantity_on_hand(self, obj: Item) -> int | None:
         return getattr(obj, "quantity", None)
 
+    @admin.display(description="ledger")
+    def ledger(self, obj: Item) -> str:
+        url = reverse("admin:inventory_stockmovement_changelist")
+        return format_html('<a href="{}?item__id__exact={}">movements</a>', url, obj.pk)
+
     def save_model(self, request, obj: Item, form, change: bool) -> None:
         data = {field: form.cleaned_data[field] for field in EDITABLE_FIELDS if field in form.cleaned_data}
         if change:
@@ -98,7 +108,7 @@ class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
         for item in queryset:
             item_delete(item=item)
 
-    @admin.action(description="Adjust stock of the selected items", permissions=["change"])
+    @role_action(permission="stock.adjust", description="Adjust stock of the selected items")
     def adjust_stock(self, request, queryset):
         form = StockAdjustmentForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -108,8 +118,7 @@ class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
                     changes={item.pk: change for item in queryset}, note=reason, actor=request.user.get_username()
                 )
             except ServiceError as exc:
-                details = "; ".join(detail["message"] for detail in exc.details or [])
-                self.message_user(request, f"Nothing was changed: {exc.detail} {details}".strip(), messages.ERROR)
+                self.message_user(request, f"Nothing was changed: {service_error_text(exc)}", messages.ERROR)
                 return None
             self.message_user(request, f"Stock of {queryset.count()} item(s) changed by {change:+d}.", messages.SUCCESS)
             return None
@@ -125,20 +134,12 @@ class ItemAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
-    """The ledger: looked at, filtered, never written by hand."""
+class StockMovementAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """The ledger: looked at, filtered, never written by hand (not even by an admin)."""
 
+    role_permissions = {"view": "stock.read", "add": None, "change": None, "delete": None}
     list_display = ("created_at", "item", "change", "quantity_after", "reason", "reference", "actor", "note")
     list_filter = ("reason", ("item", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("item__sku", "item__name", "actor", "note")
     list_select_related = ("item",)
     ordering = ("-created_at", "-id")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

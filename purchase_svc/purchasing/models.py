@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from common.orders.models import OrderDocument, OrderLine, Party, PartyVersion
+from common.orders.models import OrderDocument, OrderLine, OrderStatusChange, Party, PartyVersion
 
 
 class VendorVersion(PartyVersion):
@@ -40,3 +40,10 @@ class PurchaseOrderLine(OrderLine):
 
     class Meta(OrderLine.Meta):
         verbose_name = "purchase order line"
+
+
+class PurchaseOrderStatusChange(OrderStatusChange):
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="status_changes")
+
+    class Meta(OrderStatusChange.Meta):
+        verbose_name = "purchase order status change"

@@ -1,6 +1,7 @@
 """Writes of purchase orders: create, replace lines, receive, pay, cancel, vendor names.
 
-Views, admin actions, handlers and seed_demo call exactly these. Errors are the
+Views, admin actions, handlers and seed_demo call exactly these; a transition names its
+``actor`` (who asked), kept in the order's status history. Errors are the
 envelope's: unknown references -> 400 ``validation``, a transition from the wrong
 status -> 409 naming it, a dependency down or slow -> 503/504 before anything is written.
 
@@ -41,25 +42,25 @@ def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineReq
 
 
 @transaction.atomic
-def purchase_order_receive(*, order_id: uuid.UUID) -> PurchaseOrder:
+def purchase_order_receive(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     """Mark a draft received and emit ``purchase.order.received`` (inventory adds the stock)."""
-    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=RECEIVE)
+    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=RECEIVE, actor=actor)
     purchase_order_received_publish(order=order)
     return order
 
 
 @transaction.atomic
-def purchase_order_pay(*, order_id: uuid.UUID) -> PurchaseOrder:
+def purchase_order_pay(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     """Mark a received order paid and emit ``purchase.order.paid``."""
-    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=PAY)
+    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=PAY, actor=actor)
     purchase_order_paid_publish(order=order)
     return order
 
 
 @transaction.atomic
-def purchase_order_cancel(*, order_id: uuid.UUID) -> PurchaseOrder:
+def purchase_order_cancel(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     """Cancel a draft and emit ``purchase.order.cancelled`` (nothing was received)."""
-    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=CANCEL)
+    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=CANCEL, actor=actor)
     purchase_order_cancelled_publish(order=order)
     return order
 

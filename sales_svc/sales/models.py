@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from common.orders.models import OrderDocument, OrderLine, Party, PartyVersion
+from common.orders.models import OrderDocument, OrderLine, OrderStatusChange, Party, PartyVersion
 
 
 class CustomerVersion(PartyVersion):
@@ -50,3 +50,10 @@ class SalesOrderLine(OrderLine):
 
     class Meta(OrderLine.Meta):
         verbose_name = "sales order line"
+
+
+class SalesOrderStatusChange(OrderStatusChange):
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="status_changes")
+
+    class Meta(OrderStatusChange.Meta):
+        verbose_name = "sales order status change"

@@ -1,6 +1,7 @@
 """Writes of sales orders: create, replace lines, confirm, pay, cancel, and inventory's answers.
 
-Views, admin actions, handlers and seed_demo call exactly these. Errors are the
+Views, admin actions, handlers and seed_demo call exactly these; a transition names its
+``actor`` (who asked), kept in the order's status history. Errors are the
 envelope's: unknown references -> 400 ``validation``, a transition from the wrong
 status -> 409 naming it (``InvalidTransition``), short stock -> 409 (``InsufficientStock``),
 a dependency down or slow -> 503/504 before anything is written.
@@ -51,7 +52,7 @@ def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineReques
     return order_lines_replace(model=SalesOrder, pk=order_id, lines=lines, editable=EDITABLE)
 
 
-def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
+def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     """Confirm a draft if inventory has the stock now, and emit ``sales.order.confirmed`` with it.
 
     Availability is asked once, outside the transaction; the order is then locked and
@@ -82,7 +83,7 @@ def sales_order_confirm(*, order_id: uuid.UUID) -> SalesOrder:
         prefetch_related_objects([locked], "lines")
         if _quantities(locked.lines.all()) != _quantities(lines):
             raise Conflict("The order's lines changed while it was being confirmed; try again.")
-        transition_apply(order=locked, transition=CONFIRM, stock_status=StockStatus.PENDING)
+        transition_apply(order=locked, transition=CONFIRM, actor=actor, stock_status=StockStatus.PENDING)
         sales_order_confirmed_publish(order=locked)
     return locked
 
@@ -92,15 +93,31 @@ def _quantities(lines) -> list[tuple[uuid.UUID, int]]:
 
 
 @transaction.atomic
-def sales_order_pay(*, order_id: uuid.UUID) -> SalesOrder:
-    """Mark a confirmed order paid and emit ``sales.order.paid``."""
-    order = transition_apply(order=order_lock(model=SalesOrder, pk=order_id), transition=PAY)
+def sales_order_pay(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
+    """Mark a confirmed order paid and emit ``sales.order.paid``, unless its stock is ``short``.
+
+    A short order will never ship (inventory issued nothing), so taking its money is a
+    409 naming the stock_status; it can be cancelled instead. ``pending`` stays payable:
+    the original implementation's clients confirm and pay at once, before inventory answers.
+    """
+    order = order_lock(model=SalesOrder, pk=order_id)
+    PAY.check(order)
+    if order.stock_status == StockStatus.SHORT:
+        raise _stock_status_conflict(
+            "The order's stock could not be issued; cancel it instead of paying.",
+            "stock_status is short: inventory had too little stock to issue the order",
+        )
+    transition_apply(order=order, transition=PAY, actor=actor)
     sales_order_paid_publish(order=order)
     return order
 
 
+def _stock_status_conflict(message: str, detail: str) -> Conflict:
+    return Conflict(message, details=[{"field": "stock_status", "message": detail}])
+
+
 @transaction.atomic
-def sales_order_cancel(*, order_id: uuid.UUID) -> SalesOrder:
+def sales_order_cancel(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     """Cancel a draft, or a confirmed order once inventory has answered.
 
     While ``stock_status`` is ``pending`` the cancel is a 409, so it can never overtake
@@ -110,10 +127,12 @@ def sales_order_cancel(*, order_id: uuid.UUID) -> SalesOrder:
     order = order_lock(model=SalesOrder, pk=order_id)
     CANCEL.check(order)
     if order.status == Status.CONFIRMED and order.stock_status == StockStatus.PENDING:
-        message = "stock_status is pending: inventory has not answered the confirmation yet"
-        raise Conflict("The order's stock is not settled yet.", details=[{"field": "stock_status", "message": message}])
+        raise _stock_status_conflict(
+            "The order's stock is not settled yet.",
+            "stock_status is pending: inventory has not answered the confirmation yet",
+        )
     was_issued = order.stock_status == StockStatus.ISSUED
-    transition_apply(order=order, transition=CANCEL)
+    transition_apply(order=order, transition=CANCEL, actor=actor)
     if was_issued:
         sales_order_cancelled_publish(order=order)
     return order

@@ -100,37 +100,128 @@ def test_admin_deactivation_revokes_the_users_refresh_tokens(staff_client):
     assert BlacklistedToken.objects.filter(token__jti=RefreshToken(pair.refresh_token, verify=False)["jti"]).exists()
 
 
+def _boss() -> User:
+    return User.objects.get(email="boss@example.com")
+
+
 def test_admin_cannot_deactivate_the_last_active_admin(staff_client):
-    # given: the only active admin (the staff superuser has role admin too: make it a finance manager)
-    User.objects.filter(email="boss@example.com").update(role="finance_manager")
-    last_admin = UserFactory(role="admin")
+    # given: the staff member is the only active admin, and deactivates their own account
+    boss = _boss()
 
     # when
     response = staff_client.post(
-        f"/admin/accounts/user/{last_admin.pk}/change/", _change_form(last_admin, is_active=""), follow=True
+        f"/admin/accounts/user/{boss.pk}/change/", _change_form(boss, is_active=""), follow=True
     )
 
     # then: the page says why, and nothing changed
     assert response.status_code == 200
     assert [str(message) for message in response.context["messages"]] == ["This is the last active admin."]
-    last_admin.refresh_from_db()
-    assert last_admin.is_active is True
+    boss.refresh_from_db()
+    assert boss.is_active is True
 
 
 def test_admin_cannot_demote_the_last_active_admin(staff_client):
     # given
-    User.objects.filter(email="boss@example.com").update(role="finance_manager")
-    last_admin = UserFactory(role="admin")
+    boss = _boss()
 
     # when
     response = staff_client.post(
-        f"/admin/accounts/user/{last_admin.pk}/change/", _change_form(last_admin, role="finance_manager"), follow=True
+        f"/admin/accounts/user/{boss.pk}/change/", _change_form(boss, role="finance_manager"), follow=True
     )
 
     # then
     assert [str(message) for message in response.context["messages"]] == ["This is the last active admin."]
-    last_admin.refresh_from_db()
-    assert last_admin.role == "admin"
+    boss.refresh_from_db()
+    assert boss.role == "admin"
+
+
+def test_admin_flags_are_shown_not_edited(staff_client):
+    # given
+    user = UserFactory(role="finance_manager")
+
+    # when: the admin flags smuggled into the change form
+    response = staff_client.post(
+        f"/admin/accounts/user/{user.pk}/change/", _change_form(user, is_superuser="on", is_staff="on")
+    )
+
+    # then: saved, but the flags follow the role, not the form
+    assert response.status_code == 302, response.content
+    user.refresh_from_db()
+    assert (user.is_superuser, user.is_staff) == (False, False)
+    page = staff_client.get(f"/admin/accounts/user/{user.pk}/change/").content
+    assert b'name="is_superuser"' not in page and b'name="is_staff"' not in page
+
+
+def test_deactivate_action_goes_through_the_service_and_revokes_tokens(staff_client):
+    # given
+    first, second = UserFactory(role="finance_manager"), UserFactory(role="inventory_manager")
+    pair = token_pair_for_user(user=first)
+
+    # when
+    response = staff_client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate", "_selected_action": [str(first.pk), str(second.pk)]},
+        follow=True,
+    )
+
+    # then
+    assert [str(message) for message in response.context["messages"]] == ["Deactivated 2 user(s)."]
+    assert set(User.objects.filter(pk__in=[first.pk, second.pk]).values_list("is_active", flat=True)) == {False}
+    assert BlacklistedToken.objects.filter(token__jti=RefreshToken(pair.refresh_token, verify=False)["jti"]).exists()
+
+
+def test_deactivate_action_refuses_the_last_admin_with_a_message(staff_client):
+    # given: the only active admin selected beside another user
+    boss, other = _boss(), UserFactory(role="finance_manager")
+
+    # when
+    response = staff_client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate", "_selected_action": [str(boss.pk), str(other.pk)]},
+        follow=True,
+    )
+
+    # then: the other is deactivated, the admin is not, and the page says why
+    messages = [str(message) for message in response.context["messages"]]
+    assert "boss@example.com: This is the last active admin." in messages
+    assert "Deactivated 1 user(s)." in messages
+    boss.refresh_from_db()
+    other.refresh_from_db()
+    assert (boss.is_active, other.is_active) == (True, False)
+
+
+@pytest.mark.parametrize("role", ["inventory_manager", "finance_manager"])
+def test_user_management_is_for_admins_only(staff_login, role):
+    # given
+    client = staff_login(role)
+    target = UserFactory(role="inventory_manager")
+
+    # when
+    index = client.get("/admin/")
+    listing = client.get("/admin/accounts/user/")
+    change = client.post(f"/admin/accounts/user/{target.pk}/change/", _change_form(target, role="admin"))
+    action = client.post("/admin/accounts/user/", {"action": "deactivate", "_selected_action": [str(target.pk)]})
+
+    # then
+    assert index.status_code == 200 and b"/admin/accounts/user/" not in index.content
+    assert (listing.status_code, change.status_code) == (403, 403)
+    assert action.status_code == 403
+    target.refresh_from_db()
+    assert (target.role, target.is_active) == ("inventory_manager", True)
+
+
+def test_a_demoted_admin_with_a_stale_superuser_flag_manages_no_users():
+    # given: an account whose role was taken away while its is_superuser stayed set
+    demoted = User.objects.create_superuser("former@example.com", PASSWORD)
+    User.objects.filter(pk=demoted.pk).update(role="finance_manager")
+    client = Client()
+    client.force_login(User.objects.get(pk=demoted.pk))
+
+    # when
+    response = client.get("/admin/accounts/user/")
+
+    # then: the role decides
+    assert response.status_code == 403
 
 
 def test_admin_password_change_revokes_the_old_sessions(staff_client):

@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 
+from common.testing.compat import POSTMAN_EMAILS
+
 from ..management.commands.seed_demo import DEMO_USERS
 from ..models import User
 
@@ -18,9 +20,9 @@ def test_seed_demo_creates_the_demo_users(api_client):
 
     # then
     assert sorted(User.objects.values_list("email", "role", "is_staff", "is_superuser")) == [
-        ("admin@example.com", "admin", True, True),
-        ("finance@example.com", "finance_manager", False, False),
-        ("inventory@example.com", "inventory_manager", False, False),
+        ("admin@demo.example", "admin", True, True),
+        ("finance@demo.example", "finance_manager", False, False),
+        ("inventory@demo.example", "inventory_manager", False, False),
     ]
     for email, password, _ in DEMO_USERS:
         validate_password(password, user=User.objects.get(email=email))
@@ -43,7 +45,7 @@ def test_seed_demo_is_idempotent():
 def test_seed_demo_never_changes_an_existing_demo_user():
     # given: an operator deactivated and demoted the demo admin
     call_command("seed_demo", stdout=io.StringIO())
-    User.objects.filter(email="admin@example.com").update(
+    User.objects.filter(email="admin@demo.example").update(
         role="inventory_manager", is_active=False, is_staff=False, is_superuser=False
     )
     fields = ("id", "email", "role", "is_active", "is_staff", "is_superuser", "password")
@@ -55,13 +57,13 @@ def test_seed_demo_never_changes_an_existing_demo_user():
 
     # then
     assert sorted(User.objects.values_list(*fields)) == before
-    assert "admin@example.com: already there (inventory_manager, inactive), left unchanged" in out.getvalue()
+    assert "admin@demo.example: already there (inventory_manager, inactive), left unchanged" in out.getvalue()
 
 
 def test_seed_demo_creates_only_the_missing_ones():
     # given
     call_command("seed_demo", stdout=io.StringIO())
-    User.objects.filter(email="finance@example.com").delete()
+    User.objects.filter(email="finance@demo.example").delete()
     kept = sorted(User.objects.values_list("id", "password"))
 
     # when
@@ -69,7 +71,12 @@ def test_seed_demo_creates_only_the_missing_ones():
     call_command("seed_demo", stdout=out)
 
     # then
-    assert User.objects.filter(email="finance@example.com", role="finance_manager", is_active=True).exists()
-    assert sorted(User.objects.exclude(email="finance@example.com").values_list("id", "password")) == kept
-    assert "finance@example.com (finance_manager): created" in out.getvalue()
-    assert "inventory@example.com: already there (inventory_manager, active), left unchanged" in out.getvalue()
+    assert User.objects.filter(email="finance@demo.example", role="finance_manager", is_active=True).exists()
+    assert sorted(User.objects.exclude(email="finance@demo.example").values_list("id", "password")) == kept
+    assert "finance@demo.example (finance_manager): created" in out.getvalue()
+    assert "inventory@demo.example: already there (inventory_manager, active), left unchanged" in out.getvalue()
+
+
+def test_demo_users_take_no_email_of_the_original_postman_collection():
+    # then: its Register User (finance@example.com) works on a fresh local run
+    assert POSTMAN_EMAILS.isdisjoint(email for email, _, _ in DEMO_USERS)

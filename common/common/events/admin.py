@@ -1,19 +1,14 @@
-"""Read-only admin pages for the outbox and the inbox: for looking, never for editing."""
+"""Read-only admin pages for the outbox and the inbox: for looking (admin only), never for editing."""
 
 from django.contrib import admin
+
+from common.admin import RoleAdminMixin
 
 from .models import InboxEvent, OutboxEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(RoleAdminMixin, admin.ModelAdmin):
+    role_permissions = {"view": "events.read", "add": None, "change": None, "delete": None}
 
 
 @admin.register(OutboxEvent)

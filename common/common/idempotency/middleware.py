@@ -35,7 +35,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
-from ..exceptions import DATABASE_AWAY, database_unavailable, error_response
+from ..exceptions import DATABASE_AWAY, database_unavailable, error_response, service_error_response
 from . import HEADER, MAX_KEY_LENGTH
 from .models import IdempotencyRecord
 
@@ -185,6 +185,5 @@ class IdempotencyMiddleware:
                     return response
                 _store(record, response)
         except DATABASE_AWAY as exc:
-            error = database_unavailable(request, exc)
-            return error_response(error.status_code, str(error.detail), error_type=error.default_code)
+            return service_error_response(database_unavailable(request, exc))
         return response

@@ -1,7 +1,8 @@
 """Abstract models of an order document and its lines.
 
 A concrete order declares its party (``customer_id``/``customer_name``...) and names
-it in ``PARTY``; a concrete line declares ``order = ForeignKey(<order>, related_name="lines")``.
+it in ``PARTY``; a concrete line declares ``order = ForeignKey(<order>, related_name="lines")``,
+a concrete status change ``order = ForeignKey(<order>, related_name="status_changes")``.
 ``revision`` grows with every change of an order: it is the events' ``aggregate_version``
 and lets a service notice that an order changed between a check and its lock.
 """
@@ -119,3 +120,25 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku} @ {self.unit_price}"
+
+
+class OrderStatusChange(models.Model):
+    """One transition of an order: from which status to which, when, and who asked.
+
+    Written by :func:`common.orders.machine.transition_apply` in the transition's own
+    transaction, so the history holds exactly the transitions that committed; nothing
+    else writes it (the admin shows it read-only).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    actor = models.CharField(max_length=255, help_text="Who asked: a user's email, a staff member, or a command.")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status}"

@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
+from common.authentication import actor_of
 from common.roles import roles_text
 from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 
@@ -126,7 +127,7 @@ class OrderViewSet(
 
     def transition(self, service: Callable[..., OrderDocument], **kwargs: Any) -> Response:
         """Run a transition service on the path's order and answer the order as it committed it."""
-        order = service(order_id=self.get_object().pk, **kwargs)
+        order = service(order_id=self.get_object().pk, actor=actor_of(self.request.user), **kwargs)
         # The lines are read once, unless the service already holds them.
         prefetch_related_objects([order], "lines")
         return Response(self.serializer_class(order).data)

@@ -6,6 +6,8 @@
   with it. Nothing is read from or written to the data dir; subprocesses inherit the pair.
 - ``as_admin``, ``as_im``, ``as_fm``, ``as_service``: API clients with a token of that role (or a
   service token).
+- ``staff_login``: ``staff_login("inventory_manager")`` is a Django test client signed in to the
+  admin as a new staff member of that role (:func:`common.testing.admin.staff_user`).
 - ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
   fails when the suite runs on anything else: such a test never skips.
 """
@@ -77,6 +79,21 @@ def as_fm():
     from .tokens import auth_client
 
     return auth_client("finance_manager")
+
+
+@pytest.fixture
+def staff_login(db):
+    """Return ``login(role)``: a test client signed in to the admin as a new staff member of ``role``."""
+    from django.test import Client
+
+    from .admin import staff_user
+
+    def login(role: str, **fields) -> Client:
+        client = Client()
+        client.force_login(staff_user(role, **fields))
+        return client
+
+    return login
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """Routes of the test project: the shared ones plus views that exercise common's pieces."""
 
+from django.contrib import admin
 from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("", include("common.urls")),
     path("widgets", views.WidgetView.as_view()),
     path("gadgets", views.GadgetListView.as_view()),

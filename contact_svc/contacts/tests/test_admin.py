@@ -98,3 +98,38 @@ def test_admin_bulk_delete_writes_one_event_per_row(kind, make, admin_client, ou
     assert response.status_code == 302
     assert not kind.model.objects.exists()
     assert sorted(row.aggregate_id for row in outbox()) == sorted(str(c.pk) for c in contacts)
+
+
+def test_only_a_finance_manager_deletes_contacts(kind, make, staff_login, outbox):
+    # given
+    kept, deleted = make(), make()
+    inventory = staff_login("inventory_manager")
+
+    # when
+    refused = inventory.post(admin_url(kind, f"{kept.pk}/delete/"), {"post": "yes"})
+    bulk = inventory.post(
+        admin_url(kind), {"action": "delete_selected", "_selected_action": [str(kept.pk)], "post": "yes"}, follow=True
+    )
+    done = staff_login("finance_manager").post(admin_url(kind, f"{deleted.pk}/delete/"), {"post": "yes"})
+
+    # then
+    assert (refused.status_code, done.status_code) == (403, 302)
+    assert b'value="delete_selected"' not in inventory.get(admin_url(kind)).content
+    assert bulk.status_code == 200
+    assert list(kind.model.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert [row.event_type for row in outbox()] == [f"contact.{kind.name}.deleted"]
+
+
+def test_an_inventory_manager_adds_and_changes_contacts(kind, make, staff_login, outbox):
+    # given
+    contact = make(name="Before")
+    client = staff_login("inventory_manager")
+
+    # when
+    added = client.post(admin_url(kind, "add/"), form(email="new@example.com"))
+    changed = client.post(admin_url(kind, f"{contact.pk}/change/"), form(name="After", email=contact.email))
+
+    # then
+    assert (added.status_code, changed.status_code) == (302, 302)
+    assert sorted(kind.model.objects.values_list("name", flat=True)) == ["Admin Made", "After"]
+    assert [row.event_type for row in outbox()] == [f"contact.{kind.name}.created", f"contact.{kind.name}.updated"]

@@ -288,7 +288,11 @@ def test_slow_upstream_is_504(upstreams, bearer):
     assert response.status_code == 504
     assert response.json() == {
         "status": 504,
-        "error": {"type": "upstream_timeout", "message": "The service did not answer in time.", "details": None},
+        "error": {
+            "type": "upstream_timeout",
+            "message": "A service this request needs did not answer in time.",
+            "details": None,
+        },
     }
     assert len(upstreams["inventory"].received) == 1
 

@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.authentication import actor_of
 from common.roles import roles_text
 from common.views import ServiceModelViewSet
 from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
@@ -27,11 +28,6 @@ from . import serializers as s
 
 ITEMS_READ, ITEMS_WRITE, ITEMS_DELETE = "items.read", "items.write", "items.delete"
 STOCK_READ, STOCK_ADJUST = "stock.read", "stock.adjust"
-
-
-def actor_of(user) -> str:
-    """Name who made a change for the ledger: the token's email, else its user id."""
-    return getattr(user, "email", None) or str(user.id)
 
 
 _LIST_PARAMETERS = [

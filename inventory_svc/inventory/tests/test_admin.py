@@ -236,3 +236,69 @@ def test_ledger_is_listed_filtered_and_read_only(make_item, admin_client, snapsh
     assert change.status_code == 403
     assert delete.status_code == 403
     assert snapshot() == before
+
+
+# ------------------------------------------------------------------ by role (common.roles)
+
+
+def _adjust(client, item, change: str, reason: str = "stocktake"):
+    form = {"action": "adjust_stock", "_selected_action": [str(item.pk)], "apply": "1"}
+    return client.post(ITEMS, {**form, "change": change, "reason": reason}, follow=True)
+
+
+def test_an_inventory_manager_adjusts_stock_and_sees_the_movement_in_the_ledger(make_item, staff_login):
+    # given
+    item = make_item(sku="COUNT-ME", stock=2)
+    client = staff_login("inventory_manager", username="ivy.staff@example.com")
+
+    # when
+    response = _adjust(client, item, "5", "stocktake 2026-12")
+    ledger = client.get(LEDGER, {"item__id__exact": str(item.pk), "reason__exact": "adjustment"})
+
+    # then
+    assert b"changed by +5" in response.content
+    assert on_hand(item) == 7 == ledger_total(item)
+    rows = [(m.change, m.quantity_after, m.actor, m.note) for m in ledger.context["cl"].result_list]
+    assert rows[0] == (5, 7, "ivy.staff@example.com", "stocktake 2026-12")
+
+
+def test_a_finance_manager_is_not_offered_the_adjustment_and_posting_it_changes_nothing(
+    make_item, staff_login, snapshot
+):
+    # given
+    item = make_item(stock=2)
+    client = staff_login("finance_manager")
+    before = snapshot()
+
+    # when
+    listing = client.get(ITEMS)
+    response = _adjust(client, item, "5")
+
+    # then
+    assert b'value="adjust_stock"' not in listing.content and b'value="delete_selected"' in listing.content
+    assert [str(message) for message in response.context["messages"]] == ["No action selected."]
+    assert snapshot() == before
+
+
+def test_only_a_finance_manager_deletes_items(make_item, staff_login):
+    # given
+    kept, deleted = make_item(), make_item()
+
+    # when
+    refused = staff_login("inventory_manager").post(f"{ITEMS}{kept.pk}/delete/", {"post": "yes"})
+    done = staff_login("finance_manager").post(f"{ITEMS}{deleted.pk}/delete/", {"post": "yes"})
+
+    # then
+    assert (refused.status_code, done.status_code) == (403, 302)
+    assert list(Item.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_the_item_list_links_each_items_ledger(make_item, staff_login):
+    # given
+    item = make_item(stock=1)
+
+    # when
+    response = staff_login("finance_manager").get(ITEMS)
+
+    # then
+    assert f'href="{LEDGER}?item__id__exact={item.pk}"'.encode() in response.content

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from common.testing.compat import POSTMAN_NAMES, POSTMAN_SKUS
 from inventory.management.commands.seed_demo import DEMO
 from inventory.models import Item, Stock, StockMovement
 from inventory.services import stock_adjust
@@ -49,13 +51,23 @@ def test_seed_demo_keeps_an_existing_item_as_it_is(make_item):
     assert Item.objects.count() == len(DEMO)
 
 
-def test_seed_demo_skus_do_not_clash_with_the_original_postman_collection():
-    # given: the SKUs the original implementation's Postman collection creates (../shared/compat)
-    postman_skus = {"LAPTOP-001", "LAPTOP-001-UPDATED"}
+def test_seed_demo_ids_json_prints_the_demo_items_ids_for_the_local_run():
+    # given
+    call_command("seed_demo", stdout=StringIO())
+    out, err = StringIO(), StringIO()
 
+    # when
+    call_command("seed_demo", "--ids-json", stdout=out, stderr=err)
+
+    # then: stdout is only the ids, in DEMO's order; the summary went to stderr
+    assert json.loads(out.getvalue()) == {"items": [str(Item.objects.get(sku=f["sku"]).pk) for f in DEMO]}
+    assert "items: 0 created" in err.getvalue()
+
+
+def test_seed_demo_skus_do_not_clash_with_the_original_postman_collection():
     # then: its users can run it against the demo data without a 409
-    assert postman_skus.isdisjoint({fields["sku"] for fields in DEMO})
-    assert "Laptop Computer" not in {fields["name"] for fields in DEMO}
+    assert POSTMAN_SKUS.isdisjoint({fields["sku"] for fields in DEMO})
+    assert POSTMAN_NAMES.isdisjoint({fields["name"] for fields in DEMO})
 
 
 def test_check_stock_ledger_passes_when_every_item_agrees(make_item):

@@ -34,7 +34,7 @@ def test_two_concurrent_transitions_of_a_draft_happen_once(
         monkeypatch,
         purchase_services,
         hold=publisher,
-        call=lambda: getattr(purchase_services, service)(order_id=order["id"]),
+        call=lambda: getattr(purchase_services, service)(order_id=order["id"], actor="race@example.com"),
     )
 
     # then
@@ -46,14 +46,14 @@ def test_two_concurrent_transitions_of_a_draft_happen_once(
 def test_two_concurrent_pays_pay_once(monkeypatch, services, draft):
     # given
     order = draft([(services.add_item(), 1)])
-    purchase_services.purchase_order_receive(order_id=order["id"])
+    purchase_services.purchase_order_receive(order_id=order["id"], actor="race@example.com")
 
     # when
     first, second = race(
         monkeypatch,
         purchase_services,
         hold="purchase_order_paid_publish",
-        call=lambda: purchase_services.purchase_order_pay(order_id=order["id"]),
+        call=lambda: purchase_services.purchase_order_pay(order_id=order["id"], actor="race@example.com"),
     )
 
     # then

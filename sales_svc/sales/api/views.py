@@ -64,7 +64,11 @@ class SalesOrderViewSet(OrderViewSet):
     def confirm(self, request, pk=None):
         return self.transition(sales_order_confirm)
 
-    @_transition("Mark a confirmed order paid", "Confirmed → Paid.", PAY)
+    @_transition(
+        "Mark a confirmed order paid",
+        "Confirmed → Paid, while stock_status is pending or issued (409 once it is short: nothing will ship).",
+        PAY,
+    )
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
         return self.transition(sales_order_pay)

@@ -42,7 +42,7 @@ def test_two_concurrent_confirms_confirm_once(monkeypatch, services, draft):
         monkeypatch,
         sales_services,
         hold="sales_order_confirmed_publish",
-        call=lambda: sales_services.sales_order_confirm(order_id=order["id"]),
+        call=lambda: sales_services.sales_order_confirm(order_id=order["id"], actor="race@example.com"),
     )
 
     # then
@@ -57,7 +57,7 @@ def test_two_concurrent_pays_pay_once(monkeypatch, confirmed):
         monkeypatch,
         sales_services,
         hold="sales_order_paid_publish",
-        call=lambda: sales_services.sales_order_pay(order_id=confirmed["id"]),
+        call=lambda: sales_services.sales_order_pay(order_id=confirmed["id"], actor="race@example.com"),
     )
 
     # then
@@ -78,7 +78,7 @@ def test_two_concurrent_cancels_of_an_issued_order_cancel_once(monkeypatch, conf
         monkeypatch,
         sales_services,
         hold="sales_order_cancelled_publish",
-        call=lambda: sales_services.sales_order_cancel(order_id=confirmed["id"]),
+        call=lambda: sales_services.sales_order_cancel(order_id=confirmed["id"], actor="race@example.com"),
     )
 
     # then
@@ -106,7 +106,7 @@ def test_lines_replaced_while_confirming_refuse_the_stale_confirmation(monkeypat
 
     # when
     with pytest.raises(Conflict, match="lines changed while it was being confirmed"):
-        sales_services.sales_order_confirm(order_id=order["id"])
+        sales_services.sales_order_confirm(order_id=order["id"], actor="race@example.com")
 
     # then
     row = SalesOrder.objects.get(pk=order["id"])

@@ -6,9 +6,13 @@ import pytest
 from django.core.management import call_command
 
 from common.events import registry
+from common.orders import seeding
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
+
+# One demo order per key, every step taken (sorted).
+SEEDED_STATUSES = ["Cancelled", "Cancelled", "Confirmed", "Draft", "Paid"]
 
 
 def seed(*args) -> str:
@@ -41,13 +45,7 @@ def test_seed_demo_makes_orders_in_every_status_and_a_rerun_only_finishes_them(s
 
     # then
     assert "stopped at Confirmed" in first  # the cancel waits for inventory's answer
-    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == [
-        "Cancelled",
-        "Cancelled",
-        "Confirmed",
-        "Draft",
-        "Paid",
-    ]
+    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == SEEDED_STATUSES
     assert "sales orders: 1 step(s) taken" in second
     assert "sales orders: 0 step(s) taken" in third
     assert [event for event, _ in outbox()] == [
@@ -57,3 +55,40 @@ def test_seed_demo_makes_orders_in_every_status_and_a_rerun_only_finishes_them(s
         "sales.order.confirmed",
         "sales.order.cancelled",
     ]
+
+
+def _args(services) -> list[str]:
+    customers = [services.add_contact("customers", f"Customer {n}") for n in range(5)]
+    items = [services.add_item(stock=100) for _ in range(3)]
+    return [arg for c in customers for arg in ("--customer", c)] + [arg for i in items for arg in ("--item", i)]
+
+
+def test_seed_demo_with_settle_takes_the_cancel_once_inventory_answers(services, outbox, deliver, monkeypatch):
+    # given: inventory answers every pending confirmation while seed_demo waits
+    def inventory_answers(seconds):
+        for order in SalesOrder.objects.filter(stock_status="pending"):
+            assert deliver(registry.STOCK_ISSUED, {"order_id": str(order.id), "items": []})
+
+    monkeypatch.setattr(seeding, "sleep", inventory_answers)
+
+    # when
+    output = seed(*_args(services), "--settle", "30")
+
+    # then: one run finishes every demo order, and reports each once
+    assert "stopped" not in output
+    assert output.count("sales order cancelled-after-issue: Cancelled") == 1
+    assert sorted(SalesOrder.objects.values_list("status", flat=True)) == SEEDED_STATUSES
+    assert [event for event, _ in outbox()].count("sales.order.cancelled") == 1
+
+
+def test_seed_demo_with_settle_gives_up_when_time_is_up(services, monkeypatch):
+    # given: inventory never answers
+    naps = []
+    monkeypatch.setattr(seeding, "sleep", naps.append)
+
+    # when
+    output = seed(*_args(services), "--settle", "1")
+
+    # then: it tried more than once, then said where it stopped
+    assert naps
+    assert output.count("sales order cancelled-after-issue: stopped at Confirmed") == 1

@@ -170,6 +170,56 @@ def test_pay_a_draft_is_409(services, draft, as_fm, outbox):
     assert outbox() == []
 
 
+def _confirmed_with_stock_status(services, draft, as_fm, deliver, stock_status: str, quantity: int = 2):
+    """A confirmed order, and inventory's answer ``stock_status`` delivered (none for ``pending``)."""
+    item = services.add_item(stock=5)
+    order = draft([(item, quantity)])
+    post(as_fm, order, "confirm")
+    if stock_status == "issued":
+        lines = [{"item_id": item, "quantity": quantity, "quantity_after": 5 - quantity}]
+        assert deliver(registry.STOCK_ISSUED, {"order_id": order["id"], "items": lines})
+    elif stock_status == "short":
+        lines = [{"item_id": item, "requested": quantity, "available": 0}]
+        assert deliver(registry.STOCK_SHORTAGE, {"order_id": order["id"], "items": lines})
+    assert status_of(order) == ("Confirmed", stock_status)
+    return order
+
+
+@pytest.mark.parametrize("stock_status", ["pending", "issued"])
+def test_pay_while_stock_is_pending_or_issued(services, draft, as_fm, outbox, deliver, stock_status):
+    # given: the original's clients confirm and pay at once, before inventory answers
+    order = _confirmed_with_stock_status(services, draft, as_fm, deliver, stock_status)
+
+    # when
+    response = post(as_fm, order, "pay")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert status_of(order) == ("Paid", stock_status)
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed", "sales.order.paid"]
+
+
+def test_pay_a_short_order_is_409_naming_the_stock_status_and_emits_nothing(services, draft, as_fm, outbox, deliver):
+    # given: inventory could not issue the order
+    order = _confirmed_with_stock_status(services, draft, as_fm, deliver, "short")
+    before = SalesOrder.objects.values().get(pk=order["id"])
+
+    # when
+    response = post(as_fm, order, "pay", HTTP_IDEMPOTENCY_KEY="pay-short")
+    again = post(as_fm, order, "pay", HTTP_IDEMPOTENCY_KEY="pay-short")
+
+    # then
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["type"] == "conflict"
+    assert error["details"] == [
+        {"field": "stock_status", "message": "stock_status is short: inventory had too little stock to issue the order"}
+    ]
+    assert again.status_code == 409
+    assert SalesOrder.objects.values().get(pk=order["id"]) == before
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
+
+
 def test_cancel_a_draft_emits_nothing(services, draft, as_fm, outbox):
     # given
     order = draft([(services.add_item(), 1)])
@@ -320,10 +370,13 @@ def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm
     # then: create = the customer's version heard of (before contact_svc is asked, and
     # again in the transaction, with its name), order, lines, lines for the answer;
     # confirm = path check, order and lines before asking inventory, then under the lock:
-    # order, lines, update, outbox
+    # order, lines, update, status history, outbox
     def work(queries):
         return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
 
     assert work(creating) == ["SELECT", "SELECT", "INSERT", "INSERT", "SELECT"]
     # (the last SELECT is pg_notify, which wakes the relay at commit)
-    assert work(confirming) == ["SELECT", "SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "SELECT"]
+    assert work(confirming) == [
+        *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
+        *["UPDATE", "INSERT", "INSERT", "SELECT"],
+    ]

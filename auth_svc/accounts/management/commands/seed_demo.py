@@ -3,20 +3,34 @@
 An existing user with a demo email is never touched: an operator who deactivated, demoted
 or re-passworded it keeps it that way (re-running the seed must not quietly restore a
 known password's admin rights).
+
+The users live in ``accounts/demo_users.json``, their one home: the local run
+(scripts/run.py: banner, superusers of the other services), the platform tests and
+the benchmarks read that file without importing Django or this app.
 """
+
+import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.services import user_create
-from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
+from common.roles import ADMIN, ROLES
 
-# (email, password, role); the admin is also a Django admin superuser.
-DEMO_USERS = (
-    ("admin@example.com", "AdminPass!2026", ADMIN),
-    ("inventory@example.com", "InventoryPass!2026", INVENTORY_MANAGER),
-    ("finance@example.com", "FinancePass!2026", FINANCE_MANAGER),
-)
+DEMO_USERS_FILE = Path(__file__).resolve().parents[2] / "demo_users.json"
+
+
+def demo_users() -> tuple[tuple[str, str, str], ...]:
+    """Return the demo users as (email, password, role); the first, the admin, is also a Django superuser."""
+    users = tuple((user["email"], user["password"], user["role"]) for user in json.loads(DEMO_USERS_FILE.read_text()))
+    unknown = sorted({role for _, _, role in users} - set(ROLES))
+    if unknown:
+        raise ValueError(f"{DEMO_USERS_FILE}: unknown role(s) {', '.join(unknown)}")
+    return users
+
+
+DEMO_USERS = demo_users()
 
 
 class Command(BaseCommand):

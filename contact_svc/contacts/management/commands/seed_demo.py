@@ -2,9 +2,13 @@
 
 Idempotent, keyed on email: a contact whose email exists is left as it is. Writes go
 through the services, so the demo data announces itself with events like any other.
+``--ids-json`` prints the demo contacts' ids instead (one JSON object, the summary on
+stderr): the local run passes them to sales' and purchase's seed_demo.
 """
 
 from __future__ import annotations
+
+import json
 
 from django.core.management.base import BaseCommand
 
@@ -84,7 +88,14 @@ DEMO: dict[ContactKind, list[dict[str, str]]] = {
 class Command(BaseCommand):
     help = "Create the demo customers and vendors that are missing (keyed on email)."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--ids-json", action="store_true", help="Print the demo contacts' ids as JSON (the summary on stderr)."
+        )
+
+    def handle(self, *args, ids_json: bool = False, **options) -> None:
+        summary = self.stderr if ids_json else self.stdout
+        ids: dict[str, list[str]] = {}
         for kind, contacts in DEMO.items():
             created = 0
             for fields in contacts:
@@ -95,4 +106,9 @@ class Command(BaseCommand):
                 except Conflict:  # another process seeding at the same time won the race
                     continue
                 created += 1
-            self.stdout.write(f"{kind.plural}: {created} created, {len(contacts) - created} already present")
+            summary.write(f"{kind.plural}: {created} created, {len(contacts) - created} already present")
+            # Looked up again: one an operator deleted is left out, one edited by hand stays in.
+            found = (contact_get_by_email(kind=kind, email=fields["email"]) for fields in contacts)
+            ids[kind.plural] = [str(contact.pk) for contact in found if contact is not None]
+        if ids_json:
+            self.stdout.write(json.dumps(ids))

@@ -5,10 +5,13 @@ Each new item and its opening stock are written in one transaction through the
 services, the opening stock as an adjustment, so the ledger explains every unit.
 The SKUs differ from those the original implementation's Postman collection creates
 (``LAPTOP-001``...), so running it against the demo data never hits a duplicate.
+``--ids-json`` prints the demo items' ids instead (one JSON object, the summary on
+stderr): the local run passes them to sales' and purchase's seed_demo.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
@@ -43,7 +46,12 @@ DEMO: list[dict] = [
 class Command(BaseCommand):
     help = "Create the demo items that are missing (keyed on SKU), with their opening stock as adjustments."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--ids-json", action="store_true", help="Print the demo items' ids as JSON (the summary on stderr)."
+        )
+
+    def handle(self, *args, ids_json: bool = False, **options) -> None:
         created = 0
         for fields in DEMO:
             fields = dict(fields)
@@ -58,4 +66,10 @@ class Command(BaseCommand):
             except Conflict:  # another process seeding at the same time won the race
                 continue
             created += 1
-        self.stdout.write(f"items: {created} created, {len(DEMO) - created} already present")
+        (self.stderr if ids_json else self.stdout).write(
+            f"items: {created} created, {len(DEMO) - created} already present"
+        )
+        if ids_json:
+            # In DEMO's order (the demo orders use the first ones, which have stock); deleted ones left out.
+            by_sku = dict(Item.objects.filter(sku__in=[fields["sku"] for fields in DEMO]).values_list("sku", "pk"))
+            self.stdout.write(json.dumps({"items": [str(by_sku[f["sku"]]) for f in DEMO if f["sku"] in by_sku]}))

@@ -3,8 +3,8 @@
 Every order goes through the services (vendor and items checked with contact_svc and
 inventory_svc, events written: a reception adds stock), so contact_svc, inventory_svc
 and auth_svc must be running and the ids must exist there. Idempotent: a re-run takes
-only the steps not taken yet. Without ids it seeds nothing and says so (the local run
-migrates and seeds before anything runs).
+only the steps not taken yet. Without ids it seeds nothing and says so. The local run
+(scripts/run.py) calls it once every service answers, with the ids of the demo contacts and items.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         add_seed_arguments(parser, party="vendor")
 
-    def handle(self, *args, vendor: list, item: list, **options) -> None:
+    def handle(self, *args, vendor: list, item: list, settle: float, **options) -> None:
         if not vendor or not item:
             self.stdout.write("purchase orders: not seeded (give --vendor and --item ids of running services)")
             return
@@ -45,6 +45,7 @@ class Command(BaseCommand):
             demos=DEMOS,
             party_ids=vendor,
             item_ids=item,
+            settle=settle,
             report=lambda line: self.stdout.write(f"purchase order {line}"),
         )
         self.stdout.write(f"purchase orders: {taken} step(s) taken")

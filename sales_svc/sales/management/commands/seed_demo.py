@@ -5,7 +5,8 @@ and inventory_svc, events written), so contact_svc, inventory_svc and auth_svc m
 running and the ids must exist there. Idempotent: a re-run takes only the steps not
 taken yet; a confirmation refused for lack of stock (purchases not received yet) or a
 cancel refused while inventory has not answered is taken on a later run. Without ids
-it seeds nothing and says so (the local run migrates and seeds before anything runs).
+it seeds nothing and says so. The local run (scripts/run.py) calls it once every
+service answers, with the ids of the demo contacts and items.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         add_seed_arguments(parser, party="customer")
 
-    def handle(self, *args, customer: list, item: list, **options) -> None:
+    def handle(self, *args, customer: list, item: list, settle: float, **options) -> None:
         if not customer or not item:
             self.stdout.write("sales orders: not seeded (give --customer and --item ids of running services)")
             return
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             demos=DEMOS,
             party_ids=customer,
             item_ids=item,
+            settle=settle,
             report=lambda line: self.stdout.write(f"sales order {line}"),
         )
         self.stdout.write(f"sales orders: {taken} step(s) taken")

@@ -1,0 +1,34 @@
+"""What each role may do in inventory's admin, transcribed by hand from CONTRACT §3.
+
+common.testing.service_suite walks every admin and action against the matrix; this pins
+the outcome, so a wrong declaration (adjusting stock as ``items.write``...) fails here.
+"""
+
+import pytest
+
+from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
+from common.testing.admin import ADMIN_ONLY_PAGES, admin_grants
+
+pytestmark = pytest.mark.django_db
+
+LEDGER = {"inventory.stockmovement": {"view"}}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (INVENTORY_MANAGER, {"inventory.item": {"view", "add", "change", "adjust_stock"}, **LEDGER}),
+        (FINANCE_MANAGER, {"inventory.item": {"view", "add", "change", "delete", "delete_selected"}, **LEDGER}),
+        (
+            ADMIN,
+            {
+                "inventory.item": {"view", "add", "change", "delete", "delete_selected", "adjust_stock"},
+                **LEDGER,
+                **ADMIN_ONLY_PAGES,
+            },
+        ),
+        (None, {}),
+    ],
+)
+def test_each_role_may_do_in_the_inventory_admin_what_the_contract_says(role, expected):
+    assert admin_grants(role=role) == expected

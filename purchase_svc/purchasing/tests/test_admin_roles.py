@@ -1,0 +1,31 @@
+"""What each role may do in purchase's admin, transcribed by hand from CONTRACT §3.
+
+common.testing.service_suite walks every admin and action against the matrix; this pins
+the outcome, so a wrong declaration (paying as ``purchase.receive``...) fails here.
+"""
+
+import pytest
+
+from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
+from common.testing.admin import ADMIN_ONLY_PAGES, admin_grants
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = "purchasing.purchaseorder"
+INLINES = {
+    f"{ORDERS} > purchasing.purchaseorderline": {"view"},
+    f"{ORDERS} > purchasing.purchaseorderstatuschange": {"view"},
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (INVENTORY_MANAGER, {ORDERS: {"view", "receive", "cancel"}, **INLINES}),
+        (FINANCE_MANAGER, {ORDERS: {"view", "receive", "pay", "cancel"}, **INLINES}),
+        (ADMIN, {ORDERS: {"view", "receive", "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
+        (None, {}),
+    ],
+)
+def test_each_role_may_do_in_the_purchase_admin_what_the_contract_says(role, expected):
+    assert admin_grants(role=role) == expected

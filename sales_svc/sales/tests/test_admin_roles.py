@@ -1,0 +1,28 @@
+"""What each role may do in sales' admin, transcribed by hand from CONTRACT §3.
+
+common.testing.service_suite walks every admin and action against the matrix; this pins
+the outcome, so a wrong declaration (confirming as ``orders.write``...) fails here.
+"""
+
+import pytest
+
+from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
+from common.testing.admin import ADMIN_ONLY_PAGES, admin_grants
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = "sales.salesorder"
+INLINES = {f"{ORDERS} > sales.salesorderline": {"view"}, f"{ORDERS} > sales.salesorderstatuschange": {"view"}}
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (INVENTORY_MANAGER, {ORDERS: {"view"}, **INLINES}),
+        (FINANCE_MANAGER, {ORDERS: {"view", "confirm", "pay", "cancel"}, **INLINES}),
+        (ADMIN, {ORDERS: {"view", "confirm", "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
+        (None, {}),
+    ],
+)
+def test_each_role_may_do_in_the_sales_admin_what_the_contract_says(role, expected):
+    assert admin_grants(role=role) == expected

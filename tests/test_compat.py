@@ -1,0 +1,273 @@
+"""The original implementation's own client keeps working: its Postman collection, run by newman (issue 13).
+
+The collection (``../shared/compat/original-postman-collection.json``, read where it lies, never
+copied here) is run once, as its users run it, against a fresh local run: the README's run
+command on spare ports, its seeded demo data and nothing else. Each of its requests must answer
+the status listed in ``EXPECTED`` with the reason; where we differ from the original on purpose
+the reason says so (``DIFFERS``), and README's "Compatibility with the original" table lists the
+same rows. Whatever the status, nothing is a 5xx and every answer is the JSON envelope,
+rendered the one way the services render it, the gateway's own answers included.
+
+newman comes from the npm registry, pinned in ``tests/compat/package-lock.json``; the first
+run installs it there with ``npm ci`` (node and npm are needed: the test fails, never skips,
+without them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_local_run import _http, _port, running_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPAT_DIR = ROOT / "tests" / "compat"
+COLLECTION_IN_SHARED = Path("shared", "compat", "original-postman-collection.json")
+
+
+def _collection() -> Path:
+    """Return the collection: ``ERP_COMPAT_COLLECTION``, else ``../shared/compat/...`` beside the project.
+
+    A git worktree kept elsewhere finds it beside its main checkout (where ``.git`` lives).
+    """
+    if named := os.environ.get("ERP_COMPAT_COLLECTION"):
+        return Path(named)
+    roots = [ROOT]
+    git = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT, capture_output=True, text=True
+    )
+    if git.returncode == 0:
+        roots.append(Path(git.stdout.strip()).parent)
+    found = [root.parent / COLLECTION_IN_SHARED for root in roots if (root.parent / COLLECTION_IN_SHARED).is_file()]
+    return found[0] if found else ROOT.parent / COLLECTION_IN_SHARED
+
+
+NEWMAN_TIMEOUT = 300
+
+DIFFERS = "DIFFERS from the original: "
+# A request before the one that sets its id asks ".../" (or ".../<empty>/confirm"); the original's
+# router took "GET /api/customers/" for the list.
+EMPTY_ID = DIFFERS + "{} is still empty ({}), so the path has an empty id: no route has one"
+SET_NEXT = "the next request sets it"
+# The order creates are refused (see them), and a created order would not set them either: the
+# collection's scripts read data.order.id while an order is flat (as in the original's own code).
+ORDER_NOT_SET = "never set: the create was refused, and its script reads data.order.id of a flat order"
+
+# (request name in the collection, expected status, why), in the collection's order. It runs as
+# finance@example.com, the finance_manager its first request registers.
+EXPECTED: list[tuple[str, int, str]] = [
+    ("Register User", 201, "open registration in the local run; no seeded user takes the collection's email"),
+    ("Login", 200, "the user just registered; the collection keeps its access token"),
+    ("Forgot Password", 200, "always the same answer; the reset token goes by mail, never in the response"),
+    ("Reset Password", 400, DIFFERS + "the collection's sample reset token is none auth_svc issued: validation"),
+    ("Generate Service Token", 404, DIFFERS + "the service-token endpoint is not routed by the gateway (CONTRACT §3)"),
+    ("List Customers", 200, "the seeded demo customers"),
+    ("Get Customer by ID", 404, EMPTY_ID.format("customer_id", SET_NEXT)),
+    ("Create Customer", 201, "the collection's customer; its script keeps the id"),
+    ("Update Customer", 200, "PUT replaces"),
+    ("Delete Customer", 204, "a finance manager may delete customers"),
+    ("List Vendors", 200, "the seeded demo vendors"),
+    ("Get Vendor by ID", 404, EMPTY_ID.format("vendor_id", SET_NEXT)),
+    ("Create Vendor", 201, "the collection's vendor; its script keeps the id"),
+    ("Update Vendor", 200, "PUT replaces"),
+    ("Delete Vendor", 204, "a finance manager may delete vendors"),
+    ("List Items", 200, "the seeded demo items"),
+    ("Get Item by ID", 404, EMPTY_ID.format("item_id", SET_NEXT)),
+    ("Create Item", 201, "the collection's item (no seeded item takes its SKU); its script keeps the id"),
+    ("Update Item", 200, "PUT replaces"),
+    ("Delete Item", 204, "a finance manager may delete an item with no stock on hand"),
+    ("Get Stock", 404, "the item was deleted by the request before (as in the original)"),
+    ("Adjust Stock", 403, DIFFERS + "a finance manager may not adjust stock (CONTRACT §3); the role is checked first"),
+    ("List Sales Orders", 200, "the demo sales orders, seeded as the run starts (or not yet)"),
+    ("Get Sales Order by ID", 404, EMPTY_ID.format("sales_order_id", "the next request does not set it")),
+    (
+        "Create Sales Order",
+        400,
+        "the collection deleted its customer before: validation names customer_id (the original: 400)",
+    ),
+    ("Update Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
+    ("Confirm Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
+    ("Pay Sales Order", 404, EMPTY_ID.format("sales_order_id", ORDER_NOT_SET)),
+    ("List Purchase Orders", 200, "the demo purchase orders, seeded as the run starts (or not yet)"),
+    ("Get Purchase Order by ID", 404, EMPTY_ID.format("purchase_order_id", "the next request does not set it")),
+    (
+        "Create Purchase Order",
+        400,
+        "the collection deleted its vendor before: validation names vendor_id (the original: 400)",
+    ),
+    ("Update Purchase Order", 404, EMPTY_ID.format("purchase_order_id", ORDER_NOT_SET)),
+    ("Receive Purchase Order", 404, EMPTY_ID.format("purchase_order_id", ORDER_NOT_SET)),
+    ("Pay Purchase Order", 404, EMPTY_ID.format("purchase_order_id", ORDER_NOT_SET)),
+    ("Gateway Health", 200, DIFFERS + "every upstream ready, in the JSON envelope (the original answered the text OK)"),
+]
+
+
+README_SECTION = "## Compatibility with the original implementation"
+
+
+def _readme_differences() -> dict[str, int]:
+    """The README's table of deliberate differences, as {request name: status}."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(README_SECTION) :].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ")][1:]  # minus the header
+    return {name.strip(): int(status) for names, status in rows for name in names.split(",")}
+
+
+def test_the_readme_table_lists_exactly_the_deliberate_differences():
+    differing = {name: status for name, status, why in EXPECTED if why.startswith(DIFFERS)}
+    assert _readme_differences() == differing
+
+
+def _newman() -> Path:
+    """Return newman's command, installed from the lock file with ``npm ci`` unless it already is."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.fail("node and npm are needed to run the original's Postman collection with newman (tests/compat)")
+    lock = hashlib.sha256((COMPAT_DIR / "package-lock.json").read_bytes()).hexdigest()
+    stamp = COMPAT_DIR / "node_modules" / ".erp-installed"  # npm ci empties node_modules first
+    if not stamp.exists() or stamp.read_text() != lock:
+        installed = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=COMPAT_DIR, capture_output=True, text=True, timeout=600
+        )
+        assert installed.returncode == 0, f"npm ci failed in {COMPAT_DIR}:\n{installed.stdout}\n{installed.stderr}"
+        stamp.write_text(lock)
+    return COMPAT_DIR / "node_modules" / ".bin" / "newman"
+
+
+@pytest.fixture(scope="module")
+def compat(tmp_path_factory):
+    """A fresh local run, the collection run once against it first thing: (platform, newman's exit, its report)."""
+    newman = _newman()
+    collection = _collection()
+    if not collection.is_file():
+        pytest.fail(f"the original's collection is not at {collection} (set ERP_COMPAT_COLLECTION to its path)")
+    data_dir = tmp_path_factory.mktemp("erp-compat")
+    report = data_dir / "newman.json"
+    with running_platform(data_dir) as platform:
+        run = subprocess.run(
+            [
+                str(newman),
+                "run",
+                str(collection),
+                "--env-var",  # an environment value wins over the collection's own base_url
+                f"base_url={platform['gateway']}",
+                "--reporters",
+                "cli,json",
+                "--reporter-json-export",
+                str(report),
+                "--timeout-request",
+                "30000",
+                "--color",
+                "off",
+            ],
+            cwd=COMPAT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=NEWMAN_TIMEOUT,
+        )
+        assert report.is_file(), f"newman wrote no report:\n{run.stdout[-5000:]}\n{run.stderr[-5000:]}"
+        yield platform, run, json.loads(report.read_text())
+
+
+def _answers(report: dict) -> list[tuple[str, int, bytes, str]]:
+    """(request name, status, body bytes, Content-Type) of each request newman ran, in order."""
+    answers = []
+    for execution in report["run"]["executions"]:
+        response = execution["response"]
+        content_types = [h["value"] for h in response["header"] if h["key"].lower() == "content-type"]
+        body = bytes(response.get("stream", {}).get("data", []))
+        answers.append((execution["item"]["name"], response["code"], body, ",".join(content_types)))
+    return answers
+
+
+def test_newman_runs_every_request_of_the_collection_without_an_error(compat):
+    # given the collection run once on a fresh platform
+    _, run, report = compat
+
+    # then every request ran, in the collection's order, and none of its scripts failed
+    assert [name for name, *_ in _answers(report)] == [name for name, _, _ in EXPECTED]
+    assert report["run"]["failures"] == [], run.stdout[-5000:]
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+
+
+def test_each_request_answers_its_expected_status(compat):
+    # given
+    _, _, report = compat
+    expected = {name: (status, why) for name, status, why in EXPECTED}
+
+    # when
+    got = [(name, status, body) for name, status, body, _ in _answers(report)]
+
+    # then
+    wrong = [
+        f"{name}: {status}, expected {expected[name][0]} ({expected[name][1]}): {body[:300]!r}"
+        for name, status, body in got
+        if status != expected[name][0]
+    ]
+    assert wrong == []
+
+
+def test_nothing_is_a_5xx(compat):
+    _, _, report = compat
+    assert [(name, status) for name, status, *_ in _answers(report) if status >= 500] == []
+
+
+def _is_envelope(body: dict, status: int) -> bool:
+    if body.get("status") != status:
+        return False
+    if status >= 400:
+        error = body.get("error")
+        return (
+            set(body) == {"status", "error"}
+            and isinstance(error, dict)
+            and set(error) == {"type", "message", "details"}
+        )
+    return set(body) in ({"status", "message", "data"}, {"status", "message", "data", "meta"})
+
+
+def test_every_answer_is_the_json_envelope_rendered_as_the_services_render_it(compat):
+    # given
+    _, _, report = compat
+
+    for name, status, body, content_type in _answers(report):
+        if status == 204:  # No Content: no body at all (CONTRACT §2)
+            assert body == b"", name
+            continue
+        # then JSON, in the envelope, and compact as DRF renders it (the gateway's own 404 and /health too)
+        assert content_type == "application/json", (name, content_type)
+        parsed = json.loads(body)
+        assert _is_envelope(parsed, status), (name, parsed)
+        assert body == json.dumps(parsed, ensure_ascii=False, separators=(",", ":")).encode(), (name, body[:300])
+
+
+# The same situation asked of the gateway (its own answer) and of a service directly: (method, gateway
+# path, service, service path, headers, body).
+BIG_BODY = b'{"name": "' + b"x" * (1024 * 1024 + 1) + b'"}'
+SAME_SITUATION = {
+    "no token": ("GET", "/api/customers", "contact", "/customers", {}, None),
+    "other scheme": ("GET", "/api/items", "inventory", "/items", {"Authorization": "Basic YWRtaW46YWRtaW4="}, None),
+    "bad token": ("GET", "/api/sales/orders", "sales", "/orders", {"Authorization": "Bearer not-a-jwt"}, None),
+    "unknown path": ("GET", "/api/no-such-thing", "auth", "/no-such-thing", {}, None),
+    "method not allowed": ("POST", "/health", "purchase", "/health/ready", {}, b"{}"),
+    "body too large": ("POST", "/api/customers", "contact", "/customers", {}, BIG_BODY),
+}
+
+
+@pytest.mark.parametrize("situation", SAME_SITUATION)
+def test_the_gateways_own_error_is_a_services_answer_to_the_same_request(compat, situation):
+    # given
+    platform, _, _ = compat
+    method, gateway_path, service, service_path, headers, body = SAME_SITUATION[situation]
+
+    # when
+    at_gateway = _http(_port(platform, "gateway"), method, gateway_path, body, raw=True, **headers)
+    at_service = _http(_port(platform, service), method, service_path, body, raw=True, **headers)
+
+    # then the same status and the same bytes
+    assert at_gateway[0] >= 400
+    assert (at_gateway[0], at_gateway[2]) == (at_service[0], at_service[2])
+    assert at_gateway[1].getheader("Content-Type") == at_service[1].getheader("Content-Type") == "application/json"

@@ -1,0 +1,100 @@
+"""The README's "Example API usage" section, run exactly as written against a fresh local run.
+
+Every ```bash block of the section, in order, goes to one bash process (variables carry
+from block to block, as in the shell the reader pastes them into). The one change is
+the gateway: the first line, ``GW=http://localhost:8000``, points at this run's spare
+port instead. ``ERP_DATA_DIR`` tells the password-reset step where this run's mail
+folder is (a reader's ``make run`` uses ``.run/``, the block's default). bash runs
+with ``-e -u``: an answer without the field a command extracts (``| field data.id``)
+stops it, so a README that drifts from the API fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_local_run import running_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Example API usage (curl, through the gateway)"
+GATEWAY_LINE = "GW=http://localhost:8000\n"
+RUN_TIMEOUT = 300
+
+
+def readme_examples() -> list[str]:
+    """Return the section's bash blocks, as written."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index(SECTION) :]
+    section = section[: section.index("\n## ", len(SECTION))]
+    return re.findall(r"^```bash\n(.*?)^```$", section, flags=re.DOTALL | re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory) -> subprocess.CompletedProcess:
+    blocks = readme_examples()
+    assert blocks and blocks[0].startswith(GATEWAY_LINE), "the first block must start by setting GW"
+    data_dir = tmp_path_factory.mktemp("erp-readme")
+    with running_platform(data_dir) as running:
+        script = f"GW={running['gateway']}\n" + "\n".join(blocks)[len(GATEWAY_LINE) :]
+        return subprocess.run(
+            ["bash", "-e", "-u", "-c", script],
+            cwd=ROOT,
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ERP_DATA_DIR": str(data_dir), "HOME": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
+
+
+def test_the_readme_examples_run_to_the_end(walk):
+    assert walk.returncode == 0, f"stdout:\n{walk.stdout[-4000:]}\nstderr:\n{walk.stderr[-4000:]}"
+
+
+def test_the_readme_walk_shows_the_workflow_in_order(walk):
+    # then: stock up after the receive, down after the confirm, both paid, the cancel gives it back
+    expected = [
+        "logged in with the new password",
+        "delete customer: 204",
+        "conflict",
+        "lamp on hand: 5",
+        "conflict",
+        "Received",
+        "on hand after the receive: 10",
+        "139.93",
+        "Confirmed",
+        "on hand after the confirm: 3",
+        "sales order stock_status: issued",
+        "sales order: Paid",
+        "purchase order: Paid",
+        "second sale stock_status: issued",
+        "Cancelled",
+        "on hand after the cancel: 3",
+        "order is Cancelled, expected Draft",
+    ]
+    lines = walk.stdout.splitlines()
+    position = 0
+    for line in expected:
+        assert line in lines[position:], f"{line!r} missing after line {position}:\n{walk.stdout[-4000:]}"
+        position = lines.index(line, position) + 1
+
+
+def test_every_answer_the_readme_shows_whole_is_a_success(walk):
+    # given: the refusals it shows on purpose are printed as one field (error.type, a message)
+    answers = [json.loads(line) for line in walk.stdout.splitlines() if line.startswith("{")]
+
+    # then: a call that drifted from the API (a 400, 404 or 405) shows up here
+    assert answers
+    assert [answer for answer in answers if answer["status"] >= 400] == []
+
+
+def test_the_readme_waits_for_events_by_polling_not_by_guessing():
+    # given
+    script = "\n".join(readme_examples())
+
+    # then: every sleep is a bounded poll's pause (a loop that breaks once the answer shows the event)
+    sleeps = [line for line in script.splitlines() if re.search(r"\bsleep\b", line)]
+    assert sleeps and all("break" in line for line in sleeps), sleeps
