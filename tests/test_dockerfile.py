@@ -201,3 +201,72 @@ def test_the_health_of_a_web_server_that_does_not_answer_fails(tmp_path):
 
     assert result.returncode == 1
     assert "Connection refused" in result.stderr
+
+
+def _runtime_distributions() -> set[str]:
+    """requirements/base.txt and everything it needs, extras as it names them: what the image installs."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = (ROOT / "requirements" / "base.txt").read_text().splitlines()
+    pending = [Requirement(line) for line in (raw.split("#")[0].strip() for raw in lines) if line]
+    wanted: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        extras = {("", name)} | {(extra, name) for extra in requirement.extras}
+        if extras <= wanted:
+            continue
+        wanted |= extras
+        for dependency in (Requirement(text) for text in metadata.distribution(name).requires or []):
+            marker = dependency.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in requirement.extras | {""}):
+                dependency.marker = None
+                pending.append(dependency)
+    return {name for _, name in wanted}
+
+
+def _site_with_only(distributions: set[str], folder: Path) -> Path:
+    """A folder of links to exactly these installed distributions' top-level files (an image's site-packages)."""
+    from importlib import metadata
+
+    folder.mkdir()
+    for name in distributions:
+        distribution = metadata.distribution(name)
+        assert distribution.files is not None, f"{name} has no RECORD"
+        site = Path(distribution.locate_file(""))
+        for top in {file.parts[0] for file in distribution.files if file.parts[0] not in ("..", "__pycache__")}:
+            link = folder / top
+            if not link.exists():
+                link.symlink_to(site / top)
+    return folder
+
+
+@pytest.mark.parametrize("service", ["gateway", "auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc"])
+def test_the_image_requirements_alone_run_every_process(service, tmp_path):
+    # given an interpreter that sees base.txt's distributions and common, nothing of the dev tools
+    site = _site_with_only(_runtime_distributions() - {"erp-common"}, tmp_path / "site")
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "common")]),
+        "DJANGO_DEBUG": "1",
+        "ERP_DATA_DIR": str(tmp_path / "data"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    # when it loads the service's app, its system checks and both gunicorn workers (gthread, the gateway's gevent)
+    code = (
+        "import gunicorn.workers.gthread, gunicorn.workers.ggevent, psycopg_pool\n"
+        "import config.wsgi\n"
+        "from django.core.management import call_command\n"
+        "call_command('check')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=ROOT / service, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    # then nothing is missing
+    assert result.returncode == 0, result.stderr
