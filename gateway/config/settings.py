@@ -67,6 +67,9 @@ GATEWAY = {
     "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", default_pool_size()),
     # Verified access tokens remembered per process (proxy.tokens); 0 turns the cache off.
     "TOKEN_CACHE_SIZE": env_int("GATEWAY_TOKEN_CACHE_SIZE", 10_000),
+    # Behind a TLS-terminating proxy (an Ingress, a load balancer) the peer is that proxy: the
+    # client is the address it appended to X-Forwarded-For (proxy.proxy.upstream_headers).
+    "BEHIND_TLS_PROXY": env_bool("GATEWAY_BEHIND_TLS_PROXY", False),
 }
 
 # The shared client (common.http) must call the same auth_svc as the routes.
@@ -74,5 +77,5 @@ ERP["AUTH_SERVICE_URL"] = GATEWAY["UPSTREAMS"]["auth"]
 
 # The gateway is the edge: a client's own X-Forwarded-Proto must not make a plain-HTTP
 # request look secure. Behind a TLS-terminating proxy that sets it, opt in.
-if not env_bool("GATEWAY_BEHIND_TLS_PROXY", False):
+if not GATEWAY["BEHIND_TLS_PROXY"]:
     SECURE_PROXY_SSL_HEADER = None
