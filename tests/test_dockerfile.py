@@ -124,6 +124,16 @@ def test_the_build_context_keeps_what_the_images_copy(path):
     assert not _ignored(path)
 
 
+@pytest.mark.parametrize("path", ["deploy/entrypoint.sh", "deploy/Procfile"])
+def test_what_the_image_runs_keeps_lf_line_endings_on_any_checkout(path):
+    attributes = subprocess.run(
+        ["git", "check-attr", "eol", "--", path], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert attributes.strip() == f"{path}: eol: lf"
+    assert b"\r" not in (ROOT / path).read_bytes()
+
+
 def _entrypoint(*args: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
