@@ -189,6 +189,11 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     values = local_secrets(folder)
     own = dict(env)
     own["SERVICE_SECRET"] = values[f"SERVICE_SECRET_{service.name.upper()}"]
+    if service.database and not own.get("DATABASE_URL") and not own.get("ERP_POSTGRES_URL"):
+        # Without DEBUG the settings never guess a database: the local run names its SQLite file.
+        from common.settings.env import sqlite_url
+
+        own["DATABASE_URL"] = sqlite_url(service.name, folder)
     if service.name == "gateway":
         for name, value in GATEWAY_SERVER_ENV.items():
             own.setdefault(name, value)

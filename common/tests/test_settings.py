@@ -141,6 +141,7 @@ def test_production_auth_svc_without_the_private_key_stops(tmp_path):
         DJANGO_SECRET_KEY=REAL_SECRET,
         JWT_PUBLIC_KEY=PUBLIC_PEM,
         ERP_DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/auth.sqlite3",
     )
 
     assert _stopped_with(result) == "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off."
@@ -262,11 +263,37 @@ def test_database_url_erp_postgres_url_without_prefix_keeps_the_query(env):
     assert erp_env.database_url("contact") == "postgres://postgres@db.example:5432/contact?sslmode=require"
 
 
-def test_database_url_falls_back_to_sqlite_under_the_data_dir(env, tmp_path):
+def test_database_url_with_debug_falls_back_to_sqlite_under_the_data_dir(env, tmp_path):
+    env.setenv("DJANGO_DEBUG", "1")
+
     assert erp_env.database_url("contact") == f"sqlite:///{tmp_path}/contact.sqlite3"
 
 
-def test_sqlite_config_waits_for_locks(env):
+def test_database_url_without_debug_is_never_guessed(env):
+    # a container whose DATABASE_URL is missing (an empty Secret key) would keep its data in a
+    # SQLite file of its own and lose it with the container
+    with pytest.raises(ImproperlyConfigured) as stopped:
+        erp_env.database_url("contact")
+
+    assert str(stopped.value) == "DATABASE_URL (or ERP_POSTGRES_URL) is required when DJANGO_DEBUG is off."
+
+
+def test_production_service_without_a_database_url_stops(tmp_path):
+    result = _import_settings(
+        "config.settings",
+        REPO / "sales_svc",
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="sales",
+        DJANGO_SECRET_KEY=REAL_SECRET,
+        JWT_PUBLIC_KEY=PUBLIC_PEM,
+        ERP_DATA_DIR=str(tmp_path),
+    )
+
+    assert _stopped_with(result) == "DATABASE_URL (or ERP_POSTGRES_URL) is required when DJANGO_DEBUG is off."
+
+
+def test_sqlite_config_waits_for_locks(env, tmp_path):
+    env.setenv("DATABASE_URL", erp_env.sqlite_url("contact", tmp_path))
     config = erp_env.database_config("contact")
 
     assert config["ENGINE"] == "django.db.backends.sqlite3"
@@ -350,8 +377,9 @@ def test_the_pool_size_is_its_own_setting(env):
     assert erp_env.database_config("contact")["OPTIONS"]["pool"]["max_size"] == 2
 
 
-def test_sqlite_is_never_pooled(env):
+def test_sqlite_is_never_pooled(env, tmp_path):
     env.setenv("ERP_DB_POOL", "1")
+    env.setenv("DATABASE_URL", erp_env.sqlite_url("contact", tmp_path))
 
     assert "pool" not in erp_env.database_config("contact")["OPTIONS"]
 
