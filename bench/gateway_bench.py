@@ -171,6 +171,7 @@ def production_env(env: dict[str, str], data_dir: Path, database: str = "contact
         **env,
         "DJANGO_DEBUG": "0",
         "DATABASE_URL": sqlite_url(database, data_dir),
+        "BROKER_URL": "filesystem://",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(32),
         "JWT_PUBLIC_KEY_FILE": str(data_dir / "keys" / "jwt_public.pem"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -133,3 +133,18 @@ def test_the_local_run_names_each_services_sqlite_file_and_never_a_postgres_ones
     # and on a PostgreSQL server the settings name the database (<prefix><service>)
     monkeypatch.setenv("ERP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     assert "DATABASE_URL" not in service_env(services["sales"], base_env(folder), folder)
+
+
+def test_the_local_run_names_the_filesystem_broker_without_rabbitmq(tmp_path, monkeypatch):
+    # given no RabbitMQ (DEBUG off: the settings guess no broker)
+    from run import base_env, data_dir
+
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BROKER_URL", raising=False)
+
+    # then
+    env = base_env(data_dir())
+    assert env["BROKER_URL"] == "filesystem://"
+    assert broker_description(env) == "filesystem"
+    monkeypatch.setenv("BROKER_URL", "amqp://erp:pw@rabbitmq:5672//")
+    assert base_env(data_dir())["BROKER_URL"] == "amqp://erp:pw@rabbitmq:5672//"

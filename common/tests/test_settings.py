@@ -80,8 +80,14 @@ def _import_settings(module: str, folder: Path, **environ: str) -> subprocess.Co
 
 
 def _production(tmp_path, **values) -> subprocess.CompletedProcess:
-    environ = {"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "erp.example", "ERP_DATA_DIR": str(tmp_path), **values}
-    return _import_settings("common.settings.base", tmp_path, **environ)
+    environ = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "erp.example",
+        "ERP_DATA_DIR": str(tmp_path),
+        "BROKER_URL": "amqp://erp:secret@rabbitmq:5672//",
+        **values,
+    }
+    return _import_settings("common.settings.base", tmp_path, **{k: v for k, v in environ.items() if v})
 
 
 def _stopped_with(result: subprocess.CompletedProcess) -> str:
@@ -142,6 +148,7 @@ def test_production_auth_svc_without_the_private_key_stops(tmp_path):
         JWT_PUBLIC_KEY=PUBLIC_PEM,
         ERP_DATA_DIR=str(tmp_path),
         DATABASE_URL=f"sqlite:///{tmp_path}/auth.sqlite3",
+        BROKER_URL="filesystem://",
     )
 
     assert _stopped_with(result) == "JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when DJANGO_DEBUG is off."
@@ -287,6 +294,7 @@ def test_production_service_without_a_database_url_stops(tmp_path):
         DJANGO_SECRET_KEY=REAL_SECRET,
         JWT_PUBLIC_KEY=PUBLIC_PEM,
         ERP_DATA_DIR=str(tmp_path),
+        BROKER_URL="amqp://erp:secret@rabbitmq:5672//",
     )
 
     assert _stopped_with(result) == "DATABASE_URL (or ERP_POSTGRES_URL) is required when DJANGO_DEBUG is off."
@@ -316,7 +324,9 @@ def test_postgres_connect_timeout_from_the_url_wins(env):
     assert erp_env.database_config("contact")["OPTIONS"]["connect_timeout"] in (2, "2")
 
 
-def test_broker_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_path):
+def test_broker_with_debug_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_path):
+    env.setenv("DJANGO_DEBUG", "1")
+
     assert erp_env.broker_url() == "filesystem://"
     assert erp_env.broker_transport_options() == {
         "data_folder_in": f"{tmp_path}/broker/out",
@@ -331,6 +341,20 @@ def test_broker_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_pa
         tmp_path / "broker" / "processed",
     ]
     assert not (tmp_path / "broker").exists()
+
+
+def test_broker_url_without_debug_is_never_guessed(env):
+    # a relay on a missing URL would mark its events sent into a folder no consumer reads
+    with pytest.raises(ImproperlyConfigured) as stopped:
+        erp_env.broker_url()
+
+    assert str(stopped.value) == "BROKER_URL is required when DJANGO_DEBUG is off."
+
+
+def test_production_without_a_broker_url_stops(tmp_path):
+    result = _production(tmp_path, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY=PUBLIC_PEM, BROKER_URL="")
+
+    assert _stopped_with(result) == "BROKER_URL is required when DJANGO_DEBUG is off."
 
 
 def test_broker_url_from_the_environment(env):
@@ -397,6 +421,7 @@ def _deploy_check(tmp_path, **values) -> subprocess.CompletedProcess:
         "JWT_PUBLIC_KEY_FILE": str(public_key),
         "ERP_DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path}/contact.sqlite3",
+        "BROKER_URL": "amqp://erp:secret@rabbitmq:5672//",
         **values,
     }
     return subprocess.run(

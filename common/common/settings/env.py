@@ -175,8 +175,18 @@ def database_pool_options() -> dict[str, Any] | None:
 
 
 def broker_url() -> str:
-    """Return ``BROKER_URL`` or the kombu filesystem transport (the local run's folders)."""
-    return env("BROKER_URL") or "filesystem://"
+    """Return ``BROKER_URL``; with DEBUG only it may be missing: then kombu's filesystem transport.
+
+    Without DEBUG it is never guessed: a relay on a missing URL would mark its events sent
+    into a folder of its own container that no consumer reads (the local run names
+    ``filesystem://``, scripts/run.py).
+    """
+    value = env("BROKER_URL")
+    if value:
+        return value
+    if not debug():
+        raise ImproperlyConfigured("BROKER_URL is required when DJANGO_DEBUG is off.")
+    return "filesystem://"
 
 
 def filesystem_broker_options(folder: Path) -> dict[str, Any]:
