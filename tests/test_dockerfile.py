@@ -256,7 +256,9 @@ def _site_with_only(distributions: set[str], folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("service", ["gateway", "auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc"])
+@pytest.mark.parametrize(
+    "service", ["gateway", "auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc"]
+)
 def test_the_image_requirements_alone_run_every_process(service, tmp_path):
     # given an interpreter that sees base.txt's distributions and common, nothing of the dev tools
     site = _site_with_only(_runtime_distributions() - {"erp-common"}, tmp_path / "site")

@@ -207,3 +207,18 @@ def test_the_pods_run_unprivileged_on_a_read_only_root():
             security = container["securityContext"]
             assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
             assert security["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_every_variable_the_manifests_give_is_one_the_processes_read():
+    from test_compose import variables_read_by_the_platform
+
+    (config,) = _of_kind("ConfigMap").values()
+    given = set(config["data"])
+    for workload in _all_pod_workloads():
+        for container in _containers(workload):
+            variables = container.get("env", [])
+            # a variable only there to be spelt into another ($(SERVICE_SECRET_SALES) in SERVICE_SECRETS)
+            spelt = {name for v in variables for name in re.findall(r"\$\((\w+)\)", v.get("value", ""))}
+            given |= {v["name"] for v in variables} - spelt
+
+    assert given - variables_read_by_the_platform() == set()

@@ -164,7 +164,9 @@ def test_forwarded_headers_and_request_id_are_added(upstreams, bearer, settings)
         ("not-an-address", "not-an-address, 10.0.0.5"),
     ],
 )
-def test_behind_a_tls_proxy_the_client_is_the_one_the_proxy_appended(upstreams, bearer, settings, forwarded_for, expected):
+def test_behind_a_tls_proxy_the_client_is_the_one_the_proxy_appended(
+    upstreams, bearer, settings, forwarded_for, expected
+):
     # given the gateway behind an Ingress (GATEWAY_BEHIND_TLS_PROXY=1), whose address is the peer's
     settings.GATEWAY = {**settings.GATEWAY, "BEHIND_TLS_PROXY": True}
     extra = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
