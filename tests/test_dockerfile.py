@@ -109,7 +109,8 @@ def _ignored(path: str) -> bool:
     "path",
     [".env", ".venv/bin/python", ".run/secrets.json", ".git/config", "bench/orders.py", "tests/test_k8s.py",
      "contact_svc/contacts/tests/test_api.py", "common/tests/test_settings.py", "sales_svc/.run/x.sqlite3",
-     "auth_svc/accounts/__pycache__/models.cpython-311.pyc"],
+     "auth_svc/accounts/__pycache__/models.cpython-311.pyc", "auth_svc/.env", "auth_svc/.run/keys/jwt_private.pem",
+     "common/jwt_private.pem", "common/erp_common.egg-info/SOURCES.txt"],
 )  # fmt: skip
 def test_the_build_context_leaves_out_secrets_local_data_and_tests(path):
     assert _ignored(path)
