@@ -124,6 +124,13 @@ def test_every_built_image_has_its_dockerfile_and_service_folder():
         assert not image.startswith("erp/") or image in {d["image"] for d in built.values()}, name
 
 
+def test_our_images_are_built_here_never_pulled():
+    for name, definition in ALL.items():
+        if definition["image"].startswith("erp/"):
+            # a plain `docker compose up` would otherwise pull a registry's erp/<name> and run it unbuilt
+            assert definition["pull_policy"] == "never", name
+
+
 def test_every_long_running_process_is_probed_and_restarted():
     for name, definition in ALL.items():
         if name in INFRASTRUCTURE:
