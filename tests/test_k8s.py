@@ -90,6 +90,12 @@ def test_the_kustomization_lists_every_manifest_but_the_secret_template():
     assert {image["name"] for image in KUSTOMIZATION["images"]} == {f"erp/{s.name}" for s in SERVICES}
 
 
+def test_the_images_name_a_registry_of_ours_never_a_public_registrys_erp_repositories():
+    # a bare erp/<name> is Docker Hub's: until the deployer names a registry, nothing is pulled
+    for image in KUSTOMIZATION["images"]:
+        assert image["newName"] == f"registry.example.com/{image['name']}", image
+
+
 def test_a_deployment_for_every_process_of_every_service_with_probes_and_resources():
     deployments = _of_kind("Deployment")
     commands = procfile_commands()
