@@ -155,6 +155,23 @@ def test_the_entrypoint_runs_other_commands_as_given(tmp_path):
     assert (result.returncode, result.stdout) == (0, "as given\n")
 
 
+@pytest.mark.parametrize("line", ["tight:exec echo ran", "spaced:   exec echo ran", "tabbed:\texec echo ran"])
+def test_the_entrypoint_reads_a_procfile_line_as_the_local_run_does(tmp_path, line):
+    from honcho.environ import parse_procfile
+
+    # given a line honcho (the local run's supervisor) reads
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(f"{line}\n")
+    ((role, command),) = parse_procfile(procfile.read_text()).processes.items()
+
+    # when the image runs that process
+    result = _entrypoint(role, tmp_path=tmp_path, ERP_PROCFILE=str(procfile))
+
+    # then it runs the same command
+    assert command == "exec echo ran"
+    assert (result.returncode, result.stdout) == (0, "ran\n"), result.stderr
+
+
 def test_the_entrypoint_refuses_arguments_after_a_process_name(tmp_path):
     result = _entrypoint("relay", "--sweep-interval", "5", tmp_path=tmp_path)
 
