@@ -226,6 +226,12 @@ def test_no_secret_has_a_value_or_a_default_in_the_file():
                     assert match.group(2) == ":?", f"{name}: {match.group(0)} must be required, without a default"
 
 
+def test_registration_is_closed_unless_the_deployer_opens_it():
+    # open, anyone who reaches the published port could choose the finance_manager role
+    for name, definition in _containers_of(next(s for s in SERVICES if s.name == "auth")).items():
+        assert _env(definition)["AUTH_OPEN_REGISTRATION"] == "${AUTH_OPEN_REGISTRATION:-0}", name
+
+
 def test_only_auth_sees_the_private_key():
     holders = {name for name, d in ALL.items() if "JWT_PRIVATE_KEY" in _env(d)}
 
