@@ -87,7 +87,7 @@ def main() -> int:
         env = gb.base_env(data)
         private_key, _ = ensure_keypair(data / "keys")
         env = {
-            **gb.production_env(env, data),
+            **gb.production_env(env, data, database="auth"),
             "JWT_PRIVATE_KEY_FILE": str(private_key),
             "AUTH_RESET_MAX_REQUESTS": "1000000",  # the throttle is not what is measured
         }

@@ -163,11 +163,15 @@ def mint_token(env: dict[str, str]) -> str:
     return output.stdout.strip().splitlines()[-1]
 
 
-def production_env(env: dict[str, str], data_dir: Path) -> dict[str, str]:
-    """DEBUG off, as deployed: a real secret, the public key from a file, explicit allowed hosts."""
+def production_env(env: dict[str, str], data_dir: Path, database: str = "contact") -> dict[str, str]:
+    """DEBUG off, as deployed: a real secret, the public key from a file, explicit allowed hosts and database."""
+    from common.settings.env import sqlite_url
+
     return {
         **env,
         "DJANGO_DEBUG": "0",
+        "DATABASE_URL": sqlite_url(database, data_dir),
+        "BROKER_URL": "filesystem://",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(32),
         "JWT_PUBLIC_KEY_FILE": str(data_dir / "keys" / "jwt_public.pem"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

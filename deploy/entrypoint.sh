@@ -13,9 +13,9 @@ procfile=${ERP_PROCFILE:-$(dirname "$0")/Procfile}
 started=${TMPDIR:-/tmp}/erp-process
 
 command_of() {
-  # Only a plain name reaches sed as a pattern.
+  # Only a plain name reaches sed as a pattern; "name:" then any blanks, as honcho reads the line.
   case $1 in '' | *[!a-z-]*) return 0 ;; esac
-  sed -n "s/^$1: //p" "$procfile"
+  sed -n "s/^$1:[[:space:]]*//p" "$procfile"
 }
 
 if [ "${1:-}" = health ]; then

@@ -136,7 +136,7 @@ def broker_description(env: dict[str, str]) -> str:
     from kombu.utils.url import maybe_sanitize_url
 
     url = env.get("BROKER_URL")
-    return maybe_sanitize_url(url) if url else "filesystem"
+    return maybe_sanitize_url(url) if url and not url.startswith("filesystem") else "filesystem"
 
 
 def admin_services() -> tuple[Service, ...]:
@@ -187,6 +187,8 @@ def base_env(folder: Path) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
             "JWT_PUBLIC_KEY_FILE": str(public_key),
             "AUTH_OPEN_REGISTRATION": os.environ.get("AUTH_OPEN_REGISTRATION", "1"),
+            # Without DEBUG the settings guess no broker: the kombu filesystem one in the data dir.
+            "BROKER_URL": os.environ.get("BROKER_URL") or "filesystem://",
             # Plain HTTP on loopback: cookies must not be Secure-only (common.settings.base TLS_EDGE).
             "ERP_TLS_EDGE": os.environ.get("ERP_TLS_EDGE", "0"),
             "SERVICE_SECRETS": ",".join(f"{s.name}:{values[f'SERVICE_SECRET_{s.name.upper()}']}" for s in SERVICES),
@@ -212,6 +214,11 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     if service.database:
         own["SSO_CLIENT_ID"] = sso_client_id(service)
         own["SSO_CLIENT_SECRET"] = values[f"SSO_CLIENT_SECRET_{service.name.upper()}"]
+    if service.database and not own.get("DATABASE_URL") and not own.get("ERP_POSTGRES_URL"):
+        # Without DEBUG the settings never guess a database: the local run names its SQLite file.
+        from common.settings.env import sqlite_url
+
+        own["DATABASE_URL"] = sqlite_url(service.name, folder)
     if service.name == "gateway":
         for name, value in GATEWAY_SERVER_ENV.items():
             own.setdefault(name, value)

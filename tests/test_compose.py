@@ -12,12 +12,15 @@ database, only the edge is published and no secret has a value in the file.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.resources
 import json
+import os
 import re
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -121,6 +124,13 @@ def test_every_built_image_has_its_dockerfile_and_service_folder():
         assert not image.startswith("erp/") or image in {d["image"] for d in built.values()}, name
 
 
+def test_our_images_are_built_here_never_pulled():
+    for name, definition in ALL.items():
+        if definition["image"].startswith("erp/"):
+            # a plain `docker compose up` would otherwise pull a registry's erp/<name> and run it unbuilt
+            assert definition["pull_policy"] == "never", name
+
+
 def test_every_long_running_process_is_probed_and_restarted():
     for name, definition in ALL.items():
         if name in INFRASTRUCTURE:
@@ -216,6 +226,12 @@ def test_no_secret_has_a_value_or_a_default_in_the_file():
                     assert match.group(2) == ":?", f"{name}: {match.group(0)} must be required, without a default"
 
 
+def test_registration_is_closed_unless_the_deployer_opens_it():
+    # open, anyone who reaches the published port could choose the finance_manager role
+    for name, definition in _containers_of(next(s for s in SERVICES if s.name == "auth")).items():
+        assert _env(definition)["AUTH_OPEN_REGISTRATION"] == "${AUTH_OPEN_REGISTRATION:-0}", name
+
+
 def test_only_auth_sees_the_private_key():
     holders = {name for name, d in ALL.items() if "JWT_PRIVATE_KEY" in _env(d)}
 
@@ -226,6 +242,87 @@ def test_production_mode_everywhere():
     for name, definition in ALL.items():
         if name not in INFRASTRUCTURE:
             assert _env(definition)["DJANGO_DEBUG"] == "0", name
+
+
+# What a process of an image reads from its environment, recorded in a fresh interpreter: the web
+# server's gunicorn settings (loaded before the app), the settings and the events settings.
+READ_PROBE = """
+import json, os, runpy, sys
+read, copying = set(), []
+getitem, iterate = os._Environ.__getitem__, os._Environ.__iter__
+def recording(self, key):
+    if not copying:  # a copy of the whole environment (dict(os.environ)) reads no name in particular
+        read.add(key)
+    return getitem(self, key)
+def iterating(self):
+    copying.append(True)
+    try:
+        yield from iterate(self)
+    finally:
+        copying.pop()
+os._Environ.__getitem__, os._Environ.__iter__ = recording, iterating
+runpy.run_path(sys.argv[1])
+import django
+django.setup()
+from common.events import conf
+conf.events_settings()
+print(json.dumps(sorted(read)))
+"""
+
+
+def _variables_read(folder: str, environ: dict[str, str]) -> set[str]:
+    """Every environment variable the processes of ``folder``'s image read, given ``environ``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        image = {"ERP_DATA_DIR": f"{tmp}/data", "DJANGO_STATIC_ROOT": f"{tmp}/static"}  # the Dockerfile's ENV
+        result = subprocess.run(
+            [sys.executable, "-c", READ_PROBE, str(ROOT / "scripts" / "gunicorn.conf.py")],
+            cwd=ROOT / folder,
+            env={
+                "PATH": os.environ["PATH"],
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "PROMETHEUS_MULTIPROC_DIR": tmp,
+                **image,
+                **environ,
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout))
+
+
+@functools.cache
+def variables_read_by_the_platform() -> frozenset[str]:
+    """What some process of some image reads, each image given compose's environment (a ``make env`` .env)."""
+    from make_env import generated_values
+
+    generated = generated_values(sorted(_required_variables()))
+    # optional settings given a value, so that what they switch on is read too
+    given = {"EMAIL_HOST": "smtp.example.test", **generated}
+    read: set[str] = set()
+    for service in SERVICES:
+        environ = {
+            name: INTERPOLATION.sub(lambda m: given.get(m.group(1)) or m.group(3) or "", str(value))
+            for definition in _containers_of(service).values()
+            for name, value in _env(definition).items()
+        }
+        read |= _variables_read(service.folder, environ)
+    return frozenset(read)
+
+
+def test_every_variable_compose_gives_is_one_the_processes_read():
+    # a misspelt name (GUNICORN_WORKER) would be given and never read
+    given = {name for service, definition in ALL.items() if service not in INFRASTRUCTURE for name in _env(definition)}
+
+    assert given - variables_read_by_the_platform() == set()
+
+
+def test_what_is_read_includes_gunicorns_settings_and_what_an_optional_setting_switches_on():
+    read = variables_read_by_the_platform()
+
+    assert {"GUNICORN_WORKERS", "ERP_DB_POOL_MAX_SIZE", "SERVICE_SECRETS", "EMAIL_PORT"} <= read
+    assert "GUNICORN_WORKER" not in read
 
 
 def test_env_example_names_every_variable_compose_reads():

@@ -109,7 +109,8 @@ def _ignored(path: str) -> bool:
     "path",
     [".env", ".venv/bin/python", ".run/secrets.json", ".git/config", "bench/orders.py", "tests/test_k8s.py",
      "contact_svc/contacts/tests/test_api.py", "common/tests/test_settings.py", "sales_svc/.run/x.sqlite3",
-     "auth_svc/accounts/__pycache__/models.cpython-311.pyc"],
+     "auth_svc/accounts/__pycache__/models.cpython-311.pyc", "auth_svc/.env", "auth_svc/.run/keys/jwt_private.pem",
+     "common/jwt_private.pem", "common/erp_common.egg-info/SOURCES.txt"],
 )  # fmt: skip
 def test_the_build_context_leaves_out_secrets_local_data_and_tests(path):
     assert _ignored(path)
@@ -122,6 +123,16 @@ def test_the_build_context_leaves_out_secrets_local_data_and_tests(path):
 )  # fmt: skip
 def test_the_build_context_keeps_what_the_images_copy(path):
     assert not _ignored(path)
+
+
+@pytest.mark.parametrize("path", ["deploy/entrypoint.sh", "deploy/Procfile"])
+def test_what_the_image_runs_keeps_lf_line_endings_on_any_checkout(path):
+    attributes = subprocess.run(
+        ["git", "check-attr", "eol", "--", path], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert attributes.strip() == f"{path}: eol: lf"
+    assert b"\r" not in (ROOT / path).read_bytes()
 
 
 def _entrypoint(*args: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess:
@@ -142,6 +153,23 @@ def test_the_entrypoint_runs_other_commands_as_given(tmp_path):
     result = _entrypoint("echo", "as", "given", tmp_path=tmp_path)
 
     assert (result.returncode, result.stdout) == (0, "as given\n")
+
+
+@pytest.mark.parametrize("line", ["tight:exec echo ran", "spaced:   exec echo ran", "tabbed:\texec echo ran"])
+def test_the_entrypoint_reads_a_procfile_line_as_the_local_run_does(tmp_path, line):
+    from honcho.environ import parse_procfile
+
+    # given a line honcho (the local run's supervisor) reads
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(f"{line}\n")
+    ((role, command),) = parse_procfile(procfile.read_text()).processes.items()
+
+    # when the image runs that process
+    result = _entrypoint(role, tmp_path=tmp_path, ERP_PROCFILE=str(procfile))
+
+    # then it runs the same command
+    assert command == "exec echo ran"
+    assert (result.returncode, result.stdout) == (0, "ran\n"), result.stderr
 
 
 def test_the_entrypoint_refuses_arguments_after_a_process_name(tmp_path):
@@ -201,3 +229,74 @@ def test_the_health_of_a_web_server_that_does_not_answer_fails(tmp_path):
 
     assert result.returncode == 1
     assert "Connection refused" in result.stderr
+
+
+def _runtime_distributions() -> set[str]:
+    """requirements/base.txt and everything it needs, extras as it names them: what the image installs."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = (ROOT / "requirements" / "base.txt").read_text().splitlines()
+    pending = [Requirement(line) for line in (raw.split("#")[0].strip() for raw in lines) if line]
+    wanted: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = canonicalize_name(requirement.name)
+        extras = {("", name)} | {(extra, name) for extra in requirement.extras}
+        if extras <= wanted:
+            continue
+        wanted |= extras
+        for dependency in (Requirement(text) for text in metadata.distribution(name).requires or []):
+            marker = dependency.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in requirement.extras | {""}):
+                dependency.marker = None
+                pending.append(dependency)
+    return {name for _, name in wanted}
+
+
+def _site_with_only(distributions: set[str], folder: Path) -> Path:
+    """A folder of links to exactly these installed distributions' top-level files (an image's site-packages)."""
+    from importlib import metadata
+
+    folder.mkdir()
+    for name in distributions:
+        distribution = metadata.distribution(name)
+        assert distribution.files is not None, f"{name} has no RECORD"
+        site = Path(distribution.locate_file(""))
+        for top in {file.parts[0] for file in distribution.files if file.parts[0] not in ("..", "__pycache__")}:
+            link = folder / top
+            if not link.exists():
+                link.symlink_to(site / top)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "service", ["gateway", "auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc"]
+)
+def test_the_image_requirements_alone_run_every_process(service, tmp_path):
+    # given an interpreter that sees base.txt's distributions and common, nothing of the dev tools
+    site = _site_with_only(_runtime_distributions() - {"erp-common"}, tmp_path / "site")
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "common")]),
+        "DJANGO_DEBUG": "1",
+        "ERP_DATA_DIR": str(tmp_path / "data"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    # when it loads the service's app, its system checks and both gunicorn workers (gthread, the gateway's gevent)
+    code = (
+        "import gunicorn.workers.gthread, gunicorn.workers.ggevent, psycopg_pool\n"
+        "import config.wsgi\n"
+        "from django.core.management import call_command\n"
+        "call_command('check')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=ROOT / service, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    # then nothing is missing
+    assert result.returncode == 0, result.stderr

@@ -90,6 +90,12 @@ def test_the_kustomization_lists_every_manifest_but_the_secret_template():
     assert {image["name"] for image in KUSTOMIZATION["images"]} == {f"erp/{s.name}" for s in SERVICES}
 
 
+def test_the_images_name_a_registry_of_ours_never_a_public_registrys_erp_repositories():
+    # a bare erp/<name> is Docker Hub's: until the deployer names a registry, nothing is pulled
+    for image in KUSTOMIZATION["images"]:
+        assert image["newName"] == f"registry.example.com/{image['name']}", image
+
+
 def test_a_deployment_for_every_process_of_every_service_with_probes_and_resources():
     deployments = _of_kind("Deployment")
     commands = procfile_commands()
@@ -207,3 +213,18 @@ def test_the_pods_run_unprivileged_on_a_read_only_root():
             security = container["securityContext"]
             assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
             assert security["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_every_variable_the_manifests_give_is_one_the_processes_read():
+    from test_compose import variables_read_by_the_platform
+
+    (config,) = _of_kind("ConfigMap").values()
+    given = set(config["data"])
+    for workload in _all_pod_workloads():
+        for container in _containers(workload):
+            variables = container.get("env", [])
+            # a variable only there to be spelt into another ($(SERVICE_SECRET_SALES) in SERVICE_SECRETS)
+            spelt = {name for v in variables for name in re.findall(r"\$\((\w+)\)", v.get("value", ""))}
+            given |= {v["name"] for v in variables} - spelt
+
+    assert given - variables_read_by_the_platform() == set()

@@ -113,3 +113,38 @@ def test_the_local_run_serves_plain_http_so_its_cookies_are_not_secure_only(tmp_
     assert base_env(data_dir())["ERP_TLS_EDGE"] == "0"
     monkeypatch.setenv("ERP_TLS_EDGE", "1")
     assert base_env(data_dir())["ERP_TLS_EDGE"] == "1"
+
+
+def test_the_local_run_names_each_services_sqlite_file_and_never_a_postgres_ones(tmp_path, monkeypatch):
+    # given the local run without PostgreSQL (DEBUG off: the settings guess no database)
+    from run import base_env, data_dir, service_env
+
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path / "data"))
+    for name in ("DATABASE_URL", "ERP_POSTGRES_URL"):
+        monkeypatch.delenv(name, raising=False)
+    folder = data_dir()
+    services = {service.name: service for service in SERVICES}
+
+    # then: each service its own file in the data dir, the gateway none
+    assert service_env(services["sales"], base_env(folder), folder)["DATABASE_URL"] == (
+        f"sqlite:///{folder}/sales.sqlite3"
+    )
+    assert "DATABASE_URL" not in service_env(services["gateway"], base_env(folder), folder)
+    # and on a PostgreSQL server the settings name the database (<prefix><service>)
+    monkeypatch.setenv("ERP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+    assert "DATABASE_URL" not in service_env(services["sales"], base_env(folder), folder)
+
+
+def test_the_local_run_names_the_filesystem_broker_without_rabbitmq(tmp_path, monkeypatch):
+    # given no RabbitMQ (DEBUG off: the settings guess no broker)
+    from run import base_env, data_dir
+
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BROKER_URL", raising=False)
+
+    # then
+    env = base_env(data_dir())
+    assert env["BROKER_URL"] == "filesystem://"
+    assert broker_description(env) == "filesystem"
+    monkeypatch.setenv("BROKER_URL", "amqp://erp:pw@rabbitmq:5672//")
+    assert base_env(data_dir())["BROKER_URL"] == "amqp://erp:pw@rabbitmq:5672//"

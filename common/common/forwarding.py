@@ -29,7 +29,8 @@ def _vouches(token: str, proxy_name: str) -> bool:
     return payload["type"] == "service" and payload["user_id"] == proxy_name
 
 
-def _last_forwarded(value: str) -> str | None:
+def last_forwarded(value: str) -> str | None:
+    """Return the last ``X-Forwarded-For`` entry (the one the nearest proxy appended) if it is an address."""
     candidate = value.rsplit(",", 1)[-1].strip()
     try:
         return str(ipaddress.ip_address(candidate))
@@ -43,4 +44,4 @@ def client_address(request, *, trusted_proxy: str | None) -> str:
     token = request.headers.get(PROXY_TOKEN_HEADER)
     if not trusted_proxy or not token or not _vouches(token, trusted_proxy):
         return peer
-    return _last_forwarded(request.headers.get("X-Forwarded-For", "")) or peer
+    return last_forwarded(request.headers.get("X-Forwarded-For", "")) or peer

@@ -81,8 +81,14 @@ def _import_settings(module: str, folder: Path, **environ: str) -> subprocess.Co
 
 
 def _production(tmp_path, **values) -> subprocess.CompletedProcess:
-    environ = {"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "erp.example", "ERP_DATA_DIR": str(tmp_path), **values}
-    return _import_settings("common.settings.base", tmp_path, **environ)
+    environ = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "erp.example",
+        "ERP_DATA_DIR": str(tmp_path),
+        "BROKER_URL": "amqp://erp:secret@rabbitmq:5672//",
+        **values,
+    }
+    return _import_settings("common.settings.base", tmp_path, **{k: v for k, v in environ.items() if v})
 
 
 def _stopped_with(result: subprocess.CompletedProcess) -> str:
@@ -143,6 +149,8 @@ def _production_service(folder: str, tmp_path) -> subprocess.CompletedProcess:
         DJANGO_SECRET_KEY=REAL_SECRET,
         JWT_PUBLIC_KEY=PUBLIC_PEM,
         ERP_DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/auth.sqlite3",
+        BROKER_URL="filesystem://",
     )
 
 
@@ -276,11 +284,38 @@ def test_database_url_erp_postgres_url_without_prefix_keeps_the_query(env):
     assert erp_env.database_url("contact") == "postgres://postgres@db.example:5432/contact?sslmode=require"
 
 
-def test_database_url_falls_back_to_sqlite_under_the_data_dir(env, tmp_path):
+def test_database_url_with_debug_falls_back_to_sqlite_under_the_data_dir(env, tmp_path):
+    env.setenv("DJANGO_DEBUG", "1")
+
     assert erp_env.database_url("contact") == f"sqlite:///{tmp_path}/contact.sqlite3"
 
 
-def test_sqlite_config_waits_for_locks(env):
+def test_database_url_without_debug_is_never_guessed(env):
+    # a container whose DATABASE_URL is missing (an empty Secret key) would keep its data in a
+    # SQLite file of its own and lose it with the container
+    with pytest.raises(ImproperlyConfigured) as stopped:
+        erp_env.database_url("contact")
+
+    assert str(stopped.value) == "DATABASE_URL (or ERP_POSTGRES_URL) is required when DJANGO_DEBUG is off."
+
+
+def test_production_service_without_a_database_url_stops(tmp_path):
+    result = _import_settings(
+        "config.settings",
+        REPO / "sales_svc",
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="sales",
+        DJANGO_SECRET_KEY=REAL_SECRET,
+        JWT_PUBLIC_KEY=PUBLIC_PEM,
+        ERP_DATA_DIR=str(tmp_path),
+        BROKER_URL="amqp://erp:secret@rabbitmq:5672//",
+    )
+
+    assert _stopped_with(result) == "DATABASE_URL (or ERP_POSTGRES_URL) is required when DJANGO_DEBUG is off."
+
+
+def test_sqlite_config_waits_for_locks(env, tmp_path):
+    env.setenv("DATABASE_URL", erp_env.sqlite_url("contact", tmp_path))
     config = erp_env.database_config("contact")
 
     assert config["ENGINE"] == "django.db.backends.sqlite3"
@@ -303,7 +338,9 @@ def test_postgres_connect_timeout_from_the_url_wins(env):
     assert erp_env.database_config("contact")["OPTIONS"]["connect_timeout"] in (2, "2")
 
 
-def test_broker_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_path):
+def test_broker_with_debug_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_path):
+    env.setenv("DJANGO_DEBUG", "1")
+
     assert erp_env.broker_url() == "filesystem://"
     assert erp_env.broker_transport_options() == {
         "data_folder_in": f"{tmp_path}/broker/out",
@@ -318,6 +355,20 @@ def test_broker_defaults_to_the_filesystem_transport_in_the_data_dir(env, tmp_pa
         tmp_path / "broker" / "processed",
     ]
     assert not (tmp_path / "broker").exists()
+
+
+def test_broker_url_without_debug_is_never_guessed(env):
+    # a relay on a missing URL would mark its events sent into a folder no consumer reads
+    with pytest.raises(ImproperlyConfigured) as stopped:
+        erp_env.broker_url()
+
+    assert str(stopped.value) == "BROKER_URL is required when DJANGO_DEBUG is off."
+
+
+def test_production_without_a_broker_url_stops(tmp_path):
+    result = _production(tmp_path, DJANGO_SECRET_KEY=REAL_SECRET, JWT_PUBLIC_KEY=PUBLIC_PEM, BROKER_URL="")
+
+    assert _stopped_with(result) == "BROKER_URL is required when DJANGO_DEBUG is off."
 
 
 def test_broker_url_from_the_environment(env):
@@ -364,8 +415,9 @@ def test_the_pool_size_is_its_own_setting(env):
     assert erp_env.database_config("contact")["OPTIONS"]["pool"]["max_size"] == 2
 
 
-def test_sqlite_is_never_pooled(env):
+def test_sqlite_is_never_pooled(env, tmp_path):
     env.setenv("ERP_DB_POOL", "1")
+    env.setenv("DATABASE_URL", erp_env.sqlite_url("contact", tmp_path))
 
     assert "pool" not in erp_env.database_config("contact")["OPTIONS"]
 
@@ -386,6 +438,7 @@ def _deploy_check(tmp_path, **values) -> subprocess.CompletedProcess:
         # The admin's single sign-on client: production refuses to start without its secret.
         "SSO_CLIENT_SECRET": REAL_SECRET,
         "ERP_PUBLIC_URL": "https://erp.example",
+        "BROKER_URL": "amqp://erp:secret@rabbitmq:5672//",
         **values,
     }
     return subprocess.run(

@@ -71,6 +71,9 @@ GATEWAY = {
     # The back office's address as browsers use it (ERP_PUBLIC_URL): its sign-in redirects are
     # registered for this host alone, so /admin/ pages asked for under another are sent there.
     "PUBLIC_URL": public_url(),
+    # Behind a TLS-terminating proxy (an Ingress, a load balancer) the peer is that proxy: the
+    # client is the address it appended to X-Forwarded-For (proxy.proxy.upstream_headers).
+    "BEHIND_TLS_PROXY": env_bool("GATEWAY_BEHIND_TLS_PROXY", False),
 }
 
 # The shared client (common.http) must call the same auth_svc as the routes.
@@ -78,5 +81,5 @@ ERP["AUTH_SERVICE_URL"] = GATEWAY["UPSTREAMS"]["auth"]
 
 # The gateway is the edge: a client's own X-Forwarded-Proto must not make a plain-HTTP
 # request look secure. Behind a TLS-terminating proxy that sets it, opt in.
-if not env_bool("GATEWAY_BEHIND_TLS_PROXY", False):
+if not GATEWAY["BEHIND_TLS_PROXY"]:
     SECURE_PROXY_SSL_HEADER = None

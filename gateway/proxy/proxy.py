@@ -20,7 +20,7 @@ from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import SKIP_HEADER, Timeout, parse_url
 
 from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable, service_error_response
-from common.forwarding import PROXY_TOKEN_HEADER
+from common.forwarding import PROXY_TOKEN_HEADER, last_forwarded
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
 # RFC 9110 §7.6.1 connection-specific fields, plus what the gateway sets itself.
@@ -120,9 +120,14 @@ def upstream_headers(
     dropped = _NOT_FORWARDED | _connection_tokens(connection) if connection else _NOT_FORWARDED
     # An empty value carries nothing (WSGI hands over an empty Cookie when there is none).
     headers = {name: value for name, value in request.headers.items() if value and name.lower() not in dropped}
-    client = meta.get("REMOTE_ADDR", "")
     prior = meta.get("HTTP_X_FORWARDED_FOR")
-    headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    if settings.GATEWAY["BEHIND_TLS_PROXY"] and prior and last_forwarded(prior):
+        # The peer is the proxy in front, which appended the client it saw: that entry stays
+        # last, the one auth_svc's throttles believe (common.forwarding), not the proxy's address.
+        headers["X-Forwarded-For"] = prior
+    else:
+        client = meta.get("REMOTE_ADDR", "")
+        headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
     if host := meta.get("HTTP_HOST"):
         headers["X-Forwarded-Host"] = host
     headers["X-Forwarded-Proto"] = request.scheme

@@ -23,6 +23,7 @@ from .env import (
     allowed_hosts,
     broker_transport_options,
     broker_url,
+    debug,
     env,
     env_bool,
     env_float,
@@ -34,7 +35,7 @@ from .env import (
     time_zone,
 )
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
+DEBUG = debug()
 SECRET_KEY = secret_key(DEBUG)
 ALLOWED_HOSTS = allowed_hosts(DEBUG)
 # Origins whose forms (the back office) may post, e.g. https://erp.example.com: the browser's

@@ -97,11 +97,24 @@ def postgres_server_url(database: str) -> str | None:
     return urlunsplit(urlsplit(server)._replace(path=f"/{database}"))
 
 
+def debug() -> bool:
+    """Return ``DJANGO_DEBUG`` (default off): the one reading of it (``common.settings.base.DEBUG``)."""
+    return env_bool("DJANGO_DEBUG", False)
+
+
+def sqlite_url(service: str, folder: Path | None = None) -> str:
+    """Return the URL of the service's SQLite file in ``folder`` (default: the data dir)."""
+    return f"sqlite:///{(folder or data_dir()) / f'{service}.sqlite3'}"
+
+
 def database_url(service: str) -> str:
     """Return the service's own database URL.
 
     ``DATABASE_URL`` wins; else ``ERP_POSTGRES_URL`` names a server on which the
-    service gets a database of its own (``<ERP_DB_PREFIX><service>``); else SQLite.
+    service gets a database of its own (``<ERP_DB_PREFIX><service>``); else, with DEBUG
+    only, SQLite in the data dir. Without DEBUG a database is never guessed: a container
+    whose URL is missing would otherwise keep its data in a file of its own and lose it
+    with the container (the local run names its SQLite files, scripts/run.py).
     """
     explicit = env("DATABASE_URL")
     if explicit:
@@ -109,7 +122,9 @@ def database_url(service: str) -> str:
     on_server = postgres_server_url(f"{env('ERP_DB_PREFIX', '')}{service}")
     if on_server:
         return on_server
-    return f"sqlite:///{data_dir() / f'{service}.sqlite3'}"
+    if not debug():
+        raise ImproperlyConfigured("DATABASE_URL (or ERP_POSTGRES_URL) is required when DJANGO_DEBUG is off.")
+    return sqlite_url(service)
 
 
 DATABASE_CONNECT_TIMEOUT = 3  # seconds (libpq counts whole seconds; 2 at least)
@@ -160,8 +175,18 @@ def database_pool_options() -> dict[str, Any] | None:
 
 
 def broker_url() -> str:
-    """Return ``BROKER_URL`` or the kombu filesystem transport (the local run's folders)."""
-    return env("BROKER_URL") or "filesystem://"
+    """Return ``BROKER_URL``; with DEBUG only it may be missing: then kombu's filesystem transport.
+
+    Without DEBUG it is never guessed: a relay on a missing URL would mark its events sent
+    into a folder of its own container that no consumer reads (the local run names
+    ``filesystem://``, scripts/run.py).
+    """
+    value = env("BROKER_URL")
+    if value:
+        return value
+    if not debug():
+        raise ImproperlyConfigured("BROKER_URL is required when DJANGO_DEBUG is off.")
+    return "filesystem://"
 
 
 def filesystem_broker_options(folder: Path) -> dict[str, Any]:

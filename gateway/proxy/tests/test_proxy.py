@@ -154,6 +154,31 @@ def test_forwarded_headers_and_request_id_are_added(upstreams, bearer, settings)
     assert response["X-Request-ID"] == "req-42"
 
 
+@pytest.mark.parametrize(
+    ("forwarded_for", "expected"),
+    [
+        # the Ingress appended the client it saw (after whatever the client claimed)
+        ("198.51.100.4, 203.0.113.9", "198.51.100.4, 203.0.113.9"),
+        # nothing from a proxy (a probe, a call from inside the cluster): the peer, as at the edge
+        (None, "10.0.0.5"),
+        ("not-an-address", "not-an-address, 10.0.0.5"),
+    ],
+)
+def test_behind_a_tls_proxy_the_client_is_the_one_the_proxy_appended(
+    upstreams, bearer, settings, forwarded_for, expected
+):
+    # given the gateway behind an Ingress (GATEWAY_BEHIND_TLS_PROXY=1), whose address is the peer's
+    settings.GATEWAY = {**settings.GATEWAY, "BEHIND_TLS_PROXY": True}
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
+
+    # when
+    Client().get("/api/items", HTTP_AUTHORIZATION=bearer, REMOTE_ADDR="10.0.0.5", **extra)
+
+    # then the last entry, the one auth_svc's throttles key on, is the client's, not the Ingress's
+    _, received = _only_request(upstreams)
+    assert received.header("X-Forwarded-For") == expected
+
+
 def test_request_id_is_made_when_absent_and_passed_upstream(upstreams, bearer):
     # when
     response = Client().get("/api/items", HTTP_AUTHORIZATION=bearer, REMOTE_ADDR="192.0.2.7")
