@@ -53,3 +53,13 @@ bench-memory: install
 .PHONY: compat
 compat: install
 	@mkdir -p .run && cd tests && ../.venv/bin/pytest -q --basetemp=../.run/compat test_compat.py
+
+# The .env compose.yaml needs: real secrets and a fresh JWT key pair (never replaces an existing one).
+.PHONY: env
+env: install
+	@.venv/bin/python scripts/make_env.py
+
+# Database connections at N worker replicas, with and without the web servers' pool (deploy/k8s/README.md).
+.PHONY: bench-db-connections
+bench-db-connections: install
+	@.venv/bin/python bench/db_connections.py

@@ -27,8 +27,16 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Concurrent connections per gevent worker (gunicorn's default); unused by gthread.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 10
-keepalive = 5
+# Below the 15 s that the local run, compose (stop_grace_period) and Kubernetes
+# (terminationGracePeriodSeconds) give a process before they kill it.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Recycle a worker after this many requests (0: never), jittered so they do not all restart at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
+# A bounded database pool per worker process (common.settings.env.database_pool_options):
+# connections stay at workers x ERP_DB_POOL_MAX_SIZE per server, whatever the threads do.
+os.environ.setdefault("ERP_DB_POOL", "1")
 # gunicorn's access log stays off: common.access_log writes one JSON line per request, with
 # the request id and the user that only Django knows.
 accesslog = None

@@ -8,6 +8,9 @@ databases, migrate, collect static files, seed demo data, then hand every web se
 outbox relay and event consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
 Once the gateway's /health is green it prints the banner and seeds the demo orders
 through the running services (a failure there is logged; the run goes on).
+The commands are the lines of ``deploy/Procfile``, the ones the containers run too;
+``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service (PostgreSQL and
+RabbitMQ only: that is where replicas share the outbox and compete on one queue).
 
 ``run.py manage SERVICE ARGS...`` (``make manage SERVICE=contact CMD="outbox_status"``)
 runs one service's manage.py command with the local run's environment instead.
@@ -30,7 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-GUNICORN_CONF = ROOT / "scripts" / "gunicorn.conf.py"
+# The process commands shared with the image's entrypoint (compose, Kubernetes).
+PROCFILE = ROOT / "deploy" / "Procfile"
 
 # auth_svc's seed_demo creates these users; the file is their one home. The admin is also every
 # other service's Django superuser.
@@ -169,8 +173,12 @@ def base_env(folder: Path) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
             "JWT_PUBLIC_KEY_FILE": str(public_key),
             "AUTH_OPEN_REGISTRATION": os.environ.get("AUTH_OPEN_REGISTRATION", "1"),
+            # Plain HTTP on loopback: cookies must not be Secure-only (common.settings.base TLS_EDGE).
+            "ERP_TLS_EDGE": os.environ.get("ERP_TLS_EDGE", "0"),
             "SERVICE_SECRETS": ",".join(f"{s.name}:{values[f'SERVICE_SECRET_{s.name.upper()}']}" for s in SERVICES),
             "PYTHONUNBUFFERED": "1",
+            # deploy/Procfile says `python`: this interpreter's (the project's .venv).
+            "PATH": os.pathsep.join([str(Path(PYTHON).parent), os.environ.get("PATH", os.defpath)]),
         }
     )
     for service in SERVICES:
@@ -227,6 +235,16 @@ def manage(service: Service, env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def run_role(service: Service, env: dict[str, str], role: str) -> None:
+    """Run a one-shot deploy/Procfile entry (``migrate``) to completion, as its container does."""
+    result = subprocess.run(
+        ["/bin/sh", "-c", procfile_commands()[role]], cwd=ROOT / service.folder, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"{service.folder}: {role} failed")
+
+
 def has_command(service: Service, command: str) -> bool:
     folder = ROOT / service.folder
     return any(folder.glob(f"*/management/commands/{command}.py"))
@@ -250,7 +268,7 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, list[str]]:
     manage(service, env, "collectstatic", "--noinput", "-v", "0")
     if not service.database:
         return {}
-    manage(service, env, "migrate", "--noinput", "-v", "0")
+    run_role(service, env, "migrate")
     demo_ids: dict[str, list[str]] = {}
     if service.name in ORDER_SEED_SOURCES:
         demo_ids = json.loads(manage(service, env, "seed_demo", "--ids-json"))
@@ -329,25 +347,62 @@ def seed_demo_orders(env: dict[str, str], folder: Path, demo_ids: dict[str, list
             log(f"{service.folder}: {line}")
 
 
-def processes(service: Service) -> list[tuple[str, str]]:
-    """Return the (name, command) pairs to supervise for one service.
+@dataclass(frozen=True)
+class Process:
+    """One supervised process: honcho's label, its deploy/Procfile entry, what it adds to the service's env."""
 
-    honcho runs each command through /bin/sh; ``exec`` makes the process itself get
-    the SIGTERM (and report its own exit status) instead of the shell.
-    """
-    base = port_base()
-    web = (
-        f"exec {PYTHON} -m gunicorn config.wsgi --config {GUNICORN_CONF} "
-        f"--bind 127.0.0.1:{base + service.port_offset} --name {service.name}"
+    name: str
+    role: str
+    env: dict[str, str]
+
+
+def procfile_commands() -> dict[str, str]:
+    """Return deploy/Procfile's commands by process type (honcho's own parser)."""
+    from honcho.environ import parse_procfile
+
+    return dict(parse_procfile(PROCFILE.read_text()).processes)
+
+
+def worker_replicas() -> int:
+    value = os.environ.get("ERP_WORKER_REPLICAS", "1")
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"ERP_WORKER_REPLICAS must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def replicas_refusal() -> str | None:
+    """Say why more than one replica per worker cannot run here, or None."""
+    replicas = worker_replicas()
+    if replicas == 1 or (os.environ.get("ERP_POSTGRES_URL") and os.environ.get("BROKER_URL")):
+        return None
+    # SQLite has no SKIP LOCKED and wakes its relay on one UDP port; the filesystem broker is one folder.
+    return (
+        f"ERP_WORKER_REPLICAS={replicas} needs ERP_POSTGRES_URL and BROKER_URL: relays share the outbox with "
+        "SKIP LOCKED (PostgreSQL) and consumers compete on one RabbitMQ queue; nothing was started."
     )
-    result = [(f"{service.name}-web", web)]
+
+
+def processes(service: Service) -> list[Process]:
+    """Return the processes to supervise for one service, each a deploy/Procfile entry."""
+    web = Process(f"{service.name}-web", "web", {"ERP_BIND": f"127.0.0.1:{port_base() + service.port_offset}"})
+    result = [web]
+    roles = []
     if service.publishes:
-        result.append((f"{service.name}-relay", f"exec {PYTHON} manage.py relay_outbox"))
+        roles.append("relay")
     if runs_consumer(service):
-        result.append((f"{service.name}-consumer", f"exec {PYTHON} manage.py consume_events"))
+        roles.append("consumer")
+    replicas = worker_replicas()
+    for role in roles:
+        for index in range(1, replicas + 1):
+            if replicas == 1:
+                result.append(Process(f"{service.name}-{role}", role, {}))
+                continue
+            # Replicas on one host: each needs a heartbeat file of its own (worker_health reads one).
+            heartbeat = str(data_dir() / "workers" / f"{service.name}-{role}-{index}.alive")
+            result.append(Process(f"{service.name}-{role}-{index}", role, {"ERP_WORKER_HEARTBEAT_FILE": heartbeat}))
     if has_command(service, "send_reset_mails"):
         # auth_svc's forgot-password only queues; this worker looks up, mints and mails.
-        result.append((f"{service.name}-mailer", f"exec {PYTHON} manage.py send_reset_mails"))
+        result.append(Process(f"{service.name}-mailer", "mailer", {}))
     return result
 
 
@@ -426,6 +481,10 @@ def main(argv: list[str]) -> int:
     if taken:
         log(ports_taken_message(taken, port_base()))
         return 1
+    refusal = replicas_refusal()
+    if refusal:
+        log(refusal)
+        return 1
     folder = data_dir()
     env = base_env(folder)
     log(
@@ -444,9 +503,13 @@ def main(argv: list[str]) -> int:
     # (10 s, scripts/gunicorn.conf.py) to finish its requests and idle keep-alive connections.
     honcho.manager.KILL_WAIT = GRACEFUL_STOP_SECONDS
     manager = Manager(Printer(sys.stdout))
+    commands = procfile_commands()
     for service in SERVICES:
-        for name, command in processes(service):
-            manager.add_process(name, command, cwd=str(ROOT / service.folder), env=service_env(service, env, folder))
+        own_env = service_env(service, env, folder)
+        for process in processes(service):
+            manager.add_process(
+                process.name, commands[process.role], cwd=str(ROOT / service.folder), env={**own_env, **process.env}
+            )
 
     gateway_url = f"http://127.0.0.1:{port_base()}"
 

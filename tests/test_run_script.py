@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import run
-from run import SERVICES, broker_description, taken_ports
+from run import SERVICES, broker_description, processes, taken_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,53 @@ def test_manage_without_a_known_service_lists_the_services(tmp_path):
     assert result.returncode == 2
     assert "SERVICE=<gateway, contact, auth, inventory, sales, purchase>" in result.stdout
     assert "got SERVICE='contacts'" in result.stdout
+
+
+def test_worker_replicas_without_postgres_and_rabbitmq_are_refused_before_anything_is_made(tmp_path):
+    # given the embedded default (SQLite, the filesystem broker)
+    data_dir = tmp_path / "data"
+
+    # when
+    result = _run(ERP_WORKER_REPLICAS="2", ERP_PORT_BASE=str(_free_base()), ERP_DATA_DIR=str(data_dir))
+
+    # then: replicas share the outbox and a queue only on PostgreSQL and RabbitMQ
+    assert result.returncode == 1
+    assert "ERP_WORKER_REPLICAS=2 needs ERP_POSTGRES_URL and BROKER_URL" in result.stdout
+    assert not data_dir.exists()
+
+
+def test_worker_replicas_must_be_a_whole_number(tmp_path):
+    result = _run(ERP_WORKER_REPLICAS="two", ERP_PORT_BASE=str(_free_base()), ERP_DATA_DIR=str(tmp_path / "data"))
+
+    assert result.returncode == 1
+    assert "ERP_WORKER_REPLICAS must be a whole number >= 1, got 'two'" in result.stderr
+
+
+def test_each_worker_replica_has_a_heartbeat_file_of_its_own(monkeypatch):
+    # given two replicas per worker
+    monkeypatch.setenv("ERP_WORKER_REPLICAS", "2")
+    sales = next(s for s in SERVICES if s.name == "sales")
+
+    # when
+    workers = [p for p in processes(sales) if p.role in ("relay", "consumer")]
+
+    # then
+    assert [p.name for p in workers] == ["sales-relay-1", "sales-relay-2", "sales-consumer-1", "sales-consumer-2"]
+    heartbeats = [p.env["ERP_WORKER_HEARTBEAT_FILE"] for p in workers]
+    assert len(set(heartbeats)) == 4
+
+
+def test_the_local_run_serves_plain_http_so_its_cookies_are_not_secure_only(tmp_path, monkeypatch):
+    # given the local run's environment (DEBUG off, as in production, but on loopback over HTTP)
+    from run import base_env, data_dir
+
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ERP_TLS_EDGE", raising=False)
+
+    # then: the settings' TLS edge is off unless asked for
+    assert base_env(data_dir())["ERP_TLS_EDGE"] == "0"
+    monkeypatch.setenv("ERP_TLS_EDGE", "1")
+    assert base_env(data_dir())["ERP_TLS_EDGE"] == "1"
 
 
 # ---------------------------------------------------------------- demo users and demo orders

@@ -3,13 +3,20 @@
 vendor -> item -> purchase order -> receive -> stock up -> customer -> sales order ->
 confirm -> stock down -> pay both, and a cancelled sales order whose stock comes back;
 the ledger adds up afterwards. Once on the embedded default (SQLite, filesystem
-broker) and once on PostgreSQL + RabbitMQ. Events travel asynchronously: the test
-polls (bounded) for what the consumers settle.
+broker), once on PostgreSQL + RabbitMQ, and once more there with two relays and two
+consumers per service (``ERP_WORKER_REPLICAS=2``: relays sharing the outbox, consumers
+competing on one queue). Events travel asynchronously: the test polls (bounded) for what
+the consumers settle.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from test_local_run import (
@@ -25,13 +32,15 @@ from test_local_run import (
     running_platform,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 
-@pytest.fixture(scope="module", params=["embedded", "postgres+rabbitmq"])
+
+@pytest.fixture(scope="module", params=["embedded", "postgres+rabbitmq", "postgres+rabbitmq,2-worker-replicas"])
 def platform(request, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(f"erp-workflow-{request.param.replace('+', '-')}")
+    data_dir = tmp_path_factory.mktemp(f"erp-workflow-{request.param.replace('+', '-').replace(',', '-')}")
     if request.param == "embedded":
         with running_platform(data_dir) as running:
-            yield running
+            yield {**running, "env": {"ERP_DATA_DIR": str(data_dir)}}
         return
     tag = uuid.uuid4().hex[:8]
     db_prefix, events_prefix = f"erp_wf_{tag}_", f"wf{tag}."
@@ -41,24 +50,38 @@ def platform(request, tmp_path_factory):
         "BROKER_URL": AMQP_URL,
         "ERP_EVENTS_PREFIX": events_prefix,
     }
+    if request.param.endswith("2-worker-replicas"):
+        infrastructure["ERP_WORKER_REPLICAS"] = "2"
     try:
         with running_platform(data_dir, **infrastructure) as running:
-            yield running
+            if "ERP_WORKER_REPLICAS" in infrastructure:
+                # two of each worker really run: their start lines in the supervisor's log
+                log = running["log"].read_text()
+                for worker in ("contact-relay", "inventory-relay", "inventory-consumer", "sales-consumer"):
+                    assert f"{worker}-1 " in log and f"{worker}-2 " in log, worker
+            yield {**running, "env": {"ERP_DATA_DIR": str(data_dir), **infrastructure}}
     finally:
         _delete_broker_names(events_prefix)
         _drop_databases(db_prefix)
 
 
-def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
+def _clients(platform):
+    """Return the API root, an inventory and a finance manager's tokens, and ``call`` (asserts the status)."""
     api = f"{platform['gateway']}/api"
     im = _login(platform["gateway"], *IM_USER)
     fm = _login(platform["gateway"], *FM_USER)
-    tag = uuid.uuid4().hex[:8]
 
     def call(method, path, body=None, token=fm, expected=200):
         status, answer = _call(method, f"{api}{path}", body, token)
         assert status == expected, (method, path, status, answer)
         return answer.get("data")
+
+    return api, im, fm, call
+
+
+def test_purchase_receive_sell_confirm_pay_and_cancel(platform):
+    api, im, fm, call = _clients(platform)
+    tag = uuid.uuid4().hex[:8]
 
     def stock(item_id) -> int:
         return call("GET", f"/items/{item_id}/stock")["quantity"]
@@ -163,3 +186,66 @@ def test_confirm_with_too_little_stock_is_409_through_the_gateway(platform):
     ]
     _, again = _call("GET", f"{api}/sales/orders/{sale['data']['id']}", None, fm)
     assert again["data"]["status"] == "Draft"
+
+
+def _check_stock_ledger(platform) -> subprocess.CompletedProcess:
+    """inventory_svc's ``check_stock_ledger`` with the running platform's environment (``make manage``)."""
+    skipped = {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
+    env = {k: v for k, v in os.environ.items() if k not in skipped} | platform["env"]
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run.py"), "manage", "inventory", "check_stock_ledger"],
+        cwd=ROOT,
+        env={**env, "ERP_PORT_BASE": str(platform["base"])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_thirty_concurrent_confirms_against_ten_units_issue_exactly_ten(platform):
+    api, im, fm, call = _clients(platform)
+    tag = uuid.uuid4().hex[:8]
+
+    # given 10 units on hand (a received purchase) and 30 draft sales orders of 1 unit each
+    vendor = call("POST", "/vendors", {"name": f"Vendor {tag}", "email": f"cv-{tag}@example.com"}, im, 201)
+    item = call("POST", "/items", {"sku": f"race-{tag}", "name": "Contended", "unit_price": 5}, im, 201)
+    lines = [{"item_id": item["id"], "quantity": 10}]
+    purchase = call("POST", "/purchase/orders", {"vendor_id": vendor["id"], "items": lines}, im, 201)
+    call("POST", f"/purchase/orders/{purchase['id']}/receive", token=im)
+    eventually(lambda: call("GET", f"/items/{item['id']}/stock")["quantity"], (10).__eq__, "stock after the reception")
+    customer = call("POST", "/customers", {"name": f"Racer {tag}", "email": f"cr-{tag}@example.com"}, im, 201)
+    orders = [
+        call(
+            "POST",
+            "/sales/orders",
+            {"customer_id": customer["id"], "items": [{"item_id": item["id"], "quantity": 1}]},
+            im,
+            201,
+        )["id"]
+        for _ in range(30)
+    ]
+
+    # when finance confirms all 30 at once
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(lambda order: _call("POST", f"{api}/sales/orders/{order}/confirm", None, fm), orders))
+
+    # then each is confirmed, or refused for want of stock once the others took it
+    assert {status for status, _ in answers} <= {200, 409}, answers
+    confirmed = [order for order, (status, _) in zip(orders, answers, strict=True) if status == 200]
+    assert len(confirmed) >= 10
+    # and inventory issues exactly the 10 units: every other confirmed order is short, none is issued twice
+    settled = eventually(
+        lambda: [call("GET", f"/sales/orders/{order}")["stock_status"] for order in confirmed],
+        lambda statuses: "pending" not in statuses,
+        "stock_status of the confirmed orders",
+    )
+    assert (settled.count("issued"), settled.count("short")) == (10, len(confirmed) - 10)
+    assert call("GET", f"/items/{item['id']}/stock")["quantity"] == 0
+    movements = call("GET", f"/items/{item['id']}/movements?limit=100")
+    assert (
+        sorted((m["reason"], m["change"]) for m in movements) == [("purchase_receipt", 10)] + [("sales_issue", -1)] * 10
+    )
+    # and the ledger check of the whole inventory is clean
+    ledger = _check_stock_ledger(platform)
+    assert ledger.returncode == 0, ledger.stdout + ledger.stderr
+    assert "all equal to their ledger" in ledger.stdout

@@ -1,8 +1,8 @@
 """The local run's RSA key pair: ``python -m common.keys [FOLDER]`` makes it once.
 
 Settings only read keys (``JWT_PUBLIC_KEY[_FILE]``, ``JWT_PRIVATE_KEY[_FILE]``; in DEBUG
-also this pair when it exists). The local run (scripts/run.py) and compose's ``keygen``
-container call this; FOLDER defaults to ``<data dir>/keys``.
+also this pair when it exists). The local run (scripts/run.py) calls this; ``make env``
+(scripts/make_env.py) puts a fresh pair in compose's .env. FOLDER defaults to ``<data dir>/keys``.
 """
 
 from __future__ import annotations

@@ -116,4 +116,4 @@ def test_ready_is_503_within_the_connect_timeout_when_the_database_answers_nothi
     assert not asking.is_alive(), "the readiness check hung on a database that does not answer"
     assert answers[0].status_code == 503
     assert answers[0].json()["error"]["details"] == [{"field": "database", "message": "down: OperationalError"}]
-    assert waited < 6.0
+    assert waited < 12.0  # well under the 15 s a hung handshake would take, with room for a loaded machine

@@ -224,25 +224,25 @@ def test_a_concurrent_duplicate_with_another_body_waits_then_gets_409(postgresql
 
 @pytest.mark.django_db(transaction=True)
 def test_a_duplicate_waits_at_most_claim_wait_then_gets_409_and_the_first_still_commits(postgresql, monkeypatch):
-    # given: a duplicate may wait 0.3 s; the first request takes 2 s
+    # given: a duplicate may wait 0.3 s; the first request takes 6 s
     monkeypatch.setattr(middleware, "CLAIM_WAIT", 0.3)
     first: list = []
     thread = threading.Thread(
-        target=lambda: first.append(_post_in_thread("/gadget-work?sleep=2", {"name": "one"})), daemon=True
+        target=lambda: first.append(_post_in_thread("/gadget-work?sleep=6", {"name": "one"})), daemon=True
     )
     thread.start()
     wait_until(lambda: side_effects.count == 1, message="the first request's work, inside its transaction")
     # when
     started = time.monotonic()
-    duplicate = _post(_client(), "race", {"name": "one"}, path="/gadget-work?sleep=2")
+    duplicate = _post(_client(), "race", {"name": "one"}, path="/gadget-work?sleep=6")
     waited = time.monotonic() - started
-    thread.join(10)
+    thread.join(20)
     # then: the duplicate was told to retry, quickly; the first did the work once and kept its answer
     assert duplicate.status_code == 409
     assert duplicate.json()["error"]["details"] == [
         {"field": "Idempotency-Key", "message": "A request with this Idempotency-Key is being handled; retry."}
     ]
-    assert waited < 1.5
+    assert waited < 4.0  # the first holds its claim for 6 s: a duplicate that waited for it would take longer
     assert first[0].status_code == 201
     assert Gadget.objects.count() == 1
     assert IdempotencyRecord.objects.get().status_code == 201

@@ -255,6 +255,9 @@ def test_worker_process_mails_and_stops_on_sigterm(api_client, user, tmp_path):
         while not (mail_dir.exists() and any(mail_dir.iterdir())) and time.monotonic() < deadline:
             assert worker.poll() is None, worker.communicate()[0]
             time.sleep(0.1)
+        # and its liveness probe (the container's healthcheck) sees it beat
+        probe = [sys.executable, "manage.py", "worker_health", "mailer"]
+        alive = subprocess.run(probe, cwd=AUTH_DIR, env=env, capture_output=True, text=True, timeout=60)
 
         # when
         worker.send_signal(signal.SIGTERM)
@@ -262,9 +265,13 @@ def test_worker_process_mails_and_stops_on_sigterm(api_client, user, tmp_path):
     finally:
         if worker.poll() is None:
             worker.kill()
+    gone = subprocess.run(probe, cwd=AUTH_DIR, env=env, capture_output=True, text=True, timeout=60)
 
     # then: mailed once, privately (the default file backend), and stopped within the timeout
     assert worker.returncode == 0, output
+    assert alive.returncode == 0 and alive.stdout.startswith("mailer: alive"), alive.stdout + alive.stderr
+    # a stopped worker is not alive: its heartbeat file went with it
+    assert gone.returncode == 1 and "mailer: no heartbeat" in gone.stderr, gone.stderr
     (message,) = mail_dir.iterdir()
     assert stat.S_IMODE(mail_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE(message.stat().st_mode) == 0o600

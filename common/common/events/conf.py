@@ -59,6 +59,9 @@ def events_settings() -> dict[str, Any]:
         merged["PREFIX"] = os.environ["ERP_EVENTS_PREFIX"]
     if os.environ.get("ERP_EVENTS_WAKEUP"):
         merged["WAKEUP"] = os.environ["ERP_EVENTS_WAKEUP"]
+    if os.environ.get("ERP_WORKER_HEARTBEAT_FILE"):
+        # One file per replica when several run on one host (the local run's ERP_WORKER_REPLICAS).
+        merged["WORKER_HEARTBEAT_FILE"] = os.environ["ERP_WORKER_HEARTBEAT_FILE"]
     if os.environ.get("ERP_EVENTS_RETRY_DELAYS"):
         merged["RETRY_DELAYS"] = [float(part) for part in os.environ["ERP_EVENTS_RETRY_DELAYS"].split(",")]
     merged.update(getattr(settings, "ERP_EVENTS", {}) or {})

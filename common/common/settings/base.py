@@ -27,6 +27,7 @@ from .env import (
     env_bool,
     env_float,
     env_int,
+    env_list,
     jwt_public_key,
     logging_config,
     secret_key,
@@ -36,8 +37,30 @@ from .env import (
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = secret_key(DEBUG)
 ALLOWED_HOSTS = allowed_hosts(DEBUG)
+# Origins whose forms (the back office) may post, e.g. https://erp.example.com: the browser's
+# Origin names the public host, not the service behind the gateway.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# TLS at the edge (README "Deployment"): a proxy in front of the gateway (the Kubernetes
+# Ingress, a load balancer) terminates HTTPS. Then cookies travel over HTTPS only and
+# browsers are told to keep to it (HSTS). On by default without DEBUG; the compose example,
+# served over plain HTTP on localhost, and the local run turn it off (ERP_TLS_EDGE=0).
+# No SECURE_SSL_REDIRECT: the edge redirects, and probes speak plain HTTP to the pods.
+TLS_EDGE = env_bool("ERP_TLS_EDGE", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TLS_EDGE
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if TLS_EDGE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SILENCED_SYSTEM_CHECKS = [
+    # security.W008 (SECURE_SSL_REDIRECT off): the TLS edge redirects HTTP, see above.
+    "security.W008",
+]
 
 # What a process without a database (the gateway) needs. django.contrib.auth is among
 # them because simplejwt imports its models.

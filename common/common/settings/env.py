@@ -130,7 +130,33 @@ def database_config(service: str) -> dict[str, Any]:
         # and never answers (a half-open link): a worker or a health check would hang in
         # connect. A ?connect_timeout= in the URL wins.
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+        pool = database_pool_options()
+        if pool:
+            config["OPTIONS"]["pool"] = pool
+            # Django's pool replaces persistent connections (it refuses both at once).
+            config["CONN_MAX_AGE"] = 0
     return config
+
+
+def database_pool_options() -> dict[str, Any] | None:
+    """Return the psycopg pool of a web server's process (``ERP_DB_POOL=1``), or None.
+
+    Without it every gunicorn thread keeps a connection of its own for ``CONN_MAX_AGE``;
+    with it a process holds at most ``ERP_DB_POOL_MAX_SIZE`` (threads wait up to
+    ``ERP_DB_POOL_TIMEOUT`` s for one) and idle ones close after ``ERP_DB_POOL_MAX_IDLE`` s
+    down to ``ERP_DB_POOL_MIN_SIZE``. scripts/gunicorn.conf.py turns it on for every web
+    server; the relay, the consumer and the mailer are single-threaded (one connection
+    each) and keep theirs. PgBouncer is not used: its transaction mode breaks the relay's
+    LISTEN, and a pool inside the process needs no other server. See deploy/k8s/README.md.
+    """
+    if not env_bool("ERP_DB_POOL", False):
+        return None
+    return {
+        "min_size": env_int("ERP_DB_POOL_MIN_SIZE", 1),
+        "max_size": env_int("ERP_DB_POOL_MAX_SIZE", env_int("GUNICORN_THREADS", 4)),
+        "max_idle": env_float("ERP_DB_POOL_MAX_IDLE", 60.0),
+        "timeout": env_float("ERP_DB_POOL_TIMEOUT", 10.0),
+    }
 
 
 def broker_url() -> str:

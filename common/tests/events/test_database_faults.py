@@ -80,8 +80,9 @@ def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promp
             if process.poll() is None:
                 process.kill()
     # then: both stopped within moments; nothing was acked without its inbox row, nothing lost
-    assert stopped < 9.0, (stopped, relay_out, consumer_out)  # the hard deadline would be 10 s and rc 1
-    assert (relay_code, consumer_code) == (0, 0), relay_out + consumer_out
+    # A clean stop is exit code 0; the hard shutdown deadline would have exited 1 (no wall-clock bound here:
+    # timings belong in bench/, and a loaded machine stretches them).
+    assert (relay_code, consumer_code) == (0, 0), (stopped, relay_out + consumer_out)
     assert InboxEvent.objects.count() == 1
     # the message met the database error: its retry copy comes back to the queue, unapplied
     wait_until(lambda: _ready_count(amqp_url, queue) == 1, message="the unapplied message back on the queue")

@@ -59,7 +59,7 @@ def test_commit_nudge_beats_the_sweep(postgres, background, settings):
     publish_confirmed(seq=1)
     wait_until(lambda: _effects() == 1, timeout=5, interval=0.005)
     # then
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0  # the sweep alone would take 30 s
 
 
 def test_broker_unreachable_loses_nothing(postgres, background, proxy, amqp_url):

@@ -2,7 +2,9 @@
 
 Runs until SIGTERM or SIGINT (it stops within one poll interval, a second by default),
 or handles what is queued and exits with ``--once``. A database error is logged and the
-loop goes on after the interval, so a database restart does not stop the mails.
+loop goes on after the interval, so a database restart does not stop the mails. Every turn
+of the loop touches its heartbeat file, which ``manage.py worker_health mailer`` (the
+container's liveness probe) reads, as the relay's and the consumer's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import threading
 
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
+
+from common.events.liveness import Heartbeat
 
 from ...services import password_reset_requests_process
 
@@ -32,7 +36,10 @@ class Command(BaseCommand):
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
             logger.info("send_reset_mails started (poll every %ss)", interval)
+        heartbeat = Heartbeat("mailer")
         while not stop.is_set():
+            if not once:
+                heartbeat.beat()
             try:
                 if not once:
                     close_old_connections()  # between polls: drop a connection the database closed
@@ -47,4 +54,5 @@ class Command(BaseCommand):
                 return
             if not handled:
                 stop.wait(interval)
+        heartbeat.clear()
         logger.info("send_reset_mails stopped")
