@@ -143,6 +143,7 @@ def test_the_services_superuser_is_the_demo_admin_wherever_the_file_lists_it(mon
         return "{}"
 
     monkeypatch.setattr(run, "manage", manage)
+    monkeypatch.setattr(run, "run_role", lambda service, env, role: None)  # no migration
 
     # when
     run.prepare(run.service_named("contact"), {})
