@@ -52,7 +52,7 @@ bench-memory: install
 # The original implementation's Postman collection, by newman, against a fresh local run (README: Compatibility).
 .PHONY: compat
 compat: install
-	@cd tests && ../.venv/bin/pytest -q --basetemp=../.run/compat test_compat.py
+	@mkdir -p .run && cd tests && ../.venv/bin/pytest -q --basetemp=../.run/compat test_compat.py
 
 # The .env compose.yaml needs: real secrets and a fresh JWT key pair (never replaces an existing one).
 .PHONY: env

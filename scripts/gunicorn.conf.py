@@ -19,6 +19,8 @@ Every value can be overridden from the environment.
 import os
 import tempfile
 
+from common import server_errors
+
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -46,6 +48,9 @@ errorlog = "-"
 preload_app = not worker_class.startswith("gevent")
 # gunicorn's control socket defaults to one path per user: six servers would fight over it.
 control_socket_disable = True
+# A request gunicorn cannot parse (request line, headers, limits) is refused in the error envelope,
+# not with gunicorn's HTML page (common.server_errors; it imports nothing of Django until it writes).
+server_errors.install()
 
 # Every worker's metrics in each scrape: prometheus_client's multiprocess mode (common/metrics.py).
 # Set before the app, and so prometheus_client, is loaded; a fresh folder per server start.

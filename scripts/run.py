@@ -36,7 +36,8 @@ PYTHON = sys.executable
 # The process commands shared with the image's entrypoint (compose, Kubernetes).
 PROCFILE = ROOT / "deploy" / "Procfile"
 
-# auth_svc's seed_demo creates these users; the file is their one home (the admin comes first).
+# auth_svc's seed_demo creates these users; the file is their one home. The admin is also every
+# other service's Django superuser.
 DEMO_USERS_FILE = ROOT / "auth_svc" / "accounts" / "demo_users.json"
 DEMO_USERS = tuple((u["email"], u["password"], u["role"]) for u in json.loads(DEMO_USERS_FILE.read_text()))
 
@@ -308,13 +309,37 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, list[str]]:
     return demo_ids
 
 
-def seed_demo_orders(
-    env: dict[str, str], folder: Path, demo_ids: dict[str, list[str]], running: list[subprocess.Popen]
-) -> None:
-    """Seed the demo orders through the running services; a failure is logged, never fatal to the run.
+class Seeds:
+    """The demo-order seeds of one run: each stopped with the run, and none started once it is stopping.
 
-    Each seed's process is put in ``running`` so that stopping the run stops it too.
+    The seeds run in a thread beside the supervisor; without the lock, a seed started just as
+    the run stops would outlive it, calling services that are gone.
     """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._running: list[subprocess.Popen] = []
+
+    def start(self, args: list[str], **popen) -> subprocess.Popen | None:
+        """Start one seed's process, or return None once the run is stopping."""
+        with self._lock:
+            if self._stopping:
+                return None
+            process = subprocess.Popen(args, **popen)
+            self._running.append(process)
+            return process
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            for process in self._running:
+                if process.poll() is None:
+                    process.terminate()
+
+
+def seed_demo_orders(env: dict[str, str], folder: Path, demo_ids: dict[str, list[str]], seeds: Seeds) -> None:
+    """Seed the demo orders through the running services; a failure is logged, never fatal to the run."""
     items = demo_ids.get("items", [])
     for name, party, source in ORDER_SEEDS:
         service = service_named(name)
@@ -323,7 +348,7 @@ def seed_demo_orders(
             log(f"{service.folder}: demo orders not seeded: no demo {source} or items to order")
             continue
         args = [f"--{party}={pk}" for pk in parties] + [f"--item={pk}" for pk in items]
-        process = subprocess.Popen(
+        process = seeds.start(
             [PYTHON, "manage.py", "seed_demo", *args, "--settle", ORDER_SEED_SETTLE_SECONDS],
             cwd=ROOT / service.folder,
             env=service_env(service, env, folder),
@@ -331,7 +356,9 @@ def seed_demo_orders(
             stderr=subprocess.PIPE,
             text=True,
         )
-        running.append(process)
+        if process is None:
+            log(f"{service.folder}: demo orders not seeded: the run is stopping")
+            return
         try:
             out, err = process.communicate(timeout=ORDER_SEED_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -517,16 +544,14 @@ def main(argv: list[str]) -> int:
     def announce() -> None:
         if wait_until_healthy(gateway_url):
             print(banner(gateway_url), flush=True)
-            seed_demo_orders(env, folder, demo_ids, seeding)
+            seed_demo_orders(env, folder, demo_ids, seeds)
         else:
             log(f"the platform did not become healthy; see {gateway_url}/health; demo orders not seeded")
 
-    seeding: list[subprocess.Popen] = []
+    seeds = Seeds()
     threading.Thread(target=announce, daemon=True).start()
     manager.loop()
-    for process in seeding:  # a seed still running when the run stops goes with it
-        if process.poll() is None:
-            process.terminate()
+    seeds.stop()  # a seed still running when the run stops goes with it
     return manager.returncode or 0
 
 

@@ -472,6 +472,33 @@ def test_a_broken_chunked_body_is_400_in_the_envelope(platform, target, path, fr
     assert b"The request body was cut short or badly framed." in answer
 
 
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n", 400),
+        (b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+    ],
+    ids=["request-line", "header-name", "header-too-large"],
+)
+@pytest.mark.parametrize("target", ["gateway", "contact"])
+def test_a_request_the_web_server_cannot_parse_is_refused_in_the_envelope(platform, target, head, status):
+    # when: gunicorn refuses it itself, before Django sees it (scripts/gunicorn.conf.py, common.server_errors)
+    with socket.create_connection(("127.0.0.1", _port(platform, target)), timeout=30) as sock:
+        sock.sendall(head)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+
+    # then: its status, in the envelope, not its HTML page
+    head_lines, _, body = answer.partition(b"\r\n\r\n")
+    assert head_lines.split(b"\r\n")[0].split()[1] == str(status).encode(), answer[:300]
+    assert b"\r\nContent-Type: application/json\r\n" in head_lines + b"\r\n", answer[:300]
+    error = json.loads(body)["error"]
+    assert json.loads(body)["status"] == status and error["type"] == "bad_request" and error["message"]
+
+
 @pytest.mark.parametrize(("target", "path"), [("gateway", "/api/auth/login"), ("contact", "/customers")])
 def test_a_body_over_a_mebibyte_is_413_in_the_envelope(platform, target, path):
     # given: one byte over the default limit; the server may answer and close before reading it all

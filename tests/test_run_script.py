@@ -1,12 +1,16 @@
-"""scripts/run.py before it starts anything: taken ports, the masked broker, ``make manage``'s arguments."""
+"""scripts/run.py's parts: taken ports, the masked broker, ``make manage``'s arguments, demo users and order seeds."""
 
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import pytest
+import run
 from run import SERVICES, broker_description, processes, taken_ports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,3 +152,58 @@ def test_the_local_run_names_the_filesystem_broker_without_rabbitmq(tmp_path, mo
     assert broker_description(env) == "filesystem"
     monkeypatch.setenv("BROKER_URL", "amqp://erp:pw@rabbitmq:5672//")
     assert base_env(data_dir())["BROKER_URL"] == "amqp://erp:pw@rabbitmq:5672//"
+
+
+# ---------------------------------------------------------------- demo users and demo orders
+
+
+def test_the_readme_lists_exactly_the_demo_users_the_run_seeds():
+    # given: the README's table under "The local run"
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The local run") :].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:4] for line in section.splitlines() if line.startswith("| ") and "@" in line]
+
+    # then: the users of auth_svc/accounts/demo_users.json, their passwords and roles
+    assert [tuple(cell.strip() for cell in row) for row in rows] == list(run.DEMO_USERS)
+
+
+DEMO_IDS = {"vendors": [str(uuid.uuid4())], "customers": [str(uuid.uuid4())], "items": [str(uuid.uuid4())]}
+
+
+def test_a_failed_demo_order_seed_says_why_and_the_run_goes_on(tmp_path, capsys):
+    # given: services whose settings refuse to load (no secret with DEBUG off)
+    env = {"PATH": os.environ["PATH"], "ERP_DATA_DIR": str(tmp_path), "DJANGO_DEBUG": "0"}
+
+    # when
+    run.seed_demo_orders(env, tmp_path, DEMO_IDS, run.Seeds())
+
+    # then: each seeder says it seeded nothing, and why, and the caller goes on
+    lines = [line for line in capsys.readouterr().out.splitlines() if "demo orders not seeded" in line]
+    reason = "ImproperlyConfigured: DJANGO_SECRET_KEY is missing"
+    assert [line.split(":")[0] for line in lines] == ["[erp] purchase_svc", "[erp] sales_svc"]
+    assert all("(seed_demo exited 1)" in line and reason in line for line in lines), lines
+
+
+def test_no_demo_order_seed_starts_once_the_run_is_stopping(tmp_path, capsys, monkeypatch):
+    # given: a run that is stopping
+    seeds = run.Seeds()
+    seeds.stop()
+    monkeypatch.setattr(run.subprocess, "Popen", lambda *args, **kwargs: pytest.fail("a seed was started"))
+
+    # when
+    run.seed_demo_orders({"PATH": os.environ["PATH"]}, tmp_path, DEMO_IDS, seeds)
+
+    # then
+    assert "[erp] purchase_svc: demo orders not seeded: the run is stopping" in capsys.readouterr().out
+
+
+def test_a_seed_still_running_stops_with_the_run():
+    # given
+    seeds = run.Seeds()
+    process = seeds.start([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    # when
+    seeds.stop()
+
+    # then
+    assert process.wait(timeout=10) == -signal.SIGTERM

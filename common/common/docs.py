@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from .renderers import EnvelopeJSONRenderer
+from .views import read_only_view
 
 SIDECAR_REDOC = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
 EXTERNAL_LOGO = b'"https://cdn.redoc.ly/redoc/logo-mini.svg"'
@@ -31,6 +32,7 @@ def redoc_bundle() -> bytes:
         return bundle.read().replace(EXTERNAL_LOGO, b'""')
 
 
+@read_only_view
 def redoc_bundle_view(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(redoc_bundle(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=86400"

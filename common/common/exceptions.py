@@ -185,6 +185,9 @@ class UpstreamTimeout(ServiceError):
     default_code = "upstream_timeout"
 
 
+# What every answer to a crash says (the details are in the log, never in the answer).
+INTERNAL_MESSAGE = "Internal server error."
+
 # Every ``error.type`` an envelope may carry (CONTRACT §2), as the OpenAPI document enumerates them.
 ERROR_TYPES = (
     "validation",
@@ -256,6 +259,12 @@ def service_error_response(exc: ServiceError, *, headers=None) -> HttpResponse:
     return error_response(
         exc.status_code, str(exc.detail), error_type=exc.default_code, details=exc.details, headers=headers
     )
+
+
+def method_not_allowed_response(method: str, *, allowed: str = "GET, HEAD") -> HttpResponse:
+    """Return the 405 a DRF view answers to ``method``, outside DRF (static files, plain views), with ``Allow``."""
+    message = str(drf.MethodNotAllowed(method).detail)
+    return error_response(405, message, error_type="method_not_allowed", headers={"Allow": allowed})
 
 
 def error_type_for_status(status_code: int) -> str:
@@ -351,7 +360,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
             request_id,
             extra={"request_id": request_id},
         )
-        return Response(error_body(500, "internal", "Internal server error."), status=500)
+        return Response(error_body(500, "internal", INTERNAL_MESSAGE), status=500)
 
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):

@@ -21,6 +21,8 @@ from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
+from .views import read_only_view
+
 REQUESTS = Counter("erp_http_requests_total", "HTTP requests answered", ["method", "status"])
 # Label values come from the client: bound them, or random methods would grow the series without end.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -63,6 +65,7 @@ def process_registry():
     return REGISTRY
 
 
+@read_only_view
 def metrics_view(request):
     dependencies = CollectorRegistry(auto_describe=False)
     dependencies.register(DependencyCollector())

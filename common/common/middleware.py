@@ -1,6 +1,7 @@
-"""Request middleware: ``X-Request-ID`` (take the caller's id or make one), and whole bodies.
+"""Request middleware: ``X-Request-ID`` (take the caller's id or make one), whole bodies, static files.
 
 :class:`RequestBodyMiddleware` makes sure a body is read whole or refused (CONTRACT §2).
+:class:`StaticFilesMiddleware` is WhiteNoise, refusing a method in the envelope.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import io
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
+from whitenoise.middleware import WhiteNoiseMiddleware
 
-from .exceptions import BadRequest, PayloadTooLarge, service_error_response
+from .exceptions import BadRequest, PayloadTooLarge, method_not_allowed_response, service_error_response
 from .request_id import HEADER, accept_or_new, reset_request_id, set_request_id
 
 
@@ -95,3 +97,17 @@ def _declared_length(meta) -> int:
         return int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """Serve the admin's and the docs' assets (WhiteNoise); refuse other methods than GET/HEAD in the envelope.
+
+    WhiteNoise answers a ``POST`` to a static file with a bare 405 (no body, no Content-Type)
+    before any view runs; a client of the API expects the envelope from every path.
+    """
+
+    @staticmethod
+    def serve(static_file, request):
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed_response(request.method)
+        return WhiteNoiseMiddleware.serve(static_file, request)

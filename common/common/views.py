@@ -29,11 +29,13 @@ here, so an unknown path, a bad ``Host`` or a crash outside DRF still answers in
 
 from __future__ import annotations
 
+import functools
 import uuid
 
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import mixins, viewsets
 
-from .exceptions import BadRequest, error_response
+from .exceptions import INTERNAL_MESSAGE, BadRequest, error_response, method_not_allowed_response
 
 
 def bad_request(request, exception=None):
@@ -42,7 +44,7 @@ def bad_request(request, exception=None):
 
 
 def permission_denied(request, exception=None):
-    """``handler403``: Django's own 403 (CSRF failure, PermissionDenied outside DRF)."""
+    """``handler403``: Django's own 403 (PermissionDenied outside DRF; a CSRF failure is the admin's HTML page)."""
     return error_response(403, "Forbidden.")
 
 
@@ -53,7 +55,23 @@ def not_found(request, exception=None):
 
 def server_error(request):
     """``handler500``: a crash outside DRF; the details are in the log, never in the answer."""
-    return error_response(500, "Internal server error.", error_type="internal")
+    return error_response(500, INTERNAL_MESSAGE, error_type="internal")
+
+
+def read_only_view(view):
+    """Make a plain Django view (not DRF) answer GET and HEAD only, any other method with the envelope's 405.
+
+    CSRF-exempt, since it never takes a write: otherwise Django's CSRF check would refuse a
+    POST with its HTML page before the view could answer the 405 (DRF views are exempt already).
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed_response(request.method)
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapped)
 
 
 class UUIDLookupMixin:

@@ -12,9 +12,10 @@ from proxy.health import HealthView
 from common import health as common_health
 from common.docs import redoc_bundle_view
 from common.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
-from common.views import not_found
+from common.views import not_found, read_only_view
 
 
+@read_only_view
 def static_asset(request, path):
     # The offline docs' sidecar assets, served here because the gateway has no front web server.
     return serve_static(request, path, insecure=True)

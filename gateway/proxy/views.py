@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from common.authentication import unauthorized_message
 from common.docs import RedocView, SwaggerView
 from common.exceptions import error_response
+from common.views import read_only_view
 
 from . import routes
 from .credential import credential
@@ -21,7 +22,7 @@ from .tokens import verified_claims
 SCHEMA_URL = "/api/schema/"
 
 
-def _error(status: int, error_type: str, message: str, **headers: str) -> JsonResponse:
+def _error(status: int, error_type: str, message: str, **headers: str) -> HttpResponse:
     return error_response(status, message, error_type=error_type, headers=headers)
 
 
@@ -51,10 +52,9 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
     return forward(request, base_url=base_url, path=escape_uri_path(upstream_path), credential=proof)
 
 
+@read_only_view
 def schema_view(request: HttpRequest) -> HttpResponse:
     """Answer the OpenAPI document merged from every reachable service (public)."""
-    if request.method not in ("GET", "HEAD"):
-        return _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.', Allow="GET, HEAD")
     return JsonResponse(
         merged_schema(request_id=request.request_id),
         content_type="application/vnd.oai.openapi+json",

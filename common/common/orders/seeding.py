@@ -24,6 +24,8 @@ from .models import OrderDocument
 DEMO_NAMESPACE = uuid.UUID("9b0c6f3e-3d3a-4c39-9a43-5f2f1d0e7a10")
 # Who the demo orders' status history says moved them.
 SEED_ACTOR = "seed_demo"
+# How long ``settle`` waits between two rounds.
+SETTLE_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,6 @@ def demo_orders_seed(
     for line in outcomes:
         report(line)
     return taken
-
-
-SETTLE_POLL_SECONDS = 0.5
 
 
 def _seed_round(model, create, demos, party_ids, item_ids) -> tuple[int, list[str], int]:

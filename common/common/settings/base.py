@@ -102,8 +102,8 @@ MIDDLEWARE = [
     "common.metrics.MetricsMiddleware",
     "common.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves admin and API-docs assets from gunicorn: no separate web server needed.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves admin and API-docs assets from gunicorn: no separate web server needed (WhiteNoise).
+    "common.middleware.StaticFilesMiddleware",
     "django.middleware.common.CommonMiddleware",
     *DATABASE_MIDDLEWARE,
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -116,10 +116,8 @@ def test_unknown_path_is_enveloped_404():
     assert response.content == b'{"status":404,"error":{"type":"not_found","message":"Not found.","details":null}}'
 
 
-@pytest.mark.parametrize("path", ["/schema/", "/docs/", "/redoc/"])
-def test_schema_and_docs_answer_errors_in_the_envelope(path):
-    # A page rendered as YAML or HTML still refuses a method in JSON, as every endpoint does.
-    response = APIClient().post(path, data={}, format="json")
+def assert_post_is_the_envelopes_405(response) -> None:
+    """The 405 a DRF view answers to a POST, rendered the services' way."""
     assert response.status_code == 405
     assert response["Content-Type"] == "application/json"
     message = json.dumps('Method "POST" not allowed.').encode()
@@ -127,6 +125,30 @@ def test_schema_and_docs_answer_errors_in_the_envelope(path):
         response.content
         == b'{"status":405,"error":{"type":"method_not_allowed","message":%s,"details":null}}' % message
     )
+
+
+@pytest.mark.parametrize("path", ["/schema/", "/docs/", "/redoc/"])
+def test_schema_and_docs_answer_errors_in_the_envelope(path):
+    # A page rendered as YAML or HTML still refuses a method in JSON, as every endpoint does.
+    assert_post_is_the_envelopes_405(APIClient().post(path, data={}, format="json"))
+
+
+# A static asset every service serves (the docs' sidecar), and the plain Django views beside the API.
+STATIC_ASSET = "/static/drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/redoc/redoc.standalone.js", STATIC_ASSET])
+def test_a_post_to_a_page_that_only_reads_is_the_envelopes_405(path):
+    # given: a POST with no CSRF token, as any client but a browser's form sends it
+    client = APIClient(enforce_csrf_checks=True)
+
+    # when
+    response = client.post(path, data={}, format="json")
+
+    # then: neither Django's HTML CSRF page nor WhiteNoise's empty 405
+    assert_post_is_the_envelopes_405(response)
+    assert response["Allow"] == "GET, HEAD"
+    assert client.get(path).status_code == 200
 
 
 def test_request_id_is_echoed_or_made():

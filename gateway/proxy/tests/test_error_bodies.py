@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from common.authentication import JWTAuthentication
 from common.exceptions import NotFound, PayloadTooLarge, ServiceError
 from common.http import ServiceClient
+from common.testing.service_suite import STATIC_ASSET
 
 from .conftest import closed_port_url
 
@@ -65,7 +66,18 @@ def test_404_is_the_services_not_found(upstreams, bearer, path):
     assert body == b'{"status":404,"error":{"type":"not_found","message":"Not found.","details":null}}'
 
 
-@pytest.mark.parametrize("path", ["/health", "/health/live", "/api/schema/", "/api/docs/", "/api/redoc/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/health",
+        "/health/live",
+        "/api/schema/",
+        "/api/docs/",
+        "/api/redoc/",
+        "/api/redoc/redoc.standalone.js",
+        STATIC_ASSET,
+    ],
+)
 def test_405_on_the_gateways_own_pages_is_the_services_method_not_allowed(upstreams, path):
     # given: a service's view that only answers GET, asked with POST
     status, body, _ = _service_answer("POST")

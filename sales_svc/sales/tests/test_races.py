@@ -13,7 +13,7 @@ from django.db import connection
 from common.events.models import OutboxEvent
 from common.exceptions import Conflict, InvalidTransition
 from common.orders.lines import LineRequest
-from common.testing.concurrency import race
+from common.testing.concurrency import Worker, paused_after, race, wait_until_blocked_or_done
 from sales import services as sales_services
 from sales.models import SalesOrder
 
@@ -67,6 +67,30 @@ def test_two_concurrent_pays_pay_once(monkeypatch, confirmed):
         "sales.order.confirmed",
         "sales.order.paid",
     ]
+
+
+def test_a_shortage_arriving_while_a_pay_holds_the_order_waits_for_it_then_lands(monkeypatch, confirmed):
+    # given: a pay held inside its transaction, the order's row locked
+    reached, release = paused_after(monkeypatch, sales_services, "sales_order_paid_publish")
+    pay = Worker(lambda: sales_services.sales_order_pay(order_id=confirmed["id"], actor="race@example.com"))
+    pay.start()
+    assert reached.wait(10)
+
+    # when inventory's shortage arrives meanwhile
+    shortage = Worker(
+        lambda: sales_services.sales_order_stock_status_set(order_id=confirmed["id"], stock_status="short")
+    )
+    shortage.start()
+    wait_until_blocked_or_done(shortage)
+    assert shortage.is_alive(), "the shortage did not wait for the order's row lock"
+    release.set()
+    pay.join(10)
+    shortage.join(10)
+
+    # then: both applied, one after the other; the order is paid and short (nothing will ship)
+    assert pay.error is None and shortage.error is None and shortage.result is True
+    order = SalesOrder.objects.get(pk=confirmed["id"])
+    assert (order.status, order.stock_status) == ("Paid", "short")
 
 
 def test_two_concurrent_cancels_of_an_issued_order_cancel_once(monkeypatch, confirmed):

@@ -220,6 +220,25 @@ def test_pay_a_short_order_is_409_naming_the_stock_status_and_emits_nothing(serv
     assert [event for event, _ in outbox()] == ["sales.order.confirmed"]
 
 
+def test_a_shortage_after_the_pay_still_lands_and_the_order_is_found_paid_and_short(
+    services, draft, as_fm, outbox, deliver
+):
+    # given: confirmed and paid at once, before inventory answered (allowed: pending stays payable)
+    order = _confirmed_with_stock_status(services, draft, as_fm, deliver, "pending")
+    assert post(as_fm, order, "pay").status_code == 200
+
+    # when inventory answers that it ran out in between
+    lines = [{"item_id": order["items"][0]["item_id"], "requested": 2, "available": 0}]
+    assert deliver(registry.STOCK_SHORTAGE, {"order_id": order["id"], "items": lines})
+
+    # then: the order says so (it was paid, nothing will ship), and the list finds what to refund
+    assert status_of(order) == ("Paid", "short")
+    found = as_fm.get("/orders", {"status": "Paid", "stock_status": "short"}).json()["data"]
+    assert [row["id"] for row in found] == [order["id"]]
+    assert post(as_fm, order, "cancel").status_code == 409
+    assert [event for event, _ in outbox()] == ["sales.order.confirmed", "sales.order.paid"]
+
+
 def test_cancel_a_draft_emits_nothing(services, draft, as_fm, outbox):
     # given
     order = draft([(services.add_item(), 1)])
