@@ -224,7 +224,7 @@ def test_the_workflow_through_the_generated_client(api, im, fm):
 
     # and finance finds the sale among the paid ones confirmed since the order was created
     answer = sales.sales_orders_list.sync_detailed(
-        client=fm, status=m.SalesOrdersListStatus.PAID, customer_id=customer.id, confirmed_after=sold.data.created_at
+        client=fm, status=m.SalesStatusEnum.PAID, customer_id=customer.id, confirmed_after=sold.data.created_at
     )
     listed = parsed(answer, 200, m.SalesOrdersListResponse200)
     assert ([order.id for order in listed.data], listed.meta.total) == ([sold.data.id], 1)
@@ -296,3 +296,68 @@ def test_refused_requests_parse_as_the_error_envelope(api, im, fm):
     [line] = error.error.details
     assert (line.field, line.item_id, line.requested, line.available) == ("items.0.quantity", item.id, 1, 0)
     assert _undocumented(error) == []  # a short line's extra fields are documented too
+
+
+def test_cancelled_orders_and_a_retried_create_through_the_generated_client(api, im, fm):
+    m, tag = api.models, uuid.uuid4().hex[:8]
+    inventory, sales, purchase = api.inventory, api.sales, api.purchase
+    body = m.InventoryItemRequest(sku=f"gc-x-{tag}", name="Cancelled widget", unit_price=5)
+    item = parsed(inventory.items_create.sync_detailed(client=im, body=body), 201, m.ItemsCreateResponse201).data
+    adjust = m.InventoryStockAdjustmentRequest(quantity=5, reason="counted")
+    answer = inventory.items_stock_update.sync_detailed(item.id, client=im, body=adjust)
+    assert parsed(answer, 200, m.ItemsStockUpdateResponse200).data.quantity == 5
+    body = m.ContactCustomerRequest(name=f"Cancelling {tag}", email=f"x-{tag}@example.com")
+    customer = parsed(
+        api.contact.customers_create.sync_detailed(client=im, body=body), 201, m.CustomersCreateResponse201
+    )
+
+    # when a create is retried with its Idempotency-Key (the document names the header: the client takes it)
+    order = m.SalesOrderCreateRequest(customer_id=customer.data.id, items=[m.LineRequest(item.id, 2)])
+    first = sales.sales_orders_create.sync_detailed(client=im, body=order, idempotency_key=f"create-{tag}")
+    retry = sales.sales_orders_create.sync_detailed(client=im, body=order, idempotency_key=f"create-{tag}")
+
+    # then it is one order, the retry its replayed answer
+    draft = parsed(first, 201, m.SalesOrdersCreateResponse201).data
+    assert parsed(retry, 201, m.SalesOrdersCreateResponse201).data.id == draft.id
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+    # when the draft is cancelled, and a confirmed, issued order too
+    cancelled = parsed(
+        sales.sales_orders_cancel.sync_detailed(draft.id, client=fm), 200, m.SalesOrdersCancelResponse200
+    )
+    order = m.SalesOrderCreateRequest(customer_id=customer.data.id, items=[m.LineRequest(item.id, 3)])
+    issued = parsed(sales.sales_orders_create.sync_detailed(client=im, body=order), 201, m.SalesOrdersCreateResponse201)
+    parsed(sales.sales_orders_confirm.sync_detailed(issued.data.id, client=fm), 200, m.SalesOrdersConfirmResponse200)
+
+    def sale():
+        return parsed(
+            sales.sales_orders_retrieve.sync_detailed(issued.data.id, client=fm), 200, m.SalesOrdersRetrieveResponse200
+        )
+
+    eventually(sale, lambda answer: answer.data.stock_status == m.SalesStockStatusEnum.ISSUED, "issued")
+    parsed(sales.sales_orders_cancel.sync_detailed(issued.data.id, client=fm), 200, m.SalesOrdersCancelResponse200)
+
+    # then the draft is Cancelled with nothing issued, the other gets its stock back
+    assert (cancelled.data.status, cancelled.data.stock_status) == (m.SalesStatusEnum.CANCELLED, None)
+    assert cancelled.data.cancelled_at is not None and cancelled.data.confirmed_at is None
+    returned = eventually(sale, lambda answer: answer.data.stock_status == m.SalesStockStatusEnum.RETURNED, "returned")
+    assert returned.data.status == m.SalesStatusEnum.CANCELLED and returned.data.confirmed_at is not None
+    stock = parsed(inventory.items_stock.sync_detailed(item.id, client=im), 200, m.ItemsStockResponse200)
+    assert stock.data.quantity == 5
+    answer = sales.sales_orders_list.sync_detailed(
+        client=fm, status=m.SalesStatusEnum.CANCELLED, customer_id=customer.data.id
+    )
+    listed = parsed(answer, 200, m.SalesOrdersListResponse200)
+    assert ({order.id for order in listed.data}, listed.meta.total) == ({draft.id, issued.data.id}, 2)
+
+    # and a purchase draft cancels the same way; a cancelled order cannot be received
+    body = m.ContactVendorRequest(name=f"Vendor {tag}", email=f"xv-{tag}@example.com")
+    vendor = parsed(api.contact.vendors_create.sync_detailed(client=im, body=body), 201, m.VendorsCreateResponse201)
+    order = m.PurchaseOrderCreateRequest(vendor_id=vendor.data.id, items=[m.LineRequest(item.id, 1)])
+    bought = parsed(
+        purchase.purchase_orders_create.sync_detailed(client=im, body=order), 201, m.PurchaseOrdersCreateResponse201
+    )
+    answer = purchase.purchase_orders_cancel.sync_detailed(bought.data.id, client=im)
+    assert parsed(answer, 200, m.PurchaseOrdersCancelResponse200).data.status == m.PurchaseStatusEnum.CANCELLED
+    refused = parsed(purchase.purchase_orders_receive.sync_detailed(bought.data.id, client=im), 409, m.ErrorEnvelope)
+    assert refused.error.type_ == m.ErrorType.CONFLICT

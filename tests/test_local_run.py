@@ -269,6 +269,10 @@ def test_items_and_stock_through_the_gateway(platform):
     status, created = _call("POST", f"{gateway}/api/items", {"sku": sku, "name": "E2E", "unit_price": 2.5}, im)
     assert status == 201, created
     item_id = created["data"]["id"]
+    # SQLite reports a duplicate by its column, PostgreSQL by the constraint's name: a 409 on both
+    again = {"sku": f" {sku.upper()} ", "name": "E2E", "unit_price": 1}
+    status, duplicate = _call("POST", f"{gateway}/api/items", again, im)
+    assert status == 409 and duplicate["error"]["details"][0]["field"] == "sku", duplicate
     status, stock = _call("PUT", f"{gateway}/api/items/{item_id}/stock", {"quantity": 7, "reason": "e2e"}, im)
     assert status == 200 and stock["data"]["quantity"] == 7, stock
     status, refused = _call("PUT", f"{gateway}/api/items/{item_id}/stock", {"quantity": 1}, fm)

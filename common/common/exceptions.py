@@ -308,6 +308,28 @@ def _as_api_exception(exc: Exception) -> Exception:
     return exc
 
 
+# The database is away (restarting, unreachable, a lock timeout): not a bug of the request.
+# A query error of the code itself is a ProgrammingError/IntegrityError and stays a 500.
+DATABASE_AWAY = (OperationalError, InterfaceError)
+
+
+def database_unavailable(request, exc: Exception) -> DatabaseUnavailable:
+    """Log ``exc`` (one of :data:`DATABASE_AWAY`) in one line and return the 503 to answer.
+
+    A 503 as for any dependency down (CONTRACT §2); one line and no traceback per request
+    while it lasts. Used by DRF's handler and by middleware that touches the database.
+    """
+    logger.warning(
+        "Database unavailable in %s %s (request %s): %s",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        get_request_id(),
+        type(exc).__name__,
+        extra={"request_id": get_request_id()},
+    )
+    return DatabaseUnavailable()
+
+
 def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF ``EXCEPTION_HANDLER``: answer every exception with the error envelope."""
     exc = _as_api_exception(exc)
@@ -315,20 +337,8 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     set_rollback()
 
     request = context.get("request")
-    if isinstance(exc, OperationalError | InterfaceError):
-        # The database is away (restarting, unreachable, a lock timeout): not a bug of
-        # the request, so 503 as for any dependency down (CONTRACT §2), one log line and
-        # no traceback per request while it lasts. A query error of the code itself is
-        # a ProgrammingError/IntegrityError and stays a 500.
-        logger.warning(
-            "Database unavailable in %s %s (request %s): %s",
-            getattr(request, "method", "?"),
-            getattr(request, "path", "?"),
-            get_request_id(),
-            type(exc).__name__,
-            extra={"request_id": get_request_id()},
-        )
-        exc = DatabaseUnavailable()
+    if isinstance(exc, DATABASE_AWAY):
+        exc = database_unavailable(request, exc)
 
     if not isinstance(exc, drf.APIException):
         request_id = get_request_id()

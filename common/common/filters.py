@@ -4,7 +4,7 @@ A list view declares:
 
 - ``filterset_class``: a django-filter FilterSet of its field filters (``status``,
   ``created_after``...), applied by DjangoFilterBackend; a value it cannot read is a 400
-  naming the parameter;
+  naming the parameter; a time range is :func:`datetime_range`;
 - ``search_fields``: ``?search=`` (:class:`SearchFilter`), every word in one of the fields;
 - ``ordering_fields`` (and optionally ``ordering``, else the queryset's own order):
   ``?ordering=`` (:class:`OrderingFilter`).
@@ -14,8 +14,47 @@ Views never switch the backends off; a list without filters simply declares none
 
 from __future__ import annotations
 
+import datetime
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.fields import IsoDateTimeField
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, handed to the query in UTC.
+
+    Python reads offsets up to ±23:59, PostgreSQL's ``timestamptz`` takes ±15:59 (a 500
+    otherwise), and converting year 1 or 9999 to UTC can leave the calendar (SQLite's
+    adapter converts, and overflows): in UTC from the start, out of range is a 400.
+    """
+
+    default_error_messages = {"out_of_range": "Out of range once converted to UTC."}
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise DjangoValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
+def datetime_range(field_name: str) -> tuple[DateTimeFilter, DateTimeFilter]:
+    """``(…_after, …_before)``: at or after, at or before ``field_name`` (both inclusive).
+
+    In a FilterSet: ``created_after, created_before = datetime_range("created_at")``.
+    """
+    after = DateTimeFilter(field_name=field_name, lookup_expr="gte")
+    before = DateTimeFilter(field_name=field_name, lookup_expr="lte")
+    return after, before
 
 
 class SearchFilter(filters.SearchFilter):
@@ -32,7 +71,10 @@ class SearchFilter(filters.SearchFilter):
         value = request.query_params.get(self.search_param, "")
         if len(value) > self.max_length:
             raise ValidationError({self.search_param: [f"Ensure this value has at most {self.max_length} characters."]})
-        terms = super().get_search_terms(request)
+        try:
+            terms = super().get_search_terms(request)
+        except ValidationError as exc:  # DRF's own check (a NUL character) names no field
+            raise ValidationError({self.search_param: exc.detail}) from None
         if len(terms) > self.max_terms:
             raise ValidationError({self.search_param: [f"At most {self.max_terms} words."]})
         return terms

@@ -9,44 +9,74 @@ documented as ``application/json`` only (the browsable API may still post its fo
 undocumented: a generator given three media types writes code that sends the last one),
 drf-spectacular's method word is dropped from operation ids of action routes
 (``orders_confirm``, not ``orders_confirm_create``) where the shorter id stays unique,
-public operations say ``security: []``, and the envelope's parts are named, fully
+public operations say ``security: []``, the envelope's parts are named, fully
 required components (``ErrorEnvelope``, ``Error``, ``ErrorType``, ``ErrorDetail``,
-``ListMeta``). tests/test_generated_client.py generates a client and runs the workflow.
+``ListMeta``), a filter's enum is the component of the same values (one ``StatusEnum``
+for the order and the list's ``status``), and every status an operation can answer is
+listed (413 where a body is read, ``5XX`` everywhere), so a generated client parses
+every answer. :class:`AutoSchema` documents what every view shares: UUID path ids and
+the ``Idempotency-Key`` header. tests/test_generated_client.py generates a client and
+runs the workflow.
 """
 
 from __future__ import annotations
 
 import copy
 
+from django.conf import settings
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.settings import api_settings
 
+from common import idempotency
 from common.exceptions import ERROR_TYPES
+
+IDEMPOTENCY_MIDDLEWARE = "common.idempotency.middleware.IdempotencyMiddleware"
 
 
 class AutoSchema(openapi.AutoSchema):
-    """DRF's ``DEFAULT_SCHEMA_CLASS``: drf-spectacular's, with UUID path ids typed as such.
+    """DRF's ``DEFAULT_SCHEMA_CLASS``: drf-spectacular's, with what every view shares documented once.
 
-    :class:`common.views.UUIDLookupMixin` lets any path segment through (so a non-UUID is a 400,
-    not a 404), which drf-spectacular would document as ``pattern: ^[^/]+$``; the id is a UUID
-    (CONTRACT §2), and a generated client should take one. A view's own annotation still wins.
+    - UUID path ids typed as such: :class:`common.views.UUIDLookupMixin` lets any path segment
+      through (so a non-UUID is a 400, not a 404), which drf-spectacular would document as
+      ``pattern: ^[^/]+$``; the id is a UUID (CONTRACT §2), and a generated client should take one.
+    - The ``Idempotency-Key`` header on every POST the middleware serves (not on exempt views,
+      login and token refresh), so a generated client can send it.
+
+    A view's own annotation of a parameter still wins.
     """
 
     def get_override_parameters(self):
+        return [*self._uuid_lookup(), *self._idempotency_key(), *super().get_override_parameters()]
+
+    def _uuid_lookup(self) -> list[OpenApiParameter]:
         from common.views import UUIDLookupMixin  # views import DRF's generics: not at settings time
 
-        parameters = super().get_override_parameters()
         if not isinstance(self.view, UUIDLookupMixin):
-            return parameters
+            return []
         lookup = getattr(self.view, "lookup_url_kwarg", None) or self.view.lookup_field
         if lookup == "pk" and api_settings.SCHEMA_COERCE_PATH_PK:
             lookup = "id"  # the document's path says {id}, as drf-spectacular coerced it
         if f"{{{lookup}}}" not in self.path:
-            return parameters
-        return [OpenApiParameter(lookup, OpenApiTypes.UUID, OpenApiParameter.PATH), *parameters]
+            return []
+        return [OpenApiParameter(lookup, OpenApiTypes.UUID, OpenApiParameter.PATH)]
+
+    def _idempotency_key(self) -> list[OpenApiParameter]:
+        if self.method != "POST" or getattr(self.view, "idempotency_exempt", False):
+            return []
+        if IDEMPOTENCY_MIDDLEWARE not in settings.MIDDLEWARE:
+            return []
+        return [
+            OpenApiParameter(
+                idempotency.HEADER,
+                {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+                OpenApiParameter.HEADER,
+                description="A retry with the same key and body replays the first answer; "
+                "the same key with another body is a 409.",
+            )
+        ]
 
 
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -115,12 +145,16 @@ COMMON_SCHEMAS = {
     },
 }
 
+# Every answer an operation can give is documented, so a generated client parses it instead of
+# raising on an "unexpected" status: a body over the limit (413) wherever a body is read, and
+# any 5xx (the gateway or a service cannot reach a dependency, or a bug) everywhere.
+_BODY_ERRORS = ("400", "401", "403", "404", "409", "413", "415", "5XX")
 _ERRORS_BY_METHOD = {
-    "get": ("400", "401", "403", "404"),
-    "post": ("400", "401", "403", "404", "409", "415"),
-    "put": ("400", "401", "403", "404", "409", "415"),
-    "patch": ("400", "401", "403", "404", "409", "415"),
-    "delete": ("400", "401", "403", "404", "409"),
+    "get": ("400", "401", "403", "404", "5XX"),
+    "post": _BODY_ERRORS,
+    "put": _BODY_ERRORS,
+    "patch": _BODY_ERRORS,
+    "delete": ("400", "401", "403", "404", "409", "5XX"),
 }
 
 _DESCRIPTIONS = {
@@ -129,7 +163,9 @@ _DESCRIPTIONS = {
     "403": "The caller's role does not allow this operation.",
     "404": "Not found.",
     "409": "Conflict with the current state.",
+    "413": "The body is over the size limit (1 MiB by default).",
     "415": "Unsupported media type.",
+    "5XX": "A dependency is unavailable (502, 503) or too slow (504), or the platform failed (500).",
 }
 
 
@@ -188,6 +224,29 @@ def public_without_token(operation: dict) -> None:
         operation["security"] = []
 
 
+def named_parameter_enums(result: dict) -> None:
+    """Point a parameter's inline enum at the component enum of the same values (``status``: ``StatusEnum``).
+
+    drf-spectacular names the enums of serializer fields but writes a filter's inline, so a
+    generated client would get two types for one set of statuses (``SalesOrdersListStatus``
+    beside ``SalesStatusEnum``) and its users would convert between them. Only a match with
+    exactly one component is replaced; a query cannot send null, so ``nullable`` goes too.
+    """
+    components: dict[frozenset, list[str]] = {}
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if schema.get("type") == "string" and "enum" in schema:
+            components.setdefault(frozenset(schema["enum"]), []).append(name)
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in _ERRORS_BY_METHOD:
+                continue
+            for parameter in operation.get("parameters", []):
+                values = parameter.get("schema", {}).get("enum")
+                names = components.get(frozenset(value for value in values if value is not None), []) if values else []
+                if len(names) == 1:
+                    parameter["schema"] = _ref(names[0])
+
+
 def path_words(path: str) -> list[str]:
     """The path's fixed segments as identifier words: ``/orders/{id}/mark-paid`` -> ``orders, mark_paid``."""
     return [segment.replace("-", "_") for segment in path.strip("/").split("/") if segment and segment[0] != "{"]
@@ -223,6 +282,7 @@ def readable_operation_ids(result: dict) -> None:
 def envelope_postprocessing_hook(result, generator, request, public):
     """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: envelope the bodies, JSON-only requests, readable ids."""
     readable_operation_ids(result)
+    named_parameter_enums(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in COMMON_SCHEMAS.items():
         # Copies: the document may be mutated later and these templates serve every call.

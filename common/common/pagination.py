@@ -31,16 +31,27 @@ def _int_param(request, name: str, *, minimum: int, maximum: int) -> int | None:
     return value
 
 
+# Each parameter's (minimum, maximum, description): what is enforced is what is documented.
+PARAMETERS = {
+    "limit": (1, MAX_LIMIT, f"Number of results (default {DEFAULT_LIMIT}, max {MAX_LIMIT})."),
+    "offset": (0, MAX_OFFSET, "Index of the first result."),
+    "page": (1, MAX_OFFSET // MAX_LIMIT, "1-based page number (instead of offset)."),
+    "size": (1, MAX_LIMIT, f"Page size with `page` (default {DEFAULT_LIMIT}, max {MAX_LIMIT})."),
+}
+
+
+def _param(request, name: str) -> int | None:
+    minimum, maximum, _ = PARAMETERS[name]
+    return _int_param(request, name, minimum=minimum, maximum=maximum)
+
+
 def page_window(request) -> tuple[int, int]:
     """Return ``(limit, offset)`` from either style of query parameters."""
-    page = _int_param(request, "page", minimum=1, maximum=MAX_OFFSET // MAX_LIMIT)
-    size = _int_param(request, "size", minimum=1, maximum=MAX_LIMIT)
+    page, size = _param(request, "page"), _param(request, "size")
     if page is not None or size is not None:
         size = size or DEFAULT_LIMIT
         return size, ((page or 1) - 1) * size
-    limit = _int_param(request, "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
-    offset = _int_param(request, "offset", minimum=0, maximum=MAX_OFFSET) or 0
-    return limit, offset
+    return _param(request, "limit") or DEFAULT_LIMIT, _param(request, "offset") or 0
 
 
 class EnvelopePagination(BasePagination):
@@ -62,18 +73,13 @@ class EnvelopePagination(BasePagination):
         return schema
 
     def get_schema_operation_parameters(self, view):
-        def param(name: str, description: str) -> dict:
-            return {
+        return [
+            {
                 "name": name,
                 "in": "query",
                 "required": False,
                 "description": description,
-                "schema": {"type": "integer"},
+                "schema": {"type": "integer", "minimum": minimum, "maximum": maximum},
             }
-
-        return [
-            param("limit", f"Number of results (default {DEFAULT_LIMIT}, max {MAX_LIMIT})."),
-            param("offset", "Index of the first result."),
-            param("page", "1-based page number (instead of offset)."),
-            param("size", f"Page size with `page` (max {MAX_LIMIT})."),
+            for name, (minimum, maximum, description) in PARAMETERS.items()
         ]

@@ -47,3 +47,8 @@ def role_has_permission(role: str | None, permission: str) -> bool:
 def roles_for(permission: str) -> list[str]:
     """Return the roles that hold ``permission``, admin included, for docs and tests."""
     return sorted(PERMISSIONS[permission] | {ADMIN})
+
+
+def roles_text(permission: str) -> str:
+    """``"Roles: admin, finance_manager."``: the API docs' sentence, from the matrix so it cannot drift."""
+    return f"Roles: {', '.join(roles_for(permission))}."

@@ -1,5 +1,6 @@
 """IdempotencyMiddleware on PostgreSQL: replay, conflicts, caller scope, one transaction, real concurrency."""
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -7,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -367,3 +368,26 @@ def test_prune_idempotency_deletes_only_old_records():
 
     # then
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db
+def test_the_database_away_while_claiming_is_the_503_envelope_and_runs_nothing(monkeypatch, caplog):
+    # given: the database goes away as the key is claimed (restarting, too many clients)
+    def away(**fields):
+        raise OperationalError("connection failed: sorry, too many clients already")
+
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", away)
+    client = _client()
+    client.raise_request_exception = False
+
+    # when
+    with caplog.at_level(logging.WARNING, logger="common.exceptions"):
+        response = _post(client, "key-1", {"n": 1})
+
+    # then: what a DRF view answers with its database away, not Django's 500; one line in the log
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "upstream_unavailable"  # the envelope: test_envelope.py
+    [record] = [r for r in caplog.records if r.name == "common.exceptions"]
+    assert record.getMessage().startswith("Database unavailable in POST /counter (request ")
+    assert record.exc_info is None
+    assert side_effects.count == 0

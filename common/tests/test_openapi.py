@@ -5,7 +5,8 @@ from rest_framework.test import APIClient
 
 from common import exceptions
 from common.exceptions import ERROR_TYPES
-from common.openapi import readable_operation_ids
+from common.openapi import named_parameter_enums, readable_operation_ids
+from common.pagination import MAX_LIMIT, MAX_OFFSET
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 
@@ -64,10 +65,23 @@ def test_operations_list_the_error_envelope(schema):
     post = schema["paths"]["/gadgets"]["post"]
     get = schema["paths"]["/gadgets/{id}"]["get"]
 
-    assert {code: _json_schema(post, code) for code in ("400", "401", "403", "404", "409", "415")} == dict.fromkeys(
-        ("400", "401", "403", "404", "409", "415"), ERROR_REF
-    )
-    assert set(get["responses"]) == {"200", "400", "401", "403", "404"}
+    codes = ("400", "401", "403", "404", "409", "413", "415", "5XX")
+    assert {code: _json_schema(post, code) for code in codes} == dict.fromkeys(codes, ERROR_REF)
+    assert set(get["responses"]) == {"200", "400", "401", "403", "404", "5XX"}
+
+
+def test_a_body_over_the_limit_and_any_5xx_are_documented_so_a_client_parses_them(schema):
+    # a generated client raises (or returns None) on a status its operation does not list
+    responses = {
+        (path, method): set(operation["responses"])
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+    assert all("5XX" in codes for codes in responses.values())
+    assert all("413" in codes for (_, method), codes in responses.items() if method in ("post", "put", "patch"))
+    assert "413" not in responses[("/gadgets/{id}", "get")]
 
 
 def test_errors_documented_by_description_only_get_the_error_envelope(schema):
@@ -165,3 +179,54 @@ def test_a_shorter_operation_id_that_would_collide_is_not_taken():
     stock = document["paths"]["/items/{id}/stock"]
     assert (stock["get"]["operationId"], stock["post"]["operationId"]) == ("items_stock", "items_stock_create")
     assert document["paths"]["/orders/{id}/mark-paid"]["post"]["operationId"] == "orders_mark_paid"
+
+
+def test_pagination_parameters_document_the_bounds_they_enforce(schema):
+    parameters = {param["name"]: param["schema"] for param in schema["paths"]["/gadgets"]["get"]["parameters"]}
+
+    assert parameters == {
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        "page": {"type": "integer", "minimum": 1, "maximum": MAX_OFFSET // MAX_LIMIT},
+        "size": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    }
+
+
+def test_every_post_documents_the_idempotency_key_header(schema):
+    [header] = [param for param in schema["paths"]["/gadgets"]["post"]["parameters"] if param["in"] == "header"]
+
+    assert header["name"] == "Idempotency-Key"
+    assert header["schema"] == {"type": "string", "maxLength": 255}
+    assert "parameters" not in schema["paths"]["/gadgets"]["get"] or all(
+        param["in"] != "header" for param in schema["paths"]["/gadgets"]["get"]["parameters"]
+    )
+
+
+def test_a_filters_enum_is_the_component_of_the_same_values():
+    # given: drf-spectacular names a serializer's enum but writes a filter's inline (sorted, nullable)
+    status = {"in": "query", "name": "status", "schema": {"type": "string", "enum": ["Draft", "Paid"]}}
+    stock = {"in": "query", "name": "stock", "schema": {"type": "string", "nullable": True, "enum": ["low", "out"]}}
+    other = {"in": "query", "name": "kind", "schema": {"type": "string", "enum": ["a", "b"]}}
+    document = {
+        "paths": {"/orders": {"get": {"operationId": "orders_list", "parameters": [status, stock, other]}}},
+        "components": {
+            "schemas": {
+                "StatusEnum": {"type": "string", "enum": ["Paid", "Draft"]},
+                "StockEnum": {"type": "string", "enum": ["out", "low"]},
+                "NullEnum": {"enum": [None]},
+                "KindEnum": {"type": "string", "enum": ["b", "a"]},
+                "SortEnum": {"type": "string", "enum": ["a", "b"]},
+            }
+        },
+    }
+
+    # when
+    named_parameter_enums(document)
+
+    # then: one type for one set of values in a generated client; an ambiguous match stays inline
+    parameters = document["paths"]["/orders"]["get"]["parameters"]
+    assert [param["schema"] for param in parameters] == [
+        {"$ref": "#/components/schemas/StatusEnum"},
+        {"$ref": "#/components/schemas/StockEnum"},
+        {"type": "string", "enum": ["a", "b"]},
+    ]

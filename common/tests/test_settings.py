@@ -383,6 +383,9 @@ def _deploy_check(tmp_path, **values) -> subprocess.CompletedProcess:
         "JWT_PUBLIC_KEY_FILE": str(public_key),
         "ERP_DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path}/contact.sqlite3",
+        # The admin's single sign-on client: production refuses to start without its secret.
+        "SSO_CLIENT_SECRET": REAL_SECRET,
+        "ERP_PUBLIC_URL": "https://erp.example",
         **values,
     }
     return subprocess.run(

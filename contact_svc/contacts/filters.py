@@ -11,14 +11,15 @@ import django_filters
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
+from common.filters import datetime_range
+
 ORDERING_FIELDS = ("name", "email", "created_at", "updated_at")
 SEARCH_FIELDS = ("name", "email")
 
 
 class ContactFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(method="filter_email")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after, created_before = datetime_range("created_at")
 
     def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Compare lower(email) so PostgreSQL can use the unique lower(email) index.

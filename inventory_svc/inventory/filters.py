@@ -12,6 +12,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import F, Q, QuerySet
 
+from common.filters import datetime_range
+
 from .models import normalize_sku
 
 ORDERING_FIELDS = ("sku", "name", "unit_price", "reorder_level", "quantity", "created_at", "updated_at")
@@ -25,8 +27,7 @@ class ItemFilter(django_filters.FilterSet):
         coerce=lambda value: value == "true",
         method="filter_below_reorder_level",
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after, created_before = datetime_range("created_at")
 
     def filter_sku(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Exact, on the normalised value, so the unique index on sku serves it.

@@ -24,6 +24,9 @@ from common.money import MoneyField
 
 # Named here because services map the IntegrityError of exactly this constraint to a 409.
 SKU_UNIQUE_CONSTRAINT = "inventory_item_sku_uniq"
+# How the databases report a duplicate SKU (common.db.unique_violation): PostgreSQL names the
+# constraint, SQLite the column it is on (the local run's default database).
+SKU_UNIQUE = (SKU_UNIQUE_CONSTRAINT, "inventory_item.sku")
 MOVEMENT_ONCE_PER_ORDER_CONSTRAINT = "inventory_movement_once_per_order"
 SKU_MAX_LENGTH = 64
 

@@ -29,7 +29,7 @@ from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationF
 from . import events
 from .lines import Line, ShortLine, quantities_by_item
 from .models import (
-    SKU_UNIQUE_CONSTRAINT,
+    SKU_UNIQUE,
     IssueOutcome,
     Item,
     MovementReason,
@@ -137,7 +137,7 @@ def _item_save(item: Item) -> None:
         item.full_clean(validate_unique=False, validate_constraints=False)
     except DjangoValidationError as exc:
         raise ValidationFailed.from_django(exc) from None
-    with unique_conflict(SKU_UNIQUE_CONSTRAINT, field="sku", message="An item with this SKU already exists."):
+    with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
         item.save()
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import django_filters
-
+from common.filters import datetime_range
 from common.orders.filters import OrderFilter
 
 from .models import PurchaseOrder
 
 
 class PurchaseOrderFilter(OrderFilter):
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lte")
+    received_after, received_before = datetime_range("received_at")
 
     class Meta:
         model = PurchaseOrder

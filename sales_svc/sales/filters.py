@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import django_filters
-
+from common.filters import datetime_range
 from common.orders.filters import OrderFilter
 
 from .models import SalesOrder
 
 
 class SalesOrderFilter(OrderFilter):
-    confirmed_after = django_filters.IsoDateTimeFilter(field_name="confirmed_at", lookup_expr="gte")
-    confirmed_before = django_filters.IsoDateTimeFilter(field_name="confirmed_at", lookup_expr="lte")
+    confirmed_after, confirmed_before = datetime_range("confirmed_at")
 
     class Meta:
         model = SalesOrder

@@ -71,3 +71,14 @@ def test_throttled_and_admin_only_register_are_documented(schema):
     register = ops[("post", "/register")]
     assert "registering an `admin` always needs an admin token" in register["description"]
     assert {"401", "403"} <= set(register["responses"])
+
+
+def test_the_idempotency_key_is_documented_where_answers_are_stored(schema):
+    # common.openapi.AutoSchema: every POST the middleware serves, not the views whose answer carries tokens
+    def takes_key(operation) -> bool:
+        return any(param["name"] == "Idempotency-Key" for param in operation.get("parameters", []))
+
+    ops = operations(schema)
+    posts = {key for key in ops if key[0] == "post"}
+    exempt = {("post", "/login"), ("post", "/refresh"), ("post", "/service-token")}
+    assert {key for key in posts if takes_key(ops[key])} == posts - exempt

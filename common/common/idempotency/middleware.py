@@ -35,12 +35,11 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
-from ..exceptions import error_response
+from ..exceptions import DATABASE_AWAY, database_unavailable, error_response, service_error_response
+from . import HEADER, MAX_KEY_LENGTH
 from .models import IdempotencyRecord
 
-HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 255
 # Refusals that happen before the view does anything: a retry must be allowed to run.
 NOT_STORED_STATUSES = frozenset({401, 403, 429})
 # A claim row can vanish between a failed INSERT and the read (pruned): insert again.
@@ -171,16 +170,20 @@ class IdempotencyMiddleware:
 
         # The view is called here, not by Django, so that it runs inside the transaction;
         # a view exception propagates out of it (rolling everything back) to Django's
-        # handler, exactly as it would have without a key.
-        with transaction.atomic():
-            record, replay = _claim(caller=caller, key=key, digest=fingerprint)
-            if replay is not None:
-                return replay
-            response = view_func(request, *view_args, **view_kwargs)
-            if callable(getattr(response, "render", None)):
-                response = response.render()  # the stored bytes are the bytes sent
-            if not _should_store(response):
-                transaction.set_rollback(True)
-                return response
-            _store(record, response)
+        # handler, exactly as it would have without a key. The database being away while
+        # the claim is made or stored is the 503 a DRF view would answer, not Django's 500.
+        try:
+            with transaction.atomic():
+                record, replay = _claim(caller=caller, key=key, digest=fingerprint)
+                if replay is not None:
+                    return replay
+                response = view_func(request, *view_args, **view_kwargs)
+                if callable(getattr(response, "render", None)):
+                    response = response.render()  # the stored bytes are the bytes sent
+                if not _should_store(response):
+                    transaction.set_rollback(True)
+                    return response
+                _store(record, response)
+        except DATABASE_AWAY as exc:
+            return service_error_response(database_unavailable(request, exc))
         return response

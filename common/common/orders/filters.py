@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import django_filters
 
+from ..filters import datetime_range
 from .models import OrderDocument
 
 ORDERING_FIELDS = ("created_at", "updated_at", "total_amount", "status")
@@ -22,5 +23,4 @@ def search_fields(model: type[OrderDocument]) -> tuple[str, ...]:
 
 
 class OrderFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after, created_before = datetime_range("created_at")

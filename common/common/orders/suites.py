@@ -153,6 +153,6 @@ def test_every_operation_is_documented_with_its_roles(order_schema, transition_p
 
 def test_transition_docs_name_the_roles_that_hold_them(order_schema, transition_permissions):
     for name, permission in transition_permissions.items():
-        description = order_schema["paths"][f"/orders/{{id}}/{name}"]["post"]["description"]
-        assert f"Roles: {', '.join(roles_for(permission))}." in description
-        assert "Idempotency-Key" in description
+        operation = order_schema["paths"][f"/orders/{{id}}/{name}"]["post"]
+        assert f"Roles: {', '.join(roles_for(permission))}." in operation["description"]
+        assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]

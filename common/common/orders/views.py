@@ -18,7 +18,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from common.authentication import actor_of
-from common.roles import roles_for
+from common.roles import roles_text
 from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 
 from .filters import ORDERING_FIELDS
@@ -27,18 +27,6 @@ from .models import OrderDocument
 from .serializers import OrderLinesSerializer, OrderSerializer
 
 READ, WRITE = "orders.read", "orders.write"
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="A retry with the same key and body replays the first response.",
-)
-
-
-def roles_text(permission: str) -> str:
-    """Return "Roles: ..." for the docs, derived from common.roles so it cannot drift."""
-    return f"Roles: {', '.join(roles_for(permission))}."
 
 
 def list_parameters(*, party: str, stamp: str) -> list[OpenApiParameter]:
@@ -66,9 +54,8 @@ def order_viewset_schema(*, title: str, party: str, stamp: str, serializer, crea
         create=extend_schema(
             summary=f"Create a {title} (Draft)",
             description=f"The {party} and every item are checked with contact_svc and inventory_svc in one call "
-            f"each; a line's price defaults to the item's unit_price. Accepts `Idempotency-Key`. {roles_text(WRITE)}",
+            f"each; a line's price defaults to the item's unit_price. {roles_text(WRITE)}",
             request=create_serializer,
-            parameters=[IDEMPOTENCY_KEY],
             responses={201: serializer},
         ),
         update=extend_schema(
@@ -84,9 +71,8 @@ def transition_schema(*, summary: str, description: str, permission: str, serial
     """Return the OpenAPI description of a transition action (no body, answers the order)."""
     return extend_schema(
         summary=summary,
-        description=f"{description} Accepts `Idempotency-Key`. {roles_text(permission)}",
+        description=f"{description} {roles_text(permission)}",
         request=None,
-        parameters=[IDEMPOTENCY_KEY],
         responses={200: serializer},
     )
 

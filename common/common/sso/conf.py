@@ -79,6 +79,8 @@ def staff_sign_in_settings(
     debug: bool,
     middleware: list[str],
     allowed_hosts: list[str],
+    secure_cookies: bool = False,
+    csrf_trusted_origins: list[str] = (),
     session_cookie_path: str | None = None,
 ) -> dict:
     """Return the settings that make ``service``'s admin an OIDC client behind the gateway."""
@@ -86,7 +88,6 @@ def staff_sign_in_settings(
     issuer = default_issuer()
     internal_provider = (env("AUTH_SERVICE_URL") or "http://127.0.0.1:8002").rstrip("/") + "/sso"
     mount = f"/admin/{service}"
-    secure = public.startswith("https://")
     public_host = urlsplit(public).hostname
     return {
         "MIDDLEWARE": _with_middleware(middleware),
@@ -102,11 +103,14 @@ def staff_sign_in_settings(
         "SESSION_COOKIE_NAME": admin_session_cookie(service),
         "SESSION_COOKIE_PATH": session_cookie_path or f"{mount}/",
         "SESSION_COOKIE_AGE": env_int("SSO_SESSION_SECONDS", 12 * 3600),
-        "SESSION_COOKIE_SECURE": secure,
+        # Secure-only when TLS ends in front of the gateway (common.settings.base TLS_EDGE): one decision.
+        "SESSION_COOKIE_SECURE": secure_cookies,
         "CSRF_COOKIE_NAME": f"{admin_cookie_prefix(service)}csrftoken",
         "CSRF_COOKIE_PATH": f"{mount}/",
-        "CSRF_COOKIE_SECURE": secure,
-        "CSRF_TRUSTED_ORIGINS": [f"{urlsplit(public).scheme}://{urlsplit(public).netloc}"],
+        "CSRF_COOKIE_SECURE": secure_cookies,
+        "CSRF_TRUSTED_ORIGINS": sorted(
+            {*csrf_trusted_origins, f"{urlsplit(public).scheme}://{urlsplit(public).netloc}"}
+        ),
         # In the session: Django's cookie storage would set a "messages" cookie on "/", which
         # the gateway does not pass on (each admin gets its own cookies only).
         "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",
@@ -147,6 +151,8 @@ def staff_sign_in(namespace: dict, **options) -> None:
             debug=namespace["DEBUG"],
             middleware=namespace["MIDDLEWARE"],
             allowed_hosts=namespace["ALLOWED_HOSTS"],
+            secure_cookies=namespace["TLS_EDGE"],
+            csrf_trusted_origins=namespace.get("CSRF_TRUSTED_ORIGINS", []),
             **options,
         )
     )

@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from common.roles import roles_for
+from common.roles import roles_text
 from common.views import ServiceModelViewSet
 from contacts.filters import ORDERING_FIELDS, SEARCH_FIELDS, ContactFilter
 from contacts.kinds import CUSTOMER, VENDOR, ContactKind
@@ -75,8 +75,7 @@ class ContactViewSet(ServiceModelViewSet):
 
 
 def _roles(permission: str, *, service: bool = False) -> str:
-    # Derived from common.roles so the docs cannot drift from what is enforced.
-    text = f"Roles: {', '.join(roles_for(permission))}."
+    text = roles_text(permission)
     if service:
         text += " Service tokens are accepted too (internal read by other services)."
     return text
@@ -146,16 +145,7 @@ def contact_schema(kind: ContactKind, serializer: type[ContactSerializer]) -> di
         ),
         create=extend_schema(
             summary=f"Create a {kind.name}",
-            description=f"The email is lower-cased; a duplicate within {plural} (any case) is a 409. "
-            f"Accepts `Idempotency-Key`. {_roles(WRITE)}",
-            parameters=[
-                OpenApiParameter(
-                    "Idempotency-Key",
-                    str,
-                    OpenApiParameter.HEADER,
-                    description="A retry with the same key and body replays the first response.",
-                )
-            ],
+            description=f"The email is lower-cased; a duplicate within {plural} (any case) is a 409. {_roles(WRITE)}",
             request=serializer,
             responses={201: serializer},
             examples=[OpenApiExample(f"New {kind.name}", value=_EXAMPLES[kind.name], request_only=True)],

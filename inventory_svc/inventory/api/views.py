@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.authentication import actor_of
-from common.roles import roles_for
+from common.roles import roles_text
 from common.views import ServiceModelViewSet
 from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
 from inventory.lines import StockLine
@@ -29,18 +29,6 @@ from . import serializers as s
 ITEMS_READ, ITEMS_WRITE, ITEMS_DELETE = "items.read", "items.write", "items.delete"
 STOCK_READ, STOCK_ADJUST = "stock.read", "stock.adjust"
 
-
-def _roles(permission: str) -> str:
-    # Derived from common.roles so the docs cannot drift from what is enforced.
-    return f"Roles: {', '.join(roles_for(permission))}."
-
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="A retry with the same key and body replays the first response.",
-)
 
 _LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Words that must each appear in the SKU or the name."),
@@ -74,29 +62,28 @@ _NEW_ITEM = {
     list=extend_schema(
         summary="List items",
         description=f"Paginated, newest first unless `ordering` says otherwise; `quantity` is the stock on hand. "
-        f"{_roles(ITEMS_READ)}",
+        f"{roles_text(ITEMS_READ)}",
         parameters=_LIST_PARAMETERS,
     ),
-    retrieve=extend_schema(summary="Get an item", description=_roles(ITEMS_READ)),
+    retrieve=extend_schema(summary="Get an item", description=roles_text(ITEMS_READ)),
     create=extend_schema(
         summary="Create an item",
         description="The SKU is trimmed and upper-cased; a duplicate is a 409. The item's stock is created at 0 "
-        f"in the same transaction. Accepts `Idempotency-Key`. {_roles(ITEMS_WRITE)}",
-        parameters=[IDEMPOTENCY_KEY],
+        f"in the same transaction. {roles_text(ITEMS_WRITE)}",
         examples=[OpenApiExample("New item", value=_NEW_ITEM, request_only=True)],
     ),
     update=extend_schema(
         summary="Replace an item",
         description="Every field is replaced: omitted `description`/`reorder_level` take their defaults. "
-        f"Stock is changed only through `/items/{{id}}/stock`. {_roles(ITEMS_WRITE)}",
+        f"Stock is changed only through `/items/{{id}}/stock`. {roles_text(ITEMS_WRITE)}",
     ),
     partial_update=extend_schema(
-        summary="Amend an item", description=f"Only the fields given change. {_roles(ITEMS_WRITE)}"
+        summary="Amend an item", description=f"Only the fields given change. {roles_text(ITEMS_WRITE)}"
     ),
     destroy=extend_schema(
         summary="Delete an item",
         description="409 while stock is on hand, or once the item has stock movements (its ledger is kept). "
-        f"{_roles(ITEMS_DELETE)}",
+        f"{roles_text(ITEMS_DELETE)}",
         responses={204: None},
     ),
 )
@@ -130,7 +117,9 @@ class ItemViewSet(ServiceModelViewSet):
         item_delete(item=instance)
 
     # The item's stock and ledger are not filtered by the item list's parameters.
-    @extend_schema(summary="Get an item's stock", description=_roles(STOCK_READ), responses={200: s.StockSerializer})
+    @extend_schema(
+        summary="Get an item's stock", description=roles_text(STOCK_READ), responses={200: s.StockSerializer}
+    )
     @action(detail=True, methods=["get"], url_path="stock", pagination_class=None, filter_backends=[])
     def stock(self, request, pk=None):
         return Response(s.StockSerializer(stock_get(item=self.get_object())).data)
@@ -139,7 +128,7 @@ class ItemViewSet(ServiceModelViewSet):
         summary="Adjust an item's stock",
         description="`quantity` is a signed, non-zero change (as in the original API), recorded in the ledger "
         "with reason `adjustment` and the optional `reason` text as its note. A result below zero is a 409 and "
-        f"changes nothing. {_roles(STOCK_ADJUST)}",
+        f"changes nothing. {roles_text(STOCK_ADJUST)}",
         request=s.StockAdjustmentSerializer,
         responses={200: s.StockSerializer},
         examples=[OpenApiExample("Count correction", value={"quantity": -2, "reason": "stocktake"}, request_only=True)],
@@ -158,7 +147,8 @@ class ItemViewSet(ServiceModelViewSet):
 
     @extend_schema(
         summary="List an item's stock movements",
-        description=f"The stock ledger, newest first; on hand always equals the sum of `change`. {_roles(STOCK_READ)}",
+        description="The stock ledger, newest first; on hand always equals the sum of `change`. "
+        f"{roles_text(STOCK_READ)}",
         responses={200: s.StockMovementSerializer(many=True)},
     )
     @action(detail=True, methods=["get"], url_path="movements", filter_backends=[])
