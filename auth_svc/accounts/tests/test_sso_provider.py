@@ -82,9 +82,10 @@ def test_no_consent_screen_for_the_platform_s_own_admins(client, application, us
     # when
     response = authorize(client)
 
-    # then: straight back to the admin with a code
+    # then: straight back to the admin with a code, naming the issuer (RFC 9207: no mix-up)
     assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
-    assert parse_qs(urlsplit(response["Location"]).query)["state"] == ["the-state"]
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["state"] == ["the-state"] and query["iss"] == [settings.SSO["ISSUER"]]
 
 
 def test_without_a_session_the_authorize_request_goes_to_the_sign_in_page(client, application):
