@@ -299,3 +299,6 @@ def test_signing_out_at_the_index_ends_every_admin_session(platform, new_page, s
     time.sleep(RECHECK_SECONDS + 1)
     page.goto(f"{public}/admin/contact/contacts/customer/")
     assert "/admin/auth/sso/signin/" in page.url, page.url
+    # ... and signing in again goes back to the page asked for, under the admin's mount point
+    sign_in(page, *FM)
+    assert page.url == f"{public}/admin/contact/contacts/customer/", page.url

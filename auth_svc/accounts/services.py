@@ -133,7 +133,7 @@ def user_change_role(*, user: User, role: str) -> User:
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
-    """Deactivate a user and revoke their refresh tokens; their access tokens simply expire.
+    """Deactivate a user and end their sessions (:func:`user_sessions_end`); their API access tokens simply expire.
 
     Lock order (see the top of this module): active admins, then this user's row, then
     their tokens; the decision is taken on the row as locked, not on the caller's copy.
@@ -150,8 +150,7 @@ def user_deactivate(*, user: User) -> User:
     if locked.is_active:
         locked.is_active = False
         locked.save(update_fields=["is_active", "updated_at"])
-    user_refresh_tokens_revoke(user=locked)
-    sso_tokens_revoke(user=locked)
+    user_sessions_end(user=locked)
     return locked
 
 
@@ -196,9 +195,10 @@ def user_admin_change(*, user: User, changes: dict) -> User:
 
 @transaction.atomic
 def user_password_set(*, user: User, password: str) -> User:
-    """Set a new password chosen for the user (Django admin), and revoke their refresh tokens.
+    """Set a new password chosen for the user (Django admin), and end their sessions.
 
-    Like a password reset: sessions opened with the old password end at their next refresh.
+    Like a password reset: sessions opened with the old password end, the API's at their
+    next refresh, the back office's at their next re-check (:func:`user_sessions_end`).
     """
     locked = _user_lock(pk=user.pk)
     if locked is None:
@@ -206,7 +206,7 @@ def user_password_set(*, user: User, password: str) -> User:
     _password_validate(password=password, user=locked, field="password1")
     locked.set_password(password)
     locked.save(update_fields=["password", "updated_at"])
-    user_refresh_tokens_revoke(user=locked)
+    user_sessions_end(user=locked)
     return locked
 
 
@@ -314,6 +314,17 @@ def user_refresh_tokens_revoke(*, user: User) -> int:
         [BlacklistedToken(token=token) for token in pending], ignore_conflicts=True
     )
     return len(created)
+
+
+def user_sessions_end(*, user: User) -> None:
+    """End every session of the user: the API's (refresh tokens) and the back office's (the provider's tokens).
+
+    What a deactivation and a new password do, so that whoever signed in with the old
+    password, through the API or at the back office's sign-in page, is out. Complete only
+    under the user's row lock (see :func:`user_refresh_tokens_revoke`).
+    """
+    user_refresh_tokens_revoke(user=user)
+    sso_tokens_revoke(user=user)
 
 
 def sso_tokens_revoke(*, user: User) -> int:
@@ -430,7 +441,7 @@ def password_reset_requests_process(*, limit: int = 50) -> int:
 
 @transaction.atomic
 def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
-    """Set a new password with a valid reset token, use the token up, revoke refresh tokens."""
+    """Set a new password with a valid reset token, use the token up, end the user's sessions."""
     now = timezone.now()
     invalid = ValidationFailed.field("reset_token", "Invalid or expired reset token.")
     token = (
@@ -450,5 +461,5 @@ def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
     user.save(update_fields=["password", "updated_at"])
     token.used_at = now
     token.save(update_fields=["used_at"])
-    user_refresh_tokens_revoke(user=user)
+    user_sessions_end(user=user)
     return user

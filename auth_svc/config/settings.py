@@ -77,6 +77,17 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"openid": "Sign in", "email": "Your email", "profile": "Your profile"},
     "DEFAULT_SCOPES": ["openid"],
     "PKCE_REQUIRED": True,
+    # RFC 9700 (the OAuth security BCP) now, not at django-oauth-toolkit 4.0: S256 PKCE only,
+    # no implicit or password grant, no access token in a query string, tokens stored hashed,
+    # the issuer named in the authorization response, a replayed refresh token revokes its family.
+    # (http redirect URIs stay allowed: the local run's public URL is http://localhost.)
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("SSO_ACCESS_TOKEN_SECONDS", 8 * 3600),
     "ID_TOKEN_EXPIRE_SECONDS": 300,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 8 * 3600,

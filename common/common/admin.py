@@ -27,13 +27,10 @@ from django.http import HttpResponseRedirect
 from rest_framework.exceptions import APIException
 
 from .exceptions import ServiceError
-from .roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER, PERMISSIONS, ROLES, role_has_permission
+from .roles import ADMIN, PERMISSIONS, ROLES, role_has_permission
+from .sso.staff import GROUP_ROLES
 
 OPERATIONS = ("view", "add", "change", "delete")
-
-# The roles a django.contrib.auth Group can carry. ``admin`` is carried by is_superuser
-# alone, so that a group cannot make somebody an admin behind that flag's back.
-GROUP_ROLES = (INVENTORY_MANAGER, FINANCE_MANAGER)
 
 _GROUP_ROLE_CACHE = "_common_group_role"
 

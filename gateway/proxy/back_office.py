@@ -30,23 +30,21 @@ from urllib3.util import Timeout
 
 from common.exceptions import error_response
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from common.sso.conf import admin_cookie_prefix, admin_session_cookie
+from common.sso.conf import ADMIN_SERVICES, PREFIX_HEADER, admin_cookie_prefix, admin_session_cookie
 
 from . import credential as gateway_credential
 from .proxy import forward, upstream_for
 
 logger = logging.getLogger(__name__)
 
-PREFIX_HEADER = "X-Forwarded-Prefix"
-# (service, title, what staff find there), in the order the index lists them.
-ADMINS = (
-    ("contact", "Contacts", "customers and vendors"),
-    ("inventory", "Inventory", "items, stock on hand, the stock ledger, stock adjustments"),
-    ("sales", "Sales orders", "confirm, pay and cancel sales orders"),
-    ("purchase", "Purchase orders", "receive, pay and cancel purchase orders"),
-    ("auth", "Users and roles", "platform accounts (admin only)"),
-)
-ADMIN_SERVICES = frozenset(service for service, _, _ in ADMINS)
+# Each admin's (title, what staff find there); which admins there are is common's ADMIN_SERVICES.
+ADMIN_PAGES = {
+    "contact": ("Contacts", "customers and vendors"),
+    "inventory": ("Inventory", "items, stock on hand, the stock ledger, stock adjustments"),
+    "sales": ("Sales orders", "confirm, pay and cancel sales orders"),
+    "purchase": ("Purchase orders", "receive, pay and cancel purchase orders"),
+    "auth": ("Users and roles", "platform accounts (admin only)"),
+}
 ROLE_TITLES = {ADMIN: "admin", FINANCE_MANAGER: "finance manager", INVENTORY_MANAGER: "inventory manager"}
 
 
@@ -129,7 +127,10 @@ def index_view(request: HttpRequest) -> HttpResponse:
         return moved
     context = {
         "staff": signed_in(request),
-        "admins": [{"url": f"/admin/{service}/", "title": title, "about": about} for service, title, about in ADMINS],
+        "admins": [
+            {"url": f"/admin/{service}/", "title": ADMIN_PAGES[service][0], "about": ADMIN_PAGES[service][1]}
+            for service in ADMIN_SERVICES
+        ],
         "sign_in_url": "/admin/auth/login/?next=/admin/",
         "sign_out_url": "/admin/auth/sso/signout/",
     }

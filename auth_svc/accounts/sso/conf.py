@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
-ADMIN_SERVICES = ("contact", "inventory", "sales", "purchase", "auth")
+from common.sso.conf import ADMIN_SERVICES
 
 
 @dataclass(frozen=True)

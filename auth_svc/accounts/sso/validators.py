@@ -1,4 +1,8 @@
-"""django-oauth-toolkit's validator with the platform's claims, refusing deactivated accounts."""
+"""django-oauth-toolkit's validator with the platform's claims, refusing deactivated accounts.
+
+It also answers ``prompt=none`` (OIDC Core §3.1.2.1), which django-oauth-toolkit leaves to
+oauthlib's abstract validator (a 500 otherwise).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,22 @@ class PlatformOAuth2Validator(OAuth2Validator):
         return valid and request.user.is_active
 
     def validate_bearer_token(self, token, scopes, request):
+        # In the Authorization header only, never in a query string that proxies and logs
+        # keep (RFC 9700 §4.3.2): oauthlib's userinfo endpoint would take either.
+        scheme, _, credentials = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or credentials.strip() != token:
+            return False
         # The admins re-read userinfo every minute or so (common.sso.middleware): a
         # deactivated account's token answers 401 there, and its sessions end.
         valid = super().validate_bearer_token(token, scopes, request)
         return valid and request.user.is_active
+
+    def validate_silent_login(self, request) -> bool:
+        # The authorize view runs only for a signed-in browser (django-oauth-toolkit sends
+        # any other to the sign-in page first), so with prompt=none there is a login.
+        return True
+
+    def validate_silent_authorization(self, request) -> bool:
+        # No consent screen is shown only to the platform's own admins (accounts.sso.clients);
+        # any other application answers consent_required to prompt=none.
+        return bool(request.client.skip_authorization)

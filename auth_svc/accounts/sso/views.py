@@ -15,11 +15,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import login, logout
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
 
 from common.exceptions import RateLimited, Unauthorized, error_response
 from common.sso.views import safe_next_url
@@ -49,6 +50,7 @@ def _page(request, template: str, context: dict, status: int = 200, **headers):
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 @csrf_protect
 @sensitive_post_parameters("password")
 def signin(request):
@@ -71,6 +73,7 @@ def signin(request):
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 @csrf_protect
 def signout(request):
     """End the single sign-on session; the admins' sessions end at their next re-check."""
@@ -79,18 +82,15 @@ def signout(request):
             services.sso_tokens_revoke(user=request.user)
         logout(request)
         return HttpResponseRedirect(settings.SSO["BACK_OFFICE_URL"])
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET", "POST"])
     return _page(
         request, "accounts/signout.html", {"title": "Sign out", "back_office_url": settings.SSO["BACK_OFFICE_URL"]}
     )
 
 
 @never_cache
+@require_GET
 def session(request):
     """Who holds this single sign-on session: ``{"email", "role"}``, else 401 (the gateway's index asks)."""
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     user = request.user
     if not user.is_authenticated:
         return error_response(401, "Nobody is signed in.", error_type="unauthorized")

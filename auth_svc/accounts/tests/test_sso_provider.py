@@ -82,9 +82,10 @@ def test_no_consent_screen_for_the_platform_s_own_admins(client, application, us
     # when
     response = authorize(client)
 
-    # then: straight back to the admin with a code
+    # then: straight back to the admin with a code, naming the issuer (RFC 9207: no mix-up)
     assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
-    assert parse_qs(urlsplit(response["Location"]).query)["state"] == ["the-state"]
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["state"] == ["the-state"] and query["iss"] == [settings.SSO["ISSUER"]]
 
 
 def test_without_a_session_the_authorize_request_goes_to_the_sign_in_page(client, application):
@@ -172,6 +173,101 @@ def test_signing_out_ends_the_session_and_revokes_the_tokens(client, application
     assert response.status_code == 302 and response["Location"] == settings.SSO["BACK_OFFICE_URL"]
     assert userinfo(client, answer["access_token"]).status_code == 401
     assert client.get("/sso/session").status_code == 401
+
+
+NEW_PASSWORD = "Another-Sturdy-Pass-2027"
+
+
+def _password_set_by_an_admin(user):
+    services.user_password_set(user=user, password=NEW_PASSWORD)
+
+
+def _password_reset(user):
+    services.password_reset_confirm(
+        reset_token=services._password_reset_token_create(user=user), new_password=NEW_PASSWORD
+    )
+
+
+@pytest.mark.parametrize("new_password", [_password_set_by_an_admin, _password_reset], ids=["admin-sets", "reset"])
+def test_a_new_password_ends_the_back_office_sessions_too(client, application, user, new_password):
+    # given: somebody signed in to the back office with the old password
+    answer = code_flow(client, user)
+
+    # when: the password is replaced (the owner took the account back)
+    new_password(user)
+
+    # then: the admins' re-check with that sign-in's token is refused, as after a deactivation
+    assert userinfo(client, answer["access_token"]).status_code == 401
+    assert not AccessToken.objects.filter(user=user).exists()
+
+
+def test_the_provider_s_tokens_are_no_api_tokens(client, application, user):
+    # given: what a back-office sign-in obtains
+    answer = code_flow(client, user)
+
+    # when / then: neither the ID token (RS256, the platform's key) nor the access token opens the API
+    for token in (answer["id_token"], answer["access_token"]):
+        response = client.get("/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 401, response.content
+
+
+def test_prompt_none_with_a_session_answers_with_a_code(client, application, user):
+    # given
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+
+    # when: a silent authorization request (OIDC Core 3.1.2.1)
+    response = authorize(client, prompt="none")
+
+    # then: no page shown, back with a code
+    assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
+    assert "code" in parse_qs(urlsplit(response["Location"]).query)
+
+
+def test_prompt_none_for_an_application_that_would_ask_consent_says_so(client, application, user):
+    # given: an application that is not one of the platform's own admins
+    application.skip_authorization = False
+    application.save()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+
+    # when
+    response = authorize(client, prompt="none")
+
+    # then
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query)["error"] == ["consent_required"]
+
+
+def test_a_plain_pkce_challenge_gets_no_code(client, application, user):
+    # given
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+
+    # when: the verifier itself as the challenge (RFC 7636 "plain")
+    response = authorize(client, code_challenge=VERIFIER, code_challenge_method="plain")
+
+    # then
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert response.status_code == 302 and "code" not in query and query["error"] == ["invalid_request"]
+
+
+def test_an_access_token_in_the_query_string_is_refused(client, application, user):
+    # given
+    answer = code_flow(client, user)
+
+    # when: where proxies and logs keep it
+    response = client.get(f"/sso/userinfo/?access_token={answer['access_token']}")
+
+    # then
+    assert response.status_code in (401, 403)
+    assert userinfo(client, answer["access_token"]).status_code == 200
+
+
+def test_the_provider_stores_no_usable_token(client, application, user):
+    # when
+    answer = code_flow(client, user)
+
+    # then: only checksums at rest
+    stored = AccessToken.objects.get(user=user)
+    assert stored.token == "" and answer["access_token"] not in str(stored.__dict__)
 
 
 def test_the_discovery_document_names_the_issuer_and_its_keys(client):

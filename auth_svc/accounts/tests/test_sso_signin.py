@@ -132,3 +132,8 @@ def test_who_is_signed_in(client):
     # then
     assert anonymous.status_code == 401 and anonymous.json()["error"]["type"] == "unauthorized"
     assert signed_in.json()["data"] == {"email": "fred@example.com", "role": "finance_manager"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("put", SIGNIN), ("delete", "/sso/signout/"), ("post", "/sso/session")])
+def test_the_provider_s_pages_take_only_their_methods(client, method, path):
+    assert getattr(client, method)(path).status_code == 405

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
+import jwt
 import requests
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
@@ -20,6 +21,11 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from .claims import ClaimsRefused, StaffClaims, staff_claims
 
 logger = logging.getLogger(__name__)
+
+# What a provider that is down, or answers what fails a check, raises through the library:
+# an unreachable or refusing endpoint, a token whose signature, expiry or claims are wrong
+# (PyJWT's errors are none of the others), an answer that is not JSON.
+PROVIDER_FAILURES = (requests.RequestException, SuspiciousOperation, jwt.PyJWTError, ValueError)
 
 
 def staff_users():
@@ -37,7 +43,7 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
         # a failed sign-in (the refusal page), never a 500.
         try:
             return super().authenticate(request, **kwargs)
-        except (requests.RequestException, SuspiciousOperation, ValueError) as exc:
+        except PROVIDER_FAILURES as exc:
             logger.warning("sign-in failed: %s", type(exc).__name__)
             return None
 
@@ -51,13 +57,13 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
 
     def get_or_create_user(self, access_token, id_token, payload):
         userinfo = self.get_userinfo(access_token, id_token, payload)
-        # The ID token and userinfo must be about the same account (OIDC Core §5.3.2).
-        if userinfo.get("sub") != payload.get("sub"):
-            raise SuspiciousOperation("The userinfo answer is about another account than the ID token.")
         try:
             claims = claims_for_staff(userinfo)
         except ClaimsRefused as exc:
             raise SuspiciousOperation(str(exc)) from None
+        # The ID token and userinfo must be about the same account (OIDC Core §5.3.2).
+        if userinfo.get("sub") != payload.get("sub"):
+            raise SuspiciousOperation("The userinfo answer is about another account than the ID token.")
         user = staff_users().staff_user_sync(claims=claims)
         if user is None:
             logger.info("sign-in refused: the account holds no platform role")

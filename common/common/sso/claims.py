@@ -9,10 +9,10 @@ precedence below is the only rule.
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
+from common.settings.env import zone_named
 
 # Most powerful first.
 ROLE_PRECEDENCE = (ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER)
@@ -41,22 +41,19 @@ def claim_value(claims: dict, path: str):
 
 def role_from(value) -> str | None:
     """Return the platform role a claim value names (a string or a list of them), or None."""
-    values = {value} if isinstance(value, str) else set(value) if isinstance(value, list | tuple) else set()
+    listed = value if isinstance(value, list | tuple) else [value]
+    values = {entry for entry in listed if isinstance(entry, str)}  # a provider may nest anything
     return next((role for role in ROLE_PRECEDENCE if role in values), None)
 
 
 def _time_zone(value) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        return None
-    return value
+    return value if zone_named(value) is not None else None
 
 
 def staff_claims(claims: dict, *, role_claim: str) -> StaffClaims:
     """Return the staff-relevant part of ``claims``; :class:`ClaimsRefused` without an email."""
+    if not isinstance(claims, dict):  # a provider's userinfo answer is JSON, not always an object
+        raise ClaimsRefused("The identity provider's claims are not an object.")
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
         raise ClaimsRefused("The identity provider sent no email for this account.")

@@ -29,6 +29,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from common.settings.env import env, env_int
 
+# Every service with a Django admin, each an OIDC client served at /admin/<service>/, in the
+# order the back office's index lists them (the gateway's routes, auth_svc's SSO_CLIENTS).
+ADMIN_SERVICES = ("contact", "inventory", "sales", "purchase", "auth")
+# The gateway names an admin's mount point in this header (and never passes on a client's).
+PREFIX_HEADER = "X-Forwarded-Prefix"
 PREFIX_MIDDLEWARE = "common.sso.middleware.GatewayPrefixMiddleware"
 RECHECK_MIDDLEWARE = "common.sso.middleware.StaffRecheckMiddleware"
 AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"

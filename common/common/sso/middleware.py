@@ -29,11 +29,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils.module_loading import import_string
 
-from .backends import StaffOIDCBackend, staff_users
+from .backends import PROVIDER_FAILURES, StaffOIDCBackend, staff_users
+from .conf import PREFIX_HEADER
 
 logger = logging.getLogger(__name__)
 
-PREFIX_HEADER = "X-Forwarded-Prefix"
 # Session keys: the access token of the sign-in (mozilla-django-oidc's name) and when to ask again.
 ACCESS_TOKEN_KEY = "oidc_access_token"
 CHECKED_UNTIL_KEY = "sso_checked_until"
@@ -91,7 +91,10 @@ class StaffRecheckMiddleware:
         if user is not None and user.is_authenticated and session_is_sso(request):
             if request.session.get(CHECKED_UNTIL_KEY, 0) <= time.time() and not self._still_backed(request):
                 auth.logout(request)
-                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+                # The handler sets the request's URLconf only after the middleware: name it, or
+                # behind the gateway this would be the service's own /admin/login/ (a 404 there).
+                login_url = reverse("admin:login", urlconf=getattr(request, "urlconf", None))
+                return redirect_to_login(request.get_full_path(), login_url)
         return self.get_response(request)
 
     def _still_backed(self, request) -> bool:
@@ -102,7 +105,7 @@ class StaffRecheckMiddleware:
                 staff_users().staff_user_lapse(user=request.user)
             logger.info("staff session ended: the identity provider refused the re-check")
             return False
-        except (requests.RequestException, ValueError):
+        except PROVIDER_FAILURES:
             logger.warning("staff session ended: the identity provider could not be asked")
             return False
         if current is None or current.pk != request.user.pk:

@@ -28,7 +28,9 @@ from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
 
 from .claims import StaffClaims
 
-# The roles whose admin rights are a group's permissions (admin is a superuser instead).
+# The roles a django.contrib.auth Group carries (common.admin.role_of reads them). ``admin``
+# is carried by is_superuser alone, so that a group cannot make somebody an admin behind
+# that flag's back.
 GROUP_ROLES = (INVENTORY_MANAGER, FINANCE_MANAGER)
 
 

@@ -11,21 +11,33 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, auth
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
+
+from common.timezones import SESSION_KEY as ZONE_SESSION_KEY
 
 from .middleware import mark_checked
 
-ZONEINFO_SESSION_KEY = "staff_zoneinfo"
+# Where mozilla-django-oidc keeps the sign-ins this session started (state -> nonce, verifier).
+OIDC_STATES_KEY = "oidc_states"
 
 
 class StaffCallbackView(OIDCAuthenticationCallbackView):
     """mozilla-django-oidc's callback, plus what the session keeps of the sign-in's claims."""
+
+    def get(self, request):
+        # mozilla-django-oidc signs the admin's user out on any ``?error=``: a link from any
+        # site would do it (logout by CSRF). Only an answer to a sign-in this very session
+        # started (its ``state``) may; any other error is a refused sign-in, nothing more.
+        if request.GET.get("error") and request.GET.get("state") not in request.session.get(OIDC_STATES_KEY, {}):
+            return self.login_failure()
+        return super().get(request)
 
     @property
     def failure_url(self):
@@ -36,9 +48,9 @@ class StaffCallbackView(OIDCAuthenticationCallbackView):
         response = super().login_success()  # logs the user in first: the session may be new
         claims = getattr(self.user, "staff_claims", None)
         if claims is not None and claims.zoneinfo:
-            self.request.session[ZONEINFO_SESSION_KEY] = claims.zoneinfo
+            self.request.session[ZONE_SESSION_KEY] = claims.zoneinfo
         else:
-            self.request.session.pop(ZONEINFO_SESSION_KEY, None)
+            self.request.session.pop(ZONE_SESSION_KEY, None)
         mark_checked(self.request)
         return response
 
@@ -60,11 +72,10 @@ def staff_login(request):
 
 
 @never_cache
+@require_POST
 @csrf_protect
 def staff_logout(request):
     """End this admin's session, then the single sign-on session at the provider (POST, as Django's)."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     auth.logout(request)
     return HttpResponseRedirect(settings.SSO["LOGOUT_URL"] or reverse("admin:index"))
 

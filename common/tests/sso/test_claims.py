@@ -22,8 +22,21 @@ from common.sso.claims import ClaimsRefused, StaffClaims, staff_claims
         ),
         ({"realm_access": "inventory_manager"}, "realm_access.roles", None),
         ({"role": {"name": "admin"}}, "role", None),
+        ({"role": [{"name": "admin"}, ["admin"], "inventory_manager"]}, "role", "inventory_manager"),
     ],
-    ids=["im", "fm", "admin", "unknown", "absent", "list", "most-powerful", "dotted", "not-nested", "object"],
+    ids=[
+        "im",
+        "fm",
+        "admin",
+        "unknown",
+        "absent",
+        "list",
+        "most-powerful",
+        "dotted",
+        "not-nested",
+        "object",
+        "objects-in-a-list",
+    ],
 )
 def test_the_role_comes_from_the_configured_claim_platform_names_only(claims, role_claim, role):
     # when
@@ -52,3 +65,10 @@ def test_an_unknown_time_zone_is_dropped(zone):
 def test_claims_without_an_email_identify_nobody(claims):
     with pytest.raises(ClaimsRefused):
         staff_claims({**claims, "role": "admin"}, role_claim="role")
+
+
+@pytest.mark.parametrize("claims", [[], ["email", "a@example.com"], "a@example.com", None, 42])
+def test_claims_that_are_not_an_object_identify_nobody(claims):
+    # (a provider's userinfo answer is JSON, but not always an object)
+    with pytest.raises(ClaimsRefused):
+        staff_claims(claims, role_claim="role")

@@ -17,6 +17,8 @@ from django.contrib.auth.models import User
 from common.sso.backends import StaffOIDCBackend
 from common.sso.middleware import CHECKED_UNTIL_KEY
 
+from .test_gateway_prefix import THROUGH_GATEWAY
+
 pytestmark = pytest.mark.django_db
 
 SUBJECT = "0c9d7e4e-1111-4222-8333-944455556666"
@@ -83,8 +85,21 @@ def test_a_sign_in_opens_the_admin_and_keeps_the_time_zone(client, monkeypatch, 
         ({}, {"sub": "somebody-else"}),
         ({}, {"role": "superhero"}),
         ({}, {"email": None}),
+        # PyJWT's own checks: no 500 from them (a provider's clock ahead of ours, a stale token)
+        ({"exp": int(time.time()) - 600}, {}),
+        ({"iat": int(time.time()) + 3600}, {}),
+        ({"nbf": int(time.time()) + 3600}, {}),
     ],
-    ids=["other-issuer", "other-audience", "userinfo-of-another", "no-platform-role", "no-email"],
+    ids=[
+        "other-issuer",
+        "other-audience",
+        "userinfo-of-another",
+        "no-platform-role",
+        "no-email",
+        "expired",
+        "issued-in-the-future",
+        "not-yet-valid",
+    ],
 )
 def test_a_sign_in_the_checks_refuse_lands_on_the_refusal_page(
     client, monkeypatch, jwt_private_key, token_claims, userinfo
@@ -114,6 +129,47 @@ def test_a_provider_that_cannot_be_reached_is_a_refused_sign_in_not_a_500(client
 
     # then
     assert response.status_code == 302 and response["Location"] == "/admin/oidc/refused/"
+
+
+def test_a_userinfo_answer_that_is_no_object_is_a_refused_sign_in(client, monkeypatch, jwt_private_key):
+    # given: a provider whose userinfo is JSON, but a list
+    params = start_sign_in(client)
+    token = id_token(jwt_private_key, nonce=params["nonce"])
+    monkeypatch.setattr(StaffOIDCBackend, "get_token", lambda self, payload: {"id_token": token, "access_token": "a1"})
+    monkeypatch.setattr(StaffOIDCBackend, "get_userinfo", lambda self, access, id_, payload: ["ann@example.com"])
+
+    # when
+    response = client.get(f"/admin/oidc/callback/?code=the-code&state={params['state']}")
+
+    # then
+    assert response.status_code == 302 and response["Location"] == "/admin/oidc/refused/"
+
+
+def test_an_error_answer_of_another_s_sign_in_does_not_sign_out(client, monkeypatch, jwt_private_key):
+    # given: a signed-in admin
+    sign_in(client, monkeypatch, jwt_private_key)
+
+    # when: a link from anywhere to the callback, with an error and a state this session never issued
+    response = client.get("/admin/oidc/callback/?error=access_denied&state=made-up")
+
+    # then: a refused sign-in, and the session goes on (no logout by CSRF)
+    assert response.status_code == 302 and response["Location"] == "/admin/oidc/refused/"
+    assert "_auth_user_id" in client.session
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_provider_s_error_answer_to_this_session_s_sign_in_is_a_refusal(client, monkeypatch, jwt_private_key):
+    # given: a sign-in this session started
+    sign_in(client, monkeypatch, jwt_private_key)
+    params = start_sign_in(client)
+
+    # when: the provider answers it with an error
+    response = client.get(f"/admin/oidc/callback/?error=access_denied&state={params['state']}")
+
+    # then: the library's way: the state is used up and nobody stays signed in
+    assert response.status_code == 302 and response["Location"] == "/admin/oidc/refused/"
+    assert "_auth_user_id" not in client.session
+    assert params["state"] not in client.session.get("oidc_states", {})
 
 
 def test_signing_out_of_an_admin_goes_on_to_the_provider_s_sign_out(client, monkeypatch, jwt_private_key):
@@ -199,6 +255,23 @@ def test_a_deactivated_account_s_session_ends_at_the_re_check(client, monkeypatc
     assert not Group.objects.filter(name="sneaky").exists()
 
 
+def test_behind_the_gateway_a_session_ended_at_the_re_check_signs_in_again_under_the_mount_point(
+    client, monkeypatch, jwt_private_key
+):
+    # given: an open session, due for its re-check, refused by the provider
+    sign_in(client, monkeypatch, jwt_private_key)
+    _due(client)
+    _userinfo(monkeypatch, _refusal(401))
+
+    # when: a page through the gateway (which forwards /admin/commontest/<rest> as /<rest>)
+    response = client.get("/auth/group/", **THROUGH_GATEWAY)
+
+    # then: the admin's sign-in at its mount point, back to that page afterwards
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/commontest/login/?next=/admin/commontest/auth/group/"
+    assert "_auth_user_id" not in client.session
+
+
 def test_an_account_that_lost_its_role_is_signed_out_at_the_re_check(client, monkeypatch, jwt_private_key):
     # given
     sign_in(client, monkeypatch, jwt_private_key)
@@ -213,11 +286,19 @@ def test_an_account_that_lost_its_role_is_signed_out_at_the_re_check(client, mon
     assert not User.objects.get(email="ann@example.com").is_staff
 
 
-def test_a_provider_that_cannot_be_asked_ends_the_session_but_deactivates_nobody(client, monkeypatch, jwt_private_key):
+@pytest.mark.parametrize(
+    "failure",
+    # down; or a signed userinfo (a JWT) that fails PyJWT's own checks: no 500 either way
+    [requests.ConnectionError("down"), jwt.ExpiredSignatureError("Signature has expired")],
+    ids=["unreachable", "signed-answer-expired"],
+)
+def test_a_provider_that_cannot_be_asked_ends_the_session_but_deactivates_nobody(
+    client, monkeypatch, jwt_private_key, failure
+):
     # given
     sign_in(client, monkeypatch, jwt_private_key)
     _due(client)
-    _userinfo(monkeypatch, requests.ConnectionError("down"))
+    _userinfo(monkeypatch, failure)
 
     # when
     response = client.get("/admin/")
