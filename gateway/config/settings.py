@@ -66,6 +66,9 @@ GATEWAY = {
     # Kept-alive connections per upstream and process: one per request the process can have in
     # flight (more are opened in a burst, just not kept). See default_pool_size.
     "POOL_SIZE": env_int("GATEWAY_POOL_SIZE", default_pool_size()),
+    # A kept-alive upstream connection idle longer than this is closed, not reused: well under
+    # the services' keep-alive (GUNICORN_KEEPALIVE, 5 s), so they never close one mid-request.
+    "UPSTREAM_IDLE_SECONDS": env_float("GATEWAY_UPSTREAM_IDLE_SECONDS", 2.0),
     # Verified access tokens remembered per process (proxy.tokens); 0 turns the cache off.
     "TOKEN_CACHE_SIZE": env_int("GATEWAY_TOKEN_CACHE_SIZE", 10_000),
     # The back office's address as browsers use it (ERP_PUBLIC_URL): its sign-in redirects are

@@ -12,6 +12,7 @@ read whole and not decoded, so ``Content-Encoding`` and ``Content-Length`` stay 
 from __future__ import annotations
 
 import threading
+import time
 
 import urllib3
 from django.conf import settings
@@ -56,15 +57,47 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 _NOT_RELAYED = HOP_BY_HOP | {"server", "date"}
 
 
+class _RetiringIdle:
+    """A pool mixin that closes a kept-alive connection once it has idled ``idle_seconds``.
+
+    The upstream's server closes a connection that idles past its keep-alive (gunicorn's
+    ``keepalive``, 5 s). urllib3 notices a connection already closed, but not one the server
+    closes while the request is on its way: that request fails (502), and a POST is never
+    retried. Retiring connections well before the upstream does leaves no such race.
+    """
+
+    idle_seconds: float = 2.0
+
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        returned = getattr(conn, "erp_returned_at", None)
+        if returned is not None and time.monotonic() - returned > self.idle_seconds:
+            conn.close()  # http.client opens a fresh one on the next request
+        return conn
+
+    def _put_conn(self, conn):
+        if conn is not None:
+            conn.erp_returned_at = time.monotonic()
+        super()._put_conn(conn)
+
+
+class _HTTPPool(_RetiringIdle, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_RetiringIdle, urllib3.HTTPSConnectionPool):
+    pass
+
+
 class Upstream:
     """One upstream: its connection pool and the path its base URL starts with (usually "")."""
 
     __slots__ = ("base_path", "pool")
 
-    def __init__(self, base_url: str, pool_size: int):
+    def __init__(self, base_url: str, pool_size: int, idle_seconds: float):
         url = parse_url(base_url)
         self.base_path = (url.path or "").rstrip("/")
-        pool_class = urllib3.HTTPSConnectionPool if url.scheme == "https" else urllib3.HTTPConnectionPool
+        pool_class = _HTTPSPool if url.scheme == "https" else _HTTPPool
         self.pool = pool_class(
             url.host,
             url.port,
@@ -72,6 +105,7 @@ class Upstream:
             block=False,  # a burst above maxsize opens extra connections rather than queueing
             retries=False,  # never retry, never follow a redirect: the client decides
         )
+        self.pool.idle_seconds = idle_seconds
 
     def request(self, method: str, target: str, *, body: bytes | None, headers: dict[str, str], timeout: Timeout):
         """Send once and return the answer with its body read whole (the connection goes back to the pool)."""
@@ -100,7 +134,9 @@ def upstream_for(base_url: str) -> Upstream:
         with _upstreams_lock:
             upstream = _upstreams.get(base_url)
             if upstream is None:
-                upstream = _upstreams[base_url] = Upstream(base_url, settings.GATEWAY["POOL_SIZE"])
+                upstream = _upstreams[base_url] = Upstream(
+                    base_url, settings.GATEWAY["POOL_SIZE"], settings.GATEWAY["UPSTREAM_IDLE_SECONDS"]
+                )
     return upstream
 
 

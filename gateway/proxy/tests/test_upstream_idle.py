@@ -1,0 +1,72 @@
+"""A kept-alive upstream connection is reused while fresh and retired once it has idled.
+
+A real HTTP/1.1 server on loopback that closes a connection after its own keep-alive,
+as gunicorn does: each answer names the client port it came in on, so the test sees
+whether the gateway's pool reused its TCP connection or opened a new one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from urllib3.util import Timeout
+
+from proxy.proxy import Upstream
+
+SERVER_KEEPALIVE = 0.6  # seconds the server keeps an idle connection, like gunicorn's keepalive
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = SERVER_KEEPALIVE  # socket timeout on the next request line: the server closes
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = str(self.client_address[1]).encode()
+        self.send_response(201)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _post(upstream: Upstream) -> tuple[int, str]:
+    answer = upstream.request("POST", "/orders", body=b"{}", headers={}, timeout=Timeout(connect=2, read=5))
+    return answer.status, answer.data.decode()
+
+
+def test_a_fresh_connection_is_reused(server):
+    # given
+    upstream = Upstream(server, pool_size=4, idle_seconds=SERVER_KEEPALIVE / 2)
+    _, first_port = _post(upstream)
+    # when: the next request comes at once
+    status, second_port = _post(upstream)
+    # then: the same TCP connection carried it
+    assert (status, second_port) == (201, first_port)
+
+
+def test_a_connection_idle_past_the_limit_is_retired_and_the_post_still_gets_through(server):
+    # given: a connection that idled until just before the server closes it
+    upstream = Upstream(server, pool_size=4, idle_seconds=SERVER_KEEPALIVE / 2)
+    _, first_port = _post(upstream)
+    time.sleep(SERVER_KEEPALIVE * 0.9)
+    # when
+    status, second_port = _post(upstream)
+    # then: a new connection, not the one the server is about to close
+    assert status == 201
+    assert second_port != first_port
