@@ -7,15 +7,12 @@ SQLite has no row locks (SELECT ... FOR UPDATE is a no-op there): the tests requ
 PostgreSQL (common.testing.plugin's ``postgresql`` fixture fails on anything else).
 """
 
-import threading
-import time
-
 import pytest
-from django.db import connection, connections
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from common.exceptions import Unauthorized
+from common.testing.concurrency import Worker, paused_after, wait_until_blocked_or_done
 
 from .. import services
 from ..models import User
@@ -28,48 +25,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 NEW_PASSWORD = "Another-Passw0rd!"
 
 
-class Worker(threading.Thread):
-    """Run ``fn`` in its own thread and database connection; keep its result or exception."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except Exception as exc:  # reported by the test
-            self.error = exc
-        finally:
-            connections.close_all()
-
-
 def pause_after(monkeypatch, name):
     """Make ``services.<name>`` stop after it ran, until released; return (reached, release)."""
-    original = getattr(services, name)
-    reached, release = threading.Event(), threading.Event()
-
-    def paused(**kwargs):
-        result = original(**kwargs)
-        reached.set()
-        assert release.wait(10), "never released"
-        return result
-
-    monkeypatch.setattr(services, name, paused)
-    return reached, release
-
-
-def wait_until_blocked_or_done(worker, timeout=5.0):
-    """Return once ``worker`` waits on a lock (or has finished): deterministic, no fixed sleep."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while worker.is_alive() and time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
+    return paused_after(monkeypatch, services, name)
 
 
 def is_revoked(refresh_token: str) -> bool:
