@@ -49,7 +49,7 @@ bench-orders: install
 bench-memory: install
 	@.venv/bin/python bench/local_run_memory.py
 
-# The original implementation's Postman collection, by newman, against a fresh local run (README: Compatibility).
+# The original implementation's Postman collection, by newman, against a fresh local run (docs/compatibility.md).
 .PHONY: compat
 compat: install
 	@mkdir -p .run && cd tests && ../.venv/bin/pytest -q --basetemp=../.run/compat test_compat.py

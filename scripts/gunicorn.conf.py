@@ -1,6 +1,6 @@
 """gunicorn settings shared by every service in the local run and in the containers.
 
-Chosen by measurement on the 2-core machine (README "Performance"): for the services,
+Chosen by measurement on the 2-core machine (docs/performance.md): for the services,
 ``bench/service_workers.py`` found no setting clearly ahead within its ±30% noise, so
 gthread with 2 workers x 4 threads stays: a thread waiting on another service or the
 database does not block a whole worker, at the memory of two processes (4 sync workers

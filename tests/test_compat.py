@@ -1,12 +1,13 @@
 """The original implementation's own client keeps working: its Postman collection, run by newman (issue 13).
 
-The collection (``../shared/compat/original-postman-collection.json``, read where it lies, never
-copied here) is run once, as its users run it, against a fresh local run: the README's run
-command on spare ports, its seeded demo data and nothing else. Each of its requests must answer
-the status listed in ``EXPECTED`` with the reason; where we differ from the original on purpose
-the reason says so (``DIFFERS``), and README's "Compatibility with the original" table lists the
-same rows. Whatever the status, nothing is a 5xx and every answer is the JSON envelope,
-rendered the one way the services render it, the gateway's own answers included.
+The collection (``tests/compat/original-postman-collection.json``, copied unchanged from the
+original, its provenance in ``tests/compat/README.md``) is run once, as its users run it, against a
+fresh local run: the README's run command on spare ports, its seeded demo data and nothing else.
+Each of its requests must answer the status listed in ``EXPECTED`` with the reason; where we differ
+from the original on purpose the reason says so (``DIFFERS``), and the table of
+``docs/compatibility.md`` lists the same rows. Whatever the status, nothing is a 5xx and every
+answer is the JSON envelope, rendered the one way the services render it, the gateway's own
+answers included.
 
 newman comes from the npm registry, pinned in ``tests/compat/package-lock.json``; the first
 run installs it there with ``npm ci`` (node and npm are needed: the test fails, never skips,
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,24 +27,9 @@ from test_local_run import _http, _port, running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT_DIR = ROOT / "tests" / "compat"
-COLLECTION_IN_SHARED = Path("shared", "compat", "original-postman-collection.json")
-
-
-def _collection() -> Path:
-    """Return the collection: ``ERP_COMPAT_COLLECTION``, else ``../shared/compat/...`` beside the project.
-
-    A git worktree kept elsewhere finds it beside its main checkout (where ``.git`` lives).
-    """
-    if named := os.environ.get("ERP_COMPAT_COLLECTION"):
-        return Path(named)
-    roots = [ROOT]
-    git = subprocess.run(
-        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT, capture_output=True, text=True
-    )
-    if git.returncode == 0:
-        roots.append(Path(git.stdout.strip()).parent)
-    found = [root.parent / COLLECTION_IN_SHARED for root in roots if (root.parent / COLLECTION_IN_SHARED).is_file()]
-    return found[0] if found else ROOT.parent / COLLECTION_IN_SHARED
+COLLECTION = COMPAT_DIR / "original-postman-collection.json"
+# The original's file, byte for byte (tests/compat/README.md says where it comes from).
+COLLECTION_SHA256 = "0141578a314a889dc24f368f8612f6082d44e20d1f1e8d86bcbd262db0d2b3c9"
 
 
 NEWMAN_TIMEOUT = 300
@@ -107,20 +92,23 @@ EXPECTED: list[tuple[str, int, str]] = [
 ]
 
 
-README_SECTION = "## Compatibility with the original implementation"
+DOC = ROOT / "docs" / "compatibility.md"
 
 
-def _readme_differences() -> dict[str, int]:
-    """The README's table of deliberate differences, as {request name: status}."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index(README_SECTION) :].split("\n## ", 1)[0]
-    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ")][1:]  # minus the header
+def _documented_differences() -> dict[str, int]:
+    """The table of deliberate differences in docs/compatibility.md, as {request name: status}."""
+    table = [line.split("|")[1:3] for line in DOC.read_text().splitlines() if line.startswith("| ")]
+    rows = table[1:]  # minus the header
     return {name.strip(): int(status) for names, status in rows for name in names.split(",")}
 
 
-def test_the_readme_table_lists_exactly_the_deliberate_differences():
+def test_the_documented_table_lists_exactly_the_deliberate_differences():
     differing = {name: status for name, status, why in EXPECTED if why.startswith(DIFFERS)}
-    assert _readme_differences() == differing
+    assert _documented_differences() == differing
+
+
+def test_the_collection_is_the_originals_unchanged():
+    assert hashlib.sha256(COLLECTION.read_bytes()).hexdigest() == COLLECTION_SHA256
 
 
 def _newman() -> Path:
@@ -142,13 +130,10 @@ def _newman() -> Path:
 def compat(tmp_path_factory):
     """A fresh local run, the collection run once against it first thing: (platform, newman's exit, its report)."""
     newman = _newman()
-    collection = _collection()
-    if not collection.is_file():
-        pytest.fail(f"the original's collection is not at {collection} (set ERP_COMPAT_COLLECTION to its path)")
     data_dir = tmp_path_factory.mktemp("erp-compat")
     report = data_dir / "newman.json"
     with running_platform(data_dir) as platform:
-        run, answers = _run_newman(newman, collection, platform, report)
+        run, answers = _run_newman(newman, COLLECTION, platform, report)
         yield platform, run, answers
 
 
@@ -253,16 +238,16 @@ def test_every_answer_is_the_json_envelope_rendered_as_the_services_render_it(co
 
 
 # A second run on the same platform: its user exists now (409, as in the original); everything else
-# answers as the first time, since the collection deletes what it creates. README says so.
+# answers as the first time, since the collection deletes what it creates. docs/compatibility.md says so.
 SECOND_RUN = {"Register User": (409, "conflict")}
 
 
-def test_a_second_run_on_the_same_platform_differs_only_where_the_readme_says(compat, tmp_path):
+def test_a_second_run_on_the_same_platform_differs_only_where_the_docs_say(compat, tmp_path):
     # given the collection run once
     platform, _, first = compat
 
     # when it runs again
-    again, second = _run_newman(_newman(), _collection(), platform, tmp_path / "again.json")
+    again, second = _run_newman(_newman(), COLLECTION, platform, tmp_path / "again.json")
 
     # then
     first_statuses = {name: status for name, status, *_ in _answers(first)}

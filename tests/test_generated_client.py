@@ -1,7 +1,7 @@
 """A client generated from the gateway's merged OpenAPI document runs the brief's workflow (issue 11).
 
 What a user of the API does: fetch ``/api/schema/``, validate it, generate a client with
-openapi-python-client (as the README's "Generating a client" says), and use nothing but that
+openapi-python-client (as docs/client.md says), and use nothing but that
 client against the local run's real processes. Every answer must parse into the model its
 operation documents: the ``*_detailed`` call's ``parsed`` is that model (not None, which is
 what an undocumented status gives), and no field of a success answer is left over in a
@@ -46,7 +46,7 @@ def api(platform, tmp_path_factory):
     folder = tmp_path_factory.mktemp("generated")
     (folder / "schema.json").write_text(json.dumps(schema))
     bin_dir = Path(sys.executable).parent
-    # The README's command (its default post-hooks run ruff, found on PATH); any warning fails it.
+    # The command of docs/client.md (its default post-hooks run ruff, found on PATH); any warning fails it.
     command = ["generate", "--path", "schema.json", "--meta", "none", "--output-path", PACKAGE, "--fail-on-warning"]
     result = subprocess.run(
         [bin_dir / "openapi-python-client", *command],

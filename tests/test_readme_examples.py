@@ -1,12 +1,13 @@
-"""The README's "Example API usage" section, run exactly as written against a fresh local run.
+"""The README's short tour of the API and docs/api-tour.md, run exactly as written against a fresh local run.
 
-Every ```bash block of the section, in order, goes to one bash process (variables carry
-from block to block, as in the shell the reader pastes them into). The one change is
-the gateway: the first line, ``GW=http://localhost:8000``, points at this run's spare
+Every ```bash block of the README's "A short tour of the API" section, then every one of
+docs/api-tour.md, in order, goes to one bash process (variables carry from block to block,
+as in the shell the reader pastes them into). The one change is the gateway: each document
+starts by setting ``GW=http://localhost:8000``, and that line points at this run's spare
 port instead. ``ERP_DATA_DIR`` tells the password-reset step where this run's mail
 folder is (a reader's ``make run`` uses ``.run/``, the block's default). bash runs
 with ``-e -u``: an answer without the field a command extracts (``| field data.id``)
-stops it, so a README that drifts from the API fails here.
+stops it, so an example that drifts from the API fails here.
 """
 
 from __future__ import annotations
@@ -20,26 +21,35 @@ import pytest
 from test_local_run import running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTION = "## Example API usage (curl, through the gateway)"
+README_SECTION = "## A short tour of the API"
+TOUR = ROOT / "docs" / "api-tour.md"
 GATEWAY_LINE = "GW=http://localhost:8000\n"
 RUN_TIMEOUT = 300
 
 
-def readme_examples() -> list[str]:
-    """Return the section's bash blocks, as written."""
+def bash_blocks(text: str) -> list[str]:
+    return re.findall(r"^```bash\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def documents() -> list[list[str]]:
+    """Return the bash blocks of each tested document, as written: the README's tour, then docs/api-tour.md."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index(SECTION) :]
-    section = section[: section.index("\n## ", len(SECTION))]
-    return re.findall(r"^```bash\n(.*?)^```$", section, flags=re.DOTALL | re.MULTILINE)
+    section = readme[readme.index(README_SECTION) :]
+    section = section[: section.index("\n## ", len(README_SECTION))]
+    return [bash_blocks(section), bash_blocks(TOUR.read_text())]
+
+
+def readme_examples() -> list[str]:
+    """Return every tested bash block, in the order they run."""
+    return [block for blocks in documents() for block in blocks]
 
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory) -> subprocess.CompletedProcess:
-    blocks = readme_examples()
-    assert blocks and blocks[0].startswith(GATEWAY_LINE), "the first block must start by setting GW"
+    assert all(blocks and blocks[0].startswith(GATEWAY_LINE) for blocks in documents()), "each must start with GW"
     data_dir = tmp_path_factory.mktemp("erp-readme")
     with running_platform(data_dir) as running:
-        script = f"GW={running['gateway']}\n" + "\n".join(blocks)[len(GATEWAY_LINE) :]
+        script = "\n".join(readme_examples()).replace(GATEWAY_LINE, f"GW={running['gateway']}\n")
         return subprocess.run(
             ["bash", "-e", "-u", "-c", script],
             cwd=ROOT,

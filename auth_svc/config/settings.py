@@ -19,7 +19,7 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
   ``X-Gateway-Token``, makes its ``X-Forwarded-For`` believed for throttles and lockouts
   (an address alone proves nothing: on one host everybody is 127.0.0.1).
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
-- Back office (README "Back office"): auth_svc is the OpenID Connect provider of every
+- Back office (docs/back-office.md): auth_svc is the OpenID Connect provider of every
   admin. ``SSO_CLIENTS`` registers their applications (``<service>:<client_id>:<secret>``,
   comma-separated; ``manage.py register_sso_clients``), redirected to ``ERP_PUBLIC_URL``;
   ``SSO_ISSUER`` is its issuer (``<ERP_PUBLIC_URL>/admin/auth/sso``); ID tokens are signed

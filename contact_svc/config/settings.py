@@ -18,5 +18,5 @@ SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
 # report in readiness and /metrics.
 INSTALLED_APPS += ["common.events", "contacts"]
 
-# The admin signs staff in through the identity provider (common.sso; README "Back office").
+# The admin signs staff in through the identity provider (common.sso; docs/back-office.md).
 staff_sign_in(globals())

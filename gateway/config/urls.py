@@ -31,7 +31,7 @@ urlpatterns = [
     path("api/redoc/redoc.standalone.js", redoc_bundle_view, name="redoc-bundle"),
     re_path(r"^static/(?P<path>drf_spectacular_sidecar/.+)$", static_asset, name="static-asset"),
     re_path(r"^api/", views.proxy_view, name="proxy"),
-    # The back office (README "Back office"): the index, and each service's admin under it.
+    # The back office (docs/back-office.md): the index, and each service's admin under it.
     path("admin", back_office.index_redirect, name="back-office-redirect"),
     path("admin/", back_office.index_view, name="back-office"),
     re_path(r"^admin/(?P<service>[a-z]+)(?P<rest>/.*)?$", back_office.admin_view, name="back-office-admin"),

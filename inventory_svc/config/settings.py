@@ -21,5 +21,5 @@ INSTALLED_APPS += ["common.events", "inventory"]
 # Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
 ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}
 
-# The admin signs staff in through the identity provider (common.sso; README "Back office").
+# The admin signs staff in through the identity provider (common.sso; docs/back-office.md).
 staff_sign_in(globals())

@@ -23,5 +23,5 @@ ERP_EVENTS = {"HANDLERS": "purchasing.handlers.HANDLERS"}
 ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
 ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")
 
-# The admin signs staff in through the identity provider (common.sso; README "Back office").
+# The admin signs staff in through the identity provider (common.sso; docs/back-office.md).
 staff_sign_in(globals())

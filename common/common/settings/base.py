@@ -44,7 +44,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# TLS at the edge (README "Deployment"): a proxy in front of the gateway (the Kubernetes
+# TLS at the edge (docs/deployment.md): a proxy in front of the gateway (the Kubernetes
 # Ingress, a load balancer) terminates HTTPS. Then cookies travel over HTTPS only and
 # browsers are told to keep to it (HSTS). On by default without DEBUG; the compose example,
 # served over plain HTTP on localhost, and the local run turn it off (ERP_TLS_EDGE=0).

@@ -5,7 +5,7 @@ In ``config/settings.py``, once ``SERVICE_NAME`` is set (it reads ``SERVICE_NAME
 
     staff_sign_in(globals())
 
-Environment (CONTRACT §7; README "Back office"):
+Environment (CONTRACT §7; docs/back-office.md):
 
 - ``SSO_CLIENT_ID`` (``<service>-admin``), ``SSO_CLIENT_SECRET`` (required with DEBUG off): this
   admin's OpenID Connect client at the provider.

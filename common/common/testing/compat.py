@@ -1,4 +1,4 @@
-"""What the original implementation's Postman collection creates (/work/shared/compat), for clash tests.
+"""What the original implementation's Postman collection creates (tests/compat/), for clash tests.
 
 Its users run that collection against a fresh local run, so no seeded demo record may
 take one of these emails, SKUs or names (a unique email or SKU would answer 409, a

@@ -22,7 +22,7 @@ DEMO_USERS_FILE = Path(__file__).resolve().parents[2] / "demo_users.json"
 
 
 def demo_users() -> tuple[tuple[str, str, str], ...]:
-    """Return the demo users as (email, password, role); each signs in to the back office too (README "Back office")."""
+    """Return the demo users as (email, password, role); each signs in to the back office too (docs/back-office.md)."""
     users = tuple((user["email"], user["password"], user["role"]) for user in json.loads(DEMO_USERS_FILE.read_text()))
     unknown = sorted({role for _, _, role in users} - set(ROLES))
     if unknown:
