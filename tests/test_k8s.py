@@ -42,11 +42,9 @@ def kubectl() -> Path:
     return path
 
 
-def render(kustomization: Path = K8S) -> list[dict]:
-    """The objects ``kubectl apply -k <kustomization>`` would send."""
-    result = subprocess.run(
-        [kubectl(), "kustomize", kustomization], capture_output=True, text=True, check=False, timeout=60
-    )
+def render() -> list[dict]:
+    """The objects ``kubectl apply -k deploy/k8s`` would send."""
+    result = subprocess.run([kubectl(), "kustomize", K8S], capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     return [document for document in yaml.safe_load_all(result.stdout) if document]
 
