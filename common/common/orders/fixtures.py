@@ -12,11 +12,11 @@ from decimal import Decimal
 import pytest
 
 from common.events.models import OutboxEvent
-from common.testing import events as testing_events
+from erp_testkit import events as testing_events
 
 from .testing import FakeServices
 
-# The role clients (as_admin, as_im, as_fm, as_service) come from common.testing.plugin.
+# The role clients (as_admin, as_im, as_fm, as_service) come from erp_testkit.plugin.
 __all__ = [
     "deliver",
     "deliver_contact",
