@@ -120,6 +120,7 @@ def test_the_build_context_leaves_out_secrets_local_data_and_tests(path):
 @pytest.mark.parametrize(
     "path",
     ["requirements/base.txt", "common/pyproject.toml", "common/common/settings/base.py", "deploy/Procfile",
+     "common/order_documents/lines.py",
 
      "deploy/entrypoint.sh", "scripts/gunicorn.conf.py", "sales_svc/manage.py", "gateway/proxy/proxy.py"],
 )  # fmt: skip
@@ -140,7 +141,7 @@ def test_the_image_installs_common_and_never_the_test_kit():
     local = [re.findall(r"/build/\S+", args) for args in installs]
     assert local == [["/build/requirements/base.txt"], ["/build/common"]]
     packages = set(find_packages(where=ROOT / "common", include=find["include"]))
-    assert "common" in packages
+    assert {"common", "order_documents"} <= packages
     assert not {package for package in packages if package.split(".")[0] in ("erp_testkit", "testkit", "tests")}
     assert "erp-testkit" not in (ROOT / "requirements" / "base.txt").read_text()
 

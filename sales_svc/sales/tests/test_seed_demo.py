@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from common.events import registry
-from common.orders import seeding
+from sales.management.commands import seed_demo as seeding
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
