@@ -33,3 +33,27 @@ def test_transition_docs_name_the_roles_that_hold_them(schema):
         operation = schema["paths"][f"/orders/{{id}}/{name}"]["post"]
         assert f"Roles: {', '.join(roles_for(permission))}." in operation["description"]
         assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]
+
+
+def test_the_list_parameters_are_documented_from_the_filters(schema):
+    # when
+    parameters = {p["name"]: p.get("description", "") for p in schema["paths"]["/orders"]["get"]["parameters"]}
+
+    # then: PurchaseOrderFilter's filters with their help_text, the pagination, search and ordering
+    assert set(parameters) == {
+        "status",
+        "vendor_id",
+        "created_after",
+        "created_before",
+        "received_after",
+        "received_before",
+        "search",
+        "ordering",
+        "limit",
+        "offset",
+        "page",
+        "size",
+    }
+    assert parameters["received_after"] == parameters["created_before"] == "ISO 8601, inclusive."
+    assert parameters["search"] == "Words that must each appear in the vendor's name or a SKU."
+    assert "* `Received` - Received" in parameters["status"]

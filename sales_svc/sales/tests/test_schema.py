@@ -33,3 +33,28 @@ def test_transition_docs_name_the_roles_that_hold_them(schema):
         operation = schema["paths"][f"/orders/{{id}}/{name}"]["post"]
         assert f"Roles: {', '.join(roles_for(permission))}." in operation["description"]
         assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]
+
+
+def test_the_list_parameters_are_documented_from_the_filters(schema):
+    # when
+    parameters = {p["name"]: p.get("description", "") for p in schema["paths"]["/orders"]["get"]["parameters"]}
+
+    # then: SalesOrderFilter's filters with their help_text, the pagination, search and ordering
+    assert set(parameters) == {
+        "status",
+        "stock_status",
+        "customer_id",
+        "created_after",
+        "created_before",
+        "confirmed_after",
+        "confirmed_before",
+        "search",
+        "ordering",
+        "limit",
+        "offset",
+        "page",
+        "size",
+    }
+    assert parameters["confirmed_after"] == parameters["created_before"] == "ISO 8601, inclusive."
+    assert parameters["ordering"] == "Among created_at, updated_at, total_amount, status; `-` descends."
+    assert "* `short` - Short" in parameters["stock_status"]
