@@ -149,7 +149,7 @@ def mint_token(env: dict[str, str]) -> str:
     """Make the run's key pair (``common.keys``, in the temporary data dir) and a token it signs."""
     script = (
         "import django; django.setup(); from common.keys import ensure_keypair; "
-        "from common.testing import issue_token; private_path, _ = ensure_keypair(); "
+        "from erp_testkit import issue_token; private_path, _ = ensure_keypair(); "
         "print(issue_token(role='admin', lifetime=3600, private_key=private_path.read_text()))"
     )
     output = subprocess.run(

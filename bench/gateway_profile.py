@@ -103,7 +103,7 @@ def main() -> int:
         settings.MIDDLEWARE = [name for name in args.middleware.split(",") if name]
     print("middleware:", ", ".join(name.rsplit(".", 1)[-1] for name in settings.MIDDLEWARE))
     application = WSGIHandler()
-    from common.testing import issue_token
+    from erp_testkit import issue_token
 
     token = issue_token(role="admin", lifetime=3600, private_key=private_path.read_text())
 

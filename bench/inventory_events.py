@@ -110,7 +110,7 @@ def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, t
     from inventory.selectors import stock_ledger_discrepancies
 
     from common.events.models import InboxEvent
-    from common.testing.broker import queue_depth
+    from erp_testkit.broker import queue_depth
 
     items = reset_and_make_items(items_count)
     asked, lines_total = publish_orders(url, topology, items, events, random.Random(seed))

@@ -110,7 +110,8 @@ def _ignored(path: str) -> bool:
     [".env", ".venv/bin/python", ".run/secrets.json", ".git/config", "bench/orders.py", "tests/test_k8s.py",
      "contact_svc/contacts/tests/test_api.py", "common/tests/test_settings.py", "sales_svc/.run/x.sqlite3",
      "auth_svc/accounts/__pycache__/models.cpython-311.pyc", "auth_svc/.env", "auth_svc/.run/keys/jwt_private.pem",
-     "common/jwt_private.pem", "common/erp_common.egg-info/SOURCES.txt"],
+     "common/jwt_private.pem", "common/erp_common.egg-info/SOURCES.txt", "common/testkit/pyproject.toml",
+     "common/testkit/erp_testkit/plugin.py"],
 )  # fmt: skip
 def test_the_build_context_leaves_out_secrets_local_data_and_tests(path):
     assert _ignored(path)
@@ -119,10 +120,30 @@ def test_the_build_context_leaves_out_secrets_local_data_and_tests(path):
 @pytest.mark.parametrize(
     "path",
     ["requirements/base.txt", "common/pyproject.toml", "common/common/settings/base.py", "deploy/Procfile",
+     "common/order_documents/lines.py",
+
      "deploy/entrypoint.sh", "scripts/gunicorn.conf.py", "sales_svc/manage.py", "gateway/proxy/proxy.py"],
 )  # fmt: skip
 def test_the_build_context_keeps_what_the_images_copy(path):
     assert not _ignored(path)
+
+
+def test_the_image_installs_common_and_never_the_test_kit():
+    # given what the build stage installs, and the packages common's pyproject.toml ships
+    import tomllib
+
+    from setuptools import find_packages
+
+    installs = [args for name, args in _instructions(DOCKERFILE) if name == "RUN" and "pip install" in args]
+    find = tomllib.loads((ROOT / "common" / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+
+    # then the one local install is common's folder, whose distribution holds no test kit and no tests
+    local = [re.findall(r"/build/\S+", args) for args in installs]
+    assert local == [["/build/requirements/base.txt"], ["/build/common"]]
+    packages = set(find_packages(where=ROOT / "common", include=find["include"]))
+    assert {"common", "order_documents"} <= packages
+    assert not {package for package in packages if package.split(".")[0] in ("erp_testkit", "testkit", "tests")}
+    assert "erp-testkit" not in (ROOT / "requirements" / "base.txt").read_text()
 
 
 @pytest.mark.parametrize("path", ["deploy/entrypoint.sh", "deploy/Procfile"])

@@ -23,7 +23,7 @@ import pytest
 from openapi_spec_validator import validate
 from run import SERVICES, data_dir, demo_user, processes
 
-from common.testing.broker import queue_depth
+from erp_testkit.broker import queue_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 240

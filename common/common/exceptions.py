@@ -1,7 +1,10 @@
 """Domain exceptions and the one place that turns any exception into the error envelope.
 
-Services raise only these small classes (never DRF's or Django's exceptions, never a bare
-ValueError for bad input): :class:`ValidationFailed` 400, :class:`BadRequest` 400,
+Services (and ``order_documents``) raise only these small classes, never DRF's or Django's
+exceptions, never a bare ValueError for bad input: a view's serializer validates the body's
+shape, a service refuses what it cannot do with one of these, and nothing in between
+translates. :class:`ValidationFailed` 400 (``ValidationFailed({"items.1.item_id": ["Unknown
+item."]})`` answers exactly as a serializer's error on that field would), :class:`BadRequest` 400,
 :class:`Unauthorized` 401, :class:`NotFound` 404, :class:`Conflict` 409 (and its
 :class:`InvalidTransition`, :class:`InsufficientStock`), :class:`RateLimited` 429, the
 upstream errors 502/503/504. :func:`envelope_exception_handler` (DRF's ``EXCEPTION_HANDLER``)

@@ -3,13 +3,17 @@
 A list view declares:
 
 - ``filterset_class``: a django-filter FilterSet of its field filters (``status``,
-  ``created_after``...), applied by DjangoFilterBackend; a value it cannot read is a 400
-  naming the parameter; a time range is :func:`datetime_range`;
+  ``created_after``...) in the app's ``filters.py``, applied by DjangoFilterBackend; a value
+  it cannot read is a 400 naming the parameter; a time range is :func:`datetime_range`. The
+  FilterSet documents itself: drf-spectacular reads each filter's type, choices and
+  ``help_text`` into the OpenAPI parameters, so a list never writes its parameters by hand;
 - ``search_fields``: ``?search=`` (:class:`SearchFilter`), every word in one of the fields;
 - ``ordering_fields`` (and optionally ``ordering``, else the queryset's own order):
   ``?ordering=`` (:class:`OrderingFilter`).
 
-Views never switch the backends off; a list without filters simply declares none.
+Views never switch the backends off; a list without filters simply declares none. The
+backends describe ``search`` and ``ordering`` generically: a view says what they match with
+an ``OpenApiParameter`` of the same name in its ``list`` schema.
 """
 
 from __future__ import annotations
@@ -47,13 +51,15 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
 
 
-def datetime_range(field_name: str) -> tuple[DateTimeFilter, DateTimeFilter]:
+def datetime_range(field_name: str, *, help_text: str | None = None) -> tuple[DateTimeFilter, DateTimeFilter]:
     """``(…_after, …_before)``: at or after, at or before ``field_name`` (both inclusive).
 
-    In a FilterSet: ``created_after, created_before = datetime_range("created_at")``.
+    In a FilterSet: ``created_after, created_before = datetime_range("created_at", help_text="ISO 8601.")``;
+    ``help_text`` is what the OpenAPI document says of both parameters.
     """
-    after = DateTimeFilter(field_name=field_name, lookup_expr="gte")
-    before = DateTimeFilter(field_name=field_name, lookup_expr="lte")
+    extra = {"help_text": help_text} if help_text else {}
+    after = DateTimeFilter(field_name=field_name, lookup_expr="gte", **extra)
+    before = DateTimeFilter(field_name=field_name, lookup_expr="lte", **extra)
     return after, before
 
 

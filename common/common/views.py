@@ -22,9 +22,17 @@ A viewset validates with its serializer and lets a service write::
         def perform_destroy(self, instance):
             thing_delete(thing=instance)
 
+A transition or any other write beyond these is an ``@action`` of its own calling one
+service (sales_svc's and purchase_svc's ``api/views.py`` show it), so roles and docs are
+declared per action; views never override ``create``/``update`` themselves. Services raise
+:mod:`common.exceptions`' domain exceptions, which the envelope handler answers.
+
 The filter backends are the global ones (settings ``DEFAULT_FILTER_BACKENDS``): never switch
-them off in a view. A service's ``config/urls.py`` points Django's ``handler400/403/404/500``
-here, so an unknown path, a bad ``Host`` or a crash outside DRF still answers in the envelope.
+them off in a view. The FilterSet (the app's ``filters.py``) documents the list's query
+parameters itself (``help_text``; see :mod:`common.filters`): no hand-written parameter lists.
+
+A service's ``config/urls.py`` points Django's ``handler400/403/404/500`` here, so an
+unknown path, a bad ``Host`` or a crash outside DRF still answers in the envelope.
 """
 
 from __future__ import annotations

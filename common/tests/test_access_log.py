@@ -6,8 +6,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from common.testing import auth_client
-from common.testing.service_suite import access_log_lines
+from erp_testkit import auth_client
+from erp_testkit.service_checks import access_log_lines
 
 
 @pytest.mark.django_db

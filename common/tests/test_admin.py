@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser, Group
 from common.admin import RoleAdminMixin, role_action, role_of
 from common.checks import check_admin_permissions
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from common.testing.admin import admin_grants, admin_matrix_problems, editable_field_problems, staff_user
+from erp_testkit.admin import admin_grants, admin_matrix_problems, editable_field_problems, staff_user
 from tests.project.admin import GadgetAdmin
 from tests.project.models import Gadget
 

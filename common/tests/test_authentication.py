@@ -17,7 +17,7 @@ from common.authentication import (
     authenticate_header_value,
     unauthorized_message,
 )
-from common.testing import auth_client, issue_token
+from erp_testkit import auth_client, issue_token
 
 
 def _get_widgets(authorization: str):

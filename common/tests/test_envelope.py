@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from common.exceptions import error_body, error_response, flatten_validation_errors, service_error_response
-from common.testing import auth_client
+from erp_testkit import auth_client
 from tests.project.views import ERRORS
 
 CUSTOMER = "9d1c9a5e-2f7e-4c55-9a43-5a3f1c0e0b01"

@@ -8,7 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from common import health
-from common.testing.faults import TcpProxy
+from erp_testkit.faults import TcpProxy
 
 
 def check_ok():

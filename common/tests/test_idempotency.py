@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from common.idempotency import middleware
 from common.idempotency.models import IdempotencyRecord
-from common.testing import auth_client, issue_token
-from common.testing.faults import wait_until
+from erp_testkit import auth_client, issue_token
+from erp_testkit.faults import wait_until
 from tests.project.models import Gadget
 from tests.project.views import side_effects
 

@@ -12,7 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from common.metrics import REQUESTS
-from common.testing.faults import wait_until
+from erp_testkit.faults import wait_until
 
 
 def _count(method: str, status: str) -> float:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.testing import auth_client
+from erp_testkit import auth_client
 from tests.project.models import Gadget
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from common import roles
 from common.permissions import RolePermission, required_permission
-from common.testing import auth_client
+from erp_testkit import auth_client
 
 IM, FM, ADMIN = roles.INVENTORY_MANAGER, roles.FINANCE_MANAGER, roles.ADMIN
 

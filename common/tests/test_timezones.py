@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from common.roles import ADMIN
 from common.settings import env as erp_env
-from common.testing import issue_token
-from common.testing.admin import staff_user
 from common.timezones import SESSION_KEY
+from erp_testkit import issue_token
+from erp_testkit.admin import staff_user
 from tests.project.models import Gadget
 
 pytestmark = pytest.mark.django_db

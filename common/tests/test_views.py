@@ -7,8 +7,8 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from common.testing import auth_client
 from common.views import bad_request, not_found, permission_denied, server_error
+from erp_testkit import auth_client
 from tests.project.models import Gadget
 
 

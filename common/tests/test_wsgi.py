@@ -5,8 +5,8 @@ import io
 import pytest
 from django.core.handlers.wsgi import WSGIHandler as DjangoWSGIHandler
 
-from common.testing import issue_token
 from common.wsgi import WSGIHandler, is_text_encoding
+from erp_testkit import issue_token
 
 
 def _environ(content_type: str, body: bytes = b"", method: str = "GET") -> dict:

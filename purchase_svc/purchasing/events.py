@@ -7,7 +7,7 @@ order row is locked and its revision bumped by the transition that publishes).
 from __future__ import annotations
 
 from common.events import publish_event, registry
-from common.orders.lines import lines_event_data
+from order_documents.lines import lines_event_data
 
 from .models import PurchaseOrder
 

@@ -1,4 +1,4 @@
-"""Purchase orders and their lines, on the shared order-document bases.
+"""Purchase orders and their lines, on the order-document bases (order_documents.models).
 
 A purchase line's ``unit_price`` is the agreed cost (by default the item's price).
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from common.orders.models import OrderDocument, OrderLine, OrderStatusChange, Party, PartyVersion
+from order_documents.models import OrderDocument, OrderLine, OrderStatusChange, PartyVersion
 
 
 class VendorVersion(PartyVersion):
@@ -15,9 +15,6 @@ class VendorVersion(PartyVersion):
 
 
 class PurchaseOrder(OrderDocument):
-    PARTY = Party("vendor")
-    PARTY_VERSIONS = VendorVersion
-
     class Status(models.TextChoices):
         DRAFT = "Draft"
         RECEIVED = "Received"

@@ -18,27 +18,56 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from common.orders.documents import order_create, order_lines_replace
-from common.orders.lines import LineRequest
-from common.orders.machine import order_lock, transition_apply
-from common.orders.parties import party_name_apply
+from common.events import apply_if_newer
+from order_documents.documents import lines_write, order_lines_replace, party_and_lines_checked
+from order_documents.lines import LineRequest, lines_total
+from order_documents.machine import order_lock, transition_apply
+from order_documents.parties import party_name_for_new_order, party_version_known, party_version_remember
+from order_documents.references import party_fetch
 
 from .events import purchase_order_cancelled_publish, purchase_order_paid_publish, purchase_order_received_publish
-from .models import PurchaseOrder
+from .models import PurchaseOrder, PurchaseOrderLine, VendorVersion
 from .transitions import CANCEL, EDITABLE, PAY, RECEIVE
 
 
 def purchase_order_create(
     *, vendor_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
 ) -> PurchaseOrder:
-    """Create a draft for ``vendor_id``; vendor and every item checked first, then one transaction."""
-    return order_create(model=PurchaseOrder, party_id=vendor_id, lines=lines, order_id=order_id)
+    """Create a draft for ``vendor_id``; vendor and every item checked first, then one transaction.
+
+    ``order_id`` chooses the new order's id (the demo seed, so that a re-run finds its orders).
+    """
+    # Read before contact_svc is asked: the name it answers is at least this new.
+    version_before = party_version_known(versions=VendorVersion, party_id=vendor_id)
+    vendor, priced = party_and_lines_checked(party=lambda: vendor_fetch(vendor_id=vendor_id), lines=lines)
+    with transaction.atomic():
+        name, version = party_name_for_new_order(
+            versions=VendorVersion, party_id=vendor_id, fetched_name=vendor["name"], version_before=version_before
+        )
+        order = PurchaseOrder.objects.create(
+            id=order_id or uuid.uuid4(),
+            vendor_id=vendor_id,
+            vendor_name=name,
+            vendor_version=version,
+            total_amount=lines_total(priced),
+        )
+        lines_write(order=order, line_model=PurchaseOrderLine, lines=priced)
+    return order
+
+
+def vendor_fetch(*, vendor_id: uuid.UUID) -> dict:
+    """Return the vendor as contact_svc has it; unknown -> 400 naming ``vendor_id``."""
+    return party_fetch(path=f"/vendors/{vendor_id}", field="vendor_id", kind="vendor")
 
 
 def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> PurchaseOrder:
     """Replace a draft's lines; invalid lines, or an order no longer a draft, change nothing."""
-    return order_lines_replace(model=PurchaseOrder, pk=order_id, lines=lines, editable=EDITABLE)
+    return order_lines_replace(
+        model=PurchaseOrder, line_model=PurchaseOrderLine, pk=order_id, lines=lines, editable=EDITABLE
+    )
 
 
 @transaction.atomic
@@ -66,5 +95,14 @@ def purchase_order_cancel(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
 
 
 def purchase_order_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: int) -> int:
-    """Copy a vendor's newer name onto its orders; return how many changed."""
-    return party_name_apply(model=PurchaseOrder, party_id=vendor_id, name=name, version=version)
+    """Copy a vendor's newer name onto its orders (one conditional UPDATE); return how many changed.
+
+    The version is also remembered for the vendor, for orders created later (order_documents.parties).
+    """
+    party_version_remember(versions=VendorVersion, party_id=vendor_id, name=name, version=version)
+    return apply_if_newer(
+        PurchaseOrder.objects.filter(vendor_id=vendor_id),
+        version=version,
+        values={"vendor_name": name, "revision": F("revision") + 1, "updated_at": timezone.now()},
+        version_field="vendor_version",
+    )

@@ -1,4 +1,4 @@
-"""What sales asks inventory besides the item lookup: is there stock for these lines?"""
+"""What sales asks other services besides the item lookup: a customer, and is there stock for these lines?"""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from common.exceptions import BadGateway
-from common.orders.references import inventory_client
+from order_documents.references import inventory_client, party_fetch
 
 from .models import SalesOrderLine
 
 AVAILABILITY_PATH = "/internal/stock/availability"
+
+
+def customer_fetch(*, customer_id: uuid.UUID) -> dict:
+    """Return the customer as contact_svc has it; unknown -> 400 naming ``customer_id``."""
+    return party_fetch(path=f"/customers/{customer_id}", field="customer_id", kind="customer")
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,27 @@
-"""Query filters of the sales order list: the shared ones plus stock status and confirmation range."""
+"""Query filters of the sales order list, for the global filter backends (common.filters).
+
+The FilterSet is also the list's documentation: drf-spectacular reads each filter's type,
+choices and ``help_text`` into the OpenAPI parameters. ``?search=`` and ``?ordering=`` are
+the backends' (the view's ``search_fields``, :data:`ORDERING_FIELDS`); search matches the
+customer's name and the lines' SKUs (DRF queries the lines with an ``EXISTS``, so an order
+with two matching lines is listed once).
+"""
 
 from __future__ import annotations
 
+import django_filters
+
 from common.filters import datetime_range
-from common.orders.filters import OrderFilter
 
 from .models import SalesOrder
 
+ORDERING_FIELDS = ("created_at", "updated_at", "total_amount", "status")
+SEARCH_FIELDS = ("customer_name", "lines__sku")
 
-class SalesOrderFilter(OrderFilter):
-    confirmed_after, confirmed_before = datetime_range("confirmed_at")
+
+class SalesOrderFilter(django_filters.FilterSet):
+    created_after, created_before = datetime_range("created_at", help_text="ISO 8601, inclusive.")
+    confirmed_after, confirmed_before = datetime_range("confirmed_at", help_text="ISO 8601, inclusive.")
 
     class Meta:
         model = SalesOrder

@@ -1,4 +1,4 @@
-"""Sales orders and their lines, on the shared order-document bases.
+"""Sales orders and their lines, on the order-document bases (order_documents.models).
 
 ``stock_status`` is inventory's answer to a confirmation, set by the event handlers:
 null while a draft, ``pending`` from confirmation until inventory answers, then
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from common.orders.models import OrderDocument, OrderLine, OrderStatusChange, Party, PartyVersion
+from order_documents.models import OrderDocument, OrderLine, OrderStatusChange, PartyVersion
 
 
 class CustomerVersion(PartyVersion):
@@ -17,9 +17,6 @@ class CustomerVersion(PartyVersion):
 
 
 class SalesOrder(OrderDocument):
-    PARTY = Party("customer")
-    PARTY_VERSIONS = CustomerVersion
-
     class Status(models.TextChoices):
         DRAFT = "Draft"
         CONFIRMED = "Confirmed"

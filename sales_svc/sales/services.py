@@ -24,15 +24,16 @@ from django.db import transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
+from common.events import apply_if_newer
 from common.exceptions import Conflict, InsufficientStock
-from common.orders.documents import order_create, order_lines_replace
-from common.orders.lines import LineRequest
-from common.orders.machine import order_get, order_lock, transition_apply
-from common.orders.parties import party_name_apply
+from order_documents.documents import lines_write, order_lines_replace, party_and_lines_checked
+from order_documents.lines import LineRequest, lines_total
+from order_documents.machine import order_get, order_lock, transition_apply
+from order_documents.parties import party_name_for_new_order, party_version_known, party_version_remember
 
-from .clients import stock_shortfalls
+from .clients import customer_fetch, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
-from .models import SalesOrder
+from .models import CustomerVersion, SalesOrder, SalesOrderLine
 from .transitions import CANCEL, CONFIRM, EDITABLE, PAY, STOCK_ANSWERS
 
 logger = logging.getLogger(__name__)
@@ -43,13 +44,31 @@ Status, StockStatus = SalesOrder.Status, SalesOrder.StockStatus
 def sales_order_create(
     *, customer_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
 ) -> SalesOrder:
-    """Create a draft for ``customer_id``; customer and every item checked first, then one transaction."""
-    return order_create(model=SalesOrder, party_id=customer_id, lines=lines, order_id=order_id)
+    """Create a draft for ``customer_id``; customer and every item checked first, then one transaction.
+
+    ``order_id`` chooses the new order's id (the demo seed, so that a re-run finds its orders).
+    """
+    # Read before contact_svc is asked: the name it answers is at least this new.
+    version_before = party_version_known(versions=CustomerVersion, party_id=customer_id)
+    customer, priced = party_and_lines_checked(party=lambda: customer_fetch(customer_id=customer_id), lines=lines)
+    with transaction.atomic():
+        name, version = party_name_for_new_order(
+            versions=CustomerVersion, party_id=customer_id, fetched_name=customer["name"], version_before=version_before
+        )
+        order = SalesOrder.objects.create(
+            id=order_id or uuid.uuid4(),
+            customer_id=customer_id,
+            customer_name=name,
+            customer_version=version,
+            total_amount=lines_total(priced),
+        )
+        lines_write(order=order, line_model=SalesOrderLine, lines=priced)
+    return order
 
 
 def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> SalesOrder:
     """Replace a draft's lines; invalid lines, or an order no longer a draft, change nothing."""
-    return order_lines_replace(model=SalesOrder, pk=order_id, lines=lines, editable=EDITABLE)
+    return order_lines_replace(model=SalesOrder, line_model=SalesOrderLine, pk=order_id, lines=lines, editable=EDITABLE)
 
 
 def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
@@ -154,5 +173,14 @@ def sales_order_stock_status_set(*, order_id: uuid.UUID, stock_status: str) -> b
 
 
 def sales_order_customer_rename(*, customer_id: uuid.UUID, name: str, version: int) -> int:
-    """Copy a customer's newer name onto its orders; return how many changed."""
-    return party_name_apply(model=SalesOrder, party_id=customer_id, name=name, version=version)
+    """Copy a customer's newer name onto its orders (one conditional UPDATE); return how many changed.
+
+    The version is also remembered for the customer, for orders created later (order_documents.parties).
+    """
+    party_version_remember(versions=CustomerVersion, party_id=customer_id, name=name, version=version)
+    return apply_if_newer(
+        SalesOrder.objects.filter(customer_id=customer_id),
+        version=version,
+        values={"customer_name": name, "revision": F("revision") + 1, "updated_at": timezone.now()},
+        version_field="customer_version",
+    )

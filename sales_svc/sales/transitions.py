@@ -9,7 +9,7 @@ Anything else is a 409 naming the current status.
 
 from __future__ import annotations
 
-from common.orders.machine import Transition
+from order_documents.machine import Transition
 
 from .models import SalesOrder
 

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from common.testing import auth_client
+from erp_testkit import auth_client
 
 from ..tokens import token_pair_for_user
 from .factories import PASSWORD, UserFactory

@@ -1,6 +1,6 @@
 """What each role may do in auth's admin, transcribed by hand from CONTRACT §3: users are admin only.
 
-common.testing.service_suite walks every admin and action against the matrix; this pins
+Each service's config/tests/test_platform.py walks every admin and action against the matrix; this pins
 the outcome. Users are never deleted, tokens never edited (a deleted revocation would
 revive a token).
 """
@@ -9,7 +9,7 @@ import pytest
 
 from common.admin import role_of
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from common.testing.admin import admin_grants
+from erp_testkit.admin import admin_grants
 
 from ..models import User
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.testing import auth_client
+from erp_testkit import auth_client
 
 from ..models import User
 from .factories import PASSWORD

@@ -7,8 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from common.testing import auth_client
-from common.testing.plugin import session_private_key
+from erp_testkit import auth_client
+from erp_testkit.plugin import session_private_key
 
 from ..tokens import token_pair_for_user
 from .conftest import client_for

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from common.testing import auth_client
+from erp_testkit import auth_client
 
 from ..models import User
 from ..tokens import token_pair_for_user

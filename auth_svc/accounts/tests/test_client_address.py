@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from common.forwarding import PROXY_TOKEN_HEADER
-from common.testing import issue_token
+from erp_testkit import issue_token
 
 from .factories import PASSWORD
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 
-from common.testing.compat import POSTMAN_EMAILS
+from erp_testkit.compat import POSTMAN_EMAILS
 
 from ..management.commands.seed_demo import DEMO_USERS
 from ..models import User

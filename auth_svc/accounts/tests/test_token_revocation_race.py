@@ -4,7 +4,7 @@ Real threads, each with its own PostgreSQL connection and transaction. One side 
 paused inside its transaction (after its writes, before its commit) while the other
 starts and, with the fix, blocks on the user row; then the paused side is released.
 SQLite has no row locks (SELECT ... FOR UPDATE is a no-op there): the tests require
-PostgreSQL (common.testing.plugin's ``postgresql`` fixture fails on anything else).
+PostgreSQL (erp_testkit.plugin's ``postgresql`` fixture fails on anything else).
 """
 
 import pytest
@@ -12,7 +12,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from common.exceptions import Unauthorized
-from common.testing.concurrency import Worker, paused_after, wait_until_blocked_or_done
+from erp_testkit.concurrency import Worker, paused_after, wait_until_blocked_or_done
 
 from .. import services
 from ..models import User

@@ -39,7 +39,7 @@ handler inside ``transaction.atomic()`` together with an ``InboxEvent`` row (uni
 per event and consumer), acks after the commit, skips duplicates, retries failures
 with growing delays and then dead-letters them. Handlers must only write to the
 service's database (or be idempotent themselves) and may publish events of their
-own. Handler tests deliver through the same path with ``common.testing.events``.
+own. Handler tests deliver through the same path with ``erp_testkit.events``.
 
 Settings (``ERP_EVENTS``, defaults in ``common.events.conf``): ``CONSUMER``,
 ``HANDLERS``, ``PREFIX`` (or env ``ERP_EVENTS_PREFIX``), ``RETRY_DELAYS`` (or env

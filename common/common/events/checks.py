@@ -3,7 +3,7 @@
 A subscribed type without a handler would only be found when its first message is
 dead-lettered, a handler without a subscription never receives anything: both are
 errors at ``manage.py check`` (so at ``migrate`` and every start), and every service's
-test run holds them through ``common.testing.service_suite``.
+``test_system_checks_pass`` holds them.
 
 - ``events.E001``: ``HANDLERS`` cannot be imported or is not a map of event types.
 - ``events.E002``: the consumer (``CONSUMER``, else ``SERVICE_NAME``) has no entry in

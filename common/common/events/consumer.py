@@ -191,7 +191,7 @@ def apply_event(event: Event, handler: Handler, *, consumer: str, using: str = D
 
     Returns False, without running the handler, if the inbox already holds the event
     (a duplicate). The one path every delivery takes, the consumer's and the handler
-    tests' (``common.testing.events.deliver``).
+    tests' (``erp_testkit.events.deliver``).
     """
     connection = connections[using]
     field = InboxEvent._meta.get_field("event_id")

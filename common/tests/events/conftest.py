@@ -1,5 +1,5 @@
 """Fixtures for the event tests: a private topology on the real RabbitMQ, background relays and
-consumers, and a TCP proxy (``common.testing.faults``) to break the link without touching RabbitMQ."""
+consumers, and a TCP proxy (``erp_testkit.faults``) to break the link without touching RabbitMQ."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from common.events import publish_event, registry
 from common.events.consumer import EventConsumer
 from common.events.relay import Relay
 from common.events.topology import Topology
-from common.testing.faults import TcpProxy
+from erp_testkit.faults import TcpProxy
 from tests.events.testapp.handlers import BEHAVIOURS, HANDLERS
 
 RETRY_DELAYS = [0.2, 0.4]

@@ -17,7 +17,7 @@ from kombu import Connection, Producer
 
 from common.events import envelope
 from common.events.models import InboxEvent, OutboxEvent
-from common.testing.faults import TcpProxy, wait_until
+from erp_testkit.faults import TcpProxy, wait_until
 from tests.events.conftest import order_data, publish_confirmed
 from tests.events.test_processes import HANDLERS, _env, _exit_of, _ready_count, _start
 from tests.events.testapp.models import AppliedEffect

@@ -12,8 +12,8 @@ from kombu import Connection, Producer
 from common.events import registry
 from common.events.consumer import ATTEMPT, DB_RETRIES, NOT_BEFORE, REASON
 from common.events.models import InboxEvent
-from common.testing.broker import drain, queue_depth
-from common.testing.faults import wait_until
+from erp_testkit.broker import drain, queue_depth
+from erp_testkit.faults import wait_until
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed
 from tests.events.testapp.handlers import record_effect
 from tests.events.testapp.models import AppliedEffect

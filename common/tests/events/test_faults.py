@@ -1,6 +1,6 @@
 """A broker link that breaks under a running relay and consumer: half-open (blackholed) or reset.
 
-Through ``common.testing.faults.TcpProxy``: the connections that were open stay
+Through ``erp_testkit.faults.TcpProxy``: the connections that were open stay
 frozen for good (bytes taken, never answered, never closed), as behind a load
 balancer in a partition; new connections get through. Nothing may hang, nothing may
 be lost, nothing applied twice, and SIGTERM must end a worker promptly even then.
@@ -14,7 +14,7 @@ import time
 import pytest
 
 from common.events.models import InboxEvent, OutboxEvent
-from common.testing.faults import wait_until
+from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
 from tests.events.test_processes import HANDLERS, _env, _exit_of, _start
 from tests.events.testapp.models import AppliedEffect

@@ -15,8 +15,8 @@ from common.events.consumer import ATTEMPT, REASON, EventConsumer
 from common.events.management.commands.replay_dead_letters import replay_dead_letters
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
-from common.testing.broker import drain, queue_depth
-from common.testing.faults import wait_until
+from erp_testkit.broker import drain, queue_depth
+from erp_testkit.faults import wait_until
 from tests.events.conftest import order_data, publish_confirmed
 from tests.events.testapp import handlers as test_handlers
 from tests.events.testapp.models import AppliedEffect

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from common.events import liveness
-from common.testing.faults import wait_until
+from erp_testkit.faults import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

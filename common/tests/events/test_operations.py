@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from common import health
 from common.events import registry
 from common.events.models import InboxEvent, OutboxEvent
-from common.testing.faults import wait_until
+from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
 from tests.events.testapp.handlers import record_effect
 from tests.events.testapp.models import AppliedEffect

@@ -15,7 +15,7 @@ from kombu import Connection
 
 from common.events.relay import Relay
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
-from common.testing.faults import wait_until
+from erp_testkit.faults import wait_until
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed
 from tests.events.testapp.models import AppliedEffect
 

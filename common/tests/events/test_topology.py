@@ -7,8 +7,8 @@ from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Producer
 
 from common.events.topology import QUORUM, Topology, TopologyConflict
-from common.testing.broker import drain, queue_depth
-from common.testing.faults import wait_until
+from erp_testkit.broker import drain, queue_depth
+from erp_testkit.faults import wait_until
 
 
 def _declare_classic(amqp_url: str, name: str) -> None:

@@ -12,7 +12,7 @@ from django.core.management.base import SystemCheckError
 from common.events import PoisonMessage, apply_if_newer, conf, registry
 from common.events.checks import check_handlers
 from common.events.models import InboxEvent
-from common.testing.events import deliver, deliver_body
+from erp_testkit.events import deliver, deliver_body
 from tests.events.conftest import order_data
 from tests.events.testapp.handlers import HANDLERS, record_effect
 from tests.events.testapp.models import AppliedEffect, CustomerCopy

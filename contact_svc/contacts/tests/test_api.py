@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from common.testing import auth_client
+from erp_testkit import auth_client
 
 pytestmark = pytest.mark.django_db
 
@@ -371,7 +371,7 @@ def test_no_token_is_401(kind, url, make, method, path):
 
 def test_forged_token_is_401(kind, url):
     # given
-    from common.testing import issue_token
+    from erp_testkit import issue_token
 
     client = auth_client()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(role='admin')}x")

@@ -8,9 +8,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from common.testing.compat import POSTMAN_EMAILS, POSTMAN_NAMES
 from contacts.kinds import KINDS
 from contacts.management.commands.seed_demo import DEMO
+from erp_testkit.compat import POSTMAN_EMAILS, POSTMAN_NAMES
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from common.testing import issue_token
+from erp_testkit import issue_token
 from proxy import credential as credential_module
 from proxy import schema, tokens, views
 

@@ -5,8 +5,8 @@ import uuid
 
 from django.test import Client
 
-from common.testing import issue_token
-from common.testing.service_suite import access_log_lines
+from erp_testkit import issue_token
+from erp_testkit.service_checks import access_log_lines
 
 
 def test_a_proxied_request_is_logged_with_its_user_and_without_its_secrets(upstreams, caplog):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from common.authentication import JWTAuthentication
 from common.exceptions import NotFound, PayloadTooLarge, ServiceError
 from common.http import ServiceClient
-from common.testing.service_suite import STATIC_ASSET
+from erp_testkit.service_checks import STATIC_ASSET
 
 from .conftest import closed_port_url
 

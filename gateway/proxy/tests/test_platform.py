@@ -8,13 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from common.testing.service_suite import (  # noqa: F401 (collected by pytest)
-    test_every_request_writes_one_json_access_line,
-    test_request_id_is_echoed_or_made,
-    test_unknown_path_is_enveloped_404,
-)
+from erp_testkit import service_checks as checks
 
 GATEWAY_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_path_is_enveloped_404():
+    checks.assert_unknown_path_is_enveloped_404()
+
+
+def test_request_id_is_echoed_or_made():
+    checks.assert_request_id_is_echoed_or_made()
+
+
+def test_every_request_writes_one_json_access_line(caplog):
+    checks.assert_every_request_writes_one_json_access_line(caplog)
 
 
 def _gateway_settings(**env: str) -> dict:

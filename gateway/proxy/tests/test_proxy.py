@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.test import Client
 
-from common.testing import issue_token
+from erp_testkit import issue_token
 
 from .conftest import closed_port_url
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import Client
 
-from common.testing import issue_token
+from erp_testkit import issue_token
 from proxy import tokens
 
 

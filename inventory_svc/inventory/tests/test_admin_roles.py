@@ -1,13 +1,13 @@
 """What each role may do in inventory's admin, transcribed by hand from CONTRACT §3.
 
-common.testing.service_suite walks every admin and action against the matrix; this pins
+Each service's config/tests/test_platform.py walks every admin and action against the matrix; this pins
 the outcome, so a wrong declaration (adjusting stock as ``items.write``...) fails here.
 """
 
 import pytest
 
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from common.testing.admin import ADMIN_ONLY_PAGES, admin_grants
+from erp_testkit.admin import ADMIN_ONLY_PAGES, admin_grants
 
 pytestmark = pytest.mark.django_db
 

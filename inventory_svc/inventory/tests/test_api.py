@@ -9,7 +9,7 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from common.testing import auth_client
+from erp_testkit import auth_client
 from inventory.models import Item, Stock, StockMovement
 
 from .conftest import ledger_total, on_hand

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from common.testing.compat import POSTMAN_NAMES, POSTMAN_SKUS
+from erp_testkit.compat import POSTMAN_NAMES, POSTMAN_SKUS
 from inventory.management.commands.seed_demo import DEMO
 from inventory.models import Item, Stock, StockMovement
 from inventory.services import stock_adjust

@@ -23,7 +23,7 @@ from common.events import envelope, jsonenc, registry
 from common.events.consumer import REASON, EventConsumer
 from common.events.models import InboxEvent
 from common.events.topology import Topology
-from common.testing.broker import drain, queue_depth
+from erp_testkit.broker import drain, queue_depth
 from inventory.models import MovementReason, StockMovement
 
 from .conftest import ledger_total, on_hand

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from common.testing import auth_client
+from erp_testkit import auth_client
 
 pytestmark = pytest.mark.django_db
 

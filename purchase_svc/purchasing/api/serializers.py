@@ -1,22 +1,63 @@
-"""Serializers of the purchase order API: the order as answered, and the create body."""
+"""Serializers of the purchase order API: the order as answered (lines under ``items``), and the bodies it takes.
+
+``POST /orders`` takes ``{vendor_id, items: [...]}``, ``PUT /orders/{id}`` takes ``{items: [...]}``;
+both answer the order as :class:`PurchaseOrderSerializer` shows it (the view's hook puts the
+service's order in ``serializer.instance``). Every timestamp but created/updated is null until
+it happens.
+"""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from common.orders.serializers import OrderLinesSerializer, OrderSerializer
+from common.money import MoneySerializerField
+from order_documents.models import MAX_LINES
 from purchasing.models import PurchaseOrder
 
+MAX_QUANTITY = 1_000_000
 
-class PurchaseOrderSerializer(OrderSerializer):
+
+# Published as ``OrderLine``, the component name both order services' documents share.
+class OrderLineSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    item_id = serializers.UUIDField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = MoneySerializerField(read_only=True)
+    subtotal = MoneySerializerField(read_only=True)
+
+
+class PurchaseOrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
     status = serializers.ChoiceField(choices=PurchaseOrder.Status.choices, read_only=True)
+    total_amount = MoneySerializerField(read_only=True)
+    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     vendor_id = serializers.UUIDField(read_only=True)
     vendor_name = serializers.CharField(read_only=True)
     received_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class PurchaseOrderLinesSerializer(OrderLinesSerializer):
-    output_serializer_class = PurchaseOrderSerializer
+# Documented as ``LineRequest`` (drf-spectacular adds "Request" to request components), not ``LineRequestRequest``.
+@extend_schema_serializer(component_name="Line")
+class LineRequestSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = MoneySerializerField(
+        min_value=0, required=False, help_text="Defaults to the item's current unit_price."
+    )
+
+
+class PurchaseOrderLinesSerializer(serializers.Serializer):
+    items = LineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def to_representation(self, instance):
+        return PurchaseOrderSerializer(instance, context=self.context).data
 
 
 class PurchaseOrderCreateSerializer(PurchaseOrderLinesSerializer):

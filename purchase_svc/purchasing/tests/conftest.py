@@ -1,28 +1,18 @@
-"""Fixtures of the purchase tests: the shared order fixtures (services faked at the HTTP edge) and a vendor."""
+"""Fixtures of the purchase tests: a vendor and drafts (the test kit's order fixtures come from ../../conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from common.orders.fixtures import *  # noqa: F403
-from purchasing.models import PurchaseOrder
+from erp_testkit.orders import draft_create
 
 
 @pytest.fixture
-def order_model():
-    return PurchaseOrder
-
-
-@pytest.fixture
-def party_id(services):
+def vendor_id(services):
     return services.add_contact("vendors", "Northwind Components")
 
 
 @pytest.fixture
-def vendor_id(party_id):
-    return party_id
-
-
-@pytest.fixture(scope="session")
-def transition_permissions():
-    return {"receive": "purchase.receive", "pay": "orders.pay", "cancel": "purchase.cancel"}
+def draft(services, vendor_id, as_admin):
+    """Create a draft of ``vendor_id`` through the API: ``draft([(item_id, quantity), ...])`` returns its JSON."""
+    return lambda lines: draft_create(as_admin, party={"vendor_id": vendor_id}, lines=lines)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from common.orders.testing import closed_port_url
+from erp_testkit.fake_services import closed_port_url
 from purchasing.models import PurchaseOrder, PurchaseOrderLine
 
 pytestmark = pytest.mark.django_db

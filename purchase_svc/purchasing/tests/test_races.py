@@ -5,7 +5,7 @@ from django.db import connection
 
 from common.events.models import OutboxEvent
 from common.exceptions import InvalidTransition
-from common.testing.concurrency import race
+from erp_testkit.concurrency import race
 from purchasing import services as purchase_services
 
 pytestmark = pytest.mark.django_db(transaction=True)

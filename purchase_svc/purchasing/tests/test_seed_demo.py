@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from common.orders.testing import closed_port_url
+from erp_testkit.fake_services import closed_port_url
 from purchasing.models import PurchaseOrder
 
 pytestmark = pytest.mark.django_db

@@ -1,15 +1,43 @@
-"""Serializers of the sales order API: the order as answered, and the create body."""
+"""Serializers of the sales order API: the order as answered (lines under ``items``), and the bodies it takes.
+
+``POST /orders`` takes ``{customer_id, items: [...]}``, ``PUT /orders/{id}`` takes ``{items: [...]}``;
+both answer the order as :class:`SalesOrderSerializer` shows it (the view's hook puts the
+service's order in ``serializer.instance``). Every timestamp but created/updated is null until
+it happens.
+"""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from common.orders.serializers import OrderLinesSerializer, OrderSerializer
+from common.money import MoneySerializerField
+from order_documents.models import MAX_LINES
 from sales.models import SalesOrder
 
+MAX_QUANTITY = 1_000_000
 
-class SalesOrderSerializer(OrderSerializer):
+
+# Published as ``OrderLine``, the component name both order services' documents share.
+class OrderLineSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    item_id = serializers.UUIDField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = MoneySerializerField(read_only=True)
+    subtotal = MoneySerializerField(read_only=True)
+
+
+class SalesOrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
     status = serializers.ChoiceField(choices=SalesOrder.Status.choices, read_only=True)
+    total_amount = MoneySerializerField(read_only=True)
+    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     customer_id = serializers.UUIDField(read_only=True)
     customer_name = serializers.CharField(read_only=True)
     stock_status = serializers.ChoiceField(
@@ -21,8 +49,21 @@ class SalesOrderSerializer(OrderSerializer):
     confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class SalesOrderLinesSerializer(OrderLinesSerializer):
-    output_serializer_class = SalesOrderSerializer
+# Documented as ``LineRequest`` (drf-spectacular adds "Request" to request components), not ``LineRequestRequest``.
+@extend_schema_serializer(component_name="Line")
+class LineRequestSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = MoneySerializerField(
+        min_value=0, required=False, help_text="Defaults to the item's current unit_price."
+    )
+
+
+class SalesOrderLinesSerializer(serializers.Serializer):
+    items = LineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def to_representation(self, instance):
+        return SalesOrderSerializer(instance, context=self.context).data
 
 
 class SalesOrderCreateSerializer(SalesOrderLinesSerializer):

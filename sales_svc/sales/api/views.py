@@ -1,4 +1,12 @@
-"""The REST API of sales orders: the shared order shape plus confirm, pay and cancel.
+"""The REST API of sales orders: list, read, create, replace a draft's lines, confirm, pay, cancel.
+
+Written the one way of :mod:`common.views`: the mixins' hooks call one service each
+(``perform_create`` -> :func:`~sales.services.sales_order_create`, ``perform_update`` ->
+:func:`~sales.services.sales_order_lines_replace`) and each transition is an ``@action`` of
+its own calling its service, so roles and docs are declared per action. Filtering, search
+and ordering are the global backends'; the list's parameters are documented from
+:class:`~sales.filters.SalesOrderFilter` itself. Services raise common's domain exceptions,
+which the envelope handler answers.
 
 Roles (common.roles): read and write orders.read/orders.write; confirm sales.confirm,
 pay orders.pay, cancel sales.cancel. Every POST accepts ``Idempotency-Key``.
@@ -8,11 +16,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.db.models import prefetch_related_objects
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from common.orders.filters import search_fields
-from common.orders.views import OrderViewSet, order_viewset_schema, transition_schema
-from sales.filters import SalesOrderFilter
+from common.authentication import actor_of
+from common.roles import roles_text
+from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
+from order_documents.lines import line_requests
+from sales.filters import ORDERING_FIELDS, SEARCH_FIELDS, SalesOrderFilter
 from sales.models import SalesOrder
 from sales.selectors import sales_order_list
 from sales.services import (
@@ -25,59 +39,114 @@ from sales.services import (
 
 from .serializers import SalesOrderCreateSerializer, SalesOrderLinesSerializer, SalesOrderSerializer
 
+READ, WRITE = "orders.read", "orders.write"
 CONFIRM, PAY, CANCEL = "sales.confirm", "orders.pay", "sales.cancel"
 
 
-def _transition(summary: str, description: str, permission: str):
-    return transition_schema(
-        summary=summary, description=description, permission=permission, serializer=SalesOrderSerializer
+def _transition_schema(summary: str, description: str, permission: str):
+    """A transition's docs: no body, answers the order."""
+    return extend_schema(
+        summary=summary,
+        description=f"{description} {roles_text(permission)}",
+        request=None,
+        responses={200: SalesOrderSerializer},
     )
 
 
-@order_viewset_schema(
-    title="sales order",
-    party="customer",
-    stamp="confirmed",
-    serializer=SalesOrderSerializer,
-    create_serializer=SalesOrderCreateSerializer,
-    lines_serializer=SalesOrderLinesSerializer,
+@extend_schema_view(
+    list=extend_schema(
+        summary="List sales orders",
+        description="Newest first unless `ordering` says otherwise; `search` matches the customer's name and "
+        f"the lines' SKUs. {roles_text(READ)}",
+        parameters=[
+            # The backends' own descriptions are generic; the filters document themselves.
+            OpenApiParameter("search", str, description="Words that must each appear in the customer's name or a SKU."),
+            OpenApiParameter("ordering", str, description=f"Among {', '.join(ORDERING_FIELDS)}; `-` descends."),
+        ],
+    ),
+    retrieve=extend_schema(summary="Get a sales order", description=roles_text(READ)),
+    create=extend_schema(
+        summary="Create a sales order (Draft)",
+        description="The customer and every item are checked with contact_svc and inventory_svc in one call "
+        f"each; a line's price defaults to the item's unit_price. {roles_text(WRITE)}",
+        request=SalesOrderCreateSerializer,
+        responses={201: SalesOrderSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a draft's lines",
+        description=f"Only in Draft; invalid lines change nothing. {roles_text(WRITE)}",
+        request=SalesOrderLinesSerializer,
+        responses={200: SalesOrderSerializer},
+    ),
 )
-class SalesOrderViewSet(OrderViewSet):
-    model = SalesOrder
+class SalesOrderViewSet(
+    UUIDLookupMixin,
+    ServiceCreateMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ServiceUpdateMixin,
+    viewsets.GenericViewSet,
+):
+    """list, retrieve, create, replace lines (PUT), and the transitions confirm, pay and cancel."""
+
     serializer_class = SalesOrderSerializer
-    create_serializer_class = SalesOrderCreateSerializer
-    lines_serializer_class = SalesOrderLinesSerializer
     filterset_class = SalesOrderFilter
-    search_fields = search_fields(SalesOrder)
-    list_selector = staticmethod(sales_order_list)
-    create_service = staticmethod(sales_order_create)
-    lines_replace_service = staticmethod(sales_order_lines_replace)
+    search_fields = SEARCH_FIELDS
+    ordering_fields = ORDERING_FIELDS
+    http_method_names: ClassVar[list[str]] = ["get", "post", "put", "head", "options"]
     required_permissions: ClassVar[dict[str, str]] = {
-        **OrderViewSet.required_permissions,
+        "list": READ,
+        "retrieve": READ,
+        "create": WRITE,
+        "update": WRITE,
         "confirm": CONFIRM,
         "pay": PAY,
         "cancel": CANCEL,
     }
 
-    @_transition("Confirm a draft", "Checks stock with inventory: short lines are a 409.", CONFIRM)
+    def get_queryset(self):
+        # Lines are read with the order only where the answer shows them as they are now.
+        return sales_order_list() if self.action in ("list", "retrieve") else SalesOrder.objects.all()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return SalesOrderCreateSerializer
+        if self.action == "update":
+            return SalesOrderLinesSerializer
+        return SalesOrderSerializer
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = sales_order_create(customer_id=data["customer_id"], lines=line_requests(data["items"]))
+
+    def perform_update(self, serializer):
+        lines = line_requests(serializer.validated_data["items"])
+        serializer.instance = sales_order_lines_replace(order_id=serializer.instance.pk, lines=lines)
+
+    @_transition_schema("Confirm a draft", "Checks stock with inventory: short lines are a 409.", CONFIRM)
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self.transition(sales_order_confirm)
+        return self._answer(sales_order_confirm(order_id=self.get_object().pk, actor=actor_of(request.user)))
 
-    @_transition(
+    @_transition_schema(
         "Mark a confirmed order paid",
         "Confirmed → Paid, while stock_status is pending or issued (409 once it is short: nothing will ship).",
         PAY,
     )
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
-        return self.transition(sales_order_pay)
+        return self._answer(sales_order_pay(order_id=self.get_object().pk, actor=actor_of(request.user)))
 
-    @_transition(
+    @_transition_schema(
         "Cancel an order",
         "Draft → Cancelled, or Confirmed → Cancelled once stock_status is issued or short (409 while pending).",
         CANCEL,
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self.transition(sales_order_cancel)
+        return self._answer(sales_order_cancel(order_id=self.get_object().pk, actor=actor_of(request.user)))
+
+    def _answer(self, order: SalesOrder) -> Response:
+        """Answer the order as the transition committed it; its lines are read once, unless already held."""
+        prefetch_related_objects([order], "lines")
+        return Response(SalesOrderSerializer(order).data)

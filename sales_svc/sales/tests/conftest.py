@@ -1,28 +1,18 @@
-"""Fixtures of the sales tests: the shared order fixtures (services faked at the HTTP edge) and a customer."""
+"""Fixtures of the sales tests: a customer and drafts (the test kit's order fixtures come from ../../conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from common.orders.fixtures import *  # noqa: F403
-from sales.models import SalesOrder
+from erp_testkit.orders import draft_create
 
 
 @pytest.fixture
-def order_model():
-    return SalesOrder
-
-
-@pytest.fixture
-def party_id(services):
+def customer_id(services):
     return services.add_contact("customers", "Acme Retail")
 
 
 @pytest.fixture
-def customer_id(party_id):
-    return party_id
-
-
-@pytest.fixture(scope="session")
-def transition_permissions():
-    return {"confirm": "sales.confirm", "pay": "orders.pay", "cancel": "sales.cancel"}
+def draft(services, customer_id, as_admin):
+    """Create a draft of ``customer_id`` through the API: ``draft([(item_id, quantity), ...])`` returns its JSON."""
+    return lambda lines: draft_create(as_admin, party={"customer_id": customer_id}, lines=lines)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from common.orders.testing import closed_port_url
+from erp_testkit.fake_services import closed_port_url
 from sales.models import SalesOrder, SalesOrderLine
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from django.db import connection
 
 from common.events.models import OutboxEvent
 from common.exceptions import Conflict, InvalidTransition
-from common.orders.lines import LineRequest
-from common.testing.concurrency import Worker, paused_after, race, wait_until_blocked_or_done
+from erp_testkit.concurrency import Worker, paused_after, race, wait_until_blocked_or_done
+from order_documents.lines import LineRequest
 from sales import services as sales_services
 from sales.models import SalesOrder
 

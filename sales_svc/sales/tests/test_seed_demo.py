@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from common.events import registry
-from common.orders import seeding
+from sales.management.commands import seed_demo as seeding
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
@@ -82,13 +82,20 @@ def test_seed_demo_with_settle_takes_the_cancel_once_inventory_answers(services,
 
 
 def test_seed_demo_with_settle_gives_up_when_time_is_up(services, monkeypatch):
-    # given: inventory never answers
-    naps = []
-    monkeypatch.setattr(seeding, "sleep", naps.append)
+    # given: inventory never answers, and a clock that moves only while seed_demo waits
+    # (so a slow round on a busy machine cannot use up the time before the first retry)
+    clock, naps = [0.0], []
+
+    def nap(seconds):
+        naps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(seeding, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(seeding, "sleep", nap)
 
     # when
     output = seed(*_args(services), "--settle", "1")
 
-    # then: it tried more than once, then said where it stopped
-    assert naps
+    # then: it tried again every poll until the time was up, then said where it stopped
+    assert naps == [seeding.SETTLE_POLL_SECONDS, seeding.SETTLE_POLL_SECONDS]
     assert output.count("sales order cancelled-after-issue: stopped at Confirmed") == 1

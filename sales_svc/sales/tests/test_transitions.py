@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
-from common.orders.testing import closed_port_url
-from common.testing import auth_client
+from erp_testkit import auth_client
+from erp_testkit.fake_services import closed_port_url
 from sales import services as sales_services
 from sales.models import SalesOrder
 

@@ -1,51 +1,106 @@
 """``manage.py seed_demo --vendor ID --item ID ...``: a few demo purchase orders, one per status.
 
 Every order goes through the services (vendor and items checked with contact_svc and
-inventory_svc, events written: a reception adds stock), so contact_svc, inventory_svc
-and auth_svc must be running and the ids must exist there. Idempotent: a re-run takes
-only the steps not taken yet. Without ids it seeds nothing and says so. The local run
-(scripts/run.py) calls it once every service answers, with the ids of the demo contacts and items.
+inventory_svc, events written: a reception adds stock), so contact_svc, inventory_svc and
+auth_svc must be running and the ids must exist there. Without ids it seeds nothing and
+says so. The local run (scripts/run.py) calls it once every service answers, with the ids
+of the demo contacts and items.
+
+Idempotent: each demo order's id is derived from its key (uuid5), so a re-run finds the
+order it made and only takes the steps it has not taken yet. A refused step (a dependency
+down) stops only its own order and is taken on a later run, or, with ``--settle SECONDS``,
+by this one, which tries again every :data:`SETTLE_POLL_SECONDS`.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from time import monotonic, sleep
+
 from django.core.management.base import BaseCommand
 
-from common.orders.seeding import DemoOrder, add_seed_arguments, demo_orders_seed
+from common.exceptions import ServiceError
+from order_documents.lines import LineRequest
+from order_documents.machine import Transition
 from purchasing.models import PurchaseOrder
 from purchasing.services import purchase_order_cancel, purchase_order_create, purchase_order_pay, purchase_order_receive
 from purchasing.transitions import CANCEL, PAY, RECEIVE
 
-DEMOS = (
-    DemoOrder("draft", party=0, lines=((0, 10),)),
-    DemoOrder("received", party=1, lines=((0, 50), (1, 50)), steps=((RECEIVE, purchase_order_receive),)),
-    DemoOrder(
-        "paid",
-        party=2,
-        lines=((1, 20), (2, 20)),
-        steps=((RECEIVE, purchase_order_receive), (PAY, purchase_order_pay)),
-    ),
-    DemoOrder("cancelled", party=3, lines=((2, 5),), steps=((CANCEL, purchase_order_cancel),)),
-)
+DEMO_NAMESPACE = uuid.UUID("9b0c6f3e-3d3a-4c39-9a43-5f2f1d0e7a10")
+# Who the demo orders' status history says moved them.
+SEED_ACTOR = "seed_demo"
+SETTLE_POLL_SECONDS = 0.5
+
+STEPS: dict[Transition, Callable[..., PurchaseOrder]] = {
+    RECEIVE: purchase_order_receive,
+    PAY: purchase_order_pay,
+    CANCEL: purchase_order_cancel,
+}
+# key: (vendor index, lines as (item index, quantity), the transitions to take in order)
+DEMOS: dict[str, tuple[int, tuple[tuple[int, int], ...], tuple[Transition, ...]]] = {
+    "draft": (0, ((0, 10),), ()),
+    "received": (1, ((0, 50), (1, 50)), (RECEIVE,)),
+    "paid": (2, ((1, 20), (2, 20)), (RECEIVE, PAY)),
+    "cancelled": (3, ((2, 5),), (CANCEL,)),
+}
+
+
+def demo_order_id(key: str) -> uuid.UUID:
+    return uuid.uuid5(DEMO_NAMESPACE, f"purchasing.PurchaseOrder:{key}")
 
 
 class Command(BaseCommand):
     help = "Create the demo purchase orders that are missing and take their missing steps (needs running services)."
 
     def add_arguments(self, parser) -> None:
-        add_seed_arguments(parser, party="vendor")
+        parser.add_argument("--vendor", action="append", type=uuid.UUID, default=[], help="A vendor id (repeat).")
+        parser.add_argument("--item", action="append", type=uuid.UUID, default=[], help="An item id (repeat).")
+        parser.add_argument(
+            "--settle",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="Retry steps refused for now (a dependency down) for up to SECONDS.",
+        )
 
     def handle(self, *args, vendor: list, item: list, settle: float, **options) -> None:
         if not vendor or not item:
             self.stdout.write("purchase orders: not seeded (give --vendor and --item ids of running services)")
             return
-        taken = demo_orders_seed(
-            model=PurchaseOrder,
-            create=purchase_order_create,
-            demos=DEMOS,
-            party_ids=vendor,
-            item_ids=item,
-            settle=settle,
-            report=lambda line: self.stdout.write(f"purchase order {line}"),
-        )
+        deadline, taken = monotonic() + settle, 0
+        while True:
+            outcomes = {key: self.seed_one(key, vendors=vendor, items=item) for key in DEMOS}
+            taken += sum(steps for steps, _, _ in outcomes.values())
+            if not any(stopped for _, _, stopped in outcomes.values()) or monotonic() >= deadline:
+                break
+            sleep(SETTLE_POLL_SECONDS)
+        for key, (_, outcome, _) in outcomes.items():
+            self.stdout.write(f"purchase order {key}: {outcome}")
         self.stdout.write(f"purchase orders: {taken} step(s) taken")
+
+    def seed_one(self, key: str, *, vendors: list[uuid.UUID], items: list[uuid.UUID]) -> tuple[int, str, bool]:
+        """Create the demo order ``key`` if missing and take its missing steps.
+
+        Return the steps taken, the outcome to report, and whether a refused step stopped it.
+        """
+        party, lines, transitions = DEMOS[key]
+        order_id, taken = demo_order_id(key), 0
+        order = PurchaseOrder.objects.filter(pk=order_id).first()
+        try:
+            if order is None:
+                order = purchase_order_create(
+                    vendor_id=vendors[party % len(vendors)],
+                    lines=[LineRequest(item_id=items[index % len(items)], quantity=qty) for index, qty in lines],
+                    order_id=order_id,
+                )
+                taken += 1
+            for transition in transitions:
+                if order.status in transition.sources:
+                    order = STEPS[transition](order_id=order_id, actor=SEED_ACTOR)
+                    taken += 1
+        except ServiceError as exc:
+            details = "; ".join(detail["message"] for detail in exc.details or [])
+            where = order.status if order else "creation"
+            return taken, f"stopped at {where}: {exc.detail} {details}".strip(), True
+        return taken, order.status, False

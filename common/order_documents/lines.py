@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rest_framework.exceptions import ValidationError
-
 from common.events import registry
+from common.exceptions import ValidationFailed
 from common.money import DECIMAL_PLACES, MAX_DIGITS, quantize_money
 
 # The largest amount a NUMERIC(14,2) column holds: a line or total above it is bad input, not a 500.
@@ -60,7 +59,7 @@ def line_requests(raw: Iterable[Mapping]) -> list[LineRequest]:
 def lines_price(*, lines: Sequence[LineRequest], items: Mapping[uuid.UUID, ItemRef]) -> list[PricedLine]:
     """Price each line from its item (every ``item_id`` must be in ``items``).
 
-    Raises ``ValidationError`` naming ``items.<n>.quantity`` (or ``items``) for an amount
+    Raises ``ValidationFailed`` (400) naming ``items.<n>.quantity`` (or ``items``) for an amount
     too large to store.
     """
     priced = []
@@ -78,9 +77,9 @@ def lines_price(*, lines: Sequence[LineRequest], items: Mapping[uuid.UUID, ItemR
             )
         )
         if priced[-1].subtotal > MAX_AMOUNT:
-            raise ValidationError({f"items.{index}.quantity": [f"The subtotal would exceed {MAX_AMOUNT}."]})
+            raise ValidationFailed({f"items.{index}.quantity": [f"The subtotal would exceed {MAX_AMOUNT}."]})
     if lines_total(priced) > MAX_AMOUNT:
-        raise ValidationError({"items": [f"The total would exceed {MAX_AMOUNT}."]})
+        raise ValidationFailed({"items": [f"The total would exceed {MAX_AMOUNT}."]})
     return priced
 
 

@@ -1,8 +1,9 @@
 """Abstract models of an order document and its lines.
 
-A concrete order declares its party (``customer_id``/``customer_name``...) and names
-it in ``PARTY``; a concrete line declares ``order = ForeignKey(<order>, related_name="lines")``,
-a concrete status change ``order = ForeignKey(<order>, related_name="status_changes")``.
+A concrete order declares its own party fields (``customer_id``, ``customer_name``,
+``customer_version``) and ``status``; a concrete line declares
+``order = ForeignKey(<order>, related_name="lines")``, a concrete status change
+``order = ForeignKey(<order>, related_name="status_changes")``.
 ``revision`` grows with every change of an order: it is the events' ``aggregate_version``
 and lets a service notice that an order changed between a check and its lock.
 """
@@ -10,8 +11,6 @@ and lets a service notice that an order changed between a check and its lock.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -19,29 +18,6 @@ from django.db.models import Q
 from common.money import MoneyField
 
 MAX_LINES = 100
-
-
-@dataclass(frozen=True)
-class Party:
-    """Who is on the other side of an order (``"customer"``, ``"vendor"``): field names and contact path."""
-
-    kind: str
-
-    @property
-    def id_field(self) -> str:
-        return f"{self.kind}_id"
-
-    @property
-    def name_field(self) -> str:
-        return f"{self.kind}_name"
-
-    @property
-    def version_field(self) -> str:
-        return f"{self.kind}_version"
-
-    def contact_path(self, party_id) -> str:
-        """The contact_svc path that reads one party (``/customers/{id}``)."""
-        return f"/{self.kind}s/{party_id}"
 
 
 class PartyVersion(models.Model):
@@ -63,10 +39,6 @@ class PartyVersion(models.Model):
 class OrderDocument(models.Model):
     """An order's header: status, exact total, revision and timestamps common to both kinds."""
 
-    PARTY: ClassVar[Party]
-    # The concrete PartyVersion model of this order's party.
-    PARTY_VERSIONS: ClassVar[type[PartyVersion]]
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     total_amount = MoneyField(default=0)
     revision = models.PositiveIntegerField(default=1, editable=False)
@@ -81,14 +53,6 @@ class OrderDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} {self.id} ({self.status})"
-
-    @property
-    def party_id(self):
-        return getattr(self, self.PARTY.id_field)
-
-    @property
-    def party_name(self) -> str:
-        return getattr(self, self.PARTY.name_field)
 
 
 class OrderLine(models.Model):
@@ -125,7 +89,7 @@ class OrderLine(models.Model):
 class OrderStatusChange(models.Model):
     """One transition of an order: from which status to which, when, and who asked.
 
-    Written by :func:`common.orders.machine.transition_apply` in the transition's own
+    Written by :func:`order_documents.machine.transition_apply` in the transition's own
     transaction, so the history holds exactly the transitions that committed; nothing
     else writes it (the admin shows it read-only).
     """

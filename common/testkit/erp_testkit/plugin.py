@@ -1,13 +1,13 @@
-"""The pytest plugin of every service suite: ``addopts = -p common.testing.plugin`` in its pytest.ini.
+"""The pytest plugin of every service suite, loaded by its ``pytest11`` entry point (erp-testkit installed).
 
 - Keys: before pytest-django imports the settings, the session gets an RSA key pair of its own
   in ``JWT_PUBLIC_KEY`` / ``JWT_PRIVATE_KEY`` (replacing whatever the environment named), so the
-  settings verify (auth_svc: sign) with it and :func:`common.testing.tokens.issue_token` signs
+  settings verify (auth_svc: sign) with it and :func:`erp_testkit.tokens.issue_token` signs
   with it. Nothing is read from or written to the data dir; subprocesses inherit the pair.
 - ``as_admin``, ``as_im``, ``as_fm``, ``as_service``: API clients with a token of that role (or a
   service token).
 - ``staff_login``: ``staff_login("inventory_manager")`` is a Django test client signed in to the
-  admin as a new staff member of that role (:func:`common.testing.admin.staff_user`).
+  admin as a new staff member of that role (:func:`erp_testkit.admin.staff_user`).
 - ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
   fails when the suite runs on anything else: such a test never skips.
 """
@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from ..keys import generate_keypair
+from common.keys import generate_keypair
 
 _KEY_VARIABLES = ("JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_FILE", "JWT_PRIVATE_KEY", "JWT_PRIVATE_KEY_FILE")
 
@@ -38,7 +38,7 @@ def session_private_key() -> str:
     try:
         return os.environ["JWT_PRIVATE_KEY"]
     except KeyError:
-        raise RuntimeError("no test key pair: run pytest with -p common.testing.plugin") from None
+        raise RuntimeError("no test key pair: install erp-testkit (scripts/bootstrap.sh) and run pytest") from None
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from common.exceptions import InvalidTransition, NotFound
 
-from .models import OrderDocument, OrderStatusChange
+from .models import OrderDocument
 
 Order = TypeVar("Order", bound=OrderDocument)
 
@@ -65,16 +65,11 @@ def order_touch(order: OrderDocument, *, fields: list[str]) -> None:
     order.save(update_fields=[*fields, "revision", "updated_at"])
 
 
-def status_change_model(model: type[OrderDocument]) -> type[OrderStatusChange]:
-    """Return the status-history model of ``model`` (the ``related_name="status_changes"`` foreign key)."""
-    return model._meta.get_field("status_changes").related_model
-
-
 def transition_apply(*, order: Order, transition: Transition, actor: str, **changes) -> Order:
     """Move a locked ``order`` along ``transition`` and save it, with ``changes`` to other fields.
 
-    The move is recorded in the order's status history (by ``actor``) in the same
-    transaction: a transition that rolls back leaves no trace there either.
+    The move is recorded in the order's status history (``order.status_changes``, by
+    ``actor``) in the same transaction: a transition that rolls back leaves no trace there either.
     """
     transition.check(order)
     previous, now = order.status, timezone.now()
@@ -86,7 +81,5 @@ def transition_apply(*, order: Order, transition: Transition, actor: str, **chan
     for field, value in changes.items():
         setattr(order, field, value)
     order_touch(order, fields=fields)
-    status_change_model(type(order)).objects.create(
-        order=order, from_status=previous, to_status=order.status, actor=actor, created_at=now
-    )
+    order.status_changes.create(from_status=previous, to_status=order.status, actor=actor, created_at=now)
     return order

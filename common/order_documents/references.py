@@ -1,11 +1,11 @@
 """Check an order's references with the services that own them, as this service.
 
-The party is read from contact_svc (``GET /customers/{id}``) and every item of an
-order from inventory_svc in ONE call (``POST /internal/items/lookup``), both with the
-service token of :class:`common.http.ServiceClient`, never the user's. An unknown id
-is a validation error naming the field (``customer_id``, ``items.1.item_id``); a
-dependency that is down, slow or answers nonsense raises the client's 503/504/502
-before anything is written.
+The party is read from contact_svc (the caller names the path, ``/customers/{id}``) and
+every item of an order from inventory_svc in ONE call (``POST /internal/items/lookup``),
+both with the service token of :class:`common.http.ServiceClient`, never the user's. An
+unknown id is a :class:`~common.exceptions.ValidationFailed` naming the field
+(``customer_id``, ``items.1.item_id``); a dependency that is down, slow or answers
+nonsense raises the client's 503/504/502 before anything is written.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
-from rest_framework.exceptions import ValidationError
 
-from common.exceptions import BadGateway
+from common.exceptions import BadGateway, ValidationFailed
 from common.http import ServiceClient
 from common.money import quantize_money
 
 from .lines import ItemRef, LineRequest
-from .models import Party
 
 ITEMS_LOOKUP_PATH = "/internal/items/lookup"
 
@@ -35,13 +33,16 @@ def inventory_client() -> ServiceClient:
     return ServiceClient(settings.ERP["INVENTORY_SERVICE_URL"])
 
 
-def party_fetch(*, party: Party, party_id: uuid.UUID) -> dict:
-    """Return the contact ``party_id`` of ``party``'s kind; unknown -> 400 naming ``<kind>_id``."""
-    data = contact_client().get_json(party.contact_path(party_id))
+def party_fetch(*, path: str, field: str, kind: str) -> dict:
+    """Return the contact at contact_svc's ``path``; unknown -> 400 naming ``field``.
+
+    ``party_fetch(path=f"/customers/{customer_id}", field="customer_id", kind="customer")``.
+    """
+    data = contact_client().get_json(path)
     if data is None:
-        raise ValidationError({party.id_field: [f"Unknown {party.kind}."]})
+        raise ValidationFailed({field: [f"Unknown {kind}."]})
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise BadGateway(f"contact_svc answered a {party.kind} without a name.")
+        raise BadGateway(f"contact_svc answered a {kind} without a name.")
     return data
 
 
@@ -57,7 +58,7 @@ def items_fetch(*, lines: Sequence[LineRequest]) -> dict[uuid.UUID, ItemRef]:
         f"items.{index}.item_id": ["Unknown item."] for index, line in enumerate(lines) if line.item_id not in items
     }
     if unknown:
-        raise ValidationError(unknown)
+        raise ValidationFailed(unknown)
     return items
 
 

@@ -7,7 +7,7 @@ parses it, and applied by the consumer's own :func:`common.events.consumer.apply
 (inbox row and handler in one transaction)::
 
     from common.events import registry
-    from common.testing.events import deliver
+    from erp_testkit.events import deliver
 
     def test_confirmed_order_issues_stock(item):
         # given
@@ -34,10 +34,10 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
-from ..events import EventDataError, PoisonMessage, conf, envelope
-from ..events.consumer import Handler, apply_event, load_handlers
-from ..events.envelope import Event
-from ..events.registry import EventType
+from common.events import EventDataError, PoisonMessage, conf, envelope
+from common.events.consumer import Handler, apply_event, load_handlers
+from common.events.envelope import Event
+from common.events.registry import EventType
 
 
 @dataclass(frozen=True)

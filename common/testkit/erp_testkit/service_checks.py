@@ -1,6 +1,8 @@
-"""Checks every service must pass, imported by each service's tests (one home, many runs).
+"""The checks every service passes, as helpers: each service's ``config/tests/test_platform.py`` calls them.
 
-``from common.testing.service_suite import *`` in a service's test module collects them.
+One home for what a check asserts (health, schema, docs, envelopes, request ids, access
+log, metrics); the test functions themselves live in each service, so what a service's
+suite runs is written in that service. Nothing here is collected: no ``test_*`` names.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import os
 import re
 from urllib.parse import urljoin
 
-import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
@@ -19,7 +20,8 @@ from django.db import connection
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from ..health import uses_database
+from common.checks import check_view_permissions
+
 from .tokens import auth_client
 
 
@@ -29,8 +31,7 @@ def access_log_lines(caplog) -> list[dict]:
     return [json.loads(handler.format(r)) for r in caplog.records if r.name == "erp.access"]
 
 
-@pytest.mark.django_db
-def test_health_live_and_ready():
+def assert_health_live_and_ready() -> None:
     client = APIClient()
     assert client.get("/health/live").json()["data"]["status"] == "ok"
     ready = client.get("/health/ready")
@@ -38,7 +39,7 @@ def test_health_live_and_ready():
     assert set(ready.json()["data"]["checks"].values()) == {"ok"}
 
 
-def test_uses_postgres_in_ci():
+def assert_uses_postgres() -> None:
     # The test command runs every suite against the local PostgreSQL: fail loudly if not
     # (a service without a database, the gateway, has nothing to check).
     assert os.environ.get("ERP_POSTGRES_URL"), "ERP_POSTGRES_URL is unset: run the suites with scripts/test.sh"
@@ -46,24 +47,22 @@ def test_uses_postgres_in_ci():
         assert connection.vendor == "postgresql"
 
 
-def test_system_checks_pass():
+def assert_system_checks_pass() -> None:
     # Includes the event wiring (common.events.checks): handlers match subscriptions.
     call_command("check", fail_level="ERROR")
 
 
-def test_every_permission_a_view_names_is_in_the_role_matrix():
-    from common.checks import check_view_permissions
-
+def assert_every_view_permission_is_in_the_role_matrix() -> None:
     assert check_view_permissions() == []
 
 
-def test_openapi_schema_validates():
+def assert_openapi_schema_validates() -> None:
     response = APIClient().get("/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     validate(response.json())
 
 
-def test_openapi_schema_has_no_warnings(tmp_path):
+def assert_openapi_schema_has_no_warnings(tmp_path) -> None:
     # drf-spectacular's own gate: a field it cannot type or two enums with one name warn, and
     # a generated client then gets ``str`` or a made-up name where the contract has a type.
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
@@ -97,19 +96,19 @@ def assert_docs_load_only_from_the_platform(url: str) -> dict[str, bytes]:
     return scripts
 
 
-def test_docs_served_offline():
+def assert_docs_served_offline() -> None:
     scripts = assert_docs_load_only_from_the_platform("/docs/")
     assert any("swagger-ui-bundle.js" in src for src in scripts)
     # Swagger UI's default would send the schema's address to validator.swagger.io for a badge.
     assert b'"validatorUrl": null' in APIClient().get("/docs/").content
 
 
-def test_redoc_served_offline():
+def assert_redoc_served_offline() -> None:
     scripts = assert_docs_load_only_from_the_platform("/redoc/")
     assert list(scripts) == ["redoc.standalone.js"]
 
 
-def test_unknown_path_is_enveloped_404():
+def assert_unknown_path_is_enveloped_404() -> None:
     response = auth_client().get("/no-such-path")
     assert response.status_code == 404
     # Rendered as DRF renders every other answer (compact), though Django's handler404 answers it.
@@ -127,18 +126,21 @@ def assert_post_is_the_envelopes_405(response) -> None:
     )
 
 
-@pytest.mark.parametrize("path", ["/schema/", "/docs/", "/redoc/"])
-def test_schema_and_docs_answer_errors_in_the_envelope(path):
-    # A page rendered as YAML or HTML still refuses a method in JSON, as every endpoint does.
+# The pages a service renders as YAML or HTML.
+DOC_PAGES = ("/schema/", "/docs/", "/redoc/")
+
+
+def assert_a_post_to_a_doc_page_is_the_envelopes_405(path: str) -> None:
+    """A page rendered as YAML or HTML still refuses a method in JSON, as every endpoint does."""
     assert_post_is_the_envelopes_405(APIClient().post(path, data={}, format="json"))
 
 
 # A static asset every service serves (the docs' sidecar), and the plain Django views beside the API.
 STATIC_ASSET = "/static/drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png"
+READ_ONLY_PAGES = ("/metrics", "/redoc/redoc.standalone.js", STATIC_ASSET)
 
 
-@pytest.mark.parametrize("path", ["/metrics", "/redoc/redoc.standalone.js", STATIC_ASSET])
-def test_a_post_to_a_page_that_only_reads_is_the_envelopes_405(path):
+def assert_a_post_to_a_page_that_only_reads_is_the_envelopes_405(path: str) -> None:
     # given: a POST with no CSRF token, as any client but a browser's form sends it
     client = APIClient(enforce_csrf_checks=True)
 
@@ -151,25 +153,21 @@ def test_a_post_to_a_page_that_only_reads_is_the_envelopes_405(path):
     assert client.get(path).status_code == 200
 
 
-def test_request_id_is_echoed_or_made():
+def assert_request_id_is_echoed_or_made() -> None:
     client = APIClient()
     assert client.get("/health/live", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
     assert len(client.get("/health/live")["X-Request-ID"]) == 36
 
 
-# The outbox gauges of /metrics read the database; the gateway has none.
-_database_if_any = pytest.mark.django_db if uses_database() else (lambda test: test)
-
-
-@_database_if_any
-def test_metrics_exposed():
+def assert_metrics_exposed() -> None:
+    """/metrics answers, with the outbox gauges where the service has events (they read the database)."""
     response = APIClient().get("/metrics")
     assert response.status_code == 200
     assert b"erp_http_requests_total" in response.content
     assert (b"erp_outbox_pending " in response.content) == apps.is_installed("common.events")
 
 
-def test_every_request_writes_one_json_access_line(caplog):
+def assert_every_request_writes_one_json_access_line(caplog) -> None:
     # given
     caplog.set_level(logging.INFO, logger="erp.access")
 
@@ -190,19 +188,3 @@ def test_every_request_writes_one_json_access_line(caplog):
         "request_id": "req-42",
         "user_id": None,
     }
-
-
-@pytest.mark.django_db
-def test_every_admin_and_action_follows_the_role_matrix():
-    # Completeness (each admin, inline and action names its matrix permission) and, for
-    # each role and for nobody, exactly what the matrix grants (common.testing.admin).
-    from .admin import admin_matrix_problems
-
-    assert admin_matrix_problems() == []
-
-
-@pytest.mark.django_db
-def test_no_admin_form_edits_a_status_a_quantity_or_a_total():
-    from .admin import editable_field_problems
-
-    assert editable_field_problems() == []

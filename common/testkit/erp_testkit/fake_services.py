@@ -1,4 +1,4 @@
-"""Test helpers of the order services: contact_svc, inventory_svc and auth_svc faked at the HTTP edge.
+"""contact_svc, inventory_svc and auth_svc faked at the HTTP edge, for the tests of the order services.
 
 :class:`FakeServices` is a real (tiny) HTTP server on a free port answering the calls
 orders make (``/service-token``, ``GET /customers/{id}``, ``GET /vendors/{id}``,

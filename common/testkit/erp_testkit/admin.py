@@ -25,8 +25,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
 from django.test import RequestFactory
 
-from ..admin import OPERATIONS, RoleAdminMixin, action_matrix_permission, admin_declaration_problems, admin_entries
-from ..roles import ADMIN, ROLES, role_has_permission
+from common.admin import OPERATIONS, RoleAdminMixin, action_matrix_permission, admin_declaration_problems, admin_entries
+from common.roles import ADMIN, ROLES, role_has_permission
 
 # What only an admin may open in every service with events: the local staff users and
 # groups (kept by the sign-in), the outbox and the inbox; for looking, never editing.

@@ -1,4 +1,4 @@
-"""common.orders: exact line pricing, the transition mechanics, and nothing that names sales or purchase."""
+"""order_documents: exact line pricing, the transition mechanics, no HTTP layer, nothing naming sales or purchase."""
 
 from __future__ import annotations
 
@@ -9,20 +9,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rest_framework.exceptions import ValidationError
 
-import common.orders
-from common.exceptions import InvalidTransition
-from common.orders.lines import MAX_AMOUNT, ItemRef, LineRequest, lines_price, lines_total
-from common.orders.machine import Transition
+import erp_testkit
+import order_documents
+from common.exceptions import InvalidTransition, ValidationFailed
+from order_documents.lines import MAX_AMOUNT, ItemRef, LineRequest, lines_price, lines_total
+from order_documents.machine import Transition
 
 DIME = ItemRef(id=uuid.uuid4(), sku="DIME", name="Dime", unit_price=Decimal("0.10"))
 PRICEY = ItemRef(id=uuid.uuid4(), sku="PRICEY", name="Pricey", unit_price=Decimal("5.00"))
 ITEMS = {DIME.id: DIME, PRICEY.id: PRICEY}
 
-
-# The test helpers fake contact_svc, whose paths do name customers and vendors.
-TEST_HELPERS = {"testing.py", "fixtures.py"}
+MODULES = {"__init__.py", "documents.py", "lines.py", "machine.py", "models.py", "parties.py", "references.py"}
 
 
 def _code(path: Path) -> str:
@@ -42,12 +40,43 @@ def _code(path: Path) -> str:
 
 def test_the_package_names_neither_service():
     # given the code of every module of the shared package
-    paths = [path for path in Path(common.orders.__file__).parent.glob("*.py") if path.name not in TEST_HELPERS]
+    paths = list(Path(order_documents.__file__).parent.glob("*.py"))
 
     # then none of them names a service, its domain or its party
     offenders = {path.name for path in paths if re.search(r"sales|purchas|customer|vendor", _code(path), re.I)}
-    assert len(paths) >= 10
+    assert {path.name for path in paths} == MODULES
     assert offenders == set()
+
+
+def test_the_package_has_no_http_layer_admin_filters_or_seeding():
+    # given the modules every import of the shared package names
+    paths = Path(order_documents.__file__).parent.glob("*.py")
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+
+    # then views, serializers, FilterSets, the admin and commands are each service's own
+    forbidden = r"^(rest_framework|django_filters|django\.contrib\.admin|drf_spectacular|django\.core\.management)"
+    assert {module for module in imported if module and re.match(forbidden, module)} == set()
+
+
+def test_the_test_kit_holds_no_test_cases():
+    # given every module of the test kit
+    paths = list(Path(erp_testkit.__file__).parent.glob("*.py"))
+
+    # then none defines a function or class pytest would collect
+    names = {
+        f"{path.name}:{node.name}"
+        for path in paths
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name.lower().startswith("test")
+    }
+    assert len(paths) >= 10
+    assert names == set()
 
 
 def test_lines_are_priced_exactly_defaulting_to_the_item_price():
@@ -70,12 +99,15 @@ def test_an_amount_too_large_to_store_names_its_line():
     huge = ItemRef(id=uuid.uuid4(), sku="HUGE", name="Huge", unit_price=MAX_AMOUNT)
 
     # when / then
-    with pytest.raises(ValidationError) as line_error:
+    with pytest.raises(ValidationFailed) as line_error:
         lines_price(lines=[LineRequest(DIME.id, 1), LineRequest(huge.id, 2)], items={**ITEMS, huge.id: huge})
-    with pytest.raises(ValidationError) as total_error:
+    with pytest.raises(ValidationFailed) as total_error:
         lines_price(lines=[LineRequest(huge.id, 1), LineRequest(DIME.id, 1)], items={**ITEMS, huge.id: huge})
-    assert list(line_error.value.detail) == ["items.1.quantity"]
-    assert list(total_error.value.detail) == ["items"]
+    assert line_error.value.status_code == total_error.value.status_code == 400
+    assert line_error.value.details == [
+        {"field": "items.1.quantity", "message": f"The subtotal would exceed {MAX_AMOUNT}."}
+    ]
+    assert total_error.value.details == [{"field": "items", "message": f"The total would exceed {MAX_AMOUNT}."}]
 
 
 def test_a_transition_refuses_other_statuses_naming_the_current_one():

@@ -1,4 +1,4 @@
-"""Mint tokens the way auth_svc does, with the test session's private key (``common.testing.plugin``)."""
+"""Mint tokens the way auth_svc does, with the test session's private key (``erp_testkit.plugin``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""Keep the party's name copied on orders fresh from the contact service's events.
+
+Events arrive at least once and in any order, so a name is applied only if the event is
+newer than the copy (``aggregate_version`` of the contact, kept per order in the service's
+``<party>_version`` field), in one conditional UPDATE (:func:`common.events.apply_if_newer`,
+which the service calls on its own orders): a late, older event changes nothing, and two
+handlers racing cannot leave the older name behind. The newest version heard of (and its
+name) is kept per party too (:func:`party_version_remember`, in the service's
+:class:`~order_documents.models.PartyVersion` model), so an order created after an event was
+applied starts from it, and one created while an event was applied takes that event's name
+(:func:`party_name_for_new_order`). A deleted contact leaves its orders as they are, name
+included.
+"""
+
+from __future__ import annotations
+
+from common.events import apply_if_newer
+
+from .models import PartyVersion
+
+
+def party_version_remember(*, versions: type[PartyVersion], party_id, name: str, version: int) -> None:
+    """Remember ``version`` (and its ``name``) of ``party_id`` in ``versions``, unless a newer one is known."""
+    known, created = versions.objects.get_or_create(party_id=party_id, defaults={"version": version, "name": name})
+    if not created:
+        apply_if_newer(
+            versions.objects.filter(pk=known.pk), version=version, values={"name": name}, version_field="version"
+        )
+
+
+def party_version_known(*, versions: type[PartyVersion], party_id) -> int | None:
+    """Return the newest version of ``party_id`` heard of from events, or None."""
+    return versions.objects.filter(pk=party_id).values_list("version", flat=True).first()
+
+
+def party_name_for_new_order(
+    *, versions: type[PartyVersion], party_id, fetched_name: str, version_before: int | None
+) -> tuple[str, int | None]:
+    """Return the ``(name, version)`` an order created now copies.
+
+    ``fetched_name`` was read from contact_svc after ``version_before`` was heard of, so
+    it is at least that new. If a newer event was applied meanwhile, the name read may
+    be older than it, and that event will not come again for this order: take its name
+    and version instead (any later change still arrives as an event).
+    """
+    known = versions.objects.filter(pk=party_id).values_list("version", "name").first()
+    if known is not None and (version_before is None or known[0] > version_before):
+        return known[1], known[0]
+    return fetched_name, version_before

@@ -1,0 +1,60 @@
+"""The sales order API's OpenAPI document: every operation summarised with its roles, transitions idempotent."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.roles import roles_for
+from erp_testkit.orders import order_schema
+
+TRANSITION_PERMISSIONS = {"confirm": "sales.confirm", "pay": "orders.pay", "cancel": "sales.cancel"}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return order_schema()
+
+
+def test_every_operation_is_documented_with_its_roles(schema):
+    paths = schema["paths"]
+    assert set(paths["/orders"]) == {"get", "post"}
+    assert set(paths["/orders/{id}"]) - {"parameters"} == {"get", "put"}
+    operations = [paths["/orders"]["get"], paths["/orders"]["post"], paths["/orders/{id}"]["get"]]
+    operations += [paths["/orders/{id}"]["put"]]
+    operations += [paths[f"/orders/{{id}}/{name}"]["post"] for name in TRANSITION_PERMISSIONS]
+    for operation in operations:
+        assert operation["summary"]
+        assert "Roles: " in operation["description"]
+        assert {"400", "401", "403"} <= set(operation["responses"])
+
+
+def test_transition_docs_name_the_roles_that_hold_them(schema):
+    for name, permission in TRANSITION_PERMISSIONS.items():
+        operation = schema["paths"][f"/orders/{{id}}/{name}"]["post"]
+        assert f"Roles: {', '.join(roles_for(permission))}." in operation["description"]
+        assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]
+
+
+def test_the_list_parameters_are_documented_from_the_filters(schema):
+    # when
+    parameters = {p["name"]: p.get("description", "") for p in schema["paths"]["/orders"]["get"]["parameters"]}
+
+    # then: SalesOrderFilter's filters with their help_text, the pagination, search and ordering
+    assert set(parameters) == {
+        "status",
+        "stock_status",
+        "customer_id",
+        "created_after",
+        "created_before",
+        "confirmed_after",
+        "confirmed_before",
+        "search",
+        "ordering",
+        "limit",
+        "offset",
+        "page",
+        "size",
+    }
+    assert parameters["confirmed_after"] == parameters["created_before"] == "ISO 8601, inclusive."
+    assert parameters["ordering"] == "Among created_at, updated_at, total_amount, status; `-` descends."
+    assert "* `short` - Short" in parameters["stock_status"]
