@@ -1,7 +1,9 @@
 """The settings every service shares: ``from common.settings.base import *`` in ``config/settings.py``.
 
-A service's settings module then names itself and adds its own (see any ``*_svc/config/settings.py``)::
+A service's settings module then adds its admin's (:mod:`common.settings.admin`), names itself
+and assigns what is its own, by name (see any ``*_svc/config/settings.py``)::
 
+    from common.settings.admin import *  # noqa: F403
     from common.settings.base import *  # noqa: F403
     from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
     from common.settings.env import database_config, static_root
@@ -12,6 +14,9 @@ A service's settings module then names itself and adds its own (see any ``*_svc/
     STATIC_ROOT = static_root(SERVICE_NAME)
     INSTALLED_APPS += ["contacts"]
     SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
+
+No function here or in :mod:`.env` writes a module's globals: each returns a value that a
+settings module assigns to a name, so every setting can be found by its name.
 
 Everything is read from the environment (CONTRACT §7, :mod:`common.settings.env`); with
 ``DJANGO_DEBUG`` off a missing secret, key or host list stops the import with a clear message.
@@ -85,17 +90,11 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
 ]
 
-# These need a database; the gateway leaves them out.
-DATABASE_MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # The admin in the staff member's time zone (from the session), the API in UTC.
-    "common.timezones.StaffTimezoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "common.idempotency.middleware.IdempotencyMiddleware",
-]
+# A service's middleware, in order. The gateway, without a database or an admin, names its own
+# (gateway/config/settings.py).
 MIDDLEWARE = [
+    # The admin behind the gateway's /admin/<service>/: the mount point as script prefix (common.sso).
+    "common.sso.middleware.GatewayPrefixMiddleware",
     "common.middleware.RequestIDMiddleware",
     # Inside the request id, around everything else: one JSON line per request.
     "common.access_log.AccessLogMiddleware",
@@ -105,7 +104,15 @@ MIDDLEWARE = [
     # Serves admin and API-docs assets from gunicorn: no separate web server needed (WhiteNoise).
     "common.middleware.StaticFilesMiddleware",
     "django.middleware.common.CommonMiddleware",
-    *DATABASE_MIDDLEWARE,
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after the user is known: a staff session the identity provider no longer backs ends (common.sso).
+    "common.sso.middleware.StaffRecheckMiddleware",
+    # The admin in the staff member's time zone (from the session), the API in UTC.
+    "common.timezones.StaffTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "common.idempotency.middleware.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
