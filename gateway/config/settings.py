@@ -7,7 +7,7 @@ Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT
 from pathlib import Path
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import ERP, SPECTACULAR_SETTINGS, STATELESS_APPS, TEMPLATES
+from common.settings.base import ERP, REQUEST_MIDDLEWARE, SPECTACULAR_SETTINGS, STATELESS_APPS, TEMPLATES
 from common.settings.env import env, env_bool, env_float, env_int, static_root
 from common.sso.conf import public_url
 
@@ -17,17 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # No database: neither the admin, sessions and idempotency records, nor a readiness check of one.
 DATABASES = {}
 INSTALLED_APPS = [*STATELESS_APPS, "proxy"]
-# A service's middleware (common.settings.base) without the admin's, the sessions' and idempotency's.
-MIDDLEWARE = [
-    "common.middleware.RequestIDMiddleware",
-    "common.access_log.AccessLogMiddleware",
-    "common.metrics.MetricsMiddleware",
-    "common.middleware.RequestBodyMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "common.middleware.StaticFilesMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+# No admin, sessions or idempotency records: what every process runs, and the frame refusal.
+MIDDLEWARE = [*REQUEST_MIDDLEWARE, "django.middleware.clickjacking.XFrameOptionsMiddleware"]
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]
 ERP["READINESS_CHECKS"] = []
 STATIC_ROOT = static_root(SERVICE_NAME)

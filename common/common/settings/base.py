@@ -90,11 +90,8 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
 ]
 
-# A service's middleware, in order. The gateway, without a database or an admin, names its own
-# (gateway/config/settings.py).
-MIDDLEWARE = [
-    # The admin behind the gateway's /admin/<service>/: the mount point as script prefix (common.sso).
-    "common.sso.middleware.GatewayPrefixMiddleware",
+# What every process runs, the gateway included, outermost first.
+REQUEST_MIDDLEWARE = [
     "common.middleware.RequestIDMiddleware",
     # Inside the request id, around everything else: one JSON line per request.
     "common.access_log.AccessLogMiddleware",
@@ -104,10 +101,16 @@ MIDDLEWARE = [
     # Serves admin and API-docs assets from gunicorn: no separate web server needed (WhiteNoise).
     "common.middleware.StaticFilesMiddleware",
     "django.middleware.common.CommonMiddleware",
+]
+# A service's, with its database and its admin (the gateway names its own, without them).
+MIDDLEWARE = [
+    # The admin behind the gateway's /admin/<service>/: the mount point as script prefix (common.sso).
+    "common.sso.middleware.GatewayPrefixMiddleware",
+    *REQUEST_MIDDLEWARE,
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Right after the user is known: a staff session the identity provider no longer backs ends (common.sso).
+    # Once the user is known: a staff session the identity provider no longer backs ends (common.sso).
     "common.sso.middleware.StaffRecheckMiddleware",
     # The admin in the staff member's time zone (from the session), the API in UTC.
     "common.timezones.StaffTimezoneMiddleware",
