@@ -49,6 +49,7 @@ from common.sso.conf import (
     default_issuer,
     public_url,
     sso_client_id,
+    sso_client_secret,
     sso_settings,
 )
 
@@ -75,6 +76,7 @@ SESSION_COOKIE_PATH = "/admin/"
 CSRF_COOKIE_NAME = admin_csrf_cookie(SERVICE_NAME)
 CSRF_COOKIE_PATH = admin_cookie_path(SERVICE_NAME)
 OIDC_RP_CLIENT_ID = sso_client_id(SERVICE_NAME)
+OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
 # The admin behind the gateway routes the provider's pages too; its staff user is the platform user.
 SSO = sso_settings(SERVICE_NAME, gateway_urlconf="accounts.sso.gateway_urls", staff_users="accounts.sso.staff")
 # Passwords first (the API login and the sign-in page), then single sign-on for the admin.

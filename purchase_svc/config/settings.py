@@ -2,10 +2,17 @@
 
 from pathlib import Path
 
-from common.settings.base import ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.base import DEBUG, ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, env, static_root
 from common.settings.service import *  # noqa: F403 (the shared settings of a service)
-from common.sso.conf import admin_cookie_path, admin_csrf_cookie, admin_session_cookie, sso_client_id, sso_settings
+from common.sso.conf import (
+    admin_cookie_path,
+    admin_csrf_cookie,
+    admin_session_cookie,
+    sso_client_id,
+    sso_client_secret,
+    sso_settings,
+)
 
 SERVICE_NAME = "purchase"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,4 +36,5 @@ SESSION_COOKIE_NAME = admin_session_cookie(SERVICE_NAME)
 SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = admin_cookie_path(SERVICE_NAME)
 CSRF_COOKIE_NAME = admin_csrf_cookie(SERVICE_NAME)
 OIDC_RP_CLIENT_ID = sso_client_id(SERVICE_NAME)
+OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
 SSO = sso_settings(SERVICE_NAME)

@@ -2,7 +2,7 @@
 
 Everything in :mod:`common.settings.base`, plus the admin's single sign-on through the
 identity provider (common.sso; README "Back office"): what every admin shares is set here,
-by name. What depends on the service (its cookies, its OIDC client id, ``SSO``) the service's
+by name. What depends on the service (its cookies, its OIDC client, ``SSO``) the service's
 ``config/settings.py`` assigns itself with the functions of :mod:`common.sso.conf`. The
 gateway, which has no admin, imports :mod:`common.settings.base` instead.
 """
@@ -10,13 +10,12 @@ gateway, which has no admin, imports :mod:`common.settings.base` instead.
 from common.sso.conf import (
     default_issuer,
     internal_provider_url,
-    sso_client_secret,
     with_public_host,
     with_public_origin,
 )
 
 from .base import *  # noqa: F403 (the settings every process shares)
-from .base import ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG
+from .base import ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS
 from .env import env, env_int
 
 # The admin's redirects and forms name the public address browsers use (ERP_PUBLIC_URL).
@@ -37,7 +36,6 @@ SESSION_COOKIE_AGE = env_int("SSO_SESSION_SECONDS", 12 * 3600)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # mozilla-django-oidc: the admin is an OpenID Connect client of the provider (auth_svc by default).
-OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
 OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_RP_SCOPES = "openid email profile"
 # The browser is sent to the authorization endpoint; the service itself calls the other three.

@@ -7,6 +7,7 @@ service (cookie names and paths, the OIDC client id, ``SSO``) each service assig
     SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = admin_cookie_path(SERVICE_NAME)
     CSRF_COOKIE_NAME = admin_csrf_cookie(SERVICE_NAME)
     OIDC_RP_CLIENT_ID = sso_client_id(SERVICE_NAME)
+    OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
     SSO = sso_settings(SERVICE_NAME)
 
 Environment (CONTRACT §7; README "Back office"):
