@@ -1,6 +1,14 @@
 """The one way to write a view: viewset mixins whose hooks call a service, strict UUID lookups,
 and JSON error pages for what Django answers itself.
 
+A viewset never overrides ``create``, ``update``, ``partial_update`` or ``destroy``: DRF's
+actions parse with the serializer and call one hook, and the hook calls one service. When the
+request and the answer differ (``POST /users`` takes a password and answers ``is_active``),
+``get_serializer_class`` names the request serializer per action and that serializer's
+``to_representation`` renders the answer with the output serializer (auth_svc's
+``AnswersAsAdminUser``). An action of its own (``@action``: ``deactivate``, ``stock``) parses,
+calls one service and renders, in a few lines.
+
 A viewset validates with its serializer and lets a service write::
 
     class ThingViewSet(ServiceModelViewSet):
@@ -23,8 +31,10 @@ A viewset validates with its serializer and lets a service write::
             thing_delete(thing=instance)
 
 The filter backends are the global ones (settings ``DEFAULT_FILTER_BACKENDS``): never switch
-them off in a view. A service's ``config/urls.py`` points Django's ``handler400/403/404/500``
-here, so an unknown path, a bad ``Host`` or a crash outside DRF still answers in the envelope.
+them off in a view; the FilterSet lives in the app's ``filters.py`` and documents its own
+parameters (common.filters). Errors are common's exceptions (common.exceptions).
+A service's ``config/urls.py`` points Django's ``handler400/403/404/500`` here, so an unknown
+path, a bad ``Host`` or a crash outside DRF still answers in the envelope.
 """
 
 from __future__ import annotations
