@@ -1,12 +1,12 @@
-"""The settings every service shares: ``from common.settings.base import *`` in ``config/settings.py``.
+"""The settings every process shares: the gateway's ``config/settings.py`` star-imports this.
 
-A service's settings module then adds its admin's (:mod:`common.settings.admin`), names itself
-and assigns what is its own, by name (see any ``*_svc/config/settings.py``)::
+A service with a database and an admin star-imports :mod:`common.settings.service` instead
+(this, plus the admin's single sign-on), names itself and assigns what is its own, by name
+(see any ``*_svc/config/settings.py``)::
 
-    from common.settings.admin import *  # noqa: F403
-    from common.settings.base import *  # noqa: F403
     from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
     from common.settings.env import database_config, static_root
+    from common.settings.service import *  # noqa: F403
 
     SERVICE_NAME = "contact"
     BASE_DIR = Path(__file__).resolve().parent.parent
@@ -14,6 +14,7 @@ and assigns what is its own, by name (see any ``*_svc/config/settings.py``)::
     STATIC_ROOT = static_root(SERVICE_NAME)
     INSTALLED_APPS += ["contacts"]
     SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
+    SSO = sso_settings(SERVICE_NAME)  # and the admin's cookies and client (common.sso.conf)
 
 No function here or in :mod:`.env` writes a module's globals: each returns a value that a
 settings module assigns to a name, so every setting can be found by its name.
