@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from common.keys import ensure_keypair
 from common.settings import env as erp_env
-from common.settings.testing import testing_environment, use_test_environment
+from common.settings.testing import environment_for_tests, use_test_environment
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_FOLDERS = ["auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc", "gateway"]
@@ -248,7 +248,7 @@ def test_the_test_environment_takes_scripts_test_sh_overrides(env):
     env.setenv("ERP_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/h1")
 
     # when
-    values = testing_environment()
+    values = environment_for_tests()
 
     # then
     assert (values["ERP_POSTGRES_URL"], values["ERP_DB_PREFIX"], values["BROKER_URL"]) == (

@@ -22,7 +22,7 @@ DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_DB_PREFIX = "erp_"
 
 
-def testing_environment() -> dict[str, str]:
+def environment_for_tests() -> dict[str, str]:
     """Return the variables scripts/test.sh exports, with its ``ERP_TEST_*`` overrides applied."""
     return {
         # The development fallbacks (secret, hosts, keys) without which settings refuse to load.
@@ -36,7 +36,7 @@ def testing_environment() -> dict[str, str]:
 
 
 def use_test_environment() -> None:
-    """Set each variable of :func:`testing_environment` the environment does not already set."""
-    for name, value in testing_environment().items():
+    """Set each variable of :func:`environment_for_tests` the environment does not already set."""
+    for name, value in environment_for_tests().items():
         if env(name) is None:
             os.environ[name] = value
