@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from honcho.manager import Manager
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 # The process commands shared with the image's entrypoint (compose, Kubernetes).
@@ -73,6 +75,32 @@ SERVICES = (
 GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
 # Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
 GRACEFUL_STOP_SECONDS = 15
+
+
+class GracefulManager(Manager):
+    """honcho's supervisor, giving every process ``grace_seconds`` between SIGTERM and SIGKILL.
+
+    honcho's own wait is a fixed 5 s (``honcho.manager.KILL_WAIT``); a web server may take
+    gunicorn's graceful_timeout (10 s, scripts/gunicorn.conf.py) to finish its requests and
+    idle keep-alive connections. honcho's loop calls the public :meth:`kill` on every turn once
+    its wait is over; this one sends SIGKILL only once ``grace_seconds`` have passed since
+    :meth:`terminate` sent SIGTERM (tests/test_run_script.py pins that honcho goes through it).
+    """
+
+    def __init__(self, printer, *, grace_seconds: float):
+        super().__init__(printer)
+        self.grace_seconds = grace_seconds
+        self.terminating_since: float | None = None
+
+    def terminate(self):
+        if self.terminating_since is None:
+            self.terminating_since = time.monotonic()
+        super().terminate()
+
+    def kill(self):
+        if self.terminating_since is not None and time.monotonic() - self.terminating_since < self.grace_seconds:
+            return
+        super().kill()
 
 
 def log(message: str) -> None:
@@ -500,8 +528,6 @@ def run_manage(name: str, args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["manage"]:
         return run_manage(argv[1] if len(argv) > 1 else "", argv[2:])
-    import honcho.manager
-    from honcho.manager import Manager
     from honcho.printer import Printer
 
     # Before anything is made or migrated: a taken port would stop the run half-way.
@@ -527,10 +553,7 @@ def main(argv: list[str]) -> int:
             for k, v in ids.items()
         }
 
-    # honcho sends SIGKILL 5 s after SIGTERM; a web server may take gunicorn's graceful_timeout
-    # (10 s, scripts/gunicorn.conf.py) to finish its requests and idle keep-alive connections.
-    honcho.manager.KILL_WAIT = GRACEFUL_STOP_SECONDS
-    manager = Manager(Printer(sys.stdout))
+    manager = GracefulManager(Printer(sys.stdout), grace_seconds=GRACEFUL_STOP_SECONDS)
     commands = procfile_commands()
     for service in SERVICES:
         own_env = service_env(service, env, folder)

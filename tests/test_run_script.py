@@ -1,14 +1,18 @@
 """scripts/run.py's parts: taken ports, the masked broker, ``make manage``'s arguments, demo users and order seeds."""
 
+import io
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
+import honcho.manager
+import honcho.printer
 import pytest
 import run
 from run import SERVICES, broker_description, processes, taken_ports
@@ -207,3 +211,28 @@ def test_a_seed_still_running_stops_with_the_run():
 
     # then
     assert process.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_the_supervisor_waits_its_grace_before_it_kills_a_process_that_ignores_sigterm(monkeypatch):
+    # The honcho behaviour run.GracefulManager relies on (README: hand-written parts): its loop
+    # sends SIGKILL through the public Manager.kill(), on every turn once its own wait is over.
+    # With that wait at 0, only the override can hold the SIGKILL back for the grace.
+    monkeypatch.setattr(honcho.manager, "KILL_WAIT", 0)
+    # loop() installs its own SIGTERM and SIGINT handlers: pytest's are put back afterwards.
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    output = io.StringIO()
+    # given: one process that stops at once (so the supervisor stops the rest) and one that ignores SIGTERM
+    manager = run.GracefulManager(honcho.printer.Printer(output, colour=False, prefix=False), grace_seconds=1.5)
+    manager.add_process("quick", "sleep 0.5")
+    manager.add_process("stubborn", "trap '' TERM; sleep 30")
+    started = time.monotonic()
+    # when
+    try:
+        manager.loop()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    # then: killed (not terminated), and only after the grace
+    elapsed = time.monotonic() - started
+    assert f"stubborn stopped (rc={-signal.SIGKILL})" in output.getvalue()
+    assert 1.5 < elapsed < 10

@@ -1,4 +1,4 @@
-"""Settings of auth_svc: common's base settings plus its own apps.
+"""Settings of auth_svc: common's settings of a service (:mod:`common.settings.service`) plus its own.
 
 auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY`` or
 ``JWT_PRIVATE_KEY_FILE``; in DEBUG the local run's generated key). Its own environment:
@@ -38,10 +38,20 @@ from pathlib import Path
 from accounts.sso.conf import sso_clients_parse
 from django.core.exceptions import ImproperlyConfigured
 
-from common.settings.base import *  # noqa: F403 (the shared settings)
 from common.settings.base import DEBUG, INSTALLED_APPS, SIMPLE_JWT, SPECTACULAR_SETTINGS
 from common.settings.env import data_dir, database_config, env, env_bool, env_int, jwt_private_key, static_root
-from common.sso.conf import default_issuer, public_url, staff_sign_in
+from common.settings.service import *  # noqa: F403 (the shared settings of a service)
+from common.settings.service import AUTHENTICATION_BACKENDS
+from common.sso.conf import (
+    admin_cookie_path,
+    admin_csrf_cookie,
+    admin_session_cookie,
+    default_issuer,
+    public_url,
+    sso_client_id,
+    sso_client_secret,
+    sso_settings,
+)
 
 SERVICE_NAME = "auth"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,11 +71,16 @@ SIMPLE_JWT["UPDATE_LAST_LOGIN"] = False
 # Its admin is an OIDC client like every other (of this provider, or of the one configured).
 # The session cookie covers /admin/: the provider's pages (/admin/auth/sso/) and the
 # gateway's back-office index, which asks auth_svc who holds it.
-staff_sign_in(globals(), session_cookie_path="/admin/")
+SESSION_COOKIE_NAME = admin_session_cookie(SERVICE_NAME)
+SESSION_COOKIE_PATH = "/admin/"
+CSRF_COOKIE_NAME = admin_csrf_cookie(SERVICE_NAME)
+CSRF_COOKIE_PATH = admin_cookie_path(SERVICE_NAME)
+OIDC_RP_CLIENT_ID = sso_client_id(SERVICE_NAME)
+OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
+# The admin behind the gateway routes the provider's pages too; its staff user is the platform user.
+SSO = sso_settings(SERVICE_NAME, gateway_urlconf="accounts.sso.gateway_urls", staff_users="accounts.sso.staff")
 # Passwords first (the API login and the sign-in page), then single sign-on for the admin.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", *AUTHENTICATION_BACKENDS]  # noqa: F405
-SSO["GATEWAY_URLCONF"] = "accounts.sso.gateway_urls"  # noqa: F405
-SSO["STAFF_USERS"] = "accounts.sso.staff"  # noqa: F405
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", *AUTHENTICATION_BACKENDS]
 # django-oauth-toolkit's authorize page sends a browser without a session here.
 LOGIN_URL = "sso-signin"
 

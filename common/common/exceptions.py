@@ -11,6 +11,14 @@ upstream errors 502/503/504. :func:`envelope_exception_handler` (DRF's ``EXCEPTI
 maps them, DRF's own exceptions and Django's to ``{"status", "error": {"type", "message",
 "details"}}`` (CONTRACT §2); :func:`error_response` answers the same envelope outside DRF.
 Anything unexpected is logged with the request id and answered as ``internal`` with no details.
+
+The one way, by layer: a serializer (and a FilterSet) refuses what it parses with DRF's
+``serializers.ValidationError`` / django-filter's form errors, a 400 naming the field; a
+service (``services.py``, ``selectors.py``, an event handler, the order mechanics) raises one of
+the classes here, and turns a model's ``full_clean()`` error into
+:meth:`ValidationFailed.from_django` and a unique violation into :class:`Conflict`
+(``common.db.unique_conflict``); a view raises nothing of its own but what its service raised.
+Nothing builds an error body by hand: a response outside DRF is :func:`error_response`.
 """
 
 from __future__ import annotations

@@ -3,17 +3,21 @@
 A list view declares:
 
 - ``filterset_class``: a django-filter FilterSet of its field filters (``status``,
-  ``created_after``...) in the app's ``filters.py``, applied by DjangoFilterBackend; a value
-  it cannot read is a 400 naming the parameter; a time range is :func:`datetime_range`. The
-  FilterSet documents itself: drf-spectacular reads each filter's type, choices and
-  ``help_text`` into the OpenAPI parameters, so a list never writes its parameters by hand;
+  ``created_after``...), applied by DjangoFilterBackend; a value it cannot read is a 400
+  naming the parameter; a time range is :func:`datetime_range`. The FilterSet lives in the
+  app's ``filters.py``, beside the ``SEARCH_FIELDS`` and ``ORDERING_FIELDS`` the view names;
 - ``search_fields``: ``?search=`` (:class:`SearchFilter`), every word in one of the fields;
 - ``ordering_fields`` (and optionally ``ordering``, else the queryset's own order):
   ``?ordering=`` (:class:`OrderingFilter`).
 
-Views never switch the backends off; a list without filters simply declares none. The
-backends describe ``search`` and ``ordering`` generically: a view says what they match with
-an ``OpenApiParameter`` of the same name in its ``list`` schema.
+Views never switch the backends off; a list without filters simply declares none.
+
+The OpenAPI document describes the list parameters from the filters themselves: each
+filter's ``help_text`` (drf-spectacular's django-filter support), and ``search`` and
+``ordering`` from the view's fields (:meth:`SearchFilter.get_schema_operation_parameters`,
+:meth:`OrderingFilter.get_schema_operation_parameters`), so a view never writes its parameter
+list by hand; at most it sharpens the sentence of ``search`` or ``ordering`` (what the words
+match) with an ``OpenApiParameter`` of the same name in its ``list`` schema.
 """
 
 from __future__ import annotations
@@ -54,13 +58,21 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
 def datetime_range(field_name: str, *, help_text: str | None = None) -> tuple[DateTimeFilter, DateTimeFilter]:
     """``(…_after, …_before)``: at or after, at or before ``field_name`` (both inclusive).
 
-    In a FilterSet: ``created_after, created_before = datetime_range("created_at", help_text="ISO 8601.")``;
-    ``help_text`` is what the OpenAPI document says of both parameters.
+    In a FilterSet: ``created_after, created_before = datetime_range("created_at")``; the
+    document then says "Created at or after (ISO 8601)." and "Created at or before (ISO 8601).",
+    unless ``help_text`` says what both parameters are.
     """
-    extra = {"help_text": help_text} if help_text else {}
-    after = DateTimeFilter(field_name=field_name, lookup_expr="gte", **extra)
-    before = DateTimeFilter(field_name=field_name, lookup_expr="lte", **extra)
+    event = field_name.removesuffix("_at").replace("_", " ").capitalize()
+    after_text = help_text or f"{event} at or after (ISO 8601)."
+    before_text = help_text or f"{event} at or before (ISO 8601)."
+    after = DateTimeFilter(field_name=field_name, lookup_expr="gte", help_text=after_text)
+    before = DateTimeFilter(field_name=field_name, lookup_expr="lte", help_text=before_text)
     return after, before
+
+
+def _field_names(fields, separator: str = ", ") -> str:
+    # search_fields may carry DRF's lookup prefixes (^name, =email): the document names the field.
+    return separator.join(field.lstrip("^=@$") for field in fields)
 
 
 class SearchFilter(filters.SearchFilter):
@@ -85,6 +97,16 @@ class SearchFilter(filters.SearchFilter):
             raise ValidationError({self.search_param: [f"At most {self.max_terms} words."]})
         return terms
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        fields = getattr(view, "search_fields", None)
+        if fields:
+            parameters[0]["description"] = (
+                f"Words that must each appear in {_field_names(fields, ' or ')} (case-insensitive); "
+                f"at most {self.max_terms} words."
+            )
+        return parameters
+
 
 class OrderingFilter(filters.OrderingFilter):
     """DRF's ``?ordering=a,-b`` among ``ordering_fields``, strict and stable.
@@ -108,3 +130,13 @@ class OrderingFilter(filters.OrderingFilter):
         if not any(term.lstrip("-") in ("pk", "id") for term in valid):
             valid.append("-pk")
         return valid
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        fields = getattr(view, "ordering_fields", None)
+        if fields and fields != "__all__":
+            parameters[0]["description"] = (
+                f"Comma-separated fields among {_field_names(fields)}; prefix `-` for descending. "
+                "An unknown field is a 400."
+            )
+        return parameters

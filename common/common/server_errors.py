@@ -9,6 +9,16 @@ workers write those pages with (``Worker.handle_error``), so gunicorn still deci
 and explains the fault, and only the body changes. It is rendered as the services render every
 error (``common.exceptions.error_response``).
 
+Why a replaced function and not a hook: gunicorn has no setting or server hook for its own
+error pages, and the supported way round, a worker class of our own (one for gthread, one
+for gevent) overriding ``Worker.handle_error``, would copy its mapping of some twenty parse
+errors to a status, reason and message, which changes between releases (27 added
+``ObsoleteFolding``, ``ExpectationFailed``, the HTTP/2 preface). Replacing the writer keeps
+gunicorn's decisions and changes the body alone. ``tests/test_server_errors.py`` pins what
+this relies on: ``Worker.handle_error`` writes through ``gunicorn.util.write_error``, looked up
+when it writes, with the signature ``(sock, status_int, reason, mesg)``; an upgrade that
+changes either fails there.
+
 gunicorn's config runs in its arbiter, before the app is loaded (and, for the gateway's gevent
 worker, before gevent patches the standard library), so this module imports neither Django
 nor anything of common's at import time: only :func:`write_error` does, in a worker that has

@@ -1,6 +1,14 @@
 """The one way to write a view: viewset mixins whose hooks call a service, strict UUID lookups,
 and JSON error pages for what Django answers itself.
 
+A viewset never overrides ``create``, ``update``, ``partial_update`` or ``destroy``: DRF's
+actions parse with the serializer and call one hook, and the hook calls one service. When the
+request and the answer differ (``POST /users`` takes a password and answers ``is_active``),
+``get_serializer_class`` names the request serializer per action and that serializer's
+``to_representation`` renders the answer with the output serializer (auth_svc's
+``AnswersAsAdminUser``). An action of its own (``@action``: ``deactivate``, ``stock``) parses,
+calls one service and renders, in a few lines.
+
 A viewset validates with its serializer and lets a service write::
 
     class ThingViewSet(ServiceModelViewSet):

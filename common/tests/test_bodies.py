@@ -13,6 +13,7 @@ from rest_framework.exceptions import ParseError
 
 from common.parsers import MAX_DEPTH, JSONParser, nesting_depth_exceeds
 from erp_testkit import auth_client
+from common.wsgi import dechunked
 from tests.project.models import Gadget
 
 TOO_LARGE = {
@@ -185,12 +186,21 @@ def _payload(body: bytes) -> io.BytesIO:
     return io.BytesIO(body)
 
 
+def _chunked(wsgi_input) -> dict:
+    """Return the environ of a chunked request as common.wsgi hands it to Django.
+
+    gunicorn hands over "Transfer-Encoding: chunked" with no length and the de-chunked bytes
+    as its input; common.wsgi.dechunked reads them before the request is built.
+    """
+    return dechunked({"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": wsgi_input})
+
+
 def test_chunked_body_is_read_whole():
-    # given: what gunicorn hands over for "Transfer-Encoding: chunked": no length, the de-chunked bytes
+    # given
     body = json.dumps({"name": "gear", "quantity": 4}).encode()
 
     # when
-    response = _post_raw(body, CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": _payload(body)})
+    response = _post_raw(body, **_chunked(_payload(body)))
 
     # then
     assert response.status_code == 201
@@ -200,7 +210,7 @@ def test_chunked_body_is_read_whole():
 def test_chunked_body_over_the_limit_is_413(small_limit):
     body = b'{"name": "' + b"x" * small_limit + b'"}'
 
-    response = _post_raw(body, CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": _payload(body)})
+    response = _post_raw(body, **_chunked(_payload(body)))
 
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
@@ -252,9 +262,7 @@ def test_broken_chunked_body_is_a_bad_request_and_reaches_no_view(error):
         "/gadgets",
         b"",
         content_type="application/json",
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": broken},
+        **_chunked(broken),
     )
 
     # then: a 400 in the envelope, not a 500 with a traceback, and nothing created

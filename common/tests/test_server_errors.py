@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import socket
@@ -80,3 +81,11 @@ def test_an_unimplemented_transfer_coding_is_the_clients_request_not_a_bug():
 
     # then
     assert body == b'{"status":501,"error":{"type":"bad_request","message":"gzip","details":null}}'
+
+
+def test_gunicorn_writes_its_refusals_through_the_function_install_replaces():
+    # What common.server_errors relies on (README: hand-written parts): the worker's error path
+    # calls gunicorn.util.write_error by its module attribute, with this signature. The
+    # envelope test above shows the effect; this one names the cause when an upgrade changes it.
+    assert list(inspect.signature(util.write_error).parameters) == ["sock", "status_int", "reason", "mesg"]
+    assert "util.write_error(client, status_int, reason, mesg)" in inspect.getsource(Worker.handle_error)

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from common.keys import ensure_keypair
 from common.settings import env as erp_env
+from erp_testkit.settings import environment_for_tests, use_test_environment
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_FOLDERS = ["auth_svc", "contact_svc", "inventory_svc", "sales_svc", "purchase_svc", "gateway"]
@@ -208,6 +209,72 @@ def test_importing_a_services_settings_changes_nothing(tmp_path, folder):
     assert probe["environ_changed"] == []
     assert probe["verifying_key"] is None
     assert not data.exists()
+
+
+TEST_SETTINGS = [(REPO / folder, "config.settings_test") for folder in SERVICE_FOLDERS] + [
+    (REPO / "common", "tests.project.settings_test")
+]
+
+
+@pytest.mark.parametrize(("folder", "module"), TEST_SETTINGS, ids=lambda value: getattr(value, "name", value))
+def test_a_suites_test_settings_load_with_nothing_exported(folder, module):
+    # given: nothing but a path (what plain `pytest` in a fresh shell has)
+    bare = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")}
+
+    # when
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, module], cwd=folder, env=bare, capture_output=True, text=True, timeout=60
+    )
+
+    # then: the test defaults scripts/test.sh exports, and nothing else
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout)
+    assert dict(probe["environ_changed"]) == {
+        "DJANGO_DEBUG": "1",
+        "ERP_POSTGRES_URL": "postgres://postgres@127.0.0.1:5432",
+        "ERP_DB_PREFIX": "erp_",
+        "BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+        "ERP_DATA_DIR": str(REPO / ".run" / "test"),
+        "ERP_REPO_ROOT": str(REPO),
+    }
+    assert probe["debug"] is True
+
+
+def test_the_test_environment_takes_scripts_test_sh_overrides(env):
+    # given: what scripts/test.sh passes on
+    env.delenv("ERP_DATA_DIR")
+    env.setenv("ERP_TEST_POSTGRES_URL", "postgres://tester@db.example:5433")
+    env.setenv("ERP_TEST_DB_PREFIX", "h1_")
+    env.setenv("ERP_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/h1")
+
+    # when
+    values = environment_for_tests()
+
+    # then
+    assert (values["ERP_POSTGRES_URL"], values["ERP_DB_PREFIX"], values["BROKER_URL"]) == (
+        "postgres://tester@db.example:5433",
+        "h1_",
+        "amqp://guest:guest@127.0.0.1:5672/h1",
+    )
+
+
+def test_the_test_environment_never_replaces_what_is_exported(env):
+    # given: scripts/test.sh exported its own values already
+    env.setenv("DJANGO_DEBUG", "1")
+    env.setenv("ERP_DB_PREFIX", "exported_")
+    env.setenv("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/exported")
+    env.delenv("ERP_POSTGRES_URL", raising=False)
+    env.delenv("ERP_REPO_ROOT", raising=False)  # (monkeypatch puts every name it touched back)
+
+    # when
+    use_test_environment()
+
+    # then: what was exported stays; what was missing is supplied
+    assert (os.environ["ERP_DB_PREFIX"], os.environ["BROKER_URL"]) == (
+        "exported_",
+        "amqp://guest:guest@127.0.0.1:5672/exported",
+    )
+    assert os.environ["ERP_POSTGRES_URL"] == "postgres://postgres@127.0.0.1:5432"
 
 
 def test_debug_falls_back_to_the_local_runs_key_pair(env, tmp_path):

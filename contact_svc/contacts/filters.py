@@ -18,7 +18,7 @@ SEARCH_FIELDS = ("name", "email")
 
 
 class ContactFilter(django_filters.FilterSet):
-    email = django_filters.CharFilter(method="filter_email")
+    email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive.")
     created_after, created_before = datetime_range("created_at")
 
     def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

@@ -7,14 +7,7 @@ Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT
 from pathlib import Path
 
 from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import (
-    DATABASE_MIDDLEWARE,
-    ERP,
-    MIDDLEWARE,
-    SPECTACULAR_SETTINGS,
-    STATELESS_APPS,
-    TEMPLATES,
-)
+from common.settings.base import ERP, REQUEST_MIDDLEWARE, SPECTACULAR_SETTINGS, STATELESS_APPS, TEMPLATES
 from common.settings.env import env, env_bool, env_float, env_int, static_root
 from common.sso.conf import public_url
 
@@ -24,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # No database: neither the admin, sessions and idempotency records, nor a readiness check of one.
 DATABASES = {}
 INSTALLED_APPS = [*STATELESS_APPS, "proxy"]
-MIDDLEWARE = [name for name in MIDDLEWARE if name not in DATABASE_MIDDLEWARE]
+# No admin, sessions or idempotency records: what every process runs, and the frame refusal.
+MIDDLEWARE = [*REQUEST_MIDDLEWARE, "django.middleware.clickjacking.XFrameOptionsMiddleware"]
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]
 ERP["READINESS_CHECKS"] = []
 STATIC_ROOT = static_root(SERVICE_NAME)

@@ -15,6 +15,7 @@ import threading
 import time
 
 import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from urllib3 import exceptions as urllib3_exceptions
@@ -57,36 +58,50 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 _NOT_RELAYED = HOP_BY_HOP | {"server", "date"}
 
 
-class _RetiringIdle:
-    """A pool mixin that closes a kept-alive connection once it has idled ``idle_seconds``.
+class _RetiredWhenIdle:
+    """A connection mixin: a kept-alive connection idle past ``idle_seconds`` counts as dropped.
 
     The upstream's server closes a connection that idles past its keep-alive (gunicorn's
     ``keepalive``, 5 s). urllib3 notices a connection already closed, but not one the server
     closes while the request is on its way: that request fails (502), and a POST is never
-    retried. Retiring connections well before the upstream does leaves no such race.
+    retried. So a connection says it is no longer connected (``is_connected``, the property
+    urllib3's pool asks before it reuses one) well before the upstream closes it; the pool then
+    closes it and the request goes out on a fresh one. The idle time counts from the last
+    answer's head, a little before the connection went back to the pool: it errs early.
+    ``idle_seconds`` reaches the connection as one of the pool's ``conn_kw``.
     """
 
-    idle_seconds: float = 2.0
+    def __init__(self, *args, idle_seconds: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.idle_seconds = idle_seconds
+        self.answered_at: float | None = None
 
-    def _get_conn(self, timeout=None):
-        conn = super()._get_conn(timeout)
-        returned = getattr(conn, "erp_returned_at", None)
-        if returned is not None and time.monotonic() - returned > self.idle_seconds:
-            conn.close()  # http.client opens a fresh one on the next request
-        return conn
+    def getresponse(self, *args, **kwargs):
+        response = super().getresponse(*args, **kwargs)
+        self.answered_at = time.monotonic()
+        return response
 
-    def _put_conn(self, conn):
-        if conn is not None:
-            conn.erp_returned_at = time.monotonic()
-        super()._put_conn(conn)
+    @property
+    def is_connected(self) -> bool:
+        if self.answered_at is not None and time.monotonic() - self.answered_at > self.idle_seconds:
+            return False
+        return super().is_connected
 
 
-class _HTTPPool(_RetiringIdle, urllib3.HTTPConnectionPool):
+class _HTTPConnection(_RetiredWhenIdle, urllib3.connection.HTTPConnection):
     pass
 
 
-class _HTTPSPool(_RetiringIdle, urllib3.HTTPSConnectionPool):
+class _HTTPSConnection(_RetiredWhenIdle, urllib3.connection.HTTPSConnection):
     pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
 
 
 class Upstream:
@@ -104,8 +119,8 @@ class Upstream:
             maxsize=pool_size,  # kept-alive connections: one per gunicorn thread is enough
             block=False,  # a burst above maxsize opens extra connections rather than queueing
             retries=False,  # never retry, never follow a redirect: the client decides
+            idle_seconds=idle_seconds,  # handed to each connection (_RetiredWhenIdle)
         )
-        self.pool.idle_seconds = idle_seconds
 
     def request(self, method: str, target: str, *, body: bytes | None, headers: dict[str, str], timeout: Timeout):
         """Send once and return the answer with its body read whole (the connection goes back to the pool)."""

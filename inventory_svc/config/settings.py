@@ -1,11 +1,18 @@
-"""Settings of inventory_svc: common's base settings plus its own apps."""
+"""Settings of inventory_svc: common's settings of a service (:mod:`common.settings.service`) plus its own."""
 
 from pathlib import Path
 
-from common.settings.base import *  # noqa: F403 (the shared settings)
-from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.base import DEBUG, INSTALLED_APPS, SPECTACULAR_SETTINGS
 from common.settings.env import database_config, static_root
-from common.sso.conf import staff_sign_in
+from common.settings.service import *  # noqa: F403 (the shared settings of a service)
+from common.sso.conf import (
+    admin_cookie_path,
+    admin_csrf_cookie,
+    admin_session_cookie,
+    sso_client_id,
+    sso_client_secret,
+    sso_settings,
+)
 
 SERVICE_NAME = "inventory"
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -21,5 +28,11 @@ INSTALLED_APPS += ["common.events", "inventory"]
 # Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
 ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}
 
-# The admin signs staff in through the identity provider (common.sso; docs/back-office.md).
-staff_sign_in(globals())
+# The admin signs staff in through the identity provider (common.sso; docs/back-office.md),
+# with cookies of its own name and path behind the gateway, as its own OIDC client.
+SESSION_COOKIE_NAME = admin_session_cookie(SERVICE_NAME)
+SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = admin_cookie_path(SERVICE_NAME)
+CSRF_COOKIE_NAME = admin_csrf_cookie(SERVICE_NAME)
+OIDC_RP_CLIENT_ID = sso_client_id(SERVICE_NAME)
+OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
+SSO = sso_settings(SERVICE_NAME)

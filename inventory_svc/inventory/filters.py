@@ -21,11 +21,11 @@ SEARCH_FIELDS = ("sku", "name")
 
 
 class ItemFilter(django_filters.FilterSet):
-    sku = django_filters.CharFilter(method="filter_sku", max_length=200)
-    below_reorder_level = django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
-        coerce=lambda value: value == "true",
+    sku = django_filters.CharFilter(method="filter_sku", max_length=200, help_text="Exact SKU, case-insensitive.")
+    below_reorder_level = django_filters.ChoiceFilter(
+        choices=[("true", "at or below it: what to buy next"), ("false", "above it")],
         method="filter_below_reorder_level",
+        help_text="The items whose stock is at or below their reorder level, or above it.",
     )
     created_after, created_before = datetime_range("created_at")
 
@@ -33,7 +33,7 @@ class ItemFilter(django_filters.FilterSet):
         # Exact, on the normalised value, so the unique index on sku serves it.
         return queryset.filter(sku=normalize_sku(value))
 
-    def filter_below_reorder_level(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+    def filter_below_reorder_level(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # "At or below" (CONTRACT §5): what to buy next.
         at_or_below = Q(quantity__lte=F("reorder_level"))
-        return queryset.filter(at_or_below if value else ~at_or_below)
+        return queryset.filter(at_or_below if value == "true" else ~at_or_below)

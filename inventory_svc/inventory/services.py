@@ -1,9 +1,9 @@
 """Writes of the inventory domain: items, and every change of stock on hand.
 
 Views, event handlers, the admin and the seed command call exactly one of these.
-Errors are raised as exceptions the envelope handler maps (CONTRACT §2): Django
-``ValidationError`` -> 400, ``NotFound`` -> 404, ``Conflict`` (a duplicate SKU, stock
-below zero, deleting an item still in use) -> 409.
+Errors are raised as common's exceptions, which the envelope handler maps (CONTRACT §2):
+``ValidationFailed`` (a model check, from Django's ``ValidationError``) -> 400, ``NotFound``
+-> 404, ``Conflict`` (a duplicate SKU, stock below zero, deleting an item still in use) -> 409.
 
 Stock on hand has ONE writer, :func:`stock_movements_apply`: it locks the stock rows,
 refuses a change that would take any of them below zero, and writes the movements and

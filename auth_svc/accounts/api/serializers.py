@@ -33,8 +33,29 @@ class UserCreateSerializer(serializers.Serializer):
     role = StrictChoiceField(choices=ROLE_CHOICES)
 
 
-class UserRoleSerializer(serializers.Serializer):
+class AnswersAsAdminUser:
+    # A request serializer of the users admin API: the viewset's hook puts the service's user in
+    # ``instance``, and the answer is that user as AdminUserSerializer shows it. (Comments, not
+    # docstrings, on these serializers: drf-spectacular would publish a docstring.)
+
+    def to_representation(self, instance):
+        return AdminUserSerializer(instance, context=self.context).data
+
+
+class AdminUserCreateSerializer(AnswersAsAdminUser, UserCreateSerializer):
+    # ``POST /users``: what /register takes, answered with ``is_active``.
+    pass
+
+
+class UserRoleSerializer(AnswersAsAdminUser, serializers.Serializer):
+    # ``PATCH /users/{id}`` changes the role and nothing else: the role is required even though
+    # a PATCH validates partially (DRF would skip a missing field).
     role = StrictChoiceField(choices=ROLE_CHOICES)
+
+    def validate(self, attrs):
+        if "role" not in attrs:
+            raise serializers.ValidationError({"role": [self.fields["role"].error_messages["required"]]})
+        return attrs
 
 
 class LoginSerializer(serializers.Serializer):

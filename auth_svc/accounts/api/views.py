@@ -17,9 +17,10 @@ from rest_framework.views import APIView
 
 from common.exceptions import Unauthorized
 from common.roles import FINANCE_MANAGER, INVENTORY_MANAGER, roles_for
-from common.views import UUIDLookupMixin
+from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 
 from .. import selectors, services
+from ..filters import ORDERING_FIELDS, SEARCH_FIELDS, UserFilter
 from ..throttling import client_ip
 from ..tokens import access_lifetime_seconds
 from . import serializers as s
@@ -310,11 +311,13 @@ class ServiceTokenView(PublicAPIView):
 )
 class UserViewSet(
     UUIDLookupMixin,
+    ServiceCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    ServiceUpdateMixin,
     viewsets.GenericViewSet,
 ):
-    """Users admin API (role admin only)."""
+    """Users admin API (role admin only): no PUT (a PATCH changes the role), no DELETE (deactivate)."""
 
     serializer_class = s.AdminUserSerializer
     required_permissions = {
@@ -324,26 +327,26 @@ class UserViewSet(
         "partial_update": "users.manage",
         "deactivate": "users.manage",
     }
-    filterset_class = selectors.UserFilter
-    search_fields = ("email",)
-    ordering_fields = ("created_at", "email")
+    filterset_class = UserFilter
+    search_fields = SEARCH_FIELDS
+    ordering_fields = ORDERING_FIELDS
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         return selectors.user_list()
 
-    def create(self, request):
-        payload = s.UserCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        user = services.user_create(**payload.validated_data)
-        return Response(s.AdminUserSerializer(user).data, status=status.HTTP_201_CREATED)
+    def get_serializer_class(self):
+        if self.action == "create":
+            return s.AdminUserCreateSerializer
+        if self.action == "partial_update":
+            return s.UserRoleSerializer
+        return self.serializer_class
 
-    def partial_update(self, request, pk=None):
-        user = self.get_object()
-        payload = s.UserRoleSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        user = services.user_change_role(user=user, **payload.validated_data)
-        return Response(s.AdminUserSerializer(user).data)
+    def perform_create(self, serializer):
+        serializer.instance = services.user_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.user_change_role(user=serializer.instance, **serializer.validated_data)
 
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):

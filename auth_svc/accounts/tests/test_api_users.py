@@ -177,6 +177,30 @@ def test_users_change_role_rejects_unknown_role(admin_client, user):
     assert user.role == "inventory_manager"
 
 
+def test_users_change_role_without_a_role_is_refused_and_changes_nothing(admin_client, user):
+    # given: a PATCH validates partially, but the role is all it changes
+    updated_at = user.updated_at
+
+    # when
+    response = admin_client.patch(f"/users/{user.id}", {}, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == field_errors(("role", "This field is required."))
+    user.refresh_from_db()
+    assert (user.role, user.updated_at) == ("inventory_manager", updated_at)
+
+
+def test_users_are_never_replaced_with_put(admin_client, user):
+    # when
+    response = admin_client.put(f"/users/{user.id}", {"role": "admin"}, format="json")
+
+    # then
+    assert response.status_code == 405
+    user.refresh_from_db()
+    assert user.role == "inventory_manager"
+
+
 def test_users_path_id_must_be_a_uuid(admin_client):
     # when
     response = admin_client.patch("/users/42", {"role": "admin"}, format="json")

@@ -1,10 +1,12 @@
-"""The settings every service shares: ``from common.settings.base import *`` in ``config/settings.py``.
+"""The settings every process shares: the gateway's ``config/settings.py`` star-imports this.
 
-A service's settings module then names itself and adds its own (see any ``*_svc/config/settings.py``)::
+A service with a database and an admin star-imports :mod:`common.settings.service` instead
+(this, plus the admin's single sign-on), names itself and assigns what is its own, by name
+(see any ``*_svc/config/settings.py``)::
 
-    from common.settings.base import *  # noqa: F403
     from common.settings.base import INSTALLED_APPS, SPECTACULAR_SETTINGS
     from common.settings.env import database_config, static_root
+    from common.settings.service import *  # noqa: F403
 
     SERVICE_NAME = "contact"
     BASE_DIR = Path(__file__).resolve().parent.parent
@@ -12,6 +14,10 @@ A service's settings module then names itself and adds its own (see any ``*_svc/
     STATIC_ROOT = static_root(SERVICE_NAME)
     INSTALLED_APPS += ["contacts"]
     SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
+    SSO = sso_settings(SERVICE_NAME)  # and the admin's cookies and client (common.sso.conf)
+
+No function here or in :mod:`.env` writes a module's globals: each returns a value that a
+settings module assigns to a name, so every setting can be found by its name.
 
 Everything is read from the environment (CONTRACT §7, :mod:`common.settings.env`); with
 ``DJANGO_DEBUG`` off a missing secret, key or host list stops the import with a clear message.
@@ -85,17 +91,8 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
 ]
 
-# These need a database; the gateway leaves them out.
-DATABASE_MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # The admin in the staff member's time zone (from the session), the API in UTC.
-    "common.timezones.StaffTimezoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "common.idempotency.middleware.IdempotencyMiddleware",
-]
-MIDDLEWARE = [
+# What every process runs, the gateway included, outermost first.
+REQUEST_MIDDLEWARE = [
     "common.middleware.RequestIDMiddleware",
     # Inside the request id, around everything else: one JSON line per request.
     "common.access_log.AccessLogMiddleware",
@@ -105,7 +102,21 @@ MIDDLEWARE = [
     # Serves admin and API-docs assets from gunicorn: no separate web server needed (WhiteNoise).
     "common.middleware.StaticFilesMiddleware",
     "django.middleware.common.CommonMiddleware",
-    *DATABASE_MIDDLEWARE,
+]
+# A service's, with its database and its admin (the gateway names its own, without them).
+MIDDLEWARE = [
+    # The admin behind the gateway's /admin/<service>/: the mount point as script prefix (common.sso).
+    "common.sso.middleware.GatewayPrefixMiddleware",
+    *REQUEST_MIDDLEWARE,
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the user is known: a staff session the identity provider no longer backs ends (common.sso).
+    "common.sso.middleware.StaffRecheckMiddleware",
+    # The admin in the staff member's time zone (from the session), the API in UTC.
+    "common.timezones.StaffTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "common.idempotency.middleware.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -3,8 +3,8 @@
 Staff sign in once at the identity provider (auth_svc, or a business's own: Keycloak,
 Entra ID ...) and every admin opens without a password. What lives where:
 
-- :mod:`.conf`: the settings fragment a service adds (``staff_sign_in_settings``): client id
-  and secret, the provider's endpoints, cookies and CSRF origins of its own, middleware.
+- :mod:`.conf`: the values of a service's admin settings (cookies, client id, ``SSO``), which
+  :mod:`common.settings.service` and each ``config/settings.py`` assign by name.
 - :mod:`.claims`: what a sign-in's claims say (email, role, time zone), read one way.
 - :mod:`.staff`: the local staff user kept in step with the account on each sign-in and
   re-check (no second account table: Django's user, flags and one role group).

@@ -1,9 +1,14 @@
-"""The settings fragment every service with an admin adds: ``staff_sign_in_settings(SERVICE_NAME, ...)``.
+"""What a service's admin settings are made of: values for ``config/settings.py`` to assign by name.
 
-In ``config/settings.py``, once ``SERVICE_NAME`` is set (it reads ``SERVICE_NAME``, ``DEBUG``,
-``MIDDLEWARE`` and ``ALLOWED_HOSTS`` from the module and sets what it returns)::
+The settings every admin shares live in :mod:`common.settings.admin`; what depends on the
+service (cookie names and paths, the OIDC client id, ``SSO``) each service assigns itself::
 
-    staff_sign_in(globals())
+    SESSION_COOKIE_NAME = admin_session_cookie(SERVICE_NAME)
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = admin_cookie_path(SERVICE_NAME)
+    CSRF_COOKIE_NAME = admin_csrf_cookie(SERVICE_NAME)
+    OIDC_RP_CLIENT_ID = sso_client_id(SERVICE_NAME)
+    OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
+    SSO = sso_settings(SERVICE_NAME)
 
 Environment (CONTRACT §7; docs/back-office.md):
 
@@ -34,9 +39,6 @@ from common.settings.env import env, env_int
 ADMIN_SERVICES = ("contact", "inventory", "sales", "purchase", "auth")
 # The gateway names an admin's mount point in this header (and never passes on a client's).
 PREFIX_HEADER = "X-Forwarded-Prefix"
-PREFIX_MIDDLEWARE = "common.sso.middleware.GatewayPrefixMiddleware"
-RECHECK_MIDDLEWARE = "common.sso.middleware.StaffRecheckMiddleware"
-AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
 def admin_cookie_prefix(service: str) -> str:
@@ -58,7 +60,27 @@ def default_issuer() -> str:
     return env("SSO_ISSUER") or f"{public_url()}/admin/auth/sso"
 
 
-def _client_secret(debug: bool) -> str:
+def admin_mount(service: str) -> str:
+    """Return where the gateway serves ``service``'s admin (``/admin/contact``)."""
+    return f"/admin/{service}"
+
+
+def admin_cookie_path(service: str) -> str:
+    """Return the path the admin's cookies are sent to: its own mount point, no other admin's."""
+    return f"{admin_mount(service)}/"
+
+
+def admin_csrf_cookie(service: str) -> str:
+    return f"{admin_cookie_prefix(service)}csrftoken"
+
+
+def sso_client_id(service: str) -> str:
+    """Return the admin's OIDC client id (``SSO_CLIENT_ID``, else ``<service>-admin``)."""
+    return env("SSO_CLIENT_ID") or f"{service}-admin"
+
+
+def sso_client_secret(debug: bool) -> str:
+    """Return ``SSO_CLIENT_SECRET``; only with DEBUG may it be missing."""
     secret = env("SSO_CLIENT_SECRET")
     if secret:
         return secret
@@ -67,92 +89,43 @@ def _client_secret(debug: bool) -> str:
     raise ImproperlyConfigured("SSO_CLIENT_SECRET is required when DJANGO_DEBUG is off (the admin's OIDC client).")
 
 
-def _with_middleware(middleware: list[str]) -> list[str]:
-    result = [PREFIX_MIDDLEWARE, *middleware]
-    result.insert(result.index(AUTHENTICATION_MIDDLEWARE) + 1, RECHECK_MIDDLEWARE)
-    return result
+def with_public_host(allowed_hosts: list[str]) -> list[str]:
+    """Return ``allowed_hosts`` plus the host of :func:`public_url`: the redirects name it."""
+    public_host = urlsplit(public_url()).hostname
+    return [*allowed_hosts, *([public_host] if public_host not in allowed_hosts else [])]
 
 
-def staff_sign_in_settings(
+def with_public_origin(origins: list[str]) -> list[str]:
+    """Return ``origins`` plus the origin of :func:`public_url` (the admin's forms post from it), sorted."""
+    public = urlsplit(public_url())
+    return sorted({*origins, f"{public.scheme}://{public.netloc}"})
+
+
+def internal_provider_url() -> str:
+    """Return auth_svc's provider pages as a service calls them (not through the gateway)."""
+    return (env("AUTH_SERVICE_URL") or "http://127.0.0.1:8002").rstrip("/") + "/sso"
+
+
+def sso_settings(
     service: str,
     *,
-    debug: bool,
-    middleware: list[str],
-    allowed_hosts: list[str],
-    secure_cookies: bool = False,
-    csrf_trusted_origins: list[str] = (),
-    session_cookie_path: str | None = None,
+    gateway_urlconf: str = "common.sso.gateway_urls",
+    staff_users: str = "common.sso.staff",
 ) -> dict:
-    """Return the settings that make ``service``'s admin an OIDC client behind the gateway."""
-    public = public_url()
+    """Return the ``SSO`` setting of ``service``'s admin (read by common.sso's backend, middleware and views).
+
+    ``gateway_urlconf`` routes the admin behind the gateway; ``staff_users`` keeps the local
+    staff user in step (auth_svc names its own modules for both).
+    """
     issuer = default_issuer()
-    internal_provider = (env("AUTH_SERVICE_URL") or "http://127.0.0.1:8002").rstrip("/") + "/sso"
-    mount = f"/admin/{service}"
-    public_host = urlsplit(public).hostname
     return {
-        "MIDDLEWARE": _with_middleware(middleware),
-        "AUTHENTICATION_BACKENDS": ["common.sso.backends.StaffOIDCBackend"],
-        "ALLOWED_HOSTS": [*allowed_hosts, *([public_host] if public_host not in allowed_hosts else [])],
-        "STATIC_URL": "/static/",
-        "STORAGES": {
-            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-            "staticfiles": {"BACKEND": "common.sso.static.ScriptPrefixStaticFilesStorage"},
-        },
-        # Cookies are per host, not per port or service: through the one gateway every admin
-        # needs cookies of its own name, sent only to its own mount point.
-        "SESSION_COOKIE_NAME": admin_session_cookie(service),
-        "SESSION_COOKIE_PATH": session_cookie_path or f"{mount}/",
-        "SESSION_COOKIE_AGE": env_int("SSO_SESSION_SECONDS", 12 * 3600),
-        # Secure-only when TLS ends in front of the gateway (common.settings.base TLS_EDGE): one decision.
-        "SESSION_COOKIE_SECURE": secure_cookies,
-        "CSRF_COOKIE_NAME": f"{admin_cookie_prefix(service)}csrftoken",
-        "CSRF_COOKIE_PATH": f"{mount}/",
-        "CSRF_COOKIE_SECURE": secure_cookies,
-        "CSRF_TRUSTED_ORIGINS": sorted(
-            {*csrf_trusted_origins, f"{urlsplit(public).scheme}://{urlsplit(public).netloc}"}
-        ),
-        # In the session: Django's cookie storage would set a "messages" cookie on "/", which
-        # the gateway does not pass on (each admin gets its own cookies only).
-        "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",
-        # mozilla-django-oidc
-        "OIDC_RP_CLIENT_ID": env("SSO_CLIENT_ID") or f"{service}-admin",
-        "OIDC_RP_CLIENT_SECRET": _client_secret(debug),
-        "OIDC_RP_SIGN_ALGO": "RS256",
-        "OIDC_RP_SCOPES": "openid email profile",
-        "OIDC_OP_AUTHORIZATION_ENDPOINT": env("SSO_AUTHORIZATION_ENDPOINT") or f"{issuer}/authorize/",
-        "OIDC_OP_TOKEN_ENDPOINT": env("SSO_TOKEN_ENDPOINT") or f"{internal_provider}/token/",
-        "OIDC_OP_USER_ENDPOINT": env("SSO_USERINFO_ENDPOINT") or f"{internal_provider}/userinfo/",
-        "OIDC_OP_JWKS_ENDPOINT": env("SSO_JWKS_ENDPOINT") or f"{internal_provider}/.well-known/jwks.json",
-        "OIDC_USE_PKCE": True,
-        "OIDC_STORE_ACCESS_TOKEN": True,
-        "OIDC_TIMEOUT": 5,
-        "OIDC_CALLBACK_CLASS": "common.sso.views.StaffCallbackView",
-        "LOGIN_REDIRECT_URL": "admin:index",
-        "LOGIN_REDIRECT_URL_FAILURE": "sso-refused",
-        "SSO": {
-            "ISSUER": issuer,
-            "ROLE_CLAIM": env("SSO_ROLE_CLAIM") or "role",
-            "RECHECK_SECONDS": env_int("SSO_RECHECK_SECONDS", 60),
-            "GATEWAY_PREFIX": mount,
-            "GATEWAY_URLCONF": "common.sso.gateway_urls",
-            "STAFF_USERS": "common.sso.staff",
-            # auth_svc's sign-out ends the single sign-on session; another provider's, if named.
-            "LOGOUT_URL": env("SSO_LOGOUT_URL") or ("" if env("SSO_ISSUER") else f"{issuer}/signout/"),
-            "BACK_OFFICE_URL": f"{public}/admin/",
-        },
+        "ISSUER": issuer,
+        "ROLE_CLAIM": env("SSO_ROLE_CLAIM") or "role",
+        "RECHECK_SECONDS": env_int("SSO_RECHECK_SECONDS", 60),
+        "GATEWAY_PREFIX": admin_mount(service),
+        "GATEWAY_URLCONF": gateway_urlconf,
+        "STAFF_USERS": staff_users,
+        # auth_svc's sign-out ends the single sign-on session; another provider's, if named.
+        "LOGOUT_URL": env("SSO_LOGOUT_URL") or ("" if env("SSO_ISSUER") else f"{issuer}/signout/"),
+        "BACK_OFFICE_URL": f"{public_url()}/admin/",
     }
-
-
-def staff_sign_in(namespace: dict, **options) -> None:
-    """Set :func:`staff_sign_in_settings` in a settings module's namespace (``globals()``)."""
-    namespace.update(
-        staff_sign_in_settings(
-            namespace["SERVICE_NAME"],
-            debug=namespace["DEBUG"],
-            middleware=namespace["MIDDLEWARE"],
-            allowed_hosts=namespace["ALLOWED_HOSTS"],
-            secure_cookies=namespace["TLS_EDGE"],
-            csrf_trusted_origins=namespace.get("CSRF_TRUSTED_ORIGINS", []),
-            **options,
-        )
-    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -97,30 +96,16 @@ _EXAMPLES = {
 }
 
 
-def _list_parameters() -> list[OpenApiParameter]:
-    ordering = ", ".join(ORDERING_FIELDS)
-    return [
-        OpenApiParameter("search", str, description="Words that must each appear in the name or the email."),
-        OpenApiParameter(
-            "ordering",
-            str,
-            description=f"Comma-separated fields among {ordering}; prefix `-` for descending. "
-            "Default `-created_at` (newest first). An unknown field is a 400.",
-        ),
-        OpenApiParameter("email", str, description="Exact email, case-insensitive."),
-        OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="Created at or after (ISO 8601)."),
-        OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="Created at or before (ISO 8601)."),
-    ]
-
-
 def contact_schema(kind: ContactKind, serializer: type[ContactSerializer]) -> dict:
-    """Return the OpenAPI description of each action of ``kind``'s viewset (for extend_schema_view)."""
+    """Return the OpenAPI description of each action of ``kind``'s viewset (for extend_schema_view).
+
+    The list's query parameters are not here: the filters describe them (common.filters).
+    """
     plural = kind.plural
     return dict(
         list=extend_schema(
             summary=f"List {plural}",
             description=f"Paginated, newest first unless `ordering` says otherwise. {_roles(READ)}",
-            parameters=_list_parameters(),
             responses={200: serializer(many=True)},
         ),
         retrieve=extend_schema(

@@ -12,6 +12,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import urllib3
+import urllib3.connection
 from urllib3.util import Timeout
 
 from proxy.proxy import Upstream
@@ -70,3 +72,32 @@ def test_a_connection_idle_past_the_limit_is_retired_and_the_post_still_gets_thr
     # then: a new connection, not the one the server is about to close
     assert status == 201
     assert second_port != first_port
+
+
+class _SaysDropped(urllib3.connection.HTTPConnection):
+    dropped = False
+
+    @property
+    def is_connected(self) -> bool:
+        return not self.dropped and super().is_connected
+
+
+def test_urllib3_reuses_a_pooled_connection_only_if_it_says_it_is_connected(server):
+    # The urllib3 behaviour proxy._RetiredWhenIdle relies on (README: hand-written parts): the
+    # pool asks a kept-alive connection's public ``is_connected`` before reusing it, and opens
+    # a new one when it says no. If an upgrade stops asking, this fails before the 502s return.
+    # given: a pool whose connections say they are dropped once told to
+    url = urllib3.util.parse_url(server)
+    pool = urllib3.HTTPConnectionPool(url.host, url.port, maxsize=1, retries=False)
+    pool.ConnectionCls = _SaysDropped
+    first = pool.urlopen("POST", "/orders", body=b"{}").data
+    again = pool.urlopen("POST", "/orders", body=b"{}").data
+    # when
+    _SaysDropped.dropped = True
+    try:
+        after = pool.urlopen("POST", "/orders", body=b"{}").data
+    finally:
+        _SaysDropped.dropped = False
+    # then: reused while connected, replaced once it said it was not
+    assert again == first
+    assert after != first

@@ -1,0 +1,51 @@
+"""The settings of a service with a database and an admin: ``from common.settings.service import *``.
+
+Everything in :mod:`common.settings.base`, plus the admin's single sign-on through the
+identity provider (common.sso; docs/back-office.md): what every admin shares is set here,
+by name. What depends on the service (its cookies, its OIDC client, ``SSO``) the service's
+``config/settings.py`` assigns itself with the functions of :mod:`common.sso.conf`. The
+gateway, which has no admin, imports :mod:`common.settings.base` instead.
+"""
+
+from common.sso.conf import (
+    default_issuer,
+    internal_provider_url,
+    with_public_host,
+    with_public_origin,
+)
+
+from .base import *  # noqa: F403 (the settings every process shares)
+from .base import ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS
+from .env import env, env_int
+
+# The admin's redirects and forms name the public address browsers use (ERP_PUBLIC_URL).
+ALLOWED_HOSTS = with_public_host(ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = with_public_origin(CSRF_TRUSTED_ORIGINS)
+
+AUTHENTICATION_BACKENDS = ["common.sso.backends.StaffOIDCBackend"]
+# Absolute, with the script prefix put in front per request (common.sso.static): one process
+# serves its admin at its own /admin/ and under the gateway's /admin/<service>/.
+STATIC_URL = "/static/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "common.sso.static.ScriptPrefixStaticFilesStorage"},
+}
+SESSION_COOKIE_AGE = env_int("SSO_SESSION_SECONDS", 12 * 3600)
+# In the session: Django's cookie storage would set a "messages" cookie on "/", which the
+# gateway does not pass on (each admin gets its own cookies only).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# mozilla-django-oidc: the admin is an OpenID Connect client of the provider (auth_svc by default).
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+# The browser is sent to the authorization endpoint; the service itself calls the other three.
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("SSO_AUTHORIZATION_ENDPOINT") or f"{default_issuer()}/authorize/"
+OIDC_OP_TOKEN_ENDPOINT = env("SSO_TOKEN_ENDPOINT") or f"{internal_provider_url()}/token/"
+OIDC_OP_USER_ENDPOINT = env("SSO_USERINFO_ENDPOINT") or f"{internal_provider_url()}/userinfo/"
+OIDC_OP_JWKS_ENDPOINT = env("SSO_JWKS_ENDPOINT") or f"{internal_provider_url()}/.well-known/jwks.json"
+OIDC_USE_PKCE = True
+OIDC_STORE_ACCESS_TOKEN = True
+OIDC_TIMEOUT = 5
+OIDC_CALLBACK_CLASS = "common.sso.views.StaffCallbackView"
+LOGIN_REDIRECT_URL = "admin:index"
+LOGIN_REDIRECT_URL_FAILURE = "sso-refused"

@@ -1,0 +1,11 @@
+"""The settings ``pytest`` runs gateway's tests with (pytest.ini): ``config.settings`` in the test environment.
+
+The test defaults scripts/test.sh exports are supplied first (erp_testkit.settings), so plain
+``pytest`` in this folder needs nothing but PostgreSQL and RabbitMQ on localhost.
+"""
+
+from erp_testkit.settings import use_test_environment
+
+use_test_environment()
+
+from .settings import *  # noqa: E402, F403 (the service's settings, read in that environment)
