@@ -12,8 +12,8 @@ from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMor
 from rest_framework.exceptions import ParseError
 
 from common.parsers import MAX_DEPTH, JSONParser, nesting_depth_exceeds
-from erp_testkit import auth_client
 from common.wsgi import dechunked
+from erp_testkit import auth_client
 from tests.project.models import Gadget
 
 TOO_LARGE = {

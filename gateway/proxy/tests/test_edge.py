@@ -10,8 +10,8 @@ from django.test import Client
 from common.authentication import TOKEN_INVALID_MESSAGE, TOKEN_MISSING_MESSAGE
 from common.exceptions import error_body
 from common.forwarding import PROXY_TOKEN_HEADER
-from erp_testkit import issue_token
 from common.wsgi import dechunked
+from erp_testkit import issue_token
 
 from .conftest import closed_port_url
 
