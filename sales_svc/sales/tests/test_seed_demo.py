@@ -82,9 +82,16 @@ def test_seed_demo_with_settle_takes_the_cancel_once_inventory_answers(services,
 
 
 def test_seed_demo_with_settle_gives_up_when_time_is_up(services, monkeypatch):
-    # given: inventory never answers
-    naps = []
-    monkeypatch.setattr(seeding, "sleep", naps.append)
+    # given: inventory never answers; a clock that moves only while seed_demo naps (a slow
+    # machine's first round may itself take the whole second)
+    naps, clock = [], [0.0]
+
+    def nap(seconds):
+        naps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(seeding, "sleep", nap)
+    monkeypatch.setattr(seeding, "monotonic", lambda: clock[0])
 
     # when
     output = seed(*_args(services), "--settle", "1")
