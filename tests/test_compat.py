@@ -8,6 +8,10 @@ the reason says so (``DIFFERS``), and README's "Compatibility with the original"
 same rows. Whatever the status, nothing is a 5xx and every answer is the JSON envelope,
 rendered the one way the services render it, the gateway's own answers included.
 
+The local run is the session's embedded platform (tests/platforms.py), shared with the other
+platform tests: the collection's user is one no other test registers, what it creates it deletes
+again, and no expectation depends on what the other tests made, so it answers as on a fresh run.
+
 newman comes from the npm registry, pinned in ``tests/compat/package-lock.json``; the first
 run installs it there with ``npm ci`` (node and npm are needed: the test fails, never skips,
 without them).
@@ -23,7 +27,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_local_run import _http, _port, running_platform
+from test_local_run import _http, _port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT_DIR = ROOT / "tests" / "compat"
@@ -139,17 +143,15 @@ def _newman() -> Path:
 
 
 @pytest.fixture(scope="module")
-def compat(tmp_path_factory):
-    """A fresh local run, the collection run once against it first thing: (platform, newman's exit, its report)."""
+def compat(platform, tmp_path_factory):
+    """The collection run once against the session's local run: (platform, newman's exit, its report)."""
     newman = _newman()
     collection = _collection()
     if not collection.is_file():
         pytest.fail(f"the original's collection is not at {collection} (set ERP_COMPAT_COLLECTION to its path)")
-    data_dir = tmp_path_factory.mktemp("erp-compat")
-    report = data_dir / "newman.json"
-    with running_platform(data_dir) as platform:
-        run, answers = _run_newman(newman, collection, platform, report)
-        yield platform, run, answers
+    report = tmp_path_factory.mktemp("erp-compat") / "newman.json"
+    run, answers = _run_newman(newman, collection, platform, report)
+    return platform, run, answers
 
 
 def _run_newman(

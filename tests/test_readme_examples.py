@@ -1,4 +1,4 @@
-"""The README's "Example API usage" section, run exactly as written against a fresh local run.
+"""The README's "Example API usage" section, run exactly as written against the session's local run.
 
 Every ```bash block of the section, in order, goes to one bash process (variables carry
 from block to block, as in the shell the reader pastes them into). The one change is
@@ -17,7 +17,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_local_run import running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Example API usage (curl, through the gateway)"
@@ -34,20 +33,19 @@ def readme_examples() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def walk(tmp_path_factory) -> subprocess.CompletedProcess:
+def walk(platform) -> subprocess.CompletedProcess:
     blocks = readme_examples()
     assert blocks and blocks[0].startswith(GATEWAY_LINE), "the first block must start by setting GW"
-    data_dir = tmp_path_factory.mktemp("erp-readme")
-    with running_platform(data_dir) as running:
-        script = f"GW={running['gateway']}\n" + "\n".join(blocks)[len(GATEWAY_LINE) :]
-        return subprocess.run(
-            ["bash", "-e", "-u", "-c", script],
-            cwd=ROOT,
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ERP_DATA_DIR": str(data_dir), "HOME": str(data_dir)},
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-        )
+    data_dir = platform["log"].parent
+    script = f"GW={platform['gateway']}\n" + "\n".join(blocks)[len(GATEWAY_LINE) :]
+    return subprocess.run(
+        ["bash", "-e", "-u", "-c", script],
+        cwd=ROOT,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ERP_DATA_DIR": str(data_dir), "HOME": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
 
 
 def test_the_readme_examples_run_to_the_end(walk):
