@@ -7,10 +7,12 @@
 # suite and its migrations check: a service by the local run's name (auth, contact, inventory,
 # sales, purchase, gateway), common, or platform (the tests/ folder). SUITES="sales_svc gateway"
 # names suites by folder instead, ruff included.
-# TEST_JOBS suites run at once (default 2): the suites spend much of their time waiting on
-# PostgreSQL, RabbitMQ and the local run's processes, so two share a 2-core machine well.
-# Each suite's output is shown whole once it ends, and a table of every suite's wall and CPU
-# time closes the run. The default order is the longest first, so that the lanes end together.
+# TEST_JOBS suites run at once (default 3): the platform tests and common's take longest, and
+# spend much of it waiting (on the local runs' processes, on RabbitMQ and on timeouts they
+# provoke), so each takes a lane and the services' suites share the third; more lanes only
+# share a 2-core machine's CPUs (and PostgreSQL's) more thinly. The default order is the
+# longest first. Each suite's output is shown whole once it ends, and a table of every
+# suite's wall and CPU time closes the run.
 set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ if [ -n "${SERVICE:-}" ]; then
     esac
   done
 fi
-TEST_JOBS=${TEST_JOBS:-2}
+TEST_JOBS=${TEST_JOBS:-3}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.

@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -169,6 +170,12 @@ FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] =
 }
 
 
+# At most one of these runs at a time: with the connections of every web server, relay and
+# consumer, two would come near PostgreSQL's default max_connections (100), which the service
+# suites and other checkouts' tests share.
+ON_POSTGRES = {"postgres", "replicated"}
+
+
 class Platforms:
     """The session's local runs by flavour, each stopped by ``stop`` once its last test is done.
 
@@ -178,8 +185,9 @@ class Platforms:
     migrations, seeds and /health), so it is usually up before its first test asks for it.
     ``stop`` stops a flavour in another thread too (the supervisor waits for every process to
     finish its work, and PostgreSQL drops the databases), while the next tests run; ``stop_all``
-    waits for every start and stop. A flavour that failed to start fails every test that asks
-    for it, at once, with its error.
+    waits for every start and stop. A flavour on PostgreSQL starts once the one before it has
+    stopped (``ON_POSTGRES``), so no test may ask for two of them. A flavour that failed to
+    start fails every test that asks for it, at once, with its error.
     """
 
     def __init__(self, make_dir: Callable[[str], Path]) -> None:
@@ -189,6 +197,7 @@ class Platforms:
         self._started: dict[str, Future[dict]] = {}
         self._stops: dict[str, contextlib.ExitStack] = {}
         self._stopped: list[Future[None]] = []
+        self._postgres = threading.Semaphore()
 
     def prepare(self, flavours: Iterable[str]) -> None:
         for flavour in flavours:
@@ -215,9 +224,15 @@ class Platforms:
         if flavour not in self._started:
             stack = contextlib.ExitStack()
             platform = FLAVOURS[flavour](self._make_dir(f"erp-{flavour}"))
-            self._started[flavour] = self._starter.submit(stack.enter_context, platform)
+            self._started[flavour] = self._starter.submit(self._enter, flavour, stack, platform)
             self._stops[flavour] = stack
         return self._started[flavour]
+
+    def _enter(self, flavour: str, stack: contextlib.ExitStack, platform) -> dict:
+        if flavour in ON_POSTGRES:
+            self._postgres.acquire()
+            stack.callback(self._postgres.release)  # once the platform has stopped and its databases are gone
+        return stack.enter_context(platform)
 
 
 def _close_once_started(started: Future[dict], stack: contextlib.ExitStack) -> None:
