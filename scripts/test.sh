@@ -94,6 +94,12 @@ reap() {
   wait -n -p pid
   local suite=${running[$pid]}
   unset "running[$pid]"
+  if [ ! -f "$LOGS/$suite.status" ]; then # stopped before it could say how it went
+    echo "=== $suite (stopped)"
+    cat "$LOGS/$suite.log"
+    failed+=("$suite")
+    return
+  fi
   read -r rc migrations wall user system <"$LOGS/$suite.status"
   echo "=== $suite (${wall} s; CPU ${user} s user, ${system} s system)"
   cat "$LOGS/$suite.log"
@@ -102,6 +108,7 @@ reap() {
 }
 
 # Ctrl-C or a stop: interrupt every running suite (pytest tears its local runs down), then stop.
+# (A shell started in the background ignores SIGINT, and so do its suites: stop those with SIGTERM.)
 interrupt() {
   for pid in "${!running[@]}"; do kill -INT -- "-$pid" 2>/dev/null; done
   wait
