@@ -27,16 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "scripts")]
 
+from platforms import PG_SERVER, on_postgres_and_rabbitmq  # noqa: E402
 from run import SERVICES  # noqa: E402
-from test_local_run import (  # noqa: E402
-    AMQP_URL,
-    PG_SERVER,
-    _call,
-    _delete_broker_names,
-    _drop_databases,
-    _login,
-    running_platform,
-)
+from test_local_run import _call, _login  # noqa: E402
 
 
 def connections_by_database(prefix: str) -> dict[str, int]:
@@ -118,31 +111,20 @@ SETTINGS = {
 
 
 def measure(replicas: int, setting: str, seconds: float, clients: int, idle: float) -> dict:
-    tag = uuid.uuid4().hex[:8]
-    db_prefix, events_prefix = f"erp_benchconn_{tag}_", f"benchconn{tag}."
-    infrastructure = {
-        "ERP_POSTGRES_URL": PG_SERVER,
-        "ERP_DB_PREFIX": db_prefix,
-        "BROKER_URL": AMQP_URL,
-        "ERP_EVENTS_PREFIX": events_prefix,
-        "ERP_WORKER_REPLICAS": str(replicas),
-        **SETTINGS[setting][1],
-    }
-    try:
-        with tempfile.TemporaryDirectory(prefix="erp-benchconn-") as folder:
-            with running_platform(Path(folder), **infrastructure) as running:
-                time.sleep(3)  # the demo seeding's events settle
-                at_rest = connections_by_database(db_prefix)
-                sampler = Sampler(db_prefix)
-                sampler.start()
-                requests = load(running["gateway"], seconds, clients)
-                sampler.stopping.set()
-                sampler.join()
-                time.sleep(idle)
-                after_idle = connections_by_database(db_prefix)
-    finally:
-        _delete_broker_names(events_prefix)
-        _drop_databases(db_prefix)
+    # On database and event names of its own, deleted afterwards (tests/platforms.py).
+    infrastructure = {"ERP_WORKER_REPLICAS": str(replicas), **SETTINGS[setting][1]}
+    with tempfile.TemporaryDirectory(prefix="erp-benchconn-") as folder:
+        with on_postgres_and_rabbitmq(Path(folder), **infrastructure) as running:
+            db_prefix = running["db_prefix"]
+            time.sleep(3)  # the demo seeding's events settle
+            at_rest = connections_by_database(db_prefix)
+            sampler = Sampler(db_prefix)
+            sampler.start()
+            requests = load(running["gateway"], seconds, clients)
+            sampler.stopping.set()
+            sampler.join()
+            time.sleep(idle)
+            after_idle = connections_by_database(db_prefix)
     return {
         "replicas": replicas,
         "setting": setting,

@@ -1,7 +1,90 @@
-"""Platform tests run from the repository's tests/ folder; they import no service."""
+"""Platform tests run from the repository's tests/ folder; they import no service.
+
+The local runs, one per flavour and session (tests/platforms.py says which), are the fixtures
+``embedded_platform``, ``private_platform``, ``postgres_platform``, ``replicated_platform``, and
+``platform``, the embedded one, for the tests that need no other (module-scoped handles on the
+session's ``platforms``, so that module-scoped fixtures may use them). A module that runs its
+tests on several flavours names them in its ``platform`` fixture's params (test_workflow.py).
+The tests are ordered so that one flavour's tests run together, in ``FLAVOURS``' order; the
+flavours start one after the other in the background from the first platform test on, and each
+stops right after its last test.
+"""
 
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+
+from platforms import FLAVOURS, Platforms  # noqa: E402  (needs scripts/ on the path)
+
+PLATFORMS = pytest.StashKey[Platforms]()
+LAST_USERS = pytest.StashKey[dict[str, pytest.Item]]()
+
+
+def flavours_of(item: pytest.Item) -> list[str]:
+    """The platform flavours ``item`` runs against: fixtures it asks for, or its ``platform`` parameter."""
+    wanted = [flavour for flavour in FLAVOURS if f"{flavour}_platform" in item.fixturenames]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("platform") in FLAVOURS:
+        wanted.append(callspec.params["platform"])
+    return wanted
+
+
+@pytest.hookimpl(trylast=True)  # after pytest grouped the tests of a module-scoped parameter
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One flavour's tests together, in FLAVOURS' order (a stable sort: any other order is kept).
+    order = list(FLAVOURS)
+    items.sort(key=lambda item: max((order.index(f) for f in flavours_of(item)), default=0))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # dict order: the order of each flavour's first test, the order Platforms.prepare starts them in
+    session.config.stash[LAST_USERS] = {flavour: item for item in session.items for flavour in flavours_of(item)}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):
+    yield
+    platforms = item.config.stash.get(PLATFORMS, None)
+    if platforms is not None:
+        for flavour, last in item.config.stash[LAST_USERS].items():
+            if last is item:
+                platforms.stop(flavour)
+
+
+@pytest.fixture(scope="session")
+def platforms(request, tmp_path_factory):
+    running = Platforms(tmp_path_factory.mktemp)
+    request.config.stash[PLATFORMS] = running
+    running.prepare(request.config.stash[LAST_USERS])
+    yield running
+    running.stop_all()
+
+
+@pytest.fixture(scope="module")
+def embedded_platform(platforms):
+    return platforms.get("embedded")
+
+
+@pytest.fixture(scope="module")
+def private_platform(platforms):
+    return platforms.get("private")
+
+
+@pytest.fixture(scope="module")
+def postgres_platform(platforms):
+    return platforms.get("postgres")
+
+
+@pytest.fixture(scope="module")
+def replicated_platform(platforms):
+    return platforms.get("replicated")
+
+
+@pytest.fixture(scope="module")
+def platform(embedded_platform):
+    """The README's default local run, shared by every test that needs no other flavour."""
+    return embedded_platform

@@ -1,9 +1,10 @@
 """The back office in a real browser, through the gateway's /admin/, against the local run's processes.
 
 Debian's Chromium (``/usr/bin/chromium``, installed by ``scripts/test.sh``) driven by
-Playwright for Python; Playwright never downloads a browser of its own. One local run serves
-the module (SQLite, filesystem broker), with the session re-check every few seconds so that
-a deactivation is seen quickly. A screenshot of each step goes to
+Playwright for Python; Playwright never downloads a browser of its own. The session's embedded
+local run serves the module (SQLite, filesystem broker; tests/platforms.py), which re-checks an
+admin session every few seconds so that a deactivation is seen quickly; a user these tests lock
+out or deactivate is one they registered. A screenshot of each step goes to
 ``<ERP_DATA_DIR>/screenshots/back-office/`` (the test command's data dir).
 """
 
@@ -16,7 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_local_run import ADMIN_USER, FM_USER, IM_USER, _call, _login, eventually, running_platform
+from platforms import SSO_RECHECK_SECONDS as RECHECK_SECONDS
+from test_local_run import ADMIN_USER, FM_USER, IM_USER, _call, _login, _register, eventually
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,17 +30,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-RECHECK_SECONDS = 2
 IM, FM, ADMIN = IM_USER, FM_USER, ADMIN_USER
 RECEIPT_LABEL = "Purchase receipt"  # the ledger's label of reason purchase_receipt
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with running_platform(tmp_path_factory.mktemp("erp-back-office"), SSO_RECHECK_SECONDS=str(RECHECK_SECONDS)) as run:
-        # Browsers use the public URL the OIDC redirects are registered for (scripts/run.py).
-        run["public"] = f"http://localhost:{run['base']}"
-        yield run
 
 
 @pytest.fixture(scope="module")
@@ -100,15 +93,6 @@ def api(platform, method: str, path: str, body=None, *, as_user=IM, expected=(20
     status, answer = _call(method, f"{platform['gateway']}{path}", body, token=_login(platform["gateway"], *as_user))
     assert status in expected, (path, status, answer)
     return answer.get("data")
-
-
-def register(platform, role: str) -> tuple[str, str, str]:
-    email, password = f"staff-{uuid.uuid4().hex[:8]}@example.com", "Sturdy-Pass-2026"
-    status, body = _call(
-        "POST", f"{platform['gateway']}/api/auth/register", {"email": email, "password": password, "role": role}
-    )
-    assert status == 201, body
-    return body["data"]["id"], email, password
 
 
 @pytest.fixture
@@ -240,7 +224,7 @@ def test_an_inventory_manager_sees_neither_the_confirm_action_nor_user_managemen
 
 def test_six_wrong_passwords_at_the_sign_in_page_lock_the_account_for_the_api_login_too(platform, new_page, shots):
     # given
-    _, email, password = register(platform, "finance_manager")
+    _, email, password = _register(platform["gateway"], "finance_manager")
     page = new_page()
     page.goto(f"{platform['public']}/admin/")
     page.click("text=Sign in")
@@ -261,7 +245,7 @@ def test_six_wrong_passwords_at_the_sign_in_page_lock_the_account_for_the_api_lo
 
 def test_a_deactivated_account_is_refused_and_its_open_session_ends(platform, new_page, shots):
     # given: a signed-in inventory manager working in the inventory admin
-    user_id, email, password = register(platform, "inventory_manager")
+    user_id, email, password = _register(platform["gateway"], "inventory_manager")
     page = new_page()
     public = platform["public"]
     page.goto(f"{public}/admin/inventory/")

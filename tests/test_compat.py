@@ -2,12 +2,16 @@
 
 The collection (``tests/compat/original-postman-collection.json``, copied unchanged from the
 original, its provenance in ``tests/compat/README.md``) is run once, as its users run it, against a
-fresh local run: the README's run command on spare ports, its seeded demo data and nothing else.
+local run: the README's run command on spare ports, its seeded demo data and nothing else.
 Each of its requests must answer the status listed in ``EXPECTED`` with the reason; where we differ
 from the original on purpose the reason says so (``DIFFERS``), and the table of
 ``docs/compatibility.md`` lists the same rows. Whatever the status, nothing is a 5xx and every
 answer is the JSON envelope, rendered the one way the services render it, the gateway's own
 answers included.
+
+The local run is the session's embedded platform (tests/platforms.py), shared with the other
+platform tests: the collection's user is one no other test registers, what it creates it deletes
+again, and no expectation depends on what the other tests made, so it answers as on a fresh run.
 
 newman comes from the npm registry, pinned in ``tests/compat/package-lock.json``; the first
 run installs it there with ``npm ci`` (node and npm are needed: the test fails, never skips,
@@ -23,7 +27,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_local_run import _http, _port, running_platform
+from test_local_run import _http, _port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT_DIR = ROOT / "tests" / "compat"
@@ -127,14 +131,12 @@ def _newman() -> Path:
 
 
 @pytest.fixture(scope="module")
-def compat(tmp_path_factory):
-    """A fresh local run, the collection run once against it first thing: (platform, newman's exit, its report)."""
+def compat(platform, tmp_path_factory):
+    """The collection run once against the session's local run: (platform, newman's exit, its report)."""
     newman = _newman()
-    data_dir = tmp_path_factory.mktemp("erp-compat")
-    report = data_dir / "newman.json"
-    with running_platform(data_dir) as platform:
-        run, answers = _run_newman(newman, COLLECTION, platform, report)
-        yield platform, run, answers
+    report = tmp_path_factory.mktemp("erp-compat") / "newman.json"
+    run, answers = _run_newman(newman, COLLECTION, platform, report)
+    return platform, run, answers
 
 
 def _run_newman(

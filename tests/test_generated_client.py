@@ -6,7 +6,7 @@ client against the local run's real processes. Every answer must parse into the 
 operation documents: the ``*_detailed`` call's ``parsed`` is that model (not None, which is
 what an undocumented status gives), and no field of a success answer is left over in a
 model's ``additional_properties`` (the wire has nothing the document does not name).
-The client is generated once per module; the platform is started once per module.
+The client is generated once per module, against the session's embedded platform (tests/platforms.py).
 """
 
 from __future__ import annotations
@@ -23,17 +23,11 @@ from types import SimpleNamespace
 import attrs
 import pytest
 from openapi_spec_validator import validate
-from test_local_run import _call, running_platform
+from test_local_run import _call
 from test_workflow import eventually
 
 PACKAGE = "erp_client"
 PASSWORD = "Sturdy-Pass-2026"
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    with running_platform(tmp_path_factory.mktemp("erp-client-run")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

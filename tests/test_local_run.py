@@ -1,14 +1,16 @@
 """The local run, driven as real processes: it starts, /health is green, a user registers and logs in.
 
 This is the README's run command minus the install step, on a fresh data dir and
-spare ports, with nothing but Python (SQLite and the filesystem broker).
+spare ports, with nothing but Python (SQLite and the filesystem broker): the session's
+embedded platform (``platform``, tests/platforms.py), shared with the other platform tests,
+and once on PostgreSQL and RabbitMQ (``postgres_platform``). The SIGTERM test stops the
+platform it runs against, so it has one of its own (``private_platform``).
 """
 
 import contextlib
 import http.client
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -17,33 +19,19 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from functools import partial
 from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
+from platforms import AMQP_URL, NOT_INHERITED, PG_SERVER, database_names, port_free
 from run import SERVICES, data_dir, demo_user, processes
 
 from erp_testkit.broker import queue_depth
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 240
 # The demo users' (email, password), from their one home (auth_svc/accounts/demo_users.json).
 ADMIN_USER, IM_USER, FM_USER = (demo_user(role) for role in ("admin", "inventory_manager", "finance_manager"))
-
-
-def _free_port_base() -> int:
-    # From a random start: checkouts testing at once must not race for the same first free range.
-    start = random.randrange(18000, 28000, 10)
-    for base in [*range(start, 28000, 10), *range(18000, start, 10)]:
-        ports = [base + s.port_offset for s in SERVICES]
-        if all(_port_free(port) for port in ports):
-            return base
-    raise RuntimeError("no free port range")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def _call(method: str, url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
@@ -70,59 +58,6 @@ def eventually(fetch, predicate, what: str):
         result = fetch()
     assert predicate(result), f"{what}: last seen {result}"
     return result
-
-
-@contextlib.contextmanager
-def running_platform(data_dir: Path, **extra_env: str):
-    """Start scripts/run.py on spare ports, wait for a green /health, stop it on exit."""
-    base = _free_port_base()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
-    }
-    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base), **extra_env})
-    log = open(data_dir / "run.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    gateway = f"http://127.0.0.1:{base}"
-    deadline = time.monotonic() + START_TIMEOUT
-    healthy = False
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            healthy = _call("GET", f"{gateway}/health")[0] == 200
-        except OSError:
-            healthy = False
-        if healthy:
-            break
-        time.sleep(1)
-    try:
-        if not healthy:
-            log.flush()
-            pytest.fail(f"local run not healthy:\n{(data_dir / 'run.log').read_text()[-5000:]}")
-        yield {"gateway": gateway, "base": base, "process": process, "log": data_dir / "run.log"}
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    """The README's default: nothing but Python (SQLite files, the filesystem broker)."""
-    with running_platform(tmp_path_factory.mktemp("erp-run")) as running:
-        yield running
 
 
 def test_every_service_is_ready(platform):
@@ -194,8 +129,7 @@ def test_merged_schema_is_ready_for_a_client_generator(platform):
 
 def test_make_manage_runs_a_service_command_with_the_local_run_environment(platform):
     # given the data dir and ports of the running platform
-    skipped = {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
-    env = {k: v for k, v in os.environ.items() if k not in skipped}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env.update(ERP_DATA_DIR=str(platform["log"].parent), ERP_PORT_BASE=str(platform["base"]))
 
     # when
@@ -219,6 +153,31 @@ def _login(gateway: str, email: str, password: str) -> str:
     status, body = _call("POST", f"{gateway}/api/auth/login", {"email": email, "password": password})
     assert status == 200, body
     return body["data"]["access_token"]
+
+
+def _register(gateway: str, role: str) -> tuple[str, str, str]:
+    """Register a user of ``role`` with an email of its own (open registration); return (id, email, password).
+
+    A test that locks out or deactivates a user does it to one of these, never to a demo user
+    that the other tests on the shared platform log in as.
+    """
+    email, password = f"e2e-{uuid.uuid4().hex[:8]}@example.com", "Sturdy-Pass-2026"
+    status, body = _call("POST", f"{gateway}/api/auth/register", {"email": email, "password": password, "role": role})
+    assert status == 201, body
+    return body["data"]["id"], email, password
+
+
+def _manage(platform, service: str, *args: str) -> subprocess.CompletedProcess:
+    """A service's manage.py command with the running platform's environment (``make manage``)."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED} | platform["env"]
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run.py"), "manage", service, *args],
+        cwd=ROOT,
+        env={**env, "ERP_PORT_BASE": str(platform["base"])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("kind", ["customers", "vendors"])
@@ -287,14 +246,23 @@ def test_items_and_stock_through_the_gateway(platform):
 
 
 def test_demo_orders_are_seeded_through_the_services_once_they_run(platform):
-    # given the platform, which seeds the demo orders once its banner is out
+    # given the platform, which seeds the demo orders once its banner is out, for the demo contacts
+    # (the ids it takes from contact_svc's seed_demo; other tests on the platform order for contacts of their own)
     gateway = platform["gateway"]
     fm = _login(gateway, *FM_USER)
+    contacts = _manage(platform, "contact", "seed_demo", "--ids-json")
+    assert contacts.returncode == 0, contacts.stdout + contacts.stderr
+    demo = json.loads(contacts.stdout.strip().splitlines()[-1])
+    party = {"purchase": ("vendor_id", set(demo["vendors"])), "sales": ("customer_id", set(demo["customers"]))}
 
     def orders(kind: str) -> list[tuple[str, str | None]]:
-        status, body = _call("GET", f"{gateway}/api/{kind}/orders?limit=100", token=fm)
+        # the oldest first: the demo orders are among the first made, whatever the other tests add later
+        status, body = _call("GET", f"{gateway}/api/{kind}/orders?limit=100&ordering=created_at", token=fm)
         assert status == 200, body
-        return sorted((order["status"], order.get("stock_status") or "") for order in body["data"])
+        field, ids = party[kind]
+        return sorted(
+            (order["status"], order.get("stock_status") or "") for order in body["data"] if order[field] in ids
+        )
 
     # then through the gateway: a purchase received (and one paid), a sale confirmed and issued, one paid,
     # a draft and an issued sale cancelled (its stock returned), each once
@@ -307,7 +275,9 @@ def test_demo_orders_are_seeded_through_the_services_once_they_run(platform):
     _, item = _call("GET", f"{gateway}/api/items?sku=MON-27-4K", token=fm)
     _, ledger = _call("GET", f"{gateway}/api/items/{item['data'][0]['id']}/movements", token=fm)
     assert {"adjustment", "purchase_receipt", "sales_issue"} <= {m["reason"] for m in ledger["data"]}
-    assert "[erp] sales_svc: sales orders: " in platform["log"].read_text()
+    # and the run logs the sales seed's report once its process is done (just after its orders settle)
+    report = "[erp] sales_svc: sales orders: "
+    eventually(platform["log"].read_text, lambda log: report in log, "the sales seed's report in the run's log")
 
 
 # ---------------------------------------------------------------- the edge under attack (issue 7)
@@ -351,10 +321,11 @@ def _port(platform, name: str) -> int:
 
 
 def test_through_the_gateway_each_client_is_locked_out_on_its_own_address(platform):
-    # given: two clients on one host, 127.0.0.2 and 127.0.0.3; the first fails five times
+    # given: a user of its own on two clients of one host, 127.0.0.2 and 127.0.0.3; the first fails five times
+    _, email, password = _register(platform["gateway"], "inventory_manager")
     gateway, login = _port(platform, "gateway"), "/api/auth/login"
-    wrong = {"email": IM_USER[0], "password": "wrong-password"}
-    right = {"email": IM_USER[0], "password": IM_USER[1]}
+    wrong = {"email": email, "password": "wrong-password"}
+    right = {"email": email, "password": password}
     for _ in range(5):
         assert _http(gateway, "POST", login, wrong, source="127.0.0.2")[0] == 401
 
@@ -368,15 +339,16 @@ def test_through_the_gateway_each_client_is_locked_out_on_its_own_address(platfo
 
 
 def test_straight_to_auth_a_made_up_forwarded_for_is_ignored(platform):
-    # given: five wrong passwords sent around the gateway, each "from" another address
+    # given: a user of its own; five wrong passwords sent around the gateway, each "from" another address
+    _, email, password = _register(platform["gateway"], "finance_manager")
     auth = _port(platform, "auth")
-    wrong = {"email": FM_USER[0], "password": "wrong-password"}
+    wrong = {"email": email, "password": "wrong-password"}
     for n in range(5):
         status = _http(auth, "POST", "/login", wrong, source="127.0.0.4", **{"X-Forwarded-For": f"203.0.113.{n}"})[0]
         assert status == 401
 
     # when
-    right = {"email": FM_USER[0], "password": FM_USER[1]}
+    right = {"email": email, "password": password}
     status = _http(auth, "POST", "/login", right, source="127.0.0.4", **{"X-Forwarded-For": "203.0.113.99"})[0]
 
     # then
@@ -384,8 +356,9 @@ def test_straight_to_auth_a_made_up_forwarded_for_is_ignored(platform):
 
 
 def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
-    # when
-    status = _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", {"email": ADMIN_USER[0]})[0]
+    # when (from an address of its own: the reset throttle counts per client address)
+    forgot = {"email": ADMIN_USER[0]}
+    status = _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", forgot, source="127.0.0.7")[0]
 
     # then: the auth-mailer process writes it, readable by its owner alone
     assert status == 200
@@ -584,68 +557,76 @@ def test_a_token_with_a_string_exp_is_the_same_401_at_the_gateway_and_a_service(
     )
 
 
-def test_stops_cleanly_on_sigterm(platform):
+def test_stops_cleanly_on_sigterm(private_platform):
+    # given a platform of its own (the README's default), not the session's shared one: it is stopped here
+    platform = private_platform
+
     # when the supervisor gets SIGTERM
     process = platform["process"]
     os.killpg(process.pid, signal.SIGTERM)
+
     # then every process stops and every port is released
     assert process.wait(timeout=30) is not None
+    ports = [platform["base"] + s.port_offset for s in SERVICES]
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(_port_free(platform["base"] + s.port_offset) for s in SERVICES):
+    while time.monotonic() < deadline and not all(port_free(port) for port in ports):
         time.sleep(0.2)
-    assert all(_port_free(platform["base"] + s.port_offset) for s in SERVICES)
+    assert all(port_free(port) for port in ports)
     # and each process stopped on its own terms (exit 0), relays after finishing their batch
     stops = [line for line in platform["log"].read_text().splitlines() if "stopped (rc=" in line]
     assert len(stops) == sum(len(processes(s)) for s in SERVICES), stops
     assert all(line.endswith("stopped (rc=0)") for line in stops), stops
 
 
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
-
-
-def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(tmp_path):
+def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(postgres_platform):
     # given the local run against the local PostgreSQL and RabbitMQ, on names of its own
+    running, db_prefix = postgres_platform, postgres_platform["db_prefix"]
+    fm = _login(running["gateway"], *FM_USER)
+
+    # when a customer is created through the gateway
     tag = uuid.uuid4().hex[:8]
-    db_prefix, events_prefix = f"erp_e2e_{tag}_", f"e2e{tag}."
-    try:
-        infrastructure = {
-            "ERP_POSTGRES_URL": PG_SERVER,
-            "ERP_DB_PREFIX": db_prefix,
-            "BROKER_URL": AMQP_URL,
-            "ERP_EVENTS_PREFIX": events_prefix,
-        }
-        with running_platform(tmp_path, **infrastructure) as running:
-            fm = _login(running["gateway"], *FM_USER)
-            # when a customer is created through the gateway
-            status, body = _call(
-                "POST",
-                f"{running['gateway']}/api/customers",
-                {"name": "Broker Ltd", "email": f"{tag}@broker.example"},
-                fm,
-            )
-            assert status == 201, body
-            # then contact_svc's relay puts it, after the 5 seeded customers, through RabbitMQ to
-            # sales' consumer, which records each event once in its inbox (and purchase the 5 vendors)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and _inbox_count(db_prefix, "sales", "contact.customer.created") < 6:
-                time.sleep(0.5)
-            assert _inbox_count(db_prefix, "sales", "contact.customer.created") == 6
-            assert _inbox_count(db_prefix, "purchase", "contact.vendor.created") == 5
-            assert _depth_once_declared(f"{events_prefix}sales.events.dlq") == 0
-            assert _database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
-    finally:
-        _delete_broker_names(events_prefix)
-        _drop_databases(db_prefix)
+    status, body = _call(
+        "POST", f"{running['gateway']}/api/customers", {"name": "Broker Ltd", "email": f"{tag}@broker.example"}, fm
+    )
+    assert status == 201, body
+
+    # then contact_svc's relay puts it, after the 5 seeded customers (and whatever the other tests on this
+    # platform made), through RabbitMQ to sales' consumer, which records each event once in its inbox,
+    # and purchase each vendor's; nothing is dead-lettered
+    created = _outbox_event_ids(db_prefix, "contact", "contact.customer.created", aggregate_id=body["data"]["id"])
+    customers = _outbox_event_ids(db_prefix, "contact", "contact.customer.created")
+    vendors = _outbox_event_ids(db_prefix, "contact", "contact.vendor.created")
+    assert len(created) == 1 and created[0] in customers and len(customers) >= 6 and len(vendors) >= 5
+    sales_inbox = partial(_inbox_event_ids, db_prefix, "sales", "contact.customer.created")
+    eventually(sales_inbox, customers.__eq__, "sales' inbox of customer events")
+    purchase_inbox = partial(_inbox_event_ids, db_prefix, "purchase", "contact.vendor.created")
+    eventually(purchase_inbox, vendors.__eq__, "purchase's inbox of vendor events")
+    assert _depth_once_declared(f"{postgres_platform['events_prefix']}sales.events.dlq") == 0
+    assert database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
 
 
-def _inbox_count(prefix: str, service: str, event_type: str) -> int:
-    """Return how many ``event_type`` events ``service``'s consumer has applied (its inbox)."""
+def _outbox_event_ids(prefix: str, service: str, event_type: str, aggregate_id: str | None = None) -> list[str]:
+    """The ids of the ``event_type`` events ``service`` wrote to its outbox (of one aggregate), sorted."""
+    query = "SELECT event_id FROM events_outboxevent WHERE event_type = %s"
+    params = [event_type]
+    if aggregate_id is not None:
+        query += " AND aggregate_id = %s"
+        params.append(aggregate_id)
+    return _event_ids(f"{prefix}{service}", query, params)
+
+
+def _inbox_event_ids(prefix: str, service: str, event_type: str) -> list[str]:
+    """The ids of the ``event_type`` events ``service``'s consumer has applied (its inbox), sorted, repeats kept."""
+    return _event_ids(
+        f"{prefix}{service}", "SELECT event_id FROM events_inboxevent WHERE event_type = %s", [event_type]
+    )
+
+
+def _event_ids(database: str, query: str, params: list[str]) -> list[str]:
     import psycopg
 
-    with psycopg.connect(f"{PG_SERVER}/{prefix}{service}") as conn:
-        query = "SELECT COUNT(*) FROM events_inboxevent WHERE event_type = %s"
-        return conn.execute(query, [event_type]).fetchone()[0]
+    with psycopg.connect(f"{PG_SERVER}/{database}") as conn:
+        return sorted(str(row[0]) for row in conn.execute(query, params).fetchall())
 
 
 def _depth_once_declared(queue: str) -> int:
@@ -656,30 +637,3 @@ def _depth_once_declared(queue: str) -> int:
         return queue_depth(AMQP_URL, queue)
     except NotFound:
         return 0
-
-
-def _database_names(prefix: str) -> set[str]:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres") as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall()
-    return {row[0] for row in rows}
-
-
-def _delete_broker_names(prefix: str) -> None:
-    """Delete only what this test's run declared: its prefixed queues and exchange."""
-    from kombu import Connection
-
-    from common.events.conf import DEFAULTS
-    from common.events.topology import Topology
-
-    with Connection(AMQP_URL) as conn:
-        Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
-
-
-def _drop_databases(prefix: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        for name in _database_names(prefix):
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -1,4 +1,4 @@
-"""The README's short tour of the API and docs/api-tour.md, run exactly as written against a fresh local run.
+"""The README's short tour of the API and docs/api-tour.md, run exactly as written against the session's local run.
 
 Every ```bash block of the README's "A short tour of the API" section, then every one of
 docs/api-tour.md, in order, goes to one bash process (variables carry from block to block,
@@ -18,7 +18,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_local_run import running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 README_SECTION = "## A short tour of the API"
@@ -45,19 +44,18 @@ def readme_examples() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def walk(tmp_path_factory) -> subprocess.CompletedProcess:
+def walk(platform) -> subprocess.CompletedProcess:
     assert all(blocks and blocks[0].startswith(GATEWAY_LINE) for blocks in documents()), "each must start with GW"
-    data_dir = tmp_path_factory.mktemp("erp-readme")
-    with running_platform(data_dir) as running:
-        script = "\n".join(readme_examples()).replace(GATEWAY_LINE, f"GW={running['gateway']}\n")
-        return subprocess.run(
-            ["bash", "-e", "-u", "-c", script],
-            cwd=ROOT,
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ERP_DATA_DIR": str(data_dir), "HOME": str(data_dir)},
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-        )
+    data_dir = platform["log"].parent
+    script = "\n".join(readme_examples()).replace(GATEWAY_LINE, f"GW={platform['gateway']}\n")
+    return subprocess.run(
+        ["bash", "-e", "-u", "-c", script],
+        cwd=ROOT,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ERP_DATA_DIR": str(data_dir), "HOME": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
 
 
 def test_the_readme_examples_run_to_the_end(walk):

@@ -5,64 +5,34 @@ confirm -> stock down -> pay both, and a cancelled sales order whose stock comes
 the ledger adds up afterwards. Once on the embedded default (SQLite, filesystem
 broker), once on PostgreSQL + RabbitMQ, and once more there with two relays and two
 consumers per service (``ERP_WORKER_REPLICAS=2``: relays sharing the outbox, consumers
-competing on one queue). Events travel asynchronously: the test polls (bounded) for what
-the consumers settle.
+competing on one queue): the session's platforms, shared with the other platform tests, so
+every record is made here under a tag of its own. Events travel asynchronously: the test polls
+(bounded) for what the consumers settle.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from test_local_run import (
-    AMQP_URL,
-    FM_USER,
-    IM_USER,
-    PG_SERVER,
-    _call,
-    _delete_broker_names,
-    _drop_databases,
-    _login,
-    eventually,
-    running_platform,
+from test_local_run import FM_USER, IM_USER, _call, _login, _manage, eventually
+
+
+@pytest.fixture(
+    scope="module",
+    params=["embedded", "postgres", "replicated"],
+    ids=["embedded", "postgres+rabbitmq", "postgres+rabbitmq,2-worker-replicas"],
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module", params=["embedded", "postgres+rabbitmq", "postgres+rabbitmq,2-worker-replicas"])
-def platform(request, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(f"erp-workflow-{request.param.replace('+', '-').replace(',', '-')}")
-    if request.param == "embedded":
-        with running_platform(data_dir) as running:
-            yield {**running, "env": {"ERP_DATA_DIR": str(data_dir)}}
-        return
-    tag = uuid.uuid4().hex[:8]
-    db_prefix, events_prefix = f"erp_wf_{tag}_", f"wf{tag}."
-    infrastructure = {
-        "ERP_POSTGRES_URL": PG_SERVER,
-        "ERP_DB_PREFIX": db_prefix,
-        "BROKER_URL": AMQP_URL,
-        "ERP_EVENTS_PREFIX": events_prefix,
-    }
-    if request.param.endswith("2-worker-replicas"):
-        infrastructure["ERP_WORKER_REPLICAS"] = "2"
-    try:
-        with running_platform(data_dir, **infrastructure) as running:
-            if "ERP_WORKER_REPLICAS" in infrastructure:
-                # two of each worker really run: their start lines in the supervisor's log
-                log = running["log"].read_text()
-                for worker in ("contact-relay", "inventory-relay", "inventory-consumer", "sales-consumer"):
-                    assert f"{worker}-1 " in log and f"{worker}-2 " in log, worker
-            yield {**running, "env": {"ERP_DATA_DIR": str(data_dir), **infrastructure}}
-    finally:
-        _delete_broker_names(events_prefix)
-        _drop_databases(db_prefix)
+def platform(request, platforms):
+    """The session's platform of each flavour (tests/platforms.py): every test here runs on each."""
+    running = platforms.get(request.param)
+    if request.param == "replicated":
+        # two of each worker really run: their start lines in the supervisor's log
+        log = running["log"].read_text()
+        for worker in ("contact-relay", "inventory-relay", "inventory-consumer", "sales-consumer"):
+            assert f"{worker}-1 " in log and f"{worker}-2 " in log, worker
+    return running
 
 
 def _clients(platform):
@@ -188,20 +158,6 @@ def test_confirm_with_too_little_stock_is_409_through_the_gateway(platform):
     assert again["data"]["status"] == "Draft"
 
 
-def _check_stock_ledger(platform) -> subprocess.CompletedProcess:
-    """inventory_svc's ``check_stock_ledger`` with the running platform's environment (``make manage``)."""
-    skipped = {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
-    env = {k: v for k, v in os.environ.items() if k not in skipped} | platform["env"]
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "run.py"), "manage", "inventory", "check_stock_ledger"],
-        cwd=ROOT,
-        env={**env, "ERP_PORT_BASE": str(platform["base"])},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_thirty_concurrent_confirms_against_ten_units_issue_exactly_ten(platform):
     api, im, fm, call = _clients(platform)
     tag = uuid.uuid4().hex[:8]
@@ -246,6 +202,6 @@ def test_thirty_concurrent_confirms_against_ten_units_issue_exactly_ten(platform
         sorted((m["reason"], m["change"]) for m in movements) == [("purchase_receipt", 10)] + [("sales_issue", -1)] * 10
     )
     # and the ledger check of the whole inventory is clean
-    ledger = _check_stock_ledger(platform)
+    ledger = _manage(platform, "inventory", "check_stock_ledger")
     assert ledger.returncode == 0, ledger.stdout + ledger.stderr
     assert "all equal to their ledger" in ledger.stdout

@@ -1,0 +1,270 @@
+"""The local run (scripts/run.py) as real processes, for the platform tests: one per flavour per session.
+
+Starting the whole platform (six services migrated and seeded, every web server, relay and
+consumer) is the slow part of these tests, so each flavour starts once per test session, on the
+first test that asks for it, and stops after the last one (``Platforms``; conftest.py wires it
+to pytest). Tests on a shared platform keep out of each other's way: every record they make has
+a name or tag of its own, a lock-out or a deactivation hits a user they registered (or a
+loopback address of their own), and they assert on what they made, never on totals that another
+test changes. A test that stops the platform has one of its own (``private``); one that watches
+a start runs its own (``running_platform``).
+
+The flavours (``FLAVOURS``):
+
+- ``embedded``: the README's default, nothing but Python (SQLite files, the filesystem broker);
+  admin sessions are re-checked every ``SSO_RECHECK_SECONDS`` so that the back office's tests
+  see a deactivation or a sign-out quickly (nothing else reads it);
+- ``private``: the README's default exactly, never shared;
+- ``postgres``: the local PostgreSQL and RabbitMQ, on database and event names of its own;
+- ``replicated``: the same with two relays and two consumers per service (``ERP_WORKER_REPLICAS=2``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+import pytest
+from run import SERVICES
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 240
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+SSO_RECHECK_SECONDS = 2
+# What the test command exports for the service suites; a local run makes its own.
+NOT_INHERITED = {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
+
+
+def free_port_base() -> int:
+    # From a random start: checkouts testing at once must not race for the same first free range.
+    start = random.randrange(18000, 28000, 10)
+    for base in [*range(start, 28000, 10), *range(18000, start, 10)]:
+        ports = [base + s.port_offset for s in SERVICES]
+        if all(port_free(port) for port in ports):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _healthy(gateway: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{gateway}/health", timeout=30) as response:
+            return response.status == 200
+    except OSError:  # not listening yet, or an HTTPError (not every upstream is ready)
+        return False
+
+
+@contextlib.contextmanager
+def running_platform(data_dir: Path, **extra_env: str) -> Iterator[dict]:
+    """Start scripts/run.py on spare ports, wait for a green /health, stop it on exit.
+
+    Yields ``gateway`` (its URL), ``public`` (the same on ``localhost``, the host the OIDC
+    redirects are registered for: browsers use it), ``base`` (the port base), ``process``,
+    ``log`` (the supervisor's log, in ``data_dir``) and ``env`` (what ``run.py manage`` needs
+    besides the ports to reach this run).
+    """
+    base = free_port_base()
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base), **extra_env})
+    log = open(data_dir / "run.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    gateway = f"http://127.0.0.1:{base}"
+    deadline = time.monotonic() + START_TIMEOUT
+    healthy = False
+    while time.monotonic() < deadline and process.poll() is None:
+        healthy = _healthy(gateway)
+        if healthy:
+            break
+        time.sleep(1)
+    try:
+        if not healthy:
+            log.flush()
+            pytest.fail(f"local run not healthy:\n{(data_dir / 'run.log').read_text()[-5000:]}")
+        yield {
+            "gateway": gateway,
+            "public": f"http://localhost:{base}",
+            "base": base,
+            "process": process,
+            "log": data_dir / "run.log",
+            "env": {"ERP_DATA_DIR": str(data_dir), **extra_env},
+        }
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+# ---------------------------------------------------------------- the flavours
+
+
+@contextlib.contextmanager
+def embedded(data_dir: Path) -> Iterator[dict]:
+    with running_platform(data_dir, SSO_RECHECK_SECONDS=str(SSO_RECHECK_SECONDS)) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def on_postgres_and_rabbitmq(data_dir: Path, **extra_env: str) -> Iterator[dict]:
+    """The local run against the local PostgreSQL and RabbitMQ, on names of its own, deleted afterwards.
+
+    Yields the run with its ``db_prefix`` and ``events_prefix``.
+    """
+    tag = uuid.uuid4().hex[:8]
+    db_prefix, events_prefix = f"erp_e2e_{tag}_", f"e2e{tag}."
+    infrastructure = {
+        "ERP_POSTGRES_URL": PG_SERVER,
+        "ERP_DB_PREFIX": db_prefix,
+        "BROKER_URL": AMQP_URL,
+        "ERP_EVENTS_PREFIX": events_prefix,
+        **extra_env,
+    }
+    try:
+        with running_platform(data_dir, **infrastructure) as running:
+            yield {**running, "db_prefix": db_prefix, "events_prefix": events_prefix}
+    finally:
+        delete_broker_names(events_prefix)
+        drop_databases(db_prefix)
+
+
+@contextlib.contextmanager
+def replicated(data_dir: Path) -> Iterator[dict]:
+    with on_postgres_and_rabbitmq(data_dir, ERP_WORKER_REPLICAS="2") as running:
+        yield running
+
+
+FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] = {
+    "embedded": embedded,
+    # The README's default exactly, for the one test that stops the platform it is given.
+    "private": running_platform,
+    "postgres": on_postgres_and_rabbitmq,
+    "replicated": replicated,
+}
+
+
+# At most one of these runs at a time: with the connections of every web server, relay and
+# consumer, two would come near PostgreSQL's default max_connections (100), which the service
+# suites and other checkouts' tests share.
+ON_POSTGRES = {"postgres", "replicated"}
+
+
+class Platforms:
+    """The session's local runs by flavour, each stopped by ``stop`` once its last test is done.
+
+    ``prepare`` starts the flavours the session needs one after the other in a thread of their
+    own, in the order the tests need them: the first is up as soon as it alone could be, and
+    each next one starts while the tests of the ones before run (a start is mostly waiting on
+    migrations, seeds and /health), so it is usually up before its first test asks for it.
+    ``stop`` stops a flavour in another thread too (the supervisor waits for every process to
+    finish its work, and PostgreSQL drops the databases), while the next tests run; ``stop_all``
+    waits for every start and stop. A flavour on PostgreSQL starts once the one before it has
+    stopped (``ON_POSTGRES``), so no test may ask for two of them. A flavour that failed to
+    start fails every test that asks for it, at once, with its error.
+    """
+
+    def __init__(self, make_dir: Callable[[str], Path]) -> None:
+        self._make_dir = make_dir
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-start")
+        self._stopper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-stop")
+        self._started: dict[str, Future[dict]] = {}
+        self._stops: dict[str, contextlib.ExitStack] = {}
+        self._stopped: list[Future[None]] = []
+        self._postgres = threading.Semaphore()
+
+    def prepare(self, flavours: Iterable[str]) -> None:
+        for flavour in flavours:
+            self._start(flavour)
+
+    def get(self, flavour: str) -> dict:
+        return self._start(flavour).result()
+
+    def stop(self, flavour: str) -> None:
+        """Stop ``flavour`` if it was started (a test asking for it later would start a fresh one)."""
+        started, stack = self._started.pop(flavour, None), self._stops.pop(flavour, None)
+        if started is not None and not started.cancel():
+            self._stopped.append(self._stopper.submit(_close_once_started, started, stack))
+
+    def stop_all(self) -> None:
+        for flavour in list(self._started):
+            self.stop(flavour)
+        self._starter.shutdown()
+        self._stopper.shutdown()
+        for stopped in self._stopped:
+            stopped.result()  # a failed stop is the session's error
+
+    def _start(self, flavour: str) -> Future[dict]:
+        if flavour not in self._started:
+            stack = contextlib.ExitStack()
+            platform = FLAVOURS[flavour](self._make_dir(f"erp-{flavour}"))
+            self._started[flavour] = self._starter.submit(self._enter, flavour, stack, platform)
+            self._stops[flavour] = stack
+        return self._started[flavour]
+
+    def _enter(self, flavour: str, stack: contextlib.ExitStack, platform) -> dict:
+        if flavour in ON_POSTGRES:
+            self._postgres.acquire()
+            stack.callback(self._postgres.release)  # once the platform has stopped and its databases are gone
+        return stack.enter_context(platform)
+
+
+def _close_once_started(started: Future[dict], stack: contextlib.ExitStack) -> None:
+    wait([started])
+    stack.close()
+
+
+# ---------------------------------------------------------------- PostgreSQL and RabbitMQ names
+
+
+def database_names(prefix: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres") as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall()
+    return {row[0] for row in rows}
+
+
+def delete_broker_names(prefix: str) -> None:
+    """Delete only what the run declared: its prefixed queues and exchange."""
+    from kombu import Connection
+
+    from common.events.conf import DEFAULTS
+    from common.events.topology import Topology
+
+    with Connection(AMQP_URL) as conn:
+        Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
+
+
+def drop_databases(prefix: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        for name in database_names(prefix):
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
