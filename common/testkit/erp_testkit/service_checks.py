@@ -1,8 +1,10 @@
-"""The checks every service passes, as helpers: each service's ``config/tests/test_platform.py`` calls them.
+"""The checks every service passes, as helpers: each service's ``config/tests/test_platform.py`` runs them.
 
 One home for what a check asserts (health, schema, docs, envelopes, request ids, access
-log, metrics); the test functions themselves live in each service, so what a service's
-suite runs is written in that service. Nothing here is collected: no ``test_*`` names.
+log, metrics, admin roles) and one list of them, :data:`EVERY_SERVICE_CHECK`, which the one
+test of each service's ``test_platform.py`` is parametrised over; a service without a
+database or admin (the gateway) calls the helpers that fit it from test functions of its own.
+Nothing here is collected: no ``test_*`` names.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
+from functools import partial
 from urllib.parse import urljoin
 
+import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
@@ -22,6 +27,7 @@ from rest_framework.test import APIClient
 
 from common.checks import check_view_permissions
 
+from .admin import admin_matrix_problems, editable_field_problems
 from .tokens import auth_client
 
 
@@ -188,3 +194,59 @@ def assert_every_request_writes_one_json_access_line(caplog) -> None:
         "request_id": "req-42",
         "user_id": None,
     }
+
+
+def assert_every_admin_and_action_follows_the_role_matrix() -> None:
+    # Completeness (each admin, inline and action names its matrix permission) and, for
+    # each role and for nobody, exactly what the matrix grants.
+    assert admin_matrix_problems() == []
+
+
+def assert_no_admin_form_edits_a_status_a_quantity_or_a_total() -> None:
+    assert editable_field_problems() == []
+
+
+def _check(name: str, assertion: Callable[..., None], *fixtures: str):
+    """One parameter of a service's platform test: ``assertion`` run with the named pytest fixtures."""
+    return pytest.param(assertion, fixtures, id=name)
+
+
+# Every check a service with a database and an admin passes, named as its test was. A
+# service's config/tests/test_platform.py runs one test over them:
+#
+#     @pytest.mark.django_db
+#     @pytest.mark.parametrize(("assertion", "fixtures"), EVERY_SERVICE_CHECK)
+#     def test_the_service_passes(assertion, fixtures, request):
+#         assertion(*(request.getfixturevalue(name) for name in fixtures))
+EVERY_SERVICE_CHECK = [
+    _check("health_live_and_ready", assert_health_live_and_ready),
+    _check("uses_postgres_in_ci", assert_uses_postgres),
+    _check("system_checks_pass", assert_system_checks_pass),
+    _check("every_permission_a_view_names_is_in_the_role_matrix", assert_every_view_permission_is_in_the_role_matrix),
+    _check("openapi_schema_validates", assert_openapi_schema_validates),
+    _check("openapi_schema_has_no_warnings", assert_openapi_schema_has_no_warnings, "tmp_path"),
+    _check("docs_served_offline", assert_docs_served_offline),
+    _check("redoc_served_offline", assert_redoc_served_offline),
+    _check("unknown_path_is_enveloped_404", assert_unknown_path_is_enveloped_404),
+    *(
+        _check(
+            f"a_post_to_the_doc_page_{path}_is_the_envelopes_405",
+            partial(assert_a_post_to_a_doc_page_is_the_envelopes_405, path),
+        )
+        for path in DOC_PAGES
+    ),
+    *(
+        _check(
+            f"a_post_to_{path}_which_only_reads_is_the_envelopes_405",
+            partial(assert_a_post_to_a_page_that_only_reads_is_the_envelopes_405, path),
+        )
+        for path in READ_ONLY_PAGES
+    ),
+    _check("request_id_is_echoed_or_made", assert_request_id_is_echoed_or_made),
+    _check("metrics_exposed", assert_metrics_exposed),
+    _check("every_request_writes_one_json_access_line", assert_every_request_writes_one_json_access_line, "caplog"),
+    _check("every_admin_and_action_follows_the_role_matrix", assert_every_admin_and_action_follows_the_role_matrix),
+    _check(
+        "no_admin_form_edits_a_status_a_quantity_or_a_total", assert_no_admin_form_edits_a_status_a_quantity_or_a_total
+    ),
+]
