@@ -5,25 +5,18 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from erp_testkit.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE, AFTER = [("inventory", "0001_initial")], [("inventory", "0002_movement_receipt")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_earlier_purchase_receipts_are_receipts_named_by_their_order():
     # given: before receipts, an item received for an order, then adjusted
-    apps = migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     items, movements = apps.get_model("inventory", "Item"), apps.get_model("inventory", "StockMovement")
     item = items.objects.create(id=uuid.uuid4(), sku="OLD", name="Old", unit_price=1)
     order = uuid.uuid4()
@@ -33,7 +26,7 @@ def test_earlier_purchase_receipts_are_receipts_named_by_their_order():
 
     try:
         # when
-        apps = migrate(AFTER)
+        apps = migrate_to(AFTER)
 
         # then
         movements = apps.get_model("inventory", "StockMovement")
@@ -42,4 +35,4 @@ def test_earlier_purchase_receipts_are_receipts_named_by_their_order():
             ("purchase_receipt", order, order),
         ]
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

@@ -6,25 +6,18 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from erp_testkit.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE, AFTER = [("purchasing", "0004_status_history")], [("purchasing", "0005_receipts")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_orders_received_whole_get_one_receipt_named_by_the_order():
     # given: before receipts, a received order, a paid one and a draft
-    apps = migrate(BEFORE)
+    apps = migrate_to(BEFORE)
     orders, lines = apps.get_model("purchasing", "PurchaseOrder"), apps.get_model("purchasing", "PurchaseOrderLine")
     made = {}
     for status in ("Received", "Paid", "Draft"):
@@ -51,7 +44,7 @@ def test_orders_received_whole_get_one_receipt_named_by_the_order():
 
     try:
         # when
-        apps = migrate(AFTER)
+        apps = migrate_to(AFTER)
 
         # then
         orders, receipts = (
@@ -74,4 +67,4 @@ def test_orders_received_whole_get_one_receipt_named_by_the_order():
         assert list(lines.objects.filter(order_id=made["Draft"]).values_list("quantity_received", flat=True)) == [0, 0]
         assert orders.objects.get(pk=made["Draft"]).received_amount == Decimal("0.00")
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
