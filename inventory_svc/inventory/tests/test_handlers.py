@@ -8,15 +8,19 @@ thread, and waits for it to dispose of every message.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connections
+from django.db import connection, connections
 from kombu import Connection, Producer
 
 from common.events import envelope, jsonenc, registry
@@ -31,6 +35,7 @@ from .conftest import ledger_total, on_hand
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PRICE = Decimal("5.00")
+SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 15.0, message: str = "") -> None:
@@ -437,3 +442,72 @@ def _run_and_close(worker: EventConsumer) -> None:
         worker.run(safety_interval=0.2)
     finally:
         connections.close_all()
+
+
+def consumer_process(topology) -> subprocess.Popen:
+    """inventory's ``manage.py consume_events`` as a real process, on the test database and topology."""
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ERP_EVENTS_PREFIX=topology.prefix,
+        ERP_EVENTS_RETRY_DELAYS="0.2",
+        LOG_LEVEL="WARNING",
+    )
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "consume_events"],
+        cwd=SERVICE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_every_receipt_delivered_three_times_while_the_consumer_is_killed_and_restarted(
+    topology, publish, make_item, postgresql, amqp_url
+):
+    # given: four receipts of one order, each event sent three times, and a consumer process
+    bolt, nut = make_item(stock=1), make_item()
+    order = uuid.uuid4()
+    receipts = [
+        (uuid.uuid4(), receipt_event(order, uuid.uuid4(), *lines, status="PartiallyReceived"))
+        for lines in (((bolt, 60),), ((bolt, 30), (nut, 4)), ((nut, 6),), ((bolt, 10),))
+    ]
+    first = consumer_process(topology)
+    try:
+        # when: a round goes to the first process, which is killed (SIGKILL) once it has applied something
+        for event_id, data in receipts:
+            publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+        wait_until(lambda: InboxEvent.objects.exists(), message="a first receipt applied")
+        for event_id, data in receipts:
+            publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+        first.kill()
+        first.wait(10)
+        # ... and the third round, with whatever the dead one held unacknowledged, to a new process
+        for event_id, data in receipts:
+            publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+        second = consumer_process(topology)
+        try:
+            wait_until(
+                lambda: (
+                    InboxEvent.objects.count() == 4 and queue_depth(amqp_url, topology.queue_name("inventory")) == 0
+                ),
+                timeout=30,
+                message="every receipt applied and the queue empty",
+            )
+        finally:
+            second.terminate()
+            second.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    # then: each receipt once, the ledger exact
+    assert (on_hand(bolt), on_hand(nut)) == (101, 10) == (ledger_total(bolt), ledger_total(nut))
+    movements = StockMovement.objects.filter(reference=order, reason=MovementReason.PURCHASE_RECEIPT)
+    assert movements.count() == 5
+    assert set(movements.values_list("receipt_id", flat=True)) == {
+        uuid.UUID(data["receipt_id"]) for _, data in receipts
+    }
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
