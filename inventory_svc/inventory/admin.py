@@ -138,7 +138,17 @@ class StockMovementAdmin(RoleAdminMixin, admin.ModelAdmin):
     """The ledger: looked at, filtered, never written by hand (not even by an admin)."""
 
     role_permissions = {"view": "stock.read", "add": None, "change": None, "delete": None}
-    list_display = ("created_at", "item", "change", "quantity_after", "reason", "reference", "actor", "note")
+    list_display = (
+        "created_at",
+        "item",
+        "change",
+        "quantity_after",
+        "reason",
+        "reference",
+        "receipt_id",
+        "actor",
+        "note",
+    )
     list_filter = ("reason", ("item", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("item__sku", "item__name", "actor", "note")
     list_select_related = ("item",)

@@ -2,8 +2,9 @@
 
 ``manage.py consume_events`` runs a handler in one transaction with the inbox record
 of its event id, so a redelivered event is applied once; the services are idempotent
-by order as well (the ledger, and the decision recorded per sales order), so the same
-order under a second event id changes nothing either. ``event.data`` arrives typed and
+by order (sales) and by receipt (purchase) as well (the ledger, and the decision
+recorded per sales order), so the same order or receipt under a second event id
+changes nothing either. ``event.data`` arrives typed and
 checked against the registry (a message that does not match is dead-lettered before
 it gets here); what the types cannot say (a line of 0 units, an order without lines)
 is refused here, as permanently.
@@ -15,7 +16,12 @@ from collections.abc import Sequence
 
 from common.events import Event, PoisonMessage, registry
 
-from .services import stock_issue_for_order, stock_receive_for_order, stock_return_for_order
+from .services import (
+    stock_issue_for_order,
+    stock_receive_for_order,
+    stock_receive_for_receipt,
+    stock_return_for_order,
+)
 
 
 def handle_sales_order_confirmed(event: Event) -> None:
@@ -24,8 +30,17 @@ def handle_sales_order_confirmed(event: Event) -> None:
 
 
 def handle_purchase_order_received(event: Event) -> None:
+    """v1, the whole order at once: one receipt of the whole order."""
     data: registry.PurchaseOrderReceivedData = event.data
     stock_receive_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
+
+
+def handle_purchase_receipt(event: Event) -> None:
+    """v2, one receipt: its lines, once per receipt and item."""
+    data: registry.PurchaseReceiptData = event.data
+    stock_receive_for_receipt(
+        order_id=data.order_id, receipt_id=data.receipt_id, lines=_checked(data.items), actor=_actor(event)
+    )
 
 
 def handle_sales_order_cancelled(event: Event) -> None:
@@ -36,6 +51,7 @@ def handle_sales_order_cancelled(event: Event) -> None:
 HANDLERS = {
     registry.SALES_ORDER_CONFIRMED: handle_sales_order_confirmed,
     registry.PURCHASE_ORDER_RECEIVED: handle_purchase_order_received,
+    registry.PURCHASE_ORDER_RECEIVED_V2: handle_purchase_receipt,
     registry.SALES_ORDER_CANCELLED: handle_sales_order_cancelled,
 }
 

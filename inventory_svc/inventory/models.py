@@ -3,7 +3,8 @@
 The database itself holds the rules every writer must follow, so no path (a bug, a
 shell, a migration) can break them unseen: a SKU is stored trimmed and upper-cased and
 is unique; stock never goes below zero; a movement changes something and never leaves
-a negative quantity; an order is issued, received or given back at most once per item.
+a negative quantity; a sales order is issued or given back at most once per item, and a
+purchase receipt received at most once per item.
 ``Stock.quantity`` is written only by :func:`inventory.services.stock_movements_apply`,
 together with the movements that explain it, so on hand == sum of the ledger.
 """
@@ -28,6 +29,7 @@ SKU_UNIQUE_CONSTRAINT = "inventory_item_sku_uniq"
 # constraint, SQLite the column it is on (the local run's default database).
 SKU_UNIQUE = (SKU_UNIQUE_CONSTRAINT, "inventory_item.sku")
 MOVEMENT_ONCE_PER_ORDER_CONSTRAINT = "inventory_movement_once_per_order"
+MOVEMENT_ONCE_PER_RECEIPT_CONSTRAINT = "inventory_movement_once_per_receipt"
 SKU_MAX_LENGTH = 64
 
 
@@ -113,12 +115,14 @@ class MovementReason(models.TextChoices):
     ADJUSTMENT = "adjustment", "Adjustment"
 
 
-# Reasons whose movement answers one order (``reference``): at most one per item and order.
+# Reasons whose movement answers one order (``reference``).
 ORDER_REASONS = (
     MovementReason.PURCHASE_RECEIPT.value,
     MovementReason.SALES_ISSUE.value,
     MovementReason.SALES_CANCELLATION.value,
 )
+# A sales order moves an item's stock at most once per reason; a purchase order once per receipt.
+ONCE_PER_ORDER_REASONS = (MovementReason.SALES_ISSUE.value, MovementReason.SALES_CANCELLATION.value)
 
 
 class StockMovement(models.Model):
@@ -131,6 +135,9 @@ class StockMovement(models.Model):
     quantity_after = models.IntegerField()
     reason = models.CharField(max_length=32, choices=MovementReason.choices)
     reference = models.UUIDField(null=True, blank=True, help_text="The order this movement answers, if any.")
+    receipt_id = models.UUIDField(
+        null=True, blank=True, help_text="The purchase order's receipt, for a purchase receipt (else null)."
+    )
     note = models.CharField(max_length=255, blank=True, default="", help_text="Free text given with an adjustment.")
     actor = models.CharField(max_length=255, help_text="Who moved the stock: a user's email, or a service.")
     created_at = models.DateTimeField(default=timezone.now)
@@ -149,11 +156,23 @@ class StockMovement(models.Model):
                 | Q(reason=MovementReason.ADJUSTMENT.value, reference__isnull=True),
                 name="inventory_movement_reference_matches_reason",
             ),
-            # Whatever is redelivered, an order moves an item's stock once per reason.
+            # A purchase receipt names its receipt; nothing else does.
+            models.CheckConstraint(
+                condition=Q(reason=MovementReason.PURCHASE_RECEIPT.value, receipt_id__isnull=False)
+                | (~Q(reason=MovementReason.PURCHASE_RECEIPT.value) & Q(receipt_id__isnull=True)),
+                name="inventory_movement_receipt_matches_reason",
+            ),
+            # Whatever is redelivered, a sales order moves an item's stock once per reason...
             models.UniqueConstraint(
                 fields=["item", "reason", "reference"],
-                condition=Q(reason__in=ORDER_REASONS),
+                condition=Q(reason__in=ONCE_PER_ORDER_REASONS),
                 name=MOVEMENT_ONCE_PER_ORDER_CONSTRAINT,
+            ),
+            # ... and a purchase order once per receipt.
+            models.UniqueConstraint(
+                fields=["item", "reference", "receipt_id"],
+                condition=Q(reason=MovementReason.PURCHASE_RECEIPT.value),
+                name=MOVEMENT_ONCE_PER_RECEIPT_CONSTRAINT,
             ),
         ]
         indexes = [

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from common.exceptions import NotFound
 
 from .lines import Line, ShortLine, quantities_by_item
-from .models import Item, Stock, StockMovement
+from .models import Item, MovementReason, Stock, StockMovement
 
 
 def item_list() -> QuerySet[Item]:
@@ -81,3 +81,14 @@ def stock_ledger_discrepancies() -> list[LedgerDiscrepancy]:
         LedgerDiscrepancy(item_id=item_id, sku=sku, on_hand=on_hand, ledger=ledger)
         for item_id, sku, on_hand, ledger in rows
     ]
+
+
+def purchase_receipt_ledger() -> dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID], int]:
+    """Return what the ledger received per ``(order, receipt, item)`` (one query)."""
+    rows = (
+        StockMovement.objects.filter(reason=MovementReason.PURCHASE_RECEIPT)
+        .values("reference", "receipt_id", "item_id")
+        .annotate(quantity=Sum("change"))
+        .values_list("reference", "receipt_id", "item_id", "quantity")
+    )
+    return {(order_id, receipt_id, item_id): quantity for order_id, receipt_id, item_id, quantity in rows}

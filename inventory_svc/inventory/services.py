@@ -54,7 +54,8 @@ from .models import (
 # update (which never touches stock) locks only its item row. Quantities are read only
 # under the lock, so a check ("enough on hand?") and its write cannot be split by
 # another writer; idempotency checks by order ("already issued?") are made under the
-# same locks, the unique constraint on (item, reason, reference) being the backstop.
+# same locks, the unique constraints on (item, reason, reference) for a sales order and
+# (item, reference, receipt) for a purchase receipt being the backstop.
 
 # The largest quantity the integer column holds: a change past it is refused, not a crash.
 MAX_QUANTITY = 2**31 - 1
@@ -165,6 +166,7 @@ def stock_movements_apply(
     reason: MovementReason,
     actor: str,
     reference: uuid.UUID | None = None,
+    receipt_id: uuid.UUID | None = None,
     note: str = "",
     stocks: Mapping[uuid.UUID, Stock] | None = None,
 ) -> list[StockMovement]:
@@ -213,6 +215,7 @@ def stock_movements_apply(
                 quantity_after=stock.quantity,
                 reason=reason,
                 reference=reference,
+                receipt_id=receipt_id,
                 note=note,
                 actor=actor,
                 created_at=now,
@@ -296,20 +299,44 @@ def _issue_decision_record(*, order_id: uuid.UUID, outcome: IssueOutcome) -> boo
 
 
 @transaction.atomic
-def stock_receive_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: str) -> list[StockMovement]:
-    """Receive every line of a received purchase order; nothing if it was received before.
+def stock_receive_for_receipt(
+    *, order_id: uuid.UUID, receipt_id: uuid.UUID, lines: Iterable[Line], actor: str
+) -> list[StockMovement]:
+    """Receive one receipt of a purchase order: each item once, whatever is redelivered or raced.
 
-    Raises ``UnknownItems`` (nothing written) when a line names an item that does not
-    exist: stock cannot be received into nothing, so the event is dead-lettered for an
-    operator to look at.
+    The movements name the order (``reference``) and the receipt (``receipt``). An item this
+    receipt already moved is skipped (checked under the stock lock, the unique constraint
+    on (item, order, receipt) the backstop), so a redelivery writes nothing. Raises
+    ``UnknownItems`` (nothing written) when a line names an item that does not exist:
+    stock cannot be received into nothing, so the event is dead-lettered for an operator.
     """
     wanted = quantities_by_item(lines)
     stocks = _stocks_lock(wanted)
-    if StockMovement.objects.filter(reference=order_id, reason=MovementReason.PURCHASE_RECEIPT).exists():
+    done = set(
+        StockMovement.objects.filter(
+            reference=order_id, receipt_id=receipt_id, reason=MovementReason.PURCHASE_RECEIPT
+        ).values_list("item_id", flat=True)
+    )
+    changes = {item_id: quantity for item_id, quantity in wanted.items() if item_id not in done}
+    if not changes:
         return []
     return stock_movements_apply(
-        changes=wanted, reason=MovementReason.PURCHASE_RECEIPT, reference=order_id, actor=actor, stocks=stocks
+        changes=changes,
+        reason=MovementReason.PURCHASE_RECEIPT,
+        reference=order_id,
+        receipt_id=receipt_id,
+        actor=actor,
+        stocks=stocks,
     )
+
+
+def stock_receive_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: str) -> list[StockMovement]:
+    """Receive a whole purchase order at once (``purchase.order.received`` v1), once.
+
+    One receipt of the whole order, named by the order's own id: the id purchase_svc gave
+    the receipt of every order received whole before receipts existed.
+    """
+    return stock_receive_for_receipt(order_id=order_id, receipt_id=order_id, lines=lines, actor=actor)
 
 
 @transaction.atomic

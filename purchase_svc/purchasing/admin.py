@@ -1,23 +1,37 @@
-"""Django admin of purchase orders: read-only orders, lines and status history; receive, pay and cancel as actions.
+"""Django admin of purchase orders: read-only orders, lines, receipts and status history; the writes as actions.
 
-Nothing here is editable: status and totals change only through the services, which the
-actions call one order at a time (the same services as the API, so a reception writes its
-event, and inventory adds the stock, like any other), each order reporting its own success
-or refusal. Who may look and which actions they are offered follow the role matrix
-(common.admin, common.roles: ``purchase.receive``, ``orders.pay``, ``purchase.cancel``).
+Nothing here is editable: status, quantities and totals change only through the services,
+which the actions call one order at a time (the same services as the API, so a receipt
+writes its event, and inventory adds the stock, like any other), each order reporting its
+own success or refusal. "Record a receipt" asks, for one order, how many units arrived on
+each open line and calls :func:`purchase_order_receipt_create`; "Close short" calls
+:func:`purchase_order_close`. Who may look and which actions they are offered follow the
+role matrix (common.admin, common.roles: ``purchase.receive``, ``orders.pay``,
+``purchase.cancel``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Max
+from django.template.response import TemplateResponse
 
-from common.admin import RoleAdminMixin, each_through_service, role_action
+from common.admin import RoleAdminMixin, each_through_service, role_action, service_error_text
+from common.exceptions import ServiceError
 
-from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatusChange
-from .services import purchase_order_cancel, purchase_order_pay, purchase_order_receive
+from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatusChange, PurchaseReceipt
+from .receipts import ReceiptRequest
+from .services import (
+    purchase_order_cancel,
+    purchase_order_close,
+    purchase_order_pay,
+    purchase_order_receipt_create,
+    purchase_order_receive,
+)
 
 READ_ONLY = {"view": "orders.read", "add": None, "change": None, "delete": None}
 
@@ -25,11 +39,59 @@ READ_ONLY = {"view": "orders.read", "add": None, "change": None, "delete": None}
 class PurchaseOrderLineInline(RoleAdminMixin, admin.TabularInline):
     model = PurchaseOrderLine
     role_permissions = READ_ONLY
-    fields = ("position", "sku", "name", "item_id", "quantity", "unit_price", "subtotal")
+    fields = ("position", "sku", "name", "item_id", "quantity", "quantity_received", "unit_price", "subtotal")
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ("position",)
+
+
+class PurchaseReceiptInline(RoleAdminMixin, admin.TabularInline):
+    """The order's receipts, oldest first, each with what it received: written by the receipts, never by hand."""
+
+    model = PurchaseReceipt
+    role_permissions = READ_ONLY
+    fields = ("id", "created_at", "received", "actor")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__line")
+
+    @admin.display(description="received")
+    def received(self, obj: PurchaseReceipt) -> str:
+        return ", ".join(f"{line.quantity} x {line.line.sku}" for line in obj.lines.all())
+
+
+class ReceiptForm(forms.Form):
+    """One field per open line of the order: how many of its units arrived."""
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = [line for line in lines if line.quantity_open]
+        for line in self.lines:
+            self.fields[str(line.pk)] = forms.IntegerField(
+                label=f"{line.sku} {line.name}",
+                min_value=0,
+                max_value=line.quantity_open,
+                initial=0,
+                help_text=f"ordered {line.quantity}, received {line.quantity_received}, open {line.quantity_open}",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(str(line.pk)) for line in self.lines):
+            raise forms.ValidationError("Enter what arrived on at least one line.")
+        return cleaned
+
+    def requests(self) -> list[ReceiptRequest]:
+        return [
+            ReceiptRequest(item_id=line.item_id, quantity=self.cleaned_data[str(line.pk)])
+            for line in self.lines
+            if self.cleaned_data[str(line.pk)]
+        ]
 
 
 class PurchaseOrderStatusChangeInline(RoleAdminMixin, admin.TabularInline):
@@ -66,14 +128,24 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
     # View only: creating checks the vendor and items with their services (the API's job),
     # and there is nothing an operator may edit or delete by hand (no save button either).
     role_permissions = READ_ONLY
-    list_display = ("id", "vendor_name", "status", "total_amount", "created_at", "received_at", "paid_at")
-    list_filter = ("status", VendorListFilter, "created_at")
+    list_display = (
+        "id",
+        "vendor_name",
+        "status",
+        "total_amount",
+        "received_amount",
+        "closed_short",
+        "created_at",
+        "received_at",
+        "paid_at",
+    )
+    list_filter = ("status", "closed_short", VendorListFilter, "created_at")
     search_fields = ("=id", "vendor_name", "=vendor_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     list_per_page = 50
-    inlines = (PurchaseOrderLineInline, PurchaseOrderStatusChangeInline)
-    actions = ("receive", "pay", "cancel")
+    inlines = (PurchaseOrderLineInline, PurchaseReceiptInline, PurchaseOrderStatusChangeInline)
+    actions = ("record_receipt", "receive", "close_short", "pay", "cancel")
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in PurchaseOrder._meta.fields]
@@ -81,6 +153,39 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
     @role_action(permission="purchase.receive", description="Receive selected orders")
     def receive(self, request, queryset):
         self._each(request, queryset, purchase_order_receive, "Receive selected orders")
+
+    @role_action(permission="purchase.receive", description="Record a receipt (one order)")
+    def record_receipt(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one order to record a receipt.", messages.ERROR)
+            return None
+        order = queryset.get()
+        lines = list(order.lines.order_by("position"))
+        form = ReceiptForm(request.POST if "apply" in request.POST else None, lines=lines)
+        if form.is_bound and form.is_valid():
+            try:
+                purchase_order_receipt_create(
+                    order_id=order.pk, items=form.requests(), actor=request.user.get_username()
+                )
+            except ServiceError as exc:
+                self.message_user(request, f"Nothing was recorded: {service_error_text(exc)}", messages.ERROR)
+                return None
+            order.refresh_from_db()
+            self.message_user(request, f"Receipt recorded: order {order.pk} is {order.status}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Record a receipt",
+            "opts": self.model._meta,
+            "order": order,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/purchasing/purchaseorder/record_receipt.html", context)
+
+    @role_action(permission="purchase.receive", description="Close selected orders short")
+    def close_short(self, request, queryset):
+        self._each(request, queryset, purchase_order_close, "Close selected orders short")
 
     @role_action(permission="orders.pay", description="Mark selected orders paid")
     def pay(self, request, queryset):

@@ -25,4 +25,4 @@ class PurchaseOrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = PurchaseOrder
-        fields = ("status", "vendor_id")
+        fields = ("status", "vendor_id", "closed_short")

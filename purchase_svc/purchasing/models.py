@@ -1,13 +1,25 @@
-"""Purchase orders and their lines, on the order-document bases (order_documents.models).
+"""Purchase orders, their lines, and the receipts of what arrived, on the order-document bases.
 
-A purchase line's ``unit_price`` is the agreed cost (by default the item's price).
+A purchase line's ``unit_price`` is the agreed cost (by default the item's price). Goods
+arrive in parts: each :class:`PurchaseReceipt` records what came in one delivery, one
+:class:`PurchaseReceiptLine` per order line it fills, and the line's ``quantity_received``
+is the sum of its receipt lines (``manage.py check_purchase_receipts`` proves it). The
+database holds every writer to ``0 <= quantity_received <= quantity``: a line is never
+over-received, whatever races.
 """
 
 from __future__ import annotations
 
-from django.db import models
+import uuid
 
+from django.db import models
+from django.db.models import F, Q
+
+from common.money import MoneyField
 from order_documents.models import OrderDocument, OrderLine, OrderStatusChange, PartyVersion
+
+# "PartiallyReceived" is 17 characters: the purchase statuses need more than the documents' 16.
+STATUS_MAX_LENGTH = 32
 
 
 class VendorVersion(PartyVersion):
@@ -17,6 +29,7 @@ class VendorVersion(PartyVersion):
 class PurchaseOrder(OrderDocument):
     class Status(models.TextChoices):
         DRAFT = "Draft"
+        PARTIALLY_RECEIVED = "PartiallyReceived"
         RECEIVED = "Received"
         PAID = "Paid"
         CANCELLED = "Cancelled"
@@ -25,8 +38,12 @@ class PurchaseOrder(OrderDocument):
     vendor_name = models.CharField(max_length=255)
     # The contact's aggregate_version the name was copied from (null: read at creation).
     vendor_version = models.BigIntegerField(null=True, blank=True, editable=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status = models.CharField(max_length=STATUS_MAX_LENGTH, choices=Status.choices, default=Status.DRAFT, db_index=True)
     received_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Σ quantity_received x unit_price of the lines, kept by the receipts: what is payable.
+    received_amount = MoneyField(default=0)
+    # Received by closing it: what was not received is no longer expected.
+    closed_short = models.BooleanField(default=False)
 
     class Meta(OrderDocument.Meta):
         verbose_name = "purchase order"
@@ -34,13 +51,69 @@ class PurchaseOrder(OrderDocument):
 
 class PurchaseOrderLine(OrderLine):
     order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    quantity_received = models.PositiveIntegerField(default=0)
 
     class Meta(OrderLine.Meta):
         verbose_name = "purchase order line"
+        constraints = [
+            *OrderLine.Meta.constraints,
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity")), name="purchasing_line_not_over_received"
+            ),
+        ]
+
+    @property
+    def quantity_open(self) -> int:
+        return self.quantity - self.quantity_received
 
 
 class PurchaseOrderStatusChange(OrderStatusChange):
     order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=STATUS_MAX_LENGTH)
+    to_status = models.CharField(max_length=STATUS_MAX_LENGTH)
 
     class Meta(OrderStatusChange.Meta):
         verbose_name = "purchase order status change"
+
+
+class PurchaseReceipt(models.Model):
+    """One delivery against an order: written once, never changed (a correction is a stock adjustment).
+
+    Its id travels in ``purchase.order.received`` v2, and inventory moves stock once per
+    receipt and item. The receipt a migrated order got for its earlier whole receipt has
+    the order's own id, as inventory names a v1 event's receipt.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="receipts")
+    actor = models.CharField(max_length=255, help_text="Who recorded it: a user's email, a staff member, or a command.")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        verbose_name = "purchase receipt"
+
+    def __str__(self) -> str:
+        return f"receipt {self.id} of {self.order_id}"
+
+
+class PurchaseReceiptLine(models.Model):
+    """What one receipt added to one order line."""
+
+    id = models.BigAutoField(primary_key=True)
+    receipt = models.ForeignKey(PurchaseReceipt, on_delete=models.CASCADE, related_name="lines")
+    # PROTECT: a received line is never replaced (lines change only in Draft, before any receipt).
+    line = models.ForeignKey(PurchaseOrderLine, on_delete=models.PROTECT, related_name="receipt_lines")
+    item_id = models.UUIDField()
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ("id",)
+        verbose_name = "purchase receipt line"
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="purchasing_receipt_line_quantity_positive"),
+            models.UniqueConstraint(fields=("receipt", "line"), name="purchasing_receipt_line_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.item_id}"

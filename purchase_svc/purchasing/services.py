@@ -1,4 +1,4 @@
-"""Writes of purchase orders: create, replace lines, receive, pay, cancel, vendor names.
+"""Writes of purchase orders: create, replace lines, receipts, receive, close, pay, cancel, vendor names.
 
 Views, admin actions, handlers and seed_demo call exactly these; a transition names its
 ``actor`` (who asked), kept in the order's status history. Errors are the
@@ -6,10 +6,19 @@ envelope's: unknown references -> 400 ``validation``, a transition from the wron
 status -> 409 naming it, a dependency down or slow -> 503/504 before anything is written.
 
 Lock order. A transaction that changes an order locks that one order row
-(``SELECT ... FOR UPDATE``) first and then writes its lines and its outbox row; no
-transaction locks two orders, and no row lock is held across a call to another
-service (references are checked before the transaction opens). The vendor-name
-handler writes with one conditional UPDATE per order row, the same single lock.
+(``SELECT ... FOR UPDATE``) first, then, if it changes them, the order's lines in
+ascending id, and only then writes (receipt and receipt lines, the lines, the order,
+its status history, its outbox row)::
+
+    PurchaseOrder row -> its PurchaseOrderLine rows (ascending id) -> inserts
+
+No transaction locks two orders, and no row lock is held across a call to another
+service (references are checked before the transaction opens). Every writer of an
+order's lines holds the order row first, so the line locks never wait on each other in
+two orders; they keep a line's ``quantity_received`` read and its write together even
+for a writer that someday skips the order lock, and the database's CHECK
+``quantity_received <= quantity`` is the backstop: a line is never over-received. The
+vendor-name handler writes with one conditional UPDATE per order row, the same single lock.
 """
 
 from __future__ import annotations
@@ -24,13 +33,14 @@ from django.utils import timezone
 from common.events import apply_if_newer
 from order_documents.documents import lines_write, order_lines_replace, party_and_lines_checked
 from order_documents.lines import LineRequest, lines_total
-from order_documents.machine import order_lock, transition_apply
+from order_documents.machine import order_lock, order_touch, transition_apply
 from order_documents.parties import party_name_for_new_order, party_version_known, party_version_remember
 from order_documents.references import party_fetch
 
 from .events import purchase_order_cancelled_publish, purchase_order_paid_publish, purchase_order_received_publish
-from .models import PurchaseOrder, PurchaseOrderLine, VendorVersion
-from .transitions import CANCEL, EDITABLE, PAY, RECEIVE
+from .models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine, VendorVersion
+from .receipts import ReceiptRequest, receipt_allocate, received_amount
+from .transitions import CANCEL, CLOSE, EDITABLE, PAY, RECEIVE, RECEIVE_PART
 
 
 def purchase_order_create(
@@ -71,16 +81,77 @@ def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineReq
 
 
 @transaction.atomic
+def purchase_order_receipt_create(
+    *, order_id: uuid.UUID, items: Sequence[ReceiptRequest], actor: str
+) -> PurchaseReceipt:
+    """Record what arrived and emit ``purchase.order.received`` v2 with the receipt's lines.
+
+    From Draft or PartiallyReceived (else 409 naming the status); the order becomes
+    PartiallyReceived, or Received once every line is complete. An item not on the order
+    is a 400 naming ``items.<n>.item_id``, more than a line has open a 409 naming
+    ``items.<n>.quantity``; either changes nothing.
+    """
+    order = order_lock(model=PurchaseOrder, pk=order_id)
+    RECEIVE_PART.check(order)
+    lines = _lines_lock(order)
+    filled = receipt_allocate(lines=lines, requests=items)
+    return _receipt_write(order=order, lines=lines, filled=filled, actor=actor)
+
+
+@transaction.atomic
 def purchase_order_receive(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
-    """Mark a draft received and emit ``purchase.order.received`` (inventory adds the stock)."""
-    order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=RECEIVE, actor=actor)
-    purchase_order_received_publish(order=order)
+    """Receive everything still open as one receipt: the order becomes Received (the original's ``receive``)."""
+    order = order_lock(model=PurchaseOrder, pk=order_id)
+    RECEIVE.check(order)
+    lines = _lines_lock(order)
+    filled = {line: line.quantity_open for line in lines if line.quantity_open}
+    _receipt_write(order=order, lines=lines, filled=filled, actor=actor)
     return order
+
+
+def _lines_lock(order: PurchaseOrder) -> list[PurchaseOrderLine]:
+    """Lock the locked ``order``'s lines in ascending id (the lock order) and return them."""
+    return list(PurchaseOrderLine.objects.select_for_update().filter(order=order).order_by("id"))
+
+
+def _receipt_write(
+    *, order: PurchaseOrder, lines: list[PurchaseOrderLine], filled: dict[PurchaseOrderLine, int], actor: str
+) -> PurchaseReceipt:
+    """Write the receipt of ``filled`` (line -> units) onto the locked order and lines, and its event."""
+    now = timezone.now()
+    receipt = PurchaseReceipt.objects.create(order=order, actor=actor, created_at=now)
+    filled_lines = sorted(filled.items(), key=lambda entry: entry[0].position)
+    PurchaseReceiptLine.objects.bulk_create(
+        PurchaseReceiptLine(receipt=receipt, line=line, item_id=line.item_id, quantity=quantity)
+        for line, quantity in filled_lines
+    )
+    for line, quantity in filled_lines:
+        line.quantity_received += quantity
+    PurchaseOrderLine.objects.bulk_update([line for line, _ in filled_lines], ["quantity_received"])
+    amount = received_amount(lines)
+    transition = RECEIVE if all(line.quantity_open == 0 for line in lines) else RECEIVE_PART
+    if order.status == transition.target:  # a further part: no change of status to record
+        order.received_amount = amount
+        order_touch(order, fields=["received_amount"])
+    else:
+        transition_apply(order=order, transition=transition, actor=actor, received_amount=amount)
+    purchase_order_received_publish(order=order, receipt=receipt, filled=filled_lines)
+    return receipt
+
+
+@transaction.atomic
+def purchase_order_close(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
+    """Close a partially received order short: it becomes Received, what is still open no longer expected.
+
+    No event: inventory has had every receipt, and nothing else follows the order's status.
+    """
+    order = order_lock(model=PurchaseOrder, pk=order_id)
+    return transition_apply(order=order, transition=CLOSE, actor=actor, closed_short=True)
 
 
 @transaction.atomic
 def purchase_order_pay(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
-    """Mark a received order paid and emit ``purchase.order.paid``."""
+    """Mark a received order paid and emit ``purchase.order.paid`` v2 (the amount paid is what was received)."""
     order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=PAY, actor=actor)
     purchase_order_paid_publish(order=order)
     return order

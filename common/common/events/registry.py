@@ -79,9 +79,34 @@ class PurchaseOrderReceivedData:
 
 
 @dataclass(frozen=True)
+class PurchaseReceiptData:
+    """One receipt of a purchase order (v2): what arrived in it, a line per order line it filled.
+
+    ``amount`` is Σ quantity x unit_price of the receipt's lines; ``status`` the order's
+    after it (``PartiallyReceived`` or ``Received``).
+    """
+
+    order_id: uuid.UUID
+    vendor_id: uuid.UUID
+    receipt_id: uuid.UUID
+    status: str
+    amount: Decimal
+    items: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True)
 class OrderPaidData:
     order_id: uuid.UUID
     total_amount: Decimal
+
+
+@dataclass(frozen=True)
+class PurchaseOrderPaidData:
+    """A purchase order paid (v2): ``amount_paid`` is what was received (Σ received x unit price)."""
+
+    order_id: uuid.UUID
+    total_amount: Decimal
+    amount_paid: Decimal
 
 
 @dataclass(frozen=True)
@@ -172,8 +197,13 @@ SALES_ORDER_CONFIRMED = EventType("sales.order.confirmed", 1, "sales", SalesOrde
 SALES_ORDER_PAID = EventType("sales.order.paid", 1, "sales", OrderPaidData)
 # Sent only for an order whose stock was issued.
 SALES_ORDER_CANCELLED = EventType("sales.order.cancelled", 1, "sales", OrderCancelledData)
+# v1: the whole order at once (the original's; still consumed, as one receipt of the whole order).
 PURCHASE_ORDER_RECEIVED = EventType("purchase.order.received", 1, "purchase", PurchaseOrderReceivedData)
+# v2: one receipt of an order received in parts (what purchase_svc publishes since).
+PURCHASE_ORDER_RECEIVED_V2 = EventType("purchase.order.received", 2, "purchase", PurchaseReceiptData)
 PURCHASE_ORDER_PAID = EventType("purchase.order.paid", 1, "purchase", OrderPaidData)
+# v2: with the amount paid, which follows what was received (an order closed short pays less than its total).
+PURCHASE_ORDER_PAID_V2 = EventType("purchase.order.paid", 2, "purchase", PurchaseOrderPaidData)
 PURCHASE_ORDER_CANCELLED = EventType("purchase.order.cancelled", 1, "purchase", OrderCancelledData)
 STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", StockMovedData)
 STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", StockShortageData)
@@ -191,7 +221,9 @@ ALL: tuple[EventType, ...] = (
     SALES_ORDER_PAID,
     SALES_ORDER_CANCELLED,
     PURCHASE_ORDER_RECEIVED,
+    PURCHASE_ORDER_RECEIVED_V2,
     PURCHASE_ORDER_PAID,
+    PURCHASE_ORDER_PAID_V2,
     PURCHASE_ORDER_CANCELLED,
     STOCK_ISSUED,
     STOCK_SHORTAGE,
@@ -207,7 +239,12 @@ if len(_BY_KEY) != len(ALL):
 # each service's queue to exactly these routing keys; the system check
 # ``common.events.checks`` holds each consumer's handler map to exactly these types.
 SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
-    "inventory": (SALES_ORDER_CONFIRMED, PURCHASE_ORDER_RECEIVED, SALES_ORDER_CANCELLED),
+    "inventory": (
+        SALES_ORDER_CONFIRMED,
+        PURCHASE_ORDER_RECEIVED,
+        PURCHASE_ORDER_RECEIVED_V2,
+        SALES_ORDER_CANCELLED,
+    ),
     "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE, STOCK_RETURNED),
     "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
 }

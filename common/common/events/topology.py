@@ -76,7 +76,8 @@ class Topology:
             raise KeyError(f"unknown consumer {consumer!r}; known: {sorted(SUBSCRIPTIONS)}")
         return Queue(
             self.queue_name(consumer),
-            bindings=[binding(self.exchange, routing_key=event_type.name) for event_type in SUBSCRIPTIONS[consumer]],
+            # One binding per routing key: two versions of a type share their name.
+            bindings=[binding(self.exchange, routing_key=name) for name in subscribed_names(consumer)],
             durable=True,
             queue_arguments=dict(QUORUM),
         )
@@ -145,6 +146,11 @@ class Topology:
             for queue in self.queues(consumer):
                 queue.bind(channel).delete()
         self.exchange.bind(channel).delete()
+
+
+def subscribed_names(consumer: str) -> list[str]:
+    """The routing keys of ``consumer``'s subscriptions, each once, in their declared order."""
+    return list(dict.fromkeys(event_type.name for event_type in SUBSCRIPTIONS[consumer]))
 
 
 def is_amqp(connection: Connection) -> bool:

@@ -5,7 +5,8 @@
 - ``tokens`` (``auth_client``, ``issue_token``), ``admin`` (staff users, the admin walked against the
   role matrix), ``service_checks`` (what every service's ``test_platform.py`` asserts);
 - ``events`` (deliver an event through the consumer's inbox path), ``broker``, ``faults`` (a TCP
-  fault proxy, ``wait_until``), ``concurrency`` (paused workers for race tests), ``compat``.
+  fault proxy, ``wait_until``), ``concurrency`` (paused workers for race tests), ``compat``,
+  ``migrations`` (data-migration tests).
 
 ``auth_client`` and ``issue_token`` are imported on first use, so that ``erp_testkit.broker``
 also serves suites that never configure Django (the platform tests in the repository's tests/).

@@ -227,14 +227,17 @@ def test_registry_declares_every_contract_event_once_with_its_data():
         "sales.order.confirmed": ("order_id", "customer_id", "total_amount", "items"),
         "sales.order.paid": order,
         "sales.order.cancelled": ("order_id",),
-        "purchase.order.received": ("order_id", "vendor_id", "total_amount", "items"),
-        "purchase.order.paid": order,
+        # The newest version of a name (v2) is declared last; v1 below.
+        "purchase.order.received": ("order_id", "vendor_id", "receipt_id", "status", "amount", "items"),
+        "purchase.order.paid": (*order, "amount_paid"),
         "purchase.order.cancelled": ("order_id",),
         "inventory.stock.issued": moved,
         "inventory.stock.shortage": moved,
         "inventory.stock.returned": moved,
         "inventory.stock.low": ("item_id", "sku", "quantity", "reorder_level"),
     }
+    assert registry.PURCHASE_ORDER_RECEIVED.fields == ("order_id", "vendor_id", "total_amount", "items")
+    assert registry.PURCHASE_ORDER_PAID.fields == order
     assert dataclasses.fields(registry.OrderLine)[2].name == "unit_price"
     assert [f.name for f in dataclasses.fields(registry.StockMovementLine)] == ["item_id", "quantity", "quantity_after"]
     assert [f.name for f in dataclasses.fields(registry.ShortLine)] == ["item_id", "requested", "available"]

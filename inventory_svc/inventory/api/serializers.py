@@ -57,6 +57,9 @@ class StockMovementSerializer(serializers.Serializer):
     quantity_after = serializers.IntegerField(read_only=True)
     reason = serializers.ChoiceField(choices=MovementReason.choices, read_only=True)
     reference = serializers.UUIDField(read_only=True, allow_null=True, help_text="The order, or null.")
+    receipt_id = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The purchase order's receipt, or null."
+    )
     note = serializers.CharField(read_only=True, help_text="The reason text given with an adjustment.")
     actor = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)

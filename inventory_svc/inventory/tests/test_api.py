@@ -566,6 +566,7 @@ def test_movements_are_listed_newest_first_and_paged(make_item, as_fm, django_as
         "quantity_after": 7,
         "reason": "adjustment",
         "reference": None,
+        "receipt_id": None,
         "note": "",
         "actor": "admin@example.com",
         "created_at": iso(first.created_at),

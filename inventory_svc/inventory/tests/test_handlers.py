@@ -8,15 +8,19 @@ thread, and waits for it to dispose of every message.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connections
+from django.db import connection, connections
 from kombu import Connection, Producer
 
 from common.events import envelope, jsonenc, registry
@@ -31,6 +35,7 @@ from .conftest import ledger_total, on_hand
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PRICE = Decimal("5.00")
+SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 15.0, message: str = "") -> None:
@@ -201,11 +206,11 @@ def test_received_purchase_order_adds_every_line(consumer, publish, make_item):
     publish(registry.PURCHASE_ORDER_RECEIVED, order_event(order, (first, 4), (second, 6), party="vendor_id"))
     wait_until(lambda: consumer.applied == 1, message="the received order")
 
-    # then
+    # then: the previous version is one receipt of the whole order, named by the order's id
     assert (on_hand(first), on_hand(second)) == (5, 6)
-    assert sorted(StockMovement.objects.filter(reference=order).values_list("reason", "change")) == [
-        ("purchase_receipt", 4),
-        ("purchase_receipt", 6),
+    assert sorted(StockMovement.objects.filter(reference=order).values_list("reason", "change", "receipt_id")) == [
+        ("purchase_receipt", 4, order),
+        ("purchase_receipt", 6, order),
     ]
 
 
@@ -349,3 +354,160 @@ def test_an_envelope_without_data_is_dead_lettered(consumer, publish, make_item,
     assert snapshot() == before
     [letter] = drain(amqp_url, topology.dlq_name("inventory"))
     assert "misses fields" in letter.headers[REASON]
+
+
+def receipt_event(order_id: uuid.UUID, receipt_id: uuid.UUID, *lines: tuple[object, int], status: str) -> dict:
+    """The data of one receipt of a purchase order (``purchase.order.received`` v2)."""
+    return {
+        "order_id": str(order_id),
+        "vendor_id": str(uuid.uuid4()),
+        "receipt_id": str(receipt_id),
+        "status": status,
+        "amount": PRICE * sum(quantity for _, quantity in lines),
+        "items": [
+            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
+            for item, quantity in lines
+        ],
+    }
+
+
+def test_every_receipt_delivered_three_times_across_a_consumer_restart_moves_stock_once(
+    topology, publish, make_item, postgresql
+):
+    # given: three receipts of one order (60 + 30 + 10 bolts, 4 nuts), each event sent three times
+    bolt, nut = make_item(stock=1), make_item()
+    order = uuid.uuid4()
+    first_receipt, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    receipts = [(uuid.uuid4(), receipt_event(order, first_receipt, (bolt, 60), status="PartiallyReceived"))]
+    receipts.append((uuid.uuid4(), receipt_event(order, second, (bolt, 30), (nut, 4), status="PartiallyReceived")))
+    receipts.append((uuid.uuid4(), receipt_event(order, third, (bolt, 10), status="Received")))
+
+    def start_consumer() -> tuple[EventConsumer, threading.Thread]:
+        worker = EventConsumer(consumer="inventory")
+        thread = threading.Thread(target=lambda: _run_and_close(worker), daemon=True)
+        thread.start()
+        return worker, thread
+
+    # when: the first consumer takes the first round, is stopped mid-way through the second; a new one takes the rest
+    first, first_thread = start_consumer()
+    for event_id, data in receipts:
+        publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+    wait_until(lambda: disposed(first) >= 3, message="the first round")
+    for event_id, data in receipts:
+        publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+    first.stop()
+    first_thread.join(timeout=10)
+    for event_id, data in receipts:
+        publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+    second_worker, second_thread = start_consumer()
+    try:
+        wait_until(lambda: disposed(first) + disposed(second_worker) == 9, message="all nine deliveries")
+    finally:
+        second_worker.stop()
+        second_thread.join(timeout=10)
+
+    # then: each receipt applied once, the rest recognised as duplicates; the ledger exact
+    assert first.applied + second_worker.applied == 3
+    assert first.dead_lettered + second_worker.dead_lettered == 0
+    assert (on_hand(bolt), on_hand(nut)) == (101, 4) == (ledger_total(bolt), ledger_total(nut))
+    movements = StockMovement.objects.filter(reference=order, reason=MovementReason.PURCHASE_RECEIPT)
+    assert sorted(movements.values_list("receipt_id", "item_id", "change"), key=str) == sorted(
+        [
+            (first_receipt, bolt.pk, 60),
+            (second, bolt.pk, 30),
+            (second, nut.pk, 4),
+            (third, bolt.pk, 10),
+        ],
+        key=str,
+    )
+
+
+def test_the_same_receipt_under_two_event_ids_moves_stock_once(consumer, publish, make_item):
+    # given
+    item = make_item()
+    data = receipt_event(uuid.uuid4(), uuid.uuid4(), (item, 3), status="Received")
+
+    # when
+    publish(registry.PURCHASE_ORDER_RECEIVED_V2, data)
+    publish(registry.PURCHASE_ORDER_RECEIVED_V2, data)
+    wait_until(lambda: consumer.applied == 2, message="both events")
+
+    # then
+    assert InboxEvent.objects.count() == 2
+    assert on_hand(item) == 3 == ledger_total(item)
+
+
+def _run_and_close(worker: EventConsumer) -> None:
+    try:
+        worker.run(safety_interval=0.2)
+    finally:
+        connections.close_all()
+
+
+def consumer_process(topology) -> subprocess.Popen:
+    """inventory's ``manage.py consume_events`` as a real process, on the test database and topology."""
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ERP_EVENTS_PREFIX=topology.prefix,
+        ERP_EVENTS_RETRY_DELAYS="0.2",
+        LOG_LEVEL="WARNING",
+    )
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "consume_events"],
+        cwd=SERVICE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_every_receipt_delivered_three_times_while_the_consumer_is_killed_and_restarted(
+    topology, publish, make_item, postgresql, amqp_url
+):
+    # given: four receipts of one order, each event sent three times, and a consumer process
+    bolt, nut = make_item(stock=1), make_item()
+    order = uuid.uuid4()
+    receipts = [
+        (uuid.uuid4(), receipt_event(order, uuid.uuid4(), *lines, status="PartiallyReceived"))
+        for lines in (((bolt, 60),), ((bolt, 30), (nut, 4)), ((nut, 6),), ((bolt, 10),))
+    ]
+    first = consumer_process(topology)
+    try:
+        # when: a round goes to the first process, which is killed (SIGKILL) once it has applied something
+        for event_id, data in receipts:
+            publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+        wait_until(lambda: InboxEvent.objects.exists(), message="a first receipt applied")
+        for event_id, data in receipts:
+            publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+        first.kill()
+        first.wait(10)
+        # ... and the third round, with whatever the dead one held unacknowledged, to a new process
+        for event_id, data in receipts:
+            publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
+        second = consumer_process(topology)
+        try:
+            wait_until(
+                lambda: (
+                    InboxEvent.objects.count() == 4 and queue_depth(amqp_url, topology.queue_name("inventory")) == 0
+                ),
+                timeout=30,
+                message="every receipt applied and the queue empty",
+            )
+        finally:
+            second.terminate()
+            second.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    # then: each receipt once, the ledger exact
+    assert (on_hand(bolt), on_hand(nut)) == (101, 10) == (ledger_total(bolt), ledger_total(nut))
+    movements = StockMovement.objects.filter(reference=order, reason=MovementReason.PURCHASE_RECEIPT)
+    assert movements.count() == 5
+    assert set(movements.values_list("receipt_id", flat=True)) == {
+        uuid.UUID(data["receipt_id"]) for _, data in receipts
+    }
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0

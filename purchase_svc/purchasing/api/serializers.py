@@ -1,9 +1,10 @@
-"""Serializers of the purchase order API: the order as answered (lines under ``items``), and the bodies it takes.
+"""Serializers of the purchase order API: the order as answered (lines under ``items``), its receipts, and the bodies.
 
 ``POST /orders`` takes ``{vendor_id, items: [...]}``, ``PUT /orders/{id}`` takes ``{items: [...]}``;
 both answer the order as :class:`PurchaseOrderSerializer` shows it (the view's hook puts the
 service's order in ``serializer.instance``). Every timestamp but created/updated is null until
-it happens.
+it happens. ``POST /orders/{id}/receipts`` takes ``{items: [{item_id, quantity}]}`` and answers
+the receipt as :class:`PurchaseReceiptSerializer` shows it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class OrderLineSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(read_only=True)
     unit_price = MoneySerializerField(read_only=True)
     subtotal = MoneySerializerField(read_only=True)
+    quantity_received = serializers.IntegerField(read_only=True)
 
 
 class PurchaseOrderSerializer(serializers.Serializer):
@@ -41,6 +43,31 @@ class PurchaseOrderSerializer(serializers.Serializer):
     vendor_id = serializers.UUIDField(read_only=True)
     vendor_name = serializers.CharField(read_only=True)
     received_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    received_amount = MoneySerializerField(
+        read_only=True, help_text="Σ quantity_received x unit_price: what is payable."
+    )
+    closed_short = serializers.BooleanField(
+        read_only=True, help_text="Received by closing it: what was not received is no longer expected."
+    )
+
+
+class ReceiptLineSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class PurchaseReceiptSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    order_id = serializers.UUIDField(read_only=True)
+    items = ReceiptLineSerializer(source="lines", many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class PurchaseReceiptCreateSerializer(serializers.Serializer):
+    items = ReceiptLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def to_representation(self, instance):
+        return PurchaseReceiptSerializer(instance, context=self.context).data
 
 
 # Documented as ``LineRequest`` (drf-spectacular adds "Request" to request components), not ``LineRequestRequest``.

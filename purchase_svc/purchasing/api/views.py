@@ -1,4 +1,4 @@
-"""The REST API of purchase orders: list, read, create, replace a draft's lines, receive, pay, cancel.
+"""The REST API of purchase orders: list, read, create, replace a draft's lines, receipts, receive, close, pay, cancel.
 
 Written the one way of :mod:`common.views`: the mixins' hooks call one service each
 (``perform_create`` -> :func:`~purchasing.services.purchase_order_create`, ``perform_update``
@@ -8,9 +8,11 @@ Filtering, search and ordering are the global backends'; the list's parameters a
 documented from :class:`~purchasing.filters.PurchaseOrderFilter` itself. Services raise
 common's domain exceptions, which the envelope handler answers.
 
-Roles (common.roles): read and write orders.read/orders.write; receive
-purchase.receive, pay orders.pay, cancel purchase.cancel. Every POST accepts
-``Idempotency-Key``.
+Roles (common.roles): read and write orders.read/orders.write (the receipts read
+with orders.read); record a receipt, receive and close purchase.receive, pay
+orders.pay, cancel purchase.cancel. Every POST accepts ``Idempotency-Key`` (the
+common idempotency middleware answers a repeated key with the first answer, so a
+receipt sent twice is recorded once).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import ClassVar
 
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -29,16 +31,25 @@ from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 from order_documents.lines import line_requests
 from purchasing.filters import ORDERING_FIELDS, SEARCH_FIELDS, PurchaseOrderFilter
 from purchasing.models import PurchaseOrder
-from purchasing.selectors import purchase_order_list
+from purchasing.receipts import receipt_requests
+from purchasing.selectors import purchase_order_list, purchase_receipt_list
 from purchasing.services import (
     purchase_order_cancel,
+    purchase_order_close,
     purchase_order_create,
     purchase_order_lines_replace,
     purchase_order_pay,
+    purchase_order_receipt_create,
     purchase_order_receive,
 )
 
-from .serializers import PurchaseOrderCreateSerializer, PurchaseOrderLinesSerializer, PurchaseOrderSerializer
+from .serializers import (
+    PurchaseOrderCreateSerializer,
+    PurchaseOrderLinesSerializer,
+    PurchaseOrderSerializer,
+    PurchaseReceiptCreateSerializer,
+    PurchaseReceiptSerializer,
+)
 
 READ, WRITE = "orders.read", "orders.write"
 RECEIVE, PAY, CANCEL = "purchase.receive", "orders.pay", "purchase.cancel"
@@ -88,7 +99,7 @@ class PurchaseOrderViewSet(
     ServiceUpdateMixin,
     viewsets.GenericViewSet,
 ):
-    """list, retrieve, create, replace lines (PUT), and the transitions receive, pay and cancel."""
+    """list, retrieve, create, replace lines (PUT), receipts (GET, POST), and receive, close, pay, cancel."""
 
     serializer_class = PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
@@ -100,7 +111,10 @@ class PurchaseOrderViewSet(
         "retrieve": READ,
         "create": WRITE,
         "update": WRITE,
+        "receipts": READ,
+        "receipt_create": RECEIVE,
         "receive": RECEIVE,
+        "close": RECEIVE,
         "pay": PAY,
         "cancel": CANCEL,
     }
@@ -124,10 +138,56 @@ class PurchaseOrderViewSet(
         lines = line_requests(serializer.validated_data["items"])
         serializer.instance = purchase_order_lines_replace(order_id=serializer.instance.pk, lines=lines)
 
-    @_transition_schema("Receive a draft", "Draft → Received; inventory adds the stock.", RECEIVE)
+    @extend_schema(
+        summary="List an order's receipts",
+        description=f"Oldest first. {roles_text(READ)}",
+        request=None,
+        responses={200: PurchaseReceiptSerializer(many=True)},
+    )
+    # The whole (short) list of one order: neither paged nor filtered, and not documented with the orders' filters.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def receipts(self, request, pk=None):
+        receipts = purchase_receipt_list(order_id=self.get_object().pk)
+        return Response(PurchaseReceiptSerializer(receipts, many=True).data)
+
+    @extend_schema(
+        summary="Record a receipt",
+        description="What arrived, from Draft or PartiallyReceived: the order becomes PartiallyReceived, or "
+        "Received once every line is complete, and inventory adds the stock of this receipt. An item not on "
+        "the order is a 400 naming `items.<n>.item_id`; more than a line still has open is a 409 naming "
+        f"`items.<n>.quantity` with ordered, received and open, and changes nothing. {roles_text(RECEIVE)}",
+        request=PurchaseReceiptCreateSerializer,
+        responses={201: PurchaseReceiptSerializer},
+    )
+    @receipts.mapping.post
+    def receipt_create(self, request, pk=None):
+        serializer = PurchaseReceiptCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        receipt = purchase_order_receipt_create(
+            order_id=self.get_object().pk,
+            items=receipt_requests(serializer.validated_data["items"]),
+            actor=actor_of(request.user),
+        )
+        prefetch_related_objects([receipt], "lines")
+        return Response(PurchaseReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
+
+    @_transition_schema(
+        "Receive everything still open",
+        "Draft or PartiallyReceived → Received: one receipt of every open unit; inventory adds the stock.",
+        RECEIVE,
+    )
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
         return self._answer(purchase_order_receive(order_id=self.get_object().pk, actor=actor_of(request.user)))
+
+    @_transition_schema(
+        "Close a partially received order short",
+        "PartiallyReceived → Received with `closed_short: true`: what was not received is no longer expected.",
+        RECEIVE,
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._answer(purchase_order_close(order_id=self.get_object().pk, actor=actor_of(request.user)))
 
     @_transition_schema("Mark a received order paid", "Received → Paid.", PAY)
     @action(detail=True, methods=["post"])

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from common.roles import FINANCE_MANAGER, INVENTORY_MANAGER, role_has_permission
 from erp_testkit.orders import admin_messages, order_state, status_history
-from purchasing.models import PurchaseOrder
+from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +118,61 @@ def test_an_action_the_role_lacks_is_neither_offered_nor_run(services, draft, st
         # action offered at all, shows the list again
         assert set(admin_messages(response)) <= {"No action selected."}
         assert order_state(PurchaseOrder, order["id"]) == before
+
+
+def test_an_inventory_manager_records_a_receipt_through_the_service(services, draft, staff_login, outbox):
+    # given: 100 bolts and 10 nuts ordered
+    bolt, nut = services.add_item(sku="BOLT"), services.add_item(sku="NUT")
+    order = draft([(bolt, 100), (nut, 10)])
+    bolt_line, nut_line = PurchaseOrderLine.objects.filter(order_id=order["id"]).order_by("position")
+    inventory = staff_login(INVENTORY_MANAGER, **{get_user_model().USERNAME_FIELD: "im.staff@example.com"})
+    chosen = {"action": "record_receipt", "_selected_action": [order["id"]]}
+
+    # when: the form, then 60 bolts
+    form = inventory.post(CHANGELIST, chosen)
+    response = inventory.post(
+        CHANGELIST, {**chosen, "apply": "1", str(bolt_line.pk): 60, str(nut_line.pk): 0}, follow=True
+    )
+
+    # then
+    assert form.status_code == 200 and "ordered 100, received 0, open 100" in form.content.decode()
+    assert f"Receipt recorded: order {order['id']} is PartiallyReceived." in admin_messages(response)
+    assert list(PurchaseOrderLine.objects.order_by("position").values_list("quantity_received", flat=True)) == [60, 0]
+    assert PurchaseReceipt.objects.get().actor == "im.staff@example.com"
+    assert [(event, data["items"][0]["quantity"]) for event, data in outbox()] == [("purchase.order.received", 60)]
+    page = inventory.get(f"{CHANGELIST}{order['id']}/change/").content.decode()
+    assert "60 x BOLT" in page
+
+
+def test_a_receipt_of_nothing_is_refused_by_the_form(services, draft, staff_login):
+    # given
+    order = draft([(services.add_item(), 10)])
+    before = order_state(PurchaseOrder, order["id"])
+    line = PurchaseOrderLine.objects.get()
+    inventory = staff_login(INVENTORY_MANAGER)
+
+    # when
+    response = inventory.post(
+        CHANGELIST, {"action": "record_receipt", "_selected_action": [order["id"]], "apply": "1", str(line.pk): 0}
+    )
+
+    # then
+    assert "Enter what arrived on at least one line." in response.content.decode()
+    assert order_state(PurchaseOrder, order["id"]) == before
+    assert PurchaseReceipt.objects.count() == 0
+
+
+def test_an_inventory_manager_closes_an_order_short(services, draft, staff_login, as_im):
+    # given: partially received
+    bolt = services.add_item()
+    order = draft([(bolt, 10)])
+    as_im.post(f"/orders/{order['id']}/receipts", {"items": [{"item_id": bolt, "quantity": 4}]}, format="json")
+    inventory = staff_login(INVENTORY_MANAGER)
+
+    # when
+    response = inventory.post(CHANGELIST, {"action": "close_short", "_selected_action": [order["id"]]}, follow=True)
+
+    # then
+    assert "Close selected orders short: 1 order(s)." in admin_messages(response)
+    row = PurchaseOrder.objects.get(pk=order["id"])
+    assert (row.status, row.closed_short) == ("Received", True)

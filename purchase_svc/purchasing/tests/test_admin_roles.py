@@ -14,16 +14,20 @@ pytestmark = pytest.mark.django_db
 ORDERS = "purchasing.purchaseorder"
 INLINES = {
     f"{ORDERS} > purchasing.purchaseorderline": {"view"},
+    f"{ORDERS} > purchasing.purchasereceipt": {"view"},
     f"{ORDERS} > purchasing.purchaseorderstatuschange": {"view"},
 }
+
+# The actions of ``purchase.receive``.
+RECEIVING = {"record_receipt", "receive", "close_short"}
 
 
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (INVENTORY_MANAGER, {ORDERS: {"view", "receive", "cancel"}, **INLINES}),
-        (FINANCE_MANAGER, {ORDERS: {"view", "receive", "pay", "cancel"}, **INLINES}),
-        (ADMIN, {ORDERS: {"view", "receive", "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
+        (INVENTORY_MANAGER, {ORDERS: {"view", *RECEIVING, "cancel"}, **INLINES}),
+        (FINANCE_MANAGER, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES}),
+        (ADMIN, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
         (None, {}),
     ],
 )

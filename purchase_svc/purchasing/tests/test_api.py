@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from common.events.models import OutboxEvent
 from erp_testkit.fake_services import closed_port_url
-from purchasing.models import PurchaseOrder, PurchaseOrderLine
+from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt
 
 pytestmark = pytest.mark.django_db
 
@@ -133,23 +134,29 @@ def test_receive_emits_received_with_the_lines(services, draft, as_im, outbox):
     # when
     response = post(as_im, order, "receive")
 
-    # then
+    # then: one receipt of everything (purchase.order.received v2)
     assert response.status_code == 200
     assert response.json()["data"]["status"] == "Received"
     assert response.json()["data"]["received_at"] is not None
+    assert response.json()["data"]["received_amount"] == 139.93
+    assert [line["quantity_received"] for line in response.json()["data"]["items"]] == [7]
+    receipt = PurchaseReceipt.objects.get(order_id=order["id"])
     assert outbox() == [
         (
             "purchase.order.received",
             {
                 "order_id": order["id"],
                 "vendor_id": order["vendor_id"],
-                "total_amount": Decimal("139.93"),
+                "receipt_id": str(receipt.id),
+                "status": "Received",
+                "amount": Decimal("139.93"),
                 "items": [
                     {"item_id": item, "quantity": 7, "unit_price": Decimal("19.99"), "subtotal": Decimal("139.93")}
                 ],
             },
         )
     ]
+    assert OutboxEvent.objects.get().version == 2
 
 
 def test_receive_twice_is_409_and_emits_once(services, draft, as_im, outbox):
@@ -162,7 +169,9 @@ def test_receive_twice_is_409_and_emits_once(services, draft, as_im, outbox):
 
     # then
     assert response.status_code == 409
-    assert response.json()["error"]["details"] == [{"field": "status", "message": "order is Received, expected Draft"}]
+    assert response.json()["error"]["details"] == [
+        {"field": "status", "message": "order is Received, expected Draft or PartiallyReceived"}
+    ]
     assert [event for event, _ in outbox()] == ["purchase.order.received"]
 
 
@@ -181,7 +190,10 @@ def test_pay_needs_finance_and_a_received_order(services, draft, as_im, as_fm, o
     assert early.json()["error"]["details"] == [{"field": "status", "message": "order is Draft, expected Received"}]
     assert by_im.status_code == 403
     assert paid.status_code == 200 and paid.json()["data"]["status"] == "Paid"
-    assert outbox()[-1] == ("purchase.order.paid", {"order_id": order["id"], "total_amount": Decimal("0.30")})
+    assert outbox()[-1] == (
+        "purchase.order.paid",
+        {"order_id": order["id"], "total_amount": Decimal("0.30"), "amount_paid": Decimal("0.30")},
+    )
 
 
 def test_cancel_a_draft_emits_cancelled(services, draft, as_im, outbox):

@@ -7,7 +7,13 @@ import pytest
 from common.roles import roles_for
 from erp_testkit.orders import order_schema
 
-TRANSITION_PERMISSIONS = {"receive": "purchase.receive", "pay": "orders.pay", "cancel": "purchase.cancel"}
+TRANSITION_PERMISSIONS = {
+    "receipts": "purchase.receive",
+    "receive": "purchase.receive",
+    "close": "purchase.receive",
+    "pay": "orders.pay",
+    "cancel": "purchase.cancel",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +49,7 @@ def test_the_list_parameters_are_documented_from_the_filters(schema):
     assert set(parameters) == {
         "status",
         "vendor_id",
+        "closed_short",
         "created_after",
         "created_before",
         "received_after",
@@ -57,3 +64,14 @@ def test_the_list_parameters_are_documented_from_the_filters(schema):
     assert parameters["received_after"] == parameters["created_before"] == "ISO 8601, inclusive."
     assert parameters["search"] == "Words that must each appear in the vendor's name or a SKU."
     assert "* `Received` - Received" in parameters["status"]
+    assert "* `PartiallyReceived` - Partially Received" in parameters["status"]
+
+
+def test_the_receipts_list_is_documented_without_the_orders_filters(schema):
+    # when
+    operation = schema["paths"]["/orders/{id}/receipts"]["get"]
+
+    # then
+    assert operation["summary"] == "List an order's receipts"
+    assert f"Roles: {', '.join(roles_for('orders.read'))}." in operation["description"]
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["id"]

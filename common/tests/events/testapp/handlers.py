@@ -36,4 +36,8 @@ def record_effect(event: Event) -> None:
     )
 
 
-HANDLERS = {registry.SALES_ORDER_CONFIRMED: record_effect, registry.PURCHASE_ORDER_RECEIVED: record_effect}
+HANDLERS = {
+    registry.SALES_ORDER_CONFIRMED: record_effect,
+    registry.PURCHASE_ORDER_RECEIVED: record_effect,
+    registry.PURCHASE_ORDER_RECEIVED_V2: record_effect,
+}

@@ -1,0 +1,210 @@
+"""Benchmark receipt -> stock visible: how long after a purchase receipt commits does inventory show its stock.
+
+What is measured is the whole path a receipt takes in production, with each worker as its
+own process: ``purchase_order_receipt_create`` (receipt, lines and ``purchase.order.received``
+v2 in the outbox, one transaction) -> purchase_svc's ``relay_outbox`` (woken by the
+commit's ``pg_notify``, publishes with confirms) -> RabbitMQ -> inventory_svc's
+``consume_events`` (inbox row + ``stock_receive_for_receipt`` in one transaction, ack after
+the commit). The clock starts when the receipt's transaction has committed and stops when
+a separate connection to inventory's database sees the receipt's movement (polled every
+millisecond): that is when ``GET /items/{id}/stock`` would show it.
+
+Receipts are recorded one at a time (latency, not throughput), ``--receipts`` of them, each
+of 1-3 units on one or two lines of a few open orders. After the run the stock and the
+ledger are checked: every receipt moved stock exactly once, on hand == ledger.
+
+Runs on a private topology (prefix ``erpbench.<random>.``, deleted afterwards) and its own
+databases ``<ERP_DB_PREFIX>bench_purchase`` / ``bench_inventory`` on ERP_POSTGRES_URL.
+This process runs as purchase_svc; inventory's setup and checks run as its own processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PURCHASE, INVENTORY = ROOT / "purchase_svc", ROOT / "inventory_svc"
+ORDERED = 1_000_000
+
+INVENTORY_SETUP = """
+import json
+from decimal import Decimal
+from common.events.models import InboxEvent, OutboxEvent
+from inventory.models import Item, SalesOrderIssue, Stock, StockMovement
+from inventory.services import item_create
+for model in (StockMovement, SalesOrderIssue, Stock, Item, InboxEvent, OutboxEvent):
+    model.objects.all().delete()
+items = [item_create(sku=f"RCPT-{i:03d}", name=f"Bench {i}", unit_price=Decimal("5.00")) for i in range(COUNT)]
+print(json.dumps([str(item.pk) for item in items]))
+"""
+
+INVENTORY_CHECK = """
+import json
+from inventory.models import Stock, StockMovement
+from inventory.selectors import stock_ledger_discrepancies
+print(json.dumps({
+    "on_hand": {str(k): v for k, v in Stock.objects.values_list("item_id", "quantity")},
+    "receipt_movements": StockMovement.objects.filter(reason="purchase_receipt").count(),
+    "distinct_receipts": len(set(StockMovement.objects.values_list("receipt_id", flat=True)) - {None}),
+    "ledger_discrepancies": len(stock_ledger_discrepancies()),
+}))
+"""
+
+
+def ensure_database(server: str, name: str) -> str:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{server.rstrip('/')}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return f"{server.rstrip('/')}/{name}"
+
+
+def manage(service: Path, env: dict, *args: str) -> str:
+    """Run a manage.py command of ``service``; return the last line it printed (the JSON of a shell snippet)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=service, env=env, capture_output=True, text=True, check=True
+    )
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def make_orders(item_ids: list[str], count: int) -> list:
+    """Open orders of two lines each, written directly (the vendor and items are the bench's own)."""
+    from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine
+
+    from common.events.models import OutboxEvent
+
+    for model in (PurchaseReceiptLine, PurchaseReceipt, PurchaseOrderLine, PurchaseOrder, OutboxEvent):
+        model.objects.all().delete()
+    orders = []
+    for index in range(count):
+        order = PurchaseOrder.objects.create(vendor_id=uuid.uuid4(), vendor_name="Bench vendor")
+        for position, item_id in enumerate(item_ids[2 * index : 2 * index + 2]):
+            PurchaseOrderLine.objects.create(
+                order=order,
+                position=position,
+                item_id=item_id,
+                sku=f"RCPT-{position}",
+                name="Receipt bench",
+                quantity=ORDERED,
+                unit_price=Decimal("5.00"),
+                subtotal=Decimal("5.00") * ORDERED,
+            )
+        orders.append(order)
+    return orders
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--receipts", type=int, default=300)
+    parser.add_argument("--orders", type=int, default=3)
+    args = parser.parse_args()
+
+    url = os.environ.get("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    server = os.environ.get("ERP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+    prefix = f"erpbench.{uuid.uuid4().hex[:8]}."
+    db_prefix = os.environ.get("ERP_DB_PREFIX", "erp_")
+    purchase_db = ensure_database(server, f"{db_prefix}bench_purchase")
+    inventory_db = ensure_database(server, f"{db_prefix}bench_inventory")
+    base = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
+    purchase_env, inventory_env = dict(base, DATABASE_URL=purchase_db), dict(base, DATABASE_URL=inventory_db)
+
+    manage(INVENTORY, inventory_env, "migrate", "--verbosity", "0")
+    item_ids = json.loads(
+        manage(INVENTORY, inventory_env, "shell", "-c", INVENTORY_SETUP.replace("COUNT", str(2 * args.orders)))
+    )
+    os.environ.update({k: purchase_env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "ERP_EVENTS_PREFIX")})
+    sys.path.insert(0, str(PURCHASE))
+    import django
+
+    django.setup()
+    import psycopg
+    from django.core.management import call_command
+    from kombu import Connection
+    from purchasing.receipts import ReceiptRequest
+    from purchasing.services import purchase_order_receipt_create
+
+    from common.events.topology import Topology
+
+    call_command("migrate", verbosity=0)
+    topology = Topology(prefix=prefix)
+    with Connection(url) as conn:
+        topology.declare(conn)
+    orders = make_orders(item_ids, args.orders)
+    workers = [
+        subprocess.Popen([sys.executable, "manage.py", "relay_outbox"], cwd=PURCHASE, env=purchase_env),
+        subprocess.Popen([sys.executable, "manage.py", "consume_events"], cwd=INVENTORY, env=inventory_env),
+    ]
+    print(
+        f"receipts bench: PostgreSQL {purchase_db.rsplit('/', 1)[-1]} + {inventory_db.rsplit('/', 1)[-1]}, "
+        f"RabbitMQ {url.split('@')[-1]}, {args.receipts} receipts one at a time",
+        flush=True,
+    )
+    rng = random.Random(19)
+    latencies, expected = [], {item_id: 0 for item_id in item_ids}
+    try:
+        with psycopg.connect(inventory_db, autocommit=True) as watcher:
+            seen = "SELECT 1 FROM inventory_stockmovement WHERE receipt_id = %s LIMIT 1"
+            for index in range(args.receipts + 10):  # the first 10 warm up the workers, not counted
+                order = rng.choice(orders)
+                lines = list(order.lines.all())
+                chosen = rng.sample(lines, k=rng.randint(1, len(lines)))
+                requests = [ReceiptRequest(item_id=line.item_id, quantity=rng.randint(1, 3)) for line in chosen]
+                receipt = purchase_order_receipt_create(order_id=order.pk, items=requests, actor="bench")
+                committed = time.perf_counter()
+                deadline = committed + 30
+                while not watcher.execute(seen, [receipt.pk]).fetchone():
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"receipt {receipt.pk} never reached inventory")
+                    time.sleep(0.001)
+                if index >= 10:
+                    latencies.append((time.perf_counter() - committed) * 1000)
+                for request in requests:
+                    expected[str(request.item_id)] += request.quantity
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(30)
+        with Connection(url) as conn:
+            topology.delete(conn)
+
+    check = json.loads(manage(INVENTORY, inventory_env, "shell", "-c", INVENTORY_CHECK))
+    exact = check["on_hand"] == expected and check["ledger_discrepancies"] == 0
+    exact = exact and check["distinct_receipts"] == args.receipts + 10
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    row = {
+        "receipts": len(latencies),
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(latencies[-1], 1),
+        "stock_exact": exact,
+    }
+    print(
+        f"receipt -> stock visible: p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, max {row['max_ms']} ms "
+        f"over {row['receipts']} receipts; stock and ledger exact: {exact}"
+    )
+    print(f"load average at the end: {' '.join(f'{value:.1f}' for value in os.getloadavg())} on {os.cpu_count()} CPUs")
+    out = Path(os.environ.get("ERP_DATA_DIR", ROOT / ".run")) / "bench_receipts.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(row, indent=2))
+    print(f"results written to {out}")
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
