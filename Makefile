@@ -66,3 +66,8 @@ env: install
 .PHONY: bench-db-connections
 bench-db-connections: install
 	@.venv/bin/python bench/db_connections.py
+
+# Receipt -> stock visible latency (p50/p95) on PostgreSQL and RabbitMQ (docs/performance.md).
+.PHONY: bench-receipts
+bench-receipts: install
+	@bench/receipts.sh
