@@ -22,7 +22,7 @@ if [ "${1:-}" = health ]; then
   role=${2:-$(cat "$started" 2>/dev/null || echo web)}
   case $role in
     web)
-      # Ready = the database answers (CONTRACT §1); a 4xx/5xx or no answer within 3 s fails.
+      # Ready = the database answers (contract §1); a 4xx/5xx or no answer within 3 s fails.
       exec python -c 'import os, sys, urllib.request
 port = os.environ.get("ERP_BIND", "0.0.0.0:8000").rsplit(":", 1)[1]
 path = os.environ.get("ERP_HEALTH_PATH", "/health/ready")

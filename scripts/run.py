@@ -59,7 +59,7 @@ class Service:
     database: bool = True
 
 
-# CONTRACT §1, in port order.
+# contract §1, in port order.
 SERVICES = (
     Service("gateway", "gateway", 0, publishes=False, consumes=False, database=False),
     Service("contact", "contact_svc", 1, publishes=True, consumes=False),

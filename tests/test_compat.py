@@ -54,7 +54,7 @@ EXPECTED: list[tuple[str, int, str]] = [
     ("Login", 200, "the user just registered; the collection keeps its access token"),
     ("Forgot Password", 200, "always the same answer; the reset token goes by mail, never in the response"),
     ("Reset Password", 400, DIFFERS + "the collection's sample reset token is none auth_svc issued: validation"),
-    ("Generate Service Token", 404, DIFFERS + "the service-token endpoint is not routed by the gateway (CONTRACT §3)"),
+    ("Generate Service Token", 404, DIFFERS + "the service-token endpoint is not routed by the gateway (contract §3)"),
     ("List Customers", 200, "the seeded demo customers"),
     ("Get Customer by ID", 404, EMPTY_ID.format("customer_id", SET_NEXT)),
     ("Create Customer", 201, "the collection's customer; its script keeps the id"),
@@ -71,7 +71,7 @@ EXPECTED: list[tuple[str, int, str]] = [
     ("Update Item", 200, "PUT replaces"),
     ("Delete Item", 204, "a finance manager may delete an item with no stock on hand"),
     ("Get Stock", 404, "the item was deleted by the request before (as in the original)"),
-    ("Adjust Stock", 403, DIFFERS + "a finance manager may not adjust stock (CONTRACT §3); the role is checked first"),
+    ("Adjust Stock", 403, DIFFERS + "a finance manager may not adjust stock (contract §3); the role is checked first"),
     ("List Sales Orders", 200, "the demo sales orders, seeded as the run starts (or not yet)"),
     ("Get Sales Order by ID", 404, EMPTY_ID.format("sales_order_id", "the next request does not set it")),
     (
@@ -229,7 +229,7 @@ def test_every_answer_is_the_json_envelope_rendered_as_the_services_render_it(co
     _, _, report = compat
 
     for name, status, body, content_type in _answers(report):
-        if status == 204:  # No Content: no body at all (CONTRACT §2)
+        if status == 204:  # No Content: no body at all (contract §2)
             assert body == b"", name
             continue
         # then JSON, in the envelope, and compact as DRF renders it (the gateway's own 404 and /health too)

@@ -1,1 +1,1 @@
-"""Accounts: users, their roles, tokens and password resets (CONTRACT §5 Auth)."""
+"""Accounts: users, their roles, tokens and password resets (contract §5 Auth)."""

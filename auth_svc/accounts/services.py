@@ -1,7 +1,7 @@
 """Writes of the accounts domain: users, logins and tokens, password resets, service tokens.
 
 Views and the Django admin call exactly one of these. Errors are common.exceptions only,
-which the envelope handler maps (CONTRACT §2): ``ValidationFailed`` -> 400 ``validation``,
+which the envelope handler maps (contract §2): ``ValidationFailed`` -> 400 ``validation``,
 ``Unauthorized`` -> 401, ``Conflict`` -> 409, ``RateLimited`` -> 429.
 """
 

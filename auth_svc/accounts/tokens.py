@@ -1,4 +1,4 @@
-"""Mint the contract's JWTs (CONTRACT §3) with simplejwt and auth_svc's private key.
+"""Mint the contract's JWTs (contract §3) with simplejwt and auth_svc's private key.
 
 User tokens carry ``user_id``, ``email``, ``role`` and ``type: user``; service tokens carry
 ``user_id`` = the service's name and ``type: service`` and no role. simplejwt adds ``exp``,

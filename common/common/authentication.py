@@ -76,7 +76,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def claim_type_errors(payload: dict) -> list[str]:
-    """Return what is wrong with the claims' presence and types (CONTRACT §3); empty if nothing is."""
+    """Return what is wrong with the claims' presence and types (contract §3); empty if nothing is."""
     missing = [claim for claim in REQUIRED_CLAIMS if claim not in payload]
     if missing:
         return [f"lacks claims: {', '.join(missing)}"]

@@ -45,7 +45,7 @@ def check_view_permissions(app_configs=None, **kwargs) -> list[Error]:
                     Error(
                         f"{name}.required_permissions[{action!r}] names {permission!r}, "
                         "which common.roles.PERMISSIONS does not hold.",
-                        hint="Add the permission to the role matrix (CONTRACT §3) or correct its name.",
+                        hint="Add the permission to the role matrix (contract §3) or correct its name.",
                         obj=view,
                         id="common.E001",
                     )

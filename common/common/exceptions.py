@@ -9,7 +9,7 @@ item."]})`` answers exactly as a serializer's error on that field would), :class
 :class:`InvalidTransition`, :class:`InsufficientStock`), :class:`RateLimited` 429, the
 upstream errors 502/503/504. :func:`envelope_exception_handler` (DRF's ``EXCEPTION_HANDLER``)
 maps them, DRF's own exceptions and Django's to ``{"status", "error": {"type", "message",
-"details"}}`` (CONTRACT §2); :func:`error_response` answers the same envelope outside DRF.
+"details"}}`` (contract §2); :func:`error_response` answers the same envelope outside DRF.
 Anything unexpected is logged with the request id and answered as ``internal`` with no details.
 
 The one way, by layer: a serializer (and a FilterSet) refuses what it parses with DRF's
@@ -122,7 +122,7 @@ class InvalidTransition(Conflict):
     """A state change the current state does not allow: 409 naming ``status``.
 
     ``InvalidTransition("Confirmed", "Draft")`` -> message and details
-    ``"order is Confirmed, expected Draft"`` (CONTRACT §2); ``expected`` may list several
+    ``"order is Confirmed, expected Draft"`` (contract §2); ``expected`` may list several
     states (``("Draft", "Confirmed")`` -> ``"expected Draft or Confirmed"``).
     """
 
@@ -199,7 +199,7 @@ class UpstreamTimeout(ServiceError):
 # What every answer to a crash says (the details are in the log, never in the answer).
 INTERNAL_MESSAGE = "Internal server error."
 
-# Every ``error.type`` an envelope may carry (CONTRACT §2), as the OpenAPI document enumerates them.
+# Every ``error.type`` an envelope may carry (contract §2), as the OpenAPI document enumerates them.
 ERROR_TYPES = (
     "validation",
     "bad_request",
@@ -336,7 +336,7 @@ DATABASE_AWAY = (OperationalError, InterfaceError)
 def database_unavailable(request, exc: Exception) -> DatabaseUnavailable:
     """Log ``exc`` (one of :data:`DATABASE_AWAY`) in one line and return the 503 to answer.
 
-    A 503 as for any dependency down (CONTRACT §2); one line and no traceback per request
+    A 503 as for any dependency down (contract §2); one line and no traceback per request
     while it lasts. Used by DRF's handler and by middleware that touches the database.
     """
     logger.warning(

@@ -25,7 +25,7 @@ class StrictUUIDField(serializers.UUIDField):
     """A ``UUIDField`` that takes a UUID only as a JSON string.
 
     DRF's reads a JSON number as ``UUID(int=n)``: ``1`` would become
-    ``00000000-0000-0000-0000-000000000001`` and pass as an id (CONTRACT §2: ids are UUIDs).
+    ``00000000-0000-0000-0000-000000000001`` and pass as an id (contract §2: ids are UUIDs).
     """
 
     def to_internal_value(self, data):

@@ -1,6 +1,6 @@
 """Whose address a request comes from: the peer's, or the client's as a trusted proxy vouches for it.
 
-Throttles and lockouts key on the client's address (CONTRACT §3). Behind the gateway the
+Throttles and lockouts key on the client's address (contract §3). Behind the gateway the
 peer is the gateway, so the client's address has to come from ``X-Forwarded-For``, which
 anybody can send. A peer's address proves nothing either: on one host the gateway and an
 attacker are both 127.0.0.1. So the gateway proves itself with a credential of its own,

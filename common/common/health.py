@@ -1,4 +1,4 @@
-"""``/health/live`` and ``/health/ready`` (CONTRACT §1).
+"""``/health/live`` and ``/health/ready`` (contract §1).
 
 Live says the process answers. Ready runs the checks named in
 ``settings.ERP["READINESS_CHECKS"]`` (the database by default) and answers 503

@@ -1,6 +1,6 @@
 """Request middleware: ``X-Request-ID`` (take the caller's id or make one), whole bodies, static files.
 
-:class:`RequestBodyMiddleware` makes sure a body is read whole or refused (CONTRACT §2).
+:class:`RequestBodyMiddleware` makes sure a body is read whole or refused (contract §2).
 :class:`StaticFilesMiddleware` is WhiteNoise, refusing a method in the envelope.
 """
 
@@ -37,7 +37,7 @@ BROKEN_BODY_MESSAGE = "The request body was cut short or badly framed."
 
 
 class RequestBodyMiddleware:
-    """Read every body whole before a view runs, or refuse it (CONTRACT §2).
+    """Read every body whole before a view runs, or refuse it (contract §2).
 
     - over ``DATA_UPLOAD_MAX_MEMORY_SIZE``: 413, refused on a declared length before a
       byte is read;

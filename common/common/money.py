@@ -1,4 +1,4 @@
-"""Money, in one home: exact decimals with two places (CONTRACT §2).
+"""Money, in one home: exact decimals with two places (contract §2).
 
 Money is held as ``Decimal`` end to end and stored as NUMERIC(14,2). Every place that
 computes, stores, serialises or receives an amount goes through these names, so a

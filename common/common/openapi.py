@@ -4,7 +4,7 @@ Every 2xx JSON body is wrapped as ``{status, message, data[, meta]}``, and every
 operation lists the contract's error responses with the error envelope, so the
 document matches the wire format without each view repeating it.
 
-The document is also made for client generators (CONTRACT §2): request bodies are
+The document is also made for client generators (contract §2): request bodies are
 documented as ``application/json`` only (the browsable API may still post its forms,
 undocumented: a generator given three media types writes code that sends the last one),
 drf-spectacular's method word is dropped from operation ids of action routes
@@ -41,7 +41,7 @@ class AutoSchema(openapi.AutoSchema):
 
     - UUID path ids typed as such: :class:`common.views.UUIDLookupMixin` lets any path segment
       through (so a non-UUID is a 400, not a 404), which drf-spectacular would document as
-      ``pattern: ^[^/]+$``; the id is a UUID (CONTRACT §2), and a generated client should take one.
+      ``pattern: ^[^/]+$``; the id is a UUID (contract §2), and a generated client should take one.
     - The ``Idempotency-Key`` header on every POST the middleware serves (not on exempt views,
       login and token refresh), so a generated client can send it.
 

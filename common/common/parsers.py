@@ -3,7 +3,7 @@
 DRF's own parser hands the body to :func:`json.load`, whose C scanner recurses once per
 level: a body of a thousand ``[`` is a ``RecursionError`` and a 500 with a traceback.
 Here anything nested deeper than :attr:`JSONParser.max_depth` is a 400 ``bad_request``
-(CONTRACT §2), and so is an object that names a key twice: two readers of the same body
+(contract §2), and so is an object that names a key twice: two readers of the same body
 (a proxy, a log, this parser) must never disagree about which ``role`` it carries.
 """
 

@@ -1,4 +1,4 @@
-"""The contract's role matrix (CONTRACT §3), declared once as data.
+"""The contract's role matrix (contract §3), declared once as data.
 
 Views name a *permission* per action; this table says which roles hold it.
 ``admin`` holds every permission. Service tokens hold none of these: a view

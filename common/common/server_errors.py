@@ -3,7 +3,7 @@
 gunicorn answers a request it cannot read (a garbled request line or method, a header name
 it refuses, a header or URI over its limits, a bad ``Content-Length``) itself, before Django
 sees it, with a small HTML page. A client of the API expects the envelope from every answer
-(CONTRACT §2), so ``scripts/gunicorn.conf.py`` calls :func:`install`, which puts
+(contract §2), so ``scripts/gunicorn.conf.py`` calls :func:`install`, which puts
 :func:`write_error` in place of ``gunicorn.util.write_error``: the one function gunicorn's
 workers write those pages with (``Worker.handle_error``), so gunicorn still decides the status
 and explains the fault, and only the body changes. It is rendered as the services render every

@@ -91,7 +91,7 @@ def read_only_view(view):
 
 
 class UUIDLookupMixin:
-    """Answer 400 ``bad_request`` for a path id that is not a UUID (CONTRACT §2), never 404.
+    """Answer 400 ``bad_request`` for a path id that is not a UUID (contract §2), never 404.
 
     The router must let any id through to :meth:`get_object` (``lookup_value_regex``),
     including ids with dots (``/users/a.b``), which DRF's default pattern refuses with a 404.

@@ -5,7 +5,7 @@ Chunked bodies: Django sizes a body by ``Content-Length`` alone and reads one se
 all. Its documentation leaves them to the server or a WSGI middleware: gunicorn de-chunks the
 input but cannot know the length before the end, so :func:`dechunked` reads such a body here,
 before Django builds the request, and hands it on in memory with its true length. What is
-refused, and how, stays with :class:`common.middleware.RequestBodyMiddleware` (CONTRACT §2):
+refused, and how, stays with :class:`common.middleware.RequestBodyMiddleware` (contract §2):
 a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is read one byte past it, so its length says so
 (413), and a broken framing leaves an empty body marked :data:`CHUNKED_BODY_BROKEN` (400).
 

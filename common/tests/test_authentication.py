@@ -1,4 +1,4 @@
-"""JWT verification (CONTRACT §3): only auth_svc's RS256 access tokens with the contract's claims."""
+"""JWT verification (contract §3): only auth_svc's RS256 access tokens with the contract's claims."""
 
 import base64
 import hashlib

@@ -1,4 +1,4 @@
-"""Hostile request bodies (CONTRACT §2): deep or repeated JSON, multipart, oversize and chunked bodies."""
+"""Hostile request bodies (contract §2): deep or repeated JSON, multipart, oversize and chunked bodies."""
 
 import io
 import json

@@ -1,4 +1,4 @@
-"""The success envelope (renderer) and the error envelope (exception handler), CONTRACT §2."""
+"""The success envelope (renderer) and the error envelope (exception handler), contract §2."""
 
 import logging
 import uuid

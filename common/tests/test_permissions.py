@@ -1,4 +1,4 @@
-"""The role matrix (CONTRACT §3) and RolePermission, which enforces it."""
+"""The role matrix (contract §3) and RolePermission, which enforces it."""
 
 from types import SimpleNamespace
 
@@ -10,7 +10,7 @@ from erp_testkit import auth_client
 
 IM, FM, ADMIN = roles.INVENTORY_MANAGER, roles.FINANCE_MANAGER, roles.ADMIN
 
-# CONTRACT §3 transcribed by hand: which non-admin roles hold each permission.
+# contract §3 transcribed by hand: which non-admin roles hold each permission.
 CONTRACT_MATRIX = {
     "contacts.read": {IM, FM},
     "contacts.write": {IM, FM},

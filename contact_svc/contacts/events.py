@@ -1,7 +1,7 @@
 """The events contact_svc publishes: contact.<kind>.created|updated|deleted.
 
 Written to the transactional outbox by the services, inside the transaction of the
-change, so an event is sent if and only if the change commits (CONTRACT §6). Each
+change, so an event is sent if and only if the change commits (contract §6). Each
 carries the contact's ``version`` after the change as ``aggregate_version``, so a
 consumer keeping a copy applies only what is newer than what it holds.
 """

@@ -1,7 +1,7 @@
 """Settings of the gateway: common's base settings without a database, plus where the upstreams live.
 
 Upstream URLs come from ``<NAME>_SERVICE_URL``; their defaults follow ``ERP_PORT_BASE``
-(CONTRACT §7: the gateway at base, the services at base+1 ... base+5 in the order of §1).
+(contract §7: the gateway at base, the services at base+1 ... base+5 in the order of §1).
 """
 
 from pathlib import Path
@@ -25,7 +25,7 @@ STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "ERP API gateway"
 
 PORT_BASE = env_int("ERP_PORT_BASE", 8000)
-# Offsets from ERP_PORT_BASE, in the order of CONTRACT §1.
+# Offsets from ERP_PORT_BASE, in the order of contract §1.
 UPSTREAM_PORT_OFFSETS = {"contact": 1, "auth": 2, "inventory": 3, "sales": 4, "purchase": 5}
 
 

@@ -211,7 +211,7 @@ class ProxiedResponse(HttpResponse):
 
 # The messages a service gives when a service it calls fails the same way (common.http), with a
 # proxy's statuses: a refused or dropped connection is a bad gateway (502), a connection not
-# accepted in time 503, an answer not given in time 504 (CONTRACT §4).
+# accepted in time 503, an answer not given in time 504 (contract §4).
 UPSTREAM_UNREACHABLE = BadGateway(UpstreamUnavailable.default_detail)
 UPSTREAM_NOT_ACCEPTING = UpstreamUnavailable()
 UPSTREAM_SLOW = UpstreamTimeout()

@@ -1,4 +1,4 @@
-"""The routing table (CONTRACT §4) as data: gateway path prefix -> upstream service and path.
+"""The routing table (contract §4) as data: gateway path prefix -> upstream service and path.
 
 A route matches its prefix exactly, or (unless ``exact``) the prefix followed by ``/...``;
 the rest of the path is appended to ``upstream_prefix``. The first match wins. A path no

@@ -1,7 +1,7 @@
 """The events inventory_svc publishes: stock issued, short, returned, and low.
 
 Written to the transactional outbox by the services, inside the transaction of the
-stock change, so an event is sent if and only if the change commits (CONTRACT §6).
+stock change, so an event is sent if and only if the change commits (contract §6).
 
 Aggregate versions: the order events are about the order's stock, decided once
 (issued or short: version 1) and given back at most once (returned: version 2), so a

@@ -34,6 +34,6 @@ class ItemFilter(django_filters.FilterSet):
         return queryset.filter(sku=normalize_sku(value))
 
     def filter_below_reorder_level(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        # "At or below" (CONTRACT §5): what to buy next.
+        # "At or below" (contract §5): what to buy next.
         at_or_below = Q(quantity__lte=F("reorder_level"))
         return queryset.filter(at_or_below if value == "true" else ~at_or_below)

@@ -1,4 +1,4 @@
-"""The events inventory_svc consumes, each handed to one service (CONTRACT §6).
+"""The events inventory_svc consumes, each handed to one service (contract §6).
 
 ``manage.py consume_events`` runs a handler in one transaction with the inbox record
 of its event id, so a redelivered event is applied once; the services are idempotent

@@ -1,7 +1,7 @@
 """Writes of the inventory domain: items, and every change of stock on hand.
 
 Views, event handlers, the admin and the seed command call exactly one of these.
-Errors are raised as common's exceptions, which the envelope handler maps (CONTRACT §2):
+Errors are raised as common's exceptions, which the envelope handler maps (contract §2):
 ``ValidationFailed`` (a model check, from Django's ``ValidationError``) -> 400, ``NotFound``
 -> 404, ``Conflict`` (a duplicate SKU, stock below zero, deleting an item still in use) -> 409.
 

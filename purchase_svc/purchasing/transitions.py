@@ -1,4 +1,4 @@
-"""The purchase order's state machine, as an explicit table (CONTRACT §5).
+"""The purchase order's state machine, as an explicit table (contract §5).
 
     Draft ──receipt──▶ PartiallyReceived ──receipt──▶ Received ──pay──▶ Paid
       │  └────────────receipt / receive─────────────▶ ▲

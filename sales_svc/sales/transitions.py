@@ -1,4 +1,4 @@
-"""The sales order's state machine, as an explicit table (CONTRACT §5).
+"""The sales order's state machine, as an explicit table (contract §5).
 
     Draft ──confirm──▶ Confirmed ──pay──▶ Paid
       │                   │

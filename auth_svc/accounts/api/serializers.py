@@ -1,4 +1,4 @@
-"""Request and response shapes of the auth API (CONTRACT §5 Auth); no logic beyond parsing."""
+"""Request and response shapes of the auth API (contract §5 Auth); no logic beyond parsing."""
 
 from __future__ import annotations
 

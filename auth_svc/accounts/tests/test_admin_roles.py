@@ -1,4 +1,4 @@
-"""What each role may do in auth's admin, transcribed by hand from CONTRACT §3: users are admin only.
+"""What each role may do in auth's admin, transcribed by hand from contract §3: users are admin only.
 
 Each service's config/tests/test_platform.py walks every admin and action against the matrix; this pins
 the outcome. Users are never deleted, tokens never edited (a deleted revocation would

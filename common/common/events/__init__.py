@@ -1,4 +1,4 @@
-"""The event backbone: transactional outbox, relay, topology and idempotent consumer (CONTRACT §6).
+"""The event backbone: transactional outbox, relay, topology and idempotent consumer (contract §6).
 
 Publishing, inside the transaction that makes the change, after locking the
 aggregate's row and bumping its version in the same UPDATE::

@@ -1,4 +1,4 @@
-"""Build and parse the event envelope of CONTRACT §6, in this one place.
+"""Build and parse the event envelope of contract §6, in this one place.
 
 ``{"event_id", "event_type", "version", "occurred_at", "producer", "correlation_id",
 "aggregate_id", "aggregate_version", "data"}``. :func:`build` checks ``data`` against

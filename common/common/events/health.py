@@ -1,6 +1,6 @@
 """The outbox backlog, for the readiness body, ``/metrics`` and ``manage.py outbox_status``.
 
-A backlog is reported, never a reason to be unready (CONTRACT §1): while the broker
+A backlog is reported, never a reason to be unready (contract §1): while the broker
 is away the outbox is exactly what lets writes go on. An alert watches the age of
 the oldest pending event (``erp_outbox_oldest_pending_age_seconds``) instead.
 """

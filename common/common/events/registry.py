@@ -1,4 +1,4 @@
-"""Declare every event type of CONTRACT §6 and the shape of its ``data``, once.
+"""Declare every event type of contract §6 and the shape of its ``data``, once.
 
 Producers and consumers refer to these constants, never to string literals::
 
@@ -235,7 +235,7 @@ _BY_KEY: dict[tuple[str, int], EventType] = {event_type.key: event_type for even
 if len(_BY_KEY) != len(ALL):
     raise RuntimeError("an event type and version is declared twice")
 
-# Which consuming service handles which types (CONTRACT §1/§6). The topology binds
+# Which consuming service handles which types (contract §1/§6). The topology binds
 # each service's queue to exactly these routing keys; the system check
 # ``common.events.checks`` holds each consumer's handler map to exactly these types.
 SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {

@@ -1,6 +1,6 @@
 """Apply an event to a local copy only if it is newer than what the copy holds.
 
-Delivery is at least once and unordered (CONTRACT §6): ``contact.customer.updated``
+Delivery is at least once and unordered (contract §6): ``contact.customer.updated``
 v5 may arrive after v6, or twice. A consumer that keeps a copy of another service's
 record (a customer's name on an order) stores the ``aggregate_version`` it applied
 beside it and lets :func:`apply_if_newer` compare the two in one conditional UPDATE,

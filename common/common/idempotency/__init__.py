@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` support for POSTs (CONTRACT §2), as a Django app with one table."""
+"""``Idempotency-Key`` support for POSTs (contract §2), as a Django app with one table."""
 
 # Here, not in the middleware: common.openapi documents the header without importing the app's models.
 HEADER = "Idempotency-Key"

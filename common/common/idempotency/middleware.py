@@ -1,4 +1,4 @@
-"""Replay the first response to a POST retried with the same ``Idempotency-Key`` (CONTRACT §2).
+"""Replay the first response to a POST retried with the same ``Idempotency-Key`` (contract §2).
 
 With a key, the claim, the view's work and the stored answer are one database transaction:
 

@@ -19,7 +19,7 @@ A service with a database and an admin star-imports :mod:`common.settings.servic
 No function here or in :mod:`.env` writes a module's globals: each returns a value that a
 settings module assigns to a name, so every setting can be found by its name.
 
-Everything is read from the environment (CONTRACT §7, :mod:`common.settings.env`); with
+Everything is read from the environment (contract §7, :mod:`common.settings.env`); with
 ``DJANGO_DEBUG`` off a missing secret, key or host list stops the import with a clear message.
 """
 
@@ -158,7 +158,7 @@ REST_FRAMEWORK = {
         "common.renderers.EnvelopeJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # No endpoint takes files: a multipart body is a 415 (CONTRACT §2). Forms are what the
+    # No endpoint takes files: a multipart body is a 415 (contract §2). Forms are what the
     # browsable API posts.
     "DEFAULT_PARSER_CLASSES": [
         "common.parsers.JSONParser",
@@ -218,7 +218,7 @@ ERP = {
     "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
     "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
     # Ready = the database answers; the broker and the outbox backlog are reported in the
-    # readiness body and /metrics, never a reason to be unready (CONTRACT §1, common.health).
+    # readiness body and /metrics, never a reason to be unready (contract §1, common.health).
     "READINESS_CHECKS": ["common.health.check_database"],
 }
 

@@ -1,4 +1,4 @@
-"""Read the environment (CONTRACT §7) into setting values, without side effects.
+"""Read the environment (contract §7) into setting values, without side effects.
 
 With ``DJANGO_DEBUG`` off, a missing secret, key or host list raises ImproperlyConfigured
 while the settings are imported, so the service stops at start with a clear message
@@ -75,7 +75,7 @@ def zone_named(name) -> ZoneInfo | None:
 def time_zone() -> str:
     """Return ``DJANGO_TIME_ZONE`` (default ``UTC``): the back office's dates for staff who chose none.
 
-    The API answers in UTC whatever this says (CONTRACT §2; common.timezones).
+    The API answers in UTC whatever this says (contract §2; common.timezones).
     """
     name = env("DJANGO_TIME_ZONE", "UTC")
     if zone_named(name) is None:

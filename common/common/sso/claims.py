@@ -3,7 +3,7 @@
 The role comes from one claim, ``SSO["ROLE_CLAIM"]`` (``role`` by default: what auth_svc
 issues). It may be a dotted path into nested claims (Keycloak: ``realm_access.roles``) and
 hold one value or a list (Entra ID's ``roles``); only the platform's role names count
-(CONTRACT §3). A list naming several of them gives the most powerful one, so the
+(contract §3). A list naming several of them gives the most powerful one, so the
 precedence below is the only rule.
 """
 

@@ -10,7 +10,7 @@ service (cookie names and paths, the OIDC client id, ``SSO``) each service assig
     OIDC_RP_CLIENT_SECRET = sso_client_secret(DEBUG)
     SSO = sso_settings(SERVICE_NAME)
 
-Environment (CONTRACT §7; docs/back-office.md):
+Environment (contract §7; docs/back-office.md):
 
 - ``SSO_CLIENT_ID`` (``<service>-admin``), ``SSO_CLIENT_SECRET`` (required with DEBUG off): this
   admin's OpenID Connect client at the provider.

@@ -6,7 +6,7 @@ Every service's suite calls these on its own ``admin.site``:
   matrix permission that governs it (completeness), and for each role (and nobody) grants
   exactly what the matrix says for that permission, no more and no less;
 - :func:`admin_grants`: what a role may do in each admin, for a test that pins it against
-  CONTRACT §3 by hand;
+  contract §3 by hand;
 - :func:`editable_field_problems`: no admin form (nor ``list_editable``) lets anyone type a
   status, a quantity, a stock level or a total.
 

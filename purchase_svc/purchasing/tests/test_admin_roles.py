@@ -1,4 +1,4 @@
-"""What each role may do in purchase's admin, transcribed by hand from CONTRACT §3.
+"""What each role may do in purchase's admin, transcribed by hand from contract §3.
 
 Each service's config/tests/test_platform.py walks every admin and action against the matrix; this pins
 the outcome, so a wrong declaration (paying as ``purchase.receive``...) fails here.
