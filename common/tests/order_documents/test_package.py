@@ -64,6 +64,42 @@ def test_the_package_has_no_http_layer_admin_filters_or_seeding():
     assert {module for module in imported if module and re.match(forbidden, module)} == set()
 
 
+# The steps of creating an order and of copying a party's new name, in the order they must run:
+# what a service calls instead is order_documents.documents.order_create and parties.party_rename.
+ORDER_STEPS = {
+    "party_version_known",
+    "party_and_lines_checked",
+    "party_name_for_new_order",
+    "lines_write",
+    "party_version_remember",
+    "apply_if_newer",
+}
+ORDER_SERVICES = ("sales_svc/sales", "purchase_svc/purchasing")
+
+
+def test_the_services_take_the_order_steps_through_one_home():
+    # given every module of the two order services, their tests aside
+    repository = Path(order_documents.__file__).parents[2]
+    paths = [
+        path
+        for folder in ORDER_SERVICES
+        for path in (repository / folder).rglob("*.py")
+        if "tests" not in path.relative_to(repository / folder).parts
+    ]
+
+    # then none imports a step of creating an order or renaming its party: each calls the one function
+    imported = {
+        (path.relative_to(repository).as_posix(), alias.name)
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name in ORDER_STEPS
+    }
+    assert len(paths) >= 20
+    assert sorted(imported) == []
+
+
 def test_the_test_kit_holds_no_test_cases():
     # given every module of the test kit
     paths = list(Path(erp_testkit.__file__).parent.glob("*.py"))
