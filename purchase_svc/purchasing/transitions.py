@@ -19,7 +19,5 @@ RECEIVE = Transition("receive", {Status.DRAFT}, Status.RECEIVED, stamp="received
 PAY = Transition("pay", {Status.RECEIVED}, Status.PAID, stamp="paid_at")
 CANCEL = Transition("cancel", {Status.DRAFT}, Status.CANCELLED, stamp="cancelled_at")
 
-TRANSITIONS = {transition.name: transition for transition in (RECEIVE, PAY, CANCEL)}
-
 # Lines may be replaced only while the order is a draft.
 EDITABLE = frozenset({Status.DRAFT})
