@@ -6,6 +6,7 @@ import pytest
 
 from common.roles import roles_for
 from erp_testkit.orders import order_schema
+from order_documents.models import MAX_QUANTITY
 
 TRANSITION_PERMISSIONS = {"receive": "purchase.receive", "pay": "orders.pay", "cancel": "purchase.cancel"}
 
@@ -57,3 +58,11 @@ def test_the_list_parameters_are_documented_from_the_filters(schema):
     assert parameters["received_after"] == parameters["created_before"] == "ISO 8601, inclusive."
     assert parameters["search"] == "Words that must each appear in the vendor's name or a SKU."
     assert "* `Received` - Received" in parameters["status"]
+
+
+def test_a_line_takes_the_quantities_every_order_document_shares(schema):
+    # when
+    quantity = schema["components"]["schemas"]["LineRequest"]["properties"]["quantity"]
+
+    # then: order_documents' limit, published as it is enforced
+    assert (quantity["minimum"], quantity["maximum"]) == (1, MAX_QUANTITY)
