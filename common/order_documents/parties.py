@@ -3,13 +3,13 @@
 Events arrive at least once and in any order, so a name is applied only if the event is
 newer than the copy (``aggregate_version`` of the contact, kept per order in the service's
 ``<party>_version`` field), in one conditional UPDATE of the service's orders
-(:func:`party_rename`, on :func:`common.events.apply_if_newer`): a late, older event changes
-nothing, and two handlers racing cannot leave the older name behind. The newest version heard of (and its
-name) is kept per party too (:func:`party_version_remember`, in the service's
-:class:`~order_documents.models.PartyVersion` model), so an order created after an event was
-applied starts from it, and one created while an event was applied takes that event's name
-(:func:`party_name_for_new_order`). A deleted contact leaves its orders as they are, name
-included.
+(:func:`party_rename`, on :func:`common.events.apply_if_newer`): a late, older event
+changes nothing, and two handlers racing cannot leave the older name behind. The newest
+version heard of (and its name) is kept per party too (:func:`party_version_remember`, in
+the service's :class:`~order_documents.models.PartyVersion` model), so an order created
+after an event was applied starts from it, and one created while an event was applied
+takes that event's name (:func:`party_name_for_new_order`). A deleted contact leaves its
+orders as they are, name included.
 """
 
 from __future__ import annotations
