@@ -9,6 +9,7 @@ and nothing in the repository reads the brief's folder beside it any more.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import typing
@@ -74,6 +75,44 @@ def contract_sections() -> set[int]:
 
 def test_the_contract_keeps_its_seven_sections():
     assert contract_sections() == set(range(1, 8))
+
+
+def _assigned_calls(path: Path) -> dict[str, str]:
+    """Return ``NAME = Class(...)`` module-level assignments of ``path`` as ``{NAME: "Class"}``."""
+    return {
+        node.targets[0].id: node.value.func.id
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+    }
+
+
+def _exception_statuses() -> dict[str, int]:
+    """Return the HTTP status each domain exception of common.exceptions declares (``status.HTTP_502_...``)."""
+    statuses = {}
+    for node in ast.parse((ROOT / "common" / "common" / "exceptions.py").read_text()).body:
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and ast.unparse(statement.targets[0]) == "status_code":
+                    statuses[node.name] = int(re.search(r"\d{3}", ast.unparse(statement.value)).group())
+    return statuses
+
+
+def test_the_contract_gives_the_gateways_statuses_for_a_failing_upstream():
+    # given the answers the gateway gives for each way an upstream fails (gateway/proxy/proxy.py)
+    answers = _assigned_calls(ROOT / "gateway" / "proxy" / "proxy.py")
+    status = _exception_statuses()
+    unreachable, not_accepting, slow = (
+        status[answers[name]] for name in ("UPSTREAM_UNREACHABLE", "UPSTREAM_NOT_ACCEPTING", "UPSTREAM_SLOW")
+    )
+
+    # then §4 says the same
+    section = " ".join(contract_section(4).split())
+    assert f"refuses or drops the connection, or answers nonsense, is a {unreachable}" in section
+    assert f"accepts no connection in time a {not_accepting}" in section
+    assert f"too slow to answer a {slow}" in section
 
 
 def test_every_contract_section_the_code_cites_exists():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import django_filters
 
+from common.filters import BooleanFilter
+
 from .models import ROLE_CHOICES, User
 
 ORDERING_FIELDS = ("created_at", "email")
@@ -17,7 +19,7 @@ SEARCH_FIELDS = ("email",)
 
 class UserFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=ROLE_CHOICES, help_text="The users holding this role.")
-    is_active = django_filters.BooleanFilter(help_text="`false`: the deactivated users.")
+    is_active = BooleanFilter(help_text="`false`: the deactivated users.")
 
     class Meta:
         model = User

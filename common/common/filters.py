@@ -4,8 +4,8 @@ A list view declares:
 
 - ``filterset_class``: a django-filter FilterSet of its field filters (``status``,
   ``created_after``...), applied by DjangoFilterBackend; a value it cannot read is a 400
-  naming the parameter; a time range is :func:`datetime_range`. The FilterSet lives in the
-  app's ``filters.py``, beside the ``SEARCH_FIELDS`` and ``ORDERING_FIELDS`` the view names;
+  naming the parameter; a time range is :func:`datetime_range`, a yes/no :class:`BooleanFilter`.
+  The FilterSet lives in the app's ``filters.py``, beside the ``SEARCH_FIELDS`` and ``ORDERING_FIELDS`` the view names;
 - ``search_fields``: ``?search=`` (:class:`SearchFilter`), every word in one of the fields;
 - ``ordering_fields`` (and optionally ``ordering``, else the queryset's own order):
   ``?ordering=`` (:class:`OrderingFilter`).
@@ -25,8 +25,10 @@ from __future__ import annotations
 import datetime
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.fields import IsoDateTimeField
+from django_filters.widgets import BooleanWidget
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
@@ -53,6 +55,33 @@ class UTCDateTimeField(IsoDateTimeField):
 
 class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
+
+
+class _StrictBooleanWidget(BooleanWidget):
+    # django-filter's widget reads an unknown value as "no value"; this one hands it on to be refused.
+    def value_from_datadict(self, data, files, name):
+        parsed = super().value_from_datadict(data, files, name)
+        raw = data.get(name)
+        return raw if parsed is None and raw not in (None, "") else parsed
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """``true`` or ``false`` (any case; ``1``/``0``), absent for no filter; anything else is an error."""
+
+    widget = _StrictBooleanWidget
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_python(self, value):
+        # The widget hands on only what it could not read as a boolean.
+        if isinstance(value, str):
+            raise DjangoValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """django-filter's ``BooleanFilter``, but ``?is_active=maybe`` is a 400 naming it instead of no filter."""
+
+    field_class = StrictBooleanField
 
 
 def datetime_range(field_name: str, *, help_text: str | None = None) -> tuple[DateTimeFilter, DateTimeFilter]:

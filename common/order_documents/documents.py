@@ -1,10 +1,11 @@
-"""Write an order document's lines: check references, write the lines, replace them while editable.
+"""Write an order document: create it with its lines, or replace its lines while it is editable.
 
 Every reference is checked with its owning service *before* the transaction opens (no row
 lock is held across a network call); on create, the party and the items are asked for at
-the same time (:func:`party_and_lines_checked`). A service's create function then writes
-its header and :func:`lines_write` in one transaction. A replacement locks the order row
-and re-checks its status, so it cannot slip in after a concurrent transition.
+the same time (:func:`party_and_lines_checked`), then :func:`order_create` writes the header
+(through the service's own ``header`` function, which names its party fields) and the lines
+in one transaction. A replacement locks the order row and re-checks its status, so it cannot
+slip in after a concurrent transition.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from django.db import transaction
 
@@ -20,10 +22,19 @@ from common.exceptions import InvalidTransition
 
 from .lines import LineRequest, PricedLine, lines_price, lines_total
 from .machine import order_get, order_lock, order_touch
-from .models import OrderDocument, OrderLine
+from .models import OrderDocument, OrderLine, PartyVersion
+from .parties import party_name_for_new_order, party_version_known
 from .references import items_fetch
 
 Order = TypeVar("Order", bound=OrderDocument)
+Order_co = TypeVar("Order_co", bound=OrderDocument, covariant=True)
+
+
+class HeaderCreate(Protocol[Order_co]):
+    """Insert an order's header with its party's copied ``name`` and ``version`` and its ``total_amount``."""
+
+    def __call__(self, *, name: str, version: int | None, total_amount: Decimal) -> Order_co: ...
+
 
 # Asks contact_svc for the party while this thread asks inventory_svc for the items: a
 # create waits for the slower of the two calls, not for their sum. The calls touch no
@@ -51,6 +62,34 @@ def party_and_lines_checked(
         pending.result()  # the party's error, if any, comes first
         raise
     return pending.result(), priced
+
+
+def order_create(
+    *,
+    versions: type[PartyVersion],
+    party_id,
+    party: Callable[[], dict],
+    lines: Sequence[LineRequest],
+    line_model: type[OrderLine],
+    header: HeaderCreate[Order],
+) -> Order:
+    """Create an order of ``party_id`` with ``lines``: party and items checked first, then one transaction.
+
+    ``party()`` fetches the party from its owning service; ``header`` inserts the order row
+    (the service names its fields). The party's name copied onto the order is at least as new
+    as every contact event applied so far (:func:`~order_documents.parties.party_name_for_new_order`):
+    the version known is read *before* the party is fetched, so the name fetched is at least
+    that new, and an event applied in between wins.
+    """
+    version_before = party_version_known(versions=versions, party_id=party_id)
+    fetched, priced = party_and_lines_checked(party=party, lines=lines)
+    with transaction.atomic():
+        name, version = party_name_for_new_order(
+            versions=versions, party_id=party_id, fetched_name=fetched["name"], version_before=version_before
+        )
+        order = header(name=name, version=version, total_amount=lines_total(priced))
+        lines_write(order=order, line_model=line_model, lines=priced)
+    return order
 
 
 def lines_write(*, order: OrderDocument, line_model: type[OrderLine], lines: Sequence[PricedLine]) -> None:

@@ -17,7 +17,9 @@ from django.db.models import Q
 
 from common.money import MoneyField
 
+# What one order may hold: lines, and units on a line (CONTRACT §5: 1 to 100 lines, quantity 1 to 1,000,000).
 MAX_LINES = 100
+MAX_QUANTITY = 1_000_000
 
 
 class PartyVersion(models.Model):

@@ -2,21 +2,49 @@
 
 Events arrive at least once and in any order, so a name is applied only if the event is
 newer than the copy (``aggregate_version`` of the contact, kept per order in the service's
-``<party>_version`` field), in one conditional UPDATE (:func:`common.events.apply_if_newer`,
-which the service calls on its own orders): a late, older event changes nothing, and two
-handlers racing cannot leave the older name behind. The newest version heard of (and its
-name) is kept per party too (:func:`party_version_remember`, in the service's
-:class:`~order_documents.models.PartyVersion` model), so an order created after an event was
-applied starts from it, and one created while an event was applied takes that event's name
-(:func:`party_name_for_new_order`). A deleted contact leaves its orders as they are, name
-included.
+``<party>_version`` field), in one conditional UPDATE of the service's orders
+(:func:`party_rename`, on :func:`common.events.apply_if_newer`): a late, older event
+changes nothing, and two handlers racing cannot leave the older name behind. The newest
+version heard of (and its name) is kept per party too (:func:`party_version_remember`, in
+the service's :class:`~order_documents.models.PartyVersion` model), so an order created
+after an event was applied starts from it, and one created while an event was applied
+takes that event's name (:func:`party_name_for_new_order`). A deleted contact leaves its
+orders as they are, name included.
 """
 
 from __future__ import annotations
 
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
 from common.events import apply_if_newer
 
-from .models import PartyVersion
+from .models import OrderDocument, PartyVersion
+
+
+def party_rename(
+    *,
+    versions: type[PartyVersion],
+    orders: QuerySet[OrderDocument],
+    party_id,
+    name: str,
+    version: int,
+    name_field: str,
+    version_field: str,
+) -> int:
+    """Copy ``version`` of a party's ``name`` onto ``orders`` (its orders) where it is newer; return how many changed.
+
+    One conditional UPDATE sets ``name_field`` and ``version_field`` and bumps each changed
+    order's revision; ``version`` (and its name) is also remembered in ``versions``, for orders
+    created later.
+    """
+    party_version_remember(versions=versions, party_id=party_id, name=name, version=version)
+    return apply_if_newer(
+        orders,
+        version=version,
+        values={name_field: name, "revision": F("revision") + 1, "updated_at": timezone.now()},
+        version_field=version_field,
+    )
 
 
 def party_version_remember(*, versions: type[PartyVersion], party_id, name: str, version: int) -> None:

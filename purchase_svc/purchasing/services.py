@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from common.events import apply_if_newer
-from order_documents.documents import lines_write, order_lines_replace, party_and_lines_checked
-from order_documents.lines import LineRequest, lines_total
+from order_documents.documents import order_create, order_lines_replace
+from order_documents.lines import LineRequest
 from order_documents.machine import order_lock, order_touch, transition_apply
-from order_documents.parties import party_name_for_new_order, party_version_known, party_version_remember
+from order_documents.parties import party_rename
 from order_documents.references import party_fetch
 
 from .events import purchase_order_cancelled_publish, purchase_order_paid_publish, purchase_order_received_publish
@@ -50,22 +49,24 @@ def purchase_order_create(
 
     ``order_id`` chooses the new order's id (the demo seed, so that a re-run finds its orders).
     """
-    # Read before contact_svc is asked: the name it answers is at least this new.
-    version_before = party_version_known(versions=VendorVersion, party_id=vendor_id)
-    vendor, priced = party_and_lines_checked(party=lambda: vendor_fetch(vendor_id=vendor_id), lines=lines)
-    with transaction.atomic():
-        name, version = party_name_for_new_order(
-            versions=VendorVersion, party_id=vendor_id, fetched_name=vendor["name"], version_before=version_before
-        )
-        order = PurchaseOrder.objects.create(
+
+    def header(*, name: str, version: int | None, total_amount: Decimal) -> PurchaseOrder:
+        return PurchaseOrder.objects.create(
             id=order_id or uuid.uuid4(),
             vendor_id=vendor_id,
             vendor_name=name,
             vendor_version=version,
-            total_amount=lines_total(priced),
+            total_amount=total_amount,
         )
-        lines_write(order=order, line_model=PurchaseOrderLine, lines=priced)
-    return order
+
+    return order_create(
+        versions=VendorVersion,
+        party_id=vendor_id,
+        party=lambda: vendor_fetch(vendor_id=vendor_id),
+        lines=lines,
+        line_model=PurchaseOrderLine,
+        header=header,
+    )
 
 
 def vendor_fetch(*, vendor_id: uuid.UUID) -> dict:
@@ -170,10 +171,12 @@ def purchase_order_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: in
 
     The version is also remembered for the vendor, for orders created later (order_documents.parties).
     """
-    party_version_remember(versions=VendorVersion, party_id=vendor_id, name=name, version=version)
-    return apply_if_newer(
-        PurchaseOrder.objects.filter(vendor_id=vendor_id),
+    return party_rename(
+        versions=VendorVersion,
+        orders=PurchaseOrder.objects.filter(vendor_id=vendor_id),
+        party_id=vendor_id,
+        name=name,
         version=version,
-        values={"vendor_name": name, "revision": F("revision") + 1, "updated_at": timezone.now()},
+        name_field="vendor_name",
         version_field="vendor_version",
     )

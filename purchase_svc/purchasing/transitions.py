@@ -28,7 +28,5 @@ CLOSE = Transition("close", {Status.PARTIALLY_RECEIVED}, Status.RECEIVED, stamp=
 PAY = Transition("pay", {Status.RECEIVED}, Status.PAID, stamp="paid_at")
 CANCEL = Transition("cancel", {Status.DRAFT}, Status.CANCELLED, stamp="cancelled_at")
 
-TRANSITIONS = {transition.name: transition for transition in (RECEIVE_PART, RECEIVE, CLOSE, PAY, CANCEL)}
-
 # Lines may be replaced only while the order is a draft (no receipt yet: a receipt leaves Draft).
 EDITABLE = frozenset({Status.DRAFT})

@@ -19,17 +19,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
-from common.events import apply_if_newer
 from common.exceptions import Conflict, InsufficientStock
-from order_documents.documents import lines_write, order_lines_replace, party_and_lines_checked
-from order_documents.lines import LineRequest, lines_total
+from order_documents.documents import order_create, order_lines_replace
+from order_documents.lines import LineRequest
 from order_documents.machine import order_get, order_lock, transition_apply
-from order_documents.parties import party_name_for_new_order, party_version_known, party_version_remember
+from order_documents.parties import party_rename
 
 from .clients import customer_fetch, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
@@ -48,22 +48,24 @@ def sales_order_create(
 
     ``order_id`` chooses the new order's id (the demo seed, so that a re-run finds its orders).
     """
-    # Read before contact_svc is asked: the name it answers is at least this new.
-    version_before = party_version_known(versions=CustomerVersion, party_id=customer_id)
-    customer, priced = party_and_lines_checked(party=lambda: customer_fetch(customer_id=customer_id), lines=lines)
-    with transaction.atomic():
-        name, version = party_name_for_new_order(
-            versions=CustomerVersion, party_id=customer_id, fetched_name=customer["name"], version_before=version_before
-        )
-        order = SalesOrder.objects.create(
+
+    def header(*, name: str, version: int | None, total_amount: Decimal) -> SalesOrder:
+        return SalesOrder.objects.create(
             id=order_id or uuid.uuid4(),
             customer_id=customer_id,
             customer_name=name,
             customer_version=version,
-            total_amount=lines_total(priced),
+            total_amount=total_amount,
         )
-        lines_write(order=order, line_model=SalesOrderLine, lines=priced)
-    return order
+
+    return order_create(
+        versions=CustomerVersion,
+        party_id=customer_id,
+        party=lambda: customer_fetch(customer_id=customer_id),
+        lines=lines,
+        line_model=SalesOrderLine,
+        header=header,
+    )
 
 
 def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> SalesOrder:
@@ -177,10 +179,12 @@ def sales_order_customer_rename(*, customer_id: uuid.UUID, name: str, version: i
 
     The version is also remembered for the customer, for orders created later (order_documents.parties).
     """
-    party_version_remember(versions=CustomerVersion, party_id=customer_id, name=name, version=version)
-    return apply_if_newer(
-        SalesOrder.objects.filter(customer_id=customer_id),
+    return party_rename(
+        versions=CustomerVersion,
+        orders=SalesOrder.objects.filter(customer_id=customer_id),
+        party_id=customer_id,
+        name=name,
         version=version,
-        values={"customer_name": name, "revision": F("revision") + 1, "updated_at": timezone.now()},
+        name_field="customer_name",
         version_field="customer_version",
     )

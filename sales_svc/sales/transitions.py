@@ -19,8 +19,6 @@ CONFIRM = Transition("confirm", {Status.DRAFT}, Status.CONFIRMED, stamp="confirm
 PAY = Transition("pay", {Status.CONFIRMED}, Status.PAID, stamp="paid_at")
 CANCEL = Transition("cancel", {Status.DRAFT, Status.CONFIRMED}, Status.CANCELLED, stamp="cancelled_at")
 
-TRANSITIONS = {transition.name: transition for transition in (CONFIRM, PAY, CANCEL)}
-
 # Lines may be replaced only while the order is a draft.
 EDITABLE = frozenset({Status.DRAFT})
 

@@ -108,6 +108,33 @@ def test_users_list_rejects_unknown_role_filter(admin_client):
     assert response.json() == field_errors(("role", "Select a valid choice. king is not one of the available choices."))
 
 
+@pytest.mark.parametrize("value", ["maybe", "no", "2"])
+def test_users_list_rejects_an_is_active_it_cannot_read(admin_client, value):
+    # when
+    response = admin_client.get(f"/users?is_active={value}")
+
+    # then: a 400 naming the parameter, not every user as if no filter had been given
+    assert response.status_code == 400
+    assert response.json() == field_errors(("is_active", "Must be true or false."))
+
+
+@pytest.mark.parametrize(
+    ("value", "emails"), [("false", ["gone@example.com"]), ("TRUE", ["here@example.com"]), ("", None)]
+)
+def test_users_list_filters_by_is_active(admin_client, admin_user, value, emails):
+    # given
+    UserFactory(email="here@example.com")
+    UserFactory(email="gone@example.com", is_active=False)
+
+    # when
+    response = admin_client.get(f"/users?is_active={value}&search=example.com&ordering=email")
+
+    # then: an empty value filters nothing
+    assert response.status_code == 200
+    listed = [row["email"] for row in response.json()["data"] if row["email"] != admin_user.email]
+    assert listed == (emails or ["gone@example.com", "here@example.com"])
+
+
 def test_users_retrieve(admin_client, user):
     # when
     response = admin_client.get(f"/users/{user.id}")

@@ -1,6 +1,6 @@
 """What a service's admin settings are made of: values for ``config/settings.py`` to assign by name.
 
-The settings every admin shares live in :mod:`common.settings.admin`; what depends on the
+The settings every admin shares live in :mod:`common.settings.service`; what depends on the
 service (cookie names and paths, the OIDC client id, ``SSO``) each service assigns itself::
 
     SESSION_COOKIE_NAME = admin_session_cookie(SERVICE_NAME)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import uuid
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,6 +64,88 @@ def test_the_package_has_no_http_layer_admin_filters_or_seeding():
     # then views, serializers, FilterSets, the admin and commands are each service's own
     forbidden = r"^(rest_framework|django_filters|django\.contrib\.admin|drf_spectacular|django\.core\.management)"
     assert {module for module in imported if module and re.match(forbidden, module)} == set()
+
+
+# The steps of creating an order and of copying a party's new name, in the order they must run:
+# what a service calls instead is order_documents.documents.order_create and parties.party_rename.
+ORDER_STEPS = {
+    "party_version_known",
+    "party_and_lines_checked",
+    "party_name_for_new_order",
+    "lines_write",
+    "party_version_remember",
+    "apply_if_newer",
+}
+ORDER_SERVICES = ("sales_svc/sales", "purchase_svc/purchasing")
+
+
+def test_the_services_take_the_order_steps_through_one_home():
+    # given every module of the two order services, their tests aside
+    repository = Path(order_documents.__file__).parents[2]
+    paths = [
+        path
+        for folder in ORDER_SERVICES
+        for path in (repository / folder).rglob("*.py")
+        if "tests" not in path.relative_to(repository / folder).parts
+    ]
+
+    # then none imports a step of creating an order or renaming its party: each calls the one function
+    imported = {
+        (path.relative_to(repository).as_posix(), alias.name)
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name in ORDER_STEPS
+    }
+    assert len(paths) >= 20
+    assert sorted(imported) == []
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """Module-level public names a module defines, but the classes Django finds itself (decorated, apps, commands)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef) and not node.decorator_list:
+            if not any(ast.unparse(base).endswith(("AppConfig", "BaseCommand")) for base in node.bases):
+                names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return {name for name in names if not name.startswith("_") and name != "logger"}
+
+
+def test_every_name_the_order_modules_define_is_used():
+    # given the modules of order_documents and of the two order services, their tests and migrations aside
+    repository = Path(order_documents.__file__).parents[2]
+    listed = subprocess.run(["git", "ls-files", "*.py"], cwd=repository, capture_output=True, text=True, check=True)
+    sources = {repository / name: (repository / name).read_text() for name in listed.stdout.split()}
+    folders = [repository / "common" / "order_documents", *(repository / folder for folder in ORDER_SERVICES)]
+    modules = [
+        path
+        for folder in folders
+        for path in folder.rglob("*.py")
+        if not {"tests", "migrations"} & set(path.relative_to(folder).parts)
+    ]
+
+    # then each name they define is used: in its own module, or in another module than its twin's definition
+    words = {path: Counter(re.findall(r"\w+", text)) for path, text in sources.items()}
+
+    def uses(name: str, path: Path) -> int:
+        if not words[path][name]:
+            return 0
+        defined = re.search(rf"^(?:def |class )?{name}\b(?: =|\(|:)", sources[path], flags=re.MULTILINE)
+        return words[path][name] - (1 if defined else 0)
+
+    unused = {
+        (path.relative_to(repository).as_posix(), name)
+        for path in modules
+        for name in _defined_names(ast.parse(sources[path]))
+        if not any(uses(name, other) for other in sources)
+    }
+    assert len(modules) >= 25
+    assert sorted(unused) == []
 
 
 def test_the_test_kit_holds_no_test_cases():

@@ -13,10 +13,8 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from common.money import MoneySerializerField
-from order_documents.models import MAX_LINES
+from order_documents.models import MAX_LINES, MAX_QUANTITY
 from purchasing.models import PurchaseOrder
-
-MAX_QUANTITY = 1_000_000
 
 
 # Published as ``OrderLine``, the component name both order services' documents share.

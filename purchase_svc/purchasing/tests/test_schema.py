@@ -6,6 +6,7 @@ import pytest
 
 from common.roles import roles_for
 from erp_testkit.orders import order_schema
+from order_documents.models import MAX_QUANTITY
 
 TRANSITION_PERMISSIONS = {
     "receipts": "purchase.receive",
@@ -75,3 +76,11 @@ def test_the_receipts_list_is_documented_without_the_orders_filters(schema):
     assert operation["summary"] == "List an order's receipts"
     assert f"Roles: {', '.join(roles_for('orders.read'))}." in operation["description"]
     assert [parameter["name"] for parameter in operation["parameters"]] == ["id"]
+
+
+def test_a_line_takes_the_quantities_every_order_document_shares(schema):
+    # when
+    quantity = schema["components"]["schemas"]["LineRequest"]["properties"]["quantity"]
+
+    # then: order_documents' limit, published as it is enforced
+    assert (quantity["minimum"], quantity["maximum"]) == (1, MAX_QUANTITY)

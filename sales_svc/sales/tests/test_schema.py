@@ -6,6 +6,7 @@ import pytest
 
 from common.roles import roles_for
 from erp_testkit.orders import order_schema
+from order_documents.models import MAX_QUANTITY
 
 TRANSITION_PERMISSIONS = {"confirm": "sales.confirm", "pay": "orders.pay", "cancel": "sales.cancel"}
 
@@ -58,3 +59,11 @@ def test_the_list_parameters_are_documented_from_the_filters(schema):
     assert parameters["confirmed_after"] == parameters["created_before"] == "ISO 8601, inclusive."
     assert parameters["ordering"] == "Among created_at, updated_at, total_amount, status; `-` descends."
     assert "* `short` - Short" in parameters["stock_status"]
+
+
+def test_a_line_takes_the_quantities_every_order_document_shares(schema):
+    # when
+    quantity = schema["components"]["schemas"]["LineRequest"]["properties"]["quantity"]
+
+    # then: order_documents' limit, published as it is enforced
+    assert (quantity["minimum"], quantity["maximum"]) == (1, MAX_QUANTITY)
