@@ -17,11 +17,9 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Max
-from django.template.response import TemplateResponse
 
-from common.admin import RoleAdminMixin, each_through_service, role_action, service_error_text
+from common.admin import RoleAdminMixin, action_form_page, each_through_service, role_action, service_error_text
 from common.exceptions import ServiceError
 
 from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatusChange, PurchaseReceipt
@@ -191,15 +189,14 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
             order.refresh_from_db()
             self.message_user(request, f"Receipt recorded: order {order.pk} is {order.status}.", messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Record a receipt",
-            "opts": self.model._meta,
-            "order": order,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/purchasing/purchaseorder/record_receipt.html", context)
+        return action_form_page(
+            self,
+            request,
+            title="Record a receipt",
+            template="admin/purchasing/purchaseorder/record_receipt.html",
+            form=form,
+            order=order,
+        )
 
     @role_action(permission="purchase.receive", description="Close selected orders short")
     def close_short(self, request, queryset):
