@@ -7,6 +7,7 @@
   ...}``, each action is a :func:`role_action` naming its matrix permission. A key left
   out, or an action without a permission, is refused to everyone (fail closed), and
   ``checks.py`` reports it (``common.E002``).
+- :func:`action_form_page`: the page of an action that asks for something first.
 - :class:`ServiceErrorsAdminMixin`: a ModelAdmin whose ``save_model`` / ``delete_model``
   call services shows their refusals as messages, never a 500.
 
@@ -22,8 +23,10 @@ from typing import ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from rest_framework.exceptions import APIException
 
 from .exceptions import ServiceError
@@ -234,6 +237,26 @@ def service_error_text(exc) -> str:
         detail["message"] for detail in getattr(exc, "details", None) or [] if detail["message"] != text
     )
     return f"{text} {details}".strip()
+
+
+def action_form_page(modeladmin, request, *, title: str, template: str, form, **context) -> TemplateResponse:
+    """The page of an action that asks for something first (its form posts back to the action with ``apply``).
+
+    ``template`` extends ``admin/base_site.html`` and carries the selected rows back as
+    ``action_checkbox_name`` inputs; ``context`` adds what it shows (the rows, the order).
+    """
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "opts": modeladmin.model._meta,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            **context,
+        },
+    )
 
 
 def each_through_service(modeladmin, request, rows, *, call: Callable, name: Callable, success: str) -> int:

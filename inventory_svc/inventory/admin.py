@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import F, Q
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin, role_action, service_error_text
+from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin, action_form_page, role_action, service_error_text
 from common.exceptions import ServiceError
 
 from .models import Item, StockMovement
@@ -122,15 +120,14 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
                 return None
             self.message_user(request, f"Stock of {queryset.count()} item(s) changed by {change:+d}.", messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Adjust stock",
-            "opts": self.model._meta,
-            "items": queryset,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/inventory/item/adjust_stock.html", context)
+        return action_form_page(
+            self,
+            request,
+            title="Adjust stock",
+            template="admin/inventory/item/adjust_stock.html",
+            form=form,
+            items=queryset,
+        )
 
 
 @admin.register(StockMovement)

@@ -6,17 +6,19 @@ by order (sales) and by receipt (purchase) as well (the ledger, and the decision
 recorded per sales order), so the same order or receipt under a second event id
 changes nothing either. ``event.data`` arrives typed and
 checked against the registry (a message that does not match is dead-lettered before
-it gets here); what the types cannot say (a line of 0 units, an order without lines)
-is refused here, as permanently.
+it gets here); what the types cannot say (a line of 0 units, an order without lines, a
+purchase order received both whole and by receipts) is refused here, as permanently.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 from common.events import Event, PoisonMessage, registry
 
 from .services import (
+    WholeAndPartsReceived,
     stock_issue_for_order,
     stock_receive_for_order,
     stock_receive_for_receipt,
@@ -32,15 +34,26 @@ def handle_sales_order_confirmed(event: Event) -> None:
 def handle_purchase_order_received(event: Event) -> None:
     """v1, the whole order at once: one receipt of the whole order."""
     data: registry.PurchaseOrderReceivedData = event.data
-    stock_receive_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
+    with _received_once():
+        stock_receive_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
 
 
 def handle_purchase_receipt(event: Event) -> None:
     """v2, one receipt: its lines, once per receipt and item."""
     data: registry.PurchaseReceiptData = event.data
-    stock_receive_for_receipt(
-        order_id=data.order_id, receipt_id=data.receipt_id, lines=_checked(data.items), actor=_actor(event)
-    )
+    with _received_once():
+        stock_receive_for_receipt(
+            order_id=data.order_id, receipt_id=data.receipt_id, lines=_checked(data.items), actor=_actor(event)
+        )
+
+
+@contextmanager
+def _received_once():
+    """An order received whole and by receipts too would count its goods twice: refused, as permanently."""
+    try:
+        yield
+    except WholeAndPartsReceived as exc:
+        raise PoisonMessage(str(exc)) from exc
 
 
 def handle_sales_order_cancelled(event: Event) -> None:

@@ -62,6 +62,21 @@ MAX_QUANTITY = 2**31 - 1
 EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level"})
 
 
+class WholeAndPartsReceived(Exception):
+    """A purchase order's stock was to be received both whole (v1) and receipt by receipt (v2).
+
+    An order is received one way or the other: purchase_svc publishes v1 only for orders
+    received whole before receipts existed (their receipt is named by the order's id), and
+    v2 only for receipts of its own. Applying both would count the same goods twice.
+    """
+
+    def __init__(self, order_id: uuid.UUID, receipt_id: uuid.UUID):
+        self.order_id, self.receipt_id = order_id, receipt_id
+        kind = "whole" if receipt_id == order_id else f"receipt {receipt_id}"
+        other = "by receipts" if receipt_id == order_id else "whole"
+        super().__init__(f"purchase order {order_id} ({kind}) was already received {other}")
+
+
 class UnknownItems(Exception):
     """Stock was to be moved for items that do not exist (an event naming a deleted item)."""
 
@@ -304,19 +319,25 @@ def stock_receive_for_receipt(
 ) -> list[StockMovement]:
     """Receive one receipt of a purchase order: each item once, whatever is redelivered or raced.
 
-    The movements name the order (``reference``) and the receipt (``receipt``). An item this
+    The movements name the order (``reference``) and the receipt (``receipt_id``). An item this
     receipt already moved is skipped (checked under the stock lock, the unique constraint
     on (item, order, receipt) the backstop), so a redelivery writes nothing. Raises
     ``UnknownItems`` (nothing written) when a line names an item that does not exist:
-    stock cannot be received into nothing, so the event is dead-lettered for an operator.
+    stock cannot be received into nothing, so the event is dead-lettered for an operator;
+    and ``WholeAndPartsReceived`` (nothing written) for a receipt of the whole order (named
+    by the order's id) when the order has receipts of its own, or the other way round.
     """
     wanted = quantities_by_item(lines)
     stocks = _stocks_lock(wanted)
-    done = set(
-        StockMovement.objects.filter(
-            reference=order_id, receipt_id=receipt_id, reason=MovementReason.PURCHASE_RECEIPT
-        ).values_list("item_id", flat=True)
-    )
+    moved = StockMovement.objects.filter(reference=order_id, reason=MovementReason.PURCHASE_RECEIPT)
+    done, others = set(), set()
+    for moved_receipt, item_id in moved.values_list("receipt_id", "item_id"):
+        if moved_receipt == receipt_id:
+            done.add(item_id)
+        else:
+            others.add(moved_receipt)
+    if others and (receipt_id == order_id or order_id in others):
+        raise WholeAndPartsReceived(order_id, receipt_id)
     changes = {item_id: quantity for item_id, quantity in wanted.items() if item_id not in done}
     if not changes:
         return []

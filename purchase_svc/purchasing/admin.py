@@ -3,8 +3,8 @@
 Nothing here is editable: status, quantities and totals change only through the services,
 which the actions call one order at a time (the same services as the API, so a receipt
 writes its event, and inventory adds the stock, like any other), each order reporting its
-own success or refusal. "Record a receipt" asks, for one order, how many units arrived on
-each open line and calls :func:`purchase_order_receipt_create`; "Close short" calls
+own success or refusal. "Record a receipt" asks, for one order, how many units of each
+item still expected arrived and calls :func:`purchase_order_receipt_create`; "Close short" calls
 :func:`purchase_order_close`. Who may look and which actions they are offered follow the
 role matrix (common.admin, common.roles: ``purchase.receive``, ``orders.pay``,
 ``purchase.cancel``).
@@ -12,15 +12,14 @@ role matrix (common.admin, common.roles: ``purchase.receive``, ``orders.pay``,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Max
-from django.template.response import TemplateResponse
 
-from common.admin import RoleAdminMixin, each_through_service, role_action, service_error_text
+from common.admin import RoleAdminMixin, action_form_page, each_through_service, role_action, service_error_text
 from common.exceptions import ServiceError
 
 from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatusChange, PurchaseReceipt
@@ -66,31 +65,48 @@ class PurchaseReceiptInline(RoleAdminMixin, admin.TabularInline):
 
 
 class ReceiptForm(forms.Form):
-    """One field per open line of the order: how many of its units arrived."""
+    """One field per item the order still expects: how many of its units arrived.
+
+    Per item, not per line, because that is what the service takes (and the API): an item
+    on several lines fills them in their order, so a field per line would promise a line
+    the units may not go to. Each field is named by the item's first open line.
+    """
 
     def __init__(self, *args, lines, **kwargs):
         super().__init__(*args, **kwargs)
-        self.lines = [line for line in lines if line.quantity_open]
-        for line in self.lines:
-            self.fields[str(line.pk)] = forms.IntegerField(
-                label=f"{line.sku} {line.name}",
+        by_item: dict[uuid.UUID, list[PurchaseOrderLine]] = {}
+        for line in sorted(lines, key=lambda line: line.position):
+            by_item.setdefault(line.item_id, []).append(line)
+        self.items: dict[str, uuid.UUID] = {}  # field name -> item
+        for item_id, item_lines in by_item.items():
+            open_lines = [line for line in item_lines if line.quantity_open]
+            if not open_lines:
+                continue
+            first, quantity_open = open_lines[0], sum(line.quantity_open for line in item_lines)
+            ordered, received = (
+                sum(line.quantity for line in item_lines),
+                sum(line.quantity_received for line in item_lines),
+            )
+            self.items[str(first.pk)] = item_id
+            self.fields[str(first.pk)] = forms.IntegerField(
+                label=f"{first.sku} {first.name}",
                 min_value=0,
-                max_value=line.quantity_open,
+                max_value=quantity_open,
                 initial=0,
-                help_text=f"ordered {line.quantity}, received {line.quantity_received}, open {line.quantity_open}",
+                help_text=f"ordered {ordered}, received {received}, open {quantity_open}",
             )
 
     def clean(self):
         cleaned = super().clean()
-        if not any(cleaned.get(str(line.pk)) for line in self.lines):
+        if not any(cleaned.get(name) for name in self.items):
             raise forms.ValidationError("Enter what arrived on at least one line.")
         return cleaned
 
     def requests(self) -> list[ReceiptRequest]:
         return [
-            ReceiptRequest(item_id=line.item_id, quantity=self.cleaned_data[str(line.pk)])
-            for line in self.lines
-            if self.cleaned_data[str(line.pk)]
+            ReceiptRequest(item_id=item_id, quantity=self.cleaned_data[name])
+            for name, item_id in self.items.items()
+            if self.cleaned_data[name]
         ]
 
 
@@ -173,15 +189,14 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
             order.refresh_from_db()
             self.message_user(request, f"Receipt recorded: order {order.pk} is {order.status}.", messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Record a receipt",
-            "opts": self.model._meta,
-            "order": order,
-            "form": form,
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/purchasing/purchaseorder/record_receipt.html", context)
+        return action_form_page(
+            self,
+            request,
+            title="Record a receipt",
+            template="admin/purchasing/purchaseorder/record_receipt.html",
+            form=form,
+            order=order,
+        )
 
     @role_action(permission="purchase.receive", description="Close selected orders short")
     def close_short(self, request, queryset):

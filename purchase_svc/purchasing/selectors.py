@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
+
+from common.money import quantize_money
 
 from .models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine
 
@@ -41,6 +44,51 @@ def purchase_received_discrepancies() -> list[ReceivedLineDiscrepancy]:
         .values_list("order_id", "id", "item_id", "quantity_received", "receipts")
     )
     return [ReceivedLineDiscrepancy(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class OrderReceiptDiscrepancy:
+    """An order whose ``received_amount`` or status does not follow from its receipts."""
+
+    order_id: uuid.UUID
+    status: str
+    problem: str
+
+
+def purchase_order_receipt_discrepancies() -> list[OrderReceiptDiscrepancy]:
+    """Return every order whose ``received_amount`` or status disagrees with its receipts (two queries a chunk).
+
+    What arrived is Σ the receipt lines per line (not ``quantity_received``, which
+    :func:`purchase_received_discrepancies` checks), so a drift is named once, where it is.
+    ``received_amount`` is Σ arrived x unit price, as the receipts keep it; nothing arrives in
+    Draft or Cancelled, a PartiallyReceived order has had something and expects more, and a
+    Received or Paid one expects nothing more unless it was closed short (which only they are).
+    """
+    lines = PurchaseOrderLine.objects.annotate(arrived=Coalesce(Sum("receipt_lines__quantity"), 0))
+    orders = PurchaseOrder.objects.order_by("created_at", "id").prefetch_related(Prefetch("lines", queryset=lines))
+    found = []
+    for order in orders.iterator(chunk_size=500):
+        problems = _order_receipt_problems(order, list(order.lines.all()))
+        found.extend(OrderReceiptDiscrepancy(order.id, order.status, problem) for problem in problems)
+    return found
+
+
+def _order_receipt_problems(order: PurchaseOrder, lines: list[PurchaseOrderLine]) -> list[str]:
+    Status = PurchaseOrder.Status
+    amount = quantize_money(sum((line.unit_price * line.arrived for line in lines), Decimal(0)))
+    arrived, expected = any(line.arrived for line in lines), any(line.arrived < line.quantity for line in lines)
+    problems = []
+    if order.received_amount != amount:
+        problems.append(f"received_amount {order.received_amount}, receipts {amount}")
+    if order.status in (Status.DRAFT, Status.CANCELLED) and arrived:
+        problems.append("has receipts")
+    if order.status == Status.PARTIALLY_RECEIVED and not (arrived and expected):
+        problems.append("expects nothing more" if arrived else "has no receipt")
+    if order.status in (Status.RECEIVED, Status.PAID) and expected and not order.closed_short:
+        problems.append("still expects units but was not closed short")
+    if order.closed_short and order.status not in (Status.RECEIVED, Status.PAID):
+        problems.append("closed short")
+    return problems
 
 
 def purchase_receipt_quantities() -> list[dict]:

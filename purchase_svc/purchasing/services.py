@@ -12,13 +12,16 @@ its status history, its outbox row)::
 
     PurchaseOrder row -> its PurchaseOrderLine rows (ascending id) -> inserts
 
-No transaction locks two orders, and no row lock is held across a call to another
-service (references are checked before the transaction opens). Every writer of an
-order's lines holds the order row first, so the line locks never wait on each other in
-two orders; they keep a line's ``quantity_received`` read and its write together even
-for a writer that someday skips the order lock, and the database's CHECK
-``quantity_received <= quantity`` is the backstop: a line is never over-received. The
-vendor-name handler writes with one conditional UPDATE per order row, the same single lock.
+No row lock is held across a call to another service (references are checked before
+the transaction opens). Every writer of an order's lines holds the order row first, so
+two writers of one order's lines are serialised by the order row before either asks
+for a line; the line locks (in ascending id) keep a line's ``quantity_received`` read
+and its write together even for a writer that someday skips the order lock, and the
+database's CHECK ``quantity_received <= quantity`` is the backstop: a line is never
+over-received. Only the vendor-name handler holds several orders: one conditional
+UPDATE over a vendor's orders, which takes no lock after them; every other transaction
+locks one order, so none of them waits for a second order while holding the first,
+and no cycle can form.
 """
 
 from __future__ import annotations

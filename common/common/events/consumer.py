@@ -31,7 +31,9 @@ Per message:
 3. Ack after the commit. A crash between commit and ack redelivers the message,
    which step 2 recognises as a duplicate.
 4. A handler exception is retried through ``<service>.events.retry.<ms>ms`` with
-   the delays of ``RETRY_DELAYS`` (header ``x-erp-attempt``), then dead-lettered.
+   the delays of ``RETRY_DELAYS`` (header ``x-erp-attempt``), then dead-lettered;
+   a handler's ``PoisonMessage`` (what the types cannot say, and no retry changes)
+   is dead-lettered at once.
    A database ``OperationalError``/``InterfaceError`` (database away, deadlock)
    is retried at the longest delay without using up attempts, since it says
    little about the message; those retries are counted apart (header
@@ -397,6 +399,9 @@ class EventConsumer(ConsumerMixin):
             else:
                 logger.warning("event %s: database error, will retry: %s", event.event_id, _describe(exc))
                 self._retry(message, attempt, db_retries + 1, self.db_retry_delay, f"database: {_describe(exc)}")
+            return
+        except PoisonMessage as exc:  # the handler saw what no retry can change (rolled back with the inbox row)
+            self._dead_letter(message, exc.reason, attempt)
             return
         except Exception as exc:
             logger.warning(

@@ -70,14 +70,26 @@ def race(monkeypatch, module, *, hold: str, call: Callable[[], Any]) -> tuple[Wo
     the first caller stops there, holding its row locks; the second starts and runs into
     them; then the first is released. Returns both finished workers (result or error).
     """
+    return race_between(monkeypatch, module, hold=hold, first=call, second=call)
+
+
+def race_between(
+    monkeypatch, module, *, hold: str, first: Callable[[], Any], second: Callable[[], Any]
+) -> tuple[Worker, Worker]:
+    """:func:`race` of two calls: ``first`` held inside ``module.<hold>`` while ``second`` runs into its locks.
+
+    Both workers have finished when it returns (a worker still running after 10 s fails:
+    a deadlock or a lock never released).
+    """
     reached, release = paused_after(monkeypatch, module, hold)
-    first = Worker(call)
-    first.start()
+    workers = [Worker(first)]
+    workers[0].start()
     assert reached.wait(10), f"{hold} was never reached"
-    second = Worker(call)
-    second.start()
-    wait_until_blocked_or_done(second)
+    workers.append(Worker(second))
+    workers[1].start()
+    wait_until_blocked_or_done(workers[1])
     release.set()
-    first.join(10)
-    second.join(10)
-    return first, second
+    for worker in workers:
+        worker.join(10)
+        assert not worker.is_alive(), "a worker is still running (a deadlock?)"
+    return workers[0], workers[1]

@@ -437,6 +437,30 @@ def test_the_same_receipt_under_two_event_ids_moves_stock_once(consumer, publish
     assert on_hand(item) == 3 == ledger_total(item)
 
 
+def test_a_whole_order_message_for_an_order_received_by_receipts_is_dead_lettered(
+    consumer, publish, make_item, snapshot, topology, amqp_url
+):
+    # given: 4 of 10 received by a receipt (v2)
+    item = make_item()
+    order = uuid.uuid4()
+    publish(
+        registry.PURCHASE_ORDER_RECEIVED_V2, receipt_event(order, uuid.uuid4(), (item, 4), status="PartiallyReceived")
+    )
+    wait_until(lambda: consumer.applied == 1, message="the receipt")
+    before = snapshot()
+
+    # when: the previous version names the same order whole (10 more would count the 4 twice)
+    publish(registry.PURCHASE_ORDER_RECEIVED, order_event(order, (item, 10), party="vendor_id"))
+    wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
+
+    # then: parked for an operator at once (no retry changes it), nothing changed
+    assert consumer.retried == 0
+    assert snapshot() == before
+    assert on_hand(item) == 4 == ledger_total(item)
+    [letter] = drain(amqp_url, topology.dlq_name("inventory"))
+    assert "already received by receipts" in letter.headers[REASON]
+
+
 def _run_and_close(worker: EventConsumer) -> None:
     try:
         worker.run(safety_interval=0.2)

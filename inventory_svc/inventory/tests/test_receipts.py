@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from inventory.lines import StockLine
 from inventory.models import MovementReason, StockMovement
 from inventory.selectors import stock_ledger_discrepancies
-from inventory.services import stock_receive_for_order, stock_receive_for_receipt
+from inventory.services import WholeAndPartsReceived, stock_receive_for_order, stock_receive_for_receipt
 
 from .conftest import ledger_total, on_hand
 from .test_concurrency import run_concurrently
@@ -167,3 +167,23 @@ def test_check_receipt_ledger_refuses_a_file_it_cannot_read(tmp_path):
     # when / then
     with pytest.raises(CommandError, match="not what check_purchase_receipts --export writes"):
         call_command("check_receipt_ledger", str(path), stdout=StringIO())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first", ["receipts", "whole"])
+def test_an_order_is_received_whole_or_by_receipts_never_both(make_item, first):
+    # given: an order of 10, 4 received one way
+    item = make_item()
+    order, receipt = uuid.uuid4(), uuid.uuid4()
+    by_receipt = lambda: stock_receive_for_receipt(  # noqa: E731
+        order_id=order, receipt_id=receipt, lines=[StockLine(item.pk, 4)], actor="purchase"
+    )
+    whole = lambda: stock_receive_for_order(order_id=order, lines=[StockLine(item.pk, 10)], actor="purchase")  # noqa: E731
+    (by_receipt if first == "receipts" else whole)()
+    before = list(StockMovement.objects.values_list("receipt_id", "change"))
+
+    # when / then: the other way is refused and writes nothing (the goods would count twice)
+    with pytest.raises(WholeAndPartsReceived):
+        (whole if first == "receipts" else by_receipt)()
+    assert list(StockMovement.objects.values_list("receipt_id", "change")) == before
+    assert on_hand(item) == ledger_total(item) == before[0][1]

@@ -161,10 +161,12 @@ class PurchaseOrderViewSet(
     )
     @receipts.mapping.post
     def receipt_create(self, request, pk=None):
+        # The order first, as DRF's update does: an unknown order is a 404 whatever the body.
+        order = self.get_object()
         serializer = PurchaseReceiptCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         receipt = purchase_order_receipt_create(
-            order_id=self.get_object().pk,
+            order_id=order.pk,
             items=receipt_requests(serializer.validated_data["items"]),
             actor=actor_of(request.user),
         )

@@ -3,6 +3,8 @@ the status history written by the transitions (API or admin) and shown read-only
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -142,6 +144,36 @@ def test_an_inventory_manager_records_a_receipt_through_the_service(services, dr
     assert [(event, data["items"][0]["quantity"]) for event, data in outbox()] == [("purchase.order.received", 60)]
     page = inventory.get(f"{CHANGELIST}{order['id']}/change/").content.decode()
     assert "60 x BOLT" in page
+
+
+def test_an_item_on_two_lines_is_one_field_filling_its_lines_in_their_order(services, draft, staff_login, as_admin):
+    # given: the same bolt on two lines at different agreed costs
+    bolt = services.add_item(sku="BOLT")
+    order = as_admin.post(
+        "/orders",
+        {
+            "vendor_id": services.add_contact("vendors", "Two Prices"),
+            "items": [
+                {"item_id": bolt, "quantity": 5, "unit_price": "10.00"},
+                {"item_id": bolt, "quantity": 5, "unit_price": "2.00"},
+            ],
+        },
+        format="json",
+    ).json()["data"]
+    first, second = PurchaseOrderLine.objects.filter(order_id=order["id"]).order_by("position")
+    inventory = staff_login(INVENTORY_MANAGER)
+    chosen = {"action": "record_receipt", "_selected_action": [order["id"]]}
+
+    # when: the form, then 7 bolts
+    form = inventory.post(CHANGELIST, chosen).content.decode()
+    response = inventory.post(CHANGELIST, {**chosen, "apply": "1", str(first.pk): 7}, follow=True)
+
+    # then: one field for the bolt (a field per line would promise the second line units the service puts on the first)
+    assert "ordered 10, received 0, open 10" in form
+    assert f'name="{second.pk}"' not in form
+    assert f"Receipt recorded: order {order['id']} is PartiallyReceived." in admin_messages(response)
+    assert list(PurchaseOrderLine.objects.order_by("position").values_list("quantity_received", flat=True)) == [5, 2]
+    assert PurchaseOrder.objects.get(pk=order["id"]).received_amount == Decimal("54.00")
 
 
 def test_a_receipt_of_nothing_is_refused_by_the_form(services, draft, staff_login):

@@ -1,4 +1,8 @@
-"""Receipts racing for the same open quantity (PostgreSQL, threads): the line is never over-received."""
+"""Receipts racing each other and every other write of the order (PostgreSQL, threads): the line is never over-received.
+
+The second writer waits on the order row the first holds (the lock order, purchasing.services), then sees what
+the first committed: a transition it no longer allows is its 409, never a deadlock or a double count.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ import pytest
 from django.db import connection
 
 from common.events.models import OutboxEvent
-from erp_testkit.concurrency import Worker
+from common.exceptions import InvalidTransition
+from erp_testkit.concurrency import Worker, race_between
+from order_documents import documents
+from order_documents.lines import LineRequest
 from purchasing import services as purchase_services
 from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt
 from purchasing.receipts import OverReceipt, ReceiptRequest
@@ -53,3 +60,89 @@ def test_twenty_concurrent_one_unit_receipts_against_ten_open_receive_exactly_te
     events = [json.loads(row.payload)["data"] for row in OutboxEvent.objects.order_by("id")]
     assert sum(line["quantity"] for data in events for line in data["items"]) == 10
     assert len(events) == 10
+
+
+def _lines(order_id) -> list[tuple[int, int]]:
+    return list(
+        PurchaseOrderLine.objects.filter(order_id=order_id)
+        .order_by("position")
+        .values_list("quantity", "quantity_received")
+    )
+
+
+@pytest.mark.parametrize(
+    ("second", "outcome", "status", "lines"),
+    [
+        ("receive", None, "Received", [(10, 10), (5, 5)]),
+        ("close", None, "Received", [(10, 4), (5, 5)]),
+        ("cancel", InvalidTransition, "PartiallyReceived", [(10, 4), (5, 0)]),
+        ("replace lines", InvalidTransition, "PartiallyReceived", [(10, 4), (5, 0)]),
+        ("receipt beyond what is left", OverReceipt, "PartiallyReceived", [(10, 4), (5, 0)]),
+    ],
+)
+def test_a_transition_racing_a_receipt_waits_for_it_and_sees_what_it_committed(
+    monkeypatch, services, draft, second, outcome, status, lines
+):
+    # given: 10 bolts and 5 nuts ordered (for close, the nuts already in); a receipt of 4 bolts holding its locks
+    bolt, nut = services.add_item(), services.add_item()
+    order = draft([(bolt, 10), (nut, 5)])
+    order_id = order["id"]
+    if second == "close":
+        purchase_services.purchase_order_receipt_create(
+            order_id=order_id, items=[ReceiptRequest(item_id=uuid.UUID(nut), quantity=5)], actor="race"
+        )
+    calls = {
+        "receive": lambda: purchase_services.purchase_order_receive(order_id=order_id, actor="race"),
+        "close": lambda: purchase_services.purchase_order_close(order_id=order_id, actor="race"),
+        "cancel": lambda: purchase_services.purchase_order_cancel(order_id=order_id, actor="race"),
+        "replace lines": lambda: purchase_services.purchase_order_lines_replace(
+            order_id=order_id, lines=[LineRequest(item_id=uuid.UUID(bolt), quantity=1)]
+        ),
+        "receipt beyond what is left": lambda: purchase_services.purchase_order_receipt_create(
+            order_id=order_id, items=[ReceiptRequest(item_id=uuid.UUID(bolt), quantity=7)], actor="race"
+        ),
+    }
+
+    # when
+    first, other = race_between(
+        monkeypatch,
+        purchase_services,
+        hold="purchase_order_received_publish",
+        first=lambda: purchase_services.purchase_order_receipt_create(
+            order_id=order_id, items=[ReceiptRequest(item_id=uuid.UUID(bolt), quantity=4)], actor="race"
+        ),
+        second=calls[second],
+    )
+
+    # then: the receipt went through; the other saw it (never a deadlock, never a line over-received)
+    assert first.error is None
+    assert other.error is None if outcome is None else isinstance(other.error, outcome), other.error
+    assert (PurchaseOrder.objects.get(pk=order_id).status, _lines(order_id)) == (status, lines)
+    received = [json.loads(row.payload)["data"] for row in OutboxEvent.objects.order_by("id")]
+    assert [sum(line["quantity"] for line in data["items"]) for data in received] == {
+        "receive": [4, 11],
+        "close": [5, 4],
+    }.get(second, [4])
+
+
+def test_a_receipt_after_its_draft_was_replaced_fills_the_new_lines(monkeypatch, services, draft):
+    # given: a replacement of the draft's lines holding its lock
+    bolt = services.add_item()
+    order = draft([(bolt, 10)])
+
+    # when: 3 bolts arrive meanwhile
+    replaced, receipt = race_between(
+        monkeypatch,
+        documents,
+        hold="lines_write",
+        first=lambda: purchase_services.purchase_order_lines_replace(
+            order_id=order["id"], lines=[LineRequest(item_id=uuid.UUID(bolt), quantity=3)]
+        ),
+        second=lambda: purchase_services.purchase_order_receipt_create(
+            order_id=order["id"], items=[ReceiptRequest(item_id=uuid.UUID(bolt), quantity=3)], actor="race"
+        ),
+    )
+
+    # then: the receipt waited for the new lines and completed them
+    assert replaced.error is None and receipt.error is None
+    assert (PurchaseOrder.objects.get().status, _lines(order["id"])) == ("Received", [(3, 3)])

@@ -380,6 +380,15 @@ def test_receipts_of_an_unknown_order_are_404(services, as_im):
     assert listed.status_code == posted.status_code == 404
 
 
+def test_a_malformed_receipt_for_an_unknown_order_is_404(services, as_im):
+    # when: neither the order nor the body is any good
+    response = as_im.post(f"/orders/{UNKNOWN}/receipts", {"items": []}, format="json")
+
+    # then: the order is named first, as for every other request about it
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found"
+
+
 def test_the_receipts_list_query_count_is_pinned(draft, bolt, nut, as_im, django_assert_num_queries):
     # given
     order = draft([(bolt, 10), (nut, 10)])
