@@ -13,16 +13,20 @@
 # share a 2-core machine's CPUs (and PostgreSQL's) more thinly. The default order is the
 # longest first. Each suite's output is shown whole once it ends, and a table of every
 # suite's wall and CPU time closes the run.
+# A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
+# instead (DATABASE_URL), the database of the embedded local run: the purchase receipts and
+# the stock they move behave the same there.
 set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc"}
+SUITES=${SUITES:-"tests common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
     case $name in
-      auth | contact | inventory | sales | purchase) SUITES+=" ${name}_svc" ;;
+      auth | contact | sales) SUITES+=" ${name}_svc" ;;
+      inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
       gateway | common) SUITES+=" $name" ;;
       platform | tests) SUITES+=" tests" ;;
       *)
@@ -56,19 +60,24 @@ rm -f "$ERP_DATA_DIR"/junit/*.xml "$LOGS"/*
 # "<tests' exit> <migrations' exit> <wall s> <user s> <system s>", the CPU time of every
 # process the suite started (the local runs' too).
 run_suite() {
-  local suite=$1 started=$EPOCHREALTIME rc migrations=0 settings out
+  local suite=$1 folder=${1%%:*} started=$EPOCHREALTIME rc migrations=0 settings out
+  local flavour=()
+  if [[ $suite == *:sqlite ]]; then
+    flavour=(-m sqlite)
+    export DATABASE_URL="sqlite:///$ERP_DATA_DIR/$folder.sqlite3"
+  fi
   # Temporary dirs of this checkout's own: pytest's shared /tmp/pytest-of-<user> keeps only the three
   # newest sessions, so another checkout's run could delete a local run's data dir under it.
-  (cd "$suite" && exec ../.venv/bin/pytest -q --basetemp="$ERP_DATA_DIR/tmp/$suite" \
+  (cd "$folder" && exec ../.venv/bin/pytest -q "${flavour[@]}" --basetemp="$ERP_DATA_DIR/tmp/$suite" \
     --junitxml="$ERP_DATA_DIR/junit/$suite.xml" ${PYTEST_ARGS:-}) >"$LOGS/$suite.log" 2>&1
   rc=$?
   # A model change without its migration fails here, in every service (and common's apps).
   case $suite in
-    tests) settings= ;;
+    tests | *:sqlite) settings= ;;
     common) settings=tests.project.settings ;;
     *) settings=config.settings ;;
   esac
-  if [ -n "$settings" ] && ! out=$(cd "$suite" && DJANGO_SETTINGS_MODULE=$settings \
+  if [ -n "$settings" ] && ! out=$(cd "$folder" && DJANGO_SETTINGS_MODULE=$settings \
     ../.venv/bin/python -m django makemigrations --check --dry-run 2>&1); then
     printf '%s\n%s: models changed without a migration (run makemigrations)\n' "$out" "$suite" >>"$LOGS/$suite.log"
     migrations=1
@@ -117,7 +126,7 @@ interrupt() {
 trap interrupt INT TERM
 
 for suite in $SUITES; do
-  if [ ! -d "$suite" ]; then
+  if [ ! -d "${suite%%:*}" ]; then
     echo "no suite $suite" >&2
     failed+=("$suite")
     continue
@@ -135,13 +144,13 @@ if [ -z "${SERVICE:-}" ]; then
 fi
 
 echo "=== times (s)"
-printf '%-14s %6s %6s %6s\n' suite wall user system
+printf '%-20s %6s %6s %6s\n' suite wall user system
 for suite in $SUITES; do
   [ -f "$LOGS/$suite.status" ] || continue
   read -r _ _ wall user system <"$LOGS/$suite.status"
-  printf '%-14s %6s %6s %6s\n' "$suite" "$wall" "$user" "$system"
+  printf '%-20s %6s %6s %6s\n' "$suite" "$wall" "$user" "$system"
 done
-printf '%-14s %6s\n' "whole run" "$SECONDS"
+printf '%-20s %6s\n' "whole run" "$SECONDS"
 .venv/bin/python scripts/junit_summary.py "$ERP_DATA_DIR"/junit/*.xml
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"

@@ -24,6 +24,7 @@ from inventory.services import (
     stock_adjust,
     stock_issue_for_order,
     stock_receive_for_order,
+    stock_receive_for_receipt,
     stock_return_for_order,
 )
 
@@ -157,4 +158,27 @@ def test_adjustments_receipts_and_issues_on_overlapping_items_never_deadlock(pos
     assert errors == []
     assert {item.pk: on_hand(item) for item in items} == expected
     assert {item.pk: ledger_total(item) for item in items} == expected
+    assert stock_ledger_discrepancies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_receipt_applied_by_five_writers_at_once_moves_stock_once(postgresql, make_item):
+    # given
+    item = make_item(stock=3)
+    order, receipt = uuid.uuid4(), uuid.uuid4()
+
+    # when
+    results, errors = run_concurrently(
+        [
+            lambda: stock_receive_for_receipt(
+                order_id=order, receipt_id=receipt, lines=[StockLine(item.pk, 7)], actor="purchase"
+            )
+            for _ in range(5)
+        ]
+    )
+
+    # then
+    assert errors == []
+    assert sorted(len(movements) for movements in results) == [0, 0, 0, 0, 1]
+    assert on_hand(item) == 10 == ledger_total(item)
     assert stock_ledger_discrepancies() == []

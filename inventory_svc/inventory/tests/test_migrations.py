@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from erp_testkit.migrations import migrate_to, migrate_to_latest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Also run on SQLite (scripts/test.sh's sqlite lane), as the embedded local run keeps its data.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
 
 BEFORE, AFTER = [("inventory", "0001_initial")], [("inventory", "0002_movement_receipt")]
 

@@ -4,7 +4,8 @@ import pytest
 
 from purchasing.models import PurchaseOrder
 
-pytestmark = pytest.mark.django_db
+# Also run on SQLite (scripts/test.sh's sqlite lane), as the embedded local run keeps its data.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 URL = "/admin/purchasing/purchaseorder/"
 

@@ -9,7 +9,8 @@ from common.events.models import OutboxEvent
 from erp_testkit.fake_services import closed_port_url
 from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt
 
-pytestmark = pytest.mark.django_db
+# Also run on SQLite (scripts/test.sh's sqlite lane), as the embedded local run keeps its data.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 UNKNOWN = "0b7f9a56-1d2e-4c3b-8a9f-5e6d7c8b9a01"
 

@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 
 from purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt
 
-pytestmark = pytest.mark.django_db
+# Also run on SQLite (scripts/test.sh's sqlite lane), as the embedded local run keeps its data.
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def test_it_passes_and_exports_each_receipt_per_item(services, draft, as_im, tmp_path):

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from erp_testkit.migrations import migrate_to, migrate_to_latest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Also run on SQLite (scripts/test.sh's sqlite lane), as the embedded local run keeps its data.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
 
 BEFORE, AFTER = [("purchasing", "0004_status_history")], [("purchasing", "0005_receipts")]
 
