@@ -200,6 +200,8 @@ def test_behind_a_tls_proxy_the_forwarded_client_is_limited_not_the_proxy(upstre
     # when / then: each client has its own bucket
     assert [via_proxy("198.51.100.9") for _ in range(3)] == [200, 200, 429]
     assert via_proxy("198.51.100.10") == 200
+    # and a last entry that is no address is the proxy's own bucket, never a 500
+    assert [via_proxy(value) for value in ("not-an-ip", "1.2.3.4, \x00", "")] == [200, 200, 429]
 
 
 def test_refusals_are_logged_once_per_client_per_minute(upstreams, limits, caplog):
