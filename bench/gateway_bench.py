@@ -362,6 +362,10 @@ def start_gateway(
         "CONTACT_SERVICE_URL": upstream,
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_WORKERS": str(workers),
+        # One token at full speed is far above a user's rate limit (proxy.ratelimit): the limiter
+        # still takes a token per request, so its cost is measured, but refuses none unless asked.
+        "GATEWAY_RATE_LIMIT_USER_RATE": os.environ.get("GATEWAY_RATE_LIMIT_USER_RATE", "1000000"),
+        "GATEWAY_RATE_LIMIT_USER_BURST": os.environ.get("GATEWAY_RATE_LIMIT_USER_BURST", "1000000"),
     }
     if worker_class == "gthread":
         gateway_env["GUNICORN_THREADS"] = str(threads)

@@ -70,3 +70,22 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# The gateway's metrics listener (host:port; gateway/proxy/metrics.py): the master answers every
+# scrape with all workers' values summed, on an address apart from the published one. The services
+# leave it unset: they answer /metrics on their own port.
+_metrics_bind = os.environ.get("ERP_METRICS_BIND", "")
+
+
+def when_ready(server):
+    bind = _metrics_bind
+    if not bind:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    host, _, port = bind.rpartition(":")
+    start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+    server.log.info("metrics on http://%s/metrics", bind)

@@ -73,6 +73,8 @@ SERVICES = (
 # request holds a greenlet, not one of a few threads (bench/slow_clients.py). It has no
 # database, so nothing else changes. compose.yaml gives its gateway the same environment.
 GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
+# The gateway's metrics listener (proxy.metrics): loopback, at base+9, never the published port.
+METRICS_PORT_OFFSET = 9
 # Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
 GRACEFUL_STOP_SECONDS = 15
 
@@ -138,8 +140,14 @@ def port_free(port: int) -> bool:
     return True
 
 
-def taken_ports(base: int) -> list[tuple[Service, int]]:
-    return [(s, base + s.port_offset) for s in SERVICES if not port_free(base + s.port_offset)]
+def taken_ports(base: int) -> list[tuple[str, int]]:
+    """Return (what needs it, port) for each port of the run another program holds: the six servers' and metrics'."""
+    ports = [(s.name, base + s.port_offset) for s in SERVICES] + [("gateway metrics", base + METRICS_PORT_OFFSET)]
+    return [(name, port) for name, port in ports if not port_free(port)]
+
+
+def metrics_bind() -> str:
+    return f"127.0.0.1:{port_base() + METRICS_PORT_OFFSET}"
 
 
 def free_port_base(after: int) -> int | None:
@@ -150,13 +158,13 @@ def free_port_base(after: int) -> int | None:
     return None
 
 
-def ports_taken_message(taken: list[tuple[Service, int]], base: int) -> str:
-    names = ", ".join(f"{port} ({service.name})" for service, port in taken)
+def ports_taken_message(taken: list[tuple[str, int]], base: int) -> str:
+    names = ", ".join(f"{port} ({name})" for name, port in taken)
     suggestion = free_port_base(base) or base + 100
     return (
         f"port{'s' if len(taken) > 1 else ''} {names} already in use by another program; nothing was started or "
         f"migrated.\n  Stop that program, or choose other ports with ERP_PORT_BASE (the gateway on it, the services "
-        f"on the next five): ERP_PORT_BASE={suggestion} make run"
+        f"on the next five, its metrics on base+9): ERP_PORT_BASE={suggestion} make run"
     )
 
 
@@ -251,6 +259,9 @@ def service_env(service: Service, env: dict[str, str], folder: Path) -> dict[str
     if service.name == "gateway":
         for name, value in GATEWAY_SERVER_ENV.items():
             own.setdefault(name, value)
+        own["ERP_METRICS_BIND"] = metrics_bind()
+    else:
+        own.pop("ERP_METRICS_BIND", None)  # the services answer /metrics on their own port
     if service.name == "auth":
         # Only auth_svc ever sees the private key; the others verify with the public one.
         own["JWT_PRIVATE_KEY_FILE"] = str(jwt_keys()[0])
@@ -499,6 +510,7 @@ def banner(gateway_url: str) -> str:
     ]
     public = os.environ.get("ERP_PUBLIC_URL", f"http://localhost:{base}")
     lines.append(f"  back office {public}/admin/   (sign in once; every admin under /admin/<service>/)")
+    lines.append(f"  metrics   http://{metrics_bind()}/metrics   (the gateway's; each service's at its own /metrics)")
     for service in SERVICES[1:]:
         url = f"http://127.0.0.1:{base + service.port_offset}"
         lines.append(f"  {service.folder:<14}{url}   docs: {url}/docs/")

@@ -200,6 +200,15 @@ def test_only_the_edge_is_published():
     assert published == {"gateway": ["${ERP_HTTP_PORT:-8000}:8000"]}
 
 
+def test_the_gateways_metrics_listen_on_a_port_of_their_own_that_is_exposed_never_published():
+    gateway = ALL["gateway"]
+    host, _, port = _env(gateway)["ERP_METRICS_BIND"].rpartition(":")
+
+    assert (host, gateway["expose"]) == ("0.0.0.0", [port])  # noqa: S104 (the container listens on its network; nothing publishes it)
+    assert all(f":{port}" not in published for published in gateway["ports"])
+    assert all("ERP_METRICS_BIND" not in _env(d) for name, d in ALL.items() if name != "gateway")
+
+
 def test_the_gateway_runs_the_same_server_as_in_the_local_run():
     gateway = _env(ALL["gateway"])
 

@@ -217,3 +217,14 @@ def test_nothing_in_the_repository_reads_the_briefs_folder():
         ["git", "grep", "--untracked", "-l", "-F", *patterns], cwd=ROOT, capture_output=True, text=True
     )
     assert found.stdout.split() == []
+
+
+def test_the_gateways_rate_limit_and_metrics_settings_are_documented():
+    settings_text = (ROOT / "gateway" / "config" / "settings.py").read_text()
+    read = set(re.findall(r'"(GATEWAY_RATE_LIMIT_\w+)"', settings_text)) | {"ERP_METRICS_BIND"}
+    configuration = (ROOT / "docs" / "configuration.md").read_text()
+    contract = (ROOT / "docs" / "contract.md").read_text()
+
+    assert len(read) == 6
+    assert all(f"`{name}`" in configuration for name in read), read
+    assert "ERP_METRICS_BIND" in contract and "GATEWAY_RATE_LIMIT_USER_RATE" in contract

@@ -225,6 +225,27 @@ def test_services_hpas_pdb_and_ingress_select_the_web_pods():
     assert backends == {"gateway"} and ingress["spec"]["tls"]
 
 
+def test_the_gateway_pods_are_annotated_for_scraping_their_metrics_port_which_no_service_exposes():
+    deployments = _of_kind("Deployment")
+    template = deployments["gateway"]["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    env = {v["name"]: v.get("value") for v in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+
+    assert ports == {"http": 8000, "metrics": 9100}
+    assert env["ERP_METRICS_BIND"] == f"0.0.0.0:{ports['metrics']}"
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(ports["metrics"]),
+        "prometheus.io/path": "/metrics",
+    }
+    assert _of_kind("Service")["gateway"]["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http"}]
+    # the services answer /metrics on their own port: no second listener
+    for name, deployment in deployments.items():
+        if name != "gateway":
+            assert all(v["name"] != "ERP_METRICS_BIND" for c in _containers(deployment) for v in c.get("env", []))
+
+
 def test_no_secret_is_written_in_the_manifests():
     for workload in _all_pod_workloads():
         for container in _containers(workload):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 from platforms import AMQP_URL, NOT_INHERITED, PG_SERVER, database_names, port_free
-from run import SERVICES, data_dir, demo_user, processes
+from run import METRICS_PORT_OFFSET, SERVICES, data_dir, demo_user, processes
 
 from erp_testkit.broker import queue_depth
 
@@ -396,6 +396,16 @@ def test_metrics_are_served_by_the_services_only(platform):
     assert _http(_port(platform, "gateway"), "GET", "/metrics")[0] == 404
     status, _, body = _http(_port(platform, "contact"), "GET", "/metrics")
     assert status == 200 and b"erp_http_requests_total" in body
+
+
+def test_the_gateways_metrics_are_on_their_own_listener(platform):
+    # when: a request through the gateway, then a scrape of base+9
+    assert _http(_port(platform, "gateway"), "GET", "/health/live")[0] == 200
+    status, _, body = _http(platform["base"] + METRICS_PORT_OFFSET, "GET", "/metrics")
+
+    # then
+    assert status == 200
+    assert b'erp_gateway_requests_total{method="GET",service="gateway",status="2xx"}' in body
 
 
 @pytest.mark.parametrize("target", ["gateway", "auth"])

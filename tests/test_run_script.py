@@ -66,6 +66,38 @@ def test_a_taken_port_is_named_before_anything_is_made_or_migrated(tmp_path):
     assert not data_dir.exists()
 
 
+def test_a_taken_metrics_port_is_named_too(tmp_path):
+    # given another program listening on base+9, where the gateway's metrics go
+    base = _free_base()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + run.METRICS_PORT_OFFSET))
+        squatter.listen()
+
+        # when
+        result = _run(ERP_PORT_BASE=str(base), ERP_DATA_DIR=str(tmp_path / "data"))
+
+    # then
+    assert result.returncode == 1
+    assert f"port {base + 9} (gateway metrics) already in use" in result.stdout
+
+
+def test_the_gateway_alone_gets_a_metrics_listener_which_the_banner_prints(tmp_path, monkeypatch):
+    # given: a base, and a stray ERP_METRICS_BIND in the caller's environment
+    from run import banner, base_env, data_dir, service_env
+
+    monkeypatch.setenv("ERP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ERP_PORT_BASE", "18000")
+    monkeypatch.setenv("ERP_METRICS_BIND", "127.0.0.1:1")
+    env = base_env(data_dir())
+
+    # when
+    binds = {s.name: service_env(s, env, data_dir()).get("ERP_METRICS_BIND") for s in SERVICES}
+
+    # then: the gateway's on loopback at base+9, never the published port; no service's gunicorn binds one
+    assert binds == {"gateway": "127.0.0.1:18009", **{s.name: None for s in SERVICES[1:]}}
+    assert "  metrics   http://127.0.0.1:18009/metrics" in banner("http://127.0.0.1:18000").splitlines()[5]
+
+
 def test_manage_without_a_known_service_lists_the_services(tmp_path):
     # when
     result = _run("manage", "contacts", "outbox_status", ERP_DATA_DIR=str(tmp_path / "data"))

@@ -18,7 +18,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASES = {}
 INSTALLED_APPS = [*STATELESS_APPS, "proxy"]
 # No admin, sessions or idempotency records: what every process runs, and the frame refusal.
-MIDDLEWARE = [*REQUEST_MIDDLEWARE, "django.middleware.clickjacking.XFrameOptionsMiddleware"]
+# Its own metrics (by upstream service, proxy.metrics) in place of the services' request counter.
+MIDDLEWARE = [
+    "proxy.metrics.GatewayMetricsMiddleware" if name == "common.metrics.MetricsMiddleware" else name
+    for name in [*REQUEST_MIDDLEWARE, "django.middleware.clickjacking.XFrameOptionsMiddleware"]
+]
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]
 ERP["READINESS_CHECKS"] = []
 STATIC_ROOT = static_root(SERVICE_NAME)
@@ -71,6 +75,16 @@ GATEWAY = {
     # Behind a TLS-terminating proxy (an Ingress, a load balancer) the peer is that proxy: the
     # client is the address it appended to X-Forwarded-For (proxy.proxy.upstream_headers).
     "BEHIND_TLS_PROXY": env_bool("GATEWAY_BEHIND_TLS_PROXY", False),
+    # Token buckets per worker process (proxy.ratelimit): requests a second and burst per signed-in
+    # user (the token's subject) and per client address without a valid token; a rate of 0 is no limit.
+    "RATE_LIMITS": {
+        "USER_RATE": env_float("GATEWAY_RATE_LIMIT_USER_RATE", 300.0),
+        "USER_BURST": env_int("GATEWAY_RATE_LIMIT_USER_BURST", 600),
+        "ANONYMOUS_RATE": env_float("GATEWAY_RATE_LIMIT_ANONYMOUS_RATE", 30.0),
+        "ANONYMOUS_BURST": env_int("GATEWAY_RATE_LIMIT_ANONYMOUS_BURST", 60),
+        # Buckets kept per limit and process at most (the least recently used go first).
+        "MAX_BUCKETS": env_int("GATEWAY_RATE_LIMIT_MAX_BUCKETS", 100_000),
+    },
 }
 
 # The shared client (common.http) must call the same auth_svc as the routes.

@@ -1,7 +1,8 @@
 """URLs of the gateway: health, the merged schema and docs, the proxy under /api/, the back office under /admin/.
 
 No ``/metrics`` here: the gateway is the published edge, and metrics are for the
-operator's scraper (contract §1), which reads each service's own.
+operator's scraper (contract §1). Its own are answered on a second listener,
+``ERP_METRICS_BIND`` (proxy.metrics, scripts/gunicorn.conf.py).
 """
 
 from django.contrib.staticfiles.views import serve as serve_static

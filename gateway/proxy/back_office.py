@@ -33,6 +33,7 @@ from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
 from common.sso.conf import ADMIN_SERVICES, PREFIX_HEADER, admin_cookie_prefix, admin_session_cookie
 
 from . import credential as gateway_credential
+from . import ratelimit
 from .proxy import forward, upstream_for
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ ADMIN_PAGES = {
     "purchase": ("Purchase orders", "receive, pay and cancel purchase orders"),
     "auth": ("Users and roles", "platform accounts (admin only)"),
 }
+# Where each admin's static files (CSS, scripts, icons) live under its mount point: never rate limited.
+STATIC_PREFIX = "/static/"
 ROLE_TITLES = {ADMIN: "admin", FINANCE_MANAGER: "finance manager", INVENTORY_MANAGER: "inventory manager"}
 
 
@@ -80,11 +83,16 @@ def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpRespon
         return error_response(404, "Not found.", error_type="not_found")
     if not rest:
         return HttpResponseRedirect(f"/admin/{service}/")
+    request.upstream_service = service  # the metrics' label (proxy.metrics)
+    # Staff sign in with a session, not a token: limited by address, all but the admin's static files.
+    if not rest.startswith(STATIC_PREFIX) and (refusal := ratelimit.refused(request, None)):
+        return refusal
     if moved := _elsewhere(request):
         return moved
     extra = {PREFIX_HEADER: f"/admin/{service}", "Cookie": _own_cookies(request, service)}
     return forward(
         request,
+        service=service,
         base_url=settings.GATEWAY["UPSTREAMS"][service],
         path=escape_uri_path(rest),
         credential=gateway_credential.credential.get() if service == "auth" else None,
@@ -123,6 +131,8 @@ def signed_in(request: HttpRequest) -> dict | None:
 def index_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(405, f'Method "{request.method}" not allowed.', error_type="method_not_allowed")
+    if refusal := ratelimit.refused(request, None):
+        return refusal
     if moved := _elsewhere(request):
         return moved
     context = {

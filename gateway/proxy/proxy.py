@@ -25,6 +25,8 @@ from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable, 
 from common.forwarding import PROXY_TOKEN_HEADER, last_forwarded
 from common.request_id import HEADER as REQUEST_ID_HEADER
 
+from . import metrics
+
 # RFC 9110 §7.6.1 connection-specific fields, plus what the gateway sets itself.
 HOP_BY_HOP = frozenset(
     {
@@ -159,6 +161,19 @@ def _connection_tokens(value: str | None) -> set[str]:
     return {token.strip().lower() for token in (value or "").split(",") if token.strip()}
 
 
+def _proxy_vouched(forwarded_for: str | None) -> str | None:
+    """Return the client address a trusted TLS proxy appended to ``X-Forwarded-For``, if it is trusted and did."""
+    if settings.GATEWAY["BEHIND_TLS_PROXY"] and forwarded_for:
+        return last_forwarded(forwarded_for)
+    return None
+
+
+def client_address(request: HttpRequest) -> str:
+    """Return the client's address as the gateway trusts it: the peer, or its TLS proxy's last entry."""
+    meta = request.META
+    return _proxy_vouched(meta.get("HTTP_X_FORWARDED_FOR")) or meta.get("REMOTE_ADDR", "")
+
+
 def upstream_headers(
     request: HttpRequest, *, credential: str | None = None, extra: dict[str, str | None] | None = None
 ) -> dict[str, str]:
@@ -172,7 +187,7 @@ def upstream_headers(
     # An empty value carries nothing (WSGI hands over an empty Cookie when there is none).
     headers = {name: value for name, value in request.headers.items() if value and name.lower() not in dropped}
     prior = meta.get("HTTP_X_FORWARDED_FOR")
-    if settings.GATEWAY["BEHIND_TLS_PROXY"] and prior and last_forwarded(prior):
+    if _proxy_vouched(prior):
         # The peer is the proxy in front, which appended the client it saw: that entry stays
         # last, the one auth_svc's throttles believe (common.forwarding), not the proxy's address.
         headers["X-Forwarded-For"] = prior
@@ -220,12 +235,13 @@ UPSTREAM_SLOW = UpstreamTimeout()
 def forward(
     request: HttpRequest,
     *,
+    service: str,
     base_url: str,
     path: str,
     credential: str | None = None,
     extra_headers: dict[str, str | None] | None = None,
 ) -> HttpResponse:
-    """Send the request to ``base_url + path`` once (never retried) and relay the answer.
+    """Send the request to ``service``'s ``base_url + path`` once (never retried) and relay the answer.
 
     ``credential`` (the gateway's service token) goes in ``X-Gateway-Token``, for an upstream
     that must believe the ``X-Forwarded-For`` the gateway sets (auth_svc's throttles);
@@ -245,15 +261,20 @@ def forward(
         )
     except urllib3_exceptions.NewConnectionError:
         # Refused (a subclass of ConnectTimeoutError in urllib3 2, so checked first).
-        return service_error_response(UPSTREAM_UNREACHABLE)
+        return _failed(service, "unreachable", UPSTREAM_UNREACHABLE)
     except urllib3_exceptions.ConnectTimeoutError:
-        return service_error_response(UPSTREAM_NOT_ACCEPTING)
+        return _failed(service, "connect_timeout", UPSTREAM_NOT_ACCEPTING)
     except urllib3_exceptions.ReadTimeoutError:
-        return service_error_response(UPSTREAM_SLOW)
+        return _failed(service, "read_timeout", UPSTREAM_SLOW)
     except urllib3_exceptions.HTTPError:
         # Reset, or the connection dropped mid-answer: the request may have run, so no retry.
-        return service_error_response(UPSTREAM_UNREACHABLE)
+        return _failed(service, "unreachable", UPSTREAM_UNREACHABLE)
     return relay(upstream)
+
+
+def _failed(service: str, kind: str, error) -> HttpResponse:
+    metrics.UPSTREAM_ERRORS.labels(service, kind).inc()
+    return service_error_response(error)
 
 
 def relay(upstream: urllib3.BaseHTTPResponse) -> HttpResponse:

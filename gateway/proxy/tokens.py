@@ -22,6 +22,8 @@ from django.conf import settings
 
 from common.authentication import authenticate_header_value
 
+from . import metrics
+
 Claims = dict[str, Any]
 # What the cache answers for a token it holds whose exp has passed: refused without a second look.
 EXPIRED: Claims = {}
@@ -99,9 +101,12 @@ def verified_claims(authorization: str | None) -> Claims | None:
     tokens = cache()
     claims = tokens.get(key, _now())
     if claims is EXPIRED:
+        metrics.TOKEN_CACHE.labels("expired").inc()
         return None
     if claims is not None:
+        metrics.TOKEN_CACHE.labels("hit").inc()
         return claims
+    metrics.TOKEN_CACHE.labels("miss").inc()
     user = authenticate_header_value(authorization)
     if user is None:
         return None

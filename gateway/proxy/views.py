@@ -13,7 +13,7 @@ from common.docs import RedocView, SwaggerView
 from common.exceptions import error_response
 from common.views import read_only_view
 
-from . import routes
+from . import ratelimit, routes
 from .credential import credential
 from .proxy import forward
 from .schema import merged_schema
@@ -38,8 +38,12 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
     if match is None:
         return _error(404, "not_found", "Not found.")
     route, upstream_path = match
+    request.upstream_service = route.service  # the metrics' label (proxy.metrics)
     authorization = request.headers.get("Authorization")
-    claims = None if route.public else verified_claims(authorization)
+    # A public route's caller may be signed in too: it is limited as that user.
+    claims = verified_claims(authorization)
+    if refusal := ratelimit.refused(request, claims):
+        return refusal
     if not route.public and claims is None:
         # The same answer a service gives to the same header (common.authentication).
         message = unauthorized_message(authorization)
@@ -49,7 +53,9 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
     base_url = settings.GATEWAY["UPSTREAMS"][route.service]
     # Only auth_svc keys anything on the client's address (throttles, lockouts).
     proof = credential.get() if route.service == "auth" else None
-    return forward(request, base_url=base_url, path=escape_uri_path(upstream_path), credential=proof)
+    return forward(
+        request, service=route.service, base_url=base_url, path=escape_uri_path(upstream_path), credential=proof
+    )
 
 
 @read_only_view

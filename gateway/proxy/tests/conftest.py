@@ -21,7 +21,7 @@ import pytest
 
 from erp_testkit import issue_token
 from proxy import credential as credential_module
-from proxy import schema, tokens, views
+from proxy import ratelimit, schema, tokens, views
 
 SERVICES = ("contact", "auth", "inventory", "sales", "purchase")
 
@@ -206,3 +206,11 @@ def _fresh_token_cache():
     tokens.clear_cache()
     yield
     tokens.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with full buckets, read from its own settings (test_ratelimit resets them with a clock)."""
+    ratelimit.reset()
+    yield
+    ratelimit.reset()

@@ -1,0 +1,167 @@
+"""Rate limits at the gateway: a token bucket per signed-in user and one per anonymous client address.
+
+A bucket holds up to ``burst`` tokens and gains ``rate`` a second; a request takes one, or is
+refused (429 ``rate_limited`` with ``Retry-After``) until one has grown back. Users are keyed
+by their token's subject (``user_id``), so one leaked token cannot take everyone's capacity;
+requests without a valid token by the client's address as the gateway trusts it
+(:func:`proxy.proxy.client_address`). A rate of 0 turns that limit off.
+
+The buckets live in each worker process's memory: no store, no extra hop per request. A
+replica running W workers therefore admits up to W times the configured rate from one client,
+and N replicas N x W times (docs/configuration.md gives the arithmetic). Memory stays bounded:
+a bucket untouched for ``burst / rate`` seconds is full again, the same as no bucket at all,
+so it is dropped; and beyond ``max_buckets`` the least recently used goes first (that client
+starts again from a full bucket, which errs towards serving). One lock guards each limiter
+for a few dictionary operations, no I/O: safe under gthread's threads and gevent's greenlets.
+
+A refused client is logged once a minute at most, not once per refused request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from common.exceptions import RateLimited, service_error_response
+
+from . import metrics
+from .proxy import client_address
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+# Refusals are logged once per client and this many seconds.
+LOG_INTERVAL = 60.0
+
+
+class TokenBuckets:
+    """Token buckets by key, thread-safe, bounded, ordered from the least recently used."""
+
+    def __init__(self, rate: float, burst: float, *, max_buckets: int = 100_000, clock: Clock = time.monotonic):
+        self.rate = float(rate)
+        self.burst = float(max(burst, 1))
+        self.max_buckets = max_buckets
+        self.clock = clock
+        # Seconds after which an untouched bucket is full again, so forgetting it changes nothing.
+        self.refill_seconds = self.burst / self.rate if self.rate > 0 else 0.0
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # key -> [tokens, updated_at]
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, key: str) -> float:
+        """Take one token for ``key``: return 0 if it had one, else the seconds until it will."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = [self.burst, now]
+            else:
+                self._buckets.move_to_end(key)
+                bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+                bucket[1] = now
+            self._forget_idle(now)
+            if bucket[0] >= 1.0:
+                bucket[0] -= 1.0
+                return 0.0
+            return (1.0 - bucket[0]) / self.rate
+
+    def _forget_idle(self, now: float) -> None:
+        # The least recently used come first: stop at the first bucket still refilling.
+        buckets = self._buckets
+        while buckets:
+            key, (_, updated_at) = next(iter(buckets.items()))
+            if now - updated_at < self.refill_seconds and len(buckets) <= self.max_buckets:
+                return
+            del buckets[key]
+
+
+class RefusalLog:
+    """Log a refused client at most once per ``interval`` seconds (bounded like the buckets)."""
+
+    def __init__(self, *, interval: float = LOG_INTERVAL, max_clients: int = 10_000, clock: Clock = time.monotonic):
+        self.interval = interval
+        self.max_clients = max_clients
+        self.clock = clock
+        self._logged_at: OrderedDict[str, float] = OrderedDict()  # in the order they were logged
+        self._lock = threading.Lock()
+
+    def should_log(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            logged = self._logged_at
+            while logged:
+                oldest, at = next(iter(logged.items()))
+                if now - at < self.interval and len(logged) < self.max_clients:
+                    break
+                del logged[oldest]
+            if key in logged:
+                return False
+            logged[key] = now
+            return True
+
+
+class Limiter:
+    """The gateway's two limits (users, anonymous addresses) and the refusal log, from settings."""
+
+    def __init__(self, config: dict, *, clock: Clock = time.monotonic):
+        self.users = _buckets(config["USER_RATE"], config["USER_BURST"], config["MAX_BUCKETS"], clock)
+        self.anonymous = _buckets(config["ANONYMOUS_RATE"], config["ANONYMOUS_BURST"], config["MAX_BUCKETS"], clock)
+        self.refusals = RefusalLog(clock=clock)
+
+    def check(self, request: HttpRequest, claims: dict | None) -> HttpResponse | None:
+        """Return the 429 for a request over its limit, or None to serve it."""
+        subject = claims.get("user_id") if claims else None
+        if subject is not None:
+            buckets, key = self.users, f"user:{subject}"
+        else:
+            buckets, key = self.anonymous, f"address:{client_address(request)}"
+        if buckets is None:
+            return None
+        wait = buckets.take(key)
+        if not wait:
+            return None
+        metrics.RATE_LIMITED.labels("user" if subject is not None else "anonymous").inc()
+        if self.refusals.should_log(key):
+            logger.warning("rate limited %s (%s requests/s, burst %s)", key, buckets.rate, int(buckets.burst))
+        refusal = RateLimited(wait=wait)
+        return service_error_response(refusal, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def _buckets(rate: float, burst: float, max_buckets: int, clock: Clock) -> TokenBuckets | None:
+    return TokenBuckets(rate, burst, max_buckets=max_buckets, clock=clock) if rate > 0 else None
+
+
+_limiter: Limiter | None = None
+_limiter_lock = threading.Lock()
+
+
+def limiter() -> Limiter:
+    """Return the process-wide limiter, made from ``settings.GATEWAY["RATE_LIMITS"]`` on first use."""
+    global _limiter
+    if _limiter is None:
+        with _limiter_lock:
+            if _limiter is None:
+                _limiter = Limiter(settings.GATEWAY["RATE_LIMITS"])
+    return _limiter
+
+
+def reset(*, clock: Clock | None = None) -> Limiter:
+    """Start again with empty buckets read from the current settings (tests: with their own clock)."""
+    global _limiter
+    with _limiter_lock:
+        _limiter = Limiter(settings.GATEWAY["RATE_LIMITS"], clock=clock or time.monotonic)
+    return _limiter
+
+
+def refused(request: HttpRequest, claims: dict | None) -> HttpResponse | None:
+    """Return the 429 if this request is over its client's limit, else None."""
+    return limiter().check(request, claims)
