@@ -170,6 +170,21 @@ def test_health_docs_and_the_admins_static_files_are_not_limited(upstreams, limi
     assert all(_get(path).status_code != 429 for _ in range(5))
 
 
+def test_only_reads_of_the_admins_static_files_escape_the_limit(upstreams, limits):
+    # given: burst 1, spent
+    limits(anonymous=(0.001, 1), clock=FakeClock())
+    assert _get("/api/auth/login").status_code == 200
+
+    # when: anything but a read under the static prefix
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    statuses = [client.post("/admin/contact/static/x", data=b"x" * 1000, content_type="text/plain").status_code]
+    statuses += [client.generic(method, "/admin/contact/static/x").status_code for method in ("PUT", "DELETE")]
+
+    # then: refused like any page, and nothing reached the upstream
+    assert statuses == [429, 429, 429]
+    assert upstreams["contact"].received == []
+
+
 def test_the_back_office_pages_are_limited_by_address(upstreams, limits):
     # given
     limits(anonymous=(0.001, 2), clock=FakeClock())
