@@ -72,6 +72,11 @@ def _elsewhere(request: HttpRequest) -> HttpResponse | None:
     return HttpResponseRedirect(f"{parts.scheme}://{parts.netloc}{request.get_full_path()}")
 
 
+def _static_file(request: HttpRequest, rest: str) -> bool:
+    """Whether this is a read of an admin's static file: only a GET or HEAD is (a POST there is no asset)."""
+    return request.method in ("GET", "HEAD") and rest.startswith(STATIC_PREFIX)
+
+
 def _has_dot_segment(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
 
@@ -85,7 +90,7 @@ def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpRespon
         return HttpResponseRedirect(f"/admin/{service}/")
     request.upstream_service = service  # the metrics' label (proxy.metrics)
     # Staff sign in with a session, not a token: limited by address, all but the admin's static files.
-    if not rest.startswith(STATIC_PREFIX) and (refusal := ratelimit.refused(request, None)):
+    if not _static_file(request, rest) and (refusal := ratelimit.refused(request, None)):
         return refusal
     if moved := _elsewhere(request):
         return moved

@@ -4,7 +4,8 @@ A bucket holds up to ``burst`` tokens and gains ``rate`` a second; a request tak
 refused (429 ``rate_limited`` with ``Retry-After``) until one has grown back. Users are keyed
 by their token's subject (``user_id``), so one leaked token cannot take everyone's capacity;
 requests without a valid token by the client's address as the gateway trusts it
-(:func:`proxy.proxy.client_address`). A rate of 0 turns that limit off.
+(:func:`proxy.proxy.client_address`), an IPv6 client by its /64 (:func:`address_key`). A rate
+of 0 turns that limit off.
 
 The buckets live in each worker process's memory: no store, no extra hop per request. A
 replica running W workers therefore admits up to W times the configured rate from one client,
@@ -19,6 +20,7 @@ A refused client is logged once a minute at most, not once per refused request.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import threading
@@ -39,6 +41,9 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 # Refusals are logged once per client and this many seconds.
 LOG_INTERVAL = 60.0
+# One IPv6 host is routinely given a whole /64 (RFC 7421; SLAAC privacy addresses rotate inside it):
+# keyed by its full address it could take a fresh bucket for every request.
+IPV6_CLIENT_PREFIX = 64
 
 
 class TokenBuckets:
@@ -123,7 +128,7 @@ class Limiter:
         if subject is not None:
             buckets, key = self.users, f"user:{subject}"
         else:
-            buckets, key = self.anonymous, f"address:{client_address(request)}"
+            buckets, key = self.anonymous, f"address:{address_key(client_address(request))}"
         if buckets is None:
             return None
         wait = buckets.take(key)
@@ -134,6 +139,19 @@ class Limiter:
             logger.warning("rate limited %s (%s requests/s, burst %s)", key, buckets.rate, int(buckets.burst))
         refusal = RateLimited(wait=wait)
         return service_error_response(refusal, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def address_key(address: str) -> str:
+    """Return the bucket of a client address: an IPv4 address itself (mapped or not), an IPv6 one its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:  # a dual-stack socket's view of an IPv4 client
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
 
 
 def _buckets(rate: float, burst: float, max_buckets: int, clock: Clock) -> TokenBuckets | None:

@@ -170,6 +170,21 @@ def test_health_docs_and_the_admins_static_files_are_not_limited(upstreams, limi
     assert all(_get(path).status_code != 429 for _ in range(5))
 
 
+def test_only_reads_of_the_admins_static_files_escape_the_limit(upstreams, limits):
+    # given: burst 1, spent
+    limits(anonymous=(0.001, 1), clock=FakeClock())
+    assert _get("/api/auth/login").status_code == 200
+
+    # when: anything but a read under the static prefix
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    statuses = [client.post("/admin/contact/static/x", data=b"x" * 1000, content_type="text/plain").status_code]
+    statuses += [client.generic(method, "/admin/contact/static/x").status_code for method in ("PUT", "DELETE")]
+
+    # then: refused like any page, and nothing reached the upstream
+    assert statuses == [429, 429, 429]
+    assert upstreams["contact"].received == []
+
+
 def test_the_back_office_pages_are_limited_by_address(upstreams, limits):
     # given
     limits(anonymous=(0.001, 2), clock=FakeClock())
@@ -265,3 +280,28 @@ def test_the_refusal_log_is_bounded():
     # then: every new client is logged, and at most 10 are remembered
     assert all(logged)
     assert len(log._logged_at) == 10
+
+
+def test_an_ipv6_client_has_one_bucket_for_its_whole_slash_64(upstreams, limits):
+    # given: burst 2 per client; an IPv6 host may use any address of its /64
+    limits(anonymous=(0.001, 2), clock=FakeClock())
+
+    # when: a fresh address of the same /64 for every request
+    statuses = [_get("/api/auth/login", address=f"2001:db8:1:2::{n:x}").status_code for n in range(1, 5)]
+
+    # then: one bucket for them all, while another /64 is served
+    assert statuses == [200, 200, 429, 429]
+    assert _get("/api/auth/login", address="2001:db8:1:3::1").status_code == 200
+
+
+def test_an_ipv4_client_seen_through_a_dual_stack_socket_keeps_its_bucket(upstreams, limits):
+    # given: burst 1
+    limits(anonymous=(0.001, 1), clock=FakeClock())
+
+    # when
+    statuses = [
+        _get("/api/auth/login", address=address).status_code for address in ("203.0.113.8", "::ffff:203.0.113.8")
+    ]
+
+    # then
+    assert statuses == [200, 429]
