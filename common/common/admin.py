@@ -239,10 +239,13 @@ def service_error_text(exc) -> str:
     return f"{text} {details}".strip()
 
 
-def action_form_page(modeladmin, request, *, title: str, template: str, form, **context) -> TemplateResponse:
-    """The page of an action that asks for something first (its form posts back to the action with ``apply``).
+def action_form_page(
+    modeladmin, request, *, action: str, title: str, submit: str, template: str, form, **context
+) -> TemplateResponse:
+    """The page of ``action`` when it asks for something first (its form posts back to it with ``apply``).
 
-    ``template`` extends ``admin/base_site.html`` and carries the selected rows back as
+    ``template`` extends ``admin/action_form.html`` (breadcrumbs, the form, the ``submit``
+    button, a way back), says what the action does and carries the selected rows back as
     ``action_checkbox_name`` inputs; ``context`` adds what it shows (the rows, the order).
     """
     return TemplateResponse(
@@ -251,6 +254,8 @@ def action_form_page(modeladmin, request, *, title: str, template: str, form, **
         {
             **modeladmin.admin_site.each_context(request),
             "title": title,
+            "action": action,
+            "submit": submit,
             "opts": modeladmin.model._meta,
             "form": form,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,

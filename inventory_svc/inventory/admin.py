@@ -123,6 +123,8 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         return action_form_page(
             self,
             request,
+            action="adjust_stock",
+            submit="Adjust stock",
             title="Adjust stock",
             template="admin/inventory/item/adjust_stock.html",
             form=form,

@@ -192,6 +192,8 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
         return action_form_page(
             self,
             request,
+            action="record_receipt",
+            submit="Record receipt",
             title="Record a receipt",
             template="admin/purchasing/purchaseorder/record_receipt.html",
             form=form,
