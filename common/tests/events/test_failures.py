@@ -174,7 +174,8 @@ def test_consumer_backs_off_and_loses_nothing_while_copies_cannot_be_stored(
     # then: the message was never lost nor acked, and is now applied once
     wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20, message="the event after the outage")
     assert AppliedEffect.objects.get().event_id == row.event_id
-    assert worker.applied == 1
+    # the effect commits a moment before the worker counts it
+    wait_until(lambda: worker.applied == 1, message="the worker to count the applied event")
 
 
 def test_handler_that_swallows_a_database_error_is_retried_not_acked_without_effect(postgres, background):
