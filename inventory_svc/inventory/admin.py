@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin, action_form_page, role_action, service_error_text
 from common.exceptions import ServiceError
 
-from .models import Item, StockMovement
+from .models import Backorder, Item, StockMovement
 from .services import EDITABLE_FIELDS, MAX_QUANTITY, item_create, item_delete, item_update, stock_adjust
 
 
@@ -54,13 +54,37 @@ class StockAdjustmentForm(forms.Form):
         return value
 
 
+class OpenBackorderInline(RoleAdminMixin, admin.TabularInline):
+    """The item's queue: what confirmed orders still wait for, oldest confirmation first (filled in that order)."""
+
+    model = Backorder
+    role_permissions = {"view": "stock.read", "add": None, "change": None, "delete": None}
+    fields = ("confirmed_at", "order_id", "quantity", "quantity_open", "fills", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "open backorders (oldest first)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(quantity_open__gt=0).order_by("confirmed_at", "order_id")
+
+
 @admin.register(Item)
 class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     role_permissions = {"view": "items.read", "add": "items.write", "change": "items.write", "delete": "items.delete"}
-    list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "ledger", "created_at")
+    list_display = (
+        "sku",
+        "name",
+        "unit_price",
+        "quantity_on_hand",
+        "quantity_backordered",
+        "reorder_level",
+        "ledger",
+        "created_at",
+    )
     search_fields = ("sku", "name")
     list_filter = (BelowReorderLevelFilter, "created_at")
-    readonly_fields = ("id", "quantity_on_hand", "created_at", "updated_at")
+    readonly_fields = ("id", "quantity_on_hand", "quantity_backordered", "created_at", "updated_at")
     fields = (
         "id",
         "sku",
@@ -69,18 +93,24 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "unit_price",
         "reorder_level",
         "quantity_on_hand",
+        "quantity_backordered",
         "created_at",
         "updated_at",
     )
     ordering = ("-created_at",)
     actions = ("adjust_stock",)
+    inlines = (OpenBackorderInline,)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(quantity=F("stock__quantity"))
+        return super().get_queryset(request).annotate(quantity=F("stock__quantity"), backordered=F("stock__backordered"))
 
     @admin.display(description="on hand", ordering="quantity")
     def quantity_on_hand(self, obj: Item) -> int | None:
         return getattr(obj, "quantity", None)
+
+    @admin.display(description="backordered", ordering="backordered")
+    def quantity_backordered(self, obj: Item) -> int | None:
+        return getattr(obj, "backordered", None)
 
     @admin.display(description="ledger")
     def ledger(self, obj: Item) -> str:
@@ -145,6 +175,7 @@ class StockMovementAdmin(RoleAdminMixin, admin.ModelAdmin):
         "reason",
         "reference",
         "receipt_id",
+        "fill",
         "actor",
         "note",
     )

@@ -4,8 +4,10 @@ Written to the transactional outbox by the services, inside the transaction of t
 stock change, so an event is sent if and only if the change commits (contract §6).
 
 Aggregate versions: the order events are about the order's stock, decided once
-(issued or short: version 1) and given back at most once (returned: version 2), so a
-consumer that sees them out of order keeps the later state. ``inventory.stock.low``
+(issued, short or backordered: version 1), then one version more for each fill of its
+backorders and for its give-back (``SalesOrderIssue.version``; an order without
+backorders is given back at version 2), so a consumer that sees them out of order
+keeps the later state. ``inventory.stock.low``
 is about the item's stock row, whose version grows with every movement.
 """
 
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
     from .models import Stock, StockMovement
 
 ORDER_DECIDED_VERSION = 1
-ORDER_RETURNED_VERSION = 2
 
 
 def _moved_lines(movements: Sequence[StockMovement]) -> tuple[registry.StockMovementLine, ...]:
@@ -38,9 +39,18 @@ def stock_issued_publish(*, order_id: uuid.UUID, movements: Sequence[StockMoveme
     publish_event(registry.STOCK_ISSUED, data=data, aggregate_id=order_id, aggregate_version=ORDER_DECIDED_VERSION)
 
 
-def stock_returned_publish(*, order_id: uuid.UUID, movements: Sequence[StockMovement]) -> None:
+def stock_returned_publish(*, order_id: uuid.UUID, movements: Sequence[StockMovement], version: int) -> None:
+    """What a cancelled order gave back (nothing, if it had only waited): the last event about the order."""
     data = registry.StockMovedData(order_id=order_id, items=_moved_lines(movements))
-    publish_event(registry.STOCK_RETURNED, data=data, aggregate_id=order_id, aggregate_version=ORDER_RETURNED_VERSION)
+    publish_event(registry.STOCK_RETURNED, data=data, aggregate_id=order_id, aggregate_version=version)
+
+
+def stock_progress_publish(
+    event_type: registry.EventType, *, order_id: uuid.UUID, items: Sequence[registry.StockProgressLine], version: int
+) -> None:
+    """Where a backorder-allowed order's stock stands (``inventory.stock.backordered`` or ``.filled``)."""
+    data = registry.StockProgressData(order_id=order_id, items=tuple(items))
+    publish_event(event_type, data=data, aggregate_id=order_id, aggregate_version=version)
 
 
 def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[registry.ShortLine]) -> None:

@@ -27,8 +27,21 @@ from .services import (
 
 
 def handle_sales_order_confirmed(event: Event) -> None:
+    """v1: an order that does not allow backorders (issued whole, or short)."""
     data: registry.SalesOrderConfirmedData = event.data
     stock_issue_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
+
+
+def handle_sales_order_confirmed_v2(event: Event) -> None:
+    """v2: ``allow_backorder`` says whether what is short waits; the event's time is the order's place in line."""
+    data: registry.SalesOrderConfirmedV2Data = event.data
+    stock_issue_for_order(
+        order_id=data.order_id,
+        lines=_checked(data.items),
+        actor=_actor(event),
+        allow_backorder=data.allow_backorder,
+        confirmed_at=event.occurred_at,
+    )
 
 
 def handle_purchase_order_received(event: Event) -> None:
@@ -63,6 +76,7 @@ def handle_sales_order_cancelled(event: Event) -> None:
 
 HANDLERS = {
     registry.SALES_ORDER_CONFIRMED: handle_sales_order_confirmed,
+    registry.SALES_ORDER_CONFIRMED_V2: handle_sales_order_confirmed_v2,
     registry.PURCHASE_ORDER_RECEIVED: handle_purchase_order_received,
     registry.PURCHASE_ORDER_RECEIVED_V2: handle_purchase_receipt,
     registry.SALES_ORDER_CANCELLED: handle_sales_order_cancelled,

@@ -7,6 +7,8 @@ a negative quantity; a sales order is issued or given back at most once per item
 purchase receipt received at most once per item.
 ``Stock.quantity`` is written only by :func:`inventory.services.stock_movements_apply`,
 together with the movements that explain it, so on hand == sum of the ledger.
+``Stock.backordered`` is written only by :mod:`inventory.backorders`, with the backorders
+it adds up, under the same stock row lock.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ SKU_UNIQUE_CONSTRAINT = "inventory_item_sku_uniq"
 SKU_UNIQUE = (SKU_UNIQUE_CONSTRAINT, "inventory_item.sku")
 MOVEMENT_ONCE_PER_ORDER_CONSTRAINT = "inventory_movement_once_per_order"
 MOVEMENT_ONCE_PER_RECEIPT_CONSTRAINT = "inventory_movement_once_per_receipt"
+MOVEMENT_ONCE_PER_FILL_CONSTRAINT = "inventory_movement_once_per_fill"
 SKU_MAX_LENGTH = 64
 
 
@@ -97,12 +100,17 @@ class Stock(models.Model):
 
     item = models.OneToOneField(Item, primary_key=True, on_delete=models.CASCADE, related_name="stock")
     quantity = models.IntegerField(default=0)
+    # What confirmed orders wait for: the sum of the item's open backorders (check_backorders proves it).
+    backordered = models.IntegerField(default=0)
     # Grows with every movement (under the row lock): the aggregate version of the stock events.
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="inventory_stock_quantity_gte_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="inventory_stock_quantity_gte_0"),
+            models.CheckConstraint(condition=Q(backordered__gte=0), name="inventory_stock_backordered_gte_0"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.quantity}"
@@ -138,6 +146,9 @@ class StockMovement(models.Model):
     receipt_id = models.UUIDField(
         null=True, blank=True, help_text="The purchase order's receipt, for a purchase receipt (else null)."
     )
+    fill = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For a sales issue that fills a backorder: its number among the order's fills."
+    )
     note = models.CharField(max_length=255, blank=True, default="", help_text="Free text given with an adjustment.")
     actor = models.CharField(max_length=255, help_text="Who moved the stock: a user's email, or a service.")
     created_at = models.DateTimeField(default=timezone.now)
@@ -162,11 +173,23 @@ class StockMovement(models.Model):
                 | (~Q(reason=MovementReason.PURCHASE_RECEIPT.value) & Q(receipt_id__isnull=True)),
                 name="inventory_movement_receipt_matches_reason",
             ),
-            # Whatever is redelivered, a sales order moves an item's stock once per reason...
+            # Only a sales issue fills a backorder.
+            models.CheckConstraint(
+                condition=Q(fill__isnull=True) | Q(reason=MovementReason.SALES_ISSUE.value),
+                name="inventory_movement_fill_is_issue",
+            ),
+            # Whatever is redelivered, a sales order moves an item's stock once per reason at
+            # its confirmation or cancellation...
             models.UniqueConstraint(
                 fields=["item", "reason", "reference"],
-                condition=Q(reason__in=ONCE_PER_ORDER_REASONS),
+                condition=Q(reason__in=ONCE_PER_ORDER_REASONS, fill__isnull=True),
                 name=MOVEMENT_ONCE_PER_ORDER_CONSTRAINT,
+            ),
+            # ... and once per fill of its backorder as stock arrives...
+            models.UniqueConstraint(
+                fields=["item", "reference", "fill"],
+                condition=Q(fill__isnull=False),
+                name=MOVEMENT_ONCE_PER_FILL_CONSTRAINT,
             ),
             # ... and a purchase order once per receipt.
             models.UniqueConstraint(
@@ -187,19 +210,26 @@ class StockMovement(models.Model):
 class IssueOutcome(models.TextChoices):
     ISSUED = "issued", "Issued"
     SHORT = "short", "Short"
+    BACKORDERED = "backordered", "Backordered"
 
 
 class SalesOrderIssue(models.Model):
-    """What inventory decided for a confirmed sales order: issued in full, or short (nothing issued).
+    """What inventory decided for a confirmed sales order: issued in full, short (nothing issued), or backordered.
 
     A shortage leaves no trace in the ledger, so without this row a second delivery of the
     same order under another event id could issue it after all, behind the back of a sales
     order already marked short. The row is the decision, taken once per order.
+    ``version`` is the aggregate version of the order's stock events: 1 for the decision,
+    one more for each fill of its backorders and for its give-back, bumped under this
+    row's lock, so sales keeps the newest figures whatever order they arrive in.
     """
 
     order_id = models.UUIDField(primary_key=True)
     outcome = models.CharField(max_length=16, choices=IssueOutcome.choices)
     decided_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+    # Set when the cancelled order's backorders were dropped and its stock given back: once.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -208,3 +238,53 @@ class SalesOrderIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.outcome}"
+
+
+class Backorder(models.Model):
+    """What one confirmed sales order still waits for of one item, filled first come, first served.
+
+    Made when the order's confirmation found too little on hand (``quantity``), filled by
+    :mod:`inventory.backorders` as the item's stock rises (each fill a ``sales_issue``
+    movement numbered ``fill``), dropped when the order is cancelled. ``confirmed_at``
+    (when sales confirmed the order) orders the queue. Always
+    ``quantity = filled + quantity_open + quantity_dropped``, where filled is the sum of
+    its fill movements; written only under its item's stock row lock.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_id = models.UUIDField()
+    # PROTECT: an item that orders wait for is not deleted (it has a ledger by then anyway).
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="backorders")
+    confirmed_at = models.DateTimeField(help_text="When sales confirmed the order: the queue's order.")
+    quantity = models.PositiveIntegerField(help_text="Backordered when the order was confirmed.")
+    quantity_open = models.PositiveIntegerField(help_text="Still waiting for stock.")
+    quantity_dropped = models.PositiveIntegerField(default=0, help_text="No longer wanted: the order was cancelled.")
+    fills = models.PositiveIntegerField(default=0, help_text="How many fill movements it has had.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("confirmed_at", "order_id")
+        constraints = [
+            models.UniqueConstraint(fields=["order_id", "item"], name="inventory_backorder_once_per_order_item"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="inventory_backorder_quantity_gte_1"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=models.F("quantity_open") + models.F("quantity_dropped")),
+                name="inventory_backorder_open_dropped_lte_quantity",
+            ),
+        ]
+        indexes = [
+            # The queue of an item: its open backorders, oldest confirmation first.
+            models.Index(
+                fields=["item", "confirmed_at", "order_id"],
+                condition=Q(quantity_open__gt=0),
+                name="backorder_open_queue_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.item_id}: {self.quantity_open} of {self.quantity} open"
+
+    @property
+    def quantity_filled(self) -> int:
+        return self.quantity - self.quantity_open - self.quantity_dropped

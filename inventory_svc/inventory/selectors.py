@@ -16,8 +16,10 @@ from .models import Item, MovementReason, Stock, StockMovement
 
 
 def item_list() -> QuerySet[Item]:
-    """Return the items with their ``quantity`` on hand, newest first (the API filters, orders and pages this)."""
-    return Item.objects.annotate(quantity=F("stock__quantity")).order_by("-created_at", "-id")
+    """Return the items with their ``quantity`` on hand and ``backordered``, newest first (the API pages this)."""
+    return Item.objects.annotate(quantity=F("stock__quantity"), backordered=F("stock__backordered")).order_by(
+        "-created_at", "-id"
+    )
 
 
 def item_list_by_ids(*, ids: Iterable[uuid.UUID]) -> list[Item]:

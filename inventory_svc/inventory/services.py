@@ -9,11 +9,13 @@ Stock on hand has ONE writer, :func:`stock_movements_apply`: it locks the stock 
 refuses a change that would take any of them below zero, and writes the movements and
 the new quantities together, so the ledger equals the stock by construction.
 Everything else that moves stock (adjustments, receipts, issues, give-backs) is a thin
-function around it.
+function around it. Whatever raises stock (a receipt, an upward adjustment, a give-back)
+fills the item's open backorders in the same transaction (:mod:`inventory.backorders`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -21,15 +23,18 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from common.db import unique_conflict
+from common.events import registry
 from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
 
-from . import events
+from . import backorders, events
 from .lines import Line, ShortLine, quantities_by_item
 from .models import (
     SKU_UNIQUE,
+    Backorder,
     IssueOutcome,
     Item,
     MovementReason,
@@ -43,10 +48,12 @@ from .models import (
 # in one statement, in ascending item id (SELECT ... FOR UPDATE ORDER BY item_id), before
 # it reads a quantity or writes a movement:
 #
-#   Stock rows (ascending item_id) -> [SalesOrderIssue row] -> [Item row]
+#   Stock rows (ascending item_id) -> [SalesOrderIssue rows (ascending order_id)] -> [Item row]
 #
 # (bracketed steps only where they apply: a sales issue records its decision after the
-# stock rows, an item deletion locks its item row after its stock row). Because every
+# stock rows; a fill or give-back bumps the version of the orders it reports, last, in
+# ascending order id; an item deletion locks its item row after its stock row). Backorder
+# rows take no lock of their own: one is written only under its item's stock row lock. Because every
 # writer takes the stock rows in the same global order, two transactions touching
 # overlapping items in whatever order their lines came can wait for each other but can
 # never deadlock. Inserting a movement takes a KEY SHARE lock on its Item row (the foreign
@@ -100,7 +107,7 @@ def item_create(*, sku: str, name: str, unit_price: Decimal, description: str = 
     )
     _item_save(item)
     Stock.objects.create(item=item, quantity=0)
-    item.quantity = 0
+    item.quantity = item.backordered = 0
     return item
 
 
@@ -122,7 +129,7 @@ def item_update(*, item: Item, data: Mapping[str, Any]) -> Item:
         for field, value in changes.items():
             setattr(locked, field, value)
         _item_save(locked)
-    locked.quantity = Stock.objects.values_list("quantity", flat=True).get(item_id=locked.pk)
+    locked.quantity, locked.backordered = Stock.objects.values_list("quantity", "backordered").get(item_id=locked.pk)
     return locked
 
 
@@ -142,6 +149,10 @@ def item_delete(*, item: Item) -> None:
     if StockMovement.objects.filter(item_id=item.pk).exists():
         message = "The item has stock movements; its ledger is kept."
         raise Conflict(message, details=[{"field": "movements", "message": message}])
+    if Backorder.objects.filter(item_id=item.pk).exists():
+        # Only before its first movement: an item confirmed orders wait for, never stocked yet.
+        message = "Confirmed orders wait for the item (backorders)."
+        raise Conflict(message, details=[{"field": "backordered", "message": message}])
     Item.objects.select_for_update().get(pk=item.pk).delete()  # its stock row goes with it
 
 
@@ -182,6 +193,7 @@ def stock_movements_apply(
     actor: str,
     reference: uuid.UUID | None = None,
     receipt_id: uuid.UUID | None = None,
+    fill: int | None = None,
     note: str = "",
     stocks: Mapping[uuid.UUID, Stock] | None = None,
 ) -> list[StockMovement]:
@@ -231,6 +243,7 @@ def stock_movements_apply(
                 reason=reason,
                 reference=reference,
                 receipt_id=receipt_id,
+                fill=fill,
                 note=note,
                 actor=actor,
                 created_at=now,
@@ -248,25 +261,43 @@ def stock_adjust(*, changes: Mapping[uuid.UUID, int], actor: str, note: str = ""
     """Adjust stock by hand (API, admin, seeding): signed changes, all or none.
 
     Raises ``NotFound`` for an item that does not exist, ``InsufficientStock`` (409,
-    nothing written) when a change would take stock below zero.
+    nothing written) when a change would take stock below zero. What an upward change
+    brings fills the item's open backorders at once.
     """
+    stocks = _stocks_lock(changes)
     try:
-        return stock_movements_apply(changes=changes, reason=MovementReason.ADJUSTMENT, actor=actor, note=note)
+        movements = stock_movements_apply(
+            changes=changes, reason=MovementReason.ADJUSTMENT, actor=actor, note=note, stocks=stocks
+        )
     except UnknownItems:
         raise NotFound() from None
+    _backorders_fill(item_ids=[item_id for item_id, change in changes.items() if change > 0], stocks=stocks, actor=actor)
+    return movements
 
 
 @transaction.atomic
-def stock_issue_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: str) -> IssueOutcome | None:
+def stock_issue_for_order(
+    *,
+    order_id: uuid.UUID,
+    lines: Iterable[Line],
+    actor: str,
+    allow_backorder: bool = False,
+    confirmed_at: dt.datetime | None = None,
+) -> IssueOutcome | None:
     """Issue every line of a confirmed sales order, or none of them if any is short.
 
     Publishes ``inventory.stock.issued`` or ``inventory.stock.shortage`` (naming every
     short line; an unknown item counts as none available) and returns the outcome; None
     if this order was decided before (a redelivery under another event id), in which
-    case nothing is written or published.
+    case nothing is written or published. With ``allow_backorder``, what is short waits
+    as backorders instead (:func:`_issue_or_backorder`), queued by ``confirmed_at``.
     """
     wanted = quantities_by_item(lines)
     stocks = _stocks_lock(wanted)
+    if allow_backorder and set(wanted) <= set(stocks):
+        return _issue_or_backorder(
+            order_id=order_id, wanted=wanted, stocks=stocks, actor=actor, confirmed_at=confirmed_at or timezone.now()
+        )
     short = [
         ShortLine(item_id=item_id, requested=quantity, available=stocks[item_id].quantity if item_id in stocks else 0)
         for item_id, quantity in wanted.items()
@@ -288,6 +319,65 @@ def stock_issue_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: 
     return IssueOutcome.ISSUED
 
 
+def _issue_or_backorder(
+    *, order_id: uuid.UUID, wanted: Mapping[uuid.UUID, int], stocks: Mapping, actor: str, confirmed_at: dt.datetime
+) -> IssueOutcome | None:
+    """Issue what is on hand of each item and backorder the rest (the stock rows are locked).
+
+    On hand is taken only when no order waits for the item (a rise fills the queue at
+    once, so stock on hand means an empty queue): a later confirmation never overtakes
+    an earlier one. Publishes ``inventory.stock.issued`` when nothing had to wait, else
+    ``inventory.stock.backordered`` with the order's figures.
+    """
+    issue = {item_id: min(quantity, stocks[item_id].quantity) for item_id, quantity in wanted.items()}
+    waiting = {item_id: quantity - issue[item_id] for item_id, quantity in wanted.items() if quantity > issue[item_id]}
+    outcome = IssueOutcome.BACKORDERED if waiting else IssueOutcome.ISSUED
+    if not _issue_decision_record(order_id=order_id, outcome=outcome):
+        return None
+    movements = []
+    if any(issue.values()):
+        movements = stock_movements_apply(
+            changes={item_id: -quantity for item_id, quantity in issue.items() if quantity},
+            reason=MovementReason.SALES_ISSUE,
+            reference=order_id,
+            actor=actor,
+            stocks=stocks,
+        )
+    if not waiting:
+        events.stock_issued_publish(order_id=order_id, movements=movements)
+        return outcome
+    backorders.backorders_open(order_id=order_id, quantities=waiting, confirmed_at=confirmed_at, stocks=stocks)
+    events.stock_progress_publish(
+        registry.STOCK_BACKORDERED,
+        order_id=order_id,
+        items=backorders.order_progress(order_id=order_id),
+        version=events.ORDER_DECIDED_VERSION,
+    )
+    return outcome
+
+
+def _backorders_fill(
+    *, item_ids: Iterable[uuid.UUID], stocks: Mapping, actor: str, returned: uuid.UUID | None = None
+) -> None:
+    """Fill the open backorders of ``item_ids`` from what is on hand, and report the orders filled.
+
+    ``returned``, a cancelled order whose give-back brought the stock, is reported in the
+    same pass (its version row is locked in order with the others').
+    """
+    filled = set()
+    for fill in backorders.backorders_fill(item_ids=item_ids, stocks=stocks):
+        stock_movements_apply(
+            changes={fill.item_id: -fill.quantity},
+            reason=MovementReason.SALES_ISSUE,
+            reference=fill.order_id,
+            fill=fill.number,
+            actor=actor,
+            stocks=stocks,
+        )
+        filled.add(fill.order_id)
+    backorders.orders_progress_publish(order_ids=filled, returned=returned)
+
+
 def _issue_decision_record(*, order_id: uuid.UUID, outcome: IssueOutcome) -> bool:
     """Record the order's decision; False if it was decided before (nothing is written then).
 
@@ -302,12 +392,13 @@ def _issue_decision_record(*, order_id: uuid.UUID, outcome: IssueOutcome) -> boo
     decided_field = SalesOrderIssue._meta.get_field("decided_at")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (order_id, outcome, decided_at) VALUES (%s, %s, %s) "  # noqa: S608 (names from the model)
+            f"INSERT INTO {table} (order_id, outcome, decided_at, version) VALUES (%s, %s, %s, %s) "  # noqa: S608 (names from the model)
             "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
             [
                 order_field.get_db_prep_value(order_id, connection),
                 str(outcome),
                 decided_field.get_db_prep_value(timezone.now(), connection),
+                events.ORDER_DECIDED_VERSION,
             ],
         )
         return cursor.fetchone() is not None
@@ -341,7 +432,7 @@ def stock_receive_for_receipt(
     changes = {item_id: quantity for item_id, quantity in wanted.items() if item_id not in done}
     if not changes:
         return []
-    return stock_movements_apply(
+    movements = stock_movements_apply(
         changes=changes,
         reason=MovementReason.PURCHASE_RECEIPT,
         reference=order_id,
@@ -349,6 +440,8 @@ def stock_receive_for_receipt(
         actor=actor,
         stocks=stocks,
     )
+    _backorders_fill(item_ids=changes, stocks=stocks, actor=actor)
+    return movements
 
 
 def stock_receive_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor: str) -> list[StockMovement]:
@@ -362,24 +455,35 @@ def stock_receive_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor
 
 @transaction.atomic
 def stock_return_for_order(*, order_id: uuid.UUID, actor: str) -> list[StockMovement]:
-    """Give back exactly what the ledger issued for a cancelled sales order, once.
+    """Drop a cancelled sales order's open backorders and give back exactly what the ledger issued for it, once.
 
-    Publishes ``inventory.stock.returned``. Nothing is written or published if nothing
-    was issued for the order, or if it was given back before.
+    What comes back fills the next waiting orders at once. Publishes
+    ``inventory.stock.returned`` (with no lines when the order had only waited).
+    Nothing is written or published if the order had nothing issued nor waiting, or if
+    it was given back before.
     """
     issued = {
-        item_id: -change
-        for item_id, change in StockMovement.objects.filter(
-            reference=order_id, reason=MovementReason.SALES_ISSUE
-        ).values_list("item_id", "change")
+        item_id: -total
+        for item_id, total in StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_ISSUE)
+        .values("item_id")
+        .annotate(total=Sum("change"))
+        .values_list("item_id", "total")
     }
-    if not issued:
+    # An order's set of items is fixed once it is decided, so reading it before the locks is safe.
+    waiting = set(Backorder.objects.filter(order_id=order_id).values_list("item_id", flat=True))
+    if not issued and not waiting:
         return []
-    stocks = _stocks_lock(issued)
-    if StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_CANCELLATION).exists():
+    stocks = _stocks_lock(issued.keys() | waiting)
+    if (
+        SalesOrderIssue.objects.filter(order_id=order_id, cancelled_at__isnull=False).exists()
+        or StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_CANCELLATION).exists()
+    ):
         return []
-    movements = stock_movements_apply(
-        changes=issued, reason=MovementReason.SALES_CANCELLATION, reference=order_id, actor=actor, stocks=stocks
-    )
-    events.stock_returned_publish(order_id=order_id, movements=movements)
+    backorders.backorders_drop(order_id=order_id, stocks=stocks)
+    movements = []
+    if issued:
+        movements = stock_movements_apply(
+            changes=issued, reason=MovementReason.SALES_CANCELLATION, reference=order_id, actor=actor, stocks=stocks
+        )
+    _backorders_fill(item_ids=issued, stocks=stocks, actor=actor, returned=order_id)
     return movements

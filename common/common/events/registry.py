@@ -71,6 +71,17 @@ class SalesOrderConfirmedData:
 
 
 @dataclass(frozen=True)
+class SalesOrderConfirmedV2Data:
+    """A confirmed sales order (v2): v1's fields and whether what is short may wait as backorders."""
+
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    total_amount: Decimal
+    allow_backorder: bool
+    items: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True)
 class PurchaseOrderReceivedData:
     order_id: uuid.UUID
     vendor_id: uuid.UUID
@@ -145,6 +156,27 @@ class StockShortageData:
 
 
 @dataclass(frozen=True)
+class StockProgressLine:
+    """An item of a backorder-allowed order, cumulative: issued so far, and still waiting for stock."""
+
+    item_id: uuid.UUID
+    quantity_issued: int
+    quantity_backordered: int
+
+
+@dataclass(frozen=True)
+class StockProgressData:
+    """Where an order's stock stands, every item of it; each event about the order replaces the last.
+
+    Cumulative figures under a growing ``aggregate_version``, so a consumer applies only a
+    newer one: a redelivered or overtaken event changes nothing.
+    """
+
+    order_id: uuid.UUID
+    items: tuple[StockProgressLine, ...]
+
+
+@dataclass(frozen=True)
 class StockLowData:
     item_id: uuid.UUID
     sku: str
@@ -194,6 +226,8 @@ VENDOR_UPDATED = EventType("contact.vendor.updated", 1, "contact", VendorData)
 VENDOR_DELETED = EventType("contact.vendor.deleted", 1, "contact", VendorData)
 
 SALES_ORDER_CONFIRMED = EventType("sales.order.confirmed", 1, "sales", SalesOrderConfirmedData)
+# v2: with ``allow_backorder`` (what sales_svc publishes since backorders; v1 is an order that does not allow them).
+SALES_ORDER_CONFIRMED_V2 = EventType("sales.order.confirmed", 2, "sales", SalesOrderConfirmedV2Data)
 SALES_ORDER_PAID = EventType("sales.order.paid", 1, "sales", OrderPaidData)
 # Sent only for an order whose stock was issued.
 SALES_ORDER_CANCELLED = EventType("sales.order.cancelled", 1, "sales", OrderCancelledData)
@@ -209,6 +243,9 @@ STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", StockMovedDat
 STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", StockShortageData)
 STOCK_RETURNED = EventType("inventory.stock.returned", 1, "inventory", StockMovedData)
 STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", StockLowData)
+# A backorder-allowed order's stock: decided with some of it backordered, then each fill as stock arrives.
+STOCK_BACKORDERED = EventType("inventory.stock.backordered", 1, "inventory", StockProgressData)
+STOCK_FILLED = EventType("inventory.stock.filled", 1, "inventory", StockProgressData)
 
 ALL: tuple[EventType, ...] = (
     CUSTOMER_CREATED,
@@ -218,6 +255,7 @@ ALL: tuple[EventType, ...] = (
     VENDOR_UPDATED,
     VENDOR_DELETED,
     SALES_ORDER_CONFIRMED,
+    SALES_ORDER_CONFIRMED_V2,
     SALES_ORDER_PAID,
     SALES_ORDER_CANCELLED,
     PURCHASE_ORDER_RECEIVED,
@@ -229,6 +267,8 @@ ALL: tuple[EventType, ...] = (
     STOCK_SHORTAGE,
     STOCK_RETURNED,
     STOCK_LOW,
+    STOCK_BACKORDERED,
+    STOCK_FILLED,
 )
 
 _BY_KEY: dict[tuple[str, int], EventType] = {event_type.key: event_type for event_type in ALL}
@@ -241,11 +281,21 @@ if len(_BY_KEY) != len(ALL):
 SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
     "inventory": (
         SALES_ORDER_CONFIRMED,
+        SALES_ORDER_CONFIRMED_V2,
         PURCHASE_ORDER_RECEIVED,
         PURCHASE_ORDER_RECEIVED_V2,
         SALES_ORDER_CANCELLED,
     ),
-    "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE, STOCK_RETURNED),
+    "sales": (
+        CUSTOMER_CREATED,
+        CUSTOMER_UPDATED,
+        CUSTOMER_DELETED,
+        STOCK_ISSUED,
+        STOCK_SHORTAGE,
+        STOCK_RETURNED,
+        STOCK_BACKORDERED,
+        STOCK_FILLED,
+    ),
     "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
 }
 

@@ -6,6 +6,7 @@ dataclass whose fields are annotated with one of:
 - ``uuid.UUID``: a UUID or its string form;
 - ``str`` and ``int`` (``bool`` is not an ``int`` here, and ``"5"`` is not one either);
   an ``int`` fits a PostgreSQL ``bigint``, so a handler can store any value it is given;
+- ``bool``: JSON ``true`` or ``false`` only (``1`` and ``"true"`` are refused);
 - ``Decimal``: money. A ``Decimal`` or an ``int`` with at most two places (``float`` and
   strings are refused) that fits NUMERIC(14,2), returned through
   :func:`common.money.quantize_money`, so a handler always gets ``Decimal("10.00")``,
@@ -143,6 +144,12 @@ def _int(value: Any, path: str) -> int:
     return value
 
 
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise DataMismatch(path, f"expected true or false, got {_short(value)}")
+    return value
+
+
 def _money(value: Any, path: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise DataMismatch(path, f"expected an exact amount (Decimal or integer), got {_short(value)}")
@@ -154,7 +161,7 @@ def _money(value: Any, path: str) -> Decimal:
     return quantize_money(value)
 
 
-_SCALARS: dict[Any, Any] = {uuid.UUID: _uuid, str: _str, int: _int, Decimal: _money}
+_SCALARS: dict[Any, Any] = {uuid.UUID: _uuid, str: _str, int: _int, bool: _bool, Decimal: _money}
 
 
 def _primitive(value: Any) -> Any:

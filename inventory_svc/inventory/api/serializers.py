@@ -24,6 +24,9 @@ class ItemSerializer(serializers.Serializer):
         min_value=0, max_value=2**31 - 1, default=0, help_text="`below_reorder_level` lists items at or below it."
     )
     quantity = serializers.IntegerField(read_only=True, help_text="Stock on hand.")
+    backordered = serializers.IntegerField(
+        read_only=True, help_text="What confirmed sales orders wait for (their open backorders)."
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
