@@ -11,10 +11,10 @@ slip in after a concurrent transition.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.db import transaction
 
@@ -110,10 +110,17 @@ def lines_write(*, order: OrderDocument, line_model: type[OrderLine], lines: Seq
 
 
 def order_lines_replace(
-    *, model: type[Order], line_model: type[OrderLine], pk, lines: Sequence[LineRequest], editable: frozenset[str]
+    *,
+    model: type[Order],
+    line_model: type[OrderLine],
+    pk,
+    lines: Sequence[LineRequest],
+    editable: frozenset[str],
+    header: Mapping[str, Any] | None = None,
 ) -> Order:
     """Replace the lines of an order whose status is in ``editable``; invalid lines change nothing.
 
+    ``header`` sets other fields of the order in the same write (a service's own options).
     Raises ``InvalidTransition`` (409) if the order is (or has just become) not editable:
     checked before inventory is asked, and again under the row lock.
     """
@@ -125,7 +132,9 @@ def order_lines_replace(
         order.lines.all().delete()
         lines_write(order=order, line_model=line_model, lines=priced)
         order.total_amount = lines_total(priced)
-        order_touch(order, fields=["total_amount"])
+        for field, value in (header or {}).items():
+            setattr(order, field, value)
+        order_touch(order, fields=["total_amount", *(header or {})])
     return order
 
 

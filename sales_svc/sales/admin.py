@@ -25,7 +25,17 @@ READ_ONLY = {"view": "orders.read", "add": None, "change": None, "delete": None}
 class SalesOrderLineInline(RoleAdminMixin, admin.TabularInline):
     model = SalesOrderLine
     role_permissions = READ_ONLY
-    fields = ("position", "sku", "name", "item_id", "quantity", "unit_price", "subtotal")
+    fields = (
+        "position",
+        "sku",
+        "name",
+        "item_id",
+        "quantity",
+        "quantity_issued",
+        "quantity_backordered",
+        "unit_price",
+        "subtotal",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -72,6 +82,7 @@ class SalesOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
         "customer_name",
         "status",
         "stock_status",
+        "allow_backorder",
         "total_amount",
         "created_at",
         "confirmed_at",

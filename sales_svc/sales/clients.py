@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from common.exceptions import BadGateway
@@ -26,15 +26,26 @@ class Shortfall:
     available: int
 
 
-def stock_shortfalls(*, lines: Sequence[SalesOrderLine]) -> list[Shortfall]:
+def stock_shortfalls(
+    *, lines: Sequence[SalesOrderLine], also_wanted: Mapping[uuid.UUID, int] | None = None
+) -> list[Shortfall]:
     """Return the items inventory cannot cover now (empty when all can), in one call.
 
     Lines of one item are asked for together: two lines of 3 need 6 on hand.
+    ``also_wanted`` is what others claim of the items before these lines (orders
+    inventory has not applied yet): a shortfall reports the lines' own ``requested``
+    and what ``available`` is left for them.
     """
     wanted: dict[uuid.UUID, int] = {}
     for line in lines:
         wanted[line.item_id] = wanted.get(line.item_id, 0) + line.quantity
-    body = {"items": [{"item_id": str(item_id), "quantity": quantity} for item_id, quantity in wanted.items()]}
+    claimed = also_wanted or {}
+    body = {
+        "items": [
+            {"item_id": str(item_id), "quantity": quantity + claimed.get(item_id, 0)}
+            for item_id, quantity in wanted.items()
+        ]
+    }
     response = inventory_client().request("POST", AVAILABILITY_PATH, json=body)
     if response.status_code != 200:
         raise BadGateway(f"inventory_svc answered the availability check with {response.status_code}.")
@@ -42,11 +53,15 @@ def stock_shortfalls(*, lines: Sequence[SalesOrderLine]) -> list[Shortfall]:
         data = response.json()["data"]
         if data["available"]:
             return []
+        rows = [(uuid.UUID(str(row["item_id"])), int(row["available"])) for row in data["short"]]
         return [
             Shortfall(
-                item_id=uuid.UUID(str(row["item_id"])), requested=int(row["requested"]), available=int(row["available"])
+                item_id=item_id,
+                requested=wanted[item_id],
+                available=max(0, available - claimed.get(item_id, 0)),
             )
-            for row in data["short"]
+            for item_id, available in rows
+            if item_id in wanted
         ]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadGateway("inventory_svc answered the availability check with something unreadable.") from exc

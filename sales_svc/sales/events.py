@@ -13,13 +13,17 @@ from .models import SalesOrder
 
 
 def sales_order_confirmed_publish(*, order: SalesOrder) -> None:
-    data = registry.SalesOrderConfirmedData(
+    """v2, with ``allow_backorder`` (inventory handles v1 and v2: upgrade it first)."""
+    data = registry.SalesOrderConfirmedV2Data(
         order_id=order.id,
         customer_id=order.customer_id,
         total_amount=order.total_amount,
+        allow_backorder=order.allow_backorder,
         items=lines_event_data(order.lines.all()),
     )
-    publish_event(registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=order.id, aggregate_version=order.revision)
+    publish_event(
+        registry.SALES_ORDER_CONFIRMED_V2, data=data, aggregate_id=order.id, aggregate_version=order.revision
+    )
 
 
 def sales_order_paid_publish(*, order: SalesOrder) -> None:

@@ -2,7 +2,10 @@
 
 ``stock_status`` is inventory's answer to a confirmation, set by the event handlers:
 null while a draft, ``pending`` from confirmation until inventory answers, then
-``issued`` or ``short``, and ``returned`` once a cancelled order's stock is back.
+``issued`` or ``short`` (or, for an order that allows backorders, ``backordered`` until
+the last unit ships, then ``issued``), and ``returned`` once a cancelled order's stock is
+back. A line's ``quantity_issued`` and ``quantity_backordered`` are inventory's figures
+too, written only by those handlers.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class SalesOrder(OrderDocument):
         ISSUED = "issued"
         SHORT = "short"
         RETURNED = "returned"
+        BACKORDERED = "backordered"
 
     customer_id = models.UUIDField(db_index=True)
     customer_name = models.CharField(max_length=255)
@@ -37,6 +41,10 @@ class SalesOrder(OrderDocument):
     # Null, not "": inventory has not been asked (a draft), which the API answers as null.
     stock_status = models.CharField(max_length=16, choices=StockStatus.choices, null=True, blank=True)  # noqa: DJ001
     confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Ship what is on hand and let the rest wait for stock, instead of refusing or going short.
+    allow_backorder = models.BooleanField(default=False)
+    # The aggregate_version of inventory's newest figures applied (its events about the order).
+    stock_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(OrderDocument.Meta):
         verbose_name = "sales order"
@@ -44,9 +52,18 @@ class SalesOrder(OrderDocument):
 
 class SalesOrderLine(OrderLine):
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    quantity_issued = models.PositiveIntegerField(default=0, editable=False)
+    quantity_backordered = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(OrderLine.Meta):
         verbose_name = "sales order line"
+        constraints = [
+            *OrderLine.Meta.constraints,
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=models.F("quantity_issued") + models.F("quantity_backordered")),
+                name="sales_line_issued_backordered_lte_quantity",
+            ),
+        ]
 
 
 class SalesOrderStatusChange(OrderStatusChange):

@@ -11,30 +11,40 @@ Lock order. A transaction that changes an order locks that one order row
 transaction locks two orders, and no row lock is held across a call to another
 service (references and availability are checked before the transaction opens; the
 lines are compared again under the lock). Event handlers write with
-one conditional UPDATE of the order row, so they take the same single lock.
+one conditional UPDATE of the order row, or lock that one row and then write its lines
+(inventory's figures), so they take the same single lock.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F, Sum, prefetch_related_objects
 from django.utils import timezone
 
 from common.exceptions import Conflict, InsufficientStock
 from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
-from order_documents.machine import order_get, order_lock, transition_apply
+from order_documents.machine import order_get, order_lock, order_touch, transition_apply
 from order_documents.parties import party_rename
 
 from .clients import customer_fetch, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
 from .models import CustomerVersion, SalesOrder, SalesOrderLine
-from .transitions import CANCEL, CONFIRM, EDITABLE, PAY, STOCK_ANSWERS
+from .transitions import (
+    CANCEL,
+    CANCELLABLE_STOCK,
+    CONFIRM,
+    EDITABLE,
+    GIVEN_BACK_ON_CANCEL,
+    PAY,
+    STOCK_ANSWERS,
+    STOCK_PROGRESS_FROM,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +52,11 @@ Status, StockStatus = SalesOrder.Status, SalesOrder.StockStatus
 
 
 def sales_order_create(
-    *, customer_id: uuid.UUID, lines: Sequence[LineRequest], order_id: uuid.UUID | None = None
+    *,
+    customer_id: uuid.UUID,
+    lines: Sequence[LineRequest],
+    allow_backorder: bool = False,
+    order_id: uuid.UUID | None = None,
 ) -> SalesOrder:
     """Create a draft for ``customer_id``; customer and every item checked first, then one transaction.
 
@@ -56,6 +70,7 @@ def sales_order_create(
             customer_name=name,
             customer_version=version,
             total_amount=total_amount,
+            allow_backorder=allow_backorder,
         )
 
     return order_create(
@@ -68,9 +83,17 @@ def sales_order_create(
     )
 
 
-def sales_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> SalesOrder:
-    """Replace a draft's lines; invalid lines, or an order no longer a draft, change nothing."""
-    return order_lines_replace(model=SalesOrder, line_model=SalesOrderLine, pk=order_id, lines=lines, editable=EDITABLE)
+def sales_order_lines_replace(
+    *, order_id: uuid.UUID, lines: Sequence[LineRequest], allow_backorder: bool | None = None
+) -> SalesOrder:
+    """Replace a draft's lines (and ``allow_backorder``, unless None: kept as it is).
+
+    Invalid lines, or an order no longer a draft, change nothing.
+    """
+    header = {} if allow_backorder is None else {"allow_backorder": allow_backorder}
+    return order_lines_replace(
+        model=SalesOrder, line_model=SalesOrderLine, pk=order_id, lines=lines, editable=EDITABLE, header=header
+    )
 
 
 def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
@@ -80,12 +103,36 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     re-checked. Of two concurrent confirms the second finds it Confirmed (409), so the
     event is written once. If the lines were replaced in between, the check no longer
     holds: 409, and the caller may retry (other changes, a customer's new name, do not
-    matter).
+    matter). An order that allows backorders is confirmed whatever is on hand (what is
+    short waits for stock): nothing is asked.
     """
     order = order_get(model=SalesOrder, pk=order_id)
     CONFIRM.check(order)
     lines = list(order.lines.all())
-    short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines)}
+    if not order.allow_backorder:
+        _stock_check(order_id=order_id, lines=lines)
+    with transaction.atomic():
+        locked = order_lock(model=SalesOrder, pk=order_id)
+        CONFIRM.check(locked)
+        # Read once, for the comparison, the event and the answer.
+        prefetch_related_objects([locked], "lines")
+        if _quantities(locked.lines.all()) != _quantities(lines) or locked.allow_backorder != order.allow_backorder:
+            raise Conflict("The order's lines changed while it was being confirmed; try again.")
+        transition_apply(order=locked, transition=CONFIRM, actor=actor, stock_status=StockStatus.PENDING)
+        sales_order_confirmed_publish(order=locked)
+    return locked
+
+
+def _stock_check(*, order_id: uuid.UUID, lines: Sequence[SalesOrderLine]) -> None:
+    """Raise ``InsufficientStock`` (409, a detail per short line) unless inventory can cover ``lines`` now.
+
+    Inventory's stock on hand does not yet show the orders this service confirmed whose
+    confirmation it has not applied (``pending``: the event is on its way, or the broker
+    is down). They are counted against it here, so that a backlog of confirmations cannot
+    all pass the check and then all turn out short (paid and never shipped).
+    """
+    pending = _pending_quantities(item_ids={line.item_id for line in lines}, order_id=order_id)
+    short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines, also_wanted=pending)}
     if short:
         raise InsufficientStock(
             {
@@ -97,16 +144,18 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
             for index, line in enumerate(lines)
             if line.item_id in short
         )
-    with transaction.atomic():
-        locked = order_lock(model=SalesOrder, pk=order_id)
-        CONFIRM.check(locked)
-        # Read once, for the comparison, the event and the answer.
-        prefetch_related_objects([locked], "lines")
-        if _quantities(locked.lines.all()) != _quantities(lines):
-            raise Conflict("The order's lines changed while it was being confirmed; try again.")
-        transition_apply(order=locked, transition=CONFIRM, actor=actor, stock_status=StockStatus.PENDING)
-        sales_order_confirmed_publish(order=locked)
-    return locked
+
+
+def _pending_quantities(*, item_ids: set[uuid.UUID], order_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Return, per item, what this service's confirmed orders still ``pending`` at inventory want (one query)."""
+    rows = (
+        SalesOrderLine.objects.filter(order__stock_status=StockStatus.PENDING, item_id__in=item_ids)
+        .exclude(order_id=order_id)
+        .values("item_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("item_id", "total")
+    )
+    return dict(rows)
 
 
 def _quantities(lines) -> list[tuple[uuid.UUID, int]]:
@@ -147,31 +196,93 @@ def sales_order_cancel(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     """
     order = order_lock(model=SalesOrder, pk=order_id)
     CANCEL.check(order)
-    if order.status == Status.CONFIRMED and order.stock_status == StockStatus.PENDING:
+    if order.status == Status.CONFIRMED and order.stock_status not in CANCELLABLE_STOCK:
         raise _stock_status_conflict(
             "The order's stock is not settled yet.",
             "stock_status is pending: inventory has not answered the confirmation yet",
         )
-    was_issued = order.stock_status == StockStatus.ISSUED
+    # Issued, or waiting for stock (perhaps partly issued): inventory drops the wait and gives back what it issued.
+    was_issued = order.status == Status.CONFIRMED and order.stock_status in GIVEN_BACK_ON_CANCEL
     transition_apply(order=order, transition=CANCEL, actor=actor)
     if was_issued:
         sales_order_cancelled_publish(order=order)
     return order
 
 
-def sales_order_stock_status_set(*, order_id: uuid.UUID, stock_status: str) -> bool:
+@transaction.atomic
+def sales_order_stock_status_set(
+    *, order_id: uuid.UUID, stock_status: str, issued: Mapping[uuid.UUID, int] | None = None, version: int = 1
+) -> bool:
     """Record inventory's answer, only from the status it settles; return whether it applied.
 
-    One conditional UPDATE: a redelivered or out-of-place answer changes nothing.
+    One conditional UPDATE: a redelivered or out-of-place answer changes nothing. The
+    lines follow: ``issued`` says what was issued per item (None: every line in full, as
+    an ``issued`` answer says), nothing is backordered any more.
     """
     updated = SalesOrder.objects.filter(pk=order_id, stock_status__in=STOCK_ANSWERS[stock_status]).update(
-        stock_status=stock_status, revision=F("revision") + 1, updated_at=timezone.now()
+        stock_status=stock_status,
+        stock_version=version,
+        revision=F("revision") + 1,
+        updated_at=timezone.now(),
     )
     if not updated:
         logger.warning(
             "stock answer %s for order %s not applied (unknown order or not awaiting it)", stock_status, order_id
         )
-    return bool(updated)
+        return False
+    lines = list(SalesOrderLine.objects.filter(order_id=order_id).order_by("position"))
+    if issued is None:
+        issued = _sum_by_item((line.item_id, line.quantity) for line in lines)
+    _lines_figures_write(lines, issued=issued, backordered={})
+    return True
+
+
+@transaction.atomic
+def sales_order_stock_progress(
+    *,
+    order_id: uuid.UUID,
+    version: int,
+    issued: Mapping[uuid.UUID, int],
+    backordered: Mapping[uuid.UUID, int],
+) -> bool:
+    """Apply a backorder-allowed order's figures from inventory, if newer than what the order holds.
+
+    The figures are cumulative per item, so the newest version alone is the truth: a
+    redelivered or overtaken one changes nothing. ``stock_status`` follows: ``backordered``
+    while any unit waits, ``issued`` once none does. An order whose stock was given back
+    (``returned``) or decided otherwise keeps it.
+    """
+    order = SalesOrder.objects.select_for_update().filter(pk=order_id).first()
+    if order is None or order.stock_status not in STOCK_PROGRESS_FROM or order.stock_version >= version:
+        logger.info("stock figures v%s for order %s not applied (unknown, settled or older)", version, order_id)
+        return False
+    lines = list(order.lines.all())
+    _lines_figures_write(lines, issued=issued, backordered=backordered)
+    waiting = any(line.quantity_backordered for line in lines)
+    order.stock_status = StockStatus.BACKORDERED if waiting else StockStatus.ISSUED
+    order.stock_version = version
+    order_touch(order, fields=["stock_status", "stock_version"])
+    return True
+
+
+def _sum_by_item(pairs) -> dict[uuid.UUID, int]:
+    total: dict[uuid.UUID, int] = {}
+    for item_id, quantity in pairs:
+        total[item_id] = total.get(item_id, 0) + quantity
+    return total
+
+
+def _lines_figures_write(
+    lines: Sequence[SalesOrderLine], *, issued: Mapping[uuid.UUID, int], backordered: Mapping[uuid.UUID, int]
+) -> None:
+    """Spread per-item figures over the lines of each item, first line first, and save them (one UPDATE)."""
+    issued_left, waiting_left = dict(issued), dict(backordered)
+    for line in lines:
+        line.quantity_issued = min(line.quantity, issued_left.get(line.item_id, 0))
+        issued_left[line.item_id] = issued_left.get(line.item_id, 0) - line.quantity_issued
+        line.quantity_backordered = min(line.quantity - line.quantity_issued, waiting_left.get(line.item_id, 0))
+        waiting_left[line.item_id] = waiting_left.get(line.item_id, 0) - line.quantity_backordered
+    SalesOrderLine.objects.bulk_update(lines, ["quantity_issued", "quantity_backordered"])
 
 
 def sales_order_customer_rename(*, customer_id: uuid.UUID, name: str, version: int) -> int:

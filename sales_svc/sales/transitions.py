@@ -22,9 +22,19 @@ CANCEL = Transition("cancel", {Status.DRAFT, Status.CONFIRMED}, Status.CANCELLED
 # Lines may be replaced only while the order is a draft.
 EDITABLE = frozenset({Status.DRAFT})
 
-# Inventory's answers, each allowed only from the stock status it settles.
+StockStatus = SalesOrder.StockStatus
+
+# Inventory's answers, each allowed only from the stock status it settles. A backordered
+# order's figures (``inventory.stock.backordered`` / ``.filled``) may also replace older
+# ones of the same order while it waits, newest version first; the give-back is the last word.
 STOCK_ANSWERS: dict[str, frozenset[str]] = {
-    SalesOrder.StockStatus.ISSUED: frozenset({SalesOrder.StockStatus.PENDING}),
-    SalesOrder.StockStatus.SHORT: frozenset({SalesOrder.StockStatus.PENDING}),
-    SalesOrder.StockStatus.RETURNED: frozenset({SalesOrder.StockStatus.ISSUED}),
+    StockStatus.ISSUED: frozenset({StockStatus.PENDING}),
+    StockStatus.SHORT: frozenset({StockStatus.PENDING}),
+    StockStatus.RETURNED: frozenset({StockStatus.ISSUED, StockStatus.BACKORDERED}),
 }
+STOCK_PROGRESS_FROM = frozenset({StockStatus.PENDING, StockStatus.BACKORDERED})
+
+# Stock statuses under which a confirmed order may be cancelled (inventory has answered),
+# and those whose cancellation inventory must hear of (something issued or waiting).
+CANCELLABLE_STOCK = frozenset({StockStatus.ISSUED, StockStatus.SHORT, StockStatus.BACKORDERED})
+GIVEN_BACK_ON_CANCEL = frozenset({StockStatus.ISSUED, StockStatus.BACKORDERED})

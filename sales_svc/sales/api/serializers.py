@@ -27,11 +27,16 @@ class OrderLineSerializer(serializers.Serializer):
     subtotal = MoneySerializerField(read_only=True)
 
 
+class SalesOrderLineSerializer(OrderLineSerializer):
+    quantity_issued = serializers.IntegerField(read_only=True, help_text="Shipped so far (inventory's figure).")
+    quantity_backordered = serializers.IntegerField(read_only=True, help_text="Still waiting for stock.")
+
+
 class SalesOrderSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     status = serializers.ChoiceField(choices=SalesOrder.Status.choices, read_only=True)
     total_amount = MoneySerializerField(read_only=True)
-    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    items = SalesOrderLineSerializer(source="lines", many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -42,9 +47,10 @@ class SalesOrderSerializer(serializers.Serializer):
         choices=SalesOrder.StockStatus.choices,
         read_only=True,
         allow_null=True,
-        help_text="null while a draft; pending, issued, short or returned after.",
+        help_text="null while a draft; pending, issued, short, backordered or returned after.",
     )
     confirmed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    allow_backorder = serializers.BooleanField(read_only=True)
 
 
 # Documented as ``LineRequest`` (drf-spectacular adds "Request" to request components), not ``LineRequestRequest``.
@@ -59,6 +65,11 @@ class LineRequestSerializer(serializers.Serializer):
 
 class SalesOrderLinesSerializer(serializers.Serializer):
     items = LineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    allow_backorder = serializers.BooleanField(
+        required=False,
+        help_text="Ship what is on hand at confirmation and let the rest wait for stock (default false; "
+        "a PUT without it keeps the order's).",
+    )
 
     def to_representation(self, instance):
         return SalesOrderSerializer(instance, context=self.context).data

@@ -117,20 +117,34 @@ class SalesOrderViewSet(
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        serializer.instance = sales_order_create(customer_id=data["customer_id"], lines=line_requests(data["items"]))
+        serializer.instance = sales_order_create(
+            customer_id=data["customer_id"],
+            lines=line_requests(data["items"]),
+            allow_backorder=data.get("allow_backorder", False),
+        )
 
     def perform_update(self, serializer):
-        lines = line_requests(serializer.validated_data["items"])
-        serializer.instance = sales_order_lines_replace(order_id=serializer.instance.pk, lines=lines)
+        data = serializer.validated_data
+        serializer.instance = sales_order_lines_replace(
+            order_id=serializer.instance.pk,
+            lines=line_requests(data["items"]),
+            allow_backorder=data.get("allow_backorder"),
+        )
 
-    @_transition_schema("Confirm a draft", "Checks stock with inventory: short lines are a 409.", CONFIRM)
+    @_transition_schema(
+        "Confirm a draft",
+        "Checks stock with inventory (counting orders it has not applied yet): short lines are a 409, unless the "
+        "order allows backorders.",
+        CONFIRM,
+    )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         return self._answer(sales_order_confirm(order_id=self.get_object().pk, actor=actor_of(request.user)))
 
     @_transition_schema(
         "Mark a confirmed order paid",
-        "Confirmed → Paid, while stock_status is pending or issued (409 once it is short: nothing will ship).",
+        "Confirmed → Paid, while stock_status is pending, issued or backordered (409 once it is short: nothing "
+        "will ship).",
         PAY,
     )
     @action(detail=True, methods=["post"])
@@ -139,7 +153,8 @@ class SalesOrderViewSet(
 
     @_transition_schema(
         "Cancel an order",
-        "Draft → Cancelled, or Confirmed → Cancelled once stock_status is issued or short (409 while pending).",
+        "Draft → Cancelled, or Confirmed → Cancelled once stock_status is issued, short or backordered (409 while "
+        "pending).",
         CANCEL,
     )
     @action(detail=True, methods=["post"])

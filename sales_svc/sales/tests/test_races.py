@@ -120,8 +120,8 @@ def test_lines_replaced_while_confirming_refuse_the_stale_confirmation(monkeypat
     order = draft([(item, 1)])
     original = sales_services.stock_shortfalls
 
-    def check_then_edit(*, lines):
-        shortfalls = original(lines=lines)
+    def check_then_edit(*, lines, **others):
+        shortfalls = original(lines=lines, **others)
         replacement = [LineRequest(item_id=uuid.UUID(item), quantity=50)]
         sales_services.sales_order_lines_replace(order_id=order["id"], lines=replacement)
         return shortfalls

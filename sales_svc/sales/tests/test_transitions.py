@@ -47,6 +47,7 @@ def test_confirm_moves_to_confirmed_and_emits_the_event(services, draft, as_fm, 
                 "order_id": order["id"],
                 "customer_id": order["customer_id"],
                 "total_amount": Decimal("179.91"),
+                "allow_backorder": False,
                 "items": [
                     {"item_id": item, "quantity": 7, "unit_price": Decimal("19.99"), "subtotal": Decimal("139.93")},
                     {"item_id": item, "quantity": 2, "unit_price": Decimal("19.99"), "subtotal": Decimal("39.98")},
@@ -360,8 +361,8 @@ def test_confirm_after_the_customer_was_renamed_in_between(services, draft, as_f
     order = draft([(services.add_item(stock=5), 1)])
     original = sales_services.stock_shortfalls
 
-    def check_then_rename(*, lines):
-        shortfalls = original(lines=lines)
+    def check_then_rename(*, lines, **others):
+        shortfalls = original(lines=lines, **others)
         sales_services.sales_order_customer_rename(customer_id=order["customer_id"], name="Renamed", version=2)
         return shortfalls
 
@@ -388,14 +389,14 @@ def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm
 
     # then: create = the customer's version heard of (before contact_svc is asked, and
     # again in the transaction, with its name), order, lines, lines for the answer;
-    # confirm = path check, order and lines before asking inventory, then under the lock:
-    # order, lines, update, status history, outbox
+    # confirm = path check, order, lines and the quantities of orders still pending at
+    # inventory before asking it, then under the lock: order, lines, update, status history, outbox
     def work(queries):
         return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
 
     assert work(creating) == ["SELECT", "SELECT", "INSERT", "INSERT", "SELECT"]
     # (the last SELECT is pg_notify, which wakes the relay at commit)
     assert work(confirming) == [
-        *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
+        *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
         *["UPDATE", "INSERT", "INSERT", "SELECT"],
     ]
