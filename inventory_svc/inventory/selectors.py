@@ -1,4 +1,4 @@
-"""Reads of items, stock and the ledger, for the API, the admin and the management commands."""
+"""Reads of items, stock, the ledger and backorders, for the API, the admin and the management commands."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from common.exceptions import NotFound
 
 from .lines import Line, ShortLine, quantities_by_item
-from .models import Item, MovementReason, Stock, StockMovement
+from .models import Backorder, Item, MovementReason, Stock, StockMovement
 
 
 def item_list() -> QuerySet[Item]:
@@ -94,3 +94,70 @@ def purchase_receipt_ledger() -> dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID], in
         .values_list("reference", "receipt_id", "item_id", "quantity")
     )
     return {(order_id, receipt_id, item_id): quantity for order_id, receipt_id, item_id, quantity in rows}
+
+
+@dataclass(frozen=True)
+class OrderItemStock:
+    """What inventory holds of one sales order's item: issued (the ledger), given back, waiting, dropped."""
+
+    issued: int = 0
+    given_back: int = 0
+    open: int = 0
+    dropped: int = 0
+
+
+def sales_order_stock() -> dict[tuple[uuid.UUID, uuid.UUID], OrderItemStock]:
+    """Return, per ``(sales order, item)``, what the ledger issued and gave back and what its backorder holds."""
+    figures: dict[tuple[uuid.UUID, uuid.UUID], dict[str, int]] = {}
+    moved = (
+        StockMovement.objects.filter(reason__in=(MovementReason.SALES_ISSUE, MovementReason.SALES_CANCELLATION))
+        .values("reference", "item_id", "reason")
+        .annotate(total=Sum("change"))
+        .values_list("reference", "item_id", "reason", "total")
+    )
+    for order_id, item_id, reason, total in moved:
+        field = "issued" if reason == MovementReason.SALES_ISSUE else "given_back"
+        figures.setdefault((order_id, item_id), {})[field] = abs(total)
+    for order_id, item_id, quantity_open, dropped in Backorder.objects.values_list(
+        "order_id", "item_id", "quantity_open", "quantity_dropped"
+    ):
+        figures.setdefault((order_id, item_id), {}).update(open=quantity_open, dropped=dropped)
+    return {key: OrderItemStock(**values) for key, values in figures.items()}
+
+
+def backorder_discrepancies() -> list[str]:
+    """Return what breaks the backorder invariants inside inventory, one sentence each (empty: none).
+
+    An item's ``backordered`` is the sum of its open backorders; no item has stock on hand
+    while an order waits for it; what each backorder filled is the sum of its fill
+    movements, one per fill.
+    """
+    problems = []
+    open_by_item = dict(
+        Backorder.objects.values("item_id").annotate(total=Sum("quantity_open")).values_list("item_id", "total")
+    )
+    for item_id, sku, on_hand, backordered in Stock.objects.order_by("item__sku").values_list(
+        "item_id", "item__sku", "quantity", "backordered"
+    ):
+        if backordered != open_by_item.get(item_id, 0):
+            problems.append(
+                f"{sku} ({item_id}): backordered {backordered}, open backorders {open_by_item.get(item_id, 0)}"
+            )
+        if on_hand > 0 and backordered > 0:
+            problems.append(f"{sku} ({item_id}): {on_hand} on hand while orders wait for {backordered}")
+    fills = {
+        (order_id, item_id): (-total, count)
+        for order_id, item_id, total, count in StockMovement.objects.filter(fill__isnull=False)
+        .values("reference", "item_id")
+        .annotate(total=Sum("change"), count=Count("id"))
+        .values_list("reference", "item_id", "total", "count")
+    }
+    for backorder in Backorder.objects.order_by("confirmed_at", "order_id", "item_id"):
+        filled, count = fills.pop((backorder.order_id, backorder.item_id), (0, 0))
+        if (filled, count) != (backorder.quantity_filled, backorder.fills):
+            problems.append(
+                f"backorder of order {backorder.order_id} item {backorder.item_id}: filled "
+                f"{backorder.quantity_filled} in {backorder.fills} fill(s), ledger {filled} in {count}"
+            )
+    problems += [f"order {order_id} item {item_id}: fills without a backorder" for order_id, item_id in fills]
+    return problems
