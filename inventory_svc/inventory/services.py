@@ -462,18 +462,15 @@ def stock_return_for_order(*, order_id: uuid.UUID, actor: str) -> list[StockMove
     Nothing is written or published if the order had nothing issued nor waiting, or if
     it was given back before.
     """
-    issued = {
-        item_id: -total
-        for item_id, total in StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_ISSUE)
-        .values("item_id")
-        .annotate(total=Sum("change"))
-        .values_list("item_id", "total")
-    }
-    # An order's set of items is fixed once it is decided, so reading it before the locks is safe.
-    waiting = set(Backorder.objects.filter(order_id=order_id).values_list("item_id", flat=True))
-    if not issued and not waiting:
+    # The order's items are fixed once it is decided, so they are read before the locks; how
+    # much was issued of each is not (a fill may be committing): it is read under them.
+    item_ids = set(_issued_to(order_id)) | set(
+        Backorder.objects.filter(order_id=order_id).values_list("item_id", flat=True)
+    )
+    if not item_ids:
         return []
-    stocks = _stocks_lock(issued.keys() | waiting)
+    stocks = _stocks_lock(item_ids)
+    issued = _issued_to(order_id)
     if (
         SalesOrderIssue.objects.filter(order_id=order_id, cancelled_at__isnull=False).exists()
         or StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_CANCELLATION).exists()
@@ -487,3 +484,14 @@ def stock_return_for_order(*, order_id: uuid.UUID, actor: str) -> list[StockMove
         )
     _backorders_fill(item_ids=issued, stocks=stocks, actor=actor, returned=order_id)
     return movements
+
+
+def _issued_to(order_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Return what the ledger issued to a sales order per item: at its confirmation and every fill since."""
+    rows = (
+        StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_ISSUE)
+        .values("item_id")
+        .annotate(total=Sum("change"))
+        .values_list("item_id", "total")
+    )
+    return {item_id: -total for item_id, total in rows}
