@@ -54,21 +54,6 @@ class StockAdjustmentForm(forms.Form):
         return value
 
 
-class OpenBackorderInline(RoleAdminMixin, admin.TabularInline):
-    """The item's queue: what confirmed orders still wait for, oldest confirmation first (filled in that order)."""
-
-    model = Backorder
-    role_permissions = {"view": "stock.read", "add": None, "change": None, "delete": None}
-    fields = ("confirmed_at", "order_id", "quantity", "quantity_open", "fills", "updated_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "open backorders (oldest first)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(quantity_open__gt=0).order_by("confirmed_at", "order_id")
-
-
 @admin.register(Item)
 class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     role_permissions = {"view": "items.read", "add": "items.write", "change": "items.write", "delete": "items.delete"}
@@ -82,6 +67,8 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "ledger",
         "created_at",
     )
+    # (the queue of an item is the Backorder list, filtered by item: a link, not an inline, since nothing
+    # on it is edited here)
     search_fields = ("sku", "name")
     list_filter = (BelowReorderLevelFilter, "created_at")
     readonly_fields = ("id", "quantity_on_hand", "quantity_backordered", "created_at", "updated_at")
@@ -99,7 +86,6 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     )
     ordering = ("-created_at",)
     actions = ("adjust_stock",)
-    inlines = (OpenBackorderInline,)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(quantity=F("stock__quantity"), backordered=F("stock__backordered"))
@@ -114,8 +100,15 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="ledger")
     def ledger(self, obj: Item) -> str:
-        url = reverse("admin:inventory_stockmovement_changelist")
-        return format_html('<a href="{}?item__id__exact={}">movements</a>', url, obj.pk)
+        movements = reverse("admin:inventory_stockmovement_changelist")
+        backorders = reverse("admin:inventory_backorder_changelist")
+        return format_html(
+            '<a href="{}?item__id__exact={}">movements</a> · <a href="{}?item__id__exact={}">open backorders</a>',
+            movements,
+            obj.pk,
+            backorders,
+            obj.pk,
+        )
 
     def save_model(self, request, obj: Item, form, change: bool) -> None:
         data = {field: form.cleaned_data[field] for field in EDITABLE_FIELDS if field in form.cleaned_data}
@@ -183,3 +176,28 @@ class StockMovementAdmin(RoleAdminMixin, admin.ModelAdmin):
     search_fields = ("item__sku", "item__name", "actor", "note")
     list_select_related = ("item",)
     ordering = ("-created_at", "-id")
+
+
+class OpenBackorderFilter(admin.SimpleListFilter):
+    """Open (still waiting) by default: the queues as they are now; dropped or filled ones on request."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("all", "Open and closed")]
+
+    def queryset(self, request, queryset):
+        return queryset if self.value() == "all" else queryset.filter(quantity_open__gt=0)
+
+
+@admin.register(Backorder)
+class BackorderAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """What confirmed sales orders wait for, per item, oldest confirmation first: the order they are filled in."""
+
+    role_permissions = {"view": "stock.read", "add": None, "change": None, "delete": None}
+    list_display = ("confirmed_at", "item", "order_id", "quantity", "quantity_open", "quantity_dropped", "fills")
+    list_filter = (OpenBackorderFilter, ("item", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=order_id", "item__sku")
+    list_select_related = ("item",)
+    ordering = ("item__sku", "confirmed_at", "order_id")

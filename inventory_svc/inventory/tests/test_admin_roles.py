@@ -11,7 +11,7 @@ from erp_testkit.admin import ADMIN_ONLY_PAGES, admin_grants
 
 pytestmark = pytest.mark.django_db
 
-LEDGER = {"inventory.stockmovement": {"view"}}
+LEDGER = {"inventory.stockmovement": {"view"}, "inventory.backorder": {"view"}}
 
 
 @pytest.mark.parametrize(

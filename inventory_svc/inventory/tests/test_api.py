@@ -32,6 +32,7 @@ def body(item: Item, quantity: int) -> dict:
         "unit_price": float(item.unit_price),
         "reorder_level": item.reorder_level,
         "quantity": quantity,
+        "backordered": 0,
         "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at),
     }
