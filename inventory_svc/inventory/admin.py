@@ -88,7 +88,9 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     actions = ("adjust_stock",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(quantity=F("stock__quantity"), backordered=F("stock__backordered"))
+        return (
+            super().get_queryset(request).annotate(quantity=F("stock__quantity"), backordered=F("stock__backordered"))
+        )
 
     @admin.display(description="on hand", ordering="quantity")
     def quantity_on_hand(self, obj: Item) -> int | None:

@@ -271,7 +271,9 @@ def stock_adjust(*, changes: Mapping[uuid.UUID, int], actor: str, note: str = ""
         )
     except UnknownItems:
         raise NotFound() from None
-    _backorders_fill(item_ids=[item_id for item_id, change in changes.items() if change > 0], stocks=stocks, actor=actor)
+    _backorders_fill(
+        item_ids=[item_id for item_id, change in changes.items() if change > 0], stocks=stocks, actor=actor
+    )
     return movements
 
 

@@ -21,9 +21,7 @@ def sales_order_confirmed_publish(*, order: SalesOrder) -> None:
         allow_backorder=order.allow_backorder,
         items=lines_event_data(order.lines.all()),
     )
-    publish_event(
-        registry.SALES_ORDER_CONFIRMED_V2, data=data, aggregate_id=order.id, aggregate_version=order.revision
-    )
+    publish_event(registry.SALES_ORDER_CONFIRMED_V2, data=data, aggregate_id=order.id, aggregate_version=order.revision)
 
 
 def sales_order_paid_publish(*, order: SalesOrder) -> None:

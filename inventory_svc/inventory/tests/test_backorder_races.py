@@ -65,7 +65,9 @@ def _deliver_at_least_once(rng: random.Random, event_type, data) -> None:
 
 
 def _line(item_id, quantity):
-    return registry.OrderLine(item_id=item_id, quantity=quantity, unit_price=Decimal("1.00"), subtotal=Decimal(quantity))
+    return registry.OrderLine(
+        item_id=item_id, quantity=quantity, unit_price=Decimal("1.00"), subtotal=Decimal(quantity)
+    )
 
 
 def test_randomized_backorder_traffic_keeps_every_invariant(postgresql, tmp_path):

@@ -1,4 +1,4 @@
-"""Backorders: a backorder-allowed order ships what is on hand, the rest waits and is filled first come, first served."""
+"""Backorders: a backorder-allowed order ships what is on hand, the rest waits, filled first come first served."""
 
 from __future__ import annotations
 
@@ -166,7 +166,11 @@ def test_a_cancellations_given_back_stock_fills_the_next_waiting_order(make_item
 
     # then: 6 back, 3 to the second, 3 left on hand, the first's 2 dropped
     assert (on_hand(item), backordered(item), ledger_total(item)) == (3, 0, 3)
-    assert figures(first) == ("inventory.stock.returned", 2, [{"item_id": str(item.pk), "quantity": 6, "quantity_after": 6}])
+    assert figures(first) == (
+        "inventory.stock.returned",
+        2,
+        [{"item_id": str(item.pk), "quantity": 6, "quantity_after": 6}],
+    )
     assert figures(second) == ("inventory.stock.filled", 2, [progress(item, 3, 0)])
     dropped = Backorder.objects.get(order_id=first)
     assert (dropped.quantity_open, dropped.quantity_dropped) == (0, 2)

@@ -36,7 +36,10 @@ def backorder_draft(as_admin, customer_id, lines, allow_backorder=True):
 def progress(order, *items):
     return {
         "order_id": order["id"],
-        "items": [{"item_id": item, "quantity_issued": issued, "quantity_backordered": waiting} for item, issued, waiting in items],
+        "items": [
+            {"item_id": item, "quantity_issued": issued, "quantity_backordered": waiting}
+            for item, issued, waiting in items
+        ],
     }
 
 
@@ -240,7 +243,10 @@ def test_cancelling_a_backordered_order_tells_inventory_and_its_give_back_settle
 
     # when
     response = post(as_fm, order, "cancel")
-    returned = {"item_id": scarce, "quantity": 6, "quantity_after": 6}, {"item_id": plenty, "quantity": 2, "quantity_after": 2}
+    returned = (
+        {"item_id": scarce, "quantity": 6, "quantity_after": 6},
+        {"item_id": plenty, "quantity": 2, "quantity_after": 2},
+    )
     deliver(registry.STOCK_RETURNED, {"order_id": order["id"], "items": list(returned)}, aggregate_version=2)
     deliver(registry.STOCK_FILLED, progress(order, (scarce, 9, 1), (plenty, 2, 0)), aggregate_version=2)
 
@@ -296,4 +302,6 @@ def test_check_backorders_catches_lines_that_do_not_follow_the_stock_status(wait
         call_command("check_backorders", stdout=StringIO(), stderr=err)
 
     # then
-    assert err.getvalue() == f"order {order['id']} (issued) line 1: 1 issued and 0 backordered of 3, expected all issued\n"
+    assert (
+        err.getvalue() == f"order {order['id']} (issued) line 1: 1 issued and 0 backordered of 3, expected all issued\n"
+    )
