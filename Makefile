@@ -71,3 +71,8 @@ bench-db-connections: install
 .PHONY: bench-receipts
 bench-receipts: install
 	@bench/receipts.sh
+
+# Backorders: confirm -> stock visible and receipt -> backorder filled, p50/p95 and CPU (docs/performance.md).
+.PHONY: bench-backorders
+bench-backorders: install
+	@bench/backorders.sh
