@@ -17,6 +17,7 @@ from common.events import (
     envelope,
     publish_event,
     registry,
+    schema,
 )
 from common.events.models import OutboxEvent
 from common.request_id import reset_request_id, set_request_id
@@ -224,7 +225,7 @@ def test_registry_declares_every_contract_event_once_with_its_data():
         "contact.vendor.created": ("vendor_id", *contact),
         "contact.vendor.updated": ("vendor_id", *contact),
         "contact.vendor.deleted": ("vendor_id", *contact),
-        "sales.order.confirmed": ("order_id", "customer_id", "total_amount", "items"),
+        "sales.order.confirmed": ("order_id", "customer_id", "total_amount", "allow_backorder", "items"),
         "sales.order.paid": order,
         "sales.order.cancelled": ("order_id",),
         # The newest version of a name (v2) is declared last; v1 below.
@@ -235,13 +236,38 @@ def test_registry_declares_every_contract_event_once_with_its_data():
         "inventory.stock.shortage": moved,
         "inventory.stock.returned": moved,
         "inventory.stock.low": ("item_id", "sku", "quantity", "reorder_level"),
+        "inventory.stock.backordered": moved,
+        "inventory.stock.filled": moved,
     }
+    assert registry.SALES_ORDER_CONFIRMED.fields == ("order_id", "customer_id", "total_amount", "items")
     assert registry.PURCHASE_ORDER_RECEIVED.fields == ("order_id", "vendor_id", "total_amount", "items")
     assert registry.PURCHASE_ORDER_PAID.fields == order
     assert dataclasses.fields(registry.OrderLine)[2].name == "unit_price"
     assert [f.name for f in dataclasses.fields(registry.StockMovementLine)] == ["item_id", "quantity", "quantity_after"]
     assert [f.name for f in dataclasses.fields(registry.ShortLine)] == ["item_id", "requested", "available"]
     assert registry.STOCK_ISSUED.data is registry.STOCK_RETURNED.data is registry.StockMovedData
+    assert registry.STOCK_BACKORDERED.data is registry.STOCK_FILLED.data is registry.StockProgressData
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("value", "accepted"), [(True, True), (False, True), (1, False), ("true", False), (None, False)]
+)
+def test_a_boolean_is_json_true_or_false_only(value, accepted):
+    # given: a confirmation v2, whose allow_backorder is declared bool
+    data = {**schema.to_primitive(_confirmed()), "allow_backorder": value}
+
+    # when
+    if accepted:
+        row = _publish(registry.SALES_ORDER_CONFIRMED_V2, data)
+        # then
+        assert envelope.parse(row.payload).data.allow_backorder is value
+    else:
+        with pytest.raises(EventDataError) as caught:
+            _publish(registry.SALES_ORDER_CONFIRMED_V2, data)
+        # then
+        assert "allow_backorder: expected true or false" in str(caught.value)
+        assert OutboxEvent.objects.count() == 0
 
 
 def test_an_event_type_refuses_a_data_class_it_cannot_check():

@@ -38,6 +38,7 @@ def record_effect(event: Event) -> None:
 
 HANDLERS = {
     registry.SALES_ORDER_CONFIRMED: record_effect,
+    registry.SALES_ORDER_CONFIRMED_V2: record_effect,
     registry.PURCHASE_ORDER_RECEIVED: record_effect,
     registry.PURCHASE_ORDER_RECEIVED_V2: record_effect,
 }
