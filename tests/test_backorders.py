@@ -126,7 +126,7 @@ def test_randomized_backorder_traffic_leaves_sales_and_inventory_agreeing(platfo
         inventory = _manage(platform, "inventory", "check_backorders", str(export)) if sales.returncode == 0 else sales
         return sales, inventory
 
-    sales, inventory = eventually(
+    _, inventory = eventually(
         checks, lambda pair: all(done.returncode == 0 for done in pair), f"seed {seed}: check_backorders"
     )
     assert "inventory and sales agree" in inventory.stdout
