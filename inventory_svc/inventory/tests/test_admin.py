@@ -302,3 +302,31 @@ def test_the_item_list_links_each_items_ledger(make_item, staff_login):
 
     # then
     assert f'href="{LEDGER}?item__id__exact={item.pk}"'.encode() in response.content
+
+
+def test_admin_lists_each_items_open_backorders_oldest_confirmation_first(make_item, admin_client):
+    # given: two orders wait for one item (the later one confirmed first in time order: 09:05 vs 09:01)
+    import datetime as dt
+    import uuid
+
+    from inventory.lines import StockLine
+    from inventory.services import stock_issue_for_order
+
+    item, other = make_item(sku="WAITED-FOR"), make_item(sku="OTHER")
+    late, early, elsewhere = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for order, minute, waited in ((late, 5, item), (early, 1, item), (elsewhere, 0, other)):
+        stock_issue_for_order(
+            order_id=order,
+            lines=[StockLine(item_id=waited.pk, quantity=2)],
+            actor="sales",
+            allow_backorder=True,
+            confirmed_at=dt.datetime(2026, 12, 1, 9, minute, tzinfo=dt.UTC),
+        )
+
+    # when
+    items = admin_client.get(ITEMS, {"q": "WAITED"})
+    queue = admin_client.get("/admin/inventory/backorder/", {"item__id__exact": str(item.pk)})
+
+    # then
+    assert b'<td class="field-quantity_backordered">4</td>' in items.content
+    assert [row.order_id for row in queue.context["cl"].result_list] == [early, late]

@@ -1,5 +1,7 @@
 """The Django admin of sales orders: read-only, transitions as actions through the services."""
 
+import re
+
 import pytest
 
 from common.events import registry
@@ -111,3 +113,22 @@ def test_admin_pay_action_refuses_a_short_order(services, draft, admin_client, o
         "short",
     )
     assert [event for event, _ in outbox()].count("sales.order.paid") == 1
+
+
+def test_admin_shows_each_lines_issued_and_backordered_quantities(services, as_admin, customer_id, as_fm, admin_client):
+    # given: a backorder-allowed order of 10, 6 issued and 4 waiting
+    from erp_testkit.events import deliver
+
+    item = services.add_item(sku="HALF-THERE")
+    body = {"customer_id": customer_id, "allow_backorder": True, "items": [{"item_id": item, "quantity": 10}]}
+    order = as_admin.post("/orders", body, format="json").json()["data"]
+    as_fm.post(f"/orders/{order['id']}/confirm")
+    progress = [{"item_id": item, "quantity_issued": 6, "quantity_backordered": 4}]
+    deliver(registry.STOCK_BACKORDERED, {"order_id": order["id"], "items": progress})
+
+    # when
+    detail = admin_client.get(f"{URL}{order['id']}/change/")
+
+    # then
+    cells = re.findall(r'<td class="field-(quantity\w*)">\s*<p>(\d+)</p>', detail.content.decode())
+    assert cells == [("quantity", "10"), ("quantity_issued", "6"), ("quantity_backordered", "4")]
