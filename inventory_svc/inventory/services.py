@@ -296,6 +296,7 @@ def stock_issue_for_order(
     """
     wanted = quantities_by_item(lines)
     stocks = _stocks_lock(wanted)
+    # An item that no longer exists can never arrive: such an order is short, backorders or not.
     if allow_backorder and set(wanted) <= set(stocks):
         return _issue_or_backorder(
             order_id=order_id, wanted=wanted, stocks=stocks, actor=actor, confirmed_at=confirmed_at or timezone.now()
