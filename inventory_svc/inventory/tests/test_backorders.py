@@ -1,4 +1,7 @@
-"""Backorders: a backorder-allowed order ships what is on hand, the rest waits, filled first come first served."""
+"""Backorders: a backorder-allowed order ships what is on hand, the rest waits, filled first come first served.
+
+Also run on SQLite (marker ``sqlite``: scripts/test.sh's ``inventory_svc:sqlite`` lane), the local run's default.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from inventory.services import (
 
 from .conftest import ledger_total, on_hand
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
