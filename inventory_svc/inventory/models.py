@@ -101,7 +101,8 @@ class Stock(models.Model):
     item = models.OneToOneField(Item, primary_key=True, on_delete=models.CASCADE, related_name="stock")
     quantity = models.IntegerField(default=0)
     # What confirmed orders wait for: the sum of the item's open backorders (check_backorders proves it).
-    backordered = models.IntegerField(default=0)
+    # db_default too: the release before backorders inserts stock rows without it while a deploy rolls.
+    backordered = models.IntegerField(default=0, db_default=0)
     # Grows with every movement (under the row lock): the aggregate version of the stock events.
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -227,7 +228,8 @@ class SalesOrderIssue(models.Model):
     order_id = models.UUIDField(primary_key=True)
     outcome = models.CharField(max_length=16, choices=IssueOutcome.choices)
     decided_at = models.DateTimeField(default=timezone.now)
-    version = models.PositiveIntegerField(default=1)
+    # db_default too: the release before backorders records decisions without it while a deploy rolls.
+    version = models.PositiveIntegerField(default=1, db_default=1)
     # Set when the cancelled order's backorders were dropped and its stock given back: once.
     cancelled_at = models.DateTimeField(null=True, blank=True)
 

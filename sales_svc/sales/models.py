@@ -42,9 +42,11 @@ class SalesOrder(OrderDocument):
     stock_status = models.CharField(max_length=16, choices=StockStatus.choices, null=True, blank=True)  # noqa: DJ001
     confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Ship what is on hand and let the rest wait for stock, instead of refusing or going short.
-    allow_backorder = models.BooleanField(default=False)
+    allow_backorder = models.BooleanField(default=False, db_default=False)
     # The aggregate_version of inventory's newest figures applied (its events about the order).
-    stock_version = models.PositiveIntegerField(default=0, editable=False)
+    stock_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # (db_default on the columns backorders added: the release before them, still running on some pods during a
+    # rolling deploy, inserts orders and lines without naming them.)
 
     class Meta(OrderDocument.Meta):
         verbose_name = "sales order"
@@ -52,8 +54,8 @@ class SalesOrder(OrderDocument):
 
 class SalesOrderLine(OrderLine):
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
-    quantity_issued = models.PositiveIntegerField(default=0, editable=False)
-    quantity_backordered = models.PositiveIntegerField(default=0, editable=False)
+    quantity_issued = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    quantity_backordered = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta(OrderLine.Meta):
         verbose_name = "sales order line"

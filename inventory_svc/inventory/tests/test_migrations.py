@@ -37,3 +37,24 @@ def test_earlier_purchase_receipts_are_receipts_named_by_their_order():
         ]
     finally:
         migrate_to_latest()
+
+
+def test_the_release_before_backorders_still_writes_its_rows_once_0003_is_applied():
+    # given: the schema with backorders, and the models of the release before it, which keeps running (and
+    # writing) on the pods not yet upgraded while a rolling deploy goes on
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from inventory.models import SalesOrderIssue, Stock
+
+    old = MigrationExecutor(connection).loader.project_state(AFTER).apps
+    order_id = uuid.uuid4()
+
+    # when: it creates an item with its stock and records an order's decision, naming only the columns it knows
+    item = old.get_model("inventory", "Item").objects.create(id=uuid.uuid4(), sku="OLD", name="Old", unit_price=1)
+    old.get_model("inventory", "Stock").objects.create(item_id=item.pk, quantity=0)
+    old.get_model("inventory", "SalesOrderIssue").objects.create(order_id=order_id, outcome="issued")
+
+    # then: the columns it does not know take their defaults in the database (not a NOT NULL violation)
+    assert Stock.objects.values_list("quantity", "backordered").get(item_id=item.pk) == (0, 0)
+    assert SalesOrderIssue.objects.values_list("version", "cancelled_at").get(order_id=order_id) == (1, None)
