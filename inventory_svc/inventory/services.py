@@ -296,8 +296,9 @@ def stock_issue_for_order(
     """
     wanted = quantities_by_item(lines)
     stocks = _stocks_lock(wanted)
-    # An item that no longer exists can never arrive: such an order is short, backorders or not.
-    if allow_backorder and set(wanted) <= set(stocks):
+    # An item that no longer exists can never arrive, and a wait past what an item's queue can count cannot be
+    # recorded: such an order is short, backorders or not (a handler failing for good would leave it pending).
+    if allow_backorder and _backorders_fit(wanted=wanted, stocks=stocks):
         return _issue_or_backorder(
             order_id=order_id, wanted=wanted, stocks=stocks, actor=actor, confirmed_at=confirmed_at or timezone.now()
         )
@@ -320,6 +321,15 @@ def stock_issue_for_order(
     )
     events.stock_issued_publish(order_id=order_id, movements=movements)
     return IssueOutcome.ISSUED
+
+
+def _backorders_fit(*, wanted: Mapping[uuid.UUID, int], stocks: Mapping) -> bool:
+    """Whether every item exists and its ``backordered`` still fits the column once this order's wait is added."""
+    return all(
+        item_id in stocks
+        and stocks[item_id].backordered + quantity - min(quantity, stocks[item_id].quantity) <= MAX_QUANTITY
+        for item_id, quantity in wanted.items()
+    )
 
 
 def _issue_or_backorder(

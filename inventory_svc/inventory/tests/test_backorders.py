@@ -342,3 +342,27 @@ def test_check_backorders_names_an_order_sales_does_not_know(make_item, export_f
 
     # then
     assert f"order {order} item {item.pk}: in inventory's ledger or backorders, unknown to sales" in err.getvalue()
+
+
+def test_an_order_whose_wait_would_overflow_the_items_backordered_count_is_short_and_changes_nothing(make_item):
+    # given: 21 orders wait for 100,000,000 each (100 lines of 1,000,000: the most sales lets one order ask)
+    item = make_item()
+    largest_order = [(item, 1_000_000)] * 100
+    for minute in range(21):
+        confirm(uuid.uuid4(), *largest_order, minutes=minute)
+    assert backordered(item) == 2_100_000_000
+    latecomer = uuid.uuid4()
+
+    # when: one more, whose wait would take the count past what the column holds (2**31 - 1)
+    outcome = confirm(latecomer, *largest_order, minutes=30)
+
+    # then: decided short (sales can settle and cancel it) instead of failing the handler for good (the order
+    # pending at sales forever, which cannot be cancelled), and nothing waits for it
+    assert outcome == IssueOutcome.SHORT
+    assert figures(latecomer) == (
+        "inventory.stock.shortage",
+        1,
+        [{"item_id": str(item.pk), "requested": 100_000_000, "available": 0}],
+    )
+    assert (on_hand(item), backordered(item)) == (0, 2_100_000_000)
+    assert not Backorder.objects.filter(order_id=latecomer).exists()
