@@ -12,6 +12,7 @@ from order_documents.references import inventory_client, party_fetch
 from .models import SalesOrderLine
 
 AVAILABILITY_PATH = "/internal/stock/availability"
+MAX_ASKED = 2**31 - 1
 
 
 def customer_fetch(*, customer_id: uuid.UUID) -> dict:
@@ -40,27 +41,23 @@ def stock_shortfalls(
     for line in lines:
         wanted[line.item_id] = wanted.get(line.item_id, 0) + line.quantity
     claimed = also_wanted or {}
-    body = {
-        "items": [
-            {"item_id": str(item_id), "quantity": quantity + claimed.get(item_id, 0)}
-            for item_id, quantity in wanted.items()
-        ]
-    }
+    # Inventory answers for at most MAX_ASKED of an item (more is a 400, which would be a 502 here), yet pending
+    # orders can add up past it. More than a stock can hold is short anyway: asked for MAX_ASKED, an item inventory
+    # does not call short holds exactly that much.
+    asked = {item_id: quantity + claimed.get(item_id, 0) for item_id, quantity in wanted.items()}
+    body = {"items": [{"item_id": str(item_id), "quantity": min(total, MAX_ASKED)} for item_id, total in asked.items()]}
     response = inventory_client().request("POST", AVAILABILITY_PATH, json=body)
     if response.status_code != 200:
         raise BadGateway(f"inventory_svc answered the availability check with {response.status_code}.")
     try:
         data = response.json()["data"]
-        if data["available"]:
-            return []
-        rows = [(uuid.UUID(str(row["item_id"])), int(row["available"])) for row in data["short"]]
+        available = {uuid.UUID(str(row["item_id"])): int(row["available"]) for row in data["short"]}
+        available |= {
+            item_id: MAX_ASKED for item_id, total in asked.items() if total > MAX_ASKED and item_id not in available
+        }
         return [
-            Shortfall(
-                item_id=item_id,
-                requested=wanted[item_id],
-                available=max(0, available - claimed.get(item_id, 0)),
-            )
-            for item_id, available in rows
+            Shortfall(item_id=item_id, requested=wanted[item_id], available=max(0, on_hand - claimed.get(item_id, 0)))
+            for item_id, on_hand in available.items()
             if item_id in wanted
         ]
     except (ValueError, KeyError, TypeError) as exc:

@@ -160,6 +160,27 @@ def test_confirm_no_longer_counts_an_order_inventory_has_answered(services, draf
     assert services.calls(AVAILABILITY)[-1] == {"items": [{"item_id": item, "quantity": 5}]}
 
 
+def test_orders_pending_past_what_inventory_can_count_make_confirm_a_409_not_a_502(
+    services, as_admin, as_fm, customer_id, draft
+):
+    # given: 22 backorder-allowed orders of 100,000,000 each (sales' largest) confirmed, none applied by inventory
+    # yet, and 5 on hand
+    item = services.add_item(unit_price="0.01", stock=5)
+    for _ in range(22):
+        waiting = backorder_draft(as_admin, customer_id, [(item, 1_000_000)] * 100)
+        assert post(as_fm, waiting, "confirm").status_code == 200
+    order = draft([(item, 1)])
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then: short, and inventory was asked for no more than it accepts (2**31 - 1 a line; beyond, it answers 400)
+    assert response.status_code == 409, response.json()
+    assert [(d["requested"], d["available"]) for d in response.json()["error"]["details"]] == [(1, 0)]
+    assert services.calls(AVAILABILITY)[-1] == {"items": [{"item_id": item, "quantity": 2**31 - 1}]}
+    assert state_of(order) == ("Draft", None)
+
+
 # --- inventory's figures -----------------------------------------------------------------------
 
 
