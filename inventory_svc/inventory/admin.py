@@ -57,9 +57,9 @@ class StockAdjustmentForm(forms.Form):
 @admin.register(Item)
 class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     role_permissions = {"view": "items.read", "add": "items.write", "change": "items.write", "delete": "items.delete"}
-    list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "ledger", "created_at")
+    list_display = ("sku", "name", "unit_price", "quantity_on_hand", "reorder_level", "active", "ledger", "created_at")
     search_fields = ("sku", "name")
-    list_filter = (BelowReorderLevelFilter, "created_at")
+    list_filter = (BelowReorderLevelFilter, "active", "created_at")
     readonly_fields = ("id", "quantity_on_hand", "created_at", "updated_at")
     fields = (
         "id",
@@ -68,6 +68,7 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "description",
         "unit_price",
         "reorder_level",
+        "active",
         "quantity_on_hand",
         "created_at",
         "updated_at",

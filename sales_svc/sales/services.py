@@ -30,6 +30,7 @@ from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_get, order_lock, transition_apply
 from order_documents.parties import party_rename
+from order_documents.references import items_recheck
 
 from .clients import customer_fetch, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
@@ -85,6 +86,7 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     order = order_get(model=SalesOrder, pk=order_id)
     CONFIRM.check(order)
     lines = list(order.lines.all())
+    items_recheck(item_ids=[line.item_id for line in lines])  # one deleted since the draft: 409, nothing written
     short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines)}
     if short:
         raise InsufficientStock(

@@ -24,6 +24,7 @@ def body(contact) -> dict:
         "email": contact.email,
         "phone": contact.phone,
         "address": contact.address,
+        "active": contact.active,
         "created_at": contact.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": contact.updated_at.isoformat().replace("+00:00", "Z"),
     }

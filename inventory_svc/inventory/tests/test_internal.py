@@ -29,8 +29,8 @@ def test_lookup_returns_the_items_found_in_the_order_asked(make_item, as_service
         "status": 200,
         "message": "OK",
         "data": [
-            {"id": str(second.pk), "sku": "L-2", "name": second.name, "unit_price": 0.0},
-            {"id": str(first.pk), "sku": "L-1", "name": first.name, "unit_price": 1.1},
+            {"id": str(second.pk), "sku": "L-2", "name": second.name, "unit_price": 0.0, "active": True},
+            {"id": str(first.pk), "sku": "L-1", "name": first.name, "unit_price": 1.1, "active": True},
         ],
     }
 
