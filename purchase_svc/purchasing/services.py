@@ -188,6 +188,18 @@ def purchase_order_cancel(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     return order
 
 
+@transaction.atomic
+def purchase_receipt_stock_refused(*, order_id: uuid.UUID, receipt_id: uuid.UUID) -> bool:
+    """Mark the receipt and its order as refused by inventory (the first time only); return whether it was new.
+
+    Two conditional UPDATEs, the order row first (the lock order above); a redelivery changes nothing.
+    """
+    now = timezone.now()
+    PurchaseOrder.objects.filter(pk=order_id, stock_refused_at__isnull=True).update(stock_refused_at=now)
+    marked = PurchaseReceipt.objects.filter(pk=receipt_id, order_id=order_id, stock_refused_at__isnull=True)
+    return marked.update(stock_refused_at=now) > 0
+
+
 def purchase_order_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: int) -> int:
     """Copy a vendor's newer name onto its orders (one conditional UPDATE); return how many changed.
 

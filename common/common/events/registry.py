@@ -145,6 +145,21 @@ class StockShortageData:
 
 
 @dataclass(frozen=True)
+class ReceiptLine:
+    item_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReceiptRefusedData:
+    """A purchase receipt inventory could not stock at all: ``items`` are its lines of items it does not have."""
+
+    order_id: uuid.UUID
+    receipt_id: uuid.UUID
+    items: tuple[ReceiptLine, ...]
+
+
+@dataclass(frozen=True)
 class StockLowData:
     item_id: uuid.UUID
     sku: str
@@ -209,6 +224,7 @@ STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", StockMovedDat
 STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", StockShortageData)
 STOCK_RETURNED = EventType("inventory.stock.returned", 1, "inventory", StockMovedData)
 STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", StockLowData)
+RECEIPT_REFUSED = EventType("inventory.receipt.refused", 1, "inventory", ReceiptRefusedData)
 
 ALL: tuple[EventType, ...] = (
     CUSTOMER_CREATED,
@@ -229,6 +245,7 @@ ALL: tuple[EventType, ...] = (
     STOCK_SHORTAGE,
     STOCK_RETURNED,
     STOCK_LOW,
+    RECEIPT_REFUSED,
 )
 
 _BY_KEY: dict[tuple[str, int], EventType] = {event_type.key: event_type for event_type in ALL}
@@ -246,7 +263,7 @@ SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
         SALES_ORDER_CANCELLED,
     ),
     "sales": (CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, STOCK_ISSUED, STOCK_SHORTAGE, STOCK_RETURNED),
-    "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
+    "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED, RECEIPT_REFUSED),
 }
 
 

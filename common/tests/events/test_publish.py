@@ -235,6 +235,7 @@ def test_registry_declares_every_contract_event_once_with_its_data():
         "inventory.stock.shortage": moved,
         "inventory.stock.returned": moved,
         "inventory.stock.low": ("item_id", "sku", "quantity", "reorder_level"),
+        "inventory.receipt.refused": ("order_id", "receipt_id", "items"),
     }
     assert registry.PURCHASE_ORDER_RECEIVED.fields == ("order_id", "vendor_id", "total_amount", "items")
     assert registry.PURCHASE_ORDER_PAID.fields == order
