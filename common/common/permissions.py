@@ -57,8 +57,10 @@ class RolePermission(BasePermission):
         if _method_not_implemented(view, request):
             return True  # dispatch answers 405; nothing runs
         if getattr(user, "is_service", False):
-            callers = getattr(view, "service_actions", {}).get(view_action(view, request), ())
-            return str(user.id) in callers
+            served = getattr(view, "service_actions", None)
+            if not isinstance(served, dict):  # none, or a form without callers (common.E003): closed
+                return False
+            return str(user.id) in served.get(view_action(view, request), ())
         if request.method == "OPTIONS":
             return True
         permission = required_permission(view, request)
