@@ -9,7 +9,9 @@ a file there and a scrape sums them, whichever worker answers it.
 The dependency gauges are computed at scrape time by the process that answers, from
 the same functions as the readiness body: ``erp_broker_up`` (1 or 0),
 ``erp_outbox_pending`` and ``erp_outbox_oldest_pending_age_seconds`` (services with
-events only; 0 when nothing is pending; absent while the database is away).
+events only; 0 when nothing is pending; absent while the database is away). A service adds
+gauges of its own the same way: ``ERP_METRICS_COLLECTORS`` names collector classes (a
+``collect()`` yielding metric families), read at every scrape.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import os
 
 from django.apps import apps
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
@@ -69,6 +73,8 @@ def process_registry():
 def metrics_view(request):
     dependencies = CollectorRegistry(auto_describe=False)
     dependencies.register(DependencyCollector())
+    for path in getattr(settings, "ERP_METRICS_COLLECTORS", ()):
+        dependencies.register(import_string(path)())
     body = generate_latest(process_registry()) + generate_latest(dependencies)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 

@@ -23,11 +23,11 @@ class ContactAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "change": "contacts.write",
         "delete": "contacts.delete",
     }
-    list_display = ("name", "email", "phone", "created_at")
+    list_display = ("name", "email", "phone", "active", "created_at")
     search_fields = ("name", "email")
-    list_filter = ("created_at",)
+    list_filter = ("active", "created_at")
     readonly_fields = ("id", "created_at", "updated_at")
-    fields = ("id", "name", "email", "phone", "address", "created_at", "updated_at")
+    fields = ("id", "name", "email", "phone", "address", "active", "created_at", "updated_at")
     ordering = ("-created_at",)
 
     def save_model(self, request, obj: Contact, form, change: bool) -> None:

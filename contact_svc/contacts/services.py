@@ -1,4 +1,4 @@
-"""Writes of customers and vendors: create, update (replace or amend) and delete.
+"""Writes of customers and vendors: create, update (replace or amend, archive) and delete.
 
 Each runs in one transaction that also writes its event to the outbox. Email
 uniqueness is left to the database's unique index on lower(email), whose violation
@@ -17,17 +17,20 @@ from django.db.models import F
 
 from common.db import unique_conflict
 from common.exceptions import NotFound, ValidationFailed
+from common.uses import Users, delete_refuse_if_used
 
 from .events import contact_event_data, contact_event_publish
 from .kinds import ContactKind, kind_of
 from .models import Contact, normalize_email
 
-EDITABLE_FIELDS = frozenset({"name", "email", "phone", "address"})
+EDITABLE_FIELDS = frozenset({"name", "email", "phone", "address", "active"})
 
 
 @transaction.atomic
-def contact_create(*, kind: ContactKind, name: str, email: str, phone: str = "", address: str = "") -> Contact:
-    contact = kind.model(name=name, email=normalize_email(email), phone=phone, address=address)
+def contact_create(
+    *, kind: ContactKind, name: str, email: str, phone: str = "", address: str = "", active: bool = True
+) -> Contact:
+    contact = kind.model(name=name, email=normalize_email(email), phone=phone, address=address, active=active)
     _save(contact)
     contact_event_publish(contact=contact, change="created", version=contact.version)
     return contact
@@ -58,8 +61,21 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
     return locked
 
 
-@transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
+    """Delete a contact no order uses; otherwise 409 naming the orders (archive it instead).
+
+    The service whose orders name this kind (sales for customers, purchase for vendors) is
+    asked first, outside the transaction; if it cannot answer, the contact is kept (503).
+    """
+    kind = kind_of(contact)
+    delete_refuse_if_used(
+        what=kind.name, users=[Users(kind.orders_service, f"/internal/{kind.plural}/{contact.pk}/orders")]
+    )
+    _contact_delete_unused(contact=contact)
+
+
+@transaction.atomic
+def _contact_delete_unused(*, contact: Contact) -> None:
     locked = _lock(contact)
     data = contact_event_data(kind=kind_of(locked), contact=locked)
     locked.delete()

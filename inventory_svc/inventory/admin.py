@@ -64,13 +64,14 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "quantity_on_hand",
         "quantity_backordered",
         "reorder_level",
+        "active",
         "ledger",
         "created_at",
     )
     # (the queue of an item is the Backorder list, filtered by item: a link, not an inline, since nothing
     # on it is edited here)
     search_fields = ("sku", "name")
-    list_filter = (BelowReorderLevelFilter, "created_at")
+    list_filter = (BelowReorderLevelFilter, "active", "created_at")
     readonly_fields = ("id", "quantity_on_hand", "quantity_backordered", "created_at", "updated_at")
     fields = (
         "id",
@@ -79,6 +80,7 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "description",
         "unit_price",
         "reorder_level",
+        "active",
         "quantity_on_hand",
         "quantity_backordered",
         "created_at",

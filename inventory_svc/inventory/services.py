@@ -29,6 +29,7 @@ from django.utils import timezone
 from common.db import unique_conflict
 from common.events import registry
 from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
+from common.uses import Users, delete_refuse_if_used
 
 from . import backorders, events
 from .lines import Line, ShortLine, quantities_by_item
@@ -66,7 +67,7 @@ from .models import (
 
 # The largest quantity the integer column holds: a change past it is refused, not a crash.
 MAX_QUANTITY = 2**31 - 1
-EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level"})
+EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level", "active"})
 
 
 class WholeAndPartsReceived(Exception):
@@ -96,7 +97,15 @@ class UnknownItems(Exception):
 
 
 @transaction.atomic
-def item_create(*, sku: str, name: str, unit_price: Decimal, description: str = "", reorder_level: int = 0) -> Item:
+def item_create(
+    *,
+    sku: str,
+    name: str,
+    unit_price: Decimal,
+    description: str = "",
+    reorder_level: int = 0,
+    active: bool = True,
+) -> Item:
     """Create an item and its stock at 0 in one transaction."""
     item = Item(
         sku=normalize_sku(sku),
@@ -104,6 +113,7 @@ def item_create(*, sku: str, name: str, unit_price: Decimal, description: str = 
         description=description,
         unit_price=unit_price,
         reorder_level=reorder_level,
+        active=active,
     )
     _item_save(item)
     Stock.objects.create(item=item, quantity=0)
@@ -133,13 +143,25 @@ def item_update(*, item: Item, data: Mapping[str, Any]) -> Item:
     return locked
 
 
-@transaction.atomic
 def item_delete(*, item: Item) -> None:
-    """Delete an item that has no stock on hand and no ledger; otherwise 409 and nothing changes.
+    """Delete an item no order uses, with no stock on hand and no ledger; otherwise 409 and nothing changes.
 
-    An item with movements is kept: its ledger is the record of what was received and
-    issued, and a sales order issued from it may still be cancelled and given back.
+    An item on a sales or purchase order that is not cancelled is kept (archive it instead):
+    the order may still be confirmed or received, and its stock would have nowhere to go.
+    sales_svc and purchase_svc are asked first, outside the transaction; if either cannot
+    answer, the item is kept (503). An item with movements is kept too: its ledger is the
+    record of what was received and issued, and a sales order issued from it may still be
+    cancelled and given back.
     """
+    delete_refuse_if_used(
+        what="item",
+        users=[Users(service, f"/internal/items/{item.pk}/orders") for service in ("sales", "purchase")],
+    )
+    _item_delete_unused(item=item)
+
+
+@transaction.atomic
+def _item_delete_unused(*, item: Item) -> None:
     stock = _stocks_lock([item.pk]).get(item.pk)
     if stock is None:
         raise NotFound()

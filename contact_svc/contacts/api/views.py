@@ -2,8 +2,8 @@
 
 Views parse, call one selector or service, render (common.views.ServiceModelViewSet);
 filtering is the global backends' (common.filters). Roles come from common.roles through
-``required_permissions``; service tokens may only read one contact (``retrieve``) or
-several by id (``lookup``), the internal reads other services make.
+``required_permissions``; service tokens of sales and purchase may only read one contact
+(``retrieve``) or several by id (``lookup``), the internal reads those services make.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from .serializers import (
 )
 
 READ, WRITE, DELETE = "contacts.read", "contacts.write", "contacts.delete"
-SERVICE_ACTIONS = ("retrieve", "lookup")
+# The internal reads, and who makes them: the order services check an order's party.
+ORDER_SERVICES = frozenset({"sales", "purchase"})
+SERVICE_ACTIONS = {"retrieve": ORDER_SERVICES, "lookup": ORDER_SERVICES}
 
 
 class ContactViewSet(ServiceModelViewSet):
@@ -76,7 +78,7 @@ class ContactViewSet(ServiceModelViewSet):
 def _roles(permission: str, *, service: bool = False) -> str:
     text = roles_text(permission)
     if service:
-        text += " Service tokens are accepted too (internal read by other services)."
+        text += " Service tokens of sales and purchase are accepted too (their internal read)."
     return text
 
 

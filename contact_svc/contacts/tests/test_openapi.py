@@ -45,7 +45,7 @@ def test_roles_in_descriptions_come_from_common_roles(schema, kind):
     assert f"Roles: {', '.join(roles_for('contacts.delete'))}." in delete
     assert "inventory_manager" not in delete
     assert f"Roles: {', '.join(roles_for('contacts.write'))}." in create
-    assert "Service tokens are accepted" in lookup
+    assert "Service tokens of sales and purchase are accepted" in lookup
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.plural)

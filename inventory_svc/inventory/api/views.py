@@ -137,16 +137,19 @@ class ItemViewSet(ServiceModelViewSet):
 
 
 class InternalView(APIView):
-    """Base of the internal reads: service tokens only, every user role refused."""
+    """Base of the internal reads: service tokens of the callers named, every user role refused."""
 
     required_permissions: ClassVar[dict[str, str]] = {}
-    service_actions = ("post",)
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {}
 
 
 _SERVICE_ONLY = "Internal: service tokens only (not routed by the gateway); a user's token is a 403."
 
 
 class ItemLookupView(InternalView):
+    # The order services price and check an order's lines.
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"post": frozenset({"sales", "purchase"})}
+
     @extend_schema(
         operation_id="internal_items_lookup",
         summary="Get several items by id",
@@ -163,6 +166,9 @@ class ItemLookupView(InternalView):
 
 
 class StockAvailabilityView(InternalView):
+    # Sales checks stock before it confirms; nobody else asks.
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"post": frozenset({"sales"})}
+
     @extend_schema(
         operation_id="internal_stock_availability",
         summary="Check stock for order lines",
