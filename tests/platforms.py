@@ -76,8 +76,9 @@ def running_platform(data_dir: Path, *, release=None, base: int | None = None, *
     """Start scripts/run.py on spare ports (or ``base``), wait for a green /health, stop it on exit.
 
     ``release`` (a ``previous_release.PreviousRelease``) runs that release's run.py instead of
-    this checkout's (tests/test_upgrade.py). Yields ``gateway`` (its URL), ``public`` (the same on ``localhost``, the host the OIDC
-    redirects are registered for: browsers use it), ``base`` (the port base), ``process``,
+    this checkout's (tests/test_upgrade.py). Yields ``gateway`` (its URL), ``public`` (the same
+    on ``localhost``, the host the OIDC redirects are registered for: browsers use it), ``base``
+    (the port base), ``process``,
     ``log`` (the supervisor's log, in ``data_dir``) and ``env`` (what ``run.py manage`` needs
     besides the ports to reach this run).
     """
