@@ -20,12 +20,13 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from platforms import AMQP_URL, PG_SERVER, delete_broker_names, drop_databases, free_port_base, running_platform
 from previous_release import PreviousReleaseUnavailable, event_registry, prepare
-from upgrade_fill import Api, Outboxes, Workers, log_lines, wait_for
+from upgrade_fill import ADMIN, Api, BackOffice, Outboxes, Workers, log_lines, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCERS = ("contact", "inventory", "sales", "purchase")
@@ -39,14 +40,19 @@ EVENT_DRIVEN = {
     "purchase/orders": {"vendor_name", "updated_at"},
 }
 
+# Back-office pages of the tables this release changed, opened with a session of the previous release.
+ADMIN_PAGES = (
+    "/admin/inventory/inventory/stockmovement/",
+    "/admin/purchase/purchasing/purchaseorder/",
+    "/admin/sales/sales/salesorder/",
+)
 # Every check command of this release, with its arguments: each must find 0 differences. A new
 # check_* command fails test_every_check_command_runs_after_the_upgrade until it is named here.
 # check_receipt_ledger compares inventory's ledger with what purchase's --export wrote.
 RECEIPTS_FILE = "{data_dir}/receipts.json"
-CHECK_COMMANDS = (
-    ("inventory", ("check_stock_ledger",)),
-    ("purchase", ("check_purchase_receipts", "--export", RECEIPTS_FILE)),
-    ("inventory", ("check_receipt_ledger", RECEIPTS_FILE)),
+CHECK_COMMANDS = (  # stages, in order; a stage's commands at once
+    (("inventory", ("check_stock_ledger",)), ("purchase", ("check_purchase_receipts", "--export", RECEIPTS_FILE))),
+    (("inventory", ("check_receipt_ledger", RECEIPTS_FILE)),),
 )
 
 
@@ -56,7 +62,7 @@ def test_every_check_command_runs_after_the_upgrade():
         (path.parts[-5].removesuffix("_svc"), path.stem) for path in ROOT.glob("*_svc/*/management/commands/check_*.py")
     }
     # when compared with what the upgrade test runs / then each is run there
-    assert found == {(service, args[0]) for service, args in CHECK_COMMANDS}
+    assert found == {(service, args[0]) for stage in CHECK_COMMANDS for service, args in stage}
 
 
 def new_fields(resource: str, before: dict) -> dict:
@@ -128,6 +134,29 @@ def run_check(platform: dict, service: str, args: tuple[str, ...]) -> subprocess
         text=True,
         timeout=120,
     )
+
+
+class Marks:
+    """Seconds since the test started at each of its steps (printed with -s; the report's figures)."""
+
+    def __init__(self) -> None:
+        self.started, self.steps = time.monotonic(), []
+
+    def __call__(self, step: str) -> None:
+        self.steps.append((step, time.monotonic() - self.started))
+
+    def __str__(self) -> str:
+        return "\n".join(f"  {seconds:6.1f} s  {step}" for step, seconds in self.steps)
+
+
+def run_checks(platform: dict, data_dir: Path) -> list[subprocess.CompletedProcess]:
+    """Run CHECK_COMMANDS, stage after stage."""
+    results = []
+    with ThreadPoolExecutor() as pool:
+        for stage in CHECK_COMMANDS:
+            args = [(service, tuple(a.format(data_dir=data_dir) for a in command)) for service, command in stage]
+            results += pool.map(lambda item: run_check(platform, *item), args)
+    return results
 
 
 class Fill:
@@ -209,7 +238,6 @@ class Fill:
 
 
 def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previous, infrastructure, tmp_path):
-    started = time.monotonic()
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     outboxes = Outboxes(PG_SERVER, infrastructure["ERP_DB_PREFIX"])
@@ -218,7 +246,9 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previo
     tag = uuid.uuid4().hex[:6]
 
     # given: the previous release, filled through its API with records in every state
+    marks = Marks()
     with running_platform(data_dir, release=previous, base=base, **infrastructure) as old:
+        marks("previous release up")
         api = Api(old["gateway"])
         fill = Fill(api, tag)
         workers = Workers(old["process"].pid)
@@ -292,13 +322,16 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previo
         fill.adjust(bulb, -4)  # to below its reorder level: inventory.stock.low in inventory's outbox
         before = api.snapshot()
         session = Api(old["gateway"]).login(user["email"], user["password"])
+        back_office = BackOffice(old["public"])
+        back_office.sign_in("/admin/inventory/", *ADMIN)
         in_flight = outboxes.in_flight(PRODUCERS, old_registry["subscriptions"], stopped)
         unsent = {s: outboxes.pending(s) for s in PRODUCERS}
         # The previous release stops the way a crash leaves it: its frozen workers killed, the rest stopped.
+        marks("previous release filled, events in flight")
         workers.kill_frozen()
         old["process"].wait(timeout=60)
     queued = queue_depths(infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
-    previous_seconds = time.monotonic() - started
+    marks("previous release stopped")
 
     # then (before the upgrade): events of every kind the previous consumers take are in flight, both ways
     kinds = {(event.event_type, event.version) for event in in_flight}
@@ -308,6 +341,7 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previo
 
     # when: this release starts on the same databases, broker and data dir
     with running_platform(data_dir, base=base, **infrastructure) as new:
+        marks("this release migrated and up")
         api = Api(new["gateway"])
         wait_for(
             lambda: all(
@@ -319,15 +353,17 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previo
         )
         outboxes.wait_until_sent(PRODUCERS)
         wait_for(fill.settled, "the stock and orders the events in flight move")
+        marks("events in flight applied")
         after = api.snapshot()
-        checks = [
-            run_check(new, service, tuple(a.format(data_dir=data_dir) for a in args))
-            for service, args in CHECK_COMMANDS
-        ]
+        checks = run_checks(new, data_dir)
+        marks("records read back, checks run")
         me = api.client.get("auth/me", headers={"Authorization": f"Bearer {session['access_token']}"})
         refreshed = api.client.post("auth/refresh", json={"refresh_token": session["refresh_token"]})
+        admin_pages = {path: back_office.visit(path) for path in ADMIN_PAGES}
         depths = queue_depths(infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
         applied = {c: outboxes.applied(c, [e.event_id for e in in_flight if e.consumer == c]) for c in CONSUMERS}
+
+    marks("this release stopped")
 
     # then: each event in flight was applied exactly once, and nothing was dead-lettered
     assert {c: set(counts.values()) for c, counts in applied.items() if counts} == {c: {1} for c in CONSUMERS}
@@ -346,14 +382,21 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previo
     # and: the previous release's tokens still work, or are refused cleanly
     assert me.status_code in (200, 401), me.text
     assert refreshed.status_code in (200, 401), refreshed.text
+    # and: the admin's back-office session still opens the changed tables' pages, or asks to sign in again
+    assert {
+        path: max(statuses) < 500 and outcome in ("signed in", "sign in again")
+        for path, (statuses, outcome) in admin_pages.items()
+    } == dict.fromkeys(ADMIN_PAGES, True), admin_pages
 
-    print(f"\nprevious release's session after the upgrade: /me {me.status_code}, refresh {refreshed.status_code}")
+    print(
+        f"\nthe previous release's sessions after the upgrade: /me {me.status_code}, refresh {refreshed.status_code}, "
+        f"back office {admin_pages}"
+    )
     records = sum(len(records) for name, records in before.items() if name != "movements")
     movements = sum(len(ledger) for ledger in before["movements"].values())
     print(
         f"\nupgrade: {records} records and {movements} ledger rows carried over; {len(in_flight)} events in flight "
-        f"({sum(unsent.values())} unsent in outboxes, {sum(queued.values())} queued); previous release "
-        f"{previous_seconds:.0f} s, whole test {time.monotonic() - started:.0f} s"
+        f"(event x consumer; {sum(unsent.values())} outbox rows unsent, {sum(queued.values())} queued)\n{marks}"
     )
 
 

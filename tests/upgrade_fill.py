@@ -83,6 +83,30 @@ class Api:
         raise AssertionError(f"GET {path}: {key} is {seen!r}, waited {timeout} s for {value!r}")
 
 
+class BackOffice:
+    """A browser's cookies at the back office (the gateway's /admin/), signed in through auth_svc's single sign-on."""
+
+    SIGN_IN_FORM = 'id="login-form"'
+    INDEX = "Site administration"
+
+    def __init__(self, public: str) -> None:
+        self.client = httpx.Client(base_url=public, follow_redirects=True, timeout=30)
+
+    def sign_in(self, path: str, email: str, password: str) -> None:
+        page = self.client.get(path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert self.SIGN_IN_FORM in page.text and token, page.text[:500]
+        data = {"csrfmiddlewaretoken": token.group(1), "email": email, "password": password}
+        signed_in = self.client.post(str(page.url), data=data, headers={"Referer": str(page.url)})
+        assert signed_in.status_code == 200 and self.INDEX in signed_in.text, signed_in.text[:500]
+
+    def visit(self, path: str) -> tuple[list[int], str]:
+        """Return every status on the way to ``path`` and what the browser ends on: the page, or the sign-in form."""
+        page = self.client.get(path)
+        statuses = [step.status_code for step in page.history] + [page.status_code]
+        return statuses, "sign in again" if self.SIGN_IN_FORM in page.text else "signed in"
+
+
 # ---------------------------------------------------------------- the processes of a local run
 
 
