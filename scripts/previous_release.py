@@ -54,12 +54,13 @@ class PreviousRelease:
         return env
 
 
-def previous_commit(release_file: Path = RELEASE_FILE) -> str:
-    """Return the commit deploy/PREVIOUS_RELEASE names (its first line that is not a comment)."""
-    lines = [line.strip() for line in release_file.read_text().splitlines()]
-    commit = next((line for line in lines if line and not line.startswith("#")), "")
+def previous_commit() -> str:
+    """Return the commit deploy/PREVIOUS_RELEASE names, in full."""
+    from common.migration_safety import previous_release
+
+    commit = previous_release(ROOT)
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
-        raise PreviousReleaseUnavailable(f"{release_file} must name a full 40-digit commit, got {commit!r}")
+        raise PreviousReleaseUnavailable(f"{RELEASE_FILE} must name a full 40-digit commit, got {commit!r}")
     return commit
 
 

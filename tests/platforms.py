@@ -225,6 +225,12 @@ class Platforms:
         for stopped in self._stopped:
             stopped.result()  # a failed stop is the session's error
 
+    @contextlib.contextmanager
+    def postgres_turn(self) -> Iterator[None]:
+        """Hold PostgreSQL's turn (``ON_POSTGRES``) for a platform a test starts itself (tests/test_upgrade.py)."""
+        with self._postgres:
+            yield
+
     def _start(self, flavour: str) -> Future[dict]:
         if flavour not in self._started:
             stack = contextlib.ExitStack()

@@ -237,7 +237,9 @@ class Fill:
         )
 
 
-def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(previous, infrastructure, tmp_path):
+def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(
+    previous, postgres_turn, infrastructure, tmp_path
+):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     outboxes = Outboxes(PG_SERVER, infrastructure["ERP_DB_PREFIX"])

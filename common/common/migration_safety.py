@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
@@ -54,6 +55,12 @@ CONTRACTING = (
     migrations.AlterModelTable,
 )
 CONCURRENTLY = "create it concurrently: AddIndexConcurrently in a migration with atomic = False"
+
+
+def previous_release(repo_root: Path) -> str:
+    """Return the commit deploy/PREVIOUS_RELEASE names (its first line that is not a comment), or ''."""
+    lines = [line.strip() for line in (repo_root / "deploy" / "PREVIOUS_RELEASE").read_text().splitlines()]
+    return next((line for line in lines if line and not line.startswith("#")), "")
 
 
 @dataclass(frozen=True)

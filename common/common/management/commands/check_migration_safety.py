@@ -19,7 +19,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db.migrations.loader import MigrationLoader
 
-from common.migration_safety import migration_findings
+from common.migration_safety import migration_findings, previous_release
 
 
 def _git(root: Path, *args: str) -> str:
@@ -27,11 +27,6 @@ def _git(root: Path, *args: str) -> str:
     if result.returncode != 0:
         raise CommandError(f"git {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
-
-
-def _previous_release(root: Path) -> str:
-    lines = (root / "deploy" / "PREVIOUS_RELEASE").read_text().splitlines()
-    return next(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 class Command(BaseCommand):
@@ -42,7 +37,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, since: str | None = None, **options) -> None:
         root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel").strip())
-        since = since or _previous_release(root)
+        since = since or previous_release(root)
         if subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{since}^{{commit}}"]).returncode != 0:
             raise CommandError(f"commit {since} is not in this clone: fetch the history (git fetch --unshallow)")
         released = set(_git(root, "ls-tree", "-r", "--name-only", since).splitlines())
