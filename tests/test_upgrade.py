@@ -31,7 +31,6 @@ from upgrade_fill import ADMIN, Api, BackOffice, Outboxes, Workers, log_lines, w
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCERS = ("contact", "inventory", "sales", "purchase")
 CONSUMERS = ("inventory", "sales", "purchase")
-FOLDERS = {name: f"{name}_svc" for name in PRODUCERS}
 
 # Fields the events in flight change once applied: compared with the values the test expects instead.
 EVENT_DRIVEN = {
@@ -70,7 +69,8 @@ def new_fields(resource: str, before: dict) -> dict:
 
     Purchase orders (contract §5): ``received_amount`` is what the order received (its total once
     received whole, the migration's backfill; 0.00 before), ``closed_short`` false, and each line's
-    ``quantity_received`` its quantity once received whole (else 0).
+    ``quantity_received`` its quantity once received whole (else 0, ``new_line_fields``). Ledger
+    rows: ``receipt_id``. A release that adds a field to a resource adds it here.
     """
     if resource == "purchase/orders":
         whole = before["status"] in ("Received", "Paid")
@@ -302,7 +302,7 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(
         workers.thaw(inventory_consumer)
         fill.cancel_sale(issued["to return in the queue"], lamp, 4)
         # (inventory answered every order: its stock at the expected figures, sales not told yet)
-        wait_for(lambda: fill.stocked(), "inventory to apply what sales sent")
+        wait_for(fill.stocked, "inventory to apply what sales sent")
         outboxes.wait_until_sent(PRODUCERS)
 
         # and: inventory's consumer stops too; sales' and purchase's events for it wait in its queue
