@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from common.db import unique_conflict
+from common.db import rows_update, unique_conflict
 from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
 
 from . import events
@@ -60,9 +60,9 @@ from .models import (
 # The largest quantity the integer column holds: a change past it is refused, not a crash.
 MAX_QUANTITY = 2**31 - 1
 EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level"})
-# Rows per multi-row INSERT/UPDATE of the *_many functions: a CASE of a few hundred branches
-# per UPDATE stays cheap for PostgreSQL, and a batch's parameters stay well under its limit.
-BULK_BATCH_SIZE = 500
+# Rows per multi-row INSERT/UPDATE of the *_many functions: a batch's parameters stay well under
+# the databases' limits.
+BULK_BATCH_SIZE = 1000
 
 
 class WholeAndPartsReceived(Exception):
@@ -160,7 +160,7 @@ def item_update_many(*, data_by_id: Mapping[uuid.UUID, Mapping[str, Any]]) -> li
         item.updated_at = now  # what auto_now sets on save(); bulk_update does not
     fields = sorted({field for data in data_by_id.values() for field in data} | {"updated_at"})
     with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
-        Item.objects.bulk_update(changed, fields, batch_size=BULK_BATCH_SIZE)
+        rows_update(Item, changed, fields, batch_size=BULK_BATCH_SIZE)
     return changed
 
 
@@ -293,7 +293,7 @@ def stock_movements_apply(
         )
         if before > stock.item.reorder_level >= stock.quantity:
             events.stock_low_publish(stock=stock)
-    Stock.objects.bulk_update([locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
+    rows_update(Stock, [locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
     StockMovement.objects.bulk_create(movements)
     return movements
 
