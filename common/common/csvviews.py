@@ -43,12 +43,16 @@ class ImportQuerySerializer(serializers.Serializer):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    import_id = serializers.UUIDField(help_text="Named in the note of the stock adjustments the import made.")
+    import_id = serializers.UUIDField(
+        required=False, help_text="Items only: named in the note of the stock adjustments the import made."
+    )
     dry_run = serializers.BooleanField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
-    stock_adjusted = serializers.IntegerField(required=False, help_text="Items whose stock on hand was set.")
+    stock_adjusted = serializers.IntegerField(
+        required=False, help_text="Items only: the items whose stock on hand was set."
+    )
 
 
 def import_schema(*, noun: str, columns: str, key: str, extra: str = "", roles: str = "") -> Any:
