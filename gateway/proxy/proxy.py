@@ -11,6 +11,7 @@ read whole and not decoded, so ``Content-Encoding`` and ``Content-Length`` stay 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -251,13 +252,14 @@ def forward(
     # The target as the client sent it: no re-quoting of the query, no dot-segment removal.
     target = f"{path}?{query}" if query else path
     gateway = settings.GATEWAY
+    waits = gateway["IMPORT_TIMEOUT"] if re.search(settings.IMPORT_BODY_PATHS, path) else gateway["UPSTREAM_TIMEOUT"]
     try:
         upstream = upstream_for(base_url).request(
             request.method,
             target,
             body=request.body or None,
             headers=upstream_headers(request, credential=credential, extra=extra_headers),
-            timeout=Timeout(connect=gateway["CONNECT_TIMEOUT"], read=gateway["UPSTREAM_TIMEOUT"]),
+            timeout=Timeout(connect=gateway["CONNECT_TIMEOUT"], read=waits),
         )
     except urllib3_exceptions.NewConnectionError:
         # Refused (a subclass of ConnectTimeoutError in urllib3 2, so checked first).

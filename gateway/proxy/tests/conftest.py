@@ -75,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/drop"):
             self.close_connection = True  # no answer at all: the caller sees the connection drop
             return
-        if path.endswith("/slow"):
+        if path.endswith(("/slow", "/import")):  # an import takes its time (GATEWAY["IMPORT_TIMEOUT"])
             time.sleep(fake.slow_seconds)
         if path.endswith("/hop"):
             extra = [
