@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import gateway_bench as gb  # noqa: E402 (a sibling script, not a package)
+import gateway_bench as gb
 
 INVENTORY = gb.ROOT / "inventory_svc"
 
@@ -143,8 +143,10 @@ def main() -> int:
         pg_sampler.stop()
         cpu = sum(gb.group_cpu_seconds(master.pid)) - cpu_before
         print(f"import: HTTP {status} {answer.decode()}")
-        print(f"import: wall {wall:.1f} s, server CPU {cpu:.1f} s ({cpu / args.rows * 1e6:.0f} µs/row), "
-              f"PostgreSQL CPU ≥ {pg_sampler.peak - pg_before:.1f} s")
+        print(
+            f"import: wall {wall:.1f} s, server CPU {cpu:.1f} s ({cpu / args.rows * 1e6:.0f} µs/row), "
+            f"PostgreSQL CPU ≥ {pg_sampler.peak - pg_before:.1f} s"
+        )
         print("ledger:", manage(env, "shell", "-c", _LEDGER))
         print("check_stock_ledger:", manage(env, "check_stock_ledger").splitlines()[-1:] or ["(no output)"])
 
@@ -163,9 +165,11 @@ def main() -> int:
         status, _ = call("GET", f"{base}/items/export", token, on_chunk=keep)
         wall = time.monotonic() - started
         sampler.stop()
-        print(f"export: HTTP {status}, {size[0] / 2**20:.1f} MiB in {wall:.1f} s; worker RSS before "
-              f"{rss_before / 1024:.0f} MiB, peak during {sampler.peak / 1024:.0f} MiB "
-              f"(+{(sampler.peak - rss_before) / 1024:.1f} MiB)")
+        print(
+            f"export: HTTP {status}, {size[0] / 2**20:.1f} MiB in {wall:.1f} s; worker RSS before "
+            f"{rss_before / 1024:.0f} MiB, peak during {sampler.peak / 1024:.0f} MiB "
+            f"(+{(sampler.peak - rss_before) / 1024:.1f} MiB)"
+        )
 
         # 3. the round trip
         started = time.monotonic()
@@ -188,9 +192,10 @@ class _Sampler:
     def _run(self) -> None:
         while not self._done.is_set():
             try:
-                self.peak = max(self.peak, self.probe())
-            except Exception:  # a backend that ended between the listing and the read
-                pass
+                value = self.probe()
+            except OSError:  # the process ended between the listing and the read
+                value = self.peak
+            self.peak = max(self.peak, value)
             self._done.wait(self.interval)
 
     def stop(self) -> None:

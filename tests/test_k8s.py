@@ -229,7 +229,9 @@ def test_services_hpas_pdb_and_ingress_select_the_web_pods():
     body_size = "nginx.ingress.kubernetes.io/proxy-body-size"
     assert ingresses["erp"]["metadata"]["annotations"][body_size] == "1m"
     assert ingresses["erp-imports"]["metadata"]["annotations"][body_size] == "16m"
-    imports = [(p["path"], p["pathType"]) for rule in ingresses["erp-imports"]["spec"]["rules"] for p in rule["http"]["paths"]]
+    imports = [
+        (p["path"], p["pathType"]) for rule in ingresses["erp-imports"]["spec"]["rules"] for p in rule["http"]["paths"]
+    ]
     assert imports == [(f"/api/{name}/import", "Exact") for name in ("items", "customers", "vendors")]
 
 

@@ -94,9 +94,7 @@ class CsvImportExportAdminMixin:
             digest = hashlib.sha256(data).hexdigest()
             confirmed = "import" in request.POST and form.cleaned_data["previewed"] == digest
             if "import" in request.POST and not confirmed:
-                self.message_user(
-                    request, "This file is not the one previewed: here is its preview.", messages.WARNING
-                )
+                self.message_user(request, "This file is not the one previewed: here is its preview.", messages.WARNING)
             try:
                 result = self.csv_import(request, data=data, dry_run=not confirmed)
             except ServiceError as exc:

@@ -114,7 +114,8 @@ class CsvImportExportMixin:
     def export_csv(self, request):
         queryset = self.filter_queryset(self.get_queryset())
         response = StreamingHttpResponse(
-            self.csv_export(queryset.iterator(chunk_size=EXPORT_CHUNK_SIZE)), content_type=f"{MEDIA_TYPE}; charset=utf-8"
+            self.csv_export(queryset.iterator(chunk_size=EXPORT_CHUNK_SIZE)),
+            content_type=f"{MEDIA_TYPE}; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{self.csv_filename}"'
         return response

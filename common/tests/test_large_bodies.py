@@ -121,7 +121,7 @@ def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class):
             method="POST",
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=30)
+            urllib.request.urlopen(request, timeout=30)  # noqa: S310 (http, built above)
     finally:
         server.terminate()
         server.wait(timeout=15)

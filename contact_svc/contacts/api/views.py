@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from common.csvviews import CsvImportExportMixin, export_schema, import_schema
 from common.roles import roles_text
 from common.views import ServiceModelViewSet
-from contacts.imports import COLUMNS, contact_export, contact_import
 from contacts.filters import ORDERING_FIELDS, SEARCH_FIELDS, ContactFilter
+from contacts.imports import COLUMNS, contact_export, contact_import
 from contacts.kinds import CUSTOMER, VENDOR, ContactKind
 from contacts.selectors import contact_list, contact_list_by_ids
 from contacts.services import contact_create, contact_delete, contact_update

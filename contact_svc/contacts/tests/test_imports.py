@@ -43,7 +43,9 @@ def test_import_creates_and_updates_by_email_with_the_events_of_one_by_one_entry
     before = len(events())
 
     # when: a changes its name (phone left as is), b is unchanged, c is new
-    response = post_csv(as_fm, url, "name,email,phone\r\nNew,A@Example.com,\r\nSame,b@example.com,\r\nC,c@example.com,3\r\n")
+    response = post_csv(
+        as_fm, url, "name,email,phone\r\nNew,A@Example.com,\r\nSame,b@example.com,\r\nC,c@example.com,3\r\n"
+    )
 
     # then
     assert result(response) == {"dry_run": False, "created": 1, "updated": 1, "unchanged": 1}
@@ -123,7 +125,10 @@ def test_export_then_import_changes_nothing(as_fm, kind, url):
     response = post_csv(as_fm, url, text)
 
     # then
-    assert text.splitlines()[:2] == ["name,email,phone,address", "'=cmd|' /C calc'!A0,a@example.com,'+49 30 1,\"1, Main St"]
+    assert text.splitlines()[:2] == [
+        "name,email,phone,address",
+        "'=cmd|' /C calc'!A0,a@example.com,'+49 30 1,\"1, Main St",
+    ]
     assert result(response) == {"dry_run": False, "created": 0, "updated": 0, "unchanged": 2}
     assert (rows(kind), events()) == before
 

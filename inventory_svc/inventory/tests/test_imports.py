@@ -58,7 +58,11 @@ def test_import_creates_items_with_opening_stock_as_one_adjustment_each(as_im):
         10,
         MovementReason.ADJUSTMENT,
     )
-    assert (movement.note, movement.actor, movement.reference) == (f"import {import_id}", "inventory_manager@example.com", None)
+    assert (movement.note, movement.actor, movement.reference) == (
+        f"import {import_id}",
+        "inventory_manager@example.com",
+        None,
+    )
     assert on_hand(cable) == ledger_total(cable) == 10
     assert on_hand(plug) == 0
 
