@@ -45,7 +45,8 @@ def _export_action(modeladmin, request, queryset):
 
 
 class CsvImportExportAdminMixin:
-    """Use with :class:`common.admin.RoleAdminMixin`; name the hooks and the two permissions."""
+    """Use with :class:`common.admin.RoleAdminMixin`; name the hooks, the two permissions, and list
+    ``"export_csv"`` in ``actions``."""
 
     csv_import_permission: str
     csv_export_permission: str
@@ -59,18 +60,16 @@ class CsvImportExportAdminMixin:
     def csv_export(self, queryset) -> Iterator[bytes]:
         raise NotImplementedError(f"{type(self).__name__}.csv_export must return the CSV file's chunks")
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if self.role_allows(request, self.csv_export_permission):
+    def __init_subclass__(cls, **kwargs):
+        # The export action names the subclass's permission (role_action), so each admin gets its own.
+        super().__init_subclass__(**kwargs)
+        permission = cls.__dict__.get("csv_export_permission")
+        if permission:
 
             def export_csv(modeladmin, request, queryset):
                 return _export_action(modeladmin, request, queryset)
 
-            action = role_action(permission=self.csv_export_permission, description="Export selected as CSV")(
-                export_csv
-            )
-            actions["export_csv"] = (action, "export_csv", action.short_description)
-        return actions
+            cls.export_csv = role_action(permission=permission, description="Export selected as CSV")(export_csv)
 
     def get_urls(self):
         opts = self.model._meta

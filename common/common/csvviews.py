@@ -18,7 +18,7 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -78,7 +78,7 @@ def export_schema(*, noun: str, roles: str = "") -> Any:
         f"(all rows, not one page), in the import's columns, streamed as `text/csv`. A cell that starts like a "
         f"formula (`=`, `+`, `-`, `@`) is written with a leading `'`, which the import removes again: importing "
         f"the file back changes nothing. {roles}",
-        parameters=[OpenApiParameter("limit", exclude=True), OpenApiParameter("offset", exclude=True)],
+        filters=True,  # the list's own filters, search and ordering (an action other than list has none)
         responses={(200, MEDIA_TYPE): OpenApiResponse(response=OpenApiTypes.STR, description="The CSV file.")},
     )
 

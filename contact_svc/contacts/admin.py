@@ -31,6 +31,7 @@ class ContactAdmin(RoleAdminMixin, CsvImportExportAdminMixin, ServiceErrorsAdmin
     readonly_fields = ("id", "created_at", "updated_at")
     fields = ("id", "name", "email", "phone", "address", "created_at", "updated_at")
     ordering = ("-created_at",)
+    actions = ("export_csv",)
     csv_import_permission, csv_export_permission = "contacts.write", "contacts.read"
     csv_columns, csv_key = COLUMNS, "email"
 

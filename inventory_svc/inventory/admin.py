@@ -75,7 +75,7 @@ class ItemAdmin(RoleAdminMixin, CsvImportExportAdminMixin, ServiceErrorsAdminMix
         "updated_at",
     )
     ordering = ("-created_at",)
-    actions = ("adjust_stock",)
+    actions = ("adjust_stock", "export_csv")
     csv_import_permission, csv_export_permission = "items.write", "items.read"
     csv_columns, csv_key = imports.COLUMNS, "sku"
 
