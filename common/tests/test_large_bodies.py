@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 
+from common.middleware import _read_whole
 from common.wsgi import body_limit, dechunked
 from erp_testkit import auth_client
 from erp_testkit.faults import wait_until
@@ -152,3 +154,20 @@ def _status(port: int, path: str) -> int:
             return response.status
     except OSError:
         return 0
+
+
+def test_djangos_request_reads_the_body_the_middleware_kept(settings):
+    """Pins what ``common.middleware._read_whole`` relies on in Django: ``body`` is ``_body`` once set,
+    and the form parsers and ``read()`` read ``_stream`` (Django's ``body`` sets both the same way)."""
+    # given: a form body over Django's own limit, which request.body alone refuses
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64
+    body = b"name=" + b"x" * 100
+    request = RequestFactory().generic("POST", "/widgets", body, content_type="application/x-www-form-urlencoded")
+
+    # when
+    kept = _read_whole(request)
+
+    # then
+    assert kept == request.body == body
+    assert request.POST["name"] == "x" * 100
+    assert request.read() == body  # a parser reading the stream again gets it whole

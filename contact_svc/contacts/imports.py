@@ -2,11 +2,11 @@
 
 An import is all or nothing. Every cell is checked first, by the API's own serializer fields,
 and every problem is reported at once (``rows.<line>.<column>``); then, in one transaction,
-each row goes through :func:`contact_create` or :func:`contact_update`, the functions one
-``POST`` or ``PATCH`` calls: the rows, versions and ``contact.*`` events are those one-by-one
-entry writes (an unchanged contact writes nothing and sends nothing). Existing contacts are
-updated in ascending id, so two imports touching the same contacts lock them in one order.
-A dry run runs exactly that and rolls it back.
+the rows go through :func:`contact_update_many` and :func:`contact_create_many`, which check,
+write and announce each contact as ``contact_update`` and ``contact_create`` (one ``PATCH`` or
+``POST``) would: the rows, versions and ``contact.*`` events are those of one-by-one entry (an
+unchanged contact writes nothing and sends nothing), in a few statements. A dry run runs
+exactly that and rolls it back.
 
 An empty cell means "not given": a new contact takes the API's default (blank), an existing one
 keeps its value.
@@ -27,7 +27,7 @@ from common.exceptions import ValidationFailed
 from .api.serializers import ContactSerializer
 from .kinds import ContactKind
 from .models import Contact, normalize_email
-from .services import contact_create, contact_update
+from .services import contact_create_many, contact_update_many
 
 COLUMNS = ("name", "email", "phone", "address")
 
@@ -74,29 +74,23 @@ def contact_import(*, kind: ContactKind, data: bytes, dry_run: bool = False) -> 
     """Import a CSV file of ``kind`` (see the module docstring): all rows or none; a dry run writes nothing."""
     rows = _rows_checked(csv_rows(data, columns=COLUMNS))
     with transaction.atomic():
-        existing = {contact.email: contact for contact in kind.model.objects.filter(email__in=[r.email for r in rows])}
+        existing = dict(kind.model.objects.filter(email__in=[row.email for row in rows]).values_list("email", "pk"))
         problems = Problems()
         for row in rows:
             if row.email not in existing and "name" not in row.data:
                 problems.add(f"rows.{row.line}.name", f"Required for a new {kind.name}.")
         problems.raise_any()
-        updates = sorted((row for row in rows if row.email in existing), key=lambda row: existing[row.email].pk)
-        updated = sum(_updated(existing[row.email], row.data) for row in updates)
-        for row in rows:
-            if row.email not in existing:
-                contact_create(kind=kind, **row.data)
+        updates = {existing[row.email]: row.data for row in rows if row.email in existing}
+        changed = contact_update_many(kind=kind, data_by_id=updates)
+        contact_create_many(kind=kind, rows=[row.data for row in rows if row.email not in existing])
         if dry_run:
             transaction.set_rollback(True)
     return ImportResult(
         created=len(rows) - len(updates),
-        updated=updated,
-        unchanged=len(updates) - updated,
+        updated=len(changed),
+        unchanged=len(updates) - len(changed),
         dry_run=dry_run,
     )
-
-
-def _updated(contact: Contact, data: dict[str, Any]) -> bool:
-    return contact_update(contact=contact, data=data).version != contact.version
 
 
 def contact_export(*, contacts: Iterable[Contact]) -> Iterator[bytes]:

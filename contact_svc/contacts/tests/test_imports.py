@@ -137,3 +137,25 @@ def test_roles_import_with_write_and_export_with_read(as_im, as_fm, kind, url):
     # when / then: both managers may write contacts (contract §3)
     assert post_csv(as_im, url, "name,email\nA,a@example.com\n").status_code == 200
     assert export(as_fm, url).splitlines() == ["name,email,phone,address", "A,a@example.com,,"]
+
+
+def test_an_imported_change_writes_the_event_an_api_change_writes(as_fm, kind, url):
+    # given: two contacts alike
+    for email in ("a@example.com", "b@example.com"):
+        as_fm.post(url(), {"name": "Old", "email": email, "address": "Here"}, format="json")
+    first = kind.model.objects.get(email="a@example.com")
+
+    # when: one changed through the API, the other by a file
+    as_fm.patch(url(first.pk), {"name": "New", "phone": "7"}, format="json")
+    result(post_csv(as_fm, url, "email,name,phone\nb@example.com,New,7\n"))
+
+    # then: the same event, but for the ids
+    by_api, by_file = (json.loads(row.payload) for row in OutboxEvent.objects.order_by("id")[2:])
+    for event in (by_api, by_file):
+        event["data"].pop(kind.id_key), event["data"].pop("email")
+    assert (by_file["event_type"], by_file["aggregate_version"], by_file["data"]) == (
+        by_api["event_type"],
+        by_api["aggregate_version"],
+        by_api["data"],
+    )
+    assert rows(kind)[0] | {"email": "b@example.com"} == rows(kind)[1]

@@ -78,4 +78,10 @@ def test_import_takes_csv_and_export_answers_csv(schema, kind):
     assert list(export["responses"]["200"]["content"]) == ["text/csv"]
     assert f"Roles: {', '.join(roles_for('contacts.read'))}." in export["description"]
     # the list's filters, search and ordering, and no page
-    assert {p["name"] for p in export["parameters"]} == {"created_after", "created_before", "email", "ordering", "search"}
+    assert {p["name"] for p in export["parameters"]} == {
+        "created_after",
+        "created_before",
+        "email",
+        "ordering",
+        "search",
+    }
