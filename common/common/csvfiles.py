@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.fields import Field
 
 from .exceptions import ValidationFailed
 
@@ -118,6 +122,29 @@ def _check_header(names: list[str], columns: Sequence[str]) -> None:
             errors.setdefault("columns", []).append(f"Column '{name}' appears twice.")
     if errors:
         raise ValidationFailed(errors)
+
+
+def require_column(rows: list[CsvRow], column: str) -> None:
+    """400 naming ``columns`` if the file has rows but no ``column`` (the key)."""
+    if rows and column not in rows[0].cells:
+        raise ValidationFailed.field("columns", f"The column '{column}' is required.")
+
+
+def cells_validated(row: CsvRow, *, fields: Mapping[str, Field], key: str, problems: Problems) -> dict[str, Any]:
+    """Return the row's cells validated by the API's own ``fields``; each refusal goes to ``problems``.
+
+    An empty cell is "not given" and left out, but the key's, which must be there.
+    """
+    values: dict[str, Any] = {}
+    for column, cell in row.cells.items():
+        if cell == "" and column != key:
+            continue
+        try:
+            values[column] = fields[column].run_validation(cell)
+        except serializers.ValidationError as exc:
+            for message in exc.detail:
+                problems.add(f"rows.{row.line}.{column}", str(message))
+    return values
 
 
 def duplicate_keys(rows: Iterable[CsvRow], *, column: str, key: Callable[[str], str], problems: Problems) -> None:

@@ -7,8 +7,9 @@ and turns the IntegrityError of one named constraint into a 409, re-raising any 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
@@ -94,3 +95,15 @@ def rows_update(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
                 f"WHERE {table}.{quote(pk.column)} = {value[pk]}",
                 params,
             )
+
+
+def changes_assign(instance: Model, changes: Mapping[str, Any]) -> bool:
+    """Set ``changes`` on ``instance``; False, and nothing set, if every value is the one it has.
+
+    What an update that changes nothing must notice before it writes (services: no write, no event).
+    """
+    if all(getattr(instance, field) == value for field, value in changes.items()):
+        return False
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    return True

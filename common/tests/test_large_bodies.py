@@ -3,30 +3,24 @@
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import RequestFactory
 
+from common.exceptions import error_body
 from common.middleware import _read_whole
 from common.wsgi import body_limit, dechunked
 from erp_testkit import auth_client
 from erp_testkit.faults import wait_until
 
-TOO_LARGE = {
-    "status": 413,
-    "error": {
-        "type": "payload_too_large",
-        "message": "The request body is larger than this service accepts.",
-        "details": None,
-    },
-}
+from .test_metrics import COMMON_DIR, GUNICORN_CONF, _database_env, _free_port
+from .test_metrics import _get as _status
+
+TOO_LARGE = error_body(413, "payload_too_large", "The request body is larger than this service accepts.")
 
 
 @pytest.fixture
@@ -131,29 +125,6 @@ def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class):
     # then: the answer, not a connection reset
     assert refused.value.code == 413
     assert json.loads(refused.value.read()) == TOO_LARGE
-
-
-COMMON_DIR = Path(__file__).resolve().parents[1]
-GUNICORN_CONF = COMMON_DIR.parent / "scripts" / "gunicorn.conf.py"
-
-
-def _database_env() -> dict[str, str]:
-    db = connection.settings_dict
-    return {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _status(port: int, path: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status
-    except OSError:
-        return 0
 
 
 def test_djangos_request_reads_the_body_the_middleware_kept(settings):

@@ -21,8 +21,7 @@ from typing import Any
 from django.db import transaction
 from rest_framework import serializers
 
-from common.csvfiles import CsvRow, Problems, csv_rows, csv_stream, duplicate_keys
-from common.exceptions import ValidationFailed
+from common.csvfiles import CsvRow, Problems, cells_validated, csv_rows, csv_stream, duplicate_keys, require_column
 
 from .api.serializers import ContactSerializer
 from .kinds import ContactKind
@@ -50,19 +49,10 @@ class _Row:
 def _rows_checked(rows: list[CsvRow]) -> list[_Row]:
     fields: dict[str, serializers.Field] = dict(ContactSerializer().fields)
     problems = Problems()
-    if rows and "email" not in rows[0].cells:
-        raise ValidationFailed.field("columns", "The column 'email' is required.")
+    require_column(rows, "email")
     checked = []
     for row in rows:
-        values: dict[str, Any] = {}
-        for column, cell in row.cells.items():
-            if cell == "" and column != "email":
-                continue
-            try:
-                values[column] = fields[column].run_validation(cell)
-            except serializers.ValidationError as exc:
-                for message in exc.detail:
-                    problems.add(f"rows.{row.line}.{column}", str(message))
+        values = cells_validated(row, fields=fields, key="email", problems=problems)
         email = normalize_email(values.get("email", ""))
         checked.append(_Row(line=row.line, email=email, data={**values, "email": email}))
     duplicate_keys(rows, column="email", key=normalize_email, problems=problems)

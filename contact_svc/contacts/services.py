@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common.db import rows_update, unique_conflict
+from common.db import changes_assign, rows_update, unique_conflict
 from common.events import publish_events
 from common.exceptions import NotFound, ValidationFailed
 
@@ -113,12 +113,7 @@ def _check_editable(data: Mapping[str, Any]) -> None:
 
 def _change(contact: Contact, data: Mapping[str, Any]) -> bool:
     """Set the fields in ``data`` on ``contact``; False (and nothing set) if none of them differs."""
-    changes = {field: normalize_email(value) if field == "email" else value for field, value in data.items()}
-    if all(getattr(contact, field) == value for field, value in changes.items()):
-        return False
-    for field, value in changes.items():
-        setattr(contact, field, value)
-    return True
+    return changes_assign(contact, {field: normalize_email(v) if field == "email" else v for field, v in data.items()})
 
 
 @transaction.atomic

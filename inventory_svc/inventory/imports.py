@@ -21,8 +21,8 @@ from typing import Any
 from django.db import transaction
 from rest_framework import serializers
 
-from common.csvfiles import CsvRow, Problems, csv_rows, csv_stream, duplicate_keys
-from common.exceptions import Forbidden, ValidationFailed
+from common.csvfiles import CsvRow, Problems, cells_validated, csv_rows, csv_stream, duplicate_keys, require_column
+from common.exceptions import Forbidden
 
 from .api.serializers import ItemSerializer
 from .models import Item, Stock, normalize_sku, sku_is_visible
@@ -62,19 +62,10 @@ def _cell_fields() -> dict[str, serializers.Field]:
 
 def _rows_checked(rows: list[CsvRow]) -> list[_Row]:
     fields, problems = _cell_fields(), Problems()
-    if rows and "sku" not in rows[0].cells:
-        raise ValidationFailed.field("columns", "The column 'sku' is required.")
+    require_column(rows, "sku")
     checked = []
     for row in rows:
-        values: dict[str, Any] = {}
-        for column, cell in row.cells.items():
-            if cell == "" and column != "sku":
-                continue
-            try:
-                values[column] = fields[column].run_validation(cell)
-            except serializers.ValidationError as exc:
-                for message in exc.detail:
-                    problems.add(f"rows.{row.line}.{column}", str(message))
+        values = cells_validated(row, fields=fields, key="sku", problems=problems)
         if "sku" in values:
             values["sku"] = normalize_sku(values["sku"])
             if not sku_is_visible(values["sku"]):

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from common.db import rows_update, unique_conflict
+from common.db import changes_assign, rows_update, unique_conflict
 from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
 
 from . import events
@@ -169,12 +169,7 @@ def _item_change(item: Item, data: Mapping[str, Any]) -> bool:
     unknown = set(data) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
-    changes = {field: normalize_sku(value) if field == "sku" else value for field, value in data.items()}
-    if all(getattr(item, field) == value for field, value in changes.items()):
-        return False
-    for field, value in changes.items():
-        setattr(item, field, value)
-    return True
+    return changes_assign(item, {field: normalize_sku(v) if field == "sku" else v for field, v in data.items()})
 
 
 @transaction.atomic
