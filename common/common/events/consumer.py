@@ -35,12 +35,15 @@ Per message:
    a handler's ``PoisonMessage`` (what the types cannot say, and no retry changes)
    is dead-lettered at once.
    A database ``OperationalError``/``InterfaceError`` (database away, deadlock)
-   is retried at the longest delay without using up attempts, since it says
-   little about the message; those retries are counted apart (header
-   ``x-erp-db-retries``) and after ``MAX_DB_RETRIES`` of them the message is
-   dead-lettered with the reason, so a persistent one (a missed migration) cannot
-   loop forever. The dead-letter copy drops ``x-erp-db-retries`` so that
-   ``replay_dead_letters`` starts it afresh.
+   says little about the message, so it never uses up attempts. It is first
+   retried in place, after each of the short pauses of ``DB_RETRY_PAUSES``
+   (0.1 s, 0.5 s, 2 s; the message stays unacked), so a blip of the database
+   (a failover, a killed connection) delays the event by a fraction of a second.
+   One that outlasts them is retried at the longest delay, counted apart (header
+   ``x-erp-db-retries``); after ``MAX_DB_RETRIES`` of those (720: six hours at
+   30 s) the message is dead-lettered with the reason, so a persistent one (a
+   missed migration) cannot loop forever. The dead-letter copy drops
+   ``x-erp-db-retries`` so that ``replay_dead_letters`` starts it afresh.
 
 Failures around the ack (step 3/4), and why nothing is lost or spun on:
 
@@ -246,6 +249,7 @@ class EventConsumer(ConsumerMixin):
         self.max_attempts = len(self.retry_delays) + 1
         self.db_retry_delay = max(self.retry_delays, default=0.0)
         self.max_db_retries = int(settings["MAX_DB_RETRIES"])
+        self.db_retry_pauses = [float(pause) for pause in settings["DB_RETRY_PAUSES"]]
         self.prefetch = prefetch or settings["PREFETCH"]
         self.using = using
         self.before_ack = before_ack  # test hook: runs after the commit, before the ack
@@ -256,6 +260,7 @@ class EventConsumer(ConsumerMixin):
         self.duplicates = 0
         self.dead_lettered = 0
         self.retried = 0
+        self.db_retried_in_place = 0
         self._restart_pause = 1.0
         self.alive = liveness.Heartbeat("consumer")
         self._connecting = False
@@ -390,7 +395,7 @@ class EventConsumer(ConsumerMixin):
             self._dead_letter(message, f"unparseable message: {_describe(exc)}", attempt)
             return
         try:
-            applied = self._apply(event, handler)
+            applied = self._apply_riding_out_blips(event, handler)
         except (OperationalError, InterfaceError) as exc:
             self._reset_database()
             if db_retries >= self.max_db_retries:
@@ -433,6 +438,28 @@ class EventConsumer(ConsumerMixin):
 
     def _apply(self, event: Event, handler: Handler) -> bool:
         return apply_event(event, handler, consumer=self.consumer_name, using=self.using)
+
+    def _apply_riding_out_blips(self, event: Event, handler: Handler) -> bool:
+        """Apply ``event``, trying again in place after each pause of ``DB_RETRY_PAUSES`` on a database error.
+
+        Each try is a fresh transaction on a fresh connection (the inbox row went with the
+        rolled-back one). The error of the last try, or of one cut short by a stop, is raised
+        for the delay-queue retry.
+        """
+        for pause in [*self.db_retry_pauses, None]:
+            try:
+                return self._apply(event, handler)
+            except (OperationalError, InterfaceError) as exc:
+                if pause is None or self.should_stop:
+                    raise
+                self._reset_database()
+                logger.warning("event %s: database error, trying again in %ss: %s", event.event_id, pause, _describe(exc))
+                self.db_retried_in_place += 1
+                deadline = time.monotonic() + pause
+                while time.monotonic() < deadline and not self.should_stop:
+                    self.alive.beat()
+                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        raise AssertionError("unreachable: the last try returns or raises")
 
     # -- retries and dead letters ---------------------------------------
 

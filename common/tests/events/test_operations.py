@@ -50,6 +50,7 @@ def test_ready_reports_the_backlog_and_an_unreachable_broker_without_going_unrea
     OutboxEvent.objects.filter(id=first.id).update(occurred_at=timezone.now() - dt.timedelta(seconds=90))
     settings.BROKER_URL = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
     health._broker_cache = (0.0, "")
+    wait_until(lambda: health.broker_status() != "down: timeout", message="a broker probe")  # may outlast a request
     # when
     response = APIClient().get("/health/ready")
     # then: ready (the database answers); the broker and the backlog are reported
@@ -90,6 +91,30 @@ def test_prune_events_deletes_only_old_sent_rows_and_inbox_records(events_settin
     assert out.getvalue().strip() == "deleted 1 outbox rows, 1 inbox records"
     assert set(OutboxEvent.objects.values_list("id", flat=True)) == {sent_new.id, pending_old.id}
     assert list(InboxEvent.objects.values_list("event_id", flat=True)) == [sent_new.event_id]
+
+
+def test_a_database_blip_is_retried_in_place_not_through_the_longest_delay(postgres, background, settings):
+    # given: the database drops the handler's connection once (a failover, a terminated backend)
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "DB_RETRY_PAUSES": [0.05, 0.1]}
+    failures = []
+
+    def blip(event):
+        if not failures:
+            failures.append(event.attempt)
+            raise OperationalError("terminating connection due to administrator command")
+        record_effect(event)
+
+    worker = background.consumer(handlers={registry.SALES_ORDER_CONFIRMED: blip})
+    background.relay()
+    # when
+    publish_confirmed(seq=1)
+    # then: applied by the same delivery's second try; no copy went through a delay queue
+    wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20)
+    assert failures == [1]
+    assert worker.db_retried_in_place == 1
+    assert worker.retried == 0
+    assert AppliedEffect.objects.get().attempt == 1
+    assert InboxEvent.objects.count() == 1
 
 
 def test_database_error_is_retried_without_using_up_attempts(postgres, background):
