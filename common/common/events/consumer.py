@@ -453,7 +453,7 @@ class EventConsumer(ConsumerMixin):
                 if pause is None or self.should_stop:
                     raise
                 self._reset_database()
-                logger.warning("event %s: database error, trying again in %ss: %s", event.event_id, pause, _describe(exc))
+                logger.warning("event %s: database error, again in %ss: %s", event.event_id, pause, _describe(exc))
                 self.db_retried_in_place += 1
                 deadline = time.monotonic() + pause
                 while time.monotonic() < deadline and not self.should_stop:
