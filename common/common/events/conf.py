@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     # 720 at 30 s is six hours of database trouble before an event needs replay_dead_letters.
     "MAX_DB_RETRIES": 720,
     "PREFETCH": 20,
+    # Deliveries of one message the service queue allows before the broker dead-letters it
+    # (a message that kills its consumer each time); RabbitMQ 4's own default, made explicit.
+    "DELIVERY_LIMIT": 20,
     # Largest message body published or accepted (bytes): a larger one is refused by
     # publish_event and dead-lettered by the consumer before it is parsed.
     "MAX_MESSAGE_BYTES": 1024 * 1024,

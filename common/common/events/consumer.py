@@ -297,7 +297,7 @@ class EventConsumer(ConsumerMixin):
                 conn.ensure_connection(
                     self.on_connection_error, self.connect_max_retries, callback=self._reconnect_tick
                 )
-                self.topology.declare(conn)
+                self.topology.declare(conn, migrate=[self.consumer_name])
             finally:
                 self._connecting = False
             self._close_publisher()
