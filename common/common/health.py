@@ -49,6 +49,7 @@ def check_database() -> None:
 
 
 _broker_cache: tuple[float, str] = (0.0, "")
+_queue_cache: dict[str, dict[str, int]] = {}
 _probe_lock = threading.Lock()
 _probe: threading.Thread | None = None
 
@@ -77,10 +78,11 @@ def broker_status() -> str:
 
 def _probe_broker() -> None:
     """Connect to the broker once (bounded by ``BROKER_TIMEOUT``) and cache what came of it."""
-    global _broker_cache
+    global _broker_cache, _queue_cache
     from kombu import Connection
 
-    from .events import broker
+    from .events import broker, conf
+    from .events.health import queue_counts
 
     conn = Connection(
         settings.BROKER_URL,
@@ -90,15 +92,25 @@ def _probe_broker() -> None:
         },
         connect_timeout=BROKER_TIMEOUT,
     )
+    queues: dict[str, dict[str, int]] = {}
     try:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+        if _is_amqp() and apps.is_installed("common.events") and conf.consumes():
+            queues = queue_counts(conn)
     except Exception as exc:  # any failure is the broker being unreachable, reported by type
         status = f"down: {type(exc).__name__}"
         broker.close(conn, broken=True)
     else:
         status = "ok"
         broker.close(conn, broken=False)
+    _queue_cache = queues
     _broker_cache = (time.monotonic() + BROKER_CACHE_SECONDS, status)
+
+
+def queue_report() -> dict[str, dict[str, int]]:
+    """This service's queue and DLQ as the last broker probe counted them (``{}``: none, or no broker)."""
+    broker_status()  # a fresh probe if the last one expired, within the same budget
+    return _queue_cache
 
 
 def _is_amqp() -> bool:

@@ -89,7 +89,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
-from django.db.utils import InterfaceError, OperationalError
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu import Connection, Consumer, Producer
@@ -98,7 +98,7 @@ from kombu.mixins import ConsumerMixin
 from ..request_id import reset_request_id, set_request_id
 from . import broker, conf, envelope, liveness
 from .envelope import Event, PoisonMessage
-from .models import InboxEvent
+from .models import ConsumerProgress, InboxEvent
 from .registry import SUBSCRIPTIONS, EventType
 from .shutdown import Interrupted
 from .topology import Topology, is_amqp
@@ -115,6 +115,7 @@ DB_RETRIES = "x-erp-db-retries"
 
 NOT_BEFORE_SLACK = 300.0  # seconds a not-before may lie beyond the longest retry delay
 RESTART_PAUSE_MAX = 30.0
+PROGRESS_INTERVAL = 1.0  # seconds between two records of the consumer's progress
 
 
 def load_handlers(consumer: str, handlers: Mapping[EventType, Handler] | str | None = None) -> dict[EventType, Handler]:
@@ -261,6 +262,7 @@ class EventConsumer(ConsumerMixin):
         self.dead_lettered = 0
         self.retried = 0
         self.db_retried_in_place = 0
+        self._progress_noted_at = -math.inf
         self._restart_pause = 1.0
         self.alive = liveness.Heartbeat("consumer")
         self._connecting = False
@@ -394,6 +396,7 @@ class EventConsumer(ConsumerMixin):
         except Exception as exc:  # e.g. RecursionError on absurdly nested JSON: as permanent as bad JSON
             self._dead_letter(message, f"unparseable message: {_describe(exc)}", attempt)
             return
+        self._note_progress(event)
         try:
             applied = self._apply_riding_out_blips(event, handler)
         except (OperationalError, InterfaceError) as exc:
@@ -435,6 +438,25 @@ class EventConsumer(ConsumerMixin):
             close_old_connections()
         with contextlib.suppress(Exception):
             connections[self.using].close()
+
+    def _note_progress(self, event: Event) -> None:
+        """Record when an event was taken and when it occurred (``/metrics``' oldest waiting), once a second at most.
+
+        Best effort, outside any transaction: a failure here is the database's, which the
+        handler's own transaction meets next and which is retried there.
+        """
+        now = time.monotonic()
+        if now - self._progress_noted_at < PROGRESS_INTERVAL:
+            return
+        try:
+            ConsumerProgress.objects.using(self.using).update_or_create(
+                consumer=self.consumer_name, defaults={"taken_at": timezone.now(), "occurred_at": event.occurred_at}
+            )
+        except DatabaseError as exc:
+            logger.warning("event consumer: progress not recorded: %s", _describe(exc))
+            self._reset_database()
+        else:
+            self._progress_noted_at = now
 
     def _apply(self, event: Event, handler: Handler) -> bool:
         return apply_event(event, handler, consumer=self.consumer_name, using=self.using)

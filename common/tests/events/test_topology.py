@@ -6,6 +6,7 @@ import pytest
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Producer
 
+from common.events.management.commands.replay_dead_letters import dead_letter_reason
 from common.events.topology import QUORUM, Topology, TopologyConflict
 from erp_testkit.broker import drain, queue_depth
 from erp_testkit.faults import wait_until
@@ -76,8 +77,9 @@ def test_a_classic_queue_holding_messages_is_kept_and_named_in_a_clear_error(eve
 
 def _publish(amqp_url: str, topology: Topology, *bodies: bytes) -> None:
     with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.default_channel)
         for body in bodies:
-            Producer(conn.default_channel).publish(body, exchange=topology.exchange, routing_key="contact.vendor.created")
+            producer.publish(body, exchange=topology.exchange, routing_key="contact.vendor.created")
 
 
 def test_a_message_redelivered_past_the_delivery_limit_lands_in_the_dlq(events_settings, settings, amqp_url):
@@ -106,6 +108,9 @@ def test_a_message_redelivered_past_the_delivery_limit_lands_in_the_dlq(events_s
     assert letter.headers["x-first-death-reason"] == "delivery_limit"
     assert letter.headers["x-first-death-queue"] == topology.queue_name("purchase")
     assert queue_depth(amqp_url, topology.queue_name("purchase")) == 0
+    assert dead_letter_reason(letter.headers) == (
+        f"dead-lettered by the broker: delivery_limit in {topology.queue_name('purchase')}"
+    )
 
 
 def _old_release_queue(amqp_url: str, topology: Topology, consumer: str, *bodies: bytes) -> None:

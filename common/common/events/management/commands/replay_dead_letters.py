@@ -24,6 +24,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{'would move' if dry_run else 'moved'} {moved} message(s)")
 
 
+# What RabbitMQ adds to a message it dead-letters (a delivery limit reached): a replay starts afresh.
+BROKER_DEATH_HEADERS = ("x-death", "x-first-death-reason", "x-first-death-queue", "x-first-death-exchange",
+                        "x-last-death-reason", "x-last-death-queue", "x-last-death-exchange")  # fmt: skip
+
+
+def dead_letter_reason(headers) -> str:
+    """The consumer's reason (``x-erp-reason``), or the broker's for a message it dead-lettered itself."""
+    if headers.get(REASON):
+        return headers[REASON]
+    if headers.get("x-first-death-reason"):
+        return f"dead-lettered by the broker: {headers['x-first-death-reason']} in {headers.get('x-first-death-queue')}"
+    return "no reason given"
+
+
 def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=None, out=print) -> int:
     """Republish dead letters to the service queue (confirmed), then ack them; return the count."""
     topology = topology or Topology()
@@ -39,12 +53,12 @@ def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=No
             if message is None:
                 break
             headers = dict(message.headers or {})
-            out(f"{message.properties.get('message_id')}: {headers.get(REASON)}")
+            out(f"{message.properties.get('message_id')}: {dead_letter_reason(headers)}")
             moved += 1
             if dry_run:
                 held.append(message)
                 continue
-            for name in (REASON, NOT_BEFORE, "x-death", "x-erp-failed-at"):
+            for name in (REASON, NOT_BEFORE, "x-erp-failed-at", *BROKER_DEATH_HEADERS):
                 headers.pop(name, None)
             headers[ATTEMPT] = 1
             headers["x-erp-replayed"] = int(headers.get("x-erp-replayed") or 0) + 1
