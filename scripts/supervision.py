@@ -57,6 +57,10 @@ class _OneRun:
         self.events.put(message)
 
 
+def _ignore(signum, frame) -> None:
+    """Do nothing: the signal is the run's to act on, through the manager."""
+
+
 class _gone:
     """Ignore a process that is already gone."""
 
@@ -84,6 +88,13 @@ class RestartingProcess(Process):
         exits: deque[float] = deque()
         pause = self.policy.initial_pause
         while True:
+            if ignore_signals:
+                # honcho ignores SIGINT/SIGTERM here once its child runs (SIG_IGN), and an ignored
+                # signal stays ignored across exec: a command started again would shrug off the
+                # run's SIGTERM. A handler that does nothing protects this process alike, and exec
+                # resets it to the default for the child.
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, _ignore)
             started = time.monotonic()
             one_run = _OneRun(events, self)
             super().run(one_run, ignore_signals)

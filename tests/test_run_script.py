@@ -299,7 +299,8 @@ def test_a_killed_worker_is_started_again_and_the_web_server_keeps_running(tmp_p
     manager = run.GracefulManager(honcho.printer.Printer(output, colour=False), grace_seconds=5)
     manager.add_process("web", "echo serving; sleep 30")
     marker = tmp_path / "first-run-done"
-    worker = f"if [ -e {marker} ]; then echo second run; sleep 30; else touch {marker}; kill -9 $$; fi"
+    # (the second run must stop on the run's SIGTERM like the first: exec, a process that does not ignore it)
+    worker = f"if [ -e {marker} ]; then echo second run; exec sleep 30; else touch {marker}; kill -9 $$; fi"
     manager.add_process("worker", worker, restart=QUICK_RESTART)
     # when: it runs until the worker is back
     _supervise(manager, until=lambda: "second run" in output.getvalue())
@@ -308,6 +309,7 @@ def test_a_killed_worker_is_started_again_and_the_web_server_keeps_running(tmp_p
     assert f"worker exited (rc={-signal.SIGKILL}); starting it again in 0.05 s" in log
     assert log.index("second run") < log.index("stopped (rc=")
     assert log.count("worker started (pid=") == 2
+    assert f"worker stopped (rc={-signal.SIGTERM})" in log  # not SIGKILLed after the grace
     assert manager.crash_loop_causes() == []
 
 
