@@ -14,7 +14,6 @@ from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
 from common.events.consumer import ATTEMPT, REASON, EventConsumer
-from common.events.management.commands.replay_dead_letters import replay_dead_letters
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
@@ -203,23 +202,6 @@ def test_poison_messages_go_to_the_dlq_with_reason_and_consumer_goes_on(
     assert failed.headers[ATTEMPT] == 3
     assert failed.headers["x-erp-consumer"] == "inventory"
     assert failed.headers["x-erp-routing-key"] == "sales.order.confirmed"
-
-
-def test_replay_dead_letters_reprocesses_them(postgres, background, topology, amqp_url, monkeypatch):
-    # given: a dead-lettered event whose handler has since been fixed
-    failing = publish_confirmed(seq=5, behaviour="fail-always")
-    worker = background.consumer()
-    background.relay()
-    wait_until(lambda: worker.dead_lettered == 1, timeout=20)
-    assert _effects() == 0
-    monkeypatch.setitem(worker.handlers, registry.SALES_ORDER_CONFIRMED, _always_apply)
-    # when
-    moved = replay_dead_letters(consumer="inventory", out=lambda line: None)
-    # then
-    assert moved == 1
-    wait_until(lambda: _effects() == 1)
-    assert AppliedEffect.objects.get().event_id == failing.event_id
-    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
 
 
 @pytest.mark.parametrize("service", ["inventory", "sales", "purchase"])
