@@ -15,6 +15,7 @@ new pid, which its SIGTERM and SIGKILL go to) and signal handling are unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -49,7 +50,7 @@ class _OneRun:
             return
         if message.type == "start" and self.process.stopping.is_set():
             # The run began stopping while this start was under way: its SIGTERM went to the old pid.
-            with _gone():
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(message.data["pid"], signal.SIGTERM)
         if message.type == "line":
             line = message.data.decode("utf-8", "replace") if isinstance(message.data, bytes) else message.data
@@ -59,16 +60,6 @@ class _OneRun:
 
 def _ignore(signum, frame) -> None:
     """Do nothing: the signal is the run's to act on, through the manager."""
-
-
-class _gone:
-    """Ignore a process that is already gone."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback):
-        return kind is not None and issubclass(kind, ProcessLookupError)
 
 
 class RestartingProcess(Process):

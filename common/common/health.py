@@ -30,8 +30,8 @@ from .exceptions import error_body
 # The probe's own bound (connect, handshake, close); it runs beside the request, never in it.
 BROKER_TIMEOUT = 2.0
 BROKER_CACHE_SECONDS = 5.0
-# Seconds a readiness request (or a scrape) waits for a probe in flight before it reports
-# "down: timeout": a small fraction of what its callers give the whole answer, the gateway's
+# Seconds a readiness request (or a scrape) waits for a probe in flight before it answers with
+# the last result: a small fraction of what its callers give the whole answer, the gateway's
 # GATEWAY_HEALTH_TIMEOUT (2 s) and the Kubernetes probes' timeoutSeconds (3 s), so a half-open
 # broker link cannot turn a ready service into a timed-out one (docs/operations.md).
 BROKER_PROBE_BUDGET = 0.5
@@ -108,8 +108,10 @@ def _probe_broker() -> None:
 
 
 def queue_report() -> dict[str, dict[str, int]]:
-    """This service's queue and DLQ as the last broker probe counted them (``{}``: none, or no broker)."""
-    broker_status()  # a fresh probe if the last one expired, within the same budget
+    """This service's queue and DLQ as the last broker probe counted them (``{}``: none, or no broker).
+
+    Never waits: :func:`broker_status`, called first by every reader, starts a probe when due.
+    """
     return _queue_cache
 
 
