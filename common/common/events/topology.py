@@ -55,6 +55,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 
 from amqp.exceptions import NotFound, PreconditionFailed, ResourceLocked
 from kombu import Connection, Exchange, Producer, Queue, binding
@@ -76,7 +77,6 @@ class Topology:
     def __init__(self, *, prefix: str | None = None, retry_delays: Sequence[float] | None = None):
         self.prefix = conf.get("PREFIX") if prefix is None else prefix
         self.retry_delays = list(conf.get("RETRY_DELAYS") if retry_delays is None else retry_delays)
-        self.delivery_limit = int(conf.get("DELIVERY_LIMIT"))
         self.exchange = Exchange(self.prefix + EXCHANGE, type="topic", durable=True)
 
     def queue_name(self, consumer: str) -> str:
@@ -87,6 +87,11 @@ class Topology:
 
     def retry_name(self, consumer: str, delay: float) -> str:
         return f"{self.queue_name(consumer)}.retry.{round(delay * 1000)}ms"
+
+    @cached_property
+    def delivery_limit(self) -> int:
+        # Read when a service queue is declared, not before: delete() works without Django settings.
+        return int(conf.get("DELIVERY_LIMIT"))
 
     def upgrade_name(self, consumer: str) -> str:
         return f"{self.queue_name(consumer)}.upgrade"
@@ -203,8 +208,9 @@ class Topology:
             raise RuntimeError("refusing to delete the unprefixed production topology")
         channel = connection.default_channel
         for consumer in SUBSCRIPTIONS if consumers is None else consumers:
-            for queue in [*self.queues(consumer), self.upgrade_queue(consumer)]:
-                queue.bind(channel).delete()
+            retries = [self.retry_name(consumer, delay) for delay in self.retry_delays]
+            for name in [self.queue_name(consumer), *retries, self.dlq_name(consumer), self.upgrade_name(consumer)]:
+                channel.queue_delete(name)
         self.exchange.bind(channel).delete()
 
 
