@@ -1,4 +1,4 @@
-"""purchase_svc's own gauges in ``/metrics`` (``ERP_METRICS_COLLECTORS``, read when scraped)."""
+"""purchase_svc's own gauges in ``/metrics`` (``ERP["METRICS_COLLECTORS"]``, read when scraped)."""
 
 from __future__ import annotations
 
