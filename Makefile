@@ -76,3 +76,8 @@ bench-receipts: install
 .PHONY: bench-backorders
 bench-backorders: install
 	@bench/backorders.sh
+
+# 100,000 items with opening stock imported from CSV, then exported, on PostgreSQL (docs/performance.md).
+.PHONY: bench-imports
+bench-imports: install
+	@ERP_POSTGRES_URL=$${ERP_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432} .venv/bin/python bench/imports.py

@@ -18,8 +18,11 @@ runs one service's manage.py command with the local run's environment instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import os
+import queue
 import secrets
 import socket
 import subprocess
@@ -29,9 +32,11 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from honcho.manager import Manager
+from supervision import RestartingProcess, RestartPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -77,6 +82,9 @@ GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
 METRICS_PORT_OFFSET = 9
 # Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
 GRACEFUL_STOP_SECONDS = 15
+# A crashed worker (relay, consumer, job worker, mailer) is started again after 0.5 s, 1 s, 2 s, ...
+# (at most 10 s); more than 5 exits within 60 s is a crash loop, which stops the run.
+WORKER_RESTART = RestartPolicy(initial_pause=0.5, max_pause=10.0, max_restarts=5, window_seconds=60.0)
 
 
 class GracefulManager(Manager):
@@ -87,17 +95,45 @@ class GracefulManager(Manager):
     idle keep-alive connections. honcho's loop calls the public :meth:`kill` on every turn once
     its wait is over; this one sends SIGKILL only once ``grace_seconds`` have passed since
     :meth:`terminate` sent SIGTERM (tests/test_run_script.py pins that honcho goes through it).
+
+    A process added with a ``restart`` policy is started again when it exits on its own
+    (``supervision.RestartingProcess``); only a crash loop stops the run, its cause left in
+    :meth:`crash_loop_causes`.
     """
 
     def __init__(self, printer, *, grace_seconds: float):
         super().__init__(printer)
         self.grace_seconds = grace_seconds
         self.terminating_since: float | None = None
+        self.stopping = multiprocessing.Event()
+        self.causes = multiprocessing.Queue()
+
+    def add_process(self, name, cmd, quiet=False, env=None, cwd=None, *, restart: RestartPolicy | None = None):
+        if restart is None:
+            return super().add_process(name, cmd, quiet=quiet, env=env, cwd=cwd)
+        # honcho builds each process with its _process_ctor (the hand-written part, pinned by a test).
+        plain, self._process_ctor = (
+            self._process_ctor,
+            partial(RestartingProcess, stopping=self.stopping, causes=self.causes, policy=restart),
+        )
+        try:
+            return super().add_process(name, cmd, quiet=quiet, env=env, cwd=cwd)
+        finally:
+            self._process_ctor = plain
 
     def terminate(self):
         if self.terminating_since is None:
             self.terminating_since = time.monotonic()
+        self.stopping.set()  # before any SIGTERM: an exit it causes is never restarted
         super().terminate()
+
+    def crash_loop_causes(self) -> list[str]:
+        """Return why each worker that kept crashing was given up (empty unless one was)."""
+        causes = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                causes.append(self.causes.get(timeout=0.1))
+        return causes
 
     def kill(self):
         if self.terminating_since is not None and time.monotonic() - self.terminating_since < self.grace_seconds:
@@ -421,6 +457,15 @@ class Process:
     role: str
     env: dict[str, str]
 
+    @property
+    def restart(self) -> RestartPolicy | None:
+        """How a crash is met: every worker kind is started again; a web server stops the run.
+
+        A worker's work waits for it (the outbox, the queue), so a restart loses nothing; a
+        web server down is what the gateway's /health reports, and the run stops as before.
+        """
+        return None if self.role == "web" else WORKER_RESTART
+
 
 def procfile_commands() -> dict[str, str]:
     """Return deploy/Procfile's commands by process type (honcho's own parser)."""
@@ -571,7 +616,11 @@ def main(argv: list[str]) -> int:
         own_env = service_env(service, env, folder)
         for process in processes(service):
             manager.add_process(
-                process.name, commands[process.role], cwd=str(ROOT / service.folder), env={**own_env, **process.env}
+                process.name,
+                commands[process.role],
+                cwd=str(ROOT / service.folder),
+                env={**own_env, **process.env},
+                restart=process.restart,
             )
 
     gateway_url = f"http://127.0.0.1:{port_base()}"
@@ -587,6 +636,8 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=announce, daemon=True).start()
     manager.loop()
     seeds.stop()  # a seed still running when the run stops goes with it
+    for cause in manager.crash_loop_causes():
+        log(f"the run stopped: {cause}")  # the last line: why, not honcho's list of stopped processes
     return manager.returncode or 0
 
 

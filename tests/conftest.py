@@ -36,8 +36,15 @@ def flavours_of(item: pytest.Item) -> list[str]:
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests of a module-scoped parameter
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # One flavour's tests together, in FLAVOURS' order (a stable sort: any other order is kept).
+    # A test with a platform on PostgreSQL of its own (``postgres_turn``) comes last, once every flavour has stopped.
     order = list(FLAVOURS)
-    items.sort(key=lambda item: max((order.index(f) for f in flavours_of(item)), default=0))
+    items.sort(
+        key=lambda item: (
+            len(order)
+            if "postgres_turn" in item.fixturenames
+            else max((order.index(f) for f in flavours_of(item)), default=0)
+        )
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -88,3 +95,10 @@ def replicated_platform(platforms):
 def platform(embedded_platform):
     """The README's default local run, shared by every test that needs no other flavour."""
     return embedded_platform
+
+
+@pytest.fixture
+def postgres_turn(platforms):
+    """Wait until no flavour on PostgreSQL runs, and keep it so: for a test that starts its own platforms there."""
+    with platforms.postgres_turn():
+        yield

@@ -72,21 +72,26 @@ def _healthy(gateway: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_platform(data_dir: Path, **extra_env: str) -> Iterator[dict]:
-    """Start scripts/run.py on spare ports, wait for a green /health, stop it on exit.
+def running_platform(data_dir: Path, *, release=None, base: int | None = None, **extra_env: str) -> Iterator[dict]:
+    """Start scripts/run.py on spare ports (or ``base``), wait for a green /health, stop it on exit.
 
-    Yields ``gateway`` (its URL), ``public`` (the same on ``localhost``, the host the OIDC
-    redirects are registered for: browsers use it), ``base`` (the port base), ``process``,
+    ``release`` (a ``previous_release.PreviousRelease``) runs that release's run.py instead of
+    this checkout's (tests/test_upgrade.py). Yields ``gateway`` (its URL), ``public`` (the same
+    on ``localhost``, the host the OIDC redirects are registered for: browsers use it), ``base``
+    (the port base), ``process``,
     ``log`` (the supervisor's log, in ``data_dir``) and ``env`` (what ``run.py manage`` needs
     besides the ports to reach this run).
     """
-    base = free_port_base()
+    base = base or free_port_base()
     env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base), **extra_env})
-    log = open(data_dir / "run.log", "w")
+    root, python = (ROOT, sys.executable) if release is None else (release.tree, str(release.python))
+    if release is not None:
+        env = release.env(env)
+    log = open(data_dir / "run.log", "a")  # an upgrade runs two releases on one data dir: both logs
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run.py")],
-        cwd=ROOT,
+        [python, str(root / "scripts" / "run.py")],
+        cwd=root,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -220,6 +225,12 @@ class Platforms:
         for stopped in self._stopped:
             stopped.result()  # a failed stop is the session's error
 
+    @contextlib.contextmanager
+    def postgres_turn(self) -> Iterator[None]:
+        """Hold PostgreSQL's turn (``ON_POSTGRES``) for a platform a test starts itself (tests/test_upgrade.py)."""
+        with self._postgres:
+            yield
+
     def _start(self, flavour: str) -> Future[dict]:
         if flavour not in self._started:
             stack = contextlib.ExitStack()
@@ -251,14 +262,14 @@ def database_names(prefix: str) -> set[str]:
     return {row[0] for row in rows}
 
 
-def delete_broker_names(prefix: str) -> None:
+def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
     """Delete only what the run declared: its prefixed queues and exchange."""
     from kombu import Connection
 
     from common.events.conf import DEFAULTS
     from common.events.topology import Topology
 
-    with Connection(AMQP_URL) as conn:
+    with Connection(broker) as conn:
         Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
 
 

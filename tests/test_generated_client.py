@@ -12,6 +12,7 @@ The client is generated once per module, against the session's embedded platform
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -39,9 +40,11 @@ def api(platform, tmp_path_factory):
     validate(schema)
     folder = tmp_path_factory.mktemp("generated")
     (folder / "schema.json").write_text(json.dumps(schema))
+    (folder / "config.yaml").write_text("content_type_overrides:\n  text/csv: application/octet-stream\n")
     bin_dir = Path(sys.executable).parent
     # The command of docs/client.md (its default post-hooks run ruff, found on PATH); any warning fails it.
     command = ["generate", "--path", "schema.json", "--meta", "none", "--output-path", PACKAGE, "--fail-on-warning"]
+    command += ["--config", "config.yaml"]
     result = subprocess.run(
         [bin_dir / "openapi-python-client", *command],
         cwd=folder,
@@ -355,3 +358,24 @@ def test_cancelled_orders_and_a_retried_create_through_the_generated_client(api,
     assert parsed(answer, 200, m.PurchaseOrdersCancelResponse200).data.status == m.PurchaseStatusEnum.CANCELLED
     refused = parsed(purchase.purchase_orders_receive.sync_detailed(bought.data.id, client=im), 409, m.ErrorEnvelope)
     assert refused.error.type_ == m.ErrorType.CONFLICT
+
+
+def test_an_items_csv_import_and_export_through_the_generated_client(api, im):
+    # given: a file of one new item with opening stock (the client sends it as text/csv)
+    sku = f"CSV-{uuid.uuid4().hex[:8].upper()}"
+    csv_file = io.BytesIO(f"sku,name,unit_price,quantity\r\n{sku},Imported by file,2.50,5\r\n".encode())
+
+    file = importlib.import_module(f"{PACKAGE}.types").File(payload=csv_file)
+
+    # when
+    answer = api.inventory.items_import.sync_detailed(client=im, body=file, dry_run=False)
+    exported = api.inventory.items_export.sync_detailed(client=im, sku=sku)
+
+    # then
+    result = parsed(answer, 200, api.models.ItemsImportResponse200).data
+    assert (result.created, result.updated, result.unchanged, result.stock_adjusted) == (1, 0, 0, 1)
+    assert exported.status_code == 200
+    assert exported.content.decode().splitlines() == [
+        "sku,name,description,unit_price,reorder_level,quantity",
+        f"{sku},Imported by file,,2.50,0,5",
+    ]

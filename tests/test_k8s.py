@@ -133,6 +133,7 @@ def test_the_rendered_objects_are_the_platforms_and_no_other():
         ("ConfigMap", "erp-config"),
         ("PodDisruptionBudget", "gateway"),
         ("Ingress", "erp"),
+        ("Ingress", "erp-imports"),
     }
     for service in ["gateway", *workers]:
         expected |= {("Deployment", service), ("Service", service), ("HorizontalPodAutoscaler", service)}
@@ -220,9 +221,18 @@ def test_services_hpas_pdb_and_ingress_select_the_web_pods():
     (pdb,) = _of_kind("PodDisruptionBudget").values()
     gateway_labels = deployments["gateway"]["spec"]["template"]["metadata"]["labels"]
     assert pdb["spec"]["selector"]["matchLabels"].items() <= gateway_labels.items()
-    (ingress,) = _of_kind("Ingress").values()
-    backends = {p["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
-    assert backends == {"gateway"} and ingress["spec"]["tls"]
+    ingresses = _of_kind("Ingress")
+    for ingress in ingresses.values():
+        paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+        assert {p["backend"]["service"]["name"] for p in paths} == {"gateway"} and ingress["spec"]["tls"]
+    # 1 MiB everywhere but the CSV imports, which take 16 MiB (contract §2)
+    body_size = "nginx.ingress.kubernetes.io/proxy-body-size"
+    assert ingresses["erp"]["metadata"]["annotations"][body_size] == "1m"
+    assert ingresses["erp-imports"]["metadata"]["annotations"][body_size] == "16m"
+    imports = [
+        (p["path"], p["pathType"]) for rule in ingresses["erp-imports"]["spec"]["rules"] for p in rule["http"]["paths"]
+    ]
+    assert imports == [(f"/api/{name}/import", "Exact") for name in ("items", "customers", "vendors")]
 
 
 def test_the_gateway_pods_are_annotated_for_scraping_their_metrics_port_which_no_service_exposes():

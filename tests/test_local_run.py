@@ -115,12 +115,25 @@ def test_merged_schema_is_ready_for_a_client_generator(platform):
     # when
     status, schema = _call("GET", f"{platform['gateway']}/api/schema/?format=json")
 
-    # then JSON request bodies only, and operation ids unique, each word once
+    # then JSON request bodies only but the CSV imports', and operation ids unique, each word once
     assert status == 200
     validate(schema)
     operations = [op for item in schema["paths"].values() for key, op in item.items() if key != "parameters"]
-    bodies = {media for op in operations for media in op.get("requestBody", {}).get("content", {})}
+    csv_imports = {f"/api/{name}/import" for name in ("items", "customers", "vendors")}
+    bodies = {
+        media
+        for path, item in schema["paths"].items()
+        if path not in csv_imports
+        for key, op in item.items()
+        if key != "parameters"
+        for media in op.get("requestBody", {}).get("content", {})
+    }
     assert bodies == {"application/json"}
+    for path in csv_imports:
+        assert list(schema["paths"][path]["post"]["requestBody"]["content"]) == ["text/csv"]
+        assert list(schema["paths"][path.replace("import", "export")]["get"]["responses"]["200"]["content"]) == [
+            "text/csv"
+        ]
     ids = [op["operationId"] for op in operations]
     assert len(ids) == len(set(ids))
     assert [i for i in ids if len(i.split("_")) != len(set(i.split("_")))] == []
@@ -565,6 +578,30 @@ def test_a_token_with_a_string_exp_is_the_same_401_at_the_gateway_and_a_service(
             "error": {"type": "unauthorized", "message": "Invalid or expired token.", "details": None},
         }
     )
+
+
+def test_a_killed_consumer_is_started_again_while_the_api_stays_up(private_platform):
+    # given the platform's inventory consumer, as the supervisor started it
+    platform = private_platform
+    started = [line for line in platform["log"].read_text().splitlines() if "inventory-consumer started (pid=" in line]
+    assert len(started) == 1, started
+    pid = int(started[0].rsplit("pid=", 1)[1].rstrip(")"))
+    # when it is killed (SIGKILL: no chance to clean up)
+    os.kill(pid, signal.SIGKILL)
+
+    # then the supervisor says so and starts it again (connected to its queue once more), and the run goes on
+    def connected() -> int:
+        lines = platform["log"].read_text().splitlines()
+        return sum(1 for line in lines if "inventory-consumer |" in line and "event consumer connected" in line)
+
+    eventually(connected, lambda count: count == 2, "the consumer connected again")
+    assert platform["log"].read_text().count("inventory-consumer started (pid=") == 2
+    assert (
+        f"inventory-consumer exited (rc={-signal.SIGKILL}); starting it again in 0.5 s" in platform["log"].read_text()
+    )
+    assert platform["process"].poll() is None
+    status, body = _call("GET", f"{platform['gateway']}/health")
+    assert status == 200, body
 
 
 def test_stops_cleanly_on_sigterm(private_platform):

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -268,3 +269,71 @@ def test_the_supervisor_waits_its_grace_before_it_kills_a_process_that_ignores_s
     elapsed = time.monotonic() - started
     assert f"stubborn stopped (rc={-signal.SIGKILL})" in output.getvalue()
     assert 1.5 < elapsed < 10
+
+
+def _supervise(manager: run.GracefulManager, until=None) -> None:
+    """Run ``manager.loop()``; once ``until()`` holds, stop it as Ctrl-C would (pytest's handlers put back)."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop_when_done():
+        deadline = time.monotonic() + 60
+        while not until() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        manager.terminate()
+
+    if until is not None:
+        threading.Thread(target=stop_when_done, daemon=True).start()
+    try:
+        manager.loop()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
+QUICK_RESTART = run.RestartPolicy(initial_pause=0.05, max_pause=0.1, max_restarts=2, window_seconds=60)
+
+
+def test_a_killed_worker_is_started_again_and_the_web_server_keeps_running(tmp_path):
+    # given: a web server and a worker that is SIGKILLed on its first run
+    output = io.StringIO()
+    manager = run.GracefulManager(honcho.printer.Printer(output, colour=False), grace_seconds=5)
+    manager.add_process("web", "echo serving; sleep 30")
+    marker = tmp_path / "first-run-done"
+    # (the second run must stop on the run's SIGTERM like the first: exec, a process that does not ignore it)
+    worker = f"if [ -e {marker} ]; then echo second run; exec sleep 30; else touch {marker}; kill -9 $$; fi"
+    manager.add_process("worker", worker, restart=QUICK_RESTART)
+    # when: it runs until the worker is back
+    _supervise(manager, until=lambda: "second run" in output.getvalue())
+    # then: the worker was started again; nothing stopped before the run was asked to stop
+    log = output.getvalue()
+    assert f"worker exited (rc={-signal.SIGKILL}); starting it again in 0.05 s" in log
+    assert log.index("second run") < log.index("stopped (rc=")
+    assert log.count("worker started (pid=") == 2
+    assert f"worker stopped (rc={-signal.SIGTERM})" in log  # not SIGKILLed after the grace
+    assert manager.crash_loop_causes() == []
+
+
+def test_a_worker_in_a_crash_loop_stops_the_run_and_says_why():
+    # given: a worker that fails at once every time, and a web server
+    output = io.StringIO()
+    manager = run.GracefulManager(honcho.printer.Printer(output, colour=False), grace_seconds=5)
+    manager.add_process("web", "sleep 30")
+    manager.add_process("worker", "echo 'django.db.utils.OperationalError: no such table: inventory_stock'; exit 3",
+                        restart=QUICK_RESTART)  # fmt: skip
+    # when
+    _supervise(manager)
+    # then: three runs (two restarts), then the run stopped with the worker's status and its last line
+    log = output.getvalue()
+    assert log.count("worker started (pid=") == 3
+    assert "worker stopped (rc=3)" in log
+    assert manager.returncode == 3
+    assert manager.crash_loop_causes() == [
+        "worker keeps crashing (3 exits within 60 s, the last with rc=3); "
+        "its last line: django.db.utils.OperationalError: no such table: inventory_stock"
+    ]
+
+
+@pytest.mark.parametrize(("role", "restarted"), [("web", False), ("relay", True), ("consumer", True),
+                                                 ("mailer", True), ("worker", True), ("beat", True)])  # fmt: skip
+def test_every_worker_kind_is_restarted_and_a_web_server_is_not(role, restarted):
+    assert (run.Process(f"sales-{role}", role, {}).restart == run.WORKER_RESTART) is restarted

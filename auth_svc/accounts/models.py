@@ -111,3 +111,20 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"reset request {self.pk}"
+
+
+class RedeemedCode(models.Model):
+    """An OIDC authorization code once it bought tokens, so that a replay can revoke them (RFC 6749 §4.1.2).
+
+    django-oauth-toolkit deletes the grant on redemption, and with it any trace of which
+    tokens the code issued. Only the code's SHA-256 is kept, never the code.
+    """
+
+    code_checksum = models.CharField(max_length=64, unique=True)
+    application_id = models.BigIntegerField()
+    token_family = models.UUIDField(null=True)  # the refresh tokens' family: every rotation of it
+    access_token_id = models.BigIntegerField(null=True)
+    redeemed_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"code {self.code_checksum[:8]}… redeemed {self.redeemed_at:%Y-%m-%d %H:%M}"

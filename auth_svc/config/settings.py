@@ -92,6 +92,8 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"openid": "Sign in", "email": "Your email", "profile": "Your profile"},
     "DEFAULT_SCOPES": ["openid"],
     "PKCE_REQUIRED": True,
+    # The code flow only: discovery lists what is accepted (the implicit and hybrid types are not).
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     # RFC 9700 (the OAuth security BCP) now, not at django-oauth-toolkit 4.0: S256 PKCE only,
     # no implicit or password grant, no access token in a query string, tokens stored hashed,
     # the issuer named in the authorization response, a replayed refresh token revokes its family.

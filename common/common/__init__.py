@@ -16,6 +16,11 @@ more, and a test pins exactly the behaviour it relies on, so an upgrade that cha
 - ``common.wsgi.WSGIRequest``: overrides Django's private ``_set_content_type_params`` so a
   non-text charset (``charset=zlib``) is ignored instead of a 500. Kept: no public hook runs
   before the query string is decoded. Pinned by ``common/tests/test_wsgi.py``.
+- ``common.middleware._read_whole``: a CSV import's body, allowed past
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (which ``HttpRequest.body`` enforces on every path), is read
+  through the public ``read()`` and kept in ``_body`` and ``_stream``, as ``body`` keeps it.
+  Kept: the setting stays the limit of every other path and of Django's form parsers, and no
+  public hook sets a limit per request. Pinned by ``common/tests/test_large_bodies.py``.
 - Supported hooks instead of patches: chunked bodies are read at the WSGI boundary
   (``common.wsgi.dechunked``) and checked through ``request.body``, not by assigning
   ``request._stream``; the gateway retires idle upstream connections through urllib3's

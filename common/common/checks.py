@@ -6,6 +6,9 @@
 - ``common.E002``: a registered admin (or inline, or action) whose rights are not derived
   from the role matrix (:func:`common.admin.admin_declaration_problems`): it would be
   refused to everyone, or, for an action naming no permission, offered to nobody.
+- ``common.E003``: a view's ``service_actions`` is not a mapping of action to the callers
+  (service names) it serves (common.permissions): the form before issue 26, a bare list of
+  actions, would open them to any service's token.
 - ``common.W001``: no JWT public key (a DEBUG process without ``JWT_PUBLIC_KEY[_FILE]`` or the
   local run's key pair): every token is refused until one is configured.
 """
@@ -50,6 +53,37 @@ def check_view_permissions(app_configs=None, **kwargs) -> list[Error]:
                         id="common.E001",
                     )
                 )
+    return errors
+
+
+def _service_actions_problem(service_actions) -> str | None:
+    if not isinstance(service_actions, dict):
+        return "is not a mapping of action to the callers it serves"
+    for action, callers in service_actions.items():
+        if isinstance(callers, str) or not isinstance(callers, set | frozenset | tuple | list):
+            return f"[{action!r}] is not a collection of service names"
+        if not callers or not all(isinstance(caller, str) and caller for caller in callers):
+            return f"[{action!r}] names no caller, or one that is not a service name"
+    return None
+
+
+@register(Tags.security)
+def check_service_actions(app_configs=None, **kwargs) -> list[Error]:
+    """Every view that admits service tokens names, per action, the services it admits."""
+    errors = []
+    for name, view in sorted(_view_classes(get_resolver().url_patterns).items()):
+        if not hasattr(view, "service_actions"):
+            continue
+        if problem := _service_actions_problem(view.service_actions):
+            errors.append(
+                Error(
+                    f"{name}.service_actions {problem}.",
+                    hint='Write {"<action>": frozenset({"sales", "purchase"})}: the callers of each internal read '
+                    "(contract §3).",
+                    obj=view,
+                    id="common.E003",
+                )
+            )
     return errors
 
 

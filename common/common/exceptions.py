@@ -104,6 +104,14 @@ class Unauthorized(ServiceError):
     default_code = "unauthorized"
 
 
+class Forbidden(ServiceError):
+    """The caller's role may do the request, but not all that it asks (an import that would adjust stock)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "Your role does not allow this operation."
+    default_code = "forbidden"
+
+
 class Conflict(ServiceError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."

@@ -11,6 +11,7 @@ and in ``/metrics``, where an alert can watch them.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -26,8 +27,14 @@ from rest_framework.views import APIView
 
 from .exceptions import error_body
 
+# The probe's own bound (connect, handshake, close); it runs beside the request, never in it.
 BROKER_TIMEOUT = 2.0
 BROKER_CACHE_SECONDS = 5.0
+# Seconds a readiness request (or a scrape) waits for a probe in flight before it answers with
+# the last result: a small fraction of what its callers give the whole answer, the gateway's
+# GATEWAY_HEALTH_TIMEOUT (2 s) and the Kubernetes probes' timeoutSeconds (3 s), so a half-open
+# broker link cannot turn a ready service into a timed-out one (docs/operations.md).
+BROKER_PROBE_BUDGET = 0.5
 
 
 def uses_database() -> bool:
@@ -42,21 +49,40 @@ def check_database() -> None:
 
 
 _broker_cache: tuple[float, str] = (0.0, "")
+_queue_cache: dict[str, dict[str, int]] = {}
+_probe_lock = threading.Lock()
+_probe: threading.Thread | None = None
 
 
 def broker_status() -> str:
-    """Return ``"ok"`` or ``"down: <error type>"``; cached a few seconds, both ways, to spare the broker.
+    """Return ``"ok"`` or ``"down: <error type>"``, waiting at most ``BROKER_PROBE_BUDGET`` for it.
 
-    The connection attempt is bounded (connect, handshake and close) by
-    ``BROKER_TIMEOUT``: a half-open broker link cannot hold a health request.
+    The result is cached a few seconds, both ways, to spare the broker. Once it expires,
+    one probe (per process) runs in a thread of its own, bounded by ``BROKER_TIMEOUT``;
+    a caller that finds it still running after the budget reports the last result, at
+    most ``BROKER_CACHE_SECONDS + BROKER_TIMEOUT`` old (``"down: timeout"`` if there is
+    none yet), and leaves the probe to finish and fill the cache for the next one.
     """
-    global _broker_cache
+    global _probe
     valid_until, status = _broker_cache
     if time.monotonic() < valid_until:
         return status
+    with _probe_lock:
+        if _probe is None or not _probe.is_alive():
+            _probe = threading.Thread(target=_probe_broker, name="broker-probe", daemon=True)
+            _probe.start()
+        probe = _probe
+    probe.join(BROKER_PROBE_BUDGET)
+    return _broker_cache[1] or "down: timeout"
+
+
+def _probe_broker() -> None:
+    """Connect to the broker once (bounded by ``BROKER_TIMEOUT``) and cache what came of it."""
+    global _broker_cache, _queue_cache
     from kombu import Connection
 
-    from .events import broker
+    from .events import broker, conf
+    from .events.health import queue_counts
 
     conn = Connection(
         settings.BROKER_URL,
@@ -66,16 +92,27 @@ def broker_status() -> str:
         },
         connect_timeout=BROKER_TIMEOUT,
     )
+    queues: dict[str, dict[str, int]] = {}
     try:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+        if _is_amqp() and apps.is_installed("common.events") and conf.consumes():
+            queues = queue_counts(conn)
     except Exception as exc:  # any failure is the broker being unreachable, reported by type
         status = f"down: {type(exc).__name__}"
         broker.close(conn, broken=True)
     else:
         status = "ok"
         broker.close(conn, broken=False)
+    _queue_cache = queues
     _broker_cache = (time.monotonic() + BROKER_CACHE_SECONDS, status)
-    return status
+
+
+def queue_report() -> dict[str, dict[str, int]]:
+    """This service's queue and DLQ as the last broker probe counted them (``{}``: none, or no broker).
+
+    Never waits: :func:`broker_status`, called first by every reader, starts a probe when due.
+    """
+    return _queue_cache
 
 
 def _is_amqp() -> bool:

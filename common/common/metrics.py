@@ -1,4 +1,4 @@
-"""``/metrics`` in the Prometheus text format: answered requests, the broker and the outbox backlog.
+"""``/metrics`` in the Prometheus text format: answered requests, the broker, the outbox backlog and the queue.
 
 Under gunicorn every worker is a process of its own, so a counter kept in one
 worker's memory shows only the requests that worker answered. With
@@ -9,7 +9,13 @@ a file there and a scrape sums them, whichever worker answers it.
 The dependency gauges are computed at scrape time by the process that answers, from
 the same functions as the readiness body: ``erp_broker_up`` (1 or 0),
 ``erp_outbox_pending`` and ``erp_outbox_oldest_pending_age_seconds`` (services with
-events only; 0 when nothing is pending; absent while the database is away).
+events only; 0 when nothing is pending; absent while the database is away); for a
+consuming service on RabbitMQ, its queue and DLQ as the broker probe counted them
+(``erp_events_queue_messages``, ``erp_events_queue_consumers``,
+``erp_events_dead_letters``, ``erp_events_oldest_waiting_age_seconds``); and the
+gauges of the collectors a service names in ``ERP["METRICS_COLLECTORS"]`` (sales: its
+orders waiting for inventory too long; purchase: receipts inventory refused).
+docs/operations.md lists them with alert rules.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from __future__ import annotations
 import os
 
 from django.apps import apps
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
@@ -54,6 +62,45 @@ class DependencyCollector:
             )
             age.add_metric([], float(backlog["oldest_pending_age_seconds"] or 0.0))
             yield age
+            yield from queue_gauges()
+
+
+def queue_gauges():
+    """The consuming service's queue and dead letters, as its last broker probe counted them (docs/operations.md)."""
+    from .events import conf
+    from .events.health import oldest_waiting_age
+    from .events.topology import Topology
+    from .health import queue_report
+
+    queues = queue_report()
+    if not queues:  # no consumer here, the broker away or not RabbitMQ: no figures is honest
+        return
+    topology = Topology()
+    name, dlq = topology.queue_name(conf.consumer_name()), topology.dlq_name(conf.consumer_name())
+    messages = GaugeMetricFamily("erp_events_queue_messages", "events waiting in the queue (ready)", labels=["queue"])
+    consumers = GaugeMetricFamily("erp_events_queue_consumers", "consumers reading the queue", labels=["queue"])
+    for queue, counts in queues.items():
+        messages.add_metric([queue], float(counts["messages"]))
+        consumers.add_metric([queue], float(counts["consumers"]))
+    yield messages
+    yield consumers
+    if dlq in queues:
+        dead = GaugeMetricFamily("erp_events_dead_letters", "messages in the dead-letter queue", labels=["queue"])
+        dead.add_metric([dlq], float(queues[dlq]["messages"]))
+        yield dead
+    if name in queues:
+        try:
+            age = oldest_waiting_age(queues[name]["messages"])
+        except Exception:  # the database is away: readiness says so
+            age = None
+        if age is not None:
+            oldest = GaugeMetricFamily(
+                "erp_events_oldest_waiting_age_seconds",
+                "age of the oldest event waiting in the queue, since it occurred (0: none waiting)",
+                labels=["queue"],
+            )
+            oldest.add_metric([name], round(age, 3))
+            yield oldest
 
 
 def process_registry():
@@ -69,6 +116,8 @@ def process_registry():
 def metrics_view(request):
     dependencies = CollectorRegistry(auto_describe=False)
     dependencies.register(DependencyCollector())
+    for path in settings.ERP.get("METRICS_COLLECTORS", []):
+        dependencies.register(import_string(path)())
     body = generate_latest(process_registry()) + generate_latest(dependencies)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 

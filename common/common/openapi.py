@@ -204,10 +204,21 @@ _ACTION_WORDS = {
 }
 
 
+# The browsable API's forms: parsed, never documented.
+_FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def json_request_body_only(operation: dict) -> None:
-    """Keep only the ``application/json`` request body (the first one's schema if a view has no JSON)."""
+    """Keep only the ``application/json`` request body (the first one's schema if a view has no JSON).
+
+    A view that takes one other media type and no JSON (the CSV imports' ``text/csv``) keeps it.
+    """
     content = operation.get("requestBody", {}).get("content")
     if not content or list(content) == [JSON_MEDIA_TYPE]:
+        return
+    others = [media_type for media_type in content if media_type not in (JSON_MEDIA_TYPE, *_FORM_MEDIA_TYPES)]
+    if JSON_MEDIA_TYPE not in content and len(others) == 1:
+        operation["requestBody"]["content"] = {others[0]: content[others[0]]}
         return
     media = content.get(JSON_MEDIA_TYPE) or next(iter(content.values()))
     operation["requestBody"]["content"] = {JSON_MEDIA_TYPE: media}

@@ -4,7 +4,10 @@ A view declares ``required_permissions = {"list": "contacts.read", ...}`` keyed 
 action (viewsets) or HTTP method (plain views). An action the map does not name
 is refused, so a new endpoint is closed until someone decides who may use it.
 Service tokens are refused everywhere except the actions a view lists in
-``service_actions`` (the internal reads services make of each other).
+``service_actions``, each with the callers it serves (``{"retrieve": {"sales",
+"purchase"}}``): the internal reads services make of each other. A service token names
+its caller (``user_id`` = the service), so a token that leaked from one service opens
+only what that service reads, and the gateway's, which no action names, opens nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ class RolePermission(BasePermission):
         if _method_not_implemented(view, request):
             return True  # dispatch answers 405; nothing runs
         if getattr(user, "is_service", False):
-            return view_action(view, request) in getattr(view, "service_actions", ())
+            served = getattr(view, "service_actions", None)
+            if not isinstance(served, dict):  # none, or a form without callers (common.E003): closed
+                return False
+            return str(user.id) in served.get(view_action(view, request), ())
         if request.method == "OPTIONS":
             return True
         permission = required_permission(view, request)

@@ -2,7 +2,8 @@
 
 Views name a *permission* per action; this table says which roles hold it.
 ``admin`` holds every permission. Service tokens hold none of these: a view
-admits them only on the actions it lists in ``service_actions``.
+admits them only on the actions it lists in ``service_actions``, for the callers
+it names there (see common.permissions).
 Tests and API docs read this table, so it is the single source of truth.
 """
 

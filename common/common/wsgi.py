@@ -6,7 +6,7 @@ all. Its documentation leaves them to the server or a WSGI middleware: gunicorn 
 input but cannot know the length before the end, so :func:`dechunked` reads such a body here,
 before Django builds the request, and hands it on in memory with its true length. What is
 refused, and how, stays with :class:`common.middleware.RequestBodyMiddleware` (contract §2):
-a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is read one byte past it, so its length says so
+a body over its limit (:func:`body_limit`) is read one byte past it, so its length says so
 (413), and a broken framing leaves an empty body marked :data:`CHUNKED_BODY_BROKEN` (400).
 
 Charsets: Django believes any ``charset`` of ``Content-Type`` that :func:`codecs.lookup` knows,
@@ -26,6 +26,7 @@ still fails on such a charset (the day it does not, this override can go), and t
 from __future__ import annotations
 
 import io
+import re
 
 import django
 from django.conf import settings
@@ -34,6 +35,17 @@ from django.utils.http import parse_header_parameters
 
 # The environ key (a WSGI extension, hence the prefix) that says the chunked body was broken.
 CHUNKED_BODY_BROKEN = "erp.chunked_body_broken"
+# The server's own input, kept when a chunked body was read only up to its limit: the rest is
+# read and dropped before the 413 goes out (common.middleware.drain_body).
+UNREAD_INPUT = "erp.unread_input"
+
+
+def body_limit(path: str) -> int | None:
+    """Return the largest body accepted on ``path``: ``DATA_UPLOAD_MAX_MEMORY_SIZE``, or more on an import path."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and re.search(settings.IMPORT_BODY_PATHS, path):
+        return max(limit, settings.IMPORT_MAX_BODY_BYTES)
+    return limit
 
 
 def _server_framing_errors() -> tuple[type[BaseException], ...]:
@@ -60,7 +72,7 @@ def dechunked(environ: dict) -> dict:
     """
     if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or environ.get("CONTENT_LENGTH"):
         return environ
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    limit = body_limit(environ.get("PATH_INFO", ""))
     broken = False
     try:
         body = environ["wsgi.input"].read() if limit is None else environ["wsgi.input"].read(limit + 1)
@@ -71,6 +83,7 @@ def dechunked(environ: dict) -> dict:
         "wsgi.input": io.BytesIO(body),
         "CONTENT_LENGTH": str(len(body)),
         CHUNKED_BODY_BROKEN: broken,
+        UNREAD_INPUT: environ["wsgi.input"],
     }
 
 

@@ -36,6 +36,7 @@ class ItemRef:
     sku: str
     name: str
     unit_price: Decimal
+    active: bool = True  # False: archived, refused on a new line
 
 
 @dataclass(frozen=True)

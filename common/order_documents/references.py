@@ -3,9 +3,14 @@
 The party is read from contact_svc (the caller names the path, ``/customers/{id}``) and
 every item of an order from inventory_svc in ONE call (``POST /internal/items/lookup``),
 both with the service token of :class:`common.http.ServiceClient`, never the user's. An
-unknown id is a :class:`~common.exceptions.ValidationFailed` naming the field
-(``customer_id``, ``items.1.item_id``); a dependency that is down, slow or answers
-nonsense raises the client's 503/504/502 before anything is written.
+unknown or archived (``active: false``) id is a :class:`~common.exceptions.ValidationFailed`
+naming the field (``customer_id``, ``items.1.item_id``); a dependency that is down, slow or
+answers nonsense raises the client's 503/504/502 before anything is written.
+
+An order already made keeps its archived references (it still completes), but before it
+moves stock (a sales confirmation, a purchase receipt) :func:`items_recheck` asks inventory
+whether each item still exists: one deleted in a race with the order is a 409 then, never a
+dead-lettered event after the order was paid (issue 26).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from common.exceptions import BadGateway, ValidationFailed
+from common.exceptions import BadGateway, Conflict, ValidationFailed
 from common.http import ServiceClient
 from common.money import quantize_money
 
@@ -43,23 +48,51 @@ def party_fetch(*, path: str, field: str, kind: str) -> dict:
         raise ValidationFailed({field: [f"Unknown {kind}."]})
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise BadGateway(f"contact_svc answered a {kind} without a name.")
+    if data.get("active") is False:
+        raise ValidationFailed({field: [f"Archived {kind}."]})
     return data
 
 
 def items_fetch(*, lines: Sequence[LineRequest]) -> dict[uuid.UUID, ItemRef]:
-    """Return the items of ``lines`` by id, in one call; unknown -> 400 naming ``items.<n>.item_id``."""
-    ids = list(dict.fromkeys(str(line.item_id) for line in lines))
+    """Return the items of new ``lines`` by id, in one call; unknown or archived -> 400 naming ``items.<n>.item_id``."""
+    items = _items_lookup(line.item_id for line in lines)
+    refused = {
+        f"items.{index}.item_id": ["Unknown item." if line.item_id not in items else "Archived item."]
+        for index, line in enumerate(lines)
+        if line.item_id not in items or not items[line.item_id].active
+    }
+    if refused:
+        raise ValidationFailed(refused)
+    return items
+
+
+def items_recheck(*, item_ids: Sequence[uuid.UUID | None]) -> None:
+    """Refuse (409 naming ``items.<n>.item_id``) to move stock for items inventory no longer has.
+
+    Called before a confirmation or a receipt opens its transaction; ``item_ids`` are in the
+    order the caller names them (the order's lines, or a receipt's entries), None for an
+    entry not to ask about (the order refuses it itself). Archived items pass.
+    """
+    asked = [item_id for item_id in item_ids if item_id is not None]
+    if not asked:  # an order without lines (or none at all): nothing to ask, the caller decides
+        return
+    items = _items_lookup(asked)
+    gone = [
+        {"field": f"items.{index}.item_id", "message": "Inventory no longer has this item."}
+        for index, item_id in enumerate(item_ids)
+        if item_id is not None and item_id not in items
+    ]
+    if gone:
+        raise Conflict("An item of the order no longer exists in inventory; cancel the order.", details=gone)
+
+
+def _items_lookup(item_ids) -> dict[uuid.UUID, ItemRef]:
+    ids = list(dict.fromkeys(str(item_id) for item_id in item_ids))
     response = inventory_client().request("POST", ITEMS_LOOKUP_PATH, json={"ids": ids})
     if response.status_code != 200:
         # The body is ours and valid: any refusal is inventory's problem, not the caller's.
         raise BadGateway(f"inventory_svc answered the item lookup with {response.status_code}.")
-    items = _items_from(response)
-    unknown = {
-        f"items.{index}.item_id": ["Unknown item."] for index, line in enumerate(lines) if line.item_id not in items
-    }
-    if unknown:
-        raise ValidationFailed(unknown)
-    return items
+    return _items_from(response)
 
 
 def _items_from(response) -> dict[uuid.UUID, ItemRef]:
@@ -70,6 +103,7 @@ def _items_from(response) -> dict[uuid.UUID, ItemRef]:
                 sku=str(row["sku"]),
                 name=str(row["name"]),
                 unit_price=quantize_money(row["unit_price"]),
+                active=row.get("active", True) is not False,
             )
             # parse_float: a price is read as the exact decimal it was written as.
             for row in response.json(parse_float=Decimal)["data"]

@@ -35,13 +35,15 @@ CONTRACT_MATRIX = {
 MATRIX_CASES = [(permission, role) for permission in CONTRACT_MATRIX for role in roles.ROLES]
 
 
-def _check(*, role=None, is_service=False, method="GET", action=None, required=None, service_actions=()):
-    user = SimpleNamespace(is_authenticated=True, role=role, is_service=is_service)
+def _check(
+    *, role=None, is_service=False, caller="sales", method="GET", action=None, required=None, service_actions=None
+):
+    user = SimpleNamespace(is_authenticated=True, role=role, is_service=is_service, id=caller)
     request = SimpleNamespace(user=user, method=method)
     view = SimpleNamespace(
         action=action,
         required_permissions=required or {},
-        service_actions=service_actions,
+        service_actions=service_actions or {},
         http_method_names=["get", "post", "put", "patch", "delete", "head", "options"],
         get=None,
         post=None,
@@ -87,7 +89,19 @@ def test_a_role_outside_the_matrix_holds_nothing(role):
 @pytest.mark.parametrize("permission", sorted(CONTRACT_MATRIX))
 def test_service_token_is_refused_unless_the_action_is_a_service_action(permission):
     assert _check(is_service=True, action="list", required={"list": permission}) is False
-    assert _check(is_service=True, action="retrieve", required={"retrieve": permission}, service_actions=("retrieve",))
+    assert _check(
+        is_service=True, action="retrieve", required={"retrieve": permission}, service_actions={"retrieve": {"sales"}}
+    )
+
+
+@pytest.mark.parametrize("caller", ["purchase", "gateway", "auth", "inventory", ""])
+def test_a_service_action_serves_only_the_callers_it_names(caller):
+    # given: a read that sales alone makes
+    served = {"retrieve": frozenset({"sales"})}
+
+    # then
+    assert _check(is_service=True, caller=caller, action="retrieve", service_actions=served) is False
+    assert _check(is_service=True, caller="sales", action="retrieve", service_actions=served) is True
 
 
 def test_service_token_with_a_role_claim_is_still_a_service():
@@ -151,6 +165,22 @@ def test_service_token_on_a_service_action_is_allowed():
     # then
     assert response.status_code == 200
     assert response.json()["data"]["name"] == "cog"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", ["gateway", "auth", "inventory"])
+def test_a_service_token_of_a_caller_the_action_does_not_name_is_403(caller):
+    # given
+    from tests.project.models import Gadget
+
+    gadget = Gadget.objects.create(name="cog")
+
+    # when
+    response = auth_client(None, token_type="service", user_id=caller).get(f"/gadgets/{gadget.id}")
+
+    # then
+    assert response.status_code == 403
+    assert response.json()["error"]["type"] == "forbidden"
 
 
 @pytest.mark.parametrize("role", [IM, ADMIN])

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from common.settings.base import DEBUG, INSTALLED_APPS, SPECTACULAR_SETTINGS
-from common.settings.env import database_config, static_root
+from common.settings.base import DEBUG, ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
+from common.settings.env import database_config, env, static_root
 from common.settings.service import *  # noqa: F403 (the shared settings of a service)
 from common.sso.conf import (
     admin_cookie_path,
@@ -24,6 +24,10 @@ SPECTACULAR_SETTINGS["TITLE"] = "Contact service"
 # common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
 # report in readiness and /metrics.
 INSTALLED_APPS += ["common.events", "contacts"]
+
+# The order services, asked before a customer or vendor is deleted whether an order still uses it (common.uses).
+ERP["SALES_SERVICE_URL"] = env("SALES_SERVICE_URL", "http://127.0.0.1:8004")
+ERP["PURCHASE_SERVICE_URL"] = env("PURCHASE_SERVICE_URL", "http://127.0.0.1:8005")
 
 # The admin signs staff in through the identity provider (common.sso; docs/back-office.md),
 # with cookies of its own name and path behind the gateway, as its own OIDC client.

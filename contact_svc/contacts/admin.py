@@ -10,25 +10,37 @@ from __future__ import annotations
 from django.contrib import admin
 
 from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin
+from common.csvadmin import CsvImportExportAdminMixin
 
-from .kinds import CUSTOMER, VENDOR, kind_of
+from .imports import COLUMNS, contact_export, contact_import
+from .kinds import CUSTOMER, KINDS, VENDOR, kind_of
 from .models import Contact
 from .services import EDITABLE_FIELDS, contact_create, contact_delete, contact_update
 
 
-class ContactAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
+class ContactAdmin(RoleAdminMixin, CsvImportExportAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     role_permissions = {
         "view": "contacts.read",
         "add": "contacts.write",
         "change": "contacts.write",
         "delete": "contacts.delete",
     }
-    list_display = ("name", "email", "phone", "created_at")
+    list_display = ("name", "email", "phone", "active", "created_at")
     search_fields = ("name", "email")
-    list_filter = ("created_at",)
+    list_filter = ("active", "created_at")
     readonly_fields = ("id", "created_at", "updated_at")
-    fields = ("id", "name", "email", "phone", "address", "created_at", "updated_at")
+    fields = ("id", "name", "email", "phone", "address", "active", "created_at", "updated_at")
     ordering = ("-created_at",)
+    actions = ("export_csv",)
+    csv_import_permission, csv_export_permission = "contacts.write", "contacts.read"
+    csv_columns, csv_key = COLUMNS, "email"
+
+    def csv_import(self, request, *, data: bytes, dry_run: bool):
+        kind = next(kind for kind in KINDS if kind.model is self.model)
+        return contact_import(kind=kind, data=data, dry_run=dry_run)
+
+    def csv_export(self, queryset):
+        return contact_export(contacts=queryset.iterator())
 
     def save_model(self, request, obj: Contact, form, change: bool) -> None:
         data = {field: form.cleaned_data[field] for field in EDITABLE_FIELDS if field in form.cleaned_data}

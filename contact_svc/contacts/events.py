@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from common.events import EventType, publish_event, registry
+from common.events.outbox import PendingEvent
 
 from .kinds import CUSTOMER, VENDOR, ContactKind, kind_of
 from .models import Contact
@@ -51,7 +52,23 @@ def contact_event_publish(
     caller). ``data`` defaults to the contact as it is now; a deletion passes the
     snapshot taken before the row went (the deleted instance has no id any more).
     """
+    event = contact_event(contact=contact, change=change, version=version, data=data)
+    publish_event(event.event_type, data=event.data, aggregate_id=event.aggregate_id, aggregate_version=version)
+
+
+def contact_event(
+    *,
+    contact: Contact,
+    change: Change,
+    version: int,
+    data: registry.CustomerData | registry.VendorData | None = None,
+) -> PendingEvent:
+    """The event :func:`contact_event_publish` writes, for ``publish_events`` (many contacts at once)."""
     kind = kind_of(contact)
     data = data if data is not None else contact_event_data(kind=kind, contact=contact)
-    aggregate_id = getattr(data, kind.id_key)
-    publish_event(EVENT_TYPES[kind, change], data=data, aggregate_id=aggregate_id, aggregate_version=version)
+    return PendingEvent(
+        event_type=EVENT_TYPES[kind, change],
+        data=data,
+        aggregate_id=getattr(data, kind.id_key),
+        aggregate_version=version,
+    )

@@ -19,7 +19,15 @@ SEARCH_FIELDS = ("name", "email")
 
 class ContactFilter(django_filters.FilterSet):
     email = django_filters.CharFilter(method="filter_email", help_text="Exact email, case-insensitive.")
+    active = django_filters.ChoiceFilter(
+        choices=[("true", "in use"), ("false", "archived")],
+        method="filter_active",
+        help_text="The contacts in use, or the archived ones.",
+    )
     created_after, created_before = datetime_range("created_at")
+
+    def filter_active(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(active=value == "true")
 
     def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Compare lower(email) so PostgreSQL can use the unique lower(email) index.

@@ -16,6 +16,7 @@ class ContactKind:
     name: str  # "customer": event names, the id key in event data, messages
     plural: str  # "customers": the URL prefix
     model: type[Contact]
+    orders_service: str  # whose orders name this kind as their party, asked before a delete (common.uses)
 
     @property
     def title(self) -> str:
@@ -29,8 +30,8 @@ class ContactKind:
         return self.name
 
 
-CUSTOMER = ContactKind(name="customer", plural="customers", model=Customer)
-VENDOR = ContactKind(name="vendor", plural="vendors", model=Vendor)
+CUSTOMER = ContactKind(name="customer", plural="customers", model=Customer, orders_service="sales")
+VENDOR = ContactKind(name="vendor", plural="vendors", model=Vendor, orders_service="purchase")
 KINDS = (CUSTOMER, VENDOR)
 
 _BY_MODEL = {kind.model: kind for kind in KINDS}

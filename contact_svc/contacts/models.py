@@ -26,6 +26,9 @@ class Contact(models.Model):
     email = models.EmailField(max_length=254)
     phone = models.CharField(max_length=50, blank=True, default="")
     address = models.CharField(max_length=500, blank=True, default="")
+    # Archived (False): its orders still complete, but no new order may name it. A contact an
+    # order uses is archived, never deleted.
+    active = models.BooleanField(default=True)
     # Grows by one with every change, in the UPDATE that makes it (an F-expression,
     # under the row lock), and travels as the events' aggregate_version.
     version = models.PositiveIntegerField(default=1, editable=False)

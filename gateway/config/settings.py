@@ -56,6 +56,8 @@ GATEWAY = {
     "UPSTREAMS": {service: _upstream_url(service) for service in UPSTREAM_PORT_OFFSETS},
     # Seconds to wait for an upstream's answer (504 after) and for a TCP connection (503 after).
     "UPSTREAM_TIMEOUT": env_float("GATEWAY_UPSTREAM_TIMEOUT", 10.0),
+    # ... on the CSV imports (IMPORT_BODY_PATHS): a file of 100,000 items takes up to a minute.
+    "IMPORT_TIMEOUT": env_float("GATEWAY_IMPORT_TIMEOUT", 120.0),
     "CONNECT_TIMEOUT": env_float("GATEWAY_CONNECT_TIMEOUT", 2.0),
     # /health asks every upstream's /health/ready with this (short) timeout.
     "HEALTH_TIMEOUT": env_float("GATEWAY_HEALTH_TIMEOUT", 2.0),

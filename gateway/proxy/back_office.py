@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -52,12 +52,22 @@ ROLE_TITLES = {ADMIN: "admin", FINANCE_MANAGER: "finance manager", INVENTORY_MAN
 
 
 def _own_cookies(request: HttpRequest, service: str) -> str | None:
-    """Return the Cookie header with only ``service``'s admin cookies, or None."""
+    """Return the Cookie header with only ``service``'s admin cookies, or None.
+
+    A cookie no admin could have set (a name the cookie grammar refuses, a value that is
+    not ASCII once quoted) is left out: a browser holding one must still reach every admin.
+    """
     prefix = admin_cookie_prefix(service)
     jar = SimpleCookie()
     for name, value in request.COOKIES.items():
-        if name.startswith(prefix):
+        if not name.startswith(prefix):
+            continue
+        try:
             jar[name] = value
+        except CookieError:
+            continue
+        if not jar[name].coded_value.isascii():
+            del jar[name]
     return "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in jar.values()) or None
 
 

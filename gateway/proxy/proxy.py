@@ -6,18 +6,22 @@ per request than the whole rest of the proxy path). The pools never retry and ne
 a redirect (a POST is sent once, whatever happens), keep no cookies and add no headers of
 their own: the upstream receives the client's headers, minus hop-by-hop ones, plus
 X-Forwarded-* and X-Request-ID. Bodies go both ways as raw bytes: the upstream's answer is
-read whole and not decoded, so ``Content-Encoding`` and ``Content-Length`` stay true.
+read whole and not decoded, so ``Content-Encoding`` and ``Content-Length`` stay true; one sent
+without a length (chunked: the CSV exports) is relayed as it comes, so the gateway's memory
+does not grow with it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from collections.abc import Iterator
 
 import urllib3
 import urllib3.connection
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util import SKIP_HEADER, Timeout, parse_url
 
@@ -125,8 +129,12 @@ class Upstream:
         )
 
     def request(self, method: str, target: str, *, body: bytes | None, headers: dict[str, str], timeout: Timeout):
-        """Send once and return the answer with its body read whole (the connection goes back to the pool)."""
-        return self.pool.urlopen(
+        """Send once and return the answer, its body read whole (the connection goes back to the pool).
+
+        Except an answer without a length (``Transfer-Encoding: chunked``: a streamed export),
+        whose body is left to be relayed as it comes (:func:`relay`).
+        """
+        upstream = self.pool.urlopen(
             method,
             self.base_path + target,
             body=body,
@@ -135,9 +143,16 @@ class Upstream:
             redirect=False,
             assert_same_host=False,
             timeout=timeout,
-            preload_content=True,
+            preload_content=False,
             decode_content=False,
         )
+        if not _is_streamed(upstream):
+            upstream.read(cache_content=True)  # whole, under the same timeout (then released); .data keeps it
+        return upstream
+
+
+def _is_streamed(upstream: urllib3.BaseHTTPResponse) -> bool:
+    return upstream.headers.get("Content-Length") is None and upstream.chunked
 
 
 _upstreams: dict[str, Upstream] = {}
@@ -251,13 +266,14 @@ def forward(
     # The target as the client sent it: no re-quoting of the query, no dot-segment removal.
     target = f"{path}?{query}" if query else path
     gateway = settings.GATEWAY
+    waits = gateway["IMPORT_TIMEOUT"] if re.search(settings.IMPORT_BODY_PATHS, path) else gateway["UPSTREAM_TIMEOUT"]
     try:
         upstream = upstream_for(base_url).request(
             request.method,
             target,
             body=request.body or None,
             headers=upstream_headers(request, credential=credential, extra=extra_headers),
-            timeout=Timeout(connect=gateway["CONNECT_TIMEOUT"], read=gateway["UPSTREAM_TIMEOUT"]),
+            timeout=Timeout(connect=gateway["CONNECT_TIMEOUT"], read=waits),
         )
     except urllib3_exceptions.NewConnectionError:
         # Refused (a subclass of ConnectTimeoutError in urllib3 2, so checked first).
@@ -277,12 +293,45 @@ def _failed(service: str, kind: str, error) -> HttpResponse:
     return service_error_response(error)
 
 
+class ProxiedStream(StreamingHttpResponse):
+    """A streamed upstream answer (a CSV export) relayed chunk by chunk: the gateway's memory stays flat.
+
+    Sends the upstream's repeated headers verbatim, as :class:`ProxiedResponse` does.
+    """
+
+    def __init__(self, upstream: urllib3.BaseHTTPResponse, **kwargs):
+        super().__init__(_chunks(upstream), **kwargs)
+        self.raw_headers: list[tuple[str, str]] = []
+
+    def items(self):
+        return [*super().items(), *self.raw_headers]
+
+
+def _chunks(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    """Yield the upstream's body as it comes; closed early (the client went away), close its connection.
+
+    Django closes the generator when the response is closed. Read to the end, urllib3 has put the
+    connection back in the pool already and ``close`` leaves it there; cut short, the half-read
+    connection is closed, never reused.
+    """
+    try:
+        yield from upstream.stream(STREAM_CHUNK_BYTES, decode_content=False)
+    finally:
+        upstream.close()
+
+
+STREAM_CHUNK_BYTES = 64 * 1024
+
+
 def relay(upstream: urllib3.BaseHTTPResponse) -> HttpResponse:
     """Build the client's response: upstream status, body untouched, headers minus hop-by-hop."""
     raw_headers = upstream.headers
     connection = raw_headers.get("Connection")
     dropped = _NOT_RELAYED | _connection_tokens(connection) if connection else _NOT_RELAYED
-    response = ProxiedResponse(upstream.data, status=upstream.status)
+    if _is_streamed(upstream):
+        response = ProxiedStream(upstream, status=upstream.status)
+    else:
+        response = ProxiedResponse(upstream.data, status=upstream.status)
     del response["Content-Type"]  # Django's default; the upstream's own (if any) follows
     for name in raw_headers:
         lowered = name.lower()

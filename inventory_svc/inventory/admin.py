@@ -17,8 +17,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from common.admin import RoleAdminMixin, ServiceErrorsAdminMixin, action_form_page, role_action, service_error_text
+from common.csvadmin import CsvImportExportAdminMixin
 from common.exceptions import ServiceError
 
+from . import imports
 from .models import Backorder, Item, StockMovement
 from .services import EDITABLE_FIELDS, MAX_QUANTITY, item_create, item_delete, item_update, stock_adjust
 
@@ -55,7 +57,7 @@ class StockAdjustmentForm(forms.Form):
 
 
 @admin.register(Item)
-class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
+class ItemAdmin(RoleAdminMixin, CsvImportExportAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
     role_permissions = {"view": "items.read", "add": "items.write", "change": "items.write", "delete": "items.delete"}
     list_display = (
         "sku",
@@ -64,13 +66,14 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "quantity_on_hand",
         "quantity_backordered",
         "reorder_level",
+        "active",
         "ledger",
         "created_at",
     )
     # (the queue of an item is the Backorder list, filtered by item: a link, not an inline, since nothing
     # on it is edited here)
     search_fields = ("sku", "name")
-    list_filter = (BelowReorderLevelFilter, "created_at")
+    list_filter = (BelowReorderLevelFilter, "active", "created_at")
     readonly_fields = ("id", "quantity_on_hand", "quantity_backordered", "created_at", "updated_at")
     fields = (
         "id",
@@ -79,13 +82,23 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "description",
         "unit_price",
         "reorder_level",
+        "active",
         "quantity_on_hand",
         "quantity_backordered",
         "created_at",
         "updated_at",
     )
     ordering = ("-created_at",)
-    actions = ("adjust_stock",)
+    actions = ("adjust_stock", "export_csv")
+    csv_import_permission, csv_export_permission = "items.write", "items.read"
+    csv_columns, csv_key = imports.COLUMNS, "sku"
+
+    def csv_import(self, request, *, data: bytes, dry_run: bool):
+        may_adjust = self.role_allows(request, "stock.adjust")
+        return imports.item_import(data=data, actor=request.user.get_username(), dry_run=dry_run, may_adjust=may_adjust)
+
+    def csv_export(self, queryset):
+        return imports.item_export(items=queryset.iterator())
 
     def get_queryset(self, request):
         return (

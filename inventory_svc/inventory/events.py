@@ -1,4 +1,4 @@
-"""The events inventory_svc publishes: stock issued, short, returned, and low.
+"""The events inventory_svc publishes: stock issued, short, returned, and low; a receipt refused.
 
 Written to the transactional outbox by the services, inside the transaction of the
 stock change, so an event is sent if and only if the change commits (contract §6).
@@ -65,3 +65,14 @@ def stock_low_publish(*, stock: Stock) -> None:
         item_id=item.id, sku=item.sku, quantity=stock.quantity, reorder_level=item.reorder_level
     )
     publish_event(registry.STOCK_LOW, data=data, aggregate_id=item.id, aggregate_version=stock.version)
+
+
+def receipt_refused_publish(
+    *, order_id: uuid.UUID, receipt_id: uuid.UUID, lines: Sequence[registry.ReceiptLine]
+) -> None:
+    """Tell purchase_svc that nothing of this receipt was stocked: ``lines`` name items inventory does not have.
+
+    About the receipt, decided once (version 1): a redelivery under another event id says the same.
+    """
+    data = registry.ReceiptRefusedData(order_id=order_id, receipt_id=receipt_id, items=tuple(lines))
+    publish_event(registry.RECEIPT_REFUSED, data=data, aggregate_id=receipt_id, aggregate_version=1)

@@ -27,11 +27,19 @@ class ItemFilter(django_filters.FilterSet):
         method="filter_below_reorder_level",
         help_text="The items whose stock is at or below their reorder level, or above it.",
     )
+    active = django_filters.ChoiceFilter(
+        choices=[("true", "in use"), ("false", "archived")],
+        method="filter_active",
+        help_text="The items in use, or the archived ones.",
+    )
     created_after, created_before = datetime_range("created_at")
 
     def filter_sku(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Exact, on the normalised value, so the unique index on sku serves it.
         return queryset.filter(sku=normalize_sku(value))
+
+    def filter_active(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(active=value == "true")
 
     def filter_below_reorder_level(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # "At or below" (contract §5): what to buy next.

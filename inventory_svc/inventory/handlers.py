@@ -8,22 +8,32 @@ changes nothing either. ``event.data`` arrives typed and
 checked against the registry (a message that does not match is dead-lettered before
 it gets here); what the types cannot say (a line of 0 units, an order without lines, a
 purchase order received both whole and by receipts) is refused here, as permanently.
+
+A receipt naming an item inventory does not have (deleted while its order was open) is
+not stocked at all, and not retried or dead-lettered either: inventory records the
+refusal as ``inventory.receipt.refused`` (with the event's inbox record, so once), and
+purchase_svc shows it on the order and counts it for the operator (issue 26).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
 
 from common.events import Event, PoisonMessage, registry
 
+from .events import receipt_refused_publish
 from .services import (
+    UnknownItems,
     WholeAndPartsReceived,
     stock_issue_for_order,
     stock_receive_for_order,
     stock_receive_for_receipt,
     stock_return_for_order,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def handle_sales_order_confirmed(event: Event) -> None:
@@ -47,26 +57,38 @@ def handle_sales_order_confirmed_v2(event: Event) -> None:
 def handle_purchase_order_received(event: Event) -> None:
     """v1, the whole order at once: one receipt of the whole order."""
     data: registry.PurchaseOrderReceivedData = event.data
-    with _received_once():
+    with _received_once(order_id=data.order_id, receipt_id=data.order_id, lines=data.items):
         stock_receive_for_order(order_id=data.order_id, lines=_checked(data.items), actor=_actor(event))
 
 
 def handle_purchase_receipt(event: Event) -> None:
     """v2, one receipt: its lines, once per receipt and item."""
     data: registry.PurchaseReceiptData = event.data
-    with _received_once():
+    with _received_once(order_id=data.order_id, receipt_id=data.receipt_id, lines=data.items):
         stock_receive_for_receipt(
             order_id=data.order_id, receipt_id=data.receipt_id, lines=_checked(data.items), actor=_actor(event)
         )
 
 
 @contextmanager
-def _received_once():
-    """An order received whole and by receipts too would count its goods twice: refused, as permanently."""
+def _received_once(*, order_id, receipt_id, lines: Sequence[registry.OrderLine]):
+    """Refuse a receipt that cannot be stocked: counted twice is poison, into unknown items is reported.
+
+    The receipt's own transaction (a savepoint) has rolled back when the refusal is written.
+    """
     try:
         yield
     except WholeAndPartsReceived as exc:
         raise PoisonMessage(str(exc)) from exc
+    except UnknownItems as exc:
+        unknown = set(exc.item_ids)
+        refused = [
+            registry.ReceiptLine(item_id=line.item_id, quantity=line.quantity)
+            for line in lines
+            if line.item_id in unknown
+        ]
+        logger.error("receipt %s of purchase order %s refused: %s", receipt_id, order_id, exc)
+        receipt_refused_publish(order_id=order_id, receipt_id=receipt_id, lines=refused)
 
 
 def handle_sales_order_cancelled(event: Event) -> None:

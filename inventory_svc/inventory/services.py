@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,10 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from common.db import unique_conflict
+from common.db import changes_assign, rows_update, unique_conflict
 from common.events import registry
 from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
+from common.uses import Users, delete_refuse_if_used
 
 from . import backorders, events
 from .lines import Line, ShortLine, quantities_by_item
@@ -66,7 +67,10 @@ from .models import (
 
 # The largest quantity the integer column holds: a change past it is refused, not a crash.
 MAX_QUANTITY = 2**31 - 1
-EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level"})
+EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level", "active"})
+# Rows per multi-row INSERT/UPDATE of the *_many functions: a batch's parameters stay well under
+# the databases' limits.
+BULK_BATCH_SIZE = 1000
 
 
 class WholeAndPartsReceived(Exception):
@@ -96,19 +100,59 @@ class UnknownItems(Exception):
 
 
 @transaction.atomic
-def item_create(*, sku: str, name: str, unit_price: Decimal, description: str = "", reorder_level: int = 0) -> Item:
+def item_create(
+    *,
+    sku: str,
+    name: str,
+    unit_price: Decimal,
+    description: str = "",
+    reorder_level: int = 0,
+    active: bool = True,
+) -> Item:
     """Create an item and its stock at 0 in one transaction."""
-    item = Item(
-        sku=normalize_sku(sku),
+    item = _item_new(
+        sku=sku,
         name=name,
-        description=description,
         unit_price=unit_price,
+        description=description,
         reorder_level=reorder_level,
+        active=active,
     )
     _item_save(item)
     Stock.objects.create(item=item, quantity=0)
     item.quantity = item.backordered = 0
     return item
+
+
+@transaction.atomic
+def item_create_many(*, rows: Sequence[Mapping[str, Any]]) -> list[Item]:
+    """Create many items, each with its stock at 0, as :func:`item_create` would one by one (the imports).
+
+    The same checks, in a few multi-row INSERTs instead of two per item. A duplicate SKU (even a
+    concurrent one) is a 409 and nothing is created.
+    """
+    items = [_item_new(**row) for row in rows]
+    for item in items:
+        _item_validate(item)
+    with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
+        Item.objects.bulk_create(items, batch_size=BULK_BATCH_SIZE)
+    Stock.objects.bulk_create([Stock(item=item, quantity=0) for item in items], batch_size=BULK_BATCH_SIZE)
+    for item in items:
+        item.quantity = item.backordered = 0
+    return items
+
+
+def _item_new(
+    *, sku: str, name: str, unit_price: Decimal, description: str = "", reorder_level: int = 0, active: bool = True
+) -> Item:
+    return Item(
+        sku=normalize_sku(sku),
+        name=name,
+        description=description,
+        unit_price=unit_price,
+        reorder_level=reorder_level,
+        active=active,
+    )
 
 
 @transaction.atomic
@@ -118,28 +162,65 @@ def item_update(*, item: Item, data: Mapping[str, Any]) -> Item:
     The item row is locked and re-read first; an update that changes nothing writes
     nothing. Stock is not touched (nor locked): see the lock order above.
     """
-    unknown = set(data) - EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"Not editable: {sorted(unknown)}")
     locked = Item.objects.select_for_update().filter(pk=item.pk).first()
     if locked is None:  # deleted since the caller read it
         raise NotFound()
-    changes = {field: normalize_sku(value) if field == "sku" else value for field, value in data.items()}
-    if any(getattr(locked, field) != value for field, value in changes.items()):
-        for field, value in changes.items():
-            setattr(locked, field, value)
+    if _item_change(locked, data):
         _item_save(locked)
     locked.quantity, locked.backordered = Stock.objects.values_list("quantity", "backordered").get(item_id=locked.pk)
     return locked
 
 
 @transaction.atomic
-def item_delete(*, item: Item) -> None:
-    """Delete an item that has no stock on hand and no ledger; otherwise 409 and nothing changes.
+def item_update_many(*, data_by_id: Mapping[uuid.UUID, Mapping[str, Any]]) -> list[Item]:
+    """Update many items as :func:`item_update` would one by one (the imports); return those that changed.
 
-    An item with movements is kept: its ledger is the record of what was received and
-    issued, and a sales order issued from it may still be cancelled and given back.
+    The item rows are locked in ascending id, in one statement; items that change are
+    validated as one update would validate them and written in a few multi-row UPDATEs.
+    An item deleted since the caller read it is a 404 and nothing changes.
     """
+    locked = Item.objects.select_for_update().filter(pk__in=list(data_by_id)).order_by("pk")
+    found = {item.pk: item for item in locked}
+    if len(found) != len(data_by_id):
+        raise NotFound()
+    now = timezone.now()
+    changed = [item for item_id, item in found.items() if _item_change(item, data_by_id[item_id])]
+    for item in changed:
+        _item_validate(item)
+        item.updated_at = now  # what auto_now sets on save(); bulk_update does not
+    fields = sorted({field for data in data_by_id.values() for field in data} | {"updated_at"})
+    with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
+        rows_update(Item, changed, fields, batch_size=BULK_BATCH_SIZE)
+    return changed
+
+
+def _item_change(item: Item, data: Mapping[str, Any]) -> bool:
+    """Set the fields in ``data`` on ``item``; False (and nothing set) if none of them differs."""
+    unknown = set(data) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    return changes_assign(item, {field: normalize_sku(v) if field == "sku" else v for field, v in data.items()})
+
+
+def item_delete(*, item: Item) -> None:
+    """Delete an item no order uses, with no stock on hand and no ledger; otherwise 409 and nothing changes.
+
+    An item on a sales or purchase order that is not cancelled is kept (archive it instead):
+    the order may still be confirmed or received, and its stock would have nowhere to go.
+    sales_svc and purchase_svc are asked first, outside the transaction; if either cannot
+    answer, the item is kept (503). An item with movements is kept too: its ledger is the
+    record of what was received and issued, and a sales order issued from it may still be
+    cancelled and given back.
+    """
+    delete_refuse_if_used(
+        what="item",
+        users=[Users(service, f"/internal/items/{item.pk}/orders") for service in ("sales", "purchase")],
+    )
+    _item_delete_unused(item=item)
+
+
+@transaction.atomic
+def _item_delete_unused(*, item: Item) -> None:
     stock = _stocks_lock([item.pk]).get(item.pk)
     if stock is None:
         raise NotFound()
@@ -158,14 +239,18 @@ def item_delete(*, item: Item) -> None:
 
 def _item_save(item: Item) -> None:
     """Validate and save, turning a duplicate SKU (even a concurrent one) into a 409."""
+    _item_validate(item)
+    with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
+        item.save()
+
+
+def _item_validate(item: Item) -> None:
     # Constraints are left to the database: checking them here too would cost a query
     # and still race; the field checks catch callers that skip the serializer.
     try:
         item.full_clean(validate_unique=False, validate_constraints=False)
     except DjangoValidationError as exc:
         raise ValidationFailed.from_django(exc) from None
-    with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
-        item.save()
 
 
 # ---------------------------------------------------------------- stock: the one writer
@@ -251,7 +336,7 @@ def stock_movements_apply(
         )
         if before > stock.item.reorder_level >= stock.quantity:
             events.stock_low_publish(stock=stock)
-    Stock.objects.bulk_update([locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
+    rows_update(Stock, [locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
     StockMovement.objects.bulk_create(movements)
     return movements
 

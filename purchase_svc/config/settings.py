@@ -26,6 +26,9 @@ SPECTACULAR_SETTINGS["TITLE"] = "Purchase service"
 INSTALLED_APPS += ["common.events", "purchasing"]
 ERP_EVENTS = {"HANDLERS": "purchasing.handlers.HANDLERS"}
 
+# /metrics: the receipts inventory refused to stock, for an operator to settle (common.metrics).
+ERP["METRICS_COLLECTORS"] = ["purchasing.metrics.RefusedReceiptsCollector"]
+
 # The services whose records orders reference (vendors and items), read with a service token.
 ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
 ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")

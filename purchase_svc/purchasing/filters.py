@@ -22,6 +22,12 @@ SEARCH_FIELDS = ("vendor_name", "lines__sku")
 class PurchaseOrderFilter(django_filters.FilterSet):
     created_after, created_before = datetime_range("created_at", help_text="ISO 8601, inclusive.")
     received_after, received_before = datetime_range("received_at", help_text="ISO 8601, inclusive.")
+    stock_refused = django_filters.BooleanFilter(
+        field_name="stock_refused_at",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: the orders with a receipt inventory refused to stock (for an operator to settle).",
+    )
 
     class Meta:
         model = PurchaseOrder

@@ -44,6 +44,9 @@ class PurchaseOrder(OrderDocument):
     received_amount = MoneyField(default=0)
     # Received by closing it: what was not received is no longer expected.
     closed_short = models.BooleanField(default=False)
+    # When inventory first refused to stock one of its receipts (an item it no longer has): an
+    # operator settles it (stock adjusted by hand, the vendor told). Null: every receipt was stocked.
+    stock_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(OrderDocument.Meta):
         verbose_name = "purchase order"
@@ -88,6 +91,8 @@ class PurchaseReceipt(models.Model):
     order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="receipts")
     actor = models.CharField(max_length=255, help_text="Who recorded it: a user's email, a staff member, or a command.")
     created_at = models.DateTimeField(db_index=True)
+    # Set once, from ``inventory.receipt.refused``: none of this receipt was stocked.
+    stock_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("created_at", "id")

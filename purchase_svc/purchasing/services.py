@@ -37,7 +37,7 @@ from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_lock, order_touch, transition_apply
 from order_documents.parties import party_rename
-from order_documents.references import party_fetch
+from order_documents.references import items_recheck, party_fetch
 
 from .events import purchase_order_cancelled_publish, purchase_order_paid_publish, purchase_order_received_publish
 from .models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine, VendorVersion
@@ -84,7 +84,6 @@ def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineReq
     )
 
 
-@transaction.atomic
 def purchase_order_receipt_create(
     *, order_id: uuid.UUID, items: Sequence[ReceiptRequest], actor: str
 ) -> PurchaseReceipt:
@@ -93,18 +92,38 @@ def purchase_order_receipt_create(
     From Draft or PartiallyReceived (else 409 naming the status); the order becomes
     PartiallyReceived, or Received once every line is complete. An item not on the order
     is a 400 naming ``items.<n>.item_id``, more than a line has open a 409 naming
-    ``items.<n>.quantity``; either changes nothing.
+    ``items.<n>.quantity``, an item inventory no longer has a 409 naming
+    ``items.<n>.item_id`` (asked first, before the transaction); each changes nothing.
     """
-    order = order_lock(model=PurchaseOrder, pk=order_id)
-    RECEIVE_PART.check(order)
-    lines = _lines_lock(order)
-    filled = receipt_allocate(lines=lines, requests=items)
-    return _receipt_write(order=order, lines=lines, filled=filled, actor=actor)
+    on_order = set(_line_items(order_id))  # an entry not on the order is the order's own 400, below
+    items_recheck(item_ids=[entry.item_id if entry.item_id in on_order else None for entry in items])
+    with transaction.atomic():
+        order = order_lock(model=PurchaseOrder, pk=order_id)
+        RECEIVE_PART.check(order)
+        lines = _lines_lock(order)
+        filled = receipt_allocate(lines=lines, requests=items)
+        return _receipt_write(order=order, lines=lines, filled=filled, actor=actor)
+
+
+def purchase_order_receive(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
+    """Receive everything still open as one receipt: the order becomes Received (the original's ``receive``).
+
+    Inventory is asked first, before the transaction, whether it still has every item of
+    the order: one it lacks is a 409 naming ``items.<n>.item_id`` and changes nothing.
+    """
+    items_recheck(item_ids=_line_items(order_id))
+    return _order_receive(order_id=order_id, actor=actor)
+
+
+def _line_items(order_id: uuid.UUID) -> list[uuid.UUID]:
+    """The items of the order's lines in their order, read without a lock (for the question to inventory)."""
+    return list(
+        PurchaseOrderLine.objects.filter(order_id=order_id).order_by("position").values_list("item_id", flat=True)
+    )
 
 
 @transaction.atomic
-def purchase_order_receive(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
-    """Receive everything still open as one receipt: the order becomes Received (the original's ``receive``)."""
+def _order_receive(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     order = order_lock(model=PurchaseOrder, pk=order_id)
     RECEIVE.check(order)
     lines = _lines_lock(order)
@@ -167,6 +186,18 @@ def purchase_order_cancel(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     order = transition_apply(order=order_lock(model=PurchaseOrder, pk=order_id), transition=CANCEL, actor=actor)
     purchase_order_cancelled_publish(order=order)
     return order
+
+
+@transaction.atomic
+def purchase_receipt_stock_refused(*, order_id: uuid.UUID, receipt_id: uuid.UUID) -> bool:
+    """Mark the receipt and its order as refused by inventory (the first time only); return whether it was new.
+
+    Two conditional UPDATEs, the order row first (the lock order above); a redelivery changes nothing.
+    """
+    now = timezone.now()
+    PurchaseOrder.objects.filter(pk=order_id, stock_refused_at__isnull=True).update(stock_refused_at=now)
+    marked = PurchaseReceipt.objects.filter(pk=receipt_id, order_id=order_id, stock_refused_at__isnull=True)
+    return marked.update(stock_refused_at=now) > 0
 
 
 def purchase_order_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: int) -> int:

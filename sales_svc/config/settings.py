@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from common.settings.base import DEBUG, ERP, INSTALLED_APPS, SPECTACULAR_SETTINGS
-from common.settings.env import database_config, env, static_root
+from common.settings.env import database_config, env, env_float, static_root
 from common.settings.service import *  # noqa: F403 (the shared settings of a service)
 from common.sso.conf import (
     admin_cookie_path,
@@ -29,6 +29,10 @@ ERP_EVENTS = {"HANDLERS": "sales.handlers.HANDLERS"}
 # The services whose records orders reference (customers, items and stock), read with a service token.
 ERP["CONTACT_SERVICE_URL"] = env("CONTACT_SERVICE_URL", "http://127.0.0.1:8001")
 ERP["INVENTORY_SERVICE_URL"] = env("INVENTORY_SERVICE_URL", "http://127.0.0.1:8003")
+# Seconds after which a confirmed order still waiting for inventory's answer counts as stuck
+# (sales.selectors.sales_order_list_stuck_pending: /metrics, the admin's filter).
+ERP["PENDING_STUCK_AFTER"] = env_float("SALES_PENDING_STUCK_AFTER", 300.0)
+ERP["METRICS_COLLECTORS"] = ["sales.metrics.StuckOrdersCollector"]
 
 # The admin signs staff in through the identity provider (common.sso; docs/back-office.md),
 # with cookies of its own name and path behind the gateway, as its own OIDC client.

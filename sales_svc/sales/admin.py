@@ -17,6 +17,7 @@ from django.db.models import Max
 from common.admin import RoleAdminMixin, each_through_service, role_action
 
 from .models import SalesOrder, SalesOrderLine, SalesOrderStatusChange
+from .selectors import sales_order_list_stuck_pending
 from .services import sales_order_cancel, sales_order_confirm, sales_order_pay
 
 READ_ONLY = {"view": "orders.read", "add": None, "change": None, "delete": None}
@@ -72,6 +73,21 @@ class CustomerListFilter(admin.SimpleListFilter):
         return queryset.filter(customer_id=self.value()) if self.value() else queryset
 
 
+class StuckPendingListFilter(admin.SimpleListFilter):
+    """Orders waiting for inventory's answer past ``ERP["PENDING_STUCK_AFTER"]`` (the selector /metrics counts)."""
+
+    title = "waiting for inventory"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("pending", "too long (stuck pending)")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "pending":
+            return queryset
+        return queryset.filter(pk__in=sales_order_list_stuck_pending().values("pk"))
+
+
 @admin.register(SalesOrder)
 class SalesOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
     # View only: creating checks the customer and items with their services (the API's job),
@@ -88,7 +104,7 @@ class SalesOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
         "confirmed_at",
         "paid_at",
     )
-    list_filter = ("status", "stock_status", CustomerListFilter, "created_at")
+    list_filter = ("status", "stock_status", StuckPendingListFilter, CustomerListFilter, "created_at")
     search_fields = ("=id", "customer_name", "=customer_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

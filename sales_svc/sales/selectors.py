@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
+from django.conf import settings
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from .models import SalesOrder, SalesOrderLine
 
@@ -78,3 +81,17 @@ def _line_expectation(stock_status: str, quantity: int, issued: int, backordered
     if stock_status == StockStatus.RETURNED and backordered:
         return f"{figures}, expected nothing still backordered"
     return ""
+
+
+def sales_order_list_stuck_pending(*, older_than: dt.timedelta | None = None) -> QuerySet[SalesOrder]:
+    """Return the orders still waiting for inventory's answer (``stock_status`` pending) since before ``older_than``.
+
+    Oldest confirmation first. inventory answers in well under a second while its consumer
+    runs, so an order still pending after ``ERP["PENDING_STUCK_AFTER"]`` (the default,
+    5 minutes) waits on an event that is late or dead-lettered: what ``/metrics``, the
+    admin's filter and an operator look at (docs/operations.md).
+    """
+    age = older_than if older_than is not None else dt.timedelta(seconds=settings.ERP["PENDING_STUCK_AFTER"])
+    return SalesOrder.objects.filter(
+        stock_status=SalesOrder.StockStatus.PENDING, confirmed_at__lt=timezone.now() - age
+    ).order_by("confirmed_at", "id")

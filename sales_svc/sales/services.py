@@ -31,6 +31,7 @@ from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_get, order_lock, order_touch, transition_apply
 from order_documents.parties import party_rename
+from order_documents.references import items_recheck
 
 from .clients import customer_fetch, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
@@ -104,11 +105,12 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     event is written once. If the lines were replaced in between, the check no longer
     holds: 409, and the caller may retry (other changes, a customer's new name, do not
     matter). An order that allows backorders is confirmed whatever is on hand (what is
-    short waits for stock): nothing is asked.
+    short waits for stock): only whether inventory still has its items is asked.
     """
     order = order_get(model=SalesOrder, pk=order_id)
     CONFIRM.check(order)
     lines = list(order.lines.all())
+    items_recheck(item_ids=[line.item_id for line in lines])  # one deleted since the draft: 409, nothing written
     if not order.allow_backorder:
         _stock_check(order_id=order_id, lines=lines)
     with transaction.atomic():

@@ -14,12 +14,12 @@ from . import views
 provider_patterns = (
     [
         path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
-        path("token/", oauth_views.TokenView.as_view(), name="token"),
+        path("token/", views.TokenView.as_view(), name="token"),
         path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
         path("userinfo/", oauth_views.UserInfoView.as_view(), name="user-info"),
         re_path(
             r"^\.well-known/openid-configuration/?$",
-            oauth_views.ConnectDiscoveryInfoView.as_view(),
+            views.DiscoveryView.as_view(),
             name="oidc-connect-discovery-info",
         ),
         path(".well-known/jwks.json", oauth_views.JwksInfoView.as_view(), name="jwks-info"),

@@ -1,12 +1,15 @@
 """django-oauth-toolkit's validator with the platform's claims, refusing deactivated accounts.
 
 It also answers ``prompt=none`` (OIDC Core §3.1.2.1), which django-oauth-toolkit leaves to
-oauthlib's abstract validator (a 500 otherwise).
+oauthlib's abstract validator (a 500 otherwise), and records what each code bought, so a
+replay revokes it (:mod:`accounts.sso.codes`).
 """
 
 from __future__ import annotations
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from .codes import code_redeemed_record, code_replay_revoke
 
 # The claim that carries the platform role; clients read it (common.sso.claims, SSO_ROLE_CLAIM).
 ROLE_CLAIM = "role"
@@ -21,9 +24,32 @@ class PlatformOAuth2Validator(OAuth2Validator):
         return {"email": user.email, "email_verified": True, ROLE_CLAIM: user.role}
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        # A code issued just before the account was deactivated buys it no token.
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
-        return valid and request.user.is_active
+        if not valid:
+            code_replay_revoke(code=code, application_id=client.pk)
+            return False
+        # A code issued just before the account was deactivated buys it no token.
+        return request.user.is_active
+
+    # oauthlib saves the tokens, then invalidates the code: the two hooks below see both.
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        request.erp_access_token_id = access_token.pk
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        request.erp_token_family = refresh_token.token_family
+        return refresh_token
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        code_redeemed_record(
+            code=code,
+            application_id=request.client.pk,
+            token_family=getattr(request, "erp_token_family", None),
+            access_token_id=getattr(request, "erp_access_token_id", None),
+        )
 
     def validate_bearer_token(self, token, scopes, request):
         # In the Authorization header only, never in a query string that proxies and logs

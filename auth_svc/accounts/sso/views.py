@@ -9,6 +9,7 @@ then reads: that session is the single sign-on.
 
 from __future__ import annotations
 
+import json
 import math
 
 from django import forms
@@ -21,12 +22,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
+from oauth2_provider import views as oauth_views
+from oauth2_provider.models import get_application_model
 
 from common.exceptions import RateLimited, Unauthorized, error_response
 from common.sso.views import safe_next_url
 
 from .. import services
 from ..throttling import client_ip
+from .codes import code_kill
 
 # The sign-in page's session is a password sign-in: Django's own backend.
 PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -95,3 +99,36 @@ def session(request):
     if not user.is_authenticated:
         return error_response(401, "Nobody is signed in.", error_type="unauthorized")
     return JsonResponse({"status": 200, "message": "OK", "data": {"email": user.email, "role": user.role}})
+
+
+class TokenView(oauth_views.TokenView):
+    """django-oauth-toolkit's token endpoint, but a code whose redemption failed is dead (accounts.sso.codes)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        code = request.POST.get("code")
+        if response.status_code != 200 and request.POST.get("grant_type") == "authorization_code" and code:
+            code_kill(code=code)
+        return response
+
+
+class DiscoveryView(oauth_views.ConnectDiscoveryInfoView):
+    """The discovery document, advertising only what is accepted.
+
+    django-oauth-toolkit lists HS256 beside RS256 whatever the applications use; every
+    application here signs RS256 (accounts.sso.clients), and an HS256 ID token is refused by
+    the clients (common.sso). It names no grant types, which OIDC Discovery reads as the
+    code *and the implicit* flows: named here, the two the token endpoint takes. The
+    response types are the settings' (``code`` alone).
+    """
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        document = json.loads(response.content)
+        document["id_token_signing_alg_values_supported"] = [get_application_model().RS256_ALGORITHM]
+        document["grant_types_supported"] = ["authorization_code", "refresh_token"]
+        answer = JsonResponse(document)
+        for header in ("Access-Control-Allow-Origin", "Cache-Control"):
+            if header in response:
+                answer[header] = response[header]
+        return answer

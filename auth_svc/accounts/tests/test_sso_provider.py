@@ -371,3 +371,77 @@ def test_a_user_deactivated_on_the_platform_stays_out_whatever_the_claims(user):
     user.is_active = False
     user.save()
     assert staff_user_sync(claims=StaffClaims(email=user.email, role=ADMIN, zoneinfo=None)) is None
+
+
+# Issue 26: a replayed code, a failed PKCE check, and what discovery advertises.
+
+
+def _code(client, user) -> str:
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    response = authorize(client)
+    assert response.status_code == 302, response.content
+    return parse_qs(urlsplit(response["Location"]).query)["code"][0]
+
+
+def _redeem(client, code: str, verifier: str = VERIFIER):
+    return client.post(
+        "/sso/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": CLIENT.client_id,
+            "client_secret": CLIENT.secret,
+            "code_verifier": verifier,
+        },
+    )
+
+
+def test_a_replayed_code_revokes_what_its_first_redemption_issued(client, application, user):
+    # given: a code redeemed once, its tokens working
+    code = _code(client, user)
+    first = _redeem(client, code).json()
+    assert userinfo(client, first["access_token"]).status_code == 200
+
+    # when: the same code again (RFC 6749 §4.1.2: it leaked)
+    replay = _redeem(client, code)
+
+    # then: refused, and the first redemption's access and refresh tokens no longer work
+    assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+    assert userinfo(client, first["access_token"]).status_code == 401
+    refreshed = client.post(
+        "/sso/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": CLIENT.client_id,
+            "client_secret": CLIENT.secret,
+        },
+    )
+    assert refreshed.status_code == 400
+    assert AccessToken.objects.filter(user=user).count() == 0
+
+
+def test_a_code_whose_pkce_check_failed_is_dead_even_with_the_right_verifier(client, application, user):
+    # given
+    code = _code(client, user)
+
+    # when: a wrong verifier first (an attacker holding the code), then the right one
+    wrong = _redeem(client, code, verifier="w" * 64)
+    right = _redeem(client, code)
+
+    # then
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
+    assert (right.status_code, right.json()["error"]) == (400, "invalid_grant")
+    assert AccessToken.objects.filter(user=user).count() == 0
+
+
+def test_the_discovery_document_advertises_only_what_is_accepted(client):
+    # when
+    discovery = client.get("/sso/.well-known/openid-configuration").json()
+
+    # then: RS256 ID tokens and the code flow only (HS256 and the hybrid and implicit types are refused)
+    assert discovery["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert discovery["response_types_supported"] == ["code"]
+    assert discovery["code_challenge_methods_supported"] == ["S256"]
+    assert discovery["grant_types_supported"] == ["authorization_code", "refresh_token"]

@@ -63,17 +63,22 @@ from .registry import EventType
 from .versions import apply_if_newer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .models import OutboxEvent
+    from .outbox import PendingEvent
 
 __all__ = [
     "Event",
     "EventDataError",
     "EventType",
     "ForeignEvent",
+    "PendingEvent",
     "PoisonMessage",
     "TransactionRequired",
     "apply_if_newer",
     "publish_event",
+    "publish_events",
     "registry",
 ]
 
@@ -92,9 +97,16 @@ def publish_event(
     )
 
 
+def publish_events(events: Sequence[PendingEvent], **kwargs: Any) -> list[OutboxEvent]:
+    """Record many events at once, as ``publish_event`` one by one (see :func:`common.events.outbox.publish_events`)."""
+    from .outbox import publish_events as _publish_events
+
+    return _publish_events(events, **kwargs)
+
+
 def __getattr__(name: str) -> Any:
     # Imported lazily: models cannot load before the app registry is ready.
-    if name in ("TransactionRequired", "ForeignEvent"):
+    if name in ("TransactionRequired", "ForeignEvent", "PendingEvent"):
         from . import outbox
 
         return getattr(outbox, name)

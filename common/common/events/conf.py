@@ -19,10 +19,16 @@ DEFAULTS: dict[str, Any] = {
     "PREFIX": "",
     # Delays (seconds) of the successive retries of a failing message; after the last, the DLQ.
     "RETRY_DELAYS": [1.0, 5.0, 30.0],
-    # Retries (at the longest delay) of a message whose handler met a database
-    # OperationalError/InterfaceError; counted apart from RETRY_DELAYS, then the DLQ.
-    "MAX_DB_RETRIES": 20,
+    # Pauses (seconds) before each in-place retry of a handler that met a database
+    # OperationalError/InterfaceError: a blip costs a fraction of a second, not a delay queue.
+    "DB_RETRY_PAUSES": [0.1, 0.5, 2.0],
+    # Then retries at the longest delay, counted apart from RETRY_DELAYS, then the DLQ:
+    # 720 at 30 s is six hours of database trouble before an event needs replay_dead_letters.
+    "MAX_DB_RETRIES": 720,
     "PREFETCH": 20,
+    # Deliveries of one message the service queue allows before the broker dead-letters it
+    # (a message that kills its consumer each time); RabbitMQ 4's own default, made explicit.
+    "DELIVERY_LIMIT": 20,
     # Largest message body published or accepted (bytes): a larger one is refused by
     # publish_event and dead-lettered by the consumer before it is parsed.
     "MAX_MESSAGE_BYTES": 1024 * 1024,

@@ -35,12 +35,15 @@ Per message:
    a handler's ``PoisonMessage`` (what the types cannot say, and no retry changes)
    is dead-lettered at once.
    A database ``OperationalError``/``InterfaceError`` (database away, deadlock)
-   is retried at the longest delay without using up attempts, since it says
-   little about the message; those retries are counted apart (header
-   ``x-erp-db-retries``) and after ``MAX_DB_RETRIES`` of them the message is
-   dead-lettered with the reason, so a persistent one (a missed migration) cannot
-   loop forever. The dead-letter copy drops ``x-erp-db-retries`` so that
-   ``replay_dead_letters`` starts it afresh.
+   says little about the message, so it never uses up attempts. It is first
+   retried in place, after each of the short pauses of ``DB_RETRY_PAUSES``
+   (0.1 s, 0.5 s, 2 s; the message stays unacked), so a blip of the database
+   (a failover, a killed connection) delays the event by a fraction of a second.
+   One that outlasts them is retried at the longest delay, counted apart (header
+   ``x-erp-db-retries``); after ``MAX_DB_RETRIES`` of those (720: six hours at
+   30 s) the message is dead-lettered with the reason, so a persistent one (a
+   missed migration) cannot loop forever. The dead-letter copy drops
+   ``x-erp-db-retries`` so that ``replay_dead_letters`` starts it afresh.
 
 Failures around the ack (step 3/4), and why nothing is lost or spun on:
 
@@ -86,7 +89,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
-from django.db.utils import InterfaceError, OperationalError
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu import Connection, Consumer, Producer
@@ -95,7 +98,7 @@ from kombu.mixins import ConsumerMixin
 from ..request_id import reset_request_id, set_request_id
 from . import broker, conf, envelope, liveness
 from .envelope import Event, PoisonMessage
-from .models import InboxEvent
+from .models import ConsumerProgress, InboxEvent
 from .registry import SUBSCRIPTIONS, EventType
 from .shutdown import Interrupted
 from .topology import Topology, is_amqp
@@ -112,6 +115,7 @@ DB_RETRIES = "x-erp-db-retries"
 
 NOT_BEFORE_SLACK = 300.0  # seconds a not-before may lie beyond the longest retry delay
 RESTART_PAUSE_MAX = 30.0
+PROGRESS_INTERVAL = 1.0  # seconds between two records of the consumer's progress
 
 
 def load_handlers(consumer: str, handlers: Mapping[EventType, Handler] | str | None = None) -> dict[EventType, Handler]:
@@ -246,6 +250,7 @@ class EventConsumer(ConsumerMixin):
         self.max_attempts = len(self.retry_delays) + 1
         self.db_retry_delay = max(self.retry_delays, default=0.0)
         self.max_db_retries = int(settings["MAX_DB_RETRIES"])
+        self.db_retry_pauses = [float(pause) for pause in settings["DB_RETRY_PAUSES"]]
         self.prefetch = prefetch or settings["PREFETCH"]
         self.using = using
         self.before_ack = before_ack  # test hook: runs after the commit, before the ack
@@ -256,6 +261,8 @@ class EventConsumer(ConsumerMixin):
         self.duplicates = 0
         self.dead_lettered = 0
         self.retried = 0
+        self.db_retried_in_place = 0
+        self._progress_noted_at = -math.inf
         self._restart_pause = 1.0
         self.alive = liveness.Heartbeat("consumer")
         self._connecting = False
@@ -292,7 +299,7 @@ class EventConsumer(ConsumerMixin):
                 conn.ensure_connection(
                     self.on_connection_error, self.connect_max_retries, callback=self._reconnect_tick
                 )
-                self.topology.declare(conn)
+                self.topology.declare(conn, migrate=[self.consumer_name])
             finally:
                 self._connecting = False
             self._close_publisher()
@@ -389,8 +396,9 @@ class EventConsumer(ConsumerMixin):
         except Exception as exc:  # e.g. RecursionError on absurdly nested JSON: as permanent as bad JSON
             self._dead_letter(message, f"unparseable message: {_describe(exc)}", attempt)
             return
+        self._note_progress(event)
         try:
-            applied = self._apply(event, handler)
+            applied = self._apply_riding_out_blips(event, handler)
         except (OperationalError, InterfaceError) as exc:
             self._reset_database()
             if db_retries >= self.max_db_retries:
@@ -431,8 +439,49 @@ class EventConsumer(ConsumerMixin):
         with contextlib.suppress(Exception):
             connections[self.using].close()
 
+    def _note_progress(self, event: Event) -> None:
+        """Record when an event was taken and when it occurred (``/metrics``' oldest waiting), once a second at most.
+
+        Best effort, outside any transaction: a failure here is the database's, which the
+        handler's own transaction meets next and which is retried there.
+        """
+        now = time.monotonic()
+        if now - self._progress_noted_at < PROGRESS_INTERVAL:
+            return
+        try:
+            ConsumerProgress.objects.using(self.using).update_or_create(
+                consumer=self.consumer_name, defaults={"taken_at": timezone.now(), "occurred_at": event.occurred_at}
+            )
+        except DatabaseError as exc:
+            logger.warning("event consumer: progress not recorded: %s", _describe(exc))
+            self._reset_database()
+        else:
+            self._progress_noted_at = now
+
     def _apply(self, event: Event, handler: Handler) -> bool:
         return apply_event(event, handler, consumer=self.consumer_name, using=self.using)
+
+    def _apply_riding_out_blips(self, event: Event, handler: Handler) -> bool:
+        """Apply ``event``, trying again in place after each pause of ``DB_RETRY_PAUSES`` on a database error.
+
+        Each try is a fresh transaction on a fresh connection (the inbox row went with the
+        rolled-back one). The error of the last try, or of one cut short by a stop, is raised
+        for the delay-queue retry.
+        """
+        for pause in [*self.db_retry_pauses, None]:
+            try:
+                return self._apply(event, handler)
+            except (OperationalError, InterfaceError) as exc:
+                if pause is None or self.should_stop:
+                    raise
+                self._reset_database()
+                logger.warning("event %s: database error, again in %ss: %s", event.event_id, pause, _describe(exc))
+                self.db_retried_in_place += 1
+                deadline = time.monotonic() + pause
+                while time.monotonic() < deadline and not self.should_stop:
+                    self.alive.beat()
+                    time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        raise AssertionError("unreachable: the last try returns or raises")
 
     # -- retries and dead letters ---------------------------------------
 

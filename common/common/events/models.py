@@ -59,3 +59,18 @@ class InboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer}: {self.event_type} v{self.version} {self.event_id}"
+
+
+class ConsumerProgress(models.Model):
+    """When ``consumer`` last took an event off its queue, and when that event occurred.
+
+    One row per consumer, written by the consumer at most once a second; ``/metrics``
+    reads it for the age of the oldest event waiting (``events.health.queue_report``).
+    """
+
+    consumer = models.CharField(max_length=100, primary_key=True)
+    taken_at = models.DateTimeField()
+    occurred_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: took an event of {self.occurred_at:%Y-%m-%d %H:%M:%S} at {self.taken_at:%H:%M:%S}"

@@ -177,6 +177,21 @@ class StockProgressData:
 
 
 @dataclass(frozen=True)
+class ReceiptLine:
+    item_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReceiptRefusedData:
+    """A purchase receipt inventory could not stock at all: ``items`` are its lines of items it does not have."""
+
+    order_id: uuid.UUID
+    receipt_id: uuid.UUID
+    items: tuple[ReceiptLine, ...]
+
+
+@dataclass(frozen=True)
 class StockLowData:
     item_id: uuid.UUID
     sku: str
@@ -246,6 +261,7 @@ STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", StockLowData)
 # A backorder-allowed order's stock: decided with some of it backordered, then each fill as stock arrives.
 STOCK_BACKORDERED = EventType("inventory.stock.backordered", 1, "inventory", StockProgressData)
 STOCK_FILLED = EventType("inventory.stock.filled", 1, "inventory", StockProgressData)
+RECEIPT_REFUSED = EventType("inventory.receipt.refused", 1, "inventory", ReceiptRefusedData)
 
 ALL: tuple[EventType, ...] = (
     CUSTOMER_CREATED,
@@ -269,6 +285,7 @@ ALL: tuple[EventType, ...] = (
     STOCK_LOW,
     STOCK_BACKORDERED,
     STOCK_FILLED,
+    RECEIPT_REFUSED,
 )
 
 _BY_KEY: dict[tuple[str, int], EventType] = {event_type.key: event_type for event_type in ALL}
@@ -296,7 +313,7 @@ SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
         STOCK_BACKORDERED,
         STOCK_FILLED,
     ),
-    "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED),
+    "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED, RECEIPT_REFUSED),
 }
 
 

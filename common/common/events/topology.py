@@ -2,7 +2,12 @@
 
 - ``erp.events``: durable topic exchange, routing key = event type.
 - ``<service>.events``: durable queue of each consuming service, bound to exactly
-  the types of ``registry.SUBSCRIPTIONS[service]``.
+  the types of ``registry.SUBSCRIPTIONS[service]``, with an explicit delivery limit
+  (``x-delivery-limit``, ``ERP_EVENTS["DELIVERY_LIMIT"]``) and dead-lettering to
+  ``<service>.events.dlq``: a message returned to the queue too often (one that kills
+  its consumer) is moved to the DLQ by the broker. RabbitMQ 4 gives every quorum queue
+  a limit of 20 and *drops* the message past it when no dead-letter exchange is set;
+  3.x has no default. With both set, 3.10+ and 4.x behave alike.
 - ``<service>.events.retry.<ms>ms``: one delay queue per entry of ``RETRY_DELAYS``
   (``x-message-ttl``), dead-lettering through the default exchange straight back to
   ``<service>.events`` (never through ``erp.events``: that would fan a retry out to
@@ -21,11 +26,18 @@ failure during the move cannot lose it (classic and at-most-once dead-lettering
 can). Consumers use a per-consumer prefetch, which is what quorum queues support.
 
 A queue that already exists under the same name with other arguments (a classic
-queue declared before this choice) makes RabbitMQ refuse the declaration
-(``PRECONDITION_FAILED``). :meth:`Topology.declare` then replaces it if it is empty
-and unused (``queue.delete`` with ``if_empty``/``if_unused``, atomic on the broker,
-so no message can be lost), and otherwise raises :class:`TopologyConflict` naming the
-queue and what to do.
+queue declared before this choice, a service queue from before its delivery limit)
+makes RabbitMQ refuse the declaration (``PRECONDITION_FAILED``); queue arguments
+never change in place. A service queue of the old shape is migrated by its own
+consumer (``declare(..., migrate=[consumer])``, :class:`QueueMigration`): its messages
+move, confirmed, through ``<service>.events.upgrade`` into the queue declared anew.
+Every other process (a relay, another service's consumer) goes on with it as it is,
+with a warning, until then. Any other queue is replaced if it is empty and unused
+(``queue.delete`` with ``if_empty``/``if_unused``, atomic on the broker for the
+classic queues an older release declared), and otherwise :class:`TopologyConflict`
+names the queue and what to do. This works over AMQP alone, on 3.10+ and 4.x: a
+RabbitMQ policy would need the management API, and any policy of higher priority an
+operator applies to the same queues would silently replace it.
 
 Every process that publishes or consumes calls :func:`declare` on each new
 connection, for every service, so no event is dropped for lack of a binding even
@@ -40,13 +52,18 @@ dead-lettering: there the consumer implements the delay itself (see
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 
-from amqp.exceptions import PreconditionFailed
-from kombu import Connection, Exchange, Queue, binding
+from amqp.exceptions import NotFound, PreconditionFailed, ResourceLocked
+from kombu import Connection, Exchange, Producer, Queue, binding
 
 from . import conf
 from .registry import SUBSCRIPTIONS
+
+logger = logging.getLogger("common.events.topology")
 
 EXCHANGE = "erp.events"
 QUORUM = {"x-queue-type": "quorum"}
@@ -71,15 +88,45 @@ class Topology:
     def retry_name(self, consumer: str, delay: float) -> str:
         return f"{self.queue_name(consumer)}.retry.{round(delay * 1000)}ms"
 
+    @cached_property
+    def delivery_limit(self) -> int:
+        # Read when a service queue is declared, not before: delete() works without Django settings.
+        return int(conf.get("DELIVERY_LIMIT"))
+
+    def upgrade_name(self, consumer: str) -> str:
+        return f"{self.queue_name(consumer)}.upgrade"
+
     def queue(self, consumer: str) -> Queue:
+        return self._bound_queue(
+            consumer,
+            self.queue_name(consumer),
+            {
+                **QUORUM,
+                "x-delivery-limit": self.delivery_limit,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.dlq_name(consumer),
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+
+    def legacy_queue(self, consumer: str) -> Queue:
+        """The service queue as releases before its delivery limit declared it."""
+        return self._bound_queue(consumer, self.queue_name(consumer), dict(QUORUM))
+
+    def upgrade_queue(self, consumer: str) -> Queue:
+        """Where a migration holds the service queue's messages (and new events) meanwhile."""
+        return self._bound_queue(consumer, self.upgrade_name(consumer), dict(QUORUM))
+
+    def _bound_queue(self, consumer: str, name: str, arguments: dict) -> Queue:
         if consumer not in SUBSCRIPTIONS:
             raise KeyError(f"unknown consumer {consumer!r}; known: {sorted(SUBSCRIPTIONS)}")
         return Queue(
-            self.queue_name(consumer),
+            name,
             # One binding per routing key: two versions of a type share their name.
-            bindings=[binding(self.exchange, routing_key=name) for name in subscribed_names(consumer)],
+            bindings=[binding(self.exchange, routing_key=key) for key in subscribed_names(consumer)],
             durable=True,
-            queue_arguments=dict(QUORUM),
+            queue_arguments=arguments,
         )
 
     def retry_queues(self, consumer: str) -> list[Queue]:
@@ -105,11 +152,13 @@ class Topology:
     def queues(self, consumer: str) -> list[Queue]:
         return [self.queue(consumer), *self.retry_queues(consumer), self.dlq(consumer)]
 
-    def declare(self, connection: Connection, consumers: Iterable[str] | None = None) -> None:
+    def declare(self, connection: Connection, consumers: Iterable[str] | None = None, *, migrate=()) -> None:
         """Declare the exchange and every service's queues (idempotent; bounded by the socket timeouts).
 
         On a channel of its own: a refused declaration closes its channel, and the
         caller's default channel (its producer, its consumers) must not go with it.
+        ``migrate`` names the consumers whose service queue this caller may migrate
+        (its own consumer): see the module docstring.
         """
         channel = connection.channel()
         try:
@@ -120,22 +169,38 @@ class Topology:
                         queue.declare(channel=channel)
                     except PreconditionFailed as exc:
                         channel = connection.channel()  # the refusal closed the other one
-                        self._replace(channel, queue, exc)
+                        self._replace(connection, consumer, queue, exc, migrate=consumer in migrate)
+                if consumer in migrate and is_amqp(connection):
+                    QueueMigration(self, connection, consumer).finish()
         finally:
             with contextlib.suppress(Exception):
                 channel.close()
 
-    def _replace(self, channel, queue: Queue, refusal: Exception) -> None:
-        """Replace a queue declared with other arguments if it is empty and unused, else raise."""
+    def _replace(self, connection: Connection, consumer: str, queue: Queue, refusal: Exception, *, migrate: bool):
+        """Migrate or keep a service queue of an older shape; replace any other queue if it is empty and unused."""
+        if queue.name == self.queue_name(consumer):
+            if migrate:
+                QueueMigration(self, connection, consumer).run()
+                return
+            try:
+                with _channel(connection) as channel:
+                    self.legacy_queue(consumer).declare(channel=channel)  # refused unless of the old shape
+            except PreconditionFailed:
+                pass
+            else:
+                logger.warning("queue %s has no delivery limit yet: its consumer migrates it", queue.name)
+                return
         try:
-            channel.queue_delete(queue.name, if_unused=True, if_empty=True)
+            # Atomic on the broker for a classic queue (what an older release declared).
+            with _channel(connection) as channel:
+                channel.queue_delete(queue.name, if_unused=True, if_empty=True)
+                queue.declare(channel=channel)
         except PreconditionFailed:
             raise TopologyConflict(
                 f"queue {queue.name!r} exists with other arguments ({refusal}) and still holds messages or "
                 "consumers: once it is drained and its consumers are stopped, delete it and start again "
                 "(it is then declared as a quorum queue)"
             ) from None
-        queue.declare(channel=channel)
 
     def delete(self, connection: Connection, consumers: Iterable[str] | None = None) -> None:
         """Delete what :meth:`declare` made (tests and benchmarks, on their private prefix)."""
@@ -143,9 +208,148 @@ class Topology:
             raise RuntimeError("refusing to delete the unprefixed production topology")
         channel = connection.default_channel
         for consumer in SUBSCRIPTIONS if consumers is None else consumers:
-            for queue in self.queues(consumer):
-                queue.bind(channel).delete()
+            retries = [self.retry_name(consumer, delay) for delay in self.retry_delays]
+            for name in [self.queue_name(consumer), *retries, self.dlq_name(consumer), self.upgrade_name(consumer)]:
+                channel.queue_delete(name)
         self.exchange.bind(channel).delete()
+
+
+class QueueMigration:
+    """Move a service queue of an older shape to the current one, losing no message.
+
+    Queue arguments never change in place, and a quorum queue cannot be deleted "only if
+    empty" (RabbitMQ refuses ``if-empty``/``if-unused`` for them), so the consumer that
+    owns the queue does it, under a broker-side lock (an exclusive queue: one migration at
+    a time among its replicas), never while a consumer of the previous release reads it:
+
+    1. Declare ``<service>.events.upgrade`` with the queue's bindings, then unbind the old
+       queue: new events land in the holding queue only.
+    2. Wait until the service's delay queues are empty: an expiring retry is routed to the
+       old queue by name (at least once: it waits in its delay queue while there is none).
+    3. Move every message of the old queue to the holding queue, each copy confirmed by the
+       broker before its original is acked (a crash leaves a message in one queue or, at
+       worst, in both: a duplicate the inbox recognises), then delete the old queue and
+       declare it anew.
+    4. :meth:`finish`: unbind the holding queue, move its messages back, delete it. Every
+       later declare by the consumer runs it too, so an interrupted migration ends.
+    """
+
+    def __init__(self, topology: Topology, connection: Connection, consumer: str):
+        self.topology = topology
+        self.connection = connection
+        self.consumer = consumer
+        self.name = topology.queue_name(consumer)
+        self.holding = topology.upgrade_name(consumer)
+
+    def run(self) -> None:
+        with self._lock():
+            with _channel(self.connection) as channel:
+                readers = channel.queue_declare(self.name, passive=True).consumer_count
+            if readers:
+                logger.warning("queue %s: %s older consumer(s) read it; migrated once they stop", self.name, readers)
+                return
+            try:
+                with _channel(self.connection) as channel:
+                    self.topology.queue(self.consumer).declare(channel=channel)
+                return  # another replica migrated it while this one waited for the lock
+            except PreconditionFailed:
+                pass
+            with _channel(self.connection) as channel:
+                self.topology.upgrade_queue(self.consumer).declare(channel=channel)
+                for key in subscribed_names(self.consumer):
+                    channel.queue_unbind(self.name, self.topology.exchange.name, key)
+            self._wait_for_delay_queues(max(self.topology.retry_delays, default=0.0) + 5.0)
+            moved = self._move(self.name, self.holding)
+            with _channel(self.connection) as channel:
+                lost = channel.queue_delete(self.name)
+                self.topology.queue(self.consumer).declare(channel=channel)
+            if lost:  # nothing routes to it any more: only a publisher outside the platform could
+                logger.error("queue %s: %s message(s) arrived while it was being migrated", self.name, lost)
+            logger.warning("queue %s migrated to its delivery limit and dead-lettering (%s moved)", self.name, moved)
+        self.finish()
+
+    def finish(self) -> None:
+        """Move what the holding queue has back to the service queue, then delete it (nothing if absent)."""
+        try:
+            with _channel(self.connection) as channel:
+                channel.queue_declare(self.holding, passive=True)
+        except NotFound:
+            return
+        with _channel(self.connection) as channel:
+            for key in subscribed_names(self.consumer):
+                channel.queue_unbind(self.holding, self.topology.exchange.name, key)
+        self._move(self.holding, self.name)
+        with _channel(self.connection) as channel:
+            channel.queue_delete(self.holding)
+
+    @contextlib.contextmanager
+    def _lock(self):
+        """Hold ``<queue>.migrating``, an exclusive queue: a second holder is refused (RESOURCE_LOCKED)."""
+        lock = f"{self.name}.migrating"
+        channel = self.connection.channel()
+        try:
+            try:
+                channel.queue_declare(lock, exclusive=True, auto_delete=True)
+            except ResourceLocked:
+                raise TopologyConflict(f"queue {self.name!r} is being migrated by another consumer") from None
+            yield
+            channel.queue_delete(lock)
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
+
+    def _wait_for_delay_queues(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for queue in self.topology.retry_queues(self.consumer):
+            while True:
+                try:
+                    with _channel(self.connection) as channel:
+                        waiting = channel.queue_declare(queue.name, passive=True).message_count
+                except NotFound:
+                    waiting = 0
+                if not waiting:
+                    break
+                if time.monotonic() > deadline:
+                    raise TopologyConflict(
+                        f"queue {queue.name!r} still holds retries: migration of {self.name!r} retried"
+                    )
+                time.sleep(0.5)
+
+    def _move(self, source: str, target: str) -> int:
+        options = {**self.connection.transport_options, "confirm_publish": True}
+        moved = 0
+        with self.connection.clone(transport_options=options) as publisher, _channel(self.connection) as channel:
+            producer = Producer(publisher.default_channel)
+            while (message := Queue(source).bind(channel).get(no_ack=False)) is not None:
+                properties = message.properties or {}
+                producer.publish(
+                    message.body,
+                    exchange="",
+                    routing_key=target,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    delivery_mode=2,
+                    message_id=properties.get("message_id"),
+                    correlation_id=properties.get("correlation_id"),
+                    timestamp=properties.get("timestamp"),
+                    headers={k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"},
+                    mandatory=True,
+                    retry=False,
+                )
+                message.ack()
+                moved += 1
+        return moved
+
+
+@contextlib.contextmanager
+def _channel(connection: Connection):
+    """A channel of its own for one step: a refusal closes only it."""
+    channel = connection.channel()
+    try:
+        yield channel
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
 
 
 def subscribed_names(consumer: str) -> list[str]:

@@ -130,6 +130,11 @@ LANGUAGE_CODE = "en-us"
 APPEND_SLASH = False
 # Bodies over this are a 413 (common.middleware.RequestBodyMiddleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ERP_MAX_BODY_BYTES", 1024 * 1024)
+# ... except on the CSV imports (contract §2), which take up to ERP_MAX_IMPORT_BODY_BYTES: the API's
+# (/items/import at a service, /api/items/import at the gateway) and the admins' import pages
+# (.../item/import/). Matched with re.search on the path each server sees (common.wsgi.body_limit).
+IMPORT_BODY_PATHS = r"(?:^|/)(?:items|customers|vendors)/import$|/(?:item|customer|vendor)/import/$"
+IMPORT_MAX_BODY_BYTES = env_int("ERP_MAX_IMPORT_BODY_BYTES", 16 * 1024 * 1024)
 STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = DEBUG
 

@@ -1,12 +1,13 @@
-"""contact_svc, inventory_svc and auth_svc faked at the HTTP edge, for the tests of the order services.
+"""contact_svc, inventory_svc, auth_svc (and sales_svc, purchase_svc) faked at the HTTP edge.
 
 :class:`FakeServices` is a real (tiny) HTTP server on a free port answering the calls
 orders make (``/service-token``, ``GET /customers/{id}``, ``GET /vendors/{id}``,
-``POST /internal/items/lookup``, ``POST /internal/stock/availability``) from
-dictionaries a test fills in, and recording every request, so the real
-:class:`common.http.ServiceClient` (pool, token, timeouts, error mapping) is what the
-tests exercise. ``delay`` makes it slow; pointing the settings at a closed port makes a
-service unreachable.
+``POST /internal/items/lookup``, ``POST /internal/stock/availability``), and the order
+services' ``GET /internal/<kind>/{id}/orders`` that inventory and contact ask before a
+delete (no order by default; ``use(path, order_ids)``), from dictionaries a test fills
+in, and recording every request, so the real :class:`common.http.ServiceClient` (pool,
+token, timeouts, error mapping) is what the tests exercise. ``delay`` makes it slow;
+pointing the settings at a closed port makes a service unreachable.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def _ok(data) -> dict:
 
 class FakeServices(ThreadingHTTPServer):
     daemon_threads = True
+    # The race tests call it from 20 threads at once: socketserver's backlog of 5 made connects time out.
+    request_queue_size = 64
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -40,6 +43,7 @@ class FakeServices(ThreadingHTTPServer):
         self.request_ids: list[tuple[str, str | None]] = []
         self.delay = 0.0
         self.status_override: dict[str, int] = {}
+        self.orders_using: dict[str, list[str]] = {}
 
     @property
     def url(self) -> str:
@@ -56,6 +60,10 @@ class FakeServices(ThreadingHTTPServer):
         self.items[item_id] = {"id": item_id, "sku": sku, "name": name, "unit_price": Decimal(unit_price)}
         self.stock[item_id] = stock
         return item_id
+
+    def use(self, path: str, order_ids: list[str]) -> None:
+        """Make the order service answer ``path`` (``/internal/items/{id}/orders``) with these orders."""
+        self.orders_using[path] = order_ids
 
     def calls(self, path: str) -> list[dict | None]:
         """Return the bodies of the requests made to ``path`` (None for a GET)."""
@@ -94,6 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
         forced = self._begin(None)
         if forced:
             return self._answer(forced, {"status": forced})
+        if self.path.startswith("/internal/") and self.path.endswith("/orders"):
+            order_ids = self.server.orders_using.get(self.path, [])
+            return self._answer(200, _ok({"count": len(order_ids), "order_ids": order_ids[:5]}))
         parts = self.path.strip("/").split("/")
         if len(parts) == 2 and parts[0] in self.server.contacts:
             contact = self.server.contacts[parts[0]].get(parts[1])

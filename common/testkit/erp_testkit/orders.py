@@ -42,6 +42,25 @@ def services(fake_services, settings):
 
 
 @pytest.fixture
+def order_services(fake_services, settings):
+    """The fake sales and purchase services (and auth's service token), for the owners of an order's references.
+
+    inventory_svc and contact_svc ask them before a delete (common.uses); no order uses anything
+    until the test says so with ``order_services.use(path, order_ids)``.
+    """
+    fake_services.reset()
+    settings.ERP = {
+        **settings.ERP,
+        "AUTH_SERVICE_URL": fake_services.url,
+        "SALES_SERVICE_URL": fake_services.url,
+        "PURCHASE_SERVICE_URL": fake_services.url,
+        "SERVICE_SECRET": "test-secret",
+        "HTTP_TIMEOUT": 0.5,
+    }
+    return fake_services
+
+
+@pytest.fixture
 def outbox():
     """Return the events written so far as ``(event_type, data)``, oldest first, money as Decimal."""
 

@@ -46,7 +46,8 @@ def test_persistent_database_error_is_dead_lettered_after_max_db_retries_at_the_
     postgres, background, settings, topology, amqp_url
 ):
     # given: a database error that never goes away (a missed migration), at most 3 database retries
-    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "MAX_DB_RETRIES": 3}
+    # (no in-place retries: test_operations covers those)
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "MAX_DB_RETRIES": 3, "DB_RETRY_PAUSES": []}
     calls: list[tuple[float, int]] = []
 
     def missing_table(event):

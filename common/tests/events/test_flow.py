@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
 from common.events.consumer import ATTEMPT, REASON, EventConsumer
-from common.events.management.commands.replay_dead_letters import replay_dead_letters
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
@@ -203,20 +204,45 @@ def test_poison_messages_go_to_the_dlq_with_reason_and_consumer_goes_on(
     assert failed.headers["x-erp-routing-key"] == "sales.order.confirmed"
 
 
-def test_replay_dead_letters_reprocesses_them(postgres, background, topology, amqp_url, monkeypatch):
-    # given: a dead-lettered event whose handler has since been fixed
-    failing = publish_confirmed(seq=5, behaviour="fail-always")
+@pytest.mark.parametrize("service", ["inventory", "sales", "purchase"])
+def test_replay_dead_letters_dry_run_as_documented_lists_the_service_s_dead_letters(
+    service, events_settings, settings, topology, amqp_url
+):
+    # given: a service named only by SERVICE_NAME (as every consuming service), one dead letter in its DLQ
+    settings.SERVICE_NAME = service
+    assert "CONSUMER" not in settings.ERP_EVENTS
+    with Connection(amqp_url) as conn:
+        Producer(conn.default_channel).publish(
+            b"{}", exchange="", routing_key=topology.dlq_name(service), message_id="m-1",
+            headers={REASON: "bad JSON"}, retry=False,
+        )  # fmt: skip
+    out = io.StringIO()
+    # when: make manage SERVICE=<service> CMD="replay_dead_letters --dry-run"
+    call_command("replay_dead_letters", "--dry-run", stdout=out)
+    # then: listed, and left where it was
+    assert out.getvalue() == "m-1: bad JSON\nwould move 1 message(s)\n"
+    wait_until(lambda: queue_depth(amqp_url, topology.dlq_name(service)) == 1)
+
+
+def test_replay_dead_letters_command_replays_a_fixed_poison_message(
+    postgres, background, settings, topology, amqp_url, monkeypatch
+):
+    # given: the consumer dead-lettered an event its handler refused
+    poisoned = publish_confirmed(seq=7, behaviour="fail-always")
     worker = background.consumer()
     background.relay()
     wait_until(lambda: worker.dead_lettered == 1, timeout=20)
     assert _effects() == 0
+    # and the handler is fixed
     monkeypatch.setitem(worker.handlers, registry.SALES_ORDER_CONFIRMED, _always_apply)
-    # when
-    moved = replay_dead_letters(consumer="inventory", out=lambda line: None)
-    # then
-    assert moved == 1
+    settings.SERVICE_NAME = "inventory"  # the consumer named by SERVICE_NAME alone, as in inventory_svc
+    out = io.StringIO()
+    # when: make manage SERVICE=inventory CMD="replay_dead_letters"
+    call_command("replay_dead_letters", stdout=out)
+    # then: applied once, the DLQ empty
+    assert out.getvalue().endswith("moved 1 message(s)\n")
     wait_until(lambda: _effects() == 1)
-    assert AppliedEffect.objects.get().event_id == failing.event_id
+    assert AppliedEffect.objects.get().event_id == poisoned.event_id
     assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
 
 

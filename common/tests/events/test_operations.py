@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import socket
 
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import timezone
+from kombu import Connection, Producer
 from rest_framework.test import APIClient
 
 from common import health
 from common.events import registry
-from common.events.models import InboxEvent, OutboxEvent
+from common.events.models import ConsumerProgress, InboxEvent, OutboxEvent
+from common.events.topology import Topology
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
 from tests.events.testapp.handlers import record_effect
@@ -50,6 +53,7 @@ def test_ready_reports_the_backlog_and_an_unreachable_broker_without_going_unrea
     OutboxEvent.objects.filter(id=first.id).update(occurred_at=timezone.now() - dt.timedelta(seconds=90))
     settings.BROKER_URL = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
     health._broker_cache = (0.0, "")
+    wait_until(lambda: health.broker_status() != "down: timeout", message="a broker probe")  # may outlast a request
     # when
     response = APIClient().get("/health/ready")
     # then: ready (the database answers); the broker and the backlog are reported
@@ -92,6 +96,30 @@ def test_prune_events_deletes_only_old_sent_rows_and_inbox_records(events_settin
     assert list(InboxEvent.objects.values_list("event_id", flat=True)) == [sent_new.event_id]
 
 
+def test_a_database_blip_is_retried_in_place_not_through_the_longest_delay(postgres, background, settings):
+    # given: the database drops the handler's connection once (a failover, a terminated backend)
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "DB_RETRY_PAUSES": [0.05, 0.1]}
+    failures = []
+
+    def blip(event):
+        if not failures:
+            failures.append(event.attempt)
+            raise OperationalError("terminating connection due to administrator command")
+        record_effect(event)
+
+    worker = background.consumer(handlers={registry.SALES_ORDER_CONFIRMED: blip})
+    background.relay()
+    # when
+    publish_confirmed(seq=1)
+    # then: applied by the same delivery's second try; no copy went through a delay queue
+    wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20)
+    assert failures == [1]
+    assert worker.db_retried_in_place == 1
+    assert worker.retried == 0
+    assert AppliedEffect.objects.get().attempt == 1
+    assert InboxEvent.objects.count() == 1
+
+
 def test_database_error_is_retried_without_using_up_attempts(postgres, background):
     # given: the database "fails" twice, more than a handler failure would be allowed (2 retries)
     failures = []
@@ -110,3 +138,48 @@ def test_database_error_is_retried_without_using_up_attempts(postgres, backgroun
     wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20)
     assert failures == [1, 1, 1]
     assert AppliedEffect.objects.get().attempt == 1
+
+
+def test_metrics_show_the_queue_the_dead_letters_and_the_oldest_waiting_event(events_settings, settings, amqp_url):
+    # given: inventory's consumer, stopped 120 s ago after taking an event 5 s old; 3 events wait, 2 dead letters
+    settings.ERP_EVENTS = {
+        **settings.ERP_EVENTS,
+        "CONSUMER": "inventory",
+        "HANDLERS": "tests.events.testapp.handlers.HANDLERS",
+    }
+    topology = Topology()
+    now = timezone.now()
+    ConsumerProgress.objects.create(
+        consumer="inventory", taken_at=now - dt.timedelta(seconds=120), occurred_at=now - dt.timedelta(seconds=125)
+    )
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.default_channel)
+        for queue, count in ((topology.queue_name("inventory"), 3), (topology.dlq_name("inventory"), 2)):
+            for _ in range(count):
+                producer.publish(b"{}", exchange="", routing_key=queue)
+    health._broker_cache = (0.0, "")
+    wait_until(lambda: health.broker_status() == "ok", message="a broker probe")
+    # when
+    metrics = APIClient().get("/metrics").content.decode()
+    # then
+    queue, dlq = topology.queue_name("inventory"), topology.dlq_name("inventory")
+    assert f'erp_events_queue_messages{{queue="{queue}"}} 3.0' in metrics
+    assert f'erp_events_queue_consumers{{queue="{queue}"}} 0.0' in metrics
+    assert f'erp_events_dead_letters{{queue="{dlq}"}} 2.0' in metrics
+    age = re.search(rf'^erp_events_oldest_waiting_age_seconds{{queue="{re.escape(queue)}"}} (\S+)$', metrics, re.M)
+    assert 120 <= float(age.group(1)) < 180
+    health._broker_cache = (0.0, "")
+
+
+def test_the_consumer_records_when_it_took_an_event_and_when_that_occurred(postgres, background):
+    # given
+    background.consumer()
+    background.relay()
+    # when
+    row = publish_confirmed(seq=1)
+    # then
+    wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20)
+    progress = ConsumerProgress.objects.get()
+    assert progress.consumer == "inventory"
+    assert progress.occurred_at == row.occurred_at
+    assert row.occurred_at <= progress.taken_at <= timezone.now()

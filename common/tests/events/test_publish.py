@@ -238,6 +238,7 @@ def test_registry_declares_every_contract_event_once_with_its_data():
         "inventory.stock.low": ("item_id", "sku", "quantity", "reorder_level"),
         "inventory.stock.backordered": moved,
         "inventory.stock.filled": moved,
+        "inventory.receipt.refused": ("order_id", "receipt_id", "items"),
     }
     assert registry.SALES_ORDER_CONFIRMED.fields == ("order_id", "customer_id", "total_amount", "items")
     assert registry.PURCHASE_ORDER_RECEIVED.fields == ("order_id", "vendor_id", "total_amount", "items")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from amqp.exceptions import PreconditionFailed
+from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Producer
 
+from common.events.management.commands.replay_dead_letters import dead_letter_reason
 from common.events.topology import QUORUM, Topology, TopologyConflict
 from erp_testkit.broker import drain, queue_depth
 from erp_testkit.faults import wait_until
@@ -54,7 +55,7 @@ def test_an_empty_classic_queue_of_the_same_name_is_replaced(events_settings, am
         topology.declare(conn, ["purchase"])
         Producer(conn.default_channel).publish(b"{}", exchange=topology.exchange, routing_key="contact.vendor.created")
     # then: a quorum queue, bound again (a publish without confirms lands a moment later)
-    assert _is_quorum(amqp_url, topology.queue_name("purchase"))
+    assert _is_quorum(amqp_url, topology.queue_name("purchase"), topology.queue("purchase").queue_arguments)
     wait_until(lambda: queue_depth(amqp_url, topology.queue_name("purchase")) == 1, timeout=5)
 
 
@@ -72,3 +73,98 @@ def test_a_classic_queue_holding_messages_is_kept_and_named_in_a_clear_error(eve
         topology.declare(conn, ["purchase"])
     # and nothing was lost
     assert [message.body for message in drain(amqp_url, name)] == [b"kept"]
+
+
+def _publish(amqp_url: str, topology: Topology, *bodies: bytes) -> None:
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.default_channel)
+        for body in bodies:
+            producer.publish(body, exchange=topology.exchange, routing_key="contact.vendor.created")
+
+
+def test_a_message_redelivered_past_the_delivery_limit_lands_in_the_dlq(events_settings, settings, amqp_url):
+    # given: service queues with a delivery limit of 2, and one message in purchase's
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "DELIVERY_LIMIT": 2}
+    topology = Topology()
+    with Connection(amqp_url) as conn:
+        topology.delete(conn, ["purchase"])
+        topology.declare(conn, ["purchase"])
+    _publish(amqp_url, topology, b"kills its consumer")
+    # when: every delivery of it is returned to the queue (what a consumer killed mid-message amounts to)
+    returned = 0
+    with Connection(amqp_url) as conn:
+        queue = topology.queue("purchase").bind(conn.default_channel)
+        for _ in range(10):
+            message = queue.get(no_ack=False)
+            if message is None:
+                break
+            message.reject(requeue=True)
+            returned += 1
+    # then: the broker moved it to the DLQ after its third delivery, saying why
+    assert returned == 3
+    wait_until(lambda: queue_depth(amqp_url, topology.dlq_name("purchase")) == 1, timeout=5)
+    (letter,) = drain(amqp_url, topology.dlq_name("purchase"))
+    assert letter.body == b"kills its consumer"
+    assert letter.headers["x-first-death-reason"] == "delivery_limit"
+    assert letter.headers["x-first-death-queue"] == topology.queue_name("purchase")
+    assert queue_depth(amqp_url, topology.queue_name("purchase")) == 0
+    assert dead_letter_reason(letter.headers) == (
+        f"dead-lettered by the broker: delivery_limit in {topology.queue_name('purchase')}"
+    )
+
+
+def _old_release_queue(amqp_url: str, topology: Topology, consumer: str, *bodies: bytes) -> None:
+    """The service queue as a release before the delivery limit left it: bound, holding ``bodies``."""
+    with Connection(amqp_url) as conn:
+        topology.delete(conn, [consumer])
+        topology.exchange.declare(channel=conn.default_channel)
+        topology.legacy_queue(consumer).declare(channel=conn.default_channel)
+    _publish(amqp_url, topology, *bodies)
+    assert queue_depth(amqp_url, topology.queue_name(consumer)) == len(bodies)
+
+
+def test_a_populated_service_queue_of_the_old_shape_is_migrated_by_its_consumer_losing_nothing(
+    events_settings, amqp_url
+):
+    # given: purchase's queue from an earlier release, three events waiting in it
+    topology = Topology()
+    name = topology.queue_name("purchase")
+    _old_release_queue(amqp_url, topology, "purchase", b"1", b"2", b"3")
+    # when: another process (a relay) declares the topology
+    with Connection(amqp_url) as conn:
+        topology.declare(conn, ["purchase"])
+    # then: it goes on with the queue as it is
+    assert _is_quorum(amqp_url, name, topology.legacy_queue("purchase").queue_arguments)
+    assert queue_depth(amqp_url, name) == 3
+    # when: purchase's consumer declares it
+    with Connection(amqp_url) as conn:
+        topology.declare(conn, ["purchase"], migrate=["purchase"])
+    # then: the queue has its delivery limit and dead-lettering, the three events in order, still bound
+    assert _is_quorum(amqp_url, name, topology.queue("purchase").queue_arguments)
+    _publish(amqp_url, topology, b"4")
+    wait_until(lambda: queue_depth(amqp_url, name) == 4, timeout=5)
+    assert [message.body for message in drain(amqp_url, name)] == [b"1", b"2", b"3", b"4"]
+    with Connection(amqp_url) as conn, pytest.raises(NotFound):
+        conn.default_channel.queue_declare(topology.upgrade_name("purchase"), passive=True)
+
+
+def test_a_service_queue_an_older_consumer_still_reads_is_migrated_only_once_it_stops(events_settings, amqp_url):
+    # given: purchase's queue of the old shape with one event, read by a consumer of the previous release
+    topology = Topology()
+    name = topology.queue_name("purchase")
+    _old_release_queue(amqp_url, topology, "purchase", b"1")
+    with Connection(amqp_url) as older:
+        older.default_channel.basic_qos(0, 1, False)
+        older.default_channel.basic_consume(name, callback=lambda message: None)
+        # when: the new release's consumer declares it
+        with Connection(amqp_url) as conn:
+            topology.declare(conn, ["purchase"], migrate=["purchase"])
+        # then: left as it is
+        assert _is_quorum(amqp_url, name, topology.legacy_queue("purchase").queue_arguments)
+    # when: the older consumer is gone (its unacked event back in the queue) and the new one connects again
+    wait_until(lambda: queue_depth(amqp_url, name) == 1, timeout=5)
+    with Connection(amqp_url) as conn:
+        topology.declare(conn, ["purchase"], migrate=["purchase"])
+    # then: migrated, the event kept
+    assert _is_quorum(amqp_url, name, topology.queue("purchase").queue_arguments)
+    assert [message.body for message in drain(amqp_url, name)] == [b"1"]

@@ -65,8 +65,8 @@ class GadgetDetailView(UUIDLookupMixin, generics.RetrieveDestroyAPIView):
     queryset = Gadget.objects.all()
     serializer_class = GadgetSerializer
     required_permissions = {"get": "items.read", "delete": "items.delete"}
-    # The internal read other services make with their service token.
-    service_actions = ("get",)
+    # The internal read sales and purchase make with their service tokens.
+    service_actions = {"get": frozenset({"sales", "purchase"})}
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)

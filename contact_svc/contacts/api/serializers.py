@@ -24,6 +24,9 @@ class ContactSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, help_text="Stored lower-cased; unique within its kind.")
     phone = serializers.CharField(max_length=50, allow_blank=True, default="")
     address = serializers.CharField(max_length=500, allow_blank=True, default="")
+    active = serializers.BooleanField(
+        default=True, help_text="False: archived. Its orders still complete; no new order may name it."
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 

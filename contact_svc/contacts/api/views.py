@@ -2,8 +2,8 @@
 
 Views parse, call one selector or service, render (common.views.ServiceModelViewSet);
 filtering is the global backends' (common.filters). Roles come from common.roles through
-``required_permissions``; service tokens may only read one contact (``retrieve``) or
-several by id (``lookup``), the internal reads other services make.
+``required_permissions``; service tokens of sales and purchase may only read one contact
+(``retrieve``) or several by id (``lookup``), the internal reads those services make.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from common.csvviews import CsvImportExportMixin, export_schema, import_schema
 from common.roles import roles_text
 from common.views import ServiceModelViewSet
 from contacts.filters import ORDERING_FIELDS, SEARCH_FIELDS, ContactFilter
+from contacts.imports import COLUMNS, contact_export, contact_import
 from contacts.kinds import CUSTOMER, VENDOR, ContactKind
 from contacts.selectors import contact_list, contact_list_by_ids
 from contacts.services import contact_create, contact_delete, contact_update
@@ -30,10 +32,12 @@ from .serializers import (
 )
 
 READ, WRITE, DELETE = "contacts.read", "contacts.write", "contacts.delete"
-SERVICE_ACTIONS = ("retrieve", "lookup")
+# The internal reads, and who makes them: the order services check an order's party.
+ORDER_SERVICES = frozenset({"sales", "purchase"})
+SERVICE_ACTIONS = {"retrieve": ORDER_SERVICES, "lookup": ORDER_SERVICES}
 
 
-class ContactViewSet(ServiceModelViewSet):
+class ContactViewSet(CsvImportExportMixin, ServiceModelViewSet):
     """The contacts of one ``kind``; a subclass per kind names it and its serializer."""
 
     kind: ClassVar[ContactKind]
@@ -49,11 +53,19 @@ class ContactViewSet(ServiceModelViewSet):
         "update": WRITE,
         "partial_update": WRITE,
         "destroy": DELETE,
+        "import_csv": WRITE,
+        "export_csv": READ,
     }
     service_actions = SERVICE_ACTIONS
 
     def get_queryset(self):
         return contact_list(kind=self.kind)
+
+    def csv_import(self, *, data, dry_run):
+        return contact_import(kind=self.kind, data=data, dry_run=dry_run)
+
+    def csv_export(self, queryset):
+        return contact_export(contacts=queryset)
 
     def perform_create(self, serializer):
         serializer.instance = contact_create(kind=self.kind, **serializer.validated_data)
@@ -72,11 +84,15 @@ class ContactViewSet(ServiceModelViewSet):
         contacts = contact_list_by_ids(kind=self.kind, ids=query.validated_data["ids"])
         return Response(self.get_serializer(contacts, many=True).data)
 
+    @property
+    def csv_filename(self) -> str:
+        return f"{self.kind.plural}.csv"
+
 
 def _roles(permission: str, *, service: bool = False) -> str:
     text = roles_text(permission)
     if service:
-        text += " Service tokens are accepted too (internal read by other services)."
+        text += " Service tokens of sales and purchase are accepted too (their internal read)."
     return text
 
 
@@ -152,6 +168,15 @@ def contact_schema(kind: ContactKind, serializer: type[ContactSerializer]) -> di
             description=_roles(DELETE),
             responses={204: None},
         ),
+        import_csv=import_schema(
+            noun=plural,
+            columns=",".join(COLUMNS),
+            key="email",
+            extra=f"`name` and `email` are required for a new {kind.name}; each row is created or updated as "
+            "`POST` or `PATCH` would, with the same events. ",
+            roles=_roles(WRITE),
+        ),
+        export_csv=export_schema(noun=plural, roles=_roles(READ)),
     )
 
 

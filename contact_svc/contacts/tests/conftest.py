@@ -7,6 +7,9 @@ import pytest
 from common.events.models import OutboxEvent
 from contacts.kinds import KINDS, ContactKind
 
+# sales_svc and purchase_svc, asked before a contact is deleted (common.uses): faked for every test.
+from erp_testkit.orders import fake_services, order_services  # noqa: F401
+
 from .factories import FACTORIES
 
 
@@ -36,3 +39,9 @@ def url(kind):
 def outbox():
     """Return the outbox rows written so far, oldest first."""
     return lambda: list(OutboxEvent.objects.order_by("id"))
+
+
+@pytest.fixture(autouse=True)
+def _order_services(request):
+    """No order uses any contact unless the test says so (``order_services.use``)."""
+    return request.getfixturevalue("order_services")

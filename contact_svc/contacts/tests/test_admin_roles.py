@@ -11,7 +11,7 @@ from erp_testkit.admin import ADMIN_ONLY_PAGES, admin_grants
 
 pytestmark = pytest.mark.django_db
 
-EDIT = {"view", "add", "change"}
+EDIT = {"view", "add", "change", "export_csv"}
 DELETE = {"delete", "delete_selected"}
 
 

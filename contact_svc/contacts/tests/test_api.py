@@ -24,6 +24,7 @@ def body(contact) -> dict:
         "email": contact.email,
         "phone": contact.phone,
         "address": contact.address,
+        "active": contact.active,
         "created_at": contact.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": contact.updated_at.isoformat().replace("+00:00", "Z"),
     }
@@ -414,6 +415,34 @@ def test_service_token_is_403_everywhere_else(kind, url, make, as_service, outbo
     assert response.json()["error"]["type"] == "forbidden"
     assert snapshot(kind) == before
     assert outbox() == []
+
+
+@pytest.mark.parametrize("caller", ["gateway", "auth", "inventory", "contact"])
+@pytest.mark.parametrize("suffix", ["/ID", "/lookup?ids=ID"])
+def test_only_the_order_services_tokens_read_a_contact(kind, url, make, caller, suffix):
+    # given
+    contact = make()
+
+    # when: the service token of a service that never reads contacts (the gateway's rides on every auth request)
+    response = auth_client(None, token_type="service", user_id=caller).get(
+        url() + suffix.replace("ID", str(contact.id))
+    )
+
+    # then
+    assert response.status_code == 403
+    assert response.json()["error"]["type"] == "forbidden"
+
+
+def test_purchase_s_token_reads_a_contact_too(kind, url, make):
+    # given
+    contact = make()
+
+    # when
+    response = auth_client(None, token_type="service", user_id="purchase").get(url(contact.id))
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"]["id"] == str(contact.id)
 
 
 def test_user_token_without_a_known_role_is_401(kind, url):

@@ -37,7 +37,7 @@ def test_list_is_newest_first_with_meta(kind, url, make, as_im):
     assert names(response) == ["new", "middle", "old"]
     assert payload["meta"] == {"total": 3, "limit": 10, "offset": 0}
     assert payload["status"] == 200
-    assert set(payload["data"][0]) == {"id", "name", "email", "phone", "address", "created_at", "updated_at"}
+    assert set(payload["data"][0]) == {"id", "name", "email", "phone", "address", "active", "created_at", "updated_at"}
 
 
 def test_list_of_nothing_is_an_empty_array(url, as_admin):

@@ -45,7 +45,7 @@ def test_roles_in_descriptions_come_from_common_roles(schema, kind):
     assert f"Roles: {', '.join(roles_for('contacts.delete'))}." in delete
     assert "inventory_manager" not in delete
     assert f"Roles: {', '.join(roles_for('contacts.write'))}." in create
-    assert "Service tokens are accepted" in lookup
+    assert "Service tokens of sales and purchase are accepted" in lookup
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.plural)
@@ -65,3 +65,23 @@ def test_create_has_an_example_and_enveloped_responses(schema, kind):
 def test_lookup_requires_ids(schema):
     parameters = schema["paths"]["/customers/lookup"]["get"]["parameters"]
     assert [(p["name"], p["in"], p["required"]) for p in parameters] == [("ids", "query", True)]
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.plural)
+def test_import_takes_csv_and_export_answers_csv(schema, kind):
+    paths = schema["paths"]
+    imports, export = paths[f"/{kind.plural}/import"]["post"], paths[f"/{kind.plural}/export"]["get"]
+    assert list(imports["requestBody"]["content"]) == ["text/csv"]
+    assert {parameter["name"] for parameter in imports["parameters"]} >= {"dry_run", "Idempotency-Key"}
+    assert f"Roles: {', '.join(roles_for('contacts.write'))}." in imports["description"]
+    assert {"400", "403", "413"} <= set(imports["responses"])
+    assert list(export["responses"]["200"]["content"]) == ["text/csv"]
+    assert f"Roles: {', '.join(roles_for('contacts.read'))}." in export["description"]
+    # the list's filters, search and ordering, and no page
+    assert {p["name"] for p in export["parameters"]} == {
+        "created_after",
+        "created_before",
+        "email",
+        "ordering",
+        "search",
+    }

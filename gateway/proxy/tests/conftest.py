@@ -75,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/drop"):
             self.close_connection = True  # no answer at all: the caller sees the connection drop
             return
-        if path.endswith("/slow"):
+        if path.endswith(("/slow", "/import")):  # an import takes its time (GATEWAY["IMPORT_TIMEOUT"])
             time.sleep(fake.slow_seconds)
         if path.endswith("/hop"):
             extra = [
@@ -109,6 +109,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = {"service": fake.name, "method": self.command, "target": self.path}
             payload = json.dumps({"status": status, "message": "OK", "data": data}).encode()
+        if path.endswith("/export"):  # a streamed export: chunked, no length (common.csvviews)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in (b"sku,name\r\n", b"A,1\r\n" * 50_000):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -1,7 +1,11 @@
 """The back office's one entry: the index at /admin/ and every admin under /admin/<service>/."""
 
+import random
+
 import pytest
 from django.test import Client
+
+from proxy import ratelimit
 
 from .conftest import closed_port_url
 
@@ -129,3 +133,68 @@ def test_a_page_asked_for_under_another_host_is_sent_to_the_public_one(upstreams
     assert elsewhere.status_code == 302 and elsewhere["Location"] == f"http://localhost:8000{path}"
     assert posted.status_code == 200
     assert public.status_code == 200
+
+
+# Issue 26: a cookie Python's cookie parser refuses was a 500 (and, on the sign-in page, locked that browser out).
+HOSTILE_COOKIES = [
+    "contact_admin_x(y=1",
+    "contact_admin_a b=1",
+    'contact_admin_q"=1',
+    "contact_admin_s=\u20ac",
+    "contact_admin_c=a\\",
+    "contact_admin_session=c1; contact_admin_=2; contact_admin_[=3",
+    "auth_admin_x,y=1; auth_admin_session=good",
+    "sales_admin_@=1",
+    "purchase_admin_x/y=1",
+    "inventory_admin_x?y==",
+    "=contact_admin_x",
+    "contact_admin_x=\x7f\x01",
+]
+
+
+def _fuzzed_cookies(seed: int, count: int) -> list[str]:
+    """Cookie headers of random names and values for every admin: printable ASCII, controls and non-ASCII."""
+    rng = random.Random(seed)
+    alphabet = [chr(code) for code in range(0x20, 0x7F)] + ["\t", "\x00", "\x7f", "é", "\u20ac", "\ud7ff"]
+    headers = []
+    for _ in range(count):
+        pairs = []
+        for _ in range(rng.randint(1, 4)):
+            name = rng.choice(ADMINS) + "_admin_" + "".join(rng.choices(alphabet, k=rng.randint(0, 6)))
+            value = "".join(rng.choices(alphabet, k=rng.randint(0, 8)))
+            pairs.append(f"{name}={value}")
+        headers.append("; ".join(pairs))
+    return headers
+
+
+def _on_the_wire(header: str) -> str:
+    """The header as a WSGI server hands it over: its UTF-8 bytes read as Latin-1 (PEP 3333)."""
+    return header.encode().decode("latin-1")
+
+
+@pytest.mark.parametrize("service", ADMINS)
+def test_no_cookie_makes_an_admin_route_fail(upstreams, settings, service):
+    # given: the known parser-breakers and a seeded fuzz of names and values, from one address (no limit)
+    settings.GATEWAY = {**settings.GATEWAY, "RATE_LIMITS": {**settings.GATEWAY["RATE_LIMITS"], "ANONYMOUS_RATE": 0}}
+    ratelimit.reset()
+    cookies = HOSTILE_COOKIES + _fuzzed_cookies(seed=26, count=60)
+    paths = [f"/admin/{service}/", f"/admin/{service}/sso/signin/", "/admin/"]
+
+    # when
+    statuses = {
+        (path, cookie): Client().get(path, HTTP_COOKIE=_on_the_wire(cookie)).status_code
+        for path in paths
+        for cookie in cookies
+    }
+
+    # then: the admins and the index answer (the fakes' 200); an unparsable cookie is left out, never a 500
+    assert {key: status for key, status in statuses.items() if status != 200} == {}
+
+
+def test_an_unparsable_cookie_is_dropped_and_the_admin_s_good_ones_still_pass(upstreams):
+    # when
+    response = Client().get("/admin/contact/", HTTP_COOKIE="contact_admin_x(y=1; contact_admin_session=c1")
+
+    # then
+    assert response.status_code == 200
+    assert upstreams["contact"].received[0].header("Cookie") == "contact_admin_session=c1"

@@ -161,6 +161,32 @@ def test_body_over_the_limit_is_413_and_not_forwarded(upstreams, settings):
     assert upstreams["auth"].received == []
 
 
+def test_an_import_takes_16_mib_and_its_own_time(upstreams, bearer, settings):
+    # given: the upstream takes 1 s, more than other requests may wait but less than an import may
+    settings.GATEWAY = {**settings.GATEWAY, "IMPORT_TIMEOUT": 3.0}
+    upstreams["inventory"].slow_seconds = 1.0
+    body = b"sku,name\r\n" + b"AB-1,Cable\r\n" * 200_000  # 2.4 MB
+
+    # when
+    response = Client().post("/api/items/import", body, content_type="text/csv", HTTP_AUTHORIZATION=bearer)
+
+    # then
+    assert response.status_code == 200, response.content
+    received = _received(upstreams["inventory"])
+    assert (received.target, received.body) == ("/items/import", body)
+
+
+def test_an_import_over_16_mib_is_413_and_not_forwarded(upstreams, bearer):
+    # when
+    response = Client().post(
+        "/api/items/import", b"x" * (16 * 1024 * 1024 + 1), content_type="text/csv", HTTP_AUTHORIZATION=bearer
+    )
+
+    # then
+    assert response.status_code == 413
+    assert upstreams["inventory"].received == []
+
+
 def test_chunked_body_is_forwarded_whole_with_a_length(upstreams):
     # given: what gunicorn hands over for a chunked request (no Content-Length, the de-chunked
     # bytes), read by the gateway's WSGI entry point (common.wsgi) before Django sees it

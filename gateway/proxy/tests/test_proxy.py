@@ -378,3 +378,18 @@ def _bounded(call, seconds: float = 15.0):
     worker.join(seconds)
     assert not worker.is_alive(), f"the gateway did not answer within {seconds}s"
     return result["value"]
+
+
+def test_a_streamed_answer_is_relayed_as_it_comes_and_the_next_request_answered(upstreams, bearer):
+    # when: an export, which the upstream streams without a length
+    response = Client().get("/api/items/export", HTTP_AUTHORIZATION=bearer)
+    body = b"".join(response.streaming_content)
+    response.close()
+    again = Client().get("/api/items/1", HTTP_AUTHORIZATION=bearer)
+
+    # then: relayed whole, chunk by chunk, and the next request still answered
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert body == b"sku,name\r\n" + b"A,1\r\n" * 50_000
+    assert again.status_code == 200

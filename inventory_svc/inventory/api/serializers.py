@@ -23,6 +23,9 @@ class ItemSerializer(serializers.Serializer):
     reorder_level = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, default=0, help_text="`below_reorder_level` lists items at or below it."
     )
+    active = serializers.BooleanField(
+        default=True, help_text="False: archived. Its orders still complete; no new order may name it."
+    )
     quantity = serializers.IntegerField(read_only=True, help_text="Stock on hand.")
     backordered = serializers.IntegerField(
         read_only=True, help_text="What confirmed sales orders wait for (their open backorders)."
@@ -80,6 +83,7 @@ class ItemSummarySerializer(serializers.Serializer):
     sku = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
     unit_price = MoneySerializerField(read_only=True)
+    active = serializers.BooleanField(read_only=True, help_text="False: archived, refused on new orders.")
 
 
 class AvailabilityLineSerializer(serializers.Serializer):

@@ -16,8 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.authentication import actor_of
-from common.roles import roles_text
+from common.csvviews import CsvImportExportMixin, export_schema, import_schema
+from common.roles import role_has_permission, roles_text
 from common.views import ServiceModelViewSet
+from inventory import imports
 from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
 from inventory.lines import StockLine
 from inventory.selectors import item_list, item_list_by_ids, movement_list, stock_availability, stock_get
@@ -65,8 +67,18 @@ _NEW_ITEM = {
         f"{roles_text(ITEMS_DELETE)}",
         responses={204: None},
     ),
+    import_csv=import_schema(
+        noun="items",
+        columns=",".join(imports.COLUMNS),
+        key="sku",
+        extra="`sku` and `name` are required for a new item. `quantity` sets the stock on hand to that number "
+        "by one `adjustment` movement of the difference (none if equal), its note naming the import: opening "
+        "stock and stock counts alike. ",
+        roles=f"{roles_text(ITEMS_WRITE)} A file that gives a `quantity` needs `{STOCK_ADJUST}` too.",
+    ),
+    export_csv=export_schema(noun="items", roles=roles_text(ITEMS_READ)),
 )
-class ItemViewSet(ServiceModelViewSet):
+class ItemViewSet(CsvImportExportMixin, ServiceModelViewSet):
     serializer_class = s.ItemSerializer
     filterset_class = ItemFilter
     search_fields = SEARCH_FIELDS
@@ -81,10 +93,20 @@ class ItemViewSet(ServiceModelViewSet):
         "stock": STOCK_READ,
         "stock_adjust": STOCK_ADJUST,
         "movements": STOCK_READ,
+        "import_csv": ITEMS_WRITE,
+        "export_csv": ITEMS_READ,
     }
+    csv_filename = "items.csv"
 
     def get_queryset(self):
         return item_list()
+
+    def csv_import(self, *, data, dry_run):
+        may_adjust = role_has_permission(getattr(self.request.user, "role", None), STOCK_ADJUST)
+        return imports.item_import(data=data, actor=actor_of(self.request.user), dry_run=dry_run, may_adjust=may_adjust)
+
+    def csv_export(self, queryset):
+        return imports.item_export(items=queryset)
 
     def perform_create(self, serializer):
         serializer.instance = item_create(**serializer.validated_data)
@@ -137,16 +159,19 @@ class ItemViewSet(ServiceModelViewSet):
 
 
 class InternalView(APIView):
-    """Base of the internal reads: service tokens only, every user role refused."""
+    """Base of the internal reads: service tokens of the callers named, every user role refused."""
 
     required_permissions: ClassVar[dict[str, str]] = {}
-    service_actions = ("post",)
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {}
 
 
 _SERVICE_ONLY = "Internal: service tokens only (not routed by the gateway); a user's token is a 403."
 
 
 class ItemLookupView(InternalView):
+    # The order services price and check an order's lines.
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"post": frozenset({"sales", "purchase"})}
+
     @extend_schema(
         operation_id="internal_items_lookup",
         summary="Get several items by id",
@@ -163,6 +188,9 @@ class ItemLookupView(InternalView):
 
 
 class StockAvailabilityView(InternalView):
+    # Sales checks stock before it confirms; nobody else asks.
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"post": frozenset({"sales"})}
+
     @extend_schema(
         operation_id="internal_stock_availability",
         summary="Check stock for order lines",

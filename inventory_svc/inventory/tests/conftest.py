@@ -7,6 +7,9 @@ import json
 import pytest
 
 from common.events.models import OutboxEvent
+
+# sales_svc and purchase_svc, asked before an item is deleted (common.uses): faked for every test.
+from erp_testkit.orders import fake_services, order_services  # noqa: F401
 from inventory.models import Item, Stock, StockMovement
 from inventory.services import stock_adjust
 
@@ -53,3 +56,9 @@ def on_hand(item: Item) -> int:
 
 def ledger_total(item: Item) -> int:
     return sum(StockMovement.objects.filter(item_id=item.pk).values_list("change", flat=True))
+
+
+@pytest.fixture(autouse=True)
+def _order_services(request):
+    """No order uses anything unless the test says so (``order_services.use``)."""
+    return request.getfixturevalue("order_services")

@@ -17,12 +17,15 @@ LEDGER = {"inventory.stockmovement": {"view"}, "inventory.backorder": {"view"}}
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (INVENTORY_MANAGER, {"inventory.item": {"view", "add", "change", "adjust_stock"}, **LEDGER}),
-        (FINANCE_MANAGER, {"inventory.item": {"view", "add", "change", "delete", "delete_selected"}, **LEDGER}),
+        (INVENTORY_MANAGER, {"inventory.item": {"view", "add", "change", "adjust_stock", "export_csv"}, **LEDGER}),
+        (
+            FINANCE_MANAGER,
+            {"inventory.item": {"view", "add", "change", "delete", "delete_selected", "export_csv"}, **LEDGER},
+        ),
         (
             ADMIN,
             {
-                "inventory.item": {"view", "add", "change", "delete", "delete_selected", "adjust_stock"},
+                "inventory.item": {"view", "add", "change", "delete", "delete_selected", "adjust_stock", "export_csv"},
                 **LEDGER,
                 **ADMIN_ONLY_PAGES,
             },

@@ -31,6 +31,7 @@ def body(item: Item, quantity: int) -> dict:
         "description": item.description,
         "unit_price": float(item.unit_price),
         "reorder_level": item.reorder_level,
+        "active": item.active,
         "quantity": quantity,
         "backordered": 0,
         "created_at": iso(item.created_at),

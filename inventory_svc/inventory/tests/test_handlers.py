@@ -321,24 +321,41 @@ def test_a_malformed_event_is_dead_lettered_and_changes_nothing(
     assert letter.headers[REASON]
 
 
-def test_a_receipt_naming_an_unknown_item_is_dead_lettered_and_changes_nothing(
-    consumer, publish, make_item, snapshot, topology, amqp_url
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_receipt_naming_an_unknown_item_is_refused_and_reported_never_only_dead_lettered(
+    consumer, publish, make_item, snapshot, topology, amqp_url, outbox, version
 ):
-    # given: one known line, one item that does not exist
+    # given: one known line, one item that does not exist (deleted while its order was open: issue 26)
     item = make_item(stock=1)
-    data = order_event(uuid.uuid4(), (item, 4), party="vendor_id")
-    data["items"].append({"item_id": str(uuid.uuid4()), "quantity": 1, "unit_price": PRICE, "subtotal": PRICE})
+    order_id, unknown = uuid.uuid4(), uuid.uuid4()
+    data = order_event(order_id, (item, 4), party="vendor_id")
+    data["items"].append({"item_id": str(unknown), "quantity": 1, "unit_price": PRICE, "subtotal": PRICE})
+    receipt_id = order_id
+    if version == 2:
+        receipt_id = uuid.uuid4()
+        amount = data.pop("total_amount")
+        data = {**data, "receipt_id": str(receipt_id), "status": "Received", "amount": amount}
     before = snapshot()
 
-    # when: retried (stock cannot be received into nothing), then parked for an operator
-    publish(registry.PURCHASE_ORDER_RECEIVED, data)
-    wait_until(lambda: consumer.dead_lettered == 1, message="the dead letter")
+    # when
+    publish(registry.PURCHASE_ORDER_RECEIVED if version == 1 else registry.PURCHASE_ORDER_RECEIVED_V2, data)
+    wait_until(lambda: consumer.applied == 1, message="the refusal")
 
-    # then
-    assert consumer.retried == 1
-    assert snapshot() == before
-    [letter] = drain(amqp_url, topology.dlq_name("inventory"))
-    assert "unknown items" in letter.headers[REASON]
+    # then: no stock moved (a receipt is stocked whole or not at all), no retry, no dead letter, and
+    # inventory.receipt.refused tells purchase_svc, which shows it on the order and counts it
+    assert (consumer.retried, consumer.dead_lettered) == (0, 0)
+    assert snapshot()[:3] == before[:3]
+    assert outbox() == [
+        (
+            "inventory.receipt.refused",
+            {
+                "order_id": str(order_id),
+                "receipt_id": str(receipt_id),
+                "items": [{"item_id": str(unknown), "quantity": 1}],
+            },
+        )
+    ]
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
 
 
 def test_an_envelope_without_data_is_dead_lettered(consumer, publish, make_item, snapshot, topology, amqp_url):

@@ -29,8 +29,8 @@ def test_lookup_returns_the_items_found_in_the_order_asked(make_item, as_service
         "status": 200,
         "message": "OK",
         "data": [
-            {"id": str(second.pk), "sku": "L-2", "name": second.name, "unit_price": 0.0},
-            {"id": str(first.pk), "sku": "L-1", "name": first.name, "unit_price": 1.1},
+            {"id": str(second.pk), "sku": "L-2", "name": second.name, "unit_price": 0.0, "active": True},
+            {"id": str(first.pk), "sku": "L-1", "name": first.name, "unit_price": 1.1, "active": True},
         ],
     }
 
@@ -138,3 +138,32 @@ def test_internal_reads_answer_get_with_405(path, as_service):
 
     # then
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("path", "caller", "status"),
+    [
+        (LOOKUP, "sales", 200),
+        (LOOKUP, "purchase", 200),
+        (LOOKUP, "auth", 403),
+        (LOOKUP, "gateway", 403),
+        (LOOKUP, "contact", 403),
+        (LOOKUP, "inventory", 403),
+        (AVAILABILITY, "sales", 200),
+        (AVAILABILITY, "purchase", 403),
+        (AVAILABILITY, "gateway", 403),
+        (AVAILABILITY, "auth", 403),
+    ],
+)
+def test_each_internal_read_serves_only_the_callers_it_names(make_item, path, caller, status):
+    # given
+    item = make_item(sku="C-1")
+    body = {"ids": [str(item.pk)]} if path == LOOKUP else {"items": [{"item_id": str(item.pk), "quantity": 1}]}
+
+    # when: a valid service token of ``caller`` (its user_id is the service's name)
+    response = auth_client(None, token_type="service", user_id=caller).post(path, body, format="json")
+
+    # then
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["error"]["type"] == "forbidden"

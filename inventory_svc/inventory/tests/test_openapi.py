@@ -18,6 +18,8 @@ OPERATIONS = {
     ("/items/{id}/stock", "get"): "stock.read",
     ("/items/{id}/stock", "put"): "stock.adjust",
     ("/items/{id}/movements", "get"): "stock.read",
+    ("/items/import", "post"): "items.write",
+    ("/items/export", "get"): "items.read",
 }
 INTERNAL = {("/internal/items/lookup", "post"), ("/internal/stock/availability", "post")}
 

@@ -47,6 +47,11 @@ class PurchaseOrderSerializer(serializers.Serializer):
     closed_short = serializers.BooleanField(
         read_only=True, help_text="Received by closing it: what was not received is no longer expected."
     )
+    stock_refused_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When inventory first refused to stock one of its receipts (an item it no longer has); null: none.",
+    )
 
 
 class ReceiptLineSerializer(serializers.Serializer):
@@ -59,6 +64,9 @@ class PurchaseReceiptSerializer(serializers.Serializer):
     order_id = serializers.UUIDField(read_only=True)
     items = ReceiptLineSerializer(source="lines", many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    stock_refused_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Set when inventory refused to stock this receipt; null: stocked."
+    )
 
 
 # A body only: the view answers the receipt the service wrote as PurchaseReceiptSerializer.

@@ -1,10 +1,15 @@
-"""Routes of the purchase order API at the service root (the gateway adds ``/api/purchase``)."""
+"""Routes of the purchase order API at the service root (the gateway adds ``/api/purchase``), and the internal reads."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import PurchaseOrderViewSet
+from .views import ItemOrdersView, PurchaseOrderViewSet, VendorOrdersView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("orders", PurchaseOrderViewSet, basename="purchase-order")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("internal/items/<uuid:pk>/orders", ItemOrdersView.as_view(), name="internal-item-orders"),
+    path("internal/vendors/<uuid:pk>/orders", VendorOrdersView.as_view(), name="internal-vendor-orders"),
+]

@@ -60,6 +60,7 @@ def test_a_first_part_makes_the_order_partially_received(draft, bolt, nut, as_im
         "order_id": order["id"],
         "items": [{"item_id": bolt, "quantity": 60}],
         "created_at": receipt["created_at"],
+        "stock_refused_at": None,
     }
     data = as_im.get(f"/orders/{order['id']}").json()["data"]
     assert (data["status"], data["received_amount"], data["closed_short"], data["received_at"]) == (

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from common.authentication import actor_of
 from common.roles import roles_text
+from common.uses import OrdersUsingView
 from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 from order_documents.lines import line_requests
 from sales.filters import ORDERING_FIELDS, SEARCH_FIELDS, SalesOrderFilter
@@ -165,3 +166,18 @@ class SalesOrderViewSet(
         """Answer the order as the transition committed it; its lines are read once, unless already held."""
         prefetch_related_objects([order], "lines")
         return Response(SalesOrderSerializer(order).data)
+
+
+# The internal reads of the owners of an order's references, before they delete one (common.uses).
+class ItemOrdersView(OrdersUsingView):
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"get": frozenset({"inventory"})}
+
+    def orders(self, pk):
+        return SalesOrder.objects.filter(lines__item_id=pk)
+
+
+class CustomerOrdersView(OrdersUsingView):
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"get": frozenset({"contact"})}
+
+    def orders(self, pk):
+        return SalesOrder.objects.filter(customer_id=pk)

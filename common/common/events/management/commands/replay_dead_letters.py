@@ -3,6 +3,7 @@ from kombu import Producer
 
 from common.events import broker, conf
 from common.events.consumer import ATTEMPT, NOT_BEFORE, REASON
+from common.events.registry import SUBSCRIPTIONS
 from common.events.topology import Topology
 
 
@@ -10,16 +11,31 @@ class Command(BaseCommand):
     help = "Move messages from <consumer>.events.dlq back to <consumer>.events for another try."
 
     def add_arguments(self, parser):
-        parser.add_argument("--consumer", default=None, help='defaults to ERP_EVENTS["CONSUMER"]')
+        parser.add_argument("--consumer", default=None, help="defaults to this service's consumer, as consume_events")
         parser.add_argument("--limit", type=int, default=None, help="at most this many messages")
         parser.add_argument("--dry-run", action="store_true", help="list reasons, move nothing")
 
     def handle(self, *args, consumer=None, limit=None, dry_run=False, **options):
-        consumer = consumer or conf.get("CONSUMER")
-        if not consumer:
-            raise CommandError('name the consumer with --consumer or ERP_EVENTS["CONSUMER"]')
+        # The consumer's own name (ERP_EVENTS["CONSUMER"], else SERVICE_NAME): the queue consume_events reads.
+        consumer = consumer or conf.consumer_name()
+        if consumer not in SUBSCRIPTIONS:
+            raise CommandError(f"{consumer!r} consumes no events; name one with --consumer: {sorted(SUBSCRIPTIONS)}")
         moved = replay_dead_letters(consumer=consumer, limit=limit, dry_run=dry_run, out=self.stdout.write)
         self.stdout.write(f"{'would move' if dry_run else 'moved'} {moved} message(s)")
+
+
+# What RabbitMQ adds to a message it dead-letters (a delivery limit reached): a replay starts afresh.
+BROKER_DEATH_HEADERS = ("x-death", "x-first-death-reason", "x-first-death-queue", "x-first-death-exchange",
+                        "x-last-death-reason", "x-last-death-queue", "x-last-death-exchange")  # fmt: skip
+
+
+def dead_letter_reason(headers) -> str:
+    """The consumer's reason (``x-erp-reason``), or the broker's for a message it dead-lettered itself."""
+    if headers.get(REASON):
+        return headers[REASON]
+    if headers.get("x-first-death-reason"):
+        return f"dead-lettered by the broker: {headers['x-first-death-reason']} in {headers.get('x-first-death-queue')}"
+    return "no reason given"
 
 
 def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=None, out=print) -> int:
@@ -37,12 +53,12 @@ def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=No
             if message is None:
                 break
             headers = dict(message.headers or {})
-            out(f"{message.properties.get('message_id')}: {headers.get(REASON)}")
+            out(f"{message.properties.get('message_id')}: {dead_letter_reason(headers)}")
             moved += 1
             if dry_run:
                 held.append(message)
                 continue
-            for name in (REASON, NOT_BEFORE, "x-death", "x-erp-failed-at"):
+            for name in (REASON, NOT_BEFORE, "x-erp-failed-at", *BROKER_DEATH_HEADERS):
                 headers.pop(name, None)
             headers[ATTEMPT] = 1
             headers["x-erp-replayed"] = int(headers.get("x-erp-replayed") or 0) + 1

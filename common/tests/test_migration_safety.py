@@ -1,0 +1,89 @@
+"""The expand/contract rules, one operation at a time, on a table the previous release has and on a new one."""
+
+import pytest
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+from django.db.migrations.state import ModelState, ProjectState
+
+from common.migration_safety import operation_findings
+
+IN_USE = {("shop", "order")}
+
+
+def shop_state() -> ProjectState:
+    state = ProjectState()
+    for name in ("order", "receipt"):  # order: the previous release's table; receipt: made since
+        fields = [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("status", models.CharField(max_length=20)),
+            ("note", models.TextField(null=True)),
+            ("quantity", models.IntegerField(default=0)),
+        ]
+        state.add_model(ModelState("shop", name, fields))
+    return state
+
+
+def findings(operation, *, atomic: bool = True) -> list[str]:
+    return operation_findings(operation, app_label="shop", state=shop_state(), existing=IN_USE, atomic=atomic)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        migrations.AddField("order", "paid", models.BooleanField(default=False)),
+        migrations.AddField("order", "comment", models.TextField(null=True)),
+        migrations.AlterField("order", "status", models.CharField(max_length=32, choices=[("a", "A")])),
+        migrations.AlterField("order", "status", models.TextField()),
+        migrations.RunPython(print, migrations.RunPython.noop),
+        migrations.RemoveConstraint("order", "old"),
+        migrations.CreateModel("invoice", [("id", models.BigAutoField(primary_key=True))]),
+        migrations.AddField("receipt", "total", models.IntegerField()),
+        migrations.AddIndex("receipt", models.Index(fields=["status"], name="receipt_status")),
+        migrations.AddConstraint("receipt", models.CheckConstraint(condition=models.Q(quantity__gte=0), name="q")),
+        migrations.RemoveField("receipt", "note"),
+    ],
+    ids=lambda op: op.describe(),
+)
+def test_expanding_cheaply_or_touching_a_new_table_breaks_no_rule(operation):
+    # given an operation that adds with a default or nullable, widens, or changes a table made since
+    # when it is checked / then nothing is found
+    assert findings(operation) == []
+
+
+def test_an_index_built_concurrently_is_safe_only_outside_a_transaction():
+    # given AddIndexConcurrently on the table in use
+    operation = AddIndexConcurrently("order", models.Index(fields=["status"], name="order_status"))
+    # when it is checked in a non-atomic and in an atomic migration / then only the atomic one is refused
+    assert findings(operation, atomic=False) == []
+    assert findings(operation, atomic=True) == ["AddIndexConcurrently in an atomic migration"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "rule"),
+    [
+        (migrations.AddField("order", "total", models.IntegerField()), "NOT NULL column without a default"),
+        (migrations.AddField("order", "ref", models.CharField(max_length=9, default="", db_index=True)), "index"),
+        (migrations.AlterField("order", "status", models.CharField(max_length=10)), "rewrites the table"),
+        (migrations.AlterField("order", "quantity", models.BigIntegerField(default=0)), "rewrites the table"),
+        (migrations.AlterField("order", "note", models.TextField()), "sets NOT NULL"),
+        (migrations.AlterField("order", "status", models.CharField(max_length=20, unique=True)), "index"),
+        (migrations.AddIndex("order", models.Index(fields=["status"], name="order_status")), "AddIndexConcurrently"),
+        (migrations.AddConstraint("order", models.UniqueConstraint(fields=["status"], name="u")), "unique constraint"),
+        (
+            migrations.AddConstraint("order", models.CheckConstraint(condition=models.Q(quantity__gte=0), name="c")),
+            "check",
+        ),
+        (migrations.RemoveField("order", "note"), "previous release reads"),
+        (migrations.RenameField("order", "note", "remark"), "previous release reads"),
+        (migrations.DeleteModel("order"), "previous release reads"),
+        (migrations.RunPython(print), "without reverse_code"),
+        (migrations.RunSQL("UPDATE shop_order SET quantity = 1", migrations.RunSQL.noop), "RunSQL"),
+    ],
+    ids=lambda value: value.describe() if hasattr(value, "describe") else value,
+)
+def test_what_locks_rewrites_or_contracts_a_table_in_use_is_refused(operation, rule):
+    # given an operation on the previous release's table that locks, rewrites or removes
+    # when it is checked
+    found = findings(operation)
+    # then exactly one rule names what it does
+    assert len(found) == 1 and rule in found[0], found

@@ -1,0 +1,64 @@
+"""An order's references as they are now (issue 26): archived ones refused on new orders, gone ones at confirm."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.events.models import OutboxEvent
+from sales.models import SalesOrder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_confirming_an_item_inventory_no_longer_has_is_refused_and_writes_nothing(services, draft, as_fm):
+    # given: a draft whose second item was deleted from inventory since (a race with its delete)
+    kept, gone = services.add_item(stock=5), services.add_item(stock=5)
+    order = draft([(kept, 1), (gone, 1)])
+    del services.items[gone]
+    before = list(SalesOrder.objects.values())
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [
+        {"field": "items.1.item_id", "message": "Inventory no longer has this item."}
+    ]
+    assert list(SalesOrder.objects.values()) == before
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_an_archived_customer_or_item_is_refused_on_a_new_order(services, customer_id, as_fm):
+    # given
+    archived_item, item = services.add_item(), services.add_item()
+    services.items[archived_item]["active"] = False
+    archived_customer = services.add_contact("customers", "Gone Ltd")
+    services.contacts["customers"][archived_customer]["active"] = False
+
+    # when
+    by_item = as_fm.post(
+        "/orders", {"customer_id": customer_id, "items": [{"item_id": archived_item, "quantity": 1}]}, format="json"
+    )
+    by_customer = as_fm.post(
+        "/orders", {"customer_id": archived_customer, "items": [{"item_id": item, "quantity": 1}]}, format="json"
+    )
+
+    # then
+    assert by_item.json()["error"]["details"] == [{"field": "items.0.item_id", "message": "Archived item."}]
+    assert by_customer.json()["error"]["details"] == [{"field": "customer_id", "message": "Archived customer."}]
+    assert (by_item.status_code, by_customer.status_code, SalesOrder.objects.count()) == (400, 400, 0)
+
+
+def test_an_order_of_an_archived_item_still_confirms(services, draft, as_fm):
+    # given
+    item = services.add_item(stock=5)
+    order = draft([(item, 2)])
+    services.items[item]["active"] = False
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "Confirmed"
