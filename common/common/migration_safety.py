@@ -3,7 +3,8 @@
 While a release's migrations run, the previous release still serves (a rolling upgrade; see
 docs/upgrading.md), so a migration may only *expand* the tables that release uses, cheaply:
 
-- a column it adds is nullable or has a default (PostgreSQL adds either without a rewrite);
+- a column it adds is nullable or has a database default (``db_default``: PostgreSQL adds either
+  without a rewrite, and the previous release's INSERTs, which do not name it, still work);
 - a column it alters keeps its type (a varchar may grow, or become text): any other change
   rewrites the table under an ACCESS EXCLUSIVE lock, and so does setting NOT NULL (a scan);
 - an index on an existing table is ``AddIndexConcurrently`` in a non-atomic migration, never an
@@ -26,7 +27,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.apps import apps
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.core.exceptions import FieldDoesNotExist
 from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
@@ -97,6 +100,17 @@ def _type_change_is_cheap(old: str | None, new: str | None) -> bool:
     return old_length is not None and (new == "text" or (new_length is not None and new_length >= old_length))
 
 
+def _has_db_default(app_label: str, operation: migrations.AddField) -> bool:
+    """Whether the added column has a database default, in the operation or by the end of this release."""
+    if operation.field.has_db_default():
+        return True
+    try:  # a later migration of the same release may add it (AlterField with db_default)
+        field = apps.get_model(app_label, operation.model_name)._meta.get_field(operation.name)
+    except (LookupError, FieldDoesNotExist):
+        return False
+    return field.has_db_default()
+
+
 def _builds_index(field) -> bool:
     return bool(field.unique or field.db_index) and not field.primary_key
 
@@ -144,8 +158,14 @@ def operation_findings(operation, *, app_label: str, state: ProjectState, existi
     if isinstance(operation, migrations.AddField):
         field = operation.field
         found = []
-        if not (field.null or field.many_to_many or field.has_default() or field.has_db_default()):
-            found.append("adds a NOT NULL column without a default: rows the previous release writes lack it")
+        if not (field.null or field.many_to_many or _has_db_default(app_label, operation)):
+            # A Python ``default`` is not enough: Django fills existing rows with it and then drops
+            # the column's default, so the previous release's INSERTs (which do not name the
+            # column) fail with a NOT NULL violation until it is gone. ``db_default`` stays.
+            found.append(
+                "adds a NOT NULL column without a database default (db_default): the previous release's "
+                "INSERTs do not name it and fail"
+            )
         if _builds_index(field):
             found.append(f"builds an index under a lock: add the field without one, then {CONCURRENTLY}")
         return found

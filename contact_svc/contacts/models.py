@@ -28,7 +28,8 @@ class Contact(models.Model):
     address = models.CharField(max_length=500, blank=True, default="")
     # Archived (False): its orders still complete, but no new order may name it. A contact an
     # order uses is archived, never deleted.
-    active = models.BooleanField(default=True)
+    # db_default too: the release before archiving inserts contacts without it while a deploy rolls.
+    active = models.BooleanField(default=True, db_default=True)
     # Grows by one with every change, in the UPDATE that makes it (an F-expression,
     # under the row lock), and travels as the events' aggregate_version.
     version = models.PositiveIntegerField(default=1, editable=False)

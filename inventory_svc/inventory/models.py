@@ -61,7 +61,8 @@ class Item(models.Model):
     reorder_level = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     # Archived (False): kept with its ledger, and its stock still moves for the orders that
     # have it, but no new order may name it. An item an order uses is archived, never deleted.
-    active = models.BooleanField(default=True)
+    # db_default too: the release before archiving inserts items without it while a deploy rolls.
+    active = models.BooleanField(default=True, db_default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

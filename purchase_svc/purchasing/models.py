@@ -40,10 +40,11 @@ class PurchaseOrder(OrderDocument):
     vendor_version = models.BigIntegerField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=STATUS_MAX_LENGTH, choices=Status.choices, default=Status.DRAFT, db_index=True)
     received_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # Σ quantity_received x unit_price of the lines, kept by the receipts: what is payable.
-    received_amount = MoneyField(default=0)
+    # Σ quantity_received x unit_price of the lines, kept by the receipts: what is payable. (db_default
+    # here and below: the release before receipts inserts orders and lines without them while a deploy rolls.)
+    received_amount = MoneyField(default=0, db_default=0)
     # Received by closing it: what was not received is no longer expected.
-    closed_short = models.BooleanField(default=False)
+    closed_short = models.BooleanField(default=False, db_default=False)
     # When inventory first refused to stock one of its receipts (an item it no longer has): an
     # operator settles it (stock adjusted by hand, the vendor told). Null: every receipt was stocked.
     stock_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -54,7 +55,7 @@ class PurchaseOrder(OrderDocument):
 
 class PurchaseOrderLine(OrderLine):
     order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
-    quantity_received = models.PositiveIntegerField(default=0)
+    quantity_received = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta(OrderLine.Meta):
         verbose_name = "purchase order line"

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0003_backorders'),
+        ('inventory', '0004_item_active'),
     ]
 
     operations = [
