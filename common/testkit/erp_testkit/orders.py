@@ -26,6 +26,11 @@ def fake_services():
     server.shutdown()
 
 
+# Long enough for a fake's answer on a busy 2-core machine with twenty requests at once (a race
+# test); a test of a slow dependency sets a short one of its own.
+FAKE_SERVICE_TIMEOUT = 3.0
+
+
 @pytest.fixture
 def services(fake_services, settings):
     """The fake contact, inventory and auth services, emptied, with this service pointed at them."""
@@ -36,7 +41,7 @@ def services(fake_services, settings):
         "CONTACT_SERVICE_URL": fake_services.url,
         "INVENTORY_SERVICE_URL": fake_services.url,
         "SERVICE_SECRET": "test-secret",
-        "HTTP_TIMEOUT": 0.5,
+        "HTTP_TIMEOUT": FAKE_SERVICE_TIMEOUT,
     }
     return fake_services
 
@@ -55,7 +60,7 @@ def order_services(fake_services, settings):
         "SALES_SERVICE_URL": fake_services.url,
         "PURCHASE_SERVICE_URL": fake_services.url,
         "SERVICE_SECRET": "test-secret",
-        "HTTP_TIMEOUT": 0.5,
+        "HTTP_TIMEOUT": FAKE_SERVICE_TIMEOUT,
     }
     return fake_services
 

@@ -79,6 +79,7 @@ def test_import_takes_csv_and_export_answers_csv(schema, kind):
     assert f"Roles: {', '.join(roles_for('contacts.read'))}." in export["description"]
     # the list's filters, search and ordering, and no page
     assert {p["name"] for p in export["parameters"]} == {
+        "active",
         "created_after",
         "created_before",
         "email",

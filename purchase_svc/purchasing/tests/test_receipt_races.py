@@ -30,13 +30,6 @@ def postgresql_only():
     assert connection.vendor == "postgresql", "race tests need PostgreSQL row locks (set ERP_POSTGRES_URL)"
 
 
-@pytest.fixture(autouse=True)
-def patient_services(services, settings):
-    # Twenty receipts ask the fake inventory at the same instant (is every item still there?): on a
-    # busy 2-core machine the last answers take longer than the 0.5 s the timeout tests want.
-    settings.ERP = {**settings.ERP, "HTTP_TIMEOUT": 5.0}
-
-
 def test_twenty_concurrent_one_unit_receipts_against_ten_open_receive_exactly_ten(services, draft):
     # given: a line of 10, nothing received (and another line, so the order stays open to receipts)
     item = services.add_item()

@@ -154,9 +154,10 @@ def test_create_with_inventory_down_is_503_and_writes_nothing(services, customer
     assert outbox() == []
 
 
-def test_create_with_contacts_slow_is_504_and_writes_nothing(services, customer_id, as_admin):
+def test_create_with_contacts_slow_is_504_and_writes_nothing(services, customer_id, as_admin, settings):
     # given
     item = services.add_item()
+    settings.ERP = {**settings.ERP, "HTTP_TIMEOUT": 0.5}
     services.delay = 1.0  # the client waits HTTP_TIMEOUT = 0.5 s
 
     # when
