@@ -9,7 +9,8 @@ a file there and a scrape sums them, whichever worker answers it.
 The dependency gauges are computed at scrape time by the process that answers, from
 the same functions as the readiness body: ``erp_broker_up`` (1 or 0),
 ``erp_outbox_pending`` and ``erp_outbox_oldest_pending_age_seconds`` (services with
-events only; 0 when nothing is pending; absent while the database is away).
+events only; 0 when nothing is pending; absent while the database is away), and the
+integrity checks' last results (``erp_integrity_check_*``, common.jobs.metrics).
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ def process_registry():
 def metrics_view(request):
     dependencies = CollectorRegistry(auto_describe=False)
     dependencies.register(DependencyCollector())
+    if apps.is_installed("common.jobs"):
+        from .jobs.metrics import IntegrityCollector
+
+        dependencies.register(IntegrityCollector())
     body = generate_latest(process_registry()) + generate_latest(dependencies)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 

@@ -1,0 +1,68 @@
+"""The Celery app of a service with jobs: its ``config/celery.py`` is ``app = celery_app()``.
+
+The Django settings are the configuration (``CELERY_*``: common.settings.service); what
+depends on the service is added here as defaults, read once the settings are: its queue
+and its remote-control exchange, both named after ``SERVICE_NAME`` (behind the events'
+``PREFIX``), so that services sharing one broker (one RabbitMQ vhost, one filesystem
+folder) never take each other's jobs, and ``celery inspect`` reaches only this
+service's workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, bootsteps
+
+from common.events.liveness import Heartbeat
+
+from . import conf
+
+
+def service_queue() -> str:
+    """Return the name of this service's job queue (and of its control exchange): ``<service>.jobs``."""
+    from django.conf import settings
+
+    from common.events import conf as events_conf
+
+    return f"{events_conf.get('PREFIX')}{settings.SERVICE_NAME}.jobs"
+
+
+def _service_defaults() -> dict[str, str]:
+    queue = service_queue()
+    return {"task_default_queue": queue, "control_exchange": queue}
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Touch the worker's heartbeat file (``manage.py worker_health worker``) on the worker's timer.
+
+    With the solo pool the timer turns in the same loop that runs the tasks, so a worker stuck
+    in a task stops beating and its liveness probe fails, as a wedged relay's does.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.heartbeat = Heartbeat("worker")
+        self.timer_entry = None
+
+    def start(self, worker):
+        self.heartbeat.beat()
+        self.timer_entry = worker.timer.call_repeatedly(conf.get("HEARTBEAT_SECONDS"), self.heartbeat.beat)
+
+    def stop(self, worker):
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+        self.heartbeat.clear()
+
+
+def celery_app() -> Celery:
+    """Return the service's Celery app: Django's settings, every installed app's ``tasks.py``, the heartbeat."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    app = Celery("config")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.add_defaults(_service_defaults)
+    app.autodiscover_tasks()
+    app.steps["worker"].add(WorkerHeartbeat)
+    return app
