@@ -5,7 +5,8 @@ Python (SQLite files and the kombu filesystem broker under ``ERP_DATA_DIR``) and
 with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
 Steps: check that every port is free, make secrets and the JWT key pair once, create
 databases, migrate, collect static files, seed demo data, then hand every web server,
-outbox relay and event consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
+outbox relay, event consumer and background-jobs process (Celery worker and beat) to honcho,
+which stops them all on Ctrl-C or SIGTERM.
 Once the gateway's /health is green it prints the banner and seeds the demo orders
 through the running services (a failure there is logged; the run goes on).
 The commands are the lines of ``deploy/Procfile``, the ones the containers run too;
@@ -466,10 +467,16 @@ def processes(service: Service) -> list[Process]:
             # Replicas on one host: each needs a heartbeat file of its own (worker_health reads one).
             heartbeat = str(data_dir() / "workers" / f"{service.name}-{role}-{index}.alive")
             result.append(Process(f"{service.name}-{role}-{index}", role, {"ERP_WORKER_HEARTBEAT_FILE": heartbeat}))
-    if has_command(service, "send_reset_mails"):
-        # auth_svc's forgot-password only queues; this worker looks up, mints and mails.
-        result.append(Process(f"{service.name}-mailer", "mailer", {}))
+    if runs_jobs(service):
+        # Its Celery worker with beat as a thread (deploy/Procfile ``jobs``): one lean process
+        # per service, never replicated, so exactly one beat (docs/jobs.md).
+        result.append(Process(f"{service.name}-jobs", "jobs", {}))
     return result
+
+
+def runs_jobs(service: Service) -> bool:
+    """A service has background jobs if it has a Celery app (``config/celery.py``, common.jobs)."""
+    return (ROOT / service.folder / "config" / "celery.py").exists()
 
 
 def runs_consumer(service: Service, env: dict[str, str] | None = None) -> bool:

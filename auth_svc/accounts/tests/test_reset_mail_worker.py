@@ -20,6 +20,7 @@ from django.db import connection
 from honcho.environ import parse_procfile
 from kombu import Connection
 
+from common.jobs.app import celery_app
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 from erp_testkit.faults import wait_until
 from erp_testkit.smtp import SmtpSink
@@ -44,8 +45,8 @@ def _database_url() -> str:
 
 @pytest.fixture(params=["filesystem", "rabbitmq"])
 def broker(request, tmp_path):
-    """Point this process's Celery app and a worker's environment at one broker and a private queue."""
-    from config.celery import app
+    """Make a Celery app of this service on one broker and a private queue the current one; the worker's env."""
+    from config.celery import app as service_app
 
     prefix = f"t{uuid.uuid4().hex[:8]}."
     queue = f"{prefix}auth.jobs"
@@ -55,14 +56,13 @@ def broker(request, tmp_path):
             folder.mkdir(parents=True)
     else:
         url, options = os.environ["BROKER_URL"], {}
-    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options", "task_default_queue")}
+    # A fresh app: the service's has pooled connections to the tests' broker, and its jobs run eagerly.
+    app = celery_app()
     app.conf.update(broker_url=url, broker_transport_options=options, task_default_queue=queue, task_always_eager=False)
-    env = {**os.environ, "BROKER_URL": url, "ERP_EVENTS_PREFIX": prefix, "ERP_DATA_DIR": str(tmp_path)}
-    yield env
-    app.pool.force_close_all()
-    app._pool = None  # the next test's sends build their pool on the restored settings
-    app.amqp._producer_pool = None
-    app.conf.update(task_always_eager=True, **saved)
+    app.set_current()  # the jobs the code under test sends (shared_task) go through it
+    yield app, {**os.environ, "BROKER_URL": url, "ERP_EVENTS_PREFIX": prefix, "ERP_DATA_DIR": str(tmp_path)}
+    service_app.set_current()
+    app.close()
     if request.param == "rabbitmq":
         with Connection(url) as conn:
             conn.default_channel.queue_delete(queue)
@@ -74,12 +74,13 @@ def test_every_reset_mail_is_sent_once_through_the_worker_while_the_mail_server_
 ):
     # given: the throttle out of the way (its counters outlive a transactional test), two users,
     # a mail server that is not there yet, and the worker as deploy/Procfile starts it
+    app, broker_env = broker
     settings.ACCOUNTS = {**settings.ACCOUNTS, "RESET_MAX_REQUESTS": 1000}
     for email in ("ivy@example.com", "joe@example.com"):
         UserFactory(email=email)
     mail_port = _free_port()
     env = {
-        **broker,
+        **broker_env,
         "DJANGO_DEBUG": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",  # not the tests' (their jobs run eagerly)
         "DATABASE_URL": _database_url(),
@@ -110,8 +111,6 @@ def test_every_reset_mail_is_sent_once_through_the_worker_while_the_mail_server_
             assert api_client.post("/forgot-password", {"email": email}, format="json").status_code == 200
         wait_until(lambda: worker_log("retried in") >= 2, timeout=60, message="both jobs to meet the outage")
         # and the sweep runs during the outage too
-        from config.celery import app
-
         app.send_task("accounts.password_reset_requests_sweep")
         wait_until(lambda: worker_log("reset mails stay queued"), timeout=60, message="the sweep to meet the outage")
 

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
-from common.admin import RoleAdminMixin, reregister_governed, role_action
+from common.admin import RoleAdminMixin, role_action
 
 from .models import IntegrityCheck
 
@@ -36,10 +36,25 @@ class PeriodicTaskAdmin(RoleAdminMixin, beat_admin.PeriodicTaskAdmin):
         return super().run_tasks(request, queryset)
 
 
+class PeriodicTaskInline(RoleAdminMixin, beat_admin.PeriodicTaskInline):
+    """The schedules using a schedule, on its page (added on the schedule's own page, as django-celery-beat has it)."""
+
+    role_permissions = {**JOBS_MANAGE, "add": None}
+
+
 admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, PeriodicTaskAdmin)
 for _schedule in (ClockedSchedule, CrontabSchedule, SolarSchedule, IntervalSchedule):
-    reregister_governed(admin.site, _schedule, role_permissions=JOBS_MANAGE)
+    _beat_admin = type(admin.site.get_model_admin(_schedule))
+    admin.site.unregister(_schedule)
+    admin.site.register(
+        _schedule,
+        type(
+            _beat_admin.__name__,
+            (RoleAdminMixin, _beat_admin),
+            {"role_permissions": JOBS_MANAGE, "inlines": [PeriodicTaskInline], "__module__": __name__},
+        ),
+    )
 
 
 @admin.register(IntegrityCheck)

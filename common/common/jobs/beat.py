@@ -3,13 +3,16 @@
 The schedules live in django-celery-beat's tables, so an admin edits, disables or adds
 them in the back office. A service's defaults are data in its ``config/schedule.py``
 (``JOBS["SCHEDULE"]``), in Celery's ``beat_schedule`` form; :func:`schedule_defaults_install`
-adds the missing ones and never touches one that exists, so an admin's change survives a
-restart (disable a default rather than delete it: a deleted one comes back).
+(run by beat as it starts, and by ``manage.py beat_schedule_install``) adds the missing ones
+and never touches one that exists, so an admin's change survives a restart (disable a
+default rather than delete it: a deleted one comes back).
 Nothing is put in Celery's own ``beat_schedule`` setting: django-celery-beat would
 overwrite the admin's edits from it at every start.
 """
 
 from __future__ import annotations
+
+import logging
 
 from django.db import transaction
 from django.utils.module_loading import import_string
@@ -21,11 +24,22 @@ from common.events.liveness import Heartbeat
 
 from . import conf
 
+logger = logging.getLogger(__name__)
+
 
 class DatabaseScheduler(_DatabaseScheduler):
-    """django-celery-beat's scheduler; every tick (5 s at most apart) touches beat's heartbeat file."""
+    """django-celery-beat's scheduler: installs the missing defaults when it starts, beats on every tick.
+
+    Every tick (5 s at most apart) touches beat's heartbeat file (``worker_health beat``).
+    """
 
     _heartbeat: Heartbeat | None = None
+
+    def setup_schedule(self):
+        created = schedule_defaults_install(app=self.app)
+        if created:
+            logger.info("beat: default schedules created: %s", ", ".join(created))
+        super().setup_schedule()
 
     def tick(self, *args, **kwargs):
         if self._heartbeat is None:
