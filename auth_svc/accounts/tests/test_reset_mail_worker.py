@@ -105,6 +105,16 @@ def test_every_reset_mail_is_sent_once_through_the_worker_while_the_mail_server_
             return log.read_text().count(text)
 
         wait_until(lambda: worker_log("ready"), timeout=60, message="the worker to start")
+        # and `make manage SERVICE=auth CMD="celery inspect ping"` (manage.py celery) reaches it
+        ping = subprocess.run(
+            [sys.executable, "manage.py", "celery", "inspect", "ping", "--timeout", "10"],
+            cwd=AUTH_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ping.returncode == 0 and "pong" in ping.stdout, ping.stdout + ping.stderr
 
         # when: three resets are asked for (one unknown email) and the mail server is away
         for email in ("ivy@example.com", "joe@example.com", "nobody@example.com"):

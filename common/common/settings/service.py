@@ -57,8 +57,9 @@ INSTALLED_APPS = [*INSTALLED_APPS, "django_celery_beat", "common.jobs"]
 CELERY_BROKER_URL = BROKER_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_TRANSPORT_OPTIONS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# No job returns anything anybody reads: no result backend.
+# No job returns anything anybody reads: no result backend, and so no nightly clean-up of one.
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = None
 # A job is acknowledged once done: a worker killed mid-job leaves it queued for the next one
 # (every job is safe to run twice: retention and checks trivially, a reset mail by its row).
 CELERY_TASK_ACKS_LATE = True
