@@ -15,6 +15,8 @@ from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
+from common.jobs.retention import deleted_logged
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -56,20 +58,14 @@ def password_reset_requests_sweep() -> int:
 
 @shared_task(name="accounts.refresh_tokens_prune")
 def refresh_tokens_prune() -> int:
-    deleted = services.refresh_tokens_prune()
-    logger.info("retention: deleted %d expired refresh tokens", deleted)
-    return deleted
+    return deleted_logged(services.refresh_tokens_prune(), what="expired refresh tokens")
 
 
 @shared_task(name="accounts.reset_tokens_prune")
 def reset_tokens_prune() -> int:
-    deleted = services.reset_tokens_prune()
-    logger.info("retention: deleted %d expired or used reset tokens", deleted)
-    return deleted
+    return deleted_logged(services.reset_tokens_prune(), what="expired or used reset tokens")
 
 
 @shared_task(name="accounts.oauth_tokens_prune")
 def oauth_tokens_prune() -> int:
-    deleted = services.oauth_tokens_prune()
-    logger.info("retention: deleted %d expired OAuth tokens and grants", deleted)
-    return deleted
+    return deleted_logged(services.oauth_tokens_prune(), what="expired OAuth tokens and grants")
