@@ -1,4 +1,4 @@
-"""This service's Celery app (common.jobs.app): ``celery -A config worker`` / ``beat`` (deploy/Procfile)."""
+"""This service's Celery app (common.jobs.app): ``manage.py celery worker`` / ``beat`` (deploy/Procfile)."""
 
 from common.jobs.app import celery_app
 

@@ -10,8 +10,6 @@ service's workers.
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery, bootsteps
 from click import Option
 
@@ -82,7 +80,8 @@ class ThreadBeat(bootsteps.StartStopStep):
 
 def celery_app() -> Celery:
     """Return the service's Celery app: Django's settings, every installed app's ``tasks.py``, the heartbeat."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # No DJANGO_SETTINGS_MODULE default here: importing a project must not change the environment.
+    # The processes start through manage.py (``manage.py celery worker``), which names it.
     app = Celery("config")
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.add_defaults(_service_defaults)
