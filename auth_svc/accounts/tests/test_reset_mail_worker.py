@@ -62,6 +62,7 @@ def broker(request, tmp_path):
     app.set_current()  # the jobs the code under test sends (shared_task) go through it
     yield app, {**os.environ, "BROKER_URL": url, "ERP_EVENTS_PREFIX": prefix, "ERP_DATA_DIR": str(tmp_path)}
     service_app.set_current()
+    service_app.set_default()
     app.close()
     if request.param == "rabbitmq":
         with Connection(url) as conn:

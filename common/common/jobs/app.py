@@ -91,4 +91,8 @@ def celery_app() -> Celery:
         Option(["--beat-thread"], is_flag=True, default=False, help="Run beat in a thread of this worker.")
     )
     app.steps["worker"].add(ThreadBeat)
+    # The default in every thread, not only the one that made it (``set_current`` is thread-local):
+    # a web server's request threads send jobs (``shared_task``) through this app, never Celery's
+    # unconfigured default one.
+    app.set_default()
     return app
