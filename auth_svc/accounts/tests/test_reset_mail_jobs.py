@@ -7,7 +7,6 @@ import os
 import re
 import smtplib
 import stat
-import threading
 from datetime import timedelta
 
 import pytest
@@ -280,17 +279,3 @@ def test_mail_job_retries_while_the_mail_server_is_away_and_a_swept_row_is_not_m
     assert (swept, retried) == (1, False)
     assert [message.to for message in mail.outbox] == [[user.email]]
     assert PasswordResetToken.objects.count() == 1
-
-
-def test_a_request_thread_sends_the_mail_job_through_the_services_app():
-    # given: the service's app, made in the main thread (gunicorn's threads serve the requests)
-    from config.celery import app
-
-    # when: another thread looks up the job
-    seen = []
-    thread = threading.Thread(target=lambda: seen.append(tasks.password_reset_mail_send.app))
-    thread.start()
-    thread.join()
-
-    # then: the service's app (its broker and queue), never Celery's unconfigured default
-    assert seen == [app]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from io import StringIO
 from unittest import mock
 
 import pytest
+from celery import Celery, current_app
+from celery import _state as celery_state
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -128,3 +131,18 @@ def test_each_service_has_a_queue_and_control_exchange_of_its_own(settings):
     assert service_queue() == "commontest.jobs"
     assert (app.conf.task_default_queue, app.conf.control_exchange) == ("commontest.jobs", "commontest.jobs")
     assert app.conf.broker_url == settings.BROKER_URL
+
+
+def test_the_app_is_the_default_of_every_thread_even_if_another_app_was_made_first(monkeypatch):
+    # given: some import touched Celery's default app before the service's was made
+    monkeypatch.setattr(celery_state, "default_app", Celery("someone else's"))
+
+    # when: the service's app is made, and a request thread (gunicorn's) sends a job
+    app = celery_app()
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(current_app._get_current_object()))
+    thread.start()
+    thread.join()
+
+    # then: through the service's app (its broker, its queue), never the other
+    assert seen == [app]
