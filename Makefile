@@ -16,6 +16,7 @@ install:
 
 # Any service's manage.py command with the local run's environment (data dir, secrets, keys):
 #   make manage SERVICE=contact CMD="outbox_status --json"
+#   make manage SERVICE=auth CMD="celery inspect ping"   (Celery's command line on the service's app, docs/jobs.md)
 manage: install
 	@.venv/bin/python scripts/run.py manage "$(SERVICE)" $(CMD)
 

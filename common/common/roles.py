@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # A service's outbox and inbox (the Django admin's event pages): operating the
     # platform, not among what the contract lets IM and FM read, so admin only.
     "events.read": frozenset(),
+    # A service's background jobs in the back office: the schedules (when each job runs, or
+    # not at all) and the integrity checks' results. Operating the platform: admin only.
+    "jobs.manage": frozenset(),
     # Any authenticated user, whatever the role (``me``, ``logout``).
     "self": frozenset({IM, FM}),
 }

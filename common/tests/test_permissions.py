@@ -30,6 +30,7 @@ CONTRACT_MATRIX = {
     "users.manage": set(),
     # Not a row of the contract's table: the outbox/inbox pages, for admin ("may do everything").
     "events.read": set(),
+    "jobs.manage": set(),
     "self": {IM, FM},
 }
 MATRIX_CASES = [(permission, role) for permission in CONTRACT_MATRIX for role in roles.ROLES]

@@ -37,6 +37,21 @@ ADMIN_ONLY_PAGES = {
     "events.outboxevent": {"view"},
 }
 
+# What only an admin may do in every service with jobs (common.jobs.admin, ``jobs.manage``): edit,
+# enable, disable and run the schedules; read the integrity checks' last results.
+_SCHEDULE = {"view", "add", "change", "delete", "delete_selected"}
+_SCHEDULES = ("clockedschedule", "crontabschedule", "intervalschedule", "solarschedule")
+JOBS_ADMIN_PAGES = {
+    "django_celery_beat.periodictask": _SCHEDULE | {"enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"},
+    **{f"django_celery_beat.{name}": _SCHEDULE for name in _SCHEDULES},
+    **{
+        f"django_celery_beat.{name} > django_celery_beat.periodictask": {"view", "change", "delete"}
+        for name in _SCHEDULES
+    },
+    "jobs.integritycheck": {"view"},
+}
+ADMIN_ONLY_PAGES |= JOBS_ADMIN_PAGES
+
 # Field names no admin form may offer: state and amounts move through services only.
 FORBIDDEN_FIELD = re.compile(r"(^|_)(status|quantity|stock|total|subtotal|amount|revision|change)(_|$)")
 
