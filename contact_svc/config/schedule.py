@@ -1,6 +1,6 @@
 """contact_svc's default beat schedules (docs/jobs.md): installed once, then edited in the admin.
 
-Watchdogs (every minute) go here too when a service has some.
+contact_svc consumes no events: it has no dead letters to watch.
 """
 
 from common.jobs.schedule import retention_schedule

@@ -1,8 +1,9 @@
-"""sales_svc's default beat schedules (docs/jobs.md): installed once, then edited in the admin.
+"""sales_svc's default beat schedules (docs/jobs.md): installed once, then edited in the admin."""
 
-Watchdogs (every minute: sales orders pending too long, dead-letter queues) go here.
-"""
+from common.jobs.schedule import every_minute, retention_schedule, watchdog_schedule
 
-from common.jobs.schedule import retention_schedule
-
-SCHEDULE = {**retention_schedule(events=True)}
+SCHEDULE = {
+    **retention_schedule(events=True),
+    **watchdog_schedule(),
+    "watchdog: orders stuck pending": {"task": "sales.stuck_pending_watch", "schedule": every_minute()},
+}

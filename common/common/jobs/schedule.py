@@ -34,3 +34,12 @@ def integrity_schedule(*commands: str) -> dict[str, dict]:
         f"integrity: {command}": {"task": "jobs.integrity_check", "schedule": nightly(30), "args": (command,)}
         for command in commands
     }
+
+
+def every_minute() -> crontab:
+    return crontab()
+
+
+def watchdog_schedule() -> dict[str, dict]:
+    """The watchdogs of a consuming service: its dead-letter queue, every minute."""
+    return {"watchdog: dead letters": {"task": "jobs.dead_letters_watch", "schedule": every_minute()}}

@@ -1,4 +1,6 @@
-"""The jobs every service with a database shares: retention and integrity checks (thin: one call each).
+"""The jobs every service with a database shares: retention, integrity checks and the dead-letter watchdog.
+
+Thin: one call each.
 
 Registered with ``shared_task`` under fixed names (``jobs.*``), which the schedules name;
 each service's worker has them through its app's autodiscovery.
@@ -10,7 +12,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from . import conf, integrity, retention
+from . import conf, integrity, retention, watchdogs
 
 
 @shared_task(name="jobs.idempotency_prune")
@@ -35,3 +37,8 @@ def sessions_prune() -> int:
 @shared_task(name="jobs.integrity_check")
 def integrity_check(command: str) -> bool:
     return integrity.integrity_check_run(command=command).passed
+
+
+@shared_task(name="jobs.dead_letters_watch")
+def dead_letters_watch() -> int:
+    return watchdogs.dead_letters_watch()
