@@ -79,6 +79,7 @@ class ItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
         "description",
         "unit_price",
         "reorder_level",
+        "max_level",
         "quantity_on_hand",
         "quantity_backordered",
         "created_at",

@@ -59,6 +59,8 @@ class Item(models.Model):
     description = models.TextField(blank=True, default="")
     unit_price = MoneyField(validators=[MinValueValidator(0)])
     reorder_level = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    # What purchase_svc's replenishment fills up to when the item falls to its reorder level (0: never).
+    max_level = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +77,7 @@ class Item(models.Model):
             models.CheckConstraint(condition=~Q(sku=""), name="inventory_item_sku_not_blank"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="inventory_item_unit_price_gte_0"),
             models.CheckConstraint(condition=Q(reorder_level__gte=0), name="inventory_item_reorder_level_gte_0"),
+            models.CheckConstraint(condition=Q(max_level__gte=0), name="inventory_item_max_level_gte_0"),
         ]
         indexes = [
             models.Index(fields=["created_at"], name="item_created_idx"),
