@@ -48,18 +48,31 @@ def party_fetch(*, path: str, field: str, kind: str) -> dict:
 
 def items_fetch(*, lines: Sequence[LineRequest]) -> dict[uuid.UUID, ItemRef]:
     """Return the items of ``lines`` by id, in one call; unknown -> 400 naming ``items.<n>.item_id``."""
-    ids = list(dict.fromkeys(str(line.item_id) for line in lines))
-    response = inventory_client().request("POST", ITEMS_LOOKUP_PATH, json={"ids": ids})
-    if response.status_code != 200:
-        # The body is ours and valid: any refusal is inventory's problem, not the caller's.
-        raise BadGateway(f"inventory_svc answered the item lookup with {response.status_code}.")
-    items = _items_from(response)
+    items = items_lookup(ids=[line.item_id for line in lines])
     unknown = {
         f"items.{index}.item_id": ["Unknown item."] for index, line in enumerate(lines) if line.item_id not in items
     }
     if unknown:
         raise ValidationFailed(unknown)
     return items
+
+
+def item_fetch(*, item_id: uuid.UUID, field: str = "item_id") -> ItemRef:
+    """Return one item; unknown -> 400 naming ``field``."""
+    item = items_lookup(ids=[item_id]).get(item_id)
+    if item is None:
+        raise ValidationFailed({field: ["Unknown item."]})
+    return item
+
+
+def items_lookup(*, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ItemRef]:
+    """Return the items of ``ids`` inventory knows, by id, in one call (an unknown id is absent)."""
+    wanted = list(dict.fromkeys(str(item_id) for item_id in ids))
+    response = inventory_client().request("POST", ITEMS_LOOKUP_PATH, json={"ids": wanted})
+    if response.status_code != 200:
+        # The body is ours and valid: any refusal is inventory's problem, not the caller's.
+        raise BadGateway(f"inventory_svc answered the item lookup with {response.status_code}.")
+    return _items_from(response)
 
 
 def _items_from(response) -> dict[uuid.UUID, ItemRef]:
