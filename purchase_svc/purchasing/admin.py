@@ -33,7 +33,14 @@ from common.admin import (
 )
 from common.exceptions import ServiceError
 
-from .models import LowStockItem, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatusChange, PurchaseReceipt, VendorItem
+from .models import (
+    LowStockItem,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatusChange,
+    PurchaseReceipt,
+    VendorItem,
+)
 from .receipts import ReceiptRequest
 from .selectors import replenishment_need_list
 from .services import (

@@ -142,7 +142,9 @@ def _draft_lock(vendor_item: VendorItem) -> tuple[PurchaseOrder, bool]:
 def _line_add(*, draft: PurchaseOrder, vendor_item: VendorItem, quantity: int) -> PurchaseOrderLine:
     """Add ``quantity`` of the vendor item to the locked draft: its line grows, or a new line is appended."""
     lines = list(PurchaseOrderLine.objects.select_for_update().filter(order=draft).order_by("id"))
-    line = min((line for line in lines if line.item_id == vendor_item.item_id), key=lambda line: line.position, default=None)
+    line = min(
+        (line for line in lines if line.item_id == vendor_item.item_id), key=lambda line: line.position, default=None
+    )
     if line is None:
         position = PurchaseOrderLine.objects.filter(order=draft).aggregate(last=Max("position"))["last"]
         line = PurchaseOrderLine(

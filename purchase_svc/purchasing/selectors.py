@@ -168,9 +168,7 @@ def replenishment_discrepancies() -> list[str]:
         .filter(drafts__gt=1)
     )
     found += [f"vendor {row['vendor_id']} has {row['drafts']} open replenishment drafts" for row in drafts]
-    preferred = (
-        VendorItem.objects.filter(preferred=True).values("item_id").annotate(n=Count("id")).filter(n__gt=1)
-    )
+    preferred = VendorItem.objects.filter(preferred=True).values("item_id").annotate(n=Count("id")).filter(n__gt=1)
     found += [f"item {row['item_id']} has {row['n']} preferred vendor items" for row in preferred]
     drafts = PurchaseOrder.objects.filter(
         status=PurchaseOrder.Status.DRAFT, origin=PurchaseOrder.Origin.REPLENISHMENT

@@ -19,9 +19,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
 from common.db import unique_conflict
-from common.events import apply_if_newer
 from common.exceptions import NotFound, ValidationFailed
-from order_documents.parties import party_name_for_new_order, party_version_known
+from order_documents.parties import party_copies_rename, party_fetch_for_copy
 from order_documents.references import item_fetch
 
 from .models import VENDOR_ITEM_ONE_PREFERRED, VENDOR_ITEM_UNIQUE, VendorItem, VendorVersion
@@ -47,13 +46,11 @@ def vendor_item_create(
     preferred: bool = False,
 ) -> VendorItem:
     """Create a vendor item once its vendor and item are known to their services."""
-    version_before = party_version_known(versions=VendorVersion, party_id=vendor_id)
-    vendor = vendor_fetch(vendor_id=vendor_id)
+    name, version = party_fetch_for_copy(
+        versions=VendorVersion, party_id=vendor_id, fetch=lambda: vendor_fetch(vendor_id=vendor_id)
+    )
     item = item_fetch(item_id=item_id)
     with transaction.atomic():
-        name, version = party_name_for_new_order(
-            versions=VendorVersion, party_id=vendor_id, fetched_name=vendor["name"], version_before=version_before
-        )
         vendor_item = VendorItem(
             vendor_id=vendor_id,
             vendor_name=name,
@@ -98,10 +95,11 @@ def vendor_item_delete(*, vendor_item_id: uuid.UUID) -> None:
 
 def vendor_item_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: int) -> int:
     """Copy a vendor's newer name onto its vendor items (one conditional UPDATE); return how many changed."""
-    return apply_if_newer(
-        VendorItem.objects.filter(vendor_id=vendor_id),
+    return party_copies_rename(
+        copies=VendorItem.objects.filter(vendor_id=vendor_id),
+        name=name,
         version=version,
-        values={"vendor_name": name},
+        name_field="vendor_name",
         version_field="vendor_version",
     )
 

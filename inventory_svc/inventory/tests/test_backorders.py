@@ -371,6 +371,8 @@ def test_a_backorder_of_an_item_already_low_announces_it_low_again(make_item):
     # then: each backorder announced the item low, with what waits in all, under a growing stock version
     assert [(row["quantity"], row["backordered"]) for row in _low_events()] == [(0, 2), (0, 5)]
     versions = list(
-        OutboxEvent.objects.filter(event_type=registry.STOCK_LOW_V2.name).order_by("id").values_list("payload", flat=True)
+        OutboxEvent.objects.filter(event_type=registry.STOCK_LOW_V2.name)
+        .order_by("id")
+        .values_list("payload", flat=True)
     )
     assert [json.loads(payload)["aggregate_version"] for payload in versions] == [1, 2]

@@ -101,9 +101,7 @@ class VendorItemViewSet(ServiceModelViewSet):
         serializer.instance = vendor_item_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = vendor_item_update(
-            vendor_item_id=serializer.instance.pk, data=serializer.validated_data
-        )
+        serializer.instance = vendor_item_update(vendor_item_id=serializer.instance.pk, data=serializer.validated_data)
 
     def perform_destroy(self, instance):
         vendor_item_delete(vendor_item_id=instance.pk)

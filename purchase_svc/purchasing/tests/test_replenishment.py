@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 
 from common.events import registry
 from purchasing.models import PurchaseOrder, PurchaseOrderLine
+from purchasing.receipts import ReceiptRequest
 from purchasing.replenishment import order_quantity
 from purchasing.services import purchase_order_cancel, purchase_order_receipt_create, purchase_order_receive
-from purchasing.receipts import ReceiptRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -280,7 +280,9 @@ def test_check_replenishment_names_a_draft_whose_total_differs_from_its_lines(ve
     # then
     draft = PurchaseOrder.objects.get()
     assert str(raised.value) == "1 replenishment finding(s)."
-    assert err.getvalue().splitlines() == [f"replenishment draft {draft.pk}: line 0 (BOLT-6): subtotal 27.00, 20 x 1.50"]
+    assert err.getvalue().splitlines() == [
+        f"replenishment draft {draft.pk}: line 0 (BOLT-6): subtotal 27.00, 20 x 1.50"
+    ]
 
 
 def test_check_replenishment_names_a_draft_whose_total_is_not_the_sum_of_its_lines(vendor_item, low):

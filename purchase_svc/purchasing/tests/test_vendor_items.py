@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from common.events import registry
 from purchasing.models import VendorItem
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +175,18 @@ def test_delete_answers_204_and_removes_it(services, vendor_id, as_fm):
     # then
     assert response.status_code == 204
     assert VendorItem.objects.count() == 0
+
+
+def test_a_vendor_renamed_by_contact_events_is_renamed_on_its_vendor_items_once_newer(
+    services, vendor_id, as_fm, deliver_contact
+):
+    # given
+    as_fm.post(URL, _body(vendor_id, services.add_item()), format="json")
+    data = {"vendor_id": vendor_id, "email": "a@example.com", "phone": "", "address": ""}
+
+    # when: version 3, then a late version 2
+    deliver_contact(registry.VENDOR_UPDATED, {**data, "name": "Northwind Ltd"}, version=3)
+    deliver_contact(registry.VENDOR_UPDATED, {**data, "name": "Northwind (old)"}, version=2)
+
+    # then
+    assert list(VendorItem.objects.values_list("vendor_name", "vendor_version")) == [("Northwind Ltd", 3)]
