@@ -76,3 +76,8 @@ bench-receipts: install
 .PHONY: bench-backorders
 bench-backorders: install
 	@bench/backorders.sh
+
+# Replenishment: low-stock event -> replenishment draft line, p50/p95 and CPU (docs/performance.md).
+.PHONY: bench-replenishment
+bench-replenishment: install
+	@bench/replenishment.sh
