@@ -89,12 +89,12 @@ def main() -> int:
     django.setup()
     import psycopg
     from django.core.management import call_command
+    from inventory.models import Backorder, Item, SalesOrderIssue, Stock, StockMovement
+    from inventory.services import item_create, stock_adjust
     from kombu import Connection
 
     from common.events.models import InboxEvent, OutboxEvent
     from common.events.topology import Topology
-    from inventory.models import Backorder, Item, SalesOrderIssue, Stock, StockMovement
-    from inventory.services import item_create, stock_adjust
 
     call_command("migrate", verbosity=0)
     for model in (Backorder, StockMovement, SalesOrderIssue, Stock, Item, InboxEvent, OutboxEvent):
