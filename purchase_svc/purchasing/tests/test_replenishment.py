@@ -15,7 +15,7 @@ from purchasing.receipts import ReceiptRequest
 from purchasing.replenishment import order_quantity
 from purchasing.services import purchase_order_cancel, purchase_order_receipt_create, purchase_order_receive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 @pytest.fixture

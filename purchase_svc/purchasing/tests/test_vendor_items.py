@@ -10,7 +10,7 @@ import pytest
 from common.events import registry
 from purchasing.models import VendorItem
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 URL = "/vendor-items"
 
