@@ -105,7 +105,8 @@ class Stock(models.Model):
     quantity = models.IntegerField(default=0)
     # What confirmed orders wait for: the sum of the item's open backorders (check_backorders proves it).
     backordered = models.IntegerField(default=0)
-    # Grows with every movement (under the row lock): the aggregate version of the stock events.
+    # Grows with every movement and every change of backordered (under the row lock): the aggregate version of
+    # the stock events (inventory.stock.low carries both figures).
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
