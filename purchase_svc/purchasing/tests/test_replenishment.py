@@ -299,3 +299,19 @@ def test_check_replenishment_names_a_draft_whose_total_is_not_the_sum_of_its_lin
     # then
     draft = PurchaseOrder.objects.get()
     assert err.getvalue().splitlines() == [f"replenishment draft {draft.pk}: total_amount 30.00, lines 27.00"]
+
+
+def test_the_needs_a_vendor_list_query_count_is_pinned(vendor_item, low, draft, as_fm, django_assert_num_queries):
+    # given: three items low without a preferred vendor item, 5 of the first on a manual draft
+    items = [vendor_item(sku=f"LOW-{n}", preferred=False) for n in range(3)]
+    for version, vi in enumerate(items, start=2):
+        low(vi, quantity=1, version=version)
+    draft([(items[0]["item_id"], 5)])
+
+    # when: the count and the page, on order and the preferred check inside them
+    with django_assert_num_queries(2):
+        response = as_fm.get("/replenishment", {"ordering": "-needed,sku"})
+
+    # then: 20 - 1 = 19, less what is on order
+    rows = [(row["sku"], row["on_order"], row["needed"]) for row in response.json()["data"]]
+    assert rows == [("LOW-1", 0, 19), ("LOW-2", 0, 19), ("LOW-0", 5, 14)]

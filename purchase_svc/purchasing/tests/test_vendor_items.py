@@ -190,3 +190,16 @@ def test_a_vendor_renamed_by_contact_events_is_renamed_on_its_vendor_items_once_
 
     # then
     assert list(VendorItem.objects.values_list("vendor_name", "vendor_version")) == [("Northwind Ltd", 3)]
+
+
+def test_the_list_query_count_is_pinned_whatever_the_page_holds(services, vendor_id, as_im, django_assert_num_queries):
+    # given
+    for _ in range(3):
+        as_im.post(URL, _body(vendor_id, services.add_item()), format="json")
+
+    # when: the count and the page
+    with django_assert_num_queries(2):
+        response = as_im.get(URL)
+
+    # then
+    assert len(response.json()["data"]) == 3
