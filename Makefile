@@ -82,3 +82,8 @@ bench-backorders: install
 .PHONY: bench-imports
 bench-imports: install
 	@ERP_POSTGRES_URL=$${ERP_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432} .venv/bin/python bench/imports.py
+
+# Replenishment: low-stock event -> replenishment draft line, p50/p95 and CPU (docs/performance.md).
+.PHONY: bench-replenishment
+bench-replenishment: install
+	@bench/replenishment.sh

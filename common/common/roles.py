@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sales.cancel": frozenset({FM}),
     "purchase.receive": frozenset({IM, FM}),
     "purchase.cancel": frozenset({IM, FM}),
+    "vendor_items.write": frozenset({IM, FM}),
     "orders.pay": frozenset({FM}),
     "users.manage": frozenset(),
     # A service's outbox and inbox (the Django admin's event pages): operating the

@@ -26,6 +26,7 @@ CONTRACT_MATRIX = {
     "sales.cancel": {FM},
     "purchase.receive": {IM, FM},
     "purchase.cancel": {IM, FM},
+    "vendor_items.write": {IM, FM},
     "orders.pay": {FM},
     "users.manage": set(),
     # Not a row of the contract's table: the outbox/inbox pages, for admin ("may do everything").

@@ -54,6 +54,8 @@ ADMIN_ONLY_PAGES |= JOBS_ADMIN_PAGES
 
 # Field names no admin form may offer: state and amounts move through services only.
 FORBIDDEN_FIELD = re.compile(r"(^|_)(status|quantity|stock|total|subtotal|amount|revision|change)(_|$)")
+# ... but a vendor's terms: how many units it sells at least, a price-list figure that moves nothing.
+TERMS_FIELDS = frozenset({"min_order_quantity"})
 
 
 def staff_user(role: str, **fields):
@@ -159,5 +161,5 @@ def editable_field_problems(site: admin.AdminSite | None = None) -> list[str]:
         f"{label}: the field {name!r} can be edited by hand."
         for label, entry in admin_entries(site)
         for name in sorted(_form_fields(entry, request))
-        if FORBIDDEN_FIELD.search(name)
+        if FORBIDDEN_FIELD.search(name) and name not in TERMS_FIELDS
     ]

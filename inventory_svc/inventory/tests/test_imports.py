@@ -262,9 +262,9 @@ def test_export_prefixes_formula_looking_cells(as_im, make_item):
 
     # then
     assert lines == [
-        "sku,name,description,unit_price,reorder_level,quantity",
-        "AB-1,'=1+1,'+cmd,1.00,0,0",
-        "AB-2,'-2,'@SUM(A1),1.00,0,0",
+        "sku,name,description,unit_price,reorder_level,max_level,quantity",
+        "AB-1,'=1+1,'+cmd,1.00,0,0,0",
+        "AB-2,'-2,'@SUM(A1),1.00,0,0,0",
     ]
 
 
