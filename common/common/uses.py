@@ -11,8 +11,10 @@ given back, and each of those needs the record.
   :func:`delete_refuse_if_used`, before the delete's transaction opens (no row lock is held
   across a call). A service that cannot answer refuses the delete (its 503, 504 or 502
   passes on): deleting on a guess is how a paid receipt lost its stock (issue 26). An
-  order created between the question and the delete is caught when it is confirmed or
-  received: those re-check their items with inventory (``order_documents.references``).
+  order created between the question and the delete (its references read before the
+  delete, its row committed after the question) is caught when it is confirmed or
+  received: those re-check their party with contact_svc and their items with inventory
+  (``order_documents.references``), and refuse with a 409 before anything is written.
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ answers nonsense raises the client's 503/504/502 before anything is written.
 
 An order already made keeps its archived references (it still completes), but before it
 moves stock (a sales confirmation, a purchase receipt) :func:`items_recheck` asks inventory
-whether each item still exists: one deleted in a race with the order is a 409 then, never a
-dead-lettered event after the order was paid (issue 26).
+whether each item still exists, and :func:`party_recheck` asks contact_svc whether its party
+does: one deleted in a race with the order (the owner asked before the order was committed,
+``common.uses``) is a 409 then, never a dead-lettered event after the order was paid, nor
+goods shipped to a customer nobody has any more (issue 26).
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ def party_fetch(*, path: str, field: str, kind: str) -> dict:
     if data.get("active") is False:
         raise ValidationFailed({field: [f"Archived {kind}."]})
     return data
+
+
+def party_recheck(*, path: str, field: str, kind: str) -> None:
+    """Refuse (409 naming ``field``) to move stock for an order whose party contact_svc no longer has.
+
+    Called before a confirmation or a receipt opens its transaction, beside :func:`items_recheck`.
+    An archived party passes: its orders still complete.
+    """
+    if contact_client().get_json(path) is None:
+        raise Conflict(
+            f"The order's {kind} no longer exists in contact_svc; cancel the order.",
+            details=[{"field": field, "message": f"contact_svc no longer has this {kind}."}],
+        )
 
 
 def items_fetch(*, lines: Sequence[LineRequest]) -> dict[uuid.UUID, ItemRef]:

@@ -37,7 +37,7 @@ from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_lock, order_touch, transition_apply
 from order_documents.parties import party_rename
-from order_documents.references import items_recheck, party_fetch
+from order_documents.references import items_recheck, party_fetch, party_recheck
 
 from .events import purchase_order_cancelled_publish, purchase_order_paid_publish, purchase_order_received_publish
 from .models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine, VendorVersion
@@ -77,6 +77,13 @@ def vendor_fetch(*, vendor_id: uuid.UUID) -> dict:
     return party_fetch(path=f"/vendors/{vendor_id}", field="vendor_id", kind="vendor")
 
 
+def vendor_recheck(*, order_id: uuid.UUID) -> None:
+    """Refuse (409 naming ``vendor_id``) to receive for a vendor deleted since the draft was made."""
+    vendor_id = PurchaseOrder.objects.filter(pk=order_id).values_list("vendor_id", flat=True).first()
+    if vendor_id is not None:  # no such order: the receipt's own 404, in its transaction
+        party_recheck(path=f"/vendors/{vendor_id}", field="vendor_id", kind="vendor")
+
+
 def purchase_order_lines_replace(*, order_id: uuid.UUID, lines: Sequence[LineRequest]) -> PurchaseOrder:
     """Replace a draft's lines; invalid lines, or an order no longer a draft, change nothing."""
     return order_lines_replace(
@@ -93,9 +100,11 @@ def purchase_order_receipt_create(
     PartiallyReceived, or Received once every line is complete. An item not on the order
     is a 400 naming ``items.<n>.item_id``, more than a line has open a 409 naming
     ``items.<n>.quantity``, an item inventory no longer has a 409 naming
-    ``items.<n>.item_id`` (asked first, before the transaction); each changes nothing.
+    ``items.<n>.item_id``, a vendor contact_svc no longer has a 409 naming ``vendor_id``
+    (both asked first, before the transaction); each changes nothing.
     """
     on_order = set(_line_items(order_id))  # an entry not on the order is the order's own 400, below
+    vendor_recheck(order_id=order_id)
     items_recheck(item_ids=[entry.item_id if entry.item_id in on_order else None for entry in items])
     with transaction.atomic():
         order = order_lock(model=PurchaseOrder, pk=order_id)
@@ -108,9 +117,11 @@ def purchase_order_receipt_create(
 def purchase_order_receive(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     """Receive everything still open as one receipt: the order becomes Received (the original's ``receive``).
 
-    Inventory is asked first, before the transaction, whether it still has every item of
-    the order: one it lacks is a 409 naming ``items.<n>.item_id`` and changes nothing.
+    contact_svc and inventory are asked first, before the transaction, whether they still
+    have the vendor and every item of the order: one they lack is a 409 naming ``vendor_id``
+    or ``items.<n>.item_id`` and changes nothing.
     """
+    vendor_recheck(order_id=order_id)
     items_recheck(item_ids=_line_items(order_id))
     return _order_receive(order_id=order_id, actor=actor)
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from common.exceptions import BadGateway
-from order_documents.references import inventory_client, party_fetch
+from order_documents.references import inventory_client, party_fetch, party_recheck
 
 from .models import SalesOrderLine
 
@@ -18,6 +18,11 @@ MAX_ASKED = 2**31 - 1
 def customer_fetch(*, customer_id: uuid.UUID) -> dict:
     """Return the customer as contact_svc has it; unknown -> 400 naming ``customer_id``."""
     return party_fetch(path=f"/customers/{customer_id}", field="customer_id", kind="customer")
+
+
+def customer_recheck(*, customer_id: uuid.UUID) -> None:
+    """Refuse (409 naming ``customer_id``) to confirm for a customer deleted since the draft was made."""
+    party_recheck(path=f"/customers/{customer_id}", field="customer_id", kind="customer")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from order_documents.machine import order_get, order_lock, order_touch, transiti
 from order_documents.parties import party_rename
 from order_documents.references import items_recheck
 
-from .clients import customer_fetch, stock_shortfalls
+from .clients import customer_fetch, customer_recheck, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
 from .models import CustomerVersion, SalesOrder, SalesOrderLine
 from .transitions import (
@@ -110,7 +110,9 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     order = order_get(model=SalesOrder, pk=order_id)
     CONFIRM.check(order)
     lines = list(order.lines.all())
-    items_recheck(item_ids=[line.item_id for line in lines])  # one deleted since the draft: 409, nothing written
+    # The customer or an item deleted since the draft (a race with its delete): 409, nothing written.
+    customer_recheck(customer_id=order.customer_id)
+    items_recheck(item_ids=[line.item_id for line in lines])
     if not order.allow_backorder:
         _stock_check(order_id=order_id, lines=lines)
     with transaction.atomic():

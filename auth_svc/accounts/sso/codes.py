@@ -6,7 +6,8 @@ previously issued based on that authorization code". django-oauth-toolkit denies
 no record of what the code issued; :class:`~accounts.models.RedeemedCode` is that record.
 A redemption that fails (a wrong PKCE verifier, a wrong redirect URI) deletes the code too,
 so whoever holds it cannot try again with what they lacked (RFC 9700 §4.5: an attacker
-guessing the verifier gets one attempt, not many).
+guessing the verifier gets one attempt, not many). A redemption holds its code's lock
+throughout (:func:`code_lock`), so two at once are a redemption and a replay.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ def code_replay_revoke(*, code: str, application_id: int) -> bool:
             get_access_token_model().objects.filter(pk=record.access_token_id).delete()
     logger.warning("authorization code replayed: the tokens of its first redemption are revoked")
     return True
+
+
+def code_lock(*, code: str) -> None:
+    """Lock the grant of ``code`` until the transaction ends: one redemption of a code at a time.
+
+    django-oauth-toolkit reads the grant without a lock, so two redemptions at once both
+    passed its check and both minted tokens; the later one failed only at the grant's
+    delete (an HTML 400), and the earlier one's tokens lived on. Locked, the later one waits,
+    finds the code used and revokes what the earlier one bought (:func:`code_replay_revoke`).
+    """
+    get_grant_model().objects.select_for_update().filter(code=code).first()
 
 
 def code_kill(*, code: str) -> None:

@@ -16,6 +16,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import login, logout
+from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -30,7 +31,7 @@ from common.sso.views import safe_next_url
 
 from .. import services
 from ..throttling import client_ip
-from .codes import code_kill
+from .codes import code_kill, code_lock
 
 # The sign-in page's session is a password sign-in: Django's own backend.
 PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -105,10 +106,14 @@ class TokenView(oauth_views.TokenView):
     """django-oauth-toolkit's token endpoint, but a code whose redemption failed is dead (accounts.sso.codes)."""
 
     def post(self, request, *args, **kwargs):
-        response = super().post(request, *args, **kwargs)
         code = request.POST.get("code")
-        if response.status_code != 200 and request.POST.get("grant_type") == "authorization_code" and code:
-            code_kill(code=code)
+        if request.POST.get("grant_type") != "authorization_code" or not code:
+            return super().post(request, *args, **kwargs)
+        with transaction.atomic():
+            code_lock(code=code)  # a second redemption at once waits, then is a replay
+            response = super().post(request, *args, **kwargs)
+            if response.status_code != 200:
+                code_kill(code=code)
         return response
 
 

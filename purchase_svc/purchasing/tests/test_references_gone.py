@@ -44,6 +44,29 @@ def test_receiving_an_item_inventory_no_longer_has_is_refused_and_writes_nothing
     assert _rows() == before
 
 
+@pytest.mark.parametrize(("action", "body"), [("receive", None), ("receipts", "items")])
+def test_receiving_for_a_vendor_contact_svc_no_longer_has_is_refused_and_writes_nothing(
+    services, draft, vendor_id, as_im, action, body
+):
+    # given: a draft whose vendor was deleted since (the order was created while the delete was in flight:
+    # contact_svc asked purchase before the order was committed)
+    item = services.add_item()
+    order = draft([(item, 2)])
+    del services.contacts["vendors"][vendor_id]
+    before = _rows()
+    payload = {"items": [{"item_id": item, "quantity": 2}]} if body else None
+
+    # when
+    response = as_im.post(f"/orders/{order['id']}/{action}", payload, format="json")
+
+    # then: a 409 naming the vendor, nothing written, no event
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [
+        {"field": "vendor_id", "message": "contact_svc no longer has this vendor."}
+    ]
+    assert _rows() == before
+
+
 def test_an_archived_item_is_refused_on_a_new_order(services, vendor_id, as_im):
     # given
     item = services.add_item()

@@ -62,3 +62,24 @@ def test_an_order_of_an_archived_item_still_confirms(services, draft, as_fm):
     # then
     assert response.status_code == 200
     assert response.json()["data"]["status"] == "Confirmed"
+
+
+def test_confirming_for_a_customer_contact_svc_no_longer_has_is_refused_and_writes_nothing(
+    services, draft, customer_id, as_fm
+):
+    # given: a draft whose customer was deleted since (the order was created while the delete was in flight:
+    # contact_svc asked sales before the order was committed)
+    order = draft([(services.add_item(stock=5), 1)])
+    del services.contacts["customers"][customer_id]
+    before = list(SalesOrder.objects.values())
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then: a 409 naming the customer, nothing written, no event
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [
+        {"field": "customer_id", "message": "contact_svc no longer has this customer."}
+    ]
+    assert list(SalesOrder.objects.values()) == before
+    assert OutboxEvent.objects.count() == 0
