@@ -8,13 +8,17 @@ its workers group by group). Then this checkout's local run starts on the same d
 broker and data dir, as an operator's upgrade does: it migrates and starts every process. The
 upgrade passes when every event in flight is applied exactly once, every record reads back as
 before (new fields at their documented values), every check command finds nothing, and the
-previous release's tokens are still good or cleanly refused. The in-flight events cover every
-(type, version) the previous release's consumers subscribe to: each previous-version event
-goes through this release's consumers.
+previous release's tokens are still good or cleanly refused, its queues were migrated to this
+release's shape and Celery beat's tables hold the schedules. Every event the previous release
+had sent is published again after the upgrade (its relays "died" before recording the sends),
+so each consumer meets duplicates of what it applied and of what it holds queued. The in-flight
+events cover every (type, version) the previous release's consumers subscribe to: each
+previous-version event goes through this release's consumers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,6 +35,8 @@ from upgrade_fill import ADMIN, Api, BackOffice, Outboxes, Workers, log_lines, w
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCERS = ("contact", "inventory", "sales", "purchase")
 CONSUMERS = ("inventory", "sales", "purchase")
+JOBS = ("auth", "contact", "inventory", "sales", "purchase")  # services with Celery beat (this release's)
+RETENTION = {"retention: idempotency keys", "retention: expired sessions"}  # every one of JOBS has these
 
 # Fields the events in flight change once applied: compared with the values the test expects instead.
 EVENT_DRIVEN = {
@@ -145,6 +151,57 @@ def queue_depths(broker: str, prefix: str) -> dict[str, int]:
             for name in (f"{prefix}{consumer}.events", f"{prefix}{consumer}.events.dlq"):
                 depths[name] = channel.queue_declare(name, passive=True).message_count
     return depths
+
+
+def queue_shapes(broker: str, prefix: str) -> dict[str, str]:
+    """Each consumer's queues as this release declares them: "current", or why the broker refuses that shape.
+
+    RabbitMQ refuses a declaration whose arguments differ from the queue's (queue arguments never
+    change in place), so a declaration that succeeds proves the previous release's service queue
+    was migrated to the delivery limit and dead-lettering; the holding queue of that migration
+    must be gone.
+    """
+    from kombu import Connection
+
+    from common.events.conf import DEFAULTS
+    from common.events.topology import Topology
+
+    topology = Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"])
+    topology.delivery_limit = DEFAULTS["DELIVERY_LIMIT"]  # the local run's (no Django settings here)
+    shapes = {}
+    with Connection(broker) as conn:
+        for consumer in CONSUMERS:
+            for queue in topology.queues(consumer):
+                shapes[queue.name] = _declared_shape(conn, queue.name, queue.queue_arguments)
+            if _declared_shape(conn, topology.upgrade_name(consumer), None) != "missing":
+                shapes[topology.upgrade_name(consumer)] = "left behind"
+    return shapes
+
+
+def _declared_shape(conn, name: str, arguments: dict | None) -> str:
+    """Declare ``name`` with ``arguments`` (None: passively): "current", "missing" or the broker's refusal."""
+    from amqp.exceptions import NotFound, PreconditionFailed
+
+    channel = conn.channel()
+    try:
+        channel.queue_declare(name, passive=True)
+        if arguments is not None:
+            channel.queue_declare(name, durable=True, auto_delete=False, arguments=arguments)
+        return "current"
+    except NotFound:
+        return "missing"
+    except PreconditionFailed as refusal:
+        return str(refusal)
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
+def beat_schedules(outboxes: Outboxes, services: tuple[str, ...]) -> dict[str, set[str]]:
+    """The schedules in each service's django-celery-beat tables (made by this release's migrate, filled by beat)."""
+    return {
+        s: {name for (name,) in outboxes.query(s, "SELECT name FROM django_celery_beat_periodictask")} for s in services
+    }
 
 
 def run_check(platform: dict, service: str, args: tuple[str, ...]) -> subprocess.CompletedProcess:
@@ -357,6 +414,8 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(
         workers.kill_frozen()
         old["process"].wait(timeout=60)
     queued = queue_depths(infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
+    # and: its relays died before recording what they sent: this release's relays publish every event again
+    resent = {s: outboxes.resend(s) for s in PRODUCERS}
     marks("previous release stopped")
 
     # then (before the upgrade): events of every kind the previous consumers take are in flight, both ways
@@ -387,16 +446,32 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(
         refreshed = api.client.post("auth/refresh", json={"refresh_token": session["refresh_token"]})
         admin_pages = {path: back_office.visit(path) for path in ADMIN_PAGES}
         depths = queue_depths(infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
+        # Read again once the queues are empty (the duplicates were sent long before): a duplicate
+        # applied twice shows here, later than the first read.
+        settled_at_end = fill.settled()
+        shapes = queue_shapes(infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
+        wait_for(
+            lambda: all(RETENTION <= names for names in beat_schedules(outboxes, JOBS).values()),
+            "every service's beat to install its default schedules",
+        )
+        schedules = beat_schedules(outboxes, JOBS)
         applied = {c: outboxes.applied(c, [e.event_id for e in in_flight if e.consumer == c]) for c in CONSUMERS}
 
     marks("this release stopped")
 
-    # then: each event in flight was applied exactly once, and nothing was dead-lettered
+    # then: each event in flight was applied, and nothing was dead-lettered (the inbox's unique rule records an
+    # event once per consumer at most: the stock figures below are what proves none was applied twice)
     assert {c: set(counts.values()) for c, counts in applied.items() if counts} == {c: {1} for c in CONSUMERS}
     assert sum(len(counts) for counts in applied.values()) == len(in_flight)
     assert depths == dict.fromkeys(depths, 0)
-    # and: the stock and the orders' copies moved exactly as the events say
+    # and: the previous release's queues now have this release's shape (delivery limit, dead-lettering), none left over
+    assert shapes == dict.fromkeys(shapes, "current") and len(shapes) == len(CONSUMERS) * 5, shapes
+    # and: Celery beat's tables were migrated in and hold every service's default retention schedules
+    assert {s: RETENTION <= names for s, names in schedules.items()} == dict.fromkeys(JOBS, True), schedules
+    # and: the stock and the orders' copies moved exactly as the events say (each event sent before the upgrade
+    # was published again: a duplicate for its consumers)
     assert {i: after["items"][i]["quantity"] for i in fill.stock} == fill.stock
+    assert settled_at_end
     assert {o: after["sales/orders"][o]["stock_status"] for o in fill.stock_status} == fill.stock_status
     assert after["sales/orders"][paid_sale]["customer_name"] == f"Ada Renamed {tag}"
     assert after["purchase/orders"][paid_purchase]["vendor_name"] == f"Vale Renamed {tag}"
@@ -422,7 +497,8 @@ def test_the_previous_release_upgrades_with_its_data_and_events_in_flight(
     movements = sum(len(ledger) for ledger in before["movements"].values())
     print(
         f"\nupgrade: {records} records and {movements} ledger rows carried over; {len(in_flight)} events in flight "
-        f"(event x consumer; {sum(unsent.values())} outbox rows unsent, {sum(queued.values())} queued)\n{marks}"
+        f"(event x consumer; {sum(unsent.values())} outbox rows unsent, {sum(queued.values())} queued); "
+        f"{sum(resent.values())} sent events published again\n{marks}"
     )
 
 

@@ -209,6 +209,16 @@ class Outboxes:
     def pending(self, service: str) -> int:
         return self.query(service, "SELECT count(*) FROM events_outboxevent WHERE sent_at IS NULL")[0][0]
 
+    def resend(self, service: str) -> int:
+        """Mark every sent event of ``service`` unsent, as a relay that died before recording its sends leaves them.
+
+        The next relay publishes each again: a duplicate of an event its consumers applied or hold queued.
+        """
+        import psycopg
+
+        with psycopg.connect(f"{self.server}/{self.db_prefix}{service}") as conn:
+            return conn.execute("UPDATE events_outboxevent SET sent_at = NULL WHERE sent_at IS NOT NULL").rowcount
+
     def wait_until_sent(self, services: tuple[str, ...], timeout: float = WAIT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while any(self.pending(s) for s in services):

@@ -13,7 +13,11 @@ docs/upgrading.md), so a migration may only *expand* the tables that release use
 - nothing the previous release reads is removed or renamed (that *contract* step comes a release
   after the code stopped using it);
 - ``RunPython`` has a reverse (``RunPython.noop`` when there is nothing to undo), so a rollback
-  can migrate back; ``RunSQL`` cannot be read, so it always needs a reasoned exception.
+  can migrate back; ``RunSQL`` cannot be read, so it always needs a reasoned exception;
+- a backfill (``RunPython``) never runs in the transaction of a schema change to a table in use:
+  every ALTER TABLE takes that table's ACCESS EXCLUSIVE lock and an atomic migration holds it
+  until it commits, so the previous release's reads and writes of the table would wait for the
+  whole backfill. It goes in a migration of its own (``atomic = False``, in batches).
 
 Operations on a table created since the previous release are free: no running code uses it yet.
 What breaks a rule is allowed only by a reasoned entry in the exceptions file
@@ -86,6 +90,10 @@ class Finding:
 
 def _model_key(app_label: str, operation) -> tuple[str, str]:
     return (app_label, operation.model_name_lower if hasattr(operation, "model_name_lower") else operation.name_lower)
+
+
+def _names_a_model(operation) -> bool:
+    return hasattr(operation, "model_name_lower") or hasattr(operation, "name_lower")
 
 
 def _varchar_length(db_type: str | None) -> int | None:
@@ -183,6 +191,34 @@ def operation_findings(operation, *, app_label: str, state: ProjectState, existi
     return [f"no rule for {type(operation).__name__} yet: add one to common.migration_safety"]
 
 
+# Operations that leave a table in use unlocked: they make a new table, or lock nothing of their own.
+NO_TABLE_LOCK = (migrations.CreateModel, migrations.RunPython, migrations.RunSQL, AddIndexConcurrently)
+
+
+def held_lock_findings(operations, *, app_label: str, existing: set, atomic: bool) -> dict[int, str]:
+    """The backfills of an atomic migration that run under a lock its earlier operations took: index -> rule.
+
+    A ``RunPython`` after an operation that altered a table of the previous release runs while
+    that table's ACCESS EXCLUSIVE lock is held (until the migration commits).
+    """
+    if not atomic:
+        return {}
+    found, locked = {}, []
+    for index, operation in enumerate(operations):
+        if isinstance(operation, migrations.RunPython) and locked:
+            tables = ", ".join(sorted({f"{label}.{model}" for label, model in locked}))
+            found[index] = (
+                f"backfills in the transaction that holds the lock of {tables} (taken by an earlier operation of "
+                "this migration): the previous release waits for the whole backfill; move it to a migration of "
+                "its own (atomic = False, in batches)"
+            )
+        elif not isinstance(operation, NO_TABLE_LOCK) and _names_a_model(operation):
+            table = _model_key(app_label, operation)
+            if table in existing:
+                locked.append(table)
+    return found
+
+
 def migration_findings(
     loader: MigrationLoader, *, is_new: Callable[[str, str], bool], app_labels: Iterable[str] | None = None
 ) -> list[Finding]:
@@ -202,10 +238,12 @@ def migration_findings(
             continue
         migration = loader.graph.nodes[(app_label, name)]
         state = loader.project_state((app_label, name), at_end=False)
+        held = held_lock_findings(migration.operations, app_label=app_label, existing=existing, atomic=migration.atomic)
         for index, operation in enumerate(migration.operations):
             rules = operation_findings(
                 operation, app_label=app_label, state=state, existing=existing, atomic=migration.atomic
             )
+            rules += [held[index]] if index in held else []
             found += [Finding(app_label, name, index, operation.describe(), rule) for rule in rules]
             state = state.clone()
             operation.state_forwards(app_label, state)

@@ -5,7 +5,7 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 from django.db.migrations.state import ModelState, ProjectState
 
-from common.migration_safety import operation_findings
+from common.migration_safety import held_lock_findings, operation_findings
 
 IN_USE = {("shop", "order")}
 
@@ -89,3 +89,32 @@ def test_what_locks_rewrites_or_contracts_a_table_in_use_is_refused(operation, r
     found = findings(operation)
     # then exactly one rule names what it does
     assert len(found) == 1 and rule in found[0], found
+
+
+BACKFILL = migrations.RunPython(print, migrations.RunPython.noop)
+ADD_PAID = migrations.AddField("order", "paid", models.BooleanField(default=False, db_default=False))
+
+
+def test_a_backfill_after_a_schema_change_to_a_table_in_use_in_one_transaction_is_refused():
+    # given an atomic migration that adds a column to the previous release's table (its lock is
+    # held until commit), then backfills
+    operations = [migrations.CreateModel("invoice", [("id", models.BigAutoField(primary_key=True))]), ADD_PAID]
+    # when it is checked
+    found = held_lock_findings([*operations, BACKFILL], app_label="shop", existing=IN_USE, atomic=True)
+    # then the backfill (and only it) is refused, naming the locked table
+    assert list(found) == [2] and "holds the lock of shop.order" in found[2], found
+
+
+@pytest.mark.parametrize(
+    ("operations", "atomic"),
+    [
+        ([ADD_PAID, BACKFILL], False),  # non-atomic: each operation commits on its own
+        ([BACKFILL, ADD_PAID], True),  # the backfill runs before any lock is taken
+        ([migrations.AddField("receipt", "total", models.IntegerField(null=True)), BACKFILL], True),  # a new table
+    ],
+    ids=["non-atomic", "backfill first", "new table"],
+)
+def test_a_backfill_outside_a_held_lock_of_a_table_in_use_is_allowed(operations, atomic):
+    # given a backfill that no lock of a table in use waits on
+    # when it is checked / then nothing is found
+    assert held_lock_findings(operations, app_label="shop", existing=IN_USE, atomic=atomic) == {}
