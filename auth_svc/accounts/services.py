@@ -398,8 +398,12 @@ def _password_reset_mail_job_send(*, request_id: int) -> None:
     from .tasks import password_reset_mail_send
 
     try:
-        # No publish retries: the request answers now whatever the broker does.
-        password_reset_mail_send.apply_async(kwargs={"request_id": request_id}, retry=False)
+        # One connection attempt, no publish retries: the request answers now whatever the
+        # broker does. (``retry=False`` alone still let kombu reconnect until its connect
+        # timeout ran out: 6 s per answer with the broker refusing, bench/forgot_password_timing.py.)
+        with password_reset_mail_send.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
+            password_reset_mail_send.apply_async(kwargs={"request_id": request_id}, retry=False, producer=producer)
     except Exception as exc:  # kombu's OperationalError, an OSError: whatever the broker raised
         logger.warning("The reset mail job of request %s was not queued (%s); the sweep sends it", request_id, exc)
 
