@@ -13,6 +13,7 @@ import logging
 import secrets
 import smtplib
 from datetime import timedelta
+from time import monotonic
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -451,8 +452,12 @@ def password_reset_request_mail(*, request_id: int) -> bool:
     return True
 
 
-def password_reset_requests_process(*, limit: int = 50, older_than: timedelta | None = None) -> int:
+def password_reset_requests_process(
+    *, limit: int = 50, older_than: timedelta | None = None, deadline: float | None = None
+) -> int:
     """Send the mails of up to ``limit`` queued reset requests, oldest first; return how many were handled.
+
+    ``deadline`` (a ``time.monotonic()`` value): start no mail after it, however many wait.
 
     The sweep: the mail job (accounts.tasks) sends each request once it is committed; this
     sends those whose job was lost (a broker away at the request, a worker gone), taking
@@ -468,6 +473,8 @@ def password_reset_requests_process(*, limit: int = 50, older_than: timedelta | 
         queued = queued.filter(created_at__lt=timezone.now() - older_than)
     handled = 0
     for _ in range(limit):
+        if deadline is not None and monotonic() >= deadline:
+            break
         try:
             with transaction.atomic():
                 request = queued.first()

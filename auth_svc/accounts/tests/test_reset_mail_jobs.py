@@ -319,3 +319,44 @@ def test_a_broker_that_refuses_is_tried_once_by_the_request_not_for_seconds(
     assert PasswordResetRequest.objects.count() == 1
     [warning] = [r.getMessage() for r in caplog.records if r.name == "accounts.services"]
     assert warning.startswith(f"The reset mail job of request {PasswordResetRequest.objects.get().pk} was not queued")
+
+
+class _SlowBackend(BaseEmailBackend):
+    """A mail server that takes ``seconds`` of the (fake) clock per mail and then accepts it."""
+
+    seconds = 20.0
+    clock = [0.0]
+
+    def send_messages(self, email_messages):
+        type(self).clock[0] += type(self).seconds
+        return mail.get_connection("django.core.mail.backends.locmem.EmailBackend").send_messages(email_messages)
+
+
+@pytest.mark.django_db
+def test_a_slow_mail_server_holds_the_sweep_for_its_time_budget_then_the_rest_waits_its_turn(
+    api_client, settings, monkeypatch
+):
+    from .. import services
+
+    # given: three registered users whose mail jobs were lost, a mail server taking 20 s a mail
+    for email in ("a@example.com", "b@example.com", "c@example.com"):
+        UserFactory(email=email)
+        _ask(api_client, email)
+    PasswordResetRequest.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    settings.EMAIL_BACKEND = f"{__name__}._SlowBackend"
+    monkeypatch.setattr(_SlowBackend, "clock", [0.0])
+    monkeypatch.setattr(services, "monotonic", lambda: _SlowBackend.clock[0])
+    monkeypatch.setattr(tasks, "monotonic", lambda: _SlowBackend.clock[0])
+    resent = []
+    monkeypatch.setattr(tasks.password_reset_requests_sweep, "apply_async", lambda **kwargs: resent.append(kwargs))
+
+    # when
+    swept = tasks.password_reset_requests_sweep()
+
+    # then: the solo worker was held for the sweep's 30 s budget (mails at 0 s and 20 s), not for
+    # every queued mail (the liveness probe fails after 60 s); the sweep queued itself behind the
+    # jobs waiting meanwhile, and the last request stays queued for it
+    assert swept == 2
+    assert sorted(message.to[0] for message in mail.outbox) == ["a@example.com", "b@example.com"]
+    assert list(PasswordResetRequest.objects.values_list("email", flat=True)) == ["c@example.com"]
+    assert resent == [{}]
