@@ -461,7 +461,8 @@ def password_reset_requests_process(
 
     The sweep: the mail job (accounts.tasks) sends each request once it is committed; this
     sends those whose job was lost (a broker away at the request, a worker gone), taking
-    only rows older than ``older_than`` so as not to race a job still retrying. Each request
+    only rows older than ``older_than`` so that a job just sent gets its turn first. It does
+    meet jobs still retrying (their backoff runs for an hour), which is safe: each request
     is locked (skipping those another worker holds), handled and deleted in one
     transaction: a worker that dies mid-way leaves it queued, and the retry's token voids
     the first one, so at worst the user gets a second mail whose token works. While the
