@@ -6,7 +6,13 @@ then sends interleaved forgot-password requests for the registered email and for
 one, each asked again and again as a prober would (so the throttle's counters are warm for
 both; the order inside each pair is random), and reports the medians and the share of
 samples the best single threshold would tell apart.
+With ``--broker-url amqp://...`` the services' broker is RabbitMQ reached through a TCP proxy
+of this script's (erp_testkit.faults), and ``--broker-fault`` breaks it once the warm-up is
+done: ``refused`` (nothing listens), ``frozen`` (connections open, nothing answers: a broker
+host gone from the network). The request must answer as fast for either email, and soon: the
+mail job is lost and the sweep sends it (docs/jobs.md).
 Usage: .venv/bin/python bench/forgot_password_timing.py [--samples 50 --database-url postgres://...]
+       [--broker-url amqp://guest:guest@127.0.0.1:5672/h4 --broker-fault refused|frozen]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gateway_bench as gb
 
 from common.keys import ensure_keypair
+from erp_testkit.faults import TcpProxy
 
 AUTH_DIR = gb.ROOT / "auth_svc"
 KNOWN_EMAIL = "known.user@example.com"
@@ -79,7 +86,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between requests (the worker's turn)")
     parser.add_argument("--database-url", help="PostgreSQL database for auth_svc (default: SQLite in the temp dir)")
+    parser.add_argument("--broker-url", help="RabbitMQ, reached through a proxy (default: the filesystem transport)")
+    parser.add_argument("--broker-fault", choices=["none", "refused", "frozen"], default="none")
     args = parser.parse_args()
+    proxy = TcpProxy() if args.broker_url else None
     tmp = Path(tempfile.mkdtemp(prefix="erp-forgot-timing-"))
     stack = gb.Stack(tmp)
     try:
@@ -93,6 +103,8 @@ def main() -> int:
         }
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
+        if proxy is not None:
+            env["BROKER_URL"] = proxy.url(args.broker_url)
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(
             env,
@@ -116,6 +128,11 @@ def main() -> int:
         for _ in range(args.warmup):
             ask(connection, KNOWN_EMAIL)
             ask(connection, UNKNOWN_EMAIL)
+        if args.broker_fault == "refused":
+            proxy.cut()
+        elif args.broker_fault == "frozen":
+            proxy.reset()  # the pooled connections break, and new ones open but are never answered
+            proxy.blackhole(new="freeze")
         known: list[float] = []
         unknown: list[float] = []
         for _ in range(args.samples):
@@ -126,16 +143,19 @@ def main() -> int:
                 (known if kind == "known" else unknown).append(ask(connection, email))
         mails = len(list((data / "mail").glob("*.log"))) if (data / "mail").exists() else 0
         database = "PostgreSQL" if args.database_url else "SQLite"
-        print(f"forgot-password, auth_svc under gunicorn ({database}), reset-mail worker running")
+        broker = f"RabbitMQ, fault: {args.broker_fault}" if proxy is not None else "filesystem broker"
+        print(f"forgot-password, auth_svc under gunicorn ({database}, {broker}), reset-mail worker running")
         print(f"  {args.samples} interleaved samples each, after {args.warmup} warm-up pairs")
         print(f"  registered email: median {statistics.median(known):6.2f} ms   p90 {_p90(known):6.2f} ms")
         print(f"  unknown email:    median {statistics.median(unknown):6.2f} ms   p90 {_p90(unknown):6.2f} ms")
         print(f"  best single threshold tells them apart {best_threshold_accuracy(known, unknown):.0%} of the time")
         print(f"  (the same for labels shuffled at random, i.e. chance: {chance_accuracy(known, unknown):.0%})")
-        print(f"  mails the worker wrote: {mails}")
+        print(f"  slowest answer: {max(known + unknown):6.2f} ms; mails the worker wrote: {mails}")
         return 0
     finally:
         stack.stop_all()
+        if proxy is not None:
+            proxy.close()
 
 
 def _p90(values: list[float]) -> float:

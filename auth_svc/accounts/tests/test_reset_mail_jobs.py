@@ -279,3 +279,84 @@ def test_mail_job_retries_while_the_mail_server_is_away_and_a_swept_row_is_not_m
     assert (swept, retried) == (1, False)
     assert [message.to for message in mail.outbox] == [[user.email]]
     assert PasswordResetToken.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_broker_that_refuses_is_tried_once_by_the_request_not_for_seconds(
+    api_client, user, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    import socket
+
+    from kombu import Connection
+
+    from common.jobs.app import celery_app
+
+    # given: the service's app on a broker port where nothing listens, every connection attempt counted
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = celery_app()
+    app.conf.update(broker_url=f"amqp://guest:guest@127.0.0.1:{port}//", task_always_eager=False)
+    attempts = []
+    establish = Connection._establish_connection
+    monkeypatch.setattr(Connection, "_establish_connection", lambda self: attempts.append(1) or establish(self))
+    app.set_current()
+    try:
+        # when
+        with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+            response = _ask(api_client, user.email)
+    finally:
+        from config.celery import app as service_app
+
+        service_app.set_current()
+        service_app.set_default()
+        app.close()
+
+    # then: one attempt (kombu's default retries for the connect timeout, 4 s: 6 s per answer
+    # measured, bench/forgot_password_timing.py), the row queued for the sweep, the same answer
+    assert response.status_code == 200
+    assert len(attempts) == 1
+    assert PasswordResetRequest.objects.count() == 1
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "accounts.services"]
+    assert warning.startswith(f"The reset mail job of request {PasswordResetRequest.objects.get().pk} was not queued")
+
+
+class _SlowBackend(BaseEmailBackend):
+    """A mail server that takes ``seconds`` of the (fake) clock per mail and then accepts it."""
+
+    seconds = 20.0
+    clock = [0.0]
+
+    def send_messages(self, email_messages):
+        type(self).clock[0] += type(self).seconds
+        return mail.get_connection("django.core.mail.backends.locmem.EmailBackend").send_messages(email_messages)
+
+
+@pytest.mark.django_db
+def test_a_slow_mail_server_holds_the_sweep_for_its_time_budget_then_the_rest_waits_its_turn(
+    api_client, settings, monkeypatch
+):
+    from .. import services
+
+    # given: three registered users whose mail jobs were lost, a mail server taking 20 s a mail
+    for email in ("a@example.com", "b@example.com", "c@example.com"):
+        UserFactory(email=email)
+        _ask(api_client, email)
+    PasswordResetRequest.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    settings.EMAIL_BACKEND = f"{__name__}._SlowBackend"
+    monkeypatch.setattr(_SlowBackend, "clock", [0.0])
+    monkeypatch.setattr(services, "monotonic", lambda: _SlowBackend.clock[0])
+    monkeypatch.setattr(tasks, "monotonic", lambda: _SlowBackend.clock[0])
+    resent = []
+    monkeypatch.setattr(tasks.password_reset_requests_sweep, "apply_async", lambda **kwargs: resent.append(kwargs))
+
+    # when
+    swept = tasks.password_reset_requests_sweep()
+
+    # then: the solo worker was held for the sweep's 30 s budget (mails at 0 s and 20 s), not for
+    # every queued mail (the liveness probe fails after 60 s); the sweep queued itself behind the
+    # jobs waiting meanwhile, and the last request stays queued for it
+    assert swept == 2
+    assert sorted(message.to[0] for message in mail.outbox) == ["a@example.com", "b@example.com"]
+    assert list(PasswordResetRequest.objects.values_list("email", flat=True)) == ["c@example.com"]
+    assert resent == [{}]

@@ -6,3 +6,6 @@ class JobsConfig(AppConfig):
     label = "jobs"
     verbose_name = "Background jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the settings checks)

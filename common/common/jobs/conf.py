@@ -19,9 +19,27 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# The least each retention may be: an inbox record is what refuses a redelivered event, an
+# Idempotency-Key answer what replays a retried POST, so a 0 (or negative) from the environment
+# would let the nightly job delete the ones a redelivery or a retry needs right now.
+MINIMUMS: dict[str, int] = {"RETENTION_DAYS": 1, "IDEMPOTENCY_HOURS": 1}
+
+
 def jobs_settings() -> dict[str, Any]:
     return {**DEFAULTS, **(getattr(settings, "JOBS", {}) or {})}
 
 
+def below_minimum(name: str, value: Any) -> str | None:
+    """Say why ``value`` is not a usable ``JOBS[name]``, or None if it is."""
+    least = MINIMUMS.get(name)
+    if least is not None and value < least:
+        return f'JOBS["{name}"] is {value!r}: it must be at least {least}'
+    return None
+
+
 def get(name: str) -> Any:
-    return jobs_settings()[name]
+    """Return ``JOBS[name]``; a retention below its minimum raises ValueError (jobs.E001 at start says so too)."""
+    value = jobs_settings()[name]
+    if problem := below_minimum(name, value):
+        raise ValueError(problem)
+    return value

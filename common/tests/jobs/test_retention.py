@@ -141,3 +141,34 @@ def test_the_commands_by_hand_say_what_the_jobs_delete():
     # then
     assert out == ["deleted 1 outbox rows, 0 inbox records", "deleted 1 idempotency records older than 24 h"]
     assert OutboxEvent.objects.count() == IdempotencyRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "task"),
+    [("RETENTION_DAYS", 0, tasks.events_prune), ("IDEMPOTENCY_HOURS", 0, tasks.idempotency_prune)],
+)
+def test_a_retention_of_zero_deletes_nothing_and_fails_loudly(settings, setting, value, task):
+    # given: a typo'd ERP_RETENTION_DAYS=0 / ERP_IDEMPOTENCY_HOURS=0, and records from a minute ago
+    # (an inbox record is what refuses a redelivered event; an idempotency record a retried POST)
+    settings.JOBS = {**settings.JOBS, setting: value}
+    _inbox("received a minute ago", days_ago=1 / 1440)
+    _idempotency("a minute ago", hours_ago=1 / 60)
+
+    # when / then: the job refuses instead of deleting what is still needed
+    with pytest.raises(ValueError, match=setting):
+        task()
+    assert InboxEvent.objects.count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize(("setting", "value"), [("RETENTION_DAYS", 0), ("IDEMPOTENCY_HOURS", -1)])
+def test_the_system_checks_refuse_a_retention_under_its_minimum(settings, setting, value):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    # given
+    settings.JOBS = {**settings.JOBS, setting: value}
+
+    # when / then: `manage.py check` (run by migrate and by `manage.py celery worker`) fails
+    with pytest.raises(SystemCheckError, match=f"jobs.E001.*{setting}"):
+        call_command("check")

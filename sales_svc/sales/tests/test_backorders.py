@@ -326,3 +326,32 @@ def test_check_backorders_catches_lines_that_do_not_follow_the_stock_status(wait
     assert (
         err.getvalue() == f"order {order['id']} (issued) line 1: 1 issued and 0 backordered of 3, expected all issued\n"
     )
+
+
+def test_the_nightly_integrity_job_runs_check_backorders_and_records_a_difference(waiting_order, deliver, caplog):
+    import logging
+
+    from celery import current_app
+
+    import common.jobs.tasks  # noqa: F401  (registers the jobs.* tasks, as the worker's autodiscovery does)
+    from common.jobs.models import IntegrityCheck
+    from config.schedule import SCHEDULE
+
+    # given: an issued order whose line was changed behind the services' back
+    order, scarce, plenty = waiting_order
+    deliver(registry.STOCK_FILLED, progress(order, (scarce, 10, 0), (plenty, 2, 0)), aggregate_version=2)
+    SalesOrderLine.objects.filter(order_id=order["id"], position=1).update(quantity_issued=1)
+
+    # when: every integrity job of sales' default schedules runs, as beat sends them
+    integrity = [entry for name, entry in SCHEDULE.items() if name.startswith("integrity:")]
+    with caplog.at_level(logging.ERROR):
+        for entry in integrity:
+            current_app.tasks[entry["task"]](*entry.get("args", ()))
+
+    # then: the difference is an ERROR line and a failing check, never a silent pass
+    assert [entry["args"] for entry in integrity] == [("check_backorders",)]
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.startswith("integrity check check_backorders failed: 1 line figure(s)")
+    assert list(IntegrityCheck.objects.values_list("command", "passed", "differences")) == [
+        ("check_backorders", False, 1)
+    ]
