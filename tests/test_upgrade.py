@@ -61,6 +61,7 @@ CHECK_COMMANDS = (  # stages, in order; a stage's commands at once
     (
         ("inventory", ("check_stock_ledger",)),
         ("purchase", ("check_purchase_receipts", "--export", RECEIPTS_FILE)),
+        ("purchase", ("check_replenishment",)),
         ("sales", ("check_backorders", "--export", BACKORDERS_FILE)),
     ),
     (("inventory", ("check_receipt_ledger", RECEIPTS_FILE)), ("inventory", ("check_backorders", BACKORDERS_FILE))),

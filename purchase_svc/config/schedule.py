@@ -5,5 +5,5 @@ from common.jobs.schedule import integrity_schedule, retention_schedule, watchdo
 SCHEDULE = {
     **retention_schedule(events=True),
     **watchdog_schedule(),
-    **integrity_schedule("check_purchase_receipts"),
+    **integrity_schedule("check_purchase_receipts", "check_replenishment"),
 }
