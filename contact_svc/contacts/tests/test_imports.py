@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
+from django.db import connections
 
 from common.events.models import OutboxEvent
+from common.exceptions import Conflict
+from contacts.imports import contact_import
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +163,36 @@ def test_an_imported_change_writes_the_event_an_api_change_writes(as_fm, kind, u
         by_api["data"],
     )
     assert rows(kind)[0] | {"email": "b@example.com"} == rows(kind)[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_creating_the_same_emails_in_opposite_orders_never_deadlock(postgresql, kind):
+    # given: two files of the same 1,000 new emails, one the other upside down
+    emails = [f"race{n:04}@example.com" for n in range(1000)]
+    files = [
+        ("name,email\n" + "".join(f"Race,{email}\n" for email in order)).encode() for order in (emails, emails[::-1])
+    ]
+    barrier = threading.Barrier(2)
+    results, failures = [], []
+
+    def run(data):
+        try:
+            barrier.wait(timeout=10)
+            results.append(contact_import(kind=kind, data=data))
+        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(data,)) for data in files]
+
+    # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then: one creates them all, the other is the 409 of a duplicate email, not a deadlock (a 503)
+    assert [result.created for result in results] == [1000]
+    assert [type(failure) for failure in failures] == [Conflict]
+    assert kind.model.objects.count() == 1000
