@@ -186,6 +186,21 @@ def test_unreadable_files_are_400_naming_the_problem(as_im, text, field, snapsho
     assert snapshot() == before
 
 
+def test_a_sku_that_normalises_past_its_length_is_refused_naming_its_line(as_im, snapshot):
+    # given: 64 characters that NFKC turns into 1,152 (U+FDFA is one character, eighteen once normalised)
+    before = snapshot()
+
+    # when
+    response = post_csv(as_im, "sku,name\nAB-1,Cable\n" + "\ufdfa" * 64 + ",Plug\n")
+
+    # then
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["details"] == [
+        {"field": "rows.3.sku", "message": "Ensure this field has no more than 64 characters once normalised."}
+    ]
+    assert snapshot() == before
+
+
 def test_a_header_of_many_unknown_columns_lists_at_most_1000_of_them(as_im, snapshot):
     # given: a header of 1,500 unknown columns (a file of commas would be millions, each a message)
     before = snapshot()
