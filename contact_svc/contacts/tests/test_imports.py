@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from django.db import connections
 
 from common.events.models import OutboxEvent
 from common.exceptions import Conflict
 from contacts.imports import contact_import
+from erp_testkit.concurrency import Worker
 
 pytestmark = pytest.mark.django_db
 
@@ -172,27 +171,15 @@ def test_two_imports_creating_the_same_emails_in_opposite_orders_never_deadlock(
     files = [
         ("name,email\n" + "".join(f"Race,{email}\n" for email in order)).encode() for order in (emails, emails[::-1])
     ]
-    barrier = threading.Barrier(2)
-    results, failures = [], []
-
-    def run(data):
-        try:
-            barrier.wait(timeout=10)
-            results.append(contact_import(kind=kind, data=data))
-        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
-            failures.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(data,)) for data in files]
+    workers = [Worker(lambda data=data: contact_import(kind=kind, data=data)) for data in files]
 
     # when
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
 
     # then: one creates them all, the other is the 409 of a duplicate email, not a deadlock (a 503)
-    assert [result.created for result in results] == [1000]
-    assert [type(failure) for failure in failures] == [Conflict]
+    assert [worker.result.created for worker in workers if worker.error is None] == [1000]
+    assert [type(worker.error) for worker in workers if worker.error is not None] == [Conflict]
     assert kind.model.objects.count() == 1000

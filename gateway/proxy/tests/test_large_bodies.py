@@ -7,17 +7,12 @@ is still coming makes it see a reset connection instead (contract §2). The CSV 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-from erp_testkit.faults import wait_until
-
-from .test_metrics import GATEWAY_DIR, GUNICORN_CONF, _free_port, _get
+from .test_metrics import _free_port, gateway_served
 
 IMPORT_LIMIT = 16 * 1024 * 1024
 
@@ -25,30 +20,8 @@ IMPORT_LIMIT = 16 * 1024 * 1024
 @pytest.fixture(scope="module")
 def gateway_port():
     port = _free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "GUNICORN_WORKER_CLASS": "gevent"}
-    env["PROMETHEUS_MULTIPROC_DIR"] = ""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--config",
-            str(GUNICORN_CONF),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=GATEWAY_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: _get(f"http://127.0.0.1:{port}/health/live")[0] == 200, timeout=30, message="the gateway")
+    with gateway_served(port, GUNICORN_WORKER_CLASS="gevent", PROMETHEUS_MULTIPROC_DIR=""):
         yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 @pytest.mark.parametrize(
