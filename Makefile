@@ -16,6 +16,7 @@ install:
 
 # Any service's manage.py command with the local run's environment (data dir, secrets, keys):
 #   make manage SERVICE=contact CMD="outbox_status --json"
+#   make manage SERVICE=auth CMD="celery inspect ping"   (Celery's command line on the service's app, docs/jobs.md)
 manage: install
 	@.venv/bin/python scripts/run.py manage "$(SERVICE)" $(CMD)
 
@@ -81,3 +82,8 @@ bench-backorders: install
 .PHONY: bench-imports
 bench-imports: install
 	@ERP_POSTGRES_URL=$${ERP_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432} .venv/bin/python bench/imports.py
+
+# Replenishment: low-stock event -> replenishment draft line, p50/p95 and CPU (docs/performance.md).
+.PHONY: bench-replenishment
+bench-replenishment: install
+	@bench/replenishment.sh

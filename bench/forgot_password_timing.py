@@ -108,7 +108,9 @@ def main() -> int:
             AUTH_DIR,
             env,
         )
-        stack.start("mailer", [gb.PYTHON, "manage.py", "send_reset_mails", "--interval", "0.2"], AUTH_DIR, env)
+        # The mail jobs' worker, as the local run's (deploy/Procfile ``jobs``, without its beat).
+        worker = ["worker", "--pool", "solo", "--concurrency", "1", "--without-gossip", "--without-mingle"]
+        stack.start("worker", [gb.PYTHON, "manage.py", "celery", *worker], AUTH_DIR, env)
         gb.wait_http(f"http://127.0.0.1:{port}/health/live", {})
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for _ in range(args.warmup):

@@ -53,6 +53,8 @@ def label(cmdline: str) -> str:
     for word in ("relay_outbox", "consume_events"):
         if word in cmdline:
             return word
+    if "celery" in cmdline:
+        return "jobs (celery worker + beat)"
     return "supervisor (honcho)" if "run.py" in cmdline else "other"
 
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The image's entrypoint, so compose.yaml and deploy/k8s/ name a process, never its command:
 #   entrypoint.sh ROLE            runs ROLE's line of deploy/Procfile (web, migrate, relay, consumer,
-#                                 mailer, migrated), the same line the local run starts
+#                                 worker, beat, jobs, migrated), the same line the local run starts
 #   entrypoint.sh health [ROLE]   the probe of that process (the image's HEALTHCHECK, compose
 #                                 healthchecks, Kubernetes exec probes): a web server's readiness,
 #                                 a worker's heartbeat (manage.py worker_health); ROLE defaults
@@ -27,7 +27,8 @@ if [ "${1:-}" = health ]; then
 port = os.environ.get("ERP_BIND", "0.0.0.0:8000").rsplit(":", 1)[1]
 path = os.environ.get("ERP_HEALTH_PATH", "/health/ready")
 sys.exit(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3).status != 200)' ;;
-    relay | consumer | mailer) exec python manage.py worker_health "$role" ;;
+    relay | consumer | worker | beat) exec python manage.py worker_health "$role" ;;
+    jobs) python manage.py worker_health worker && exec python manage.py worker_health beat ;;
     migrate | migrated) exit 0 ;;
     *) echo "entrypoint.sh health: unknown process $role" >&2; exit 2 ;;
   esac

@@ -5,7 +5,8 @@ Python (SQLite files and the kombu filesystem broker under ``ERP_DATA_DIR``) and
 with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
 Steps: check that every port is free, make secrets and the JWT key pair once, create
 databases, migrate, collect static files, seed demo data, then hand every web server,
-outbox relay and event consumer to honcho, which stops them all on Ctrl-C or SIGTERM.
+outbox relay, event consumer and background-jobs process (Celery worker and beat) to honcho,
+which stops them all on Ctrl-C or SIGTERM.
 Once the gateway's /health is green it prints the banner and seeds the demo orders
 through the running services (a failure there is logged; the run goes on).
 The commands are the lines of ``deploy/Procfile``, the ones the containers run too;
@@ -82,7 +83,7 @@ GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
 METRICS_PORT_OFFSET = 9
 # Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
 GRACEFUL_STOP_SECONDS = 15
-# A crashed worker (relay, consumer, job worker, mailer) is started again after 0.5 s, 1 s, 2 s, ...
+# A crashed worker (relay, consumer, jobs) is started again after 0.5 s, 1 s, 2 s, ...
 # (at most 10 s); more than 5 exits within 60 s is a crash loop, which stops the run.
 WORKER_RESTART = RestartPolicy(initial_pause=0.5, max_pause=10.0, max_restarts=5, window_seconds=60.0)
 
@@ -511,10 +512,16 @@ def processes(service: Service) -> list[Process]:
             # Replicas on one host: each needs a heartbeat file of its own (worker_health reads one).
             heartbeat = str(data_dir() / "workers" / f"{service.name}-{role}-{index}.alive")
             result.append(Process(f"{service.name}-{role}-{index}", role, {"ERP_WORKER_HEARTBEAT_FILE": heartbeat}))
-    if has_command(service, "send_reset_mails"):
-        # auth_svc's forgot-password only queues; this worker looks up, mints and mails.
-        result.append(Process(f"{service.name}-mailer", "mailer", {}))
+    if runs_jobs(service):
+        # Its Celery worker with beat as a thread (deploy/Procfile ``jobs``): one lean process
+        # per service, never replicated, so exactly one beat (docs/jobs.md).
+        result.append(Process(f"{service.name}-jobs", "jobs", {}))
     return result
+
+
+def runs_jobs(service: Service) -> bool:
+    """A service has background jobs if it has a Celery app (``config/celery.py``, common.jobs)."""
+    return (ROOT / service.folder / "config" / "celery.py").exists()
 
 
 def runs_consumer(service: Service, env: dict[str, str] | None = None) -> bool:

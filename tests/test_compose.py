@@ -97,6 +97,9 @@ def test_every_process_of_the_local_run_has_its_container_running_the_same_procf
         containers = _containers_of(service)
         # the local run's processes (one replica each), the web server named after the service
         expected = {process.name.removesuffix("-web"): process.role for process in processes(service)}
+        if expected.pop(f"{service.name}-jobs", None):
+            # the local run's one jobs process (worker, beat a thread) is two containers: beat never scales
+            expected |= {f"{service.name}-worker": "worker", f"{service.name}-beat": "beat"}
         if service.database:
             expected[f"{service.name}-migrate"] = "migrate"
         assert {name: _role(d) for name, d in containers.items()} == expected, service.name
@@ -244,7 +247,7 @@ def test_registration_is_closed_unless_the_deployer_opens_it():
 def test_only_auth_sees_the_private_key():
     holders = {name for name, d in ALL.items() if "JWT_PRIVATE_KEY" in _env(d)}
 
-    assert holders == {"auth", "auth-migrate", "auth-mailer"}
+    assert holders == {"auth", "auth-migrate", "auth-worker", "auth-beat"}
 
 
 def test_production_mode_everywhere():

@@ -376,6 +376,6 @@ def test_an_items_csv_import_and_export_through_the_generated_client(api, im):
     assert (result.created, result.updated, result.unchanged, result.stock_adjusted) == (1, 0, 0, 1)
     assert exported.status_code == 200
     assert exported.content.decode().splitlines() == [
-        "sku,name,description,unit_price,reorder_level,quantity",
-        f"{sku},Imported by file,,2.50,0,5",
+        "sku,name,description,unit_price,reorder_level,max_level,quantity",
+        f"{sku},Imported by file,,2.50,0,0,5",
     ]

@@ -124,9 +124,9 @@ def test_the_kustomization_uses_every_manifest_but_the_secret_template():
 
 def test_the_rendered_objects_are_the_platforms_and_no_other():
     workers = {
-        "auth": ["mailer"],
-        "contact": ["relay"],
-        **{s: ["relay", "consumer"] for s in ("inventory", "sales", "purchase")},
+        "auth": ["worker", "beat"],
+        "contact": ["relay", "worker", "beat"],
+        **{s: ["relay", "consumer", "worker", "beat"] for s in ("inventory", "sales", "purchase")},
     }
     expected = {
         ("Namespace", "erp"),
@@ -162,11 +162,10 @@ def test_a_deployment_for_every_process_of_every_service_with_probes_and_resourc
     commands = procfile_commands()
     expected = {}
     for service in SERVICES:
-        for process in processes(service):
-            expected[service.name if process.role == "web" else f"{service.name}-{process.role}"] = (
-                service,
-                process.role,
-            )
+        # the local run's one jobs process (worker, beat a thread) is two Deployments here
+        roles = [role for p in processes(service) for role in (("worker", "beat") if p.role == "jobs" else (p.role,))]
+        for role in roles:
+            expected[service.name if role == "web" else f"{service.name}-{role}"] = (service, role)
 
     assert set(deployments) == set(expected)
     for name, (service, role) in expected.items():
@@ -274,6 +273,21 @@ def test_no_secret_is_written_in_the_manifests():
     assert not [key for key in config["data"] if SECRET_NAME.search(key)]
 
 
+def test_exactly_one_beat_per_service_never_two_during_a_rollout():
+    deployments = _of_kind("Deployment")
+    beats = {name: d for name, d in deployments.items() if name.endswith("-beat")}
+
+    assert set(beats) == {f"{s}-beat" for s in ("auth", "contact", "inventory", "sales", "purchase")}
+    for name, beat in beats.items():
+        assert beat["spec"]["replicas"] == 1, name
+        assert beat["spec"]["strategy"] == {"type": "Recreate"}, name
+        assert f"{name}" not in {
+            hpa["spec"]["scaleTargetRef"]["name"] for hpa in _of_kind("HorizontalPodAutoscaler").values()
+        }
+    # the workers roll like every other worker
+    assert deployments["sales-worker"]["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
 def test_only_auth_pods_get_the_private_key():
     holders = {
         workload["metadata"]["name"]
@@ -282,7 +296,7 @@ def test_only_auth_pods_get_the_private_key():
         if any(v["name"] == "JWT_PRIVATE_KEY" for v in container.get("env", []))
     }
 
-    assert holders == {"auth", "auth-mailer", "auth-migrate"}
+    assert holders == {"auth", "auth-worker", "auth-beat", "auth-migrate"}
 
 
 def test_every_setting_compose_gives_a_process_kubernetes_gives_it_too():

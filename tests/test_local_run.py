@@ -373,7 +373,7 @@ def test_reset_mail_is_sent_by_the_worker_and_kept_private(platform):
     forgot = {"email": ADMIN_USER[0]}
     status = _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", forgot, source="127.0.0.7")[0]
 
-    # then: the auth-mailer process writes it, readable by its owner alone
+    # then: auth's jobs process (its Celery worker) writes it, readable by its owner alone
     assert status == 200
     folder = platform["log"].parent / "mail"
     deadline = time.monotonic() + 30

@@ -87,11 +87,12 @@ def new_fields(resource: str, before: dict) -> dict:
             "received_amount": before["total_amount"] if whole else 0,
             "closed_short": False,
             "stock_refused_at": None,
+            "origin": "manual",
         }
     if resource == "sales/orders":
         return {"allow_backorder": False}
     if resource == "items":
-        return {"active": True, "backordered": 0}
+        return {"active": True, "backordered": 0, "max_level": 0}
     if resource in ("customers", "vendors"):
         return {"active": True}
     if resource == "movements":

@@ -96,11 +96,12 @@ class PasswordResetToken(models.Model):
 
 
 class PasswordResetRequest(models.Model):
-    """A forgot-password request waiting for the mail worker (``send_reset_mails``).
+    """A forgot-password request waiting for its mail: the source of truth of the reset mails.
 
     The request path writes one of these for every email, registered or not, and
-    nothing else, so its answer takes the same time either way; the worker looks the
-    email up, makes the token and sends the mail, then deletes the row.
+    nothing else, so its answer takes the same time either way; the mail job (or the
+    sweep, if the job was lost) looks the email up, makes the token and sends the mail,
+    then deletes the row (accounts.tasks).
     """
 
     email = models.EmailField(max_length=254)

@@ -20,6 +20,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from oauth2_provider import models as oauth_models
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
@@ -31,6 +32,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from common.authentication import claim_type_errors
 from common.db import unique_conflict
 from common.exceptions import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
+from common.jobs.retention import rows_delete_in_batches
 from common.roles import ADMIN
 from common.sso.staff import staff_flags
 
@@ -379,13 +381,27 @@ def password_reset_request(*, email: str, client_ip: str) -> None:
 
     The request path does the same work for every email (the throttle, then one insert)
     so neither its answer nor its timing tells whether an account exists: the look-up,
-    the token and the mail happen later, in :func:`password_reset_requests_process`.
+    the token and the mail happen later, in the mail job (accounts.tasks) once the row
+    is committed, or in the sweep (:func:`password_reset_requests_process`) if that job was lost.
     """
     email = normalize_email(email)
     wait = reset_request_wait_seconds(email=email, ip=client_ip)
     if wait:
         raise RateLimited("Too many password reset requests; try again later.", wait=wait)
-    PasswordResetRequest.objects.create(email=email)
+    with transaction.atomic():
+        request = PasswordResetRequest.objects.create(email=email)
+        transaction.on_commit(lambda: _password_reset_mail_job_send(request_id=request.pk))
+
+
+def _password_reset_mail_job_send(*, request_id: int) -> None:
+    """Hand the request to the mail job; a broker that is away loses nothing: the sweep sends it."""
+    from .tasks import password_reset_mail_send
+
+    try:
+        # No publish retries: the request answers now whatever the broker does.
+        password_reset_mail_send.apply_async(kwargs={"request_id": request_id}, retry=False)
+    except Exception as exc:  # kombu's OperationalError, an OSError: whatever the broker raised
+        logger.warning("The reset mail job of request %s was not queued (%s); the sweep sends it", request_id, exc)
 
 
 def _password_reset_mail(*, email: str) -> None:
@@ -407,32 +423,55 @@ def _password_reset_mail(*, email: str) -> None:
         # This address will never take it: dropped, or it would block the queue for good.
         logger.warning("The mail server refused the reset mail to user %s; request dropped", user.pk)
     except (smtplib.SMTPException, OSError) as exc:
-        raise _MailServerUnavailable(type(exc).__name__) from exc
+        raise MailServerUnavailable(type(exc).__name__) from exc
 
 
-class _MailServerUnavailable(Exception):
+class MailServerUnavailable(Exception):
     """The mail could not be handed to the mail server (down, refusing, timing out): try again later."""
 
 
-def password_reset_requests_process(*, limit: int = 50) -> int:
+def password_reset_request_mail(*, request_id: int) -> bool:
+    """Send the mail of one queued reset request and delete the row; False if it is gone or taken.
+
+    The row is the source of truth: it is locked (a sweep or another worker holding it is
+    skipped), mailed and deleted in one transaction, so a job retried after the sweep
+    sent its mail finds nothing and sends nothing. While the mail server is away this
+    raises :class:`MailServerUnavailable` and the row stays (no token made).
+    """
+    with transaction.atomic():
+        request = PasswordResetRequest.objects.select_for_update(skip_locked=True).filter(pk=request_id).first()
+        if request is None:
+            return False
+        _password_reset_mail(email=request.email)
+        request.delete()
+    return True
+
+
+def password_reset_requests_process(*, limit: int = 50, older_than: timedelta | None = None) -> int:
     """Send the mails of up to ``limit`` queued reset requests, oldest first; return how many were handled.
 
-    Each request is locked (skipping those another worker holds), handled and deleted in
-    one transaction: a worker that dies mid-way leaves it queued, and the retry's token
-    voids the first one, so at worst the user gets a second mail whose token works.
-    While the mail server is away the transaction is rolled back (no token made) and the
-    round ends: the request stays queued for the next poll instead of being lost.
+    The sweep: the mail job (accounts.tasks) sends each request once it is committed; this
+    sends those whose job was lost (a broker away at the request, a worker gone), taking
+    only rows older than ``older_than`` so as not to race a job still retrying. Each request
+    is locked (skipping those another worker holds), handled and deleted in one
+    transaction: a worker that dies mid-way leaves it queued, and the retry's token voids
+    the first one, so at worst the user gets a second mail whose token works. While the
+    mail server is away the transaction is rolled back (no token made) and the round
+    ends: the request stays queued for the next round instead of being lost.
     """
+    queued = PasswordResetRequest.objects.select_for_update(skip_locked=True).order_by("pk")
+    if older_than is not None:
+        queued = queued.filter(created_at__lt=timezone.now() - older_than)
     handled = 0
     for _ in range(limit):
         try:
             with transaction.atomic():
-                request = PasswordResetRequest.objects.select_for_update(skip_locked=True).order_by("pk").first()
+                request = queued.first()
                 if request is None:
                     break
                 _password_reset_mail(email=request.email)
                 request.delete()
-        except _MailServerUnavailable as exc:
+        except MailServerUnavailable as exc:
             logger.warning("The mail server is unavailable (%s); reset mails stay queued", exc)
             break
         handled += 1
@@ -463,3 +502,38 @@ def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
     token.save(update_fields=["used_at"])
     user_sessions_end(user=user)
     return user
+
+
+# ---------------------------------------------------------------- retention (nightly jobs)
+
+
+def refresh_tokens_prune() -> int:
+    """Delete the refresh tokens past their expiry, revoked or not (their blacklist rows go with them).
+
+    A revoked token that has not expired yet stays: its blacklist row is what refuses it
+    (and lets a second logout with it succeed); once expired its signature check refuses it.
+    """
+    return rows_delete_in_batches(OutstandingToken.objects.filter(expires_at__lt=timezone.now()))
+
+
+def reset_tokens_prune() -> int:
+    """Delete the password-reset tokens that can no longer be used: expired or used."""
+    unusable = PasswordResetToken.objects.filter(Q(expires_at__lt=timezone.now()) | Q(used_at__isnull=False))
+    return rows_delete_in_batches(unusable)
+
+
+def oauth_tokens_prune() -> int:
+    """Delete the back office's expired OAuth access, refresh and ID tokens and grants; return how many.
+
+    django-oauth-toolkit's own ``clear_expired`` decides (revoked refresh tokens stay while
+    their reuse can still be detected); it counts nothing, so the rows are counted around it.
+    """
+    models = (
+        oauth_models.get_access_token_model(),
+        oauth_models.get_refresh_token_model(),
+        oauth_models.get_id_token_model(),
+        oauth_models.get_grant_model(),
+    )
+    before = sum(model.objects.count() for model in models)
+    oauth_models.clear_expired()
+    return before - sum(model.objects.count() for model in models)

@@ -28,8 +28,10 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
 - Mail: ``EMAIL_HOST`` set means SMTP with ``EMAIL_PORT`` (587), ``EMAIL_HOST_USER``,
   ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (on), ``EMAIL_USE_SSL``; otherwise mail is
   written as files into ``<ERP_DATA_DIR>/mail`` (the local run; folder 0700, files 0600: they
-  hold live reset tokens). Reset mails are sent by the ``send_reset_mails`` worker, not by
-  the request (forgot-password answers in the same time for any email). ``EMAIL_BACKEND``
+  hold live reset tokens). Reset mails are sent by a Celery job once the request's row
+  commits, not by the request (forgot-password answers in the same time for any email);
+  ``AUTH_RESET_MAIL_RETRY_SECONDS`` (5) is its first retry while the mail server is away,
+  ``AUTH_RESET_MAIL_SWEEP_AGE_SECONDS`` (300) the age at which the sweep sends a request itself. ``EMAIL_BACKEND``
   overrides both; ``DEFAULT_FROM_EMAIL`` is the sender.
 """
 
@@ -159,6 +161,10 @@ ACCOUNTS = {
     "RESET_MAX_REQUESTS": env_int("AUTH_RESET_MAX_REQUESTS", 5),
     "RESET_WINDOW": env_int("AUTH_RESET_WINDOW", 3600),
     "RESET_TOKEN_MINUTES": env_int("AUTH_RESET_TOKEN_MINUTES", 60),
+    # The reset mail job's first retry while the mail server is away (then doubling, jittered),
+    # and how old a queued request must be before the sweep sends it itself (docs/jobs.md).
+    "RESET_MAIL_RETRY_SECONDS": env_int("AUTH_RESET_MAIL_RETRY_SECONDS", 5),
+    "RESET_MAIL_SWEEP_AGE_SECONDS": env_int("AUTH_RESET_MAIL_SWEEP_AGE_SECONDS", 300),
     "TRUSTED_PROXY": env("AUTH_TRUSTED_PROXY", "gateway"),
 }
 

@@ -12,9 +12,10 @@ the same functions as the readiness body: ``erp_broker_up`` (1 or 0),
 events only; 0 when nothing is pending; absent while the database is away); for a
 consuming service on RabbitMQ, its queue and DLQ as the broker probe counted them
 (``erp_events_queue_messages``, ``erp_events_queue_consumers``,
-``erp_events_dead_letters``, ``erp_events_oldest_waiting_age_seconds``); and the
-gauges of the collectors a service names in ``ERP["METRICS_COLLECTORS"]`` (sales: its
-orders waiting for inventory too long; purchase: receipts inventory refused).
+``erp_events_dead_letters``, ``erp_events_oldest_waiting_age_seconds``);
+the gauges of the collectors a service names in ``ERP["METRICS_COLLECTORS"]`` (sales: its
+orders waiting for inventory too long; purchase: receipts inventory refused); and
+the integrity checks' last results (``erp_integrity_check_*``, common.jobs.metrics).
 docs/operations.md lists them with alert rules.
 """
 
@@ -118,6 +119,10 @@ def metrics_view(request):
     dependencies.register(DependencyCollector())
     for path in settings.ERP.get("METRICS_COLLECTORS", []):
         dependencies.register(import_string(path)())
+    if apps.is_installed("common.jobs"):
+        from .jobs.metrics import IntegrityCollector
+
+        dependencies.register(IntegrityCollector())
     body = generate_latest(process_registry()) + generate_latest(dependencies)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 

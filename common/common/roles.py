@@ -29,11 +29,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sales.cancel": frozenset({FM}),
     "purchase.receive": frozenset({IM, FM}),
     "purchase.cancel": frozenset({IM, FM}),
+    "vendor_items.write": frozenset({IM, FM}),
     "orders.pay": frozenset({FM}),
     "users.manage": frozenset(),
     # A service's outbox and inbox (the Django admin's event pages): operating the
     # platform, not among what the contract lets IM and FM read, so admin only.
     "events.read": frozenset(),
+    # A service's background jobs in the back office: the schedules (when each job runs, or
+    # not at all) and the integrity checks' results. Operating the platform: admin only.
+    "jobs.manage": frozenset(),
     # Any authenticated user, whatever the role (``me``, ``logout``).
     "self": frozenset({IM, FM}),
 }

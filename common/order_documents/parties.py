@@ -14,6 +14,8 @@ orders as they are, name included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -75,3 +77,23 @@ def party_name_for_new_order(
     if known is not None and (version_before is None or known[0] > version_before):
         return known[1], known[0]
     return fetched_name, version_before
+
+
+def party_fetch_for_copy(
+    *, versions: type[PartyVersion], party_id, fetch: Callable[[], dict]
+) -> tuple[str, int | None]:
+    """Fetch a party for a new copy of its name that is not an order (a vendor's price list); return (name, version).
+
+    The steps of :func:`~order_documents.documents.order_create`: the version known is read
+    before ``fetch()`` (which raises for an unknown party), and an event applied in between wins.
+    """
+    version_before = party_version_known(versions=versions, party_id=party_id)
+    fetched = fetch()
+    return party_name_for_new_order(
+        versions=versions, party_id=party_id, fetched_name=fetched["name"], version_before=version_before
+    )
+
+
+def party_copies_rename(*, copies: QuerySet, name: str, version: int, name_field: str, version_field: str) -> int:
+    """Copy a newer ``name`` onto ``copies`` that are not orders (no revision to bump); return how many changed."""
+    return apply_if_newer(copies, version=version, values={name_field: name}, version_field=version_field)

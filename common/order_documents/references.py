@@ -55,7 +55,7 @@ def party_fetch(*, path: str, field: str, kind: str) -> dict:
 
 def items_fetch(*, lines: Sequence[LineRequest]) -> dict[uuid.UUID, ItemRef]:
     """Return the items of new ``lines`` by id, in one call; unknown or archived -> 400 naming ``items.<n>.item_id``."""
-    items = _items_lookup(line.item_id for line in lines)
+    items = items_lookup(ids=[line.item_id for line in lines])
     refused = {
         f"items.{index}.item_id": ["Unknown item." if line.item_id not in items else "Archived item."]
         for index, line in enumerate(lines)
@@ -76,7 +76,7 @@ def items_recheck(*, item_ids: Sequence[uuid.UUID | None]) -> None:
     asked = [item_id for item_id in item_ids if item_id is not None]
     if not asked:  # an order without lines (or none at all): nothing to ask, the caller decides
         return
-    items = _items_lookup(asked)
+    items = items_lookup(ids=asked)
     gone = [
         {"field": f"items.{index}.item_id", "message": "Inventory no longer has this item."}
         for index, item_id in enumerate(item_ids)
@@ -86,9 +86,18 @@ def items_recheck(*, item_ids: Sequence[uuid.UUID | None]) -> None:
         raise Conflict("An item of the order no longer exists in inventory; cancel the order.", details=gone)
 
 
-def _items_lookup(item_ids) -> dict[uuid.UUID, ItemRef]:
-    ids = list(dict.fromkeys(str(item_id) for item_id in item_ids))
-    response = inventory_client().request("POST", ITEMS_LOOKUP_PATH, json={"ids": ids})
+def item_fetch(*, item_id: uuid.UUID, field: str = "item_id") -> ItemRef:
+    """Return one item; unknown -> 400 naming ``field``."""
+    item = items_lookup(ids=[item_id]).get(item_id)
+    if item is None:
+        raise ValidationFailed({field: ["Unknown item."]})
+    return item
+
+
+def items_lookup(*, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ItemRef]:
+    """Return the items of ``ids`` inventory knows, by id, in one call (an unknown id is absent)."""
+    wanted = list(dict.fromkeys(str(item_id) for item_id in ids))
+    response = inventory_client().request("POST", ITEMS_LOOKUP_PATH, json={"ids": wanted})
     if response.status_code != 200:
         # The body is ours and valid: any refusal is inventory's problem, not the caller's.
         raise BadGateway(f"inventory_svc answered the item lookup with {response.status_code}.")

@@ -26,10 +26,12 @@ CONTRACT_MATRIX = {
     "sales.cancel": {FM},
     "purchase.receive": {IM, FM},
     "purchase.cancel": {IM, FM},
+    "vendor_items.write": {IM, FM},
     "orders.pay": {FM},
     "users.manage": set(),
     # Not a row of the contract's table: the outbox/inbox pages, for admin ("may do everything").
     "events.read": set(),
+    "jobs.manage": set(),
     "self": {IM, FM},
 }
 MATRIX_CASES = [(permission, role) for permission in CONTRACT_MATRIX for role in roles.ROLES]

@@ -48,6 +48,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/items", "inventory", "/items"),
     Route("/api/sales/orders", "sales", "/orders"),
     Route("/api/purchase/orders", "purchase", "/orders"),
+    Route("/api/purchase/vendor-items", "purchase", "/vendor-items"),
+    Route("/api/purchase/replenishment", "purchase", "/replenishment"),
 )
 
 # Display names for the merged document's tags and component prefixes.

@@ -83,6 +83,7 @@ class ItemAdmin(RoleAdminMixin, CsvImportExportAdminMixin, ServiceErrorsAdminMix
         "unit_price",
         "reorder_level",
         "active",
+        "max_level",
         "quantity_on_hand",
         "quantity_backordered",
         "created_at",

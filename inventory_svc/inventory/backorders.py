@@ -168,6 +168,8 @@ def _backordered_add(stocks: Mapping, changes: Mapping[uuid.UUID, int]) -> None:
     for item_id, change in changes.items():
         if change:
             stocks[item_id].backordered += change
+            # The stock events' aggregate version: inventory.stock.low carries backordered too.
+            stocks[item_id].version += 1
             changed.append(stocks[item_id])
     if changed:
-        Stock.objects.bulk_update(changed, ["backordered"])
+        Stock.objects.bulk_update(changed, ["backordered", "version"])

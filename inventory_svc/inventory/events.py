@@ -59,12 +59,22 @@ def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[registry.Shor
 
 
 def stock_low_publish(*, stock: Stock) -> None:
-    """Announce that ``stock`` (its quantity and version already changed) went to or below its reorder level."""
+    """Announce that ``stock`` (its figures and version already changed) is at or below its reorder level.
+
+    v2 carries what purchase_svc's replenishment computes with (on hand, backordered, the
+    reorder and max levels); ``aggregate_version`` is the stock row's, which grows with every
+    change of either figure, so the newest figures of an item are known whatever the order.
+    """
     item = stock.item
-    data = registry.StockLowData(
-        item_id=item.id, sku=item.sku, quantity=stock.quantity, reorder_level=item.reorder_level
+    data = registry.StockLowV2Data(
+        item_id=item.id,
+        sku=item.sku,
+        quantity=stock.quantity,
+        backordered=stock.backordered,
+        reorder_level=item.reorder_level,
+        max_level=item.max_level,
     )
-    publish_event(registry.STOCK_LOW, data=data, aggregate_id=item.id, aggregate_version=stock.version)
+    publish_event(registry.STOCK_LOW_V2, data=data, aggregate_id=item.id, aggregate_version=stock.version)
 
 
 def receipt_refused_publish(

@@ -28,7 +28,7 @@ from .api.serializers import ItemSerializer
 from .models import SKU_MAX_LENGTH, Item, Stock, normalize_sku, sku_is_visible
 from .services import MAX_QUANTITY, item_create_many, item_update_many, stock_adjust
 
-COLUMNS = ("sku", "name", "description", "unit_price", "reorder_level", "quantity")
+COLUMNS = ("sku", "name", "description", "unit_price", "reorder_level", "max_level", "quantity")
 ITEM_FIELDS = COLUMNS[:-1]
 # Items per stock_adjust call: its stock rows are locked, updated and written in one go each.
 ADJUST_BATCH_SIZE = 1000
@@ -149,5 +149,6 @@ def _cells(item: Item) -> list[str]:
         item.description,
         str(item.unit_price),
         str(item.reorder_level),
+        str(item.max_level),
         str(item.quantity),
     ]

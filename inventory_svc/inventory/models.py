@@ -63,6 +63,8 @@ class Item(models.Model):
     # have it, but no new order may name it. An item an order uses is archived, never deleted.
     # db_default too: the release before archiving inserts items without it while a deploy rolls.
     active = models.BooleanField(default=True, db_default=True)
+    # What purchase_svc's replenishment fills up to when the item falls to its reorder level (0: never).
+    max_level = models.IntegerField(default=0, db_default=0, validators=[MinValueValidator(0)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,6 +81,7 @@ class Item(models.Model):
             models.CheckConstraint(condition=~Q(sku=""), name="inventory_item_sku_not_blank"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="inventory_item_unit_price_gte_0"),
             models.CheckConstraint(condition=Q(reorder_level__gte=0), name="inventory_item_reorder_level_gte_0"),
+            models.CheckConstraint(condition=Q(max_level__gte=0), name="inventory_item_max_level_gte_0"),
         ]
         indexes = [
             models.Index(fields=["created_at"], name="item_created_idx"),
@@ -107,7 +110,8 @@ class Stock(models.Model):
     # What confirmed orders wait for: the sum of the item's open backorders (check_backorders proves it).
     # db_default too: the release before backorders inserts stock rows without it while a deploy rolls.
     backordered = models.IntegerField(default=0, db_default=0)
-    # Grows with every movement (under the row lock): the aggregate version of the stock events.
+    # Grows with every movement and every change of backordered (under the row lock): the aggregate version of
+    # the stock events (inventory.stock.low carries both figures).
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

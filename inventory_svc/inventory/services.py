@@ -67,7 +67,7 @@ from .models import (
 
 # The largest quantity the integer column holds: a change past it is refused, not a crash.
 MAX_QUANTITY = 2**31 - 1
-EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level", "active"})
+EDITABLE_FIELDS = frozenset({"sku", "name", "description", "unit_price", "reorder_level", "max_level", "active"})
 # Rows per multi-row INSERT/UPDATE of the *_many functions: a batch's parameters stay well under
 # the databases' limits.
 BULK_BATCH_SIZE = 1000
@@ -107,6 +107,7 @@ def item_create(
     unit_price: Decimal,
     description: str = "",
     reorder_level: int = 0,
+    max_level: int = 0,
     active: bool = True,
 ) -> Item:
     """Create an item and its stock at 0 in one transaction."""
@@ -116,6 +117,7 @@ def item_create(
         unit_price=unit_price,
         description=description,
         reorder_level=reorder_level,
+        max_level=max_level,
         active=active,
     )
     _item_save(item)
@@ -146,7 +148,14 @@ def item_create_many(*, rows: Sequence[Mapping[str, Any]]) -> list[Item]:
 
 
 def _item_new(
-    *, sku: str, name: str, unit_price: Decimal, description: str = "", reorder_level: int = 0, active: bool = True
+    *,
+    sku: str,
+    name: str,
+    unit_price: Decimal,
+    description: str = "",
+    reorder_level: int = 0,
+    max_level: int = 0,
+    active: bool = True,
 ) -> Item:
     return Item(
         sku=normalize_sku(sku),
@@ -154,6 +163,7 @@ def _item_new(
         description=description,
         unit_price=unit_price,
         reorder_level=reorder_level,
+        max_level=max_level,
         active=active,
     )
 
@@ -292,7 +302,8 @@ def stock_movements_apply(
     to look at them first); otherwise they are locked here. Raises ``UnknownItems``
     for an item without stock, ``InsufficientStock`` (nothing written) when a change
     would take any item below zero. Emits ``inventory.stock.low`` for every item that
-    goes from above its reorder level to at or below it.
+    goes from above its reorder level to at or below it (a confirmation that backorders
+    an item already there emits it too: :func:`_issue_or_backorder`).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_movements_apply must run inside transaction.atomic()")
@@ -435,6 +446,11 @@ def _issue_or_backorder(
     outcome = IssueOutcome.BACKORDERED if waiting else IssueOutcome.ISSUED
     if not _issue_decision_record(order_id=order_id, outcome=outcome):
         return None
+    on_hand_before = {item_id: stocks[item_id].quantity for item_id in waiting}
+    if waiting:
+        # Opened before the issue's movements, so that an item the issue takes to its reorder
+        # level is announced (inventory.stock.low) with what now waits for it.
+        backorders.backorders_open(order_id=order_id, quantities=waiting, confirmed_at=confirmed_at, stocks=stocks)
     movements = []
     if any(issue.values()):
         movements = stock_movements_apply(
@@ -447,7 +463,10 @@ def _issue_or_backorder(
     if not waiting:
         events.stock_issued_publish(order_id=order_id, movements=movements)
         return outcome
-    backorders.backorders_open(order_id=order_id, quantities=waiting, confirmed_at=confirmed_at, stocks=stocks)
+    for item_id in sorted(waiting):
+        # Already at or below its reorder level, the item crossed nothing, yet it needs more now.
+        if on_hand_before[item_id] <= stocks[item_id].item.reorder_level:
+            events.stock_low_publish(stock=stocks[item_id])
     events.stock_progress_publish(
         registry.STOCK_BACKORDERED,
         order_id=order_id,

@@ -8,6 +8,10 @@ item still expected arrived and calls :func:`purchase_order_receipt_create`; "Cl
 :func:`purchase_order_close`. Who may look and which actions they are offered follow the
 role matrix (common.admin, common.roles: ``purchase.receive``, ``orders.pay``,
 ``purchase.cancel``).
+
+Replenishment: orders filter by ``origin``; vendor items have their own admin, whose saves
+and deletions call :mod:`purchasing.vendor_items` (vendor and item checked with their
+services); "Items needing a vendor" lists what replenishment could not order.
 """
 
 from __future__ import annotations
@@ -19,11 +23,26 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Max
 
-from common.admin import RoleAdminMixin, action_form_page, each_through_service, role_action, service_error_text
+from common.admin import (
+    RoleAdminMixin,
+    ServiceErrorsAdminMixin,
+    action_form_page,
+    each_through_service,
+    role_action,
+    service_error_text,
+)
 from common.exceptions import ServiceError
 
-from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatusChange, PurchaseReceipt
+from .models import (
+    LowStockItem,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatusChange,
+    PurchaseReceipt,
+    VendorItem,
+)
 from .receipts import ReceiptRequest
+from .selectors import replenishment_need_list
 from .services import (
     purchase_order_cancel,
     purchase_order_close,
@@ -31,6 +50,8 @@ from .services import (
     purchase_order_receipt_create,
     purchase_order_receive,
 )
+from .vendor_items import EDITABLE_FIELDS as VENDOR_ITEM_EDITABLE
+from .vendor_items import vendor_item_create, vendor_item_delete, vendor_item_update
 
 READ_ONLY = {"view": "orders.read", "add": None, "change": None, "delete": None}
 
@@ -151,11 +172,12 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
         "total_amount",
         "received_amount",
         "closed_short",
+        "origin",
         "created_at",
         "received_at",
         "paid_at",
     )
-    list_filter = ("status", "closed_short", VendorListFilter, "created_at")
+    list_filter = ("status", "origin", "closed_short", VendorListFilter, "created_at")
     search_fields = ("=id", "vendor_name", "=vendor_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
@@ -222,3 +244,75 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
             name=lambda order: str(order.pk),
             success=f"{label}: {{done}} order(s).",
         )
+
+
+@admin.register(VendorItem)
+class VendorItemAdmin(RoleAdminMixin, ServiceErrorsAdminMixin, admin.ModelAdmin):
+    """What each vendor sells: created and changed through the services, as the API does."""
+
+    role_permissions = {
+        "view": "orders.read",
+        "add": "vendor_items.write",
+        "change": "vendor_items.write",
+        "delete": "vendor_items.write",
+    }
+    list_display = ("sku", "vendor_name", "vendor_sku", "unit_cost", "pack_size", "min_order_quantity", "preferred")
+    list_filter = ("preferred", "vendor_name")
+    search_fields = ("sku", "vendor_sku", "vendor_name", "=item_id", "=vendor_id")
+    fields = (
+        "vendor_id",
+        "item_id",
+        "vendor_name",
+        "sku",
+        "vendor_sku",
+        "unit_cost",
+        "lead_time_days",
+        "min_order_quantity",
+        "pack_size",
+        "preferred",
+    )
+    ordering = ("sku", "vendor_name")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Vendor and item are fixed once created; the names are copied from their services.
+        return ("vendor_id", "item_id", "vendor_name", "sku") if obj else ("vendor_name", "sku")
+
+    def save_model(self, request, obj: VendorItem, form, change: bool) -> None:
+        data = {field: form.cleaned_data[field] for field in VENDOR_ITEM_EDITABLE if field in form.cleaned_data}
+        if change:
+            vendor_item_update(vendor_item_id=obj.pk, data=data)
+        else:
+            created = vendor_item_create(vendor_id=obj.vendor_id, item_id=obj.item_id, **data)
+            obj.pk = created.pk  # the admin goes on with ``obj`` (log entry, redirect)
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj: VendorItem) -> None:
+        vendor_item_delete(vendor_item_id=obj.pk)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for vendor_item in queryset:
+            vendor_item_delete(vendor_item_id=vendor_item.pk)
+
+
+@admin.register(LowStockItem)
+class LowStockItemAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Items needing a vendor: low stock replenishment could not order, for want of a preferred vendor item."""
+
+    role_permissions = READ_ONLY
+    list_display = ("sku", "quantity", "backordered", "reorder_level", "max_level", "on_order", "needed", "updated_at")
+    search_fields = ("sku", "=item_id")
+    list_display_links = None
+
+    def get_queryset(self, request):
+        return replenishment_need_list()
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in LowStockItem._meta.fields]
+
+    @admin.display(description="on order")
+    def on_order(self, obj) -> int:
+        return obj.on_order
+
+    @admin.display(description="needed")
+    def needed(self, obj) -> int:
+        return obj.needed

@@ -13,7 +13,7 @@ import django_filters
 
 from common.filters import datetime_range
 
-from .models import PurchaseOrder
+from .models import PurchaseOrder, VendorItem
 
 ORDERING_FIELDS = ("created_at", "updated_at", "total_amount", "status")
 SEARCH_FIELDS = ("vendor_name", "lines__sku")
@@ -31,4 +31,14 @@ class PurchaseOrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = PurchaseOrder
-        fields = ("status", "vendor_id", "closed_short")
+        fields = ("status", "vendor_id", "closed_short", "origin")
+
+
+VENDOR_ITEM_ORDERING_FIELDS = ("created_at", "updated_at", "sku", "vendor_name", "unit_cost")
+VENDOR_ITEM_SEARCH_FIELDS = ("sku", "vendor_sku", "vendor_name")
+
+
+class VendorItemFilter(django_filters.FilterSet):
+    class Meta:
+        model = VendorItem
+        fields = ("vendor_id", "item_id", "preferred")

@@ -6,12 +6,19 @@ arrive in parts: each :class:`PurchaseReceipt` records what came in one delivery
 is the sum of its receipt lines (``manage.py check_purchase_receipts`` proves it). The
 database holds every writer to ``0 <= quantity_received <= quantity``: a line is never
 over-received, whatever races.
+
+Replenishment (:mod:`purchasing.replenishment`): a :class:`VendorItem` is what a vendor sells
+an item at and in which packs; at most one per item is preferred. A low-stock event adds a
+line to the preferred vendor's one open replenishment draft (``origin`` replenishment), which
+the database holds unique per vendor; :class:`LowStockItem` keeps the newest figures heard of
+per item, and lists the items that need stock but have no preferred vendor.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -26,6 +33,11 @@ class VendorVersion(PartyVersion):
     """The newest version of each vendor heard of from contact events."""
 
 
+REPLENISHMENT_DRAFT_UNIQUE = "purchasing_one_replenishment_draft_per_vendor"
+VENDOR_ITEM_UNIQUE = "purchasing_vendor_item_uniq"
+VENDOR_ITEM_ONE_PREFERRED = "purchasing_vendor_item_one_preferred"
+
+
 class PurchaseOrder(OrderDocument):
     class Status(models.TextChoices):
         DRAFT = "Draft"
@@ -33,6 +45,10 @@ class PurchaseOrder(OrderDocument):
         RECEIVED = "Received"
         PAID = "Paid"
         CANCELLED = "Cancelled"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual"
+        REPLENISHMENT = "replenishment"
 
     vendor_id = models.UUIDField(db_index=True)
     vendor_name = models.CharField(max_length=255)
@@ -48,9 +64,20 @@ class PurchaseOrder(OrderDocument):
     # When inventory first refused to stock one of its receipts (an item it no longer has): an
     # operator settles it (stock adjusted by hand, the vendor told). Null: every receipt was stocked.
     stock_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who made it: a person (manual) or the low-stock events (replenishment); an ordinary order either way.
+    # (db_default: the release before replenishment inserts orders without it while a deploy rolls.)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL, db_default=Origin.MANUAL)
 
     class Meta(OrderDocument.Meta):
         verbose_name = "purchase order"
+        constraints = [
+            # What makes two consumers racing for one vendor end in one draft: the second waits on this index.
+            models.UniqueConstraint(
+                fields=["vendor_id"],
+                condition=Q(status="Draft", origin="replenishment"),
+                name=REPLENISHMENT_DRAFT_UNIQUE,
+            ),
+        ]
 
 
 class PurchaseOrderLine(OrderLine):
@@ -123,3 +150,62 @@ class PurchaseReceiptLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.item_id}"
+
+
+class VendorItem(models.Model):
+    """What one vendor sells one item at: its cost, lead time and packs; at most one per item is preferred.
+
+    Vendor and item are other services' records, referenced by id with their names copied
+    (the vendor's kept fresh from contact events, as the orders' are).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vendor_id = models.UUIDField(db_index=True)
+    vendor_name = models.CharField(max_length=255)
+    vendor_version = models.BigIntegerField(null=True, blank=True, editable=False)
+    item_id = models.UUIDField(db_index=True)
+    sku = models.CharField(max_length=64)
+    # The item's name as inventory had it: the name of the lines replenishment writes.
+    item_name = models.CharField(max_length=255)
+    vendor_sku = models.CharField(max_length=64, blank=True, default="")
+    unit_cost = MoneyField(validators=[MinValueValidator(0)])
+    lead_time_days = models.PositiveIntegerField(default=0)
+    min_order_quantity = models.PositiveIntegerField(default=1)
+    pack_size = models.PositiveIntegerField(default=1)
+    preferred = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "vendor item"
+        constraints = [
+            models.UniqueConstraint(fields=["vendor_id", "item_id"], name=VENDOR_ITEM_UNIQUE),
+            models.UniqueConstraint(fields=["item_id"], condition=Q(preferred=True), name=VENDOR_ITEM_ONE_PREFERRED),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="purchasing_vendor_item_cost_gte_0"),
+            models.CheckConstraint(condition=Q(pack_size__gte=1), name="purchasing_vendor_item_pack_gte_1"),
+            models.CheckConstraint(condition=Q(min_order_quantity__gte=1), name="purchasing_vendor_item_moq_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} from {self.vendor_name}"
+
+
+class LowStockItem(models.Model):
+    """The newest ``inventory.stock.low`` figures of an item (``stock_version`` keeps the newest)."""
+
+    item_id = models.UUIDField(primary_key=True)
+    sku = models.CharField(max_length=64)
+    quantity = models.IntegerField(help_text="On hand.")
+    backordered = models.IntegerField()
+    reorder_level = models.IntegerField()
+    max_level = models.IntegerField()
+    stock_version = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("sku", "item_id")
+        verbose_name = "item needing a vendor"
+
+    def __str__(self) -> str:
+        return f"{self.sku}: {self.quantity} on hand, {self.backordered} backordered"

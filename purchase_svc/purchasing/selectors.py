@@ -6,12 +6,15 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from common.money import quantize_money
 
-from .models import PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine
+from .models import LowStockItem, PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine, VendorItem
+
+# The orders that still expect goods: a cancelled order, or one received (closed short or not), expects none.
+OPEN_STATUSES = (PurchaseOrder.Status.DRAFT, PurchaseOrder.Status.PARTIALLY_RECEIVED)
 
 
 def purchase_order_list() -> QuerySet[PurchaseOrder]:
@@ -110,3 +113,80 @@ def purchase_receipt_quantities() -> list[dict]:
         }
         for row in rows
     ]
+
+
+def vendor_item_list() -> QuerySet[VendorItem]:
+    return VendorItem.objects.order_by("-created_at", "-id")
+
+
+def _open_lines() -> QuerySet[PurchaseOrderLine]:
+    return PurchaseOrderLine.objects.filter(order__status__in=OPEN_STATUSES)
+
+
+def item_on_order(*, item_id: uuid.UUID) -> int:
+    """Return the item's open quantity (ordered - received) on Draft and PartiallyReceived orders."""
+    open_quantity = Sum(F("quantity") - F("quantity_received"))
+    return _open_lines().filter(item_id=item_id).aggregate(total=Coalesce(open_quantity, 0))["total"]
+
+
+def replenishment_need_list() -> QuerySet[LowStockItem]:
+    """Return the items that need stock but have no preferred vendor item, with ``on_order`` and ``needed``.
+
+    One query: the figures are the newest low-stock event's, ``on_order`` is counted now. An
+    item with a max level of 0 is never reordered, so never listed.
+    """
+    on_order = (
+        _open_lines()
+        .filter(item_id=OuterRef("item_id"))
+        .values("item_id")
+        .annotate(total=Sum(F("quantity") - F("quantity_received")))
+        .values("total")
+    )
+    preferred = VendorItem.objects.filter(item_id=OuterRef("item_id"), preferred=True)
+    return (
+        LowStockItem.objects.filter(max_level__gt=0)
+        .annotate(on_order=Coalesce(Subquery(on_order, output_field=IntegerField()), Value(0)))
+        .annotate(needed=F("max_level") + F("backordered") - F("quantity") - F("on_order"))
+        .filter(~Exists(preferred), needed__gt=0)
+        .order_by("sku", "item_id")
+    )
+
+
+def replenishment_discrepancies() -> list[str]:
+    """Return what breaks the replenishment's rules, one sentence each (the check command's findings).
+
+    At most one open replenishment draft per vendor and one preferred vendor item per item
+    (the database's constraints hold both; this proves it of the rows); an open replenishment
+    draft is never empty (none is left behind when nothing was needed), each of its lines costs
+    quantity x unit price and its total is their sum (the replenishment grows them in place).
+    """
+    found = []
+    drafts = (
+        PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT, origin=PurchaseOrder.Origin.REPLENISHMENT)
+        .values("vendor_id")
+        .annotate(drafts=Count("id"))
+        .filter(drafts__gt=1)
+    )
+    found += [f"vendor {row['vendor_id']} has {row['drafts']} open replenishment drafts" for row in drafts]
+    preferred = VendorItem.objects.filter(preferred=True).values("item_id").annotate(n=Count("id")).filter(n__gt=1)
+    found += [f"item {row['item_id']} has {row['n']} preferred vendor items" for row in preferred]
+    drafts = PurchaseOrder.objects.filter(
+        status=PurchaseOrder.Status.DRAFT, origin=PurchaseOrder.Origin.REPLENISHMENT
+    ).prefetch_related("lines")
+    for draft in drafts.order_by("created_at", "id"):
+        found += [f"replenishment draft {draft.id}: {problem}" for problem in _draft_problems(draft)]
+    return found
+
+
+def _draft_problems(draft: PurchaseOrder) -> list[str]:
+    lines = list(draft.lines.all())
+    problems = [] if lines else ["has no lines"]
+    problems += [
+        f"line {line.position} ({line.sku}): subtotal {line.subtotal}, {line.quantity} x {line.unit_price}"
+        for line in lines
+        if line.subtotal != quantize_money(line.quantity * line.unit_price)
+    ]
+    total = quantize_money(sum((line.subtotal for line in lines), Decimal(0)))
+    if draft.total_amount != total:
+        problems.append(f"total_amount {draft.total_amount}, lines {total}")
+    return problems

@@ -9,7 +9,7 @@ import pytest
 
 from common.admin import role_of
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from erp_testkit.admin import admin_grants
+from erp_testkit.admin import JOBS_ADMIN_PAGES, admin_grants
 
 from ..models import User
 
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
                 "oauth2_provider.grant": {"view"},
                 "oauth2_provider.idtoken": {"view"},
                 "oauth2_provider.refreshtoken": {"view"},
+                **JOBS_ADMIN_PAGES,
             },
         ),
         (None, {}),

@@ -199,6 +199,22 @@ class StockLowData:
     reorder_level: int
 
 
+@dataclass(frozen=True)
+class StockLowV2Data:
+    """An item at or below its reorder level (v2): v1's figures and what replenishment computes with.
+
+    ``quantity`` is on hand, ``backordered`` what confirmed orders wait for, ``max_level``
+    the level a reorder fills up to (0: no automatic reordering).
+    """
+
+    item_id: uuid.UUID
+    sku: str
+    quantity: int
+    backordered: int
+    reorder_level: int
+    max_level: int
+
+
 # -- the event types ------------------------------------------------------------
 
 
@@ -258,6 +274,8 @@ STOCK_ISSUED = EventType("inventory.stock.issued", 1, "inventory", StockMovedDat
 STOCK_SHORTAGE = EventType("inventory.stock.shortage", 1, "inventory", StockShortageData)
 STOCK_RETURNED = EventType("inventory.stock.returned", 1, "inventory", StockMovedData)
 STOCK_LOW = EventType("inventory.stock.low", 1, "inventory", StockLowData)
+# v2: with backordered and max_level, what purchase_svc's replenishment needs (what inventory_svc publishes since).
+STOCK_LOW_V2 = EventType("inventory.stock.low", 2, "inventory", StockLowV2Data)
 # A backorder-allowed order's stock: decided with some of it backordered, then each fill as stock arrives.
 STOCK_BACKORDERED = EventType("inventory.stock.backordered", 1, "inventory", StockProgressData)
 STOCK_FILLED = EventType("inventory.stock.filled", 1, "inventory", StockProgressData)
@@ -283,6 +301,7 @@ ALL: tuple[EventType, ...] = (
     STOCK_SHORTAGE,
     STOCK_RETURNED,
     STOCK_LOW,
+    STOCK_LOW_V2,
     STOCK_BACKORDERED,
     STOCK_FILLED,
     RECEIPT_REFUSED,
@@ -313,7 +332,7 @@ SUBSCRIPTIONS: dict[str, tuple[EventType, ...]] = {
         STOCK_BACKORDERED,
         STOCK_FILLED,
     ),
-    "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED, RECEIPT_REFUSED),
+    "purchase": (VENDOR_CREATED, VENDOR_UPDATED, VENDOR_DELETED, RECEIPT_REFUSED, STOCK_LOW, STOCK_LOW_V2),
 }
 
 

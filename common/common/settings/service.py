@@ -15,7 +15,7 @@ from common.sso.conf import (
 )
 
 from .base import *  # noqa: F403 (the settings every process shares)
-from .base import ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS
+from .base import ALLOWED_HOSTS, BROKER_TRANSPORT_OPTIONS, BROKER_URL, CSRF_TRUSTED_ORIGINS, INSTALLED_APPS
 from .env import env, env_int
 
 # The admin's redirects and forms name the public address browsers use (ERP_PUBLIC_URL).
@@ -49,3 +49,29 @@ OIDC_TIMEOUT = 5
 OIDC_CALLBACK_CLASS = "common.sso.views.StaffCallbackView"
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_REDIRECT_URL_FAILURE = "sso-refused"
+
+# Background jobs (common.jobs, docs/jobs.md): a Celery worker and one beat per service, on the
+# broker the events use, the schedules in django-celery-beat's tables (the admin edits them).
+# The service's queue and control exchange are named by common.jobs.app from SERVICE_NAME.
+INSTALLED_APPS = [*INSTALLED_APPS, "django_celery_beat", "common.jobs"]
+CELERY_BROKER_URL = BROKER_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_TRANSPORT_OPTIONS
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No job returns anything anybody reads: no result backend, and so no nightly clean-up of one.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = None
+# A job is acknowledged once done: a worker killed mid-job leaves it queued for the next one
+# (every job is safe to run twice: retention and checks trivially, a reset mail by its row).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A few messages ahead: a retry waiting for its countdown is held by the worker, and with a
+# prefetch of 1 it would hold up the next job until the broker was asked again (seconds).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# Django's logging (JSON lines, common.logging) stays the process's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "common.jobs.beat:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE  # noqa: F405 (from .base)
+JOBS = {
+    "RETENTION_DAYS": env_int("ERP_RETENTION_DAYS", 14),
+    "IDEMPOTENCY_HOURS": env_int("ERP_IDEMPOTENCY_HOURS", 24),
+}

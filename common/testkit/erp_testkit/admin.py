@@ -37,8 +37,25 @@ ADMIN_ONLY_PAGES = {
     "events.outboxevent": {"view"},
 }
 
+# What only an admin may do in every service with jobs (common.jobs.admin, ``jobs.manage``): edit,
+# enable, disable and run the schedules; read the integrity checks' last results.
+_SCHEDULE = {"view", "add", "change", "delete", "delete_selected"}
+_SCHEDULES = ("clockedschedule", "crontabschedule", "intervalschedule", "solarschedule")
+JOBS_ADMIN_PAGES = {
+    "django_celery_beat.periodictask": _SCHEDULE | {"enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"},
+    **{f"django_celery_beat.{name}": _SCHEDULE for name in _SCHEDULES},
+    **{
+        f"django_celery_beat.{name} > django_celery_beat.periodictask": {"view", "change", "delete"}
+        for name in _SCHEDULES
+    },
+    "jobs.integritycheck": {"view"},
+}
+ADMIN_ONLY_PAGES |= JOBS_ADMIN_PAGES
+
 # Field names no admin form may offer: state and amounts move through services only.
 FORBIDDEN_FIELD = re.compile(r"(^|_)(status|quantity|stock|total|subtotal|amount|revision|change)(_|$)")
+# ... but a vendor's terms: how many units it sells at least, a price-list figure that moves nothing.
+TERMS_FIELDS = frozenset({"min_order_quantity"})
 
 
 def staff_user(role: str, **fields):
@@ -144,5 +161,5 @@ def editable_field_problems(site: admin.AdminSite | None = None) -> list[str]:
         f"{label}: the field {name!r} can be edited by hand."
         for label, entry in admin_entries(site)
         for name in sorted(_form_fields(entry, request))
-        if FORBIDDEN_FIELD.search(name)
+        if FORBIDDEN_FIELD.search(name) and name not in TERMS_FIELDS
     ]

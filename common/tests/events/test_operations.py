@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import re
 import socket
 
@@ -19,6 +20,7 @@ from common import health
 from common.events import registry
 from common.events.models import ConsumerProgress, InboxEvent, OutboxEvent
 from common.events.topology import Topology
+from common.jobs import watchdogs
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
 from tests.events.testapp.handlers import record_effect
@@ -183,3 +185,28 @@ def test_the_consumer_records_when_it_took_an_event_and_when_that_occurred(postg
     assert progress.consumer == "inventory"
     assert progress.occurred_at == row.occurred_at
     assert row.occurred_at <= progress.taken_at <= timezone.now()
+
+
+def test_the_dead_letter_watchdog_logs_what_waits_in_the_dlq_and_is_quiet_without(
+    events_settings, settings, amqp_url, caplog
+):
+    # given: inventory's consumer, its dead-letter queue empty
+    settings.ERP_EVENTS = {
+        **settings.ERP_EVENTS,
+        "CONSUMER": "inventory",
+        "HANDLERS": "tests.events.testapp.handlers.HANDLERS",
+    }
+    dlq = Topology().dlq_name("inventory")
+    with caplog.at_level(logging.WARNING, logger="common.jobs.watchdogs"):
+        # when beat runs the job / then nothing to say
+        assert watchdogs.dead_letters_watch() == 0
+        assert caplog.records == []
+        # given: two events dead-lettered
+        with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+            producer = Producer(conn.default_channel)
+            for _ in range(2):
+                producer.publish(b"{}", exchange="", routing_key=dlq)
+        # when / then: counted on the broker, logged at WARNING with the queue's name
+        assert watchdogs.dead_letters_watch() == 2
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
+    assert f"2 dead-lettered event(s) in {dlq}" in caplog.text

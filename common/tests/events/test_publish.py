@@ -235,7 +235,7 @@ def test_registry_declares_every_contract_event_once_with_its_data():
         "inventory.stock.issued": moved,
         "inventory.stock.shortage": moved,
         "inventory.stock.returned": moved,
-        "inventory.stock.low": ("item_id", "sku", "quantity", "reorder_level"),
+        "inventory.stock.low": ("item_id", "sku", "quantity", "backordered", "reorder_level", "max_level"),
         "inventory.stock.backordered": moved,
         "inventory.stock.filled": moved,
         "inventory.receipt.refused": ("order_id", "receipt_id", "items"),
@@ -243,6 +243,7 @@ def test_registry_declares_every_contract_event_once_with_its_data():
     assert registry.SALES_ORDER_CONFIRMED.fields == ("order_id", "customer_id", "total_amount", "items")
     assert registry.PURCHASE_ORDER_RECEIVED.fields == ("order_id", "vendor_id", "total_amount", "items")
     assert registry.PURCHASE_ORDER_PAID.fields == order
+    assert registry.STOCK_LOW.fields == ("item_id", "sku", "quantity", "reorder_level")
     assert dataclasses.fields(registry.OrderLine)[2].name == "unit_price"
     assert [f.name for f in dataclasses.fields(registry.StockMovementLine)] == ["item_id", "quantity", "quantity_after"]
     assert [f.name for f in dataclasses.fields(registry.ShortLine)] == ["item_id", "requested", "available"]

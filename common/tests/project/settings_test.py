@@ -9,3 +9,6 @@ from erp_testkit.settings import use_test_environment
 use_test_environment()
 
 from .settings import *  # noqa: E402, F403 (the test project's settings, read in that environment)
+
+# A job sent by the code under test runs in the test's process and transaction.
+CELERY_TASK_ALWAYS_EAGER = True

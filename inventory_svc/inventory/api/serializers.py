@@ -13,7 +13,7 @@ MAX_LINES = 100
 
 class ItemSerializer(serializers.Serializer):
     # No docstring: drf-spectacular would publish it as the component's description.
-    # Without partial=True (PUT), an omitted description or reorder_level takes its default.
+    # Without partial=True (PUT), an omitted description, reorder_level or max_level takes its default.
 
     id = serializers.UUIDField(read_only=True)
     sku = serializers.CharField(max_length=SKU_MAX_LENGTH, help_text="Stored trimmed and upper-cased; unique.")
@@ -22,6 +22,12 @@ class ItemSerializer(serializers.Serializer):
     unit_price = MoneySerializerField(min_value=0, help_text="Money: at most 2 decimals, 0 allowed.")
     reorder_level = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, default=0, help_text="`below_reorder_level` lists items at or below it."
+    )
+    max_level = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        default=0,
+        help_text="What purchase_svc's replenishment orders up to once stock falls to `reorder_level` (0: never).",
     )
     active = serializers.BooleanField(
         default=True, help_text="False: archived. Its orders still complete; no new order may name it."

@@ -55,7 +55,7 @@ _NEW_ITEM = {
     ),
     update=extend_schema(
         summary="Replace an item",
-        description="Every field is replaced: omitted `description`/`reorder_level` take their defaults. "
+        description="Every field is replaced: omitted `description`/`reorder_level`/`max_level` take their defaults. "
         f"Stock is changed only through `/items/{{id}}/stock`. {roles_text(ITEMS_WRITE)}",
     ),
     partial_update=extend_schema(

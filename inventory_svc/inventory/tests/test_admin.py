@@ -21,6 +21,7 @@ def form(**overrides) -> dict:
         "description": "",
         "unit_price": "2.50",
         "reorder_level": "1",
+        "max_level": "0",
         **overrides,
     }
 

@@ -110,6 +110,6 @@ def test_export_action_answers_the_selected_items_as_csv(staff_login, make_item)
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="items.csv"'
     assert b"".join(response.streaming_content).decode().splitlines() == [
-        "sku,name,description,unit_price,reorder_level,quantity",
-        "AB-1,'=cmd,,1.00,0,2",
+        "sku,name,description,unit_price,reorder_level,max_level,quantity",
+        "AB-1,'=cmd,,1.00,0,0,2",
     ]

@@ -31,6 +31,7 @@ def body(item: Item, quantity: int) -> dict:
         "description": item.description,
         "unit_price": float(item.unit_price),
         "reorder_level": item.reorder_level,
+        "max_level": item.max_level,
         "active": item.active,
         "quantity": quantity,
         "backordered": 0,
@@ -62,7 +63,24 @@ def test_create_defaults_description_and_reorder_level(as_admin):
     # then
     assert response.status_code == 201
     data = response.json()["data"]
-    assert (data["description"], data["reorder_level"], data["unit_price"], data["quantity"]) == ("", 0, 0.0, 0)
+    assert (data["description"], data["reorder_level"], data["max_level"], data["unit_price"], data["quantity"]) == (
+        "",
+        0,
+        0,
+        0.0,
+        0,
+    )
+
+
+def test_create_keeps_the_max_level_replenishment_fills_up_to(as_im):
+    # when
+    body = {"sku": "A-1", "name": "A", "unit_price": 1, "reorder_level": 5, "max_level": 20}
+    response = as_im.post("/items", body, format="json")
+
+    # then
+    assert response.status_code == 201
+    assert response.json()["data"]["max_level"] == 20
+    assert Item.objects.get().max_level == 20
 
 
 def test_create_with_a_negative_zero_price_answers_the_zero_it_stored(as_admin):
@@ -92,6 +110,7 @@ def test_create_with_a_negative_zero_price_answers_the_zero_it_stored(as_admin):
         ({"sku": "A-1", "name": "A", "unit_price": 1, "reorder_level": -1}, "reorder_level"),
         ({"sku": "A-1", "name": "A", "unit_price": 1, "reorder_level": 1.5}, "reorder_level"),
         ({"sku": "A-1", "name": "A", "unit_price": 1, "reorder_level": 2**31}, "reorder_level"),
+        ({"sku": "A-1", "name": "A", "unit_price": 1, "max_level": -1}, "max_level"),
     ],
 )
 def test_create_invalid_is_400_naming_the_field_and_writes_nothing(as_admin, snapshot, payload, field):

@@ -366,3 +366,37 @@ def test_an_order_whose_wait_would_overflow_the_items_backordered_count_is_short
     )
     assert (on_hand(item), backordered(item)) == (0, 2_100_000_000)
     assert not Backorder.objects.filter(order_id=latecomer).exists()
+
+
+def _low_events() -> list[dict]:
+    rows = OutboxEvent.objects.filter(event_type=registry.STOCK_LOW_V2.name).order_by("id")
+    return [json.loads(row.payload)["data"] for row in rows]
+
+
+def test_a_backorder_that_takes_the_item_to_its_reorder_level_announces_it_low_once_with_what_waits(make_item):
+    # given: 6 on hand, reorder level 5, max level 20
+    item = make_item(stock=6, reorder_level=5, max_level=20, sku="LOW-BO")
+
+    # when: a backorder-allowed order of 10 issues the 6 and backorders 4
+    confirm(uuid.uuid4(), (item, 10))
+
+    # then: one stock.low, with on hand 0 and the 4 waiting
+    assert [(row["quantity"], row["backordered"], row["max_level"]) for row in _low_events()] == [(0, 4, 20)]
+
+
+def test_a_backorder_of_an_item_already_low_announces_it_low_again(make_item):
+    # given: nothing on hand (already at its reorder level 5) and an order waiting for 2
+    item = make_item(reorder_level=5, max_level=20)
+    confirm(uuid.uuid4(), (item, 2))
+
+    # when: another order waits for 3 more
+    confirm(uuid.uuid4(), (item, 3), minutes=1)
+
+    # then: each backorder announced the item low, with what waits in all, under a growing stock version
+    assert [(row["quantity"], row["backordered"]) for row in _low_events()] == [(0, 2), (0, 5)]
+    versions = list(
+        OutboxEvent.objects.filter(event_type=registry.STOCK_LOW_V2.name)
+        .order_by("id")
+        .values_list("payload", flat=True)
+    )
+    assert [json.loads(payload)["aggregate_version"] for payload in versions] == [1, 2]

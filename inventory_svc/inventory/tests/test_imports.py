@@ -327,9 +327,9 @@ def test_export_prefixes_formula_looking_cells(as_im, make_item):
 
     # then
     assert lines == [
-        "sku,name,description,unit_price,reorder_level,quantity",
-        "AB-1,'=1+1,'+cmd,1.00,0,0",
-        "AB-2,'-2,'@SUM(A1),1.00,0,0",
+        "sku,name,description,unit_price,reorder_level,max_level,quantity",
+        "AB-1,'=1+1,'+cmd,1.00,0,0,0",
+        "AB-2,'-2,'@SUM(A1),1.00,0,0,0",
     ]
 
 
@@ -342,7 +342,7 @@ def test_export_selects_what_the_lists_filters_and_search_select(as_im, make_ite
     text = export(as_im, "?search=cable")
 
     # then
-    assert text.splitlines()[1:] == ["CAB-1,Cable,,1.00,0,0"]
+    assert text.splitlines()[1:] == ["CAB-1,Cable,,1.00,0,0,0"]
 
 
 def test_export_is_every_item_not_a_page(as_im, make_item):

@@ -281,8 +281,8 @@ def test_stock_movements_apply_needs_a_transaction(make_item):
     ids=["to-level", "below-level", "already-low", "up", "up-past-level", "to-zero"],
 )
 def test_stock_low_is_emitted_when_crossing_the_reorder_level_downwards(make_item, outbox, start, change, low):
-    # given: reorder level 5
-    item = make_item(stock=start, reorder_level=5, sku="LOW-1")
+    # given: reorder level 5, max level 20
+    item = make_item(stock=start, reorder_level=5, max_level=20, sku="LOW-1")
     baseline = len(outbox())
 
     # when
@@ -292,7 +292,14 @@ def test_stock_low_is_emitted_when_crossing_the_reorder_level_downwards(make_ite
     expected = [
         (
             "inventory.stock.low",
-            {"item_id": str(item.pk), "sku": "LOW-1", "quantity": start + change, "reorder_level": 5},
+            {
+                "item_id": str(item.pk),
+                "sku": "LOW-1",
+                "quantity": start + change,
+                "backordered": 0,
+                "reorder_level": 5,
+                "max_level": 20,
+            },
         )
     ]
     assert outbox()[baseline:] == (expected if low else [])

@@ -47,6 +47,11 @@ class PurchaseOrderSerializer(serializers.Serializer):
     closed_short = serializers.BooleanField(
         read_only=True, help_text="Received by closing it: what was not received is no longer expected."
     )
+    origin = serializers.ChoiceField(
+        choices=PurchaseOrder.Origin.choices,
+        read_only=True,
+        help_text="`manual` (made by a person) or `replenishment` (raised by low stock; an ordinary draft).",
+    )
     stock_refused_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,

@@ -20,14 +20,20 @@ INLINES = {
 
 # The actions of ``purchase.receive``.
 RECEIVING = {"record_receipt", "receive", "close_short"}
+# Vendor items: read by every role (orders.read), written by IM and FM (vendor_items.write);
+# the items needing a vendor are read only.
+REPLENISHMENT = {
+    "purchasing.vendoritem": {"view", "add", "change", "delete", "delete_selected"},
+    "purchasing.lowstockitem": {"view"},
+}
 
 
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (INVENTORY_MANAGER, {ORDERS: {"view", *RECEIVING, "cancel"}, **INLINES}),
-        (FINANCE_MANAGER, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES}),
-        (ADMIN, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
+        (INVENTORY_MANAGER, {ORDERS: {"view", *RECEIVING, "cancel"}, **INLINES, **REPLENISHMENT}),
+        (FINANCE_MANAGER, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES, **REPLENISHMENT}),
+        (ADMIN, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES, **REPLENISHMENT, **ADMIN_ONLY_PAGES}),
         (None, {}),
     ],
 )

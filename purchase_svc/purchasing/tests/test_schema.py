@@ -51,6 +51,7 @@ def test_the_list_parameters_are_documented_from_the_filters(schema):
         "status",
         "vendor_id",
         "closed_short",
+        "origin",
         "stock_refused",
         "created_after",
         "created_before",

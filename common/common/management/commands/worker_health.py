@@ -1,7 +1,6 @@
-"""Liveness probe of a relay, consumer or mailer: exit 0 if its heartbeat file is fresh, else 1.
+"""Liveness probe of a relay, consumer, Celery worker or beat: exit 0 if its heartbeat file is fresh, else 1.
 
-In the ``common`` app rather than ``common.events``: auth_svc's mailer is a worker too, and
-auth_svc has no outbox.
+In the ``common`` app rather than ``common.events``: auth_svc has jobs (worker, beat) and no outbox.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,10 +9,10 @@ from common.events import conf, liveness
 
 
 class Command(BaseCommand):
-    help = "Exit 1 unless the relay, consumer or mailer touched its heartbeat file in the last WORKER_MAX_AGE s."
+    help = "Exit 1 unless the relay, consumer, worker or beat touched its heartbeat file in the last WORKER_MAX_AGE s."
 
     def add_arguments(self, parser):
-        parser.add_argument("role", choices=["relay", "consumer", "mailer"])
+        parser.add_argument("role", choices=["relay", "consumer", "worker", "beat"])
         parser.add_argument("--max-age", type=float, default=None, help='seconds; default ERP_EVENTS["WORKER_MAX_AGE"]')
 
     def handle(self, *args, role, max_age=None, **options):

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from common.events.models import InboxEvent, OutboxEvent
+from common.jobs.retention import events_prune
 
 
 class Command(BaseCommand):
@@ -23,6 +24,6 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"would delete {outbox.count()} outbox rows, {inbox.count()} inbox records")
             return
-        outbox_deleted, _ = outbox.delete()
-        inbox_deleted, _ = inbox.delete()
+        # The nightly job's function (common.jobs.tasks.events_prune), by hand.
+        outbox_deleted, inbox_deleted = events_prune(older_than=timedelta(days=older_than_days))
         self.stdout.write(f"deleted {outbox_deleted} outbox rows, {inbox_deleted} inbox records")

@@ -3,9 +3,8 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from common.idempotency.models import IdempotencyRecord
+from common.jobs.retention import idempotency_records_prune
 
 
 class Command(BaseCommand):
@@ -17,6 +16,6 @@ class Command(BaseCommand):
     def handle(self, *args, older_than_hours: int, **options):
         if older_than_hours < 1:
             raise CommandError("--older-than-hours must be at least 1.")
-        cutoff = timezone.now() - timedelta(hours=older_than_hours)
-        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+        # The nightly job's function (common.jobs.tasks.idempotency_prune), by hand.
+        deleted = idempotency_records_prune(older_than=timedelta(hours=older_than_hours))
         self.stdout.write(f"deleted {deleted} idempotency records older than {older_than_hours} h")

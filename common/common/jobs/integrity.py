@@ -1,0 +1,44 @@
+"""Integrity: run a check command (``check_stock_ledger`` & co.) and never let a difference pass silently.
+
+A check command recomputes a counter from its source rows, prints one line per difference
+on its error output and fails (``CommandError``). Run here, a failure is an ERROR log line
+naming the command and the differences, and its row in :class:`.models.IntegrityCheck`,
+which ``/metrics`` turns into ``erp_integrity_check_failing{check=...}`` and
+``erp_integrity_check_differences{check=...}`` (:mod:`.metrics`).
+"""
+
+from __future__ import annotations
+
+import logging
+from io import StringIO
+
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from .models import IntegrityCheck
+
+logger = logging.getLogger(__name__)
+
+# What a report keeps of a long list of differences (the command can be run by hand for all).
+REPORT_MAX_CHARS = 10_000
+
+
+def integrity_check_run(*, command: str) -> IntegrityCheck:
+    """Run one check command; record and return its result, logging an ERROR line if it found differences."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(command, stdout=out, stderr=err)
+    except CommandError as exc:
+        lines = [line for line in err.getvalue().splitlines() if line.strip()]
+        report = "\n".join([str(exc), *lines])[:REPORT_MAX_CHARS]
+        passed, differences = False, max(len(lines), 1)
+        logger.error("integrity check %s failed: %s", command, report)
+    else:
+        passed, differences, report = True, 0, out.getvalue().strip()[:REPORT_MAX_CHARS]
+        logger.info("integrity check %s passed", command)
+    result, _ = IntegrityCheck.objects.update_or_create(
+        command=command,
+        defaults={"ran_at": timezone.now(), "passed": passed, "differences": differences, "report": report},
+    )
+    return result

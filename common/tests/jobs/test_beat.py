@@ -1,0 +1,148 @@
+"""Beat's default schedules: installed once, then the admin's; beat's and the worker's heartbeats."""
+
+from __future__ import annotations
+
+import json
+import threading
+from io import StringIO
+from unittest import mock
+
+import pytest
+from celery import Celery, current_app
+from celery import _state as celery_state
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from common.events import liveness
+from common.jobs import beat
+from common.jobs.app import WorkerHeartbeat, celery_app, service_queue
+from common.jobs.beat import DatabaseScheduler
+
+pytestmark = pytest.mark.django_db
+
+DEFAULTS = {
+    "retention: idempotency keys": ("jobs.idempotency_prune", "0 3 * * *"),
+    "retention: expired sessions": ("jobs.sessions_prune", "5 3 * * *"),
+    "retention: sent outbox and inbox": ("jobs.events_prune", "10 3 * * *"),
+    "integrity: check_gadgets": ("jobs.integrity_check", "30 3 * * *"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _schedule(settings):
+    settings.JOBS = {**settings.JOBS, "SCHEDULE": "tests.jobs.schedule_fixture.SCHEDULE"}
+
+
+def _crontabs() -> dict[str, tuple[str, str]]:
+    return {
+        task.name: (task.task, f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}")
+        for task in PeriodicTask.objects.exclude(crontab=None).select_related("crontab")
+        for c in [task.crontab]
+    }
+
+
+def test_the_command_installs_every_default_schedule_once():
+    # when: run twice
+    outputs = []
+    for _ in range(2):
+        out = StringIO()
+        with mock.patch(
+            "common.jobs.management.commands.beat_schedule_install.import_string", return_value=celery_app()
+        ):
+            call_command("beat_schedule_install", stdout=out)
+        outputs.append(out.getvalue().strip())
+
+    # then
+    assert _crontabs() == DEFAULTS
+    watchdog = PeriodicTask.objects.get(name="every minute: a watchdog")
+    assert (watchdog.interval.every, watchdog.interval.period) == (60, "seconds")
+    assert json.loads(PeriodicTask.objects.get(name="integrity: check_gadgets").args) == ["check_gadgets"]
+    assert outputs[1] == "beat schedules: 0 created"
+    assert outputs[0].startswith("beat schedules: 5 created (retention: idempotency keys, ")
+
+
+def _scheduler() -> DatabaseScheduler:
+    """Beat's scheduler without django-celery-beat's own start-up (which closes the test's connection)."""
+    scheduler = DatabaseScheduler.__new__(DatabaseScheduler)
+    scheduler.app = celery_app()
+    return scheduler
+
+
+def test_beat_installs_the_defaults_as_it_starts_and_an_admins_edit_stays():
+    # given: beat started once, then one default disabled and one moved by an admin
+    with mock.patch.object(beat._DatabaseScheduler, "setup_schedule"):
+        _scheduler().setup_schedule()
+    PeriodicTask.objects.filter(name="retention: expired sessions").update(enabled=False)
+    moved = PeriodicTask.objects.get(name="retention: idempotency keys")
+    moved.crontab.hour = "4"
+    moved.crontab.save()
+
+    # when: beat starts again
+    with mock.patch.object(beat._DatabaseScheduler, "setup_schedule") as loaded:
+        _scheduler().setup_schedule()
+
+    # then: nothing changed, and django-celery-beat then loaded the schedules from the tables
+    assert _crontabs() == {**DEFAULTS, "retention: idempotency keys": ("jobs.idempotency_prune", "0 4 * * *")}
+    assert PeriodicTask.objects.get(name="retention: expired sessions").enabled is False
+    assert PeriodicTask.objects.count() == 5
+    loaded.assert_called_once_with()
+
+
+def test_beat_touches_its_heartbeat_on_every_tick_and_clears_it_when_it_stops(tmp_path, settings):
+    # given
+    settings.ERP_EVENTS = {**getattr(settings, "ERP_EVENTS", {}), "WORKER_HEARTBEAT_FILE": str(tmp_path / "{role}")}
+    scheduler = _scheduler()
+
+    # when
+    with mock.patch.object(beat._DatabaseScheduler, "tick", return_value=5.0) as ticked:
+        scheduler.tick()
+    alive = liveness.age("beat")
+    with mock.patch.object(beat._DatabaseScheduler, "close"):
+        scheduler.close()
+
+    # then
+    ticked.assert_called_once_with()
+    assert alive is not None and alive < 5
+    assert liveness.age("beat") is None
+
+
+def test_the_worker_heartbeat_beats_on_the_workers_timer_and_clears_at_stop(tmp_path, settings):
+    # given
+    settings.ERP_EVENTS = {**getattr(settings, "ERP_EVENTS", {}), "WORKER_HEARTBEAT_FILE": str(tmp_path / "{role}")}
+    worker = mock.Mock()
+    step = WorkerHeartbeat(worker)
+
+    # when
+    step.start(worker)
+    alive = liveness.age("worker")
+    step.stop(worker)
+
+    # then: beaten now, then every HEARTBEAT_SECONDS on the worker's timer
+    assert alive is not None and alive < 5
+    worker.timer.call_repeatedly.assert_called_once_with(10.0, step.heartbeat.beat)
+    assert liveness.age("worker") is None
+
+
+def test_each_service_has_a_queue_and_control_exchange_of_its_own(settings):
+    # when
+    app = celery_app()
+
+    # then: named after the service, so services sharing a broker never take each other's jobs
+    assert service_queue() == "commontest.jobs"
+    assert (app.conf.task_default_queue, app.conf.control_exchange) == ("commontest.jobs", "commontest.jobs")
+    assert app.conf.broker_url == settings.BROKER_URL
+
+
+def test_the_app_is_the_default_of_every_thread_even_if_another_app_was_made_first(monkeypatch):
+    # given: some import touched Celery's default app before the service's was made
+    monkeypatch.setattr(celery_state, "default_app", Celery("someone else's"))
+
+    # when: the service's app is made, and a request thread (gunicorn's) sends a job
+    app = celery_app()
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(current_app._get_current_object()))
+    thread.start()
+    thread.join()
+
+    # then: through the service's app (its broker, its queue), never the other
+    assert seen == [app]

@@ -1,0 +1,59 @@
+"""The nightly integrity job: a difference is an ERROR line and a metric, never a silent pass."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rest_framework.test import APIClient
+
+from common.jobs import tasks
+from common.jobs.models import IntegrityCheck
+from tests.project.models import Gadget
+
+pytestmark = pytest.mark.django_db
+
+
+def _metrics() -> list[str]:
+    return [line for line in APIClient().get("/metrics").content.decode().splitlines() if "integrity" in line]
+
+
+def test_a_check_that_finds_differences_logs_an_error_and_sets_the_metric(caplog):
+    # given: two differences
+    for name in ("broken-b", "broken-a", "fine"):
+        Gadget.objects.create(name=name)
+
+    # when
+    with caplog.at_level(logging.INFO):
+        passed = tasks.integrity_check("check_gadgets")
+
+    # then: an ERROR line naming the command and each difference
+    assert passed is False
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage() == (
+        "integrity check check_gadgets failed: 2 gadget(s) differ.\nbroken-a: differs\nbroken-b: differs"
+    )
+    # and the result is kept, and reported by /metrics
+    check = IntegrityCheck.objects.get()
+    assert (check.command, check.passed, check.differences) == ("check_gadgets", False, 2)
+    assert 'erp_integrity_check_failing{check="check_gadgets"} 1.0' in _metrics()
+    assert 'erp_integrity_check_differences{check="check_gadgets"} 2.0' in _metrics()
+
+
+def test_a_check_that_passes_replaces_the_failure_and_logs_no_error(caplog):
+    # given: a failed run, then the difference mended
+    Gadget.objects.create(name="broken")
+    tasks.integrity_check("check_gadgets")
+    Gadget.objects.filter(name="broken").update(name="mended")
+    caplog.clear()
+
+    # when
+    with caplog.at_level(logging.INFO):
+        passed = tasks.integrity_check("check_gadgets")
+
+    # then
+    assert passed is True
+    assert [r.levelno for r in caplog.records if r.name == "common.jobs.integrity"] == [logging.INFO]
+    check = IntegrityCheck.objects.get()
+    assert (check.passed, check.differences, check.report) == (True, 0, "gadgets: 1 checked, all equal")
+    assert 'erp_integrity_check_failing{check="check_gadgets"} 0.0' in _metrics()

@@ -1,0 +1,143 @@
+"""Retention: rows aged past their lifetime go, exactly those, and nothing else."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.utils import timezone
+
+from common.events.models import InboxEvent, OutboxEvent
+from common.idempotency.models import IdempotencyRecord
+from common.jobs import retention, tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def _outbox(name: str, *, sent_days_ago: float | None) -> OutboxEvent:
+    now = timezone.now()
+    return OutboxEvent.objects.create(
+        event_id=uuid.uuid4(),
+        event_type="contact.customer.created",
+        version=1,
+        producer="contact",
+        aggregate_id=name,
+        occurred_at=now - timedelta(days=30),
+        payload="{}",
+        sent_at=None if sent_days_ago is None else now - timedelta(days=sent_days_ago),
+    )
+
+
+def _inbox(name: str, *, days_ago: float) -> InboxEvent:
+    return InboxEvent.objects.create(
+        event_id=uuid.uuid4(),
+        consumer=name,
+        event_type="sales.order.confirmed",
+        version=1,
+        received_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+def _idempotency(key: str, *, hours_ago: float) -> None:
+    IdempotencyRecord.objects.create(caller="u", key=key, request_hash="h")
+    IdempotencyRecord.objects.filter(key=key).update(created_at=timezone.now() - timedelta(hours=hours_ago))
+
+
+def test_events_prune_deletes_sent_outbox_rows_and_inbox_records_past_14_days_and_never_a_pending_row():
+    # given: rows either side of the 14-day default, and a pending row older than all of them
+    _outbox("sent 15 days ago", sent_days_ago=15)
+    _outbox("sent 13 days ago", sent_days_ago=13)
+    _outbox("pending for 30 days", sent_days_ago=None)
+    _inbox("received 15 days ago", days_ago=15)
+    _inbox("received 13 days ago", days_ago=13)
+
+    # when
+    deleted = tasks.events_prune()
+
+    # then
+    assert deleted == (1, 1)
+    assert sorted(OutboxEvent.objects.values_list("aggregate_id", flat=True)) == [
+        "pending for 30 days",
+        "sent 13 days ago",
+    ]
+    assert list(InboxEvent.objects.values_list("consumer", flat=True)) == ["received 13 days ago"]
+
+
+def test_the_retention_is_a_setting(settings):
+    # given
+    settings.JOBS = {**settings.JOBS, "RETENTION_DAYS": 3}
+    _outbox("sent 4 days ago", sent_days_ago=4)
+    _outbox("sent 2 days ago", sent_days_ago=2)
+
+    # when
+    deleted = tasks.events_prune()
+
+    # then
+    assert deleted == (1, 0)
+    assert list(OutboxEvent.objects.values_list("aggregate_id", flat=True)) == ["sent 2 days ago"]
+
+
+def test_idempotency_prune_deletes_the_records_past_24_hours():
+    # given
+    _idempotency("25 hours old", hours_ago=25)
+    _idempotency("23 hours old", hours_ago=23)
+
+    # when
+    deleted = tasks.idempotency_prune()
+
+    # then
+    assert deleted == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["23 hours old"]
+
+
+def test_sessions_prune_deletes_the_expired_sessions():
+    # given: one session that expired a second ago, one live
+    for name, age in (("expired", -1), ("live", 3600)):
+        store = SessionStore()
+        store["name"] = name
+        store.set_expiry(age)
+        store.create()
+
+    # when
+    deleted = tasks.sessions_prune()
+
+    # then
+    assert deleted == 1
+    assert [s.get_decoded()["name"] for s in Session.objects.all()] == ["live"]
+
+
+def test_rows_go_in_batches_and_are_all_counted(monkeypatch):
+    # given: more rows than a batch
+    monkeypatch.setattr(retention, "BATCH", 2)
+    for index in range(5):
+        _idempotency(f"old {index}", hours_ago=48)
+    _idempotency("new", hours_ago=1)
+
+    # when
+    deleted = retention.idempotency_records_prune(older_than=timedelta(hours=24))
+
+    # then
+    assert deleted == 5
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_commands_by_hand_say_what_the_jobs_delete():
+    # given
+    _outbox("sent 8 days ago", sent_days_ago=8)
+    _idempotency("2 days old", hours_ago=48)
+
+    # when
+    out = []
+    for command, *args in (("prune_events", "--older-than-days", "7"), ("prune_idempotency",)):
+        stream = StringIO()
+        call_command(command, *args, stdout=stream)
+        out.append(stream.getvalue().strip())
+
+    # then
+    assert out == ["deleted 1 outbox rows, 0 inbox records", "deleted 1 idempotency records older than 24 h"]
+    assert OutboxEvent.objects.count() == IdempotencyRecord.objects.count() == 0

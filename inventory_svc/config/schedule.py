@@ -1,0 +1,10 @@
+"""inventory_svc's default beat schedules (docs/jobs.md): installed once, then edited in the admin."""
+
+from common.jobs.schedule import integrity_schedule, retention_schedule, watchdog_schedule
+
+SCHEDULE = {
+    **retention_schedule(events=True),
+    **watchdog_schedule(),
+    # check_receipt_ledger compares with purchase_svc's export: a cross-service check, run by hand.
+    **integrity_schedule("check_stock_ledger"),
+}
