@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import Field
 
@@ -27,8 +28,10 @@ from .exceptions import ValidationFailed
 
 MEDIA_TYPE = "text/csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# The details of one refusal are capped: a broken file of 100,000 rows would otherwise be a
-# 400 of megabytes. The message says how many were left out.
+# The details of one refusal are capped (messages, not fields: one cell may collect a message
+# per repeat of its key, the header one per column): a broken file of 100,000 rows, or a header
+# of millions of empty columns, would otherwise be a 400 of megabytes, or of gigabytes in the
+# worker. The message says how many were left out.
 MAX_DETAILS = 1000
 CHUNK_CHARS = 64 * 1024
 
@@ -57,31 +60,37 @@ class CsvRow:
 
 
 class Problems:
-    """The ``rows.<line>.<column>`` errors of one file, raised together as one 400 ``validation``."""
+    """The ``rows.<line>.<column>`` errors of one file, raised together as one 400 ``validation``.
 
-    def __init__(self) -> None:
+    At most :data:`MAX_DETAILS` messages are kept; the rest are only counted.
+    """
+
+    def __init__(self, *, where: str = "file", what: str = "cell") -> None:
         self.errors: dict[str, list[str]] = {}
-        self.count = 0
+        self.count = self.listed = 0
+        self.where, self.what = where, what
 
     def add(self, field: str, message: str) -> None:
         self.count += 1
-        if len(self.errors) < MAX_DETAILS:
+        if self.listed < MAX_DETAILS:
+            self.listed += 1
             self.errors.setdefault(field, []).append(message)
 
     def raise_any(self) -> None:
         if not self.count:
             return
-        left_out = self.count - sum(len(messages) for messages in self.errors.values())
-        message = f"The file has {self.count} invalid cell(s); nothing was imported."
-        if left_out:
-            message += f" The first {self.count - left_out} are listed."
+        message = f"The {self.where} has {self.count} invalid {self.what}(s); nothing was imported."
+        if self.count > self.listed:
+            message += f" The first {self.listed} are listed."
         raise ValidationFailed(self.errors, message)
 
 
 def csv_rows(data: bytes, *, columns: Sequence[str]) -> list[CsvRow]:
     """Read an uploaded CSV file whose header names some of ``columns``; 400 ``validation`` if unreadable.
 
-    Blank lines are skipped. Cells are unescaped (:func:`unescape_cell`) and stripped of
+    Blank lines are skipped; more than ``settings.IMPORT_MAX_ROWS`` rows is a 400 naming ``file``,
+    given as soon as the row past it is read (two million short rows fit in 16 MiB, and would take
+    gigabytes and minutes to check). Cells are unescaped (:func:`unescape_cell`) and stripped of
     surrounding spaces; an empty cell is kept as ``""`` (each importer says what it means).
     """
     try:
@@ -95,11 +104,16 @@ def csv_rows(data: bytes, *, columns: Sequence[str]) -> list[CsvRow]:
             raise ValidationFailed.field("file", "The file is empty: a header row is required.")
         names = [name.strip() for name in header]
         _check_header(names, columns)
-        rows, problems, line = [], Problems(), reader.line_num + 1
+        rows, problems, line, read = [], Problems(), reader.line_num + 1, 0
         for cells in reader:
             start, line = line, reader.line_num + 1
             if not any(cell.strip() for cell in cells):
                 continue
+            read += 1
+            if read > settings.IMPORT_MAX_ROWS:
+                limit = settings.IMPORT_MAX_ROWS
+                message = f"More than {limit} rows: split the file (at most {limit} rows per import)."
+                raise ValidationFailed.field("file", message)
             if len(cells) > len(names):
                 problems.add(f"rows.{start}", f"{len(cells)} cells, but the header names {len(names)} columns.")
                 continue
@@ -112,16 +126,13 @@ def csv_rows(data: bytes, *, columns: Sequence[str]) -> list[CsvRow]:
 
 
 def _check_header(names: list[str], columns: Sequence[str]) -> None:
-    errors: dict[str, list[str]] = {}
+    problems = Problems(where="header", what="column")
     for position, name in enumerate(names, start=1):
         if name not in columns:
-            errors.setdefault("columns", []).append(
-                f"Column {position} '{name}' is unknown; the columns are {', '.join(columns)}."
-            )
+            problems.add("columns", f"Column {position} '{name}' is unknown; the columns are {', '.join(columns)}.")
         elif names.index(name) != position - 1:
-            errors.setdefault("columns", []).append(f"Column '{name}' appears twice.")
-    if errors:
-        raise ValidationFailed(errors)
+            problems.add("columns", f"Column '{name}' appears twice.")
+    problems.raise_any()
 
 
 def require_column(rows: list[CsvRow], column: str) -> None:

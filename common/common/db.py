@@ -20,6 +20,8 @@ from .exceptions import Conflict
 # columns of a column constraint ("accounts_user.email").
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?:index '(?P<index>[^']+)'|(?P<columns>.+))")
 _PG_UNIQUE_VIOLATION = "23505"
+# "(50)" of varchar(50), "(14, 2)" of numeric(14, 2).
+_TYPE_MODIFIER = re.compile(r"\([^)]*\)")
 
 
 def unique_violation(exc: IntegrityError) -> str | None:
@@ -74,10 +76,14 @@ def rows_update(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
     table = quote(model._meta.db_table)
     if connection.vendor == "postgresql":
         # The VALUES list names its columns, each cast to the column's type (a parameter alone
-        # would be text or a guessed integer type, and the UPDATE would refuse the mismatch).
+        # would be text or a guessed integer type, and the UPDATE would refuse the mismatch),
+        # without its modifier: an explicit cast to varchar(50) silently cuts a longer value,
+        # where the assignment refuses it, as an INSERT or save() does.
         names = ", ".join(quote(field.column) for field in columns)
         alias = f"v ({names})"
-        placeholder = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in columns) + ")"
+        placeholder = (
+            "(" + ", ".join(f"%s::{_TYPE_MODIFIER.sub('', field.db_type(connection))}" for field in columns) + ")"
+        )
         value = {field: f"v.{quote(field.column)}" for field in columns}
     else:  # SQLite names the columns of a VALUES list column1, column2, ...
         alias = "v"

@@ -3,9 +3,11 @@
 from types import SimpleNamespace
 
 import pytest
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError, transaction
 
-from common.db import unique_violation
+from common.db import rows_update, unique_violation
+
+from .project.models import Gadget
 
 
 class PsycopgError(Exception):
@@ -42,3 +44,28 @@ def test_postgresql_other_violations_are_not_unique_ones():
 )
 def test_sqlite_names_it_in_the_message(message, expected):
     assert unique_violation(IntegrityError(message)) == expected
+
+
+@pytest.mark.django_db
+def test_rows_update_writes_each_row_its_own_values():
+    # given
+    first, second = Gadget.objects.create(name="first"), Gadget.objects.create(name="second")
+    first.name, second.name = "one", "two"
+
+    # when
+    rows_update(Gadget, [first, second], ["name"])
+
+    # then
+    assert dict(Gadget.objects.values_list("pk", "name")) == {first.pk: "one", second.pk: "two"}
+
+
+@pytest.mark.django_db
+def test_rows_update_refuses_a_value_too_long_for_its_column_as_save_does(postgresql):
+    # given: a name of 51 characters for a varchar(50) (an explicit cast to varchar(50) would cut it)
+    gadget = Gadget.objects.create(name="short")
+    gadget.name = "x" * 51
+
+    # when / then
+    with pytest.raises(DataError), transaction.atomic():
+        rows_update(Gadget, [gadget], ["name"])
+    assert Gadget.objects.get().name == "short"

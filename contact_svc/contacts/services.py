@@ -46,9 +46,11 @@ def contact_create_many(*, kind: ContactKind, rows: Sequence[Mapping[str, Any]])
     """Create many contacts of ``kind`` as :func:`contact_create` would one by one (the imports).
 
     The same checks, rows and ``created`` events, in a few multi-row INSERTs; a duplicate
-    email (even a concurrent one) is a 409 and nothing is created.
+    email (even a concurrent one) is a 409 and nothing is created. Inserted in email order: each
+    new email holds its unique index entry until the commit, so two imports of the same new
+    emails in different orders would otherwise deadlock instead of the second getting its 409.
     """
-    contacts = [_new(kind=kind, **row) for row in rows]
+    contacts = sorted((_new(kind=kind, **row) for row in rows), key=lambda contact: contact.email)
     for contact in contacts:
         _validate(contact)
     with unique_conflict(kind.model.email_constraint_name(), field="email", message=_duplicate_message(kind)):

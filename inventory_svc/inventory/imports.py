@@ -25,7 +25,7 @@ from common.csvfiles import CsvRow, Problems, cells_validated, csv_rows, csv_str
 from common.exceptions import Forbidden
 
 from .api.serializers import ItemSerializer
-from .models import Item, Stock, normalize_sku, sku_is_visible
+from .models import SKU_MAX_LENGTH, Item, Stock, normalize_sku, sku_is_visible
 from .services import MAX_QUANTITY, item_create_many, item_update_many, stock_adjust
 
 COLUMNS = ("sku", "name", "description", "unit_price", "reorder_level", "max_level", "quantity")
@@ -70,6 +70,9 @@ def _rows_checked(rows: list[CsvRow]) -> list[_Row]:
             values["sku"] = normalize_sku(values["sku"])
             if not sku_is_visible(values["sku"]):
                 problems.add(f"rows.{row.line}.sku", "A SKU may contain only visible characters and spaces.")
+            if len(values["sku"]) > SKU_MAX_LENGTH:  # NFKC can lengthen it (a ligature, U+FDFA)
+                message = f"Ensure this field has no more than {SKU_MAX_LENGTH} characters once normalised."
+                problems.add(f"rows.{row.line}.sku", message)
         quantity = values.pop("quantity", None)
         checked.append(_Row(line=row.line, sku=values.pop("sku", ""), data=values, quantity=quantity))
     duplicate_keys(rows, column="sku", key=normalize_sku, problems=problems)

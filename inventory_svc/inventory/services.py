@@ -131,9 +131,12 @@ def item_create_many(*, rows: Sequence[Mapping[str, Any]]) -> list[Item]:
     """Create many items, each with its stock at 0, as :func:`item_create` would one by one (the imports).
 
     The same checks, in a few multi-row INSERTs instead of two per item. A duplicate SKU (even a
-    concurrent one) is a 409 and nothing is created.
+    concurrent one) is a 409 and nothing is created. Inserted (and returned) in SKU order: each
+    new SKU holds its unique index entry until the commit, so two imports inserting the same new
+    SKUs in different orders would each wait for an entry the other holds (a deadlock); in one
+    order, the second waits for the first and gets its 409.
     """
-    items = [_item_new(**row) for row in rows]
+    items = sorted((_item_new(**row) for row in rows), key=lambda item: item.sku)
     for item in items:
         _item_validate(item)
     with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):

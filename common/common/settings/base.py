@@ -135,6 +135,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("ERP_MAX_BODY_BYTES", 1024 * 1024)
 # (.../item/import/). Matched with re.search on the path each server sees (common.wsgi.body_limit).
 IMPORT_BODY_PATHS = r"(?:^|/)(?:items|customers|vendors)/import$|/(?:item|customer|vendor)/import/$"
 IMPORT_MAX_BODY_BYTES = env_int("ERP_MAX_IMPORT_BODY_BYTES", 16 * 1024 * 1024)
+# ... and at most this many rows (common.csvfiles): what a worker checks and writes within the gateway's
+# GATEWAY_IMPORT_TIMEOUT and its memory limit (docs/performance.md); 16 MiB of short rows is two million.
+IMPORT_MAX_ROWS = env_int("ERP_MAX_IMPORT_ROWS", 100_000)
 STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = DEBUG
 

@@ -7,6 +7,9 @@ import json
 import pytest
 
 from common.events.models import OutboxEvent
+from common.exceptions import Conflict
+from contacts.imports import contact_import
+from erp_testkit.concurrency import Worker
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +162,24 @@ def test_an_imported_change_writes_the_event_an_api_change_writes(as_fm, kind, u
         by_api["data"],
     )
     assert rows(kind)[0] | {"email": "b@example.com"} == rows(kind)[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_creating_the_same_emails_in_opposite_orders_never_deadlock(postgresql, kind):
+    # given: two files of the same 1,000 new emails, one the other upside down
+    emails = [f"race{n:04}@example.com" for n in range(1000)]
+    files = [
+        ("name,email\n" + "".join(f"Race,{email}\n" for email in order)).encode() for order in (emails, emails[::-1])
+    ]
+    workers = [Worker(lambda data=data: contact_import(kind=kind, data=data)) for data in files]
+
+    # when
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    # then: one creates them all, the other is the 409 of a duplicate email, not a deadlock (a 503)
+    assert [worker.result.created for worker in workers if worker.error is None] == [1000]
+    assert [type(worker.error) for worker in workers if worker.error is not None] == [Conflict]
+    assert kind.model.objects.count() == 1000

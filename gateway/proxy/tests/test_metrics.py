@@ -7,6 +7,8 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -150,6 +152,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def gateway_served(port: int, **env: str) -> Iterator[None]:
+    """Run the gateway under gunicorn (scripts/gunicorn.conf.py) on ``port``, ``env`` over the test's environment."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--config",
+            str(GUNICORN_CONF),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=GATEWAY_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _get(f"http://127.0.0.1:{port}/health/live")[0] == 200, timeout=30, message="the gateway")
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (a loopback URL the test built)
@@ -169,33 +198,14 @@ def test_the_metrics_listener_sums_every_workers_requests(worker_class):
     # given: the gateway under gunicorn, 2 workers, its metrics on a second address
     port, metrics_port = _free_port(), _free_port()
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_WORKERS": "2",
         "GUNICORN_KEEPALIVE": "0",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="gateway-metrics-test-"),
         "ERP_METRICS_BIND": f"127.0.0.1:{metrics_port}",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--config",
-            str(GUNICORN_CONF),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=GATEWAY_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     prefix = 'erp_gateway_requests_total{method="GET",service="gateway",status="2xx"} '
-    try:
-        wait_until(lambda: _get(f"http://127.0.0.1:{port}/health/live")[0] == 200, timeout=30, message="the gateway")
+    with gateway_served(port, **env):
         wait_until(lambda: _get(f"http://127.0.0.1:{metrics_port}/metrics")[0] == 200, timeout=10, message="metrics")
         before = _sample(_get(f"http://127.0.0.1:{metrics_port}/metrics")[1], prefix)
         # when: 40 requests on fresh connections, so both workers answer some
@@ -203,9 +213,6 @@ def test_the_metrics_listener_sums_every_workers_requests(worker_class):
             assert _get(f"http://127.0.0.1:{port}/health/live")[0] == 200
         published = _get(f"http://127.0.0.1:{port}/metrics")[0]
         scrapes = [_sample(_get(f"http://127.0.0.1:{metrics_port}/metrics")[1], prefix) for _ in range(3)]
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
     # then: every scrape counts all 40 (scrapes are not requests of the gateway), and the edge has no /metrics
     assert scrapes == [before + 40] * 3
     assert published == 404

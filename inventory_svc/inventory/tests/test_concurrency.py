@@ -16,9 +16,10 @@ import pytest
 from django.db import connection
 
 from common.exceptions import Conflict
+from inventory.imports import item_import
 from inventory.lines import StockLine
-from inventory.models import IssueOutcome, Item, MovementReason, SalesOrderIssue, StockMovement
-from inventory.selectors import stock_ledger_discrepancies
+from inventory.models import IssueOutcome, Item, MovementReason, SalesOrderIssue, Stock, StockMovement
+from inventory.selectors import backorder_discrepancies, stock_ledger_discrepancies
 from inventory.services import (
     item_create,
     stock_adjust,
@@ -182,3 +183,50 @@ def test_one_receipt_applied_by_five_writers_at_once_moves_stock_once(postgresql
     assert sorted(len(movements) for movements in results) == [0, 0, 0, 0, 1]
     assert on_hand(item) == 10 == ledger_total(item)
     assert stock_ledger_discrepancies() == []
+
+
+def test_two_imports_creating_the_same_skus_in_opposite_orders_never_deadlock(postgresql):
+    # given: two files of the same 1,000 new SKUs, one the other upside down (in one INSERT each, they
+    # would meet in the middle, each holding the index entries the other waits for)
+    skus = [f"RACE-{n:04}" for n in range(1000)]
+    files = [("sku,name\n" + "".join(f"{sku},Race\n" for sku in order)).encode() for order in (skus, skus[::-1])]
+
+    # when
+    results, errors = run_concurrently([lambda data=data: item_import(data=data, actor="import") for data in files])
+
+    # then: one creates them all, the other is the 409 of a duplicate SKU, not a deadlock (a 503)
+    assert [result.created for result in results] == [1000]
+    assert [type(error) for error in errors] == [Conflict]
+    assert Item.objects.count() == 1000
+
+
+def test_an_import_setting_stock_while_orders_wait_for_it_keeps_the_ledger_exact(postgresql, make_item):
+    # given: an item that two confirmed orders wait for (3 and 4 units), stock 0
+    item = make_item()
+    waiting = [uuid.uuid4(), uuid.uuid4()]
+    for order_id, quantity in zip(waiting, (3, 4), strict=True):
+        stock_issue_for_order(
+            order_id=order_id, lines=[StockLine(item.pk, quantity)], actor="sales", allow_backorder=True
+        )
+    confirming = [uuid.uuid4() for _ in range(4)]
+    data = f"sku,quantity\n{item.sku},10\n".encode()
+
+    # when: a stock count of 10 races four more one-unit orders that may wait too
+    tasks = [lambda: item_import(data=data, actor="count")]
+    tasks += [
+        lambda order_id=order_id: stock_issue_for_order(
+            order_id=order_id, lines=[StockLine(item.pk, 1)], actor="sales", allow_backorder=True
+        )
+        for order_id in confirming
+    ]
+    _, errors = run_concurrently(tasks)
+
+    # then: the count found nothing on hand (every order before it waited) and moved stock once, by 10;
+    # the 10 went to the orders (11 units in all), one unit still waits; stock, backorders and ledger agree
+    assert errors == []
+    count = StockMovement.objects.get(reason=MovementReason.ADJUSTMENT)
+    assert (count.change, count.quantity_after) == (10, 10)
+    assert on_hand(item) == ledger_total(item) == 0
+    assert Stock.objects.get(item_id=item.pk).backordered == 1
+    assert stock_ledger_discrepancies() == []
+    assert backorder_discrepancies() == []

@@ -186,6 +186,71 @@ def test_unreadable_files_are_400_naming_the_problem(as_im, text, field, snapsho
     assert snapshot() == before
 
 
+def test_a_sku_that_normalises_past_its_length_is_refused_naming_its_line(as_im, snapshot):
+    # given: 64 characters that NFKC turns into 1,152 (U+FDFA is one character, eighteen once normalised)
+    before = snapshot()
+
+    # when
+    response = post_csv(as_im, "sku,name\nAB-1,Cable\n" + "\ufdfa" * 64 + ",Plug\n")
+
+    # then
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["details"] == [
+        {"field": "rows.3.sku", "message": "Ensure this field has no more than 64 characters once normalised."}
+    ]
+    assert snapshot() == before
+
+
+def test_a_header_of_many_unknown_columns_lists_at_most_1000_of_them(as_im, snapshot):
+    # given: a header of 1,500 unknown columns (a file of commas would be millions, each a message)
+    before = snapshot()
+
+    # when
+    response = post_csv(as_im, ",".join(["colour"] * 1500) + "\n")
+
+    # then
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["message"] == "The header has 1500 invalid column(s); nothing was imported. The first 1000 are listed."
+    assert len(error["details"]) == 1000
+    assert {detail["field"] for detail in error["details"]} == {"columns"}
+    assert snapshot() == before
+
+
+def test_a_key_repeated_on_many_lines_lists_at_most_1000_problems(as_im, snapshot):
+    # given: the same SKU on 1,500 lines (the first line's cell collects a message for each repeat)
+    before = snapshot()
+
+    # when
+    response = post_csv(as_im, "sku,name\n" + "AB-1,Cable\n" * 1500)
+
+    # then
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["message"] == "The file has 2998 invalid cell(s); nothing was imported. The first 1000 are listed."
+    assert len(error["details"]) == 1000
+    assert snapshot() == before
+
+
+def test_a_file_of_more_rows_than_the_limit_is_refused_before_its_cells_are_read(as_im, settings, snapshot):
+    # given: a limit of 3 rows (100,000 by default: a 16 MiB file of short rows would be two million)
+    settings.IMPORT_MAX_ROWS = 3
+    before = snapshot()
+
+    # when
+    refused = post_csv(as_im, "sku,name\nA,a\n\nB,b\nC,c\nD,\n")
+    after_refusal = snapshot()
+    allowed = post_csv(as_im, "sku,name\nA,a\n\nB,b\nC,c\n")
+
+    # then: blank lines do not count
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["error"]["details"] == [
+        {"field": "file", "message": "More than 3 rows: split the file (at most 3 rows per import)."}
+    ]
+    assert after_refusal == before
+    assert result(allowed) == counts(created=3)
+
+
 def test_a_bom_and_crlf_line_ends_are_read(as_im):
     # when
     response = post_csv(as_im, "\ufeffsku,name\r\nAB-1,Cable\r\n".encode())
