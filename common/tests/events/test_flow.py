@@ -224,6 +224,33 @@ def test_replay_dead_letters_dry_run_as_documented_lists_the_service_s_dead_lett
     wait_until(lambda: queue_depth(amqp_url, topology.dlq_name(service)) == 1)
 
 
+def test_a_dry_run_uses_up_none_of_a_dead_letter_s_deliveries(events_settings, settings, topology, amqp_url):
+    # given: two dead letters in inventory's DLQ, a quorum queue without a delivery limit of its own (RabbitMQ
+    # 4.0-4.2 give it 20 and drop a message returned that often, a return on a closing channel included)
+    settings.SERVICE_NAME = "inventory"
+    dlq = topology.dlq_name("inventory")
+    with Connection(amqp_url) as conn:
+        for message_id in ("m-1", "m-2"):
+            Producer(conn.default_channel).publish(
+                b"{}", exchange="", routing_key=dlq, message_id=message_id, headers={REASON: "bad JSON"}, retry=False
+            )
+    # when: an operator looks three times
+    outputs = []
+    for _ in range(3):
+        out = io.StringIO()
+        call_command("replay_dead_letters", "--dry-run", stdout=out)
+        outputs.append(out.getvalue())
+    # then: listed each time, in order, and still there with no delivery counted against them
+    assert outputs == ["m-1: bad JSON\nm-2: bad JSON\nwould move 2 message(s)\n"] * 3
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 2)
+    letters = drain(amqp_url, dlq)
+    assert [(m.properties["message_id"], m.headers.get("x-delivery-count", 0)) for m in letters] == [
+        ("m-1", 0),
+        ("m-2", 0),
+    ]
+    assert [m.headers[REASON] for m in letters] == ["bad JSON", "bad JSON"]
+
+
 def test_replay_dead_letters_command_replays_a_fixed_poison_message(
     postgres, background, settings, topology, amqp_url, monkeypatch
 ):
