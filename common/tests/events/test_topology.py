@@ -11,7 +11,7 @@ from kombu import Connection, Producer
 from kombu.message import Message
 
 from common.events.management.commands.replay_dead_letters import dead_letter_reason
-from common.events.topology import QUORUM, Topology, TopologyConflict
+from common.events.topology import QUORUM, QueueMigration, Topology, TopologyConflict
 from erp_testkit.broker import drain, queue_depth
 from erp_testkit.faults import wait_until
 
@@ -245,3 +245,27 @@ def test_a_consumer_killed_mid_migration_leaves_it_to_the_next_start(events_sett
     bodies = [message.body for message in drain(amqp_url, name)]
     assert sorted(set(bodies)) == sorted(set(old) | {b"meanwhile"})
     assert len(bodies) == 52
+
+
+def test_a_relay_starting_during_a_migration_does_not_bind_the_old_queue_again(
+    events_settings, amqp_url, monkeypatch, caplog
+):
+    # given: purchase's queue of the old shape with one event, its consumer migrating it
+    topology = Topology()
+    name = topology.queue_name("purchase")
+    _old_release_queue(amqp_url, topology, "purchase", b"1")
+    wait = QueueMigration._wait_for_delay_queues
+
+    def relay_starts_meanwhile(migration, timeout):
+        # when: a relay connects (and declares the topology) once the old queue is unbound, then publishes
+        with Connection(amqp_url) as conn:
+            topology.declare(conn, ["purchase"])
+        _publish(amqp_url, topology, b"2")
+        return wait(migration, timeout)
+
+    monkeypatch.setattr(QueueMigration, "_wait_for_delay_queues", relay_starts_meanwhile)
+    with Connection(amqp_url) as conn:
+        topology.declare(conn, ["purchase"], migrate=["purchase"])
+    # then: each event once (the later one first: it waited in the holding queue), no false alarm of a late one
+    assert [message.body for message in drain(amqp_url, name)] == [b"2", b"1"]
+    assert "arrived while it was being migrated" not in caplog.text
