@@ -13,7 +13,7 @@ from django.db import transaction
 from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
-from common.events.consumer import ATTEMPT, REASON, EventConsumer
+from common.events.consumer import ATTEMPT, DB_RETRIES, REASON, EventConsumer
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
@@ -249,6 +249,25 @@ def test_a_dry_run_uses_up_none_of_a_dead_letter_s_deliveries(events_settings, s
         ("m-2", 0),
     ]
     assert [m.headers[REASON] for m in letters] == ["bad JSON", "bad JSON"]
+
+
+def test_a_replayed_letter_the_broker_parked_starts_its_database_retries_afresh(
+    events_settings, settings, topology, amqp_url
+):
+    # given: a letter the broker dead-lettered (delivery limit) after 700 of the consumer's database retries
+    settings.SERVICE_NAME = "inventory"
+    with Connection(amqp_url) as conn:
+        Producer(conn.default_channel).publish(
+            b"{}", exchange="", routing_key=topology.dlq_name("inventory"), message_id="m-1", retry=False,
+            headers={ATTEMPT: 1, DB_RETRIES: 700, "x-first-death-reason": "delivery_limit"},
+        )  # fmt: skip
+    # when
+    call_command("replay_dead_letters", stdout=io.StringIO())
+    # then: back in the service queue with the full budget of MAX_DB_RETRIES, as the consumer's own letters are
+    (replayed,) = drain(amqp_url, topology.queue_name("inventory"))
+    assert DB_RETRIES not in replayed.headers
+    assert replayed.headers[ATTEMPT] == 1
+    assert replayed.headers["x-erp-replayed"] == 1
 
 
 def test_replay_dead_letters_command_replays_a_fixed_poison_message(

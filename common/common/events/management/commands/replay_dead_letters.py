@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kombu import Producer
 
 from common.events import broker, conf
-from common.events.consumer import ATTEMPT, NOT_BEFORE, REASON
+from common.events.consumer import ATTEMPT, DB_RETRIES, NOT_BEFORE, REASON
 from common.events.registry import SUBSCRIPTIONS
 from common.events.topology import Topology
 
@@ -68,7 +68,8 @@ def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=No
                 target = topology.dlq_name(consumer)
             else:
                 target = topology.queue_name(consumer)
-                for name in (REASON, NOT_BEFORE, "x-erp-failed-at", *BROKER_DEATH_HEADERS):
+                # DB_RETRIES too: the consumer's own letters drop it, one the broker parked may carry it.
+                for name in (REASON, NOT_BEFORE, DB_RETRIES, "x-erp-failed-at", *BROKER_DEATH_HEADERS):
                     headers.pop(name, None)
                 headers[ATTEMPT] = 1
                 headers["x-erp-replayed"] = int(headers.get("x-erp-replayed") or 0) + 1
