@@ -34,10 +34,10 @@ Per message:
    the delays of ``RETRY_DELAYS`` (header ``x-erp-attempt``), then dead-lettered;
    a handler's ``PoisonMessage`` (what the types cannot say, and no retry changes)
    is dead-lettered at once.
-   A database error that says the database is away or busy (``exceptions.database_away``:
-   a lost connection, a deadlock, a failover's read-only transaction) says little about
-   the message, so it never uses up attempts; any other (a program limit, a missing
-   column) is a handler failure like the rest. It is first
+   A database error that no retry fixes (a program limit, a missing column) is such a
+   handler failure too. One that says the database is away or busy
+   (``exceptions.database_away``: a lost connection, a deadlock, a failover's read-only
+   transaction) says little about the message, so it never uses up attempts. It is first
    retried in place, after each of the short pauses of ``DB_RETRY_PAUSES``
    (0.1 s, 0.5 s, 2 s; the message stays unacked), so a blip of the database
    (a failover, a killed connection) delays the event by a fraction of a second.
