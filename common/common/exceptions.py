@@ -340,6 +340,27 @@ def _as_api_exception(exc: Exception) -> Exception:
 # A query error of the code itself is a ProgrammingError/IntegrityError and stays a 500.
 DATABASE_AWAY = (OperationalError, InterfaceError)
 
+# What PostgreSQL reports when it is away or busy for a while, which a retry outlives: the SQLSTATE
+# classes 08 (connection), 40 (deadlock, serialization), 53 (resources), 57 (shutdown, cancel), 58
+# (system); 55P03/55006 (a lock or object in use); 25006, a read-only transaction (a failover's old
+# primary or a standby), which psycopg files under InternalError. Another OperationalError (class 54,
+# a program limit such as too many columns) fails the same way however often it is retried.
+_AWAY_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_AWAY_SQLSTATES = frozenset({"55P03", "55006", "25006"})
+
+
+def database_away(exc: BaseException) -> bool:
+    """Return True if ``exc`` says the database is unreachable or busy, False if retrying cannot help.
+
+    Django chains the driver's exception as ``__cause__``; without a SQLSTATE (libpq's own
+    "connection refused", a closed connection, SQLite's "database is locked") the class decides.
+    """
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if sqlstate is None:
+        return isinstance(exc, DATABASE_AWAY)
+    return sqlstate[:2] in _AWAY_SQLSTATE_CLASSES or sqlstate in _AWAY_SQLSTATES
+
 
 def database_unavailable(request, exc: Exception) -> DatabaseUnavailable:
     """Log ``exc`` (one of :data:`DATABASE_AWAY`) in one line and return the 503 to answer.
@@ -365,7 +386,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     set_rollback()
 
     request = context.get("request")
-    if isinstance(exc, DATABASE_AWAY):
+    if database_away(exc):
         exc = database_unavailable(request, exc)
 
     if not isinstance(exc, drf.APIException):

@@ -4,9 +4,16 @@ import logging
 import uuid
 
 import pytest
+from django.db import DatabaseError, OperationalError, connection, transaction
 from rest_framework.test import APIClient
 
-from common.exceptions import error_body, error_response, flatten_validation_errors, service_error_response
+from common.exceptions import (
+    database_away,
+    error_body,
+    error_response,
+    flatten_validation_errors,
+    service_error_response,
+)
 from erp_testkit import auth_client
 from tests.project.views import ERRORS
 
@@ -367,6 +374,30 @@ def test_database_away_is_503_logged_in_one_line_without_traceback(caplog):
         == f"Database unavailable in GET /errors/database_down (request {request_id}): OperationalError"
     )
     assert record.exc_info is None
+
+
+@pytest.mark.parametrize(
+    ("statements", "away"),
+    [
+        (["SET LOCAL statement_timeout = 1", "SELECT pg_sleep(1)"], True),  # 57014, the server cancelled it
+        (["SET TRANSACTION READ ONLY", "CREATE TEMP TABLE t (v int)"], True),  # 25006, an InternalError
+        (["SELECT " + ", ".join(["1"] * 1700)], False),  # 54011, an OperationalError no retry fixes
+        (["SELECT 1 / 0"], False),  # 22012, a DataError
+    ],
+)
+@pytest.mark.django_db(transaction=True)
+def test_database_away_tells_an_unreachable_or_busy_database_from_a_query_that_always_fails(statements, away):
+    # given: PostgreSQL's own report of the failure
+    with pytest.raises(DatabaseError) as raised, transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    # then
+    assert database_away(raised.value) is away
+
+
+def test_a_database_error_without_a_server_report_is_away_by_its_class():
+    assert database_away(OperationalError("connection refused")) is True
+    assert database_away(DatabaseError("no report")) is False
 
 
 def test_error_body_shape():

@@ -150,3 +150,26 @@ def test_ready_answers_within_the_gateway_s_timeout_while_the_broker_link_is_bla
     # then: ready every time, the broker reported down, never waited for
     assert [answer.status for answer in answers] == [200, 200, 200]
     assert all(answer.json()["data"]["dependencies"]["broker"].startswith("down: ") for answer in answers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_answer_within_a_scrape_timeout_while_the_broker_link_is_blackholed(live_server, settings):
+    # given: the broker reached through a proxy that swallows every byte (a half-open link)
+    import urllib3
+
+    assert settings.BROKER_URL.startswith("amqp://"), "this test needs RabbitMQ (ERP_TEST_BROKER_URL)"
+    parts = urllib3.util.parse_url(settings.BROKER_URL)
+    proxy = TcpProxy(target=(parts.host, parts.port or 5672))
+    settings.BROKER_URL = proxy.url(settings.BROKER_URL)
+    proxy.blackhole(new="freeze")
+    health._broker_cache = (0.0, "")
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=GATEWAY_HEALTH_TIMEOUT, read=GATEWAY_HEALTH_TIMEOUT))
+    try:
+        # when: scraped three times in a row
+        answers = [http.request("GET", f"{live_server.url}/metrics", retries=False) for _ in range(3)]
+    finally:
+        proxy.close()
+        health._broker_cache = (0.0, "")
+    # then: every scrape answered within the timeout, the broker down
+    assert [answer.status for answer in answers] == [200, 200, 200]
+    assert ["erp_broker_up 0.0" in answer.data.decode() for answer in answers] == [True, True, True]

@@ -19,8 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "PREFIX": "",
     # Delays (seconds) of the successive retries of a failing message; after the last, the DLQ.
     "RETRY_DELAYS": [1.0, 5.0, 30.0],
-    # Pauses (seconds) before each in-place retry of a handler that met a database
-    # OperationalError/InterfaceError: a blip costs a fraction of a second, not a delay queue.
+    # Pauses (seconds) before each in-place retry of a handler that found the database away or
+    # busy (common.exceptions.database_away): a blip costs a fraction of a second, not a delay queue.
     "DB_RETRY_PAUSES": [0.1, 0.5, 2.0],
     # Then retries at the longest delay, counted apart from RETRY_DELAYS, then the DLQ:
     # 720 at 30 s is six hours of database trouble before an event needs replay_dead_letters.

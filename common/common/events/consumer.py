@@ -34,15 +34,17 @@ Per message:
    the delays of ``RETRY_DELAYS`` (header ``x-erp-attempt``), then dead-lettered;
    a handler's ``PoisonMessage`` (what the types cannot say, and no retry changes)
    is dead-lettered at once.
-   A database ``OperationalError``/``InterfaceError`` (database away, deadlock)
-   says little about the message, so it never uses up attempts. It is first
+   A database error that no retry fixes (a program limit, a missing column) is such a
+   handler failure too. One that says the database is away or busy
+   (``exceptions.database_away``: a lost connection, a deadlock, a failover's read-only
+   transaction) says little about the message, so it never uses up attempts. It is first
    retried in place, after each of the short pauses of ``DB_RETRY_PAUSES``
    (0.1 s, 0.5 s, 2 s; the message stays unacked), so a blip of the database
    (a failover, a killed connection) delays the event by a fraction of a second.
    One that outlasts them is retried at the longest delay, counted apart (header
    ``x-erp-db-retries``); after ``MAX_DB_RETRIES`` of those (720: six hours at
    30 s) the message is dead-lettered with the reason, so a persistent one (a
-   missed migration) cannot loop forever. The dead-letter copy drops
+   database left read-only) cannot loop forever. The dead-letter copy drops
    ``x-erp-db-retries`` so that ``replay_dead_letters`` starts it afresh.
 
 Failures around the ack (step 3/4), and why nothing is lost or spun on:
@@ -89,12 +91,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
-from django.db.utils import DatabaseError, InterfaceError, OperationalError
+from django.db.utils import DatabaseError
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu import Connection, Consumer, Producer
 from kombu.mixins import ConsumerMixin
 
+from ..exceptions import database_away
 from ..request_id import reset_request_id, set_request_id
 from . import broker, conf, envelope, liveness
 from .envelope import Event, PoisonMessage
@@ -399,7 +402,10 @@ class EventConsumer(ConsumerMixin):
         self._note_progress(event)
         try:
             applied = self._apply_riding_out_blips(event, handler)
-        except (OperationalError, InterfaceError) as exc:
+        except DatabaseError as exc:
+            if not database_away(exc):
+                self._handler_failed(message, event, attempt, db_retries, exc)
+                return
             self._reset_database()
             if db_retries >= self.max_db_retries:
                 reason = f"database error persisted through {db_retries} retries: {_describe(exc)}"
@@ -412,14 +418,7 @@ class EventConsumer(ConsumerMixin):
             self._dead_letter(message, exc.reason, attempt)
             return
         except Exception as exc:
-            logger.warning(
-                "event %s (%s) attempt %s failed: %s", event.event_id, event.event_type, attempt, _describe(exc)
-            )
-            if attempt >= self.max_attempts:
-                self._dead_letter(message, f"handler failed {attempt} times: {_describe(exc)}", attempt)
-            else:
-                delay = self.retry_delays[attempt - 1]
-                self._retry(message, attempt + 1, db_retries, delay, _describe(exc))
+            self._handler_failed(message, event, attempt, db_retries, exc)
             return
         if applied:
             self.applied += 1
@@ -428,6 +427,15 @@ class EventConsumer(ConsumerMixin):
         if self.before_ack is not None:
             self.before_ack(event)
         self._ack(message)
+
+    def _handler_failed(self, message, event: Event, attempt: int, db_retries: int, exc: Exception) -> None:
+        """Retry through the next of ``RETRY_DELAYS``, or dead-letter once they are used up."""
+        logger.warning("event %s (%s) attempt %s failed: %s", event.event_id, event.event_type, attempt, _describe(exc))
+        if attempt >= self.max_attempts:
+            self._dead_letter(message, f"handler failed {attempt} times: {_describe(exc)}", attempt)
+        else:
+            delay = self.retry_delays[attempt - 1]
+            self._retry(message, attempt + 1, db_retries, delay, _describe(exc))
 
     def _ack(self, message) -> None:
         message.ack()
@@ -471,8 +479,8 @@ class EventConsumer(ConsumerMixin):
         for pause in [*self.db_retry_pauses, None]:
             try:
                 return self._apply(event, handler)
-            except (OperationalError, InterfaceError) as exc:
-                if pause is None or self.should_stop:
+            except DatabaseError as exc:
+                if pause is None or self.should_stop or not database_away(exc):
                     raise
                 self._reset_database()
                 logger.warning("event %s: database error, again in %ss: %s", event.event_id, pause, _describe(exc))

@@ -32,7 +32,9 @@ never change in place. A service queue of the old shape is migrated by its own
 consumer (``declare(..., migrate=[consumer])``, :class:`QueueMigration`): its messages
 move, confirmed, through ``<service>.events.upgrade`` into the queue declared anew.
 Every other process (a relay, another service's consumer) goes on with it as it is,
-with a warning, until then. Any other queue is replaced if it is empty and unused
+with a warning, until then, and binds it no more once the holding queue exists (a
+declare that checked just before it did can still bind it: a duplicate at worst).
+Any other queue is replaced if it is empty and unused
 (``queue.delete`` with ``if_empty``/``if_unused``, atomic on the broker for the
 classic queues an older release declared), and otherwise :class:`TopologyConflict`
 names the queue and what to do. This works over AMQP alone, on 3.10+ and 4.x: a
@@ -184,7 +186,13 @@ class Topology:
                 return
             try:
                 with _channel(connection) as channel:
-                    self.legacy_queue(consumer).declare(channel=channel)  # refused unless of the old shape
+                    legacy = self.legacy_queue(consumer).bind(channel)
+                    if self._migrating(connection, consumer):
+                        # Its consumer unbound it: binding it again would copy every new event into it
+                        # (the holding queue has them), moved back later as duplicates.
+                        legacy.queue_declare()  # refused unless of the old shape
+                    else:
+                        legacy.declare()  # refused unless of the old shape
             except PreconditionFailed:
                 pass
             else:
@@ -201,6 +209,15 @@ class Topology:
                 "consumers: once it is drained and its consumers are stopped, delete it and start again "
                 "(it is then declared as a quorum queue)"
             ) from None
+
+    def _migrating(self, connection: Connection, consumer: str) -> bool:
+        """True while ``consumer``'s holding queue exists: its service queue is being migrated."""
+        try:
+            with _channel(connection) as channel:
+                channel.queue_declare(self.upgrade_name(consumer), passive=True)
+        except NotFound:
+            return False
+        return True
 
     def delete(self, connection: Connection, consumers: Iterable[str] | None = None) -> None:
         """Delete what :meth:`declare` made (tests and benchmarks, on their private prefix)."""
@@ -263,7 +280,7 @@ class QueueMigration:
             with _channel(self.connection) as channel:
                 lost = channel.queue_delete(self.name)
                 self.topology.queue(self.consumer).declare(channel=channel)
-            if lost:  # nothing routes to it any more: only a publisher outside the platform could
+            if lost:  # unbound, and bound again by no declare (Topology._migrating): only a direct publish could
                 logger.error("queue %s: %s message(s) arrived while it was being migrated", self.name, lost)
             logger.warning("queue %s migrated to its delivery limit and dead-lettering (%s moved)", self.name, moved)
         self.finish()

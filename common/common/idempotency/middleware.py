@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse
 
 from ..authentication import authenticate_header_value
-from ..exceptions import DATABASE_AWAY, database_unavailable, error_response, service_error_response
+from ..exceptions import database_away, database_unavailable, error_response, service_error_response
 from . import HEADER, MAX_KEY_LENGTH
 from .models import IdempotencyRecord
 
@@ -184,6 +184,8 @@ class IdempotencyMiddleware:
                     transaction.set_rollback(True)
                     return response
                 _store(record, response)
-        except DATABASE_AWAY as exc:
+        except DatabaseError as exc:
+            if not database_away(exc):
+                raise
             return service_error_response(database_unavailable(request, exc))
         return response

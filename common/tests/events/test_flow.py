@@ -13,7 +13,7 @@ from django.db import transaction
 from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
-from common.events.consumer import ATTEMPT, REASON, EventConsumer
+from common.events.consumer import ATTEMPT, DB_RETRIES, REASON, EventConsumer
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
@@ -222,6 +222,52 @@ def test_replay_dead_letters_dry_run_as_documented_lists_the_service_s_dead_lett
     # then: listed, and left where it was
     assert out.getvalue() == "m-1: bad JSON\nwould move 1 message(s)\n"
     wait_until(lambda: queue_depth(amqp_url, topology.dlq_name(service)) == 1)
+
+
+def test_a_dry_run_uses_up_none_of_a_dead_letter_s_deliveries(events_settings, settings, topology, amqp_url):
+    # given: two dead letters in inventory's DLQ, a quorum queue without a delivery limit of its own (RabbitMQ
+    # 4.0-4.2 give it 20 and drop a message returned that often, a return on a closing channel included)
+    settings.SERVICE_NAME = "inventory"
+    dlq = topology.dlq_name("inventory")
+    with Connection(amqp_url) as conn:
+        for message_id in ("m-1", "m-2"):
+            Producer(conn.default_channel).publish(
+                b"{}", exchange="", routing_key=dlq, message_id=message_id, headers={REASON: "bad JSON"}, retry=False
+            )
+    # when: an operator looks three times
+    outputs = []
+    for _ in range(3):
+        out = io.StringIO()
+        call_command("replay_dead_letters", "--dry-run", stdout=out)
+        outputs.append(out.getvalue())
+    # then: listed each time, in order, and still there with no delivery counted against them
+    assert outputs == ["m-1: bad JSON\nm-2: bad JSON\nwould move 2 message(s)\n"] * 3
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 2)
+    letters = drain(amqp_url, dlq)
+    assert [(m.properties["message_id"], m.headers.get("x-delivery-count", 0)) for m in letters] == [
+        ("m-1", 0),
+        ("m-2", 0),
+    ]
+    assert [m.headers[REASON] for m in letters] == ["bad JSON", "bad JSON"]
+
+
+def test_a_replayed_letter_the_broker_parked_starts_its_database_retries_afresh(
+    events_settings, settings, topology, amqp_url
+):
+    # given: a letter the broker dead-lettered (delivery limit) after 700 of the consumer's database retries
+    settings.SERVICE_NAME = "inventory"
+    with Connection(amqp_url) as conn:
+        Producer(conn.default_channel).publish(
+            b"{}", exchange="", routing_key=topology.dlq_name("inventory"), message_id="m-1", retry=False,
+            headers={ATTEMPT: 1, DB_RETRIES: 700, "x-first-death-reason": "delivery_limit"},
+        )  # fmt: skip
+    # when
+    call_command("replay_dead_letters", stdout=io.StringIO())
+    # then: back in the service queue with the full budget of MAX_DB_RETRIES, as the consumer's own letters are
+    (replayed,) = drain(amqp_url, topology.queue_name("inventory"))
+    assert DB_RETRIES not in replayed.headers
+    assert replayed.headers[ATTEMPT] == 1
+    assert replayed.headers["x-erp-replayed"] == 1
 
 
 def test_replay_dead_letters_command_replays_a_fixed_poison_message(

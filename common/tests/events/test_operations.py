@@ -11,16 +11,18 @@ import socket
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 from kombu import Connection, Producer
 from rest_framework.test import APIClient
 
 from common import health
 from common.events import registry
+from common.events.consumer import REASON
 from common.events.models import ConsumerProgress, InboxEvent, OutboxEvent
 from common.events.topology import Topology
 from common.jobs import watchdogs
+from erp_testkit.broker import drain
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
 from tests.events.testapp.handlers import record_effect
@@ -140,6 +142,54 @@ def test_database_error_is_retried_without_using_up_attempts(postgres, backgroun
     wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20)
     assert failures == [1, 1, 1]
     assert AppliedEffect.objects.get().attempt == 1
+
+
+def test_a_database_error_retrying_cannot_fix_uses_the_handler_s_attempts_not_six_hours(
+    postgres, background, settings, topology, amqp_url
+):
+    # given: a handler whose query passes one of PostgreSQL's limits (54011, an OperationalError like a lost link)
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "DB_RETRY_PAUSES": [0.05]}
+    tries = []
+
+    def too_wide(event):
+        tries.append(event.attempt)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(["1"] * 1700))
+
+    worker = background.consumer(handlers={registry.SALES_ORDER_CONFIRMED: too_wide})
+    background.relay()
+    # when
+    publish_confirmed(seq=1)
+    # then: dead-lettered after the handler's three attempts (RETRY_DELAYS 0.2 s, 0.4 s), none retried in place
+    wait_until(lambda: worker.dead_lettered == 1, timeout=20, message="the dead letter")
+    assert tries == [1, 2, 3]
+    assert worker.db_retried_in_place == 0
+    (letter,) = drain(amqp_url, topology.dlq_name("inventory"))
+    assert letter.headers[REASON].startswith("handler failed 3 times: OperationalError('target lists can have at most")
+    assert AppliedEffect.objects.count() == 0
+
+
+def test_a_read_only_database_during_a_failover_is_retried_as_a_database_error(postgres, background, settings):
+    # given: the first write meets a read-only transaction (25006, an InternalError: the old primary of a failover)
+    settings.ERP_EVENTS = {**settings.ERP_EVENTS, "DB_RETRY_PAUSES": [0.05]}
+    tries = []
+
+    def after_failover(event):
+        tries.append(event.attempt)
+        if len(tries) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+        record_effect(event)
+
+    worker = background.consumer(handlers={registry.SALES_ORDER_CONFIRMED: after_failover})
+    background.relay()
+    # when
+    publish_confirmed(seq=1)
+    # then: applied by the same delivery's second try, none of the handler's attempts used
+    wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20)
+    assert tries == [1, 1]
+    assert worker.db_retried_in_place == 1
+    assert worker.retried == 0
 
 
 def test_metrics_show_the_queue_the_dead_letters_and_the_oldest_waiting_event(events_settings, settings, amqp_url):

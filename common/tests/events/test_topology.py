@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Producer
+from kombu.message import Message
 
 from common.events.management.commands.replay_dead_letters import dead_letter_reason
-from common.events.topology import QUORUM, Topology, TopologyConflict
+from common.events.topology import QUORUM, QueueMigration, Topology, TopologyConflict
 from erp_testkit.broker import drain, queue_depth
 from erp_testkit.faults import wait_until
 
@@ -168,3 +172,100 @@ def test_a_service_queue_an_older_consumer_still_reads_is_migrated_only_once_it_
     # then: migrated, the event kept
     assert _is_quorum(amqp_url, name, topology.queue("purchase").queue_arguments)
     assert [message.body for message in drain(amqp_url, name)] == [b"1"]
+
+
+def _declare_until_done(amqp_url: str, topology: Topology, consumer: str) -> None:
+    """What a consumer's start amounts to: declare with ``migrate``, again after a refusal (its restart)."""
+    for _ in range(100):
+        try:
+            with Connection(amqp_url) as conn:
+                topology.declare(conn, [consumer], migrate=[consumer])
+            return
+        except TopologyConflict:
+            time.sleep(0.05)
+    raise AssertionError("never migrated")
+
+
+def test_two_consumers_migrating_at_once_while_a_relay_publishes_lose_nothing(events_settings, amqp_url):
+    # given: purchase's queue of the old shape with 300 events, two new consumers and a relay starting at once
+    topology = Topology()
+    name = topology.queue_name("purchase")
+    old = [str(n).encode() for n in range(300)]
+    _old_release_queue(amqp_url, topology, "purchase", *old)
+    new = [f"new-{n}".encode() for n in range(200)]
+
+    def relay():
+        with Connection(amqp_url) as conn:
+            topology.declare(conn, ["purchase"])  # no migrate: goes on with the old queue
+        for start in range(0, len(new), 10):
+            _publish(amqp_url, topology, *new[start : start + 10])
+
+    # when
+    threads = [threading.Thread(target=_declare_until_done, args=(amqp_url, topology, "purchase")) for _ in range(2)]
+    threads.append(threading.Thread(target=relay))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    # then: migrated, every event there at least once (a copy twice at worst, which the inbox drops), none lost
+    assert _is_quorum(amqp_url, name, topology.queue("purchase").queue_arguments)
+    with Connection(amqp_url) as conn, pytest.raises(NotFound):
+        conn.default_channel.queue_declare(topology.upgrade_name("purchase"), passive=True)
+    bodies = [message.body for message in drain(amqp_url, name)]
+    assert set(bodies) == set(old) | set(new)
+
+
+def test_a_consumer_killed_mid_migration_leaves_it_to_the_next_start(events_settings, amqp_url, monkeypatch):
+    # given: purchase's queue of the old shape with 50 events, and a consumer whose migration dies after 20 moves
+    topology = Topology()
+    name = topology.queue_name("purchase")
+    old = [str(n).encode() for n in range(50)]
+    _old_release_queue(amqp_url, topology, "purchase", *old)
+    real_ack = Message.ack
+    acks = []
+
+    def dying_ack(message, *args, **kwargs):
+        if len(acks) == 20:
+            raise SystemExit("SIGKILL")  # after the copy was confirmed, before the original is acked
+        acks.append(1)
+        return real_ack(message, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "ack", dying_ack)
+    with pytest.raises(SystemExit), Connection(amqp_url) as conn:
+        topology.declare(conn, ["purchase"], migrate=["purchase"])
+    monkeypatch.setattr(Message, "ack", real_ack)
+    # and: events go on arriving meanwhile
+    _publish(amqp_url, topology, b"meanwhile")
+    # when: the consumer starts again
+    _declare_until_done(amqp_url, topology, "purchase")
+    # then: migrated, the holding queue drained and gone, each event there (the one cut off twice)
+    assert _is_quorum(amqp_url, name, topology.queue("purchase").queue_arguments)
+    with Connection(amqp_url) as conn, pytest.raises(NotFound):
+        conn.default_channel.queue_declare(topology.upgrade_name("purchase"), passive=True)
+    bodies = [message.body for message in drain(amqp_url, name)]
+    assert sorted(set(bodies)) == sorted(set(old) | {b"meanwhile"})
+    assert len(bodies) == 52
+
+
+def test_a_relay_starting_during_a_migration_does_not_bind_the_old_queue_again(
+    events_settings, amqp_url, monkeypatch, caplog
+):
+    # given: purchase's queue of the old shape with one event, its consumer migrating it
+    topology = Topology()
+    name = topology.queue_name("purchase")
+    _old_release_queue(amqp_url, topology, "purchase", b"1")
+    wait = QueueMigration._wait_for_delay_queues
+
+    def relay_starts_meanwhile(migration, timeout):
+        # when: a relay connects (and declares the topology) once the old queue is unbound, then publishes
+        with Connection(amqp_url) as conn:
+            topology.declare(conn, ["purchase"])
+        _publish(amqp_url, topology, b"2")
+        return wait(migration, timeout)
+
+    monkeypatch.setattr(QueueMigration, "_wait_for_delay_queues", relay_starts_meanwhile)
+    with Connection(amqp_url) as conn:
+        topology.declare(conn, ["purchase"], migrate=["purchase"])
+    # then: each event once (the later one first: it waited in the holding queue), no false alarm of a late one
+    assert [message.body for message in drain(amqp_url, name)] == [b"2", b"1"]
+    assert "arrived while it was being migrated" not in caplog.text

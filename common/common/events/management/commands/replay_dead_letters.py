@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kombu import Producer
 
 from common.events import broker, conf
-from common.events.consumer import ATTEMPT, NOT_BEFORE, REASON
+from common.events.consumer import ATTEMPT, DB_RETRIES, NOT_BEFORE, REASON
 from common.events.registry import SUBSCRIPTIONS
 from common.events.topology import Topology
 
@@ -13,7 +13,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--consumer", default=None, help="defaults to this service's consumer, as consume_events")
         parser.add_argument("--limit", type=int, default=None, help="at most this many messages")
-        parser.add_argument("--dry-run", action="store_true", help="list reasons, move nothing")
+        parser.add_argument("--dry-run", action="store_true", help="list reasons; each stays in the DLQ")
 
     def handle(self, *args, consumer=None, limit=None, dry_run=False, **options):
         # The consumer's own name (ERP_EVENTS["CONSUMER"], else SERVICE_NAME): the queue consume_events reads.
@@ -39,33 +39,44 @@ def dead_letter_reason(headers) -> str:
 
 
 def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=None, out=print) -> int:
-    """Republish dead letters to the service queue (confirmed), then ack them; return the count."""
+    """Republish dead letters to the service queue (confirmed), then ack them; return the count.
+
+    A dry run puts each letter it lists back at the DLQ's tail as a fresh copy (confirmed, then
+    the original acked) instead of leaving it unacked: a quorum queue counts a message returned
+    by a closing channel as a delivery, and the DLQ has no delivery limit of its own, so on
+    RabbitMQ 4.0-4.2 (default limit 20, no dead-letter exchange) the twentieth look would drop
+    it. It stops at the depth it found, so one pass keeps the order (``--limit`` moves the
+    listed ones behind the rest); a crash mid-copy leaves a duplicate letter, harmless to replay.
+    """
     topology = topology or Topology()
     moved = 0
-    held = []  # a dry run leaves messages unacked: they return to the DLQ when the channel closes
     with broker.connection() as conn, broker.connection() as publisher:
         topology.declare(conn, [consumer])
         topology.declare(publisher, [consumer])
         dlq = topology.dlq(consumer).bind(conn.default_channel)
+        _, waiting, _ = dlq.queue_declare(passive=True)
         producer = Producer(publisher.default_channel)
-        while limit is None or moved < limit:
+        while moved < waiting and (limit is None or moved < limit):
             message = dlq.get(no_ack=False)
             if message is None:
                 break
             headers = dict(message.headers or {})
             out(f"{message.properties.get('message_id')}: {dead_letter_reason(headers)}")
             moved += 1
+            headers.pop("x-delivery-count", None)  # the broker's count of the original, not of the copy
             if dry_run:
-                held.append(message)
-                continue
-            for name in (REASON, NOT_BEFORE, "x-erp-failed-at", *BROKER_DEATH_HEADERS):
-                headers.pop(name, None)
-            headers[ATTEMPT] = 1
-            headers["x-erp-replayed"] = int(headers.get("x-erp-replayed") or 0) + 1
+                target = topology.dlq_name(consumer)
+            else:
+                target = topology.queue_name(consumer)
+                # DB_RETRIES too: the consumer's own letters drop it, one the broker parked may carry it.
+                for name in (REASON, NOT_BEFORE, DB_RETRIES, "x-erp-failed-at", *BROKER_DEATH_HEADERS):
+                    headers.pop(name, None)
+                headers[ATTEMPT] = 1
+                headers["x-erp-replayed"] = int(headers.get("x-erp-replayed") or 0) + 1
             producer.publish(
                 message.body,
                 exchange="",
-                routing_key=topology.queue_name(consumer),
+                routing_key=target,
                 content_type=message.content_type,
                 content_encoding=message.content_encoding,
                 delivery_mode=2,
