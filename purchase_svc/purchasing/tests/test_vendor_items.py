@@ -223,3 +223,17 @@ def test_a_deleted_vendors_vendor_items_go_so_replenishment_orders_nothing_from_
     assert VendorItem.objects.count() == 0
     assert PurchaseOrder.objects.count() == 0
     assert [row["needed"] for row in as_fm.get("/replenishment").json()["data"]] == [16]
+
+
+def test_an_archived_item_is_a_400_naming_it_and_changes_nothing(services, vendor_id, as_fm):
+    # given: an item inventory has archived (no new order may name it, so replenishment may not either)
+    item_id = services.add_item(sku="OLD-1")
+    services.items[item_id]["active"] = False
+
+    # when
+    response = as_fm.post(URL, _body(vendor_id, item_id, preferred=True), format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [{"field": "item_id", "message": "Archived item."}]
+    assert VendorItem.objects.count() == 0
