@@ -277,7 +277,7 @@ def test_export_selects_what_the_lists_filters_and_search_select(as_im, make_ite
     text = export(as_im, "?search=cable")
 
     # then
-    assert text.splitlines()[1:] == ["CAB-1,Cable,,1.00,0,0"]
+    assert text.splitlines()[1:] == ["CAB-1,Cable,,1.00,0,0,0"]
 
 
 def test_export_is_every_item_not_a_page(as_im, make_item):
