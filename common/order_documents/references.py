@@ -102,10 +102,10 @@ def items_recheck(*, item_ids: Sequence[uuid.UUID | None]) -> None:
 
 
 def item_fetch(*, item_id: uuid.UUID, field: str = "item_id") -> ItemRef:
-    """Return one item; unknown -> 400 naming ``field``."""
+    """Return one item a new record may name; unknown or archived -> 400 naming ``field`` (as :func:`items_fetch`)."""
     item = items_lookup(ids=[item_id]).get(item_id)
-    if item is None:
-        raise ValidationFailed({field: ["Unknown item."]})
+    if item is None or not item.active:
+        raise ValidationFailed({field: ["Unknown item." if item is None else "Archived item."]})
     return item
 
 

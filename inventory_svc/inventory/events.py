@@ -64,8 +64,11 @@ def stock_low_publish(*, stock: Stock) -> None:
     v2 carries what purchase_svc's replenishment computes with (on hand, backordered, the
     reorder and max levels); ``aggregate_version`` is the stock row's, which grows with every
     change of either figure, so the newest figures of an item are known whatever the order.
+    An archived item is never announced: no new order may name it, a replenishment draft neither.
     """
     item = stock.item
+    if not item.active:
+        return
     data = registry.StockLowV2Data(
         item_id=item.id,
         sku=item.sku,

@@ -14,7 +14,7 @@ from common.events import Event, registry
 
 from .replenishment import StockFigures, replenishment_apply
 from .services import purchase_order_vendor_rename, purchase_receipt_stock_refused
-from .vendor_items import vendor_item_vendor_rename
+from .vendor_items import vendor_item_vendor_forget, vendor_item_vendor_rename
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,12 @@ def handle_vendor_changed(event: Event) -> None:
     """Created, updated or deleted: the name the event carries is the newest known (a deletion keeps the orders)."""
     purchase_order_vendor_rename(vendor_id=event.data.vendor_id, name=event.data.name, version=event.aggregate_version)
     vendor_item_vendor_rename(vendor_id=event.data.vendor_id, name=event.data.name, version=event.aggregate_version)
+
+
+def handle_vendor_deleted(event: Event) -> None:
+    """As any change, and the vendor's vendor items go: replenishment would raise drafts for a vendor that is gone."""
+    handle_vendor_changed(event)
+    vendor_item_vendor_forget(vendor_id=event.data.vendor_id)
 
 
 def handle_stock_low(event: Event) -> None:
@@ -57,7 +63,7 @@ def handle_receipt_refused(event: Event) -> None:
 HANDLERS = {
     registry.VENDOR_CREATED: handle_vendor_changed,
     registry.VENDOR_UPDATED: handle_vendor_changed,
-    registry.VENDOR_DELETED: handle_vendor_changed,
+    registry.VENDOR_DELETED: handle_vendor_deleted,
     registry.RECEIPT_REFUSED: handle_receipt_refused,
     registry.STOCK_LOW: handle_stock_low_v1,
     registry.STOCK_LOW_V2: handle_stock_low,

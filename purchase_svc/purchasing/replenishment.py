@@ -23,18 +23,24 @@ receipt or cancel of the draft locks the same order row, so it runs before or af
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
 
 from common.money import quantize_money
+from order_documents.lines import MAX_AMOUNT
 from order_documents.machine import order_touch
+from order_documents.models import MAX_LINES, MAX_QUANTITY
 
 from .models import LowStockItem, PurchaseOrder, PurchaseOrderLine, VendorItem
 from .selectors import item_on_order
+
+logger = logging.getLogger(__name__)
 
 Origin, Status = PurchaseOrder.Origin, PurchaseOrder.Status
 
@@ -85,7 +91,10 @@ def replenishment_apply(*, figures: StockFigures) -> PurchaseOrderLine | None:
     quantity = order_quantity(
         needed=needed, pack_size=vendor_item.pack_size, min_order_quantity=vendor_item.min_order_quantity
     )
-    return _line_add(draft=draft, vendor_item=vendor_item, quantity=quantity)
+    line = _line_add(draft=draft, vendor_item=vendor_item, quantity=quantity)
+    if line is None and created:
+        draft.delete()
+    return line
 
 
 def _figures_remember(figures: StockFigures) -> bool:
@@ -139,12 +148,36 @@ def _draft_lock(vendor_item: VendorItem) -> tuple[PurchaseOrder, bool]:
     raise RuntimeError(f"no replenishment draft could be locked for vendor {vendor_item.vendor_id}")
 
 
-def _line_add(*, draft: PurchaseOrder, vendor_item: VendorItem, quantity: int) -> PurchaseOrderLine:
-    """Add ``quantity`` of the vendor item to the locked draft: its line grows, or a new line is appended."""
+def _line_add(*, draft: PurchaseOrder, vendor_item: VendorItem, quantity: int) -> PurchaseOrderLine | None:
+    """Add ``quantity`` of the vendor item to the locked draft: its line grows, or a new line is appended.
+
+    Within what a person's order may hold (CONTRACT §5): no line past MAX_QUANTITY units or
+    MAX_AMOUNT, no total past MAX_AMOUNT, no line past MAX_LINES. What does not fit is cut to
+    whole packs that do (a huge max level, pack size or cost would otherwise overflow a column
+    and send the event to the dead letters, or leave a draft nobody can save); None if nothing fits.
+    """
     lines = list(PurchaseOrderLine.objects.select_for_update().filter(order=draft).order_by("id"))
     line = min(
         (line for line in lines if line.item_id == vendor_item.item_id), key=lambda line: line.position, default=None
     )
+    room = MAX_QUANTITY - (0 if line is None else line.quantity)
+    if vendor_item.unit_cost > 0:
+        total = sum((each.subtotal for each in lines), Decimal(0))
+        room = min(room, int((MAX_AMOUNT - total) // vendor_item.unit_cost))
+    fits = min(quantity, room // vendor_item.pack_size * vendor_item.pack_size)
+    refused = fits <= 0 or (line is None and (fits < vendor_item.min_order_quantity or len(lines) >= MAX_LINES))
+    if refused or fits < quantity:
+        logger.warning(
+            "replenishment of %s from vendor %s: %s needed, %s fit on draft %s",
+            vendor_item.sku,
+            vendor_item.vendor_id,
+            quantity,
+            0 if refused else fits,
+            draft.id,
+        )
+    if refused:
+        return None
+    quantity = fits
     if line is None:
         position = PurchaseOrderLine.objects.filter(order=draft).aggregate(last=Max("position"))["last"]
         line = PurchaseOrderLine(

@@ -104,6 +104,12 @@ def vendor_item_vendor_rename(*, vendor_id: uuid.UUID, name: str, version: int) 
     )
 
 
+def vendor_item_vendor_forget(*, vendor_id: uuid.UUID) -> int:
+    """Delete a deleted vendor's vendor items (contact_svc deletes a vendor no order names, whatever sells it)."""
+    deleted, _ = VendorItem.objects.filter(vendor_id=vendor_id).delete()
+    return deleted
+
+
 def _save(vendor_item: VendorItem) -> None:
     """Validate and save, unsetting the item's other preferred vendor item first; duplicates are 409s."""
     try:

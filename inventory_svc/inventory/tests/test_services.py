@@ -305,6 +305,18 @@ def test_stock_low_is_emitted_when_crossing_the_reorder_level_downwards(make_ite
     assert outbox()[baseline:] == (expected if low else [])
 
 
+def test_an_archived_item_falling_low_is_not_announced_for_reordering(make_item, outbox):
+    # given: an archived item at 6, reorder level 5, max level 20 (no new order may name it)
+    item = make_item(stock=6, reorder_level=5, max_level=20, active=False)
+    baseline = len(outbox())
+
+    # when: it falls to 4
+    stock_adjust(changes={item.pk: -2}, actor="test")
+
+    # then: no inventory.stock.low, so purchase_svc raises no replenishment line for it
+    assert [event_type for event_type, _ in outbox()[baseline:]] == []
+
+
 # --- orders ----------------------------------------------------------------------------------
 
 

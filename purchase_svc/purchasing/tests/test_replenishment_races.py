@@ -11,10 +11,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from common.events import registry
+from common.exceptions import Conflict
 from erp_testkit.concurrency import race_between
 from erp_testkit.events import deliver
-from purchasing import replenishment
-from purchasing.models import PurchaseOrder
+from purchasing import replenishment, vendor_items
+from purchasing.models import PurchaseOrder, VendorItem
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,3 +115,29 @@ def test_an_older_event_racing_a_newer_one_orders_from_the_newer_figures(monkeyp
     # then
     assert (first.error, second.error) == (None, None)
     assert lines_by_draft() == [[("BOLT-6", 24)]]
+
+
+def test_two_vendor_items_of_one_item_made_preferred_at_once_leave_one_preferred(monkeypatch, services, vendor_id):
+    # given: two vendor items of one item, neither preferred
+    item_id = uuid.UUID(services.add_item(sku="BOLT-6"))
+    first_vi, second_vi = (
+        vendor_items.vendor_item_create(vendor_id=uuid.UUID(vendor), item_id=item_id, unit_cost=Decimal("1.50"))
+        for vendor in (vendor_id, services.add_contact("vendors", "Contoso"))
+    )
+
+    # when: both are made preferred at once, the first held uncommitted inside its save
+    first, second = race_between(
+        monkeypatch,
+        vendor_items,
+        hold="_save",
+        first=lambda: vendor_items.vendor_item_update(vendor_item_id=first_vi.id, data={"preferred": True}),
+        second=lambda: vendor_items.vendor_item_update(vendor_item_id=second_vi.id, data={"preferred": True}),
+    )
+
+    # then: the second is the contract's 409 naming preferred, never a 500; one preferred, the first
+    assert first.error is None
+    assert isinstance(second.error, Conflict)
+    assert second.error.details == [
+        {"field": "preferred", "message": "Another vendor item of this item was made preferred meanwhile."}
+    ]
+    assert list(VendorItem.objects.filter(preferred=True).values_list("id", flat=True)) == [first_vi.id]

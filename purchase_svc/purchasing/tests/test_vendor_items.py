@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from common.events import registry
-from purchasing.models import VendorItem
+from purchasing.models import PurchaseOrder, VendorItem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -203,3 +203,37 @@ def test_the_list_query_count_is_pinned_whatever_the_page_holds(services, vendor
 
     # then
     assert len(response.json()["data"]) == 3
+
+
+def test_a_deleted_vendors_vendor_items_go_so_replenishment_orders_nothing_from_it(
+    services, vendor_id, as_fm, deliver_contact, deliver
+):
+    # given: the vendor's preferred vendor item of an item reordered up to 20 (contact_svc deletes a vendor that no
+    # order names, whatever its vendor items)
+    item_id = services.add_item(sku="BOLT-6")
+    as_fm.post(URL, _body(vendor_id, item_id, preferred=True), format="json")
+    data = {"vendor_id": vendor_id, "name": "Northwind", "email": "a@example.com", "phone": "", "address": ""}
+
+    # when: the vendor is deleted, then the item falls low
+    deliver_contact(registry.VENDOR_DELETED, data, version=2)
+    low = {"item_id": item_id, "sku": "BOLT-6", "quantity": 4, "backordered": 0, "reorder_level": 5, "max_level": 20}
+    deliver(registry.STOCK_LOW_V2, low, aggregate_version=2)
+
+    # then: no vendor item, no draft for a vendor that is gone; the item is listed as needing a vendor
+    assert VendorItem.objects.count() == 0
+    assert PurchaseOrder.objects.count() == 0
+    assert [row["needed"] for row in as_fm.get("/replenishment").json()["data"]] == [16]
+
+
+def test_an_archived_item_is_a_400_naming_it_and_changes_nothing(services, vendor_id, as_fm):
+    # given: an item inventory has archived (no new order may name it, so replenishment may not either)
+    item_id = services.add_item(sku="OLD-1")
+    services.items[item_id]["active"] = False
+
+    # when
+    response = as_fm.post(URL, _body(vendor_id, item_id, preferred=True), format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [{"field": "item_id", "message": "Archived item."}]
+    assert VendorItem.objects.count() == 0
