@@ -86,6 +86,7 @@ class AccessWithdrawals:
         self.poll_seconds = poll_seconds
         self._versions: dict[str, Withdrawal] = {}
         self._synced = threading.Event()
+        self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -141,11 +142,18 @@ class AccessWithdrawals:
     def _poll_forever(self) -> None:
         from django.db import close_old_connections
 
-        while True:
+        while not self._stopped.is_set():
             self.sync()
             # As at the end of a request: auth_svc's fetch reads its database from this thread.
             close_old_connections()
-            time.sleep(self.poll_seconds)
+            self._stopped.wait(self.poll_seconds)
+
+    def stop(self) -> None:
+        """Stop polling and wait for the thread (tests; a process simply exits)."""
+        self._stopped.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
 
     def refuses(self, payload: dict) -> bool:
         """True if this user token was minted before its user's access was last withdrawn."""
@@ -174,6 +182,8 @@ def install(withdrawals: AccessWithdrawals | None) -> None:
     """Use ``withdrawals`` as the process's map (tests; None: made again from the settings)."""
     global _registry
     with _registry_lock:
+        if _registry is not None and _registry is not withdrawals:
+            _registry.stop()
         _registry = withdrawals
 
 
