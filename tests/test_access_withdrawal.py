@@ -59,7 +59,8 @@ def _withdraw(platform, change: str, user_id: str, email: str) -> str:
         assert _call("PATCH", f"{gateway}/api/auth/users/{user_id}", body, token=admin)[0] == 200
         return "Sturdy-Pass-2026"
     # From an address of its own: the reset throttle counts per client address.
-    assert _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", {"email": email}, source="127.0.0.9")[0] == 200
+    forgot = {"email": email}
+    assert _http(_port(platform, "gateway"), "POST", "/api/auth/forgot-password", forgot, source="127.0.0.9")[0] == 200
     body = {"reset_token": _mailed_reset_token(platform, email), "new_password": NEW_PASSWORD}
     assert _call("POST", f"{gateway}/api/auth/reset-password", body)[0] == 200
     return NEW_PASSWORD

@@ -4,7 +4,8 @@ User tokens carry ``user_id``, ``email``, ``role``, ``type: user`` and ``access_
 ``user_id`` = the service's name and ``type: service`` and no role. simplejwt adds ``exp``,
 ``iat``, ``jti``, ``token_type`` (access/refresh) and, from the settings, ``iss``/``aud``.
 Refresh tokens are recorded as outstanding so they can be blacklisted (rotation, logout,
-password reset); access tokens are stateless and simply expire.
+password reset); access tokens are stateless, and refused everywhere once their user's
+``access_version`` has gone past theirs (common.withdrawals).
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ def test_withdrawals_older_than_the_token_lifetime_are_dropped(access_withdrawal
     # given: one withdrawal older than any access token can live, one recent
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
     old_user, new_user = str(uuid.uuid4()), str(uuid.uuid4())
-    access_withdrawals.rows.append(Withdrawal(old_user, 3, time.time() - lifetime - withdrawals.CLOCK_MARGIN_SECONDS - 1))
+    too_old = time.time() - lifetime - withdrawals.CLOCK_MARGIN_SECONDS - 1
+    access_withdrawals.rows.append(Withdrawal(old_user, 3, too_old))
     access_withdrawals.rows.append(Withdrawal(new_user, 3, time.time()))
 
     # when

@@ -2,12 +2,13 @@
 
 Verifying an RS256 access token (base64, JSON, an RSA signature, the claims) costs the
 gateway more CPU than the rest of a proxied request. Verification is stateless (the same
-token always verifies the same way until ``exp``), so a success is kept in a small bounded per-process LRU keyed by the SHA-256 of the raw token,
-with its claims and ``exp``. A changed byte anywhere in the token is a different key, so a
-tampered token is never served from the cache; a cached token is refused from its ``exp``
-on, exactly as the verifier would (PyJWT: expired when ``exp <= now``, leeway 0). Failures
-are not cached: an invalid token is verified (and refused) every time. Whether its user's
-access was withdrawn since (common.withdrawals) is asked on every request, hit or miss.
+token always verifies the same way until ``exp``), so a success is kept in a small bounded
+per-process LRU keyed by the SHA-256 of the raw token, with its claims and ``exp``. A
+changed byte anywhere in the token is a different key, so a tampered token is never served
+from the cache; a cached token is refused from its ``exp`` on, exactly as the verifier would
+(PyJWT: expired when ``exp <= now``, leeway 0). Failures are not cached: an invalid token is
+verified (and refused) every time. Whether its user's access was withdrawn since
+(common.withdrawals) is asked on every request, hit or miss.
 """
 
 from __future__ import annotations

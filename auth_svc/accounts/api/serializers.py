@@ -104,7 +104,7 @@ class DetailSerializer(serializers.Serializer):
 
 class AccessWithdrawalSerializer(serializers.Serializer):
     user_id = serializers.UUIDField()
-    access_version = serializers.IntegerField(help_text="Tokens of this user with a lower `access_version` are refused.")
+    access_version = serializers.IntegerField(help_text="This user's tokens with a lower `access_version`: refused.")
     withdrawn_at_epoch = serializers.FloatField(source="withdrawn_at", help_text="When, in seconds since the epoch.")
 
 

@@ -230,7 +230,7 @@ class ResetPasswordView(PublicAPIView):
         summary="Set a new password with a reset token",
         description=(
             "Public. An unknown, used or expired token is a 400 on `reset_token`. Success revokes every "
-            "refresh token of the user."
+            "refresh token of the user, and their access tokens are refused everywhere within seconds."
         ),
         request=s.ResetPasswordSerializer,
         responses={200: s.DetailSerializer},
@@ -294,7 +294,8 @@ class ServiceTokenView(PublicAPIView):
         operation_id="users_change_role",
         summary="Change a user's role",
         description=(
-            "Takes effect in the user's next token (at the latest when the current access token expires). "
+            "Takes effect in the user's next token; their tokens of the old role are refused everywhere within "
+            "seconds. "
             f"Demoting the last active admin: 409. {ADMIN_ONLY}"
         ),
         request=s.UserRoleSerializer,
@@ -305,7 +306,8 @@ class ServiceTokenView(PublicAPIView):
         operation_id="users_deactivate",
         summary="Deactivate a user",
         description=(
-            "The user can no longer log in or refresh; their refresh tokens are revoked. "
+            "The user can no longer log in or refresh; their refresh tokens are revoked and their access tokens "
+            "refused everywhere within seconds. "
             f"Deactivating the last active admin: 409. {ADMIN_ONLY}"
         ),
         request=None,

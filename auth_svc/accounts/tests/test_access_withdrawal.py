@@ -19,7 +19,6 @@ from ..models import User
 from ..selectors import access_withdrawals_recent
 from ..services import _password_reset_token_create
 from ..tokens import token_pair_for_user
-from .conftest import client_for
 from .factories import PASSWORD, UserFactory
 from .helpers import FORBIDDEN, verified_claims
 

@@ -158,9 +158,8 @@ def test_a_cached_token_whose_access_was_withdrawn_since_is_refused(upstreams, a
     access_withdrawals.rows.append(Withdrawal(USER, 1, time.time()))
     access_withdrawals.sync()
     old = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token))
-    newer = Client().get(
-        "/api/customers", HTTP_AUTHORIZATION=_bearer(issue_token(role="finance_manager", user_id=USER, access_version=1))
-    )
+    fresh = issue_token(role="finance_manager", user_id=USER, access_version=1)
+    newer = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(fresh))
 
     # then: the older token is the one 401 and goes nowhere; one minted after is served
     assert old.status_code == 401
