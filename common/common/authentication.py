@@ -102,7 +102,7 @@ def claim_type_errors(payload: dict) -> list[str]:
     if not isinstance(payload.get("email", ""), str | None):
         errors.append("email is not a string")
     version = payload.get(withdrawals.CLAIM, 0)
-    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_TIMESTAMP:
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= withdrawals.MAX_VERSION:
         errors.append(f"{withdrawals.CLAIM} is not a count")
     return errors
 

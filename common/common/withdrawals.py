@@ -41,6 +41,8 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger(__name__)
 
 CLAIM = "access_version"
+# auth_svc's column is a PositiveIntegerField: no count it keeps is larger.
+MAX_VERSION = 2**31 - 1
 PATH = "/internal/access-withdrawals"
 # How long a user request of a process that never synced waits for the first fetch.
 FIRST_SYNC_WAIT = 3.0

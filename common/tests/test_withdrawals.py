@@ -69,7 +69,7 @@ def test_another_users_token_and_a_service_token_are_not_concerned(access_withdr
     assert service is False
 
 
-@pytest.mark.parametrize("version", ["1", 1.0, True, -1, None])
+@pytest.mark.parametrize("version", ["1", 1.0, True, -1, 2**31, None])
 def test_an_access_version_of_the_wrong_type_is_the_one_401(version):
     # given
     token = issue_token(role="finance_manager", user_id=USER, access_version=version)

@@ -6,6 +6,8 @@ own map is fed from its table, as in production, and a verifier elsewhere is pla
 map fetching over HTTP from a live auth_svc with a service token.
 """
 
+import logging
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -168,3 +170,16 @@ def test_a_restarted_verifier_catches_up_before_it_judges_a_token(a_verifier_els
     assert judged[0] is None
     assert judged[1] is None
     assert (judged[2].id, judged[2].role) == (str(moved.id), "finance_manager")
+
+
+@pytest.mark.django_db
+def test_the_poll_is_logged_at_debug_and_a_refusal_at_info(caplog):
+    # given
+    caplog.set_level(logging.INFO, logger="erp.access")
+
+    # when: a verifier polls, and a caller that may not does
+    assert auth_client(token_type="service", user_id="sales").get(PATH).status_code == 200
+    assert auth_client(token_type="service", user_id="auth").get(PATH).status_code == 403
+
+    # then: only the refusal reaches the INFO log
+    assert [(record.path, record.status) for record in caplog.records if record.name == "erp.access"] == [(PATH, 403)]
