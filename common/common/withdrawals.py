@@ -91,7 +91,7 @@ class AccessWithdrawals:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._pid = os.getpid()
         self.failing = False
 
     def __len__(self) -> int:
@@ -107,10 +107,9 @@ class AccessWithdrawals:
             self._thread.start()
 
     def synced(self, wait: float = 0.0) -> bool:
-        """True once a fetch has succeeded in this process; start polling and wait up to ``wait`` for it."""
-        if self._synced.is_set():
-            return True
-        self.start()
+        """True once a fetch has succeeded; start polling (again, in a forked process) and wait up to ``wait``."""
+        if not self._synced.is_set() or self._pid != os.getpid():
+            self.start()
         return self._synced.wait(wait)
 
     def sync(self) -> None:
@@ -146,8 +145,11 @@ class AccessWithdrawals:
 
         while not self._stopped.is_set():
             self.sync()
-            # As at the end of a request: auth_svc's fetch reads its database from this thread.
-            close_old_connections()
+            try:
+                # As at the end of a request: auth_svc's fetch reads its database from this thread.
+                close_old_connections()
+            except Exception:  # a connection that cannot even close: the next fetch opens another
+                logger.exception("access withdrawals: closing the database connection failed")
             self._stopped.wait(self.poll_seconds)
 
     def stop(self) -> None:

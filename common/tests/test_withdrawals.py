@@ -177,3 +177,22 @@ def test_the_thread_keeps_the_map_fresh():
     while not polled.refuses({"user_id": USER}) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _get_widgets(token).status_code == 401
+
+
+def test_a_forked_worker_starts_polling_on_its_own():
+    # given: a map synced in the parent (gunicorn's preloaded master), whose thread a fork does not copy
+    rows: list[Withdrawal] = []
+    parent = AccessWithdrawals(lambda: list(rows), poll_seconds=0.05)
+    parent.sync()
+    parent._pid = -1  # as seen from the child: another process's
+
+    # when: the child is asked, then auth_svc learns of a withdrawal
+    assert parent.synced(1.0) is True
+    rows.append(Withdrawal(USER, 1, time.time()))
+
+    # then: the child's own thread picks it up
+    deadline = time.monotonic() + 5
+    while not parent.refuses({"user_id": USER}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    parent.stop()
+    assert parent.refuses({"user_id": USER}) is True
