@@ -54,6 +54,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=32, choices=ROLE_CHOICES, default=INVENTORY_MANAGER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
+    # Withdrawn access (common.withdrawals, contract §3): bumped by a deactivation, a role change
+    # or a new password, and stamped into every token minted after; older tokens are refused.
+    access_version = models.PositiveIntegerField(default=0, db_default=0)
+    # No index: the platform's staff are a small table, scanned once a second per auth_svc process,
+    # and an index would be built under a lock on a live table (docs/upgrading.md).
+    access_withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

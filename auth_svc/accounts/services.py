@@ -21,7 +21,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from oauth2_provider import models as oauth_models
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
@@ -73,6 +73,18 @@ def _user_lock(*, pk, active_only: bool = False) -> User | None:
     return users.first()
 
 
+def _access_withdraw(*, user: User) -> None:
+    """Refuse, everywhere, every access token the user was given so far (common.withdrawals).
+
+    Bumps ``access_version`` in the caller's transaction; the UPDATE takes the user's row lock
+    (lock order above), so a token is minted either before (the old count: refused) or after
+    (the new count) and never in between. Every service and the gateway see it within about
+    two polls (``ERP_ACCESS_WITHDRAWALS_POLL_SECONDS``).
+    """
+    User.objects.filter(pk=user.pk).update(access_version=F("access_version") + 1, access_withdrawn_at=timezone.now())
+    user.refresh_from_db(fields=["access_version", "access_withdrawn_at"])
+
+
 # ---------------------------------------------------------------- users
 
 
@@ -122,8 +134,10 @@ def _last_admin_guard(*, user: User, field: str) -> None:
 
 @transaction.atomic
 def user_change_role(*, user: User, role: str) -> User:
+    """Give the user another role; their access tokens of the old one are withdrawn (:func:`_access_withdraw`)."""
     if user.role == ADMIN and role != ADMIN and user.is_active:
         _last_admin_guard(user=user, field="role")
+    changed = role != user.role
     user.role = role
     # The admin flags follow the role at once: an open auth_svc admin session is the
     # platform user's own, read on every request (a demoted admin is no superuser now).
@@ -131,12 +145,14 @@ def user_change_role(*, user: User, role: str) -> User:
     for field, value in flags.items():
         setattr(user, field, value)
     user.save(update_fields=["role", *flags, "updated_at"])
+    if changed:
+        _access_withdraw(user=user)
     return user
 
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
-    """Deactivate a user and end their sessions (:func:`user_sessions_end`); their API access tokens simply expire.
+    """Deactivate a user, end their sessions (:func:`user_sessions_end`) and withdraw their access tokens.
 
     Lock order (see the top of this module): active admins, then this user's row, then
     their tokens; the decision is taken on the row as locked, not on the caller's copy.
@@ -154,6 +170,7 @@ def user_deactivate(*, user: User) -> User:
         locked.is_active = False
         locked.save(update_fields=["is_active", "updated_at"])
     user_sessions_end(user=locked)
+    _access_withdraw(user=locked)
     return locked
 
 
@@ -201,7 +218,8 @@ def user_password_set(*, user: User, password: str) -> User:
     """Set a new password chosen for the user (Django admin), and end their sessions.
 
     Like a password reset: sessions opened with the old password end, the API's at their
-    next refresh, the back office's at their next re-check (:func:`user_sessions_end`).
+    next refresh, the back office's at their next re-check (:func:`user_sessions_end`), and
+    their access tokens within seconds (:func:`_access_withdraw`).
     """
     locked = _user_lock(pk=user.pk)
     if locked is None:
@@ -210,6 +228,7 @@ def user_password_set(*, user: User, password: str) -> User:
     locked.set_password(password)
     locked.save(update_fields=["password", "updated_at"])
     user_sessions_end(user=locked)
+    _access_withdraw(user=locked)
     return locked
 
 
@@ -492,7 +511,7 @@ def password_reset_requests_process(
 
 @transaction.atomic
 def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
-    """Set a new password with a valid reset token, use the token up, end the user's sessions."""
+    """Set a new password with a valid reset token, use the token up, end the user's sessions and access."""
     now = timezone.now()
     invalid = ValidationFailed.field("reset_token", "Invalid or expired reset token.")
     token = (
@@ -513,6 +532,7 @@ def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
     token.used_at = now
     token.save(update_fields=["used_at"])
     user_sessions_end(user=user)
+    _access_withdraw(user=user)
     return user
 
 

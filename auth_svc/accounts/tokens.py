@@ -1,10 +1,11 @@
 """Mint the contract's JWTs (contract §3) with simplejwt and auth_svc's private key.
 
-User tokens carry ``user_id``, ``email``, ``role`` and ``type: user``; service tokens carry
+User tokens carry ``user_id``, ``email``, ``role``, ``type: user`` and ``access_version``; service tokens carry
 ``user_id`` = the service's name and ``type: service`` and no role. simplejwt adds ``exp``,
 ``iat``, ``jti``, ``token_type`` (access/refresh) and, from the settings, ``iss``/``aud``.
 Refresh tokens are recorded as outstanding so they can be blacklisted (rotation, logout,
-password reset); access tokens are stateless and simply expire.
+password reset); access tokens are stateless, and refused everywhere once their user's
+``access_version`` has gone past theirs (common.withdrawals).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from common import withdrawals
 from common.authentication import ContractClaimsMixin
 
 from .models import User
@@ -47,6 +49,9 @@ def token_pair_for_user(*, user: User) -> TokenPair:
     refresh["email"] = user.email
     refresh["role"] = user.role
     refresh["type"] = USER_TOKEN
+    # Read under the user's row lock (accounts.services): a token minted before a withdrawal
+    # carries the older count and is refused everywhere (common.withdrawals).
+    refresh[withdrawals.CLAIM] = user.access_version
     # Recorded after the claims are set (simplejwt's for_user records it before), so the
     # stored copy is the token really handed out; the jti is what blacklisting uses.
     OutstandingToken.objects.create(

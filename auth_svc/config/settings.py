@@ -40,7 +40,7 @@ from pathlib import Path
 from accounts.sso.conf import sso_clients_parse
 from django.core.exceptions import ImproperlyConfigured
 
-from common.settings.base import DEBUG, INSTALLED_APPS, SIMPLE_JWT, SPECTACULAR_SETTINGS
+from common.settings.base import DEBUG, ERP, INSTALLED_APPS, SIMPLE_JWT, SPECTACULAR_SETTINGS
 from common.settings.env import data_dir, database_config, env, env_bool, env_int, jwt_private_key, static_root
 from common.settings.service import *  # noqa: F403 (the shared settings of a service)
 from common.settings.service import AUTHENTICATION_BACKENDS
@@ -167,6 +167,9 @@ ACCOUNTS = {
     "RESET_MAIL_SWEEP_AGE_SECONDS": env_int("AUTH_RESET_MAIL_SWEEP_AGE_SECONDS", 300),
     "TRUSTED_PROXY": env("AUTH_TRUSTED_PROXY", "gateway"),
 }
+
+# auth_svc reads the withdrawn access from its own table, not over HTTP from itself (common.withdrawals).
+ERP["ACCESS_WITHDRAWALS_FETCH"] = "accounts.selectors.access_withdrawals_recent"
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ERP <no-reply@example.com>")
 EMAIL_HOST = env("EMAIL_HOST")

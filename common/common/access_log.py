@@ -42,7 +42,11 @@ class AccessLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        logger.info(
+        # A poll every process makes every second (common.withdrawals) would drown the log: its
+        # successes are at DEBUG, its failures at INFO like any other request.
+        quiet = getattr(request, "access_log_quiet", False) and response.status_code < 400
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO,
             "request",
             extra={
                 "method": request.method,

@@ -2,7 +2,8 @@
 
 simplejwt does the cryptography and the standard claims (``exp``, ``iss``, ``aud``,
 ``token_type`` = access, only RS256 accepted); this module adds the contract's own
-claims and their types (``type`` is ``user`` or ``service``, ``exp`` an integer...) and a
+claims and their types (``type`` is ``user`` or ``service``, ``exp`` an integer...), the
+refusal of a user token whose access was withdrawn since (:mod:`common.withdrawals`) and a
 user object that carries ``role``. Every token that fails to verify, for whatever
 reason, is the same 401 with the same message (``common.exceptions.TokenInvalid``).
 No database is touched: any service can verify, none but auth_svc can mint.
@@ -19,6 +20,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.models import TokenUser as SimpleTokenUser
 from rest_framework_simplejwt.tokens import AccessToken
 
+from . import withdrawals
 from .roles import ROLES
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,9 @@ def claim_type_errors(payload: dict) -> list[str]:
         errors.append("user_id of a user token is not a UUID")
     if not isinstance(payload.get("email", ""), str | None):
         errors.append("email is not a string")
+    version = payload.get(withdrawals.CLAIM, 0)
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= withdrawals.MAX_VERSION:
+        errors.append(f"{withdrawals.CLAIM} is not a count")
     return errors
 
 
@@ -136,11 +141,15 @@ class JWTAuthentication(JWTStatelessUserAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> ContractAccessToken:
         try:
-            return ContractAccessToken(raw_token)
+            token = ContractAccessToken(raw_token)
         except TokenError as exc:
             # The reason is for the log at debug level only: the answer never says which check failed.
             logger.debug("token refused: %s", exc)
             raise TokenInvalid() from None
+        if withdrawals.token_withdrawn(token.payload):
+            logger.debug("token refused: its user's access was withdrawn since it was minted")
+            raise TokenInvalid()
+        return token
 
 
 def unauthorized_message(authorization: str | None) -> str:
@@ -163,8 +172,12 @@ def authenticate_header_value(authorization: str | None) -> TokenUser | None:
     parts = authorization.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return None
+    from .exceptions import ServiceError  # not at the top: it loads DRF's settings, which load this module
+
     auth = JWTAuthentication()
     try:
         return auth.get_user(auth.get_validated_token(parts[1].encode()))
     except AuthenticationFailed:  # InvalidToken included: "no caller"; the view answers 401 itself
+        return None
+    except ServiceError:  # withdrawn access not known yet: "no caller"; the view answers 503 itself
         return None

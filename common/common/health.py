@@ -1,10 +1,11 @@
 """``/health/live`` and ``/health/ready`` (contract §1).
 
 Live says the process answers. Ready runs the checks named in
-``settings.ERP["READINESS_CHECKS"]`` (the database by default) and answers 503
-naming the failing ones: a web process is ready when it can serve its API. The
-broker is not one of them: while it is away the outbox takes the writes, and every
-web process going unready at once would turn a broker outage into a full one. Its
+``settings.ERP["READINESS_CHECKS"]`` (the database and the withdrawn access,
+common.withdrawals, by default) and answers 503 naming the failing ones: a web process
+is ready when it can serve its API. The broker is not one of them: while it is away
+the outbox takes the writes, and every web process going unready at once would turn a
+broker outage into a full one. Its
 reachability and the outbox backlog are *reported* in the body (``dependencies``)
 and in ``/metrics``, where an alert can watch them.
 """

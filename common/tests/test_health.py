@@ -94,7 +94,7 @@ def test_ready_checks_the_real_database_and_reports_the_broker_and_outbox():
     assert response.json()["data"] == {
         "service": "commontest",
         "status": "ok",
-        "checks": {"database": "ok"},
+        "checks": {"database": "ok", "access_withdrawals": "ok"},
         "dependencies": {"broker": "ok", "outbox": {"pending": 0, "oldest_pending_age_seconds": None}},
     }
 

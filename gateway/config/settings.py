@@ -24,7 +24,8 @@ MIDDLEWARE = [
     for name in [*REQUEST_MIDDLEWARE, "django.middleware.clickjacking.XFrameOptionsMiddleware"]
 ]
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]
-ERP["READINESS_CHECKS"] = []
+# No database; ready once the withdrawn access is known (common.withdrawals).
+ERP["READINESS_CHECKS"] = ["common.withdrawals.check_access_withdrawals"]
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "ERP API gateway"
 

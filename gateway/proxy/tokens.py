@@ -2,12 +2,13 @@
 
 Verifying an RS256 access token (base64, JSON, an RSA signature, the claims) costs the
 gateway more CPU than the rest of a proxied request. Verification is stateless (the same
-token always verifies the same way until ``exp``; access tokens cannot be revoked), so a
-success is kept in a small bounded per-process LRU keyed by the SHA-256 of the raw token,
-with its claims and ``exp``. A changed byte anywhere in the token is a different key, so a
-tampered token is never served from the cache; a cached token is refused from its ``exp``
-on, exactly as the verifier would (PyJWT: expired when ``exp <= now``, leeway 0). Failures
-are not cached: an invalid token is verified (and refused) every time.
+token always verifies the same way until ``exp``), so a success is kept in a small bounded
+per-process LRU keyed by the SHA-256 of the raw token, with its claims and ``exp``. A
+changed byte anywhere in the token is a different key, so a tampered token is never served
+from the cache; a cached token is refused from its ``exp`` on, exactly as the verifier would
+(PyJWT: expired when ``exp <= now``, leeway 0). Failures are not cached: an invalid token is
+verified (and refused) every time. Whether its user's access was withdrawn since
+(common.withdrawals) is asked on every request, hit or miss.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 
 from django.conf import settings
 
+from common import withdrawals
 from common.authentication import authenticate_header_value
+from common.exceptions import UpstreamUnavailable
 
 from . import metrics
 
@@ -97,6 +100,9 @@ def verified_claims(authorization: str | None) -> Claims | None:
     parts = authorization.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return None
+    if not withdrawals.registry().synced(withdrawals.FIRST_SYNC_WAIT):
+        # A process that never fetched the withdrawals cannot judge a token (common.withdrawals).
+        raise UpstreamUnavailable("Withdrawn access cannot be checked yet; try again shortly.")
     key = hashlib.sha256(parts[1].encode()).digest()
     tokens = cache()
     claims = tokens.get(key, _now())
@@ -105,9 +111,10 @@ def verified_claims(authorization: str | None) -> Claims | None:
         return None
     if claims is not None:
         metrics.TOKEN_CACHE.labels("hit").inc()
-        return claims
+        # Cached as verified, but its user's access may have been withdrawn since.
+        return None if withdrawals.token_withdrawn(claims) else claims
     metrics.TOKEN_CACHE.labels("miss").inc()
-    user = authenticate_header_value(authorization)
+    user = authenticate_header_value(authorization)  # withdrawn access included
     if user is None:
         return None
     claims = dict(user.token.payload)

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 
 from common.authentication import unauthorized_message
 from common.docs import RedocView, SwaggerView
-from common.exceptions import error_response
+from common.exceptions import UpstreamUnavailable, error_response
 from common.views import read_only_view
 
 from . import ratelimit, routes
@@ -41,7 +41,10 @@ def proxy_view(request: HttpRequest) -> HttpResponse:
     request.upstream_service = route.service  # the metrics' label (proxy.metrics)
     authorization = request.headers.get("Authorization")
     # A public route's caller may be signed in too: it is limited as that user.
-    claims = verified_claims(authorization)
+    try:
+        claims = verified_claims(authorization)
+    except UpstreamUnavailable as exc:  # withdrawn access not fetched yet (common.withdrawals)
+        return _error(503, "upstream_unavailable", str(exc.detail))
     if refusal := ratelimit.refused(request, claims):
         return refusal
     if not route.public and claims is None:

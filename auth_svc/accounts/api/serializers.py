@@ -100,3 +100,13 @@ class ServiceTokenSerializer(serializers.Serializer):
 
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class AccessWithdrawalSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    access_version = serializers.IntegerField(help_text="This user's tokens with a lower `access_version`: refused.")
+    withdrawn_at_epoch = serializers.FloatField(source="withdrawn_at", help_text="When, in seconds since the epoch.")
+
+
+class AccessWithdrawalsSerializer(serializers.Serializer):
+    withdrawals = AccessWithdrawalSerializer(many=True)

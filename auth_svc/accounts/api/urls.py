@@ -17,5 +17,6 @@ urlpatterns = [
     path("forgot-password", views.ForgotPasswordView.as_view(), name="forgot-password"),
     path("reset-password", views.ResetPasswordView.as_view(), name="reset-password"),
     path("service-token", views.ServiceTokenView.as_view(), name="service-token"),
+    path("internal/access-withdrawals", views.AccessWithdrawalsView.as_view(), name="access-withdrawals"),
     *router.urls,
 ]

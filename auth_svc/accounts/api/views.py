@@ -7,6 +7,8 @@ header cannot block a login. The others go through common's ``RolePermission``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -26,6 +28,8 @@ from ..tokens import access_lifetime_seconds
 from . import serializers as s
 
 JWT_AUTH = [{"jwtAuth": []}]
+# Every process that verifies tokens polls the withdrawn access: the services and the gateway.
+ACCESS_WITHDRAWAL_READERS = frozenset({"contact", "inventory", "sales", "purchase", "gateway"})
 # An empty requirement overrides the document's global bearer requirement: no token needed.
 # (``auth=[]`` would leave the operation without ``security`` and so inherit the global one.)
 PUBLIC = [{}]
@@ -226,7 +230,7 @@ class ResetPasswordView(PublicAPIView):
         summary="Set a new password with a reset token",
         description=(
             "Public. An unknown, used or expired token is a 400 on `reset_token`. Success revokes every "
-            "refresh token of the user."
+            "refresh token of the user, and their access tokens are refused everywhere within seconds."
         ),
         request=s.ResetPasswordSerializer,
         responses={200: s.DetailSerializer},
@@ -290,7 +294,8 @@ class ServiceTokenView(PublicAPIView):
         operation_id="users_change_role",
         summary="Change a user's role",
         description=(
-            "Takes effect in the user's next token (at the latest when the current access token expires). "
+            "Takes effect in the user's next token; their tokens of the old role are refused everywhere within "
+            "seconds. "
             f"Demoting the last active admin: 409. {ADMIN_ONLY}"
         ),
         request=s.UserRoleSerializer,
@@ -301,7 +306,8 @@ class ServiceTokenView(PublicAPIView):
         operation_id="users_deactivate",
         summary="Deactivate a user",
         description=(
-            "The user can no longer log in or refresh; their refresh tokens are revoked. "
+            "The user can no longer log in or refresh; their refresh tokens are revoked and their access tokens "
+            "refused everywhere within seconds. "
             f"Deactivating the last active admin: 409. {ADMIN_ONLY}"
         ),
         request=None,
@@ -352,3 +358,27 @@ class UserViewSet(
     def deactivate(self, request, pk=None):
         user = services.user_deactivate(user=self.get_object())
         return Response(s.AdminUserSerializer(user).data)
+
+
+class AccessWithdrawalsView(APIView):
+    """Internal: the users whose access was withdrawn within the last access token lifetime (common.withdrawals)."""
+
+    required_permissions: ClassVar[dict[str, str]] = {}  # no user token, whatever its role
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"get": ACCESS_WITHDRAWAL_READERS}
+
+    @extend_schema(
+        operation_id="auth_access_withdrawals",
+        summary="Withdrawn access (internal)",
+        description=(
+            "Every user whose access tokens were withdrawn (deactivated, role changed, password set) within the "
+            "access token lifetime: a token of theirs whose `access_version` claim (absent: 0) is below "
+            "`access_version` is refused. The whole window every time, polled by every service and the gateway. "
+            "Service tokens of those callers only (not routed by the gateway)."
+        ),
+        responses={200: s.AccessWithdrawalsSerializer},
+        auth=JWT_AUTH,
+    )
+    def get(self, request):
+        request._request.access_log_quiet = True  # polled by every process each second (common.access_log)
+        rows = selectors.access_withdrawals_recent()
+        return Response(s.AccessWithdrawalsSerializer({"withdrawals": rows}).data)

@@ -51,8 +51,11 @@ def test_login_access_token_has_contract_claims_and_verifies_with_public_key(api
     header = jwt.get_unverified_header(data["access_token"])
     claims = verified_claims(data["access_token"])
     assert header["alg"] == "RS256"
-    assert set(claims) == {"user_id", "email", "role", "type", "token_type", "iss", "aud", "exp", "iat", "jti"}
+    assert set(claims) == {
+        *("user_id", "email", "role", "type", "token_type", "iss", "aud", "exp", "iat", "jti", "access_version")
+    }
     assert claims["user_id"] == str(user.id)
+    assert claims["access_version"] == 0
     assert claims["email"] == "ivy@example.com"
     assert claims["role"] == "inventory_manager"
     assert claims["type"] == "user"

@@ -19,6 +19,8 @@ PROTECTED = {
     ("patch", "/users/{id}"),
     ("post", "/users/{id}/deactivate"),
 }
+# Service tokens only, not routed by the gateway.
+INTERNAL = {("get", "/internal/access-withdrawals")}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def operations(schema):
 def test_every_operation_is_documented(schema):
     # then
     ops = operations(schema)
-    assert set(ops) == PUBLIC | PROTECTED | {("post", "/register")}
+    assert set(ops) == PUBLIC | PROTECTED | INTERNAL | {("post", "/register")}
     for key, operation in ops.items():
         assert operation.get("summary"), key
         assert operation.get("description"), key
@@ -56,6 +58,8 @@ def test_public_operations_need_no_token(schema):
         assert ops[key]["security"] == [{"jwtAuth": []}], key
         assert "Roles:" in ops[key]["description"], key
     assert ops[("post", "/register")]["security"] == [{"jwtAuth": []}, {}]
+    for key in INTERNAL:
+        assert ops[key]["security"] == [{"jwtAuth": []}], key
 
 
 def test_admin_operations_name_the_admin_role(schema):

@@ -227,7 +227,10 @@ ERP = {
     "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
     # Ready = the database answers; the broker and the outbox backlog are reported in the
     # readiness body and /metrics, never a reason to be unready (contract §1, common.health).
-    "READINESS_CHECKS": ["common.health.check_database"],
+    "READINESS_CHECKS": ["common.health.check_database", "common.withdrawals.check_access_withdrawals"],
+    # Withdrawn access (common.withdrawals, contract §3): where the map comes from, and how often.
+    "ACCESS_WITHDRAWALS_FETCH": "common.withdrawals.fetch_from_auth",
+    "ACCESS_WITHDRAWALS_POLL_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_POLL_SECONDS", 1.0),
 }
 
 LOGGING = logging_config()

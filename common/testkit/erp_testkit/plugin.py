@@ -8,6 +8,7 @@
   service token).
 - ``staff_login``: ``staff_login("inventory_manager")`` is a Django test client signed in to the
   admin as a new staff member of that role (:func:`erp_testkit.admin.staff_user`).
+- ``access_withdrawals`` (every test): the map of withdrawn access, synced and empty, never polled.
 - ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
   fails when the suite runs on anything else: such a test never skips.
 """
@@ -45,6 +46,24 @@ def session_private_key() -> str:
 def jwt_private_key() -> str:
     """The PEM that signs this session's tokens (the settings verify with its public half)."""
     return session_private_key()
+
+
+@pytest.fixture(autouse=True)
+def access_withdrawals():
+    """The process's map of withdrawn access (common.withdrawals), fetched once from a list and never polled.
+
+    Every test starts with nothing withdrawn and no auth_svc to ask; one that withdraws appends
+    ``Withdrawal`` rows to ``access_withdrawals.rows`` and calls ``access_withdrawals.sync()``.
+    """
+    from common import withdrawals
+
+    rows: list = []
+    fake = withdrawals.AccessWithdrawals(lambda: rows, poll_seconds=3600)
+    fake.rows = rows
+    fake.sync()
+    withdrawals.install(fake)
+    yield fake
+    withdrawals.install(None)
 
 
 @pytest.fixture

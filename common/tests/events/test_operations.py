@@ -63,7 +63,7 @@ def test_ready_reports_the_backlog_and_an_unreachable_broker_without_going_unrea
     # then: ready (the database answers); the broker and the backlog are reported
     assert response.status_code == 200
     body = response.json()["data"]
-    assert body["checks"] == {"database": "ok"}
+    assert body["checks"] == {"database": "ok", "access_withdrawals": "ok"}
     assert body["dependencies"]["broker"] == "down: OperationalError"
     assert body["dependencies"]["outbox"]["pending"] == 2
     assert 89 <= body["dependencies"]["outbox"]["oldest_pending_age_seconds"] < 100

@@ -2,10 +2,13 @@
 
 import base64
 import json
+import time
 
 import pytest
 from django.test import Client
 
+from common import withdrawals
+from common.withdrawals import Withdrawal
 from erp_testkit import issue_token
 from proxy import tokens
 
@@ -138,3 +141,47 @@ def test_a_zero_size_turns_the_cache_off(settings):
 
     # then
     assert len(tokens.cache()) == 0
+
+
+# ---------------------------------------------------------------- withdrawn access (common.withdrawals)
+
+USER = "5b0c1f8e-0000-4000-8000-0000000000bb"
+
+
+def test_a_cached_token_whose_access_was_withdrawn_since_is_refused(upstreams, access_withdrawals):
+    # given: a token verified and cached while its user's access stood
+    token = issue_token(role="finance_manager", user_id=USER)
+    assert Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token)).status_code == 200
+    upstreams["contact"].received.clear()
+
+    # when: auth_svc withdraws the user's access, and the map learns it
+    access_withdrawals.rows.append(Withdrawal(USER, 1, time.time()))
+    access_withdrawals.sync()
+    old = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token))
+    fresh = issue_token(role="finance_manager", user_id=USER, access_version=1)
+    newer = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(fresh))
+
+    # then: the older token is the one 401 and goes nowhere; one minted after is served
+    assert old.status_code == 401
+    assert old.json()["error"] == {"type": "unauthorized", "message": "Invalid or expired token.", "details": None}
+    assert len(upstreams["contact"].received) == 1
+    assert newer.status_code == 200
+
+
+def test_a_gateway_that_never_fetched_the_withdrawals_answers_503_and_is_not_ready(upstreams, monkeypatch):
+    # given: a gateway just started while auth_svc cannot be reached
+    def unreachable():
+        raise ConnectionError("auth_svc is away")
+
+    monkeypatch.setattr(withdrawals, "FIRST_SYNC_WAIT", 0.2)
+    withdrawals.install(withdrawals.AccessWithdrawals(unreachable, poll_seconds=0.05))
+
+    # when
+    response = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(issue_token(role="finance_manager")))
+    ready = Client().get("/health/ready")
+
+    # then
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "upstream_unavailable"
+    assert not upstreams["contact"].received
+    assert ready.status_code == 503

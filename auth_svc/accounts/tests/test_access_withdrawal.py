@@ -1,0 +1,185 @@
+"""Withdrawn access (contract §3): a deactivation, a role change or a new password refuses the older tokens.
+
+auth_svc bumps the user's ``access_version`` and serves the window at
+``GET /internal/access-withdrawals``; every verifier polls it (common.withdrawals). Here auth_svc's
+own map is fed from its table, as in production, and a verifier elsewhere is played by a fresh
+map fetching over HTTP from a live auth_svc with a service token.
+"""
+
+import logging
+
+import pytest
+from rest_framework.test import APIClient
+
+from common import http, withdrawals
+from common.authentication import authenticate_header_value
+from common.withdrawals import AccessWithdrawals
+from erp_testkit import auth_client
+
+from .. import services
+from ..models import User
+from ..selectors import access_withdrawals_recent
+from ..services import _password_reset_token_create
+from ..tokens import token_pair_for_user
+from .factories import PASSWORD, UserFactory
+from .helpers import FORBIDDEN, verified_claims
+
+PATH = "/internal/access-withdrawals"
+NEW_PASSWORD = "An0ther-Sturdy-Pass"
+
+
+@pytest.fixture
+def from_the_table():
+    """auth_svc's own map, fed from its table as in production (synced by hand here, not by a thread)."""
+    table = AccessWithdrawals(access_withdrawals_recent, poll_seconds=3600)
+    withdrawals.install(table)
+    return table
+
+
+def _me(token: str) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.get("/me").status_code
+
+
+def _withdraw(change: str, user: User, admin_client: APIClient) -> None:
+    if change == "deactivation":
+        assert admin_client.post(f"/users/{user.id}/deactivate").status_code == 200
+    elif change == "role change":
+        assert admin_client.patch(f"/users/{user.id}", {"role": "finance_manager"}, format="json").status_code == 200
+    else:
+        raw = _password_reset_token_create(user=user)
+        body = {"reset_token": raw, "new_password": NEW_PASSWORD}
+        assert APIClient().post("/reset-password", body, format="json").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["deactivation", "role change", "password reset"])
+def test_a_change_withdraws_the_tokens_minted_before_it(from_the_table, admin_client, user, change):
+    # given: a token of the user that works
+    old = token_pair_for_user(user=user).access_token
+    from_the_table.sync()
+    assert _me(old) == 200
+
+    # when
+    _withdraw(change, user, admin_client)
+    from_the_table.sync()
+
+    # then: the old token is the one 401 everywhere the map is asked, and the count went up once
+    user.refresh_from_db()
+    assert user.access_version == 1
+    assert _me(old) == 401
+    assert authenticate_header_value(f"Bearer {old}") is None
+    assert [(w.user_id, w.access_version) for w in access_withdrawals_recent()] == [(str(user.id), 1)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["role change", "password reset"])
+def test_a_token_minted_after_the_change_works(from_the_table, admin_client, user, change):
+    # given
+    _withdraw(change, user, admin_client)
+    from_the_table.sync()
+
+    # when: the user logs in again (at once: the same second as the change)
+    password = NEW_PASSWORD if change == "password reset" else PASSWORD
+    login = APIClient().post("/login", {"email": user.email, "password": password}, format="json")
+    token = login.json()["data"]["access_token"]
+
+    # then
+    assert verified_claims(token)["access_version"] == 1
+    assert _me(token) == 200
+
+
+@pytest.mark.django_db
+def test_the_same_role_again_withdraws_nothing(from_the_table, admin_client, user):
+    # when
+    response = admin_client.patch(f"/users/{user.id}", {"role": user.role}, format="json")
+
+    # then
+    user.refresh_from_db()
+    assert response.status_code == 200
+    assert (user.access_version, user.access_withdrawn_at) == (0, None)
+    assert access_withdrawals_recent() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", ["contact", "inventory", "sales", "purchase", "gateway"])
+def test_every_verifier_reads_the_window(admin_client, user, caller):
+    # given
+    assert admin_client.post(f"/users/{user.id}/deactivate").status_code == 200
+    user.refresh_from_db()
+
+    # when
+    response = auth_client(token_type="service", user_id=caller).get(PATH)
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "withdrawals": [
+            {
+                "user_id": str(user.id),
+                "access_version": 1,
+                "withdrawn_at_epoch": user.access_withdrawn_at.timestamp(),
+            }
+        ]
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", [{"token_type": "service", "user_id": "auth"}, {"role": "admin"}])
+def test_no_other_caller_reads_the_window(caller):
+    # when
+    response = auth_client(**caller).get(PATH)
+
+    # then
+    assert response.status_code == 403
+    assert response.json() == FORBIDDEN
+
+
+@pytest.fixture
+def a_verifier_elsewhere(settings, live_server):
+    """Settings of a process that verifies tokens away from auth_svc: the gateway, asking a live auth_svc."""
+    secret = "gateway-secret-for-tests"
+    settings.SERVICE_NAME = "gateway"
+    settings.ERP = {**settings.ERP, "AUTH_SERVICE_URL": live_server.url, "SERVICE_SECRET": secret}
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "SERVICE_SECRETS": {"gateway": secret}}
+    http._token_cache.invalidate()
+    yield
+    withdrawals.install(None)  # its poller stops before the settings go back
+    http._token_cache.invalidate()
+    # The kept-alive connection holds a live-server thread, and with it a database session.
+    http.session_for(live_server.url).close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restarted_verifier_catches_up_before_it_judges_a_token(a_verifier_elsewhere):
+    # given: a user deactivated, and another whose role changed, while the verifier was down
+    gone, moved = UserFactory(email="gone@example.com"), UserFactory(email="moved@example.com")
+    gone_token = token_pair_for_user(user=gone).access_token
+    moved_token = token_pair_for_user(user=moved).access_token
+    services.user_deactivate(user=gone)
+    services.user_change_role(user=moved, role="finance_manager")
+    moved.refresh_from_db()
+    fresh_token = token_pair_for_user(user=moved).access_token
+
+    # when: the verifier starts (a map never fetched, polling auth_svc over HTTP) and is asked at once
+    withdrawals.install(AccessWithdrawals(withdrawals.fetch_from_auth, poll_seconds=0.2))
+    judged = [authenticate_header_value(f"Bearer {token}") for token in (gone_token, moved_token, fresh_token)]
+
+    # then: both older tokens are refused, the one minted after the change is served
+    assert judged[0] is None
+    assert judged[1] is None
+    assert (judged[2].id, judged[2].role) == (str(moved.id), "finance_manager")
+
+
+@pytest.mark.django_db
+def test_the_poll_is_logged_at_debug_and_a_refusal_at_info(caplog):
+    # given
+    caplog.set_level(logging.INFO, logger="erp.access")
+
+    # when: a verifier polls, and a caller that may not does
+    assert auth_client(token_type="service", user_id="sales").get(PATH).status_code == 200
+    assert auth_client(token_type="service", user_id="auth").get(PATH).status_code == 403
+
+    # then: only the refusal reaches the INFO log
+    assert [(record.path, record.status) for record in caplog.records if record.name == "erp.access"] == [(PATH, 403)]
