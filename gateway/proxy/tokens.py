@@ -98,8 +98,8 @@ def verified_claims(authorization: str | None) -> Claims | None:
     if not authorization:
         return None
     parts = authorization.split()
-    if len(parts) != 2 or parts[0].lower() != "bearer":
-        return None
+    if len(parts) != 2 or parts[0].lower() != "bearer" or parts[1].count(".") != 2:
+        return None  # not even a JWT (header.payload.signature): refused at once, synced or not
     if not withdrawals.registry().synced(withdrawals.FIRST_SYNC_WAIT):
         # A process that never fetched the withdrawals cannot judge a token (common.withdrawals).
         raise UpstreamUnavailable("Withdrawn access cannot be checked yet; try again shortly.")
