@@ -137,17 +137,22 @@ def user_change_role(*, user: User, role: str) -> User:
     """Give the user another role; their access tokens of the old one are withdrawn (:func:`_access_withdraw`)."""
     if user.role == ADMIN and role != ADMIN and user.is_active:
         _last_admin_guard(user=user, field="role")
-    changed = role != user.role
-    user.role = role
+    # Compared with the row as locked, never the caller's copy: a promotion committed since
+    # that copy was read must still be withdrawn when this sets the old role back.
+    locked = _user_lock(pk=user.pk)
+    if locked is None:
+        raise NotFound()
+    changed = role != locked.role
+    locked.role = role
     # The admin flags follow the role at once: an open auth_svc admin session is the
     # platform user's own, read on every request (a demoted admin is no superuser now).
     flags = staff_flags(role)
     for field, value in flags.items():
-        setattr(user, field, value)
-    user.save(update_fields=["role", *flags, "updated_at"])
+        setattr(locked, field, value)
+    locked.save(update_fields=["role", *flags, "updated_at"])
     if changed:
-        _access_withdraw(user=user)
-    return user
+        _access_withdraw(user=locked)
+    return locked
 
 
 @transaction.atomic

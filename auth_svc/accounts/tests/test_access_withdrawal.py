@@ -102,6 +102,22 @@ def test_the_same_role_again_withdraws_nothing(from_the_table, admin_client, use
     assert access_withdrawals_recent() == []
 
 
+def test_a_role_set_back_from_a_stale_copy_still_withdraws_the_promotion(from_the_table, user):
+    # given: one admin's request read the user as they were; another admin promotes them, and they sign in
+    stale = User.objects.get(pk=user.pk)
+    services.user_change_role(user=User.objects.get(pk=user.pk), role="admin")
+    promoted = token_pair_for_user(user=User.objects.get(pk=user.pk)).access_token
+
+    # when: the first request sets the old role back from its stale copy
+    services.user_change_role(user=stale, role=stale.role)
+
+    # then: the demotion was seen under the row lock, and the admin token is withdrawn
+    from_the_table.sync()
+    user.refresh_from_db()
+    assert (user.role, user.access_version) == (stale.role, 2)
+    assert authenticate_header_value(f"Bearer {promoted}") is None
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("caller", ["contact", "inventory", "sales", "purchase", "gateway"])
 def test_every_verifier_reads_the_window(admin_client, user, caller):

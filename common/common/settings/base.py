@@ -230,7 +230,7 @@ ERP = {
     "READINESS_CHECKS": ["common.health.check_database", "common.withdrawals.check_access_withdrawals"],
     # Withdrawn access (common.withdrawals, contract §3): where the map comes from, and how often.
     "ACCESS_WITHDRAWALS_FETCH": "common.withdrawals.fetch_from_auth",
-    "ACCESS_WITHDRAWALS_POLL_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_POLL_SECONDS", 1.0),
+    "ACCESS_WITHDRAWALS_POLL_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_POLL_SECONDS", 2.0),
 }
 
 LOGGING = logging_config()
