@@ -18,7 +18,10 @@ batch or the handler's transaction did not commit, or it did and the unacked
 message is redelivered to the inbox, which recognises it), and they stop (a
 reconnect on the way out is bounded by the database ``connect_timeout``). One still
 running ``HARD_DEADLINE`` seconds after the signal is waiting on something nobody
-bounds: it exits with status 1 rather than hang until a supervisor's ``kill -9``.
+bounds: it exits with status 1, after printing where every thread waited, rather than hang
+until a supervisor's ``kill -9``. That deadline covers the whole exit, the interpreter's
+shutdown included (a thread it must join, a finaliser that blocks), so it is faulthandler's
+watchdog thread, not a signal: Python has removed its signal handlers by then.
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ from collections.abc import Callable, Iterator
 from django.db import connections
 
 GRACE = 3.0  # seconds after the signal before the database links are dropped
-HARD_DEADLINE = 10.0  # seconds after the signal before the process exits regardless
+# Seconds after the signal before the process exits regardless: under the 15 s that the local run,
+# compose (stop_grace_period) and Kubernetes (terminationGracePeriodSeconds) wait before a SIGKILL,
+# which would leave no word of where the worker hung; above grace + a database connect_timeout
+# (3 + 3 s) with room for a loaded machine's slower exit.
+HARD_DEADLINE = 13.0
 
 
 class Interrupted(BaseException):
@@ -46,9 +53,10 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
                     grace: float = GRACE, hard_deadline: float = HARD_DEADLINE) -> Iterator[None]:  # fmt: skip
     """Within the block, SIGTERM and SIGINT call ``stop`` (see the module docstring).
 
-    Leaving the block (the worker's loop returned) cancels the deadlines: the rest of
-    the exit, the interpreter's own shutdown included, must not meet a SIGALRM whose
-    handler Python has already removed (the process would die of it, rc -14).
+    Leaving the block (the worker's loop returned) cancels the grace: the rest of the
+    exit, the interpreter's own shutdown included, must not meet a SIGALRM whose handler
+    Python has already removed (the process would die of it, rc -14). The hard deadline
+    stays armed until the process is gone.
     """
     interrupted = []
     overdue_turns = []
@@ -62,6 +70,7 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
         if not overdue_turns and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
             signal.signal(signal.SIGALRM, overdue)
             signal.setitimer(signal.ITIMER_REAL, grace)
+            arm_hard_deadline(hard_deadline)
         # Once only: a second signal must not break into the clean-up the first one started.
         if not interrupted and interruptible():
             interrupted.append(signum)
@@ -69,14 +78,8 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
 
     def overdue(signum, frame):
         overdue_turns.append(signum)
-        if len(overdue_turns) == 1:
-            print(f"worker still busy {grace}s after the stop request: dropping its database links", file=sys.stderr)
-            signal.setitimer(signal.ITIMER_REAL, max(0.1, hard_deadline - grace))
-            shut_database_sockets()
-        else:
-            print("worker still busy: exiting without clean-up, where it waited:", file=sys.stderr)
-            faulthandler.dump_traceback(file=sys.stderr, all_threads=False)
-            os._exit(1)
+        print(f"worker still busy {grace}s after the stop request: dropping its database links", file=sys.stderr)
+        shut_database_sockets()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
@@ -85,6 +88,16 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, signal.SIG_IGN)
+
+
+def arm_hard_deadline(seconds: float) -> None:
+    """Exit with status 1 in ``seconds`` unless the process is gone, printing every thread's stack first.
+
+    faulthandler's watchdog is a C thread: it fires whatever the main thread is blocked in,
+    and in the interpreter's shutdown too, where no Python signal handler runs any more. It
+    prints "Timeout (0:00:10)!" and the stacks: where the worker waited.
+    """
+    faulthandler.dump_traceback_later(seconds, exit=True, file=sys.stderr)
 
 
 def shut_database_sockets() -> None:

@@ -72,8 +72,8 @@ def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promp
         started = time.monotonic()
         for process in (relay, consumer):
             process.send_signal(signal.SIGTERM)
-        relay_code, relay_out = _exit_of(relay, timeout=15)
-        consumer_code, consumer_out = _exit_of(consumer, timeout=15)
+        relay_code, relay_out = _exit_of(relay)
+        consumer_code, consumer_out = _exit_of(consumer)
         stopped = time.monotonic() - started
     finally:
         for process in (relay, consumer):

@@ -14,6 +14,7 @@ from django.db import connection
 from kombu import Connection
 
 from common.events.relay import Relay
+from common.events.shutdown import HARD_DEADLINE
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 from erp_testkit.faults import wait_until
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed
@@ -51,13 +52,19 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def _stop(process: subprocess.Popen, timeout: float = 10) -> tuple[int, str]:
+# Longer than the workers' own hard deadline: a worker stuck past it exits with status 1 and the
+# traceback of where it waited, which says more than a timeout here (and a clean stop slowed by a
+# loaded machine is still a clean stop: the tests assert exit status 0, never a duration).
+EXIT_WAIT = HARD_DEADLINE + 5
+
+
+def _stop(process: subprocess.Popen, timeout: float = EXIT_WAIT) -> tuple[int, str]:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     return _exit_of(process, timeout)
 
 
-def _exit_of(process: subprocess.Popen, timeout: float = 8.0) -> tuple[int, str]:
+def _exit_of(process: subprocess.Popen, timeout: float = EXIT_WAIT) -> tuple[int, str]:
     """Wait for an exit already asked for (no second signal: it could land in the interpreter's shutdown)."""
     try:
         output, _ = process.communicate(timeout=timeout)
