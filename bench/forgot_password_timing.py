@@ -121,7 +121,7 @@ def main() -> int:
             env,
         )
         # The mail jobs' worker, as the local run's (deploy/Procfile ``jobs``, without its beat).
-        worker = ["worker", "--pool", "solo", "--concurrency", "1", "--without-gossip", "--without-mingle"]
+        worker = ["worker", "--without-gossip", "--without-mingle"]
         stack.start("worker", [gb.PYTHON, "manage.py", "celery", *worker], AUTH_DIR, env)
         gb.wait_http(f"http://127.0.0.1:{port}/health/live", {})
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -24,9 +24,9 @@ logger = logging.getLogger(__name__)
 
 RESET_MAIL_RETRIES = 12
 RESET_MAIL_BACKOFF_MAX_SECONDS = 600
-# How long one sweep may hold the worker: the solo pool runs one job at a time and its
-# heartbeat turns in the same loop, so a sweep of hundreds of mails to a slow mail server
-# (EMAIL_TIMEOUT 10 s a step) would starve the watchdogs and fail the liveness probe (60 s).
+# How long one sweep may hold the worker: it runs one job at a time, so a sweep of hundreds of
+# mails to a slow mail server (EMAIL_TIMEOUT 10 s a step) would starve the watchdogs queued
+# behind it.
 RESET_MAIL_SWEEP_SECONDS = 30
 
 

@@ -17,31 +17,24 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
-from honcho.environ import parse_procfile
 from kombu import Connection
 
 from common.jobs.app import celery_app
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
 from erp_testkit.faults import wait_until
+from erp_testkit.processes import database_url, procfile_command
 from erp_testkit.smtp import SmtpSink
 
 from ..models import PasswordResetRequest
 from .factories import UserFactory
 
 AUTH_DIR = Path(__file__).resolve().parents[2]
-PROCFILE = AUTH_DIR.parent / "deploy" / "Procfile"
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(params=["filesystem", "rabbitmq"])
@@ -85,7 +78,7 @@ def test_every_reset_mail_is_sent_once_through_the_worker_while_the_mail_server_
         **broker_env,
         "DJANGO_DEBUG": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",  # not the tests' (their jobs run eagerly)
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(mail_port),
         "EMAIL_USE_TLS": "0",
@@ -95,7 +88,7 @@ def test_every_reset_mail_is_sent_once_through_the_worker_while_the_mail_server_
         # deploy/Procfile says `python`: this interpreter's, as in the local run.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
     }
-    command = dict(parse_procfile(PROCFILE.read_text()).processes)["worker"]
+    command = procfile_command("worker")
     log = tmp_path / "worker.log"
     with log.open("w") as output:
         worker = subprocess.Popen(["/bin/sh", "-c", command], cwd=AUTH_DIR, env=env, stdout=output, stderr=output)

@@ -10,12 +10,17 @@ service's workers.
 
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import Celery, bootsteps
 from click import Option
 
 from common.events.liveness import Heartbeat
 
 from . import conf
+
+logger = logging.getLogger(__name__)
 
 
 def service_queue() -> str:
@@ -35,8 +40,14 @@ def _service_defaults() -> dict[str, str]:
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """Touch the worker's heartbeat file (``manage.py worker_health worker``) on the worker's timer.
 
-    With the solo pool the timer turns in the same loop that runs the tasks, so a worker stuck
-    in a task stops beating and its liveness probe fails, as a wedged relay's does.
+    The timer turns in the worker's event loop, which the threads pool (one thread:
+    ``CELERY_WORKER_POOL``) leaves free while a job runs, so the file stays fresh however
+    long a job takes; the solo pool ran the job in that loop, and a job longer than the
+    probe's bound got its worker restarted mid-job. The file goes stale, and the probe
+    restarts the worker, when the loop itself stops turning (on RabbitMQ: the broker lost,
+    while the worker blocks reconnecting) or when a job has run longer than
+    ``JOBS["STUCK_JOB_SECONDS"]``: that one is taken for stuck, as the only job thread is
+    the worker's only way to do anything.
     """
 
     requires = {"celery.worker.components:Timer"}
@@ -45,15 +56,41 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
         self.heartbeat = Heartbeat("worker")
         self.timer_entry = None
+        self._stuck_reported: set[str] = set()
 
     def start(self, worker):
         self.heartbeat.beat()
-        self.timer_entry = worker.timer.call_repeatedly(conf.get("HEARTBEAT_SECONDS"), self.heartbeat.beat)
+        self.timer_entry = worker.timer.call_repeatedly(conf.get("HEARTBEAT_SECONDS"), self.beat_unless_stuck)
+
+    def beat_unless_stuck(self) -> None:
+        stuck = stuck_jobs(older_than=conf.get("STUCK_JOB_SECONDS"))
+        if not stuck:
+            self.heartbeat.beat()
+            return
+        for request in stuck:
+            if request.id not in self._stuck_reported:
+                self._stuck_reported.add(request.id)
+                logger.error(
+                    "job %s[%s] has run for more than %ss: taken for stuck, the worker stops its heartbeat "
+                    "so that its liveness probe restarts it",
+                    request.name,
+                    request.id,
+                    conf.get("STUCK_JOB_SECONDS"),
+                )
 
     def stop(self, worker):
         if self.timer_entry is not None:
             self.timer_entry.cancel()
         self.heartbeat.clear()
+
+
+def stuck_jobs(*, older_than: float) -> list:
+    """Return the requests of the jobs this worker has been running for more than ``older_than`` seconds."""
+    # Celery's own record of what the pool is running (a request joins it as its job starts).
+    from celery.worker.state import active_requests
+
+    started_before = time.time() - older_than
+    return [request for request in list(active_requests) if (request.time_start or time.time()) < started_before]
 
 
 class ThreadBeat(bootsteps.StartStopStep):

@@ -16,6 +16,12 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULE": "config.schedule.SCHEDULE",
     # The worker's and beat's heartbeat files (``worker_health worker|beat``): touched this often.
     "HEARTBEAT_SECONDS": 10.0,
+    # A job running longer than this is taken for stuck: the worker stops touching its heartbeat
+    # file and its liveness probe restarts it (the job, acknowledged late, goes to the next worker).
+    # 30 min: RabbitMQ's own consumer_timeout, past which the broker takes the delivery back anyway.
+    "STUCK_JOB_SECONDS": 1800.0,
+    # How often a beat waiting for the beat lock (another beat of the service holds it) tries again.
+    "BEAT_LOCK_RETRY_SECONDS": 5.0,
 }
 
 

@@ -14,7 +14,7 @@ from django.conf import settings
 
 logger = logging.getLogger("common.jobs.watchdogs")
 
-# Seconds to reach the broker: a watchdog that hangs would hold the solo worker's only slot.
+# Seconds to reach the broker: a watchdog that hangs would hold the worker's only job thread.
 BROKER_TIMEOUT = 5.0
 
 

@@ -67,6 +67,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A few messages ahead: a retry waiting for its countdown is held by the worker, and with a
 # prefetch of 1 it would hold up the next job until the broker was asked again (seconds).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# One job at a time, in a thread of its own: the worker's loop goes on turning while a job runs,
+# so its heartbeat file (the liveness probe), the broker's heartbeats and `celery inspect` keep
+# going however long the job takes (the solo pool ran jobs in that loop). A thread, not a
+# process: the prefork pool would add a child (about 60 MiB) per service (docs/jobs.md).
+CELERY_WORKER_POOL = "threads"
+CELERY_WORKER_CONCURRENCY = 1
+# Beat writes each schedule's last run to the database as soon as it sends the job, so a beat
+# that takes over from a dead one (common.jobs.beat_lock) never sends that run a second time.
+CELERY_BEAT_SYNC_EVERY = 1
 # Django's logging (JSON lines, common.logging) stays the process's.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "common.jobs.beat:DatabaseScheduler"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from io import StringIO
 from unittest import mock
 
 import pytest
 from celery import Celery, current_app
 from celery import _state as celery_state
+from celery.worker import state as worker_state
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -17,6 +20,7 @@ from common.events import liveness
 from common.jobs import beat
 from common.jobs.app import WorkerHeartbeat, celery_app, service_queue
 from common.jobs.beat import DatabaseScheduler
+from common.jobs.beat_lock import beat_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -65,21 +69,37 @@ def _scheduler() -> DatabaseScheduler:
     """Beat's scheduler without django-celery-beat's own start-up (which closes the test's connection)."""
     scheduler = DatabaseScheduler.__new__(DatabaseScheduler)
     scheduler.app = celery_app()
+    scheduler._dirty = set()
     return scheduler
 
 
-def test_beat_installs_the_defaults_as_it_starts_and_an_admins_edit_stays():
-    # given: beat started once, then one default disabled and one moved by an admin
+def _take_lock(scheduler: DatabaseScheduler) -> None:
+    """What beat's first tick does: take the beat lock, install the defaults, read the schedules."""
     with mock.patch.object(beat._DatabaseScheduler, "setup_schedule"):
-        _scheduler().setup_schedule()
+        scheduler.lock_hold()
+
+
+def _close(scheduler: DatabaseScheduler) -> None:
+    """Stop the scheduler as beat does, but for django-celery-beat's part (which closes the test's connection)."""
+    with mock.patch.object(beat._DatabaseScheduler, "close"):
+        scheduler.close()
+
+
+def test_beat_installs_the_defaults_once_it_holds_the_lock_and_an_admins_edit_stays():
+    # given: beat started once, then one default disabled and one moved by an admin
+    first = _scheduler()
+    _take_lock(first)
+    _close(first)
     PeriodicTask.objects.filter(name="retention: expired sessions").update(enabled=False)
     moved = PeriodicTask.objects.get(name="retention: idempotency keys")
     moved.crontab.hour = "4"
     moved.crontab.save()
 
     # when: beat starts again
+    again = _scheduler()
     with mock.patch.object(beat._DatabaseScheduler, "setup_schedule") as loaded:
-        _scheduler().setup_schedule()
+        again.lock_hold()
+    _close(again)
 
     # then: nothing changed, and django-celery-beat then loaded the schedules from the tables
     assert _crontabs() == {**DEFAULTS, "retention: idempotency keys": ("jobs.idempotency_prune", "0 4 * * *")}
@@ -88,10 +108,33 @@ def test_beat_installs_the_defaults_as_it_starts_and_an_admins_edit_stays():
     loaded.assert_called_once_with()
 
 
+def test_a_beat_waiting_for_the_lock_reads_and_installs_nothing(settings):
+    # given: the lock held by another beat
+    settings.JOBS = {**settings.JOBS, "BEAT_LOCK_RETRY_SECONDS": 0.01}
+    other = beat_lock()
+    assert other.try_acquire()
+    scheduler = _scheduler()
+
+    # when: its first tick tries the lock twice, then stops (as a SIGTERM would)
+    with (
+        mock.patch.object(beat.time, "sleep", side_effect=[None, SystemExit]),
+        mock.patch.object(beat._DatabaseScheduler, "setup_schedule") as loaded,
+        pytest.raises(SystemExit),
+    ):
+        scheduler.tick()
+    other.release()
+    _close(scheduler)
+
+    # then
+    assert PeriodicTask.objects.count() == 0
+    loaded.assert_not_called()
+
+
 def test_beat_touches_its_heartbeat_on_every_tick_and_clears_it_when_it_stops(tmp_path, settings):
     # given
     settings.ERP_EVENTS = {**getattr(settings, "ERP_EVENTS", {}), "WORKER_HEARTBEAT_FILE": str(tmp_path / "{role}")}
     scheduler = _scheduler()
+    _take_lock(scheduler)
 
     # when
     with mock.patch.object(beat._DatabaseScheduler, "tick", return_value=5.0) as ticked:
@@ -119,8 +162,36 @@ def test_the_worker_heartbeat_beats_on_the_workers_timer_and_clears_at_stop(tmp_
 
     # then: beaten now, then every HEARTBEAT_SECONDS on the worker's timer
     assert alive is not None and alive < 5
-    worker.timer.call_repeatedly.assert_called_once_with(10.0, step.heartbeat.beat)
+    worker.timer.call_repeatedly.assert_called_once_with(10.0, step.beat_unless_stuck)
     assert liveness.age("worker") is None
+
+
+def test_the_worker_heartbeat_stops_while_a_job_runs_past_the_stuck_bound(tmp_path, settings, monkeypatch, caplog):
+    # given: the worker running one job, started 31 min ago (STUCK_JOB_SECONDS: 30 min)
+    settings.ERP_EVENTS = {**getattr(settings, "ERP_EVENTS", {}), "WORKER_HEARTBEAT_FILE": str(tmp_path / "{role}")}
+    job = mock.Mock(id="7f3c", time_start=time.time() - 31 * 60)
+    job.name = "jobs.events_prune"
+    monkeypatch.setattr(worker_state, "active_requests", {job})
+    step = WorkerHeartbeat(mock.Mock())
+
+    # when: the timer fires twice
+    with caplog.at_level(logging.ERROR, logger="common.jobs.app"):
+        step.beat_unless_stuck()
+        step.beat_unless_stuck()
+
+    # then: no heartbeat, and one ERROR naming the job
+    assert liveness.age("worker") is None
+    assert [record.getMessage() for record in caplog.records] == [
+        "job jobs.events_prune[7f3c] has run for more than 1800.0s: taken for stuck, the worker stops its heartbeat "
+        "so that its liveness probe restarts it"
+    ]
+
+    # when: the job had started 29 min ago instead
+    job.time_start = time.time() - 29 * 60
+    step.beat_unless_stuck()
+
+    # then: a long job, not a stuck one: the worker beats
+    assert liveness.age("worker") is not None
 
 
 def test_each_service_has_a_queue_and_control_exchange_of_its_own(settings):
