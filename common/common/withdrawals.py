@@ -100,11 +100,16 @@ def keep_seconds() -> float:
 
 def fetch_from_auth(*, since: float | None) -> Window:
     """Fetch the withdrawals after ``since`` (the window if None) from auth_svc, with this process's service token."""
-    from .exceptions import UpstreamUnavailable
     from .http import ServiceClient
 
     params = {} if since is None else {"since": repr(since)}
-    data = ServiceClient(settings.ERP["AUTH_SERVICE_URL"]).get_json(PATH, params=params) or {}
+    return window_from_answer(ServiceClient(settings.ERP["AUTH_SERVICE_URL"]).get_json(PATH, params=params) or {})
+
+
+def window_from_answer(data: dict) -> Window:
+    """Read the ``data`` of auth_svc's answer; anything unreadable is auth_svc being unavailable."""
+    from .exceptions import UpstreamUnavailable
+
     try:
         rows = [
             Withdrawal(str(row["user_id"]), int(row["access_version"]), float(row["withdrawn_at_epoch"]))
