@@ -54,8 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=32, choices=ROLE_CHOICES, default=INVENTORY_MANAGER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
-    # Withdrawn access (common.withdrawals, contract §3): bumped by a deactivation, a role change
-    # or a new password, and stamped into every token minted after; older tokens are refused.
+    # Withdrawn access (common.withdrawals, contract §3): bumped by a deactivation, a role change,
+    # a new password or a new email, and stamped into every token minted after; older tokens are refused.
     access_version = models.PositiveIntegerField(default=0, db_default=0)
     # Indexed (built concurrently, migration 0006): every poll reads the rows stamped after its cursor.
     access_withdrawn_at = models.DateTimeField(null=True, blank=True)

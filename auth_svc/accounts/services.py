@@ -223,7 +223,7 @@ def user_admin_change(*, user: User, changes: dict) -> User:
 
 
 @transaction.atomic
-def user_password_set(*, user: User, password: str, field: str = "password1") -> User:
+def user_password_set(*, user: User, password: str) -> User:
     """Set a new password chosen for the user (Django admin, ``manage.py changepassword``), and end their sessions.
 
     Like a password reset: sessions opened with the old password end, the API's at their
@@ -233,7 +233,7 @@ def user_password_set(*, user: User, password: str, field: str = "password1") ->
     locked = _user_lock(pk=user.pk)
     if locked is None:
         raise NotFound("This user no longer exists.")
-    _password_replace(user=locked, password=password, field=field)
+    _password_replace(user=locked, password=password, field="password1")  # the admin form's field
     return locked
 
 

@@ -1,8 +1,8 @@
 """Withdrawn access: refuse a user's access tokens minted before a deactivation, role change or new password.
 
 auth_svc counts, per user, how often their access was withdrawn (``access_version``: bumped in
-the same transaction as the deactivation, the role change or the password reset, under the
-user's row lock) and stamps the count into every token it mints (claim ``access_version``,
+the same transaction as the deactivation, the role change, the new password or the new email,
+under the user's row lock) and stamps the count into every token it mints (claim ``access_version``,
 absent = 0). A token whose count is below its user's is refused with the one 401 (contract §3).
 
 A count rather than a not-before time: ``iat`` has whole seconds, so a time could not tell a
