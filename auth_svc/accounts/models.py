@@ -54,11 +54,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=32, choices=ROLE_CHOICES, default=INVENTORY_MANAGER)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
-    # Withdrawn access (common.withdrawals, contract §3): bumped by a deactivation, a role change
-    # or a new password, and stamped into every token minted after; older tokens are refused.
+    # Withdrawn access (common.withdrawals, contract §3): bumped by a deactivation, a role change,
+    # a new password or a new email, and stamped into every token minted after; older tokens are refused.
     access_version = models.PositiveIntegerField(default=0, db_default=0)
-    # No index: the platform's staff are a small table, scanned once a second per auth_svc process,
-    # and an index would be built under a lock on a live table (docs/upgrading.md).
+    # Indexed (built concurrently, migration 0006): every poll reads the rows stamped after its cursor.
     access_withdrawn_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,6 +70,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["access_withdrawn_at"], name="accounts_user_withdrawn_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(role__in=ROLES), name="accounts_user_role_valid"),
             models.CheckConstraint(condition=models.Q(email=Lower("email")), name="accounts_user_email_lower"),

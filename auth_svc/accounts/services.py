@@ -195,7 +195,8 @@ def user_admin_change(*, user: User, changes: dict) -> User:
     """Apply the Django admin's edit of ``user`` through the rules the API follows.
 
     A role change passes the last-admin guard (:func:`user_change_role`), a deactivation
-    revokes the user's refresh tokens (:func:`user_deactivate`); the other fields are
+    revokes the user's refresh tokens (:func:`user_deactivate`), a new email withdraws the
+    access tokens that carry the old one (:func:`_access_withdraw`); the other fields are
     written as given. ``user`` is the row as stored (not the admin form's edited copy).
     """
     unknown = sorted(set(changes) - ADMIN_EDITABLE_FIELDS)
@@ -205,10 +206,13 @@ def user_admin_change(*, user: User, changes: dict) -> User:
     if "email" in plain:
         plain["email"] = normalize_email(plain["email"])
     if plain:
+        email_changed = "email" in plain and plain["email"] != user.email
         for field, value in plain.items():
             setattr(user, field, value)
         with unique_conflict(*EMAIL_UNIQUE, field="email", message=EMAIL_TAKEN):
             user.save(update_fields=[*plain, "updated_at"])
+        if email_changed:
+            _access_withdraw(user=user)
     if "role" in changes and changes["role"] != user.role:
         user = user_change_role(user=user, role=changes["role"])
     if changes.get("is_active") is False:
@@ -220,7 +224,7 @@ def user_admin_change(*, user: User, changes: dict) -> User:
 
 @transaction.atomic
 def user_password_set(*, user: User, password: str) -> User:
-    """Set a new password chosen for the user (Django admin), and end their sessions.
+    """Set a new password chosen for the user (Django admin, ``manage.py changepassword``), and end their sessions.
 
     Like a password reset: sessions opened with the old password end, the API's at their
     next refresh, the back office's at their next re-check (:func:`user_sessions_end`), and
@@ -229,12 +233,21 @@ def user_password_set(*, user: User, password: str) -> User:
     locked = _user_lock(pk=user.pk)
     if locked is None:
         raise NotFound("This user no longer exists.")
-    _password_validate(password=password, user=locked, field="password1")
-    locked.set_password(password)
-    locked.save(update_fields=["password", "updated_at"])
-    user_sessions_end(user=locked)
-    _access_withdraw(user=locked)
+    _password_replace(user=locked, password=password, field="password1")  # the admin form's field
     return locked
+
+
+def _password_replace(*, user: User, password: str, field: str) -> None:
+    """Give the locked user a valid new password, and end what the old one opened: sessions and access.
+
+    The one home of a password change (a reset, an admin's, ``manage.py changepassword``): a
+    password refused by the validators is a 400 on ``field`` before anything is written.
+    """
+    _password_validate(password=password, user=user, field=field)
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    user_sessions_end(user=user)
+    _access_withdraw(user=user)
 
 
 # ---------------------------------------------------------------- tokens
@@ -531,13 +544,9 @@ def password_reset_confirm(*, reset_token: str, new_password: str) -> User:
     if user is None:
         raise invalid
     # Validated before anything is written: a rejected password leaves the token usable.
-    _password_validate(password=new_password, user=user, field="new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
+    _password_replace(user=user, password=new_password, field="new_password")
     token.used_at = now
     token.save(update_fields=["used_at"])
-    user_sessions_end(user=user)
-    _access_withdraw(user=user)
     return user
 
 

@@ -61,7 +61,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASES = {"default": database_config(SERVICE_NAME)}
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "Auth service"
-INSTALLED_APPS += ["accounts", "rest_framework_simplejwt.token_blacklist", "oauth2_provider"]
+# accounts first: its ``changepassword`` command replaces django.contrib.auth's (the first app wins).
+INSTALLED_APPS = ["accounts", *INSTALLED_APPS, "rest_framework_simplejwt.token_blacklist", "oauth2_provider"]
 
 AUTH_USER_MODEL = "accounts.User"
 
@@ -169,7 +170,7 @@ ACCOUNTS = {
 }
 
 # auth_svc reads the withdrawn access from its own table, not over HTTP from itself (common.withdrawals).
-ERP["ACCESS_WITHDRAWALS_FETCH"] = "accounts.selectors.access_withdrawals_recent"
+ERP["ACCESS_WITHDRAWALS_FETCH"] = "accounts.selectors.access_withdrawals_since"
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "ERP <no-reply@example.com>")
 EMAIL_HOST = env("EMAIL_HOST")

@@ -38,6 +38,14 @@ BROKER_CACHE_SECONDS = 5.0
 BROKER_PROBE_BUDGET = 0.5
 
 
+class NotReady(Exception):
+    """A readiness check's own verdict: its message is the reason ``/health/ready`` names.
+
+    Any other exception a check raises is reported by its type only, since its message may
+    hold a host or a DSN.
+    """
+
+
 def uses_database() -> bool:
     """False for a service without a database (the gateway: Django fills in its dummy backend)."""
     engine = settings.DATABASES.get("default", {}).get("ENGINE")
@@ -139,6 +147,8 @@ def run_checks() -> dict[str, str]:
         name = path.rsplit(".", 1)[-1].removeprefix("check_")
         try:
             import_string(path)()
+        except NotReady as exc:
+            results[name] = f"down: {exc}"
         except Exception as exc:  # a failing dependency is reported, never raised
             results[name] = f"down: {type(exc).__name__}"
         else:

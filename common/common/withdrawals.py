@@ -1,8 +1,8 @@
 """Withdrawn access: refuse a user's access tokens minted before a deactivation, role change or new password.
 
 auth_svc counts, per user, how often their access was withdrawn (``access_version``: bumped in
-the same transaction as the deactivation, the role change or the password reset, under the
-user's row lock) and stamps the count into every token it mints (claim ``access_version``,
+the same transaction as the deactivation, the role change, the new password or the new email,
+under the user's row lock) and stamps the count into every token it mints (claim ``access_version``,
 absent = 0). A token whose count is below its user's is refused with the one 401 (contract §3).
 
 A count rather than a not-before time: ``iat`` has whole seconds, so a time could not tell a
@@ -10,26 +10,35 @@ token minted just before a change from one minted just after it in the same seco
 lock orders the mint and the bump exactly.
 
 Every verifying process (each service, the gateway) keeps the withdrawals of the last access
-token lifetime in memory, ``user_id -> (access_version, withdrawn_at)``, replaced every
+token lifetime in memory, ``user_id -> (access_version, withdrawn_at)``, kept fresh every
 ``ERP["ACCESS_WITHDRAWALS_POLL_SECONDS"]`` by a background thread from auth_svc's
-``GET /internal/access-withdrawals`` (auth_svc itself reads its table). The answer is the whole
-window, not a delta, so a change committed late is never skipped by a cursor, and a restarted
-process has everything after one fetch. Older entries no longer matter (every token they
-refuse has expired) and are dropped, which bounds the map.
+``GET /internal/access-withdrawals`` (auth_svc itself reads its table). The first poll asks
+for the whole window; each answer carries a cursor (``next_since``) and every later poll
+asks only for the withdrawals stamped after it, merged into the map. auth_svc sets the cursor
+a minute before the time it read (``CURSOR_OVERLAP_SECONDS`` there), so a withdrawal stamped
+just before a poll but committed just after it is in the next answer. Older entries no longer
+matter (every token they refuse has expired) and are dropped, which bounds the map.
 
 - **Start**: until the first fetch has succeeded the process knows nothing, so it refuses to
   judge: a user token waits for that fetch (at most ``FIRST_SYNC_WAIT``), then is a 503; and
-  ``/health/ready`` says not ready (:func:`check_access_withdrawals`).
-- **auth_svc unreachable later**: the last map is kept (its entries still age out) and the
-  polling goes on: fail-open for the outage. Nothing can be withdrawn while auth_svc is down,
-  and refusing every token instead would turn an auth_svc outage into a platform one; the
-  gap is a partition in which auth_svc still serves the admin but not this process.
+  ``/health/ready`` says not ready (:func:`check_access_withdrawals`). It serves from the
+  first poll that reaches auth_svc on, without a restart.
+- **auth_svc unreachable later**: the map is only as good as its last successful fetch. A
+  withdrawal made since is unknown, and any token may be the one it withdrew (a token minted
+  after the last fetch as much as one minted before), so no subset of tokens can be served
+  safely. While the last success is less than ``ERP["ACCESS_WITHDRAWALS_MAX_AGE_SECONDS"]``
+  (5 s, the promise) old the map judges as usual; past it the process refuses to judge: a user
+  token is a 503 at once and ``/health/ready`` says not ready, naming the age. Service tokens
+  are not concerned. Failed polls are retried with a capped, jittered exponential backoff
+  (:meth:`AccessWithdrawals.next_poll_in`), logged at WARNING at most once a minute, and
+  the age is the gauge ``erp_access_withdrawals_age_seconds`` (the oldest of the workers).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -37,6 +46,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from prometheus_client import Gauge
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +58,20 @@ PATH = "/internal/access-withdrawals"
 FIRST_SYNC_WAIT = 3.0
 # Hosts' clocks differ a little: entries are kept this much longer than the token lifetime.
 CLOCK_MARGIN_SECONDS = 60
+# auth_svc's cursor lies this far before the time it read: a withdrawal is stamped before its
+# transaction commits (the row lock, then the refresh tokens' revocation) and auth_svc's hosts'
+# clocks differ a little, so rows stamped up to this long before a poll may commit after it.
+CURSOR_OVERLAP_SECONDS = 60
+# While polls fail, one WARNING per this many seconds (the age gauge says the rest).
+WARNING_EVERY_SECONDS = 60.0
+# How often the polling thread refreshes the age gauge while it waits.
+GAUGE_EVERY_SECONDS = 1.0
+
+AGE = Gauge(
+    "erp_access_withdrawals_age_seconds",
+    "seconds since the withdrawn access was last fetched from auth_svc (the oldest of the live workers)",
+    multiprocess_mode="livemax",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +81,16 @@ class Withdrawal:
     withdrawn_at: float  # epoch seconds, auth_svc's clock
 
 
-Fetch = Callable[[], Iterable[Withdrawal]]
+@dataclass(frozen=True)
+class Window:
+    """One answer: the withdrawals stamped after ``since`` (all of the window without one), and the next cursor."""
+
+    withdrawals: list[Withdrawal]
+    next_since: float | None  # None: the next poll asks for the whole window again
+
+
+# Called as ``fetch(since=cursor)``: the withdrawals stamped from ``since`` on, or the window if None.
+Fetch = Callable[..., Window]
 
 
 def keep_seconds() -> float:
@@ -65,37 +98,86 @@ def keep_seconds() -> float:
     return settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() + CLOCK_MARGIN_SECONDS
 
 
-def fetch_from_auth() -> list[Withdrawal]:
-    """Fetch the window from auth_svc's internal read, with this process's service token."""
-    from .exceptions import UpstreamUnavailable
+def fetch_from_auth(*, since: float | None) -> Window:
+    """Fetch the withdrawals after ``since`` (the window if None) from auth_svc, with this process's service token."""
     from .http import ServiceClient
 
-    data = ServiceClient(settings.ERP["AUTH_SERVICE_URL"]).get_json(PATH) or {}
+    params = {} if since is None else {"since": repr(since)}
+    return window_from_answer(ServiceClient(settings.ERP["AUTH_SERVICE_URL"]).get_json(PATH, params=params) or {})
+
+
+def window_from_answer(data: dict) -> Window:
+    """Read the ``data`` of auth_svc's answer; anything unreadable is auth_svc being unavailable."""
+    from .exceptions import UpstreamUnavailable
+
     try:
-        return [
+        rows = [
             Withdrawal(str(row["user_id"]), int(row["access_version"]), float(row["withdrawn_at_epoch"]))
             for row in data["withdrawals"]
         ]
-    except (KeyError, TypeError, ValueError) as exc:
+        # An auth_svc of the previous release sends no cursor: every poll is then a full one.
+        next_since = data.get("next_since")
+        return Window(rows, None if next_since is None else float(next_since))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UpstreamUnavailable("auth_svc answered the access withdrawals with something unreadable.") from exc
 
 
-class AccessWithdrawals:
-    """The process's map of withdrawn access, and the thread that keeps it fresh."""
+def _latest(rows: Iterable[Withdrawal], into: dict[str, Withdrawal]) -> dict[str, Withdrawal]:
+    """Return ``into`` updated with ``rows``, keeping each user's highest count."""
+    for row in rows:
+        known = into.get(row.user_id)
+        if known is None or row.access_version > known.access_version:
+            into[row.user_id] = row
+    return into
 
-    def __init__(self, fetch: Fetch, *, poll_seconds: float):
+
+class AccessWithdrawals:
+    """The process's map of withdrawn access, and the thread that keeps it fresh.
+
+    ``clock`` (monotonic seconds) times the map's age and the warnings; ``jitter(low, high)``
+    picks each backoff delay. Both are parameters so that tests can drive them.
+    """
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        poll_seconds: float,
+        max_age_seconds: float,
+        backoff_max_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[float, float], float] = random.uniform,
+    ):
+        if max_age_seconds <= poll_seconds:
+            raise ValueError(
+                f"access withdrawals: the maximum age ({max_age_seconds:g} s) must exceed the poll interval "
+                f"({poll_seconds:g} s), or every wait between two polls would make the map stale"
+            )
         self.fetch = fetch
         self.poll_seconds = poll_seconds
+        self.max_age_seconds = max_age_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.clock = clock
+        self.jitter = jitter
         self._versions: dict[str, Withdrawal] = {}
+        self._cursor: float | None = None
+        self._made_at = clock()
+        # clock() when the last successful fetch started: the answer holds every withdrawal committed before it.
+        self._fetched_at: float | None = None
+        self._last_warning_at: float | None = None
+        self.failures = 0  # failed polls in a row
         self._synced = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
-        self.failing = False
 
     def __len__(self) -> int:
         return len(self._versions)
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
 
     def start(self) -> None:
         """Start the polling thread once per process (a forked gunicorn worker starts its own)."""
@@ -112,26 +194,64 @@ class AccessWithdrawals:
             self.start()
         return self._synced.wait(wait)
 
-    def sync(self) -> None:
-        """Fetch the window once and replace the map with it; on failure keep the last map (logged)."""
+    def age_seconds(self) -> float:
+        """Seconds since the last successful fetch started (since the map was made, if none has)."""
+        return self.clock() - (self._made_at if self._fetched_at is None else self._fetched_at)
+
+    def stale(self) -> bool:
+        """True once the last success is too old to keep the promise: a withdrawal since may be unknown."""
+        return self.age_seconds() >= self.max_age_seconds
+
+    def sync(self) -> bool:
+        """Fetch what changed since the last answer (the window, the first time) into the map; False if it failed.
+
+        On failure the map is kept as it is (its entries still age out): it stays good for
+        judging until it is ``max_age_seconds`` old.
+        """
+        started = self.clock()
+        cursor = self._cursor
         try:
-            rows = list(self.fetch())
+            window = self.fetch(since=cursor)
         except Exception as exc:  # whatever auth_svc or the database raised: keep what we know
-            if not self.failing:
-                logger.warning("access withdrawals not refreshed (%s); keeping the last ones", type(exc).__name__)
-            self.failing = True
+            self._failed(exc)
             self._prune()
-            return
-        latest: dict[str, Withdrawal] = {}
-        for row in rows:
-            if row.user_id not in latest or row.access_version > latest[row.user_id].access_version:
-                latest[row.user_id] = row
-        self._versions = latest  # one assignment: readers see the old map or the new one
+            return False
+        # A full answer replaces the map; a partial one adds to it. One assignment either way:
+        # readers see the old map or the new one.
+        self._versions = _latest(window.withdrawals, {} if cursor is None else dict(self._versions))
+        self._cursor = window.next_since
         self._prune()
-        if self.failing:
-            logger.warning("access withdrawals refreshed again")
-        self.failing = False
+        if self.failures:
+            logger.warning("access withdrawals refreshed again after %d failed polls", self.failures)
+        self.failures = 0
+        self._fetched_at = started
         self._synced.set()
+        AGE.set(self.age_seconds())
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        now = self.clock()
+        if self._last_warning_at is None or now - self._last_warning_at >= WARNING_EVERY_SECONDS:
+            self._last_warning_at = now
+            logger.warning(
+                "access withdrawals not refreshed (%s): %d failed polls in a row, last fetched %s",
+                type(exc).__name__,
+                self.failures,
+                "never" if self._fetched_at is None else f"{now - self._fetched_at:.0f} s ago",
+            )
+
+    def next_poll_in(self) -> float:
+        """Return the wait before the next poll: the poll interval, or a backoff after failed ones.
+
+        After ``failures`` failed polls in a row, the poll interval doubled with each failure
+        after the first, up to ``backoff_max_seconds``; the wait is drawn from the upper half of
+        that, so that the processes that lost auth_svc together do not come back all at once.
+        """
+        if not self.failures:
+            return self.poll_seconds
+        ceiling = min(self.backoff_max_seconds, self.poll_seconds * 2 ** min(self.failures - 1, 32))
+        return self.jitter(ceiling / 2, ceiling)
 
     def _prune(self) -> None:
         if not self._versions:
@@ -150,7 +270,17 @@ class AccessWithdrawals:
                 close_old_connections()
             except Exception:  # a connection that cannot even close: the next fetch opens another
                 logger.exception("access withdrawals: closing the database connection failed")
-            self._stopped.wait(self.poll_seconds)
+            self._rest(self.next_poll_in())
+
+    def _rest(self, seconds: float) -> None:
+        """Wait ``seconds`` (or until stopped), refreshing the age gauge meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self._stopped.is_set():
+            AGE.set(self.age_seconds())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._stopped.wait(min(remaining, GAUGE_EVERY_SECONDS))
 
     def stop(self) -> None:
         """Stop polling and wait for the thread (tests; a process simply exits)."""
@@ -170,14 +300,17 @@ _registry_lock = threading.Lock()
 
 
 def registry() -> AccessWithdrawals:
-    """Return the process's map, made on first use from ``ERP["ACCESS_WITHDRAWALS_FETCH"]``."""
+    """Return the process's map, made on first use from ``ERP["ACCESS_WITHDRAWALS_*"]``."""
     global _registry
     if _registry is None:
         with _registry_lock:
             if _registry is None:
                 erp = settings.ERP
                 _registry = AccessWithdrawals(
-                    import_string(erp["ACCESS_WITHDRAWALS_FETCH"]), poll_seconds=erp["ACCESS_WITHDRAWALS_POLL_SECONDS"]
+                    import_string(erp["ACCESS_WITHDRAWALS_FETCH"]),
+                    poll_seconds=erp["ACCESS_WITHDRAWALS_POLL_SECONDS"],
+                    max_age_seconds=erp["ACCESS_WITHDRAWALS_MAX_AGE_SECONDS"],
+                    backoff_max_seconds=erp["ACCESS_WITHDRAWALS_BACKOFF_MAX_SECONDS"],
                 )
     return _registry
 
@@ -191,19 +324,37 @@ def install(withdrawals: AccessWithdrawals | None) -> None:
         _registry = withdrawals
 
 
-def token_withdrawn(payload: dict) -> bool:
-    """True if a user token's access was withdrawn since it was minted; a 503 if that cannot be known yet."""
+def judgement_required() -> AccessWithdrawals:
+    """Return the process's map if it may judge a user token now; else a 503 (``UpstreamUnavailable``).
+
+    A process that never fetched waits up to ``FIRST_SYNC_WAIT`` for its first fetch; one whose
+    last success is too old (:meth:`AccessWithdrawals.stale`) answers at once: waiting would
+    hold a request thread for every request of an auth_svc outage.
+    """
     from .exceptions import UpstreamUnavailable  # not at the top: it loads DRF, which loads this module
 
+    withdrawals = registry()
+    if not withdrawals.synced(FIRST_SYNC_WAIT) or withdrawals.stale():
+        raise UpstreamUnavailable("Withdrawn access cannot be checked yet; try again shortly.")
+    return withdrawals
+
+
+def token_withdrawn(payload: dict) -> bool:
+    """True if a user token's access was withdrawn since it was minted; a 503 if that cannot be known now."""
     if payload.get("type") != "user":
         return False
-    withdrawals = registry()
-    if not withdrawals.synced(FIRST_SYNC_WAIT):
-        raise UpstreamUnavailable("Withdrawn access cannot be checked yet; try again shortly.")
-    return withdrawals.refuses(payload)
+    return judgement_required().refuses(payload)
 
 
 def check_access_withdrawals() -> None:
-    """Readiness: not ready until the withdrawals have been fetched once since the process started."""
-    if not registry().synced(0.5):
-        raise RuntimeError("access withdrawals not fetched yet")
+    """Readiness: not ready before the first fetch, nor once the last success is too old to judge tokens."""
+    from .health import NotReady
+
+    withdrawals = registry()
+    if not withdrawals.synced(0.5):
+        raise NotReady("not fetched from auth_svc since the process started")
+    if withdrawals.stale():
+        raise NotReady(
+            f"last fetched from auth_svc {withdrawals.age_seconds():.0f} s ago "
+            f"(user tokens are refused after {withdrawals.max_age_seconds:g} s)"
+        )

@@ -23,7 +23,6 @@ from django.conf import settings
 
 from common import withdrawals
 from common.authentication import authenticate_header_value
-from common.exceptions import UpstreamUnavailable
 
 from . import metrics
 
@@ -100,9 +99,9 @@ def verified_claims(authorization: str | None) -> Claims | None:
     parts = authorization.split()
     if len(parts) != 2 or parts[0].lower() != "bearer" or parts[1].count(".") != 2:
         return None  # not even a JWT (header.payload.signature): refused at once, synced or not
-    if not withdrawals.registry().synced(withdrawals.FIRST_SYNC_WAIT):
-        # A process that never fetched the withdrawals cannot judge a token (common.withdrawals).
-        raise UpstreamUnavailable("Withdrawn access cannot be checked yet; try again shortly.")
+    # A process that never fetched the withdrawals, or not for too long, cannot judge a token:
+    # a 503 (common.withdrawals), before the cache could answer for it.
+    withdrawals.judgement_required()
     key = hashlib.sha256(parts[1].encode()).digest()
     tokens = cache()
     claims = tokens.get(key, _now())

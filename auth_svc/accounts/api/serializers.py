@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rest_framework import serializers
 
 from common.fields import StrictChoiceField
@@ -110,3 +112,25 @@ class AccessWithdrawalSerializer(serializers.Serializer):
 
 class AccessWithdrawalsSerializer(serializers.Serializer):
     withdrawals = AccessWithdrawalSerializer(many=True)
+    next_since = serializers.FloatField(
+        help_text="Pass as `since` on the next poll: a minute before this answer was read, so nothing is skipped."
+    )
+
+
+# Year 9999: a `since` beyond it is no time a clock will read (and no datetime can hold it).
+LAST_EPOCH_SECOND = 253402300799.0
+
+
+class AccessWithdrawalsQuerySerializer(serializers.Serializer):
+    since = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=LAST_EPOCH_SECOND,
+        help_text="Epoch seconds: only the withdrawals stamped from then on (the `next_since` of the last answer). "
+        "Absent: the whole window.",
+    )
+
+    def validate_since(self, value: float) -> float:
+        if math.isnan(value):  # NaN passes every comparison with the bounds
+            raise serializers.ValidationError("A valid number is required.")
+        return value

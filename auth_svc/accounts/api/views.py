@@ -370,15 +370,19 @@ class AccessWithdrawalsView(APIView):
         operation_id="auth_access_withdrawals",
         summary="Withdrawn access (internal)",
         description=(
-            "Every user whose access tokens were withdrawn (deactivated, role changed, password set) within the "
-            "access token lifetime: a token of theirs whose `access_version` claim (absent: 0) is below "
-            "`access_version` is refused. The whole window every time, polled by every service and the gateway. "
+            "Every user whose access tokens were withdrawn (deactivated, role changed, password or email set) "
+            "within the access token lifetime: a token of theirs whose `access_version` claim (absent: 0) is below "
+            "`access_version` is refused. Polled by every service and the gateway: the whole window first, then "
+            "with `since` set to the last answer's `next_since`, only what was stamped from then on. "
             "Service tokens of those callers only (not routed by the gateway)."
         ),
+        parameters=[s.AccessWithdrawalsQuerySerializer],
         responses={200: s.AccessWithdrawalsSerializer},
         auth=JWT_AUTH,
     )
     def get(self, request):
-        request._request.access_log_quiet = True  # polled by every process each second (common.access_log)
-        rows = selectors.access_withdrawals_recent()
-        return Response(s.AccessWithdrawalsSerializer({"withdrawals": rows}).data)
+        request._request.access_log_quiet = True  # polled by every process every 2 s (common.access_log)
+        query = s.AccessWithdrawalsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        window = selectors.access_withdrawals_since(since=query.validated_data.get("since"))
+        return Response(s.AccessWithdrawalsSerializer(window).data)

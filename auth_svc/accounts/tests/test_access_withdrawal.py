@@ -6,9 +6,15 @@ own map is fed from its table, as in production, and a verifier elsewhere is pla
 map fetching over HTTP from a live auth_svc with a service token.
 """
 
+import io
 import logging
+import math
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.core.management import call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from common import http, withdrawals
@@ -16,9 +22,9 @@ from common.authentication import authenticate_header_value
 from common.withdrawals import AccessWithdrawals
 from erp_testkit import auth_client
 
-from .. import services
+from .. import selectors, services
 from ..models import User
-from ..selectors import access_withdrawals_recent
+from ..selectors import access_withdrawals_since
 from ..services import _password_reset_token_create
 from ..tokens import token_pair_for_user
 from .factories import PASSWORD, UserFactory
@@ -31,7 +37,9 @@ NEW_PASSWORD = "An0ther-Sturdy-Pass"
 @pytest.fixture
 def from_the_table():
     """auth_svc's own map, fed from its table as in production (synced by hand here, not by a thread)."""
-    table = AccessWithdrawals(access_withdrawals_recent, poll_seconds=3600)
+    table = AccessWithdrawals(
+        access_withdrawals_since, poll_seconds=3600, max_age_seconds=math.inf, backoff_max_seconds=3600
+    )
     withdrawals.install(table)
     return table
 
@@ -42,27 +50,47 @@ def _me(token: str) -> int:
     return client.get("/me").status_code
 
 
-def _withdraw(change: str, user: User, admin_client: APIClient) -> None:
+def _withdraw(change: str, user: User, admin_client: APIClient, monkeypatch) -> None:
     if change == "deactivation":
         assert admin_client.post(f"/users/{user.id}/deactivate").status_code == 200
     elif change == "role change":
         assert admin_client.patch(f"/users/{user.id}", {"role": "finance_manager"}, format="json").status_code == 200
-    else:
+    elif change == "password reset":
         raw = _password_reset_token_create(user=user)
         body = {"reset_token": raw, "new_password": NEW_PASSWORD}
         assert APIClient().post("/reset-password", body, format="json").status_code == 200
+    elif change == "admin password change":
+        staff = Client()
+        staff.force_login(User.objects.create_superuser("boss@example.com", PASSWORD))
+        body = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        assert staff.post(f"/admin/accounts/user/{user.pk}/password/", body).status_code == 302
+    elif change == "changepassword command":
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
+        call_command("changepassword", user.email, stdout=io.StringIO())
+    else:  # the admin's change form saves through this service
+        services.user_admin_change(user=User.objects.get(pk=user.pk), changes={"email": "Renamed@Example.com"})
+
+
+CHANGES = [
+    "deactivation",
+    "role change",
+    "password reset",
+    "admin password change",
+    "changepassword command",
+    "email change",
+]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("change", ["deactivation", "role change", "password reset"])
-def test_a_change_withdraws_the_tokens_minted_before_it(from_the_table, admin_client, user, change):
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_withdraws_the_tokens_minted_before_it(from_the_table, admin_client, user, change, monkeypatch):
     # given: a token of the user that works
     old = token_pair_for_user(user=user).access_token
     from_the_table.sync()
     assert _me(old) == 200
 
     # when
-    _withdraw(change, user, admin_client)
+    _withdraw(change, user, admin_client, monkeypatch)
     from_the_table.sync()
 
     # then: the old token is the one 401 everywhere the map is asked, and the count went up once
@@ -70,14 +98,14 @@ def test_a_change_withdraws_the_tokens_minted_before_it(from_the_table, admin_cl
     assert user.access_version == 1
     assert _me(old) == 401
     assert authenticate_header_value(f"Bearer {old}") is None
-    assert [(w.user_id, w.access_version) for w in access_withdrawals_recent()] == [(str(user.id), 1)]
+    assert [(w.user_id, w.access_version) for w in access_withdrawals_since().withdrawals] == [(str(user.id), 1)]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("change", ["role change", "password reset"])
-def test_a_token_minted_after_the_change_works(from_the_table, admin_client, user, change):
+def test_a_token_minted_after_the_change_works(from_the_table, admin_client, user, change, monkeypatch):
     # given
-    _withdraw(change, user, admin_client)
+    _withdraw(change, user, admin_client, monkeypatch)
     from_the_table.sync()
 
     # when: the user logs in again (at once: the same second as the change)
@@ -99,7 +127,7 @@ def test_the_same_role_again_withdraws_nothing(from_the_table, admin_client, use
     user.refresh_from_db()
     assert response.status_code == 200
     assert (user.access_version, user.access_withdrawn_at) == (0, None)
-    assert access_withdrawals_recent() == []
+    assert access_withdrawals_since().withdrawals == []
 
 
 def test_a_role_set_back_from_a_stale_copy_still_withdraws_the_promotion(from_the_table, user):
@@ -118,27 +146,119 @@ def test_a_role_set_back_from_a_stale_copy_still_withdraws_the_promotion(from_th
     assert authenticate_header_value(f"Bearer {promoted}") is None
 
 
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    """The selector's clock stopped at ``NOW`` (the rows' stamps are set by hand)."""
+    monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=lambda: NOW))
+    return NOW
+
+
+def _withdrawn_at(user: User, at: datetime, version: int = 1) -> None:
+    User.objects.filter(pk=user.pk).update(access_withdrawn_at=at, access_version=version)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("caller", ["contact", "inventory", "sales", "purchase", "gateway"])
-def test_every_verifier_reads_the_window(admin_client, user, caller):
-    # given
-    assert admin_client.post(f"/users/{user.id}/deactivate").status_code == 200
-    user.refresh_from_db()
+def test_every_verifier_reads_the_window(frozen_now, user, caller):
+    # given: one withdrawal inside the window (15 min + 1 min), one just outside it
+    _withdrawn_at(user, NOW - timedelta(minutes=16))
+    _withdrawn_at(UserFactory(email="old@example.com"), NOW - timedelta(minutes=16, microseconds=1))
 
     # when
     response = auth_client(token_type="service", user_id=caller).get(PATH)
 
-    # then
+    # then: the whole window, and a cursor a minute before the read
     assert response.status_code == 200
     assert response.json()["data"] == {
         "withdrawals": [
             {
                 "user_id": str(user.id),
                 "access_version": 1,
-                "withdrawn_at_epoch": user.access_withdrawn_at.timestamp(),
+                "withdrawn_at_epoch": (NOW - timedelta(minutes=16)).timestamp(),
             }
-        ]
+        ],
+        "next_since": (NOW - timedelta(minutes=1)).timestamp(),
     }
+
+
+@pytest.mark.django_db
+def test_a_poll_since_a_cursor_answers_only_what_was_stamped_from_then_on(frozen_now, user):
+    # given: a withdrawal stamped before the cursor, one at it, one after
+    cursor = NOW - timedelta(seconds=70)
+    _withdrawn_at(UserFactory(email="before@example.com"), cursor - timedelta(microseconds=1))
+    _withdrawn_at(user, cursor, version=2)
+    after = UserFactory(email="after@example.com")
+    _withdrawn_at(after, NOW)
+
+    # when
+    response = auth_client(token_type="service", user_id="sales").get(PATH, {"since": repr(cursor.timestamp())})
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "withdrawals": [
+            {"user_id": str(user.id), "access_version": 2, "withdrawn_at_epoch": cursor.timestamp()},
+            {"user_id": str(after.id), "access_version": 1, "withdrawn_at_epoch": NOW.timestamp()},
+        ],
+        "next_since": (NOW - timedelta(minutes=1)).timestamp(),
+    }
+
+
+@pytest.mark.django_db
+def test_a_cursor_older_than_the_window_answers_the_window(frozen_now, user):
+    # given
+    _withdrawn_at(user, NOW - timedelta(minutes=17))
+
+    # when
+    response = auth_client(token_type="service", user_id="sales").get(PATH, {"since": "0"})
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"]["withdrawals"] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("since", ["soon", "nan", "inf", "-inf", "-1", "1e300"])
+def test_an_unreadable_cursor_is_a_400(since):
+    # when
+    response = auth_client(token_type="service", user_id="sales").get(PATH, {"since": since})
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "validation"
+    assert [detail["field"] for detail in response.json()["error"]["details"]] == ["since"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_verifier_polling_auth_asks_for_the_window_then_for_what_changed(a_verifier_elsewhere):
+    # given: a withdrawal, and a verifier that has not polled yet
+    user = UserFactory(email="gone@example.com")
+    services.user_deactivate(user=user)
+    table = AccessWithdrawals(
+        withdrawals.fetch_from_auth, poll_seconds=3600, max_age_seconds=math.inf, backoff_max_seconds=3600
+    )
+    polls: list[tuple[dict, dict]] = []
+    real_get = http.ServiceClient.get_json
+
+    def recorded(client, path, **kwargs):
+        data = real_get(client, path, **kwargs)
+        polls.append((kwargs["params"], data))
+        return data
+
+    # when: it polls twice (over HTTP, with its service token)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(http.ServiceClient, "get_json", recorded)
+        table.sync()
+        table.sync()
+
+    # then: the window first, then from the cursor of the first answer on; the withdrawal known
+    assert polls[0][0] == {}
+    assert polls[1][0] == {"since": repr(polls[0][1]["next_since"])}
+    assert [row["user_id"] for row in polls[1][1]["withdrawals"]] == [str(user.id)]  # within the overlap
+    assert table.refuses({"user_id": str(user.id), "access_version": 0}) is True
 
 
 @pytest.mark.django_db
@@ -179,7 +299,9 @@ def test_a_restarted_verifier_catches_up_before_it_judges_a_token(a_verifier_els
     fresh_token = token_pair_for_user(user=moved).access_token
 
     # when: the verifier starts (a map never fetched, polling auth_svc over HTTP) and is asked at once
-    withdrawals.install(AccessWithdrawals(withdrawals.fetch_from_auth, poll_seconds=0.2))
+    withdrawals.install(
+        AccessWithdrawals(withdrawals.fetch_from_auth, poll_seconds=0.2, max_age_seconds=5.0, backoff_max_seconds=1.0)
+    )
     judged = [authenticate_header_value(f"Bearer {token}") for token in (gone_token, moved_token, fresh_token)]
 
     # then: both older tokens are refused, the one minted after the change is served

@@ -231,6 +231,11 @@ ERP = {
     # Withdrawn access (common.withdrawals, contract §3): where the map comes from, and how often.
     "ACCESS_WITHDRAWALS_FETCH": "common.withdrawals.fetch_from_auth",
     "ACCESS_WITHDRAWALS_POLL_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_POLL_SECONDS", 2.0),
+    # Past this age of its last successful poll a process answers user tokens 503 and is not
+    # ready: a withdrawal since may be unknown, and the promise is 5 s (contract §3).
+    "ACCESS_WITHDRAWALS_MAX_AGE_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_MAX_AGE_SECONDS", 5.0),
+    # Failed polls are retried after the poll interval doubled per failure, up to this.
+    "ACCESS_WITHDRAWALS_BACKOFF_MAX_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_BACKOFF_MAX_SECONDS", 10.0),
 }
 
 LOGGING = logging_config()

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -58,7 +59,13 @@ def access_withdrawals():
     from common import withdrawals
 
     rows: list = []
-    fake = withdrawals.AccessWithdrawals(lambda: rows, poll_seconds=3600)
+    # Every fetch answers the whole list (no cursor), and the map never goes stale: it is not polled.
+    fake = withdrawals.AccessWithdrawals(
+        lambda *, since: withdrawals.Window(list(rows), None),
+        poll_seconds=3600,
+        max_age_seconds=math.inf,
+        backoff_max_seconds=3600,
+    )
     fake.rows = rows
     fake.sync()
     withdrawals.install(fake)

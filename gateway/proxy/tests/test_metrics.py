@@ -213,6 +213,11 @@ def test_the_metrics_listener_sums_every_workers_requests(worker_class):
             assert _get(f"http://127.0.0.1:{port}/health/live")[0] == 200
         published = _get(f"http://127.0.0.1:{port}/metrics")[0]
         scrapes = [_sample(_get(f"http://127.0.0.1:{metrics_port}/metrics")[1], prefix) for _ in range(3)]
+        # and a readiness probe, which starts a worker's poll of the withdrawn access (no auth_svc here)
+        _get(f"http://127.0.0.1:{port}/health/ready")
+        text = _get(f"http://127.0.0.1:{metrics_port}/metrics")[1]
     # then: every scrape counts all 40 (scrapes are not requests of the gateway), and the edge has no /metrics
     assert scrapes == [before + 40] * 3
     assert published == 404
+    # and the age of the withdrawn access's last fetch is among the workers' gauges
+    assert "# TYPE erp_access_withdrawals_age_seconds gauge" in text

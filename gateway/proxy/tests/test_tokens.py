@@ -170,11 +170,13 @@ def test_a_cached_token_whose_access_was_withdrawn_since_is_refused(upstreams, a
 
 def test_a_gateway_that_never_fetched_the_withdrawals_answers_503_and_is_not_ready(upstreams, monkeypatch):
     # given: a gateway just started while auth_svc cannot be reached
-    def unreachable():
+    def unreachable(*, since):
         raise ConnectionError("auth_svc is away")
 
     monkeypatch.setattr(withdrawals, "FIRST_SYNC_WAIT", 0.2)
-    withdrawals.install(withdrawals.AccessWithdrawals(unreachable, poll_seconds=0.05))
+    withdrawals.install(
+        withdrawals.AccessWithdrawals(unreachable, poll_seconds=0.05, max_age_seconds=5.0, backoff_max_seconds=1.0)
+    )
 
     # when
     response = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(issue_token(role="finance_manager")))
@@ -185,3 +187,41 @@ def test_a_gateway_that_never_fetched_the_withdrawals_answers_503_and_is_not_rea
     assert response.json()["error"]["type"] == "upstream_unavailable"
     assert not upstreams["contact"].received
     assert ready.status_code == 503
+
+
+def test_a_cached_token_is_not_served_once_the_withdrawals_are_too_old(upstreams):
+    # given: a token verified and cached by a gateway whose map was fetched at 100 s
+    clock, answering = [100.0], [True]
+
+    def source(*, since):
+        if not answering[0]:
+            raise ConnectionError("auth_svc is away")
+        return withdrawals.Window([], None)
+
+    table = withdrawals.AccessWithdrawals(
+        source, poll_seconds=2.0, max_age_seconds=5.0, backoff_max_seconds=10.0, clock=lambda: clock[0]
+    )
+    table.sync()
+    withdrawals.install(table)
+    token = issue_token(role="finance_manager", user_id=USER)
+    assert Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token)).status_code == 200
+    upstreams["contact"].received.clear()
+
+    # when: auth_svc stops answering, and the last success becomes 5 s old
+    answering[0] = False
+    clock[0] = 105.0
+    table.sync()
+    response = Client().get("/api/customers", HTTP_AUTHORIZATION=_bearer(token))
+    ready = Client().get("/health/ready")
+
+    # then: a 503 that goes nowhere (not an answer from the cache), and the gateway says why it is not ready
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "upstream_unavailable"
+    assert not upstreams["contact"].received
+    assert ready.status_code == 503
+    assert ready.json()["error"]["details"] == [
+        {
+            "field": "access_withdrawals",
+            "message": "down: last fetched from auth_svc 5 s ago (user tokens are refused after 5 s)",
+        }
+    ]
