@@ -103,7 +103,11 @@ def main() -> int:
         settings.MIDDLEWARE = [name for name in args.middleware.split(",") if name]
     print("middleware:", ", ".join(name.rsplit(".", 1)[-1] for name in settings.MIDDLEWARE))
     application = WSGIHandler()
+    from common import withdrawals
     from erp_testkit import issue_token
+
+    # No auth_svc here: a map of withdrawn access that is known and empty (the lookup per request still runs).
+    withdrawals.install(withdrawals.AccessWithdrawals(list, poll_seconds=3600))
 
     token = issue_token(role="admin", lifetime=3600, private_key=private_path.read_text())
 
