@@ -1,6 +1,8 @@
 """Measure what the gateway costs: the same authenticated GET direct, through nginx, through the gateway.
 
 Starts (all on loopback, in a temporary data dir, every process stopped at the end):
+- auth_svc under gunicorn (SQLite, DEBUG off): every verifier (contact_svc, the gateway) polls its
+  withdrawn access (common.withdrawals) and refuses user tokens until it has once, as deployed;
 - contact_svc under gunicorn with the services' shared settings (scripts/gunicorn.conf.py), SQLite,
   DJANGO_DEBUG off (as deployed), seeded with the demo customers;
 - nginx (its own config, pid and logs) with a keep-alive upstream pool in front of the same service,
@@ -10,6 +12,7 @@ Starts (all on loopback, in a temporary data dir, every process stopped at the e
 Then runs wrk (or, without it, a small Python load generator) with one valid token against each target,
 interleaved (direct, nginx, gateway, direct, ...) for several rounds, and prints per run and as medians:
 req/s, p50/p99 latency, the gateway's own CPU per request, and the ratios gateway/nginx, gateway/direct.
+``--targets gateway`` measures the gateway alone (comparing two checkouts: docs/performance.md).
 
 The headline is the issue's comparison: the real service (a list and a single-record GET). The constant
 upstream is the secondary "proxy overhead" figure. ``--compare-workers`` also tries other gunicorn
@@ -167,6 +170,7 @@ def production_env(env: dict[str, str], data_dir: Path, database: str = "contact
     """DEBUG off, as deployed: a real secret, the public key from a file, explicit allowed hosts and database."""
     from common.settings.env import sqlite_url
 
+    service_secret = secrets.token_urlsafe(16)
     return {
         **env,
         "DJANGO_DEBUG": "0",
@@ -175,7 +179,9 @@ def production_env(env: dict[str, str], data_dir: Path, database: str = "contact
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(32),
         "JWT_PUBLIC_KEY_FILE": str(data_dir / "keys" / "jwt_public.pem"),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SERVICE_SECRET": secrets.token_urlsafe(16),
+        "SERVICE_SECRET": service_secret,
+        # auth_svc's token for each caller of its withdrawn-access read (one secret for all: a bench).
+        "SERVICE_SECRETS": f"contact:{service_secret},gateway:{service_secret}",
         # An admin's OIDC client secret is required with DEBUG off (common.sso); no sign-in is benched.
         "SSO_CLIENT_SECRET": secrets.token_urlsafe(16),
     }
@@ -330,6 +336,29 @@ def run_interleaved(
 # ---- the services -------------------------------------------------------------------------------
 
 
+def start_auth(stack: Stack, env: dict[str, str], data_dir: Path, port: int) -> dict[str, str]:
+    """Start auth_svc (migrated, SQLite) for the withdrawn-access polls; return ``env`` pointing at it."""
+    from common.settings.env import sqlite_url
+
+    auth_dir = ROOT / "auth_svc"
+    auth_env = {
+        **env,
+        "DATABASE_URL": sqlite_url("auth", data_dir),
+        "JWT_PRIVATE_KEY_FILE": str(data_dir / "keys" / "jwt_private.pem"),
+    }
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=auth_dir, env=auth_env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    stack.start(
+        "auth",
+        [PYTHON, "-m", "gunicorn", "config.wsgi", "--config", GUNICORN_CONF, "--bind", f"127.0.0.1:{port}",
+         "--name", "bench-auth"],
+        auth_dir,
+        auth_env,
+    )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{port}/health/live", {})
+    return {**env, "AUTH_SERVICE_URL": f"http://127.0.0.1:{port}"}
+
+
 def start_contact(stack: Stack, env: dict[str, str], port: int, token: str) -> str:
     """Start contact_svc (migrated, demo customers seeded) and return one customer's id."""
     contact_dir = ROOT / "contact_svc"
@@ -366,6 +395,8 @@ def start_gateway(
         # still takes a token per request, so its cost is measured, but refuses none unless asked.
         "GATEWAY_RATE_LIMIT_USER_RATE": os.environ.get("GATEWAY_RATE_LIMIT_USER_RATE", "1000000"),
         "GATEWAY_RATE_LIMIT_USER_BURST": os.environ.get("GATEWAY_RATE_LIMIT_USER_BURST", "1000000"),
+        # Its metrics listener, as deployed (the master answers scrapes; none is made here).
+        "ERP_METRICS_BIND": f"127.0.0.1:{free_port()}",
     }
     if worker_class == "gthread":
         gateway_env["GUNICORN_THREADS"] = str(threads)
@@ -396,6 +427,10 @@ def start_nginx(stack: Stack, tmp: Path, ports: dict[str, int], upstream_port: i
     stack.start("nginx", [nginx, "-p", str(prefix), "-e", str(prefix / "nginx-error.log"), "-c", "nginx.conf"],
                 prefix, dict(os.environ))  # fmt: skip
     return True
+
+
+def only(targets: dict[str, str], wanted: list[str]) -> dict[str, str]:
+    return {label: url for label, url in targets.items() if label in wanted}
 
 
 def setting_label(setting: tuple[str, int, int]) -> str:
@@ -446,6 +481,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target (default 3)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--targets",
+        default="direct,nginx,gateway",
+        help="comma-separated targets of each comparison, in their order (default direct,nginx,gateway)",
+    )
     parser.add_argument("--skip-trivial", action="store_true", help="skip the constant-upstream overhead figure")
     parser.add_argument("--skip-service", action="store_true", help="skip the contact_svc comparison")
     parser.add_argument(
@@ -456,6 +496,7 @@ def main() -> int:
     args = parser.parse_args()
     args.duration = max(1, min(args.duration, 60))
     args.rounds = max(1, min(args.rounds, 10))
+    args.targets = [name for name in args.targets.split(",") if name in ("direct", "nginx", "gateway")]
 
     tmp = Path(tempfile.mkdtemp(prefix="erp-gateway-bench-"))
     stack = Stack(tmp)
@@ -472,6 +513,7 @@ def main() -> int:
         token = mint_token(env)
         env = production_env(env, data_dir)
         ports = {name: free_port() for name in ("SERVICE", "SERVICE_PROXY", "STATIC", "STATIC_PROXY", "GATEWAY")}
+        env = start_auth(stack, env, data_dir, free_port())
         upstream = f"http://127.0.0.1:{ports['SERVICE']}"
         customer_id = start_contact(stack, env, ports["SERVICE"], token)
         has_nginx = start_nginx(stack, tmp, ports, ports["SERVICE"])
@@ -489,6 +531,7 @@ def main() -> int:
             if has_nginx:
                 targets["nginx"] = f"http://127.0.0.1:{ports['SERVICE_PROXY']}/api{path}"
             targets["gateway"] = f"{gateway_url}{path}"
+            targets = only(targets, args.targets)
             summary.append((title, *run_interleaved(title, targets, token, args, gateway.pid)))
         if has_nginx and not args.skip_trivial:
             stack.stop(gateway)
@@ -500,6 +543,7 @@ def main() -> int:
                 "nginx": f"http://127.0.0.1:{ports['STATIC_PROXY']}/api{LIST_PATH}",
                 "gateway": f"{gateway_url}{LIST_PATH}",
             }
+            targets = only(targets, args.targets)
             summary.append((title, *run_interleaved(title, targets, token, args, gateway.pid)))
         stack.stop(gateway)
         if args.compare_workers in ("service", "both"):

@@ -46,7 +46,7 @@ ADMIN_PAGES = {
     "purchase": ("Purchase orders", "receive, pay and cancel purchase orders"),
     "auth": ("Users and roles", "platform accounts (admin only)"),
 }
-# Where each admin's static files (CSS, scripts, icons) live under its mount point: never rate limited.
+# Where each admin's static files (CSS, scripts, icons) live under its mount point: they take no token.
 STATIC_PREFIX = "/static/"
 ROLE_TITLES = {ADMIN: "admin", FINANCE_MANAGER: "finance manager", INVENTORY_MANAGER: "inventory manager"}
 
@@ -99,13 +99,17 @@ def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpRespon
     if not rest:
         return HttpResponseRedirect(f"/admin/{service}/")
     request.upstream_service = service  # the metrics' label (proxy.metrics)
-    # Staff sign in with a session, not a token: limited by address, all but the admin's static files.
-    if not _static_file(request, rest) and (refusal := ratelimit.refused(request, None)):
+    # Staff sign in with a session, not a token: limited by address. An admin's static files are
+    # not, as long as they are files (proxy.ratelimit.Limiter): reads that find none are counted.
+    static = _static_file(request, rest)
+    limiter = ratelimit.limiter()
+    refusal = limiter.check_static_read(request) if static else limiter.check(request, None)
+    if refusal:
         return refusal
     if moved := _elsewhere(request):
         return moved
     extra = {PREFIX_HEADER: f"/admin/{service}", "Cookie": _own_cookies(request, service)}
-    return forward(
+    response = forward(
         request,
         service=service,
         base_url=settings.GATEWAY["UPSTREAMS"][service],
@@ -113,6 +117,14 @@ def admin_view(request: HttpRequest, service: str, rest: str = "") -> HttpRespon
         credential=gateway_credential.credential.get() if service == "auth" else None,
         extra_headers=extra,
     )
+    if static and not _is_file_answer(response.status_code):
+        limiter.count_static_miss(request)
+    return response
+
+
+def _is_file_answer(status: int) -> bool:
+    """Whether an answer to a static read served a file: 2xx (a Range's 206 too) or 304 Not Modified."""
+    return 200 <= status < 300 or status == 304
 
 
 def signed_in(request: HttpRequest) -> dict | None:

@@ -62,8 +62,11 @@ class TokenBuckets:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def take(self, key: str) -> float:
-        """Take one token for ``key``: return 0 if it had one, else the seconds until it will."""
+    def take(self, key: str, *, spend: bool = True) -> float:
+        """Take one token for ``key``: return 0 if it had one, else the seconds until it will.
+
+        With ``spend`` false, only look: the same answer, and the token stays.
+        """
         now = self.clock()
         with self._lock:
             bucket = self._buckets.get(key)
@@ -75,7 +78,8 @@ class TokenBuckets:
                 bucket[1] = now
             self._forget_idle(now)
             if bucket[0] >= 1.0:
-                bucket[0] -= 1.0
+                if spend:
+                    bucket[0] -= 1.0
                 return 0.0
             return (1.0 - bucket[0]) / self.rate
 
@@ -115,30 +119,54 @@ class RefusalLog:
 
 
 class Limiter:
-    """The gateway's two limits (users, anonymous addresses) and the refusal log, from settings."""
+    """The gateway's two limits (users, anonymous addresses) and the refusal log, from settings.
+
+    The admins' static files take no token, but a read under their prefix that finds no file
+    (answered by the admin's Django) counts in a third set of buckets, per address at the
+    anonymous rate: once it is empty, that address's static reads are refused too. So a page's
+    assets never use up a client's limit, and the prefix is no way around it.
+    """
 
     def __init__(self, config: dict, *, clock: Clock = time.monotonic):
+        anonymous_rate, anonymous_burst = config["ANONYMOUS_RATE"], config["ANONYMOUS_BURST"]
         self.users = _buckets(config["USER_RATE"], config["USER_BURST"], config["MAX_BUCKETS"], clock)
-        self.anonymous = _buckets(config["ANONYMOUS_RATE"], config["ANONYMOUS_BURST"], config["MAX_BUCKETS"], clock)
+        self.anonymous = _buckets(anonymous_rate, anonymous_burst, config["MAX_BUCKETS"], clock)
+        self.static_misses = _buckets(anonymous_rate, anonymous_burst, config["MAX_BUCKETS"], clock)
         self.refusals = RefusalLog(clock=clock)
 
     def check(self, request: HttpRequest, claims: dict | None) -> HttpResponse | None:
         """Return the 429 for a request over its limit, or None to serve it."""
         subject = claims.get("user_id") if claims else None
         if subject is not None:
-            buckets, key = self.users, f"user:{subject}"
-        else:
-            buckets, key = self.anonymous, f"address:{address_key(client_address(request))}"
+            return self._refusal(self.users, f"user:{subject}", "user")
+        return self._refusal(self.anonymous, _address_bucket(request), "anonymous")
+
+    def check_static_read(self, request: HttpRequest) -> HttpResponse | None:
+        """Return the 429 for a static read of an address whose misses used up their bucket (no token taken)."""
+        return self._refusal(self.static_misses, _address_bucket(request), "anonymous", spend=False)
+
+    def count_static_miss(self, request: HttpRequest) -> None:
+        """Take a token for a static read that found no file (it was served: this never refuses)."""
+        if self.static_misses is not None:
+            self.static_misses.take(_address_bucket(request))
+
+    def _refusal(
+        self, buckets: TokenBuckets | None, key: str, client: str, *, spend: bool = True
+    ) -> HttpResponse | None:
         if buckets is None:
             return None
-        wait = buckets.take(key)
+        wait = buckets.take(key, spend=spend)
         if not wait:
             return None
-        metrics.RATE_LIMITED.labels("user" if subject is not None else "anonymous").inc()
+        metrics.RATE_LIMITED.labels(client).inc()
         if self.refusals.should_log(key):
             logger.warning("rate limited %s (%s requests/s, burst %s)", key, buckets.rate, int(buckets.burst))
         refusal = RateLimited(wait=wait)
         return service_error_response(refusal, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def _address_bucket(request: HttpRequest) -> str:
+    return f"address:{address_key(client_address(request))}"
 
 
 def address_key(address: str) -> str:

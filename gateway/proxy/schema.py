@@ -43,11 +43,15 @@ COMMON_COMPONENTS = frozenset(COMMON_SCHEMAS)
 
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
+# The documents last merged (by service; None: unavailable) and what they merged into.
+_merged: tuple[dict[str, dict[str, Any] | None], dict[str, Any]] | None = None
 
 
 def clear_cache() -> None:
+    global _merged
     with _cache_lock:
         _cache.clear()
+        _merged = None
 
 
 def fetch_schema(base_url: str, request_id: str | None = None) -> dict[str, Any] | None:
@@ -77,11 +81,28 @@ def fetch_schema(base_url: str, request_id: str | None = None) -> dict[str, Any]
 
 
 def merged_schema(request_id: str | None = None) -> dict[str, Any]:
+    """Return the merged document, merged again only when a service's document is not the one last merged.
+
+    ``/api/schema/`` is public and never rate limited, and merging five services' documents costs
+    tens of milliseconds of CPU (a proxied request costs about one): merged per request, a flood
+    of it would take the gateway's CPU from everyone. Each fetched document stays the same object
+    while it is cached (:func:`fetch_schema`), so the last merge is kept while every one is.
+    """
+    global _merged
     upstreams = settings.GATEWAY["UPSTREAMS"]
     with ThreadPoolExecutor(max_workers=len(upstreams), thread_name_prefix="schema") as pool:
         futures = {name: pool.submit(fetch_schema, url, request_id) for name, url in upstreams.items()}
         documents = {name: future.result() for name, future in futures.items()}
-    return merge_documents({name: doc for name, doc in documents.items() if doc is not None}, list(upstreams))
+    merged = _merged
+    if (
+        merged is not None
+        and merged[0].keys() == documents.keys()
+        and all(merged[0][name] is document for name, document in documents.items())
+    ):
+        return merged[1]
+    document = merge_documents({name: doc for name, doc in documents.items() if doc is not None}, list(upstreams))
+    _merged = (documents, document)  # one assignment: a concurrent reader sees the old pair or the new one
+    return document
 
 
 def merge_documents(documents: dict[str, dict[str, Any]], services: list[str]) -> dict[str, Any]:

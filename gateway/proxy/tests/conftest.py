@@ -2,8 +2,8 @@
 
 Each fake answers with an enveloped JSON echo by default; a few paths misbehave on
 purpose (``/slow`` sleeps, ``/drop`` closes the connection without answering,
-``/hop`` sends hop-by-hop headers, ``/cookie`` sets cookies). ``/health/ready`` and
-``/schema/`` answer what the test put on the fake; ``/service-token`` issues a service
+``/hop`` sends hop-by-hop headers, ``/cookie`` sets cookies, ``/missing`` is a 404).
+``/health/ready`` and ``/schema/`` answer what the test put on the fake; ``/service-token`` issues a service
 token to whoever asks (the gateway's own, see proxy.credential); ``/sso/session`` knows one
 signed-in browser, the one whose cookie is ``auth_admin_session=good``.
 """
@@ -21,7 +21,7 @@ import pytest
 
 from erp_testkit import issue_token
 from proxy import credential as credential_module
-from proxy import ratelimit, schema, tokens, views
+from proxy import health, ratelimit, schema, tokens, views
 
 SERVICES = ("contact", "auth", "inventory", "sales", "purchase")
 
@@ -77,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path.endswith(("/slow", "/import")):  # an import takes its time (GATEWAY["IMPORT_TIMEOUT"])
             time.sleep(fake.slow_seconds)
+        if path.endswith("/missing"):  # nothing there (an admin's static read that finds no file)
+            status = 404
         if path.endswith("/hop"):
             extra = [
                 ("Connection", "X-Secret-Hop"),
@@ -163,8 +165,10 @@ def upstreams(_fake_servers, settings):
         "PUBLIC_URL": "",  # no canonical host for the back office (test_back_office sets one)
     }
     schema.clear_cache()
+    health.clear_recent()
     yield _fake_servers
     schema.clear_cache()
+    health.clear_recent()
 
 
 def closed_port_url() -> str:

@@ -2,6 +2,8 @@
 
 from django.test import Client
 
+from proxy import health
+
 from .conftest import SERVICES, closed_port_url
 
 
@@ -68,3 +70,38 @@ def test_gateway_live_and_ready_need_no_upstream(settings):
     # then
     assert live.json()["data"] == {"service": "gateway", "status": "ok"}
     assert ready.status_code == 200
+
+
+def test_a_flood_of_health_requests_asks_each_upstream_once_a_second(upstreams, monkeypatch):
+    # given: /health is never rate limited, and a clock the test moves
+    now = [500.0]
+    monkeypatch.setattr(health, "clock", lambda: now[0])
+
+    # when: fifty requests within the same second, then one a second later
+    answers = [Client().get("/health").status_code for _ in range(50)]
+    first_round = {name: len(fake.received) for name, fake in upstreams.items()}
+    now[0] += health.STATUSES_REUSED_SECONDS
+    answers.append(Client().get("/health").status_code)
+
+    # then: every answer is the 200, from one readiness check per upstream and second
+    assert answers == [200] * 51
+    assert first_round == dict.fromkeys(SERVICES, 1)
+    assert {name: len(fake.received) for name, fake in upstreams.items()} == dict.fromkeys(SERVICES, 2)
+
+
+def test_a_service_going_down_shows_in_health_after_a_second(upstreams, monkeypatch):
+    # given: a healthy answer just given
+    now = [500.0]
+    monkeypatch.setattr(health, "clock", lambda: now[0])
+    assert Client().get("/health").status_code == 200
+
+    # when: sales stops being ready
+    upstreams["sales"].ready = False
+    within_the_second = Client().get("/health").status_code
+    now[0] += health.STATUSES_REUSED_SECONDS
+    after_it = Client().get("/health")
+
+    # then
+    assert within_the_second == 200
+    assert after_it.status_code == 503
+    assert {"field": "sales", "message": "down: HTTP 503"} in after_it.json()["error"]["details"]

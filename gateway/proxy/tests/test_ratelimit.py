@@ -185,6 +185,79 @@ def test_only_reads_of_the_admins_static_files_escape_the_limit(upstreams, limit
     assert upstreams["contact"].received == []
 
 
+def test_reads_under_the_static_prefix_that_find_no_file_are_limited(upstreams, limits):
+    # given: burst 3 per address, nothing refilled
+    limits(anonymous=(0.001, 3), clock=FakeClock())
+
+    # when: one address reads ten paths under an admin's static prefix that are no file
+    statuses = [_get("/admin/contact/static/../api-like/missing").status_code]
+    statuses += [_get(f"/admin/contact/static/x{n}/missing").status_code for n in range(10)]
+
+    # then: the dot segment is a 404 of the gateway's own, the admin answers three misses, the rest are refused
+    assert statuses == [404] + [404] * 3 + [429] * 7
+    assert [r.target for r in upstreams["contact"].received] == [f"/static/x{n}/missing" for n in range(3)]
+    # and once out of misses, even its files wait, while another address reads them
+    assert _get("/admin/contact/static/admin/css/base.css").status_code == 429
+    assert _get("/admin/contact/static/admin/css/base.css", address="203.0.113.8").status_code == 200
+
+
+def test_the_admins_static_files_never_use_up_a_clients_limit(upstreams, limits):
+    # given: burst 3 per address, nothing refilled
+    limits(anonymous=(0.001, 3), clock=FakeClock())
+
+    # when: a browser loads fifty of an admin's static files (GET and HEAD)
+    files = [_get(f"/admin/inventory/static/admin/img/icon{n}.svg").status_code for n in range(25)]
+    browser = Client(REMOTE_ADDR="203.0.113.7")
+    files += [browser.head(f"/admin/inventory/static/x{n}.css").status_code for n in range(25)]
+
+    # then: all served, and its three pages are still there
+    assert files == [200] * 50
+    assert [_get("/admin/inventory/login/").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../api/customers",
+        "/static/drf_spectacular_sidecar/../../api/customers",
+        "/static/drf_spectacular_sidecar/%2e%2e/%2e%2e/api/customers",
+        "/health/../api/customers",
+        "/api/docs/../customers",
+        "/api/schema/%2e%2e/customers",
+        "/admin/contact/static/../customers",
+        "/admin/contact/static/%2e%2e/customers",
+        "/admin/contact/static%2f..%2fcustomers",
+        "/admin/contact/static/..%2fcustomers",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_no_unlimited_path_reaches_an_api(upstreams, limits, path, method):
+    # given: burst 1 per address, spent
+    limits(anonymous=(0.001, 1), clock=FakeClock())
+    assert _get("/api/auth/login").status_code == 200
+    upstreams["auth"].received.clear()
+
+    # when: an API path dressed as health, docs or static files, read with any method
+    status = Client(REMOTE_ADDR="203.0.113.7").generic(method, path).status_code
+
+    # then: refused by the gateway itself, and nothing reached any service
+    assert status in (400, 404, 405)
+    assert all(fake.received == [] for fake in upstreams.values())
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "DELETE", "PATCH"])
+def test_every_method_on_an_api_path_takes_a_token(upstreams, limits, method):
+    # given: burst 2 per address
+    limits(anonymous=(0.001, 2), clock=FakeClock())
+
+    # when
+    statuses = [Client(REMOTE_ADDR="203.0.113.7").generic(method, "/api/auth/login").status_code for _ in range(3)]
+
+    # then
+    assert statuses[2] == 429
+    assert len(upstreams["auth"].received) == 2
+
+
 def test_the_back_office_pages_are_limited_by_address(upstreams, limits):
     # given
     limits(anonymous=(0.001, 2), clock=FakeClock())

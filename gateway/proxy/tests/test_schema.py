@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from openapi_spec_validator import validate
 
+from proxy import schema
 from proxy.schema import merge_documents
 
 from .conftest import closed_port_url
@@ -201,6 +202,28 @@ def test_service_documents_are_cached(schema_upstreams):
 
     # then
     assert len(schema_upstreams["contact"].received) == 1
+
+
+def test_the_merge_is_kept_while_every_service_document_is_the_cached_one(schema_upstreams, settings, monkeypatch):
+    # given: /api/schema/ is never rate limited, and a merge that counts its calls
+    merges = []
+    merge = schema.merge_documents
+    monkeypatch.setattr(schema, "merge_documents", lambda *args: merges.append(args) or merge(*args))
+
+    # when: fifty requests while the services' documents are cached
+    answers = {Client().get("/api/schema/").content for _ in range(50)}
+
+    # then: merged once, the same document every time
+    assert len(merges) == 1
+    assert len(answers) == 1
+
+    # when: the services' documents are fetched again (their cache expired)
+    settings.GATEWAY = {**settings.GATEWAY, "SCHEMA_CACHE_SECONDS": 0.0}
+    again = Client().get("/api/schema/")
+
+    # then: merged anew
+    assert len(merges) == 2
+    assert again.content in answers
 
 
 def test_differing_security_schemes_are_renamed_with_their_requirements():
