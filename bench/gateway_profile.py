@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import math
 import multiprocessing
 import os
 import pstats
@@ -152,7 +153,15 @@ def main() -> int:
     from erp_testkit import issue_token
 
     # No auth_svc here: a map of withdrawn access that is known and empty (the lookup per request still runs).
-    withdrawals.install(withdrawals.AccessWithdrawals(list, poll_seconds=3600))
+    # Never stale: it is not polled.
+    known_and_empty = withdrawals.AccessWithdrawals(
+        lambda *, since: withdrawals.Window([], None),
+        poll_seconds=3600,
+        max_age_seconds=math.inf,
+        backoff_max_seconds=3600,
+    )
+    known_and_empty.sync()
+    withdrawals.install(known_and_empty)
 
     token = issue_token(role="admin", lifetime=3600, private_key=private_path.read_text())
 
