@@ -4,7 +4,9 @@ A check command recomputes a counter from its source rows, prints one line per d
 on its error output and fails (``CommandError``). Run here, a failure is an ERROR log line
 naming the command and the differences, and its row in :class:`.models.IntegrityCheck`,
 which ``/metrics`` turns into ``erp_integrity_check_failing{check=...}`` and
-``erp_integrity_check_differences{check=...}`` (:mod:`.metrics`).
+``erp_integrity_check_differences{check=...}`` (:mod:`.metrics`). A command that cannot run
+to its end (a statement timeout, a bug) proved nothing: it counts as failing too, with no
+difference counted, or its row would go on showing the last run's pass.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def integrity_check_run(*, command: str) -> IntegrityCheck:
         report = "\n".join([str(exc), *lines])[:REPORT_MAX_CHARS]
         passed, differences = False, max(len(lines), 1)
         logger.error("integrity check %s failed: %s", command, report)
+    except Exception as exc:
+        passed, differences = False, 0
+        report = f"could not run: {type(exc).__name__}: {exc}"[:REPORT_MAX_CHARS]
+        logger.exception("integrity check %s could not run", command)
     else:
         passed, differences, report = True, 0, out.getvalue().strip()[:REPORT_MAX_CHARS]
         logger.info("integrity check %s passed", command)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.db import DatabaseError
 from rest_framework.test import APIClient
 
 from common.jobs import tasks
 from common.jobs.models import IntegrityCheck
+from tests.project.management.commands import check_gadgets
 from tests.project.models import Gadget
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +59,33 @@ def test_a_check_that_passes_replaces_the_failure_and_logs_no_error(caplog):
     check = IntegrityCheck.objects.get()
     assert (check.passed, check.differences, check.report) == (True, 0, "gadgets: 1 checked, all equal")
     assert 'erp_integrity_check_failing{check="check_gadgets"} 0.0' in _metrics()
+
+
+def test_a_check_that_cannot_run_counts_as_failing_not_as_its_last_pass(caplog, monkeypatch):
+    # given: a passed run, then the check's query cut short by the database
+    Gadget.objects.create(name="fine")
+    tasks.integrity_check("check_gadgets")
+
+    def statement_timeout(*args, **options):
+        raise DatabaseError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(check_gadgets.Command, "handle", statement_timeout)
+    caplog.clear()
+
+    # when
+    with caplog.at_level(logging.INFO):
+        passed = tasks.integrity_check("check_gadgets")
+
+    # then: an ERROR line with the cause, and the metric says failing, not the last pass
+    assert passed is False
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage() == "integrity check check_gadgets could not run"
+    assert error.exc_info[0] is DatabaseError
+    check = IntegrityCheck.objects.get()
+    assert (check.passed, check.differences, check.report) == (
+        False,
+        0,
+        "could not run: DatabaseError: canceling statement due to statement timeout",
+    )
+    assert 'erp_integrity_check_failing{check="check_gadgets"} 1.0' in _metrics()
+    assert 'erp_integrity_check_differences{check="check_gadgets"} 0.0' in _metrics()
