@@ -43,17 +43,24 @@ def idempotency_records_prune(*, older_than: timedelta) -> int:
     return rows_delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than))
 
 
-def events_prune(*, older_than: timedelta) -> tuple[int, int]:
-    """Delete outbox rows sent and inbox records received more than ``older_than`` ago; return both counts.
+def events_prunable(*, older_than: timedelta) -> tuple[QuerySet, QuerySet]:
+    """Return the outbox rows sent and the inbox records received more than ``older_than`` ago.
 
-    A pending outbox row is never touched, however old: it is an event not yet published.
+    A pending outbox row is never among them, however old: it is an event not yet published.
     """
     from common.events.models import InboxEvent, OutboxEvent
 
     cutoff = timezone.now() - older_than
-    outbox = rows_delete_in_batches(OutboxEvent.objects.filter(sent_at__isnull=False, sent_at__lt=cutoff))
-    inbox = rows_delete_in_batches(InboxEvent.objects.filter(received_at__lt=cutoff))
-    return outbox, inbox
+    return (
+        OutboxEvent.objects.filter(sent_at__isnull=False, sent_at__lt=cutoff),
+        InboxEvent.objects.filter(received_at__lt=cutoff),
+    )
+
+
+def events_prune(*, older_than: timedelta) -> tuple[int, int]:
+    """Delete the rows :func:`events_prunable` returns; return how many outbox rows and inbox records went."""
+    outbox, inbox = events_prunable(older_than=older_than)
+    return rows_delete_in_batches(outbox), rows_delete_in_batches(inbox)
 
 
 def sessions_prune() -> int:
