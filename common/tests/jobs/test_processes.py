@@ -178,6 +178,37 @@ def test_a_worker_that_lost_its_broker_fails_liveness_and_passes_again_once_it_i
     assert worker.count("Connected to amqp://") == 2
 
 
+def test_a_worker_whose_connection_broke_while_rabbitmq_still_holds_it_reconnects_and_stays_up(
+    rabbitmq_worker, tmp_path, settings
+):
+    # given: a job running, and `celery inspect` answered
+    worker, proxy = rabbitmq_worker.process, rabbitmq_worker.proxy
+    rabbitmq_worker.sender.conf.control_exchange = rabbitmq_worker.queue  # the service's (common.jobs.app)
+    control = rabbitmq_worker.sender.control
+    wait_until(lambda: control.ping(timeout=1.0), timeout=30, message="the worker to answer a ping")
+    started, release = tmp_path / "started", tmp_path / "release"
+    rabbitmq_worker.send("tests.job_until_released", str(started), str(release))
+    wait_until(started.exists, timeout=30, message="the job to start")
+
+    # when: the worker's connection breaks on its side only (RabbitMQ keeps the old one until its
+    # heartbeat timeout, minutes), the job ends meanwhile, and the worker reconnects at once
+    proxy.reset_clients()
+    release.touch()
+    wait_until(lambda: worker.count("Connected to amqp://") == 2, timeout=60, message="the worker to reconnect")
+
+    # then: it declares its remote-control queue again beside the old connection's, and answers;
+    # it does not exit (RESOURCE_LOCKED on an exclusive queue), nor take the job down with it
+    # (Process.count fails the test, with the worker's output, if the worker has exited)
+    wait_until(
+        lambda: worker.count("Connected to amqp://") and control.ping(timeout=1.0),
+        timeout=60,
+        message="the reconnected worker to answer a ping",
+    )
+    assert worker.count("succeeded") == 1
+    assert worker.count("RESOURCE_LOCKED") == 0
+    wait_until(lambda: _alive(settings, rabbitmq_worker.heartbeat, "worker"), timeout=30, message="the heartbeat")
+
+
 SENDING = "Sending due task test: every second"
 
 
