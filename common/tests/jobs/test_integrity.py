@@ -16,6 +16,12 @@ from tests.project.models import Gadget
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _schedules(settings):
+    # The service's default schedules, which name its check commands (check_gadgets here).
+    settings.JOBS = {**settings.JOBS, "SCHEDULE": "tests.jobs.schedule_fixture.SCHEDULE"}
+
+
 def _metrics() -> list[str]:
     return [line for line in APIClient().get("/metrics").content.decode().splitlines() if "integrity" in line]
 
@@ -89,3 +95,16 @@ def test_a_check_that_cannot_run_counts_as_failing_not_as_its_last_pass(caplog, 
     )
     assert 'erp_integrity_check_failing{check="check_gadgets"} 1.0' in _metrics()
     assert 'erp_integrity_check_differences{check="check_gadgets"} 0.0' in _metrics()
+
+
+@pytest.mark.parametrize("command", ["seed_demo_gadgets", "flush", "check_no_such_thing"])
+def test_a_command_no_default_schedule_names_is_refused_and_not_run(command, monkeypatch):
+    # given: an admin's schedule naming another command as the check to run
+    ran = []
+    monkeypatch.setattr("common.jobs.integrity.call_command", lambda *args, **kwargs: ran.append(args))
+
+    # when / then: refused, nothing run, nothing recorded
+    with pytest.raises(ValueError, match=f"'{command}' is not a check command of this service's schedules"):
+        tasks.integrity_check(command)
+    assert ran == []
+    assert IntegrityCheck.objects.count() == 0
