@@ -26,14 +26,23 @@ def deleted_logged(count: int, *, what: str) -> int:
 
 
 def rows_delete_in_batches(queryset: QuerySet, *, batch: int = BATCH) -> int:
-    """Delete every row of ``queryset`` (and what cascades from them), ``batch`` rows at a time."""
+    """Delete every row of ``queryset`` (and what cascades from them), ``batch`` rows at a time; return how many.
+
+    Each delete asks ``queryset``'s condition again: a row changed since its batch was read
+    (a session extended by its user meanwhile) no longer matches, and stays.
+    """
     deleted = 0
     while True:
-        pks = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
+        pks = pks_batch(queryset, batch=batch)
         if not pks:
             return deleted
-        queryset.model._default_manager.filter(pk__in=pks).delete()
-        deleted += len(pks)
+        _, per_model = queryset.filter(pk__in=pks).delete()
+        deleted += per_model.get(queryset.model._meta.label, 0)
+
+
+def pks_batch(queryset: QuerySet, *, batch: int) -> list:
+    """Return the primary keys of the first ``batch`` rows of ``queryset``."""
+    return list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
 
 
 def idempotency_records_prune(*, older_than: timedelta) -> int:

@@ -112,6 +112,29 @@ def test_sessions_prune_deletes_the_expired_sessions():
     assert [s.get_decoded()["name"] for s in Session.objects.all()] == ["live"]
 
 
+def test_a_session_extended_after_its_batch_was_read_is_not_deleted(monkeypatch):
+    # given: two expired sessions; one of them is used (extended by a day) right after the job read its batch
+    expired, extended = SessionStore(), SessionStore()
+    for store in (expired, extended):
+        store.create()
+    Session.objects.update(expire_date=timezone.now() - timedelta(minutes=1))
+    read_batch = retention.pks_batch
+
+    def batch_read_then_session_extended(queryset, *, batch):
+        pks = read_batch(queryset, batch=batch)
+        Session.objects.filter(pk=extended.session_key).update(expire_date=timezone.now() + timedelta(days=1))
+        return pks
+
+    monkeypatch.setattr(retention, "pks_batch", batch_read_then_session_extended)
+
+    # when
+    deleted = retention.sessions_prune()
+
+    # then: only the one still expired went, and only it was counted
+    assert deleted == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [extended.session_key]
+
+
 def test_rows_go_in_batches_and_are_all_counted(monkeypatch):
     # given: more rows than a batch
     monkeypatch.setattr(retention, "BATCH", 2)
