@@ -1,17 +1,19 @@
 """The Celery app of a service with jobs: its ``config/celery.py`` is ``app = celery_app()``.
 
-The Django settings are the configuration (``CELERY_*``: common.settings.service); what
-depends on the service is added here as defaults, read once the settings are: its queue
-and its remote-control exchange, both named after ``SERVICE_NAME`` (behind the events'
-``PREFIX``), so that services sharing one broker (one RabbitMQ vhost, one filesystem
-folder) never take each other's jobs, and ``celery inspect`` reaches only this
-service's workers.
+The Django settings' ``CELERY_*`` are the configuration (common.settings.service), and
+nothing else of them (:class:`CelerySettings`); what depends on the service is added here
+as defaults, read once the settings are: its queue and its remote-control exchange, both
+named after ``SERVICE_NAME`` (behind the events' ``PREFIX``), so that services sharing one
+broker (one RabbitMQ vhost, one filesystem folder) never take each other's jobs, and
+``celery inspect`` reaches only this service's workers.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from celery import Celery, bootsteps
 from click import Option
@@ -21,6 +23,40 @@ from common.events.liveness import Heartbeat
 from . import conf
 
 logger = logging.getLogger(__name__)
+
+
+SETTINGS_PREFIX = "CELERY_"
+
+
+class CelerySettings(Mapping):
+    """The Django settings named ``CELERY_*``, under Celery's own names (``CELERY_BROKER_URL`` as ``broker_url``).
+
+    Only those: a worker's remote control answers ``celery inspect conf`` with whatever its
+    app was configured from, to anyone who may publish on the service's broker. From
+    Django's whole settings (Celery's usual ``namespace="CELERY"`` layout) that answer would
+    hold auth_svc's service secrets, the SSO clients' secrets and the broker's password:
+    Celery masks a setting by its name, and neither a secret nested under a service's name
+    nor ``CELERY_BROKER_URL`` has a name it knows (``broker_url`` it does). Read on each
+    access, as Django's settings are, so nothing is read before they are configured.
+    """
+
+    def __getitem__(self, name: str) -> Any:
+        from django.conf import settings
+
+        try:
+            return getattr(settings, SETTINGS_PREFIX + name.upper())
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        from django.conf import settings
+
+        return (
+            name.removeprefix(SETTINGS_PREFIX).lower() for name in dir(settings) if name.startswith(SETTINGS_PREFIX)
+        )
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def service_queue() -> str:
@@ -116,11 +152,11 @@ class ThreadBeat(bootsteps.StartStopStep):
 
 
 def celery_app() -> Celery:
-    """Return the service's Celery app: Django's settings, every installed app's ``tasks.py``, the heartbeat."""
+    """Return the service's Celery app: the ``CELERY_*`` settings, every installed app's ``tasks.py``, the heartbeat."""
     # No DJANGO_SETTINGS_MODULE default here: importing a project must not change the environment.
     # The processes start through manage.py (``manage.py celery worker``), which names it.
     app = Celery("config")
-    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.config_from_object(CelerySettings())
     app.add_defaults(_service_defaults)
     app.autodiscover_tasks()
     app.steps["worker"].add(WorkerHeartbeat)

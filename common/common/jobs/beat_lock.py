@@ -9,10 +9,11 @@ Kubernetes Deployment's single replica): the lock is what makes a second one har
 - PostgreSQL: a session-level advisory lock on the service's own database, held by a
   connection of the beat's own, not Django's (django-celery-beat closes and reopens that
   one at will, and a closed session gives its locks back). The server releases it when the
-  session ends, however the beat died. The holder asks its session before every tick
-  (:meth:`PostgresBeatLock.is_held`): a session lost (the server restarted, the link cut)
-  may mean another beat holds the lock already, so this one sends nothing until it holds
-  it again.
+  session ends, however the beat died; a beat whose host vanished without a word is noticed
+  by the server's keepalives, set on that session (``LOCK_SESSION_SETTINGS``). The holder
+  asks its session before every tick (:meth:`PostgresBeatLock.is_held`): a session lost (the
+  server restarted, the link cut) may mean another beat holds the lock already, so this one
+  sends nothing until it holds it again.
 - SQLite (the embedded local run, one host): an exclusive ``flock`` on a file beside the
   database, released by the kernel when the process dies.
 """
@@ -37,6 +38,15 @@ LOCK_CONNECTION_OPTIONS = {
     "keepalives_idle": 10,
     "keepalives_interval": 5,
     "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # milliseconds
+}
+# The server's side of the same, settings of the lock's session: a beat whose host vanished (a
+# node lost, a link cut) sends no FIN, and the server would keep its session, and so the lock, for
+# its kernel's keepalive default (over two hours), while no beat of the service sends anything.
+LOCK_SESSION_SETTINGS = {
+    "tcp_keepalives_idle": 10,
+    "tcp_keepalives_interval": 5,
+    "tcp_keepalives_count": 3,
     "tcp_user_timeout": 30_000,  # milliseconds
 }
 
@@ -67,6 +77,8 @@ class PostgresBeatLock:
         # A pooled connection would go back to the pool, lock and all, when closed.
         options.pop("pool", None)
         options.update(LOCK_CONNECTION_OPTIONS)
+        session_settings = " ".join(f"-c {name}={value}" for name, value in LOCK_SESSION_SETTINGS.items())
+        options["options"] = f"{options.get('options', '')} {session_settings}".strip()
         self._connection = type(base)(settings_dict, alias=f"{alias}-beat-lock")
         self.key = lock_key(settings.SERVICE_NAME)
         # The server process of the session that holds the lock; None while not held.

@@ -26,14 +26,23 @@ def deleted_logged(count: int, *, what: str) -> int:
 
 
 def rows_delete_in_batches(queryset: QuerySet, *, batch: int = BATCH) -> int:
-    """Delete every row of ``queryset`` (and what cascades from them), ``batch`` rows at a time."""
+    """Delete every row of ``queryset`` (and what cascades from them), ``batch`` rows at a time; return how many.
+
+    Each delete asks ``queryset``'s condition again: a row changed since its batch was read
+    (a session extended by its user meanwhile) no longer matches, and stays.
+    """
     deleted = 0
     while True:
-        pks = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
+        pks = pks_batch(queryset, batch=batch)
         if not pks:
             return deleted
-        queryset.model._default_manager.filter(pk__in=pks).delete()
-        deleted += len(pks)
+        _, per_model = queryset.filter(pk__in=pks).delete()
+        deleted += per_model.get(queryset.model._meta.label, 0)
+
+
+def pks_batch(queryset: QuerySet, *, batch: int) -> list:
+    """Return the primary keys of the first ``batch`` rows of ``queryset``."""
+    return list(queryset.order_by("pk").values_list("pk", flat=True)[:batch])
 
 
 def idempotency_records_prune(*, older_than: timedelta) -> int:
@@ -43,17 +52,24 @@ def idempotency_records_prune(*, older_than: timedelta) -> int:
     return rows_delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than))
 
 
-def events_prune(*, older_than: timedelta) -> tuple[int, int]:
-    """Delete outbox rows sent and inbox records received more than ``older_than`` ago; return both counts.
+def events_prunable(*, older_than: timedelta) -> tuple[QuerySet, QuerySet]:
+    """Return the outbox rows sent and the inbox records received more than ``older_than`` ago.
 
-    A pending outbox row is never touched, however old: it is an event not yet published.
+    A pending outbox row is never among them, however old: it is an event not yet published.
     """
     from common.events.models import InboxEvent, OutboxEvent
 
     cutoff = timezone.now() - older_than
-    outbox = rows_delete_in_batches(OutboxEvent.objects.filter(sent_at__isnull=False, sent_at__lt=cutoff))
-    inbox = rows_delete_in_batches(InboxEvent.objects.filter(received_at__lt=cutoff))
-    return outbox, inbox
+    return (
+        OutboxEvent.objects.filter(sent_at__isnull=False, sent_at__lt=cutoff),
+        InboxEvent.objects.filter(received_at__lt=cutoff),
+    )
+
+
+def events_prune(*, older_than: timedelta) -> tuple[int, int]:
+    """Delete the rows :func:`events_prunable` returns; return how many outbox rows and inbox records went."""
+    outbox, inbox = events_prunable(older_than=older_than)
+    return rows_delete_in_batches(outbox), rows_delete_in_batches(inbox)
 
 
 def sessions_prune() -> int:

@@ -76,6 +76,11 @@ CELERY_WORKER_CONCURRENCY = 1
 # Beat writes each schedule's last run to the database as soon as it sends the job, so a beat
 # that takes over from a dead one (common.jobs.beat_lock) never sends that run a second time.
 CELERY_BEAT_SYNC_EVERY = 1
+# The worker's remote-control queue (`celery inspect`) not exclusive to its connection, as Celery
+# 5.7 makes it: a worker back within seconds of a network blip redeclares it while RabbitMQ still
+# holds the old connection (until its heartbeat timeout), is refused (RESOURCE_LOCKED) and exits,
+# its running job with it. The queue still goes 10 s after its last consumer (control_queue_expires).
+CELERY_CONTROL_QUEUE_EXCLUSIVE = False
 # Django's logging (JSON lines, common.logging) stays the process's.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "common.jobs.beat:DatabaseScheduler"

@@ -4,6 +4,9 @@ Put :class:`TcpProxy` between a process and RabbitMQ (or PostgreSQL) and break t
 link without touching the shared server:
 
 - :meth:`TcpProxy.reset`: every open connection is reset (RST), new ones go through;
+- :meth:`TcpProxy.reset_clients`: every open connection is reset on the client's side
+  only; the server's side stays open and hears nothing more (the server learns of it at
+  its own timeout, as after a partition that only the client noticed); new ones go through;
 - :meth:`TcpProxy.cut`: every open connection is reset and new ones are refused,
   until :meth:`TcpProxy.restore` (a broker restart);
 - :meth:`TcpProxy.blackhole`: every open connection is frozen, *forever*: the proxy
@@ -46,8 +49,8 @@ class _Link:
         self.upstream = upstream
         self.frozen = frozen
 
-    def reset(self) -> None:
-        for sock in (self.client, self.upstream):
+    def reset(self, *, client_only: bool = False) -> None:
+        for sock in (self.client,) if client_only else (self.client, self.upstream):
             with contextlib.suppress(OSError):
                 # Linger 0: close sends RST, as a crashed peer or a restarted broker does.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -90,6 +93,16 @@ class TcpProxy:
         for link in links:
             if not link.frozen:
                 link.reset()
+
+    def reset_clients(self) -> None:
+        """Reset every open connection on the client's side; the server's side stays open, silent."""
+        with self.lock:
+            links = [link for link in self.links if not link.frozen]
+            for link in links:
+                # Frozen: the server's bytes are dropped, and its socket is left open (close() resets it).
+                link.frozen = True
+        for link in links:
+            link.reset(client_only=True)
 
     def cut(self) -> None:
         """Reset every open connection and refuse new ones until :meth:`restore`."""

@@ -7,12 +7,15 @@ import logging
 import threading
 import time
 from io import StringIO
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 from celery import Celery, current_app
 from celery import _state as celery_state
+from celery.worker import control
 from celery.worker import state as worker_state
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -217,3 +220,22 @@ def test_the_app_is_the_default_of_every_thread_even_if_another_app_was_made_fir
 
     # then: through the service's app (its broker, its queue), never the other
     assert seen == [app]
+
+
+def test_celery_inspect_conf_answers_with_no_secret_of_the_services_settings(monkeypatch):
+    # given: a secret nested under a service's name (as auth_svc's SERVICE_SECRETS are), and a broker password
+    # (set on the settings themselves, as a service's are: pytest-django's fixture wraps them)
+    monkeypatch.setattr(celery_state, "default_app", celery_state.default_app)
+    monkeypatch.setattr(django_settings, "ERP", {**django_settings.ERP, "SECRETS": {"sales": "sales-secret-123"}})
+    monkeypatch.setattr(django_settings, "CELERY_BROKER_URL", "amqp://erp:broker-pass-456@rabbitmq:5672/erp")
+    app = celery_app()
+
+    # when: a worker answers `celery inspect conf` (its remote control, open to the whole broker)
+    answer = json.dumps(control.conf(SimpleNamespace(app=app)))
+
+    # then: Celery's own settings, the broker's password masked, nothing else of Django's
+    assert "sales-secret-123" not in answer
+    assert "broker-pass-456" not in answer
+    assert json.loads(answer)["broker_url"] == "amqp://erp:********@rabbitmq:5672/erp"
+    assert app.conf.broker_url == "amqp://erp:broker-pass-456@rabbitmq:5672/erp"
+    assert "ERP" not in json.loads(answer)

@@ -100,3 +100,31 @@ def test_a_beat_that_lost_the_lock_sends_nothing_and_waits_for_it_again(settings
     ]
     other.release()
     scheduler._lock.release()
+
+
+def test_on_postgresql_the_server_frees_the_lock_of_a_vanished_beat_within_half_a_minute():
+    # given: a lost node or a cut link ends nothing by itself (no FIN reaches the server); the
+    # server's own keepalives on the lock's session are what end it, and free the lock
+    lock = beat_lock()
+    assert lock.try_acquire() is True
+
+    # when: the lock's session is asked for its settings (the server's, for this session only)
+    with lock._connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, setting FROM pg_settings WHERE name LIKE 'tcp\\_keepalives\\_%%' OR name = 'tcp_user_timeout'"
+            " ORDER BY name"
+        )
+        session = cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW tcp_keepalives_idle")
+        (djangos_idle,) = cursor.fetchone()
+
+    # then: probes after 10 s idle, every 5 s, 3 unanswered end it (25 s); unacknowledged data, 30 s
+    assert session == [
+        ("tcp_keepalives_count", "3"),
+        ("tcp_keepalives_idle", "10"),
+        ("tcp_keepalives_interval", "5"),
+        ("tcp_user_timeout", "30000"),
+    ]
+    assert djangos_idle != "10"  # the session's own, not the server's for everybody
+    lock.release()

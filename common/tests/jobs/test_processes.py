@@ -20,6 +20,7 @@ import pytest
 from celery import Celery
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu import Connection
 
@@ -177,9 +178,42 @@ def test_a_worker_that_lost_its_broker_fails_liveness_and_passes_again_once_it_i
     assert worker.count("Connected to amqp://") == 2
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_beats_on_postgresql_one_sends_and_the_other_takes_over_when_it_dies(tmp_path, settings):
-    # given: a schedule due every second, and jobs sent into a filesystem broker nobody reads
+def test_a_worker_whose_connection_broke_while_rabbitmq_still_holds_it_reconnects_and_stays_up(
+    rabbitmq_worker, tmp_path, settings
+):
+    # given: a job running, and `celery inspect` answered
+    worker, proxy = rabbitmq_worker.process, rabbitmq_worker.proxy
+    rabbitmq_worker.sender.conf.control_exchange = rabbitmq_worker.queue  # the service's (common.jobs.app)
+    control = rabbitmq_worker.sender.control
+    wait_until(lambda: control.ping(timeout=1.0), timeout=30, message="the worker to answer a ping")
+    started, release = tmp_path / "started", tmp_path / "release"
+    rabbitmq_worker.send("tests.job_until_released", str(started), str(release))
+    wait_until(started.exists, timeout=30, message="the job to start")
+
+    # when: the worker's connection breaks on its side only (RabbitMQ keeps the old one until its
+    # heartbeat timeout, minutes), the job ends meanwhile, and the worker reconnects at once
+    proxy.reset_clients()
+    release.touch()
+    wait_until(lambda: worker.count("Connected to amqp://") == 2, timeout=60, message="the worker to reconnect")
+
+    # then: it declares its remote-control queue again beside the old connection's, and answers;
+    # it does not exit (RESOURCE_LOCKED on an exclusive queue), nor take the job down with it
+    # (Process.count fails the test, with the worker's output, if the worker has exited)
+    wait_until(
+        lambda: worker.count("Connected to amqp://") and control.ping(timeout=1.0),
+        timeout=60,
+        message="the reconnected worker to answer a ping",
+    )
+    assert worker.count("succeeded") == 1
+    assert worker.count("RESOURCE_LOCKED") == 0
+    wait_until(lambda: _alive(settings, rabbitmq_worker.heartbeat, "worker"), timeout=30, message="the heartbeat")
+
+
+SENDING = "Sending due task test: every second"
+
+
+def _schedule_every_second(tmp_path: Path) -> None:
+    """A schedule due every second, whose jobs go into a filesystem broker nobody reads."""
     PeriodicTask.objects.create(
         name="test: every second",
         task="jobs.sessions_prune",
@@ -188,25 +222,30 @@ def test_two_beats_on_postgresql_one_sends_and_the_other_takes_over_when_it_dies
     for folder in filesystem_broker_folders(filesystem_broker_options(tmp_path / "broker")):
         folder.mkdir(parents=True)
 
+
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_on_postgresql_one_sends_and_the_other_takes_over_when_it_dies(tmp_path, settings):
+    # given: a schedule due every second, and jobs sent into a filesystem broker nobody reads
+    _schedule_every_second(tmp_path)
+
     def beat(name: str) -> tuple[Process, Path]:
         heartbeat = tmp_path / f"{name}-{{role}}.alive"
         env = _environment(tmp_path, broker_url="filesystem://", prefix="", heartbeat=heartbeat)
         return Process("beat", env=env, log=tmp_path / f"{name}.log"), heartbeat
 
-    sending = "Sending due task test: every second"
     first, _ = beat("first")
     second = None
     try:
-        wait_until(lambda: first.count(sending), timeout=60, message="the first beat to send")
+        wait_until(lambda: first.count(SENDING), timeout=60, message="the first beat to send")
 
         # when: a second beat starts
         second, second_heartbeat = beat("second")
         wait_until(lambda: second.count("holds the beat lock"), timeout=60, message="the second beat to wait")
-        sent_by_first = first.count(sending)
-        wait_until(lambda: first.count(sending) >= sent_by_first + 3, message="the first beat to send on")
+        sent_by_first = first.count(SENDING)
+        wait_until(lambda: first.count(SENDING) >= sent_by_first + 3, message="the first beat to send on")
 
         # then: it waits, alive, and sends nothing; it said so once
-        assert second.count(sending) == 0
+        assert second.count(SENDING) == 0
         assert second.count("another beat of commontest holds the beat lock; this one waits") == 1
         assert _alive(settings, second_heartbeat, "beat")
 
@@ -215,9 +254,43 @@ def test_two_beats_on_postgresql_one_sends_and_the_other_takes_over_when_it_dies
         first.popen.wait(timeout=30)
 
         # then: the second takes over
-        wait_until(lambda: second.count(sending), timeout=60, message="the second beat to take over")
+        wait_until(lambda: second.count(SENDING), timeout=60, message="the second beat to take over")
         assert second.count("holds the beat lock of commontest; sending the jobs due") == 1
         assert second.count("another beat of commontest holds the beat lock; this one waits") == 1
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beat_whose_lock_session_is_terminated_stops_sending_and_the_other_takes_over(tmp_path, settings):
+    # given: two beats on one PostgreSQL database, the first holding the lock and sending every second
+    _schedule_every_second(tmp_path)
+    env = _environment(tmp_path, broker_url="filesystem://", prefix="", heartbeat=tmp_path / "{role}.alive")
+    first = Process("beat", env=env, log=tmp_path / "first.log")
+    second = None
+    try:
+        wait_until(lambda: first.count(SENDING), timeout=60, message="the first beat to send")
+        second = Process("beat", env=env, log=tmp_path / "second.log")
+        wait_until(lambda: second.count("another beat of commontest"), timeout=60, message="the second beat to wait")
+
+        # when: the server ends the first beat's lock session (a database restart, an operator's
+        # pg_terminate_backend); its Django connection and its process live on
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            assert cursor.fetchall() == [(True,)]
+
+        # then: the second takes over and sends; the first said it lost the lock and sends no more
+        wait_until(lambda: second.count(SENDING) >= 2, timeout=60, message="the second beat to take over")
+        wait_until(lambda: first.count("beat: lost the beat lock"), timeout=60, message="the first beat to notice")
+        sent_by_first = first.count(SENDING)
+        wait_until(lambda: second.count(SENDING) >= 5, timeout=60, message="the second beat to send on")
+        assert first.count(SENDING) == sent_by_first
+        assert first.count("another beat of commontest holds the beat lock; this one waits") == 1
     finally:
         for process in (first, second):
             if process is not None:

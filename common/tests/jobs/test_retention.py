@@ -10,6 +10,7 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from common.events.models import InboxEvent, OutboxEvent
@@ -111,6 +112,29 @@ def test_sessions_prune_deletes_the_expired_sessions():
     assert [s.get_decoded()["name"] for s in Session.objects.all()] == ["live"]
 
 
+def test_a_session_extended_after_its_batch_was_read_is_not_deleted(monkeypatch):
+    # given: two expired sessions; one of them is used (extended by a day) right after the job read its batch
+    expired, extended = SessionStore(), SessionStore()
+    for store in (expired, extended):
+        store.create()
+    Session.objects.update(expire_date=timezone.now() - timedelta(minutes=1))
+    read_batch = retention.pks_batch
+
+    def batch_read_then_session_extended(queryset, *, batch):
+        pks = read_batch(queryset, batch=batch)
+        Session.objects.filter(pk=extended.session_key).update(expire_date=timezone.now() + timedelta(days=1))
+        return pks
+
+    monkeypatch.setattr(retention, "pks_batch", batch_read_then_session_extended)
+
+    # when
+    deleted = retention.sessions_prune()
+
+    # then: only the one still expired went, and only it was counted
+    assert deleted == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [extended.session_key]
+
+
 def test_rows_go_in_batches_and_are_all_counted(monkeypatch):
     # given: more rows than a batch
     monkeypatch.setattr(retention, "BATCH", 2)
@@ -141,6 +165,37 @@ def test_the_commands_by_hand_say_what_the_jobs_delete():
     # then
     assert out == ["deleted 1 outbox rows, 0 inbox records", "deleted 1 idempotency records older than 24 h"]
     assert OutboxEvent.objects.count() == IdempotencyRecord.objects.count() == 0
+
+
+def test_the_dry_run_by_hand_counts_exactly_what_the_job_deletes_and_deletes_nothing():
+    # given: rows either side of 7 days, and a pending row older than all of them
+    _outbox("sent 8 days ago", sent_days_ago=8)
+    _outbox("sent 6 days ago", sent_days_ago=6)
+    _outbox("pending for 30 days", sent_days_ago=None)
+    _inbox("received 8 days ago", days_ago=8)
+
+    # when
+    stream = StringIO()
+    call_command("prune_events", "--older-than-days", "7", "--dry-run", stdout=stream)
+
+    # then: what the job would delete, and nothing gone
+    assert stream.getvalue().strip() == "would delete 1 outbox rows, 1 inbox records"
+    assert (OutboxEvent.objects.count(), InboxEvent.objects.count()) == (3, 1)
+    assert retention.events_prune(older_than=timedelta(days=7)) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [("prune_events", "--older-than-days"), ("prune_idempotency", "--older-than-hours")]
+)
+def test_the_commands_by_hand_refuse_a_retention_under_the_jobs_minimum(command, flag):
+    # given
+    _inbox("received a minute ago", days_ago=1 / 1440)
+    _idempotency("a minute ago", hours_ago=1 / 60)
+
+    # when / then
+    with pytest.raises(CommandError, match=f"{flag} must be at least 1"):
+        call_command(command, flag, "0")
+    assert (InboxEvent.objects.count(), IdempotencyRecord.objects.count()) == (1, 1)
 
 
 @pytest.mark.parametrize(

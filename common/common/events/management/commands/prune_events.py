@@ -1,10 +1,9 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from common.events.models import InboxEvent, OutboxEvent
-from common.jobs.retention import events_prune
+from common.jobs import conf
+from common.jobs.retention import events_prunable, events_prune
 
 
 class Command(BaseCommand):
@@ -15,15 +14,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args, older_than_days, dry_run=False, **options):
-        if older_than_days < 1:
-            # Inbox records are what makes redelivery harmless: keep at least a day.
-            raise CommandError("--older-than-days must be at least 1")
-        cutoff = timezone.now() - timedelta(days=older_than_days)
-        outbox = OutboxEvent.objects.filter(sent_at__isnull=False, sent_at__lt=cutoff)
-        inbox = InboxEvent.objects.filter(received_at__lt=cutoff)
+        # The nightly job's minimum (inbox records are what makes a redelivery harmless).
+        least = conf.MINIMUMS["RETENTION_DAYS"]
+        if older_than_days < least:
+            raise CommandError(f"--older-than-days must be at least {least}")
+        older_than = timedelta(days=older_than_days)
         if dry_run:
+            outbox, inbox = events_prunable(older_than=older_than)
             self.stdout.write(f"would delete {outbox.count()} outbox rows, {inbox.count()} inbox records")
             return
         # The nightly job's function (common.jobs.tasks.events_prune), by hand.
-        outbox_deleted, inbox_deleted = events_prune(older_than=timedelta(days=older_than_days))
+        outbox_deleted, inbox_deleted = events_prune(older_than=older_than)
         self.stdout.write(f"deleted {outbox_deleted} outbox rows, {inbox_deleted} inbox records")

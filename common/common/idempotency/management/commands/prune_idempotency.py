@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from common.jobs import conf
 from common.jobs.retention import idempotency_records_prune
 
 
@@ -14,8 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--older-than-hours", type=int, default=24)
 
     def handle(self, *args, older_than_hours: int, **options):
-        if older_than_hours < 1:
-            raise CommandError("--older-than-hours must be at least 1.")
+        # The nightly job's minimum: a retried POST within the hour still needs its answer.
+        least = conf.MINIMUMS["IDEMPOTENCY_HOURS"]
+        if older_than_hours < least:
+            raise CommandError(f"--older-than-hours must be at least {least}.")
         # The nightly job's function (common.jobs.tasks.idempotency_prune), by hand.
         deleted = idempotency_records_prune(older_than=timedelta(hours=older_than_hours))
         self.stdout.write(f"deleted {deleted} idempotency records older than {older_than_hours} h")
