@@ -6,8 +6,10 @@ totals (``lines``), the state-machine mechanics (``machine``), checking referenc
 services that own them (``references``), writing an order's lines (``documents``) and
 keeping a party's copied name fresh (``parties``).
 
-Never views, serializers, FilterSets, admin or seeding: each service writes its HTTP layer,
-admin and seed command out for itself, so following a request stays inside the service plus
-this package. Errors are common's domain exceptions (:mod:`common.exceptions`). Not a Django
-app: abstract models need none.
+Never views, serializers, FilterSets or seeding: each service writes its HTTP layer, admin
+and seed command out for itself, so following a request stays inside the service plus this
+package. The one admin piece here is the back office's order entry page (``entry``), which
+both services' admins mix in the same way, naming their own serializers and services.
+Errors are common's domain exceptions (:mod:`common.exceptions`). Not a Django app:
+abstract models need none.
 """

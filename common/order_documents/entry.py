@@ -40,7 +40,13 @@ from rest_framework import serializers
 
 from common.admin import service_error_text
 from common.admin_autocomplete import Choice, ServiceAutocomplete, autocomplete_response
-from common.exceptions import ServiceError, ValidationFailed, flatten_validation_errors
+from common.exceptions import (
+    ServiceError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    ValidationFailed,
+    flatten_validation_errors,
+)
 
 from .lines import ItemRef
 from .models import MAX_LINES, OrderDocument
@@ -53,6 +59,11 @@ LINE_FIELDS = ("item_id", "quantity", "unit_price")
 # What the person must be allowed to read to search: the same permissions as the owning service's list.
 PARTY_SEARCH_PERMISSION = "contacts.read"
 ITEM_SEARCH_PERMISSIONS = ("items.read", "stock.read")
+# The page's script, after django.jQuery and the autocompletes it listens to (Media keeps this order when merging).
+ENTRY_MEDIA = forms.Media(js=["admin/js/jquery.init.js", "admin/js/autocomplete.js", "common/order_entry.js"])
+# Set on a request whose save found a service down or slow: the page shown again does not ask
+# anyone to name the chosen values (a second wait for a slow service would outlast the gateway's).
+UNANSWERED = "_order_entry_unanswered"
 
 
 @dataclass(frozen=True)
@@ -247,19 +258,23 @@ class OrderEntryAdminMixin:
 
     def _entry_forms(self, request, order: OrderDocument | None) -> OrderEntry:
         data = request.POST if request.method == "POST" else None
+
+        def unless_unanswered(labels):
+            return lambda ids: {} if getattr(request, UNANSWERED, False) else labels(ids)
+
         header = forms.Form(data, initial=self._header_initial(order))
         header.fields[self.party.field] = forms.CharField(
             label=self.party.kind,
             required=False,
             disabled=order is not None,  # a draft keeps its party: the API's PUT takes lines only
-            widget=ServiceAutocomplete(url=self._search_url("party"), labels=self._party_labels),
+            widget=ServiceAutocomplete(url=self._search_url("party"), labels=unless_unanswered(self._party_labels)),
         )
         header.fields.update(self.entry_options())
         lines_initial = [
             {"item_id": str(line.item_id), "quantity": line.quantity, "unit_price": line.unit_price}
             for line in (order.lines.order_by("position") if order else ())
         ]
-        item_widget = ServiceAutocomplete(url=self._search_url("item"), labels=self._item_labels)
+        item_widget = ServiceAutocomplete(url=self._search_url("item"), labels=unless_unanswered(self._item_labels))
         lines = LineFormSet(
             data,
             initial=lines_initial + [{}] * BLANK_LINES,
@@ -295,6 +310,8 @@ class OrderEntryAdminMixin:
         except ValidationFailed as exc:
             entry.refuse(exc.details or [])
         except ServiceError as exc:
+            if isinstance(exc, (UpstreamUnavailable, UpstreamTimeout)):
+                setattr(request, UNANSWERED, True)
             entry.refuse([{"field": "", "message": f"Nothing was saved: {service_error_text(exc)}"}])
             entry.refuse([detail for detail in exc.details or [] if detail.get("field", "").startswith("items.")])
         return None
@@ -311,7 +328,7 @@ class OrderEntryAdminMixin:
         )
 
     def _entry_page(self, request, entry: OrderEntry, order: OrderDocument | None):
-        media = self.media + entry.header.media + entry.lines.media + forms.Media(js=["common/order_entry.js"])
+        media = self.media + entry.header.media + entry.lines.media + ENTRY_MEDIA
         title = f"Add {self.opts.verbose_name}" if order is None else f"Change draft {self.opts.verbose_name}"
         context = {
             **self.admin_site.each_context(request),
