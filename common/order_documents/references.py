@@ -17,7 +17,7 @@ goods shipped to a customer nobody has any more (issue 26).
 The back office's order entry searches the owning services too (:func:`party_search`,
 :func:`items_search`): their lists, with this service's token, which they accept from the
 order services on the list alone; the admin asks only for a staff member whose role may
-read what is searched (``order_documents.entry``).
+read what is searched (``order_documents.forms``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Django admin of purchase orders: drafts entered, read-only orders, lines, receipts and history; writes as actions.
 
 A draft is entered, and its lines changed while it is one, on the order entry page
-(order_documents.entry): the vendor and the items picked by searching contact_svc and
+(common.admin_entry, order_documents.forms): the vendor and the items picked by searching contact_svc and
 inventory_svc, the body checked by the API's serializer and saved by the API's services
 (:func:`purchase_order_create`, :func:`purchase_order_lines_replace`), for whoever holds
 ``orders.write``. Nothing else is editable: status, quantities and totals change only through the services,
@@ -35,8 +35,9 @@ from common.admin import (
     role_action,
     service_error_text,
 )
+from common.admin_entry import ServiceEntryAdminMixin
 from common.exceptions import ServiceError
-from order_documents.entry import OrderEntryAdminMixin, Party
+from order_documents.forms import OrderEntry, Party
 from order_documents.lines import line_requests
 
 from .api.serializers import PurchaseOrderCreateSerializer, PurchaseOrderLinesSerializer
@@ -171,12 +172,11 @@ class VendorListFilter(admin.SimpleListFilter):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(OrderEntryAdminMixin, RoleAdminMixin, admin.ModelAdmin):
+class PurchaseOrderAdmin(ServiceEntryAdminMixin, RoleAdminMixin, admin.ModelAdmin):
     # Entered on the order entry page, through the API's serializers and services; nothing of
     # an order is edited field by field, and nothing deleted.
     role_permissions = {"view": "orders.read", "add": "orders.write", "change": "orders.write", "delete": None}
-    party = Party(field="vendor_id", path="/vendors", kind="vendor")
-    editable = EDITABLE
+    entry = OrderEntry(party=Party(field="vendor_id", path="/vendors", kind="vendor"), statuses=EDITABLE)
     list_display = (
         "id",
         "vendor_name",
@@ -200,15 +200,15 @@ class PurchaseOrderAdmin(OrderEntryAdminMixin, RoleAdminMixin, admin.ModelAdmin)
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in PurchaseOrder._meta.fields]
 
-    def entry_serializer(self, *, order):
-        return PurchaseOrderCreateSerializer if order is None else PurchaseOrderLinesSerializer
+    def entry_serializer(self, *, obj):
+        return PurchaseOrderCreateSerializer if obj is None else PurchaseOrderLinesSerializer
 
-    def entry_save(self, request, *, order, data) -> PurchaseOrder:
+    def entry_save(self, request, *, obj, data) -> PurchaseOrder:
         # What the API's perform_create and perform_update call, with the same validated data.
         lines = line_requests(data["items"])
-        if order is None:
+        if obj is None:
             return purchase_order_create(vendor_id=data["vendor_id"], lines=lines)
-        return purchase_order_lines_replace(order_id=order.pk, lines=lines)
+        return purchase_order_lines_replace(order_id=obj.pk, lines=lines)
 
     @role_action(permission="purchase.receive", description="Receive selected orders")
     def receive(self, request, queryset):

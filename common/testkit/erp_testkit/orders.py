@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from common.events.models import OutboxEvent
 from erp_testkit import events as testing_events
-from order_documents.entry import LINES_PREFIX as LINES
+from order_documents.forms import LINES_PREFIX as LINES
 
 from .fake_services import FakeServices
 
@@ -109,7 +109,7 @@ def draft_create(client, *, party: dict, lines) -> dict:
 
 
 def entry_form(party: dict, lines=(), **header) -> dict:
-    """The POST of an order admin's entry page (order_documents.entry): ``party`` ``{"customer_id": ...}``
+    """The POST of an order admin's entry page (order_documents.forms): ``party`` ``{"customer_id": ...}``
     (``{}`` on a draft's page), ``lines`` ``[(item_id, quantity, unit_price), ...]`` as typed, ``header`` the rest."""
     data = {**party, f"{LINES}-TOTAL_FORMS": str(len(lines)), f"{LINES}-INITIAL_FORMS": "0", **header}
     for index, (item_id, quantity, unit_price) in enumerate(lines):

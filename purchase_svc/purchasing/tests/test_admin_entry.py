@@ -1,6 +1,6 @@
 """The purchase admin's order entry: drafts added and changed through the API's serializers and services.
 
-The entry page itself is order_documents.entry, tested in full by sales' suite; here what is
+The entry page itself is common.admin_entry with order_documents.forms, tested in full by sales' suite; here what is
 purchase's own: the vendor searched and named, the purchase services called, a draft's lines
 replaced, and a received order read-only.
 """

@@ -76,7 +76,7 @@ def test_a_refused_line_is_shown_on_its_field_and_nothing_is_written(
 
     # then
     assert response.status_code == 200
-    lines = response.context["lines"].forms
+    lines = response.context["rows"].forms
     assert lines[0].errors == {}
     assert lines[1].errors == {field: [message]}
     assert b"Nothing was saved." in response.content
@@ -95,7 +95,7 @@ def test_an_archived_item_is_refused_with_the_services_message(services, custome
     )
 
     # then
-    assert response.context["lines"].forms[0].errors == {"item_id": ["Archived item."]}
+    assert response.context["rows"].forms[0].errors == {"item_id": ["Archived item."]}
     assert rows() == before
 
 
@@ -189,7 +189,7 @@ def test_the_item_search_asks_inventory_and_shows_stock_and_price(services, staf
     services.add_item(sku="NUT-10", name="Nut", unit_price="0.10", stock=5)
 
     # when
-    answer = staff_login("inventory_manager").get(f"{URL}search/items/", {"term": "bolt"}).json()
+    answer = staff_login("inventory_manager").get(f"{URL}search/item/", {"term": "bolt"}).json()
 
     # then
     assert [(row["text"], row["unit_price"], row["on_hand"]) for row in answer["results"]] == [
@@ -215,7 +215,7 @@ def test_a_search_whose_service_does_not_answer_says_so_in_the_dropdown(services
     settings.ERP = {**settings.ERP, "INVENTORY_SERVICE_URL": closed_port_url()}
 
     # when
-    response = staff_login("finance_manager").get(f"{URL}search/items/", {"term": "bolt"})
+    response = staff_login("finance_manager").get(f"{URL}search/item/", {"term": "bolt"})
 
     # then
     assert response.status_code == 200
@@ -229,7 +229,7 @@ def test_a_staff_member_without_a_role_may_not_search(services, client, django_u
     client.force_login(django_user_model.objects.create_user(username="norole@example.com", is_staff=True))
 
     # when
-    items = client.get(f"{URL}search/items/", {"term": "x"})
+    items = client.get(f"{URL}search/item/", {"term": "x"})
     customers = client.get(f"{URL}search/party/", {"term": "x"})
 
     # then
