@@ -447,23 +447,27 @@ def test_refused_sales_orders_show_the_services_message_and_write_nothing(platfo
     api(platform, "PATCH", f"/api/items/{archived['id']}", {"active": False})
     api(platform, "DELETE", f"/api/items/{deleted['id']}", as_user=FM, expected=(204,))
 
-    # when: saved
+    # when: saved; then again with the quantity put right
     page.click("input[name=_save]")
-    errors = [page.inner_text(f"#line-{index} ul.errorlist") for index in range(3)]
-    shots(page, "25-sales-order-refused-lines")
+    checked = [page.locator(f"#line-{index} ul.errorlist").all_inner_texts() for index in range(3)]
+    shots(page, "25-sales-order-refused-quantity")
+    page.fill("input[name='lines-2-quantity']", "1")
+    page.click("input[name=_save]")
+    priced = [page.locator(f"#line-{index} ul.errorlist").all_inner_texts() for index in range(3)]
+    shots(page, "26-sales-order-refused-items")
 
-    # then: each line says why, and there is no order
+    # then: the API's serializer refuses the quantity first, then sales_svc the items; each line says why, no order
     assert "Nothing was saved." in page.inner_text(".errornote")
-    assert errors == ["Archived item.", "Unknown item.", "Ensure this value is greater than or equal to 1."]
+    assert checked == [[], [], ["Ensure this value is greater than or equal to 1."]]
+    assert priced == [["Archived item."], ["Unknown item."], []]
     assert orders_of(platform, "sales", customer["id"]) == []
 
-    # when: saved again (the quantity put right) while inventory_svc does not answer
-    page.fill("input[name='lines-2-quantity']", "1")
+    # when: saved once more while inventory_svc does not answer
     with stopped(platform, "inventory-web"):
         searched = autocomplete_message(page, "lines-3-item_id", good["sku"].lower())
         page.click("input[name=_save]")
         refused = page.inner_text(".errornote") + page.inner_text("#order-entry ul.errorlist.nonfield")
-        shots(page, "26-sales-order-inventory-stopped")
+        shots(page, "27-sales-order-inventory-stopped")
 
     # then: the search and the save say so, and there is still no order
     assert searched.startswith("inventory_svc did not answer (A service this request needs did not answer in time.)")
