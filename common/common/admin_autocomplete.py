@@ -27,6 +27,10 @@ from .exceptions import ServiceError
 
 logger = logging.getLogger(__name__)
 
+# The id of the one result that says a service did not answer: not blank, since select2 drops a
+# result whose id is the placeholder's (blank), and disabled, so nobody can choose it.
+UNANSWERED_ID = "unanswered"
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -94,7 +98,7 @@ def autocomplete_response(*, term: str, search: Callable[[str], Iterable[Choice]
         found = list(search(term.strip()))
     except ServiceError as exc:
         message = f"{service} did not answer ({exc.detail}): nothing can be searched now; try again in a moment."
-        unavailable = [{"id": "", "text": message, "disabled": True}]
+        unavailable = [{"id": UNANSWERED_ID, "text": message, "disabled": True}]
         return JsonResponse({"results": unavailable, "error": message, "pagination": {"more": False}})
     results = [{"id": choice.id, "text": choice.text, **choice.data} for choice in found]
     return JsonResponse({"results": results, "pagination": {"more": False}})

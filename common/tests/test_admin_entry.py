@@ -120,7 +120,7 @@ def test_a_search_whose_service_does_not_answer_is_one_disabled_result():
         "nothing can be searched now; try again in a moment."
     )
     assert answer == {
-        "results": [{"id": "", "text": message, "disabled": True}],
+        "results": [{"id": "unanswered", "text": message, "disabled": True}],
         "error": message,
         "pagination": {"more": False},
     }

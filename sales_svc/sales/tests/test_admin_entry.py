@@ -220,7 +220,7 @@ def test_a_search_whose_service_does_not_answer_says_so_in_the_dropdown(services
     # then
     assert response.status_code == 200
     [result] = response.json()["results"]
-    assert result["disabled"] is True
+    assert (result["id"], result["disabled"]) == ("unanswered", True)
     assert result["text"].startswith("inventory_svc did not answer (A service this request needs is unavailable.)")
 
 
