@@ -10,8 +10,10 @@ out or deactivate is one they registered. A screenshot of each step goes to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -118,6 +120,75 @@ def draft_order(platform, kind: str, item: dict, *, quantity: int, **line) -> di
 
 def stock(platform, item_id: str) -> int:
     return api(platform, "GET", f"/api/items/{item_id}/stock")["quantity"]
+
+
+def party(platform, kind: str, tag: str) -> dict:
+    """Create a customer (``kind`` sales) or vendor (purchase) named after ``tag`` through the API."""
+    collection = PARTIES[kind][0]
+    return api(platform, "POST", f"/api/{collection}", {"name": f"Entry {tag}", "email": f"entry-{tag}@example.com"})
+
+
+def new_item(platform, tag: str, *, unit_price: float, on_hand: int = 0) -> dict:
+    created = api(
+        platform, "POST", "/api/items", {"sku": f"e-{tag}", "name": f"Entry item {tag}", "unit_price": unit_price}
+    )
+    if on_hand:
+        api(platform, "PUT", f"/api/items/{created['id']}/stock", {"quantity": on_hand, "reason": "opening stock"})
+    return created
+
+
+def pick(page, field: str, term: str, result: str) -> str:
+    """Search ``term`` in the autocomplete of ``field`` and choose the result that has ``result``; return its text."""
+    page.click(f"select[name='{field}'] + .select2-container .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", term)
+    option = page.locator(".select2-results__option:not(.loading-results)", has_text=result)
+    text = option.inner_text()
+    option.click()
+    return text
+
+
+def enter_line(page, index: int, item: dict, quantity: str, unit_price: str = "") -> str:
+    """Fill line ``index``: ``item`` picked by searching its SKU, then the quantity and the unit price (if any)."""
+    chosen = pick(page, f"lines-{index}-item_id", item["sku"].lower(), item["sku"])
+    page.fill(f"input[name='lines-{index}-quantity']", quantity)
+    page.fill(f"input[name='lines-{index}-unit_price']", unit_price)
+    return chosen
+
+
+def autocomplete_message(page, field: str, term: str) -> str:
+    """Search ``term`` in the autocomplete of ``field`` and return what its dropdown says, then close it."""
+    page.click(f"select[name='{field}'] + .select2-container .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", term)
+    message = page.locator(".select2-results__option:not(.loading-results)").first.inner_text()
+    page.keyboard.press("Escape")
+    return message
+
+
+def saved_order_id(page) -> str:
+    match = re.search(r"/([0-9a-f-]{36})/change/$", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def orders_of(platform, kind: str, party_id: str) -> list[dict]:
+    field = PARTIES[kind][1]
+    return api(platform, "GET", f"/api/{kind}/orders?{field}={party_id}", as_user=FM)
+
+
+@contextlib.contextmanager
+def stopped(platform, process: str):
+    """Stop ``process`` of the local run (``inventory-web``) and all it started, and let it go on afterwards.
+
+    SIGSTOP, not a kill: the run stops whole when a web server exits. A stopped server still
+    accepts connections (the kernel does) and answers none: what a hung service looks like.
+    """
+    started = [line for line in platform["log"].read_text().splitlines() if f"{process} started (pid=" in line]
+    group = int(started[-1].rsplit("pid=", 1)[1].rstrip(")"))
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(group, signal.SIGCONT)
 
 
 def test_an_inventory_manager_signs_in_once_adjusts_stock_and_receives_an_order(platform, new_page, shots, item):
@@ -286,3 +357,119 @@ def test_signing_out_at_the_index_ends_every_admin_session(platform, new_page, s
     # ... and signing in again goes back to the page asked for, under the admin's mount point
     sign_in(page, *FM)
     assert page.url == f"{public}/admin/contact/contacts/customer/", page.url
+
+
+def test_a_finance_manager_enters_a_sales_order_through_the_autocompletes_and_confirms_it(platform, new_page, shots):
+    # given: a customer and two items in stock
+    tag = uuid.uuid4().hex[:6]
+    customer = party(platform, "sales", tag)
+    gadget = new_item(platform, f"g{tag}", unit_price=7.5, on_hand=10)
+    widget = new_item(platform, f"w{tag}", unit_price=2, on_hand=4)
+    page = new_page()
+    page.goto(f"{platform['public']}/admin/sales/sales/salesorder/")
+    sign_in(page, *FM)
+
+    # when: a new order, the customer and both items picked by searching, the widget at a price of its own
+    page.click("a.addlink")
+    chosen_customer = pick(page, "customer_id", f"entry-{tag}", customer["name"])
+    chosen_gadget = enter_line(page, 0, gadget, "2")
+    enter_line(page, 1, widget, "3", "1.25")
+    facts = page.inner_text("#line-0 .item-facts")
+    total = page.inner_text("#order-total")
+    shots(page, "19-sales-order-entry")
+    page.click("input[name=_save]")
+    saved = page.inner_text("ul.messagelist")
+    order_id = saved_order_id(page)
+    shots(page, "20-sales-order-saved-draft")
+
+    # ... and confirmed from the list
+    page.goto(f"{platform['public']}/admin/sales/sales/salesorder/")
+    confirmed = run_action(page, "confirm", order_id)
+    shots(page, "21-sales-order-confirmed-from-the-list")
+
+    # then
+    assert chosen_customer == f"{customer['name']} <{customer['email']}>"
+    assert chosen_gadget == f"{gadget['sku']} {gadget['name']} · 10 on hand · 7.50"
+    assert facts == "10 on hand · unit price 7.50"
+    assert total == "18.75"
+    assert f"Draft order {order_id} created: total 18.75." in saved, saved
+    assert "Confirm selected orders: 1 order(s)." in confirmed, confirmed
+    order = api(platform, "GET", f"/api/sales/orders/{order_id}", as_user=FM)
+    assert (order["status"], order["customer_id"], order["total_amount"]) == ("Confirmed", customer["id"], 18.75)
+    assert [(line["sku"], line["quantity"], line["unit_price"]) for line in order["items"]] == [
+        (gadget["sku"], 2, 7.5),
+        (widget["sku"], 3, 1.25),
+    ]
+
+
+def test_an_inventory_manager_enters_a_purchase_order_and_records_its_receipt(platform, new_page, shots):
+    # given
+    tag = uuid.uuid4().hex[:6]
+    vendor = party(platform, "purchase", tag)
+    item = new_item(platform, f"p{tag}", unit_price=9)
+    page = new_page()
+    page.goto(f"{platform['public']}/admin/purchase/purchasing/purchaseorder/add/")
+    sign_in(page, *IM)
+
+    # when: 10 units at 4.00, saved; then the receipt of all 10 from the order's page
+    pick(page, "vendor_id", f"Entry {tag}", vendor["name"])
+    enter_line(page, 0, item, "10", "4")
+    total = page.inner_text("#order-total")
+    shots(page, "22-purchase-order-entry")
+    page.click("input[name=_save]")
+    order_id = saved_order_id(page)
+    page.click("button[name=run_record_receipt]")
+    page.fill("form input[type=number]", "10")
+    shots(page, "23-purchase-order-receipt-form")
+    page.click("input[name=apply]")
+    recorded = page.inner_text("ul.messagelist")
+    shots(page, "24-purchase-order-received")
+
+    # then: received, and inventory adds the stock
+    assert total == "40.00"
+    assert f"Receipt recorded: order {order_id} is Received." in recorded, recorded
+    order = api(platform, "GET", f"/api/purchase/orders/{order_id}", as_user=IM)
+    assert (order["status"], order["vendor_id"], order["total_amount"]) == ("Received", vendor["id"], 40.0)
+    eventually(lambda: stock(platform, item["id"]), lambda quantity: quantity == 10, "stock after the receipt")
+
+
+def test_refused_sales_orders_show_the_services_message_and_write_nothing(platform, new_page, shots):
+    # given: a customer, an item archived and one deleted after they were picked, and an item in stock
+    tag = uuid.uuid4().hex[:6]
+    customer = party(platform, "sales", tag)
+    archived, deleted, good = (new_item(platform, f"{kind}{tag}", unit_price=1) for kind in ("a", "d", "k"))
+    page = new_page()
+    page.goto(f"{platform['public']}/admin/sales/sales/salesorder/add/")
+    sign_in(page, *FM)
+    pick(page, "customer_id", f"entry-{tag}", customer["name"])
+    for index, (item, quantity) in enumerate([(archived, "1"), (deleted, "1"), (good, "0")]):
+        enter_line(page, index, item, quantity)
+    api(platform, "PATCH", f"/api/items/{archived['id']}", {"active": False})
+    api(platform, "DELETE", f"/api/items/{deleted['id']}", as_user=FM, expected=(204,))
+
+    # when: saved; then again with the quantity put right
+    page.click("input[name=_save]")
+    checked = [page.locator(f"#line-{index} ul.errorlist").all_inner_texts() for index in range(3)]
+    shots(page, "25-sales-order-refused-quantity")
+    page.fill("input[name='lines-2-quantity']", "1")
+    page.click("input[name=_save]")
+    priced = [page.locator(f"#line-{index} ul.errorlist").all_inner_texts() for index in range(3)]
+    shots(page, "26-sales-order-refused-items")
+
+    # then: the API's serializer refuses the quantity first, then sales_svc the items; each line says why, no order
+    assert "Nothing was saved." in page.inner_text(".errornote")
+    assert checked == [[], [], ["Ensure this value is greater than or equal to 1."]]
+    assert priced == [["Archived item."], ["Unknown item."], []]
+    assert orders_of(platform, "sales", customer["id"]) == []
+
+    # when: saved once more while inventory_svc does not answer
+    with stopped(platform, "inventory-web"):
+        searched = autocomplete_message(page, "lines-3-item_id", good["sku"].lower())
+        page.click("input[name=_save]")
+        refused = page.inner_text(".errornote") + page.inner_text("#order-entry ul.errorlist.nonfield")
+        shots(page, "27-sales-order-inventory-stopped")
+
+    # then: the search and the save say so, and there is still no order
+    assert searched.startswith("inventory_svc did not answer (A service this request needs did not answer in time.)")
+    assert "Nothing was saved: A service this request needs did not answer in time." in refused, refused
+    assert orders_of(platform, "sales", customer["id"]) == []

@@ -13,12 +13,18 @@ whether each item still exists, and :func:`party_recheck` asks contact_svc wheth
 does: one deleted in a race with the order (the owner asked before the order was committed,
 ``common.uses``) is a 409 then, never a dead-lettered event after the order was paid, nor
 goods shipped to a customer nobody has any more (issue 26).
+
+The back office's order entry searches the owning services too (:func:`party_search`,
+:func:`items_search`): their lists, with this service's token, which they accept from the
+order services on the list alone; the admin asks only for a staff member whose role may
+read what is searched (``order_documents.forms``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -30,6 +36,31 @@ from common.money import quantize_money
 from .lines import ItemRef, LineRequest
 
 ITEMS_LOOKUP_PATH = "/internal/items/lookup"
+ITEMS_LIST_PATH = "/items"
+# How many matches a search answers: a person picks among the first few and types more to narrow it.
+SEARCH_LIMIT = 20
+# What a person could mean by a search term, at most (the lists search names of 255 characters).
+SEARCH_TERM_MAX = 100
+
+
+@dataclass(frozen=True)
+class PartyChoice:
+    """A contact a new order may name, as the search shows it."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ItemChoice:
+    """An item a new line may name, as the search shows it: with its stock on hand and price now."""
+
+    id: uuid.UUID
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
 
 
 def contact_client() -> ServiceClient:
@@ -117,6 +148,54 @@ def items_lookup(*, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ItemRef]:
         # The body is ours and valid: any refusal is inventory's problem, not the caller's.
         raise BadGateway(f"inventory_svc answered the item lookup with {response.status_code}.")
     return _items_from(response)
+
+
+def party_search(*, path: str, term: str) -> list[PartyChoice]:
+    """Return the active contacts at contact_svc's list ``path`` (``/customers``) whose name or email has ``term``.
+
+    At most :data:`SEARCH_LIMIT`, by name; archived ones are left out (a new order may not name them).
+    """
+    data = contact_client().get_json(path, params=_search_params(term, ordering="name"))
+    try:
+        return [
+            PartyChoice(id=uuid.UUID(str(row["id"])), name=str(row["name"]), email=str(row["email"])) for row in data
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadGateway("contact_svc answered the search with something unreadable.") from exc
+
+
+def party_names(*, path: str, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Return the names of the contacts of ``ids`` contact_svc knows, by id (its ``<path>/lookup``)."""
+    wanted = ",".join(dict.fromkeys(str(party_id) for party_id in ids))
+    data = contact_client().get_json(f"{path}/lookup", params={"ids": wanted})
+    try:
+        return {uuid.UUID(str(row["id"])): str(row["name"]) for row in data or ()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadGateway("contact_svc answered the lookup with something unreadable.") from exc
+
+
+def items_search(*, term: str) -> list[ItemChoice]:
+    """Return the active items whose SKU or name has ``term``, with their stock on hand: at most 20, by SKU."""
+    response = inventory_client().request("GET", ITEMS_LIST_PATH, params=_search_params(term, ordering="sku"))
+    if response.status_code != 200:
+        raise BadGateway(f"inventory_svc answered the item search with {response.status_code}.")
+    try:
+        return [
+            ItemChoice(
+                id=uuid.UUID(str(row["id"])),
+                sku=str(row["sku"]),
+                name=str(row["name"]),
+                unit_price=quantize_money(row["unit_price"]),
+                quantity=int(row["quantity"]),
+            )
+            for row in response.json(parse_float=Decimal)["data"]
+        ]
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        raise BadGateway("inventory_svc answered the item search with something unreadable.") from exc
+
+
+def _search_params(term: str, *, ordering: str) -> dict[str, str | int]:
+    return {"search": term[:SEARCH_TERM_MAX], "active": "true", "limit": SEARCH_LIMIT, "ordering": ordering}
 
 
 def _items_from(response) -> dict[uuid.UUID, ItemRef]:

@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 ADMIN_PAGES = {
     "contact": ("Contacts", "customers and vendors"),
     "inventory": ("Inventory", "items, stock on hand, the stock ledger, stock adjustments"),
-    "sales": ("Sales orders", "confirm, pay and cancel sales orders"),
-    "purchase": ("Purchase orders", "receive, pay and cancel purchase orders"),
+    "sales": ("Sales orders", "enter, confirm, pay and cancel sales orders"),
+    "purchase": ("Purchase orders", "enter, receive, pay and cancel purchase orders"),
     "auth": ("Users and roles", "platform accounts (admin only)"),
 }
 # Where each admin's static files (CSS, scripts, icons) live under its mount point: they take no token.

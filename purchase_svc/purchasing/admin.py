@@ -1,6 +1,10 @@
-"""Django admin of purchase orders: read-only orders, lines, receipts and status history; the writes as actions.
+"""Django admin of purchase orders: drafts entered, read-only orders, lines, receipts and history; writes as actions.
 
-Nothing here is editable: status, quantities and totals change only through the services,
+A draft is entered, and its lines changed while it is one, on the order entry page
+(common.admin_entry, order_documents.forms): the vendor and the items picked by searching contact_svc and
+inventory_svc, the body checked by the API's serializer and saved by the API's services
+(:func:`purchase_order_create`, :func:`purchase_order_lines_replace`), for whoever holds
+``orders.write``. Nothing else is editable: status, quantities and totals change only through the services,
 which the actions call one order at a time (the same services as the API, so a receipt
 writes its event, and inventory adds the stock, like any other), each order reporting its
 own success or refusal. "Record a receipt" asks, for one order, how many units of each
@@ -31,8 +35,12 @@ from common.admin import (
     role_action,
     service_error_text,
 )
+from common.admin_entry import ServiceEntryAdminMixin
 from common.exceptions import ServiceError
+from order_documents.forms import OrderEntry, Party
+from order_documents.lines import line_requests
 
+from .api.serializers import PurchaseOrderCreateSerializer, PurchaseOrderLinesSerializer
 from .models import (
     LowStockItem,
     PurchaseOrder,
@@ -46,10 +54,13 @@ from .selectors import replenishment_need_list
 from .services import (
     purchase_order_cancel,
     purchase_order_close,
+    purchase_order_create,
+    purchase_order_lines_replace,
     purchase_order_pay,
     purchase_order_receipt_create,
     purchase_order_receive,
 )
+from .transitions import EDITABLE
 from .vendor_items import EDITABLE_FIELDS as VENDOR_ITEM_EDITABLE
 from .vendor_items import vendor_item_create, vendor_item_delete, vendor_item_update
 
@@ -161,10 +172,11 @@ class VendorListFilter(admin.SimpleListFilter):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
-    # View only: creating checks the vendor and items with their services (the API's job),
-    # and there is nothing an operator may edit or delete by hand (no save button either).
-    role_permissions = READ_ONLY
+class PurchaseOrderAdmin(ServiceEntryAdminMixin, RoleAdminMixin, admin.ModelAdmin):
+    # Entered on the order entry page, through the API's serializers and services; nothing of
+    # an order is edited field by field, and nothing deleted.
+    role_permissions = {"view": "orders.read", "add": "orders.write", "change": "orders.write", "delete": None}
+    entry = OrderEntry(party=Party(field="vendor_id", path="/vendors", kind="vendor"), statuses=EDITABLE)
     list_display = (
         "id",
         "vendor_name",
@@ -187,6 +199,16 @@ class PurchaseOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in PurchaseOrder._meta.fields]
+
+    def entry_serializer(self, *, obj):
+        return PurchaseOrderCreateSerializer if obj is None else PurchaseOrderLinesSerializer
+
+    def entry_save(self, request, *, obj, data) -> PurchaseOrder:
+        # What the API's perform_create and perform_update call, with the same validated data.
+        lines = line_requests(data["items"])
+        if obj is None:
+            return purchase_order_create(vendor_id=data["vendor_id"], lines=lines)
+        return purchase_order_lines_replace(order_id=obj.pk, lines=lines)
 
     @role_action(permission="purchase.receive", description="Receive selected orders")
     def receive(self, request, queryset):

@@ -1,24 +1,40 @@
-"""Django admin of sales orders: read-only orders, lines and status history; confirm, pay and cancel as actions.
+"""Django admin of sales orders: entry of drafts, read-only orders, lines and status history; the writes as actions.
 
-Nothing here is editable: status and totals change only through the services, which the
-actions call one order at a time (the same services as the API, so an operator's
-confirmation checks stock and writes its event like any other), each order reporting its
-own success or refusal. Who may look and which actions they are offered follow the role
-matrix (common.admin, common.roles: confirm and cancel ``sales.*``, pay ``orders.pay``).
+A draft is entered, and its lines changed while it is one, on the order entry page
+(common.admin_entry, order_documents.forms): the customer and the items picked by searching contact_svc and
+inventory_svc, the body checked by the API's serializer and saved by the API's services
+(:func:`sales_order_create`, :func:`sales_order_lines_replace`). Nothing else is editable:
+status and totals change only through the services, which the actions call one order at a
+time (the same services as the API, so an operator's confirmation checks stock and writes its
+event like any other), each order reporting its own success or refusal. Who may look, enter
+and which actions they are offered follow the role matrix (common.admin, common.roles: enter
+``orders.write``, confirm and cancel ``sales.*``, pay ``orders.pay``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Max
 
 from common.admin import RoleAdminMixin, each_through_service, role_action
+from common.admin_entry import ServiceEntryAdminMixin
+from order_documents.forms import OrderEntry, Party
+from order_documents.lines import line_requests
 
+from .api.serializers import SalesOrderCreateSerializer, SalesOrderLinesSerializer
 from .models import SalesOrder, SalesOrderLine, SalesOrderStatusChange
 from .selectors import sales_order_list_stuck_pending
-from .services import sales_order_cancel, sales_order_confirm, sales_order_pay
+from .services import (
+    sales_order_cancel,
+    sales_order_confirm,
+    sales_order_create,
+    sales_order_lines_replace,
+    sales_order_pay,
+)
+from .transitions import EDITABLE
 
 READ_ONLY = {"view": "orders.read", "add": None, "change": None, "delete": None}
 
@@ -88,11 +104,26 @@ class StuckPendingListFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=sales_order_list_stuck_pending().values("pk"))
 
 
+def _backorder_option() -> dict[str, forms.Field]:
+    return {
+        "allow_backorder": forms.BooleanField(
+            required=False,
+            label="allow backorder",
+            help_text="Ship what is on hand at confirmation and let the rest wait for stock.",
+        )
+    }
+
+
 @admin.register(SalesOrder)
-class SalesOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
-    # View only: creating checks the customer and items with their services (the API's job),
-    # and there is nothing an operator may edit or delete by hand (no save button either).
-    role_permissions = READ_ONLY
+class SalesOrderAdmin(ServiceEntryAdminMixin, RoleAdminMixin, admin.ModelAdmin):
+    # Entered on the order entry page, through the API's serializers and services; nothing of
+    # an order is edited field by field, and nothing deleted.
+    role_permissions = {"view": "orders.read", "add": "orders.write", "change": "orders.write", "delete": None}
+    entry = OrderEntry(
+        party=Party(field="customer_id", path="/customers", kind="customer"),
+        statuses=EDITABLE,
+        options=_backorder_option,
+    )
     list_display = (
         "id",
         "customer_name",
@@ -114,6 +145,18 @@ class SalesOrderAdmin(RoleAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in SalesOrder._meta.fields]
+
+    def entry_serializer(self, *, obj):
+        return SalesOrderCreateSerializer if obj is None else SalesOrderLinesSerializer
+
+    def entry_save(self, request, *, obj, data) -> SalesOrder:
+        # What the API's perform_create and perform_update call, with the same validated data.
+        lines = line_requests(data["items"])
+        if obj is None:
+            return sales_order_create(
+                customer_id=data["customer_id"], lines=lines, allow_backorder=data.get("allow_backorder", False)
+            )
+        return sales_order_lines_replace(order_id=obj.pk, lines=lines, allow_backorder=data.get("allow_backorder"))
 
     @role_action(permission="sales.confirm", description="Confirm selected orders")
     def confirm(self, request, queryset):

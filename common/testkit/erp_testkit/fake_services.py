@@ -2,7 +2,9 @@
 
 :class:`FakeServices` is a real (tiny) HTTP server on a free port answering the calls
 orders make (``/service-token``, ``GET /customers/{id}``, ``GET /vendors/{id}``,
-``POST /internal/items/lookup``, ``POST /internal/stock/availability``), and the order
+``POST /internal/items/lookup``, ``POST /internal/stock/availability``), the searches of
+the admins' order entry (``GET /customers?search=``, ``/vendors``, ``/items``, and
+``/customers/lookup?ids=``, ``/vendors/lookup``), and the order
 services' ``GET /internal/<kind>/{id}/orders`` that inventory and contact ask before a
 delete (no order by default; ``use(path, order_ids)``), from dictionaries a test fills
 in, and recording every request, so the real :class:`common.http.ServiceClient` (pool,
@@ -19,6 +21,7 @@ import time
 import uuid
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 
 def _ok(data) -> dict:
@@ -105,12 +108,37 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/internal/") and self.path.endswith("/orders"):
             order_ids = self.server.orders_using.get(self.path, [])
             return self._answer(200, _ok({"count": len(order_ids), "order_ids": order_ids[:5]}))
-        parts = self.path.strip("/").split("/")
+        url = urlsplit(self.path)
+        query = {name: values[-1] for name, values in parse_qs(url.query).items()}
+        parts = url.path.strip("/").split("/")
+        if parts == ["items"]:
+            return self._answer(200, _ok(self._search(self._items_with_stock(), query, ("sku", "name"))))
+        if len(parts) == 1 and parts[0] in self.server.contacts:
+            contacts = self.server.contacts[parts[0]].values()
+            return self._answer(200, _ok(self._search(contacts, query, ("name", "email"))))
+        if parts[1:] == ["lookup"] and parts[0] in self.server.contacts:
+            wanted = query.get("ids", "").split(",")
+            contacts = self.server.contacts[parts[0]]
+            return self._answer(200, _ok([contacts[contact_id] for contact_id in wanted if contact_id in contacts]))
         if len(parts) == 2 and parts[0] in self.server.contacts:
             contact = self.server.contacts[parts[0]].get(parts[1])
             if contact:
                 return self._answer(200, _ok(contact))
         return self._answer(404, {"status": 404, "error": {"type": "not_found"}})
+
+    def _items_with_stock(self) -> list[dict]:
+        return [{**item, "quantity": self.server.stock.get(item_id, 0)} for item_id, item in self.server.items.items()]
+
+    @staticmethod
+    def _search(rows, query: dict[str, str], fields: tuple[str, ...]) -> list[dict]:
+        """The list's ``search`` (any of ``fields`` contains it, any case), ``active``, ``ordering`` and ``limit``."""
+        term = query.get("search", "").lower()
+        found = [row for row in rows if any(term in str(row[name]).lower() for name in fields)]
+        if query.get("active") == "true":
+            found = [row for row in found if row.get("active", True)]
+        ordering = query.get("ordering", fields[0])
+        found.sort(key=lambda row: str(row[ordering]))
+        return found[: int(query.get("limit", 10))]
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")

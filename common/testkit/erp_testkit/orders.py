@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from common.events.models import OutboxEvent
 from erp_testkit import events as testing_events
+from order_documents.forms import LINES_PREFIX as LINES
 
 from .fake_services import FakeServices
 
@@ -105,6 +106,19 @@ def draft_create(client, *, party: dict, lines) -> dict:
     response = client.post("/orders", body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()["data"]
+
+
+def entry_form(party: dict, lines=(), **header) -> dict:
+    """The POST of an order admin's entry page (order_documents.forms): ``party`` ``{"customer_id": ...}``
+    (``{}`` on a draft's page), ``lines`` ``[(item_id, quantity, unit_price), ...]`` as typed, ``header`` the rest."""
+    data = {**party, f"{LINES}-TOTAL_FORMS": str(len(lines)), f"{LINES}-INITIAL_FORMS": "0", **header}
+    for index, (item_id, quantity, unit_price) in enumerate(lines):
+        data |= {
+            f"{LINES}-{index}-item_id": item_id,
+            f"{LINES}-{index}-quantity": quantity,
+            f"{LINES}-{index}-unit_price": unit_price,
+        }
+    return data
 
 
 def order_schema() -> dict:

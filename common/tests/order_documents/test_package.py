@@ -22,7 +22,16 @@ DIME = ItemRef(id=uuid.uuid4(), sku="DIME", name="Dime", unit_price=Decimal("0.1
 PRICEY = ItemRef(id=uuid.uuid4(), sku="PRICEY", name="Pricey", unit_price=Decimal("5.00"))
 ITEMS = {DIME.id: DIME, PRICEY.id: PRICEY}
 
-MODULES = {"__init__.py", "documents.py", "lines.py", "machine.py", "models.py", "parties.py", "references.py"}
+MODULES = {
+    "__init__.py",
+    "documents.py",
+    "forms.py",
+    "lines.py",
+    "machine.py",
+    "models.py",
+    "parties.py",
+    "references.py",
+}
 
 
 def _code(path: Path) -> str:

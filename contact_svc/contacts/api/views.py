@@ -3,7 +3,9 @@
 Views parse, call one selector or service, render (common.views.ServiceModelViewSet);
 filtering is the global backends' (common.filters). Roles come from common.roles through
 ``required_permissions``; service tokens of sales and purchase may only read one contact
-(``retrieve``) or several by id (``lookup``), the internal reads those services make.
+(``retrieve``), several by id (``lookup``) or search the list (``list``: the back office's
+order entry, which asks for a staff member allowed to read contacts), the internal reads
+those services make.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from .serializers import (
 )
 
 READ, WRITE, DELETE = "contacts.read", "contacts.write", "contacts.delete"
-# The internal reads, and who makes them: the order services check an order's party.
+# The internal reads, and who makes them: the order services check an order's party, and their
+# admins search the list for it (order_documents.references.party_search).
 ORDER_SERVICES = frozenset({"sales", "purchase"})
-SERVICE_ACTIONS = {"retrieve": ORDER_SERVICES, "lookup": ORDER_SERVICES}
+SERVICE_ACTIONS = {"retrieve": ORDER_SERVICES, "lookup": ORDER_SERVICES, "list": ORDER_SERVICES}
 
 
 class ContactViewSet(CsvImportExportMixin, ServiceModelViewSet):
@@ -121,7 +124,7 @@ def contact_schema(kind: ContactKind, serializer: type[ContactSerializer]) -> di
     return dict(
         list=extend_schema(
             summary=f"List {plural}",
-            description=f"Paginated, newest first unless `ordering` says otherwise. {_roles(READ)}",
+            description=f"Paginated, newest first unless `ordering` says otherwise. {_roles(READ, service=True)}",
             responses={200: serializer(many=True)},
         ),
         retrieve=extend_schema(

@@ -396,9 +396,26 @@ def test_service_token_may_retrieve(kind, url, make, as_service):
     assert response.json()["data"] == body(contact)
 
 
+@pytest.mark.parametrize("caller", ["sales", "purchase"])
+def test_the_order_services_tokens_search_the_list(kind, url, make, caller):
+    # given: their admins' order entry searches for a party by name or email, active ones only
+    found = make(name="Acme Retail", email="orders@acme.example")
+    make(name="Acme Archived", email="old@acme.example", active=False)
+    make(name="Other Shop", email="shop@other.example")
+
+    # when
+    response = auth_client(None, token_type="service", user_id=caller).get(
+        url(), {"search": "acme", "active": "true", "limit": 20, "ordering": "name"}
+    )
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"] == [body(found)]
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("get", ""), ("post", ""), ("put", "/ID"), ("patch", "/ID"), ("delete", "/ID")],
+    [("post", ""), ("put", "/ID"), ("patch", "/ID"), ("delete", "/ID")],
 )
 def test_service_token_is_403_everywhere_else(kind, url, make, as_service, outbox, method, path):
     # given
@@ -418,7 +435,7 @@ def test_service_token_is_403_everywhere_else(kind, url, make, as_service, outbo
 
 
 @pytest.mark.parametrize("caller", ["gateway", "auth", "inventory", "contact"])
-@pytest.mark.parametrize("suffix", ["/ID", "/lookup?ids=ID"])
+@pytest.mark.parametrize("suffix", ["/ID", "/lookup?ids=ID", "?search=a"])
 def test_only_the_order_services_tokens_read_a_contact(kind, url, make, caller, suffix):
     # given
     contact = make()

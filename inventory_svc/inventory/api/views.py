@@ -3,7 +3,8 @@
 Views parse, call one selector or service, render. Roles come from common.roles
 through ``required_permissions``. Service tokens are accepted only on the internal
 reads (``POST /internal/items/lookup``, ``POST /internal/stock/availability``),
-which in turn accept nothing else.
+which in turn accept nothing else, and on the item list of sales and purchase (their
+admins' order entry searches it, for a staff member allowed to read items).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _NEW_ITEM = {
     list=extend_schema(
         summary="List items",
         description=f"Paginated, newest first unless `ordering` says otherwise; `quantity` is the stock on hand. "
-        f"{roles_text(ITEMS_READ)}",
+        f"{roles_text(ITEMS_READ)} Service tokens of sales and purchase are accepted too (their admins search it).",
     ),
     retrieve=extend_schema(summary="Get an item", description=roles_text(ITEMS_READ)),
     create=extend_schema(
@@ -96,6 +97,8 @@ class ItemViewSet(CsvImportExportMixin, ServiceModelViewSet):
         "import_csv": ITEMS_WRITE,
         "export_csv": ITEMS_READ,
     }
+    # The order services' admins search items for a new line (order_documents.references.items_search).
+    service_actions: ClassVar[dict[str, frozenset[str]]] = {"list": frozenset({"sales", "purchase"})}
     csv_filename = "items.csv"
 
     def get_queryset(self):

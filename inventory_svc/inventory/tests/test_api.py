@@ -252,10 +252,38 @@ def test_without_a_token_is_401(make_item, snapshot, method, suffix):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("caller", ["sales", "purchase"])
+def test_the_order_services_tokens_search_the_item_list_with_stock_on_hand(make_item, caller):
+    # given: their admins' order entry searches items by SKU or name, active ones only
+    bolt = make_item(stock=120, sku="BOLT-10", name="Bolt")
+    make_item(sku="BOLT-OLD", name="Old bolt", active=False)
+    make_item(sku="NUT-10", name="Nut")
+
+    # when
+    response = auth_client(None, token_type="service", user_id=caller).get(
+        "/items", {"search": "bolt", "active": "true", "limit": 20, "ordering": "sku"}
+    )
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"] == [body(bolt, 120)]
+
+
+@pytest.mark.parametrize("caller", ["gateway", "auth", "contact", "inventory"])
+def test_no_other_services_token_lists_items(make_item, caller):
+    # given
+    make_item()
+
+    # when
+    response = auth_client(None, token_type="service", user_id=caller).get("/items")
+
+    # then
+    assert response.status_code == 403
+
+
 @pytest.mark.parametrize(
     ("method", "suffix", "payload"),
     [
-        ("get", "", None),
         ("post", "", NEW),
         ("get", "/{id}", None),
         ("patch", "/{id}", {"name": "X"}),

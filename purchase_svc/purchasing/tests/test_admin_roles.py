@@ -18,6 +18,8 @@ INLINES = {
     f"{ORDERS} > purchasing.purchaseorderstatuschange": {"view"},
 }
 
+# Seeing orders (orders.read), entering drafts and changing their lines (orders.write): IM and FM alike.
+ENTRY = {"view", "add", "change"}
 # The actions of ``purchase.receive``.
 RECEIVING = {"record_receipt", "receive", "close_short"}
 # Vendor items: read by every role (orders.read), written by IM and FM (vendor_items.write);
@@ -31,9 +33,9 @@ REPLENISHMENT = {
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (INVENTORY_MANAGER, {ORDERS: {"view", *RECEIVING, "cancel"}, **INLINES, **REPLENISHMENT}),
-        (FINANCE_MANAGER, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES, **REPLENISHMENT}),
-        (ADMIN, {ORDERS: {"view", *RECEIVING, "pay", "cancel"}, **INLINES, **REPLENISHMENT, **ADMIN_ONLY_PAGES}),
+        (INVENTORY_MANAGER, {ORDERS: {*ENTRY, *RECEIVING, "cancel"}, **INLINES, **REPLENISHMENT}),
+        (FINANCE_MANAGER, {ORDERS: {*ENTRY, *RECEIVING, "pay", "cancel"}, **INLINES, **REPLENISHMENT}),
+        (ADMIN, {ORDERS: {*ENTRY, *RECEIVING, "pay", "cancel"}, **INLINES, **REPLENISHMENT, **ADMIN_ONLY_PAGES}),
         (None, {}),
     ],
 )

@@ -12,15 +12,17 @@ from erp_testkit.admin import ADMIN_ONLY_PAGES, admin_grants
 pytestmark = pytest.mark.django_db
 
 ORDERS = "sales.salesorder"
+# Seeing orders (orders.read), entering drafts and changing their lines (orders.write): IM and FM alike.
+ENTRY = {"view", "add", "change"}
 INLINES = {f"{ORDERS} > sales.salesorderline": {"view"}, f"{ORDERS} > sales.salesorderstatuschange": {"view"}}
 
 
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (INVENTORY_MANAGER, {ORDERS: {"view"}, **INLINES}),
-        (FINANCE_MANAGER, {ORDERS: {"view", "confirm", "pay", "cancel"}, **INLINES}),
-        (ADMIN, {ORDERS: {"view", "confirm", "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
+        (INVENTORY_MANAGER, {ORDERS: ENTRY, **INLINES}),
+        (FINANCE_MANAGER, {ORDERS: {*ENTRY, "confirm", "pay", "cancel"}, **INLINES}),
+        (ADMIN, {ORDERS: {*ENTRY, "confirm", "pay", "cancel"}, **INLINES, **ADMIN_ONLY_PAGES}),
         (None, {}),
     ],
 )
