@@ -4,14 +4,18 @@
 Python (SQLite files and the kombu filesystem broker under ``ERP_DATA_DIR``) and,
 with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
 Steps: check that every port is free, make secrets and the JWT key pair once, create
-databases, migrate, collect static files, seed demo data, then hand every web server,
-outbox relay, event consumer and background-jobs process (Celery worker and beat) to honcho,
-which stops them all on Ctrl-C or SIGTERM.
+databases, migrate, collect static files, seed demo data, then hand every web server and
+worker (outbox relay, event consumer, Celery worker and beat) to honcho, which stops them
+all on Ctrl-C or SIGTERM.
 Once the gateway's /health is green it prints the banner and seeds the demo orders
 through the running services (a failure there is logged; the run goes on).
-The commands are the lines of ``deploy/Procfile``, the ones the containers run too;
-``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service (PostgreSQL and
-RabbitMQ only: that is where replicas share the outbox and compete on one queue).
+The commands are the lines of ``deploy/Procfile``, the ones the containers run too.
+Leaner than the containers, on one machine: one gunicorn worker per web server, and one
+background process per service (``workers``: its Celery worker with beat, relay and consumer as
+threads) where compose and Kubernetes run a relay, a consumer, a worker and a beat apart.
+``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service as processes of their own,
+beside the service's ``jobs`` process (PostgreSQL and RabbitMQ only: that is where replicas share
+the outbox and compete on one queue).
 
 ``run.py manage SERVICE ARGS...`` (``make manage SERVICE=contact CMD="outbox_status"``)
 runs one service's manage.py command with the local run's environment instead.
@@ -79,11 +83,17 @@ SERVICES = (
 # request holds a greenlet, not one of a few threads (bench/slow_clients.py). It has no
 # database, so nothing else changes. compose.yaml gives its gateway the same environment.
 GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
+# Every local web server runs one gunicorn worker whose threads serve the requests (the gateway's
+# gevent worker its greenlets), where the containers run two (scripts/gunicorn.conf.py): a second
+# process is a second copy of the project in memory (about 70 MiB) and buys nothing on one machine
+# shared by every process of the platform. Eight threads keep the two workers' concurrency and
+# database connections (ERP_DB_POOL_MAX_SIZE follows the threads). docs/performance.md, Memory.
+LOCAL_WEB_ENV = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "8"}
 # The gateway's metrics listener (proxy.metrics): loopback, at base+9, never the published port.
 METRICS_PORT_OFFSET = 9
 # Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
 GRACEFUL_STOP_SECONDS = 15
-# A crashed worker (relay, consumer, jobs) is started again after 0.5 s, 1 s, 2 s, ...
+# A crashed worker (workers, relay, consumer, jobs) is started again after 0.5 s, 1 s, 2 s, ...
 # (at most 10 s); more than 5 exits within 60 s is a crash loop, which stops the run.
 WORKER_RESTART = RestartPolicy(initial_pause=0.5, max_pause=10.0, max_restarts=5, window_seconds=60.0)
 
@@ -457,6 +467,13 @@ class Process:
     name: str
     role: str
     env: dict[str, str]
+    # The deploy/Procfile roles whose work it does, each a container of its own in compose and
+    # Kubernetes (empty: its own role). The local run's ``jobs`` and ``workers`` stand for several.
+    covers: tuple[str, ...] = ()
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.covers or (self.role,)
 
     @property
     def restart(self) -> RestartPolicy | None:
@@ -494,16 +511,27 @@ def replicas_refusal() -> str | None:
     )
 
 
+def local_web_env() -> dict[str, str]:
+    """The local run's gunicorn settings (each overridable from the environment), see LOCAL_WEB_ENV."""
+    return {name: os.environ.get(name, value) for name, value in LOCAL_WEB_ENV.items()}
+
+
 def processes(service: Service) -> list[Process]:
     """Return the processes to supervise for one service, each a deploy/Procfile entry."""
-    web = Process(f"{service.name}-web", "web", {"ERP_BIND": f"127.0.0.1:{port_base() + service.port_offset}"})
-    result = [web]
+    bind = f"127.0.0.1:{port_base() + service.port_offset}"
+    result = [Process(f"{service.name}-web", "web", {"ERP_BIND": bind, **local_web_env()})]
     roles = []
     if service.publishes:
         roles.append("relay")
     if runs_consumer(service):
         roles.append("consumer")
     replicas = worker_replicas()
+    if replicas == 1 and runs_jobs(service):
+        # One background process for the service (deploy/Procfile ``workers``): its Celery worker
+        # with beat, relay and consumer as threads: one copy of the project in memory, not three.
+        # Never replicated, so exactly one beat (docs/jobs.md).
+        result.append(Process(f"{service.name}-workers", "workers", {}, covers=(*roles, "worker", "beat")))
+        return result
     for role in roles:
         for index in range(1, replicas + 1):
             if replicas == 1:
@@ -513,9 +541,9 @@ def processes(service: Service) -> list[Process]:
             heartbeat = str(data_dir() / "workers" / f"{service.name}-{role}-{index}.alive")
             result.append(Process(f"{service.name}-{role}-{index}", role, {"ERP_WORKER_HEARTBEAT_FILE": heartbeat}))
     if runs_jobs(service):
-        # Its Celery worker with beat as a thread (deploy/Procfile ``jobs``): one lean process
-        # per service, never replicated, so exactly one beat (docs/jobs.md).
-        result.append(Process(f"{service.name}-jobs", "jobs", {}))
+        # Beside replicated relays and consumers: its Celery worker with beat as a thread
+        # (deploy/Procfile ``jobs``), never replicated, so exactly one beat (docs/jobs.md).
+        result.append(Process(f"{service.name}-jobs", "jobs", {}, covers=("worker", "beat")))
     return result
 
 
