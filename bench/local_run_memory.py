@@ -12,7 +12,7 @@ process kind and in total. The PostgreSQL and RabbitMQ servers are shared and no
 Loopback only; stops what it starts.
 
 Usage: .venv/bin/python bench/local_run_memory.py [--on postgres|embedded|both] [--load-seconds 15]
-    [--clients 8] [--port-base 18500] [--db-prefix erp_mem_]
+    [--clients 8] [--port-base 27700] [--db-prefix erp_mem_]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from orders import AMQP_URL, FM, PG_SERVER, Api, cleanup, load, stock_one_item, wait_for  # noqa: E402
+from run import taken_ports  # noqa: E402 (scripts/, on the path through orders)
 
 # The run's own environment decides these; the bench sets them per --on.
 RUN_SETTINGS = {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL", "ERP_DB_PREFIX", "ERP_EVENTS_PREFIX", "DJANGO_DEBUG"}
@@ -161,18 +162,26 @@ def report(title: str, groups: dict[str, list[int]]) -> None:
 
 
 def bench(on: str, args: argparse.Namespace) -> int:
+    taken = taken_ports(args.port_base)
+    if taken:
+        # Another run's gateway there would answer the health check and take the load.
+        print(f"ports taken: {taken}; choose another --port-base", file=sys.stderr)
+        return 1
     tag = uuid.uuid4().hex[:8]
     db_prefix, events_prefix = f"{args.db_prefix}{tag}_", f"mem{tag}."
     data_dir = Path(tempfile.mkdtemp(prefix="erp-mem-"))
     gateway_url = f"http://127.0.0.1:{args.port_base}"
     process = start_run(on, data_dir, args.port_base, db_prefix, events_prefix)
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 900  # migrating and seeding included: minutes on a busy machine
         while not healthy(gateway_url):
             if time.monotonic() > deadline or process.poll() is not None:
                 print(f"local run did not become healthy; see {data_dir / 'run.log'}", file=sys.stderr)
                 return 1
             time.sleep(1)
+        if process.poll() is not None:
+            print(f"the local run stopped; see {data_dir / 'run.log'}", file=sys.stderr)
+            return 1
         time.sleep(2)  # the seeds start once the gateway is healthy
         wait_for(lambda: not seeding(process.pid), 180, "the demo orders to be seeded")
         done = "no load"
@@ -197,7 +206,7 @@ def main() -> int:
     parser.add_argument("--on", choices=["postgres", "embedded", "both"], default="both")
     parser.add_argument("--load-seconds", type=float, default=15.0, help="0: measure at rest")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--port-base", type=int, default=18500)
+    parser.add_argument("--port-base", type=int, default=27700)
     parser.add_argument("--db-prefix", default="erp_mem_", help="the run's databases: <prefix><tag>_<service>")
     args = parser.parse_args()
     kinds = ["postgres", "embedded"] if args.on == "both" else [args.on]
