@@ -29,13 +29,8 @@ path = os.environ.get("ERP_HEALTH_PATH", "/health/ready")
 sys.exit(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3).status != 200)' ;;
     relay | consumer | worker | beat) exec python manage.py worker_health "$role" ;;
     jobs) python manage.py worker_health worker && exec python manage.py worker_health beat ;;
-    workers)
-      # The local run's one background process: alive if every loop it runs beats (its relay and
-      # consumer as the service's settings call for, the Celery worker, beat).
-      for each in $(python manage.py worker_roles) worker beat; do
-        python manage.py worker_health "$each" || exit 1
-      done
-      exit 0 ;;
+    # The local run's one background process: alive if every loop it runs beats (worker_health).
+    workers) exec python manage.py worker_health workers ;;
     migrate | migrated) exit 0 ;;
     *) echo "entrypoint.sh health: unknown process $role" >&2; exit 2 ;;
   esac
