@@ -10,9 +10,10 @@ all on Ctrl-C or SIGTERM.
 Once the gateway's /health is green it prints the banner and seeds the demo orders
 through the running services (a failure there is logged; the run goes on).
 The commands are the lines of ``deploy/Procfile``, the ones the containers run too.
-Leaner than the containers, on one machine: one gunicorn worker per web server, and one
-background process per service (``workers``: its Celery worker with beat, relay and consumer as
-threads) where compose and Kubernetes run a relay, a consumer, a worker and a beat apart.
+Leaner than the containers, on one machine: one gunicorn worker per web server, and on RabbitMQ
+one background process per service (``workers``: its Celery worker with beat, relay and consumer
+as threads) where compose and Kubernetes run a relay, a consumer, a worker and a beat apart (on
+the filesystem broker each keeps a process: see ``on_filesystem_broker``).
 ``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service as processes of their own,
 beside the service's ``jobs`` process (PostgreSQL and RabbitMQ only: that is where replicas share
 the outbox and compete on one queue).
@@ -527,7 +528,7 @@ def processes(service: Service) -> list[Process]:
     if runs_consumer(service):
         roles.append("consumer")
     replicas = worker_replicas()
-    if replicas == 1 and runs_jobs(service):
+    if replicas == 1 and runs_jobs(service) and not on_filesystem_broker():
         # One background process for the service (deploy/Procfile ``workers``): its Celery worker
         # with beat, relay and consumer as threads: one copy of the project in memory, not three.
         # Never replicated, so exactly one beat (docs/jobs.md).
@@ -546,6 +547,16 @@ def processes(service: Service) -> list[Process]:
         # (deploy/Procfile ``jobs``), never replicated, so exactly one beat (docs/jobs.md).
         result.append(Process(f"{service.name}-jobs", "jobs", {}, covers=("worker", "beat")))
     return result
+
+
+def on_filesystem_broker() -> bool:
+    """Whether the run uses kombu's filesystem transport (the embedded default), not RabbitMQ.
+
+    There each worker keeps a process of its own: the transport guards its exchange files with
+    POSIX locks, which belong to a process, so a relay, a consumer and Celery declaring at once
+    as threads of one process corrupt them (every later declare fails on their JSON).
+    """
+    return (os.environ.get("BROKER_URL") or "filesystem://").startswith("filesystem")
 
 
 def runs_jobs(service: Service) -> bool:

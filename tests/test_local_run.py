@@ -580,23 +580,25 @@ def test_a_token_with_a_string_exp_is_the_same_401_at_the_gateway_and_a_service(
     )
 
 
-def test_a_killed_workers_process_is_started_again_consumer_included_while_the_api_stays_up(private_platform):
-    # given the platform's inventory workers process (its event consumer a thread of it), as the supervisor started it
+def test_a_killed_consumer_is_started_again_while_the_api_stays_up(private_platform):
+    # given the platform's inventory consumer, as the supervisor started it
     platform = private_platform
-    started = [line for line in platform["log"].read_text().splitlines() if "inventory-workers started (pid=" in line]
+    started = [line for line in platform["log"].read_text().splitlines() if "inventory-consumer started (pid=" in line]
     assert len(started) == 1, started
     pid = int(started[0].rsplit("pid=", 1)[1].rstrip(")"))
     # when it is killed (SIGKILL: no chance to clean up)
     os.kill(pid, signal.SIGKILL)
 
-    # then the supervisor says so and starts it again (its consumer connected once more), and the run goes on
+    # then the supervisor says so and starts it again (connected to its queue once more), and the run goes on
     def connected() -> int:
         lines = platform["log"].read_text().splitlines()
-        return sum(1 for line in lines if "inventory-workers |" in line and "event consumer connected" in line)
+        return sum(1 for line in lines if "inventory-consumer |" in line and "event consumer connected" in line)
 
     eventually(connected, lambda count: count == 2, "the consumer connected again")
-    assert platform["log"].read_text().count("inventory-workers started (pid=") == 2
-    assert f"inventory-workers exited (rc={-signal.SIGKILL}); starting it again in 0.5 s" in platform["log"].read_text()
+    assert platform["log"].read_text().count("inventory-consumer started (pid=") == 2
+    assert (
+        f"inventory-consumer exited (rc={-signal.SIGKILL}); starting it again in 0.5 s" in platform["log"].read_text()
+    )
     assert platform["process"].poll() is None
     status, body = _call("GET", f"{platform['gateway']}/health")
     assert status == 200, body

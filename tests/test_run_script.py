@@ -145,8 +145,9 @@ def test_each_worker_replica_has_a_heartbeat_file_of_its_own(monkeypatch):
 
 
 def test_with_one_replica_each_service_runs_its_web_server_and_one_process_for_all_its_background_work(monkeypatch):
-    # given one replica per worker (the default)
+    # given one replica per worker (the default), on RabbitMQ
     monkeypatch.delenv("ERP_WORKER_REPLICAS", raising=False)
+    monkeypatch.setenv("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
     by_name = {s.name: s for s in SERVICES}
 
     # when
@@ -162,6 +163,24 @@ def test_with_one_replica_each_service_runs_its_web_server_and_one_process_for_a
     assert layout["contact"][1] == ("contact-workers", "workers", ("relay", "worker", "beat"))
     assert layout["auth"][1] == ("auth-workers", "workers", ("worker", "beat"))
     assert [p.role for p in processes(by_name["gateway"])] == ["web"]
+
+
+def test_on_the_filesystem_broker_each_worker_keeps_a_process_of_its_own(monkeypatch):
+    # given the embedded default's broker, whose file locks are a process's (threads would corrupt its files)
+    monkeypatch.delenv("ERP_WORKER_REPLICAS", raising=False)
+    monkeypatch.delenv("BROKER_URL", raising=False)
+    sales = next(s for s in SERVICES if s.name == "sales")
+
+    # when
+    layout = [(p.name, p.roles) for p in processes(sales)]
+
+    # then
+    assert layout == [
+        ("sales-web", ("web",)),
+        ("sales-relay", ("relay",)),
+        ("sales-consumer", ("consumer",)),
+        ("sales-jobs", ("worker", "beat")),
+    ]
 
 
 def test_every_local_web_server_runs_one_gunicorn_worker_of_eight_threads_unless_told_otherwise(monkeypatch):
