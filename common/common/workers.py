@@ -4,7 +4,8 @@ The local run's lean layout (``scripts/run.py``, ``deploy/Procfile`` ``workers``
 holds a copy of the whole project (about 70 MiB), so one process per service instead of a relay, a
 consumer and a jobs process saves two copies per service (docs/performance.md). compose and Kubernetes
 keep them apart (``relay``, ``consumer``, ``worker``, ``beat``), where each scales, is probed and is
-restarted on its own.
+restarted on its own. Not on kombu's filesystem transport: its file locks are a process's, so threads
+declaring at once corrupt its files (the local run keeps separate processes there, ``on_filesystem_broker``).
 
 The loops are the objects the ``relay_outbox`` and ``consume_events`` commands run, each touching its
 own heartbeat file, so ``worker_health relay|consumer|worker|beat`` answers for this process as for the
