@@ -1,8 +1,18 @@
-"""Resident memory of the whole local run: start it, wait until healthy, add up every process.
+"""Memory of the whole local run after a load: start it, load it, add up every process.
 
-Prints RSS (counts pages shared between gunicorn workers once per process) and PSS
-(shares them out), per process group and in total. Loopback only; stops what it starts.
-Usage: .venv/bin/python bench/local_run_memory.py [--port-base 18500]
+Starts ``scripts/run.py`` on spare ports with a data dir of its own, on PostgreSQL + RabbitMQ
+(``--on postgres``: databases ``<db-prefix><tag>_*`` and broker names ``mem<tag>.*``, removed
+afterwards) or on the embedded default (``--on embedded``: SQLite and the kombu filesystem
+broker). Once the gateway is healthy and the demo orders are seeded, ``--clients`` create and
+confirm one-unit sales orders through the gateway for ``--load-seconds`` (bench/orders.py's
+load), the bench waits until inventory has issued every one, then reads every process of the
+run from /proc: RSS (pages shared between processes counted once per process) and PSS (shared
+pages divided among the processes that map them, so the total is what the run costs), per
+process kind and in total. The PostgreSQL and RabbitMQ servers are shared and not counted.
+Loopback only; stops what it starts.
+
+Usage: .venv/bin/python bench/local_run_memory.py [--on postgres|embedded|both] [--load-seconds 15]
+    [--clients 8] [--port-base 27700] [--db-prefix erp_mem_]
 """
 
 from __future__ import annotations
@@ -14,11 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from orders import AMQP_URL, FM, PG_SERVER, Api, cleanup, load, stock_one_item, wait_for  # noqa: E402
+from run import taken_ports  # noqa: E402 (scripts/, on the path through orders)
+
+# The run's own environment decides these; the bench sets them per --on.
+RUN_SETTINGS = {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL", "ERP_DB_PREFIX", "ERP_EVENTS_PREFIX", "DJANGO_DEBUG"}
 
 
 def descendants(root: int) -> list[int]:
@@ -43,30 +61,41 @@ def descendants(root: int) -> list[int]:
 def memory_kib(pid: int) -> tuple[int, int, str]:
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     values = {line.split(":")[0]: int(line.split()[1]) for line in rollup.splitlines()[1:] if line.endswith("kB")}
-    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    return values.get("Rss", 0), values.get("Pss", 0), cmdline
+    return values.get("Rss", 0), values.get("Pss", 0), command_line(pid)
+
+
+def command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
 
 
 def label(cmdline: str) -> str:
+    """The process kind: a web server (by its gunicorn ``--name``), a worker kind, or the supervisor."""
     if "gunicorn" in cmdline:
         return "web " + cmdline.split("--name ")[-1].split()[0] if "--name" in cmdline else "web"
-    for word in ("relay_outbox", "consume_events"):
+    for word in ("run_workers", "relay_outbox", "consume_events"):
         if word in cmdline:
             return word
     if "celery" in cmdline:
         return "jobs (celery worker + beat)"
+    if "seed_demo" in cmdline:
+        return "demo seed (one-shot)"
     return "supervisor (honcho)" if "run.py" in cmdline else "other"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port-base", type=int, default=18500)
-    args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="erp-mem-")
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL"}}
-    env.update({"ERP_DATA_DIR": data_dir, "ERP_PORT_BASE": str(args.port_base)})
-    log = open(Path(data_dir) / "run.log", "w")
-    process = subprocess.Popen(
+def start_run(on: str, data_dir: Path, port_base: int, db_prefix: str, events_prefix: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in RUN_SETTINGS}
+    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(port_base)})
+    if on == "postgres":
+        env.update(
+            {
+                "ERP_POSTGRES_URL": PG_SERVER,
+                "ERP_DB_PREFIX": db_prefix,
+                "BROKER_URL": AMQP_URL,
+                "ERP_EVENTS_PREFIX": events_prefix,
+            }
+        )
+    log = open(data_dir / "run.log", "w")
+    return subprocess.Popen(
         [sys.executable, str(ROOT / "scripts/run.py")],
         cwd=ROOT,
         env=env,
@@ -74,34 +103,92 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def healthy(gateway_url: str) -> bool:
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{args.port_base}/health", timeout=3) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
-        else:
-            print("local run did not become healthy", file=sys.stderr)
+        return requests.get(f"{gateway_url}/health", timeout=3).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def seeding(root: int) -> bool:
+    """True while the run's demo-order seeds still run (they are one-shot: measured without them)."""
+    for pid in descendants(root):
+        try:
+            if "seed_demo" in command_line(pid):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def load_phase(gateway_url: str, clients: int, seconds: float) -> str:
+    """Create and confirm orders through the gateway for ``seconds``; wait until every one is issued."""
+    tag = uuid.uuid4().hex[:8]
+    token = Api(gateway_url).call("POST", "/api/auth/login", {"email": FM[0], "password": FM[1]})["access_token"]
+    gateway = Api(gateway_url, token)
+    stocked = 1_000_000
+    customer, item = stock_one_item(gateway, tag, stocked)
+    _, _, _, confirmed, errors, elapsed, _ = load(gateway, customer["id"], item["id"], clients, seconds)
+    stock_path = f"/api/items/{item['id']}/stock"
+    wait_for(lambda: gateway.call("GET", stock_path)["quantity"] == stocked - len(confirmed), 120, "every issue")
+    orders = f"{len(confirmed)} orders created and confirmed in {elapsed:.0f} s"
+    return f"{orders} by {clients} clients, {len(errors)} errors"
+
+
+def measure(root: int) -> dict[str, list[int]]:
+    """Return process kind -> [count, RSS KiB, PSS KiB] over every process of the run."""
+    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for pid in descendants(root):
+        try:
+            rss, pss, cmdline = memory_kib(pid)
+        except OSError:
+            continue
+        group = groups[label(cmdline)]
+        group[0] += 1
+        group[1] += rss
+        group[2] += pss
+    return groups
+
+
+def report(title: str, groups: dict[str, list[int]]) -> None:
+    print(f"\n{title}")
+    print(f"{'processes':<28}{'count':>6}{'RSS MiB':>10}{'PSS MiB':>10}")
+    for name, (count, rss, pss) in sorted(groups.items()):
+        print(f"{name:<28}{count:>6}{rss / 1024:>10.1f}{pss / 1024:>10.1f}")
+    total = [sum(g[i] for g in groups.values()) for i in range(3)]
+    print(f"{'total':<28}{total[0]:>6}{total[1] / 1024:>10.1f}{total[2] / 1024:>10.1f}", flush=True)
+
+
+def bench(on: str, args: argparse.Namespace) -> int:
+    taken = taken_ports(args.port_base)
+    if taken:
+        # Another run's gateway there would answer the health check and take the load.
+        print(f"ports taken: {taken}; choose another --port-base", file=sys.stderr)
+        return 1
+    tag = uuid.uuid4().hex[:8]
+    db_prefix, events_prefix = f"{args.db_prefix}{tag}_", f"mem{tag}."
+    data_dir = Path(tempfile.mkdtemp(prefix="erp-mem-"))
+    gateway_url = f"http://127.0.0.1:{args.port_base}"
+    process = start_run(on, data_dir, args.port_base, db_prefix, events_prefix)
+    try:
+        deadline = time.monotonic() + 900  # migrating and seeding included: minutes on a busy machine
+        while not healthy(gateway_url):
+            if time.monotonic() > deadline or process.poll() is not None:
+                print(f"local run did not become healthy; see {data_dir / 'run.log'}", file=sys.stderr)
+                return 1
+            time.sleep(1)
+        if process.poll() is not None:
+            print(f"the local run stopped; see {data_dir / 'run.log'}", file=sys.stderr)
             return 1
-        time.sleep(5)  # let every worker finish importing
-        groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for pid in descendants(process.pid):
-            try:
-                rss, pss, cmdline = memory_kib(pid)
-            except OSError:
-                continue
-            group = groups[label(cmdline)]
-            group[0] += 1
-            group[1] += rss
-            group[2] += pss
-        print(f"{'processes':<28}{'count':>6}{'RSS MiB':>10}{'PSS MiB':>10}")
-        for name, (count, rss, pss) in sorted(groups.items()):
-            print(f"{name:<28}{count:>6}{rss / 1024:>10.1f}{pss / 1024:>10.1f}")
-        total = [sum(g[i] for g in groups.values()) for i in range(3)]
-        print(f"{'total':<28}{total[0]:>6}{total[1] / 1024:>10.1f}{total[2] / 1024:>10.1f}")
+        time.sleep(2)  # the seeds start once the gateway is healthy
+        wait_for(lambda: not seeding(process.pid), 180, "the demo orders to be seeded")
+        done = "no load"
+        if args.load_seconds > 0:
+            done = load_phase(gateway_url, args.clients, args.load_seconds)
+        time.sleep(5)  # every queue drained, every worker back at rest
+        report(f"{on}, after the load ({done}):", measure(process.pid))
         return 0
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -109,7 +196,21 @@ def main() -> int:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+            process.wait()
+        if on == "postgres":
+            cleanup(db_prefix, events_prefix)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--on", choices=["postgres", "embedded", "both"], default="both")
+    parser.add_argument("--load-seconds", type=float, default=15.0, help="0: measure at rest")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--port-base", type=int, default=27700)
+    parser.add_argument("--db-prefix", default="erp_mem_", help="the run's databases: <prefix><tag>_<service>")
+    args = parser.parse_args()
+    kinds = ["postgres", "embedded"] if args.on == "both" else [args.on]
+    return max(bench(on, args) for on in kinds)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,23 @@ def wait_for(predicate, timeout: float, what: str) -> float:
     raise SystemExit(f"timed out waiting for {what}")
 
 
+def stock_one_item(gateway: Api, tag: str, stocked: int) -> tuple[dict, dict]:
+    """Create a customer and an item with ``stocked`` units received from a vendor; return (customer, item)."""
+    customer = gateway.call("POST", "/api/customers", {"name": "Bench Ltd", "email": f"{tag}@bench.example"}, 201)
+    vendor = gateway.call("POST", "/api/vendors", {"name": "Bench Supply", "email": f"{tag}@supply.example"}, 201)
+    item = gateway.call("POST", "/api/items", {"sku": f"BENCH-{tag}", "name": "Bench unit", "unit_price": 1}, 201)
+    purchase = gateway.call(
+        "POST",
+        "/api/purchase/orders",
+        {"vendor_id": vendor["id"], "items": [{"item_id": item["id"], "quantity": stocked}]},
+        201,
+    )
+    gateway.call("POST", f"/api/purchase/orders/{purchase['id']}/receive")
+    stock_path = f"/api/items/{item['id']}/stock"
+    wait_for(lambda: gateway.call("GET", stock_path)["quantity"] == stocked, 60, "the received stock")
+    return customer, item
+
+
 def load(gateway: Api, customer_id: str, item_id: str, clients: int, duration: float):
     """Run the clients; return (create, confirm, total) latencies and the confirmed order ids."""
     creates, confirms, totals, confirmed, errors = [], [], [], [], []
@@ -228,19 +245,9 @@ def main() -> int:
     try:
         token = Api(gateway_url).call("POST", "/api/auth/login", {"email": FM[0], "password": FM[1]})["access_token"]
         gateway = Api(gateway_url, token)
-        customer = gateway.call("POST", "/api/customers", {"name": "Bench Ltd", "email": f"{tag}@bench.example"}, 201)
-        vendor = gateway.call("POST", "/api/vendors", {"name": "Bench Supply", "email": f"{tag}@supply.example"}, 201)
-        item = gateway.call("POST", "/api/items", {"sku": f"BENCH-{tag}", "name": "Bench unit", "unit_price": 1}, 201)
         stocked = 1_000_000
-        purchase = gateway.call(
-            "POST",
-            "/api/purchase/orders",
-            {"vendor_id": vendor["id"], "items": [{"item_id": item["id"], "quantity": stocked}]},
-            201,
-        )
-        gateway.call("POST", f"/api/purchase/orders/{purchase['id']}/receive")
+        customer, item = stock_one_item(gateway, tag, stocked)
         stock_path = f"/api/items/{item['id']}/stock"
-        wait_for(lambda: gateway.call("GET", stock_path)["quantity"] == stocked, 60, "the received stock")
 
         print(f"{args.clients} clients, {args.duration:.0f} s, create + confirm of one-unit sales orders (gateway)")
         creates, confirms, totals, confirmed, errors, elapsed, started = load(

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The image's entrypoint, so compose.yaml and deploy/k8s/ name a process, never its command:
 #   entrypoint.sh ROLE            runs ROLE's line of deploy/Procfile (web, migrate, relay, consumer,
-#                                 worker, beat, jobs, migrated), the same line the local run starts
+#                                 worker, beat, jobs, workers, migrated), the same line the local run starts
 #   entrypoint.sh health [ROLE]   the probe of that process (the image's HEALTHCHECK, compose
 #                                 healthchecks, Kubernetes exec probes): a web server's readiness,
 #                                 a worker's heartbeat (manage.py worker_health); ROLE defaults
@@ -29,6 +29,8 @@ path = os.environ.get("ERP_HEALTH_PATH", "/health/ready")
 sys.exit(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3).status != 200)' ;;
     relay | consumer | worker | beat) exec python manage.py worker_health "$role" ;;
     jobs) python manage.py worker_health worker && exec python manage.py worker_health beat ;;
+    # The local run's one background process: alive if every loop it runs beats (worker_health).
+    workers) exec python manage.py worker_health workers ;;
     migrate | migrated) exit 0 ;;
     *) echo "entrypoint.sh health: unknown process $role" >&2; exit 2 ;;
   esac

@@ -4,7 +4,8 @@ Chosen by measurement on the 2-core machine (docs/performance.md): for the servi
 ``bench/service_workers.py`` found no setting clearly ahead within its ±30% noise, so
 gthread with 2 workers x 4 threads stays: a thread waiting on another service or the
 database does not block a whole worker, at the memory of two processes (4 sync workers
-served the same load with 60% more memory).
+served the same load with 60% more memory). The local run (scripts/run.py) runs one
+worker of 8 threads per server instead, to stay within its memory budget.
 
 The gateway, which faces clients, runs the gevent worker (``GUNICORN_WORKER_CLASS=gevent``
 from scripts/run.py and compose.yaml): a client that trickles its request holds a cheap
@@ -44,8 +45,10 @@ errorlog = "-"
 # Load the app before forking: workers share its memory pages. Not with gevent: its worker
 # monkey-patches (socket, ssl, threading) before it loads the app, so urllib3, requests and
 # every lock are created green; a preloaded app would hold real locks and sockets that block
-# the whole worker, and patching in the master would patch the arbiter too.
-preload_app = not worker_class.startswith("gevent")
+# the whole worker, and patching in the master would patch the arbiter too. Nor with one
+# worker (the local run's): there is nothing to share, and the master would keep a second copy
+# of every page the worker writes to (about 20 MiB per server, docs/performance.md).
+preload_app = workers > 1 and not worker_class.startswith("gevent")
 # gunicorn's control socket defaults to one path per user: six servers would fight over it.
 control_socket_disable = True
 # A request gunicorn cannot parse (request line, headers, limits) is refused in the error envelope,

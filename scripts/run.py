@@ -4,14 +4,19 @@
 Python (SQLite files and the kombu filesystem broker under ``ERP_DATA_DIR``) and,
 with ``ERP_POSTGRES_URL`` and ``BROKER_URL``, against PostgreSQL and RabbitMQ.
 Steps: check that every port is free, make secrets and the JWT key pair once, create
-databases, migrate, collect static files, seed demo data, then hand every web server,
-outbox relay, event consumer and background-jobs process (Celery worker and beat) to honcho,
-which stops them all on Ctrl-C or SIGTERM.
+databases, migrate, collect static files, seed demo data, then hand every web server and
+worker (outbox relay, event consumer, Celery worker and beat) to honcho, which stops them
+all on Ctrl-C or SIGTERM.
 Once the gateway's /health is green it prints the banner and seeds the demo orders
 through the running services (a failure there is logged; the run goes on).
-The commands are the lines of ``deploy/Procfile``, the ones the containers run too;
-``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service (PostgreSQL and
-RabbitMQ only: that is where replicas share the outbox and compete on one queue).
+The commands are the lines of ``deploy/Procfile``, the ones the containers run too.
+Leaner than the containers, on one machine: one gunicorn worker per web server, and on RabbitMQ
+one background process per service (``workers``: its Celery worker with beat, relay and consumer
+as threads) where compose and Kubernetes run a relay, a consumer, a worker and a beat apart (on
+the filesystem broker each keeps a process: see ``on_filesystem_broker``).
+``ERP_WORKER_REPLICAS=N`` starts N relays and N consumers per service as processes of their own,
+beside the service's ``jobs`` process (PostgreSQL and RabbitMQ only: that is where replicas share
+the outbox and compete on one queue).
 
 ``run.py manage SERVICE ARGS...`` (``make manage SERVICE=contact CMD="outbox_status"``)
 runs one service's manage.py command with the local run's environment instead.
@@ -20,6 +25,7 @@ runs one service's manage.py command with the local run's environment instead.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -79,11 +85,17 @@ SERVICES = (
 # request holds a greenlet, not one of a few threads (bench/slow_clients.py). It has no
 # database, so nothing else changes. compose.yaml gives its gateway the same environment.
 GATEWAY_SERVER_ENV = {"GUNICORN_WORKER_CLASS": "gevent"}
+# Every local web server runs one gunicorn worker whose threads serve the requests (the gateway's
+# gevent worker its greenlets), where the containers run two (scripts/gunicorn.conf.py): a second
+# process is a second copy of the project in memory (about 70 MiB) and buys nothing on one machine
+# shared by every process of the platform. Eight threads keep the two workers' concurrency and
+# database connections (ERP_DB_POOL_MAX_SIZE follows the threads). docs/performance.md, Memory.
+LOCAL_WEB_ENV = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "8"}
 # The gateway's metrics listener (proxy.metrics): loopback, at base+9, never the published port.
 METRICS_PORT_OFFSET = 9
 # Seconds every process gets to stop on Ctrl-C / SIGTERM before it is killed.
 GRACEFUL_STOP_SECONDS = 15
-# A crashed worker (relay, consumer, jobs) is started again after 0.5 s, 1 s, 2 s, ...
+# A crashed worker (workers, relay, consumer, jobs) is started again after 0.5 s, 1 s, 2 s, ...
 # (at most 10 s); more than 5 exits within 60 s is a crash loop, which stops the run.
 WORKER_RESTART = RestartPolicy(initial_pause=0.5, max_pause=10.0, max_restarts=5, window_seconds=60.0)
 
@@ -457,6 +469,13 @@ class Process:
     name: str
     role: str
     env: dict[str, str]
+    # The deploy/Procfile roles whose work it does, each a container of its own in compose and
+    # Kubernetes (empty: its own role). The local run's ``jobs`` and ``workers`` stand for several.
+    covers: tuple[str, ...] = ()
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.covers or (self.role,)
 
     @property
     def restart(self) -> RestartPolicy | None:
@@ -494,16 +513,27 @@ def replicas_refusal() -> str | None:
     )
 
 
+def local_web_env() -> dict[str, str]:
+    """The local run's gunicorn settings (each overridable from the environment), see LOCAL_WEB_ENV."""
+    return {name: os.environ.get(name, value) for name, value in LOCAL_WEB_ENV.items()}
+
+
 def processes(service: Service) -> list[Process]:
     """Return the processes to supervise for one service, each a deploy/Procfile entry."""
-    web = Process(f"{service.name}-web", "web", {"ERP_BIND": f"127.0.0.1:{port_base() + service.port_offset}"})
-    result = [web]
+    bind = f"127.0.0.1:{port_base() + service.port_offset}"
+    result = [Process(f"{service.name}-web", "web", {"ERP_BIND": bind, **local_web_env()})]
     roles = []
     if service.publishes:
         roles.append("relay")
     if runs_consumer(service):
         roles.append("consumer")
     replicas = worker_replicas()
+    if replicas == 1 and runs_jobs(service) and not on_filesystem_broker():
+        # One background process for the service (deploy/Procfile ``workers``): its Celery worker
+        # with beat, relay and consumer as threads: one copy of the project in memory, not three.
+        # Never replicated, so exactly one beat (docs/jobs.md).
+        result.append(Process(f"{service.name}-workers", "workers", {}, covers=(*roles, "worker", "beat")))
+        return result
     for role in roles:
         for index in range(1, replicas + 1):
             if replicas == 1:
@@ -513,10 +543,20 @@ def processes(service: Service) -> list[Process]:
             heartbeat = str(data_dir() / "workers" / f"{service.name}-{role}-{index}.alive")
             result.append(Process(f"{service.name}-{role}-{index}", role, {"ERP_WORKER_HEARTBEAT_FILE": heartbeat}))
     if runs_jobs(service):
-        # Its Celery worker with beat as a thread (deploy/Procfile ``jobs``): one lean process
-        # per service, never replicated, so exactly one beat (docs/jobs.md).
-        result.append(Process(f"{service.name}-jobs", "jobs", {}))
+        # Beside replicated relays and consumers: its Celery worker with beat as a thread
+        # (deploy/Procfile ``jobs``), never replicated, so exactly one beat (docs/jobs.md).
+        result.append(Process(f"{service.name}-jobs", "jobs", {}, covers=("worker", "beat")))
     return result
+
+
+def on_filesystem_broker() -> bool:
+    """Whether the run uses kombu's filesystem transport (the embedded default), not RabbitMQ.
+
+    There each worker keeps a process of its own: the transport guards its exchange files with
+    POSIX locks, which belong to a process, so a relay, a consumer and Celery declaring at once
+    as threads of one process corrupt them (every later declare fails on their JSON).
+    """
+    return (os.environ.get("BROKER_URL") or "filesystem://").startswith("filesystem")
 
 
 def runs_jobs(service: Service) -> bool:
@@ -641,6 +681,10 @@ def main(argv: list[str]) -> int:
 
     seeds = Seeds()
     threading.Thread(target=announce, daemon=True).start()
+    # honcho runs each process from a fork of this one, which shares this one's memory until it writes
+    # to it. Frozen, the objects made so far are never visited by a fork's garbage collections, each
+    # of which would copy every page they lie on: about 10 MiB more per process (docs/performance.md).
+    gc.freeze()
     manager.loop()
     seeds.stop()  # a seed still running when the run stops goes with it
     for cause in manager.crash_loop_causes():

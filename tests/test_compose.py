@@ -95,11 +95,13 @@ def test_every_process_of_the_local_run_has_its_container_running_the_same_procf
     commands = procfile_commands()
     for service in SERVICES:
         containers = _containers_of(service)
-        # the local run's processes (one replica each), the web server named after the service
-        expected = {process.name.removesuffix("-web"): process.role for process in processes(service)}
-        if expected.pop(f"{service.name}-jobs", None):
-            # the local run's one jobs process (worker, beat a thread) is two containers: beat never scales
-            expected |= {f"{service.name}-worker": "worker", f"{service.name}-beat": "beat"}
+        # the local run's processes (one replica each), the web server named after the service; its one
+        # background process (worker, beat, relay, consumer) is a container per role: each scales apart
+        expected = {
+            service.name if role == "web" else f"{service.name}-{role}": role
+            for process in processes(service)
+            for role in process.roles
+        }
         if service.database:
             expected[f"{service.name}-migrate"] = "migrate"
         assert {name: _role(d) for name, d in containers.items()} == expected, service.name

@@ -209,6 +209,26 @@ def test_the_health_of_a_worker_that_never_beat_fails(tmp_path):
     assert "relay: no heartbeat" in result.stderr
 
 
+def test_the_health_of_the_one_background_process_needs_every_loop_it_runs_to_beat(tmp_path):
+    # given contact's Celery worker and beat beating, but not its relay (a thread of the same process)
+    workers = tmp_path / "workers"
+    workers.mkdir()
+    for role in ("worker", "beat"):
+        (workers / f"contact-{role}.alive").touch()
+
+    # when
+    result = _entrypoint("health", "workers", tmp_path=tmp_path)
+
+    # then
+    assert result.returncode == 1
+    assert "relay: no heartbeat" in result.stderr
+
+    # and once the relay beats too (the others again: the probe above may have taken a while), it is alive
+    for role in ("relay", "worker", "beat"):
+        (workers / f"contact-{role}.alive").touch()
+    assert _entrypoint("health", "workers", tmp_path=tmp_path).returncode == 0
+
+
 @pytest.mark.parametrize("status, healthy", [(200, True), (503, False)])
 def test_the_health_of_a_web_server_is_its_readiness(tmp_path, status, healthy):
     # given a server that answers /health/ready with this status

@@ -162,8 +162,8 @@ def test_a_deployment_for_every_process_of_every_service_with_probes_and_resourc
     commands = procfile_commands()
     expected = {}
     for service in SERVICES:
-        # the local run's one jobs process (worker, beat a thread) is two Deployments here
-        roles = [role for p in processes(service) for role in (("worker", "beat") if p.role == "jobs" else (p.role,))]
+        # the local run's one background process (worker, beat, relay, consumer) is a Deployment per role here
+        roles = [role for p in processes(service) for role in p.roles]
         for role in roles:
             expected[service.name if role == "web" else f"{service.name}-{role}"] = (service, role)
 

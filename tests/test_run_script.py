@@ -137,10 +137,66 @@ def test_each_worker_replica_has_a_heartbeat_file_of_its_own(monkeypatch):
     # when
     workers = [p for p in processes(sales) if p.role in ("relay", "consumer")]
 
-    # then
+    # then, beside them, the Celery worker and beat in one process (there is one beat per service)
     assert [p.name for p in workers] == ["sales-relay-1", "sales-relay-2", "sales-consumer-1", "sales-consumer-2"]
+    assert [(p.name, p.roles) for p in processes(sales)][-1] == ("sales-jobs", ("worker", "beat"))
     heartbeats = [p.env["ERP_WORKER_HEARTBEAT_FILE"] for p in workers]
     assert len(set(heartbeats)) == 4
+
+
+def test_with_one_replica_each_service_runs_its_web_server_and_one_process_for_all_its_background_work(monkeypatch):
+    # given one replica per worker (the default), on RabbitMQ
+    monkeypatch.delenv("ERP_WORKER_REPLICAS", raising=False)
+    monkeypatch.setenv("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    by_name = {s.name: s for s in SERVICES}
+
+    # when
+    layout = {
+        name: [(p.name, p.role, p.roles) for p in processes(by_name[name])] for name in ("sales", "contact", "auth")
+    }
+
+    # then the relay and the consumer are threads of the Celery worker's process, beat one of its threads
+    assert layout["sales"] == [
+        ("sales-web", "web", ("web",)),
+        ("sales-workers", "workers", ("relay", "consumer", "worker", "beat")),
+    ]
+    assert layout["contact"][1] == ("contact-workers", "workers", ("relay", "worker", "beat"))
+    assert layout["auth"][1] == ("auth-workers", "workers", ("worker", "beat"))
+    assert [p.role for p in processes(by_name["gateway"])] == ["web"]
+
+
+def test_on_the_filesystem_broker_each_worker_keeps_a_process_of_its_own(monkeypatch):
+    # given the embedded default's broker, whose file locks are a process's (threads would corrupt its files)
+    monkeypatch.delenv("ERP_WORKER_REPLICAS", raising=False)
+    monkeypatch.delenv("BROKER_URL", raising=False)
+    sales = next(s for s in SERVICES if s.name == "sales")
+
+    # when
+    layout = [(p.name, p.roles) for p in processes(sales)]
+
+    # then
+    assert layout == [
+        ("sales-web", ("web",)),
+        ("sales-relay", ("relay",)),
+        ("sales-consumer", ("consumer",)),
+        ("sales-jobs", ("worker", "beat")),
+    ]
+
+
+def test_every_local_web_server_runs_one_gunicorn_worker_of_eight_threads_unless_told_otherwise(monkeypatch):
+    # given the default, then a run told to use two workers
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    sales = next(s for s in SERVICES if s.name == "sales")
+    default = processes(sales)[0].env
+    monkeypatch.setenv("GUNICORN_WORKERS", "2")
+
+    # when
+    told = processes(sales)[0].env
+
+    # then
+    assert (default["GUNICORN_WORKERS"], default["GUNICORN_THREADS"]) == ("1", "8")
+    assert (told["GUNICORN_WORKERS"], told["GUNICORN_THREADS"]) == ("2", "8")
 
 
 def test_the_local_run_serves_plain_http_so_its_cookies_are_not_secure_only(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import os
 import zlib
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -86,6 +87,13 @@ def consumer_name() -> str:
 def consumes() -> bool:
     """True if this service's settings name a handler map, i.e. it runs a consumer."""
     return bool(get("HANDLERS"))
+
+
+def worker_roles() -> list[str]:
+    """Return the event workers this service runs: ``relay`` if it has the outbox, ``consumer`` if it has handlers."""
+    if not apps.is_installed("common.events"):
+        return []
+    return ["relay", "consumer"] if consumes() else ["relay"]
 
 
 def wakeup_mode(using: str = DEFAULT_DB_ALIAS) -> str:

@@ -49,3 +49,18 @@ def test_a_stale_heartbeat_fails_the_probe(settings, tmp_path):
         _health("consumer")
     assert _health("consumer", max_age=120).startswith("consumer: alive")
     assert liveness.heartbeat_path("relay") == tmp_path / "relay.alive"
+
+
+def test_the_one_background_process_is_alive_only_while_every_loop_it_runs_beats(settings, tmp_path):
+    # given: a service with a relay and a consumer, whose Celery worker and beat beat but whose consumer stopped
+    settings.ERP_EVENTS = {"WORKER_HEARTBEAT_FILE": str(tmp_path / "{role}.alive"), "HANDLERS": "any.HANDLERS"}
+    for role in ("relay", "worker", "beat"):
+        (tmp_path / f"{role}.alive").touch()
+
+    # when / then: the probe names the loop that does not beat
+    with pytest.raises(CommandError, match="consumer: no heartbeat"):
+        _health("workers")
+    (tmp_path / "consumer.alive").touch()
+    answer = _health("workers").splitlines()
+    assert [line.split(": ")[0] for line in answer] == ["relay", "consumer", "worker", "beat"]
+    assert all(": alive (last heartbeat " in line for line in answer), answer

@@ -6,7 +6,6 @@ whose ``ERP_EVENTS`` names ``HANDLERS`` also runs a consumer. The local run
 from files.
 """
 
-from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from common.events import conf
@@ -16,10 +15,5 @@ class Command(BaseCommand):
     help = "Print the event worker roles this service runs (relay, consumer), one per line."
 
     def handle(self, *args, **options):
-        roles = []
-        if apps.is_installed("common.events"):
-            roles.append("relay")
-            if conf.consumes():
-                roles.append("consumer")
-        for role in roles:
+        for role in conf.worker_roles():
             self.stdout.write(role)
