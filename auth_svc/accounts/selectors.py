@@ -29,15 +29,18 @@ def access_withdrawals_since(*, since: float | None = None) -> Window:
     have expired anyway, so a ``since`` before the window is the window. The cursor lies
     ``CURSOR_OVERLAP_SECONDS`` before the time read here, first, so that a withdrawal stamped
     before this read and committed after it is in the next answer (common.withdrawals).
+    A ``since`` later than that cursor (one from an auth_svc host whose clock runs ahead, or
+    any caller's) is read as the cursor: it would skip withdrawals this answer's cursor keeps.
     ``access_withdrawn_at`` is indexed: a poll reads only the rows it returns.
     """
     now = timezone.now()
+    cursor = now - timedelta(seconds=CURSOR_OVERLAP_SECONDS)
     start = now - timedelta(seconds=keep_seconds())
     if since is not None:
-        start = max(start, datetime.fromtimestamp(since, tz=UTC))
+        start = max(start, min(datetime.fromtimestamp(since, tz=UTC), cursor))
     users = User.objects.filter(access_withdrawn_at__gte=start).order_by("access_withdrawn_at", "id")
     rows = [
         Withdrawal(str(user_id), version, at.timestamp())
         for user_id, version, at in users.values_list("id", "access_version", "access_withdrawn_at")
     ]
-    return Window(rows, (now - timedelta(seconds=CURSOR_OVERLAP_SECONDS)).timestamp())
+    return Window(rows, cursor.timestamp())

@@ -23,6 +23,7 @@ from common.withdrawals import AccessWithdrawals
 from erp_testkit import auth_client
 
 from .. import selectors, services
+from ..api.serializers import LAST_EPOCH_SECOND
 from ..models import User
 from ..selectors import access_withdrawals_since
 from ..services import _password_reset_token_create
@@ -218,6 +219,31 @@ def test_a_cursor_older_than_the_window_answers_the_window(frozen_now, user):
     # then
     assert response.status_code == 200
     assert response.json()["data"]["withdrawals"] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ahead", [timedelta(seconds=1), timedelta(days=365), None])
+def test_a_cursor_in_the_future_skips_nothing_the_answers_cursor_keeps(frozen_now, user, ahead):
+    # given: a withdrawal stamped 59 s ago, 1 s after the cursor this answer gives; and a
+    # `since` ahead of the clock (an auth_svc host whose clock runs ahead gave it), up to year 9999
+    _withdrawn_at(user, NOW - timedelta(seconds=59))
+    since = (NOW + ahead).timestamp() if ahead else LAST_EPOCH_SECOND
+
+    # when
+    response = auth_client(token_type="service", user_id="sales").get(PATH, {"since": repr(since)})
+
+    # then: read from this answer's own cursor on, so the next poll skips nothing
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "withdrawals": [
+            {
+                "user_id": str(user.id),
+                "access_version": 1,
+                "withdrawn_at_epoch": (NOW - timedelta(seconds=59)).timestamp(),
+            }
+        ],
+        "next_since": (NOW - timedelta(minutes=1)).timestamp(),
+    }
 
 
 @pytest.mark.django_db
