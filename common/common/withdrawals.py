@@ -242,14 +242,20 @@ class AccessWithdrawals:
             )
 
     def next_poll_in(self) -> float:
-        """Return the wait before the next poll: the poll interval, or a backoff after failed ones.
+        """Return the wait before the next poll: the rest of the poll interval, or a backoff after failed ones.
+
+        After a success the next poll starts ``poll_seconds`` after that one started (at once if
+        it took longer): the map's age is timed from a poll's start, so waiting the whole interval
+        after a slow answer would add its time twice, and a 1.5 s answer would leave the map
+        5 s old before the next one lands. Polls start every ``poll_seconds`` instead, and the
+        map goes stale only once an answer takes longer than half the bound (2.5 s).
 
         After ``failures`` failed polls in a row, the poll interval doubled with each failure
         after the first, up to ``backoff_max_seconds``; the wait is drawn from the upper half of
         that, so that the processes that lost auth_svc together do not come back all at once.
         """
         if not self.failures:
-            return self.poll_seconds
+            return max(0.0, self.poll_seconds - self.age_seconds())
         ceiling = min(self.backoff_max_seconds, self.poll_seconds * 2 ** min(self.failures - 1, 32))
         return self.jitter(ceiling / 2, ceiling)
 

@@ -348,7 +348,9 @@ def test_failed_polls_back_off_exponentially_capped_and_success_restores_the_int
     # given: a 2 s poll, a 10 s cap, and a source that fails six times, then answers
     answered = threading.Event()
     pick = (lambda low, high: high) if jitter == "highest" else (lambda low, high: low)
-    table = _polling(_failing_until(answered), poll_seconds=2.0, backoff_max_seconds=10.0, jitter=pick)
+    table = _polling(
+        _failing_until(answered), poll_seconds=2.0, backoff_max_seconds=10.0, jitter=pick, clock=FakeClock()
+    )
     asked: list[float] = []
 
     def rest(seconds):  # the thread's wait, recorded instead of slept
@@ -366,6 +368,29 @@ def test_failed_polls_back_off_exponentially_capped_and_success_restores_the_int
     # then: doubling from the interval up to the cap (jittered within its upper half), the interval again
     assert asked == waits
     assert table.failures == 0
+
+
+@pytest.mark.parametrize(("answer_seconds", "wait"), [(0.0, 2.0), (1.5, 0.5), (2.0, 0.0), (3.0, 0.0)])
+def test_a_slow_answer_does_not_delay_the_next_poll(answer_seconds, wait):
+    # given: a 2 s poll, a 5 s bound, and an auth_svc that takes ``answer_seconds`` to answer
+    clock = FakeClock(100.0)
+
+    def slow(*, since):
+        clock.now += answer_seconds
+        return Window([], 1000.0)
+
+    table = _polling(slow, poll_seconds=2.0, clock=clock)
+    table.sync()
+
+    # when: the thread asks how long to rest after that answer
+    rest = table.next_poll_in()
+
+    # then: the next poll starts 2 s after this one started (at once if it took longer), so
+    # answers of 1.5 s each leave the map at most 3.5 s old, never the 5 s of waiting 2 s after each
+    assert rest == wait
+    clock.now += rest + answer_seconds
+    assert table.age_seconds() == max(2.0, answer_seconds) + answer_seconds
+    assert table.stale() is (answer_seconds >= 2.5)
 
 
 def test_polls_after_the_first_ask_for_what_changed_since_the_last_answer():
