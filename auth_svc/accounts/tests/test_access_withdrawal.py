@@ -65,6 +65,13 @@ def _withdraw(change: str, user: User, admin_client: APIClient, monkeypatch) -> 
         staff.force_login(User.objects.create_superuser("boss@example.com", PASSWORD))
         body = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
         assert staff.post(f"/admin/accounts/user/{user.pk}/password/", body).status_code == 302
+    elif change == "own password change":  # the signed-in user's "Change password" in the admin
+        User.objects.filter(pk=user.pk).update(is_staff=True)  # as every role is (common.sso.staff_flags)
+        own = Client()
+        own.force_login(user)
+        body = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        response = own.post("/admin/password_change/", body)
+        assert (response.status_code, response["Location"]) == (302, "/admin/password_change/done/")
     elif change == "changepassword command":
         monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
         call_command("changepassword", user.email, stdout=io.StringIO())
@@ -77,6 +84,7 @@ CHANGES = [
     "role change",
     "password reset",
     "admin password change",
+    "own password change",
     "changepassword command",
     "email change",
 ]
