@@ -15,8 +15,9 @@ token lifetime in memory, ``user_id -> (access_version, withdrawn_at)``, kept fr
 ``GET /internal/access-withdrawals`` (auth_svc itself reads its table). The first poll asks
 for the whole window; each answer carries a cursor (``next_since``) and every later poll
 asks only for the withdrawals stamped after it, merged into the map. auth_svc sets the cursor
-a minute before the time it read (``CURSOR_OVERLAP_SECONDS`` there), so a withdrawal stamped
-just before a poll but committed just after it is in the next answer. Older entries no longer
+a minute (``CURSOR_OVERLAP_SECONDS``) before the time it read, or before the start of the
+oldest transaction still writing if earlier, so a withdrawal stamped before a poll but committed
+after it, however long after, is in the next answer. Older entries no longer
 matter (every token they refuse has expired) and are dropped, which bounds the map.
 
 - **Start**: until the first fetch has succeeded the process knows nothing, so it refuses to
@@ -58,9 +59,9 @@ PATH = "/internal/access-withdrawals"
 FIRST_SYNC_WAIT = 3.0
 # Hosts' clocks differ a little: entries are kept this much longer than the token lifetime.
 CLOCK_MARGIN_SECONDS = 60
-# auth_svc's cursor lies this far before the time it read: a withdrawal is stamped before its
-# transaction commits (the row lock, then the refresh tokens' revocation) and auth_svc's hosts'
-# clocks differ a little, so rows stamped up to this long before a poll may commit after it.
+# auth_svc's cursor lies this far before the earlier of the time it read and the start of the
+# oldest transaction still writing (a withdrawal is stamped inside its transaction, before it
+# commits): auth_svc's hosts' clocks, which stamp, and the database's differ a little.
 CURSOR_OVERLAP_SECONDS = 60
 # While polls fail, one WARNING per this many seconds (the age gauge says the rest).
 WARNING_EVERY_SECONDS = 60.0

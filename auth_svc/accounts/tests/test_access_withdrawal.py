@@ -14,7 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from common import http, withdrawals
@@ -252,6 +254,31 @@ def test_a_cursor_in_the_future_skips_nothing_the_answers_cursor_keeps(frozen_no
         ],
         "next_since": (NOW - timedelta(minutes=1)).timestamp(),
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_committed_long_after_it_was_stamped_is_in_the_poll_after_its_commit(monkeypatch, user):
+    # given: a transaction that stamps a withdrawal and stays open, and a poll while it is open
+    # that reads the clock ten minutes later (as if the commit had waited that long on a lock or
+    # a synchronous standby: a cursor a minute before the read would lie nine minutes past the stamp)
+    writer = connections.create_connection("default")
+    writer.set_autocommit(False)
+    with writer.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_user SET access_version = 1, access_withdrawn_at = now() WHERE id = %s", [user.pk]
+        )
+    later = timezone.now() + timedelta(minutes=10)
+    monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=lambda: later))
+    during = access_withdrawals_since()
+
+    # when: the transaction commits, and the next poll asks from that poll's cursor
+    writer.commit()
+    writer.close()
+    after = access_withdrawals_since(since=during.next_since)
+
+    # then: the first poll could not see it; the next one has it
+    assert during.withdrawals == []
+    assert [(row.user_id, row.access_version) for row in after.withdrawals] == [(str(user.id), 1)]
 
 
 @pytest.mark.django_db
