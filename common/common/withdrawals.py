@@ -207,13 +207,16 @@ class AccessWithdrawals:
         """Fetch what changed since the last answer (the window, the first time) into the map; False if it failed.
 
         On failure the map is kept as it is (its entries still age out): it stays good for
-        judging until it is ``max_age_seconds`` old.
+        judging until it is ``max_age_seconds`` old, and the next poll asks for the whole window.
         """
         started = self.clock()
         cursor = self._cursor
         try:
             window = self.fetch(since=cursor)
         except Exception as exc:  # whatever auth_svc or the database raised: keep what we know
+            # The next poll asks for the whole window: a cursor auth_svc refuses (a 400 from a
+            # release that reads it otherwise) would otherwise fail every poll after this one.
+            self._cursor = None
             self._failed(exc)
             self._prune()
             return False

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from common import withdrawals
+from common.exceptions import BadGateway
 from common.health import run_checks
 from common.withdrawals import AccessWithdrawals, Window, Withdrawal
 from erp_testkit import issue_token
@@ -421,6 +422,27 @@ def test_polls_after_the_first_ask_for_what_changed_since_the_last_answer():
     assert asked == [None, 1000.0, 1060.0, None]
     assert merged == {"a": True, "b": True, "c": True, "d": False}
     assert replaced == {"a": False, "b": False, "c": False, "d": True}
+
+
+def test_after_a_failed_poll_the_next_asks_for_the_whole_window():
+    # given: an auth_svc that refuses the cursor it gave (a 400, as a release that reads it otherwise would)
+    asked: list[float | None] = []
+
+    def source(*, since):
+        asked.append(since)
+        if since is not None:
+            raise BadGateway("auth_svc answered 400")  # as ServiceClient.get_json raises it
+        return Window([Withdrawal("a", 1, time.time())], 1000.0)
+
+    table = _polling(source)
+
+    # when
+    results = [table.sync() for _ in range(3)]
+
+    # then: each poll with the cursor fails once, and the one after it asks for the window and succeeds
+    assert asked == [None, 1000.0, None]
+    assert results == [True, False, True]
+    assert table.refuses({"user_id": "a"}) is True
 
 
 def test_the_bound_must_exceed_the_poll_interval():
