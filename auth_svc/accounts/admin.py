@@ -2,7 +2,8 @@
 
 So an operator's edit follows the API's rules: deactivating revokes the user's refresh
 tokens, a role change or deactivation cannot remove the last active admin, a new
-password revokes the old sessions. A refusal (409) is shown as a message, never a 500.
+password (an admin's for a user, or the signed-in user's own) revokes the old sessions.
+A refusal (409) is shown as a message, never a 500.
 Users are deactivated, never deleted (their tokens and history stay consistent).
 
 Managing users is ``users.manage`` in the role matrix: ``admin`` only (common.admin).
@@ -12,10 +13,13 @@ tokens can be looked at, never edited (deleting a revocation would revive a toke
 """
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminPasswordChangeForm as BaseOwnPasswordChangeForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm as BaseAdminPasswordChangeForm
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.contrib.auth.views import PasswordChangeView
+from django.urls import reverse_lazy
 
 # Imported first so that its admins are registered before they are replaced below.
 from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin  # noqa: F401
@@ -51,6 +55,34 @@ class AdminPasswordChangeForm(BaseAdminPasswordChangeForm):
     def save(self, commit=True):
         self.user = services.user_password_set(user=self.user, password=self.cleaned_data["password1"])
         return self.user
+
+
+class OwnPasswordChangeForm(BaseOwnPasswordChangeForm):
+    """The admin's "Change password" of the signed-in user, saving through :func:`services.user_password_set`.
+
+    Django's saves the row and leaves the user's other sessions and access tokens valid; a new
+    password ends them, whoever sets it (contract §3).
+    """
+
+    def save(self, commit=True):
+        self.user = services.user_password_set(user=self.user, password=self.cleaned_data["new_password1"])
+        return self.user
+
+
+class OwnPasswordChangeView(PasswordChangeView):
+    """``AdminSite.password_change`` with :class:`OwnPasswordChangeForm` (the site names its form in code only).
+
+    Mounted at the admin's ``password_change/`` before the admin's URLs (config.urls).
+    """
+
+    form_class = OwnPasswordChangeForm
+    success_url = reverse_lazy("admin:password_change_done")
+
+    def get_context_data(self, **kwargs):
+        return {**admin.site.each_context(self.request), **super().get_context_data(**kwargs)}
+
+
+own_password_change = admin.site.admin_view(OwnPasswordChangeView.as_view())
 
 
 USERS_MANAGE = "users.manage"

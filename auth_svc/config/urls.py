@@ -1,5 +1,6 @@
 """URLs of auth_svc: its API at the root, admin, the OIDC provider, and the shared health/schema/docs routes."""
 
+from accounts.admin import own_password_change
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,6 +9,8 @@ from common.urls import handler400, handler403, handler404, handler500  # noqa: 
 
 urlpatterns = [
     *staff_sign_in_urlpatterns("admin/"),
+    # Before the admin's own: a new password goes through accounts.services, whoever sets it.
+    path("admin/password_change/", own_password_change),
     path("admin/", admin.site.urls),
     # The OpenID Connect provider of the back office (the gateway serves it at /admin/auth/sso/).
     path("sso/", include("accounts.sso.urls")),

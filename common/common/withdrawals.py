@@ -15,8 +15,9 @@ token lifetime in memory, ``user_id -> (access_version, withdrawn_at)``, kept fr
 ``GET /internal/access-withdrawals`` (auth_svc itself reads its table). The first poll asks
 for the whole window; each answer carries a cursor (``next_since``) and every later poll
 asks only for the withdrawals stamped after it, merged into the map. auth_svc sets the cursor
-a minute before the time it read (``CURSOR_OVERLAP_SECONDS`` there), so a withdrawal stamped
-just before a poll but committed just after it is in the next answer. Older entries no longer
+a minute (``CURSOR_OVERLAP_SECONDS``) before the time it read, or before the start of the
+oldest transaction still writing if earlier, so a withdrawal stamped before a poll but committed
+after it, however long after, is in the next answer. Older entries no longer
 matter (every token they refuse has expired) and are dropped, which bounds the map.
 
 - **Start**: until the first fetch has succeeded the process knows nothing, so it refuses to
@@ -58,9 +59,9 @@ PATH = "/internal/access-withdrawals"
 FIRST_SYNC_WAIT = 3.0
 # Hosts' clocks differ a little: entries are kept this much longer than the token lifetime.
 CLOCK_MARGIN_SECONDS = 60
-# auth_svc's cursor lies this far before the time it read: a withdrawal is stamped before its
-# transaction commits (the row lock, then the refresh tokens' revocation) and auth_svc's hosts'
-# clocks differ a little, so rows stamped up to this long before a poll may commit after it.
+# auth_svc's cursor lies this far before the earlier of the time it read and the start of the
+# oldest transaction still writing (a withdrawal is stamped inside its transaction, before it
+# commits): auth_svc's hosts' clocks, which stamp, and the database's differ a little.
 CURSOR_OVERLAP_SECONDS = 60
 # While polls fail, one WARNING per this many seconds (the age gauge says the rest).
 WARNING_EVERY_SECONDS = 60.0
@@ -206,13 +207,16 @@ class AccessWithdrawals:
         """Fetch what changed since the last answer (the window, the first time) into the map; False if it failed.
 
         On failure the map is kept as it is (its entries still age out): it stays good for
-        judging until it is ``max_age_seconds`` old.
+        judging until it is ``max_age_seconds`` old, and the next poll asks for the whole window.
         """
         started = self.clock()
         cursor = self._cursor
         try:
             window = self.fetch(since=cursor)
         except Exception as exc:  # whatever auth_svc or the database raised: keep what we know
+            # The next poll asks for the whole window: a cursor auth_svc refuses (a 400 from a
+            # release that reads it otherwise) would otherwise fail every poll after this one.
+            self._cursor = None
             self._failed(exc)
             self._prune()
             return False
@@ -242,14 +246,20 @@ class AccessWithdrawals:
             )
 
     def next_poll_in(self) -> float:
-        """Return the wait before the next poll: the poll interval, or a backoff after failed ones.
+        """Return the wait before the next poll: the rest of the poll interval, or a backoff after failed ones.
+
+        After a success the next poll starts ``poll_seconds`` after that one started (at once if
+        it took longer): the map's age is timed from a poll's start, so waiting the whole interval
+        after a slow answer would add its time twice, and a 1.5 s answer would leave the map
+        5 s old before the next one lands. Polls start every ``poll_seconds`` instead, and the
+        map goes stale only once an answer takes longer than half the bound (2.5 s).
 
         After ``failures`` failed polls in a row, the poll interval doubled with each failure
         after the first, up to ``backoff_max_seconds``; the wait is drawn from the upper half of
         that, so that the processes that lost auth_svc together do not come back all at once.
         """
         if not self.failures:
-            return self.poll_seconds
+            return max(0.0, self.poll_seconds - self.age_seconds())
         ceiling = min(self.backoff_max_seconds, self.poll_seconds * 2 ** min(self.failures - 1, 32))
         return self.jitter(ceiling / 2, ceiling)
 

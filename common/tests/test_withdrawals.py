@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from common import withdrawals
+from common.exceptions import BadGateway
 from common.health import run_checks
 from common.withdrawals import AccessWithdrawals, Window, Withdrawal
 from erp_testkit import issue_token
@@ -348,7 +349,9 @@ def test_failed_polls_back_off_exponentially_capped_and_success_restores_the_int
     # given: a 2 s poll, a 10 s cap, and a source that fails six times, then answers
     answered = threading.Event()
     pick = (lambda low, high: high) if jitter == "highest" else (lambda low, high: low)
-    table = _polling(_failing_until(answered), poll_seconds=2.0, backoff_max_seconds=10.0, jitter=pick)
+    table = _polling(
+        _failing_until(answered), poll_seconds=2.0, backoff_max_seconds=10.0, jitter=pick, clock=FakeClock()
+    )
     asked: list[float] = []
 
     def rest(seconds):  # the thread's wait, recorded instead of slept
@@ -366,6 +369,29 @@ def test_failed_polls_back_off_exponentially_capped_and_success_restores_the_int
     # then: doubling from the interval up to the cap (jittered within its upper half), the interval again
     assert asked == waits
     assert table.failures == 0
+
+
+@pytest.mark.parametrize(("answer_seconds", "wait"), [(0.0, 2.0), (1.5, 0.5), (2.0, 0.0), (3.0, 0.0)])
+def test_a_slow_answer_does_not_delay_the_next_poll(answer_seconds, wait):
+    # given: a 2 s poll, a 5 s bound, and an auth_svc that takes ``answer_seconds`` to answer
+    clock = FakeClock(100.0)
+
+    def slow(*, since):
+        clock.now += answer_seconds
+        return Window([], 1000.0)
+
+    table = _polling(slow, poll_seconds=2.0, clock=clock)
+    table.sync()
+
+    # when: the thread asks how long to rest after that answer
+    rest = table.next_poll_in()
+
+    # then: the next poll starts 2 s after this one started (at once if it took longer), so
+    # answers of 1.5 s each leave the map at most 3.5 s old, never the 5 s of waiting 2 s after each
+    assert rest == wait
+    clock.now += rest + answer_seconds
+    assert table.age_seconds() == max(2.0, answer_seconds) + answer_seconds
+    assert table.stale() is (answer_seconds >= 2.5)
 
 
 def test_polls_after_the_first_ask_for_what_changed_since_the_last_answer():
@@ -396,6 +422,27 @@ def test_polls_after_the_first_ask_for_what_changed_since_the_last_answer():
     assert asked == [None, 1000.0, 1060.0, None]
     assert merged == {"a": True, "b": True, "c": True, "d": False}
     assert replaced == {"a": False, "b": False, "c": False, "d": True}
+
+
+def test_after_a_failed_poll_the_next_asks_for_the_whole_window():
+    # given: an auth_svc that refuses the cursor it gave (a 400, as a release that reads it otherwise would)
+    asked: list[float | None] = []
+
+    def source(*, since):
+        asked.append(since)
+        if since is not None:
+            raise BadGateway("auth_svc answered 400")  # as ServiceClient.get_json raises it
+        return Window([Withdrawal("a", 1, time.time())], 1000.0)
+
+    table = _polling(source)
+
+    # when
+    results = [table.sync() for _ in range(3)]
+
+    # then: each poll with the cursor fails once, and the one after it asks for the window and succeeds
+    assert asked == [None, 1000.0, None]
+    assert results == [True, False, True]
+    assert table.refuses({"user_id": "a"}) is True
 
 
 def test_the_bound_must_exceed_the_poll_interval():

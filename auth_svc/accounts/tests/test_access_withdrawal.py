@@ -14,7 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from common import http, withdrawals
@@ -23,6 +25,7 @@ from common.withdrawals import AccessWithdrawals
 from erp_testkit import auth_client
 
 from .. import selectors, services
+from ..api.serializers import LAST_EPOCH_SECOND
 from ..models import User
 from ..selectors import access_withdrawals_since
 from ..services import _password_reset_token_create
@@ -64,6 +67,13 @@ def _withdraw(change: str, user: User, admin_client: APIClient, monkeypatch) -> 
         staff.force_login(User.objects.create_superuser("boss@example.com", PASSWORD))
         body = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
         assert staff.post(f"/admin/accounts/user/{user.pk}/password/", body).status_code == 302
+    elif change == "own password change":  # the signed-in user's "Change password" in the admin
+        User.objects.filter(pk=user.pk).update(is_staff=True)  # as every role is (common.sso.staff_flags)
+        own = Client()
+        own.force_login(user)
+        body = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+        response = own.post("/admin/password_change/", body)
+        assert (response.status_code, response["Location"]) == (302, "/admin/password_change/done/")
     elif change == "changepassword command":
         monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
         call_command("changepassword", user.email, stdout=io.StringIO())
@@ -76,6 +86,7 @@ CHANGES = [
     "role change",
     "password reset",
     "admin password change",
+    "own password change",
     "changepassword command",
     "email change",
 ]
@@ -218,6 +229,56 @@ def test_a_cursor_older_than_the_window_answers_the_window(frozen_now, user):
     # then
     assert response.status_code == 200
     assert response.json()["data"]["withdrawals"] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ahead", [timedelta(seconds=1), timedelta(days=365), None])
+def test_a_cursor_in_the_future_skips_nothing_the_answers_cursor_keeps(frozen_now, user, ahead):
+    # given: a withdrawal stamped 59 s ago, 1 s after the cursor this answer gives; and a
+    # `since` ahead of the clock (an auth_svc host whose clock runs ahead gave it), up to year 9999
+    _withdrawn_at(user, NOW - timedelta(seconds=59))
+    since = (NOW + ahead).timestamp() if ahead else LAST_EPOCH_SECOND
+
+    # when
+    response = auth_client(token_type="service", user_id="sales").get(PATH, {"since": repr(since)})
+
+    # then: read from this answer's own cursor on, so the next poll skips nothing
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "withdrawals": [
+            {
+                "user_id": str(user.id),
+                "access_version": 1,
+                "withdrawn_at_epoch": (NOW - timedelta(seconds=59)).timestamp(),
+            }
+        ],
+        "next_since": (NOW - timedelta(minutes=1)).timestamp(),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_committed_long_after_it_was_stamped_is_in_the_poll_after_its_commit(monkeypatch, user):
+    # given: a transaction that stamps a withdrawal and stays open, and a poll while it is open
+    # that reads the clock ten minutes later (as if the commit had waited that long on a lock or
+    # a synchronous standby: a cursor a minute before the read would lie nine minutes past the stamp)
+    writer = connections.create_connection("default")
+    writer.set_autocommit(False)
+    with writer.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_user SET access_version = 1, access_withdrawn_at = now() WHERE id = %s", [user.pk]
+        )
+    later = timezone.now() + timedelta(minutes=10)
+    monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=lambda: later))
+    during = access_withdrawals_since()
+
+    # when: the transaction commits, and the next poll asks from that poll's cursor
+    writer.commit()
+    writer.close()
+    after = access_withdrawals_since(since=during.next_since)
+
+    # then: the first poll could not see it; the next one has it
+    assert during.withdrawals == []
+    assert [(row.user_id, row.access_version) for row in after.withdrawals] == [(str(user.id), 1)]
 
 
 @pytest.mark.django_db
