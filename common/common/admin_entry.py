@@ -82,7 +82,8 @@ class EntryForms:
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.header.errors or any(row.errors for row in self.rows.forms))
+        # The formset's own errors too: a tampered management form (or too many rows) saves nothing either.
+        return bool(self.header.errors or self.rows.non_form_errors() or any(row.errors for row in self.rows.forms))
 
     def body(self) -> dict[str, Any]:
         """The API body of these forms (after :meth:`is_valid`): blank and disabled header fields left out."""

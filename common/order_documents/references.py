@@ -30,6 +30,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from common.exceptions import BadGateway, Conflict, ValidationFailed
+from common.filters import SearchFilter
 from common.http import ServiceClient
 from common.money import quantize_money
 
@@ -195,7 +196,17 @@ def items_search(*, term: str) -> list[ItemChoice]:
 
 
 def _search_params(term: str, *, ordering: str) -> dict[str, str | int]:
-    return {"search": term[:SEARCH_TERM_MAX], "active": "true", "limit": SEARCH_LIMIT, "ordering": ordering}
+    return {"search": search_words(term), "active": "true", "limit": SEARCH_LIMIT, "ordering": ordering}
+
+
+def search_words(term: str) -> str:
+    """``term`` as the lists' search accepts it: no NUL, its first ``SearchFilter.max_terms`` words, commas as spaces.
+
+    The lists refuse more words, or a NUL, with a 400: a person typing a long phrase (or a
+    hostile page) would be told the service "did not answer" instead of seeing matches.
+    """
+    words = term.replace("\x00", " ").replace(",", " ").split()[: SearchFilter.max_terms]
+    return " ".join(words)[:SEARCH_TERM_MAX]
 
 
 def _items_from(response) -> dict[uuid.UUID, ItemRef]:

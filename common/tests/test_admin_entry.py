@@ -82,6 +82,35 @@ def test_refusals_go_to_the_row_they_name_counting_only_the_rows_sent():
     assert entry.has_errors
 
 
+def test_a_tampered_management_form_is_an_error_of_the_page():
+    # given: a post without the rows' management form (a hand-made request, or a stale page)
+    form = forms.Form({"party": "P"})
+    form.fields["party"] = forms.CharField(required=False)
+    entry = EntryForms(header=form, rows=Rows({"party": "P"}, prefix="rows"), rows_field="items", rows_label="Lines")
+
+    # when
+    valid = entry.is_valid()
+
+    # then: refused, and the page says so (its "Nothing was saved" and the title's "Error:")
+    assert not valid
+    assert entry.has_errors
+
+
+def test_a_name_from_a_service_is_escaped_in_the_widget():
+    # given: an item whose name and price were written by someone hostile
+    widget = ServiceAutocomplete(
+        url="/search/item/",
+        labels=lambda ids: {"a": Choice("a", "<img src=x onerror=alert(1)>", {"unit_price": '"><script>'})},
+    )
+
+    # when
+    shown = widget.render("item", "a")
+
+    # then
+    assert "<img" not in shown and "<script>" not in shown
+    assert 'data-unit_price="&quot;&gt;&lt;script&gt;">&lt;img src=x onerror=alert(1)&gt;</option>' in shown
+
+
 def test_the_widget_names_the_chosen_value_and_shows_an_id_it_cannot_name():
     # given
     named = ServiceAutocomplete(

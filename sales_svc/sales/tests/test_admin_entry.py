@@ -210,6 +210,19 @@ def test_the_customer_search_asks_contact_svc(services, staff_login):
     assert [row["id"] for row in answer["results"]] == [acme]
 
 
+def test_a_search_asks_only_what_the_lists_search_accepts(services, staff_login):
+    # given: a NUL, commas and twelve words, each of which the lists' search refuses with a 400
+    # (common.filters.SearchFilter: a NUL, more than 10 words)
+    finance = staff_login("finance_manager")
+
+    # when
+    response = finance.get(f"{URL}search/party/", {"term": "a\x00b,c d e f g h i j k l"})
+
+    # then: asked with the first ten words, so the person sees matches, not "did not answer"
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert services.requests[-1][1].startswith("/customers?search=a+b+c+d+e+f+g+h+i+j&active=true")
+
+
 def test_a_search_whose_service_does_not_answer_says_so_in_the_dropdown(services, staff_login, settings):
     # given
     settings.ERP = {**settings.ERP, "INVENTORY_SERVICE_URL": closed_port_url()}
