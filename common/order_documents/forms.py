@@ -159,5 +159,8 @@ class OrderEntry:
         }
 
     def _party_labels(self, ids: list[str]) -> dict[str, Choice]:
-        names = party_names(path=self.party.path, ids=_uuids(ids))
+        wanted = _uuids(ids)
+        if not wanted:  # typed, not chosen (the serializer names it): nothing contact_svc could name
+            return {}
+        names = party_names(path=self.party.path, ids=wanted)
         return {str(party_id): Choice(id=str(party_id), text=name) for party_id, name in names.items()}

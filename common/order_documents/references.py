@@ -205,8 +205,8 @@ def search_words(term: str) -> str:
     The lists refuse more words, or a NUL, with a 400: a person typing a long phrase (or a
     hostile page) would be told the service "did not answer" instead of seeing matches.
     """
-    words = term.replace("\x00", " ").replace(",", " ").split()[: SearchFilter.max_terms]
-    return " ".join(words)[:SEARCH_TERM_MAX]
+    words = term[:SEARCH_TERM_MAX].replace("\x00", " ").replace(",", " ").split()[: SearchFilter.max_terms]
+    return " ".join(words)
 
 
 def _items_from(response) -> dict[uuid.UUID, ItemRef]:

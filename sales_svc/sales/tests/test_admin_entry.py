@@ -114,6 +114,21 @@ def test_an_unknown_customer_is_shown_on_the_customer_field(services, staff_logi
     assert rows() == before
 
 
+def test_a_customer_that_is_not_an_id_is_refused_without_asking_contact_svc_to_name_it(services, staff_login):
+    # given: a hand-made post whose customer is not an id
+    item = services.add_item()
+
+    # when
+    response = staff_login("finance_manager").post(
+        f"{URL}add/", entry_form({"customer_id": "not-an-id"}, [(item, "1", "")])
+    )
+
+    # then: the serializer's message, and no lookup of nothing (contact_svc refuses an empty one)
+    assert response.context["header"].errors == {"customer_id": ["Must be a valid UUID."]}
+    assert not any(path.startswith("/customers/lookup") for _, path, _ in services.requests)
+    assert rows() == (0, 0)
+
+
 def test_no_line_at_all_is_the_apis_refusal_above_the_form(services, customer_id, staff_login):
     # when
     response = staff_login("finance_manager").post(
