@@ -1,5 +1,6 @@
 """URLs of auth_svc: its API at the root, admin, the OIDC provider, and the shared health/schema/docs routes."""
 
+from accounts.sso import views as sso_views
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,6 +11,8 @@ urlpatterns = [
     *staff_sign_in_urlpatterns("admin/"),
     path("admin/", admin.site.urls),
     # The OpenID Connect provider of the back office (the gateway serves it at /admin/auth/sso/).
+    # The session's token for the back office's home: here only, never under the gateway's /admin/auth/.
+    path("sso/session/token", sso_views.session_token, name="sso-session-token"),
     path("sso/", include("accounts.sso.urls")),
     path("", include("common.urls")),
     path("", include("accounts.api.urls")),
