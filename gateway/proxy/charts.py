@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-WIDTH, HEIGHT = 640, 180
+WIDTH, HEIGHT = 480, 150
 # Room for the axis labels: left for the largest value, bottom for the dates.
-LEFT, BOTTOM, TOP = 40, 22, 8
+LEFT, BOTTOM, TOP = 36, 22, 10
 GAP = 2
 
 
@@ -45,14 +45,20 @@ def bar_chart(points: Sequence[tuple[dt.date, int]]) -> SafeString:
             for index, (day, value) in enumerate(points)
         ),
     )
-    # The first, middle and last days under the axis, so a reader can tell where a bar falls.
-    labelled = sorted({0, len(points) // 2, len(points) - 1}) if points else []
+    # The first, middle and last days under the axis, so a reader can tell where a bar falls; the outer
+    # two aligned to their ends so that neither runs off the chart.
+    labelled = [(0, "start", LEFT), (len(points) // 2, "middle", None), (len(points) - 1, "end", WIDTH)]
     dates = format_html_join(
         "",
-        '<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>',
+        '<text class="label" x="{}" y="{}" text-anchor="{}">{}</text>',
         (
-            (_coordinate(LEFT + index * slot + slot / 2), HEIGHT - 6, points[index][0].strftime("%d %b"))
-            for index in labelled
+            (
+                _coordinate(x if x is not None else LEFT + index * slot + slot / 2),
+                HEIGHT - 6,
+                anchor,
+                points[index][0].strftime("%d %b"),
+            )
+            for index, anchor, x in (labelled if len(points) > 2 else [])
         ),
     )
     baseline = TOP + plot_height
@@ -75,7 +81,7 @@ def bar_chart(points: Sequence[tuple[dt.date, int]]) -> SafeString:
         WIDTH,
         TOP,
         LEFT - 6,
-        TOP + 10,
+        TOP + 4,
         highest,
         LEFT - 6,
         baseline,
