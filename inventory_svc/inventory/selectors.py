@@ -172,7 +172,7 @@ SUMMARY_ROWS = 10
 def item_stock_summary() -> dict:
     """Return what the back office's home shows of stock: items to buy next, backorders, stock value.
 
-    Three aggregate queries, none of them loading more than ``SUMMARY_ROWS`` rows, whatever the
+    Four aggregate queries, none of them loading more than ``SUMMARY_ROWS`` rows, whatever the
     number of items: one pass over the items and their stock counts the active items at or below
     their reorder level and adds up the value on hand (sum of on hand x unit price, every item: an
     archived item's stock is still worth its price); a top-N sort picks the furthest below; the
