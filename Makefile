@@ -87,3 +87,8 @@ bench-imports: install
 .PHONY: bench-replenishment
 bench-replenishment: install
 	@bench/replenishment.sh
+
+# The back office's home: GET /admin/ p50/p95 and CPU per render, 100,000 items and orders (docs/performance.md).
+.PHONY: bench-home
+bench-home: install
+	@.venv/bin/python bench/home.py

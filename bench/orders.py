@@ -73,7 +73,9 @@ class Api:
         return data, time.perf_counter() - started
 
 
-def start_platform(data_dir: Path, port_base: int, db_prefix: str, events_prefix: str) -> subprocess.Popen:
+def start_platform(
+    data_dir: Path, port_base: int, db_prefix: str, events_prefix: str, *, timeout: float = 300
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_DEBUG"}}
     env.update(
         {
@@ -94,7 +96,7 @@ def start_platform(data_dir: Path, port_base: int, db_prefix: str, events_prefix
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if requests.get(f"http://127.0.0.1:{port_base}/health", timeout=3).status_code == 200:

@@ -10,6 +10,7 @@ flavours start one after the other in the background from the first platform tes
 stops right after its last test.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -102,3 +103,58 @@ def postgres_turn(platforms):
     """Wait until no flavour on PostgreSQL runs, and keep it so: for a test that starts its own platforms there."""
     with platforms.postgres_turn():
         yield
+
+
+# ---------------------------------------------------------------- the back office in a browser
+# Debian's Chromium driven by Playwright (never a browser download): test_back_office.py and
+# test_back_office_home.py. Screenshots of their steps go to <ERP_DATA_DIR>/screenshots/back-office/.
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium package (apt-get)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots():
+    folder = Path(os.environ.get("ERP_DATA_DIR") or Path(__file__).resolve().parent.parent / ".run") / "screenshots"
+    folder = folder / "back-office"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shot(page, name: str) -> None:
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return shot
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1600, "height": 900})
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

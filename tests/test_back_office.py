@@ -16,63 +16,13 @@ import re
 import signal
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from platforms import SSO_RECHECK_SECONDS as RECHECK_SECONDS
 from test_local_run import ADMIN_USER, FM_USER, IM_USER, _call, _login, _register, eventually
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 IM, FM, ADMIN = IM_USER, FM_USER, ADMIN_USER
 RECEIPT_LABEL = "Purchase receipt"  # the ledger's label of reason purchase_receipt
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium package (apt-get)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def shots():
-    folder = Path(os.environ.get("ERP_DATA_DIR") or Path(__file__).resolve().parent.parent / ".run") / "screenshots"
-    folder = folder / "back-office"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def shot(page, name: str) -> None:
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-    return shot
-
-
-@pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1600, "height": 900})
-        context.set_default_timeout(30_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page, email: str, password: str) -> None:

@@ -1,6 +1,7 @@
 """URLs of auth_svc: its API at the root, admin, the OIDC provider, and the shared health/schema/docs routes."""
 
 from accounts.admin import own_password_change
+from accounts.sso import views as sso_views
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("admin/password_change/", own_password_change),
     path("admin/", admin.site.urls),
     # The OpenID Connect provider of the back office (the gateway serves it at /admin/auth/sso/).
+    # The session's token for the back office's home: here only, never under the gateway's /admin/auth/.
+    path("sso/session/token", sso_views.session_token, name="sso-session-token"),
     path("sso/", include("accounts.sso.urls")),
     path("", include("common.urls")),
     path("", include("accounts.api.urls")),

@@ -20,6 +20,12 @@ from .authentication import JWTAuthentication
 PROXY_TOKEN_HEADER = "X-Gateway-Token"
 
 
+def proxy_vouches(request, *, proxy_name: str | None) -> bool:
+    """True if the request carries ``proxy_name``'s own service token in :data:`PROXY_TOKEN_HEADER`."""
+    token = request.headers.get(PROXY_TOKEN_HEADER)
+    return bool(proxy_name and token and _vouches(token, proxy_name))
+
+
 def _vouches(token: str, proxy_name: str) -> bool:
     """True if ``token`` is a valid service token of the service ``proxy_name``."""
     try:
@@ -41,7 +47,6 @@ def last_forwarded(value: str) -> str | None:
 def client_address(request, *, trusted_proxy: str | None) -> str:
     """Return the client's address: the forwarded one if ``trusted_proxy``'s token vouches for it, else the peer."""
     peer = request.META.get("REMOTE_ADDR", "")
-    token = request.headers.get(PROXY_TOKEN_HEADER)
-    if not trusted_proxy or not token or not _vouches(token, trusted_proxy):
+    if not proxy_vouches(request, proxy_name=trusted_proxy):
         return peer
     return last_forwarded(request.headers.get("X-Forwarded-For", "")) or peer

@@ -7,7 +7,7 @@ operator's scraper (contract §1). Its own are answered on a second listener,
 
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import path, re_path
-from proxy import back_office, views
+from proxy import back_office, front, views
 from proxy.health import HealthView
 
 from common import health as common_health
@@ -23,6 +23,7 @@ def static_asset(request, path):
 
 
 urlpatterns = [
+    path("", front.front_view, name="front"),
     path("health", HealthView.as_view(), name="health"),
     path("health/live", common_health.LiveView.as_view(), name="health-live"),
     path("health/ready", common_health.ReadyView.as_view(), name="health-ready"),

@@ -9,13 +9,15 @@ ever sees another's session, nor the single sign-on session of auth_svc. For aut
 gateway adds its proof (``X-Gateway-Token``), so the sign-in page's lockout keys on the
 client's address, as the API login's does.
 
-The index asks auth_svc who holds the browser's single sign-on session (``GET /sso/session``
-with that cookie alone); if auth_svc cannot say, the page still lists the admins.
+The index is the back office's home (proxy.home): for a signed-in person, the figures their
+role may see, read from each service with a short-lived token of theirs that auth_svc hands the
+gateway for the browser's single sign-on session. Without that token (auth_svc away, the gateway
+without its own proof) the index asks auth_svc only who is signed in (``GET /sso/session``,
+with that cookie alone) and shows no figures; if auth_svc cannot say, the page still lists the admins.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
@@ -25,16 +27,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
-from urllib3 import exceptions as urllib3_exceptions
-from urllib3.util import Timeout
 
 from common.exceptions import error_response
 from common.roles import ADMIN, FINANCE_MANAGER, INVENTORY_MANAGER
-from common.sso.conf import ADMIN_SERVICES, PREFIX_HEADER, admin_cookie_prefix, admin_session_cookie
+from common.sso.conf import ADMIN_SERVICES, PREFIX_HEADER, admin_cookie_prefix
 
 from . import credential as gateway_credential
-from . import ratelimit
-from .proxy import forward, upstream_for
+from . import home, ratelimit
+from .proxy import forward
 
 logger = logging.getLogger(__name__)
 
@@ -129,29 +129,10 @@ def _is_file_answer(status: int) -> bool:
 
 def signed_in(request: HttpRequest) -> dict | None:
     """Return ``{"email", "role"}`` of the browser's single sign-on session, or None (nobody, or unknown)."""
-    name = admin_session_cookie("auth")
-    value = request.COOKIES.get(name)
-    if not value:
-        return None
-    jar = SimpleCookie()
-    jar[name] = value
+    data = home.session_data(request, "GET", "/sso/session")
     try:
-        answer = upstream_for(settings.GATEWAY["UPSTREAMS"]["auth"]).request(
-            "GET",
-            "/sso/session",
-            body=None,
-            headers={"Cookie": jar[name].OutputString(), "X-Request-ID": request.request_id},
-            timeout=Timeout(connect=settings.GATEWAY["CONNECT_TIMEOUT"], read=settings.GATEWAY["HEALTH_TIMEOUT"]),
-        )
-    except urllib3_exceptions.HTTPError:
-        logger.warning("auth_svc could not say who is signed in")
-        return None
-    if answer.status != 200:
-        return None
-    try:
-        data = json.loads(answer.data)["data"]
         return {"email": str(data["email"]), "role": ROLE_TITLES.get(data["role"], str(data["role"]))}
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
 
 
@@ -162,8 +143,19 @@ def index_view(request: HttpRequest) -> HttpResponse:
         return refusal
     if moved := _elsewhere(request):
         return moved
+    person = home.person_of(request)
+    if person is not None:
+        staff = {"email": person.email, "role": ROLE_TITLES.get(person.role, person.role)}
+        panels = home.home_panels(person, request_id=request.request_id)
+    else:
+        staff, panels = signed_in(request), []
     context = {
-        "staff": signed_in(request),
+        "staff": staff,
+        "panels": panels,
+        "no_figures": "Your role has no figures here."
+        if person is not None
+        else "The figures cannot be read just now (auth_svc could not vouch for this session); "
+        "the admins below still open.",
         "admins": [
             {"url": f"/admin/{service}/", "title": ADMIN_PAGES[service][0], "about": ADMIN_PAGES[service][1]}
             for service in ADMIN_SERVICES

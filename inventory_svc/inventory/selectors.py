@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from common.exceptions import NotFound
+from common.money import MoneyField
 
 from .lines import Line, ShortLine, quantities_by_item
 from .models import Backorder, Item, MovementReason, Stock, StockMovement
@@ -161,3 +163,47 @@ def backorder_discrepancies() -> list[str]:
             )
     problems += [f"order {order_id} item {item_id}: fills without a backorder" for order_id, item_id in fills]
     return problems
+
+
+# How many rows the back office's home lists under each of its counts (contract §5, ``/items/summary``).
+SUMMARY_ROWS = 10
+
+
+def item_stock_summary() -> dict:
+    """Return what the back office's home shows of stock: items to buy next, backorders, stock value.
+
+    Four aggregate queries, none of them loading more than ``SUMMARY_ROWS`` rows, whatever the
+    number of items: one pass over the items and their stock counts the active items at or below
+    their reorder level and adds up the value on hand (sum of on hand x unit price, every item: an
+    archived item's stock is still worth its price); a top-N sort picks the furthest below; the
+    open backorders (the partial index of open ones) are added up and grouped by order.
+    """
+    at_or_below = Q(active=True, stock__quantity__lte=F("reorder_level"))
+    totals = Item.objects.aggregate(
+        below=Count("pk", filter=at_or_below),
+        value=Coalesce(Sum(F("stock__quantity") * F("unit_price")), Value(Decimal("0")), output_field=MoneyField()),
+    )
+    furthest_below = (
+        Item.objects.filter(at_or_below)
+        .annotate(quantity=F("stock__quantity"), shortfall=F("reorder_level") - F("stock__quantity"))
+        .order_by("-shortfall", "sku")
+        .values("id", "sku", "name", "quantity", "reorder_level", "shortfall")[:SUMMARY_ROWS]
+    )
+    return {
+        "below_reorder_level": {"count": totals["below"], "furthest_below": list(furthest_below)},
+        "backorders": backorder_summary(),
+        "stock_value": totals["value"],
+    }
+
+
+def backorder_summary() -> dict:
+    """Return the units and orders waiting on open backorders, and the orders waiting longest, oldest first."""
+    open_backorders = Backorder.objects.filter(quantity_open__gt=0)
+    by_order = (
+        open_backorders.values("order_id")
+        .annotate(confirmed_at=Min("confirmed_at"), units=Sum("quantity_open"), items=Count("item_id"))
+        .order_by("confirmed_at", "order_id")
+    )
+    # One pass for both totals: the units, and the orders (an order waits once whatever its items).
+    totals = open_backorders.aggregate(units=Coalesce(Sum("quantity_open"), 0), orders=Count("order_id", distinct=True))
+    return {"units": totals["units"], "orders": totals["orders"], "oldest": list(by_order[:SUMMARY_ROWS])}

@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch,
 from django.db.models.functions import Coalesce
 
 from common.money import quantize_money
+from common.summaries import per_day
 
 from .models import LowStockItem, PurchaseOrder, PurchaseOrderLine, PurchaseReceipt, PurchaseReceiptLine, VendorItem
 
@@ -39,7 +40,7 @@ class ReceivedLineDiscrepancy:
 
 
 def purchase_received_discrepancies() -> list[ReceivedLineDiscrepancy]:
-    """Return every line whose ``quantity_received`` is not Σ its receipt lines (one query)."""
+    """Return every line whose ``quantity_received`` is not sum of its receipt lines (one query)."""
     rows = (
         PurchaseOrderLine.objects.annotate(receipts=Coalesce(Sum("receipt_lines__quantity"), 0))
         .exclude(quantity_received=F("receipts"))
@@ -61,9 +62,9 @@ class OrderReceiptDiscrepancy:
 def purchase_order_receipt_discrepancies() -> list[OrderReceiptDiscrepancy]:
     """Return every order whose ``received_amount`` or status disagrees with its receipts (two queries a chunk).
 
-    What arrived is Σ the receipt lines per line (not ``quantity_received``, which
+    What arrived is sum of the receipt lines per line (not ``quantity_received``, which
     :func:`purchase_received_discrepancies` checks), so a drift is named once, where it is.
-    ``received_amount`` is Σ arrived x unit price, as the receipts keep it; nothing arrives in
+    ``received_amount`` is sum of arrived x unit price, as the receipts keep it; nothing arrives in
     Draft or Cancelled, a PartiallyReceived order has had something and expects more, and a
     Received or Paid one expects nothing more unless it was closed short (which only they are).
     """
@@ -190,3 +191,36 @@ def _draft_problems(draft: PurchaseOrder) -> list[str]:
     if draft.total_amount != total:
         problems.append(f"total_amount {draft.total_amount}, lines {total}")
     return problems
+
+
+# How many replenishment drafts the summary lists, largest first.
+SUMMARY_ROWS = 10
+
+
+def purchase_summary() -> dict:
+    """Return what the back office's home shows of purchasing: receipts per day, open replenishment drafts.
+
+    Three queries whatever the number of orders: the last 30 days' receipts grouped by UTC day
+    (the index on ``created_at``; a receipt's units from its lines), and the replenishment drafts
+    (one per vendor: the partial unique index of open ones) added up, then the largest few by value.
+    """
+    drafts = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT, origin=PurchaseOrder.Origin.REPLENISHMENT)
+    totals = drafts.aggregate(count=Count("pk"), amount=Coalesce(Sum("total_amount"), Value(Decimal("0"))))
+    largest = drafts.annotate(lines_count=Count("lines")).order_by("-total_amount", "vendor_name", "id")
+    return {
+        "receipts_per_day": per_day(
+            PurchaseReceipt.objects.all(),
+            field="created_at",
+            aggregates={"receipts": Count("pk", distinct=True), "units": Coalesce(Sum("lines__quantity"), 0)},
+            empty={"receipts": 0, "units": 0},
+        ),
+        "replenishment_drafts": {
+            "count": totals["count"],
+            "amount": totals["amount"],
+            "largest": list(
+                largest.values("id", "vendor_id", "vendor_name", "lines_count", "total_amount", "created_at")[
+                    :SUMMARY_ROWS
+                ]
+            ),
+        },
+    }

@@ -135,7 +135,7 @@ class SalesOrderAdmin(ServiceEntryAdminMixin, RoleAdminMixin, admin.ModelAdmin):
         "confirmed_at",
         "paid_at",
     )
-    list_filter = ("status", "stock_status", StuckPendingListFilter, CustomerListFilter, "created_at")
+    list_filter = ("status", "stock_status", StuckPendingListFilter, CustomerListFilter, "created_at", "confirmed_at")
     search_fields = ("=id", "customer_name", "=customer_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)

@@ -11,6 +11,7 @@ too, written only by those handlers.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from order_documents.models import OrderDocument, OrderLine, OrderStatusChange, PartyVersion
 
@@ -50,6 +51,11 @@ class SalesOrder(OrderDocument):
 
     class Meta(OrderDocument.Meta):
         verbose_name = "sales order"
+        indexes = [
+            # The orders waiting for inventory's answer, by confirmation: few at any time, so the watchdog, /metrics
+            # and the back office's home count them without reading the other orders (sales_order_list_stuck_pending).
+            models.Index(fields=["confirmed_at"], condition=Q(stock_status="pending"), name="sales_order_pending_idx"),
+        ]
 
 
 class SalesOrderLine(OrderLine):

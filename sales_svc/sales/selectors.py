@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
+
+from common.summaries import per_day
 
 from .models import SalesOrder, SalesOrderLine
 
@@ -95,3 +98,31 @@ def sales_order_list_stuck_pending(*, older_than: dt.timedelta | None = None) ->
     return SalesOrder.objects.filter(
         stock_status=SalesOrder.StockStatus.PENDING, confirmed_at__lt=timezone.now() - age
     ).order_by("confirmed_at", "id")
+
+
+# How many of the orders stuck pending the summary lists, oldest first.
+SUMMARY_ROWS = 10
+
+
+def sales_order_summary() -> dict:
+    """Return what the back office's home shows of sales: orders stuck pending, orders confirmed per day.
+
+    Three queries whatever the number of orders: the stuck ones counted and the oldest few
+    read (the partial index of pending orders by confirmation), and the last 30 days' confirmations
+    grouped by UTC day (the index on ``confirmed_at``). A confirmed order counts on the day it was
+    confirmed, whatever became of it since.
+    """
+    stuck = sales_order_list_stuck_pending()
+    return {
+        "stuck_pending": {
+            "count": stuck.count(),
+            "older_than_seconds": settings.ERP["PENDING_STUCK_AFTER"],
+            "oldest": list(stuck.values("id", "customer_name", "confirmed_at", "total_amount")[:SUMMARY_ROWS]),
+        },
+        "confirmed_per_day": per_day(
+            SalesOrder.objects.all(),
+            field="confirmed_at",
+            aggregates={"orders": Count("pk"), "amount": Sum("total_amount")},
+            empty={"orders": 0, "amount": Decimal("0")},
+        ),
+    }

@@ -9,6 +9,7 @@ then reads: that session is the single sign-on.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 
@@ -20,17 +21,19 @@ from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider import views as oauth_views
 from oauth2_provider.models import get_application_model
 
 from common.exceptions import RateLimited, Unauthorized, error_response
+from common.forwarding import proxy_vouches
 from common.sso.views import safe_next_url
 
 from .. import services
 from ..throttling import client_ip
+from ..tokens import access_token_for_user
 from .codes import code_kill, code_lock
 
 # The sign-in page's session is a password sign-in: Django's own backend.
@@ -100,6 +103,38 @@ def session(request):
     if not user.is_authenticated:
         return error_response(401, "Nobody is signed in.", error_type="unauthorized")
     return JsonResponse({"status": 200, "message": "OK", "data": {"email": user.email, "role": user.role}})
+
+
+# How long the back office's home may read the services with the token it is handed: one page's worth.
+HOME_TOKEN_LIFETIME = dt.timedelta(seconds=60)
+
+
+@csrf_exempt  # no browser can send the gateway's own token; the proof below is the check
+@never_cache
+def session_token(request):
+    """Hand the gateway a short-lived access token of whoever holds this single sign-on session.
+
+    The back office's home (gateway, proxy.home) reads each service's figures with the
+    signed-in person's own rights, and a browser holds no API token, only this session. Only
+    the gateway may ask, proving itself with its service token (``X-Gateway-Token``), and only
+    directly: the path is in auth_svc's root URLconf, not in the one served under the gateway's
+    ``/admin/auth/``, so no browser reaches it even through the gateway. 403 without the proof,
+    401 without a session (an inactive account's session is none).
+    """
+    if request.method != "POST":
+        return error_response(405, f'Method "{request.method}" not allowed.', error_type="method_not_allowed")
+    if not proxy_vouches(request, proxy_name=settings.ACCOUNTS["TRUSTED_PROXY"]):
+        return error_response(403, "Only the gateway may ask.", error_type="forbidden")
+    user = request.user
+    if not user.is_authenticated:
+        return error_response(401, "Nobody is signed in.", error_type="unauthorized")
+    data = {
+        "email": user.email,
+        "role": user.role,
+        "access_token": access_token_for_user(user=user, lifetime=HOME_TOKEN_LIFETIME),
+        "expires_in": int(HOME_TOKEN_LIFETIME.total_seconds()),
+    }
+    return JsonResponse({"status": 200, "message": "OK", "data": data})
 
 
 class TokenView(oauth_views.TokenView):

@@ -5,7 +5,9 @@ purpose (``/slow`` sleeps, ``/drop`` closes the connection without answering,
 ``/hop`` sends hop-by-hop headers, ``/cookie`` sets cookies, ``/missing`` is a 404).
 ``/health/ready`` and ``/schema/`` answer what the test put on the fake; ``/service-token`` issues a service
 token to whoever asks (the gateway's own, see proxy.credential); ``/sso/session`` knows one
-signed-in browser, the one whose cookie is ``auth_admin_session=good``.
+signed-in browser, the one whose cookie is ``auth_admin_session=good``, and
+``POST /sso/session/token`` hands the gateway (its proof in ``X-Gateway-Token``) a token of the
+person of ``SIGNED_IN`` its cookie names. A path in a fake's ``canned`` answers that data, enveloped.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from proxy import credential as credential_module
 from proxy import health, ratelimit, schema, tokens, views
 
 SERVICES = ("contact", "auth", "inventory", "sales", "purchase")
+# auth_admin_session cookie value -> (email, role) of whoever holds that single sign-on session.
+SIGNED_IN = {
+    "good": ("ivy@example.com", "inventory_manager"),
+    "fm": ("fred@example.com", "finance_manager"),
+    "admin": ("ada@example.com", "admin"),
+}
 
 
 @dataclass
@@ -46,6 +54,7 @@ class FakeUpstream:
     ready: bool = True
     slow_seconds: float = 3.0
     schema: dict | None = None
+    canned: dict[str, object] = field(default_factory=dict)  # path -> the data it answers
 
     @property
     def url(self) -> str:
@@ -55,6 +64,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.received.clear()
         self.ready, self.slow_seconds, self.schema = True, 3.0, None
+        self.canned.clear()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -97,9 +107,19 @@ class _Handler(BaseHTTPRequestHandler):
             # auth_svc saying who holds a single sign-on session: "good" is Ivy's, anything else nobody's.
             signed_in = self.headers.get("Cookie") == "auth_admin_session=good"
             status = 200 if signed_in else 401
+        holder = SIGNED_IN.get((self.headers.get("Cookie") or "").removeprefix("auth_admin_session="))
+        if path == "/sso/session/token":
+            status = 200 if holder and self.headers.get("X-Gateway-Token") else 401
         if path == "/sso/session" and signed_in:
             data = {"email": "ivy@example.com", "role": "inventory_manager"}
             payload = json.dumps({"status": 200, "message": "OK", "data": data}).encode()
+        elif path == "/sso/session/token" and status == 200:
+            email, role = holder
+            token = issue_token(role=role, email=email)
+            data = {"email": email, "role": role, "access_token": token, "expires_in": 60}
+            payload = json.dumps({"status": 200, "message": "OK", "data": data}).encode()
+        elif path in fake.canned:
+            payload = json.dumps({"status": 200, "message": "OK", "data": fake.canned[path]}).encode()
         elif path == "/schema/" and fake.schema is not None:
             payload = json.dumps(fake.schema).encode()
         elif path == "/service-token":

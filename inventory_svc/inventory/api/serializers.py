@@ -110,3 +110,39 @@ class ShortLineSerializer(serializers.Serializer):
 class AvailabilitySerializer(serializers.Serializer):
     available = serializers.BooleanField(read_only=True)
     short = ShortLineSerializer(many=True, read_only=True)
+
+
+class ItemBelowReorderSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="On hand.")
+    reorder_level = serializers.IntegerField()
+    shortfall = serializers.IntegerField(help_text="`reorder_level` - `quantity`: how far below it (0: at it).")
+
+
+class BelowReorderLevelSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        help_text="Active items at or below their reorder level: `GET /items?below_reorder_level=true&active=true`'s "
+        "`meta.total`."
+    )
+    furthest_below = ItemBelowReorderSerializer(many=True, help_text="The ten furthest below, furthest first.")
+
+
+class WaitingOrderSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+    confirmed_at = serializers.DateTimeField()
+    units = serializers.IntegerField(help_text="Units the order still waits for, all its items.")
+    items = serializers.IntegerField(help_text="How many of its items wait.")
+
+
+class BackorderSummarySerializer(serializers.Serializer):
+    units = serializers.IntegerField(help_text="sum of open backordered units.")
+    orders = serializers.IntegerField(help_text="Sales orders with an open backorder.")
+    oldest = WaitingOrderSerializer(many=True, help_text="The ten orders waiting longest, oldest confirmation first.")
+
+
+class StockSummarySerializer(serializers.Serializer):
+    below_reorder_level = BelowReorderLevelSerializer()
+    backorders = BackorderSummarySerializer()
+    stock_value = MoneySerializerField(help_text="sum of on hand x unit price, every item (archived ones included).")

@@ -23,7 +23,14 @@ from common.views import ServiceModelViewSet
 from inventory import imports
 from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
 from inventory.lines import StockLine
-from inventory.selectors import item_list, item_list_by_ids, movement_list, stock_availability, stock_get
+from inventory.selectors import (
+    item_list,
+    item_list_by_ids,
+    item_stock_summary,
+    movement_list,
+    stock_availability,
+    stock_get,
+)
 from inventory.services import item_create, item_delete, item_update, stock_adjust
 
 from . import serializers as s
@@ -94,6 +101,7 @@ class ItemViewSet(CsvImportExportMixin, ServiceModelViewSet):
         "stock": STOCK_READ,
         "stock_adjust": STOCK_ADJUST,
         "movements": STOCK_READ,
+        "summary": STOCK_READ,
         "import_csv": ITEMS_WRITE,
         "export_csv": ITEMS_READ,
     }
@@ -119,6 +127,18 @@ class ItemViewSet(CsvImportExportMixin, ServiceModelViewSet):
 
     def perform_destroy(self, instance):
         item_delete(item=instance)
+
+    @extend_schema(
+        summary="Summarise stock",
+        description="What the back office's home shows: the active items at or below their reorder level (how "
+        "many, the ten furthest below), what confirmed sales orders wait for (open backorders: units, orders, the "
+        "ten waiting longest) and the value of the stock on hand. Read-only, a few aggregate queries whatever the "
+        f"number of items; takes no parameter. {roles_text(STOCK_READ)}",
+        responses={200: s.StockSummarySerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="summary", pagination_class=None, filter_backends=[])
+    def summary(self, request):
+        return Response(s.StockSummarySerializer(item_stock_summary()).data)
 
     # The item's stock and ledger are not filtered by the item list's parameters.
     @extend_schema(

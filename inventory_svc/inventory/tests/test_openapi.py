@@ -20,6 +20,7 @@ OPERATIONS = {
     ("/items/{id}/movements", "get"): "stock.read",
     ("/items/import", "post"): "items.write",
     ("/items/export", "get"): "items.read",
+    ("/items/summary", "get"): "stock.read",
 }
 INTERNAL = {("/internal/items/lookup", "post"), ("/internal/stock/availability", "post")}
 

@@ -42,7 +42,7 @@ class PurchaseOrderSerializer(serializers.Serializer):
     vendor_name = serializers.CharField(read_only=True)
     received_at = serializers.DateTimeField(read_only=True, allow_null=True)
     received_amount = MoneySerializerField(
-        read_only=True, help_text="Σ quantity_received x unit_price: what is payable."
+        read_only=True, help_text="sum of quantity_received x unit_price: what is payable."
     )
     closed_short = serializers.BooleanField(
         read_only=True, help_text="Received by closing it: what was not received is no longer expected."
@@ -98,3 +98,29 @@ class PurchaseOrderLinesSerializer(serializers.Serializer):
 
 class PurchaseOrderCreateSerializer(PurchaseOrderLinesSerializer):
     vendor_id = serializers.UUIDField()
+
+
+class ReceiptDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="A UTC day.")
+    receipts = serializers.IntegerField(help_text="Receipts recorded that day.")
+    units = serializers.IntegerField(help_text="sum of the units they received.")
+
+
+class ReplenishmentDraftSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    vendor_id = serializers.UUIDField()
+    vendor_name = serializers.CharField()
+    lines_count = serializers.IntegerField()
+    total_amount = MoneySerializerField()
+    created_at = serializers.DateTimeField()
+
+
+class ReplenishmentDraftsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="`GET /orders?status=Draft&origin=replenishment`'s `meta.total`.")
+    amount = MoneySerializerField(help_text="sum of their totals.")
+    largest = ReplenishmentDraftSerializer(many=True, help_text="The ten of largest value, largest first.")
+
+
+class PurchaseSummarySerializer(serializers.Serializer):
+    receipts_per_day = ReceiptDaySerializer(many=True, help_text="The last 30 UTC days, oldest first, today last.")
+    replenishment_drafts = ReplenishmentDraftsSerializer()

@@ -33,7 +33,7 @@ from order_documents.lines import line_requests
 from purchasing.filters import ORDERING_FIELDS, SEARCH_FIELDS, PurchaseOrderFilter
 from purchasing.models import PurchaseOrder
 from purchasing.receipts import receipt_requests
-from purchasing.selectors import purchase_order_list, purchase_receipt_list
+from purchasing.selectors import purchase_order_list, purchase_receipt_list, purchase_summary
 from purchasing.services import (
     purchase_order_cancel,
     purchase_order_close,
@@ -50,6 +50,7 @@ from .serializers import (
     PurchaseOrderSerializer,
     PurchaseReceiptCreateSerializer,
     PurchaseReceiptSerializer,
+    PurchaseSummarySerializer,
 )
 
 READ, WRITE = "orders.read", "orders.write"
@@ -110,6 +111,7 @@ class PurchaseOrderViewSet(
     required_permissions: ClassVar[dict[str, str]] = {
         "list": READ,
         "retrieve": READ,
+        "summary": READ,
         "create": WRITE,
         "update": WRITE,
         "receipts": READ,
@@ -138,6 +140,18 @@ class PurchaseOrderViewSet(
     def perform_update(self, serializer):
         lines = line_requests(serializer.validated_data["items"])
         serializer.instance = purchase_order_lines_replace(order_id=serializer.instance.pk, lines=lines)
+
+    @extend_schema(
+        summary="Summarise purchasing",
+        description="What the back office's home shows: the receipts recorded on each of the last 30 UTC days (and "
+        "their units), and the open replenishment drafts (`status=Draft&origin=replenishment`, one per vendor): "
+        "how many, their value, the ten largest. Read-only, three aggregate queries whatever the number of orders; "
+        f"takes no parameter. {roles_text(READ)}",
+        responses={200: PurchaseSummarySerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="summary", pagination_class=None, filter_backends=[])
+    def summary(self, request):
+        return Response(PurchaseSummarySerializer(purchase_summary()).data)
 
     @extend_schema(
         summary="List an order's receipts",

@@ -77,3 +77,27 @@ class SalesOrderLinesSerializer(serializers.Serializer):
 
 class SalesOrderCreateSerializer(SalesOrderLinesSerializer):
     customer_id = serializers.UUIDField()
+
+
+class StuckOrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    customer_name = serializers.CharField()
+    confirmed_at = serializers.DateTimeField()
+    total_amount = MoneySerializerField()
+
+
+class StuckPendingSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Confirmed orders still waiting for inventory's answer (`pending`).")
+    older_than_seconds = serializers.FloatField(help_text="For longer than this (`SALES_PENDING_STUCK_AFTER`).")
+    oldest = StuckOrderSerializer(many=True, help_text="The ten waiting longest, oldest first.")
+
+
+class ConfirmedDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="A UTC day.")
+    orders = serializers.IntegerField(help_text="Orders confirmed that day (whatever became of them since).")
+    amount = MoneySerializerField(help_text="sum of their totals.")
+
+
+class SalesSummarySerializer(serializers.Serializer):
+    stuck_pending = StuckPendingSerializer()
+    confirmed_per_day = ConfirmedDaySerializer(many=True, help_text="The last 30 UTC days, oldest first, today last.")

@@ -29,7 +29,7 @@ from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
 from order_documents.lines import line_requests
 from sales.filters import ORDERING_FIELDS, SEARCH_FIELDS, SalesOrderFilter
 from sales.models import SalesOrder
-from sales.selectors import sales_order_list
+from sales.selectors import sales_order_list, sales_order_summary
 from sales.services import (
     sales_order_cancel,
     sales_order_confirm,
@@ -38,7 +38,12 @@ from sales.services import (
     sales_order_pay,
 )
 
-from .serializers import SalesOrderCreateSerializer, SalesOrderLinesSerializer, SalesOrderSerializer
+from .serializers import (
+    SalesOrderCreateSerializer,
+    SalesOrderLinesSerializer,
+    SalesOrderSerializer,
+    SalesSummarySerializer,
+)
 
 READ, WRITE = "orders.read", "orders.write"
 CONFIRM, PAY, CANCEL = "sales.confirm", "orders.pay", "sales.cancel"
@@ -98,6 +103,7 @@ class SalesOrderViewSet(
     required_permissions: ClassVar[dict[str, str]] = {
         "list": READ,
         "retrieve": READ,
+        "summary": READ,
         "create": WRITE,
         "update": WRITE,
         "confirm": CONFIRM,
@@ -131,6 +137,18 @@ class SalesOrderViewSet(
             lines=line_requests(data["items"]),
             allow_backorder=data.get("allow_backorder"),
         )
+
+    @extend_schema(
+        summary="Summarise sales orders",
+        description="What the back office's home shows: the confirmed orders still waiting for inventory's answer "
+        "past `SALES_PENDING_STUCK_AFTER` (how many, the ten oldest), and the orders confirmed on each of the last "
+        "30 UTC days with their totals. Read-only, three aggregate queries whatever the number of orders; takes no "
+        f"parameter. {roles_text(READ)}",
+        responses={200: SalesSummarySerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="summary", pagination_class=None, filter_backends=[])
+    def summary(self, request):
+        return Response(SalesSummarySerializer(sales_order_summary()).data)
 
     @_transition_schema(
         "Confirm a draft",
