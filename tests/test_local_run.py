@@ -604,9 +604,12 @@ def test_a_killed_consumer_is_started_again_while_the_api_stays_up(private_platf
     assert status == 200, body
 
 
-def test_stops_cleanly_on_sigterm(private_platform):
+def test_stops_cleanly_on_sigterm(private_platform, monkeypatch):
     # given a platform of its own (the README's default), not the session's shared one: it is stopped here
     platform = private_platform
+    # (its processes are the README default's: no PostgreSQL or RabbitMQ URL, which this test process has)
+    for name in NOT_INHERITED:
+        monkeypatch.delenv(name, raising=False)
 
     # when the supervisor gets SIGTERM
     process = platform["process"]
