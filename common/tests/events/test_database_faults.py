@@ -19,7 +19,7 @@ from common.events import envelope
 from common.events.models import InboxEvent, OutboxEvent
 from erp_testkit.faults import TcpProxy, wait_until
 from tests.events.conftest import order_data, publish_confirmed
-from tests.events.test_processes import HANDLERS, _env, _exit_of, _ready_count, _start
+from tests.events.test_processes import HANDLERS, STARTED, _env, _exit_of, _ready_count, _start
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +67,9 @@ def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promp
         with transaction.atomic():
             pending = publish_confirmed(seq=1)
         _send_directly(amqp_url, topology, seq=2)
-        wait_until(lambda: _ready_count(amqp_url, queue) == 0, message="the consumer to take the message")
+        wait_until(
+            lambda: _ready_count(amqp_url, queue) == 0, timeout=STARTED, message="the consumer to take the message"
+        )
         time.sleep(1.0)
         started = time.monotonic()
         for process in (relay, consumer):
@@ -109,7 +111,7 @@ def test_relay_listens_again_after_its_database_link_was_reset(postgres, events_
     relay = _start(["relay_outbox", "--sweep-interval", "5"], env)
     background.consumer()
     try:
-        wait_until(lambda: db_proxy.live_connections() >= 2, message="the relay's connections")
+        wait_until(lambda: db_proxy.live_connections() >= 2, timeout=STARTED, message="the relay's connections")
         time.sleep(0.5)
         assert _delivered_within(2.0, seq=1), "woken by NOTIFY before the fault"
         # when: every database link of the relay is reset (a database restart or failover)

@@ -56,6 +56,9 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
 # traceback of where it waited, which says more than a timeout here (and a clean stop slowed by a
 # loaded machine is still a clean stop: the tests assert exit status 0, never a duration).
 EXIT_WAIT = HARD_DEADLINE + 5
+# What a wait that includes a worker process's start allows: Django's start and a first connect take
+# seconds on a loaded 2-core machine (a wait for an effect that must come, so a long bound costs nothing).
+STARTED = 60
 
 
 def _stop(process: subprocess.Popen, timeout: float = EXIT_WAIT) -> tuple[int, str]:
@@ -87,7 +90,9 @@ def test_relay_outbox_command_publishes_and_stops_on_sigterm(postgres, events_se
     # when
     relay = _start(["relay_outbox", "--sweep-interval", "0.2"], _env(events_settings))
     try:
-        wait_until(lambda: AppliedEffect.objects.count() == 1, message="the relayed event to be handled")
+        wait_until(
+            lambda: AppliedEffect.objects.count() == 1, timeout=STARTED, message="the relayed event to be handled"
+        )
     finally:
         code, output = _stop(relay)
     # then
@@ -103,7 +108,9 @@ def test_consume_events_command_finishes_the_current_message_on_sigterm(postgres
     queue = topology.queue_name("inventory")
     consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], _env(events_settings))
     try:
-        wait_until(lambda: _ready_count(amqp_url, queue) == 0, message="the consumer to take the message")
+        wait_until(
+            lambda: _ready_count(amqp_url, queue) == 0, timeout=STARTED, message="the consumer to take the message"
+        )
         started = time.monotonic()
     finally:
         code, output = _stop(consumer)
