@@ -114,6 +114,12 @@ def autocomplete_message(page, field: str, term: str) -> str:
     return message
 
 
+def save(page) -> None:
+    """Press "Save" and wait for the page it answers with (reading the page before would read the old one)."""
+    with page.expect_navigation():
+        page.click("input[name=_save]")
+
+
 def saved_order_id(page) -> str:
     match = re.search(r"/([0-9a-f-]{36})/change/$", page.url)
     assert match, page.url
@@ -327,7 +333,7 @@ def test_a_finance_manager_enters_a_sales_order_through_the_autocompletes_and_co
     facts = page.inner_text("#line-0 .item-facts")
     total = page.inner_text("#order-total")
     shots(page, "19-sales-order-entry")
-    page.click("input[name=_save]")
+    save(page)
     saved = page.inner_text("ul.messagelist")
     order_id = saved_order_id(page)
     shots(page, "20-sales-order-saved-draft")
@@ -366,7 +372,7 @@ def test_an_inventory_manager_enters_a_purchase_order_and_records_its_receipt(pl
     enter_line(page, 0, item, "10", "4")
     total = page.inner_text("#order-total")
     shots(page, "22-purchase-order-entry")
-    page.click("input[name=_save]")
+    save(page)
     order_id = saved_order_id(page)
     page.click("button[name=run_record_receipt]")
     page.fill("form input[type=number]", "10")
@@ -398,11 +404,11 @@ def test_refused_sales_orders_show_the_services_message_and_write_nothing(platfo
     api(platform, "DELETE", f"/api/items/{deleted['id']}", as_user=FM, expected=(204,))
 
     # when: saved; then again with the quantity put right
-    page.click("input[name=_save]")
+    save(page)
     checked = [page.locator(f"#line-{index} ul.errorlist").all_inner_texts() for index in range(3)]
     shots(page, "25-sales-order-refused-quantity")
     page.fill("input[name='lines-2-quantity']", "1")
-    page.click("input[name=_save]")
+    save(page)
     priced = [page.locator(f"#line-{index} ul.errorlist").all_inner_texts() for index in range(3)]
     shots(page, "26-sales-order-refused-items")
 
@@ -415,7 +421,7 @@ def test_refused_sales_orders_show_the_services_message_and_write_nothing(platfo
     # when: saved once more while inventory_svc does not answer
     with stopped(platform, "inventory-web"):
         searched = autocomplete_message(page, "lines-3-item_id", good["sku"].lower())
-        page.click("input[name=_save]")
+        save(page)
         refused = page.inner_text(".errornote") + page.inner_text("#order-entry ul.errorlist.nonfield")
         shots(page, "27-sales-order-inventory-stopped")
 
