@@ -129,9 +129,9 @@ def test_ready_is_503_within_the_connect_timeout_when_the_database_answers_nothi
 GATEWAY_HEALTH_TIMEOUT = 2.0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_ready_answers_within_the_gateway_s_timeout_while_the_broker_link_is_blackholed(live_server, settings):
-    # given: the broker reached through a proxy that swallows every byte (a half-open link)
+@pytest.fixture
+def blackholed_broker_client(settings):
+    """An HTTP client with the gateway's timeout; the broker behind a proxy that swallows every byte."""
     import urllib3
 
     assert settings.BROKER_URL.startswith("amqp://"), "this test needs RabbitMQ (ERP_TEST_BROKER_URL)"
@@ -140,36 +140,34 @@ def test_ready_answers_within_the_gateway_s_timeout_while_the_broker_link_is_bla
     settings.BROKER_URL = proxy.url(settings.BROKER_URL)
     proxy.blackhole(new="freeze")
     health._broker_cache = (0.0, "")
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=GATEWAY_HEALTH_TIMEOUT, read=GATEWAY_HEALTH_TIMEOUT))
     try:
-        # when: the gateway asks three times in a row, as its /health does under load
-        answers = [http.request("GET", f"{live_server.url}/health/ready", retries=False) for _ in range(3)]
+        yield urllib3.PoolManager(timeout=urllib3.Timeout(connect=GATEWAY_HEALTH_TIMEOUT, read=GATEWAY_HEALTH_TIMEOUT))
     finally:
         proxy.close()
         health._broker_cache = (0.0, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ready_answers_within_the_gateway_s_timeout_while_the_broker_link_is_blackholed(
+    live_server, blackholed_broker_client
+):
+    # given: the broker reached through a proxy that swallows every byte (a half-open link)
+    http = blackholed_broker_client
+    # when: the gateway asks three times in a row, as its /health does under load
+    answers = [http.request("GET", f"{live_server.url}/health/ready", retries=False) for _ in range(3)]
     # then: ready every time, the broker reported down, never waited for
     assert [answer.status for answer in answers] == [200, 200, 200]
     assert all(answer.json()["data"]["dependencies"]["broker"].startswith("down: ") for answer in answers)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_metrics_answer_within_a_scrape_timeout_while_the_broker_link_is_blackholed(live_server, settings):
+def test_metrics_answer_within_a_scrape_timeout_while_the_broker_link_is_blackholed(
+    live_server, blackholed_broker_client
+):
     # given: the broker reached through a proxy that swallows every byte (a half-open link)
-    import urllib3
-
-    assert settings.BROKER_URL.startswith("amqp://"), "this test needs RabbitMQ (ERP_TEST_BROKER_URL)"
-    parts = urllib3.util.parse_url(settings.BROKER_URL)
-    proxy = TcpProxy(target=(parts.host, parts.port or 5672))
-    settings.BROKER_URL = proxy.url(settings.BROKER_URL)
-    proxy.blackhole(new="freeze")
-    health._broker_cache = (0.0, "")
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=GATEWAY_HEALTH_TIMEOUT, read=GATEWAY_HEALTH_TIMEOUT))
-    try:
-        # when: scraped three times in a row
-        answers = [http.request("GET", f"{live_server.url}/metrics", retries=False) for _ in range(3)]
-    finally:
-        proxy.close()
-        health._broker_cache = (0.0, "")
+    http = blackholed_broker_client
+    # when: scraped three times in a row
+    answers = [http.request("GET", f"{live_server.url}/metrics", retries=False) for _ in range(3)]
     # then: every scrape answered within the timeout, the broker down
     assert [answer.status for answer in answers] == [200, 200, 200]
     assert ["erp_broker_up 0.0" in answer.data.decode() for answer in answers] == [True, True, True]
