@@ -11,6 +11,7 @@ stops right after its last test.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -61,6 +62,27 @@ def pytest_runtest_teardown(item: pytest.Item):
         for flavour, last in item.config.stash[LAST_USERS].items():
             if last is item:
                 platforms.stop(flavour)
+
+
+# A failed test's report ends with the last warnings and errors of the local runs it used: in CI
+# that is all there is to read of them (the data dirs go with the machine).
+LOG_LEVELS = re.compile(r'"level": "(WARNING|ERROR|CRITICAL)"|\[(WARNING|ERROR|CRITICAL)\]|Traceback')
+LOG_LINES_SHOWN = 40
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.failed:
+        logs = {}  # one section per local run, however many fixtures hand it on (``platform`` and its flavour's)
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, dict) and isinstance(value.get("log"), Path) and value["log"].exists():
+                logs.setdefault(value["log"], name)
+        for path, name in logs.items():
+            with path.open(errors="replace") as log:
+                lines = [line.rstrip() for line in log if LOG_LEVELS.search(line)]
+            report.sections.append((f"{name}: its last warnings and errors", "\n".join(lines[-LOG_LINES_SHOWN:])))
+    return report
 
 
 @pytest.fixture(scope="session")

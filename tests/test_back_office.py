@@ -33,6 +33,11 @@ def sign_in(page, email: str, password: str) -> None:
     page.click("input[type=submit]")
 
 
+def page_said(page) -> str:
+    """Where ``page`` is and what it says: an assertion's message when a step landed elsewhere."""
+    return f"{page.url}: {page.inner_text('body')[:600]}"
+
+
 def run_action(page, action: str, object_id: str) -> str:
     """Tick one row of a changelist, run ``action``, return the admin's messages."""
     page.check(f"input[name=_selected_action][value='{object_id}']")
@@ -162,12 +167,12 @@ def test_an_inventory_manager_signs_in_once_adjusts_stock_and_receives_an_order(
     sign_in(page, *IM)
 
     # then: the inventory admin, and then the purchase and contact admins without a password
-    assert page.url == f"{public}/admin/inventory/"
+    assert page.url == f"{public}/admin/inventory/", page_said(page)
     assert IM[0] in page.inner_text("#user-tools").lower()
     shots(page, "03-inventory-admin")
     for service, heading in (("purchase", "Purchase orders"), ("contact", "Customers")):
         page.goto(f"{public}/admin/{service}/")
-        assert page.url == f"{public}/admin/{service}/", page.url
+        assert page.url == f"{public}/admin/{service}/", page_said(page)
         assert heading in page.inner_text("#content-main")
         shots(page, f"04-{service}-admin-no-password")
     page.goto(f"{public}/admin/")
@@ -277,7 +282,7 @@ def test_a_deactivated_account_is_refused_and_its_open_session_ends(platform, ne
     public = platform["public"]
     page.goto(f"{public}/admin/inventory/")
     sign_in(page, email, password)
-    assert page.url == f"{public}/admin/inventory/"
+    assert page.url == f"{public}/admin/inventory/", page_said(page)
 
     # when: an admin deactivates the account through the API
     api(platform, "POST", f"/api/auth/users/{user_id}/deactivate", as_user=ADMIN)
@@ -297,7 +302,7 @@ def test_signing_out_at_the_index_ends_every_admin_session(platform, new_page, s
     page = new_page()
     page.goto(f"{public}/admin/contact/")
     sign_in(page, *FM)
-    assert page.url == f"{public}/admin/contact/"
+    assert page.url == f"{public}/admin/contact/", page_said(page)
 
     # when: signed out from the back office's index
     page.goto(f"{public}/admin/")
@@ -312,7 +317,7 @@ def test_signing_out_at_the_index_ends_every_admin_session(platform, new_page, s
     assert "/admin/auth/sso/signin/" in page.url, page.url
     # ... and signing in again goes back to the page asked for, under the admin's mount point
     sign_in(page, *FM)
-    assert page.url == f"{public}/admin/contact/contacts/customer/", page.url
+    assert page.url == f"{public}/admin/contact/contacts/customer/", page_said(page)
 
 
 def test_a_finance_manager_enters_a_sales_order_through_the_autocompletes_and_confirms_it(platform, new_page, shots):

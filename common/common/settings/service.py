@@ -45,7 +45,9 @@ OIDC_OP_USER_ENDPOINT = env("SSO_USERINFO_ENDPOINT") or f"{internal_provider_url
 OIDC_OP_JWKS_ENDPOINT = env("SSO_JWKS_ENDPOINT") or f"{internal_provider_url()}/.well-known/jwks.json"
 OIDC_USE_PKCE = True
 OIDC_STORE_ACCESS_TOKEN = True
-OIDC_TIMEOUT = 5
+# The code exchange is the slowest call of a sign-in: the provider checks the client secret with
+# the password hasher (a quarter of a second of CPU on an idle host, several on a busy one).
+OIDC_TIMEOUT = 10
 OIDC_CALLBACK_CLASS = "common.sso.views.StaffCallbackView"
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_REDIRECT_URL_FAILURE = "sso-refused"

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 # an unreachable or refusing endpoint, a token whose signature, expiry or claims are wrong
 # (PyJWT's errors are none of the others), an answer that is not JSON.
 PROVIDER_FAILURES = (requests.RequestException, SuspiciousOperation, jwt.PyJWTError, ValueError)
+# Of those, the ones that say nothing about the account: the provider did not answer (in time).
+PROVIDER_UNREACHABLE = (requests.ConnectionError, requests.Timeout)
+# Where the session keeps why the last sign-in failed, for the refusal page (:func:`views.staff_refused`).
+REFUSAL_KEY = "sso_refusal"
 
 
 def staff_users():
@@ -45,6 +49,8 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
             return super().authenticate(request, **kwargs)
         except PROVIDER_FAILURES as exc:
             logger.warning("sign-in failed: %s", type(exc).__name__)
+            if request is not None and isinstance(exc, PROVIDER_UNREACHABLE):
+                request.session[REFUSAL_KEY] = "unreachable"
             return None
 
     def verify_token(self, token, **kwargs):

@@ -22,6 +22,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from common.timezones import SESSION_KEY as ZONE_SESSION_KEY
 
+from .backends import REFUSAL_KEY
 from .middleware import mark_checked
 
 # Where mozilla-django-oidc keeps the sign-ins this session started (state -> nonce, verifier).
@@ -86,6 +87,8 @@ def staff_refused(request):
     context = {
         **admin.site.each_context(request),
         "title": "Sign-in refused",
+        # Said once: a later refusal of another cause must not repeat it.
+        "provider_unreachable": request.session.pop(REFUSAL_KEY, None) == "unreachable",
         "retry_url": reverse("oidc_authentication_init"),
         "back_office_url": settings.SSO["BACK_OFFICE_URL"],
     }

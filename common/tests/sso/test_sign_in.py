@@ -115,20 +115,26 @@ def test_a_sign_in_the_checks_refuse_lands_on_the_refusal_page(
     assert not User.objects.filter(is_staff=True).exists()
 
 
-def test_a_provider_that_cannot_be_reached_is_a_refused_sign_in_not_a_500(client, monkeypatch):
+@pytest.mark.parametrize("failure", [requests.ConnectionError("refused"), requests.ReadTimeout("no answer")])
+def test_a_provider_that_cannot_be_reached_is_a_refused_sign_in_not_a_500(client, monkeypatch, failure):
     # given
     params = start_sign_in(client)
 
     def unreachable(self, payload):
-        raise requests.ConnectionError("refused")
+        raise failure
 
     monkeypatch.setattr(StaffOIDCBackend, "get_token", unreachable)
 
     # when
     response = client.get(f"/admin/oidc/callback/?code=c&state={params['state']}")
+    refused = client.get(response["Location"])
+    refused_again = client.get(response["Location"])
 
-    # then
+    # then: the page says the provider did not answer (not that the account was refused), once
     assert response.status_code == 302 and response["Location"] == "/admin/oidc/refused/"
+    assert refused.status_code == 403 and b"did not answer in time" in refused.content
+    assert b"may not use this admin" not in refused.content
+    assert b"may not use this admin" in refused_again.content
 
 
 def test_a_userinfo_answer_that_is_no_object_is_a_refused_sign_in(client, monkeypatch, jwt_private_key):
