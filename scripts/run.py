@@ -39,7 +39,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from honcho.manager import Manager
@@ -564,14 +564,15 @@ def runs_jobs(service: Service) -> bool:
     return (ROOT / service.folder / "config" / "celery.py").exists()
 
 
-def runs_consumer(service: Service, env: dict[str, str] | None = None) -> bool:
+@cache  # what a service's settings name does not change while this runs (each ask starts Django)
+def runs_consumer(service: Service) -> bool:
     """A consumer runs for a service whose settings name its handlers (``manage.py worker_roles``)."""
     if not service.consumes:
         return False
     result = subprocess.run(
         [PYTHON, "manage.py", "worker_roles"],
         cwd=ROOT / service.folder,
-        env=env or {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG") or "1"},
+        env={**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG") or "1"},
         capture_output=True,
         text=True,
         check=True,

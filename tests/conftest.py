@@ -1,13 +1,14 @@
 """Platform tests run from the repository's tests/ folder; they import no service.
 
 The local runs, one per flavour and session (tests/platforms.py says which), are the fixtures
-``embedded_platform``, ``private_platform``, ``postgres_platform``, ``replicated_platform``, and
-``platform``, the embedded one, for the tests that need no other (module-scoped handles on the
-session's ``platforms``, so that module-scoped fixtures may use them). A module that runs its
-tests on several flavours names them in its ``platform`` fixture's params (test_workflow.py).
-The tests are ordered so that one flavour's tests run together, in ``FLAVOURS``' order; the
-flavours start one after the other in the background from the first platform test on, and each
-stops right after its last test.
+``embedded_platform``, ``replicated_platform``, and ``platform``, the
+embedded one, for the tests that need no other (module-scoped handles on the session's
+``platforms``, so that module-scoped fixtures may use them). A module that runs its tests on
+several flavours names them in its ``platform`` fixture's params (test_workflow.py).
+The tests are ordered so that the ones that need no platform come first (they run while the
+first flavour starts), then one flavour's tests together, in ``FLAVOURS``' order, a test marked
+``stops_platform`` last of its flavour's; the flavours start one after the other in the
+background from the session's start on, and each stops right after its last test.
 """
 
 import os
@@ -35,18 +36,20 @@ def flavours_of(item: pytest.Item) -> list[str]:
     return wanted
 
 
+def run_order(item: pytest.Item) -> tuple[int, bool]:
+    """Where ``item`` runs: its group (no platform, each flavour in ``FLAVOURS``' order, ``postgres_turn``),
+    then whether it stops its platform (last of its group)."""
+    order = list(FLAVOURS)
+    if "postgres_turn" in item.fixturenames:  # a platform on PostgreSQL of its own: once every flavour has stopped
+        group = len(order)
+    else:
+        group = max((order.index(f) for f in flavours_of(item)), default=-1)
+    return group, item.get_closest_marker("stops_platform") is not None
+
+
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests of a module-scoped parameter
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # One flavour's tests together, in FLAVOURS' order (a stable sort: any other order is kept).
-    # A test with a platform on PostgreSQL of its own (``postgres_turn``) comes last, once every flavour has stopped.
-    order = list(FLAVOURS)
-    items.sort(
-        key=lambda item: (
-            len(order)
-            if "postgres_turn" in item.fixturenames
-            else max((order.index(f) for f in flavours_of(item)), default=0)
-        )
-    )
+    items.sort(key=run_order)  # a stable sort: within a group, pytest's order is kept
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -85,7 +88,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-@pytest.fixture(scope="session")
+# autouse: the flavours start at the session's first test, so the first is up while the tests without one run.
+@pytest.fixture(scope="session", autouse=True)
 def platforms(request, tmp_path_factory):
     running = Platforms(tmp_path_factory.mktemp)
     request.config.stash[PLATFORMS] = running
@@ -97,16 +101,6 @@ def platforms(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def embedded_platform(platforms):
     return platforms.get("embedded")
-
-
-@pytest.fixture(scope="module")
-def private_platform(platforms):
-    return platforms.get("private")
-
-
-@pytest.fixture(scope="module")
-def postgres_platform(platforms):
-    return platforms.get("postgres")
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,21 @@ first test that asks for it, and stops after the last one (``Platforms``; confte
 to pytest). Tests on a shared platform keep out of each other's way: every record they make has
 a name or tag of its own, a lock-out or a deactivation hits a user they registered (or a
 loopback address of their own), and they assert on what they made, never on totals that another
-test changes. A test that stops the platform has one of its own (``private``); one that watches
-a start runs its own (``running_platform``).
+test changes. The one test that stops its platform runs last of that flavour's
+(``stops_platform``); one that watches a start runs its own (``running_platform``).
 
 The flavours (``FLAVOURS``):
 
 - ``embedded``: the README's default, nothing but Python (SQLite files, the filesystem broker);
   admin sessions are re-checked every ``SSO_RECHECK_SECONDS`` so that the back office's tests
   see a deactivation or a sign-out quickly (nothing else reads it);
-- ``private``: the README's default exactly, never shared;
-- ``postgres``: the local PostgreSQL and RabbitMQ, on database and event names of its own;
-- ``replicated``: the same with two relays and two consumers per service (``ERP_WORKER_REPLICAS=2``).
+- ``replicated``: the local PostgreSQL and RabbitMQ, on database and event names of its own, with
+  two relays and two consumers per service (``ERP_WORKER_REPLICAS=2``).
+
+The local run on PostgreSQL and RabbitMQ with one replica (one ``workers`` process per service:
+its Celery worker with the relay and the consumer as threads) has no flavour of its own: it is
+the run this checkout's release makes in tests/test_upgrade.py, where every event in flight must
+be applied exactly once and every check command find nothing.
 """
 
 from __future__ import annotations
@@ -168,17 +172,14 @@ def replicated(data_dir: Path) -> Iterator[dict]:
 
 FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] = {
     "embedded": embedded,
-    # The README's default exactly, for the one test that stops the platform it is given.
-    "private": running_platform,
-    "postgres": on_postgres_and_rabbitmq,
     "replicated": replicated,
 }
 
 
-# At most one of these runs at a time: with the connections of every web server, relay and
-# consumer, two would come near PostgreSQL's default max_connections (100), which the service
-# suites and other checkouts' tests share.
-ON_POSTGRES = {"postgres", "replicated"}
+# A platform on PostgreSQL runs alone (these flavours, and a test's own under ``postgres_turn``):
+# with the connections of every web server, relay and consumer, two would come near PostgreSQL's
+# default max_connections (100), which the service suites and other checkouts' tests share.
+ON_POSTGRES = {"replicated"}
 
 
 class Platforms:

@@ -3,8 +3,8 @@
 This is the README's run command minus the install step, on a fresh data dir and
 spare ports, with nothing but Python (SQLite and the filesystem broker): the session's
 embedded platform (``platform``, tests/platforms.py), shared with the other platform tests,
-and once on PostgreSQL and RabbitMQ (``postgres_platform``). The SIGTERM test stops the
-platform it runs against, so it has one of its own (``private_platform``).
+and once on PostgreSQL and RabbitMQ (``replicated_platform``). The SIGTERM test stops the
+platform it runs against, so it runs last of the embedded platform's tests (``stops_platform``).
 """
 
 import contextlib
@@ -162,10 +162,23 @@ def test_make_manage_runs_a_service_command_with_the_local_run_environment(platf
     assert status["pending"] + status["sent"] >= 1  # the demo customers' contact.created events
 
 
+# A demo user's token is reused for a while: no test withdraws a demo user's access (tests/platforms.py),
+# and every login costs auth_svc a password hash (a quarter of a second of CPU). Well within the token's 15 minutes.
+DEMO_TOKEN_REUSE_SECONDS = 300
+_demo_tokens: dict[tuple[str, str], tuple[float, str]] = {}
+
+
 def _login(gateway: str, email: str, password: str) -> str:
+    demo = (email, password) in (ADMIN_USER, IM_USER, FM_USER)
+    reused = _demo_tokens.get((gateway, email)) if demo else None
+    if reused is not None and time.monotonic() - reused[0] < DEMO_TOKEN_REUSE_SECONDS:
+        return reused[1]
     status, body = _call("POST", f"{gateway}/api/auth/login", {"email": email, "password": password})
     assert status == 200, body
-    return body["data"]["access_token"]
+    token = body["data"]["access_token"]
+    if demo:
+        _demo_tokens[(gateway, email)] = (time.monotonic(), token)
+    return token
 
 
 def _register(gateway: str, role: str) -> tuple[str, str, str]:
@@ -580,9 +593,9 @@ def test_a_token_with_a_string_exp_is_the_same_401_at_the_gateway_and_a_service(
     )
 
 
-def test_a_killed_consumer_is_started_again_while_the_api_stays_up(private_platform):
-    # given the platform's inventory consumer, as the supervisor started it
-    platform = private_platform
+def test_a_killed_consumer_is_started_again_while_the_api_stays_up(embedded_platform):
+    # given the platform's inventory consumer, as the supervisor started it (no other test kills it)
+    platform = embedded_platform
     started = [line for line in platform["log"].read_text().splitlines() if "inventory-consumer started (pid=" in line]
     assert len(started) == 1, started
     pid = int(started[0].rsplit("pid=", 1)[1].rstrip(")"))
@@ -604,9 +617,10 @@ def test_a_killed_consumer_is_started_again_while_the_api_stays_up(private_platf
     assert status == 200, body
 
 
-def test_stops_cleanly_on_sigterm(private_platform, monkeypatch):
-    # given a platform of its own (the README's default), not the session's shared one: it is stopped here
-    platform = private_platform
+@pytest.mark.stops_platform
+def test_stops_cleanly_on_sigterm(embedded_platform, monkeypatch):
+    # given the session's README-default platform, after its every other test: it is stopped here
+    platform = embedded_platform
     # (its processes are the README default's: no PostgreSQL or RabbitMQ URL, which this test process has)
     for name in NOT_INHERITED:
         monkeypatch.delenv(name, raising=False)
@@ -628,9 +642,9 @@ def test_stops_cleanly_on_sigterm(private_platform, monkeypatch):
     assert all(line.endswith("stopped (rc=0)") for line in stops), stops
 
 
-def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(postgres_platform):
+def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(replicated_platform):
     # given the local run against the local PostgreSQL and RabbitMQ, on names of its own
-    running, db_prefix = postgres_platform, postgres_platform["db_prefix"]
+    running, db_prefix = replicated_platform, replicated_platform["db_prefix"]
     fm = _login(running["gateway"], *FM_USER)
 
     # when a customer is created through the gateway
@@ -651,7 +665,7 @@ def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(postgres_platfo
     eventually(sales_inbox, customers.__eq__, "sales' inbox of customer events")
     purchase_inbox = partial(_inbox_event_ids, db_prefix, "purchase", "contact.vendor.created")
     eventually(purchase_inbox, vendors.__eq__, "purchase's inbox of vendor events")
-    assert _depth_once_declared(f"{postgres_platform['events_prefix']}sales.events.dlq") == 0
+    assert _depth_once_declared(f"{replicated_platform['events_prefix']}sales.events.dlq") == 0
     assert database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
 
 
