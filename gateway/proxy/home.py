@@ -195,6 +195,7 @@ ITEMS = "/admin/inventory/inventory/item/"
 BACKORDERS = "/admin/inventory/inventory/backorder/"
 SALES_ORDERS = "/admin/sales/sales/salesorder/"
 PURCHASE_ORDERS = "/admin/purchase/purchasing/purchaseorder/"
+PURCHASE_RECEIPTS = "/admin/purchase/purchasing/purchasereceipt/"
 
 
 def _list(base: str, **filters: str) -> str:
@@ -246,39 +247,45 @@ def _dead_letters(*answers: dict) -> dict:
     return {"total": sum(known), "rows": rows, "all_known": len(known) == len(rows)}
 
 
-def _per_day(days: list[dict], *, count: str, url_of=None) -> dict:
+def _per_day(days: list[dict], *, count: str, url_of) -> dict:
     points = [(dt.date.fromisoformat(day["date"]), day[count]) for day in days]
-    rows = [
-        {**day, "date": point[0], "url": url_of(point[0]) if url_of else ""}
-        for day, point in zip(days, points, strict=True)
-    ]
+    rows = [{**day, "date": point[0], "url": url_of(point[0])} for day, point in zip(days, points, strict=True)]
     return {"total": sum(value for _, value in points), "chart": charts.bar_chart(points), "rows": rows}
 
 
-def _confirmed_on(day: dt.date) -> str:
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    return _list(
-        SALES_ORDERS,
-        confirmed_at__gte=start.isoformat(),
-        confirmed_at__lt=(start + dt.timedelta(days=1)).isoformat(),
-    )
+def _day_list(base: str, field: str):
+    """Return the function giving the admin list of ``base`` filtered to one UTC day of ``field``."""
+
+    def url_of(day: dt.date) -> str:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        end = start + dt.timedelta(days=1)
+        return _list(base, **{f"{field}__gte": start.isoformat(), f"{field}__lt": end.isoformat()})
+
+    return url_of
+
+
+def _since_list(base: str, field: str, days: list[dict]) -> str:
+    """The admin list of ``base`` filtered from the first of ``days`` (UTC midnight) on: what the chart adds up."""
+    since = dt.datetime.combine(dt.date.fromisoformat(days[0]["date"]), dt.time.min, tzinfo=dt.UTC)
+    return _list(base, **{f"{field}__gte": since.isoformat()})
 
 
 def _sales_chart(sales: dict) -> dict:
     days = sales["confirmed_per_day"]
-    figures = _per_day(days, count="orders", url_of=_confirmed_on)
-    first = dt.date.fromisoformat(days[0]["date"])
-    since = dt.datetime.combine(first, dt.time.min, tzinfo=dt.UTC)
     return {
-        **figures,
+        **_per_day(days, count="orders", url_of=_day_list(SALES_ORDERS, "confirmed_at")),
         "amount": sum(day["amount"] for day in days),
-        "url": _list(SALES_ORDERS, confirmed_at__gte=since.isoformat()),
+        "url": _since_list(SALES_ORDERS, "confirmed_at", days),
     }
 
 
 def _receipts_chart(purchase: dict) -> dict:
     days = purchase["receipts_per_day"]
-    return {**_per_day(days, count="receipts"), "units": sum(day["units"] for day in days)}
+    return {
+        **_per_day(days, count="receipts", url_of=_day_list(PURCHASE_RECEIPTS, "created_at")),
+        "units": sum(day["units"] for day in days),
+        "url": _since_list(PURCHASE_RECEIPTS, "created_at", days),
+    }
 
 
 def _replenishment(purchase: dict) -> dict:
