@@ -3,7 +3,8 @@
 Every figure comes from the service that owns it, read through its API with the signed-in
 person's own rights: auth_svc hands the gateway a one-minute access token of whoever holds the
 browser's single sign-on session (``POST /sso/session/token``, the gateway's proof required),
-and the gateway asks each service's small read-only summary endpoint with it (contract §5),
+scoped to the summaries (any other endpoint refuses it), and the gateway asks each service's
+small read-only summary endpoint with it (contract §5),
 all at once. A panel is shown only to a role the matrix lets read its figures (common.roles);
 the service checks the token again. Nothing is cached: each page is the services' answer now.
 A service that does not answer in ``GATEWAY_HEALTH_TIMEOUT`` (or answers nonsense) leaves its
@@ -196,6 +197,8 @@ BACKORDERS = "/admin/inventory/inventory/backorder/"
 SALES_ORDERS = "/admin/sales/sales/salesorder/"
 PURCHASE_ORDERS = "/admin/purchase/purchasing/purchaseorder/"
 PURCHASE_RECEIPTS = "/admin/purchase/purchasing/purchasereceipt/"
+# Each consuming service's list of its dead letters (common.events.admin), beside its inbox.
+DEAD_LETTERS = "/admin/{service}/events/inboxevent/dead-letters/"
 
 
 def _list(base: str, **filters: str) -> str:
@@ -242,7 +245,10 @@ def _stuck(sales: dict) -> dict:
 
 
 def _dead_letters(*answers: dict) -> dict:
-    rows = [{"service": SERVICE_NAMES[service], **answer} for service, answer in zip(CONSUMERS, answers, strict=True)]
+    rows = [
+        {"service": SERVICE_NAMES[service], "url": DEAD_LETTERS.format(service=service), **answer}
+        for service, answer in zip(CONSUMERS, answers, strict=True)
+    ]
     known = [row["dead_letters"] for row in rows if row["dead_letters"] is not None]
     return {"total": sum(known), "rows": rows, "all_known": len(known) == len(rows)}
 

@@ -196,6 +196,9 @@ def test_an_admin_sees_the_dead_letters_too(services):
     assert panels(page) == [*ALL_BUT_DEAD_LETTERS[:3], "dead_letters", *ALL_BUT_DEAD_LETTERS[3:]]
     assert figure(page, "dead-letters-total") == "2"
     assert "sales.events.dlq" in page
+    # each service's count links to its list of dead letters
+    for service, count in (("inventory", 0), ("sales", 2), ("purchase", 0)):
+        assert f'<a href="/admin/{service}/events/inboxevent/dead-letters/">{count}</a>' in page
     assert {r.target for r in services["sales"].received} == {"/orders/summary", "/events/dead-letters"}
 
 

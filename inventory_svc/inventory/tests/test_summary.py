@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.test.utils import CaptureQueriesContext
 
+from erp_testkit import auth_client
 from inventory.imports import item_import
 from inventory.lines import StockLine
 from inventory.models import Item, Stock
@@ -25,6 +26,8 @@ from inventory.services import (
     stock_receive_for_receipt,
     stock_return_for_order,
 )
+
+from .conftest import on_hand
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -211,3 +214,22 @@ def test_check_stock_ledger_finds_wrong_figures_and_repair_recomputes_them(make_
     assert out.getvalue().splitlines()[0] == "stock summary: 2 row(s) recomputed"
     assert kept_figures() == recomputed_from_the_items()
     call_command("check_stock_ledger", stdout=StringIO())
+
+
+def test_the_home_s_scoped_token_reads_the_summary_and_nothing_else(make_item):
+    # given: the token auth_svc hands the gateway for an admin's home (scope "home")
+    item = make_item(stock=3)
+    home = auth_client("admin", scope="home")
+
+    # when / then: the summary is read...
+    assert home.get("/items/summary").status_code == 200
+    # ... and nothing else, read or written, that the admin's own token could
+    refused = [
+        home.get("/items"),
+        home.get(f"/items/{item.pk}/stock"),
+        home.post(f"/items/{item.pk}/stock", {"quantity": 5}, format="json"),
+        home.delete(f"/items/{item.pk}"),
+        home.post("/items/summary"),
+    ]
+    assert [response.status_code for response in refused] == [403] * 5
+    assert on_hand(item) == 3
