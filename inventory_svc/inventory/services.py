@@ -249,7 +249,6 @@ def item_delete(*, item: Item) -> None:
     _item_delete_unused(item=item)
 
 
-@transaction.atomic
 def _stock_summaries_refresh(stocks: Mapping[uuid.UUID, Stock], items: Mapping[uuid.UUID, Item]) -> int:
     """Refresh the summary figures of the locked ``stocks`` of ``items`` that changed, in ascending item id.
 
@@ -276,6 +275,7 @@ def stock_summaries_repair(*, item_ids: Iterable[uuid.UUID]) -> int:
     return _stock_summaries_refresh(stocks, {item_id: stock.item for item_id, stock in stocks.items()})
 
 
+@transaction.atomic
 def _item_delete_unused(*, item: Item) -> None:
     stock = _stocks_lock([item.pk]).get(item.pk)
     if stock is None:
