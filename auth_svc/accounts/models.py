@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from common.roles import ADMIN, INVENTORY_MANAGER, ROLES
 
+SESSION_AUTH_HASH_SALT = "accounts.User.get_session_auth_hash"
 ROLE_CHOICES = [(role, role.replace("_", " ").capitalize()) for role in ROLES]
 
 
@@ -82,6 +85,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+
+    # A Django session keeps the hash of its user's at sign-in, and a session whose user's hash has
+    # changed since is ended at its next request. Django hashes the password alone; with the access
+    # version too, whatever withdraws the user's access (a deactivation, even if reactivated later, a
+    # new role or email: services._access_withdraw) ends their sessions at auth_svc as well: the single
+    # sign-on session, and with it what the gateway's home exchanges it for (POST /sso/session/token).
+    def get_session_auth_hash(self) -> str:
+        return self._session_auth_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret=secret)
+
+    def _session_auth_hash(self, *, secret: str | None) -> str:
+        value = f"{self.password}:{self.access_version}"
+        return salted_hmac(SESSION_AUTH_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class PasswordResetToken(models.Model):

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from common import withdrawals
-from common.authentication import ContractClaimsMixin
+from common.authentication import HOME_SCOPE, SCOPE_CLAIM, ContractClaimsMixin
 
 from .models import User
 
@@ -70,12 +70,14 @@ def token_pair_for_user(*, user: User) -> TokenPair:
     )
 
 
-def access_token_for_user(*, user: User, lifetime: dt.timedelta) -> str:
-    """Return an access token alone (no refresh token, nothing recorded) living ``lifetime``: the contract's claims.
+def home_token_for_user(*, user: User, lifetime: dt.timedelta) -> str:
+    """Return an access token alone (no refresh token, nothing recorded) living ``lifetime``, scoped to the home.
 
     For the back office's home, which reads the services' figures with the signed-in person's
-    own rights (accounts.sso.views.session_token); like any access token it is refused once its
-    user's ``access_version`` has gone past its own.
+    own rights (accounts.sso.views.session_token): the contract's claims, and ``scope: home``,
+    so every service refuses it anywhere but the summaries the home reads (common.authentication),
+    whatever the person's role may do with a token of their own. Like any access token it is
+    refused once its user's ``access_version`` has gone past its own.
     """
     token = AccessToken()
     token.set_exp(lifetime=lifetime)
@@ -84,6 +86,7 @@ def access_token_for_user(*, user: User, lifetime: dt.timedelta) -> str:
     token["role"] = user.role
     token["type"] = USER_TOKEN
     token[withdrawals.CLAIM] = user.access_version
+    token[SCOPE_CLAIM] = HOME_SCOPE
     return str(token)
 
 

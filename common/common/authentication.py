@@ -3,7 +3,8 @@
 simplejwt does the cryptography and the standard claims (``exp``, ``iss``, ``aud``,
 ``token_type`` = access, only RS256 accepted); this module adds the contract's own
 claims and their types (``type`` is ``user`` or ``service``, ``exp`` an integer...), the
-refusal of a user token whose access was withdrawn since (:mod:`common.withdrawals`) and a
+refusal of a user token whose access was withdrawn since (:mod:`common.withdrawals`), the
+refusal of a scoped token (the back office home's) anywhere but the views it is for, and a
 user object that carries ``role``. Every token that fails to verify, for whatever
 reason, is the same 401 with the same message (``common.exceptions.TokenInvalid``).
 No database is touched: any service can verify, none but auth_svc can mint.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.models import TokenUser as SimpleTokenUser
@@ -35,10 +36,32 @@ MAX_TIMESTAMP = 253_402_300_799
 TOKEN_INVALID_MESSAGE = "Invalid or expired token."
 TOKEN_MISSING_MESSAGE = str(NotAuthenticated.default_detail)
 
+# A token's ``scope`` (absent: whatever its role allows). The token auth_svc hands the gateway for the back office's
+# home (``POST /sso/session/token``) reads the summaries marked :func:`home_summary`, and nothing else.
+SCOPE_CLAIM = "scope"
+HOME_SCOPE = "home"
+SCOPES = (HOME_SCOPE,)
+
 
 class TokenInvalid(AuthenticationFailed):
     default_detail = TOKEN_INVALID_MESSAGE
     default_code = "token_not_valid"
+
+
+class TokenOutOfScope(PermissionDenied):
+    default_detail = "This token only reads the back office's home figures."
+
+
+def home_summary(handler):
+    """Mark a view's ``get`` (or a viewset's action) as one the back office's home reads with its scoped token."""
+    handler.home_summary = True
+    return handler
+
+
+def _is_home_summary(request) -> bool:
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    handler = getattr(view, getattr(view, "action", None) or "get", None)
+    return request.method in ("GET", "HEAD") and getattr(handler, "home_summary", False)
 
 
 class TokenUser(SimpleTokenUser):
@@ -101,6 +124,8 @@ def claim_type_errors(payload: dict) -> list[str]:
         errors.append("user_id of a user token is not a UUID")
     if not isinstance(payload.get("email", ""), str | None):
         errors.append("email is not a string")
+    if SCOPE_CLAIM in payload and payload[SCOPE_CLAIM] not in SCOPES:
+        errors.append(f"{SCOPE_CLAIM} is not one the contract knows")
     version = payload.get(withdrawals.CLAIM, 0)
     if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= withdrawals.MAX_VERSION:
         errors.append(f"{withdrawals.CLAIM} is not a count")
@@ -129,6 +154,13 @@ class JWTAuthentication(JWTStatelessUserAuthentication):
     """Verify the bearer token (:class:`ContractAccessToken`); any failure is one 401 (TokenInvalid)."""
 
     www_authenticate_realm = "erp"
+
+    def authenticate(self, request):
+        """Authenticate as simplejwt does, then refuse a scoped token outside its views (403)."""
+        found = super().authenticate(request)
+        if found is not None and found[1].get(SCOPE_CLAIM) == HOME_SCOPE and not _is_home_summary(request):
+            raise TokenOutOfScope()
+        return found
 
     def get_raw_token(self, header: bytes) -> bytes | None:
         # The scheme is case-insensitive (RFC 9110 §11.1), as at the gateway.

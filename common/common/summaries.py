@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .authentication import home_summary
 from .roles import roles_text
 
 # The series' length: the last 30 UTC days, today included.
@@ -83,5 +84,6 @@ class DeadLettersView(APIView):
         f"Not routed by the gateway (the back office's home asks each service). {roles_text(EVENTS_READ)}",
         responses={200: DeadLettersSerializer},
     )
+    @home_summary
     def get(self, request):
         return Response(DeadLettersSerializer(dead_letter_count()).data)

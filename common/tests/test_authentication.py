@@ -150,6 +150,8 @@ USER_ID = "5b0c1f8e-0000-4000-8000-000000000002"
         {"exp": [FAR_FUTURE]},
         {"iat": "0"},
         {"iat": {"at": 0}},
+        {"scope": "everything"},
+        {"scope": ["home"]},
     ],
     ids=[
         "wrong-iss",
@@ -179,6 +181,8 @@ USER_ID = "5b0c1f8e-0000-4000-8000-000000000002"
         "exp-a-list",
         "iat-a-string",
         "iat-an-object",
+        "unknown-scope",
+        "scope-a-list",
     ],
 )
 def test_tokens_breaking_the_contract_are_401(claims):
@@ -264,3 +268,20 @@ def test_unauthorized_message_follows_the_views_rule(authorization, message):
     assert unauthorized_message(authorization) == message
     if authorization:
         _assert_unauthorized(_get_widgets(authorization), message)
+
+
+def test_a_home_scoped_token_is_refused_anywhere_but_a_home_summary():
+    # given: the token auth_svc hands the gateway for the back office's home, of an admin
+    client = auth_client("admin", scope="home")
+
+    # when: a view that is not one of the home's summaries, read and written
+    read, written = client.get("/widgets"), client.post("/widgets", {"name": "x", "quantity": 1}, format="json")
+
+    # then: refused (403, not 401: the token is good, its scope is not this), whatever the admin's role allows
+    for response in (read, written):
+        assert response.status_code == 403
+        assert response.json()["error"] == {
+            "type": "forbidden",
+            "message": "This token only reads the back office's home figures.",
+            "details": None,
+        }

@@ -3,7 +3,8 @@
 Every figure comes from the service that owns it, read through its API with the signed-in
 person's own rights: auth_svc hands the gateway a one-minute access token of whoever holds the
 browser's single sign-on session (``POST /sso/session/token``, the gateway's proof required),
-and the gateway asks each service's small read-only summary endpoint with it (contract §5),
+scoped to the summaries (any other endpoint refuses it), and the gateway asks each service's
+small read-only summary endpoint with it (contract §5),
 all at once. A panel is shown only to a role the matrix lets read its figures (common.roles);
 the service checks the token again. Nothing is cached: each page is the services' answer now.
 A service that does not answer in ``GATEWAY_HEALTH_TIMEOUT`` (or answers nonsense) leaves its
@@ -195,6 +196,9 @@ ITEMS = "/admin/inventory/inventory/item/"
 BACKORDERS = "/admin/inventory/inventory/backorder/"
 SALES_ORDERS = "/admin/sales/sales/salesorder/"
 PURCHASE_ORDERS = "/admin/purchase/purchasing/purchaseorder/"
+PURCHASE_RECEIPTS = "/admin/purchase/purchasing/purchasereceipt/"
+# Each consuming service's list of its dead letters (common.events.admin), beside its inbox.
+DEAD_LETTERS = "/admin/{service}/events/inboxevent/dead-letters/"
 
 
 def _list(base: str, **filters: str) -> str:
@@ -241,44 +245,53 @@ def _stuck(sales: dict) -> dict:
 
 
 def _dead_letters(*answers: dict) -> dict:
-    rows = [{"service": SERVICE_NAMES[service], **answer} for service, answer in zip(CONSUMERS, answers, strict=True)]
+    rows = [
+        {"service": SERVICE_NAMES[service], "url": DEAD_LETTERS.format(service=service), **answer}
+        for service, answer in zip(CONSUMERS, answers, strict=True)
+    ]
     known = [row["dead_letters"] for row in rows if row["dead_letters"] is not None]
     return {"total": sum(known), "rows": rows, "all_known": len(known) == len(rows)}
 
 
-def _per_day(days: list[dict], *, count: str, url_of=None) -> dict:
+def _per_day(days: list[dict], *, count: str, url_of) -> dict:
     points = [(dt.date.fromisoformat(day["date"]), day[count]) for day in days]
-    rows = [
-        {**day, "date": point[0], "url": url_of(point[0]) if url_of else ""}
-        for day, point in zip(days, points, strict=True)
-    ]
+    rows = [{**day, "date": point[0], "url": url_of(point[0])} for day, point in zip(days, points, strict=True)]
     return {"total": sum(value for _, value in points), "chart": charts.bar_chart(points), "rows": rows}
 
 
-def _confirmed_on(day: dt.date) -> str:
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    return _list(
-        SALES_ORDERS,
-        confirmed_at__gte=start.isoformat(),
-        confirmed_at__lt=(start + dt.timedelta(days=1)).isoformat(),
-    )
+def _day_list(base: str, field: str):
+    """Return the function giving the admin list of ``base`` filtered to one UTC day of ``field``."""
+
+    def url_of(day: dt.date) -> str:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        end = start + dt.timedelta(days=1)
+        return _list(base, **{f"{field}__gte": start.isoformat(), f"{field}__lt": end.isoformat()})
+
+    return url_of
+
+
+def _since_list(base: str, field: str, days: list[dict]) -> str:
+    """The admin list of ``base`` filtered from the first of ``days`` (UTC midnight) on: what the chart adds up."""
+    since = dt.datetime.combine(dt.date.fromisoformat(days[0]["date"]), dt.time.min, tzinfo=dt.UTC)
+    return _list(base, **{f"{field}__gte": since.isoformat()})
 
 
 def _sales_chart(sales: dict) -> dict:
     days = sales["confirmed_per_day"]
-    figures = _per_day(days, count="orders", url_of=_confirmed_on)
-    first = dt.date.fromisoformat(days[0]["date"])
-    since = dt.datetime.combine(first, dt.time.min, tzinfo=dt.UTC)
     return {
-        **figures,
+        **_per_day(days, count="orders", url_of=_day_list(SALES_ORDERS, "confirmed_at")),
         "amount": sum(day["amount"] for day in days),
-        "url": _list(SALES_ORDERS, confirmed_at__gte=since.isoformat()),
+        "url": _since_list(SALES_ORDERS, "confirmed_at", days),
     }
 
 
 def _receipts_chart(purchase: dict) -> dict:
     days = purchase["receipts_per_day"]
-    return {**_per_day(days, count="receipts"), "units": sum(day["units"] for day in days)}
+    return {
+        **_per_day(days, count="receipts", url_of=_day_list(PURCHASE_RECEIPTS, "created_at")),
+        "units": sum(day["units"] for day in days),
+        "url": _since_list(PURCHASE_RECEIPTS, "created_at", days),
+    }
 
 
 def _replenishment(purchase: dict) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -102,6 +103,14 @@ class Item(models.Model):
                 raise ValidationError({"sku": "A SKU may contain only visible characters and spaces."})
 
 
+def stock_summary_figures(
+    *, quantity: int, reorder_level: int, active: bool, unit_price: Decimal
+) -> tuple[int | None, Decimal]:
+    """Return a stock row's ``(reorder_shortfall, value)`` (see :class:`Stock`); migration 0009 backfills with it."""
+    at_or_below = active and quantity <= reorder_level
+    return (reorder_level - quantity if at_or_below else None), quantity * Decimal(unit_price)
+
+
 class Stock(models.Model):
     """The stock on hand of one item: one row per item, made with the item."""
 
@@ -114,15 +123,49 @@ class Stock(models.Model):
     # the stock events (inventory.stock.low carries both figures).
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the back office's home reads of the row (selectors.item_stock_summary) without a pass over every
+    # item: how far on hand is at or below the item's reorder level (null: above it, or the item is archived),
+    # and what on hand is worth at the item's unit price. Kept by summary_refresh under the row's lock wherever
+    # on hand, the unit price, the reorder level or the item's activity changes (services), so an index serves
+    # the home; check_stock_ledger recomputes both from the items. Null too on a row the release before them
+    # wrote (until the backfill, or check_stock_ledger --repair once a rolling deploy is over).
+    reorder_shortfall = models.IntegerField(null=True, blank=True)
+    # Wider than money: on hand (up to 2**31 - 1) times a unit price (up to 10**12).
+    value = models.DecimalField(max_digits=26, decimal_places=2, null=True, blank=True)
+
+    # The item's fields the two above are computed from: a change of any of them refreshes the row.
+    SUMMARY_SOURCES = frozenset({"unit_price", "reorder_level", "active"})
+    SUMMARY_FIELDS = ("reorder_shortfall", "value")
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=0), name="inventory_stock_quantity_gte_0"),
             models.CheckConstraint(condition=Q(backordered__gte=0), name="inventory_stock_backordered_gte_0"),
         ]
+        indexes = [
+            # The home's items to buy next: counted, and the furthest below read first, from this index alone.
+            models.Index(
+                fields=["-reorder_shortfall"],
+                condition=Q(reorder_shortfall__isnull=False),
+                name="stock_below_reorder_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.quantity}"
+
+    def summary_refresh(self, item: Item) -> bool:
+        """Recompute ``reorder_shortfall`` and ``value`` from on hand and ``item``; True if either changed.
+
+        The caller holds the row's lock and read ``item`` after taking it (an item's price, reorder
+        level and activity change only under its stock row's lock too), then saves the fields.
+        """
+        figures = stock_summary_figures(
+            quantity=self.quantity, reorder_level=item.reorder_level, active=item.active, unit_price=item.unit_price
+        )
+        changed = figures != (self.reorder_shortfall, self.value)
+        self.reorder_shortfall, self.value = figures
+        return changed
 
 
 class MovementReason(models.TextChoices):

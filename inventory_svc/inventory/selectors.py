@@ -14,7 +14,7 @@ from common.exceptions import NotFound
 from common.money import MoneyField
 
 from .lines import Line, ShortLine, quantities_by_item
-from .models import Backorder, Item, MovementReason, Stock, StockMovement
+from .models import Backorder, Item, MovementReason, Stock, StockMovement, stock_summary_figures
 
 
 def item_list() -> QuerySet[Item]:
@@ -85,6 +85,36 @@ def stock_ledger_discrepancies() -> list[LedgerDiscrepancy]:
         LedgerDiscrepancy(item_id=item_id, sku=sku, on_hand=on_hand, ledger=ledger)
         for item_id, sku, on_hand, ledger in rows
     ]
+
+
+@dataclass(frozen=True)
+class SummaryDiscrepancy:
+    item_id: uuid.UUID
+    sku: str
+    kept: tuple[int | None, Decimal | None]
+    expected: tuple[int | None, Decimal]
+
+
+def stock_summary_discrepancies() -> list[SummaryDiscrepancy]:
+    """Return every stock row whose summary figures differ from those of its on hand and item, recomputed."""
+    rows = Stock.objects.order_by("item__sku").values_list(
+        "item_id",
+        "item__sku",
+        "reorder_shortfall",
+        "value",
+        "quantity",
+        "item__reorder_level",
+        "item__active",
+        "item__unit_price",
+    )
+    found = []
+    for item_id, sku, shortfall, value, quantity, reorder_level, active, unit_price in rows.iterator(chunk_size=5000):
+        expected = stock_summary_figures(
+            quantity=quantity, reorder_level=reorder_level, active=active, unit_price=unit_price
+        )
+        if (shortfall, value) != expected:
+            found.append(SummaryDiscrepancy(item_id=item_id, sku=sku, kept=(shortfall, value), expected=expected))
+    return found
 
 
 def purchase_receipt_ledger() -> dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID], int]:
@@ -172,22 +202,26 @@ SUMMARY_ROWS = 10
 def item_stock_summary() -> dict:
     """Return what the back office's home shows of stock: items to buy next, backorders, stock value.
 
-    Four aggregate queries, none of them loading more than ``SUMMARY_ROWS`` rows, whatever the
-    number of items: one pass over the items and their stock counts the active items at or below
-    their reorder level and adds up the value on hand (sum of on hand x unit price, every item: an
-    archived item's stock is still worth its price); a top-N sort picks the furthest below; the
-    open backorders (the partial index of open ones) are added up and grouped by order.
+    Read from the figures each stock row keeps of itself (``Stock.reorder_shortfall`` and
+    ``Stock.value``, see :class:`~inventory.models.Stock`), so no query joins every item to its
+    stock: one pass over the narrow stock rows alone counts the active items at or below their
+    reorder level and adds up the value on hand (sum of on hand x unit price, every item: an
+    archived item's stock is still worth its price); the partial index of the rows at or below
+    their level gives the ``SUMMARY_ROWS`` furthest below, each joined to its item; the open
+    backorders are read from the partial index of open ones, added up and grouped by order.
     """
-    at_or_below = Q(active=True, stock__quantity__lte=F("reorder_level"))
-    totals = Item.objects.aggregate(
-        below=Count("pk", filter=at_or_below),
-        value=Coalesce(Sum(F("stock__quantity") * F("unit_price")), Value(Decimal("0")), output_field=MoneyField()),
-    )
-    furthest_below = (
-        Item.objects.filter(at_or_below)
-        .annotate(quantity=F("stock__quantity"), shortfall=F("reorder_level") - F("stock__quantity"))
-        .order_by("-shortfall", "sku")
-        .values("id", "sku", "name", "quantity", "reorder_level", "shortfall")[:SUMMARY_ROWS]
+    at_or_below = Stock.objects.filter(reorder_shortfall__isnull=False)
+    furthest_below = at_or_below.order_by("-reorder_shortfall", "item__sku").values(
+        "quantity",
+        id=F("item_id"),
+        sku=F("item__sku"),
+        name=F("item__name"),
+        reorder_level=F("item__reorder_level"),
+        shortfall=F("reorder_shortfall"),
+    )[:SUMMARY_ROWS]
+    totals = Stock.objects.aggregate(
+        below=Count("pk", filter=Q(reorder_shortfall__isnull=False)),
+        value=Coalesce(Sum("value"), Value(Decimal("0")), output_field=MoneyField()),
     )
     return {
         "below_reorder_level": {"count": totals["below"], "furthest_below": list(furthest_below)},

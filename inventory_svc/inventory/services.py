@@ -53,13 +53,16 @@ from .models import (
 #
 # (bracketed steps only where they apply: a sales issue records its decision after the
 # stock rows; a fill or give-back bumps the version of the orders it reports, last, in
-# ascending order id; an item deletion locks its item row after its stock row). Backorder
+# ascending order id; an item deletion, and an update of an item's price, reorder level or
+# activity, lock its item row after its stock row). Backorder
 # rows take no lock of their own: one is written only under its item's stock row lock. Because every
 # writer takes the stock rows in the same global order, two transactions touching
 # overlapping items in whatever order their lines came can wait for each other but can
 # never deadlock. Inserting a movement takes a KEY SHARE lock on its Item row (the foreign
-# key): that is why a deletion locks the stock row *before* the item row, and an item
-# update (which never touches stock) locks only its item row. Quantities are read only
+# key): that is why a deletion, or an update that refreshes the stock row's summary figures
+# (Stock.summary_refresh), locks the stock row *before* the item row; any other item update
+# locks only its item row. The items the stock rows are locked with are read after the lock
+# (:func:`_stocks_lock`), so a movement computes those figures from the item as it now is. Quantities are read only
 # under the lock, so a check ("enough on hand?") and its write cannot be split by
 # another writer; idempotency checks by order ("already issued?") are made under the
 # same locks, the unique constraints on (item, reason, reference) for a sales order and
@@ -121,7 +124,7 @@ def item_create(
         active=active,
     )
     _item_save(item)
-    Stock.objects.create(item=item, quantity=0)
+    Stock.objects.create(**_stock_new(item))
     item.quantity = item.backordered = 0
     return item
 
@@ -141,10 +144,17 @@ def item_create_many(*, rows: Sequence[Mapping[str, Any]]) -> list[Item]:
         _item_validate(item)
     with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
         Item.objects.bulk_create(items, batch_size=BULK_BATCH_SIZE)
-    Stock.objects.bulk_create([Stock(item=item, quantity=0) for item in items], batch_size=BULK_BATCH_SIZE)
+    Stock.objects.bulk_create([Stock(**_stock_new(item)) for item in items], batch_size=BULK_BATCH_SIZE)
     for item in items:
         item.quantity = item.backordered = 0
     return items
+
+
+def _stock_new(item: Item) -> dict[str, Any]:
+    """The new item's stock row: nothing on hand, with the summary figures of nothing on hand."""
+    stock = Stock(item=item, quantity=0)
+    stock.summary_refresh(item)
+    return {"item": item, "quantity": 0, **{field: getattr(stock, field) for field in Stock.SUMMARY_FIELDS}}
 
 
 def _item_new(
@@ -173,13 +183,16 @@ def item_update(*, item: Item, data: Mapping[str, Any]) -> Item:
     """Set the fields in ``data`` (PUT passes all, PATCH some) and return the saved item.
 
     The item row is locked and re-read first; an update that changes nothing writes
-    nothing. Stock is not touched (nor locked): see the lock order above.
+    nothing. Data naming the unit price, reorder level or activity locks the item's stock
+    row first (the lock order above) and refreshes its summary figures with the item.
     """
+    stocks = _stocks_lock([item.pk]) if Stock.SUMMARY_SOURCES & set(data) else {}
     locked = Item.objects.select_for_update().filter(pk=item.pk).first()
     if locked is None:  # deleted since the caller read it
         raise NotFound()
     if _item_change(locked, data):
         _item_save(locked)
+        _stock_summaries_refresh(stocks, {locked.pk: locked})
     locked.quantity, locked.backordered = Stock.objects.values_list("quantity", "backordered").get(item_id=locked.pk)
     return locked
 
@@ -188,10 +201,13 @@ def item_update(*, item: Item, data: Mapping[str, Any]) -> Item:
 def item_update_many(*, data_by_id: Mapping[uuid.UUID, Mapping[str, Any]]) -> list[Item]:
     """Update many items as :func:`item_update` would one by one (the imports); return those that changed.
 
-    The item rows are locked in ascending id, in one statement; items that change are
-    validated as one update would validate them and written in a few multi-row UPDATEs.
+    The item rows are locked in ascending id, in one statement (after their stock rows when the
+    data names a field of their summary figures); items that change are validated as one update
+    would validate them and written in a few multi-row UPDATEs, their stock rows' figures too.
     An item deleted since the caller read it is a 404 and nothing changes.
     """
+    summary_changes = any(Stock.SUMMARY_SOURCES & set(data) for data in data_by_id.values())
+    stocks = _stocks_lock(data_by_id) if summary_changes else {}
     locked = Item.objects.select_for_update().filter(pk__in=list(data_by_id)).order_by("pk")
     found = {item.pk: item for item in locked}
     if len(found) != len(data_by_id):
@@ -204,6 +220,7 @@ def item_update_many(*, data_by_id: Mapping[uuid.UUID, Mapping[str, Any]]) -> li
     fields = sorted({field for data in data_by_id.values() for field in data} | {"updated_at"})
     with unique_conflict(*SKU_UNIQUE, field="sku", message="An item with this SKU already exists."):
         rows_update(Item, changed, fields, batch_size=BULK_BATCH_SIZE)
+    _stock_summaries_refresh(stocks, {item.pk: item for item in changed})
     return changed
 
 
@@ -230,6 +247,32 @@ def item_delete(*, item: Item) -> None:
         users=[Users(service, f"/internal/items/{item.pk}/orders") for service in ("sales", "purchase")],
     )
     _item_delete_unused(item=item)
+
+
+def _stock_summaries_refresh(stocks: Mapping[uuid.UUID, Stock], items: Mapping[uuid.UUID, Item]) -> int:
+    """Refresh the summary figures of the locked ``stocks`` of ``items`` that changed, in ascending item id.
+
+    An update that named none of the figures' sources locked no stock row: nothing to refresh.
+    """
+    refreshed = [
+        stocks[item_id]
+        for item_id in sorted(items.keys() & stocks.keys())
+        if stocks[item_id].summary_refresh(items[item_id])
+    ]
+    rows_update(Stock, refreshed, Stock.SUMMARY_FIELDS, batch_size=BULK_BATCH_SIZE)
+    return len(refreshed)
+
+
+@transaction.atomic
+def stock_summaries_repair(*, item_ids: Iterable[uuid.UUID]) -> int:
+    """Recompute the summary figures of the stock rows of ``item_ids``; return how many were wrong.
+
+    What ``check_stock_ledger --repair`` does with the rows it found: rows the release before the
+    figures moved while a deploy rolled (docs/upgrading.md). Under the stock rows' locks, in the
+    lock order, from the items as they are once locked.
+    """
+    stocks = _stocks_lock(item_ids)
+    return _stock_summaries_refresh(stocks, {item_id: stock.item for item_id, stock in stocks.items()})
 
 
 @transaction.atomic
@@ -272,15 +315,15 @@ def _item_validate(item: Item) -> None:
 def _stocks_lock(item_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Stock]:
     """Lock the stock rows of ``item_ids`` in ascending item id (the lock order) and return them.
 
-    Unknown items are simply absent. The item's SKU and reorder level come along in
-    the same query, without locking the item rows.
+    Unknown items are simply absent. Their items (SKU, price, reorder level) are read by a
+    second query, after the locks, without locking the item rows: a query that joined them
+    would keep the item as it was before it waited for a lock, and a change of the price,
+    reorder level or activity holds the stock row's lock until it commits.
     """
-    rows = (
-        Stock.objects.select_for_update(of=("self",))
-        .select_related("item")
-        .filter(item_id__in=set(item_ids))
-        .order_by("item_id")
-    )
+    rows = list(Stock.objects.select_for_update().filter(item_id__in=set(item_ids)).order_by("item_id"))
+    items = Item.objects.in_bulk([stock.item_id for stock in rows])
+    for stock in rows:
+        stock.item = items[stock.item_id]
     return {stock.item_id: stock for stock in rows}
 
 
@@ -334,6 +377,7 @@ def stock_movements_apply(
         before, stock.quantity = stock.quantity, stock.quantity + change
         stock.version += 1
         stock.updated_at = now
+        stock.summary_refresh(stock.item)
         movements.append(
             StockMovement(
                 item_id=item_id,
@@ -350,7 +394,8 @@ def stock_movements_apply(
         )
         if before > stock.item.reorder_level >= stock.quantity:
             events.stock_low_publish(stock=stock)
-    rows_update(Stock, [locked[item_id] for item_id in sorted(changes)], ["quantity", "version", "updated_at"])
+    fields = ["quantity", "version", "updated_at", *Stock.SUMMARY_FIELDS]
+    rows_update(Stock, [locked[item_id] for item_id in sorted(changes)], fields)
     StockMovement.objects.bulk_create(movements)
     return movements
 

@@ -16,6 +16,7 @@ role matrix (common.admin, common.roles: ``purchase.receive``, ``orders.pay``,
 Replenishment: orders filter by ``origin``; vendor items have their own admin, whose saves
 and deletions call :mod:`purchasing.vendor_items` (vendor and item checked with their
 services); "Items needing a vendor" lists what replenishment could not order.
+Receipts have a read-only list of their own too (what the back office's home counts per day).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Max
+from django.urls import reverse
+from django.utils.html import format_html
 
 from common.admin import (
     RoleAdminMixin,
@@ -338,3 +341,31 @@ class LowStockItemAdmin(RoleAdminMixin, admin.ModelAdmin):
     @admin.display(description="needed")
     def needed(self, obj) -> int:
         return obj.needed
+
+
+@admin.register(PurchaseReceipt)
+class PurchaseReceiptAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Every receipt, newest first: what the back office's home counts per day, listed (recorded on the orders)."""
+
+    role_permissions = READ_ONLY
+    list_display = ("id", "order_link", "created_at", "received", "actor", "stock_refused_at")
+    list_filter = ("created_at",)
+    search_fields = ("=id", "=order__id", "order__vendor_name")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    list_per_page = 50
+    list_select_related = ("order",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__line")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in PurchaseReceipt._meta.fields]
+
+    @admin.display(description="order", ordering="order__created_at")
+    def order_link(self, obj: PurchaseReceipt) -> str:
+        url = reverse("admin:purchasing_purchaseorder_change", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.order.vendor_name or obj.order_id)
+
+    # The same column as on the order's receipts.
+    received = PurchaseReceiptInline.received

@@ -33,7 +33,7 @@ from common.sso.views import safe_next_url
 
 from .. import services
 from ..throttling import client_ip
-from ..tokens import access_token_for_user
+from ..tokens import home_token_for_user
 from .codes import code_kill, code_lock
 
 # The sign-in page's session is a password sign-in: Django's own backend.
@@ -131,7 +131,7 @@ def session_token(request):
     data = {
         "email": user.email,
         "role": user.role,
-        "access_token": access_token_for_user(user=user, lifetime=HOME_TOKEN_LIFETIME),
+        "access_token": home_token_for_user(user=user, lifetime=HOME_TOKEN_LIFETIME),
         "expires_in": int(HOME_TOKEN_LIFETIME.total_seconds()),
     }
     return JsonResponse({"status": 200, "message": "OK", "data": data})

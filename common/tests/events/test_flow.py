@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 import uuid
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
-from common.events.consumer import ATTEMPT, DB_RETRIES, REASON, EventConsumer
+from common.events.consumer import ATTEMPT, DB_RETRIES, REASON, ROUTING_KEY, EventConsumer
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
@@ -222,6 +224,45 @@ def test_replay_dead_letters_dry_run_as_documented_lists_the_service_s_dead_lett
     # then: listed, and left where it was
     assert out.getvalue() == "m-1: bad JSON\nwould move 1 message(s)\n"
     wait_until(lambda: queue_depth(amqp_url, topology.dlq_name(service)) == 1)
+
+
+def test_the_admin_lists_the_dead_letters_and_leaves_them_where_they_were(
+    events_settings, settings, topology, amqp_url, admin_client, django_user_model
+):
+    # given: two dead letters in inventory's DLQ, as its consumer parks them
+    settings.SERVICE_NAME = "inventory"
+    dlq = topology.dlq_name("inventory")
+    with Connection(amqp_url) as conn:
+        for message_id, reason in (("m-1", "bad JSON"), ("m-2", "handler failed 3 times: boom")):
+            Producer(conn.default_channel).publish(
+                b"{}", exchange="", routing_key=dlq, message_id=message_id, retry=False,
+                headers={REASON: reason, ROUTING_KEY: "sales.order.confirmed", ATTEMPT: 3,
+                         "x-erp-failed-at": "2026-12-07T03:00:00+00:00"},
+            )  # fmt: skip
+    manager = django_user_model.objects.create_user(username="im", password="x", is_staff=True)
+    manager.groups.add(Group.objects.create(name="inventory_manager"))
+
+    # when: the list the back office's home links its count to, by an admin and by an inventory manager
+    response = admin_client.get("/admin/events/inboxevent/dead-letters/")
+    admin_client.force_login(manager)
+    refused = admin_client.get("/admin/events/inboxevent/dead-letters/")
+
+    # then: both listed, oldest first, with why, for admins only (events.read)...
+    assert response.status_code == 200 and refused.status_code == 403
+    page = response.content.decode()
+    assert f"2 events parked in {dlq}" in page
+    rows = re.findall(r"<tr><td>(m-\d)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    assert rows == [
+        ("m-1", "sales.order.confirmed", "bad JSON"),
+        ("m-2", "sales.order.confirmed", "handler failed 3 times: boom"),
+    ]
+    # ... and still there, in order, none of their deliveries used up
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 2)
+    letters = drain(amqp_url, dlq)
+    assert [(m.properties["message_id"], m.headers.get("x-delivery-count", 0)) for m in letters] == [
+        ("m-1", 0),
+        ("m-2", 0),
+    ]
 
 
 def test_a_dry_run_uses_up_none_of_a_dead_letter_s_deliveries(events_settings, settings, topology, amqp_url):

@@ -145,6 +145,19 @@ def test_each_number_links_to_the_filtered_admin_list_it_counts(services):
     assert link("sales-confirmed-total") == (
         f"/admin/sales/sales/salesorder/?confirmed_at__gte={DAYS[0].isoformat()}T00%3A00%3A00%2B00%3A00"
     )
+    assert link("receipts-total") == (
+        f"/admin/purchase/purchasing/purchasereceipt/?created_at__gte={DAYS[0].isoformat()}T00%3A00%3A00%2B00%3A00"
+    )
+    # each day of each chart's table: that day's list (UTC)
+    for base, field in (
+        ("sales/sales/salesorder", "confirmed_at"),
+        ("purchase/purchasing/purchasereceipt", "created_at"),
+    ):
+        day, after = DAYS[-1].isoformat(), (DAYS[-1] + dt.timedelta(days=1)).isoformat()
+        assert (
+            f'href="/admin/{base}/?{field}__gte={day}T00%3A00%3A00%2B00%3A00&amp;{field}__lt={after}T00%3A00%3A00%2B00%3A00"'
+            in page
+        )
     assert f'href="/admin/inventory/inventory/item/{ITEM_ID}/change/"' in page
     assert f'href="/admin/inventory/inventory/backorder/?q={ORDER_ID}"' in page
     assert (
@@ -183,6 +196,9 @@ def test_an_admin_sees_the_dead_letters_too(services):
     assert panels(page) == [*ALL_BUT_DEAD_LETTERS[:3], "dead_letters", *ALL_BUT_DEAD_LETTERS[3:]]
     assert figure(page, "dead-letters-total") == "2"
     assert "sales.events.dlq" in page
+    # each service's count links to its list of dead letters
+    for service, count in (("inventory", 0), ("sales", 2), ("purchase", 0)):
+        assert f'<a href="/admin/{service}/events/inboxevent/dead-letters/">{count}</a>' in page
     assert {r.target for r in services["sales"].received} == {"/orders/summary", "/events/dead-letters"}
 
 

@@ -16,7 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.authentication import actor_of
+from common.authentication import actor_of, home_summary
 from common.csvviews import CsvImportExportMixin, export_schema, import_schema
 from common.roles import role_has_permission, roles_text
 from common.views import ServiceModelViewSet
@@ -137,6 +137,7 @@ class ItemViewSet(CsvImportExportMixin, ServiceModelViewSet):
         responses={200: s.StockSummarySerializer},
     )
     @action(detail=False, methods=["get"], url_path="summary", pagination_class=None, filter_backends=[])
+    @home_summary
     def summary(self, request):
         return Response(s.StockSummarySerializer(item_stock_summary()).data)
 

@@ -23,7 +23,15 @@ class ItemFactory(factory.django.DjangoModelFactory):
 
 
 class StockFactory(factory.django.DjangoModelFactory):
+    """The item's stock row with its summary figures, as the services make it."""
+
     class Meta:
         model = Stock
+        skip_postgeneration_save = True
 
     quantity = 0
+
+    @factory.post_generation
+    def summary(stock, create, extracted, **kwargs):
+        if stock.summary_refresh(stock.item) and create:
+            stock.save(update_fields=Stock.SUMMARY_FIELDS)

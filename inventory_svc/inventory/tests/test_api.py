@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import unicodedata
 import uuid
+from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
@@ -453,6 +454,21 @@ def test_delete_without_stock_is_204(make_item, as_fm):
 
     # then
     assert response.status_code == 204
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delete_takes_its_locks_in_a_transaction_of_its_own(make_item, as_fm):
+    # given: no test transaction around the request, as in production (autocommit), where a lock
+    # taken outside a transaction is an error
+    item = make_item(reorder_level=4, unit_price=Decimal("2.00"))
+
+    # when: a deletion, and an update that refreshes the stock row's summary figures (both lock it)
+    updated = as_fm.patch(f"/items/{item.pk}", {"reorder_level": 2}, format="json")
+    deleted = as_fm.delete(f"/items/{item.pk}")
+
+    # then
+    assert (updated.status_code, deleted.status_code) == (200, 204)
     assert not Item.objects.exists()
 
 

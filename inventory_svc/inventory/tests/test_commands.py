@@ -81,7 +81,7 @@ def test_check_stock_ledger_passes_when_every_item_agrees(make_item):
     call_command("check_stock_ledger", stdout=out)
 
     # then
-    assert out.getvalue() == "stock ledger: 2 item(s) checked, all equal to their ledger\n"
+    assert out.getvalue() == "stock ledger: 2 item(s) checked, all equal to their ledger and their summary figures\n"
 
 
 def test_check_stock_ledger_catches_a_row_changed_behind_the_services_back(make_item):
@@ -98,9 +98,17 @@ def test_check_stock_ledger_catches_a_row_changed_behind_the_services_back(make_
         call_command("check_stock_ledger", stdout=StringIO(), stderr=err)
 
     # then
-    assert str(caught.value) == "2 item(s) differ from their ledger."
+    # (on hand changed behind the services' back: the figures kept for the home no longer match it either)
+    assert str(caught.value) == "2 item(s) differ from their ledger; 2 stock row(s) keep wrong summary figures."
     assert err.getvalue().splitlines() == [
         f"NO-MOVES ({untouched.pk}): on hand 1, ledger 0, difference +1",
         f"TAMPERED ({tampered.pk}): on hand 9, ledger 5, difference +4",
+        *(
+            f"{sku} ({item.pk}): summary figures (reorder shortfall, value) {kept}, recomputed {recomputed}"
+            for sku, item, kept, recomputed in (
+                ("NO-MOVES", untouched, "(0, 0.00)", "(none, 12.50)"),
+                ("TAMPERED", tampered, "(none, 62.50)", "(none, 112.50)"),
+            )
+        ),
     ]
     assert on_hand(honest) == 3

@@ -5,13 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import Count, F, Q, Sum
 from django.test.utils import CaptureQueriesContext
 
+from erp_testkit import auth_client
+from inventory.imports import item_import
 from inventory.lines import StockLine
-from inventory.services import stock_issue_for_order
+from inventory.models import Item, Stock
+from inventory.selectors import item_stock_summary
+from inventory.services import (
+    item_create,
+    item_update,
+    stock_adjust,
+    stock_issue_for_order,
+    stock_receive_for_receipt,
+    stock_return_for_order,
+)
+
+from .conftest import on_hand
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -122,3 +138,98 @@ def test_the_summary_needs_a_signed_in_user(client):
     response = client.get("/items/summary")
     # then
     assert response.status_code == 401
+
+
+def recomputed_from_the_items() -> tuple[int, Decimal, list[tuple[str, int]]]:
+    """The summary's figures from scratch: every item joined to its stock (what the kept figures spare the home)."""
+    at_or_below = Q(active=True, stock__quantity__lte=F("reorder_level"))
+    totals = Item.objects.aggregate(
+        below=Count("pk", filter=at_or_below), value=Sum(F("stock__quantity") * F("unit_price"))
+    )
+    furthest = (
+        Item.objects.filter(at_or_below)
+        .annotate(shortfall=F("reorder_level") - F("stock__quantity"))
+        .order_by("-shortfall", "sku")
+        .values_list("sku", "shortfall")[:10]
+    )
+    return totals["below"], totals["value"] or Decimal("0"), list(furthest)
+
+
+def kept_figures() -> tuple[int, Decimal, list[tuple[str, int]]]:
+    summary = item_stock_summary()
+    below = summary["below_reorder_level"]
+    return below["count"], summary["stock_value"], [(row["sku"], row["shortfall"]) for row in below["furthest_below"]]
+
+
+def test_the_kept_figures_follow_every_change_of_stock_price_level_and_activity(make_item):
+    # given: items made by the API's service, by an import, and moved every way stock moves
+    bolt = item_create(sku="BOLT", name="Bolt", unit_price=Decimal("0.25"), reorder_level=5)
+    nut = make_item(sku="NUT", reorder_level=3, stock=8, unit_price=Decimal("0.10"))
+    item_import(data=b"sku,name,unit_price,reorder_level,quantity\nWASHER,Washer,0.05,10,4\nNUT,,,,2\n", actor="t")
+    washer = Item.objects.get(sku="WASHER")
+    stock_adjust(changes={bolt.pk: 9}, actor="t")
+    order, receipt = uuid.uuid4(), uuid.uuid4()
+    stock_issue_for_order(order_id=order, lines=[StockLine(item_id=bolt.pk, quantity=5)], actor="sales")
+    stock_receive_for_receipt(
+        order_id=uuid.uuid4(), receipt_id=receipt, lines=[StockLine(item_id=washer.pk, quantity=3)], actor="purchase"
+    )
+    stock_return_for_order(order_id=order, actor="sales")
+    confirm_with_backorder(uuid.uuid4(), (nut, 5), minutes=1)  # 2 issued, 3 wait
+    # when: the item's own fields the figures depend on change, one by one and together
+    item_update(item=bolt, data={"reorder_level": 20})
+    item_update(item=nut, data={"active": False})
+    item_update(item=washer, data={"unit_price": Decimal("1.50"), "reorder_level": 6, "name": "Washer M6"})
+    item_import(data=b"sku,unit_price,reorder_level\nNUT,0.20,1\n", actor="t")
+    item_update(item=nut, data={"active": True})
+
+    # then: what the home reads equals what a pass over every item says, and the check finds nothing
+    assert kept_figures() == recomputed_from_the_items()
+    assert kept_figures() == (2, Decimal("12.75"), [("BOLT", 11), ("NUT", 1)])
+    call_command("check_stock_ledger", stdout=StringIO())
+
+
+def test_check_stock_ledger_finds_wrong_figures_and_repair_recomputes_them(make_item):
+    # given: one row whose figures a writer behind the services' back (or the release before them) left wrong
+    right = make_item(sku="RIGHT", reorder_level=5, stock=2)
+    wrong = make_item(sku="WRONG", reorder_level=5, stock=9, unit_price=Decimal("2.00"))
+    Stock.objects.filter(item_id=wrong.pk).update(reorder_shortfall=None, value=None)
+    Stock.objects.filter(item_id=right.pk).update(reorder_shortfall=1)
+    err = StringIO()
+
+    # when / then: the check names both and fails, changing nothing
+    with pytest.raises(CommandError) as caught:
+        call_command("check_stock_ledger", stdout=StringIO(), stderr=err)
+    assert str(caught.value) == "2 stock row(s) keep wrong summary figures."
+    assert err.getvalue().splitlines() == [
+        f"RIGHT ({right.pk}): summary figures (reorder shortfall, value) (1, 25.00), recomputed (3, 25.00)",
+        f"WRONG ({wrong.pk}): summary figures (reorder shortfall, value) (none, none), recomputed (none, 18.00)",
+    ]
+    assert Stock.objects.get(item_id=wrong.pk).value is None
+
+    # when: repaired
+    out = StringIO()
+    call_command("check_stock_ledger", "--repair", stdout=out, stderr=StringIO())
+
+    # then: recomputed, and the next check passes
+    assert out.getvalue().splitlines()[0] == "stock summary: 2 row(s) recomputed"
+    assert kept_figures() == recomputed_from_the_items()
+    call_command("check_stock_ledger", stdout=StringIO())
+
+
+def test_the_home_s_scoped_token_reads_the_summary_and_nothing_else(make_item):
+    # given: the token auth_svc hands the gateway for an admin's home (scope "home")
+    item = make_item(stock=3)
+    home = auth_client("admin", scope="home")
+
+    # when / then: the summary is read...
+    assert home.get("/items/summary").status_code == 200
+    # ... and nothing else, read or written, that the admin's own token could
+    refused = [
+        home.get("/items"),
+        home.get(f"/items/{item.pk}/stock"),
+        home.post(f"/items/{item.pk}/stock", {"quantity": 5}, format="json"),
+        home.delete(f"/items/{item.pk}"),
+        home.post("/items/summary"),
+    ]
+    assert [response.status_code for response in refused] == [403] * 5
+    assert on_hand(item) == 3

@@ -25,7 +25,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from common.authentication import actor_of
+from common.authentication import actor_of, home_summary
 from common.roles import roles_text
 from common.uses import OrdersUsingView
 from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
@@ -150,6 +150,7 @@ class PurchaseOrderViewSet(
         responses={200: PurchaseSummarySerializer},
     )
     @action(detail=False, methods=["get"], url_path="summary", pagination_class=None, filter_backends=[])
+    @home_summary
     def summary(self, request):
         return Response(PurchaseSummarySerializer(purchase_summary()).data)
 

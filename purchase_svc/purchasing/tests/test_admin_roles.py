@@ -23,10 +23,11 @@ ENTRY = {"view", "add", "change"}
 # The actions of ``purchase.receive``.
 RECEIVING = {"record_receipt", "receive", "close_short"}
 # Vendor items: read by every role (orders.read), written by IM and FM (vendor_items.write);
-# the items needing a vendor are read only.
+# the items needing a vendor are read only; so are the receipts (their own list, which the home links to).
 REPLENISHMENT = {
     "purchasing.vendoritem": {"view", "add", "change", "delete", "delete_selected"},
     "purchasing.lowstockitem": {"view"},
+    "purchasing.purchasereceipt": {"view"},
 }
 
 

@@ -68,14 +68,19 @@ def test_the_count_is_the_order_list_s_for_the_same_filter(replenishment_drafts,
     assert summary["count"] == listed == 2
 
 
-def test_receipts_are_counted_per_utc_day_with_their_units(draft, bolt, as_im):
-    # given: two receipts today (3 and 4 bolts), one 31 days ago
+@pytest.fixture
+def receipts_today_and_before(draft, bolt, as_im):
+    """An order of bolts with two receipts today (3 and 4 bolts) and one 31 days ago (outside the 30 days)."""
     order = draft([(bolt, 20)])
     receive(as_im, order, (bolt, 3))
     receive(as_im, order, (bolt, 4))
     old = receive(as_im, order, (bolt, 5))
     PurchaseReceipt.objects.filter(pk=old["id"]).update(created_at=timezone.now() - dt.timedelta(days=31))
+    return order
 
+
+@pytest.mark.usefixtures("receipts_today_and_before")
+def test_receipts_are_counted_per_utc_day_with_their_units(as_im):
     # when
     days = as_im.get("/orders/summary").json()["data"]["receipts_per_day"]
 
@@ -103,3 +108,26 @@ def test_the_summary_takes_three_queries_whatever_the_number_of_orders(replenish
 def test_the_summary_is_read_only_and_for_signed_in_users(as_admin, client):
     assert as_admin.put("/orders/summary").status_code == 405
     assert client.get("/orders/summary").status_code == 401
+
+
+def test_a_day_s_receipts_are_the_receipt_list_s_for_that_day_as_the_home_links_it(
+    receipts_today_and_before, as_im, admin_client
+):
+    # given
+    order = receipts_today_and_before
+    days = as_im.get("/orders/summary").json()["data"]["receipts_per_day"]
+    start = dt.datetime.combine(dt.date.fromisoformat(days[-1]["date"]), dt.time.min, tzinfo=dt.UTC)
+    first = dt.datetime.combine(dt.date.fromisoformat(days[0]["date"]), dt.time.min, tzinfo=dt.UTC)
+
+    # when: the receipts' admin list, filtered as the home's links filter it (gateway/proxy/home.py)
+    today = admin_client.get(
+        "/admin/purchasing/purchasereceipt/",
+        {"created_at__gte": start.isoformat(), "created_at__lt": (start + dt.timedelta(days=1)).isoformat()},
+    )
+    thirty_days = admin_client.get("/admin/purchasing/purchasereceipt/", {"created_at__gte": first.isoformat()})
+
+    # then: the same receipts the chart counts, each with what it received and its order
+    assert today.status_code == 200
+    assert today.context["cl"].result_count == days[-1]["receipts"] == 2
+    assert thirty_days.context["cl"].result_count == sum(day["receipts"] for day in days) == 2
+    assert b"4 x BOLT" in today.content and f"/admin/purchasing/purchaseorder/{order['id']}/change/" in today.text

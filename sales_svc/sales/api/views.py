@@ -22,7 +22,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from common.authentication import actor_of
+from common.authentication import actor_of, home_summary
 from common.roles import roles_text
 from common.uses import OrdersUsingView
 from common.views import ServiceCreateMixin, ServiceUpdateMixin, UUIDLookupMixin
@@ -147,6 +147,7 @@ class SalesOrderViewSet(
         responses={200: SalesSummarySerializer},
     )
     @action(detail=False, methods=["get"], url_path="summary", pagination_class=None, filter_backends=[])
+    @home_summary
     def summary(self, request):
         return Response(SalesSummarySerializer(sales_order_summary()).data)
 

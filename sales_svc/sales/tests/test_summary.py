@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from erp_testkit import auth_client
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +117,13 @@ def test_dead_letters_not_counted_yet_are_null_not_zero(as_admin, monkeypatch):
     data = as_admin.get("/events/dead-letters").json()["data"]
     # then
     assert data["dead_letters"] is None and data["queue"].endswith("sales.events.dlq")
+
+
+def test_the_home_s_scoped_token_reads_the_summary_and_the_dead_letters_and_nothing_else():
+    # given: the token auth_svc hands the gateway for an admin's home (scope "home")
+    home = auth_client("admin", scope="home")
+
+    # when / then
+    assert home.get("/orders/summary").status_code == 200
+    assert home.get("/events/dead-letters").status_code == 200
+    assert [home.get("/orders").status_code, home.post("/orders", {}, format="json").status_code] == [403, 403]

@@ -38,8 +38,11 @@ def dead_letter_reason(headers) -> str:
     return "no reason given"
 
 
-def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=None, out=print) -> int:
+def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=None, out=print, seen=None) -> int:
     """Republish dead letters to the service queue (confirmed), then ack them; return the count.
+
+    ``seen(message, headers)``, if given, is told of each letter as it is taken (the admin's list
+    of dead letters reads them with a dry run: common.events.dead_letters).
 
     A dry run puts each letter it lists back at the DLQ's tail as a fresh copy (confirmed, then
     the original acked) instead of leaving it unacked: a quorum queue counts a message returned
@@ -62,6 +65,8 @@ def replay_dead_letters(*, consumer: str, limit=None, dry_run=False, topology=No
                 break
             headers = dict(message.headers or {})
             out(f"{message.properties.get('message_id')}: {dead_letter_reason(headers)}")
+            if seen is not None:
+                seen(message, headers)
             moved += 1
             headers.pop("x-delivery-count", None)  # the broker's count of the original, not of the copy
             if dry_run:
