@@ -402,3 +402,25 @@ def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm
         *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
         *["UPDATE", "INSERT", "INSERT", "SELECT"],
     ]
+
+
+def test_an_issued_answer_fills_every_line_in_one_update(services, draft, as_fm, deliver):
+    # given: two lines of one item and a line of another, confirmed
+    first, second = services.add_item(stock=9), services.add_item(stock=9)
+    order = draft([(first, 2), (second, 1), (first, 3)])
+    post(as_fm, order, "confirm")
+    issued = [
+        {"item_id": first, "quantity": 5, "quantity_after": 4},
+        {"item_id": second, "quantity": 1, "quantity_after": 8},
+    ]
+
+    # when
+    with CaptureQueriesContext(connection) as applying:
+        assert deliver(registry.STOCK_ISSUED, {"order_id": order["id"], "items": issued})
+
+    # then: every line issued in full, nothing waiting
+    lines = SalesOrder.objects.get(pk=order["id"]).lines.order_by("position")
+    assert [(line.quantity_issued, line.quantity_backordered) for line in lines] == [(2, 0), (1, 0), (3, 0)]
+    # the inbox row, the order's conditional UPDATE, the lines' UPDATE (no line read first)
+    statements = [query["sql"].split()[0] for query in applying if "SAVEPOINT" not in query["sql"]]
+    assert statements == ["INSERT", "UPDATE", "UPDATE"]
