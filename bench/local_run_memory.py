@@ -33,53 +33,17 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from orders import AMQP_URL, FM, PG_SERVER, Api, cleanup, load, stock_one_item, wait_for  # noqa: E402
+from processes import command_line, descendants, label  # noqa: E402
 from run import taken_ports  # noqa: E402 (scripts/, on the path through orders)
 
 # The run's own environment decides these; the bench sets them per --on.
 RUN_SETTINGS = {"DATABASE_URL", "ERP_POSTGRES_URL", "BROKER_URL", "ERP_DB_PREFIX", "ERP_EVENTS_PREFIX", "DJANGO_DEBUG"}
 
 
-def descendants(root: int) -> list[int]:
-    """Return ``root`` and every process below it (honcho starts each child in its own session)."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                # The command name may hold spaces; the parent pid is the 2nd field after it.
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children[ppid].append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
 def memory_kib(pid: int) -> tuple[int, int, str]:
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     values = {line.split(":")[0]: int(line.split()[1]) for line in rollup.splitlines()[1:] if line.endswith("kB")}
     return values.get("Rss", 0), values.get("Pss", 0), command_line(pid)
-
-
-def command_line(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-
-
-def label(cmdline: str) -> str:
-    """The process kind: a web server (by its gunicorn ``--name``), a worker kind, or the supervisor."""
-    if "gunicorn" in cmdline:
-        return "web " + cmdline.split("--name ")[-1].split()[0] if "--name" in cmdline else "web"
-    for word in ("run_workers", "relay_outbox", "consume_events"):
-        if word in cmdline:
-            return word
-    if "celery" in cmdline:
-        return "jobs (celery worker + beat)"
-    if "seed_demo" in cmdline:
-        return "demo seed (one-shot)"
-    return "supervisor (honcho)" if "run.py" in cmdline else "other"
 
 
 def start_run(on: str, data_dir: Path, port_base: int, db_prefix: str, events_prefix: str) -> subprocess.Popen:

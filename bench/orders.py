@@ -39,6 +39,9 @@ AMQP_URL = os.environ.get("ERP_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:
 sys.path.insert(0, str(ROOT / "scripts"))
 from run import demo_user  # noqa: E402 (scripts/ is not a package)
 
+sys.path.insert(0, str(ROOT / "bench"))
+from processes import cpu_seconds, descendants, processes_named, run_kind  # noqa: E402
+
 FM = demo_user("finance_manager")
 SALES_OFFSET, CONTACT_OFFSET, INVENTORY_OFFSET, AUTH_OFFSET = 4, 1, 3, 2
 
@@ -231,6 +234,48 @@ def hops(base: int, user_token: str, service_token: str, customer_id: str, item_
     print(f"  create: sales' own work ~{own * 1000:.1f} ms (median), the gateway hop ~{gw * 1000:.1f} ms")
 
 
+def cpu_snapshot(root: int, db_prefix: str) -> dict[int, tuple[str, float]]:
+    """pid -> (kind, CPU seconds so far) of every process the orders cost: the run's, this run's PostgreSQL
+    backends, the RabbitMQ server (the machine's, shared with other work: an upper bound) and this bench."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        backends = conn.execute(
+            "SELECT pid, datname FROM pg_stat_activity WHERE datname LIKE %s", [db_prefix + "%"]
+        ).fetchall()
+    kinds = {pid: run_kind(pid) for pid in descendants(root)}
+    kinds |= {pid: f"PostgreSQL ({name.removeprefix(db_prefix)})" for pid, name in backends}
+    kinds |= {pid: "RabbitMQ (the machine's)" for pid in processes_named("beam.smp")}
+    kinds[os.getpid()] = "load generator (this bench)"
+    snapshot = {}
+    for pid, kind in kinds.items():
+        try:
+            snapshot[pid] = (kind, cpu_seconds(pid))
+        except (OSError, IndexError, ValueError):  # gone since it was listed
+            continue
+    return snapshot
+
+
+def cpu_report(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], orders: int) -> None:
+    """Print the CPU per order of each process kind between two snapshots, and the total.
+
+    A process that appeared in between counts whole (a PostgreSQL backend opened under the load);
+    one that ended in between is lost (the run keeps its connections and processes, so few are).
+    """
+    per_kind: dict[str, float] = {}
+    for pid, (kind, seconds) in after.items():
+        used = seconds - before.get(pid, (kind, 0.0))[1]
+        per_kind[kind] = per_kind.get(kind, 0.0) + used
+    print(f"\nCPU per order ({orders} orders, user + system time from the load's start until every order was issued):")
+    platform = 0.0
+    for kind, seconds in sorted(per_kind.items(), key=lambda row: -row[1]):
+        if seconds * 1000 / max(orders, 1) < 0.05:
+            continue
+        print(f"  {kind:<44} {seconds * 1000 / max(orders, 1):7.2f} ms")
+        platform += 0 if kind.startswith("load generator") else seconds
+    print(f"  {'total without the load generator':<44} {platform * 1000 / max(orders, 1):7.2f} ms", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
@@ -252,6 +297,8 @@ def main() -> int:
         stock_path = f"/api/items/{item['id']}/stock"
 
         print(f"{args.clients} clients, {args.duration:.0f} s, create + confirm of one-unit sales orders (gateway)")
+        print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        cpu_before = cpu_snapshot(process.pid, db_prefix)
         creates, confirms, totals, confirmed, errors, elapsed, started = load(
             gateway, customer["id"], item["id"], args.clients, args.duration
         )
@@ -261,6 +308,8 @@ def main() -> int:
         )
         pending_path = "/api/sales/orders?stock_status=pending&limit=1"
         wait_for(lambda: not gateway.call("GET", pending_path), 60, "every order to learn it was issued")
+        cpu_after = cpu_snapshot(process.pid, db_prefix)
+        print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"  created   {len(creates) / elapsed:7.1f} orders/s")
         print(f"  confirmed {len(confirms) / elapsed:7.1f} orders/s")
         print(f"  issued    {len(confirmed) / (issued_at - started):7.1f} orders/s (until inventory answered the last)")
@@ -269,6 +318,7 @@ def main() -> int:
         line("create + confirm", totals)
         if errors:
             print(f"  {len(errors)} failed requests, e.g. {errors[0]}")
+        cpu_report(cpu_before, cpu_after, len(confirmed))
 
         movements = gateway.call("GET", f"/api/items/{item['id']}/movements?limit=1")
         quantity = gateway.call("GET", stock_path)["quantity"]

@@ -5,16 +5,22 @@ simplejwt does the cryptography and the standard claims (``exp``, ``iss``, ``aud
 claims and their types (``type`` is ``user`` or ``service``, ``exp`` an integer...), the
 refusal of a user token whose access was withdrawn since (:mod:`common.withdrawals`), the
 refusal of a scoped token (the back office home's) anywhere but the views it is for, and a
-user object that carries ``role``. Every token that fails to verify, for whatever
+user object that carries ``role``. A token that verified is kept until its ``exp``
+(:mod:`common.verified_tokens`, ``ERP["VERIFIED_TOKENS_CACHE_SIZE"]`` of them): a caller sends
+the same token with every request, and the RSA check was most of a small request's CPU;
+the withdrawal and scope checks still run on every request. Every token that fails to verify, for whatever
 reason, is the same 401 with the same message (``common.exceptions.TokenInvalid``).
 No database is touched: any service can verify, none but auth_svc can mint.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 import uuid
 
+from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
@@ -23,6 +29,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from . import withdrawals
 from .roles import ROLES
+from .verified_tokens import EXPIRED, VerifiedTokenCache, token_key
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +157,24 @@ class ContractAccessToken(ContractClaimsMixin, AccessToken):
     """simplejwt's access token with the contract's claims (what every service accepts)."""
 
 
+@functools.cache
+def verified_tokens() -> VerifiedTokenCache:
+    """Return the process's cache of verified tokens (a new signing key restarts the process, emptying it).
+
+    Two threads of a new process may each make one; the one kept answers from then on.
+    """
+    return VerifiedTokenCache(settings.ERP.get("VERIFIED_TOKENS_CACHE_SIZE", 0))
+
+
+def _now() -> float:
+    return time.time()
+
+
+def clear_verified_tokens() -> None:
+    """Forget every verified token (tests)."""
+    verified_tokens.cache_clear()
+
+
 class JWTAuthentication(JWTStatelessUserAuthentication):
     """Verify the bearer token (:class:`ContractAccessToken`); any failure is one 401 (TokenInvalid)."""
 
@@ -172,12 +197,20 @@ class JWTAuthentication(JWTStatelessUserAuthentication):
         return parts[1]
 
     def get_validated_token(self, raw_token: bytes) -> ContractAccessToken:
-        try:
-            token = ContractAccessToken(raw_token)
-        except TokenError as exc:
-            # The reason is for the log at debug level only: the answer never says which check failed.
-            logger.debug("token refused: %s", exc)
-            raise TokenInvalid() from None
+        cache, key = verified_tokens(), token_key(raw_token)
+        token = cache.get(key, _now())
+        if token is EXPIRED:
+            logger.debug("token refused: expired")
+            raise TokenInvalid()
+        if token is None:
+            try:
+                token = ContractAccessToken(raw_token)
+            except TokenError as exc:
+                # The reason is for the log at debug level only: the answer never says which check failed.
+                logger.debug("token refused: %s", exc)
+                raise TokenInvalid() from None
+            cache.put(key, float(token.payload["exp"]), token)  # exp: required, an int (claim_type_errors)
+        # On every request, kept or not: the user's access may have been withdrawn since.
         if withdrawals.token_withdrawn(token.payload):
             logger.debug("token refused: its user's access was withdrawn since it was minted")
             raise TokenInvalid()

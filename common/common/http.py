@@ -41,8 +41,14 @@ class _NoCookies(DefaultCookiePolicy):
 
 
 def pooled_session(pool_size: int = 20) -> requests.Session:
-    """Return a ``requests.Session`` with a connection pool, no retries and no cookies."""
+    """Return a ``requests.Session`` with a connection pool, no retries, no cookies and no environment.
+
+    ``trust_env`` off: otherwise every call reads the proxy variables (and ``NO_PROXY``, and the
+    ``.netrc`` file) from the environment again, a tenth of a service call's CPU; a service
+    reaches the others at the URLs its settings name, never through a proxy of the environment.
+    """
     session = requests.Session()
+    session.trust_env = False
     # Retrying is the caller's decision: a POST must never be sent twice behind its back.
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)

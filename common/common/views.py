@@ -36,8 +36,9 @@ declared per action; views never override ``create``/``update`` themselves. Serv
 :mod:`common.exceptions`' domain exceptions, which the envelope handler answers.
 
 The filter backends are the global ones (settings ``DEFAULT_FILTER_BACKENDS``): never switch
-them off in a view. The FilterSet (the app's ``filters.py``) documents the list's query
-parameters itself (``help_text``; see :mod:`common.filters`): no hand-written parameter lists.
+them off in a view (they narrow lists; a lookup by id skips them, :class:`UUIDLookupMixin`).
+The FilterSet (the app's ``filters.py``) documents the list's query parameters itself
+(``help_text``; see :mod:`common.filters`): no hand-written parameter lists.
 
 A service's ``config/urls.py`` points Django's ``handler400/403/404/500`` here, so an
 unknown path, a bad ``Host`` or a crash outside DRF still answers in the envelope.
@@ -50,6 +51,7 @@ import uuid
 
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import mixins, viewsets
+from rest_framework.generics import get_object_or_404
 
 from .exceptions import INTERNAL_MESSAGE, BadRequest, error_response, method_not_allowed_response
 
@@ -96,20 +98,31 @@ class UUIDLookupMixin:
     The router must let any id through to :meth:`get_object` (``lookup_value_regex``),
     including ids with dots (``/users/a.b``), which DRF's default pattern refuses with a 404.
     Put it before the generic view in the bases so its ``get_object`` runs first.
+
+    A detail lookup reads by id alone: the list's filter backends (field filters, search,
+    ordering) are not applied to it, as DRF's ``get_object`` would. They narrow a list; none
+    of them scopes what a caller may see, a detail URL documents none of their parameters, and
+    running them built a FilterSet and its form (deep copies of every filter) on every
+    request by id, the largest cost of ``GET /customers/{id}`` after the query itself.
     """
 
     lookup_value_regex = "[^/]+"
 
-    def get_object(self):
+    def lookup_id(self) -> uuid.UUID:
+        """Return the path's id as a UUID, or raise the 400; a transition passes it to its service as it is."""
         lookup = self.lookup_url_kwarg or self.lookup_field
         value = self.kwargs.get(lookup)
         try:
-            uuid.UUID(str(value))
+            return uuid.UUID(str(value))
         except ValueError:
             raise BadRequest(
                 f"'{value}' is not a valid UUID.", details=[{"field": "id", "message": "Must be a UUID."}]
             ) from None
-        return super().get_object()
+
+    def get_object(self):
+        obj = get_object_or_404(self.get_queryset(), **{self.lookup_field: self.lookup_id()})
+        self.check_object_permissions(self.request, obj)
+        return obj
 
 
 class ServiceCreateMixin(mixins.CreateModelMixin):

@@ -93,8 +93,12 @@ def order_create(
 
 
 def lines_write(*, order: OrderDocument, line_model: type[OrderLine], lines: Sequence[PricedLine]) -> None:
-    """Insert ``lines`` as ``line_model`` rows of ``order``, in their given order (one INSERT)."""
-    line_model.objects.bulk_create(
+    """Insert ``lines`` as ``line_model`` rows of ``order``, in their given order (one INSERT).
+
+    The rows written are also held as the order's ``lines``, as ``prefetch_related`` would
+    hold them: the answer that follows renders them without reading them back.
+    """
+    written = line_model.objects.bulk_create(
         line_model(
             order=order,
             position=position,
@@ -107,6 +111,19 @@ def lines_write(*, order: OrderDocument, line_model: type[OrderLine], lines: Seq
         )
         for position, line in enumerate(lines)
     )
+    _hold_lines(order, written)
+
+
+def _hold_lines(order: OrderDocument, lines: list[OrderLine]) -> None:
+    """Make ``order.lines.all()`` answer ``lines`` (in position order) without a query, as a prefetch does."""
+    manager = order.lines
+    held = manager.all()  # not evaluated: filled here, as django.db.models.query.prefetch_one_level fills it
+    held._result_cache = lines
+    held._prefetch_done = True
+    order._prefetched_objects_cache = {
+        **getattr(order, "_prefetched_objects_cache", {}),
+        manager.field.remote_field.cache_name: held,
+    }
 
 
 def order_lines_replace(

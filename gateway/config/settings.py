@@ -26,6 +26,8 @@ MIDDLEWARE = [
 TEMPLATES[0]["OPTIONS"]["context_processors"] = ["django.template.context_processors.request"]
 # No database; ready once the withdrawn access is known (common.withdrawals).
 ERP["READINESS_CHECKS"] = ["common.withdrawals.check_access_withdrawals"]
+# Verified tokens are kept by the gateway's own cache, with its metrics (proxy.tokens), not twice.
+ERP["VERIFIED_TOKENS_CACHE_SIZE"] = 0
 STATIC_ROOT = static_root(SERVICE_NAME)
 SPECTACULAR_SETTINGS["TITLE"] = "ERP API gateway"
 

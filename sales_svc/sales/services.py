@@ -234,10 +234,12 @@ def sales_order_stock_status_set(
             "stock answer %s for order %s not applied (unknown order or not awaiting it)", stock_status, order_id
         )
         return False
-    lines = list(SalesOrderLine.objects.filter(order_id=order_id).order_by("position"))
+    order_lines = SalesOrderLine.objects.filter(order_id=order_id)
     if issued is None:
-        issued = _sum_by_item((line.item_id, line.quantity) for line in lines)
-    _lines_figures_write(lines, issued=issued, backordered={})
+        # Every line issued in full (the common answer): one UPDATE, no line read first.
+        order_lines.update(quantity_issued=F("quantity"), quantity_backordered=0)
+        return True
+    _lines_figures_write(list(order_lines.order_by("position")), issued=issued, backordered={})
     return True
 
 
@@ -267,13 +269,6 @@ def sales_order_stock_progress(
     order.stock_version = version
     order_touch(order, fields=["stock_status", "stock_version"])
     return True
-
-
-def _sum_by_item(pairs) -> dict[uuid.UUID, int]:
-    total: dict[uuid.UUID, int] = {}
-    for item_id, quantity in pairs:
-        total[item_id] = total.get(item_id, 0) + quantity
-    return total
 
 
 def _lines_figures_write(

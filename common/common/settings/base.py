@@ -236,6 +236,8 @@ ERP = {
     "ACCESS_WITHDRAWALS_MAX_AGE_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_MAX_AGE_SECONDS", 5.0),
     # Failed polls are retried after the poll interval doubled per failure, up to this.
     "ACCESS_WITHDRAWALS_BACKOFF_MAX_SECONDS": env_float("ERP_ACCESS_WITHDRAWALS_BACKOFF_MAX_SECONDS", 10.0),
+    # Access tokens kept once verified, until their exp (common.verified_tokens); 0: verify every time.
+    "VERIFIED_TOKENS_CACHE_SIZE": env_int("ERP_VERIFIED_TOKENS_CACHE_SIZE", 1024),
 }
 
 LOGGING = logging_config()

@@ -87,6 +87,10 @@ class StaffRecheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Only a session can be a staff session: an API request (a bearer token, no session
+        # cookie) is let through without making its anonymous user and empty session.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and session_is_sso(request):
             if request.session.get(CHECKED_UNTIL_KEY, 0) <= time.time() and not self._still_backed(request):

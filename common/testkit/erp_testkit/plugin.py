@@ -55,8 +55,12 @@ def access_withdrawals():
 
     Every test starts with nothing withdrawn and no auth_svc to ask; one that withdraws appends
     ``Withdrawal`` rows to ``access_withdrawals.rows`` and calls ``access_withdrawals.sync()``.
+    No verified token is kept from an earlier test either (common.verified_tokens).
     """
     from common import withdrawals
+    from common.authentication import clear_verified_tokens
+
+    clear_verified_tokens()
 
     rows: list = []
     # Every fetch answers the whole list (no cursor), and the map never goes stale: it is not polled.

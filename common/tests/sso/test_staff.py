@@ -116,3 +116,21 @@ def test_a_long_email_gets_a_username_that_fits():
     email = f"{'a' * 200}@example.com"
     user = _sync("inventory_manager", email=email)
     assert len(user.username) <= 150 and user.email == email
+
+
+def test_the_recheck_leaves_a_request_without_a_session_cookie_alone():
+    # given: an API request (a bearer token, no session cookie) whose user must not be looked up
+    from django.test import RequestFactory
+    from django.utils.functional import SimpleLazyObject
+
+    from common.sso.middleware import StaffRecheckMiddleware
+
+    request = RequestFactory().get("/widgets", HTTP_AUTHORIZATION="Bearer x")
+    request.user = SimpleLazyObject(lambda: pytest.fail("the user was looked up"))
+    answered = object()
+
+    # when
+    response = StaffRecheckMiddleware(lambda request: answered)(request)
+
+    # then
+    assert response is answered

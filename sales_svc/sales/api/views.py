@@ -157,9 +157,11 @@ class SalesOrderViewSet(
         "order allows backorders.",
         CONFIRM,
     )
+    # A transition reads the order itself (locked, in its service: a 404 if there is none), so the path's
+    # id goes to it as it is: no get_object() reading the same row once more before.
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._answer(sales_order_confirm(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(sales_order_confirm(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     @_transition_schema(
         "Mark a confirmed order paid",
@@ -169,7 +171,7 @@ class SalesOrderViewSet(
     )
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
-        return self._answer(sales_order_pay(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(sales_order_pay(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     @_transition_schema(
         "Cancel an order",
@@ -179,7 +181,7 @@ class SalesOrderViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._answer(sales_order_cancel(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(sales_order_cancel(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     def _answer(self, order: SalesOrder) -> Response:
         """Answer the order as the transition committed it; its lines are read once, unless already held."""

@@ -376,10 +376,11 @@ def test_confirm_after_the_customer_was_renamed_in_between(services, draft, as_f
     assert (response.json()["data"]["status"], response.json()["data"]["customer_name"]) == ("Confirmed", "Renamed")
 
 
-def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm):
-    # given
+@pytest.mark.parametrize("lines", [1, 2, 5])
+def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm, lines):
+    # given: the same counts whatever the number of lines
     item = services.add_item(stock=5)
-    body = {"customer_id": customer_id, "items": [{"item_id": item, "quantity": 1}, {"item_id": item, "quantity": 2}]}
+    body = {"customer_id": customer_id, "items": [{"item_id": item, "quantity": 1}] * lines}
 
     # when
     with CaptureQueriesContext(connection) as creating:
@@ -388,15 +389,38 @@ def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm
         assert post(as_fm, order, "confirm").status_code == 200
 
     # then: create = the customer's version heard of (before contact_svc is asked, and
-    # again in the transaction, with its name), order, lines, lines for the answer;
-    # confirm = path check, order, lines and the quantities of orders still pending at
-    # inventory before asking it, then under the lock: order, lines, update, status history, outbox
+    # again in the transaction, with its name), order, lines (the answer shows the lines written);
+    # confirm = order, lines and the quantities of orders still pending at inventory before
+    # asking it, then under the lock: order, lines, update, status history, outbox (the path's
+    # id goes to the service as it is: no get_object() reading the order once more before)
     def work(queries):
         return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
 
-    assert work(creating) == ["SELECT", "SELECT", "INSERT", "INSERT", "SELECT"]
+    assert work(creating) == ["SELECT", "SELECT", "INSERT", "INSERT"]
     # (the last SELECT is pg_notify, which wakes the relay at commit)
     assert work(confirming) == [
-        *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
+        *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
         *["UPDATE", "INSERT", "INSERT", "SELECT"],
     ]
+
+
+def test_an_issued_answer_fills_every_line_in_one_update(services, draft, as_fm, deliver):
+    # given: two lines of one item and a line of another, confirmed
+    first, second = services.add_item(stock=9), services.add_item(stock=9)
+    order = draft([(first, 2), (second, 1), (first, 3)])
+    post(as_fm, order, "confirm")
+    issued = [
+        {"item_id": first, "quantity": 5, "quantity_after": 4},
+        {"item_id": second, "quantity": 1, "quantity_after": 8},
+    ]
+
+    # when
+    with CaptureQueriesContext(connection) as applying:
+        assert deliver(registry.STOCK_ISSUED, {"order_id": order["id"], "items": issued})
+
+    # then: every line issued in full, nothing waiting
+    lines = SalesOrder.objects.get(pk=order["id"]).lines.order_by("position")
+    assert [(line.quantity_issued, line.quantity_backordered) for line in lines] == [(2, 0), (1, 0), (3, 0)]
+    # the inbox row, the order's conditional UPDATE, the lines' UPDATE (no line read first)
+    statements = [query["sql"].split()[0] for query in applying if "SAVEPOINT" not in query["sql"]]
+    assert statements == ["INSERT", "UPDATE", "UPDATE"]
