@@ -1,7 +1,7 @@
 """Platform tests run from the repository's tests/ folder; they import no service.
 
 The local runs, one per flavour and session (tests/platforms.py says which), are the fixtures
-``embedded_platform``, ``replicated_platform``, and ``platform``, the
+``embedded_platform``, ``postgres_platform``, ``replicated_platform``, and ``platform``, the
 embedded one, for the tests that need no other (module-scoped handles on the session's
 ``platforms``, so that module-scoped fixtures may use them). A module that runs its tests on
 several flavours names them in its ``platform`` fixture's params (test_workflow.py).
@@ -101,6 +101,11 @@ def platforms(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def embedded_platform(platforms):
     return platforms.get("embedded")
+
+
+@pytest.fixture(scope="module")
+def postgres_platform(platforms):
+    return platforms.get("postgres")
 
 
 @pytest.fixture(scope="module")

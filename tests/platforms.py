@@ -14,13 +14,8 @@ The flavours (``FLAVOURS``):
 - ``embedded``: the README's default, nothing but Python (SQLite files, the filesystem broker);
   admin sessions are re-checked every ``SSO_RECHECK_SECONDS`` so that the back office's tests
   see a deactivation or a sign-out quickly (nothing else reads it);
-- ``replicated``: the local PostgreSQL and RabbitMQ, on database and event names of its own, with
-  two relays and two consumers per service (``ERP_WORKER_REPLICAS=2``).
-
-The local run on PostgreSQL and RabbitMQ with one replica (one ``workers`` process per service:
-its Celery worker with the relay and the consumer as threads) has no flavour of its own: it is
-the run this checkout's release makes in tests/test_upgrade.py, where every event in flight must
-be applied exactly once and every check command find nothing.
+- ``postgres``: the local PostgreSQL and RabbitMQ, on database and event names of its own;
+- ``replicated``: the same with two relays and two consumers per service (``ERP_WORKER_REPLICAS=2``).
 """
 
 from __future__ import annotations
@@ -172,6 +167,7 @@ def replicated(data_dir: Path) -> Iterator[dict]:
 
 FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] = {
     "embedded": embedded,
+    "postgres": on_postgres_and_rabbitmq,
     "replicated": replicated,
 }
 
@@ -179,7 +175,7 @@ FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] =
 # A platform on PostgreSQL runs alone (these flavours, and a test's own under ``postgres_turn``):
 # with the connections of every web server, relay and consumer, two would come near PostgreSQL's
 # default max_connections (100), which the service suites and other checkouts' tests share.
-ON_POSTGRES = {"replicated"}
+ON_POSTGRES = {"postgres", "replicated"}
 
 
 class Platforms:

@@ -3,7 +3,7 @@
 This is the README's run command minus the install step, on a fresh data dir and
 spare ports, with nothing but Python (SQLite and the filesystem broker): the session's
 embedded platform (``platform``, tests/platforms.py), shared with the other platform tests,
-and once on PostgreSQL and RabbitMQ (``replicated_platform``). The SIGTERM test stops the
+and once on PostgreSQL and RabbitMQ (``postgres_platform``). The SIGTERM test stops the
 platform it runs against, so it runs last of the embedded platform's tests (``stops_platform``).
 """
 
@@ -642,9 +642,9 @@ def test_stops_cleanly_on_sigterm(embedded_platform, monkeypatch):
     assert all(line.endswith("stopped (rc=0)") for line in stops), stops
 
 
-def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(replicated_platform):
+def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(postgres_platform):
     # given the local run against the local PostgreSQL and RabbitMQ, on names of its own
-    running, db_prefix = replicated_platform, replicated_platform["db_prefix"]
+    running, db_prefix = postgres_platform, postgres_platform["db_prefix"]
     fm = _login(running["gateway"], *FM_USER)
 
     # when a customer is created through the gateway
@@ -665,7 +665,7 @@ def test_postgres_and_rabbitmq_mode_publishes_through_the_broker(replicated_plat
     eventually(sales_inbox, customers.__eq__, "sales' inbox of customer events")
     purchase_inbox = partial(_inbox_event_ids, db_prefix, "purchase", "contact.vendor.created")
     eventually(purchase_inbox, vendors.__eq__, "purchase's inbox of vendor events")
-    assert _depth_once_declared(f"{replicated_platform['events_prefix']}sales.events.dlq") == 0
+    assert _depth_once_declared(f"{postgres_platform['events_prefix']}sales.events.dlq") == 0
     assert database_names(db_prefix) == {f"{db_prefix}{s.name}" for s in SERVICES if s.database}
 
 

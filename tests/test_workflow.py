@@ -21,8 +21,8 @@ from test_local_run import FM_USER, IM_USER, _call, _login, _manage, eventually
 
 @pytest.fixture(
     scope="module",
-    params=["embedded", "replicated"],
-    ids=["embedded", "postgres+rabbitmq,2-worker-replicas"],
+    params=["embedded", "postgres", "replicated"],
+    ids=["embedded", "postgres+rabbitmq", "postgres+rabbitmq,2-worker-replicas"],
 )
 def platform(request, platforms):
     """The session's platform of each flavour (tests/platforms.py): every test here runs on each."""
