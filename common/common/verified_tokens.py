@@ -30,7 +30,11 @@ EXPIRED: Any = object()
 
 
 def token_key(raw_token: bytes | str) -> bytes:
-    """The cache key of a raw token: its SHA-256, so that the cache keeps no bearer credential."""
+    """The cache key of a raw token: its SHA-256, 32 bytes whatever the token's length.
+
+    The key is no credential, but what an entry keeps may hold one: the services keep the verified
+    token object, whose ``token`` attribute is the raw token (the gateway keeps only the claims).
+    """
     return hashlib.sha256(raw_token.encode() if isinstance(raw_token, str) else raw_token).digest()
 
 

@@ -242,3 +242,15 @@ def test_missing_service_secret_is_upstream_unavailable(settings, upstream, capl
 
 def test_clients_of_one_upstream_share_a_pooled_session(upstream):
     assert ServiceClient(upstream.url).session is ServiceClient(upstream.url + "/").session
+
+
+def test_service_calls_ignore_the_proxy_of_the_environment(upstream, client, monkeypatch):
+    # given: a proxy in the environment that refuses every connection, and no NO_PROXY to spare loopback
+    dead_proxy = f"http://127.0.0.1:{_free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    # when / then: the service is reached at the URL its settings name, not through the proxy
+    assert client.get_json("/items/known") == {"sku": "COG"}

@@ -176,6 +176,18 @@ def test_retrieve_returns_the_contact(kind, url, make, as_im):
     assert response.json() == {"status": 200, "message": "OK", "data": body(contact)}
 
 
+def test_retrieve_reads_by_id_alone_ignoring_the_lists_parameters(kind, url, make, as_im):
+    # given: an archived contact, and list parameters that would leave it out of a list (contract §2)
+    contact = make(active=False)
+
+    # when
+    response = as_im.get(url(contact.id), {"active": "true", "search": "nothing like it", "ordering": "nope"})
+
+    # then: the parameters are ignored on a read by id
+    assert response.status_code == 200
+    assert response.json()["data"] == body(contact)
+
+
 def test_retrieve_unknown_id_is_404(url, as_admin):
     # when
     response = as_admin.get(url(uuid.uuid4()))

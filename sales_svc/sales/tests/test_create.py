@@ -41,6 +41,25 @@ def test_create_copies_names_and_prices_with_exact_totals(services, customer_id,
     assert outbox() == []
 
 
+def test_the_create_and_replace_answers_are_what_a_read_of_the_order_answers(services, customer_id, as_im):
+    # given: the lines written are held for the answer (order_documents.lines_write), not read back
+    cheap, pricey = services.add_item(unit_price="0.10"), services.add_item(unit_price="19.99")
+    body = {
+        "customer_id": customer_id,
+        "items": [{"item_id": pricey, "quantity": 7}, {"item_id": cheap, "quantity": 3}],
+    }
+
+    # when
+    created = as_im.post("/orders", body, format="json").json()["data"]
+    read_created = as_im.get(f"/orders/{created['id']}").json()["data"]
+    lines = {"items": [{"item_id": cheap, "quantity": 4}, {"item_id": cheap, "quantity": 1}]}
+    replaced = as_im.put(f"/orders/{created['id']}", lines, format="json").json()["data"]
+
+    # then: the same order, line for line, as the database holds it, after a create and a replacement
+    assert read_created == created
+    assert as_im.get(f"/orders/{created['id']}").json()["data"] == replaced
+
+
 def test_create_asks_inventory_once_for_every_item_with_a_service_token(services, customer_id, as_admin):
     # given
     items = [services.add_item() for _ in range(3)]

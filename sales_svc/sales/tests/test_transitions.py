@@ -1,5 +1,6 @@
 """Confirm, pay and cancel through the API, and inventory's answers setting stock_status."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from common.events import registry
 from erp_testkit import auth_client
 from erp_testkit.fake_services import closed_port_url
 from sales import services as sales_services
-from sales.models import SalesOrder
+from sales.models import SalesOrder, SalesOrderLine
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,33 @@ def post(client, order, action, **headers):
 def status_of(order) -> tuple[str, str | None]:
     row = SalesOrder.objects.get(pk=order["id"])
     return row.status, row.stock_status
+
+
+@pytest.mark.parametrize("action", ["confirm", "pay", "cancel"])
+def test_transitions_answer_unknown_and_malformed_ids_in_the_envelope(services, draft, as_admin, action):
+    # given: a draft; the path's id goes to the service as it is (no get_object() before it)
+    order = draft([(services.add_item(stock=5), 1)])
+
+    # when
+    unknown = as_admin.post(f"/orders/{uuid.uuid4()}/{action}")
+    malformed = [as_admin.post(f"/orders/{value}/{action}") for value in ("nope", "42", "x" * 36, f"{order['id']}0")]
+
+    # then
+    assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "not_found"
+    assert [(answer.status_code, answer.json()["error"]["type"]) for answer in malformed] == [(400, "bad_request")] * 4
+    assert status_of(order) == ("Draft", None)
+
+
+def test_a_transition_takes_the_id_in_any_spelling_of_the_uuid(services, draft, as_fm):
+    # given: the id in capitals and braces (a UUID all the same, as for a read by id)
+    order = draft([(services.add_item(stock=5), 1)])
+
+    # when
+    response = as_fm.post(f"/orders/{{{order['id'].upper()}}}/confirm")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert response.json()["data"]["id"] == order["id"]
 
 
 def test_confirm_moves_to_confirmed_and_emits_the_event(services, draft, as_fm, outbox):
@@ -424,3 +452,27 @@ def test_an_issued_answer_fills_every_line_in_one_update(services, draft, as_fm,
     # the inbox row, the order's conditional UPDATE, the lines' UPDATE (no line read first)
     statements = [query["sql"].split()[0] for query in applying if "SAVEPOINT" not in query["sql"]]
     assert statements == ["INSERT", "UPDATE", "UPDATE"]
+
+
+def test_an_issued_answer_delivered_again_leaves_the_same_figures(services, draft, as_fm, deliver):
+    # given: an order issued in full (one UPDATE of its lines)
+    item = services.add_item(stock=9)
+    order = draft([(item, 2), (item, 3)])
+    post(as_fm, order, "confirm")
+    issued = {"order_id": order["id"], "items": [{"item_id": item, "quantity": 5, "quantity_after": 4}]}
+    event_id = uuid.uuid4()
+    assert deliver(registry.STOCK_ISSUED, issued, event_id=event_id)
+    row = SalesOrder.objects.get(pk=order["id"])
+
+    def figures():
+        lines = SalesOrderLine.objects.filter(order_id=order["id"]).order_by("position")
+        return [(line.quantity_issued, line.quantity_backordered) for line in lines]
+
+    # when: the same message again (the inbox), and the same answer as a new message (the order's status)
+    again = deliver(registry.STOCK_ISSUED, issued, event_id=event_id)
+    anew = deliver(registry.STOCK_ISSUED, issued)
+
+    # then: the inbox refused the first, the order's status the second (its conditional UPDATE)
+    assert (again, anew) == (False, True)
+    assert figures() == [(2, 0), (3, 0)]
+    assert SalesOrder.objects.get(pk=order["id"]).revision == row.revision
