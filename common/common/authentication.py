@@ -90,6 +90,11 @@ class TokenUser(SimpleTokenUser):
     def is_service(self) -> bool:
         return self.token.get("type") == "service"
 
+    @property
+    def is_scoped(self) -> bool:
+        """True for a token limited to some views (``scope``): the home's, which writes nothing."""
+        return SCOPE_CLAIM in self.token
+
     def __str__(self) -> str:
         return f"{self.token_type}:{self.id}"
 

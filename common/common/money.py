@@ -14,6 +14,9 @@ from rest_framework import serializers
 
 MAX_DIGITS = 14
 DECIMAL_PLACES = 2
+# A sum of amounts (a summary's total) may outgrow one amount's NUMERIC(14,2): a few large orders, or
+# stock worth more than a trillion. Answered to this many digits (PostgreSQL's sums are exact at any width).
+TOTAL_MAX_DIGITS = 40
 CENT = Decimal("0.01")
 
 
@@ -63,3 +66,12 @@ class MoneySerializerField(serializers.DecimalField):
         # "-0.00" is zero: adding 0 drops the sign, which NUMERIC would drop on save anyway,
         # so the response to a write shows what a later read shows (0.0, not -0.0).
         return super().to_internal_value(data) + 0
+
+
+class MoneyTotalSerializerField(MoneySerializerField):
+    """A sum of amounts, read-only: as :class:`MoneySerializerField`, but never too large to answer (a 500)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", TOTAL_MAX_DIGITS)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)

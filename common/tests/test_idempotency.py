@@ -96,6 +96,20 @@ def test_key_is_scoped_per_caller():
 
 
 @pytest.mark.django_db
+def test_the_home_s_scoped_token_gets_no_replay_of_its_user_s_post():
+    # given: a POST its user made with a token of their own
+    assert _post(_client(), "key-1", {"n": 1}).status_code == 201
+
+    # when: the same POST, same key, with the home's token of the same user (common.authentication)
+    home = auth_client("inventory_manager", user_id=USER_A, scope="home")
+    retry = _post(home, "key-1", {"n": 1})
+
+    # then: refused as anywhere but the home's summaries, the stored answer not handed out
+    assert retry.status_code == 403 and retry.json()["error"]["type"] == "forbidden"
+    assert side_effects.count == 1
+
+
+@pytest.mark.django_db
 def test_server_errors_are_not_stored_so_a_retry_runs_again():
     # given
     client = _client()

@@ -338,24 +338,34 @@ class QueueMigration:
         with self.connection.clone(transport_options=options) as publisher, _channel(self.connection) as channel:
             producer = Producer(publisher.default_channel)
             while (message := Queue(source).bind(channel).get(no_ack=False)) is not None:
-                properties = message.properties or {}
-                producer.publish(
-                    message.body,
-                    exchange="",
-                    routing_key=target,
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    delivery_mode=2,
-                    message_id=properties.get("message_id"),
-                    correlation_id=properties.get("correlation_id"),
-                    timestamp=properties.get("timestamp"),
-                    headers={k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"},
-                    mandatory=True,
-                    retry=False,
-                )
+                headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
+                message_copy_publish(producer, message, routing_key=target, headers=headers, mandatory=True)
                 message.ack()
                 moved += 1
         return moved
+
+
+def message_copy_publish(producer: Producer, message, *, routing_key: str, headers: dict, **options) -> None:
+    """Publish a persistent copy of ``message`` (its body and properties) to the queue ``routing_key``.
+
+    What moving a message from one queue to another publishes (a migration's move here, a dead
+    letter's replay or look: common.events.dead_letters); ``headers`` are the copy's own.
+    """
+    properties = message.properties or {}
+    producer.publish(
+        message.body,
+        exchange="",
+        routing_key=routing_key,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=2,
+        message_id=properties.get("message_id"),
+        correlation_id=properties.get("correlation_id"),
+        timestamp=properties.get("timestamp"),
+        headers=headers,
+        retry=False,
+        **options,
+    )
 
 
 @contextlib.contextmanager

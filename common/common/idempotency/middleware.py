@@ -163,6 +163,9 @@ class IdempotencyMiddleware:
         # The view authenticates again; here the caller only scopes the key.
         fingerprint = request_fingerprint(request)
         user = authenticate_header_value(request.headers.get("Authorization"))
+        if user is not None and user.is_scoped:
+            # Its view refuses it (common.authentication); a replay of its user's earlier answer would not.
+            return None
         # Callers without a valid token (register, reset-password) cannot be told
         # apart, so their keys are scoped by the request itself: unrelated clients
         # never collide, and a replay only goes to whoever sent the very same body.

@@ -16,6 +16,7 @@ from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
 from common.events.consumer import ATTEMPT, DB_RETRIES, REASON, ROUTING_KEY, EventConsumer
+from common.events.dead_letters import dead_letters_list
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
@@ -263,6 +264,31 @@ def test_the_admin_lists_the_dead_letters_and_leaves_them_where_they_were(
         ("m-1", 0),
         ("m-2", 0),
     ]
+
+
+def test_looking_at_a_dead_letter_keeps_its_correlation_id_and_timestamp(events_settings, settings, topology, amqp_url):
+    # given: a dead letter as the consumer parks it, with the properties the relay gave the event
+    settings.SERVICE_NAME = "inventory"
+    dlq = topology.dlq_name("inventory")
+    with Connection(amqp_url) as conn:
+        Producer(conn.default_channel).publish(
+            b"{}", exchange="", routing_key=dlq, message_id="m-1", correlation_id="req-1", timestamp=1_765_000_000,
+            headers={REASON: "bad JSON"}, retry=False,
+        )  # fmt: skip
+
+    # when: the admin looks at it
+    listed = dead_letters_list()
+
+    # then: the copy put back is the letter, its properties included
+    assert [letter.message_id for letter in listed] == ["m-1"]
+    wait_until(lambda: queue_depth(amqp_url, dlq) == 1)
+    (letter,) = drain(amqp_url, dlq)
+    properties = letter.properties
+    assert (properties["message_id"], properties["correlation_id"], properties["timestamp"]) == (
+        "m-1",
+        "req-1",
+        1_765_000_000,
+    )
 
 
 def test_a_dry_run_uses_up_none_of_a_dead_letter_s_deliveries(events_settings, settings, topology, amqp_url):

@@ -10,7 +10,7 @@ from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Producer
 from kombu.message import Message
 
-from common.events.management.commands.replay_dead_letters import dead_letter_reason
+from common.events.dead_letters import dead_letter_reason
 from common.events.topology import QUORUM, QueueMigration, Topology, TopologyConflict
 from erp_testkit.broker import drain, queue_depth
 from erp_testkit.faults import wait_until

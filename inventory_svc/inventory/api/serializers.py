@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from common.fields import StrictUUIDField
-from common.money import MoneySerializerField
+from common.money import MoneySerializerField, MoneyTotalSerializerField
 from inventory.models import SKU_MAX_LENGTH, MovementReason
 
 MAX_LINES = 100
@@ -145,4 +145,6 @@ class BackorderSummarySerializer(serializers.Serializer):
 class StockSummarySerializer(serializers.Serializer):
     below_reorder_level = BelowReorderLevelSerializer()
     backorders = BackorderSummarySerializer()
-    stock_value = MoneySerializerField(help_text="sum of on hand x unit price, every item (archived ones included).")
+    stock_value = MoneyTotalSerializerField(
+        help_text="sum of on hand x unit price, every item (archived ones included)."
+    )

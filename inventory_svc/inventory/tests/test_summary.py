@@ -19,6 +19,7 @@ from inventory.lines import StockLine
 from inventory.models import Item, Stock
 from inventory.selectors import item_stock_summary
 from inventory.services import (
+    MAX_QUANTITY,
     item_create,
     item_update,
     stock_adjust,
@@ -122,6 +123,19 @@ def test_the_summary_takes_four_queries_whatever_the_number_of_items(make_item, 
     assert response.status_code == 200
     assert len(queries) == 4
     assert len(response.json()["data"]["below_reorder_level"]["furthest_below"]) == 10
+
+
+def test_stock_worth_more_than_one_amount_can_hold_is_answered_not_a_500(make_item, as_im):
+    # given: stock worth over a trillion (two rows at the largest price, each beyond NUMERIC(14,2))
+    for sku in ("GOLD-1", "GOLD-2"):
+        make_item(sku=sku, stock=MAX_QUANTITY, unit_price=Decimal("999999999999.99"))
+
+    # when
+    response = as_im.get("/items/summary")
+
+    # then: their sum (exact on PostgreSQL; SQLite, the embedded run's, adds up in floating point)
+    assert response.status_code == 200
+    assert response.json()["data"]["stock_value"] > 4 * 10**21
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from common.money import MoneySerializerField
+from common.money import MoneySerializerField, MoneyTotalSerializerField
 from order_documents.models import MAX_LINES, MAX_QUANTITY
 from purchasing.models import PurchaseOrder
 
@@ -117,7 +117,7 @@ class ReplenishmentDraftSerializer(serializers.Serializer):
 
 class ReplenishmentDraftsSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="`GET /orders?status=Draft&origin=replenishment`'s `meta.total`.")
-    amount = MoneySerializerField(help_text="sum of their totals.")
+    amount = MoneyTotalSerializerField(help_text="sum of their totals.")
     largest = ReplenishmentDraftSerializer(many=True, help_text="The ten of largest value, largest first.")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -58,6 +59,19 @@ def test_the_summary_adds_up_the_open_replenishment_drafts_largest_first(repleni
         (large["id"], "Zenith Supply", 1, 25.0),
         (small["id"], "Acme Parts", 1, 10.0),
     ]
+
+
+def test_drafts_worth_more_than_one_amount_can_hold_are_answered_not_a_500(replenishment_drafts, as_im):
+    # given: both open replenishment drafts of the largest total an order may have
+    ids = [order["id"] for order in replenishment_drafts]
+    PurchaseOrder.objects.filter(pk__in=ids).update(total_amount=Decimal("999999999999.99"))
+
+    # when
+    response = as_im.get("/orders/summary")
+
+    # then: their sum, beyond NUMERIC(14,2)
+    assert response.status_code == 200
+    assert response.json()["data"]["replenishment_drafts"]["amount"] > 10**12
 
 
 def test_the_count_is_the_order_list_s_for_the_same_filter(replenishment_drafts, as_fm):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from common.money import MoneySerializerField
+from common.money import MoneySerializerField, MoneyTotalSerializerField
 from order_documents.models import MAX_LINES, MAX_QUANTITY
 from sales.models import SalesOrder
 
@@ -95,7 +95,7 @@ class StuckPendingSerializer(serializers.Serializer):
 class ConfirmedDaySerializer(serializers.Serializer):
     date = serializers.DateField(help_text="A UTC day.")
     orders = serializers.IntegerField(help_text="Orders confirmed that day (whatever became of them since).")
-    amount = MoneySerializerField(help_text="sum of their totals.")
+    amount = MoneyTotalSerializerField(help_text="sum of their totals.")
 
 
 class SalesSummarySerializer(serializers.Serializer):

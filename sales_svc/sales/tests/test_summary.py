@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -62,6 +63,18 @@ def test_the_summary_gives_each_of_the_last_30_days_oldest_first(confirmed, as_f
     else:  # the test runs in the first hour of a UTC day
         assert sum(orders for orders, _ in counted.values()) == 3
     assert all(day["amount"] == 0 for day in days if not day["orders"])
+
+
+def test_a_day_worth_more_than_one_amount_can_hold_is_answered_not_a_500(confirmed, as_fm):
+    # given: the orders confirmed today each of the largest total an order may have
+    SalesOrder.objects.filter(pk__in=confirmed[1:3]).update(total_amount=Decimal("999999999999.99"))
+
+    # when
+    response = as_fm.get("/orders/summary")
+
+    # then: their sum, beyond NUMERIC(14,2)
+    assert response.status_code == 200
+    assert max(day["amount"] for day in response.json()["data"]["confirmed_per_day"]) > 10**12
 
 
 def test_the_count_is_the_admin_filter_s(confirmed, as_im, admin_client, settings):
