@@ -283,14 +283,29 @@ class QueueMigration:
             if lost:  # unbound, and bound again by no declare (Topology._migrating): only a direct publish could
                 logger.error("queue %s: %s message(s) arrived while it was being migrated", self.name, lost)
             logger.warning("queue %s migrated to its delivery limit and dead-lettering (%s moved)", self.name, moved)
-        self.finish()
+            self._finish()
 
     def finish(self) -> None:
-        """Move what the holding queue has back to the service queue, then delete it (nothing if absent)."""
+        """Move what the holding queue has back to the service queue, then delete it (nothing if absent).
+
+        Under the lock, as a migration: two consumers starting at once would otherwise both move
+        from the holding queue, and the one that deletes it first pulls it from under the other.
+        (Only once there is one: a consumer's every start asks, and most find none.)
+        """
+        if self._holding_exists():
+            with self._lock():
+                self._finish()
+
+    def _holding_exists(self) -> bool:
         try:
             with _channel(self.connection) as channel:
                 channel.queue_declare(self.holding, passive=True)
         except NotFound:
+            return False
+        return True
+
+    def _finish(self) -> None:
+        if not self._holding_exists():  # another consumer finished while this one waited for the lock
             return
         with _channel(self.connection) as channel:
             for key in subscribed_names(self.consumer):

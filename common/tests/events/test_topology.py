@@ -186,6 +186,8 @@ def _declare_until_done(amqp_url: str, topology: Topology, consumer: str) -> Non
     raise AssertionError("never migrated")
 
 
+# A consumer's thread that raises (a queue pulled from under it) fails the test, not only a warning.
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_two_consumers_migrating_at_once_while_a_relay_publishes_lose_nothing(events_settings, amqp_url):
     # given: purchase's queue of the old shape with 300 events, two new consumers and a relay starting at once
     topology = Topology()
