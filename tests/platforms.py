@@ -1,9 +1,9 @@
 """The local run (scripts/run.py) as real processes, for the platform tests: one per flavour per session.
 
 Starting the whole platform (six services migrated and seeded, every web server, relay and
-consumer) is the slow part of these tests, so each flavour starts once per test session, on the
-first test that asks for it, and stops after the last one (``Platforms``; conftest.py wires it
-to pytest). Tests on a shared platform keep out of each other's way: every record they make has
+consumer) is the slow part of these tests, so each flavour a session's tests need starts once,
+in the background from the session's start on, and stops after its last test (``Platforms``;
+conftest.py wires it to pytest). Tests on a shared platform keep out of each other's way: every record they make has
 a name or tag of its own, a lock-out or a deactivation hits a user they registered (or a
 loopback address of their own), and they assert on what they made, never on totals that another
 test changes. The one test that stops its platform runs last of that flavour's
@@ -165,9 +165,11 @@ def replicated(data_dir: Path) -> Iterator[dict]:
         yield running
 
 
+# In the order their tests run (conftest.py): the embedded platform's between the two on PostgreSQL,
+# which cannot run at once (``ON_POSTGRES``), so that they run while one stops and the other starts.
 FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] = {
-    "embedded": embedded,
     "postgres": on_postgres_and_rabbitmq,
+    "embedded": embedded,
     "replicated": replicated,
 }
 
@@ -181,10 +183,11 @@ ON_POSTGRES = {"postgres", "replicated"}
 class Platforms:
     """The session's local runs by flavour, each stopped by ``stop`` once its last test is done.
 
-    ``prepare`` starts the flavours the session needs one after the other in a thread of their
-    own, in the order the tests need them: the first is up as soon as it alone could be, and
-    each next one starts while the tests of the ones before run (a start is mostly waiting on
-    migrations, seeds and /health), so it is usually up before its first test asks for it.
+    ``prepare`` starts the flavours the session needs in the order the tests need them, in two
+    threads of their own: one starts the flavours on PostgreSQL one after the other, the other
+    the embedded one, which uses none of PostgreSQL's connections. So the embedded platform
+    comes up while the first flavour on PostgreSQL is tested, and its tests run while that one
+    stops and the next starts (a start is mostly waiting on migrations, seeds and /health).
     ``stop`` stops a flavour in another thread too (the supervisor waits for every process to
     finish its work, and PostgreSQL drops the databases), while the next tests run; ``stop_all``
     waits for every start and stop. A flavour on PostgreSQL starts once the one before it has
@@ -194,7 +197,10 @@ class Platforms:
 
     def __init__(self, make_dir: Callable[[str], Path]) -> None:
         self._make_dir = make_dir
-        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-start")
+        self._starters = {
+            on_postgres: ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-start")
+            for on_postgres in (True, False)
+        }
         self._stopper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-stop")
         self._started: dict[str, Future[dict]] = {}
         self._stops: dict[str, contextlib.ExitStack] = {}
@@ -217,7 +223,8 @@ class Platforms:
     def stop_all(self) -> None:
         for flavour in list(self._started):
             self.stop(flavour)
-        self._starter.shutdown()
+        for starter in self._starters.values():
+            starter.shutdown()
         self._stopper.shutdown()
         for stopped in self._stopped:
             stopped.result()  # a failed stop is the session's error
@@ -232,7 +239,8 @@ class Platforms:
         if flavour not in self._started:
             stack = contextlib.ExitStack()
             platform = FLAVOURS[flavour](self._make_dir(f"erp-{flavour}"))
-            self._started[flavour] = self._starter.submit(self._enter, flavour, stack, platform)
+            starter = self._starters[flavour in ON_POSTGRES]
+            self._started[flavour] = starter.submit(self._enter, flavour, stack, platform)
             self._stops[flavour] = stack
         return self._started[flavour]
 
