@@ -46,8 +46,10 @@ OIDC_OP_JWKS_ENDPOINT = env("SSO_JWKS_ENDPOINT") or f"{internal_provider_url()}/
 OIDC_USE_PKCE = True
 OIDC_STORE_ACCESS_TOKEN = True
 # The code exchange is the slowest call of a sign-in: the provider checks the client secret with
-# the password hasher (a quarter of a second of CPU on an idle host, several on a busy one).
-OIDC_TIMEOUT = 10
+# the password hasher (a quarter of a second of CPU on an idle host, several on a busy one). Below
+# the gateway's upstream timeout (GATEWAY_UPSTREAM_TIMEOUT, 10 s), with room for the key set and
+# userinfo calls after it: a provider too slow ends on the refusal page, not on the gateway's 504.
+OIDC_TIMEOUT = 7
 OIDC_CALLBACK_CLASS = "common.sso.views.StaffCallbackView"
 LOGIN_REDIRECT_URL = "admin:index"
 LOGIN_REDIRECT_URL_FAILURE = "sso-refused"
