@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -10,8 +11,9 @@ from common.events.models import OutboxEvent
 
 # sales_svc and purchase_svc, asked before an item is deleted (common.uses): faked for every test.
 from erp_testkit.orders import fake_services, order_services  # noqa: F401
+from inventory.lines import StockLine
 from inventory.models import Item, Stock, StockMovement
-from inventory.services import stock_adjust
+from inventory.services import stock_adjust, stock_issue_for_order
 
 from .factories import ItemFactory
 
@@ -62,3 +64,18 @@ def ledger_total(item: Item) -> int:
 def _order_services(request):
     """No order uses anything unless the test says so (``order_services.use``)."""
     return request.getfixturevalue("order_services")
+
+
+# When the backorder tests' confirmations were made: minutes after it order the backorder queue.
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def confirm_allowing_backorder(order_id, *lines, minutes=0):
+    """Inventory applies a backorder-allowed confirmation of ``(item, quantity)`` lines made at T0 + ``minutes``."""
+    return stock_issue_for_order(
+        order_id=order_id,
+        lines=[StockLine(item_id=item.pk, quantity=quantity) for item, quantity in lines],
+        actor="sales",
+        allow_backorder=True,
+        confirmed_at=T0 + dt.timedelta(minutes=minutes),
+    )

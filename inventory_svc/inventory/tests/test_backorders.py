@@ -5,7 +5,6 @@ Also run on SQLite (marker ``sqlite``: scripts/test.sh's ``inventory_svc:sqlite`
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from io import StringIO
@@ -27,22 +26,9 @@ from inventory.services import (
     stock_return_for_order,
 )
 
-from .conftest import ledger_total, on_hand
+from .conftest import confirm_allowing_backorder, ledger_total, on_hand
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-
-T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def confirm(order_id, *lines, minutes=0):
-    """Inventory applies a backorder-allowed confirmation made at T0 + ``minutes``."""
-    return stock_issue_for_order(
-        order_id=order_id,
-        lines=[StockLine(item_id=item.pk, quantity=quantity) for item, quantity in lines],
-        actor="sales",
-        allow_backorder=True,
-        confirmed_at=T0 + dt.timedelta(minutes=minutes),
-    )
 
 
 def receive(item, quantity):
@@ -86,7 +72,7 @@ def test_ten_ordered_with_six_on_hand_issues_six_and_backorders_four(make_item):
     order = uuid.uuid4()
 
     # when
-    outcome = confirm(order, (item, 10))
+    outcome = confirm_allowing_backorder(order, (item, 10))
 
     # then
     assert outcome == IssueOutcome.BACKORDERED
@@ -100,7 +86,7 @@ def test_a_receipt_of_three_fills_three_and_leaves_one_backordered(make_item):
     # given
     item = make_item(stock=6)
     order = uuid.uuid4()
-    confirm(order, (item, 10))
+    confirm_allowing_backorder(order, (item, 10))
 
     # when
     receive(item, 3)
@@ -116,7 +102,7 @@ def test_the_last_unit_filled_reports_nothing_backordered_and_leaves_the_rest_on
     # given
     item = make_item(stock=6)
     order = uuid.uuid4()
-    confirm(order, (item, 10))
+    confirm_allowing_backorder(order, (item, 10))
 
     # when
     stock_adjust(changes={item.pk: 7}, actor="stocktake")
@@ -130,8 +116,8 @@ def test_two_waiting_orders_are_filled_earliest_confirmed_first_whatever_order_t
     # given: the later confirmation arrives first
     item = make_item()
     early, late = uuid.uuid4(), uuid.uuid4()
-    confirm(late, (item, 4), minutes=5)
-    confirm(early, (item, 4), minutes=1)
+    confirm_allowing_backorder(late, (item, 4), minutes=5)
+    confirm_allowing_backorder(early, (item, 4), minutes=1)
 
     # when
     receive(item, 6)
@@ -146,10 +132,10 @@ def test_a_new_confirmation_never_overtakes_an_order_already_waiting(make_item):
     # given: an order waits; nothing is on hand
     item = make_item(stock=2)
     waiting, newcomer = uuid.uuid4(), uuid.uuid4()
-    confirm(waiting, (item, 5))
+    confirm_allowing_backorder(waiting, (item, 5))
 
     # when
-    confirm(newcomer, (item, 1), minutes=1)
+    confirm_allowing_backorder(newcomer, (item, 1), minutes=1)
     receive(item, 3)
 
     # then: the receipt went to the first order in line
@@ -161,8 +147,8 @@ def test_a_cancellations_given_back_stock_fills_the_next_waiting_order(make_item
     # given: the first order got 6, the second waits for 3
     item = make_item(stock=6)
     first, second = uuid.uuid4(), uuid.uuid4()
-    confirm(first, (item, 8), minutes=0)
-    confirm(second, (item, 3), minutes=1)
+    confirm_allowing_backorder(first, (item, 8), minutes=0)
+    confirm_allowing_backorder(second, (item, 3), minutes=1)
 
     # when
     stock_return_for_order(order_id=first, actor="sales")
@@ -183,7 +169,7 @@ def test_cancelling_an_order_that_only_waited_drops_it_and_says_so_once(make_ite
     # given
     item = make_item()
     order = uuid.uuid4()
-    confirm(order, (item, 4))
+    confirm_allowing_backorder(order, (item, 4))
 
     # when
     first = stock_return_for_order(order_id=order, actor="sales")
@@ -200,7 +186,7 @@ def test_a_cancelled_order_is_given_back_once_including_its_fills(make_item):
     # given: 2 issued at confirmation, 3 filled later
     item = make_item(stock=2)
     order = uuid.uuid4()
-    confirm(order, (item, 5))
+    confirm_allowing_backorder(order, (item, 5))
     receive(item, 3)
 
     # when
@@ -260,7 +246,7 @@ def test_a_confirmation_v2_without_backorders_is_all_or_nothing_as_before(make_i
 def test_deleting_an_item_orders_wait_for_is_409_and_changes_nothing(make_item):
     # given: never stocked, so no ledger yet
     item = make_item()
-    confirm(uuid.uuid4(), (item, 2))
+    confirm_allowing_backorder(uuid.uuid4(), (item, 2))
 
     # when
     with pytest.raises(Conflict) as caught:
@@ -287,7 +273,7 @@ def test_check_backorders_passes_when_sales_and_inventory_agree(make_item, expor
     # given
     item = make_item(stock=6)
     waiting, short = uuid.uuid4(), uuid.uuid4()
-    confirm(waiting, (item, 10))
+    confirm_allowing_backorder(waiting, (item, 10))
     receive(item, 3)
     stock_issue_for_order(order_id=short, lines=[StockLine(item_id=item.pk, quantity=1)], actor="sales")
     out = StringIO()
@@ -314,7 +300,7 @@ def test_check_backorders_prints_each_difference(make_item, export_file, export,
     # given
     item = make_item(stock=6)
     order = uuid.uuid4()
-    confirm(order, (item, 10))
+    confirm_allowing_backorder(order, (item, 10))
     receive(item, 3)
     if tamper == "counter":
         Stock.objects.filter(item_id=item.pk).update(backordered=5)
@@ -333,7 +319,7 @@ def test_check_backorders_names_an_order_sales_does_not_know(make_item, export_f
     # given
     item = make_item(stock=1)
     order = uuid.uuid4()
-    confirm(order, (item, 1))
+    confirm_allowing_backorder(order, (item, 1))
     err = StringIO()
 
     # when
@@ -349,12 +335,12 @@ def test_an_order_whose_wait_would_overflow_the_items_backordered_count_is_short
     item = make_item()
     largest_order = [(item, 1_000_000)] * 100
     for minute in range(21):
-        confirm(uuid.uuid4(), *largest_order, minutes=minute)
+        confirm_allowing_backorder(uuid.uuid4(), *largest_order, minutes=minute)
     assert backordered(item) == 2_100_000_000
     latecomer = uuid.uuid4()
 
     # when: one more, whose wait would take the count past what the column holds (2**31 - 1)
-    outcome = confirm(latecomer, *largest_order, minutes=30)
+    outcome = confirm_allowing_backorder(latecomer, *largest_order, minutes=30)
 
     # then: decided short (sales can settle and cancel it) instead of failing the handler for good (the order
     # pending at sales forever, which cannot be cancelled), and nothing waits for it
@@ -378,7 +364,7 @@ def test_a_backorder_that_takes_the_item_to_its_reorder_level_announces_it_low_o
     item = make_item(stock=6, reorder_level=5, max_level=20, sku="LOW-BO")
 
     # when: a backorder-allowed order of 10 issues the 6 and backorders 4
-    confirm(uuid.uuid4(), (item, 10))
+    confirm_allowing_backorder(uuid.uuid4(), (item, 10))
 
     # then: one stock.low, with on hand 0 and the 4 waiting
     assert [(row["quantity"], row["backordered"], row["max_level"]) for row in _low_events()] == [(0, 4, 20)]
@@ -387,10 +373,10 @@ def test_a_backorder_that_takes_the_item_to_its_reorder_level_announces_it_low_o
 def test_a_backorder_of_an_item_already_low_announces_it_low_again(make_item):
     # given: nothing on hand (already at its reorder level 5) and an order waiting for 2
     item = make_item(reorder_level=5, max_level=20)
-    confirm(uuid.uuid4(), (item, 2))
+    confirm_allowing_backorder(uuid.uuid4(), (item, 2))
 
     # when: another order waits for 3 more
-    confirm(uuid.uuid4(), (item, 3), minutes=1)
+    confirm_allowing_backorder(uuid.uuid4(), (item, 3), minutes=1)
 
     # then: each backorder announced the item low, with what waits in all, under a growing stock version
     assert [(row["quantity"], row["backordered"]) for row in _low_events()] == [(0, 2), (0, 5)]

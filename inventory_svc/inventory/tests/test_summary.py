@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from decimal import Decimal
 from io import StringIO
@@ -28,21 +27,9 @@ from inventory.services import (
     stock_return_for_order,
 )
 
-from .conftest import on_hand
+from .conftest import confirm_allowing_backorder, on_hand
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-
-T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def confirm_with_backorder(order_id, *lines, minutes):
-    stock_issue_for_order(
-        order_id=order_id,
-        lines=[StockLine(item_id=item.pk, quantity=quantity) for item, quantity in lines],
-        actor="sales",
-        allow_backorder=True,
-        confirmed_at=T0 + dt.timedelta(minutes=minutes),
-    )
 
 
 @pytest.fixture
@@ -93,9 +80,9 @@ def test_backorders_are_added_up_per_order_oldest_confirmation_first(make_item, 
     # given: two items with 1 on hand; three orders wait, the second confirmed first
     bolt, nut = make_item(sku="BOLT", stock=1), make_item(sku="NUT", stock=1)
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    confirm_with_backorder(second, (bolt, 4), (nut, 3), minutes=1)  # 3 + 2 waiting
-    confirm_with_backorder(first, (bolt, 2), minutes=5)  # 2 waiting
-    confirm_with_backorder(third, (nut, 6), minutes=9)  # 6 waiting
+    confirm_allowing_backorder(second, (bolt, 4), (nut, 3), minutes=1)  # 3 + 2 waiting
+    confirm_allowing_backorder(first, (bolt, 2), minutes=5)  # 2 waiting
+    confirm_allowing_backorder(third, (nut, 6), minutes=9)  # 6 waiting
 
     # when
     backorders = as_im.get("/items/summary").json()["data"]["backorders"]
@@ -113,7 +100,7 @@ def test_backorders_are_added_up_per_order_oldest_confirmation_first(make_item, 
 def test_the_summary_takes_four_queries_whatever_the_number_of_items(make_item, as_im):
     # given: items below their level, and an order waiting for two of them
     items = [make_item(reorder_level=20, stock=index) for index in range(1, 15)]
-    confirm_with_backorder(uuid.uuid4(), (items[0], 9), (items[1], 9), minutes=0)
+    confirm_allowing_backorder(uuid.uuid4(), (items[0], 9), (items[1], 9), minutes=0)
 
     # when
     with CaptureQueriesContext(connection) as queries:
@@ -188,7 +175,7 @@ def test_the_kept_figures_follow_every_change_of_stock_price_level_and_activity(
         order_id=uuid.uuid4(), receipt_id=receipt, lines=[StockLine(item_id=washer.pk, quantity=3)], actor="purchase"
     )
     stock_return_for_order(order_id=order, actor="sales")
-    confirm_with_backorder(uuid.uuid4(), (nut, 5), minutes=1)  # 2 issued, 3 wait
+    confirm_allowing_backorder(uuid.uuid4(), (nut, 5), minutes=1)  # 2 issued, 3 wait
     # when: the item's own fields the figures depend on change, one by one and together
     item_update(item=bolt, data={"reorder_level": 20})
     item_update(item=nut, data={"active": False})
