@@ -106,7 +106,7 @@ class Item(models.Model):
 def stock_summary_figures(
     *, quantity: int, reorder_level: int, active: bool, unit_price: Decimal
 ) -> tuple[int | None, Decimal]:
-    """Return a stock row's ``(reorder_shortfall, value)`` (see :class:`Stock`); migration 0009 backfills with it."""
+    """Return a stock row's ``(reorder_shortfall, value)`` (see :class:`Stock`; migration 0009 has a frozen copy)."""
     at_or_below = active and quantity <= reorder_level
     return (reorder_level - quantity if at_or_below else None), quantity * Decimal(unit_price)
 
