@@ -619,7 +619,11 @@ def service_named(name: str) -> Service | None:
 
 
 def run_manage(name: str, args: list[str]) -> int:
-    """Run ``manage.py ARGS`` of one service with the local run's environment; return its exit status."""
+    """Become ``manage.py ARGS`` of one service with the local run's environment (or return 2: no such service).
+
+    exec, not a child: the command gets the signals sent to this process and exits with its own
+    status, so a long-running one (a relay or consumer replica, tests/test_replicas.py) stops cleanly.
+    """
     service = service_named(name)
     if service is None or not args:
         names = ", ".join(s.name for s in SERVICES)
@@ -627,7 +631,8 @@ def run_manage(name: str, args: list[str]) -> int:
         return 2
     folder = data_dir()
     env = service_env(service, base_env(folder), folder)
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT / service.folder, env=env).returncode
+    os.chdir(ROOT / service.folder)
+    os.execve(PYTHON, [PYTHON, "manage.py", *args], env)  # noqa: S606 (no shell: the arguments as given)
 
 
 def main(argv: list[str]) -> int:

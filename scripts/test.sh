@@ -13,6 +13,10 @@
 # share a 2-core machine's CPUs (and PostgreSQL's) more thinly. The default order is the
 # longest first. Each suite's output is shown whole once it ends, and a table of every
 # suite's wall and CPU time closes the run.
+# The platform tests (tests/) run as two suites: tests:embedded, the tests of the embedded local
+# run, and tests:postgres, every other (those without a platform, the flavours on PostgreSQL and
+# the upgrade); the embedded platform uses no PostgreSQL connection, so the two run side by side
+# (tests/conftest.py, --flavours).
 # A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
 # instead (DATABASE_URL), the database of the embedded local run: the purchase receipts and
 # the stock they move behave the same there.
@@ -20,7 +24,7 @@ set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
+SUITES=${SUITES:-"tests:postgres tests:embedded common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
@@ -28,7 +32,7 @@ if [ -n "${SERVICE:-}" ]; then
       auth | contact | sales) SUITES+=" ${name}_svc" ;;
       inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
       gateway | common) SUITES+=" $name" ;;
-      platform | tests) SUITES+=" tests" ;;
+      platform | tests) SUITES+=" tests:postgres tests:embedded" ;;
       *)
         echo "SERVICE=<auth, contact, inventory, sales, purchase, gateway, common, platform>, got SERVICE='$name'" >&2
         exit 2
@@ -40,7 +44,7 @@ TEST_JOBS=${TEST_JOBS:-3}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
-if [[ " $SUITES " == *" tests "* ]]; then
+if [[ " $SUITES " == *" tests"[:\ ]* ]]; then
   scripts/install_chromium.sh || exit 1
 fi
 
@@ -62,10 +66,14 @@ rm -f "$ERP_DATA_DIR"/junit/*.xml "$LOGS"/*
 run_suite() {
   local suite=$1 folder=${1%%:*} started=$EPOCHREALTIME rc migrations=0 settings out
   local flavour=()
-  if [[ $suite == *:sqlite ]]; then
-    flavour=(-m sqlite)
-    export DATABASE_URL="sqlite:///$ERP_DATA_DIR/$folder.sqlite3"
-  fi
+  case $suite in
+    *:sqlite)
+      flavour=(-m sqlite)
+      export DATABASE_URL="sqlite:///$ERP_DATA_DIR/$folder.sqlite3"
+      ;;
+    tests:embedded) flavour=(--flavours embedded) ;;
+    tests:postgres) flavour=(--flavours none,postgres,replicated) ;;
+  esac
   # Temporary dirs of this checkout's own: pytest's shared /tmp/pytest-of-<user> keeps only the three
   # newest sessions, so another checkout's run could delete a local run's data dir under it.
   (cd "$folder" && exec ../.venv/bin/pytest -q "${flavour[@]}" --basetemp="$ERP_DATA_DIR/tmp/$suite" \
@@ -73,7 +81,7 @@ run_suite() {
   rc=$?
   # A model change without its migration fails here, in every service (and common's apps).
   case $suite in
-    tests | *:sqlite) settings= ;;
+    tests | tests:* | *:sqlite) settings= ;;
     common) settings=tests.project.settings ;;
     *) settings=config.settings ;;
   esac

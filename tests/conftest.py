@@ -47,8 +47,37 @@ def run_order(item: pytest.Item) -> tuple[int, bool]:
     return group, item.get_closest_marker("stops_platform") is not None
 
 
+# The groups ``--flavours`` picks from: the tests without a platform, then the flavours'. A test
+# that starts its own platforms on PostgreSQL (``postgres_turn``) belongs to "postgres".
+NO_PLATFORM = "none"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--flavours",
+        default=",".join([NO_PLATFORM, *FLAVOURS]),
+        help=f"comma-separated groups of tests to run: {NO_PLATFORM} (no platform) and flavours "
+        f"({', '.join(FLAVOURS)}); default all. scripts/test.sh runs the embedded flavour's tests "
+        "in a lane of their own, beside the others: that platform uses no PostgreSQL connection.",
+    )
+
+
+def group_name(item: pytest.Item) -> str:
+    group, _ = run_order(item)
+    names = [NO_PLATFORM, *FLAVOURS, "postgres"]  # run_order's groups from -1; postgres_turn's last
+    return names[group + 1]
+
+
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests of a module-scoped parameter
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = set(config.getoption("flavours").split(","))
+    unknown = chosen - {NO_PLATFORM, *FLAVOURS}
+    if unknown:
+        raise pytest.UsageError(f"--flavours: no group {', '.join(sorted(unknown))}")
+    left_out = [item for item in items if group_name(item) not in chosen]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if group_name(item) in chosen]
     items.sort(key=run_order)  # a stable sort: within a group, pytest's order is kept
 
 

@@ -25,6 +25,11 @@ ITEMS, ORDERS, RECEIPTS, ADJUSTMENTS, CLIENTS = 3, 18, 8, 6, 4
 
 
 def test_randomized_backorder_traffic_leaves_sales_and_inventory_agreeing(platform, tmp_path):  # noqa: F811
+    randomized_backorder_traffic(platform, tmp_path)
+
+
+def randomized_backorder_traffic(platform: dict, tmp_path) -> None:  # noqa: F811
+    """The scenario, on any running platform (test_replicas.py runs it with four consumers per service)."""
     api, im, fm, call = _clients(platform)
     tag = uuid.uuid4().hex[:8]
     seed = random.randrange(2**32)

@@ -25,6 +25,11 @@ VERSION_APPLIED = (
 
 
 def test_the_worked_example_orders_18_once_and_again_after_the_receipt(platform):  # noqa: F811
+    replenishment_worked_example(platform)
+
+
+def replenishment_worked_example(platform: dict) -> None:  # noqa: F811
+    """The scenario, on any running platform (test_replicas.py runs it with four consumers per service)."""
     _, im, _, call = _clients(platform)
     tag = uuid.uuid4().hex[:8]
 
