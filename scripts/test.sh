@@ -75,8 +75,9 @@ run_suite() {
     tests:postgres) flavour=(--flavours none,postgres,replicated) ;;
   esac
   # Temporary dirs of this checkout's own: pytest's shared /tmp/pytest-of-<user> keeps only the three
-  # newest sessions, so another checkout's run could delete a local run's data dir under it.
-  (cd "$folder" && exec ../.venv/bin/pytest -q "${flavour[@]}" --basetemp="$ERP_DATA_DIR/tmp/$suite" \
+  # newest sessions, so another checkout's run could delete a local run's data dir under it. No ':'
+  # in their path: a test that puts one on PYTHONPATH (test_dockerfile.py) would see it split there.
+  (cd "$folder" && exec ../.venv/bin/pytest -q "${flavour[@]}" --basetemp="$ERP_DATA_DIR/tmp/${suite/:/-}" \
     --junitxml="$ERP_DATA_DIR/junit/$suite.xml" ${PYTEST_ARGS:-}) >"$LOGS/$suite.log" 2>&1
   rc=$?
   # A model change without its migration fails here, in every service (and common's apps).
