@@ -24,14 +24,15 @@ set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests:postgres tests:embedded common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
+SUITES=${SUITES:-"tests:postgres tests:embedded common:events common:rest inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
     case $name in
       auth | contact | sales) SUITES+=" ${name}_svc" ;;
       inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
-      gateway | common) SUITES+=" $name" ;;
+      gateway) SUITES+=" $name" ;;
+      common) SUITES+=" common:events common:rest" ;;
       platform | tests) SUITES+=" tests:postgres tests:embedded" ;;
       *)
         echo "SERVICE=<auth, contact, inventory, sales, purchase, gateway, common, platform>, got SERVICE='$name'" >&2
@@ -40,7 +41,7 @@ if [ -n "${SERVICE:-}" ]; then
     esac
   done
 fi
-TEST_JOBS=${TEST_JOBS:-3}
+TEST_JOBS=${TEST_JOBS:-5}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
@@ -65,25 +66,30 @@ rm -f "$ERP_DATA_DIR"/junit/*.xml "$LOGS"/*
 # process the suite started (the local runs' too).
 run_suite() {
   local suite=$1 folder=${1%%:*} started=$EPOCHREALTIME rc migrations=0 settings out
-  local flavour=()
+  local selection=()
   case $suite in
     *:sqlite)
-      flavour=(-m sqlite)
+      selection=(-m sqlite)
       export DATABASE_URL="sqlite:///$ERP_DATA_DIR/$folder.sqlite3"
       ;;
-    tests:embedded) flavour=(--flavours embedded) ;;
-    tests:postgres) flavour=(--flavours none,postgres,replicated) ;;
+    common:events)
+      selection=(tests/events)
+      export ERP_DB_PREFIX="${ERP_DB_PREFIX}events_" # a test database of its own beside common:rest's
+      ;;
+    common:rest) selection=(--ignore=tests/events) ;;
+    tests:embedded) selection=(--flavours embedded) ;;
+    tests:postgres) selection=(--flavours none,postgres,replicated) ;;
   esac
   # Temporary dirs of this checkout's own: pytest's shared /tmp/pytest-of-<user> keeps only the three
   # newest sessions, so another checkout's run could delete a local run's data dir under it. No ':'
   # in their path: a test that puts one on PYTHONPATH (test_dockerfile.py) would see it split there.
-  (cd "$folder" && exec ../.venv/bin/pytest -q "${flavour[@]}" --basetemp="$ERP_DATA_DIR/tmp/${suite/:/-}" \
+  (cd "$folder" && exec ../.venv/bin/pytest -q "${selection[@]}" --basetemp="$ERP_DATA_DIR/tmp/${suite/:/-}" \
     --junitxml="$ERP_DATA_DIR/junit/$suite.xml" ${PYTEST_ARGS:-}) >"$LOGS/$suite.log" 2>&1
   rc=$?
   # A model change without its migration fails here, in every service (and common's apps).
   case $suite in
-    tests | tests:* | *:sqlite) settings= ;;
-    common) settings=tests.project.settings ;;
+    tests | tests:* | *:sqlite | common:events) settings= ;; # common:rest checks common's migrations
+    common | common:rest) settings=tests.project.settings ;;
     *) settings=config.settings ;;
   esac
   if [ -n "$settings" ] && ! out=$(cd "$folder" && DJANGO_SETTINGS_MODULE=$settings \
