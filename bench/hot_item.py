@@ -19,12 +19,14 @@ machine's load falls on every kind alike. Reported per run:
   event; both parts are given apart too. The CPU of each is read from ``/proc/<pid>/stat``
   every 0.2 s (the last reading before it exits counts; the WAL writer and other shared
   PostgreSQL processes are not counted);
-- ``lock_waits`` / ``lock_wait_s``: waits of the consumers' backends on a heavyweight lock
-  (``pg_stat_activity.wait_event_type = 'Lock'``: the stock row's lock, or a transaction
-  of another consumer), sampled every ``--sample-ms`` ms from a connection of the bench's
-  own. A wait is a run of consecutive samples that see the backend waiting; its time is
-  from the first such sample to the first that does not (so a wait shorter than the
-  interval may be missed, and times are ± one interval each).
+- ``lock_waits`` / ``lock_wait_s``: waits of the consumers' backends on a row lock
+  (``pg_stat_activity``: ``wait_event_type = 'Lock'`` and ``wait_event`` ``transactionid``
+  or ``tuple``: a stock row locked by another consumer's transaction, or an inbox or
+  decision row it is inserting; not a relation's extension lock), sampled every
+  ``--sample-ms`` ms from a connection of the bench's own. A wait is a run of consecutive
+  samples that see the backend waiting; its time is from the first such sample to the
+  first that does not (so a wait shorter than the interval may be missed, and times are
+  ± one interval each).
 
 After each run the ledger is checked as in ``bench/inventory_events.py`` (every event
 handled, stock = sum of movements, each line issued once, nothing dead-lettered).
@@ -107,8 +109,8 @@ class PostgresSampler(threading.Thread):
         while not self.stopping.is_set():
             now = time.monotonic()
             rows = conn.execute(
-                "SELECT pid, wait_event_type = 'Lock' FROM pg_stat_activity WHERE datname = %s AND backend_type = "
-                "'client backend'",
+                "SELECT pid, wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple') "
+                "FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
                 [self.database],
             ).fetchall()
             pids = {pid for pid, _ in rows if pid not in self.exclude}
