@@ -240,6 +240,30 @@ def medians(runs: list[dict]) -> list[dict]:
     return table
 
 
+def comparison_table(before_path: Path, after_path: Path) -> str:
+    """The medians of two ``--json`` outputs side by side, as docs/performance.md shows them."""
+    before, after = (
+        {(row["mode"], row["consumers"]): row for row in json.loads(path.read_text())["medians"]}
+        for path in (before_path, after_path)
+    )
+    lines = [
+        "| mode | consumers | issues/s before → after | CPU ms/issue before → after (consumers + PostgreSQL) "
+        "| row-lock waits before → after (s waited) |",
+        "|---|---|---|---|---|",
+    ]
+    for key in sorted(before.keys() & after.keys(), key=lambda key: (key[0] != "hot", key[1])):
+        old, new = before[key], after[key]
+        lines.append(
+            f"| {key[0]} ({old['items']} item{'s' if old['items'] > 1 else ''}) | {key[1]} "
+            f"| {old['issues_per_s']:.0f} → **{new['issues_per_s']:.0f}** "
+            f"| {old['cpu_ms_per_issue']:.2f} → **{new['cpu_ms_per_issue']:.2f}** "
+            f"({new['consumer_cpu_ms_per_issue']:.2f} + {new['postgres_cpu_ms_per_issue']:.2f}) "
+            f"| {old['lock_waits']:.0f} ({old['lock_wait_s']:.1f} s) "
+            f"→ {new['lock_waits']:.0f} ({new['lock_wait_s']:.1f} s) |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=2000, help="issue events per run")
@@ -250,7 +274,13 @@ def main() -> int:
     parser.add_argument("--sample-ms", type=float, default=5.0, help="lock-wait sampling interval")
     parser.add_argument("--batch-size", type=int, help="ERP_EVENTS_BATCH_SIZE of the consumers")
     parser.add_argument("--json", type=Path, help="write the runs and their medians here")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="print two --json outputs' table; no run"
+    )
     args = parser.parse_args()
+    if args.compare:
+        print(comparison_table(*args.compare))
+        return 0
 
     url, env, topology = bench_environment()
     if args.batch_size is not None:
