@@ -209,6 +209,7 @@ def run(*, mode: str, consumers: int, events: int, spread_items: int, env: dict,
         "lock_waits": sampler.lock_waits,
         "lock_wait_s": round(sampler.lock_wait_s, 3),
         "ledger_exact": exact,
+        "load_average": round(os.getloadavg()[0], 1),  # 1-minute, at the run's end
     }
     print(
         f"{mode:6} {row['items']:4} item(s), {consumers} consumer(s): {row['issues_per_s']:7.1f} issues/s, "
@@ -275,6 +276,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, help="ERP_EVENTS_BATCH_SIZE of the consumers")
     parser.add_argument("--json", type=Path, help="write the runs and their medians here")
     parser.add_argument(
+        "--append", action="store_true", help="add to the runs already in --json (rounds alternated with another build)"
+    )
+    parser.add_argument(
         "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="print two --json outputs' table; no run"
     )
     args = parser.parse_args()
@@ -313,6 +317,9 @@ def main() -> int:
     finally:
         topology_delete(url, topology)
     load_after = os.getloadavg()
+    earlier = json.loads(args.json.read_text()) if args.append and args.json and args.json.exists() else None
+    if earlier is not None:
+        runs = [*earlier["runs"], *runs]
     table = medians(runs)
     print("medians:")
     for row in table:
@@ -331,14 +338,14 @@ def main() -> int:
                     "settings": {
                         "events": args.events,
                         "spread_items": args.spread_items,
-                        "rounds": args.rounds,
+                        "rounds": len(runs) // max(1, len(args.consumers) * len(args.modes)),
                         "sample_ms": args.sample_ms,
                         "batch_size": env.get("ERP_EVENTS_BATCH_SIZE"),
                     },
                     "machine": {
                         "cpus": os.cpu_count(),
-                        "load_average_before": round(load_before[0], 1),
-                        "load_average_after": round(load_after[0], 1),
+                        "load_average_min": min(row["load_average"] for row in runs),
+                        "load_average_max": max(row["load_average"] for row in runs),
                         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     },
                     "runs": runs,
