@@ -47,12 +47,13 @@ Per message:
    database left read-only) cannot loop forever. The dead-letter copy drops
    ``x-erp-db-retries`` so that ``replay_dead_letters`` starts it afresh.
 
-Batches (opt-in: ``BATCH_SIZE`` > 1, default 1). Every transaction that moves the stock
-of one item holds that item's row lock until it commits, so the events of one popular item
-are applied one commit after the other, however many consumers compete: a commit and its
-round trips per event is the limit. With a batch, the consumer applies up to
-``BATCH_SIZE`` messages the broker has already delivered (the prefetch; it waits at most
-``BATCH_WAIT`` for the next one) in ONE transaction and commits once:
+Batches (opt-in: ``BATCH_SIZE`` > 1, default 1). A handler that locks a row holds it
+until its commit (inventory: the stock row of each item sold), so the events of one
+popular record are applied one commit after the other, however many consumers compete:
+a lock wait, a commit and its round trips per event is the limit (bench/hot_item.py).
+With a batch, the consumer applies up to ``BATCH_SIZE`` messages the broker has already
+delivered (the prefetch; it waits at most ``BATCH_WAIT`` for the next one) in ONE
+transaction and commits once:
 
 - ``BATCH_LOCK`` (a callable given the batch's events) first takes the locks the handlers
   will take, in the service's global lock order and in one statement, so that two
@@ -69,6 +70,10 @@ round trips per event is the limit. With a batch, the consumer applies up to
   taken by ``BATCH_LOCK`` failing, the commit failing) rolls the whole batch back, and
   its messages are then applied one by one through the path above, with its in-place
   retries: a batch is never retried as a batch, and never partly committed.
+
+A stop (SIGTERM) waits for a batch being applied, like for a message; one that comes
+while the consumer waits for the next message of a batch leaves the gathered ones
+unapplied and unacked, and the broker gives them to another consumer.
 
 Batching changes no semantics: handlers run in delivery order, as they would one
 transaction after the other, and write their outbox rows in that order; a handler must
