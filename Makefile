@@ -92,3 +92,8 @@ bench-replenishment: install
 .PHONY: bench-home
 bench-home: install
 	@.venv/bin/python bench/home.py
+
+# The hot-item limit: issues/s, CPU per issue and lock waits, one item vs many, 1/2/4 consumers (docs/performance.md).
+.PHONY: bench-hot-item
+bench-hot-item: install
+	@bench/hot_item.sh --json .run/bench/hot_item.json

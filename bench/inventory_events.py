@@ -63,8 +63,18 @@ def reset_and_make_items(count: int) -> list:
     return items
 
 
-def publish_orders(url: str, topology, items: list, count: int, rng: random.Random) -> tuple[dict, int]:
-    """Publish ``count`` confirmed orders as sales' relay would; return the units asked per item, and the lines."""
+def one_to_three_items(rng: random.Random, items: list) -> list:
+    """An order's items: 1-3 distinct ones (one movement per line), at random."""
+    return rng.sample(items, k=rng.randint(1, 3))
+
+
+def publish_orders(
+    url: str, topology, items: list, count: int, rng: random.Random, pick=one_to_three_items
+) -> tuple[dict, int]:
+    """Publish ``count`` confirmed orders as sales' relay would; return the units asked per item, and the lines.
+
+    ``pick(rng, items)`` chooses each order's items.
+    """
     from kombu import Connection, Producer
 
     from common.events import envelope, registry
@@ -76,7 +86,7 @@ def publish_orders(url: str, topology, items: list, count: int, rng: random.Rand
         producer = Producer(conn.default_channel)
         for _ in range(count):
             lines = []
-            for item in rng.sample(items, k=rng.randint(1, 3)):  # distinct items: one movement per line
+            for item in pick(rng, items):
                 lines_total += 1
                 quantity = rng.randint(1, 3)
                 asked[item.pk] = asked.get(item.pk, 0) + quantity
@@ -104,23 +114,23 @@ def publish_orders(url: str, topology, items: list, count: int, rng: random.Rand
     return asked, lines_total
 
 
-def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, topology, seed: int) -> dict:
-    from django.db.models import Max, Min
-    from inventory.models import Stock, StockMovement
-    from inventory.selectors import stock_ledger_discrepancies
+def consume_queued(*, consumers: int, events: int, env: dict, timeout: float = 600, started=None) -> float:
+    """Start ``consumers`` ``consume_events`` processes, stop them once the inbox holds ``events``; their CPU seconds.
 
+    The CPU is the processes' user + system time, start-up included. ``started(pids)``, if
+    given, is called with the processes' ids once they are started.
+    """
     from common.events.models import InboxEvent
-    from erp_testkit.broker import queue_depth
 
-    items = reset_and_make_items(items_count)
-    asked, lines_total = publish_orders(url, topology, items, events, random.Random(seed))
     cpu_before = _children_cpu()
     procs = [
         subprocess.Popen([sys.executable, "manage.py", "consume_events"], cwd=SERVICE, env=env)
         for _ in range(consumers)
     ]
+    if started is not None:
+        started([proc.pid for proc in procs])
     try:
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + timeout
         while InboxEvent.objects.count() < events and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
@@ -128,18 +138,44 @@ def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, t
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(30)
-    cpu_seconds = _children_cpu() - cpu_before  # the consumer processes, start-up included
-    handled = InboxEvent.objects.count()
+    return _children_cpu() - cpu_before
+
+
+def handled_and_seconds() -> tuple[int, float]:
+    """Events in the inbox, and the seconds from the first inbox commit to the last."""
+    from django.db.models import Max, Min
+
+    from common.events.models import InboxEvent
+
     span = InboxEvent.objects.aggregate(first=Min("received_at"), last=Max("received_at"))
-    seconds = (span["last"] - span["first"]).total_seconds()
+    seconds = (span["last"] - span["first"]).total_seconds() if span["first"] else 0.0
+    return InboxEvent.objects.count(), seconds
+
+
+def ledger_exact(*, items: list, asked: dict, lines_total: int, events: int, url: str, topology) -> bool:
+    """Every event handled, stock == sum of movements, every line issued once, nothing dead-lettered."""
+    from inventory.models import Stock, StockMovement
+    from inventory.selectors import stock_ledger_discrepancies
+
+    from common.events.models import InboxEvent
+    from erp_testkit.broker import queue_depth
+
     on_hand = dict(Stock.objects.values_list("item_id", "quantity"))
-    ledger_exact = (
-        handled == events
+    return (
+        InboxEvent.objects.count() == events
         and stock_ledger_discrepancies() == []
         and all(on_hand[item.pk] == OPENING_STOCK - asked.get(item.pk, 0) for item in items)
         and StockMovement.objects.filter(reason="sales_issue").count() == lines_total
         and queue_depth(url, topology.dlq_name("inventory")) == 0
     )
+
+
+def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, topology, seed: int) -> dict:
+    items = reset_and_make_items(items_count)
+    asked, lines_total = publish_orders(url, topology, items, events, random.Random(seed))
+    cpu_seconds = consume_queued(consumers=consumers, events=events, env=env)
+    handled, seconds = handled_and_seconds()
+    exact = ledger_exact(items=items, asked=asked, lines_total=lines_total, events=events, url=url, topology=topology)
     row = {
         "consumers": consumers,
         "events": events,
@@ -148,12 +184,12 @@ def run(*, consumers: int, events: int, items_count: int, env: dict, url: str, t
         "seconds": round(seconds, 3),
         "events_per_s": round((handled - 1) / seconds) if seconds else 0,
         "consumer_cpu_ms_per_event": round(cpu_seconds * 1000 / max(handled, 1), 2),
-        "ledger_exact": ledger_exact,
+        "ledger_exact": exact,
     }
     print(
         f"{consumers} consumer process(es): {row['handled']} issue events in {row['seconds']:.2f} s = "
         f"{row['events_per_s']} events/s ({row['consumer_cpu_ms_per_event']} ms consumer CPU per event); "
-        f"ledger exact: {ledger_exact}",
+        f"ledger exact: {exact}",
         flush=True,
     )
     return row
@@ -164,13 +200,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--items", type=int, default=50, help="fewer items: more lock contention")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per consumer count (alternating)")
-    args = parser.parse_args()
+def bench_environment() -> tuple[str, dict, object]:
+    """Set up Django on the bench database and a private topology.
 
+    Returns the broker URL, the environment of the consumer processes, and the topology.
+    """
     url = os.environ.get("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
     prefix = f"erpbench.{uuid.uuid4().hex[:8]}."
     database = ensure_database(
@@ -187,12 +221,29 @@ def main() -> int:
 
     django.setup()
     from django.core.management import call_command
-    from kombu import Connection
 
     from common.events.topology import Topology
 
     call_command("migrate", verbosity=0)
-    topology = Topology(prefix=prefix)
+    return url, env, Topology(prefix=prefix)
+
+
+def topology_delete(url: str, topology) -> None:
+    from kombu import Connection
+
+    with Connection(url) as conn:
+        topology.delete(conn)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=50, help="fewer items: more lock contention")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per consumer count (alternating)")
+    args = parser.parse_args()
+
+    url, env, topology = bench_environment()
+    database = env["DATABASE_URL"]
     print(
         f"inventory events bench: PostgreSQL {database.rsplit('/', 1)[-1]}, RabbitMQ {url.split('@')[-1]}, "
         f"{args.events} confirmed orders of 1-3 lines over {args.items} items",
@@ -214,8 +265,7 @@ def main() -> int:
                     )
                 )
     finally:
-        with Connection(url) as conn:
-            topology.delete(conn)
+        topology_delete(url, topology)
     for consumers in (1, 2):
         rates = sorted(row["events_per_s"] for row in results if row["consumers"] == consumers)
         print(f"median, {consumers} consumer(s): {rates[len(rates) // 2]} events/s over {len(rates)} run(s)")

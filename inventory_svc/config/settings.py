@@ -26,7 +26,14 @@ SPECTACULAR_SETTINGS["TITLE"] = "Inventory service"
 INSTALLED_APPS += ["common.events", "inventory"]
 
 # Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
-ERP_EVENTS = {"HANDLERS": "inventory.handlers.HANDLERS"}
+# Up to BATCH_SIZE delivered events are applied in one transaction, their stock rows locked
+# first in the lock order (common.events.consumer, "Batches"; docs/events.md): the sales of
+# one popular item wait for its row lock once per batch instead of once per event.
+ERP_EVENTS = {
+    "HANDLERS": "inventory.handlers.HANDLERS",
+    "BATCH_SIZE": int(env("ERP_EVENTS_BATCH_SIZE", "20")),
+    "BATCH_LOCK": "inventory.handlers.stock_lock_for_batch",
+}
 
 # The order services, asked before an item is deleted whether an order still uses it (common.uses).
 ERP["SALES_SERVICE_URL"] = env("SALES_SERVICE_URL", "http://127.0.0.1:8004")

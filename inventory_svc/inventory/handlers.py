@@ -13,12 +13,18 @@ A receipt naming an item inventory does not have (deleted while its order was op
 not stocked at all, and not retried or dead-lettered either: inventory records the
 refusal as ``inventory.receipt.refused`` (with the event's inbox record, so once), and
 purchase_svc shows it on the order and counts it for the operator (issue 26).
+
+The consumer applies up to ``ERP_EVENTS["BATCH_SIZE"]`` delivered events in one
+transaction (each in a savepoint with its inbox row): the sales of one popular item then
+wait for its stock row once per batch, not once per event. :func:`stock_lock_for_batch`
+first locks every stock row of the batch in the lock order (``inventory.services``), so
+that competing consumers' batches queue instead of deadlocking.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
 from common.events import Event, PoisonMessage, registry
@@ -31,6 +37,7 @@ from .services import (
     stock_receive_for_order,
     stock_receive_for_receipt,
     stock_return_for_order,
+    stock_rows_lock_for_batch,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,6 +110,27 @@ HANDLERS = {
     registry.PURCHASE_ORDER_RECEIVED_V2: handle_purchase_receipt,
     registry.SALES_ORDER_CANCELLED: handle_sales_order_cancelled,
 }
+
+
+EVENTS_WITH_LINES = frozenset(
+    {
+        registry.SALES_ORDER_CONFIRMED,
+        registry.SALES_ORDER_CONFIRMED_V2,
+        registry.PURCHASE_ORDER_RECEIVED,
+        registry.PURCHASE_ORDER_RECEIVED_V2,
+    }
+)
+
+
+def stock_lock_for_batch(events: Iterable[Event]) -> None:
+    """``ERP_EVENTS["BATCH_LOCK"]``: lock the stock rows of a batch's events before any of them is applied."""
+    item_ids, cancelled = set(), set()
+    for event in events:
+        if event.event_type == registry.SALES_ORDER_CANCELLED:
+            cancelled.add(event.data.order_id)
+        elif event.event_type in EVENTS_WITH_LINES:
+            item_ids.update(line.item_id for line in event.data.items)
+    stock_rows_lock_for_batch(item_ids=item_ids, cancelled_order_ids=cancelled)
 
 
 def _actor(event: Event) -> str:

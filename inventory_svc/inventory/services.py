@@ -327,6 +327,26 @@ def _stocks_lock(item_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Stock]:
     return {stock.item_id: stock for stock in rows}
 
 
+def stock_rows_lock_for_batch(*, item_ids: Iterable[uuid.UUID], cancelled_order_ids: Iterable[uuid.UUID]) -> None:
+    """Lock, in one statement and the lock order, every stock row a batch of events will move.
+
+    The consumer's ``BATCH_LOCK`` (``common.events.consumer``): the events of a batch share
+    one transaction, so each one's locks would otherwise pile up in the batch's order, not
+    the global one, and two consumers' batches could deadlock. ``item_ids`` are the items
+    the batch's lines name; a cancelled order's items are those it was issued or waits for.
+    A lock missed here (an order confirmed and cancelled within one batch) costs at worst
+    a deadlock, which rolls the batch back for its events to be applied one by one.
+    """
+    ids = set(item_ids)
+    cancelled = set(cancelled_order_ids)
+    if cancelled:
+        issued = StockMovement.objects.filter(reference__in=cancelled, reason=MovementReason.SALES_ISSUE)
+        ids.update(issued.values_list("item_id", flat=True))
+        ids.update(Backorder.objects.filter(order_id__in=cancelled).values_list("item_id", flat=True))
+    if ids:
+        list(Stock.objects.select_for_update().filter(item_id__in=ids).order_by("item_id").values_list("pk"))
+
+
 def stock_movements_apply(
     *,
     changes: Mapping[uuid.UUID, int],

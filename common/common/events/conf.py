@@ -27,6 +27,15 @@ DEFAULTS: dict[str, Any] = {
     # 720 at 30 s is six hours of database trouble before an event needs replay_dead_letters.
     "MAX_DB_RETRIES": 720,
     "PREFETCH": 20,
+    # Messages applied in one transaction (consumer.py's "Batches"): 1 is one transaction per
+    # message. More commits once for up to that many already-delivered messages, each in a
+    # savepoint with its inbox row: what lifts the limit of one hot row lock per commit.
+    # BATCH_WAIT is how long (seconds) the consumer waits for a next delivered message
+    # before it applies a partial batch; BATCH_LOCK the dotted path of a callable given the
+    # batch's events that takes their locks first, in the service's lock order.
+    "BATCH_SIZE": 1,
+    "BATCH_WAIT": 0.005,
+    "BATCH_LOCK": None,
     # Deliveries of one message the service queue allows before the broker dead-letters it
     # (a message that kills its consumer each time); RabbitMQ 4's own default, made explicit.
     "DELIVERY_LIMIT": 20,
@@ -69,6 +78,8 @@ def events_settings() -> dict[str, Any]:
     if os.environ.get("ERP_WORKER_HEARTBEAT_FILE"):
         # One file per replica when several run on one host (the local run's ERP_WORKER_REPLICAS).
         merged["WORKER_HEARTBEAT_FILE"] = os.environ["ERP_WORKER_HEARTBEAT_FILE"]
+    if os.environ.get("ERP_EVENTS_BATCH_SIZE"):
+        merged["BATCH_SIZE"] = int(os.environ["ERP_EVENTS_BATCH_SIZE"])
     if os.environ.get("ERP_EVENTS_RETRY_DELAYS"):
         merged["RETRY_DELAYS"] = [float(part) for part in os.environ["ERP_EVENTS_RETRY_DELAYS"].split(",")]
     merged.update(getattr(settings, "ERP_EVENTS", {}) or {})

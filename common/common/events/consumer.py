@@ -47,6 +47,38 @@ Per message:
    database left read-only) cannot loop forever. The dead-letter copy drops
    ``x-erp-db-retries`` so that ``replay_dead_letters`` starts it afresh.
 
+Batches (opt-in: ``BATCH_SIZE`` > 1, default 1). A handler that locks a row holds it
+until its commit (inventory: the stock row of each item sold), so the events of one
+popular record are applied one commit after the other, however many consumers compete:
+a lock wait, a commit and its round trips per event is the limit (bench/hot_item.py).
+With a batch, the consumer applies up to ``BATCH_SIZE`` messages the broker has already
+delivered (the prefetch; it waits at most ``BATCH_WAIT`` for the next one) in ONE
+transaction and commits once:
+
+- ``BATCH_LOCK`` (a callable given the batch's events) first takes the locks the handlers
+  will take, in the service's global lock order and in one statement, so that two
+  consumers' batches queue for each other instead of deadlocking (rows locked one event
+  after another would be taken out of that order across the batch);
+- each message then goes through step 2 in a savepoint of its own, its inbox row
+  included: a duplicate is recognised alone, and a failing handler (a retry, a poison
+  message) is rolled back alone and takes the usual retry or dead-letter path after the
+  commit, while the others stay applied;
+- every message is acked (or its retry or dead-letter copy stored, then acked) only after
+  the commit. A crash between the two redelivers the whole batch, which the inbox
+  recognises message by message.
+- Anything that escapes a savepoint (the database away or busy, a deadlock, a lock
+  taken by ``BATCH_LOCK`` failing, the commit failing) rolls the whole batch back, and
+  its messages are then applied one by one through the path above, with its in-place
+  retries: a batch is never retried as a batch, and never partly committed.
+
+A stop (SIGTERM) waits for a batch being applied, like for a message; one that comes
+while the consumer waits for the next message of a batch leaves the gathered ones
+unapplied and unacked, and the broker gives them to another consumer.
+
+Batching changes no semantics: handlers run in delivery order, as they would one
+transaction after the other, and write their outbox rows in that order; a handler must
+not assume it is alone in its transaction (none commits or opens a connection of its own).
+
 Failures around the ack (step 3/4), and why nothing is lost or spun on:
 
 - A retry or dead-letter copy is published ``mandatory`` with publisher confirms,
@@ -85,7 +117,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -109,6 +142,7 @@ from .topology import Topology, is_amqp
 logger = logging.getLogger("common.events.consumer")
 
 Handler = Callable[[Event], Any]
+BatchLock = Callable[[Sequence[Event]], Any]
 
 ATTEMPT = "x-erp-attempt"
 REASON = "x-erp-reason"
@@ -134,6 +168,17 @@ def load_handlers(consumer: str, handlers: Mapping[EventType, Handler] | str | N
     if unbound:
         raise ImproperlyConfigured(f"{consumer} handles {unbound}, not bound in registry.SUBSCRIPTIONS")
     return dict(handlers)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A message parsed and ready for its handler, with its control headers."""
+
+    message: Any
+    event: Event
+    handler: Handler
+    attempt: int
+    db_retries: int
 
 
 class _Stopping(Exception):
@@ -254,8 +299,15 @@ class EventConsumer(ConsumerMixin):
         self.db_retry_delay = max(self.retry_delays, default=0.0)
         self.max_db_retries = int(settings["MAX_DB_RETRIES"])
         self.db_retry_pauses = [float(pause) for pause in settings["DB_RETRY_PAUSES"]]
-        self.prefetch = prefetch or settings["PREFETCH"]
+        self.batch_size = max(1, int(settings["BATCH_SIZE"]))
+        self.batch_wait = float(settings["BATCH_WAIT"])
+        self.batch_lock: BatchLock | None = (
+            import_string(settings["BATCH_LOCK"]) if isinstance(settings["BATCH_LOCK"], str) else settings["BATCH_LOCK"]
+        )
+        # A batch is made of messages already delivered: the broker must be allowed to send that many.
+        self.prefetch = max(prefetch or settings["PREFETCH"], self.batch_size)
         self.using = using
+        self._batch: list[Taken] = []
         self.before_ack = before_ack  # test hook: runs after the commit, before the ack
         self.connection = broker.connection(url=broker_url, heartbeat=settings["HEARTBEAT"], confirm=False)
         self.broker_url = broker_url
@@ -265,6 +317,8 @@ class EventConsumer(ConsumerMixin):
         self.dead_lettered = 0
         self.retried = 0
         self.db_retried_in_place = 0
+        self.batches = 0  # batches of more than one message committed together
+        self.batches_split = 0  # batches rolled back whole and applied one by one
         self._progress_noted_at = -math.inf
         self._restart_pause = 1.0
         self.alive = liveness.Heartbeat("consumer")
@@ -318,6 +372,37 @@ class EventConsumer(ConsumerMixin):
             self._draining = False
             broker.close(conn, broken=broken)
 
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """kombu's drain loop; with batches, a short drain after a message gathers the ones already delivered.
+
+        Once ``BATCH_WAIT`` passes without a message (or the batch is full, in
+        :meth:`on_message`), the batch is applied. A batch is never carried over a
+        reconnection: its messages belong to the channel that delivered them, which
+        returns them to the queue when it goes.
+        """
+        if self.batch_size == 1:
+            yield from super().consume(limit=limit, timeout=timeout, safety_interval=safety_interval, **kwargs)
+            return
+        try:
+            with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+                while not self.should_stop:
+                    self.on_iteration()
+                    try:
+                        conn.drain_events(timeout=self.batch_wait if self._batch else safety_interval)
+                    except TimeoutError:  # socket.timeout
+                        if self._batch:
+                            self._handle(self._flush_batch)
+                        else:
+                            conn.heartbeat_check()
+                    except OSError:
+                        if not self.should_stop:
+                            raise
+                    else:
+                        yield
+                self._handle(self._flush_batch)  # asked to stop: finish what was taken
+        finally:
+            self._batch.clear()
+
     def on_iteration(self) -> None:
         self.alive.beat()
         self._draining = True  # until the drain hands over a message (on_message)
@@ -366,13 +451,29 @@ class EventConsumer(ConsumerMixin):
     # -- per message -----------------------------------------------------
 
     def on_message(self, message) -> None:
+        self._handle(self._on_message, message)
+
+    def _handle(self, work: Callable[..., None], *args) -> None:
+        """Run ``work`` as message handling: a stop signal waits for it, never interrupts it."""
         self._handling = True
         try:
-            self._on_message(message)
+            work(*args)
         finally:
             self._handling = False
 
     def _on_message(self, message) -> None:
+        taken = self._take(message)
+        if taken is None:
+            return
+        if self.batch_size == 1:
+            self._dispose_alone(taken)
+            return
+        self._batch.append(taken)
+        if len(self._batch) >= self.batch_size:
+            self._flush_batch()
+
+    def _take(self, message) -> Taken | None:
+        """Parse ``message`` for its handler; None if it was disposed of already (poison, put back, not yet due)."""
         headers = message.headers or {}
         try:
             attempt = _int_header(headers, ATTEMPT, default=1, minimum=1)
@@ -382,12 +483,12 @@ class EventConsumer(ConsumerMixin):
                 raise PoisonMessage(f"{NOT_BEFORE} header lies too far ahead: {not_before!r}")
         except PoisonMessage as exc:
             self._dead_letter(message, exc.reason, None)
-            return
+            return None
         if not_before is not None and time.time() < not_before:
             self._publish_copy(message, self.topology.queue_name(self.consumer_name), {})
             self._ack(message)
             time.sleep(max(0.0, min(0.05, not_before - time.time())))
-            return
+            return None
         try:
             event = envelope.parse(message.body, attempt=attempt)
             handler = self.handlers.get(event.event_type)
@@ -395,13 +496,18 @@ class EventConsumer(ConsumerMixin):
                 raise PoisonMessage(f"{self.consumer_name} has no handler for {event.event_type}")
         except PoisonMessage as exc:
             self._dead_letter(message, exc.reason, attempt)
-            return
+            return None
         except Exception as exc:  # e.g. RecursionError on absurdly nested JSON: as permanent as bad JSON
             self._dead_letter(message, f"unparseable message: {_describe(exc)}", attempt)
-            return
+            return None
         self._note_progress(event)
+        return Taken(message=message, event=event, handler=handler, attempt=attempt, db_retries=db_retries)
+
+    def _dispose_alone(self, taken: Taken) -> None:
+        """Apply one message in a transaction of its own, then ack it, or store its retry or dead-letter copy."""
+        message, event, attempt, db_retries = taken.message, taken.event, taken.attempt, taken.db_retries
         try:
-            applied = self._apply_riding_out_blips(event, handler)
+            applied = self._apply_riding_out_blips(event, taken.handler)
         except DatabaseError as exc:
             if not database_away(exc):
                 self._handler_failed(message, event, attempt, db_retries, exc)
@@ -420,13 +526,71 @@ class EventConsumer(ConsumerMixin):
         except Exception as exc:
             self._handler_failed(message, event, attempt, db_retries, exc)
             return
+        self._applied(taken, applied)
+
+    def _applied(self, taken: Taken, applied: bool) -> None:
+        """Count and ack a message whose transaction committed (``applied`` False: a duplicate)."""
         if applied:
             self.applied += 1
         else:
             self.duplicates += 1
         if self.before_ack is not None:
-            self.before_ack(event)
-        self._ack(message)
+            self.before_ack(taken.event)
+        self._ack(taken.message)
+
+    # -- batches ---------------------------------------------------------
+
+    def _flush_batch(self) -> None:
+        """Apply the gathered messages in one transaction, then dispose of each (see the module docstring)."""
+        batch, self._batch = self._batch, []
+        if len(batch) <= 1:
+            for taken in batch:
+                self._dispose_alone(taken)
+            return
+        try:
+            outcomes = self._apply_batch(batch)
+        except Exception as exc:
+            # Nothing of the batch committed: each message goes its own way, riding out blips alone.
+            logger.warning("event consumer: batch of %s rolled back, one by one now: %s", len(batch), _describe(exc))
+            self.batches_split += 1
+            self._reset_database()  # whatever state the failure left the connection in
+            for taken in batch:
+                self._dispose_alone(taken)
+            return
+        self.batches += 1
+        for taken, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, bool):
+                self._applied(taken, outcome)
+            elif isinstance(outcome, PoisonMessage):
+                self._dead_letter(taken.message, outcome.reason, taken.attempt)
+            else:
+                self._handler_failed(taken.message, taken.event, taken.attempt, taken.db_retries, outcome)
+
+    def _apply_batch(self, batch: Sequence[Taken]) -> list[bool | Exception]:
+        """Apply each message of ``batch`` in a savepoint of one transaction; its outcome, or what it raised.
+
+        Raises (the whole transaction rolled back) if anything escapes a savepoint: an
+        error that says the database is away or busy (a deadlock between batches among
+        them), the batch lock failing, or the transaction left unable to commit.
+        """
+        connection = connections[self.using]
+        outcomes: list[bool | Exception] = []
+        with transaction.atomic(using=self.using):
+            if self.batch_lock is not None:
+                self.batch_lock([taken.event for taken in batch])
+            for taken in batch:
+                try:
+                    outcomes.append(self._apply(taken.event, taken.handler))
+                except DatabaseError as exc:
+                    if database_away(exc):
+                        raise
+                    outcomes.append(exc)
+                except Exception as exc:  # PoisonMessage included: rolled back to the savepoint, alone
+                    outcomes.append(exc)
+            if _transaction_aborted(connection):
+                # A savepoint that could not be rolled back: committing would silently roll back all.
+                raise RuntimeError("the batch's transaction was aborted")
+        return outcomes
 
     def _handler_failed(self, message, event: Event, attempt: int, db_retries: int, exc: Exception) -> None:
         """Retry through the next of ``RETRY_DELAYS``, or dead-letter once they are used up."""

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.db import connection, connections, transaction
-from kombu import Connection
+from kombu import Connection, Producer
 
 from common.events import publish_event, registry
 from common.events.consumer import EventConsumer
@@ -138,6 +138,21 @@ def publish_confirmed(*, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUI
         return publish_event(
             registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=data.order_id, aggregate_version=seq + 1
         )
+
+
+def publish_rows(amqp_url: str, topology: Topology, rows) -> None:
+    """Publish outbox ``rows`` straight to the exchange as the relay would (none runs), in that order."""
+    with Connection(amqp_url) as conn:
+        producer = Producer(conn.default_channel)
+        for row in rows:
+            producer.publish(
+                row.payload.encode(),
+                exchange=topology.exchange,
+                routing_key=row.event_type,
+                content_type="application/json",
+                content_encoding="utf-8",
+                message_id=str(row.event_id),
+            )
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
 from erp_testkit.broker import drain, queue_depth
 from erp_testkit.faults import wait_until
-from tests.events.conftest import order_data, publish_confirmed
+from tests.events.conftest import order_data, publish_confirmed, publish_rows
 from tests.events.testapp import handlers as test_handlers
 from tests.events.testapp.models import AppliedEffect
 
@@ -118,17 +118,7 @@ def test_same_event_delivered_three_times_is_applied_once(postgres, background, 
     # given
     row = publish_confirmed(seq=7)
     # when: the same message is published three times
-    with Connection(amqp_url) as conn:
-        producer = Producer(conn.default_channel)
-        for _ in range(3):
-            producer.publish(
-                row.payload.encode(),
-                exchange=topology.exchange,
-                routing_key=row.event_type,
-                content_type="application/json",
-                content_encoding="utf-8",
-                message_id=str(row.event_id),
-            )
+    publish_rows(amqp_url, topology, [row] * 3)
     worker = background.consumer()
     # then
     wait_until(lambda: worker.applied + worker.duplicates == 3)

@@ -21,14 +21,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from kombu import Connection, Producer
 
 from common.events import envelope, jsonenc, registry
-from common.events.consumer import REASON, EventConsumer
+from common.events.consumer import REASON, EventConsumer, Taken
 from common.events.models import InboxEvent
 from common.events.topology import Topology
 from erp_testkit.broker import drain, queue_depth
-from inventory.models import MovementReason, StockMovement
+from inventory.models import IssueOutcome, MovementReason, SalesOrderIssue, StockMovement
 
 from .conftest import ledger_total, on_hand
 
@@ -552,3 +553,77 @@ def test_every_receipt_delivered_three_times_while_the_consumer_is_killed_and_re
         uuid.UUID(data["receipt_id"]) for _, data in receipts
     }
     assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
+
+
+def test_competing_consumers_batching_the_sales_of_one_item_issue_each_unit_once_and_never_below_zero(
+    topology, publish, make_item, postgresql, amqp_url
+):
+    # given: 50 units of one item and 60 one-unit orders for it; 10 delivered twice, 5 again under a second event id
+    item = make_item(stock=50)
+    orders = [(uuid.uuid4(), uuid.uuid4()) for _ in range(60)]  # (order id, event id)
+    redeliveries = [(order_id, event_id) for order_id, event_id in orders[:10]]
+    second_ids = [(order_id, uuid.uuid4()) for order_id, _ in orders[10:15]]
+    for order_id, event_id in [*orders, *redeliveries, *second_ids]:
+        publish(registry.SALES_ORDER_CONFIRMED, order_event(order_id, (item, 1)), event_id=event_id)
+    # when: two consumer processes (batches of inventory's BATCH_SIZE) compete; one is killed and restarted midway
+    processes = [consumer_process(topology), consumer_process(topology)]
+    try:
+        wait_until(lambda: SalesOrderIssue.objects.count() >= 10, timeout=60, message="the first issues")
+        processes[0].kill()
+        processes[0].wait(10)
+        processes[0] = consumer_process(topology)
+        wait_until(
+            lambda: InboxEvent.objects.count() == 65 and queue_depth(amqp_url, topology.queue_name("inventory")) == 0,
+            timeout=60,
+            message="every delivery disposed of",
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+    # then: 50 orders issued one unit each, 10 short, the stock at 0 and equal to its ledger, nothing dead-lettered
+    assert on_hand(item) == 0 == ledger_total(item)
+    issues = StockMovement.objects.filter(item_id=item.pk, reason=MovementReason.SALES_ISSUE)
+    assert sorted(issues.values_list("change", flat=True)) == [-1] * 50
+    assert issues.values("reference").distinct().count() == 50
+    decisions = SalesOrderIssue.objects.filter(order_id__in=[order_id for order_id, _ in orders])
+    assert sorted(decisions.values_list("outcome", flat=True)) == sorted(
+        [IssueOutcome.ISSUED] * 50 + [IssueOutcome.SHORT] * 10
+    )
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
+
+
+def test_a_batch_of_sales_of_one_item_locks_its_stock_row_once_first_then_each_sale_in_its_savepoint(
+    topology, make_item, postgresql
+):
+    # given: inventory's consumer, and three one-unit sales of one item
+    item = make_item(stock=10)
+    worker = EventConsumer(consumer="inventory")
+    events = []
+    for _ in range(3):
+        data = order_event(uuid.uuid4(), (item, 1))
+        _, body = envelope.build(
+            registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=data["order_id"], aggregate_version=1
+        )
+        events.append(envelope.parse(body))
+    taken = [Taken(message=None, event=event, handler=worker.handlers[event.event_type], attempt=1, db_retries=0)
+             for event in events]  # fmt: skip
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = worker._apply_batch(taken)
+    # then: the batch lock is the first statement; per sale a fixed number of queries in its own savepoint
+    assert worker.batch_size == django_settings.ERP_EVENTS["BATCH_SIZE"] > 1
+    assert outcomes == [True, True, True]
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert sql[0] == "BEGIN" and sql[-1] == "COMMIT"
+    assert "FOR UPDATE" in sql[1] and "ORDER BY" in sql[1] and sql[2].startswith("SAVEPOINT")
+    per_sale = (len(sql) - 3) // 3
+    assert (len(sql) - 3, per_sale) == (3 * PER_SALE_QUERIES, PER_SALE_QUERIES)
+    assert on_hand(item) == 7 == ledger_total(item)
+
+
+# The event's SAVEPOINT and inbox INSERT; the service's own SAVEPOINT (stock_issue_for_order is atomic), its stock
+# row lock (held by the batch already: no wait) and item, the decision INSERT, the stock UPDATE, the movement
+# INSERT, the outbox INSERT and its pg_notify; the two RELEASE SAVEPOINTs.
+PER_SALE_QUERIES = 12

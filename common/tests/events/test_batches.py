@@ -1,0 +1,158 @@
+"""Batches (``BATCH_SIZE`` > 1): several delivered messages applied in one transaction, each in a savepoint.
+
+Against the real broker and PostgreSQL. The handler records, beside its effect, the id of
+the (top-level) transaction it ran in: ``txid_current()``, the same in every savepoint.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+
+from common.events import envelope
+from common.events.consumer import EventConsumer, Taken
+from common.events.models import InboxEvent
+from erp_testkit.broker import queue_depth
+from erp_testkit.faults import wait_until
+from tests.events.conftest import publish_confirmed, publish_rows
+from tests.events.testapp.handlers import HANDLERS, record_effect
+from tests.events.testapp.models import AppliedEffect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def batches(events_settings):
+    """Batches of up to 10, waiting long enough for every queued message to join one."""
+    events_settings.update(BATCH_SIZE=10, BATCH_WAIT=0.5)
+    return events_settings
+
+
+TRANSACTION_OF: dict = {}  # event id -> txid_current() of the handler's last run
+
+
+def record_with_transaction(event) -> None:
+    record_effect(event)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT txid_current()")
+        TRANSACTION_OF[event.event_id] = cursor.fetchone()[0]
+
+
+RECORDING = {event_type: record_with_transaction for event_type in HANDLERS}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_transaction_record():
+    TRANSACTION_OF.clear()
+
+
+def transactions_of(rows) -> int:
+    """How many transactions applied these outbox ``rows`` (each must have been applied)."""
+    return len({TRANSACTION_OF[row.event_id] for row in rows})
+
+
+def seqs_applied() -> list[int]:
+    return sorted(AppliedEffect.objects.values_list("seq", flat=True))
+
+
+def test_a_batch_commits_its_messages_together_and_a_redelivered_one_once(
+    postgres, batches, background, amqp_url, topology
+):
+    # given: four events queued, the second delivered twice
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3, 4)]
+    publish_rows(amqp_url, topology, [*rows, rows[1]])
+    # when
+    worker = background.consumer(handlers=RECORDING)
+    wait_until(lambda: worker.applied + worker.duplicates == 5, timeout=30, message="five deliveries disposed of")
+    # then: one transaction, each event applied once, the queue empty
+    assert (worker.applied, worker.duplicates, worker.batches, worker.batches_split) == (4, 1, 1, 0)
+    assert seqs_applied() == [1, 2, 3, 4]
+    assert transactions_of(rows) == 1
+    wait_until(lambda: queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
+
+
+def test_a_failing_message_is_rolled_back_alone_and_takes_its_own_retry_and_dead_letter_path(
+    postgres, batches, background, amqp_url, topology
+):
+    # given: a batch of two good events, one that fails once and one that always fails
+    good = [publish_confirmed(seq=1), publish_confirmed(seq=2)]
+    failing_once = publish_confirmed(seq=3, behaviour="fail-once")
+    failing = publish_confirmed(seq=4, behaviour="fail-always")
+    publish_rows(amqp_url, topology, [good[0], failing_once, failing, good[1]])
+    # when
+    worker = background.consumer(handlers=RECORDING)
+    wait_until(lambda: len(seqs_applied()) == 3 and worker.dead_lettered == 1, timeout=30, message="the retries")
+    # then: the good ones committed together at once; the failing ones applied on retry, or dead-lettered, alone
+    assert seqs_applied() == [1, 2, 3]
+    assert sorted(AppliedEffect.objects.filter(seq__in=[1, 2]).values_list("attempt", flat=True)) == [1, 1]
+    assert AppliedEffect.objects.get(seq=3).attempt == 2
+    assert transactions_of(good) == 1
+    assert not InboxEvent.objects.filter(event_id=failing.event_id).exists()
+    assert worker.retried == 1 + 2  # fail-once once; fail-always at each of the two RETRY_DELAYS
+    wait_until(lambda: queue_depth(amqp_url, topology.dlq_name("inventory")) == 1, message="one dead letter")
+
+
+def test_a_consumer_killed_after_the_batch_commit_before_its_acks_applies_each_once(
+    postgres, batches, background, amqp_url, topology
+):
+    # given: a consumer that "dies" at its first ack after the batch's commit
+    crashes = []
+
+    def crash_once(event):
+        if not crashes:
+            crashes.append(event.event_id)
+            raise ConnectionResetError("killed before ack")
+
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3)]
+    publish_rows(amqp_url, topology, rows)
+    # when
+    worker = background.consumer(handlers=RECORDING, before_ack=crash_once)
+    # then: the whole batch is redelivered after the reconnect, and the inbox recognises every message
+    wait_until(lambda: worker.duplicates == 3, timeout=30, message="the redeliveries")
+    assert crashes == [rows[0].event_id]
+    assert seqs_applied() == [1, 2, 3]
+    assert transactions_of(rows) == 1
+    wait_until(lambda: queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
+
+
+def test_a_batch_that_cannot_commit_whole_is_applied_one_by_one(postgres, batches, background, amqp_url, topology):
+    # given: a batch lock that fails the first time (as a deadlock between two batches would)
+    failures = []
+
+    def lock_failing_once(events):
+        if not failures:
+            failures.append(len(events))
+            raise OperationalError("deadlock detected")
+
+    batches["BATCH_LOCK"] = lock_failing_once
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3)]
+    publish_rows(amqp_url, topology, rows)
+    # when
+    worker = background.consumer(handlers=RECORDING)
+    wait_until(lambda: worker.applied == 3, timeout=30, message="three events applied")
+    # then: nothing of the failed batch stayed; each event then committed alone, once
+    assert failures == [3]
+    assert (worker.batches, worker.batches_split, worker.duplicates) == (0, 1, 0)
+    assert seqs_applied() == [1, 2, 3]
+    assert transactions_of(rows) == 3
+
+
+def test_a_batch_costs_a_savepoint_and_its_release_per_message_beyond_the_messages_own_queries(postgres, batches):
+    # given: five parsed events for the handler that writes one row
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3, 4, 5)]
+    taken = [
+        Taken(message=None, event=envelope.parse(row.payload), handler=record_with_transaction, attempt=1, db_retries=0)
+        for row in rows
+    ]
+    worker = EventConsumer(consumer="inventory", handlers=HANDLERS)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = worker._apply_batch(taken)
+    # then: one transaction; per message SAVEPOINT, the inbox INSERT, the handler's INSERT (and its
+    # txid), RELEASE SAVEPOINT
+    assert outcomes == [True] * 5
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert statements == ["BEGIN", *["SAVEPOINT", "INSERT", "INSERT", "SELECT", "RELEASE"] * 5, "COMMIT"]
+    assert seqs_applied() == [1, 2, 3, 4, 5]
+    assert transactions_of(rows) == 1
