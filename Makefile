@@ -92,3 +92,8 @@ bench-replenishment: install
 .PHONY: bench-home
 bench-home: install
 	@.venv/bin/python bench/home.py
+
+# The capacity model: docs/capacity.md's tables recomputed from bench/results/*.json and deploy/k8s.
+.PHONY: bench-capacity
+bench-capacity: install
+	@.venv/bin/python bench/capacity.py --update-doc
