@@ -361,7 +361,7 @@ def ceilings(deployment: Deployment, costs: Costs, assumptions: Assumptions, hot
             rate = highest_rate(fits)
             if rate is not None:
                 what = f"PostgreSQL {database}: {limit} connections {how}"
-                found.append(Ceiling(what, rate, "wall", "the connections table below"))
+                found.append(Ceiling(what, rate, "wall", "the PostgreSQL table above: conns, pooled"))
     for database, measured in costs.applied_per_order.items():
         if measured.value > 0:
             rate = assumptions.queue_max_messages_per_s / measured.value
