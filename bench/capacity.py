@@ -18,7 +18,7 @@ The model is linear and explicit (``docs/capacity.md`` states it in words): a ti
 of CPU per order uses ``rate * c / 1000`` cores; a web tier runs as many pods as its HPA would keep at
 its target (usage / (CPU request * target utilisation)), never fewer than its minimum; a worker tier
 (fixed replicas) as many as its CPU limit at the same target allows, never fewer than the manifests'.
-PostgreSQL's and RabbitMQ's cores follow the same way at ``TARGET_UTILISATION``. Connections follow
+PostgreSQL's and RabbitMQ's cores follow the same way at ``Assumptions.target_utilisation``. Connections follow
 deploy/k8s/README.md's formula; through a transaction-mode pooler, the busy connection time measured
 per order (Little's law) at the same target, plus the sessions that cannot share (relay LISTEN, beat
 lock). The limits that no replica count moves are the ``Assumptions``' constants, stated in the doc.
@@ -114,6 +114,8 @@ def mebibytes(quantity: str) -> float:
 
 
 def deployment_from_manifests(documents: Iterable[dict], assumptions: Assumptions) -> Deployment:
+    """Read every Deployment's sizes and replicas (its HPA's when it has one), the web servers' settings
+    from the ConfigMap erp-config, and the services with a database (those with a migration Job)."""
     documents = list(documents)
     hpas = {d["spec"]["scaleTargetRef"]["name"]: d["spec"] for d in documents if d["kind"] == "HorizontalPodAutoscaler"}
     config = next(d["data"] for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "erp-config")
@@ -182,14 +184,15 @@ class Costs:
     left_out: dict[str, float] = field(default_factory=dict)  # process kinds with no tier (local run only)
 
 
-# The local run's process kinds (bench/processes.py run_kind) by the container role they stand for.
+# The local run's process kinds (bench/processes.py run_kind) by the container roles they stand for, the
+# first that the service runs. The default local run keeps one `run_workers` process per service with
+# relay, consumer and Celery as threads: its CPU goes to the consumer (the largest of the three under
+# orders), or to the relay of a service without one. The Celery worker and beat (`jobs`) run on a clock,
+# not per order: their CPU is left out, and so are the supervisor and the load generator (local only).
 WORKER_KINDS = {
-    "relay_outbox": "relay",
-    "consume_events": "consumer",
-    "jobs (celery worker + beat)": "worker",
-    # One process per service with relay, consumer and Celery as threads (the default local run):
-    # its CPU goes to the consumer, the largest of the three under orders.
-    "run_workers": "consumer",
+    "relay_outbox": ("relay",),
+    "consume_events": ("consumer",),
+    "run_workers": ("consumer", "relay"),
 }
 
 
@@ -199,11 +202,10 @@ def tier_of_kind(kind: str, deployment: Deployment) -> str | None:
     if kind.startswith("web "):
         service = folders.get(kind.removeprefix("web "))
         return service if service in deployment.tiers else None
-    for prefix, role in WORKER_KINDS.items():
+    for prefix, roles in WORKER_KINDS.items():
         if kind.startswith(prefix + " "):
             service = folders.get(kind.removeprefix(prefix + " "))
-            name = f"{service}-{role}"
-            return name if name in deployment.tiers else None
+            return next((f"{service}-{role}" for role in roles if f"{service}-{role}" in deployment.tiers), None)
     return None
 
 
@@ -217,9 +219,6 @@ def costs_from(orders: dict, memory: dict, deployment: Deployment, orders_file: 
         elif kind.startswith("RabbitMQ"):
             costs.rabbitmq_cpu_ms = Measured(ms, source)
         elif tier is not None:
-            previous = costs.cpu_ms.get(tier)
-            if previous is not None:  # run_workers and a consumer of one service: never both in one run
-                ms, source = previous.value + ms, f"{previous.source} + {source}"
             costs.cpu_ms[tier] = Measured(ms, source)
         else:
             costs.left_out[kind] = ms
@@ -339,7 +338,8 @@ def ceilings(deployment: Deployment, costs: Costs, assumptions: Assumptions, hot
             what = f"{name}: HPA maxReplicas {tier.max_replicas} x {tier.cpu_request:g} CPU request x {tier.target:.0%}"
         else:
             rate = tier.min_replicas * tier.cpu_limit * tier.target * 1000 / measured.value
-            what = f"{name}: {tier.min_replicas} replicas x {tier.cpu_limit:g} CPU limit x {tier.target:.0%}"
+            replicas = f"{tier.min_replicas} replica{'s' if tier.min_replicas > 1 else ''}"
+            what = f"{name}: {replicas} x {tier.cpu_limit:g} CPU limit x {tier.target:.0%}"
         found.append(Ceiling(what, rate, "setting", measured.source))
     for database, measured in costs.postgres_cpu_ms.items():
         if measured.value <= 0:
@@ -423,10 +423,10 @@ def inputs_table(orders: dict, orders_file: str, deployment: Deployment, costs: 
     rows += [[f"CPU of PostgreSQL ({db})", f"{m.value:.2f} ms", m.source] for db, m in costs.postgres_cpu_ms.items()]
     rabbit = costs.rabbitmq_cpu_ms
     rows.append(["CPU of RabbitMQ (the whole server: an upper bound)", f"{rabbit.value:.2f} ms", rabbit.source])
-    rows += [
-        [f"not in the model: {kind} (local run only)", f"{ms:.2f} ms", f'{orders_file} `cpu_ms_per_order["{kind}"]`']
-        for kind, ms in sorted(costs.left_out.items())
-    ]
+    for kind, ms in sorted(costs.left_out.items()):
+        why = "periodic jobs, not per order" if kind.startswith(("jobs", "run_workers")) else "local run only"
+        source = f'{orders_file} `cpu_ms_per_order["{kind}"]`'
+        rows.append([f"not in the model: {kind} ({why})", f"{ms:.2f} ms", source])
     for database in deployment.databases:
         for label, table in (
             ("table and index bytes", costs.bytes_per_order),
