@@ -327,7 +327,8 @@ class Ceiling:
     source: str
 
 
-def ceilings(deployment: Deployment, costs: Costs, assumptions: Assumptions, hot_items: list) -> list[Ceiling]:
+def ceilings(deployment: Deployment, costs: Costs, assumptions: Assumptions) -> list[Ceiling]:
+    """Every resource's ceiling in orders/s, lowest first (one item's stock row is not one: see hot_item_table)."""
     found = []
     for name, measured in costs.cpu_ms.items():
         tier = deployment.tiers[name]
@@ -367,10 +368,6 @@ def ceilings(deployment: Deployment, costs: Costs, assumptions: Assumptions, hot
             rate = assumptions.queue_max_messages_per_s / measured.value
             what = f"RabbitMQ: {database}'s queue at {assumptions.queue_max_messages_per_s:,} messages/s"
             found.append(Ceiling(what, rate, "wall", measured.source))
-    if hot_items:
-        best = hot_item_ceiling(hot_items[-1])
-        what = "one item's stock row: its issues/s (orders/s of a single item)"
-        found.append(Ceiling(what, best.value, "wall", best.source))
     return sorted(found, key=lambda ceiling: ceiling.orders_per_s)
 
 
@@ -385,9 +382,8 @@ def hot_item_ceiling(hot_item: tuple[str, dict]) -> Measured:
     field_name, rows = hot_item_rows(figures)
     hot = [(index, row) for index, row in enumerate(rows) if row["mode"] == "hot"]
     index, best = max(hot, key=lambda pair: pair[1]["issues_per_s"])
-    return Measured(
-        best["issues_per_s"], f"{name} `{field_name}[{index}].issues_per_s` ({best['consumers']} consumers)"
-    )
+    consumers = f"{best['consumers']} consumer{'s' if best['consumers'] > 1 else ''}"
+    return Measured(best["issues_per_s"], f"{name} `{field_name}[{index}].issues_per_s`, {consumers}")
 
 
 # ---------------------------------------------------------------- the tables
@@ -582,12 +578,23 @@ def hot_item_table(hot_items: list[tuple[str, dict]]) -> list[str]:
                 hot_cell = f"{number(hot['issues_per_s'])} · {hot['cpu_ms_per_issue']:.2f} · {hot['lock_waits']}"
             spread_cell = f"{number(spread['issues_per_s'])} · {spread['cpu_ms_per_issue']:.2f}" if spread else "-"
             rows.append([name, str(consumers), hot_cell, spread_cell])
-    return markdown_table(
+    table = markdown_table(
         "The hot-item limit: issue events of one item (hot) against the same number spread over many items, by "
-        "competing consumers (the last file is the code as it is; its best hot figure is the ceiling above):",
+        "competing consumers (the last file is the code as it is):",
         ["file", "consumers", "hot: issues/s · CPU ms/issue · lock waits", "spread: issues/s · CPU ms/issue"],
         rows,
     )
+    # One item's issues take its stock row's lock one after the other: a ceiling on that item's orders, not on
+    # the platform's, so it says how large a share of each step's orders one popular item may be.
+    best = hot_item_ceiling(hot_items[-1])
+    shares = [f"{min(1.0, best.value / rate):.0%}" for rate in STEPS]
+    share = markdown_table(
+        f"One item's orders/s are at most its issues/s, {number(best.value)} ({best.source}); the share of the "
+        "orders a single item may take at each step:",
+        [*(rate_label(rate) for rate in STEPS)],
+        [shares],
+    )
+    return [*table, "", *share]
 
 
 def model(
@@ -601,7 +608,7 @@ def model(
     hot_items = list(hot_items)
     deployment = deployment_from_manifests(documents, assumptions)
     costs = costs_from(orders[1], memory[1], deployment, orders[0], memory[0])
-    found = ceilings(deployment, costs, assumptions, hot_items)
+    found = ceilings(deployment, costs, assumptions)
     sections = [
         inputs_table(orders[1], orders[0], deployment, costs),
         deployment_table(deployment, costs),

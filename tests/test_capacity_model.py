@@ -150,7 +150,7 @@ def test_pods_connections_and_ceilings_of_a_small_input_are_exact():
     assert costs.pod_memory_mib["sales"].value == 220  # master 20 + 2 workers x 100
     assert costs.left_out == {"supervisor (honcho)": 2.0}
 
-    ceilings = {c.what: round(c.orders_per_s, 3) for c in capacity.ceilings(deployment, costs, assumptions, [])}
+    ceilings = {c.what: round(c.orders_per_s, 3) for c in capacity.ceilings(deployment, costs, assumptions)}
     assert ceilings["sales: HPA maxReplicas 6 x 0.25 CPU request x 70%"] == 52.5  # 6 x 0.175 / 0.020
     assert ceilings["sales-consumer: 2 replicas x 0.5 CPU limit x 70%"] == 140.0  # 2 x 0.35 / 0.005
     assert ceilings["PostgreSQL sales: one primary of 64 cores"] == 6400.0  # 64 x 0.7 / 0.007
@@ -181,9 +181,11 @@ def test_the_hot_item_ceiling_is_the_best_median_of_one_item_whatever_the_consum
 
     best = capacity.hot_item_ceiling(hot_item)
 
-    assert best == capacity.Measured(210.0, "after.json `medians[2].issues_per_s` (2 consumers)")
+    assert best == capacity.Measured(210.0, "after.json `medians[2].issues_per_s`, 2 consumers")
     tables = capacity.model(("o.json", ORDERS), ("m.json", memory_kinds()), documents(), [hot_item])
-    assert "| 210 | one item's stock row: its issues/s (orders/s of a single item) | wall |" in tables
+    # a ceiling on one item's orders, not the platform's: 210 of 100, 1,000 and 10,000 orders/s
+    assert "| 100% | 21% | 2% |" in tables
+    assert "one item" not in tables.split("What saturates first")[1].split("The hot-item limit")[0]
     assert "| after.json | 2 | 210 · 4.50 · 90 | - |" in tables
 
 
