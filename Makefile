@@ -97,3 +97,8 @@ bench-home: install
 .PHONY: bench-hot-item
 bench-hot-item: install
 	@bench/hot_item.sh --json .run/bench/hot_item.json
+
+# The capacity model: docs/capacity.md's tables recomputed from bench/results/*.json and deploy/k8s.
+.PHONY: bench-capacity
+bench-capacity: install
+	@.venv/bin/python bench/capacity.py --update-doc

@@ -11,13 +11,19 @@ pages divided among the processes that map them, so the total is what the run co
 process kind and in total. The PostgreSQL and RabbitMQ servers are shared and not counted.
 Loopback only; stops what it starts.
 
+``--json FILE`` also writes, per run, the same figures by finer kinds (a web server's gunicorn
+master apart from its workers, relays and consumers by service) with the largest process of each,
+for bench/capacity.py. ``--worker-replicas 1`` runs each service's relay and consumer as processes
+of their own beside its jobs process (the containers' layout), so each has its own figure.
+
 Usage: .venv/bin/python bench/local_run_memory.py [--on postgres|embedded|both] [--load-seconds 15]
-    [--clients 8] [--port-base 27700] [--db-prefix erp_mem_]
+    [--clients 8] [--port-base 27700] [--db-prefix erp_mem_] [--worker-replicas N] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -33,7 +39,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from orders import AMQP_URL, FM, PG_SERVER, Api, cleanup, load, stock_one_item, wait_for  # noqa: E402
-from processes import command_line, descendants, label  # noqa: E402
+from processes import command_line, descendants, label, run_kind  # noqa: E402
 from run import taken_ports  # noqa: E402 (scripts/, on the path through orders)
 
 # The run's own environment decides these; the bench sets them per --on.
@@ -116,6 +122,37 @@ def measure(root: int) -> dict[str, list[int]]:
     return groups
 
 
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def fine_kind(pid: int) -> str:
+    """The process's kind, a gunicorn worker told from its master (a container runs N workers beside one)."""
+    kind = run_kind(pid)
+    if kind.startswith("web"):
+        role = "worker" if "gunicorn" in command_line(parent(pid)) else "master"
+        return f"{kind} ({role})"
+    return kind
+
+
+def measure_fine(root: int) -> dict[str, dict[str, int]]:
+    """Return fine kind -> count, RSS and PSS in total and of its largest process (KiB)."""
+    kinds: dict[str, dict[str, int]] = {}
+    for pid in descendants(root):
+        try:
+            rss, pss, _ = memory_kib(pid)
+            kind = fine_kind(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+        row = kinds.setdefault(kind, {"count": 0, "rss_kib": 0, "pss_kib": 0, "rss_kib_max": 0, "pss_kib_max": 0})
+        row["count"] += 1
+        row["rss_kib"] += rss
+        row["pss_kib"] += pss
+        row["rss_kib_max"] = max(row["rss_kib_max"], rss)
+        row["pss_kib_max"] = max(row["pss_kib_max"], pss)
+    return dict(sorted(kinds.items()))
+
+
 def report(title: str, groups: dict[str, list[int]]) -> None:
     print(f"\n{title}")
     print(f"{'processes':<28}{'count':>6}{'RSS MiB':>10}{'PSS MiB':>10}")
@@ -152,7 +189,22 @@ def bench(on: str, args: argparse.Namespace) -> int:
         if args.load_seconds > 0:
             done = load_phase(gateway_url, args.clients, args.load_seconds)
         time.sleep(5)  # every queue drained, every worker back at rest
-        report(f"{on}, after the load ({done}):", measure(process.pid))
+        groups = measure(process.pid)
+        report(f"{on}, after the load ({done}):", groups)
+        if args.json:
+            kinds = measure_fine(process.pid)
+            args.runs.append(
+                {
+                    "on": on,
+                    "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "load": done,
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
+                    "worker_replicas": int(os.environ.get("ERP_WORKER_REPLICAS", "1")),
+                    "total_pss_kib": sum(row["pss_kib"] for row in kinds.values()),
+                    "total_processes": sum(row["count"] for row in kinds.values()),
+                    "kinds": kinds,
+                }
+            )
         return 0
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -172,9 +224,17 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--port-base", type=int, default=27700)
     parser.add_argument("--db-prefix", default="erp_mem_", help="the run's databases: <prefix><tag>_<service>")
+    parser.add_argument("--worker-replicas", type=int, help="ERP_WORKER_REPLICAS of the run (relays, consumers)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (bench/capacity.py)")
     args = parser.parse_args()
+    args.runs = []  # with --json, one entry per --on kind measured
+    if args.worker_replicas:
+        os.environ["ERP_WORKER_REPLICAS"] = str(args.worker_replicas)
     kinds = ["postgres", "embedded"] if args.on == "both" else [args.on]
-    return max(bench(on, args) for on in kinds)
+    status = max(bench(on, args) for on in kinds)
+    if args.json:
+        args.json.write_text(json.dumps({"bench": "bench/local_run_memory.py", "runs": args.runs}, indent=2) + "\n")
+    return status
 
 
 if __name__ == "__main__":

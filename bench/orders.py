@@ -12,7 +12,14 @@ Where the time goes: the same create and confirm sent to sales_svc directly (wit
 the gateway), and each call sales makes on the way (contact's GET /customers/{id},
 inventory's item lookup and availability check) timed alone with a service token.
 
+``--json FILE`` also writes what it measured, for bench/capacity.py: orders/s, the CPU per
+order of each process kind, and what each order leaves in each database (bytes of tables and
+indexes, outbox and inbox rows) and holds of it (connections busy in a query or a transaction,
+sampled from pg_stat_activity under the load). ``--worker-replicas 1`` runs each service's
+relay and consumer as processes of their own (the containers' layout), so their CPU is apart.
+
 Usage: .venv/bin/python bench/orders.py [--clients 8] [--duration 15] [--port-base 27600]
+    [--db-prefix erp_bo_] [--worker-replicas N] [--json FILE]
 Needs ERP_POSTGRES_URL-style servers at 127.0.0.1 (PostgreSQL, RabbitMQ) as `make test` does.
 """
 
@@ -256,8 +263,10 @@ def cpu_snapshot(root: int, db_prefix: str) -> dict[int, tuple[str, float]]:
     return snapshot
 
 
-def cpu_report(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], orders: int) -> None:
-    """Print the CPU per order of each process kind between two snapshots, and the total.
+def cpu_report(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], orders: int
+) -> dict[str, float]:
+    """Print the CPU per order of each process kind between two snapshots, and the total; return ms per kind.
 
     A process that appeared in between counts whole (a PostgreSQL backend opened under the load);
     one that ended in between is lost (the run keeps its connections and processes, so few are).
@@ -274,6 +283,93 @@ def cpu_report(before: dict[int, tuple[str, float]], after: dict[int, tuple[str,
         print(f"  {kind:<44} {seconds * 1000 / max(orders, 1):7.2f} ms")
         platform += 0 if kind.startswith("load generator") else seconds
     print(f"  {'total without the load generator':<44} {platform * 1000 / max(orders, 1):7.2f} ms", flush=True)
+    return {kind: round(seconds * 1000 / max(orders, 1), 3) for kind, seconds in sorted(per_kind.items())}
+
+
+def database_footprint(db_prefix: str) -> dict[str, dict[str, int]]:
+    """Per database of this run: bytes of its tables with their indexes and TOAST, outbox and inbox rows."""
+    import psycopg
+    from psycopg import sql
+
+    footprint = {}
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        names = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db_prefix + "%"]).fetchall()
+    for (name,) in names:
+        with psycopg.connect(f"{PG_SERVER}/{name}", autocommit=True) as conn:
+            size = conn.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'"
+            ).fetchone()[0]
+            counts = {"bytes": int(size)}
+            for table in ("events_outboxevent", "events_inboxevent"):
+                exists = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0]
+                count = sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))
+                counts[table] = conn.execute(count).fetchone()[0] if exists else 0
+        footprint[name.removeprefix(db_prefix)] = counts
+    return footprint
+
+
+def footprint_per_order(before: dict, after: dict, orders: int) -> dict[str, dict[str, float]]:
+    """What one order added to each database: bytes, outbox rows (events published), inbox rows (applied)."""
+    fields = {"bytes": "bytes_per_order", "events_outboxevent": "outbox_rows_per_order"}
+    fields["events_inboxevent"] = "inbox_rows_per_order"
+    return {
+        database: {
+            name: round((counts[field] - before.get(database, {}).get(field, 0)) / max(orders, 1), 3)
+            for field, name in fields.items()
+        }
+        for database, counts in sorted(after.items())
+    }
+
+
+class BusyConnections(threading.Thread):
+    """Sample pg_stat_activity under the load: per database, the connections inside a query or a transaction.
+
+    Their mean is what a transaction-mode pooler would need to hold (Little's law: orders/s x the
+    connection-seconds an order keeps), whatever the processes keep open besides; ``open_peak`` is the
+    most connections each database had at once. On a busy machine a descheduled process holds its
+    transaction longer, so the figure is an upper bound.
+    """
+
+    def __init__(self, db_prefix: str, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.db_prefix, self.every = db_prefix, every
+        self.samples = 0
+        self.busy_sum: dict[str, int] = {}
+        self.open_peak: dict[str, int] = {}
+        self.stopping = threading.Event()
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        import psycopg
+
+        started = time.monotonic()
+        query = (
+            "SELECT datname, COUNT(*) FILTER (WHERE state IN ('active', 'idle in transaction')"
+            " AND backend_type = 'client backend'), COUNT(*) FROM pg_stat_activity"
+            " WHERE datname LIKE %s AND pid <> pg_backend_pid() GROUP BY datname"
+        )
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            while not self.stopping.is_set():
+                for name, busy, connections in conn.execute(query, [self.db_prefix + "%"]).fetchall():
+                    database = name.removeprefix(self.db_prefix)
+                    self.busy_sum[database] = self.busy_sum.get(database, 0) + busy
+                    self.open_peak[database] = max(self.open_peak.get(database, 0), connections)
+                self.samples += 1
+                self.stopping.wait(self.every)
+        self.seconds = time.monotonic() - started
+
+    def result(self, orders: int) -> dict[str, dict[str, float]]:
+        """Per database: mean busy connections, busy connection-milliseconds per order, most connections open."""
+        figures = {}
+        for database, peak in sorted(self.open_peak.items()):
+            busy_mean = self.busy_sum[database] / max(self.samples, 1)
+            figures[database] = {
+                "busy_mean": round(busy_mean, 3),
+                "busy_connection_ms_per_order": round(busy_mean * self.seconds * 1000 / max(orders, 1), 3),
+                "open_peak": peak,
+            }
+        return figures
 
 
 def main() -> int:
@@ -282,10 +378,15 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--port-base", type=int, default=27600)
     parser.add_argument("--hop-samples", type=int, default=40)
+    parser.add_argument("--db-prefix", default="erp_bo_", help="the run's databases: <prefix><tag>_<service>")
+    parser.add_argument("--worker-replicas", type=int, help="ERP_WORKER_REPLICAS of the run (relays, consumers)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (bench/capacity.py)")
     args = parser.parse_args()
+    if args.worker_replicas:
+        os.environ["ERP_WORKER_REPLICAS"] = str(args.worker_replicas)
 
     tag = uuid.uuid4().hex[:8]
-    db_prefix, events_prefix = f"erp_bo_{tag}_", f"bo{tag}."
+    db_prefix, events_prefix = f"{args.db_prefix}{tag}_", f"bo{tag}."
     data_dir = Path(tempfile.mkdtemp(prefix="erp-bench-orders-"))
     base, gateway_url = args.port_base, f"http://127.0.0.1:{args.port_base}"
     process = start_platform(data_dir, base, db_prefix, events_prefix)
@@ -297,7 +398,11 @@ def main() -> int:
         stock_path = f"/api/items/{item['id']}/stock"
 
         print(f"{args.clients} clients, {args.duration:.0f} s, create + confirm of one-unit sales orders (gateway)")
-        print(f"  load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        load_before = os.getloadavg()
+        print(f"  load average before: {' '.join(f'{x:.2f}' for x in load_before)}")
+        footprint_before = database_footprint(db_prefix)
+        busy = BusyConnections(db_prefix)
+        busy.start()
         cpu_before = cpu_snapshot(process.pid, db_prefix)
         creates, confirms, totals, confirmed, errors, elapsed, started = load(
             gateway, customer["id"], item["id"], args.clients, args.duration
@@ -309,7 +414,10 @@ def main() -> int:
         pending_path = "/api/sales/orders?stock_status=pending&limit=1"
         wait_for(lambda: not gateway.call("GET", pending_path), 60, "every order to learn it was issued")
         cpu_after = cpu_snapshot(process.pid, db_prefix)
-        print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        busy.stopping.set()
+        busy.join()
+        load_after = os.getloadavg()
+        print(f"  load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
         print(f"  created   {len(creates) / elapsed:7.1f} orders/s")
         print(f"  confirmed {len(confirms) / elapsed:7.1f} orders/s")
         print(f"  issued    {len(confirmed) / (issued_at - started):7.1f} orders/s (until inventory answered the last)")
@@ -318,7 +426,8 @@ def main() -> int:
         line("create + confirm", totals)
         if errors:
             print(f"  {len(errors)} failed requests, e.g. {errors[0]}")
-        cpu_report(cpu_before, cpu_after, len(confirmed))
+        cpu_ms_per_order = cpu_report(cpu_before, cpu_after, len(confirmed))
+        footprint = footprint_per_order(footprint_before, database_footprint(db_prefix), len(confirmed))
 
         movements = gateway.call("GET", f"/api/items/{item['id']}/movements?limit=1")
         quantity = gateway.call("GET", stock_path)["quantity"]
@@ -340,6 +449,28 @@ def main() -> int:
         if ledger.returncode != 0:
             print(ledger.stderr[-2000:])
             return 1
+        if args.json:
+            figures = {
+                "bench": "bench/orders.py",
+                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "clients": args.clients,
+                "duration_s": args.duration,
+                "worker_replicas": int(os.environ.get("ERP_WORKER_REPLICAS", "1")),
+                "cpu_count": os.cpu_count(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in load_after],
+                "orders": len(confirmed),
+                "errors": len(errors),
+                "orders_per_s_created": round(len(creates) / elapsed, 2),
+                "orders_per_s_issued": round(len(confirmed) / (issued_at - started), 2),
+                "create_confirm_p50_ms": round(percentile(totals, 50) * 1000, 1),
+                "create_confirm_p95_ms": round(percentile(totals, 95) * 1000, 1),
+                "cpu_ms_per_order": cpu_ms_per_order,
+                "database_per_order": footprint,
+                "database_connections": busy.result(len(confirmed)),
+            }
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+            print(f"  figures written to {args.json}")
 
         secrets = json.loads((data_dir / "secrets.json").read_text())
         auth = Api(f"http://127.0.0.1:{base + AUTH_OFFSET}")
