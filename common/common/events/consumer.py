@@ -550,7 +550,8 @@ class EventConsumer(ConsumerMixin):
         try:
             outcomes = self._apply_batch(batch)
         except Exception as exc:
-            # Nothing of the batch committed: each message goes its own way, riding out blips alone.
+            # Nothing of the batch committed (or, if only the commit's answer was lost, the inbox recognises
+            # what did): each message goes its own way, riding out blips alone.
             logger.warning("event consumer: batch of %s rolled back, one by one now: %s", len(batch), _describe(exc))
             self.batches_split += 1
             self._reset_database()  # whatever state the failure left the connection in

@@ -252,6 +252,14 @@ class AckedMessage:
         self.acked += 1
 
 
+def delivered(rows, handler) -> list[Taken]:
+    """``rows`` as a consumer's gathered batch, each message an :class:`AckedMessage`."""
+    return [
+        Taken(message=AckedMessage(), event=envelope.parse(row.payload), handler=handler, attempt=1, db_retries=0)
+        for row in rows
+    ]
+
+
 def test_two_batches_taking_locks_in_opposite_orders_deadlock_and_the_loser_is_applied_one_by_one(postgres, batches):
     # given: two consumers' batches; each event takes a transaction lock of its own, the second batch in the other
     # order, and each batch's first event waits until the other batch holds its first lock
@@ -272,11 +280,7 @@ def test_two_batches_taking_locks_in_opposite_orders_deadlock_and_the_loser_is_a
     workers, batches_of = [], []
     for rows in (first, second):
         worker = EventConsumer(consumer="inventory", handlers={event_type: lock_then_record for event_type in HANDLERS})
-        worker._batch = [
-            Taken(message=AckedMessage(), event=envelope.parse(row.payload), handler=lock_then_record, attempt=1,
-                  db_retries=0)
-            for row in rows
-        ]  # fmt: skip
+        worker._batch = delivered(rows, lock_then_record)
         workers.append(worker)
         batches_of.append(list(worker._batch))
     # when: both flush at once
@@ -302,3 +306,28 @@ def flush_closing(worker: EventConsumer) -> None:
 def other_connection_params() -> dict:
     """libpq parameters of a second connection to the test database."""
     return {key: value for key, value in connection.get_connection_params().items() if key != "cursor_factory"}
+
+
+def test_a_batch_whose_commit_answer_is_lost_is_recognised_by_the_inbox_and_acked_once(postgres, batches, monkeypatch):
+    # given: a batch of three whose COMMIT succeeds on the server but whose answer never arrives
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3)]
+    worker = EventConsumer(consumer="inventory", handlers=RECORDING)
+    worker._batch = delivered(rows, record_with_transaction)
+    batch = list(worker._batch)
+    real_commit, lost = connection.commit, []
+
+    def commit_then_lose_the_answer():
+        real_commit()
+        if not lost:
+            lost.append(True)
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(connection, "commit", commit_then_lose_the_answer)
+    # when
+    worker._flush_batch()
+    # then: the batch committed once; its messages, applied one by one now, are duplicates, each acked once
+    assert lost == [True]
+    assert (worker.applied, worker.duplicates, worker.batches_split) == (0, 3, 1)
+    assert seqs_applied() == [1, 2, 3]
+    assert transactions_of(rows) == 1
+    assert [taken.message.acked for taken in batch] == [1, 1, 1]
