@@ -694,3 +694,40 @@ def test_competing_batching_consumers_apply_confirmations_receipts_cancels_and_b
             assert got.given_back == (got.issued if order_id in cancelled else 0)
             assert got.open == 0 or order_id not in cancelled
     assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
+
+
+def test_batching_consumers_whose_database_connections_are_killed_while_they_work_issue_each_unit_once(
+    topology, publish, make_item, postgresql, amqp_url
+):
+    # given: 100 units of one item, 120 one-unit orders for it (20 delivered twice), two consumer processes
+    item = make_item(stock=100)
+    orders = [(uuid.uuid4(), uuid.uuid4()) for _ in range(120)]
+    for order_id, event_id in [*orders, *orders[:20]]:
+        publish(registry.SALES_ORDER_CONFIRMED, order_event(order_id, (item, 1)), event_id=event_id)
+    processes = [consumer_process(topology), consumer_process(topology)]
+    killed = rounds = 0
+    try:
+        # when: once they work, every other backend on the test database is terminated, again and again
+        wait_until(lambda: SalesOrderIssue.objects.exists(), timeout=60, message="the first issue")
+        while SalesOrderIssue.objects.count() < 120 and rounds < 8:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                found = cursor.fetchone()[0]
+            killed, rounds = killed + found, rounds + bool(found)
+            time.sleep(0.05)
+        wait_until_disposed(amqp_url, topology, applied=120)
+    finally:
+        stop_processes(processes)
+    # then: 100 orders issued one unit each, 20 short, the stock at 0 and equal to its ledger, nothing dead-lettered
+    assert killed > 0
+    assert on_hand(item) == 0 == ledger_total(item)
+    issues = StockMovement.objects.filter(item_id=item.pk, reason=MovementReason.SALES_ISSUE)
+    assert sorted(issues.values_list("change", flat=True)) == [-1] * 100
+    decisions = SalesOrderIssue.objects.filter(order_id__in=[order_id for order_id, _ in orders])
+    assert sorted(decisions.values_list("outcome", flat=True)) == sorted(
+        [IssueOutcome.ISSUED] * 100 + [IssueOutcome.SHORT] * 20
+    )
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
