@@ -333,9 +333,13 @@ def stock_rows_lock_for_batch(*, item_ids: Iterable[uuid.UUID], cancelled_order_
     The consumer's ``BATCH_LOCK`` (``common.events.consumer``): the events of a batch share
     one transaction, so each one's locks would otherwise pile up in the batch's order, not
     the global one, and two consumers' batches could deadlock. ``item_ids`` are the items
-    the batch's lines name; a cancelled order's items are those it was issued or waits for.
-    A lock missed here (an order confirmed and cancelled within one batch) costs at worst
-    a deadlock, which rolls the batch back for its events to be applied one by one.
+    the batch's lines name; a cancelled order's items are those it was issued or waits for
+    (an order confirmed in the same batch: its lines are among ``item_ids`` already).
+    What cannot be locked ahead: the orders' rows that fills and give-backs bump (the lock
+    order's second step), taken event after event, and the items of a cancelled order whose
+    issue another consumer commits after this statement. Two batches may then deadlock:
+    PostgreSQL aborts one, which rolls back whole and has its events applied one by one
+    (the consumer's fallback; common/tests/events/test_batches.py provokes such a deadlock).
     """
     ids = set(item_ids)
     cancelled = set(cancelled_order_ids)

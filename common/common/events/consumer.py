@@ -64,16 +64,16 @@ transaction and commits once:
   message) is rolled back alone and takes the usual retry or dead-letter path after the
   commit, while the others stay applied;
 - every message is acked (or its retry or dead-letter copy stored, then acked) only after
-  the commit. A crash between the two redelivers the whole batch, which the inbox
-  recognises message by message.
+  the commit. A crash between the two redelivers the messages not acked yet, which the
+  inbox recognises message by message.
 - Anything that escapes a savepoint (the database away or busy, a deadlock, a lock
   taken by ``BATCH_LOCK`` failing, the commit failing) rolls the whole batch back, and
   its messages are then applied one by one through the path above, with its in-place
   retries: a batch is never retried as a batch, and never partly committed.
 
-A stop (SIGTERM) waits for a batch being applied, like for a message; one that comes
-while the consumer waits for the next message of a batch leaves the gathered ones
-unapplied and unacked, and the broker gives them to another consumer.
+A stop (SIGTERM) waits for a batch being applied, like for a message. One that interrupts
+the wait for a batch's next message leaves the gathered ones unapplied and unacked (the
+broker gives them to another consumer); one seen between two waits applies them first.
 
 Batching changes no semantics: handlers run in delivery order, as they would one
 transaction after the other, and write their outbox rows in that order; a handler must
@@ -550,7 +550,8 @@ class EventConsumer(ConsumerMixin):
         try:
             outcomes = self._apply_batch(batch)
         except Exception as exc:
-            # Nothing of the batch committed: each message goes its own way, riding out blips alone.
+            # Nothing of the batch committed (or, if only the commit's answer was lost, the inbox recognises
+            # what did): each message goes its own way, riding out blips alone.
             logger.warning("event consumer: batch of %s rolled back, one by one now: %s", len(batch), _describe(exc))
             self.batches_split += 1
             self._reset_database()  # whatever state the failure left the connection in

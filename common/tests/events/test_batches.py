@@ -6,11 +6,15 @@ the (top-level) transaction it ran in: ``txid_current()``, the same in every sav
 
 from __future__ import annotations
 
-import pytest
-from django.db import OperationalError, connection
-from django.test.utils import CaptureQueriesContext
+import threading
 
-from common.events import envelope
+import psycopg
+import pytest
+from django.db import OperationalError, connection, connections
+from django.test.utils import CaptureQueriesContext
+from kombu import Connection, Producer
+
+from common.events import PoisonMessage, envelope
 from common.events.consumer import EventConsumer, Taken
 from common.events.models import InboxEvent
 from erp_testkit.broker import queue_depth
@@ -156,3 +160,174 @@ def test_a_batch_costs_a_savepoint_and_its_release_per_message_beyond_the_messag
     assert statements == ["BEGIN", *["SAVEPOINT", "INSERT", "INSERT", "SELECT", "RELEASE"] * 5, "COMMIT"]
     assert seqs_applied() == [1, 2, 3, 4, 5]
     assert transactions_of(rows) == 1
+
+
+# -- attacks: what may go wrong inside a batch -------------------------------------------------
+
+
+def test_an_unparseable_message_and_a_handler_poison_inside_a_batch_are_dead_lettered_alone(
+    postgres, batches, background, amqp_url, topology
+):
+    # given: between four good events, a body that is not JSON and an event its handler calls poison
+    good = [publish_confirmed(seq=seq) for seq in (1, 2, 3, 4)]
+    poison = publish_confirmed(seq=5)
+
+    def poison_seq_5(event):
+        if event.data.items[0].quantity == 5:
+            raise PoisonMessage("no retry changes this")
+        record_with_transaction(event)
+
+    publish_rows(amqp_url, topology, good[:2])
+    with Connection(amqp_url) as conn:
+        Producer(conn.default_channel).publish(
+            b"{not json", exchange=topology.exchange, routing_key=good[0].event_type, content_type="application/json"
+        )
+    publish_rows(amqp_url, topology, [poison, *good[2:]])
+    # when
+    worker = background.consumer(handlers={event_type: poison_seq_5 for event_type in HANDLERS})
+    wait_until(lambda: worker.applied == 4 and worker.dead_lettered == 2, timeout=30, message="the batch disposed of")
+    # then: the good ones committed together, once; each poison in the DLQ, never retried, without an inbox row
+    assert seqs_applied() == [1, 2, 3, 4]
+    assert transactions_of(good) == 1
+    assert (worker.retried, worker.batches_split) == (0, 0)
+    assert not InboxEvent.objects.filter(event_id=poison.event_id).exists()
+    wait_until(lambda: queue_depth(amqp_url, topology.dlq_name("inventory")) == 2, message="two dead letters")
+    wait_until(lambda: queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
+
+
+def test_the_database_connection_killed_inside_a_batch_rolls_it_back_and_applies_each_message_once(
+    postgres, batches, background, amqp_url, topology
+):
+    # given: the second handler of the batch finds its connection terminated (a failover, a killed backend)
+    killed = []
+
+    def killed_at_seq_2(event):
+        if event.data.items[0].quantity == 2 and not killed:
+            killed.append(connection.connection.info.backend_pid)
+            with psycopg.connect(**other_connection_params()) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", [killed[0]])
+        record_with_transaction(event)
+
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3)]
+    publish_rows(amqp_url, topology, rows)
+    # when
+    worker = background.consumer(handlers={event_type: killed_at_seq_2 for event_type in HANDLERS})
+    wait_until(lambda: worker.applied == 3, timeout=30, message="three events applied")
+    # then: nothing of the batch stayed (the first event's savepoint neither); each one applied alone, once
+    assert len(killed) == 1
+    assert (worker.batches, worker.batches_split, worker.duplicates, worker.retried) == (0, 1, 0, 0)
+    assert seqs_applied() == [1, 2, 3]
+    assert transactions_of(rows) == 3
+    assert InboxEvent.objects.count() == 3
+    wait_until(lambda: queue_depth(amqp_url, topology.queue_name("inventory")) == 0, message="an empty queue")
+
+
+def test_a_stop_while_a_batch_is_applied_finishes_and_acks_the_batch_and_takes_no_more(
+    postgres, batches, background, amqp_url, topology
+):
+    # given: a batch whose first handler is slow (1.5 s)
+    rows = [publish_confirmed(seq=1, behaviour="slow"), publish_confirmed(seq=2), publish_confirmed(seq=3)]
+    publish_rows(amqp_url, topology, rows)
+    worker = background.consumer(handlers=RECORDING)
+    wait_until(lambda: worker._handling and worker._batch == [], timeout=30, message="the batch being applied")
+    # when: asked to stop (SIGTERM's worker.stop()) while the batch runs, then more events arrive
+    worker.stop()
+    background.stop_all()
+    publish_rows(amqp_url, topology, [publish_confirmed(seq=4)])
+    # then: the whole batch applied once in one transaction and acked; the later event left in the queue
+    assert (worker.applied, worker.batches) == (3, 1)
+    assert seqs_applied() == [1, 2, 3]
+    assert transactions_of(rows) == 1
+    wait_until(lambda: queue_depth(amqp_url, topology.queue_name("inventory")) == 1, message="only the later one")
+
+
+class AckedMessage:
+    """Stands in for a delivered message where only its ack matters."""
+
+    def __init__(self):
+        self.acked = 0
+        self.headers = {}
+
+    def ack(self):
+        self.acked += 1
+
+
+def delivered(rows, handler) -> list[Taken]:
+    """``rows`` as a consumer's gathered batch, each message an :class:`AckedMessage`."""
+    return [
+        Taken(message=AckedMessage(), event=envelope.parse(row.payload), handler=handler, attempt=1, db_retries=0)
+        for row in rows
+    ]
+
+
+def test_two_batches_taking_locks_in_opposite_orders_deadlock_and_the_loser_is_applied_one_by_one(postgres, batches):
+    # given: two consumers' batches; each event takes a transaction lock of its own, the second batch in the other
+    # order, and each batch's first event waits until the other batch holds its first lock
+    holding = threading.Barrier(2, timeout=10)
+    met = set()
+
+    def lock_then_record(event):
+        seq = event.data.items[0].quantity
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [28_000 + seq % 10])
+        if seq in (1, 12) and seq not in met:
+            met.add(seq)
+            holding.wait()
+        record_with_transaction(event)
+
+    first = [publish_confirmed(seq=1), publish_confirmed(seq=2)]  # locks 1 then 2
+    second = [publish_confirmed(seq=12), publish_confirmed(seq=11)]  # locks 2 then 1: the opposite order
+    workers, batches_of = [], []
+    for rows in (first, second):
+        worker = EventConsumer(consumer="inventory", handlers={event_type: lock_then_record for event_type in HANDLERS})
+        worker._batch = delivered(rows, lock_then_record)
+        workers.append(worker)
+        batches_of.append(list(worker._batch))
+    # when: both flush at once
+    threads = [threading.Thread(target=flush_closing, args=(worker,)) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    # then: one batch committed whole, the other rolled back and applied one by one; each event once, each acked once
+    assert sorted((worker.batches, worker.batches_split) for worker in workers) == [(0, 1), (1, 0)]
+    assert seqs_applied() == [1, 2, 11, 12]
+    assert InboxEvent.objects.count() == 4
+    assert [taken.message.acked for batch in batches_of for taken in batch] == [1, 1, 1, 1]
+
+
+def flush_closing(worker: EventConsumer) -> None:
+    try:
+        worker._flush_batch()
+    finally:
+        connections.close_all()
+
+
+def other_connection_params() -> dict:
+    """libpq parameters of a second connection to the test database."""
+    return {key: value for key, value in connection.get_connection_params().items() if key != "cursor_factory"}
+
+
+def test_a_batch_whose_commit_answer_is_lost_is_recognised_by_the_inbox_and_acked_once(postgres, batches, monkeypatch):
+    # given: a batch of three whose COMMIT succeeds on the server but whose answer never arrives
+    rows = [publish_confirmed(seq=seq) for seq in (1, 2, 3)]
+    worker = EventConsumer(consumer="inventory", handlers=RECORDING)
+    worker._batch = delivered(rows, record_with_transaction)
+    batch = list(worker._batch)
+    real_commit, lost = connection.commit, []
+
+    def commit_then_lose_the_answer():
+        real_commit()
+        if not lost:
+            lost.append(True)
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(connection, "commit", commit_then_lose_the_answer)
+    # when
+    worker._flush_batch()
+    # then: the batch committed once; its messages, applied one by one now, are duplicates, each acked once
+    assert lost == [True]
+    assert (worker.applied, worker.duplicates, worker.batches_split) == (0, 3, 1)
+    assert seqs_applied() == [1, 2, 3]
+    assert transactions_of(rows) == 1
+    assert [taken.message.acked for taken in batch] == [1, 1, 1]

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from kombu import Connection
 
+from common.events.models import InboxEvent
 from common.events.relay import Relay
 from common.events.shutdown import HARD_DEADLINE
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
@@ -166,3 +167,25 @@ def test_consumer_reconnects_after_the_broker_connection_drops(postgres, backgro
     assert sorted(AppliedEffect.objects.values_list("seq", flat=True)) == [1, 2]
     # the effect commits a moment before the worker counts it
     wait_until(lambda: worker.applied == 2, message="the worker to count both events")
+
+
+def test_consume_events_with_batches_on_sigterm_leaves_each_message_applied_once_or_queued(
+    postgres, events_settings, topology, amqp_url
+):
+    # given: a batch of four taken by a consumer process whose first handler is slow (1.5 s)
+    for seq, behaviour in ((1, "slow"), (2, "ok"), (3, "ok"), (4, "ok")):
+        publish_confirmed(seq=seq, behaviour=behaviour)
+    assert Relay(listen=False).relay_batch() == 4
+    queue = topology.queue_name("inventory")
+    env = _env(events_settings, ERP_EVENTS_BATCH_SIZE="10")
+    consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], env)
+    try:
+        wait_until(lambda: _ready_count(amqp_url, queue) == 0, timeout=STARTED, message="the consumer to take all")
+    finally:
+        code, output = _stop(consumer)
+    # then: a clean exit; the batch applied whole, once, or (stopped while gathering) back in the queue, never half
+    assert code == 0, output
+    applied = sorted(AppliedEffect.objects.values_list("seq", flat=True))
+    assert applied in ([1, 2, 3, 4], [])
+    assert InboxEvent.objects.count() == len(applied)
+    wait_until(lambda: _ready_count(amqp_url, queue) == 4 - len(applied), message="the rest back in the queue")

@@ -30,6 +30,7 @@ from common.events.models import InboxEvent
 from common.events.topology import Topology
 from erp_testkit.broker import drain, queue_depth
 from inventory.models import IssueOutcome, MovementReason, SalesOrderIssue, StockMovement
+from inventory.selectors import backorder_discrepancies, sales_order_stock, stock_ledger_discrepancies
 
 from .conftest import ledger_total, on_hand
 
@@ -506,6 +507,22 @@ def consumer_process(topology) -> subprocess.Popen:
     )
 
 
+def wait_until_disposed(amqp_url: str, topology: Topology, *, applied: int, timeout: float = 60) -> None:
+    """Wait until the inbox holds ``applied`` events and the service queue is empty."""
+    wait_until(
+        lambda: InboxEvent.objects.count() == applied and queue_depth(amqp_url, topology.queue_name("inventory")) == 0,
+        timeout=timeout,
+        message="every delivery disposed of",
+    )
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(15)
+
+
 def test_every_receipt_delivered_three_times_while_the_consumer_is_killed_and_restarted(
     topology, publish, make_item, postgresql, amqp_url
 ):
@@ -572,16 +589,9 @@ def test_competing_consumers_batching_the_sales_of_one_item_issue_each_unit_once
         processes[0].kill()
         processes[0].wait(10)
         processes[0] = consumer_process(topology)
-        wait_until(
-            lambda: InboxEvent.objects.count() == 65 and queue_depth(amqp_url, topology.queue_name("inventory")) == 0,
-            timeout=60,
-            message="every delivery disposed of",
-        )
+        wait_until_disposed(amqp_url, topology, applied=65)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
+        stop_processes(processes)
     # then: 50 orders issued one unit each, 10 short, the stock at 0 and equal to its ledger, nothing dead-lettered
     assert on_hand(item) == 0 == ledger_total(item)
     issues = StockMovement.objects.filter(item_id=item.pk, reason=MovementReason.SALES_ISSUE)
@@ -627,3 +637,97 @@ def test_a_batch_of_sales_of_one_item_locks_its_stock_row_once_first_then_each_s
 # row lock (held by the batch already: no wait) and item, the decision INSERT, the stock UPDATE, the movement
 # INSERT, the outbox INSERT and its pg_notify; the two RELEASE SAVEPOINTs.
 PER_SALE_QUERIES = 12
+
+
+def test_competing_batching_consumers_apply_confirmations_receipts_cancels_and_backorder_fills_each_once(
+    topology, publish, make_item, postgresql, amqp_url
+):
+    # given: two items; 24 orders of both (half may wait as backorders), 6 receipts of both that fill the queue,
+    # some of each delivered twice: confirmations, receipts and (later) cancels share batches
+    x, y = make_item(stock=6), make_item(stock=4)
+    orders = [uuid.uuid4() for _ in range(24)]
+    receipts = [(uuid.uuid4(), uuid.uuid4()) for _ in range(6)]
+    first = []
+    for number, order_id in enumerate(orders):
+        data = order_event(order_id, (x, 1), (y, 2) if number % 3 else (y, 1))
+        if number % 2:
+            first.append((registry.SALES_ORDER_CONFIRMED_V2, {**data, "allow_backorder": True}, uuid.uuid4()))
+        else:
+            first.append((registry.SALES_ORDER_CONFIRMED, data, uuid.uuid4()))
+    for order_id, receipt_id in receipts:
+        data = receipt_event(order_id, receipt_id, (x, 2), (y, 3), status="partially_received")
+        first.append((registry.PURCHASE_ORDER_RECEIVED_V2, data, uuid.uuid4()))
+    processes = [consumer_process(topology), consumer_process(topology)]
+    try:
+        for event_type, data, event_id in [*first, *first[::5]]:
+            publish(event_type, data, event_id=event_id)
+        wait_until(lambda: InboxEvent.objects.count() == len(first), timeout=90, message="the first events applied")
+        # when: a third of the decided orders are cancelled (twice each) while more receipts arrive
+        cancelled = orders[::3]
+        later = [(uuid.uuid4(), uuid.uuid4()) for _ in range(3)]
+        for number, order_id in enumerate(cancelled):
+            publish(registry.SALES_ORDER_CANCELLED, {"order_id": str(order_id)}, event_id=uuid.UUID(int=number + 1))
+            if number < len(later):
+                order, receipt = later[number]
+                data = receipt_event(order, receipt, (x, 1), (y, 2), status="partially_received")
+                publish(registry.PURCHASE_ORDER_RECEIVED_V2, data)
+            publish(registry.SALES_ORDER_CANCELLED, {"order_id": str(order_id)}, event_id=uuid.UUID(int=number + 1))
+        wait_until_disposed(amqp_url, topology, applied=len(first) + len(cancelled) + len(later), timeout=90)
+    finally:
+        stop_processes(processes)
+    # then: stock equals its ledger and is not below zero; backorders agree with the ledger; for each
+    # order, issued - given back + waiting + dropped is what it ordered (or nothing at all)
+    for item in (x, y):
+        assert on_hand(item) == ledger_total(item) >= 0
+    assert stock_ledger_discrepancies() == []
+    assert backorder_discrepancies() == []
+    figures = sales_order_stock()
+    for number, order_id in enumerate(orders):
+        wanted = {x.pk: 1, y.pk: 2 if number % 3 else 1}
+        decision = SalesOrderIssue.objects.get(order_id=order_id)
+        for item_id, quantity in wanted.items():
+            got = figures.get((order_id, item_id))
+            if decision.outcome == IssueOutcome.SHORT:
+                assert got is None
+                continue
+            assert got.issued + got.open + got.dropped == quantity
+            assert got.given_back == (got.issued if order_id in cancelled else 0)
+            assert got.open == 0 or order_id not in cancelled
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
+
+
+def test_batching_consumers_whose_database_connections_are_killed_while_they_work_issue_each_unit_once(
+    topology, publish, make_item, postgresql, amqp_url
+):
+    # given: 100 units of one item, 120 one-unit orders for it (20 delivered twice), two consumer processes
+    item = make_item(stock=100)
+    orders = [(uuid.uuid4(), uuid.uuid4()) for _ in range(120)]
+    for order_id, event_id in [*orders, *orders[:20]]:
+        publish(registry.SALES_ORDER_CONFIRMED, order_event(order_id, (item, 1)), event_id=event_id)
+    processes = [consumer_process(topology), consumer_process(topology)]
+    killed = rounds = 0
+    try:
+        # when: once they work, every other backend on the test database is terminated, again and again
+        wait_until(lambda: SalesOrderIssue.objects.exists(), timeout=60, message="the first issue")
+        while SalesOrderIssue.objects.count() < 120 and rounds < 8:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                found = cursor.fetchone()[0]
+            killed, rounds = killed + found, rounds + bool(found)
+            time.sleep(0.05)
+        wait_until_disposed(amqp_url, topology, applied=120)
+    finally:
+        stop_processes(processes)
+    # then: 100 orders issued one unit each, 20 short, the stock at 0 and equal to its ledger, nothing dead-lettered
+    assert killed > 0
+    assert on_hand(item) == 0 == ledger_total(item)
+    issues = StockMovement.objects.filter(item_id=item.pk, reason=MovementReason.SALES_ISSUE)
+    assert sorted(issues.values_list("change", flat=True)) == [-1] * 100
+    decisions = SalesOrderIssue.objects.filter(order_id__in=[order_id for order_id, _ in orders])
+    assert sorted(decisions.values_list("outcome", flat=True)) == sorted(
+        [IssueOutcome.ISSUED] * 100 + [IssueOutcome.SHORT] * 20
+    )
+    assert queue_depth(amqp_url, topology.dlq_name("inventory")) == 0
