@@ -13,6 +13,7 @@ cheaper than a platform of four: one start fewer for the test command (tests/pla
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 from platforms import AMQP_URL, NOT_INHERITED
 from run import SERVICES, runs_consumer
 from test_backorders import randomized_backorder_traffic
+from test_local_run import eventually
 from test_replenishment import replenishment_worked_example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,17 +102,31 @@ def test_every_flow_ends_exact_with_four_relays_and_four_consumers_per_service(f
     platform, extra = four_replicas
     prefix = platform["events_prefix"]
 
-    # given: four consumers on each service's queue (the platform's two and two more)
+    # given: four consumers on each service's queue (the platform's two and two more; a heartbeat may come
+    # before a consumer's first connection to the broker succeeds)
     for service in {service for service, role, _ in extra if role == "consumer"}:
-        assert consumers_on(f"{prefix}{service}.events") == REPLICAS, service
+        queue = f"{prefix}{service}.events"
+        eventually(lambda queue=queue: consumers_on(queue), REPLICAS.__eq__, f"{service}'s consumers")
 
     # when: the randomized backorder traffic and the replenishment example run across them
     randomized_backorder_traffic(platform, tmp_path)  # ends with check_backorders and check_stock_ledger
     replenishment_worked_example(platform)  # ends with check_replenishment
 
     # then: every added relay and consumer is still running and stops cleanly when asked
-    assert _exits(extra, Path(platform["env"]["ERP_DATA_DIR"])) == ""
+    data_dir = Path(platform["env"]["ERP_DATA_DIR"])
+    assert _exits(extra, data_dir) == ""
     for process, _ in extra.values():
         os.killpg(process.pid, signal.SIGTERM)
     for key, (process, _) in extra.items():
         assert process.wait(timeout=30) == 0, key
+    # and the added relays took their share of the outboxes the traffic filled (contact's has a few rows only)
+    for service in ("inventory", "sales", "purchase"):
+        published = sum(_published(data_dir / f"{service}-relay-{index}.log") for index in range(3, REPLICAS + 1))
+        assert published > 0, f"{service}'s added relays published nothing"
+
+
+def _published(log: Path) -> int:
+    """What a relay says it published when it stopped (its last "outbox relay stopped" line)."""
+    stops = [json.loads(line) for line in log.read_text().splitlines() if '"outbox relay stopped"' in line]
+    assert stops, f"{log.name}: no stop line"
+    return stops[-1]["published"]
