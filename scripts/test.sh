@@ -10,9 +10,9 @@
 # TEST_JOBS suites run at once (default 4): the two platform suites and common's take longest and
 # spend much of it waiting (on the local runs' processes, on RabbitMQ and on timeouts they
 # provoke), so each takes a lane and the services' suites share the fourth. Measured on the
-# 2-core machine (docs/performance.md, "The test command"): one platform suite in three lanes
-# took 680 s where these four lanes took 541 s, the same hour; five lanes (common split in two)
-# only shared the CPUs more thinly. The default order is the longest first. Each suite's output
+# 2-core machine (docs/performance.md, "The test command"): as fast as one platform suite in three
+# lanes on a quiet machine (499 s, 507 s), much faster beside other work (541 s, 680 s); five lanes
+# (common split in two) only shared the CPUs more thinly. The default order is the longest first. Each suite's output
 # is shown whole once it ends, and a table of every suite's wall and CPU time closes the run.
 # The platform tests (tests/) run as two suites: tests:embedded, the tests of the embedded local
 # run, and tests:postgres, every other (those without a platform, the flavours on PostgreSQL and
