@@ -7,17 +7,16 @@
 # suite and its migrations check: a service by the local run's name (auth, contact, inventory,
 # sales, purchase, gateway), common, or platform (the tests/ folder). SUITES="sales_svc gateway"
 # names suites by folder instead, ruff included.
-# TEST_JOBS suites run at once (default 4): the two platform suites and common's take longest and
+# TEST_JOBS suites run at once (default 3): the platform tests and common's take longest, and
 # spend much of it waiting (on the local runs' processes, on RabbitMQ and on timeouts they
-# provoke), so each takes a lane and the services' suites share the fourth. Measured on the
-# 2-core machine (docs/performance.md, "The test command"): as fast as one platform suite in three
-# lanes on a quiet machine (499 s, 507 s), much faster beside other work (541 s, 680 s); five lanes
-# (common split in two) only shared the CPUs more thinly. The default order is the longest first. Each suite's output
-# is shown whole once it ends, and a table of every suite's wall and CPU time closes the run.
-# The platform tests (tests/) run as two suites: tests:embedded, the tests of the embedded local
-# run, and tests:postgres, every other (those without a platform, the flavours on PostgreSQL and
-# the upgrade); the embedded platform uses no PostgreSQL connection, so the two run side by side
-# (tests/conftest.py, --flavours).
+# provoke), so each takes a lane and the services' suites share the third. The default order is
+# the longest first. Each suite's output is shown whole once it ends, and a table of every
+# suite's wall and CPU time closes the run.
+# The platform tests can also run as two suites side by side (SUITES="tests:postgres
+# tests:embedded ...", with TEST_JOBS=4): tests:embedded, the embedded local run's tests (that
+# platform uses no PostgreSQL connection), and tests:postgres, every other (tests/conftest.py,
+# --flavours). On a quiet machine that is no faster (499 s against 507 s), and the heavier load
+# of four lanes pushed timeouts in tests that watch them (docs/performance.md, "The test command").
 # A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
 # instead (DATABASE_URL), the database of the embedded local run: the purchase receipts and
 # the stock they move behave the same there.
@@ -25,7 +24,7 @@ set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests:postgres tests:embedded common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
+SUITES=${SUITES:-"tests common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
@@ -33,7 +32,7 @@ if [ -n "${SERVICE:-}" ]; then
       auth | contact | sales) SUITES+=" ${name}_svc" ;;
       inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
       gateway | common) SUITES+=" $name" ;;
-      platform | tests) SUITES+=" tests:postgres tests:embedded" ;;
+      platform | tests) SUITES+=" tests" ;;
       *)
         echo "SERVICE=<auth, contact, inventory, sales, purchase, gateway, common, platform>, got SERVICE='$name'" >&2
         exit 2
@@ -41,7 +40,7 @@ if [ -n "${SERVICE:-}" ]; then
     esac
   done
 fi
-TEST_JOBS=${TEST_JOBS:-4}
+TEST_JOBS=${TEST_JOBS:-3}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
