@@ -15,7 +15,7 @@
 # The platform tests can also run as two suites side by side (SUITES="tests:postgres
 # tests:embedded ...", with TEST_JOBS=4): tests:embedded, the embedded local run's tests (that
 # platform uses no PostgreSQL connection), and tests:postgres, every other (tests/conftest.py,
-# --flavours). On a quiet machine that is no faster (499 s against 507 s), and the heavier load
+# --flavours). On a quiet machine that is no faster (499 s; three lanes 416 s and 507 s), and the heavier load
 # of four lanes pushed timeouts in tests that watch them (docs/performance.md, "The test command").
 # A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
 # instead (DATABASE_URL), the database of the embedded local run: the purchase receipts and
