@@ -268,7 +268,8 @@ def database_names(prefix: str) -> set[str]:
 
 
 def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
-    """Delete only what the run declared: its prefixed queues and exchange."""
+    """Delete only what the run declared: its prefixed event queues and exchange, and each service's job
+    queue and Celery's exchanges of the same name (common.jobs.app.service_queue: ``<prefix><service>.jobs``)."""
     from kombu import Connection
 
     from common.events.conf import DEFAULTS
@@ -276,6 +277,12 @@ def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
 
     with Connection(broker) as conn:
         Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
+        channel = conn.default_channel
+        for service in SERVICES:  # RabbitMQ deletes a name that is not there without a complaint
+            jobs = f"{prefix}{service.name}.jobs"
+            channel.queue_delete(jobs)
+            channel.exchange_delete(jobs)
+            channel.exchange_delete(f"{jobs}.pidbox")
 
 
 def drop_databases(prefix: str) -> None:
