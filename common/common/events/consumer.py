@@ -310,6 +310,11 @@ class EventConsumer(ConsumerMixin):
         self._batch: list[Taken] = []
         self.before_ack = before_ack  # test hook: runs after the commit, before the ack
         self.connection = broker.connection(url=broker_url, heartbeat=settings["HEARTBEAT"], confirm=False)
+        if not is_amqp(self.connection):
+            # kombu's filesystem transport (the embedded default) can hand its reader a message file that the
+            # writer has made but not yet filled: the payload is then unreadable and gone. One by one, the
+            # consumer polls about once a second; a batch polls every BATCH_WAIT, which makes that race common.
+            self.batch_size = 1
         self.broker_url = broker_url
         self._publisher: Connection | None = None
         self.applied = 0

@@ -17,6 +17,7 @@ from kombu import Connection, Producer
 from common.events import PoisonMessage, envelope
 from common.events.consumer import EventConsumer, Taken
 from common.events.models import InboxEvent
+from common.settings.env import filesystem_broker_options
 from erp_testkit.broker import queue_depth
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed, publish_rows
@@ -340,3 +341,15 @@ def test_a_batch_whose_commit_answer_is_lost_is_recognised_by_the_inbox_and_acke
     assert seqs_applied() == [1, 2, 3]
     assert transactions_of(rows) == 1
     assert [taken.message.acked for taken in batch] == [1, 1, 1]
+
+
+def test_on_the_filesystem_transport_messages_are_applied_one_by_one(batches, settings, tmp_path):
+    # given: batches asked for (the fixture's BATCH_SIZE 10), on the embedded default's filesystem broker,
+    # whose reader can take a message file before its writer has filled it: polling every BATCH_WAIT would
+    # make that race (and the loss of the payload) common
+    settings.BROKER_URL = "filesystem://"
+    settings.BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(tmp_path / "broker")
+    # when: a consumer is made
+    worker = EventConsumer(consumer="inventory", handlers=RECORDING)
+    # then: it takes one message at a time, as without batches
+    assert (worker.batch_size, batches["BATCH_SIZE"]) == (1, 10)
