@@ -19,8 +19,12 @@ import contextlib
 
 from django.conf import settings
 from kombu import Connection
+from kombu.transport import TRANSPORT_ALIASES
 
 from . import conf
+
+# Message files written whole (filesystem.py says why); kombu's registry of transports by scheme.
+TRANSPORT_ALIASES["filesystem"] = "common.events.filesystem:Transport"
 
 CLOSE_TIMEOUT = 1.0
 
