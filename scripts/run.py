@@ -518,15 +518,16 @@ def local_web_env() -> dict[str, str]:
     return {name: os.environ.get(name, value) for name, value in LOCAL_WEB_ENV.items()}
 
 
+def event_roles(service: Service) -> list[str]:
+    """The event workers a service runs, each replicated by ``ERP_WORKER_REPLICAS``: "relay", "consumer"."""
+    return (["relay"] if service.publishes else []) + (["consumer"] if runs_consumer(service) else [])
+
+
 def processes(service: Service) -> list[Process]:
     """Return the processes to supervise for one service, each a deploy/Procfile entry."""
     bind = f"127.0.0.1:{port_base() + service.port_offset}"
     result = [Process(f"{service.name}-web", "web", {"ERP_BIND": bind, **local_web_env()})]
-    roles = []
-    if service.publishes:
-        roles.append("relay")
-    if runs_consumer(service):
-        roles.append("consumer")
+    roles = event_roles(service)
     replicas = worker_replicas()
     if replicas == 1 and runs_jobs(service) and not on_filesystem_broker():
         # One background process for the service (deploy/Procfile ``workers``): its Celery worker

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from platforms import AMQP_URL, NOT_INHERITED
-from run import SERVICES, runs_consumer
+from run import SERVICES, event_roles
 from test_backorders import randomized_backorder_traffic
 from test_local_run import eventually
 from test_replenishment import replenishment_worked_example
@@ -36,8 +36,7 @@ STARTED_WITHIN = 60  # seconds for a replica to write its first heartbeat
 
 def replicated_roles() -> list[tuple[str, str]]:
     """(service, role) of every relay and consumer that the local run replicates."""
-    roles = [(service.name, "relay") for service in SERVICES if service.publishes]
-    return roles + [(service.name, "consumer") for service in SERVICES if runs_consumer(service)]
+    return [(service.name, role) for service in SERVICES for role in event_roles(service)]
 
 
 def consumers_on(queue: str) -> int:
