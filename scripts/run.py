@@ -39,7 +39,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 
 from honcho.manager import Manager
@@ -519,8 +519,12 @@ def local_web_env() -> dict[str, str]:
 
 
 def event_roles(service: Service) -> list[str]:
-    """The event workers a service runs, each replicated by ``ERP_WORKER_REPLICAS``: "relay", "consumer"."""
-    return (["relay"] if service.publishes else []) + (["consumer"] if runs_consumer(service) else [])
+    """The event workers a service runs, each replicated by ``ERP_WORKER_REPLICAS``: "relay", "consumer".
+
+    From ``SERVICES``, which starts no Django: what each service's settings call for (``manage.py
+    worker_roles``) is the same, tests/test_run_script.py checks.
+    """
+    return (["relay"] if service.publishes else []) + (["consumer"] if service.consumes else [])
 
 
 def processes(service: Service) -> list[Process]:
@@ -563,22 +567,6 @@ def on_filesystem_broker() -> bool:
 def runs_jobs(service: Service) -> bool:
     """A service has background jobs if it has a Celery app (``config/celery.py``, common.jobs)."""
     return (ROOT / service.folder / "config" / "celery.py").exists()
-
-
-@cache  # what a service's settings name does not change while this runs (each ask starts Django)
-def runs_consumer(service: Service) -> bool:
-    """A consumer runs for a service whose settings name its handlers (``manage.py worker_roles``)."""
-    if not service.consumes:
-        return False
-    result = subprocess.run(
-        [PYTHON, "manage.py", "worker_roles"],
-        cwd=ROOT / service.folder,
-        env={**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG") or "1"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return "consumer" in result.stdout.split()
 
 
 def wait_until_healthy(gateway_url: str, timeout: float = 180) -> bool:

@@ -165,6 +165,26 @@ def test_with_one_replica_each_service_runs_its_web_server_and_one_process_for_a
     assert [p.role for p in processes(by_name["gateway"])] == ["web"]
 
 
+def test_each_service_runs_the_event_workers_its_settings_call_for():
+    # given what each service's settings say (common.events.conf.worker_roles), asked of Django once here
+    def settings_roles(service) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "manage.py", "worker_roles"],
+            cwd=ROOT / service.folder,
+            env={**os.environ, "DJANGO_DEBUG": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if "Unknown command: 'worker_roles'" in result.stderr:
+            return []  # no events app (the gateway), no event worker
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    # then the local run (and with it compose's and Kubernetes' checks) starts exactly those, from SERVICES
+    assert {s.name: run.event_roles(s) for s in SERVICES} == {s.name: settings_roles(s) for s in SERVICES}
+
+
 def test_on_the_filesystem_broker_each_worker_keeps_a_process_of_its_own(monkeypatch):
     # given the embedded default's broker, whose file locks are a process's (threads would corrupt its files)
     monkeypatch.delenv("ERP_WORKER_REPLICAS", raising=False)

@@ -14,12 +14,6 @@ from .factories import PASSWORD, UserFactory
 SERVICE_SECRET = "contact-secret-for-tests"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # PBKDF2 at production strength makes every login test slow; the hasher is not under test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -139,7 +139,11 @@ IMPORT_MAX_BODY_BYTES = env_int("ERP_MAX_IMPORT_BODY_BYTES", 16 * 1024 * 1024)
 # GATEWAY_IMPORT_TIMEOUT and its memory limit (docs/performance.md); 16 MiB of short rows is two million.
 IMPORT_MAX_ROWS = env_int("ERP_MAX_IMPORT_ROWS", 100_000)
 STATIC_URL = "static/"
-WHITENOISE_USE_FINDERS = DEBUG
+# In DEBUG the files are found where the apps keep them, as each is asked for. WhiteNoise's own
+# AUTOREFRESH default reads DEBUG when the middleware starts, which a test run has turned off: it
+# then walked every app's files on every start of the middleware (each test client's), a fifth of
+# a service suite's time.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 TEMPLATES = [
     {

@@ -9,6 +9,9 @@
 - ``staff_login``: ``staff_login("inventory_manager")`` is a Django test client signed in to the
   admin as a new staff member of that role (:func:`erp_testkit.admin.staff_user`).
 - ``access_withdrawals`` (every test): the map of withdrawn access, synced and empty, never polled.
+- Passwords (every test): hashed with MD5, not the production PBKDF2 of a million rounds (a
+  quarter of a second a hash: pytest-django's ``admin_user``, every test user); no test is
+  about the hasher's strength.
 - ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
   fails when the suite runs on anything else: such a test never skips.
 """
@@ -47,6 +50,20 @@ def session_private_key() -> str:
 def jwt_private_key() -> str:
     """The PEM that signs this session's tokens (the settings verify with its public half)."""
     return session_private_key()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher(django_test_environment):
+    """The session's password hasher, MD5 (see the module docstring)."""
+    from pytest_django.lazy_django import django_settings_is_configured
+
+    if not django_settings_is_configured():
+        yield
+        return
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -173,15 +173,20 @@ def _fake_servers():
 
 @pytest.fixture
 def upstreams(_fake_servers, settings):
-    """Point the gateway at fresh fake upstreams (short timeouts) and return them by service name."""
+    """Point the gateway at fresh fake upstreams (short timeouts) and return them by service name.
+
+    Short, not tight: 2 s, under the fakes' 3 s ``/slow``. At 0.5 s a fake's thread that the
+    loaded machine of a whole ``make test`` did not run in time failed a test that waits on
+    no timeout (the back-office home's panels, missing).
+    """
     for fake in _fake_servers.values():
         fake.reset()
     settings.GATEWAY = {
         **settings.GATEWAY,
         "UPSTREAMS": {name: fake.url for name, fake in _fake_servers.items()},
-        "UPSTREAM_TIMEOUT": 0.5,
-        "CONNECT_TIMEOUT": 0.5,
-        "HEALTH_TIMEOUT": 0.5,
+        "UPSTREAM_TIMEOUT": 2.0,
+        "CONNECT_TIMEOUT": 2.0,
+        "HEALTH_TIMEOUT": 2.0,
         "PUBLIC_URL": "",  # no canonical host for the back office (test_back_office sets one)
     }
     schema.clear_cache()

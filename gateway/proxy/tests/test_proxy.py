@@ -303,7 +303,7 @@ def test_upstream_that_accepts_no_connection_is_503(upstreams, settings, bearer,
 
 
 def test_slow_upstream_is_504(upstreams, bearer):
-    # given: the fake sleeps 3s, the gateway waits 0.5s
+    # given: the fake sleeps 3s, the gateway waits 2s
     upstreams["inventory"].slow_seconds = 3.0
 
     # when

@@ -1,9 +1,9 @@
 """Print which event workers this service runs, as its settings say: ``relay`` and/or ``consumer``.
 
 A service with the events app publishes through the outbox, so it runs a relay; one
-whose ``ERP_EVENTS`` names ``HANDLERS`` also runs a consumer. The local run
-(``scripts/run.py``) and the compose checks ask this command instead of guessing
-from files.
+whose ``ERP_EVENTS`` names ``HANDLERS`` also runs a consumer. The local run's table of
+services (``scripts/run.py`` ``SERVICES``, which compose's and Kubernetes' checks read too)
+must say the same: tests/test_run_script.py compares it with this command's answer.
 """
 
 from django.core.management.base import BaseCommand
