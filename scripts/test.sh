@@ -7,16 +7,15 @@
 # suite and its migrations check: a service by the local run's name (auth, contact, inventory,
 # sales, purchase, gateway), common, or platform (the tests/ folder). SUITES="sales_svc gateway"
 # names suites by folder instead, ruff included.
-# TEST_JOBS suites run at once (default 3): the platform tests and common's take longest, and
-# spend much of it waiting (on the local runs' processes, on RabbitMQ and on timeouts they
-# provoke), so each takes a lane and the services' suites share the third. The default order is
-# the longest first. Each suite's output is shown whole once it ends, and a table of every
-# suite's wall and CPU time closes the run.
-# The platform tests can also run as two suites side by side (SUITES="tests:postgres
-# tests:embedded ...", with TEST_JOBS=4): tests:embedded, the embedded local run's tests (that
-# platform uses no PostgreSQL connection), and tests:postgres, every other (tests/conftest.py,
-# --flavours). On a quiet machine that is no faster (499 s; three lanes 416 s and 507 s), and the heavier load
-# of four lanes pushed timeouts in tests that watch them (docs/performance.md, "The test command").
+# TEST_JOBS suites run at once (default 4), the longest first, each taking the next free lane.
+# The platform tests run as two suites side by side: tests:embedded, the embedded local run's
+# tests (that platform uses no PostgreSQL connection), and tests:postgres, every other
+# (tests/conftest.py, --flavours); common's as two as well: common:events (tests/events, its
+# processes, brokers and faults) and common:rest, each on a test database of its own. Most of
+# those suites' time is waiting (on the local runs' processes, on RabbitMQ, on the timeouts they
+# provoke), so four lanes keep the two cores busy (docs/performance.md, "The test command").
+# Each suite's output is shown whole once it ends, and a table of every suite's wall and CPU
+# time closes the run. A suite named by its folder alone (tests, common) runs all of it.
 # A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
 # instead (DATABASE_URL), the database of the embedded local run: the purchase receipts and
 # the stock they move behave the same there.
@@ -24,15 +23,16 @@ set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests common inventory_svc sales_svc auth_svc gateway contact_svc purchase_svc purchase_svc:sqlite inventory_svc:sqlite"}
+SUITES=${SUITES:-"tests:postgres tests:embedded common:events auth_svc inventory_svc common:rest gateway sales_svc purchase_svc contact_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
     case $name in
       auth | contact | sales) SUITES+=" ${name}_svc" ;;
       inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
-      gateway | common) SUITES+=" $name" ;;
-      platform | tests) SUITES+=" tests" ;;
+      gateway) SUITES+=" $name" ;;
+      common) SUITES+=" common:events common:rest" ;;
+      platform | tests) SUITES+=" tests:postgres tests:embedded" ;;
       *)
         echo "SERVICE=<auth, contact, inventory, sales, purchase, gateway, common, platform>, got SERVICE='$name'" >&2
         exit 2
@@ -40,7 +40,7 @@ if [ -n "${SERVICE:-}" ]; then
     esac
   done
 fi
-TEST_JOBS=${TEST_JOBS:-3}
+TEST_JOBS=${TEST_JOBS:-4}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
@@ -73,6 +73,9 @@ run_suite() {
       ;;
     tests:embedded) selection=(--flavours embedded) ;;
     tests:postgres) selection=(--flavours none,postgres,replicated) ;;
+    # on a test database of its own (test_<prefix>events_commontest), beside common:rest's
+    common:events) selection=(tests/events) && export ERP_DB_PREFIX="${ERP_DB_PREFIX}events_" ;;
+    common:rest) selection=(--ignore=tests/events) ;;
   esac
   # Temporary dirs of this checkout's own: pytest's shared /tmp/pytest-of-<user> keeps only the three
   # newest sessions, so another checkout's run could delete a local run's data dir under it. No ':'
@@ -82,8 +85,8 @@ run_suite() {
   rc=$?
   # A model change without its migration fails here, in every service (and common's apps).
   case $suite in
-    tests | tests:* | *:sqlite) settings= ;;
-    common) settings=tests.project.settings ;;
+    tests | tests:* | *:sqlite | common:events) settings= ;;
+    common | common:*) settings=tests.project.settings ;;
     *) settings=config.settings ;;
   esac
   if [ -n "$settings" ] && ! out=$(cd "$folder" && DJANGO_SETTINGS_MODULE=$settings \

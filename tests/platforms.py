@@ -43,6 +43,11 @@ START_TIMEOUT = 240
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 SSO_RECHECK_SECONDS = 2
+# auth_svc hashes new passwords and client secrets with MD5 first (AUTH_PASSWORD_HASHERS; its
+# PBKDF2 hashes, of a million rounds, still verify): at a third of a second of CPU each, the
+# logins, registrations and back-office sign-ins of one session's tests cost half a minute.
+# No platform test is about the hasher; auth_svc's own tests are.
+FAST_PASSWORD_HASHING = {"AUTH_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher"}
 # What the test command exports for the service suites; a local run makes its own.
 NOT_INHERITED = {"DATABASE_URL", "ERP_POSTGRES_URL", "ERP_DB_PREFIX", "BROKER_URL", "DJANGO_DEBUG"}
 
@@ -83,7 +88,7 @@ def running_platform(data_dir: Path, *, release=None, base: int | None = None, *
     """
     base = base or free_port_base()
     env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
-    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base), **extra_env})
+    env.update({"ERP_DATA_DIR": str(data_dir), "ERP_PORT_BASE": str(base), **FAST_PASSWORD_HASHING, **extra_env})
     root, python = (ROOT, sys.executable) if release is None else (release.tree, str(release.python))
     if release is not None:
         env = release.env(env)

@@ -19,6 +19,11 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
   ``X-Gateway-Token``, makes its ``X-Forwarded-For`` believed for throttles and lockouts
   (an address alone proves nothing: on one host everybody is 127.0.0.1).
 - ``AUTH_RESET_TOKEN_MINUTES`` (default 60): lifetime of a password-reset token.
+- ``AUTH_PASSWORD_HASHERS`` (none): dotted paths of password hashers, comma-separated, put before
+  Django's own list: new passwords and client secrets are hashed with the first, every listed one
+  still verifies. Only the platform tests' local runs set it (MD5: a PBKDF2 hash of a million rounds
+  is a third of a second of CPU per login, registration and back-office sign-in);
+  ``check --deploy`` refuses a first hasher that is not one of Django's (accounts.E001).
 - Back office (docs/back-office.md): auth_svc is the OpenID Connect provider of every
   admin. ``SSO_CLIENTS`` registers their applications (``<service>:<client_id>:<secret>``,
   comma-separated; ``manage.py register_sso_clients``), redirected to ``ERP_PUBLIC_URL``;
@@ -38,10 +43,20 @@ auth_svc is the only service that holds the JWT *private* key (``JWT_PRIVATE_KEY
 from pathlib import Path
 
 from accounts.sso.conf import sso_clients_parse
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from common.settings.base import DEBUG, ERP, INSTALLED_APPS, SIMPLE_JWT, SPECTACULAR_SETTINGS
-from common.settings.env import data_dir, database_config, env, env_bool, env_int, jwt_private_key, static_root
+from common.settings.env import (
+    data_dir,
+    database_config,
+    env,
+    env_bool,
+    env_int,
+    env_list,
+    jwt_private_key,
+    static_root,
+)
 from common.settings.service import *  # noqa: F403 (the shared settings of a service)
 from common.settings.service import AUTHENTICATION_BACKENDS
 from common.sso.conf import (
@@ -65,6 +80,14 @@ SPECTACULAR_SETTINGS["TITLE"] = "Auth service"
 INSTALLED_APPS = ["accounts", *INSTALLED_APPS, "rest_framework_simplejwt.token_blacklist", "oauth2_provider"]
 
 AUTH_USER_MODEL = "accounts.User"
+
+
+def _password_hashers(named: list[str]) -> list[str]:
+    """``named`` first, then Django's own (a hash made by any of them still verifies), each once."""
+    return list(dict.fromkeys([*named, *global_settings.PASSWORD_HASHERS]))
+
+
+PASSWORD_HASHERS = _password_hashers(env_list("AUTH_PASSWORD_HASHERS"))
 
 SIMPLE_JWT["SIGNING_KEY"] = jwt_private_key(DEBUG)
 SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] = True

@@ -1,9 +1,11 @@
 """auth_svc's own settings: service secrets parsing, signing key, mail, cache."""
 
 import pytest
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import _service_secrets
+from accounts.checks import check_password_hasher
+from config.settings import _password_hashers, _service_secrets
 
 
 def test_service_secrets_are_parsed_into_a_mapping():
@@ -30,3 +32,19 @@ def test_only_auth_svc_signs_and_with_rs256(settings):
     assert settings.SIMPLE_JWT["ROTATE_REFRESH_TOKENS"] and settings.SIMPLE_JWT["BLACKLIST_AFTER_ROTATION"]
     assert settings.AUTH_USER_MODEL == "accounts.User"
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+
+
+def test_django_s_password_hashers_are_used_unless_the_environment_names_others_first():
+    md5 = "django.contrib.auth.hashers.MD5PasswordHasher"
+
+    # the default: Django's own; the platform tests' local runs: MD5 hashes, a PBKDF2 hash made before still verifies
+    assert _password_hashers([]) == global_settings.PASSWORD_HASHERS
+    assert _password_hashers([md5]) == [md5, *global_settings.PASSWORD_HASHERS]
+
+
+def test_deploy_check_refuses_a_first_password_hasher_that_is_not_djangos(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *global_settings.PASSWORD_HASHERS]
+    assert [e.id for e in check_password_hasher()] == ["accounts.E001"]
+
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    assert check_password_hasher() == []
