@@ -7,8 +7,9 @@ embedded one, for the tests that need no other (module-scoped handles on the ses
 several flavours names them in its ``platform`` fixture's params (test_workflow.py).
 The tests are ordered so that the ones that need no platform come first (they run while the
 first flavour starts), then one flavour's tests together, in ``FLAVOURS``' order, a test marked
-``stops_platform`` last of its flavour's; the flavours start one after the other in the
-background from the session's start on, and each stops right after its last test.
+``first_on_platform`` first and one marked ``stops_platform`` last of its flavour's; the
+flavours start one after the other in the background from the session's start on, and each
+stops right after its last test.
 """
 
 import os
@@ -36,19 +37,15 @@ def flavours_of(item: pytest.Item) -> list[str]:
     return wanted
 
 
-def run_order(item: pytest.Item) -> tuple[int, bool]:
-    """Where ``item`` runs: its group (no platform, each flavour in ``FLAVOURS``' order, ``postgres_turn``),
-    then whether it stops its platform (last of its group)."""
-    order = list(FLAVOURS)
-    if "postgres_turn" in item.fixturenames:  # a platform on PostgreSQL of its own: once every flavour has stopped
-        group = len(order)
-    else:
-        group = max((order.index(f) for f in flavours_of(item)), default=-1)
-    return group, item.get_closest_marker("stops_platform") is not None
+def run_order(item: pytest.Item) -> tuple[int, bool, bool]:
+    """Where ``item`` runs: its group (no platform, then each flavour in ``FLAVOURS``' order), first of
+    its group if it checks how its platform started (``first_on_platform``), last if it stops it."""
+    group = max((list(FLAVOURS).index(f) for f in flavours_of(item)), default=-1)
+    first, last = (item.get_closest_marker(name) is not None for name in ("first_on_platform", "stops_platform"))
+    return group, not first, last
 
 
-# The groups ``--flavours`` picks from: the tests without a platform, then the flavours'. A test
-# that starts its own platforms on PostgreSQL (``postgres_turn``) belongs to "postgres".
+# The groups ``--flavours`` picks from: the tests without a platform, then the flavours'.
 NO_PLATFORM = "none"
 
 
@@ -63,9 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def group_name(item: pytest.Item) -> str:
-    group, _ = run_order(item)
-    names = [NO_PLATFORM, *FLAVOURS, "postgres"]  # run_order's groups from -1; postgres_turn's last
-    return names[group + 1]
+    group, _, _ = run_order(item)
+    return [NO_PLATFORM, *FLAVOURS][group + 1]  # run_order's groups from -1
 
 
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests of a module-scoped parameter
@@ -146,13 +142,6 @@ def replicated_platform(platforms):
 def platform(embedded_platform):
     """The README's default local run, shared by every test that needs no other flavour."""
     return embedded_platform
-
-
-@pytest.fixture
-def postgres_turn(platforms):
-    """Wait until no flavour on PostgreSQL runs, and keep it so: for a test that starts its own platforms there."""
-    with platforms.postgres_turn():
-        yield
 
 
 # ---------------------------------------------------------------- the back office in a browser

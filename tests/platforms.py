@@ -14,8 +14,10 @@ The flavours (``FLAVOURS``):
 - ``embedded``: the README's default, nothing but Python (SQLite files, the filesystem broker);
   admin sessions are re-checked every ``SSO_RECHECK_SECONDS`` so that the back office's tests
   see a deactivation or a sign-out quickly (nothing else reads it);
-- ``postgres``: the local PostgreSQL and RabbitMQ, on database and event names of its own;
-- ``replicated``: the same with two relays and two consumers per service (``ERP_WORKER_REPLICAS=2``).
+- ``postgres``: the local PostgreSQL and RabbitMQ, on database and event names of its own, upgraded
+  from the previous release's run (``upgraded``: tests/test_upgrade.py checks the upgrade first);
+- ``replicated``: a fresh run on PostgreSQL and RabbitMQ with two relays and two consumers per service
+  (``ERP_WORKER_REPLICAS=2``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from pathlib import Path
 
 import pytest
 from run import SERVICES
+
+from erp_testkit.broker import delete_job_names
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 240
@@ -142,26 +146,71 @@ def embedded(data_dir: Path) -> Iterator[dict]:
 
 
 @contextlib.contextmanager
+def postgres_and_rabbitmq_names() -> Iterator[dict[str, str]]:
+    """A local run's environment on the local PostgreSQL and RabbitMQ, with names of its own, deleted afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    infrastructure = {
+        "ERP_POSTGRES_URL": PG_SERVER,
+        "ERP_DB_PREFIX": f"erp_e2e_{tag}_",
+        "BROKER_URL": AMQP_URL,
+        "ERP_EVENTS_PREFIX": f"e2e{tag}.",
+    }
+    try:
+        yield infrastructure
+    finally:
+        delete_broker_names(infrastructure["ERP_EVENTS_PREFIX"])
+        drop_databases(infrastructure["ERP_DB_PREFIX"])
+
+
+def _on_postgres(running: dict, infrastructure: dict[str, str]) -> dict:
+    return {
+        **running,
+        "db_prefix": infrastructure["ERP_DB_PREFIX"],
+        "events_prefix": infrastructure["ERP_EVENTS_PREFIX"],
+    }
+
+
+@contextlib.contextmanager
 def on_postgres_and_rabbitmq(data_dir: Path, **extra_env: str) -> Iterator[dict]:
     """The local run against the local PostgreSQL and RabbitMQ, on names of its own, deleted afterwards.
 
     Yields the run with its ``db_prefix`` and ``events_prefix``.
     """
-    tag = uuid.uuid4().hex[:8]
-    db_prefix, events_prefix = f"erp_e2e_{tag}_", f"e2e{tag}."
-    infrastructure = {
-        "ERP_POSTGRES_URL": PG_SERVER,
-        "ERP_DB_PREFIX": db_prefix,
-        "BROKER_URL": AMQP_URL,
-        "ERP_EVENTS_PREFIX": events_prefix,
-        **extra_env,
-    }
+    with (
+        postgres_and_rabbitmq_names() as infrastructure,
+        running_platform(data_dir, **infrastructure, **extra_env) as running,
+    ):
+        yield _on_postgres(running, infrastructure)
+
+
+@contextlib.contextmanager
+def upgraded(data_dir: Path) -> Iterator[dict]:
+    """This checkout's local run on PostgreSQL and RabbitMQ, upgraded from the previous release's.
+
+    The previous release (deploy/PREVIOUS_RELEASE, scripts/previous_release.py) runs first on the
+    same names, ports and data dir, is filled through its API and stopped with events in flight
+    (tests/upgrade_fill.py); then this release's run starts on what it left, as an operator's
+    upgrade does: it migrates and starts every process. Yields that run, as ``on_postgres_and_rabbitmq``
+    does, and ``previous_release``, what the previous one left (tests/test_upgrade.py checks it
+    first; every other test uses the run as it would a fresh one).
+    """
+    from previous_release import PreviousReleaseUnavailable, event_registry, prepare
+    from upgrade_fill import Marks, Outboxes, fill_and_stop, leave_stopped
+
     try:
-        with running_platform(data_dir, **infrastructure) as running:
-            yield {**running, "db_prefix": db_prefix, "events_prefix": events_prefix}
-    finally:
-        delete_broker_names(events_prefix)
-        drop_databases(db_prefix)
+        release = prepare()
+    except PreviousReleaseUnavailable as error:
+        raise RuntimeError(str(error)) from None
+    base, marks = free_port_base(), Marks()
+    with postgres_and_rabbitmq_names() as infrastructure:
+        outboxes = Outboxes(PG_SERVER, infrastructure["ERP_DB_PREFIX"])
+        with running_platform(data_dir, release=release, base=base, **infrastructure) as old:
+            marks("previous release up")
+            previous = fill_and_stop(old, event_registry(release)["subscriptions"], outboxes, marks)
+        leave_stopped(previous, infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
+        with running_platform(data_dir, base=base, **infrastructure) as running:
+            marks("this release migrated and up")
+            yield {**_on_postgres(running, infrastructure), "previous_release": previous}
 
 
 @contextlib.contextmanager
@@ -173,13 +222,13 @@ def replicated(data_dir: Path) -> Iterator[dict]:
 # In the order their tests run (conftest.py): the embedded platform's between the two on PostgreSQL,
 # which cannot run at once (``ON_POSTGRES``), so that they run while one stops and the other starts.
 FLAVOURS: dict[str, Callable[[Path], contextlib.AbstractContextManager[dict]]] = {
-    "postgres": on_postgres_and_rabbitmq,
+    "postgres": upgraded,
     "embedded": embedded,
     "replicated": replicated,
 }
 
 
-# A platform on PostgreSQL runs alone (these flavours, and a test's own under ``postgres_turn``):
+# A platform on PostgreSQL runs alone (these flavours; the upgrade's two releases run one after the other):
 # with the connections of every web server, relay and consumer, two would come near PostgreSQL's
 # default max_connections (100), which the service suites and other checkouts' tests share.
 ON_POSTGRES = {"postgres", "replicated"}
@@ -234,12 +283,6 @@ class Platforms:
         for stopped in self._stopped:
             stopped.result()  # a failed stop is the session's error
 
-    @contextlib.contextmanager
-    def postgres_turn(self) -> Iterator[None]:
-        """Hold PostgreSQL's turn (``ON_POSTGRES``) for a platform a test starts itself (tests/test_upgrade.py)."""
-        with self._postgres:
-            yield
-
     def _start(self, flavour: str) -> Future[dict]:
         if flavour not in self._started:
             stack = contextlib.ExitStack()
@@ -282,12 +325,8 @@ def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
 
     with Connection(broker) as conn:
         Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
-        channel = conn.default_channel
-        for service in SERVICES:  # RabbitMQ deletes a name that is not there without a complaint
-            jobs = f"{prefix}{service.name}.jobs"
-            channel.queue_delete(jobs)
-            channel.exchange_delete(jobs)
-            channel.exchange_delete(f"{jobs}.pidbox")
+    for service in SERVICES:
+        delete_job_names(broker, f"{prefix}{service.name}.jobs")
 
 
 def drop_databases(prefix: str) -> None:

@@ -17,10 +17,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kombu import Connection
 
 from common.jobs.app import celery_app
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
+from erp_testkit.broker import delete_job_names
 from erp_testkit.faults import wait_until
 from erp_testkit.processes import database_url, procfile_command
 from erp_testkit.smtp import SmtpSink
@@ -59,8 +59,7 @@ def broker(request, tmp_path):
     service_app.set_default()
     app.close()
     if request.param == "rabbitmq":
-        with Connection(url) as conn:
-            conn.default_channel.queue_delete(queue)
+        delete_job_names(url, queue)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,4 +1,7 @@
-"""Look into a real broker's queues from tests (passive: nothing is declared or changed but what is read)."""
+"""Look into a real broker's queues from tests, and delete what a test's Celery worker declared.
+
+``queue_depth`` and ``drain`` are passive: nothing is declared or changed but what is read.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +22,18 @@ def drain(amqp_url: str, name: str) -> list:
         while (message := channel.basic_get(name, no_ack=True)) is not None:
             messages.append(message)
     return messages
+
+
+def delete_job_names(amqp_url: str, queue: str) -> None:
+    """Delete a Celery job queue (``<prefix><service>.jobs``, common.jobs) and the exchanges Celery declared for it.
+
+    The worker declares an exchange of the queue's name, its remote-control ``<queue>.pidbox``
+    and the replies' ``reply.<queue>.pidbox``; none goes with the queue, and a test run on a
+    shared broker must leave none behind. RabbitMQ deletes a name that is not there without a
+    complaint.
+    """
+    with Connection(amqp_url) as conn:
+        channel = conn.default_channel
+        channel.queue_delete(queue)
+        for exchange in (queue, f"{queue}.pidbox", f"reply.{queue}.pidbox"):
+            channel.exchange_delete(exchange)

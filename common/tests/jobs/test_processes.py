@@ -25,6 +25,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu import Connection
 
 from common.settings.env import filesystem_broker_folders, filesystem_broker_options
+from erp_testkit.broker import delete_job_names
 from erp_testkit.faults import TcpProxy, wait_until
 from erp_testkit.processes import database_url, procfile_command
 
@@ -124,8 +125,7 @@ def rabbitmq_worker(tmp_path):
         process.stop()
         proxy.close()
         worker.sender.close()
-        with Connection(os.environ["BROKER_URL"]) as connection:
-            connection.default_channel.queue_delete(queue)
+        delete_job_names(os.environ["BROKER_URL"], queue)
 
 
 def test_a_job_longer_than_the_probes_bound_keeps_the_worker_alive_until_it_is_taken_for_stuck(
