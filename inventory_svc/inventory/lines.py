@@ -16,7 +16,7 @@ from typing import Protocol
 
 from common.events.registry import ShortLine
 
-__all__ = ["Line", "ShortLine", "StockLine", "quantities_by_item"]
+__all__ = ["Line", "PendingLine", "ShortLine", "StockLine", "quantities_by_item"]
 
 
 class Line(Protocol):
@@ -26,6 +26,15 @@ class Line(Protocol):
 
 @dataclass(frozen=True)
 class StockLine:
+    item_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PendingLine:
+    """What a sales order confirmed before inventory applied it wants of one item (the availability check's claims)."""
+
+    order_id: uuid.UUID
     item_id: uuid.UUID
     quantity: int
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from common.exceptions import NotFound
 from common.money import MoneyField
 
-from .lines import Line, ShortLine, quantities_by_item
-from .models import Backorder, Item, MovementReason, Stock, StockMovement, stock_summary_figures
+from .lines import Line, PendingLine, ShortLine, quantities_by_item
+from .models import Backorder, Item, MovementReason, SalesOrderIssue, Stock, StockMovement, stock_summary_figures
 
 
 def item_list() -> QuerySet[Item]:
@@ -49,20 +51,50 @@ class Availability:
     short: list[ShortLine]
 
 
-def stock_availability(*, lines: Iterable[Line]) -> Availability:
+def stock_availability(*, lines: Iterable[Line], pending: Iterable[PendingLine] = ()) -> Availability:
     """Say whether every line could be issued now, and which items are short by how much.
 
     Quantities of the same item are added up, as an issue would; an unknown item counts
-    as none available. A read without locks: the issue itself decides (all or none).
+    as none available. ``pending`` are the lines of orders sales confirmed and has not
+    heard back about: those inventory has not decided yet (no ``SalesOrderIssue``) claim
+    their stock before ``lines``; one decided already is in the stock on hand, and is not
+    counted twice. The decisions and the stock are read in one snapshot, so an order
+    decided while this runs is counted exactly once. A read without locks: the issue itself
+    decides (all or none).
     """
     wanted = quantities_by_item(lines)
-    on_hand = dict(Stock.objects.filter(item_id__in=wanted).values_list("item_id", "quantity"))
+    pending = [line for line in pending if line.item_id in wanted]
+    with _one_snapshot():
+        decided = set(
+            SalesOrderIssue.objects.filter(order_id__in={line.order_id for line in pending}).values_list(
+                "order_id", flat=True
+            )
+        )
+        on_hand = dict(Stock.objects.filter(item_id__in=wanted).values_list("item_id", "quantity"))
+    claimed = quantities_by_item(line for line in pending if line.order_id not in decided)
+    left = {item_id: max(0, on_hand.get(item_id, 0) - claimed.get(item_id, 0)) for item_id in wanted}
     short = [
-        ShortLine(item_id=item_id, requested=quantity, available=on_hand.get(item_id, 0))
+        ShortLine(item_id=item_id, requested=quantity, available=left[item_id])
         for item_id, quantity in wanted.items()
-        if on_hand.get(item_id, 0) < quantity
+        if left[item_id] < quantity
     ]
     return Availability(available=not short, short=short)
+
+
+@contextlib.contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Run the block's reads in one transaction that sees one snapshot (REPEATABLE READ on PostgreSQL).
+
+    Under READ COMMITTED each statement sees the commits made before it, so two reads can
+    straddle a commit. Inside a transaction already open (a caller's, a test's) its level
+    stands; SQLite's transactions are serializable.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from common.exceptions import BadGateway
@@ -26,44 +26,56 @@ def customer_recheck(*, customer_id: uuid.UUID) -> None:
 
 
 @dataclass(frozen=True)
+class PendingClaim:
+    """What one order this service confirmed, and has not heard back about, wants of one item."""
+
+    order_id: uuid.UUID
+    item_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Shortfall:
     item_id: uuid.UUID
     requested: int
     available: int
 
 
-def stock_shortfalls(
-    *, lines: Sequence[SalesOrderLine], also_wanted: Mapping[uuid.UUID, int] | None = None
-) -> list[Shortfall]:
+def stock_shortfalls(*, lines: Sequence[SalesOrderLine], pending: Sequence[PendingClaim] = ()) -> list[Shortfall]:
     """Return the items inventory cannot cover now (empty when all can), in one call.
 
-    Lines of one item are asked for together: two lines of 3 need 6 on hand.
-    ``also_wanted`` is what others claim of the items before these lines (orders
-    inventory has not applied yet): a shortfall reports the lines' own ``requested``
-    and what ``available`` is left for them.
+    Lines of one item are asked for together: two lines of 3 need 6 on hand. ``pending``
+    are the lines of the orders this service confirmed and has not heard back about:
+    inventory counts those it has not decided yet against its stock, and not the ones it
+    has (their stock has moved already), in one snapshot. A shortfall reports the lines'
+    own ``requested`` and what ``available`` is left for them.
     """
     wanted: dict[uuid.UUID, int] = {}
     for line in lines:
         wanted[line.item_id] = wanted.get(line.item_id, 0) + line.quantity
-    claimed = also_wanted or {}
-    # Inventory answers for at most MAX_ASKED of an item (more is a 400, which would be a 502 here), yet pending
-    # orders can add up past it. More than a stock can hold is short anyway: asked for MAX_ASKED, an item inventory
-    # does not call short holds exactly that much.
-    asked = {item_id: quantity + claimed.get(item_id, 0) for item_id, quantity in wanted.items()}
-    body = {"items": [{"item_id": str(item_id), "quantity": min(total, MAX_ASKED)} for item_id, total in asked.items()]}
+    # Inventory answers for at most MAX_ASKED of an item a line (more is a 400, which would be a 502 here), yet
+    # an order's lines can add up past it. More than a stock can hold is short anyway: asked for MAX_ASKED, an
+    # item inventory does not call short has exactly that much left.
+    body = {
+        "items": [{"item_id": str(item_id), "quantity": min(total, MAX_ASKED)} for item_id, total in wanted.items()],
+        "pending": [
+            {"order_id": str(claim.order_id), "item_id": str(claim.item_id), "quantity": min(claim.quantity, MAX_ASKED)}
+            for claim in pending
+        ],
+    }
     response = inventory_client().request("POST", AVAILABILITY_PATH, json=body)
     if response.status_code != 200:
         raise BadGateway(f"inventory_svc answered the availability check with {response.status_code}.")
     try:
         data = response.json()["data"]
         available = {uuid.UUID(str(row["item_id"])): int(row["available"]) for row in data["short"]}
-        available |= {
-            item_id: MAX_ASKED for item_id, total in asked.items() if total > MAX_ASKED and item_id not in available
-        }
-        return [
-            Shortfall(item_id=item_id, requested=wanted[item_id], available=max(0, on_hand - claimed.get(item_id, 0)))
-            for item_id, on_hand in available.items()
-            if item_id in wanted
-        ]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadGateway("inventory_svc answered the availability check with something unreadable.") from exc
+    available |= {
+        item_id: MAX_ASKED for item_id, total in wanted.items() if total > MAX_ASKED and item_id not in available
+    }
+    return [
+        Shortfall(item_id=item_id, requested=wanted[item_id], available=left)
+        for item_id, left in available.items()
+        if item_id in wanted
+    ]

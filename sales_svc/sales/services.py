@@ -26,14 +26,14 @@ from django.db import transaction
 from django.db.models import F, Sum, prefetch_related_objects
 from django.utils import timezone
 
-from common.exceptions import Conflict, InsufficientStock
+from common.exceptions import Conflict, InsufficientStock, UpstreamUnavailable
 from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_get, order_lock, order_touch, transition_apply
 from order_documents.parties import party_rename
 from order_documents.references import items_recheck
 
-from .clients import customer_fetch, customer_recheck, stock_shortfalls
+from .clients import PendingClaim, customer_fetch, customer_recheck, stock_shortfalls
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
 from .models import CustomerVersion, SalesOrder, SalesOrderLine
 from .transitions import (
@@ -132,11 +132,12 @@ def _stock_check(*, order_id: uuid.UUID, lines: Sequence[SalesOrderLine]) -> Non
 
     Inventory's stock on hand does not yet show the orders this service confirmed whose
     confirmation it has not applied (``pending``: the event is on its way, or the broker
-    is down). They are counted against it here, so that a backlog of confirmations cannot
-    all pass the check and then all turn out short (paid and never shipped).
+    is down). Their lines go with the question, so that a backlog of confirmations cannot
+    all pass the check and then all turn out short; inventory counts those it has not
+    decided yet, and not the ones it decided while their answer is on its way to us.
     """
-    pending = _pending_quantities(item_ids={line.item_id for line in lines}, order_id=order_id)
-    short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines, also_wanted=pending)}
+    pending = _pending_claims(item_ids={line.item_id for line in lines}, order_id=order_id)
+    short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines, pending=pending)}
     if short:
         raise InsufficientStock(
             {
@@ -150,16 +151,29 @@ def _stock_check(*, order_id: uuid.UUID, lines: Sequence[SalesOrderLine]) -> Non
         )
 
 
-def _pending_quantities(*, item_ids: set[uuid.UUID], order_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """Return, per item, what this service's confirmed orders still ``pending`` at inventory want (one query)."""
-    rows = (
+# The most pending lines one check sends (inventory's limit): past it the broker has been away a long while.
+MAX_PENDING_CLAIMS = 10_000
+
+
+def _pending_claims(*, item_ids: set[uuid.UUID], order_id: uuid.UUID) -> list[PendingClaim]:
+    """Return, per order and item, what this service's other confirmed orders still ``pending`` want (one query).
+
+    More than inventory counts in one check is a 503: no answer is better than one that
+    leaves some of them out.
+    """
+    rows = list(
         SalesOrderLine.objects.filter(order__stock_status=StockStatus.PENDING, item_id__in=item_ids)
         .exclude(order_id=order_id)
-        .values("item_id")
+        .values("order_id", "item_id")
         .annotate(total=Sum("quantity"))
-        .values_list("item_id", "total")
+        .values_list("order_id", "item_id", "total")[: MAX_PENDING_CLAIMS + 1]
     )
-    return dict(rows)
+    if len(rows) > MAX_PENDING_CLAIMS:
+        raise UpstreamUnavailable(
+            f"More than {MAX_PENDING_CLAIMS} confirmed order lines of these items wait for inventory's answer; "
+            "confirm again once they have it."
+        )
+    return [PendingClaim(order_id=order, item_id=item, quantity=total) for order, item, total in rows]
 
 
 def _quantities(lines) -> list[tuple[uuid.UUID, int]]:

@@ -151,10 +151,15 @@ class _Handler(BaseHTTPRequestHandler):
             found = [self.server.items[item_id] for item_id in body["ids"] if item_id in self.server.items]
             return self._answer(200, _ok(found))
         if self.path == "/internal/stock/availability":
+            # Like inventory: the pending claims count against the stock (this fake decides no order).
+            claimed: dict[str, int] = {}
+            for claim in body.get("pending", []):
+                claimed[claim["item_id"]] = claimed.get(claim["item_id"], 0) + claim["quantity"]
             short = [
                 {"item_id": line["item_id"], "requested": line["quantity"], "available": available}
                 for line in body["items"]
-                if (available := self.server.stock.get(line["item_id"], 0)) < line["quantity"]
+                if (available := max(0, self.server.stock.get(line["item_id"], 0) - claimed.get(line["item_id"], 0)))
+                < line["quantity"]
             ]
             return self._answer(200, _ok({"available": not short, "short": short}))
         return self._answer(404, {"status": 404, "error": {"type": "not_found"}})

@@ -9,6 +9,8 @@ from common.money import MoneySerializerField, MoneyTotalSerializerField
 from inventory.models import SKU_MAX_LENGTH, MovementReason
 
 MAX_LINES = 100
+# Lines of the orders sales confirmed and has not heard back about that one availability check may count.
+MAX_PENDING = 10_000
 
 
 class ItemSerializer(serializers.Serializer):
@@ -97,8 +99,21 @@ class AvailabilityLineSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
+class PendingLineSerializer(serializers.Serializer):
+    order_id = StrictUUIDField()
+    item_id = StrictUUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
 class AvailabilityRequestSerializer(serializers.Serializer):
     items = AvailabilityLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    pending = PendingLineSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_PENDING,
+        help_text="Lines of orders the caller confirmed and has not heard back about: those inventory has not "
+        "decided yet claim their stock first; a decided one is already in the stock on hand.",
+    )
 
 
 class ShortLineSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from common.roles import role_has_permission, roles_text
 from common.views import ServiceModelViewSet
 from inventory import imports
 from inventory.filters import ORDERING_FIELDS, SEARCH_FIELDS, ItemFilter
-from inventory.lines import StockLine
+from inventory.lines import PendingLine, StockLine
 from inventory.selectors import (
     item_list,
     item_list_by_ids,
@@ -219,7 +219,9 @@ class StockAvailabilityView(InternalView):
         operation_id="internal_stock_availability",
         summary="Check stock for order lines",
         description=f"1 to {s.MAX_LINES} lines; quantities of one item are added up; an unknown item counts as 0 "
-        f"available. A read without locks: the issue itself decides. {_SERVICE_ONLY}",
+        f"available. Up to {s.MAX_PENDING} `pending` lines of orders the caller confirmed: those not decided yet "
+        f"count against the stock, read in one snapshot with the decisions. A read without locks: the issue itself "
+        f"decides. {_SERVICE_ONLY}",
         request=s.AvailabilityRequestSerializer,
         responses={200: s.AvailabilitySerializer},
     )
@@ -227,4 +229,5 @@ class StockAvailabilityView(InternalView):
         payload = s.AvailabilityRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         lines = [StockLine(**line) for line in payload.validated_data["items"]]
-        return Response(s.AvailabilitySerializer(stock_availability(lines=lines)).data)
+        pending = [PendingLine(**line) for line in payload.validated_data.get("pending", [])]
+        return Response(s.AvailabilitySerializer(stock_availability(lines=lines, pending=pending)).data)

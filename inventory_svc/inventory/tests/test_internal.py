@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 
 from erp_testkit import auth_client
 
+from ..models import IssueOutcome, SalesOrderIssue
+
 pytestmark = pytest.mark.django_db
 
 LOOKUP, AVAILABILITY = "/internal/items/lookup", "/internal/stock/availability"
@@ -92,10 +94,50 @@ def test_availability_of_lines_on_hand(make_item, as_service):
     assert response.json()["data"] == {"available": True, "short": []}
 
 
+def test_availability_counts_the_pending_orders_inventory_has_not_decided_and_no_decided_one_twice(
+    make_item, as_service
+):
+    # given: 10 on hand after an order of 4 was issued (decided: the stock shows it), and an order of 3 not applied yet
+    item = make_item(stock=10)
+    decided, undecided = uuid.uuid4(), uuid.uuid4()
+    SalesOrderIssue.objects.create(order_id=decided, outcome=IssueOutcome.ISSUED)
+    pending = [
+        {"order_id": str(decided), "item_id": str(item.pk), "quantity": 4},
+        {"order_id": str(undecided), "item_id": str(item.pk), "quantity": 3},
+        {"order_id": str(uuid.uuid4()), "item_id": str(uuid.uuid4()), "quantity": 50},  # another item's: no claim here
+    ]
+
+    # when: 8 asked for
+    response = as_service.post(
+        AVAILABILITY, {"items": [{"item_id": str(item.pk), "quantity": 8}], "pending": pending}, format="json"
+    )
+
+    # then: 7 left for it (10 on hand, 3 claimed), the decided order not counted again
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "available": False,
+        "short": [{"item_id": str(item.pk), "requested": 8, "available": 7}],
+    }
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
         ({"items": []}, "items"),
+        (
+            {
+                "items": [{"item_id": str(uuid.uuid4()), "quantity": 1}],
+                "pending": [{"order_id": "x", "item_id": str(uuid.uuid4()), "quantity": 1}],
+            },
+            "pending.0.order_id",
+        ),
+        (
+            {
+                "items": [{"item_id": str(uuid.uuid4()), "quantity": 1}],
+                "pending": [{"order_id": str(uuid.uuid4()), "item_id": str(uuid.uuid4()), "quantity": 0}],
+            },
+            "pending.0.quantity",
+        ),
         ({"items": [{"item_id": "x", "quantity": 1}]}, "items.0.item_id"),
         ({"items": [{"item_id": 7, "quantity": 1}]}, "items.0.item_id"),
         ({"items": [{"item_id": str(uuid.uuid4()), "quantity": 0}]}, "items.0.quantity"),
@@ -167,3 +209,18 @@ def test_each_internal_read_serves_only_the_callers_it_names(make_item, path, ca
     assert response.status_code == status
     if status == 403:
         assert response.json()["error"]["type"] == "forbidden"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_availability_reads_the_decisions_and_the_stock_in_one_snapshot(postgresql):
+    from django.db import connection
+
+    from ..selectors import _one_snapshot
+
+    # when: the reads run outside any transaction, as the view's do
+    with _one_snapshot(), connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        level = cursor.fetchone()[0]
+
+    # then: one snapshot for both (READ COMMITTED would let an issue commit between them, counted twice)
+    assert level == "repeatable read"

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from common.events import registry
+from sales import services as sales_services
 from sales.models import SalesOrder, SalesOrderLine
 
 pytestmark = pytest.mark.django_db
@@ -141,8 +142,30 @@ def test_confirm_counts_orders_still_pending_at_inventory_against_its_stock(serv
             "available": 0,
         }
     ]
-    assert services.calls(AVAILABILITY)[-1] == {"items": [{"item_id": item, "quantity": 10}]}
+    assert services.calls(AVAILABILITY)[-1] == {
+        "items": [{"item_id": item, "quantity": 5}],
+        "pending": [{"order_id": first["id"], "item_id": item, "quantity": 5}],
+    }
     assert state_of(second) == ("Draft", None)
+
+
+def test_more_pending_lines_than_inventory_counts_in_one_check_make_confirm_a_503_and_write_nothing(
+    services, draft, as_fm, monkeypatch
+):
+    # given: inventory counts 2 pending lines a check (10,000 in truth), and 3 orders wait for its answer
+    monkeypatch.setattr(sales_services, "MAX_PENDING_CLAIMS", 2)
+    item = services.add_item(stock=100)
+    for _ in range(3):
+        assert post(as_fm, draft([(item, 1)]), "confirm").status_code == 200
+    order = draft([(item, 1)])
+
+    # when
+    response = post(as_fm, order, "confirm")
+
+    # then: no answer rather than one that leaves a claim out
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "upstream_unavailable"
+    assert state_of(order) == ("Draft", None)
 
 
 def test_confirm_no_longer_counts_an_order_inventory_has_answered(services, draft, as_fm, deliver):
@@ -157,7 +180,7 @@ def test_confirm_no_longer_counts_an_order_inventory_has_answered(services, draf
 
     # then
     assert response.status_code == 200
-    assert services.calls(AVAILABILITY)[-1] == {"items": [{"item_id": item, "quantity": 5}]}
+    assert services.calls(AVAILABILITY)[-1] == {"items": [{"item_id": item, "quantity": 5}], "pending": []}
 
 
 def test_orders_pending_past_what_inventory_can_count_make_confirm_a_409_not_a_502(
@@ -177,7 +200,9 @@ def test_orders_pending_past_what_inventory_can_count_make_confirm_a_409_not_a_5
     # then: short, and inventory was asked for no more than it accepts (2**31 - 1 a line; beyond, it answers 400)
     assert response.status_code == 409, response.json()
     assert [(d["requested"], d["available"]) for d in response.json()["error"]["details"]] == [(1, 0)]
-    assert services.calls(AVAILABILITY)[-1] == {"items": [{"item_id": item, "quantity": 2**31 - 1}]}
+    asked = services.calls(AVAILABILITY)[-1]
+    assert asked["items"] == [{"item_id": item, "quantity": 1}]
+    assert [claim["quantity"] for claim in asked["pending"]] == [100_000_000] * 22
     assert state_of(order) == ("Draft", None)
 
 

@@ -67,7 +67,7 @@ def test_confirm_moves_to_confirmed_and_emits_the_event(services, draft, as_fm, 
     data = response.json()["data"]
     assert (data["status"], data["stock_status"]) == ("Confirmed", "pending")
     assert data["confirmed_at"] is not None
-    assert services.calls(AVAILABILITY) == [{"items": [{"item_id": item, "quantity": 9}]}]
+    assert services.calls(AVAILABILITY) == [{"items": [{"item_id": item, "quantity": 9}], "pending": []}]
     assert outbox() == [
         (
             "sales.order.confirmed",
