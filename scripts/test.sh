@@ -7,13 +7,15 @@
 # suite and its migrations check: a service by the local run's name (auth, contact, inventory,
 # sales, purchase, gateway), common, or platform (the tests/ folder). SUITES="sales_svc gateway"
 # names suites by folder instead, ruff included.
-# TEST_JOBS suites run at once (default 4), the longest first, each taking the next free lane.
-# The platform tests run as two suites side by side: tests:embedded, the embedded local run's
-# tests (that platform uses no PostgreSQL connection), and tests:postgres, every other
-# (tests/conftest.py, --flavours); common's as two as well: common:events (tests/events, its
-# processes, brokers and faults) and common:rest, each on a test database of its own. Most of
-# those suites' time is waiting (on the local runs' processes, on RabbitMQ, on the timeouts they
-# provoke), so four lanes keep the two cores busy (docs/performance.md, "The test command").
+# TEST_JOBS suites run at once (default 5), the longest first, each taking the next free lane.
+# The platform tests run as three suites side by side (tests/conftest.py, --flavours):
+# tests:embedded, the embedded local run's tests (that platform uses no PostgreSQL connection),
+# tests:postgres, the flavours on PostgreSQL and RabbitMQ (the upgraded install, the replicated
+# one), and tests:none, those that start no platform; common's as two: common:events
+# (tests/events, its processes, brokers and faults) and common:rest, each on a test database of
+# its own. Most of those suites' time is waiting (on the local runs' processes, on RabbitMQ, on
+# the timeouts they provoke), so five lanes keep the two cores busy (docs/performance.md, "The
+# test command").
 # Each suite's output is shown whole once it ends, and a table of every suite's wall and CPU
 # time closes the run. A suite named by its folder alone (tests, common) runs all of it.
 # A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
@@ -23,7 +25,7 @@ set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests:postgres tests:embedded common:events auth_svc inventory_svc common:rest gateway sales_svc purchase_svc contact_svc purchase_svc:sqlite inventory_svc:sqlite"}
+SUITES=${SUITES:-"tests:postgres tests:embedded common:events auth_svc inventory_svc common:rest tests:none gateway sales_svc purchase_svc contact_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
@@ -32,7 +34,7 @@ if [ -n "${SERVICE:-}" ]; then
       inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
       gateway) SUITES+=" $name" ;;
       common) SUITES+=" common:events common:rest" ;;
-      platform | tests) SUITES+=" tests:postgres tests:embedded" ;;
+      platform | tests) SUITES+=" tests:postgres tests:embedded tests:none" ;;
       *)
         echo "SERVICE=<auth, contact, inventory, sales, purchase, gateway, common, platform>, got SERVICE='$name'" >&2
         exit 2
@@ -40,7 +42,7 @@ if [ -n "${SERVICE:-}" ]; then
     esac
   done
 fi
-TEST_JOBS=${TEST_JOBS:-4}
+TEST_JOBS=${TEST_JOBS:-5}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
@@ -72,7 +74,8 @@ run_suite() {
       export DATABASE_URL="sqlite:///$ERP_DATA_DIR/$folder.sqlite3"
       ;;
     tests:embedded) selection=(--flavours embedded) ;;
-    tests:postgres) selection=(--flavours none,postgres,replicated) ;;
+    tests:postgres) selection=(--flavours postgres,replicated) ;;
+    tests:none) selection=(--flavours none) ;;
     # on a test database of its own (test_<prefix>events_commontest), beside common:rest's
     common:events) selection=(tests/events) && export ERP_DB_PREFIX="${ERP_DB_PREFIX}events_" ;;
     common:rest) selection=(--ignore=tests/events) ;;

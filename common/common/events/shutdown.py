@@ -40,8 +40,23 @@ GRACE = 3.0  # seconds after the signal before the database links are dropped
 # Seconds after the signal before the process exits regardless: under the 15 s that the local run,
 # compose (stop_grace_period) and Kubernetes (terminationGracePeriodSeconds) wait before a SIGKILL,
 # which would leave no word of where the worker hung; above grace + a database connect_timeout
-# (3 + 3 s) with room for a loaded machine's slower exit.
+# (3 + 3 s) with room for a loaded machine's slower exit. ``ERP_WORKER_STOP_DEADLINE`` sets
+# another (a supervisor that waits longer; a test on a machine loaded past that room).
 HARD_DEADLINE = 13.0
+
+
+def hard_deadline_seconds() -> float:
+    """Return ``ERP_WORKER_STOP_DEADLINE`` if set (seconds, > 0), else ``HARD_DEADLINE``."""
+    value = os.environ.get("ERP_WORKER_STOP_DEADLINE")
+    if value is None:
+        return HARD_DEADLINE
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise ValueError(f"ERP_WORKER_STOP_DEADLINE must be a number of seconds above 0, got {value!r}")
+    return seconds
 
 
 class Interrupted(BaseException):
@@ -50,8 +65,10 @@ class Interrupted(BaseException):
 
 @contextlib.contextmanager
 def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] = lambda: False,
-                    grace: float = GRACE, hard_deadline: float = HARD_DEADLINE) -> Iterator[None]:  # fmt: skip
+                    grace: float = GRACE, hard_deadline: float | None = None) -> Iterator[None]:  # fmt: skip
     """Within the block, SIGTERM and SIGINT call ``stop`` (see the module docstring).
+
+    ``hard_deadline`` defaults to :func:`hard_deadline_seconds`.
 
     Leaving the block (the worker's loop returned) cancels the grace: the rest of the
     exit, the interpreter's own shutdown included, must not meet a SIGALRM whose handler
@@ -60,6 +77,7 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
     """
     interrupted = []
     overdue_turns = []
+    deadline = hard_deadline_seconds() if hard_deadline is None else hard_deadline
 
     def handler(signum, frame):
         stop()
@@ -70,7 +88,7 @@ def stop_on_signals(stop: Callable[[], None], interruptible: Callable[[], bool] 
         if not overdue_turns and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
             signal.signal(signal.SIGALRM, overdue)
             signal.setitimer(signal.ITIMER_REAL, grace)
-            arm_hard_deadline(hard_deadline)
+            arm_hard_deadline(deadline)
         # Once only: a second signal must not break into the clean-up the first one started.
         if not interrupted and interruptible():
             interrupted.append(signum)

@@ -24,6 +24,9 @@ from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# This file's workers' hard deadline (ERP_WORKER_STOP_DEADLINE): see the test that sets it.
+STOP_DEADLINE = 40
+
 
 @pytest.fixture
 def db_proxy():
@@ -54,8 +57,10 @@ def _send_directly(amqp_url: str, topology, seq: int) -> None:
 def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promptly(
     postgres, events_settings, topology, db_proxy, amqp_url
 ):
-    # given: relay_outbox and consume_events reach PostgreSQL through the proxy
-    env = _through(db_proxy, _env(events_settings))
+    # given: relay_outbox and consume_events reach PostgreSQL through the proxy; their hard deadline past the
+    # room a loaded test run leaves (a whole make test's load took the clean stop past 13 s twice): the test is
+    # about a clean stop, the deadline has tests of its own (test_shutdown.py)
+    env = {**_through(db_proxy, _env(events_settings)), "ERP_WORKER_STOP_DEADLINE": str(STOP_DEADLINE)}
     relay = _start(["relay_outbox", "--sweep-interval", "0.2"], env)
     consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], env)
     queue = topology.queue_name("inventory")
@@ -74,8 +79,8 @@ def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promp
         started = time.monotonic()
         for process in (relay, consumer):
             process.send_signal(signal.SIGTERM)
-        relay_code, relay_out = _exit_of(relay)
-        consumer_code, consumer_out = _exit_of(consumer)
+        relay_code, relay_out = _exit_of(relay, timeout=STOP_DEADLINE + 5)
+        consumer_code, consumer_out = _exit_of(consumer, timeout=STOP_DEADLINE + 5)
         stopped = time.monotonic() - started
     finally:
         for process in (relay, consumer):
@@ -84,7 +89,8 @@ def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promp
     # then: both stopped within moments; nothing was acked without its inbox row, nothing lost
     # A clean stop is exit code 0; the hard shutdown deadline would have exited 1 (no wall-clock bound here:
     # timings belong in bench/, and a loaded machine stretches them).
-    assert (relay_code, consumer_code) == (0, 0), (stopped, relay_out + consumer_out)
+    if (relay_code, consumer_code) != (0, 0):  # whole (an assertion's message is cut short): where each waited
+        pytest.fail(f"exit codes {relay_code}, {consumer_code} after {stopped:.1f} s\n{relay_out}\n{consumer_out}")
     assert InboxEvent.objects.count() == 1
     # the message met the database error: its retry copy comes back to the queue, unapplied
     wait_until(lambda: _ready_count(amqp_url, queue) == 1, message="the unapplied message back on the queue")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from common.events.shutdown import stop_on_signals
+from common.events.shutdown import HARD_DEADLINE, hard_deadline_seconds, stop_on_signals
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ WORKER_WHOSE_EXIT_HANGS = textwrap.dedent(
     from django.conf import settings
     settings.configure()
     django.setup()
-    from common.events.shutdown import stop_on_signals
+    from common.events.shutdown import HARD_DEADLINE, hard_deadline_seconds, stop_on_signals
 
     stop = threading.Event()
     # A thread the interpreter joins at exit and that never ends: the shutdown hangs.
@@ -81,3 +81,19 @@ def test_the_hard_deadline_ends_an_exit_that_hangs_after_the_loop_with_status_1_
     assert "loop returned" in output
     assert "Timeout (0:00:01)!" in output
     assert "threading.py" in output  # the stack of the thread the shutdown waited for
+
+
+def test_the_hard_deadline_is_13_s_unless_the_environment_sets_another(monkeypatch):
+    monkeypatch.delenv("ERP_WORKER_STOP_DEADLINE", raising=False)
+    assert hard_deadline_seconds() == HARD_DEADLINE == 13.0
+
+    monkeypatch.setenv("ERP_WORKER_STOP_DEADLINE", "40")
+    assert hard_deadline_seconds() == 40.0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", ""])
+def test_a_hard_deadline_that_is_not_seconds_above_0_stops_the_worker_at_its_start(monkeypatch, restore_signals, value):
+    monkeypatch.setenv("ERP_WORKER_STOP_DEADLINE", value)
+
+    with pytest.raises(ValueError, match="ERP_WORKER_STOP_DEADLINE"), stop_on_signals(lambda: None):
+        pass
