@@ -4,7 +4,7 @@ import pytest
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.checks import check_password_hasher
+from accounts.checks import check_password_hasher, check_password_hashers_load
 from config.settings import _password_hashers, _service_secrets
 
 
@@ -48,3 +48,16 @@ def test_deploy_check_refuses_a_first_password_hasher_that_is_not_djangos(settin
 
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     assert check_password_hasher() == []
+
+
+def test_a_password_hasher_that_cannot_be_loaded_stops_the_service_at_its_start(settings):
+    from django.contrib.auth.hashers import get_hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.NoSuchHasher", *global_settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    try:
+        assert [e.id for e in check_password_hashers_load()] == ["accounts.E002"]
+    finally:
+        settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+        get_hashers.cache_clear()
+    assert check_password_hashers_load() == []
