@@ -90,3 +90,28 @@ def test_pending_of_an_unknown_item_asked_counts_none_available(as_service):
 
     assert response.status_code == 200
     assert response.json()["data"] == {"available": False, "short": [{"item_id": ITEM, "requested": 3, "available": 0}]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_availability_check_takes_no_write_lock_on_sqlite(make_item):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ..lines import PendingLine, StockLine
+    from ..selectors import stock_availability
+
+    # given: outside any transaction, as the view runs
+    item = make_item(stock=5)
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        stock_availability(
+            lines=[StockLine(item.pk, 1)], pending=[PendingLine(order_id=uuid.uuid4(), item_id=item.pk, quantity=1)]
+        )
+
+    # then: on SQLite a deferred read transaction (one snapshot in WAL), not the IMMEDIATE write lock every other
+    # transaction takes: that would wait behind a writer (an import of 100,000 items, a minute) and fail after 20 s
+    begins = [query["sql"] for query in queries if query["sql"].startswith("BEGIN")]
+    if connection.vendor == "sqlite":
+        assert begins == ["BEGIN DEFERRED"]
+    assert connection.vendor != "sqlite" or connection.transaction_mode == "IMMEDIATE"  # the others' mode restored
