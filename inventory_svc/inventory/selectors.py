@@ -87,10 +87,18 @@ def _one_snapshot() -> Iterator[None]:
 
     Under READ COMMITTED each statement sees the commits made before it, so two reads can
     straddle a commit. Inside a transaction already open (a caller's, a test's) its level
-    stands; SQLite's transactions are serializable.
+    stands. On SQLite a DEFERRED transaction: in WAL its first read fixes the snapshot, and
+    it takes no lock, where the IMMEDIATE every other transaction begins with (the database
+    settings) would wait behind any writer, an import of a minute included, and fail after
+    its 20 s timeout.
     """
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
+    with contextlib.ExitStack() as stack:
+        if outermost and connection.vendor == "sqlite":
+            connection.ensure_connection()  # which reads the mode from the settings
+            mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"
+            stack.callback(setattr, connection, "transaction_mode", mode)
+        stack.enter_context(transaction.atomic())
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

@@ -53,9 +53,10 @@ def stock_shortfalls(*, lines: Sequence[SalesOrderLine], pending: Sequence[Pendi
     wanted: dict[uuid.UUID, int] = {}
     for line in lines:
         wanted[line.item_id] = wanted.get(line.item_id, 0) + line.quantity
-    # Inventory answers for at most MAX_ASKED of an item a line (more is a 400, which would be a 502 here), yet
-    # an order's lines can add up past it. More than a stock can hold is short anyway: asked for MAX_ASKED, an
-    # item inventory does not call short has exactly that much left.
+    # Inventory answers for at most MAX_ASKED of an item a line (more is a 400, which would be a 502 here). An
+    # order's lines cannot add up past it today (order_documents: 100 lines of at most 1,000,000, so 10**8 an
+    # item), nor can one pending order's: the clamps guard a rise of those limits. More than a stock can hold is
+    # short anyway: asked for MAX_ASKED, an item inventory does not call short has exactly that much left.
     body = {
         "items": [{"item_id": str(item_id), "quantity": min(total, MAX_ASKED)} for item_id, total in wanted.items()],
         "pending": [

@@ -151,8 +151,9 @@ def _stock_check(*, order_id: uuid.UUID, lines: Sequence[SalesOrderLine]) -> Non
         )
 
 
-# The most pending lines one check sends (inventory's limit): past it the broker has been away a long while.
-MAX_PENDING_CLAIMS = 10_000
+# The most pending lines one check sends (inventory's MAX_PENDING, which keeps the body under its 1 MiB limit):
+# past it the broker has been away a long while.
+MAX_PENDING_CLAIMS = 5_000
 
 
 def _pending_claims(*, item_ids: set[uuid.UUID], order_id: uuid.UUID) -> list[PendingClaim]:

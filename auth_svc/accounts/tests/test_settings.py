@@ -61,3 +61,25 @@ def test_a_password_hasher_that_cannot_be_loaded_stops_the_service_at_its_start(
         settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
         get_hashers.cache_clear()
     assert check_password_hashers_load() == []
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        # Django's own, so accounts.E001 lets it pass, yet its library is not installed: every login rehashes with it
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+        # a class without an algorithm: Django raises ImproperlyConfigured, which the check let through
+        "django.contrib.auth.hashers.BasePasswordHasher",
+    ],
+)
+def test_a_first_password_hasher_that_cannot_hash_stops_the_service_at_its_start(settings, first):
+    from django.contrib.auth.hashers import get_hashers
+
+    settings.PASSWORD_HASHERS = [first, *global_settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    try:
+        assert [e.id for e in check_password_hashers_load()] == ["accounts.E002"]
+    finally:
+        settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+        get_hashers.cache_clear()

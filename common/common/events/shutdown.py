@@ -45,8 +45,13 @@ GRACE = 3.0  # seconds after the signal before the database links are dropped
 HARD_DEADLINE = 13.0
 
 
+# The longest ERP_WORKER_STOP_DEADLINE: a day. faulthandler refuses nan, inf and past about 1e11 s, and
+# it is armed inside the SIGTERM handler, where such a value would raise instead of stopping the worker.
+MAX_HARD_DEADLINE = 86_400.0
+
+
 def hard_deadline_seconds() -> float:
-    """Return ``ERP_WORKER_STOP_DEADLINE`` if set (seconds, > 0), else ``HARD_DEADLINE``."""
+    """Return ``ERP_WORKER_STOP_DEADLINE`` if set (seconds, above 0, at most a day), else ``HARD_DEADLINE``."""
     value = os.environ.get("ERP_WORKER_STOP_DEADLINE")
     if value is None:
         return HARD_DEADLINE
@@ -54,8 +59,11 @@ def hard_deadline_seconds() -> float:
         seconds = float(value)
     except ValueError:
         seconds = 0
-    if seconds <= 0:
-        raise ValueError(f"ERP_WORKER_STOP_DEADLINE must be a number of seconds above 0, got {value!r}")
+    if not 0 < seconds <= MAX_HARD_DEADLINE:  # False for nan too
+        raise ValueError(
+            f"ERP_WORKER_STOP_DEADLINE must be a number of seconds above 0 and at most {MAX_HARD_DEADLINE:.0f}, "
+            f"got {value!r}"
+        )
     return seconds
 
 

@@ -47,7 +47,7 @@ WORKER_WHOSE_EXIT_HANGS = textwrap.dedent(
     from django.conf import settings
     settings.configure()
     django.setup()
-    from common.events.shutdown import HARD_DEADLINE, hard_deadline_seconds, stop_on_signals
+    from common.events.shutdown import stop_on_signals
 
     stop = threading.Event()
     # A thread the interpreter joins at exit and that never ends: the shutdown hangs.
@@ -91,9 +91,20 @@ def test_the_hard_deadline_is_13_s_unless_the_environment_sets_another(monkeypat
     assert hard_deadline_seconds() == 40.0
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "soon", ""])
-def test_a_hard_deadline_that_is_not_seconds_above_0_stops_the_worker_at_its_start(monkeypatch, restore_signals, value):
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "", "nan", "inf", "-inf", "1e400", "1e12", "86401"])
+def test_a_hard_deadline_that_is_not_seconds_above_0_up_to_a_day_stops_the_worker_at_its_start(
+    monkeypatch, restore_signals, value
+):
     monkeypatch.setenv("ERP_WORKER_STOP_DEADLINE", value)
 
     with pytest.raises(ValueError, match="ERP_WORKER_STOP_DEADLINE"), stop_on_signals(lambda: None):
         pass
+
+
+def test_the_longest_hard_deadline_accepted_is_one_faulthandler_can_arm(monkeypatch):
+    # nan, inf or 1e12 s passed the start, then raised inside the SIGTERM handler (faulthandler refuses them)
+    import faulthandler
+
+    monkeypatch.setenv("ERP_WORKER_STOP_DEADLINE", "86400")
+    faulthandler.dump_traceback_later(hard_deadline_seconds(), exit=True)
+    faulthandler.cancel_dump_traceback_later()

@@ -9,8 +9,10 @@ from common.money import MoneySerializerField, MoneyTotalSerializerField
 from inventory.models import SKU_MAX_LENGTH, MovementReason
 
 MAX_LINES = 100
-# Lines of the orders sales confirmed and has not heard back about that one availability check may count.
-MAX_PENDING = 10_000
+# Lines of the orders sales confirmed and has not heard back about that one availability check may count: the
+# largest body (MAX_LINES items, MAX_PENDING pending lines, every figure its largest) stays under the 1 MiB
+# DATA_UPLOAD_MAX_MEMORY_SIZE (about 0.65 MiB); 10,000 lines were 1.2 MiB, a 413 that sales answered with a 502.
+MAX_PENDING = 5_000
 
 
 class ItemSerializer(serializers.Serializer):

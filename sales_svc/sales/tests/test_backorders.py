@@ -152,7 +152,7 @@ def test_confirm_counts_orders_still_pending_at_inventory_against_its_stock(serv
 def test_more_pending_lines_than_inventory_counts_in_one_check_make_confirm_a_503_and_write_nothing(
     services, draft, as_fm, monkeypatch
 ):
-    # given: inventory counts 2 pending lines a check (10,000 in truth), and 3 orders wait for its answer
+    # given: inventory counts 2 pending lines a check (5,000 in truth), and 3 orders wait for its answer
     monkeypatch.setattr(sales_services, "MAX_PENDING_CLAIMS", 2)
     item = services.add_item(stock=100)
     for _ in range(3):
