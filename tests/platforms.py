@@ -162,7 +162,7 @@ def postgres_and_rabbitmq_names() -> Iterator[dict[str, str]]:
         drop_databases(infrastructure["ERP_DB_PREFIX"])
 
 
-def _on_postgres(running: dict, infrastructure: dict[str, str]) -> dict:
+def _with_prefixes(running: dict, infrastructure: dict[str, str]) -> dict:
     return {
         **running,
         "db_prefix": infrastructure["ERP_DB_PREFIX"],
@@ -180,7 +180,7 @@ def on_postgres_and_rabbitmq(data_dir: Path, **extra_env: str) -> Iterator[dict]
         postgres_and_rabbitmq_names() as infrastructure,
         running_platform(data_dir, **infrastructure, **extra_env) as running,
     ):
-        yield _on_postgres(running, infrastructure)
+        yield _with_prefixes(running, infrastructure)
 
 
 @contextlib.contextmanager
@@ -195,7 +195,7 @@ def upgraded(data_dir: Path) -> Iterator[dict]:
     first; every other test uses the run as it would a fresh one).
     """
     from previous_release import PreviousReleaseUnavailable, event_registry, prepare
-    from upgrade_fill import Marks, Outboxes, fill_and_stop, leave_stopped
+    from upgrade_fill import Marks, Outboxes, count_queued_and_mark_sent_unsent, fill_and_stop
 
     try:
         release = prepare()
@@ -207,10 +207,10 @@ def upgraded(data_dir: Path) -> Iterator[dict]:
         with running_platform(data_dir, release=release, base=base, **infrastructure) as old:
             marks("previous release up")
             previous = fill_and_stop(old, event_registry(release)["subscriptions"], outboxes, marks)
-        leave_stopped(previous, infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
+        count_queued_and_mark_sent_unsent(previous, infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
         with running_platform(data_dir, base=base, **infrastructure) as running:
             marks("this release migrated and up")
-            yield {**_on_postgres(running, infrastructure), "previous_release": previous}
+            yield {**_with_prefixes(running, infrastructure), "previous_release": previous}
 
 
 @contextlib.contextmanager

@@ -397,8 +397,9 @@ def fill_and_stop(old: dict, subscriptions: dict[str, list], outboxes: Outboxes,
     """Fill the previous release's running ``old`` through its API, leave events in flight, and stop it.
 
     Records in every state; then sales' and purchase's consumers freeze (what they consume waits
-    in their queues), then inventory's, then every relay (what is written next stays unsent); the
-    frozen workers are killed as a crash would, and the run stops.
+    in their queues), then inventory's, then every relay (what is written next stays unsent).
+    Then it stops as a crash leaves it: the frozen workers are killed (SIGKILL), the supervisor
+    stops the rest, and this returns once the run's process has exited.
     """
     tag = uuid.uuid4().hex[:6]
     api = Api(old["gateway"])
@@ -499,7 +500,7 @@ def fill_and_stop(old: dict, subscriptions: dict[str, list], outboxes: Outboxes,
     )
 
 
-def leave_stopped(previous: PreviousRelease, broker: str, events_prefix: str) -> None:
+def count_queued_and_mark_sent_unsent(previous: PreviousRelease, broker: str, events_prefix: str) -> None:
     """Once the run has stopped: count what its queues hold, and mark every sent event unsent again.
 
     Its relays "died" before recording what they sent: this release's relays publish each again.

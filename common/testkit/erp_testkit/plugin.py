@@ -10,7 +10,7 @@
   admin as a new staff member of that role (:func:`erp_testkit.admin.staff_user`).
 - ``access_withdrawals`` (every test): the map of withdrawn access, synced and empty, never polled.
 - Passwords (every test): hashed with MD5, not the production PBKDF2 of a million rounds (a
-  quarter of a second a hash: pytest-django's ``admin_user``, every test user); no test is
+  quarter to a third of a second a hash: pytest-django's ``admin_user``, every test user); no test is
   about the hasher's strength.
 - ``postgresql``: a fixture for tests that need PostgreSQL (row locks, real concurrency). It
   fails when the suite runs on anything else: such a test never skips.
