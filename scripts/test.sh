@@ -8,10 +8,11 @@
 # sales, purchase, gateway), common, or platform (the tests/ folder). SUITES="sales_svc gateway"
 # names suites by folder instead, ruff included.
 # TEST_JOBS suites run at once (default 4), the longest first, each taking the next free lane.
-# The platform tests run as three suites side by side (tests/conftest.py, --flavours):
+# The platform tests run as two suites side by side (tests/conftest.py, --flavours):
 # tests:embedded, the embedded local run's tests (that platform uses no PostgreSQL connection),
-# tests:postgres, the flavours on PostgreSQL and RabbitMQ (the upgraded install, the replicated
-# one), and tests:none, those that start no platform; common's as two: common:events
+# and tests:postgres, every other: those that start no platform (they run while the first
+# flavour starts), then the flavours on PostgreSQL and RabbitMQ (the upgraded install, the
+# replicated one); common's as two: common:events
 # (tests/events, its processes, brokers and faults) and common:rest, each on a test database of
 # its own. Most of those suites' time is waiting (on the local runs' processes, on RabbitMQ, on
 # the timeouts they provoke), so four lanes keep the two cores busy; five load them past what
@@ -25,7 +26,7 @@ set -uo pipefail
 set -m # each suite in a process group of its own, to be interrupted whole
 cd "$(dirname "$0")/.."
 
-SUITES=${SUITES:-"tests:embedded common:events tests:postgres auth_svc inventory_svc common:rest tests:none gateway sales_svc purchase_svc contact_svc purchase_svc:sqlite inventory_svc:sqlite"}
+SUITES=${SUITES:-"tests:postgres tests:embedded common:events auth_svc inventory_svc common:rest gateway sales_svc purchase_svc contact_svc purchase_svc:sqlite inventory_svc:sqlite"}
 if [ -n "${SERVICE:-}" ]; then
   SUITES=
   for name in $SERVICE; do
@@ -34,7 +35,7 @@ if [ -n "${SERVICE:-}" ]; then
       inventory | purchase) SUITES+=" ${name}_svc ${name}_svc:sqlite" ;;
       gateway) SUITES+=" $name" ;;
       common) SUITES+=" common:events common:rest" ;;
-      platform | tests) SUITES+=" tests:postgres tests:embedded tests:none" ;;
+      platform | tests) SUITES+=" tests:postgres tests:embedded" ;;
       *)
         echo "SERVICE=<auth, contact, inventory, sales, purchase, gateway, common, platform>, got SERVICE='$name'" >&2
         exit 2
@@ -74,8 +75,7 @@ run_suite() {
       export DATABASE_URL="sqlite:///$ERP_DATA_DIR/$folder.sqlite3"
       ;;
     tests:embedded) selection=(--flavours embedded) ;;
-    tests:postgres) selection=(--flavours postgres,replicated) ;;
-    tests:none) selection=(--flavours none) ;;
+    tests:postgres) selection=(--flavours none,postgres,replicated) ;;
     # on a test database of its own (test_<prefix>events_commontest), beside common:rest's
     common:events) selection=(tests/events) && export ERP_DB_PREFIX="${ERP_DB_PREFIX}events_" ;;
     common:rest) selection=(--ignore=tests/events) ;;
