@@ -19,6 +19,7 @@ import uuid
 
 import pytest
 from platforms import SSO_RECHECK_SECONDS as RECHECK_SECONDS
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from test_local_run import ADMIN_USER, FM_USER, IM_USER, _call, _login, _register, eventually
 
 IM, FM, ADMIN = IM_USER, FM_USER, ADMIN_USER
@@ -99,7 +100,21 @@ def pick(page, field: str, term: str, result: str) -> str:
     option = page.locator(".select2-results__option:not(.loading-results)", has_text=result)
     text = option.inner_text()
     option.click()
+    # Chosen, the dropdown closes. On a loaded machine the list can be drawn again under the click, which
+    # then chooses nothing and leaves the dropdown open over the next field: choose again (the saved order
+    # says what was chosen).
+    if not _dropdown_closes(page, timeout=5_000):
+        option.click()
+        assert _dropdown_closes(page, timeout=30_000), f"the autocomplete of {field} stayed open"
     return text
+
+
+def _dropdown_closes(page, timeout: float) -> bool:
+    try:
+        page.wait_for_function("!document.querySelector('.select2-container--open')", timeout=timeout)
+    except PlaywrightTimeoutError:
+        return False
+    return True
 
 
 def enter_line(page, index: int, item: dict, quantity: str, unit_price: str = "") -> str:
