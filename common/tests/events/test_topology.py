@@ -175,15 +175,20 @@ def test_a_service_queue_an_older_consumer_still_reads_is_migrated_only_once_it_
 
 
 def _declare_until_done(amqp_url: str, topology: Topology, consumer: str) -> None:
-    """What a consumer's start amounts to: declare with ``migrate``, again after a refusal (its restart)."""
-    for _ in range(100):
+    """What a consumer's start amounts to: declare with ``migrate``, again after a refusal (its restart).
+
+    Bounded by time, not by tries: the other consumer's migration holds the queue for as long as moving its
+    events takes, which under a whole run's load was more than a hundred short retries.
+    """
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
             with Connection(amqp_url) as conn:
                 topology.declare(conn, [consumer], migrate=[consumer])
             return
         except TopologyConflict:
             time.sleep(0.05)
-    raise AssertionError("never migrated")
+    raise AssertionError("never migrated within 60 s")
 
 
 # A consumer's thread that raises (a queue pulled from under it) fails the test, not only a warning.
