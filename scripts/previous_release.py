@@ -18,6 +18,7 @@ reason to skip the upgrade test. ``python scripts/previous_release.py`` prints t
 
 from __future__ import annotations
 
+import compileall
 import io
 import json
 import os
@@ -88,6 +89,8 @@ def _materialise(commit: str, tree: Path) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(partial, filter="tar")
+    # Its bytecode, once: with PYTHONDONTWRITEBYTECODE set, each of its processes would compile it again.
+    compileall.compile_dir(partial, quiet=1, workers=0)
     partial.rename(tree)  # whole or not at all: an interrupted run leaves only a .partial folder
 
 
