@@ -99,9 +99,12 @@ def test_every_reset_mail_is_sent_once_through_the_worker_while_the_mail_server_
             return log.read_text().count(text)
 
         wait_until(lambda: worker_log("ready"), timeout=60, message="the worker to start")
-        # and `make manage SERVICE=auth CMD="celery inspect ping"` (manage.py celery) reaches it
+        # and `make manage SERVICE=auth CMD="celery inspect ping"` (manage.py celery) reaches it. Named
+        # (the Procfile's --hostname), it answers as soon as that worker replies; unnamed, inspect
+        # waits out the whole timeout for any other worker that might.
+        worker_name = f"{AUTH_DIR.name}@{socket.gethostname()}"
         ping = subprocess.run(
-            [sys.executable, "manage.py", "celery", "inspect", "ping", "--timeout", "10"],
+            [sys.executable, "manage.py", "celery", "inspect", "ping", "--timeout", "10", "--destination", worker_name],
             cwd=AUTH_DIR,
             env=env,
             capture_output=True,
