@@ -9,8 +9,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
+from erp_testkit.queries import statements
 from sales import services as sales_services
 from sales.models import SalesOrder, SalesOrderLine
 
@@ -380,3 +383,23 @@ def test_the_nightly_integrity_job_runs_check_backorders_and_records_a_differenc
     assert list(IntegrityCheck.objects.values_list("command", "passed", "differences")) == [
         ("check_backorders", False, 1)
     ]
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_the_backordered_and_filled_answers_query_counts_are_pinned(
+    services, customer_id, as_admin, as_fm, deliver, lines
+):
+    # given: a confirmed backorder-allowed order of as many lines, none of it on hand
+    items = [services.add_item() for _ in range(lines)]
+    order = backorder_draft(as_admin, customer_id, [(item, 2) for item in items])
+    assert post(as_fm, order, "confirm").status_code == 200
+
+    # when: everything waits, then everything arrives
+    with CaptureQueriesContext(connection) as backordered:
+        assert deliver(registry.STOCK_BACKORDERED, progress(order, *[(item, 0, 2) for item in items]))
+    with CaptureQueriesContext(connection) as filled:
+        assert deliver(registry.STOCK_FILLED, progress(order, *[(item, 2, 0) for item in items]), aggregate_version=2)
+
+    # then: each the inbox row, the order locked, its lines read, written in one UPDATE, and the order's UPDATE
+    assert state_of(order) == ("Confirmed", "issued")
+    assert statements(backordered) == statements(filled) == ["INSERT", "SELECT", "SELECT", "UPDATE", "UPDATE"]
