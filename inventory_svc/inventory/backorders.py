@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Sum
@@ -84,29 +84,37 @@ def backorders_fill(*, item_ids: Iterable[uuid.UUID], stocks: Mapping) -> list[F
     """Take what is on hand of ``item_ids`` off their open backorders, oldest confirmation first.
 
     ``stocks`` are the locked rows (every item of ``item_ids`` among them). The backorders
-    and ``Stock.backordered`` are written here; the caller writes each fill's movement
-    (``stock_movements_apply``, the one writer of stock) and then reports the orders
+    and ``Stock.backordered`` are written here; the caller writes the fills' movements
+    (``stock_movements_apply``'s writer, the one writer of stock) and then reports the orders
     (:func:`orders_progress_publish`).
     """
+    on_hand = {
+        item_id: stocks[item_id].quantity
+        for item_id in sorted(set(item_ids))
+        if stocks[item_id].quantity > 0 and stocks[item_id].backordered > 0
+    }
+    if not on_hand:
+        return []
+    # Every queue at once (one SELECT, one UPDATE whatever the number of items): item by item, oldest first.
+    queues = Backorder.objects.filter(item_id__in=on_hand, quantity_open__gt=0).order_by(
+        "item_id", "confirmed_at", "order_id"
+    )
     fills: list[Fill] = []
+    filled: list[Backorder] = []
     now = timezone.now()
-    for item_id in sorted(set(item_ids)):
-        stock = stocks[item_id]
-        on_hand = stock.quantity
-        if on_hand <= 0 or stock.backordered <= 0:
-            continue
-        queue = Backorder.objects.filter(item_id=item_id, quantity_open__gt=0).order_by("confirmed_at", "order_id")
-        for backorder in queue:
-            quantity = min(backorder.quantity_open, on_hand)
-            backorder.quantity_open -= quantity
-            backorder.fills += 1
-            backorder.updated_at = now
-            backorder.save(update_fields=["quantity_open", "fills", "updated_at"])
-            fills.append(Fill(order_id=backorder.order_id, item_id=item_id, quantity=quantity, number=backorder.fills))
-            on_hand -= quantity
-            if on_hand == 0:
-                break
-        _backordered_add(stocks, {item_id: on_hand - stock.quantity})
+    for backorder in queues:
+        quantity = min(backorder.quantity_open, on_hand[backorder.item_id])
+        if quantity == 0:
+            continue  # what came in of this item is taken: the rest of its queue waits
+        backorder.quantity_open -= quantity
+        backorder.fills += 1
+        backorder.updated_at = now
+        filled.append(backorder)
+        fill = Fill(order_id=backorder.order_id, item_id=backorder.item_id, quantity=quantity, number=backorder.fills)
+        fills.append(fill)
+        on_hand[backorder.item_id] -= quantity
+    Backorder.objects.bulk_update(filled, ["quantity_open", "fills", "updated_at"])
+    _backordered_add(stocks, {item_id: left - stocks[item_id].quantity for item_id, left in on_hand.items()})
     return fills
 
 
@@ -115,7 +123,8 @@ def orders_progress_publish(*, order_ids: Iterable[uuid.UUID], returned: uuid.UU
 
     ``inventory.stock.filled`` for each filled order; ``returned`` (a cancelled order)
     gets ``inventory.stock.returned`` with what was given back instead. The version rows are
-    locked in ascending order id (see the module's docstring).
+    locked in ascending order id (see the module's docstring). The same statements however
+    many orders: their rows locked, bumped in one UPDATE, their figures read, their events written.
     """
     wanted = set(order_ids) | ({returned} if returned else set())
     if not wanted:
@@ -123,38 +132,53 @@ def orders_progress_publish(*, order_ids: Iterable[uuid.UUID], returned: uuid.UU
     records = list(SalesOrderIssue.objects.select_for_update().filter(order_id__in=wanted).order_by("order_id"))
     if returned and not any(record.order_id == returned for record in records):
         # An order issued before decisions had versions: its give-back is version 2, as it always was.
-        events.stock_returned_publish(order_id=returned, movements=_given_back(returned), version=2)
+        events.publish([events.stock_returned_event(order_id=returned, movements=_given_back(returned), version=2)])
+    now = timezone.now()
     for record in records:
         record.version += 1
         if record.order_id == returned:
-            record.cancelled_at = timezone.now()
-            record.save(update_fields=["version", "cancelled_at"])
-            events.stock_returned_publish(
-                order_id=record.order_id, movements=_given_back(record.order_id), version=record.version
-            )
-        else:
-            record.save(update_fields=["version"])
-            items = order_progress(order_id=record.order_id)
-            events.stock_progress_publish(
-                registry.STOCK_FILLED, order_id=record.order_id, items=items, version=record.version
-            )
-
-
-def order_progress(*, order_id: uuid.UUID) -> list[registry.StockProgressLine]:
-    """Return the order's cumulative figures per item: issued (the ledger) and still backordered."""
-    issued = dict(
-        StockMovement.objects.filter(reference=order_id, reason=MovementReason.SALES_ISSUE)
-        .values("item_id")
-        .annotate(total=Sum("change"))
-        .values_list("item_id", "total")
-    )
-    waiting = dict(Backorder.objects.filter(order_id=order_id).values_list("item_id", "quantity_open"))
-    return [
-        registry.StockProgressLine(
-            item_id=item_id, quantity_issued=-issued.get(item_id, 0), quantity_backordered=waiting.get(item_id, 0)
+            record.cancelled_at = now
+    SalesOrderIssue.objects.bulk_update(records, ["version", "cancelled_at"])
+    progress = orders_progress(order_ids=[record.order_id for record in records if record.order_id != returned])
+    events.publish(
+        events.stock_returned_event(order_id=returned, movements=_given_back(returned), version=record.version)
+        if record.order_id == returned
+        else events.stock_progress_event(
+            registry.STOCK_FILLED, order_id=record.order_id, items=progress[record.order_id], version=record.version
         )
-        for item_id in sorted(issued.keys() | waiting.keys())
-    ]
+        for record in records
+    )
+
+
+def orders_progress(*, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[registry.StockProgressLine]]:
+    """Return each order's cumulative figures per item: issued (the ledger) and still backordered (two queries)."""
+    if not order_ids:
+        return {}
+    issued: dict[uuid.UUID, dict[uuid.UUID, int]] = {order_id: {} for order_id in order_ids}
+    rows = (
+        StockMovement.objects.filter(reference__in=order_ids, reason=MovementReason.SALES_ISSUE)
+        .values("reference", "item_id")
+        .annotate(total=Sum("change"))
+        .values_list("reference", "item_id", "total")
+    )
+    for order_id, item_id, total in rows:
+        issued[order_id][item_id] = -total
+    waiting: dict[uuid.UUID, dict[uuid.UUID, int]] = {order_id: {} for order_id in order_ids}
+    for order_id, item_id, quantity in Backorder.objects.filter(order_id__in=order_ids).values_list(
+        "order_id", "item_id", "quantity_open"
+    ):
+        waiting[order_id][item_id] = quantity
+    return {
+        order_id: [
+            registry.StockProgressLine(
+                item_id=item_id,
+                quantity_issued=issued[order_id].get(item_id, 0),
+                quantity_backordered=waiting[order_id].get(item_id, 0),
+            )
+            for item_id in sorted(issued[order_id].keys() | waiting[order_id].keys())
+        ]
+        for order_id in order_ids
+    }
 
 
 def _given_back(order_id: uuid.UUID) -> list[StockMovement]:

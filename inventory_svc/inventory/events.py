@@ -14,10 +14,10 @@ is about the item's stock row, whose version grows with every movement.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from common.events import publish_event, registry
+from common.events import PendingEvent, publish_event, publish_events, registry
 
 if TYPE_CHECKING:
     from .models import Stock, StockMovement
@@ -39,18 +39,18 @@ def stock_issued_publish(*, order_id: uuid.UUID, movements: Sequence[StockMoveme
     publish_event(registry.STOCK_ISSUED, data=data, aggregate_id=order_id, aggregate_version=ORDER_DECIDED_VERSION)
 
 
-def stock_returned_publish(*, order_id: uuid.UUID, movements: Sequence[StockMovement], version: int) -> None:
+def stock_returned_event(*, order_id: uuid.UUID, movements: Sequence[StockMovement], version: int) -> PendingEvent:
     """What a cancelled order gave back (nothing, if it had only waited): the last event about the order."""
     data = registry.StockMovedData(order_id=order_id, items=_moved_lines(movements))
-    publish_event(registry.STOCK_RETURNED, data=data, aggregate_id=order_id, aggregate_version=version)
+    return PendingEvent(registry.STOCK_RETURNED, data=data, aggregate_id=order_id, aggregate_version=version)
 
 
-def stock_progress_publish(
+def stock_progress_event(
     event_type: registry.EventType, *, order_id: uuid.UUID, items: Sequence[registry.StockProgressLine], version: int
-) -> None:
+) -> PendingEvent:
     """Where a backorder-allowed order's stock stands (``inventory.stock.backordered`` or ``.filled``)."""
     data = registry.StockProgressData(order_id=order_id, items=tuple(items))
-    publish_event(event_type, data=data, aggregate_id=order_id, aggregate_version=version)
+    return PendingEvent(event_type, data=data, aggregate_id=order_id, aggregate_version=version)
 
 
 def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[registry.ShortLine]) -> None:
@@ -58,8 +58,9 @@ def stock_shortage_publish(*, order_id: uuid.UUID, short: Sequence[registry.Shor
     publish_event(registry.STOCK_SHORTAGE, data=data, aggregate_id=order_id, aggregate_version=ORDER_DECIDED_VERSION)
 
 
-def stock_low_publish(*, stock: Stock) -> None:
-    """Announce that ``stock`` (its figures and version already changed) is at or below its reorder level.
+def stock_low_event(*, stock: Stock) -> PendingEvent | None:
+    """``inventory.stock.low`` for ``stock`` as it is now (its figures and version already changed); None for an
+    archived item.
 
     v2 carries what purchase_svc's replenishment computes with (on hand, backordered, the
     reorder and max levels); ``aggregate_version`` is the stock row's, which grows with every
@@ -68,7 +69,7 @@ def stock_low_publish(*, stock: Stock) -> None:
     """
     item = stock.item
     if not item.active:
-        return
+        return None
     data = registry.StockLowV2Data(
         item_id=item.id,
         sku=item.sku,
@@ -77,7 +78,12 @@ def stock_low_publish(*, stock: Stock) -> None:
         reorder_level=item.reorder_level,
         max_level=item.max_level,
     )
-    publish_event(registry.STOCK_LOW_V2, data=data, aggregate_id=item.id, aggregate_version=stock.version)
+    return PendingEvent(registry.STOCK_LOW_V2, data=data, aggregate_id=item.id, aggregate_version=stock.version)
+
+
+def publish(pending: Iterable[PendingEvent | None]) -> None:
+    """Publish the events of one change together: one INSERT however many, the relay woken once (None: no event)."""
+    publish_events([event for event in pending if event is not None])
 
 
 def receipt_refused_publish(

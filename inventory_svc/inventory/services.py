@@ -5,7 +5,8 @@ Errors are raised as common's exceptions, which the envelope handler maps (contr
 ``ValidationFailed`` (a model check, from Django's ``ValidationError``) -> 400, ``NotFound``
 -> 404, ``Conflict`` (a duplicate SKU, stock below zero, deleting an item still in use) -> 409.
 
-Stock on hand has ONE writer, :func:`stock_movements_apply`: it locks the stock rows,
+Stock on hand has ONE writer, :func:`stock_movements_apply` (the fills of backorders, a
+movement per order, go through its :func:`_movements_write`): it locks the stock rows,
 refuses a change that would take any of them below zero, and writes the movements and
 the new quantities together, so the ledger equals the stock by construction.
 Everything else that moves stock (adjustments, receipts, issues, give-backs) is a thin
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -351,6 +353,16 @@ def stock_rows_lock_for_batch(*, item_ids: Iterable[uuid.UUID], cancelled_order_
         list(Stock.objects.select_for_update().filter(item_id__in=ids).order_by("item_id").values_list("pk"))
 
 
+@dataclass(frozen=True)
+class Move:
+    """One movement to write: ``change`` of ``item_id`` for ``reference`` (its backorder's ``fill`` number, if one)."""
+
+    item_id: uuid.UUID
+    change: int
+    reference: uuid.UUID | None
+    fill: int | None = None
+
+
 def stock_movements_apply(
     *,
     changes: Mapping[uuid.UUID, int],
@@ -358,7 +370,6 @@ def stock_movements_apply(
     actor: str,
     reference: uuid.UUID | None = None,
     receipt_id: uuid.UUID | None = None,
-    fill: int | None = None,
     note: str = "",
     stocks: Mapping[uuid.UUID, Stock] | None = None,
 ) -> list[StockMovement]:
@@ -372,10 +383,32 @@ def stock_movements_apply(
     goes from above its reorder level to at or below it (a confirmation that backorders
     an item already there emits it too: :func:`_issue_or_backorder`).
     """
+    # Written in the lock order (ascending item id) too.
+    moves = [Move(item_id=item_id, change=changes[item_id], reference=reference) for item_id in sorted(changes)]
+    return _movements_write(moves, reason=reason, actor=actor, receipt_id=receipt_id, note=note, stocks=stocks)
+
+
+def _movements_write(
+    moves: Sequence[Move],
+    *,
+    reason: MovementReason,
+    actor: str,
+    receipt_id: uuid.UUID | None = None,
+    note: str = "",
+    stocks: Mapping[uuid.UUID, Stock] | None = None,
+) -> list[StockMovement]:
+    """:func:`stock_movements_apply`'s writes, for ``moves`` in their order (an item may move more than once).
+
+    A fixed number of statements however many moves: the stock rows in one UPDATE, the movements
+    in one INSERT, the low-stock events in one (with the state of each item when it crossed its reorder level).
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_movements_apply must run inside transaction.atomic()")
-    if any(change == 0 for change in changes.values()):
+    if any(move.change == 0 for move in moves):
         raise ValueError("a stock movement changes the quantity")
+    changes: dict[uuid.UUID, int] = {}
+    for move in moves:
+        changes[move.item_id] = changes.get(move.item_id, 0) + move.change
     locked = stocks if stocks is not None else _stocks_lock(changes)
     unknown = set(changes) - set(locked)
     if unknown:
@@ -395,29 +428,30 @@ def stock_movements_apply(
         )
 
     now = timezone.now()
-    movements = []
-    for item_id in sorted(changes):  # write in lock order too
-        stock, change = locked[item_id], changes[item_id]
-        before, stock.quantity = stock.quantity, stock.quantity + change
+    movements, lows = [], []
+    for move in moves:
+        stock = locked[move.item_id]
+        before, stock.quantity = stock.quantity, stock.quantity + move.change
         stock.version += 1
         stock.updated_at = now
         stock.summary_refresh(stock.item)
         movements.append(
             StockMovement(
-                item_id=item_id,
-                change=change,
+                item_id=move.item_id,
+                change=move.change,
                 quantity_after=stock.quantity,
                 reason=reason,
-                reference=reference,
+                reference=move.reference,
                 receipt_id=receipt_id,
-                fill=fill,
+                fill=move.fill,
                 note=note,
                 actor=actor,
                 created_at=now,
             )
         )
         if before > stock.item.reorder_level >= stock.quantity:
-            events.stock_low_publish(stock=stock)
+            lows.append(events.stock_low_event(stock=stock))
+    events.publish(lows)
     fields = ["quantity", "version", "updated_at", *Stock.SUMMARY_FIELDS]
     rows_update(Stock, [locked[item_id] for item_id in sorted(changes)], fields)
     StockMovement.objects.bulk_create(movements)
@@ -532,16 +566,19 @@ def _issue_or_backorder(
     if not waiting:
         events.stock_issued_publish(order_id=order_id, movements=movements)
         return outcome
-    for item_id in sorted(waiting):
-        # Already at or below its reorder level, the item crossed nothing, yet it needs more now.
-        if on_hand_before[item_id] <= stocks[item_id].item.reorder_level:
-            events.stock_low_publish(stock=stocks[item_id])
-    events.stock_progress_publish(
+    # Already at or below its reorder level, the item crossed nothing, yet it needs more now.
+    lows = [
+        events.stock_low_event(stock=stocks[item_id])
+        for item_id in sorted(waiting)
+        if on_hand_before[item_id] <= stocks[item_id].item.reorder_level
+    ]
+    backordered = events.stock_progress_event(
         registry.STOCK_BACKORDERED,
         order_id=order_id,
-        items=backorders.order_progress(order_id=order_id),
+        items=backorders.orders_progress(order_ids=[order_id])[order_id],
         version=events.ORDER_DECIDED_VERSION,
     )
+    events.publish([*lows, backordered])
     return outcome
 
 
@@ -553,18 +590,14 @@ def _backorders_fill(
     ``returned``, a cancelled order whose give-back brought the stock, is reported in the
     same pass (its version row is locked in order with the others').
     """
-    filled = set()
-    for fill in backorders.backorders_fill(item_ids=item_ids, stocks=stocks):
-        stock_movements_apply(
-            changes={fill.item_id: -fill.quantity},
-            reason=MovementReason.SALES_ISSUE,
-            reference=fill.order_id,
-            fill=fill.number,
-            actor=actor,
-            stocks=stocks,
-        )
-        filled.add(fill.order_id)
-    backorders.orders_progress_publish(order_ids=filled, returned=returned)
+    fills = backorders.backorders_fill(item_ids=item_ids, stocks=stocks)
+    if fills:
+        moves = [
+            Move(item_id=fill.item_id, change=-fill.quantity, reference=fill.order_id, fill=fill.number)
+            for fill in fills
+        ]
+        _movements_write(moves, reason=MovementReason.SALES_ISSUE, actor=actor, stocks=stocks)
+    backorders.orders_progress_publish(order_ids={fill.order_id for fill in fills}, returned=returned)
 
 
 def _issue_decision_record(*, order_id: uuid.UUID, outcome: IssueOutcome) -> bool:

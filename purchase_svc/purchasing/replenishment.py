@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max
 
 from common.money import quantize_money
 from order_documents.lines import MAX_AMOUNT
@@ -179,7 +178,7 @@ def _line_add(*, draft: PurchaseOrder, vendor_item: VendorItem, quantity: int) -
         return None
     quantity = fits
     if line is None:
-        position = PurchaseOrderLine.objects.filter(order=draft).aggregate(last=Max("position"))["last"]
+        position = max((each.position for each in lines), default=None)  # every line of the draft, locked above
         line = PurchaseOrderLine(
             order=draft,
             position=0 if position is None else position + 1,

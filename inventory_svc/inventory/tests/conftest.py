@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -79,3 +81,35 @@ def confirm_allowing_backorder(order_id, *lines, minutes=0):
         allow_backorder=True,
         confirmed_at=T0 + dt.timedelta(minutes=minutes),
     )
+
+
+# The unit price of every line of the orders in the tests' events.
+PRICE = Decimal("5.00")
+
+
+def order_event(order_id: uuid.UUID, *lines: tuple[object, int], party: str = "customer_id") -> dict:
+    """The data of a confirmed sales order (``party="vendor_id"``: of a received purchase order)."""
+    return {
+        "order_id": str(order_id),
+        party: str(uuid.uuid4()),
+        "total_amount": Decimal("10.00"),
+        "items": [
+            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
+            for item, quantity in lines
+        ],
+    }
+
+
+def receipt_event(order_id: uuid.UUID, receipt_id: uuid.UUID, *lines: tuple[object, int], status: str) -> dict:
+    """The data of one receipt of a purchase order (``purchase.order.received`` v2)."""
+    return {
+        "order_id": str(order_id),
+        "vendor_id": str(uuid.uuid4()),
+        "receipt_id": str(receipt_id),
+        "status": status,
+        "amount": PRICE * sum(quantity for _, quantity in lines),
+        "items": [
+            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
+            for item, quantity in lines
+        ],
+    }

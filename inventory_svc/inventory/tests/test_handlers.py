@@ -32,11 +32,10 @@ from erp_testkit.broker import drain, queue_depth
 from inventory.models import IssueOutcome, MovementReason, SalesOrderIssue, StockMovement
 from inventory.selectors import backorder_discrepancies, sales_order_stock, stock_ledger_discrepancies
 
-from .conftest import ledger_total, on_hand
+from .conftest import PRICE, ledger_total, on_hand, order_event, receipt_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PRICE = Decimal("5.00")
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -133,19 +132,6 @@ def publish(topology, amqp_url):
 
 def disposed(worker: EventConsumer) -> int:
     return worker.applied + worker.duplicates + worker.dead_lettered
-
-
-def order_event(order_id: uuid.UUID, *lines: tuple[object, int], party: str = "customer_id") -> dict:
-    """The data of a confirmed sales order (``party="vendor_id"``: of a received purchase order)."""
-    return {
-        "order_id": str(order_id),
-        party: str(uuid.uuid4()),
-        "total_amount": Decimal("10.00"),
-        "items": [
-            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
-            for item, quantity in lines
-        ],
-    }
 
 
 def published(outbox, event_type) -> list[dict]:
@@ -373,21 +359,6 @@ def test_an_envelope_without_data_is_dead_lettered(consumer, publish, make_item,
     assert snapshot() == before
     [letter] = drain(amqp_url, topology.dlq_name("inventory"))
     assert "misses fields" in letter.headers[REASON]
-
-
-def receipt_event(order_id: uuid.UUID, receipt_id: uuid.UUID, *lines: tuple[object, int], status: str) -> dict:
-    """The data of one receipt of a purchase order (``purchase.order.received`` v2)."""
-    return {
-        "order_id": str(order_id),
-        "vendor_id": str(uuid.uuid4()),
-        "receipt_id": str(receipt_id),
-        "status": status,
-        "amount": PRICE * sum(quantity for _, quantity in lines),
-        "items": [
-            {"item_id": str(item.pk), "quantity": quantity, "unit_price": PRICE, "subtotal": PRICE * quantity}
-            for item, quantity in lines
-        ],
-    }
 
 
 def test_every_receipt_delivered_three_times_across_a_consumer_restart_moves_stock_once(

@@ -189,6 +189,8 @@ class PurchaseOrderViewSet(
         prefetch_related_objects([receipt], "lines")
         return Response(PurchaseReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
 
+    # The transitions read the order themselves (locked, in their services: a 404 if there is none), so the
+    # path's id goes to them as it is: no get_object() reading the same row once more before.
     @_transition_schema(
         "Receive everything still open",
         "Draft or PartiallyReceived → Received: one receipt of every open unit; inventory adds the stock.",
@@ -196,7 +198,7 @@ class PurchaseOrderViewSet(
     )
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
-        return self._answer(purchase_order_receive(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(purchase_order_receive(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     @_transition_schema(
         "Close a partially received order short",
@@ -205,17 +207,17 @@ class PurchaseOrderViewSet(
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._answer(purchase_order_close(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(purchase_order_close(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     @_transition_schema("Mark a received order paid", "Received → Paid.", PAY)
     @action(detail=True, methods=["post"])
     def pay(self, request, pk=None):
-        return self._answer(purchase_order_pay(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(purchase_order_pay(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     @_transition_schema("Cancel a draft", "Draft → Cancelled.", CANCEL)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._answer(purchase_order_cancel(order_id=self.get_object().pk, actor=actor_of(request.user)))
+        return self._answer(purchase_order_cancel(order_id=self.lookup_id(), actor=actor_of(request.user)))
 
     def _answer(self, order: PurchaseOrder) -> Response:
         """Answer the order as the transition committed it; its lines are read once, unless already held."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
+from erp_testkit.queries import statements
 from purchasing.models import PurchaseReceipt
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +66,18 @@ def test_an_order_with_no_refused_receipt_shows_none(services, draft, as_im):
     # then
     assert as_im.get(f"/orders/{order['id']}").json()["data"]["stock_refused_at"] is None
     assert as_im.get("/orders", {"stock_refused": "true"}).json()["meta"]["total"] == 0
+
+
+def test_a_refused_receipt_query_count_is_pinned(services, draft, as_im, deliver):
+    # given: a received order
+    item = services.add_item()
+    order = draft([(item, 3)])
+    assert as_im.post(f"/orders/{order['id']}/receive").status_code == 200
+    receipt = PurchaseReceipt.objects.get(order_id=order["id"])
+
+    # when
+    with CaptureQueriesContext(connection) as applying:
+        assert deliver(registry.RECEIPT_REFUSED, _refused(order["id"], receipt.id, item))
+
+    # then: the inbox row, the order's and the receipt's conditional UPDATEs
+    assert statements(applying) == ["INSERT", "UPDATE", "UPDATE"]

@@ -18,44 +18,6 @@ from purchasing.services import purchase_order_cancel, purchase_order_receipt_cr
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
-@pytest.fixture
-def vendor_item(services, vendor_id, as_admin):
-    """Create a preferred vendor item through the API: ``vendor_item(sku=...)`` returns its JSON."""
-
-    def make(*, sku="BOLT-6", vendor=None, pack_size=6, min_order_quantity=6, unit_cost="1.50", preferred=True):
-        body = {
-            "vendor_id": vendor or vendor_id,
-            "item_id": services.add_item(sku=sku, name=f"Item {sku}"),
-            "unit_cost": unit_cost,
-            "pack_size": pack_size,
-            "min_order_quantity": min_order_quantity,
-            "preferred": preferred,
-        }
-        response = as_admin.post("/vendor-items", body, format="json")
-        assert response.status_code == 201, response.json()
-        return response.json()["data"]
-
-    return make
-
-
-@pytest.fixture
-def low(deliver):
-    """Deliver ``inventory.stock.low`` v2 for a vendor item's item (reorder level 5, max level 20 by default)."""
-
-    def send(vi, *, quantity, version, backordered=0, reorder_level=5, max_level=20, event_id=None):
-        data = {
-            "item_id": vi["item_id"],
-            "sku": vi["sku"],
-            "quantity": quantity,
-            "backordered": backordered,
-            "reorder_level": reorder_level,
-            "max_level": max_level,
-        }
-        return deliver(registry.STOCK_LOW_V2, data, aggregate_version=version, event_id=event_id)
-
-    return send
-
-
 def drafts() -> list[tuple[str, str, list[tuple[str, int, Decimal]]]]:
     """Every replenishment order: (vendor name, status, [(sku, quantity, unit price), ...])."""
     orders = PurchaseOrder.objects.filter(origin="replenishment").order_by("created_at").prefetch_related("lines")

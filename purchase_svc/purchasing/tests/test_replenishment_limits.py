@@ -11,12 +11,12 @@ import pytest
 from order_documents.lines import MAX_AMOUNT
 from order_documents.models import MAX_LINES, MAX_QUANTITY
 from purchasing.models import PurchaseOrder, PurchaseOrderLine, VendorItem
-from purchasing.tests.test_replenishment import drafts, low, vendor_item  # noqa: F401 (fixtures)
+from purchasing.tests.test_replenishment import drafts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
-def test_a_huge_max_level_orders_no_more_than_an_order_line_holds(vendor_item, low):  # noqa: F811
+def test_a_huge_max_level_orders_no_more_than_an_order_line_holds(vendor_item, low):
     # given: an item reordered up to the largest max level inventory accepts, in packs of 6
     vi = vendor_item(pack_size=6, min_order_quantity=6, unit_cost="0.01")
 
@@ -34,7 +34,7 @@ def test_a_huge_max_level_orders_no_more_than_an_order_line_holds(vendor_item, l
     assert drafts() == [("Northwind Components", "Draft", [("BOLT-6", 999_996, Decimal("0.01"))])]
 
 
-def test_a_huge_unit_cost_orders_no_more_than_an_amount_holds(vendor_item, low):  # noqa: F811
+def test_a_huge_unit_cost_orders_no_more_than_an_amount_holds(vendor_item, low):
     # given: a vendor item at the largest unit cost a money column holds
     vi = vendor_item(pack_size=1, min_order_quantity=1, unit_cost=str(MAX_AMOUNT))
 
@@ -46,7 +46,7 @@ def test_a_huge_unit_cost_orders_no_more_than_an_amount_holds(vendor_item, low):
     assert PurchaseOrder.objects.get().total_amount == MAX_AMOUNT
 
 
-def test_a_draft_with_max_lines_gets_no_more_lines_but_its_lines_still_grow(vendor_item, low):  # noqa: F811
+def test_a_draft_with_max_lines_gets_no_more_lines_but_its_lines_still_grow(vendor_item, low):
     # given: the vendor's replenishment draft already holds MAX_LINES lines, the first one of our item
     vi = vendor_item(pack_size=1, min_order_quantity=1)
     low(vi, quantity=4, version=2)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
+from erp_testkit.queries import statements
 from order_documents import documents
 from purchasing.models import PurchaseOrder
 
@@ -96,3 +99,25 @@ def test_a_deleted_party_leaves_its_orders_intact(services, draft, vendor_id, de
     # then
     row = PurchaseOrder.objects.get(pk=order["id"])
     assert (row.vendor_name, row.status, row.lines.count()) == (order["vendor_name"], "Draft", 1)
+
+
+@pytest.mark.parametrize("event_type", [CREATED, UPDATED, DELETED], ids=str)
+@pytest.mark.parametrize("orders", [1, 5])
+def test_a_vendor_event_query_count_is_pinned(
+    services, draft, vendor_id, vendor_item, deliver_contact, event_type, orders
+):
+    # given: the vendor's orders and one of its vendor items
+    item = services.add_item()
+    for _ in range(orders):
+        draft([(item, 1)])
+    vendor_item()
+
+    # when
+    with CaptureQueriesContext(connection) as applying:
+        deliver_contact(event_type, _contact(vendor_id, "New Name"), version=2)
+
+    # then: the same whatever the number of orders: the inbox row, the vendor's version (read, and written: the
+    # first heard of), the orders' conditional UPDATE and the vendor items' (a deletion deletes them too)
+    assert _names(vendor_id) == ["New Name"] * orders
+    renamed = ["INSERT", "SELECT", "INSERT", "UPDATE", "UPDATE"]
+    assert statements(applying) == ([*renamed, "DELETE"] if event_type == DELETED else renamed)

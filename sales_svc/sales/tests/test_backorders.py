@@ -9,8 +9,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
+from erp_testkit.queries import statements
 from sales import services as sales_services
 from sales.models import SalesOrder, SalesOrderLine
 
@@ -380,3 +383,27 @@ def test_the_nightly_integrity_job_runs_check_backorders_and_records_a_differenc
     assert list(IntegrityCheck.objects.values_list("command", "passed", "differences")) == [
         ("check_backorders", False, 1)
     ]
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_the_confirm_backordered_and_filled_query_counts_are_pinned(
+    services, customer_id, as_admin, as_fm, deliver, lines
+):
+    # given: a backorder-allowed draft of as many lines, none of it on hand
+    items = [services.add_item() for _ in range(lines)]
+    order = backorder_draft(as_admin, customer_id, [(item, 2) for item in items])
+
+    # when: confirmed, everything waits, then everything arrives
+    with CaptureQueriesContext(connection) as confirming:
+        assert post(as_fm, order, "confirm").status_code == 200
+    with CaptureQueriesContext(connection) as backordered:
+        assert deliver(registry.STOCK_BACKORDERED, progress(order, *[(item, 0, 2) for item in items]))
+    with CaptureQueriesContext(connection) as filled:
+        assert deliver(registry.STOCK_FILLED, progress(order, *[(item, 2, 0) for item in items]), aggregate_version=2)
+
+    # then: the confirmation without the quantities of the orders still pending (no stock check): order and lines,
+    # then under the lock order, lines, UPDATE, status history, outbox and its pg_notify; each answer the inbox row,
+    # the order locked, its lines read, written in one UPDATE, and the order's UPDATE
+    assert state_of(order) == ("Confirmed", "issued")
+    assert statements(confirming) == ["SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT", "SELECT"]
+    assert statements(backordered) == statements(filled) == ["INSERT", "SELECT", "SELECT", "UPDATE", "UPDATE"]

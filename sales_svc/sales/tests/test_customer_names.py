@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from common.events import registry
+from erp_testkit.queries import statements
 from order_documents import documents
 from sales.models import SalesOrder
 
@@ -96,3 +99,21 @@ def test_a_deleted_party_leaves_its_orders_intact(services, draft, customer_id, 
     # then
     row = SalesOrder.objects.get(pk=order["id"])
     assert (row.customer_name, row.status, row.lines.count()) == (order["customer_name"], "Draft", 1)
+
+
+@pytest.mark.parametrize("event_type", [CREATED, UPDATED, DELETED], ids=str)
+@pytest.mark.parametrize("orders", [1, 5])
+def test_a_customer_event_query_count_is_pinned(services, draft, customer_id, deliver_contact, event_type, orders):
+    # given: the customer's orders
+    item = services.add_item()
+    for _ in range(orders):
+        draft([(item, 1)])
+
+    # when
+    with CaptureQueriesContext(connection) as applying:
+        deliver_contact(event_type, _contact(customer_id, "New Name"), version=2)
+
+    # then: the same whatever the number of orders: the inbox row, the customer's version (read, and written:
+    # the first heard of), the orders' conditional UPDATE
+    assert _names(customer_id) == ["New Name"] * orders
+    assert statements(applying) == ["INSERT", "SELECT", "INSERT", "UPDATE"]

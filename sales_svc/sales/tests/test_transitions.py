@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from common.events import registry
 from erp_testkit import auth_client
 from erp_testkit.fake_services import closed_port_url
+from erp_testkit.queries import statements
 from sales import services as sales_services
 from sales.models import SalesOrder, SalesOrderLine
 
@@ -421,15 +422,78 @@ def test_create_and_confirm_query_counts_are_pinned(services, customer_id, as_fm
     # confirm = order, lines and the quantities of orders still pending at inventory before
     # asking it, then under the lock: order, lines, update, status history, outbox (the path's
     # id goes to the service as it is: no get_object() reading the order once more before)
-    def work(queries):
-        return [query["sql"].split()[0] for query in queries if "SAVEPOINT" not in query["sql"]]
-
-    assert work(creating) == ["SELECT", "SELECT", "INSERT", "INSERT"]
+    assert statements(creating) == ["SELECT", "SELECT", "INSERT", "INSERT"]
     # (the last SELECT is pg_notify, which wakes the relay at commit)
-    assert work(confirming) == [
+    assert statements(confirming) == [
         *["SELECT", "SELECT", "SELECT", "SELECT", "SELECT"],
         *["UPDATE", "INSERT", "INSERT", "SELECT"],
     ]
+
+
+def _issued(services, draft, as_fm, deliver, lines: int):
+    """A confirmed order of ``lines`` lines (an item each), its stock issued: ``(order, items)``."""
+    items = [services.add_item(stock=5) for _ in range(lines)]
+    order = draft([(item, 2) for item in items])
+    assert post(as_fm, order, "confirm").status_code == 200
+    issued = [{"item_id": item, "quantity": 2, "quantity_after": 3} for item in items]
+    assert deliver(registry.STOCK_ISSUED, {"order_id": order["id"], "items": issued})
+    return order, items
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_pay_query_count_is_pinned(services, draft, as_fm, deliver, lines):
+    # given: the same count whatever the number of lines
+    order, _ = _issued(services, draft, as_fm, deliver, lines)
+
+    # when
+    with CaptureQueriesContext(connection) as paying:
+        assert post(as_fm, order, "pay").status_code == 200
+
+    # then: under the lock: order, its UPDATE, status history, outbox and its pg_notify; then the lines, for
+    # the answer
+    assert statements(paying) == ["SELECT", "UPDATE", "INSERT", "INSERT", "SELECT", "SELECT"]
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_cancel_query_counts_are_pinned(services, draft, as_fm, deliver, lines):
+    # given: a draft, and an order whose stock was issued (its cancel tells inventory), of as many lines
+    items = [services.add_item(stock=5) for _ in range(lines)]
+    a_draft = draft([(item, 1) for item in items])
+    issued, _ = _issued(services, draft, as_fm, deliver, lines)
+
+    # when
+    with CaptureQueriesContext(connection) as cancelling_the_draft:
+        assert post(as_fm, a_draft, "cancel").status_code == 200
+    with CaptureQueriesContext(connection) as cancelling_the_issued:
+        assert post(as_fm, issued, "cancel").status_code == 200
+
+    # then: under the lock: order, its UPDATE, status history (and for the issued order, the outbox and its
+    # pg_notify); then the lines, for the answer
+    assert statements(cancelling_the_draft) == ["SELECT", "UPDATE", "INSERT", "SELECT"]
+    assert statements(cancelling_the_issued) == ["SELECT", "UPDATE", "INSERT", "INSERT", "SELECT", "SELECT"]
+
+
+@pytest.mark.parametrize("lines", [1, 5])
+def test_the_shortage_and_returned_answers_query_counts_are_pinned(services, draft, as_fm, deliver, lines):
+    # given: a confirmed order, and a cancelled order whose stock was issued, of as many lines
+    items = [services.add_item(stock=5) for _ in range(lines)]
+    confirmed = draft([(item, 2) for item in items])
+    assert post(as_fm, confirmed, "confirm").status_code == 200
+    cancelled, issued_items = _issued(services, draft, as_fm, deliver, lines)
+    assert post(as_fm, cancelled, "cancel").status_code == 200
+    short = [{"item_id": item, "requested": 2, "available": 0} for item in items]
+    returned = [{"item_id": item, "quantity": 2, "quantity_after": 5} for item in issued_items]
+
+    # when
+    with CaptureQueriesContext(connection) as shortage:
+        assert deliver(registry.STOCK_SHORTAGE, {"order_id": confirmed["id"], "items": short})
+    with CaptureQueriesContext(connection) as giving_back:
+        assert deliver(registry.STOCK_RETURNED, {"order_id": cancelled["id"], "items": returned}, aggregate_version=2)
+
+    # then: the inbox row, the order's conditional UPDATE, its lines read and written in one UPDATE
+    assert SalesOrderLine.objects.filter(order_id=cancelled["id"], quantity_issued=2).count() == lines
+    assert statements(shortage) == ["INSERT", "UPDATE", "SELECT", "UPDATE"]
+    assert statements(giving_back) == ["INSERT", "UPDATE", "SELECT", "UPDATE"]
 
 
 def test_an_issued_answer_fills_every_line_in_one_update(services, draft, as_fm, deliver):
@@ -450,8 +514,7 @@ def test_an_issued_answer_fills_every_line_in_one_update(services, draft, as_fm,
     lines = SalesOrder.objects.get(pk=order["id"]).lines.order_by("position")
     assert [(line.quantity_issued, line.quantity_backordered) for line in lines] == [(2, 0), (1, 0), (3, 0)]
     # the inbox row, the order's conditional UPDATE, the lines' UPDATE (no line read first)
-    statements = [query["sql"].split()[0] for query in applying if "SAVEPOINT" not in query["sql"]]
-    assert statements == ["INSERT", "UPDATE", "UPDATE"]
+    assert statements(applying) == ["INSERT", "UPDATE", "UPDATE"]
 
 
 def test_an_issued_answer_delivered_again_leaves_the_same_figures(services, draft, as_fm, deliver):
