@@ -429,7 +429,7 @@ def _movements_write(
 
     now = timezone.now()
     movements, lows = [], []
-    for move in moves:
+    for position, move in enumerate(moves):
         stock = locked[move.item_id]
         before, stock.quantity = stock.quantity, stock.quantity + move.change
         stock.version += 1
@@ -446,7 +446,10 @@ def _movements_write(
                 fill=move.fill,
                 note=note,
                 actor=actor,
-                created_at=now,
+                # The ledger lists by (created_at, id) and ids are random: an item moving more than once
+                # here (fills of several orders) keeps its movements in the order their quantity_after
+                # follows, a microsecond apart.
+                created_at=now + dt.timedelta(microseconds=position),
             )
         )
         if before > stock.item.reorder_level >= stock.quantity:

@@ -128,6 +128,25 @@ def test_two_waiting_orders_are_filled_earliest_confirmed_first_whatever_order_t
     assert (on_hand(item), backordered(item)) == (0, 2)
 
 
+def test_a_receipt_filling_several_orders_lists_its_fills_in_the_order_they_were_made(make_item):
+    # given: three orders waiting for one item
+    item = make_item()
+    orders = [uuid.uuid4() for _ in range(3)]
+    for minutes, order_id in enumerate(orders, start=1):
+        confirm_allowing_backorder(order_id, (item, 2), minutes=minutes)
+
+    # when: one receipt fills them all, in one transaction
+    receive(item, 6)
+
+    # then: the item's ledger, as its movements list reads it (newest first), runs down from the receipt
+    ledger = StockMovement.objects.filter(item_id=item.pk).order_by("-created_at", "-id")
+    assert [(m.reference, m.change, m.quantity_after) for m in ledger][:3] == [
+        (orders[2], -2, 0),
+        (orders[1], -2, 2),
+        (orders[0], -2, 4),
+    ]
+
+
 def test_a_new_confirmation_never_overtakes_an_order_already_waiting(make_item):
     # given: an order waits; nothing is on hand
     item = make_item(stock=2)
