@@ -20,4 +20,5 @@ fi
 # With PYTHONDONTWRITEBYTECODE set, as on this project's machines, no process writes it, and each of
 # the hundreds a run starts compiled every module it imports again: a Django start took 1.9 s of CPU
 # instead of 0.7 (docs/performance.md, "The test command"). uv, unlike pip, compiles only when asked.
-.venv/bin/python -m compileall -q -j 0 common auth_svc contact_svc inventory_svc sales_svc purchase_svc gateway scripts tests bench >/dev/null
+# A module that does not compile is left to the tests to report (compileall names it here too).
+.venv/bin/python -m compileall -q -j 0 common auth_svc contact_svc inventory_svc sales_svc purchase_svc gateway scripts tests bench || true
