@@ -223,6 +223,11 @@ def seed_sales(db_prefix: str, args: argparse.Namespace) -> None:
     print(f"seeded {args.orders} sales orders ({lines} lines) in {time.monotonic() - started:.0f} s", flush=True)
 
 
+def days_ago(days: int) -> str:
+    """The moment ``days`` ago, as the list filters read it (ISO 8601, UTC)."""
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def item_reads(db_prefix: str) -> list[Read]:
     """The item list's first page, search, every filter and ordering (inventory.filters), and two ledgers."""
     with database(db_prefix, "inventory") as conn:
@@ -230,7 +235,7 @@ def item_reads(db_prefix: str) -> list[Read]:
             "SELECT item_id FROM inventory_stockmovement GROUP BY item_id ORDER BY COUNT(*) DESC LIMIT 1"
         ).fetchone()
         typical, sku = conn.execute("SELECT id, sku FROM inventory_item ORDER BY sku OFFSET 500 LIMIT 1").fetchone()
-    middle = (dt.datetime.now(dt.UTC) - dt.timedelta(days=200)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    middle = days_ago(200)  # the seed's rows span the last 400 days: about half on each side
     reads = [
         Read("inventory", "items: first page", "/items"),
         Read("inventory", "items: search, every item matches", "/items?search=bench"),
@@ -256,11 +261,12 @@ def item_reads(db_prefix: str) -> list[Read]:
 def sales_reads(args: argparse.Namespace) -> list[Read]:
     """The sales order list: by customer, each other filter and ordering (sales.filters), a search."""
     customer = md5_uuid(f"scale-customer-{args.customers // 2}")
-    middle = (dt.datetime.now(dt.UTC) - dt.timedelta(days=200)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    middle = days_ago(200)  # the seed's rows span the last 400 days: about half on each side
     reads = [
         Read("sales", "orders: first page", "/orders"),
         Read("sales", "orders: customer_id", f"/orders?customer_id={customer}"),
         Read(
+            "sales",
             "orders: customer_id, ordering=-total_amount",
             f"/orders?customer_id={customer}&ordering=-total_amount",
         ),
