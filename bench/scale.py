@@ -9,8 +9,8 @@ Starts the local run (scripts/run.py) on PostgreSQL + RabbitMQ with databases an
   creation spread over the last year and one in a hundred archived (its stock row's summary made to match);
 - movements up to ``--movements`` (1,000,000) in SQL: pairs of adjustments, ``+k`` then ``-k``, after each
   item's opening movement, so on hand stays the sum of the item's ledger, every ``quantity_after`` is what
-  the item then had, and ``check_stock_ledger`` passes. One item in fifty thousand of them is "hot" (a
-  fiftieth of the movements): its first page is the ledger's worst case;
+  the item then had, and ``check_stock_ledger`` passes. One item, the first by SKU, is "hot": it has a
+  fiftieth of the movements, and its first page is the ledger's worst case;
 - ``--orders`` sales orders (100,000) of one to three lines of those items, over ``--customers`` customers
   (1,000), created over the last year, in SQL (there is no bulk order API): drafts, confirmed, paid and
   cancelled ones with the stock status, timestamps and totals each status has.
@@ -23,7 +23,8 @@ customer and by each of its other filters and orderings (sales.filters). Then ``
 time, and ``GET /items/export`` of every item while inventory's worker's resident memory is sampled.
 
 Usage: .venv/bin/python bench/scale.py [--items 100000] [--movements 1000000] [--orders 100000]
-    [--customers 1000] [--samples 100] [--port-base 27800] [--keep] [--reuse]   (make bench-scale)
+    [--customers 1000] [--samples 100] [--port-base 27800] [--keep] [--reuse] [--explain]
+    (make bench-scale ARGS="...")
 Needs the local PostgreSQL and RabbitMQ (ERP_BENCH_POSTGRES_URL / ERP_BENCH_BROKER_URL).
 """
 
@@ -161,6 +162,7 @@ def md5_uuid(text: str) -> uuid.UUID:
 
 
 def database(db_prefix: str, service: str) -> psycopg.Connection:
+    """A connection to ``service``'s database of this run, each statement its own transaction (VACUUM needs it)."""
     return psycopg.connect(f"{PG_SERVER}/{db_prefix}{service}", autocommit=True)
 
 
@@ -353,6 +355,18 @@ def row(read: Read, figures: dict) -> str:
     )
 
 
+def report_ledger_and_export(env: dict[str, str], session: requests.Session, gateway: str, base: int) -> None:
+    """Print ``check_stock_ledger``'s wall time, then the export's size, time and serving worker's memory."""
+    wall, last = check_ledger(env)
+    print(f"\ncheck_stock_ledger: {wall:.1f} s wall ({last})")
+    export = export_items(session, gateway, inventory_worker(base))
+    print(
+        f"GET /items/export: {export['rows']} rows, {export['mib']:.1f} MiB in {export['wall']:.1f} s; "
+        f"inventory worker RSS before {export['before']:.0f} MiB, peak during {export['peak']:.0f} MiB "
+        f"(+{export['peak'] - export['before']:.1f} MiB)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
@@ -389,20 +403,13 @@ def main() -> int:
 
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
-        groups = web_groups(base)
         load_before = os.getloadavg()
-        print(f"\n{args.samples} requests per read, one at a time, {WARM_UP} warm-ups not counted\n{HEADER}")
         reads = item_reads(db_prefix) + sales_reads(args)
+        print(f"\n{args.samples} requests per read, one at a time, {WARM_UP} warm-ups not counted\n{HEADER}")
+        groups = web_groups(base)
         for read in reads:
             print(row(read, measure(session, gateway, read, args.samples, groups, db_prefix)), flush=True)
-        wall, last = check_ledger(env)
-        print(f"\ncheck_stock_ledger: {wall:.1f} s wall ({last})")
-        export = export_items(session, gateway, inventory_worker(base))
-        print(
-            f"GET /items/export: {export['rows']} rows, {export['mib']:.1f} MiB in {export['wall']:.1f} s; "
-            f"inventory worker RSS before {export['before']:.0f} MiB, peak during {export['peak']:.0f} MiB "
-            f"(+{export['peak'] - export['before']:.1f} MiB)"
-        )
+        report_ledger_and_export(env, session, gateway, base)
         load_after = os.getloadavg()
         if args.explain:
             explain(env, reads)
