@@ -43,8 +43,8 @@ from pathlib import Path
 
 import requests
 from gateway_bench import group_cpu_seconds
-from imports import postgres_cpu_seconds
-from orders import PG_SERVER, cleanup, start_platform, stop_platform
+from imports import postgres_backends_cpu
+from orders import PG_SERVER, cleanup, platform_env, start_platform, stop_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -144,9 +144,33 @@ def items_csv(first: int, rows: int, rng: random.Random) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
+def import_items(inventory: str, token: str, count: int) -> None:
+    """Import ``count`` items with opening stock through ``POST /items/import``, :data:`IMPORT_CHUNK` rows a file.
+
+    Sent to inventory_svc itself (``inventory`` is its base URL): the gateway bounds an import's time.
+    """
+    rng = random.Random(25)
+    for first in range(0, count, IMPORT_CHUNK):
+        rows = min(IMPORT_CHUNK, count - first)
+        answer = requests.post(
+            f"{inventory}/items/import",
+            data=items_csv(first, rows, rng),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+            timeout=600,
+        )
+        if answer.status_code != 200:
+            raise SystemExit(f"import refused: {answer.status_code} {answer.text[:500]}")
+
+
 def run_manage(env: dict[str, str], service: str, snippet: str) -> str:
+    """Run ``snippet`` in ``service``'s shell; return the last line it printed."""
+    return manage(env, service, "shell", "-c", snippet).splitlines()[-1]
+
+
+def manage(env: dict[str, str], service: str, *args: str) -> str:
+    """Run a manage.py command of ``service`` with the local run's environment; its output, or stop the bench."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "run.py"), "manage", service, "shell", "-c", snippet],
+        [sys.executable, str(ROOT / "scripts" / "run.py"), "manage", service, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -154,8 +178,8 @@ def run_manage(env: dict[str, str], service: str, snippet: str) -> str:
         check=False,
     )
     if done.returncode != 0:
-        raise SystemExit(f"{service} seeding failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return done.stdout.strip().splitlines()[-1]
+        raise SystemExit(f"{service} {args[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout.strip()
 
 
 def sign_in(gateway: str, email: str, password: str) -> requests.Session:
@@ -193,10 +217,51 @@ def web_groups(base: int) -> dict[str, int]:
 
 
 def cpu_now(groups: dict[str, int], db_prefix: str) -> dict[str, float]:
+    """CPU seconds so far of each web server (its process group) and of each PostgreSQL backend of their databases.
+
+    A backend is ``postgres <pid>``: the services close their connections after a while (CONN_MAX_AGE),
+    and a total over the backends of the moment would lose a closed one's whole CPU (:func:`cpu_spent`).
+    """
     used = {name: sum(group_cpu_seconds(pgid)) for name, pgid in groups.items()}
     server = f"{PG_SERVER}/postgres"
-    used["postgres"] = sum(postgres_cpu_seconds(server, f"{db_prefix}{name}") for name in WEB if name != "gateway")
+    for database in (f"{db_prefix}{name}" for name in WEB if name != "gateway"):  # the gateway has none
+        used |= {f"postgres {pid}": seconds for pid, seconds in postgres_backends_cpu(server, database).items()}
     return used
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    """CPU milliseconds per request of each web server and of PostgreSQL between two :func:`cpu_now`.
+
+    A backend opened in between counts whole; one closed in between is lost (an undercount, never below zero).
+    """
+    spent: dict[str, float] = {}
+    for key, seconds in after.items():
+        kind = key.split()[0]
+        spent[kind] = spent.get(kind, 0.0) + (seconds - before.get(key, 0.0)) / count * 1000
+    return spent
+
+
+def timed_gets(
+    session: requests.Session, url: str, *, count: int, groups: dict[str, int], db_prefix: str
+) -> tuple[list[float], dict[str, float], requests.Response]:
+    """GET ``url`` :data:`WARM_UP` + ``count`` times, one after another; an answer other than 200 stops the bench.
+
+    Returns each GET's seconds (the warm-ups first), the CPU milliseconds per counted GET of each web
+    server and of their PostgreSQL backends (:func:`cpu_now`), and the first answer.
+    """
+    timings, first = [], None
+    for index in range(WARM_UP + count):
+        if index == WARM_UP:
+            before = cpu_now(groups, db_prefix)
+        began = time.perf_counter()
+        answer = session.get(url, timeout=30)
+        timings.append(time.perf_counter() - began)
+        if answer.status_code != 200:
+            raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+        if first is None:
+            first = answer
+    after = cpu_now(groups, db_prefix)
+    return timings, cpu_spent(before, after, count), first
 
 
 def main() -> int:
@@ -216,16 +281,7 @@ def main() -> int:
     # connections are shared (the default 2 x 4 holds some 55 of them for this run alone).
     os.environ.setdefault("GUNICORN_WORKERS", "1")
     os.environ.setdefault("GUNICORN_THREADS", "2")
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_DEBUG"}}
-    env.update(
-        {
-            "ERP_DATA_DIR": str(data_dir),
-            "ERP_PORT_BASE": str(base),
-            "ERP_POSTGRES_URL": PG_SERVER,
-            "ERP_DB_PREFIX": db_prefix,
-            "ERP_EVENTS_PREFIX": events_prefix,
-        }
-    )
+    env = platform_env(data_dir, base, db_prefix, events_prefix)
     process = None
     try:
         # A shared machine may take minutes to migrate and start six services: not what is measured.
@@ -239,17 +295,7 @@ def main() -> int:
         token = login.json()["data"]["access_token"]
 
         started = time.monotonic()
-        rng = random.Random(25)
-        for first in range(0, args.items, IMPORT_CHUNK):
-            rows = min(IMPORT_CHUNK, args.items - first)
-            answer = requests.post(
-                f"{inventory}/items/import",
-                data=items_csv(first, rows, rng),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
-                timeout=600,
-            )
-            if answer.status_code != 200:
-                raise SystemExit(f"import refused: {answer.status_code} {answer.text[:500]}")
+        import_items(inventory, token, args.items)
         print(f"seeded {args.items} items by import in {time.monotonic() - started:.0f} s", flush=True)
         started = time.monotonic()
         backorders = run_manage(env, "inventory", INVENTORY_SEED)
@@ -268,30 +314,17 @@ def main() -> int:
         # As a browser: on the public host (the back office sends any other there, its cookies with it).
         public = f"http://localhost:{base}"
         browser = sign_in(public, admin_email, admin_password)
-        timings: list[float] = []
-        first = None
-        groups = web_groups(base)
-        for index in range(WARM_UP + args.renders):
-            if index == WARM_UP:
-                before = cpu_now(groups, db_prefix)
-            began = time.perf_counter()
-            page = browser.get(f"{public}/admin/", timeout=30)
-            elapsed = time.perf_counter() - began
-            if page.status_code != 200:
-                raise SystemExit(f"home answered {page.status_code}")
-            if first is None:
-                first = elapsed
-                missing = [key for key in PANELS if f'id="panel-{key}"' not in page.text]
-                down = re.findall(r'<p class="down"[^>]*>([^<]+)<', page.text)
-                if missing or down:
-                    raise SystemExit(f"panels missing {missing} or down {down}")
-                shown = re.search(r'id="reorder-count"[^>]*>([^<]+)<', page.text).group(1)
-                print(f"home shows {shown} items at or below their reorder level", flush=True)
-            if index >= WARM_UP:
-                timings.append(elapsed)
-        after = cpu_now(groups, db_prefix)
+        timings, per_render, page = timed_gets(
+            browser, f"{public}/admin/", count=args.renders, groups=web_groups(base), db_prefix=db_prefix
+        )
+        first, timings = timings[0], timings[WARM_UP:]
+        missing = [key for key in PANELS if f'id="panel-{key}"' not in page.text]
+        down = re.findall(r'<p class="down"[^>]*>([^<]+)<', page.text)
+        if missing or down:
+            raise SystemExit(f"panels missing {missing} or down {down}")
+        shown = re.search(r'id="reorder-count"[^>]*>([^<]+)<', page.text).group(1)
+        print(f"home shows {shown} items at or below their reorder level", flush=True)
 
-        per_render = {name: (after[name] - before[name]) / args.renders * 1000 for name in after}
         report = {
             "items": args.items,
             "sales_orders": int(json.loads(sales)),

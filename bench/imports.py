@@ -46,18 +46,23 @@ def ensure_database(server: str, name: str) -> str:
 
 def postgres_cpu_seconds(url: str, database: str) -> float:
     """CPU of PostgreSQL's backends serving ``database`` (user + system), from /proc."""
+    return sum(postgres_backends_cpu(url, database).values())
+
+
+def postgres_backends_cpu(url: str, database: str) -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend serving ``database`` (user + system), by pid, from /proc."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
         pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])]
-    total = 0.0
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        except OSError:  # closed since it was listed
             continue
-        total += (int(fields[11]) + int(fields[12])) / gb.CLOCK_TICKS
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / gb.CLOCK_TICKS
+    return seconds
 
 
 def rss_kib(pid: int) -> int:
@@ -137,7 +142,7 @@ def main() -> int:
 
         # 1. the import
         cpu_before, pg_before, started = sum(gb.group_cpu_seconds(master.pid)), 0.0, time.monotonic()
-        pg_sampler = _Sampler(lambda: postgres_cpu_seconds(server + "/postgres", db_name))
+        pg_sampler = Sampler(lambda: postgres_cpu_seconds(server + "/postgres", db_name))
         status, answer = call("POST", f"{base}/items/import", token, body)
         wall = time.monotonic() - started
         pg_sampler.stop()
@@ -153,7 +158,7 @@ def main() -> int:
         # 2. the export, memory sampled
         worker = worker_pid(master.pid)
         rss_before = rss_kib(worker)
-        sampler = _Sampler(lambda: rss_kib(worker), interval=0.02)
+        sampler = Sampler(lambda: rss_kib(worker), interval=0.02)
         size = [0]
         started = time.monotonic()
         exported = bytearray()
@@ -180,7 +185,7 @@ def main() -> int:
     return 0
 
 
-class _Sampler:
+class Sampler:
     """Call ``probe`` every ``interval`` seconds in a thread and keep the largest value."""
 
     def __init__(self, probe, interval: float = 0.2):

@@ -83,9 +83,8 @@ class Api:
         return data, time.perf_counter() - started
 
 
-def start_platform(
-    data_dir: Path, port_base: int, db_prefix: str, events_prefix: str, *, timeout: float = 300
-) -> subprocess.Popen:
+def platform_env(data_dir: Path, port_base: int, db_prefix: str, events_prefix: str) -> dict[str, str]:
+    """The environment of a local run (scripts/run.py) with databases and broker names of its own."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_DEBUG"}}
     env.update(
         {
@@ -97,6 +96,13 @@ def start_platform(
             "ERP_EVENTS_PREFIX": events_prefix,
         }
     )
+    return env
+
+
+def start_platform(
+    data_dir: Path, port_base: int, db_prefix: str, events_prefix: str, *, timeout: float = 300
+) -> subprocess.Popen:
+    env = platform_env(data_dir, port_base, db_prefix, events_prefix)
     log = open(data_dir / "run.log", "w")
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run.py")],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.operations import AddIndexConcurrently
+from django.contrib.postgres.indexes import PostgresIndex
+from django.contrib.postgres.operations import AddIndexConcurrently, TrigramExtension
 from django.db import migrations
 
 # An index left by a CREATE INDEX CONCURRENTLY that did not finish: PostgreSQL keeps it, marked invalid.
@@ -23,10 +24,15 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
     A build that was interrupted (the migration job killed, a deadlock, the build cancelled while
     it waits for an old transaction) leaves an invalid index of the same name behind, and a plain
     retry would fail on it for ever ("relation ... already exists"): the retry drops it first.
+
+    An index of a PostgreSQL access method (``GinIndex``...) is built on PostgreSQL only: SQLite has
+    no such index, and the queries it would serve read the table there, as they do without it.
     """
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
+            if isinstance(self.index, PostgresIndex):
+                return None
             return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
         self._ensure_not_in_transaction(schema_editor)
         with schema_editor.connection.cursor() as cursor:
@@ -39,4 +45,18 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        if isinstance(self.index, PostgresIndex):
+            return None
         return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class TrigramExtensionOnPostgres(TrigramExtension):
+    """PostgreSQL's ``pg_trgm`` (trigram indexes); nothing on any other database, migrating either way.
+
+    Django's own operation skips other databases going forwards only: backwards, it asks SQLite for
+    ``pg_extension``.
+    """
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.apps import apps
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.contrib.postgres.operations import AddIndexConcurrently, CreateExtension, RemoveIndexConcurrently
 from django.core.exceptions import FieldDoesNotExist
 from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
@@ -52,6 +52,7 @@ CHEAP = (
     migrations.RenameIndex,
     AddIndexConcurrently,
     RemoveIndexConcurrently,
+    CreateExtension,  # CREATE EXTENSION IF NOT EXISTS: catalogue rows, no table of the service's touched
 )
 # Operations that take away what the previous release reads.
 CONTRACTING = (

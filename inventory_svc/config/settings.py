@@ -24,6 +24,8 @@ SPECTACULAR_SETTINGS["TITLE"] = "Inventory service"
 # common.events: the outbox/inbox tables, the relay and consumer commands, the backlog
 # report in readiness and /metrics.
 INSTALLED_APPS += ["common.events", "inventory"]
+# The item search's trigram indexes (inventory.models): the app renders their operator class (OpClass).
+INSTALLED_APPS += ["django.contrib.postgres"]
 
 # Stock is moved by the sales and purchase events (inventory.handlers); the consumer is "inventory".
 # Up to BATCH_SIZE delivered events are applied in one transaction, their stock rows locked

@@ -55,6 +55,13 @@ class SalesOrder(OrderDocument):
             # The orders waiting for inventory's answer, by confirmation: few at any time, so the watchdog, /metrics
             # and the back office's home count them without reading the other orders (sales_order_list_stuck_pending).
             models.Index(fields=["confirmed_at"], condition=Q(stock_status="pending"), name="sales_order_pending_idx"),
+            # The list's filters and orderings (sales.filters), each read in the order of its first page: a
+            # customer's orders and those of one stock status newest first (the default order), and the orderings
+            # by last change and by total; not every order sorted for a page.
+            models.Index(fields=["customer_id", "-created_at"], name="sales_order_customer_idx"),
+            models.Index(fields=["stock_status", "-created_at"], name="sales_order_stock_status_idx"),
+            models.Index(fields=["updated_at"], name="sales_order_updated_idx"),
+            models.Index(fields=["total_amount"], name="sales_order_total_idx"),
         ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from erp_testkit.migrations import migrate_to, migrate_to_latest
@@ -58,3 +59,30 @@ def test_the_release_before_backorders_still_writes_its_rows_once_0003_is_applie
     # then: the columns it does not know take their defaults in the database (not a NOT NULL violation)
     assert Stock.objects.values_list("quantity", "backordered").get(item_id=item.pk) == (0, 0)
     assert SalesOrderIssue.objects.values_list("version", "cancelled_at").get(order_id=order_id) == (1, None)
+
+
+def test_the_list_indexes_migrate_both_ways_the_trigram_ones_on_postgresql_only():
+    # given the items before the list's indexes
+    migrate_to([("inventory", "0010_stock_below_reorder_index")])
+    btree = {"item_unit_price_idx", "item_reorder_level_idx"}
+    trigram = {"item_sku_trgm_idx", "item_name_trgm_idx"}
+
+    try:
+        # when 0011 is applied
+        migrate_to([("inventory", "0011_list_indexes")])
+
+        # then the B-tree indexes are built everywhere, the trigram ones (GIN) on PostgreSQL alone
+        expected = btree | (trigram if connection.vendor == "postgresql" else set())
+        assert expected <= item_indexes()
+        assert connection.vendor == "postgresql" or not trigram & item_indexes()
+
+        # and it migrates back, SQLite's missing pg_extension or not
+        migrate_to([("inventory", "0010_stock_below_reorder_index")])
+        assert not (btree | trigram) & item_indexes()
+    finally:
+        migrate_to_latest()
+
+
+def item_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, "inventory_item"))
