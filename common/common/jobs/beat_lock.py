@@ -79,7 +79,9 @@ class PostgresBeatLock:
         options.update(LOCK_CONNECTION_OPTIONS)
         session_settings = " ".join(f"-c {name}={value}" for name, value in LOCK_SESSION_SETTINGS.items())
         options["options"] = f"{options.get('options', '')} {session_settings}".strip()
-        self._connection = type(base)(settings_dict, alias=f"{alias}-beat-lock")
+        # Under the base connection's alias: what receives connection_created may look the alias up in
+        # django.db.connections (django.contrib.postgres's type handlers do), and a name of its own is in none.
+        self._connection = type(base)(settings_dict, alias=alias)
         self.key = lock_key(settings.SERVICE_NAME)
         # The server process of the session that holds the lock; None while not held.
         self._holder_pid: int | None = None

@@ -38,6 +38,18 @@ def test_on_postgresql_a_second_beat_is_refused_the_lock_until_the_first_gives_i
     second.release()
 
 
+def test_on_postgresql_the_lock_works_beside_the_apps_that_set_up_every_new_connection(settings):
+    # given: django.contrib.postgres (inventory_svc's, for its trigram indexes), whose connection_created
+    # receiver looks the new connection's alias up in django.db.connections
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.postgres"]
+    lock = beat_lock()
+
+    # when / then
+    assert lock.try_acquire() is True
+    assert lock.is_held() is True
+    lock.release()
+
+
 def test_on_postgresql_a_holder_whose_session_ended_knows_it_lost_the_lock_and_another_takes_it():
     # given
     first, second = beat_lock(), beat_lock()
