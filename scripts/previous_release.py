@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import venv
 from dataclasses import dataclass
 from importlib import metadata
@@ -85,13 +86,21 @@ def _materialise(commit: str, tree: Path) -> None:
     archive = _git("archive", "--format=tar", commit)
     if archive.returncode != 0:
         raise PreviousReleaseUnavailable(f"git archive {commit} failed: {archive.stderr.decode().strip()}")
-    partial = tree.with_name(f"{tree.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(partial, filter="tar")
-    # Its bytecode, once: with PYTHONDONTWRITEBYTECODE set, each of its processes would compile it again.
-    compileall.compile_dir(partial, quiet=1, workers=0)
-    partial.rename(tree)  # whole or not at all: an interrupted run leaves only a .partial folder
+    # A folder per call, not per process: the platform's start thread and a test may prepare at once.
+    partial = Path(tempfile.mkdtemp(prefix=f"{tree.name}.partial-", dir=tree.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(partial, filter="tar")
+        # Its bytecode, once, under the path it is renamed to: with PYTHONDONTWRITEBYTECODE set, each of its
+        # processes would compile it again.
+        compileall.compile_dir(partial, quiet=2, workers=0, stripdir=str(partial), prependdir=str(tree))
+        try:
+            partial.rename(tree)  # whole or not at all: an interrupted run leaves only a .partial folder
+        except OSError:
+            if not tree.is_dir():
+                raise  # else another call got there first, with the same commit's tree
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _pins(requirements: Path) -> dict[str, str]:

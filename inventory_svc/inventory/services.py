@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -429,7 +430,8 @@ def _movements_write(
 
     now = timezone.now()
     movements, lows = [], []
-    for position, move in enumerate(moves):
+    moved: Counter[uuid.UUID] = Counter()  # each item's movements so far in this call
+    for move in moves:
         stock = locked[move.item_id]
         before, stock.quantity = stock.quantity, stock.quantity + move.change
         stock.version += 1
@@ -449,9 +451,10 @@ def _movements_write(
                 # The ledger lists by (created_at, id) and ids are random: an item moving more than once
                 # here (fills of several orders) keeps its movements in the order their quantity_after
                 # follows, a microsecond apart.
-                created_at=now + dt.timedelta(microseconds=position),
+                created_at=now + dt.timedelta(microseconds=moved[move.item_id]),
             )
         )
+        moved[move.item_id] += 1
         if before > stock.item.reorder_level >= stock.quantity:
             lows.append(events.stock_low_event(stock=stock))
     events.publish(lows)
