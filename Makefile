@@ -5,7 +5,7 @@ run:
 	@scripts/bootstrap.sh
 	@.venv/bin/python scripts/run.py
 
-# Every suite, four at a time, then the migrations check and ruff. One suite on its own, in seconds:
+# Every suite, five at a time, then the migrations check and ruff. One suite on its own, in seconds:
 #   make test SERVICE=sales   (auth, contact, inventory, sales, purchase, gateway, common, platform)
 # (needs only PostgreSQL and RabbitMQ running; scripts/test.sh says more).
 test:

@@ -7,7 +7,7 @@
 # suite and its migrations check: a service by the local run's name (auth, contact, inventory,
 # sales, purchase, gateway), common, or platform (the tests/ folder). SUITES="sales_svc gateway"
 # names suites by folder instead, ruff included.
-# TEST_JOBS suites run at once (default 4), the longest first, each taking the next free lane.
+# TEST_JOBS suites run at once (default 5), the longest first, each taking the next free lane.
 # The platform tests run as two suites side by side (tests/conftest.py, --flavours):
 # tests:embedded, the embedded local run's tests (that platform uses no PostgreSQL connection),
 # and tests:postgres, every other: those that start no platform (they run while the first
@@ -15,8 +15,9 @@
 # replicated one); common's as two: common:events
 # (tests/events, its processes, brokers and faults) and common:rest, each on a test database of
 # its own. Most of those suites' time is waiting (on the local runs' processes, on RabbitMQ, on
-# the timeouts they provoke), so four lanes keep the two cores busy; five load them past what
-# the tests that wait on a started process allow (docs/performance.md, "The test command").
+# the timeouts they provoke), so five lanes keep the two cores busy: with four, one lane ran auth_svc,
+# inventory_svc and common:rest one after the other past the platform suites (docs/performance.md,
+# "The test command").
 # Each suite's output is shown whole once it ends, and a table of every suite's wall and CPU
 # time closes the run. A suite named by its folder alone (tests, common) runs all of it.
 # A suite named <folder>:sqlite runs that folder's tests marked ``sqlite`` on a SQLite file
@@ -43,7 +44,7 @@ if [ -n "${SERVICE:-}" ]; then
     esac
   done
 fi
-TEST_JOBS=${TEST_JOBS:-4}
+TEST_JOBS=${TEST_JOBS:-5}
 
 scripts/bootstrap.sh || exit 1
 # The browser tests (tests/test_back_office.py) drive Debian's Chromium, never a downloaded one.
