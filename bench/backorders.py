@@ -34,7 +34,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from receipts import ORDERED, ensure_database, make_orders, manage
+from receipts import ORDERED, ensure_database, make_orders, manage, without_rechecks
 
 ROOT = Path(__file__).resolve().parents[1]
 SALES, PURCHASE, INVENTORY = ROOT / "sales_svc", ROOT / "purchase_svc", ROOT / "inventory_svc"
@@ -162,13 +162,19 @@ def main() -> int:
     try:
         with psycopg.connect(inventory_db, autocommit=True) as watcher:
             if confirm:
+                from sales import services
                 from sales.services import sales_order_confirm
+
+                without_rechecks(services)
 
                 query = "SELECT 1 FROM inventory_salesorderissue WHERE order_id = %s"
                 step = lambda: _confirm_one(sales_order_confirm, sales_draft(item_ids, rng))  # noqa: E731
             else:
+                from purchasing import services
                 from purchasing.receipts import ReceiptRequest
                 from purchasing.services import purchase_order_receipt_create
+
+                without_rechecks(services)
 
                 orders = make_orders(item_ids, args.items)
                 query = "SELECT 1 FROM inventory_stockmovement WHERE receipt_id = %s"
