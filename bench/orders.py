@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("ERP_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 AMQP_URL = os.environ.get("ERP_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 sys.path.insert(0, str(ROOT / "scripts"))
-from run import demo_user  # noqa: E402 (scripts/ is not a package)
+from run import SERVICES, demo_user  # noqa: E402 (scripts/ is not a package)
 
 sys.path.insert(0, str(ROOT / "bench"))
 from processes import cpu_seconds, descendants, processes_named, run_kind  # noqa: E402
@@ -135,15 +135,12 @@ def stop_platform(process: subprocess.Popen) -> None:
 
 
 def cleanup(db_prefix: str, events_prefix: str) -> None:
-    """Drop only this run's databases and broker names."""
+    """Drop only this run's databases and broker names (its Celery job queues and exchanges too)."""
     import psycopg
-    from kombu import Connection
 
-    from common.events.conf import DEFAULTS
-    from common.events.topology import Topology
+    from erp_testkit.broker import delete_run_names
 
-    with Connection(AMQP_URL) as conn:
-        Topology(prefix=events_prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
+    delete_run_names(AMQP_URL, events_prefix, [service.name for service in SERVICES])
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
         names = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db_prefix + "%"]).fetchall()
         for (name,) in names:

@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 from run import SERVICES
 
-from erp_testkit.broker import delete_job_names
+from erp_testkit.broker import delete_run_names
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 240
@@ -316,17 +316,8 @@ def database_names(prefix: str) -> set[str]:
 
 
 def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
-    """Delete only what the run declared: its prefixed event queues and exchange, and each service's job
-    queue and Celery's exchanges of the same name (common.jobs.app.service_queue: ``<prefix><service>.jobs``)."""
-    from kombu import Connection
-
-    from common.events.conf import DEFAULTS
-    from common.events.topology import Topology
-
-    with Connection(broker) as conn:
-        Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
-    for service in SERVICES:
-        delete_job_names(broker, f"{prefix}{service.name}.jobs")
+    """Delete only what the run declared (erp_testkit.broker.delete_run_names)."""
+    delete_run_names(broker, prefix, [service.name for service in SERVICES])
 
 
 def drop_databases(prefix: str) -> None:

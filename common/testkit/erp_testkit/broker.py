@@ -1,9 +1,11 @@
-"""Look into a real broker's queues from tests, and delete what a test's Celery worker declared.
+"""Look into a real broker's queues from tests, and delete what a test's Celery worker or a local run declared.
 
 ``queue_depth`` and ``drain`` are passive: nothing is declared or changed but what is read.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from kombu import Connection
 
@@ -37,3 +39,15 @@ def delete_job_names(amqp_url: str, queue: str) -> None:
         channel.queue_delete(queue)
         for exchange in (queue, f"{queue}.pidbox", f"reply.{queue}.pidbox"):
             channel.exchange_delete(exchange)
+
+
+def delete_run_names(amqp_url: str, prefix: str, services: Iterable[str]) -> None:
+    """Delete what a local run on ``prefix`` declared: its event queues and exchanges, and each of ``services``'
+    job queue with Celery's exchanges of the same name (common.jobs.app.service_queue: ``<prefix><service>.jobs``)."""
+    from common.events.conf import DEFAULTS
+    from common.events.topology import Topology
+
+    with Connection(amqp_url) as conn:
+        Topology(prefix=prefix, retry_delays=DEFAULTS["RETRY_DELAYS"]).delete(conn)
+    for service in services:
+        delete_job_names(amqp_url, f"{prefix}{service}.jobs")
