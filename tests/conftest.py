@@ -6,7 +6,8 @@ embedded one, for the tests that need no other (module-scoped handles on the ses
 ``platforms``, so that module-scoped fixtures may use them). A module that runs its tests on
 several flavours names them in its ``platform`` fixture's params (test_workflow.py).
 The tests are ordered so that the ones that need no platform come first (they run while the
-first flavour starts), then one flavour's tests together, in ``FLAVOURS``' order, a test marked
+first flavour starts; those marked ``between_platforms`` after the first flavour's, while it stops
+and the next starts), then one flavour's tests together, in ``FLAVOURS``' order, a test marked
 ``first_on_platform`` first and one marked ``stops_platform`` last of its flavour's; the
 flavours start one after the other in the background from the session's start on, and each
 stops right after its last test.
@@ -37,10 +38,22 @@ def flavours_of(item: pytest.Item) -> list[str]:
     return wanted
 
 
-def run_order(item: pytest.Item) -> tuple[int, bool, bool]:
+def group_index(item: pytest.Item) -> int:
+    """``item``'s group: -1 for no platform, else its (last) flavour's place in ``FLAVOURS``."""
+    return max((list(FLAVOURS).index(f) for f in flavours_of(item)), default=-1)
+
+
+def run_order(item: pytest.Item) -> tuple[float, bool, bool]:
     """Where ``item`` runs: its group (no platform, then each flavour in ``FLAVOURS``' order), first of
-    its group if it checks how its platform started (``first_on_platform``), last if it stops it."""
-    group = max((list(FLAVOURS).index(f) for f in flavours_of(item)), default=-1)
+    its group if it checks how its platform started (``first_on_platform``), last if it stops it.
+
+    A test without a platform marked ``between_platforms`` runs after the first flavour's tests
+    instead: while that platform stops and the next starts, which the next flavour's first test
+    would otherwise only wait for.
+    """
+    group: float = group_index(item)
+    if group == -1 and item.get_closest_marker("between_platforms") is not None:
+        group = 0.5
     first, last = (item.get_closest_marker(name) is not None for name in ("first_on_platform", "stops_platform"))
     return group, not first, last
 
@@ -60,8 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def group_name(item: pytest.Item) -> str:
-    group, _, _ = run_order(item)
-    return [NO_PLATFORM, *FLAVOURS][group + 1]  # run_order's groups from -1
+    return [NO_PLATFORM, *FLAVOURS][group_index(item) + 1]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests of a module-scoped parameter

@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+# About a minute of image processes started one after the other: run while the postgres flavour stops and the
+# replicated one starts (conftest.py), the wait the replicated flavour's first test would otherwise have.
+pytestmark = pytest.mark.between_platforms
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
