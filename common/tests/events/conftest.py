@@ -36,6 +36,24 @@ def amqp_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_released(django_db_setup, django_db_blocker):
+    """End the test database's other sessions before pytest-django drops it.
+
+    The relays and consumers these tests run in threads, and the processes they start, hold
+    connections of their own that Django closes for no one; one still open at the end failed the
+    drop ("is being accessed by other users") and left the database on the shared server.
+    """
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture
 def postgres(db):
     assert connection.vendor == "postgresql", "the event tests need PostgreSQL (set ERP_POSTGRES_URL)"
