@@ -409,7 +409,12 @@ def _movements_write(
         raise ValueError("a stock movement changes the quantity")
     changes: dict[uuid.UUID, int] = {}
     for move in moves:
-        changes[move.item_id] = changes.get(move.item_id, 0) + move.change
+        so_far = changes.get(move.item_id, 0)
+        if so_far * move.change < 0:
+            # An item's moves go one way (a receipt's fills all take), so the net change checked below
+            # is also every step's: none passes below zero or above the maximum midway.
+            raise ValueError("an item's movements in one write go the same way")
+        changes[move.item_id] = so_far + move.change
     locked = stocks if stocks is not None else _stocks_lock(changes)
     unknown = set(changes) - set(locked)
     if unknown:

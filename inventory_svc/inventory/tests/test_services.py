@@ -13,7 +13,9 @@ from inventory.lines import StockLine
 from inventory.models import IssueOutcome, Item, MovementReason, SalesOrderIssue, Stock, StockMovement
 from inventory.services import (
     MAX_QUANTITY,
+    Move,
     UnknownItems,
+    _movements_write,
     item_create,
     item_delete,
     item_update,
@@ -137,6 +139,20 @@ def test_item_update_refuses_quantity(make_item):
     with pytest.raises(ValueError):
         item_update(item=item, data={"quantity": 100})
     assert on_hand(item) == 1
+
+
+def test_one_write_refuses_an_item_moving_both_ways(make_item):
+    # given: nothing on hand
+    item = make_item()
+
+    # when / then: taking 3 then adding 5 nets +2, but its first step would be below zero
+    with transaction.atomic(), pytest.raises(ValueError):
+        _movements_write(
+            [Move(item_id=item.pk, change=-3, reference=None), Move(item_id=item.pk, change=5, reference=None)],
+            reason=MovementReason.ADJUSTMENT,
+            actor="test",
+        )
+    assert (on_hand(item), StockMovement.objects.filter(item_id=item.pk).count()) == (0, 0)
 
 
 def test_item_delete_removes_an_item_without_stock_or_ledger(make_item):
