@@ -18,6 +18,7 @@ Every value can be overridden from the environment.
 """
 
 import os
+import shutil
 import tempfile
 
 from common import server_errors
@@ -56,10 +57,11 @@ control_socket_disable = True
 server_errors.install()
 
 # Every worker's metrics in each scrape: prometheus_client's multiprocess mode (common/metrics.py).
-# Set before the app, and so prometheus_client, is loaded; a fresh folder per server start.
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-    prefix="erp-metrics-"
-)
+# Set before the app, and so prometheus_client, is loaded; a fresh folder per server start, removed
+# when it stops (``on_exit``; a folder given from outside is its owner's to remove).
+_metrics_dir_made = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir_made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="erp-metrics-")
 
 
 def on_starting(server):
@@ -67,6 +69,11 @@ def on_starting(server):
     for leftover in os.scandir(os.environ["PROMETHEUS_MULTIPROC_DIR"]):
         if leftover.name.endswith(".db"):
             os.unlink(leftover.path)
+
+
+def on_exit(server):
+    if _metrics_dir_made:
+        shutil.rmtree(_metrics_dir_made, ignore_errors=True)
 
 
 def child_exit(server, worker):

@@ -47,8 +47,9 @@ def test_unknown_methods_share_one_label():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_metrics_under_gunicorn_count_every_workers_requests():
-    # given: the test project under gunicorn with the shared config (2 workers, multiprocess mode)
+def test_metrics_under_gunicorn_count_every_workers_requests(tmp_path):
+    # given: the test project under gunicorn with the shared config (2 workers, multiprocess mode), its
+    # temporary folders in tmp_path
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -66,7 +67,7 @@ def test_metrics_under_gunicorn_count_every_workers_requests():
             "0",
         ],
         cwd=COMMON_DIR,
-        env={**os.environ, **_database_env(), "PROMETHEUS_MULTIPROC_DIR": ""},
+        env={**os.environ, **_database_env(), "PROMETHEUS_MULTIPROC_DIR": "", "TMPDIR": str(tmp_path)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -78,10 +79,14 @@ def test_metrics_under_gunicorn_count_every_workers_requests():
             assert _get(port, "/health/live") == 200
         # then: whichever worker answers the scrape, it counts all 40 (plus the scrapes themselves)
         counts = [_count_in(_scrape(port), "GET", "200") for _ in range(4)]
+        # and: the metrics folder the config made for this start is there while it runs
+        assert [path.name.startswith("erp-metrics-") for path in tmp_path.iterdir()] == [True]
     finally:
         server.terminate()
         server.wait(timeout=15)
     assert counts == [before + 40 + 1 + n for n in range(4)]
+    # and: gone once it stopped
+    assert list(tmp_path.iterdir()) == []
 
 
 COMMON_DIR = Path(__file__).resolve().parents[1]

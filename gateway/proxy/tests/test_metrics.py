@@ -4,7 +4,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -194,14 +193,14 @@ def _sample(text: str, prefix: str) -> float:
 
 
 @pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
-def test_the_metrics_listener_sums_every_workers_requests(worker_class):
+def test_the_metrics_listener_sums_every_workers_requests(worker_class, tmp_path):
     # given: the gateway under gunicorn, 2 workers, its metrics on a second address
     port, metrics_port = _free_port(), _free_port()
     env = {
         "GUNICORN_WORKER_CLASS": worker_class,
         "GUNICORN_WORKERS": "2",
         "GUNICORN_KEEPALIVE": "0",
-        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="gateway-metrics-test-"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
         "ERP_METRICS_BIND": f"127.0.0.1:{metrics_port}",
     }
     # HEADs: a GET of the start-up wait that timed out on a busy machine may still be answered (and counted) later.
