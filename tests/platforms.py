@@ -204,7 +204,11 @@ def upgraded(data_dir: Path) -> Iterator[dict]:
     base, marks = free_port_base(), Marks()
     with postgres_and_rabbitmq_names() as infrastructure:
         outboxes = Outboxes(PG_SERVER, infrastructure["ERP_DB_PREFIX"])
-        with running_platform(data_dir, release=release, base=base, **infrastructure) as old:
+        # The previous release's gunicorn config leaves a metrics folder per web server in the temporary
+        # folder when it stops (scripts/gunicorn.conf.py removes its own since): this run's, not /tmp.
+        previous_tmp = data_dir / "previous-release-tmp"
+        previous_tmp.mkdir(exist_ok=True)
+        with running_platform(data_dir, release=release, base=base, TMPDIR=str(previous_tmp), **infrastructure) as old:
             marks("previous release up")
             previous = fill_and_stop(old, event_registry(release)["subscriptions"], outboxes, marks)
         count_queued_and_mark_sent_unsent(previous, infrastructure["BROKER_URL"], infrastructure["ERP_EVENTS_PREFIX"])
