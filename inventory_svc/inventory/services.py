@@ -398,7 +398,7 @@ def _movements_write(
     note: str = "",
     stocks: Mapping[uuid.UUID, Stock] | None = None,
 ) -> list[StockMovement]:
-    """:func:`stock_movements_apply`'s writes, for ``moves`` in their order (an item may move more than once).
+    """:func:`stock_movements_apply`'s writes, for ``moves`` in their order (an item may move more than once, one way).
 
     A fixed number of statements however many moves: the stock rows in one UPDATE, the movements
     in one INSERT, the low-stock events in one (with the state of each item when it crossed its reorder level).
