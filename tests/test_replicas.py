@@ -13,12 +13,14 @@ cheaper than a platform of four: one start fewer for the test command (tests/pla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from run import SERVICES, event_roles
 from test_backorders import randomized_backorder_traffic
 from test_local_run import eventually
 from test_replenishment import replenishment_worked_example
+from test_workflow import _clients
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICAS = 4
@@ -110,18 +113,80 @@ def test_every_flow_ends_exact_with_four_relays_and_four_consumers_per_service(f
     # when: the randomized backorder traffic and the replenishment example run across them
     randomized_backorder_traffic(platform, tmp_path)  # ends with check_backorders and check_stock_ledger
     replenishment_worked_example(platform)  # ends with check_replenishment
+    # and a receipt and a sale run while the platform's own relays are paused, so that only the added ones can
+    # publish (which relay wins a commit's rows is up to the scheduler: a few events may all go to the first two)
+    data_dir = Path(platform["env"]["ERP_DATA_DIR"])
+    with _paused(_platform_relays(data_dir)):
+        _receive_and_sell(platform)
 
     # then: every added relay and consumer is still running and stops cleanly when asked
-    data_dir = Path(platform["env"]["ERP_DATA_DIR"])
     assert _exits(extra, data_dir) == ""
     for process, _ in extra.values():
         os.killpg(process.pid, signal.SIGTERM)
     for key, (process, _) in extra.items():
         assert process.wait(timeout=30) == 0, key
-    # and the added relays took their share of the outboxes the traffic filled (contact's has a few rows only)
+    # and the added relays published the outboxes the paused ones could not
     for service in ("inventory", "sales", "purchase"):
         published = sum(_published(data_dir / f"{service}-relay-{index}.log") for index in range(3, REPLICAS + 1))
         assert published > 0, f"{service}'s added relays published nothing"
+
+
+def _receive_and_sell(platform: dict) -> None:
+    """A receipt of 5 and a sale of 1 of a new item, through every service's outbox; waits until both are applied."""
+    _, im, _, call = _clients(platform)
+    tag = uuid.uuid4().hex[:8]
+    item = call("POST", "/items", {"sku": f"rp-{tag}", "name": "Relayed", "unit_price": 3}, im, 201)["id"]
+    vendor = call("POST", "/vendors", {"name": f"Vendor {tag}", "email": f"rp-{tag}@example.com"}, im, 201)["id"]
+    purchase = call(
+        "POST", "/purchase/orders", {"vendor_id": vendor, "items": [{"item_id": item, "quantity": 5}]}, im, 201
+    )
+    call("POST", f"/purchase/orders/{purchase['id']}/receive", None, im)
+    eventually(lambda: call("GET", f"/items/{item}/stock")["quantity"], (5).__eq__, "the receipt's stock")
+    customer = call("POST", "/customers", {"name": f"Buyer {tag}", "email": f"rp-{tag}@example.com"}, im, 201)["id"]
+    order = call(
+        "POST", "/sales/orders", {"customer_id": customer, "items": [{"item_id": item, "quantity": 1}]}, im, 201
+    )
+    call("POST", f"/sales/orders/{order['id']}/confirm")
+    eventually(lambda: call("GET", f"/sales/orders/{order['id']}")["stock_status"], "issued".__eq__, "the sale's issue")
+
+
+def _platform_relays(data_dir: Path) -> list[int]:
+    """The pids of the platform's own relays (replicas 1 and 2), found by the heartbeat file run.py gave them."""
+    own = {
+        f"{service}-relay-{index}.alive" for service, role in replicated_roles() if role == "relay" for index in (1, 2)
+    }
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:  # gone, or not ours
+            continue
+        for entry in environ:
+            if entry.startswith(b"ERP_WORKER_HEARTBEAT_FILE="):
+                path = Path(entry.split(b"=", 1)[1].decode())
+                if path.parent == data_dir / "workers" and path.name in own:
+                    pids.append(int(proc.name))
+    assert len({_heartbeat_of(pid) for pid in pids}) == len(own), f"found {pids} for {sorted(own)}"
+    return pids
+
+
+def _heartbeat_of(pid: int) -> bytes:
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return next(entry for entry in environ if entry.startswith(b"ERP_WORKER_HEARTBEAT_FILE="))
+
+
+@contextlib.contextmanager
+def _paused(pids: list[int]):
+    """SIGSTOP ``pids`` for the block, SIGCONT them after whatever happens."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 def _published(log: Path) -> int:
