@@ -31,10 +31,14 @@ DEFAULTS: dict[str, Any] = {
     # message. More commits once for up to that many already-delivered messages, each in a
     # savepoint with its inbox row: what lifts the limit of one hot row lock per commit.
     # BATCH_WAIT is how long (seconds) the consumer waits for a next delivered message
-    # before it applies a partial batch; BATCH_LOCK the dotted path of a callable given the
-    # batch's events that takes their locks first, in the service's lock order.
+    # before it applies a partial batch of two or more; a lone message waits BATCH_LONE_WAIT
+    # for a second, about what one already sent takes to arrive, so that an idle queue's
+    # event does not wait BATCH_WAIT out (it was a third of confirm -> stock visible).
+    # BATCH_LOCK the dotted path of a callable given the batch's events that takes their
+    # locks first, in the service's lock order.
     "BATCH_SIZE": 1,
     "BATCH_WAIT": 0.005,
+    "BATCH_LONE_WAIT": 0.0005,
     "BATCH_LOCK": None,
     # Deliveries of one message the service queue allows before the broker dead-letters it
     # (a message that kills its consumer each time); RabbitMQ 4's own default, made explicit.

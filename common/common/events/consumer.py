@@ -52,8 +52,8 @@ until its commit (inventory: the stock row of each item sold), so the events of 
 popular record are applied one commit after the other, however many consumers compete:
 a lock wait, a commit and its round trips per event is the limit (bench/hot_item.py).
 With a batch, the consumer applies up to ``BATCH_SIZE`` messages the broker has already
-delivered (the prefetch; it waits at most ``BATCH_WAIT`` for the next one) in ONE
-transaction and commits once:
+delivered (the prefetch; a first message waits ``BATCH_LONE_WAIT`` for a second, a batch
+of two or more ``BATCH_WAIT`` for the next) in ONE transaction and commits once:
 
 - ``BATCH_LOCK`` (a callable given the batch's events) first takes the locks the handlers
   will take, in the service's global lock order and in one statement, so that two
@@ -301,6 +301,7 @@ class EventConsumer(ConsumerMixin):
         self.db_retry_pauses = [float(pause) for pause in settings["DB_RETRY_PAUSES"]]
         self.batch_size = max(1, int(settings["BATCH_SIZE"]))
         self.batch_wait = float(settings["BATCH_WAIT"])
+        self.batch_lone_wait = float(settings["BATCH_LONE_WAIT"])
         self.batch_lock: BatchLock | None = (
             import_string(settings["BATCH_LOCK"]) if isinstance(settings["BATCH_LOCK"], str) else settings["BATCH_LOCK"]
         )
@@ -393,7 +394,7 @@ class EventConsumer(ConsumerMixin):
                 while not self.should_stop:
                     self.on_iteration()
                     try:
-                        conn.drain_events(timeout=self.batch_wait if self._batch else safety_interval)
+                        conn.drain_events(timeout=self._next_wait(safety_interval))
                     except TimeoutError:  # socket.timeout
                         if self._batch:
                             self._handle(self._flush_batch)
@@ -407,6 +408,18 @@ class EventConsumer(ConsumerMixin):
                 self._handle(self._flush_batch)  # asked to stop: finish what was taken
         finally:
             self._batch.clear()
+
+    def _next_wait(self, idle: float) -> float:
+        """How long the drain waits for the next message: ``idle`` with nothing gathered, else for the batch.
+
+        A lone message waits ``BATCH_LONE_WAIT`` for a second, about what one the broker has sent
+        already takes to arrive: the event of an idle queue goes to its handler at once instead of
+        waiting ``BATCH_WAIT`` out. Once a second one has come, messages are arriving together (a
+        backlog, a burst) and the batch waits ``BATCH_WAIT`` for each next.
+        """
+        if not self._batch:
+            return idle
+        return self.batch_lone_wait if len(self._batch) == 1 else self.batch_wait
 
     def on_iteration(self) -> None:
         self.alive.beat()

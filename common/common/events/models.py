@@ -34,7 +34,9 @@ class OutboxEvent(models.Model):
         indexes = [
             # The relay's only query: pending rows in id order (a small partial index).
             models.Index(fields=["id"], condition=Q(sent_at__isnull=True), name="events_outbox_pending"),
-            models.Index(fields=["sent_at"], name="events_outbox_sent_at"),
+            # Retention's query: rows sent before a cutoff. Pending rows stay out of it, so that only the index
+            # above can find them (the relay: common.events.relay, Relay._lock_batch).
+            models.Index(fields=["sent_at"], condition=Q(sent_at__isnull=False), name="events_outbox_sent"),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def batches(events_settings):
     """Batches of up to 10, waiting long enough for every queued message to join one."""
-    events_settings.update(BATCH_SIZE=10, BATCH_WAIT=0.5)
+    events_settings.update(BATCH_SIZE=10, BATCH_WAIT=0.5, BATCH_LONE_WAIT=0.5)
     return events_settings
 
 
