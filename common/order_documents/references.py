@@ -23,7 +23,7 @@ read what is searched (``order_documents.forms``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -124,13 +124,21 @@ def items_recheck(*, item_ids: Sequence[uuid.UUID | None]) -> None:
     if not asked:  # an order without lines (or none at all): nothing to ask, the caller decides
         return
     items = items_lookup(ids=asked)
-    gone = [
+    items_gone_refuse(item_ids=item_ids, gone={item_id for item_id in asked if item_id not in items})
+
+
+def items_gone_refuse(*, item_ids: Sequence[uuid.UUID | None], gone: Collection[uuid.UUID]) -> None:
+    """Refuse (409 naming ``items.<n>.item_id`` of ``item_ids``) the items of ``gone``, which inventory no longer has.
+
+    :func:`items_recheck`'s answer, and sales' when inventory's availability check names them.
+    """
+    details = [
         {"field": f"items.{index}.item_id", "message": "Inventory no longer has this item."}
         for index, item_id in enumerate(item_ids)
-        if item_id is not None and item_id not in items
+        if item_id is not None and item_id in gone
     ]
-    if gone:
-        raise Conflict("An item of the order no longer exists in inventory; cancel the order.", details=gone)
+    if details:
+        raise Conflict("An item of the order no longer exists in inventory; cancel the order.", details=details)
 
 
 def item_fetch(*, item_id: uuid.UUID, field: str = "item_id") -> ItemRef:

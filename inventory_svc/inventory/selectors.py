@@ -49,18 +49,20 @@ def movement_list(*, item: Item) -> QuerySet[StockMovement]:
 class Availability:
     available: bool
     short: list[ShortLine]
+    unknown: list[uuid.UUID]  # items asked about that inventory does not have (deleted): short too, with 0
 
 
 def stock_availability(*, lines: Iterable[Line], pending: Iterable[PendingLine] = ()) -> Availability:
     """Say whether every line could be issued now, and which items are short by how much.
 
     Quantities of the same item are added up, as an issue would; an unknown item counts
-    as none available. ``pending`` are the lines of orders sales confirmed and has not
-    heard back about: those inventory has not decided yet (no ``SalesOrderIssue``) claim
-    their stock before ``lines``; one decided already is in the stock on hand, and is not
-    counted twice. The decisions and the stock are read in one snapshot, so an order
-    decided while this runs is counted exactly once. A read without locks: the issue itself
-    decides (all or none).
+    as none available, and is named in ``unknown`` too, which the caller refuses as gone
+    rather than short (every item has its stock row: the stock read finds the items too).
+    ``pending`` are the lines of orders sales confirmed and has not heard back about: those
+    inventory has not decided yet (no ``SalesOrderIssue``) claim their stock before
+    ``lines``; one decided already is in the stock on hand, and is not counted twice. The
+    decisions and the stock are read in one snapshot, so an order decided while this runs
+    is counted exactly once. A read without locks: the issue itself decides (all or none).
     """
     wanted = quantities_by_item(lines)
     pending = [line for line in pending if line.item_id in wanted]
@@ -78,7 +80,9 @@ def stock_availability(*, lines: Iterable[Line], pending: Iterable[PendingLine] 
         for item_id, quantity in wanted.items()
         if left[item_id] < quantity
     ]
-    return Availability(available=not short, short=short)
+    return Availability(
+        available=not short, short=short, unknown=[item_id for item_id in wanted if item_id not in on_hand]
+    )
 
 
 @contextlib.contextmanager

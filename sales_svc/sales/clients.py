@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from common.exceptions import BadGateway
-from order_documents.references import inventory_client, party_fetch, party_recheck
+from order_documents.references import (
+    inventory_client,
+    items_gone_refuse,
+    items_recheck,
+    party_fetch,
+    party_recheck,
+)
 
 from .models import SalesOrderLine
 
@@ -42,7 +48,12 @@ class Shortfall:
 
 
 def stock_shortfalls(*, lines: Sequence[SalesOrderLine], pending: Sequence[PendingClaim] = ()) -> list[Shortfall]:
-    """Return the items inventory cannot cover now (empty when all can), in one call.
+    """Return the items inventory cannot cover now (empty when all can), in one call; refuse those it no longer has.
+
+    An item inventory names ``unknown`` (deleted since the draft) is the 409 of
+    ``order_documents.references.items_recheck``, which this answer stands in for. An
+    inventory of the previous release names none (a rolling upgrade: docs/upgrading.md):
+    the items are then looked up as before.
 
     Lines of one item are asked for together: two lines of 3 need 6 on hand. ``pending``
     are the lines of the orders this service confirmed and has not heard back about:
@@ -70,8 +81,13 @@ def stock_shortfalls(*, lines: Sequence[SalesOrderLine], pending: Sequence[Pendi
     try:
         data = response.json()["data"]
         available = {uuid.UUID(str(row["item_id"])): int(row["available"]) for row in data["short"]}
+        unknown = None if "unknown" not in data else {uuid.UUID(str(item_id)) for item_id in data["unknown"]}
     except (ValueError, KeyError, TypeError) as exc:
         raise BadGateway("inventory_svc answered the availability check with something unreadable.") from exc
+    if unknown is None:
+        items_recheck(item_ids=[line.item_id for line in lines])
+    else:
+        items_gone_refuse(item_ids=[line.item_id for line in lines], gone=unknown)
     available |= {
         item_id: MAX_ASKED for item_id, total in wanted.items() if total > MAX_ASKED and item_id not in available
     }

@@ -47,6 +47,7 @@ class FakeServices(ThreadingHTTPServer):
         self.delay = 0.0
         self.status_override: dict[str, int] = {}
         self.orders_using: dict[str, list[str]] = {}
+        self.availability_names_unknown = True  # False: inventory of the release before `unknown`
 
     @property
     def url(self) -> str:
@@ -161,7 +162,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if (available := max(0, self.server.stock.get(line["item_id"], 0) - claimed.get(line["item_id"], 0)))
                 < line["quantity"]
             ]
-            return self._answer(200, _ok({"available": not short, "short": short}))
+            answer = {"available": not short, "short": short}
+            if self.server.availability_names_unknown:
+                answer["unknown"] = [
+                    line["item_id"] for line in body["items"] if line["item_id"] not in self.server.items
+                ]
+            return self._answer(200, _ok(answer))
         return self._answer(404, {"status": 404, "error": {"type": "not_found"}})
 
 

@@ -127,6 +127,12 @@ class ShortLineSerializer(serializers.Serializer):
 class AvailabilitySerializer(serializers.Serializer):
     available = serializers.BooleanField(read_only=True)
     short = ShortLineSerializer(many=True, read_only=True)
+    unknown = serializers.ListField(
+        child=serializers.UUIDField(),
+        read_only=True,
+        help_text="The items asked about that inventory does not have (deleted), in the order asked; each is in "
+        "`short` too, with nothing available.",
+    )
 
 
 class ItemBelowReorderSerializer(serializers.Serializer):

@@ -219,9 +219,9 @@ class StockAvailabilityView(InternalView):
         operation_id="internal_stock_availability",
         summary="Check stock for order lines",
         description=f"1 to {s.MAX_LINES} lines; quantities of one item are added up; an unknown item counts as 0 "
-        f"available. Up to {s.MAX_PENDING} `pending` lines of orders the caller confirmed: those not decided yet "
-        f"count against the stock, read in one snapshot with the decisions. A read without locks: the issue itself "
-        f"decides. {_SERVICE_ONLY}",
+        f"available and is named in `unknown` too. Up to {s.MAX_PENDING} `pending` lines of orders the caller "
+        f"confirmed: those not decided yet count against the stock, read in one snapshot with the decisions. A read "
+        f"without locks: the issue itself decides. {_SERVICE_ONLY}",
         request=s.AvailabilityRequestSerializer,
         responses={200: s.AvailabilitySerializer},
     )

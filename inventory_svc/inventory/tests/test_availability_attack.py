@@ -68,6 +68,7 @@ def test_the_largest_body_sales_may_send_fits_what_inventory_reads(make_item, as
     assert response.json()["data"] == {
         "available": False,
         "short": [{"item_id": str(item.pk), "requested": MAX_LINES * (2**31 - 1), "available": 0}],
+        "unknown": [],
     }
 
 
@@ -80,7 +81,7 @@ def test_pending_for_unknown_items_and_orders_claims_nothing(make_item, as_servi
     )
 
     assert response.status_code == 200
-    assert response.json()["data"] == {"available": True, "short": []}
+    assert response.json()["data"] == {"available": True, "short": [], "unknown": []}
 
 
 def test_pending_of_an_unknown_item_asked_counts_none_available(as_service):
@@ -89,7 +90,11 @@ def test_pending_of_an_unknown_item_asked_counts_none_available(as_service):
     )
 
     assert response.status_code == 200
-    assert response.json()["data"] == {"available": False, "short": [{"item_id": ITEM, "requested": 3, "available": 0}]}
+    assert response.json()["data"] == {
+        "available": False,
+        "short": [{"item_id": ITEM, "requested": 3, "available": 0}],
+        "unknown": [ITEM],
+    }
 
 
 @pytest.mark.django_db(transaction=True)

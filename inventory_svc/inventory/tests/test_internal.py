@@ -72,7 +72,7 @@ def test_availability_names_what_is_short_by_how_much(make_item, as_service):
     # when
     response = as_service.post(AVAILABILITY, {"items": lines}, format="json")
 
-    # then: the two lines of one item are added up; an unknown item has none
+    # then: the two lines of one item are added up; an unknown item has none, and is named as unknown
     assert response.status_code == 200
     assert response.json()["data"] == {
         "available": False,
@@ -80,6 +80,7 @@ def test_availability_names_what_is_short_by_how_much(make_item, as_service):
             {"item_id": str(scarce.pk), "requested": 3, "available": 2},
             {"item_id": str(unknown), "requested": 1, "available": 0},
         ],
+        "unknown": [str(unknown)],
     }
 
 
@@ -91,7 +92,7 @@ def test_availability_of_lines_on_hand(make_item, as_service):
     response = as_service.post(AVAILABILITY, {"items": [{"item_id": str(item.pk), "quantity": 3}]}, format="json")
 
     # then
-    assert response.json()["data"] == {"available": True, "short": []}
+    assert response.json()["data"] == {"available": True, "short": [], "unknown": []}
 
 
 def test_availability_counts_the_pending_orders_inventory_has_not_decided_and_no_decided_one_twice(
@@ -117,6 +118,7 @@ def test_availability_counts_the_pending_orders_inventory_has_not_decided_and_no
     assert response.json()["data"] == {
         "available": False,
         "short": [{"item_id": str(item.pk), "requested": 8, "available": 7}],
+        "unknown": [],
     }
 
 

@@ -9,24 +9,58 @@ from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
 
+LOOKUP, AVAILABILITY = "/internal/items/lookup", "/internal/stock/availability"
 
-def test_confirming_an_item_inventory_no_longer_has_is_refused_and_writes_nothing(services, draft, as_fm):
+
+@pytest.mark.parametrize(
+    ("allow_backorder", "asked"),
+    [
+        (False, AVAILABILITY),  # its availability check names the item unknown: no lookup as well
+        (True, LOOKUP),  # stock is not asked about: the items are looked up
+    ],
+)
+def test_confirming_an_item_inventory_no_longer_has_is_refused_and_writes_nothing(
+    services, draft, as_fm, allow_backorder, asked
+):
     # given: a draft whose second item was deleted from inventory since (a race with its delete)
     kept, gone = services.add_item(stock=5), services.add_item(stock=5)
     order = draft([(kept, 1), (gone, 1)])
+    SalesOrder.objects.filter(pk=order["id"]).update(allow_backorder=allow_backorder)
     del services.items[gone]
     before = list(SalesOrder.objects.values())
+    services.requests.clear()
 
     # when
     response = as_fm.post(f"/orders/{order['id']}/confirm")
 
-    # then
+    # then: one call to inventory, and a 409 naming the item
+    assert [path for _, path, _ in services.requests if path.startswith("/internal")] == [asked]
     assert response.status_code == 409
     assert response.json()["error"]["details"] == [
         {"field": "items.1.item_id", "message": "Inventory no longer has this item."}
     ]
     assert list(SalesOrder.objects.values()) == before
     assert OutboxEvent.objects.count() == 0
+
+
+def test_an_inventory_of_the_previous_release_still_has_gone_items_refused_as_gone(services, draft, as_fm):
+    # given: a draft whose item was deleted since, and an inventory whose availability check names no unknown items
+    gone = services.add_item(stock=5)
+    order = draft([(gone, 1)])
+    del services.items[gone]
+    services.availability_names_unknown = False
+    services.requests.clear()
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then: the items looked up after the check, as before it named them, and the 409 naming the gone item
+    assert [path for _, path, _ in services.requests if path.startswith("/internal")] == [AVAILABILITY, LOOKUP]
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == [
+        {"field": "items.0.item_id", "message": "Inventory no longer has this item."}
+    ]
+    assert SalesOrder.objects.get(pk=order["id"]).status == "Draft"
 
 
 def test_an_archived_customer_or_item_is_refused_on_a_new_order(services, customer_id, as_fm):

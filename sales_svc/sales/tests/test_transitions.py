@@ -16,7 +16,7 @@ from sales.models import SalesOrder, SalesOrderLine
 
 pytestmark = pytest.mark.django_db
 
-AVAILABILITY = "/internal/stock/availability"
+LOOKUP, AVAILABILITY = "/internal/items/lookup", "/internal/stock/availability"
 
 
 def post(client, order, action, **headers):
@@ -69,6 +69,7 @@ def test_confirm_moves_to_confirmed_and_emits_the_event(services, draft, as_fm, 
     assert (data["status"], data["stock_status"]) == ("Confirmed", "pending")
     assert data["confirmed_at"] is not None
     assert services.calls(AVAILABILITY) == [{"items": [{"item_id": item, "quantity": 9}], "pending": []}]
+    assert services.calls(LOOKUP) == [{"ids": [item]}]  # the draft's: the availability check answers for the items
     assert outbox() == [
         (
             "sales.order.confirmed",
