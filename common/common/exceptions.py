@@ -184,14 +184,24 @@ class RateLimited(ServiceError):
 
 
 class UpstreamUnavailable(ServiceError):
+    """A dependency down: 503 ``upstream_unavailable`` with ``Retry-After`` (whole seconds, ``wait``).
+
+    What it says is a moment to let a restart, a failover or a broker's return happen; a client
+    that retries sooner only adds to the load on what is recovering (contract §2).
+    """
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service this request needs is unavailable."
     default_code = "upstream_unavailable"
+    wait: float | None = 5.0
 
 
 class BadGateway(UpstreamUnavailable):
+    """A dependency answered nonsense: 502, and no ``Retry-After`` (the same request would get the same answer)."""
+
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "A service this request needs answered with an error."
+    wait = None
 
 
 class DatabaseUnavailable(UpstreamUnavailable):
@@ -273,11 +283,26 @@ def error_response(
     return json_response(body, status=status_code, headers=headers)
 
 
-def service_error_response(exc: ServiceError, *, headers=None) -> HttpResponse:
+def service_error_response(exc: ServiceError) -> HttpResponse:
     """Return the envelope of a domain exception outside DRF: the answer a DRF view gives when it raises ``exc``."""
     return error_response(
-        exc.status_code, str(exc.detail), error_type=exc.default_code, details=exc.details, headers=headers
+        exc.status_code,
+        str(exc.detail),
+        error_type=exc.default_code,
+        details=exc.details,
+        headers=exception_headers(exc),
     )
+
+
+def exception_headers(exc: drf.APIException) -> dict[str, str]:
+    """The headers an error answer carries besides its body: ``WWW-Authenticate``, ``Retry-After`` (``exc.wait``)."""
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        # Round up: "Retry-After: 0" for a 0.4 s wait would invite an immediate retry.
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+    return headers
 
 
 def method_not_allowed_response(method: str, *, allowed: str = "GET, HEAD") -> HttpResponse:
@@ -402,13 +427,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         )
         return Response(error_body(500, "internal", INTERNAL_MESSAGE), status=500)
 
-    headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None) is not None:
-        # Round up: "Retry-After: 0" for a 0.4 s wait would invite an immediate retry.
-        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
-
+    headers = exception_headers(exc)
     if isinstance(exc, ServiceError):
         error_type, details, message = exc.default_code, exc.details, str(exc.detail)
     elif isinstance(exc, drf.ValidationError):

@@ -407,6 +407,24 @@ def test_error_body_shape():
     }
 
 
+@pytest.mark.parametrize(
+    ("kind", "status", "retry_after"),
+    [
+        ("unavailable", 503, "5"),  # a dependency down: a moment for it to come back
+        ("database_down", 503, "5"),
+        ("bad_gateway", 502, None),  # nonsense from a dependency: the same request would get the same answer
+        ("timeout", 504, None),
+    ],
+)
+def test_a_dependency_down_says_when_to_try_again_and_nonsense_does_not(kind, status, retry_after):
+    # when
+    response = APIClient(raise_request_exception=False).get(f"/errors/{kind}")
+
+    # then
+    assert response.status_code == status
+    assert response.get("Retry-After") == retry_after
+
+
 def test_rate_limited_says_when_to_come_back():
     # when
     response = APIClient().get("/errors/rate_limited")

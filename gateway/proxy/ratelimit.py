@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -161,8 +160,7 @@ class Limiter:
         metrics.RATE_LIMITED.labels(client).inc()
         if self.refusals.should_log(key):
             logger.warning("rate limited %s (%s requests/s, burst %s)", key, buckets.rate, int(buckets.burst))
-        refusal = RateLimited(wait=wait)
-        return service_error_response(refusal, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        return service_error_response(RateLimited(wait=wait))
 
 
 def _address_bucket(request: HttpRequest) -> str:

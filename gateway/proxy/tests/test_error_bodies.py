@@ -152,3 +152,5 @@ def test_upstream_failure_has_the_message_a_service_gives_for_the_same_failure(
     status, body, _ = _service_answer(raises=GatewayAnswer(str(service_error.detail)))
     assert (response.status_code, response.content) == (status, body) == (gateway_status, body)
     assert response.json()["error"]["type"] == ("upstream_timeout" if situation == "slow" else "upstream_unavailable")
+    # and, like a service's, only the 503 of an upstream down says when to try again
+    assert response.get("Retry-After") == ("5" if gateway_status == 503 else None)
