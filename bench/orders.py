@@ -136,15 +136,11 @@ def stop_platform(process: subprocess.Popen) -> None:
 
 def cleanup(db_prefix: str, events_prefix: str) -> None:
     """Drop only this run's databases and broker names (its Celery job queues and exchanges too)."""
-    import psycopg
-
     from erp_testkit.broker import delete_run_names
+    from erp_testkit.databases import drop_databases
 
     delete_run_names(AMQP_URL, events_prefix, [service.name for service in SERVICES])
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        names = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db_prefix + "%"]).fetchall()
-        for (name,) in names:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_databases(PG_SERVER, db_prefix)
 
 
 def wait_for(predicate, timeout: float, what: str) -> float:

@@ -40,6 +40,7 @@ from pathlib import Path
 import pytest
 from run import SERVICES
 
+from erp_testkit import databases as erp_databases
 from erp_testkit.broker import delete_run_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -312,11 +313,7 @@ def _close_once_started(started: Future[dict], stack: contextlib.ExitStack) -> N
 
 
 def database_names(prefix: str) -> set[str]:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres") as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"]).fetchall()
-    return {row[0] for row in rows}
+    return erp_databases.database_names(PG_SERVER, prefix)
 
 
 def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
@@ -325,8 +322,4 @@ def delete_broker_names(prefix: str, broker: str = AMQP_URL) -> None:
 
 
 def drop_databases(prefix: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        for name in database_names(prefix):
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    erp_databases.drop_databases(PG_SERVER, prefix)
