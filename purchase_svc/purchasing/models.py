@@ -70,6 +70,19 @@ class PurchaseOrder(OrderDocument):
 
     class Meta(OrderDocument.Meta):
         verbose_name = "purchase order"
+        indexes = [
+            # The list's filters and orderings (purchasing.filters), each read in the order of its first page, as
+            # the sales order list's: a vendor's orders newest first (the default order), the orders with a receipt
+            # inventory refused (an operator's few to settle), and the orderings by last change and by total.
+            models.Index(fields=["vendor_id", "-created_at"], name="purchase_order_vendor_idx"),
+            models.Index(
+                fields=["-created_at"],
+                condition=Q(stock_refused_at__isnull=False),
+                name="purchase_order_refused_idx",
+            ),
+            models.Index(fields=["updated_at"], name="purchase_order_updated_idx"),
+            models.Index(fields=["total_amount"], name="purchase_order_total_idx"),
+        ]
         constraints = [
             # What makes two consumers racing for one vendor end in one draft: the second waits on this index.
             models.UniqueConstraint(

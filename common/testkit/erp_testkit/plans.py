@@ -54,6 +54,13 @@ def assert_index_serves(client, path: str, indexes: str | tuple[str, ...], table
     assert not FULL_SORT.search(shown), f"{path}: rows sorted, not read in an index's order\n{shown}"
 
 
+def assert_every_parameter_listed(filterset, ordering_fields, served_by, unindexed) -> None:
+    """Assert that a list's ``served_by`` queries and ``unindexed`` reasons name every parameter it offers, no other:
+    a new filter or ordering without an index, or a reason for none, fails."""
+    listed = {parameter(query) for query in served_by if query} | set(unindexed)
+    assert listed == offered_parameters(filterset, ordering_fields)
+
+
 def offered_parameters(filterset, ordering_fields) -> set[str]:
     """What a list offers: its filters' parameters, ``search``, and ``ordering=`` each field both ways."""
     orderings = {f"ordering={sign}{field}" for field in ordering_fields for sign in ("", "-")}

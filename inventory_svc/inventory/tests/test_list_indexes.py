@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from erp_testkit.plans import assert_index_serves, offered_parameters, parameter
+from erp_testkit.plans import assert_every_parameter_listed, assert_index_serves
 from inventory.filters import ORDERING_FIELDS, ItemFilter
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +48,7 @@ UNINDEXED = {
 
 
 def test_every_filter_and_ordering_is_listed_with_its_index_or_why_none():
-    listed = {parameter(query) for query in SERVED_BY if query} | set(UNINDEXED)
-
-    assert listed == offered_parameters(ItemFilter, ORDERING_FIELDS)
+    assert_every_parameter_listed(ItemFilter, ORDERING_FIELDS, SERVED_BY, UNINDEXED)
 
 
 @pytest.mark.parametrize(("query", "indexes"), SERVED_BY.items())
