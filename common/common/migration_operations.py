@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.postgres.indexes import PostgresIndex
-from django.contrib.postgres.operations import AddIndexConcurrently, TrigramExtension
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently, TrigramExtension
 from django.db import migrations
 
 # An index left by a CREATE INDEX CONCURRENTLY that did not finish: PostgreSQL keeps it, marked invalid.
@@ -48,6 +48,27 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
         if isinstance(self.index, PostgresIndex):
             return None
         return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexConcurrentlyOnPostgres(RemoveIndexConcurrently):
+    """Drop an index without blocking writes on PostgreSQL; a plain ``RemoveIndex`` anywhere else.
+
+    A plain ``DROP INDEX`` takes the table's ACCESS EXCLUSIVE lock, and waiting for it behind
+    one long transaction queues every write of the table behind it (the outbox: every write of
+    the service). ``DROP INDEX CONCURRENTLY`` waits without blocking them; going backwards the
+    index is built concurrently. The migration must be ``atomic = False``, as for
+    :class:`AddIndexConcurrentlyOnPostgres`.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return migrations.RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return migrations.RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
 class TrigramExtensionOnPostgres(TrigramExtension):

@@ -4,19 +4,18 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from common.http import ServiceClient, ServiceTokenCache
 from common.request_id import reset_request_id, set_request_id
+from erp_testkit.fake_services import QuietHTTPServer
 
 
-class FakeUpstream(ThreadingHTTPServer):
+class FakeUpstream(QuietHTTPServer):
     """auth_svc's /service-token and a few resource paths, recording what it was sent."""
-
-    daemon_threads = True
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), FakeHandler)

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from common.exceptions import BadGateway
-from order_documents.references import (
-    inventory_client,
-    items_gone_refuse,
-    items_recheck,
-    party_fetch,
-    party_recheck,
-)
+from order_documents.references import inventory_client, party_fetch, party_recheck
 
 from .models import SalesOrderLine
 
@@ -47,19 +41,25 @@ class Shortfall:
     available: int
 
 
-def stock_shortfalls(*, lines: Sequence[SalesOrderLine], pending: Sequence[PendingClaim] = ()) -> list[Shortfall]:
-    """Return the items inventory cannot cover now (empty when all can), in one call; refuse those it no longer has.
+@dataclass(frozen=True)
+class StockAnswer:
+    """Inventory's answer for an order's lines: what it cannot cover now, and which items it no longer has."""
 
-    An item inventory names ``unknown`` (deleted since the draft) is the 409 of
-    ``order_documents.references.items_recheck``, which this answer stands in for. An
-    inventory of the previous release names none (a rolling upgrade: docs/upgrading.md):
-    the items are then looked up as before.
+    shortfalls: list[Shortfall]
+    # The items inventory does not have (deleted since the draft), short too; None from an inventory of the
+    # previous release, which does not name them (a rolling upgrade: docs/upgrading.md).
+    unknown: frozenset[uuid.UUID] | None
+
+
+def stock_availability(*, lines: Sequence[SalesOrderLine], pending: Sequence[PendingClaim] = ()) -> StockAnswer:
+    """Ask inventory, in one call, which items of ``lines`` it cannot cover now, and which it no longer has.
 
     Lines of one item are asked for together: two lines of 3 need 6 on hand. ``pending``
     are the lines of the orders this service confirmed and has not heard back about:
     inventory counts those it has not decided yet against its stock, and not the ones it
     has (their stock has moved already), in one snapshot. A shortfall reports the lines'
-    own ``requested`` and what ``available`` is left for them.
+    own ``requested`` and what ``available`` is left for them. An answer that is not the
+    contract's (a field missing or of another type, an item nobody asked about) is a 502.
     """
     wanted: dict[uuid.UUID, int] = {}
     for line in lines:
@@ -80,19 +80,32 @@ def stock_shortfalls(*, lines: Sequence[SalesOrderLine], pending: Sequence[Pendi
         raise BadGateway(f"inventory_svc answered the availability check with {response.status_code}.")
     try:
         data = response.json()["data"]
-        available = {uuid.UUID(str(row["item_id"])): int(row["available"]) for row in data["short"]}
-        unknown = None if "unknown" not in data else {uuid.UUID(str(item_id)) for item_id in data["unknown"]}
+        available = {_asked_item(row["item_id"], wanted): int(row["available"]) for row in _listed(data["short"])}
+        unknown = None
+        if "unknown" in data:
+            unknown = frozenset(_asked_item(item_id, wanted) for item_id in _listed(data["unknown"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise BadGateway("inventory_svc answered the availability check with something unreadable.") from exc
-    if unknown is None:
-        items_recheck(item_ids=[line.item_id for line in lines])
-    else:
-        items_gone_refuse(item_ids=[line.item_id for line in lines], gone=unknown)
     available |= {
         item_id: MAX_ASKED for item_id, total in wanted.items() if total > MAX_ASKED and item_id not in available
     }
-    return [
-        Shortfall(item_id=item_id, requested=wanted[item_id], available=left)
-        for item_id, left in available.items()
-        if item_id in wanted
+    shortfalls = [
+        Shortfall(item_id=item_id, requested=wanted[item_id], available=left) for item_id, left in available.items()
     ]
+    return StockAnswer(shortfalls=shortfalls, unknown=unknown)
+
+
+def _listed(value) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"a list was expected, not {type(value).__name__}")
+    return value
+
+
+def _asked_item(value, wanted: Mapping[uuid.UUID, int]) -> uuid.UUID:
+    """The item id ``value`` names, one of ``wanted``: an answer about another item is not one to act on."""
+    if not isinstance(value, str):
+        raise TypeError(f"an item id is a string, not {type(value).__name__}")
+    item_id = uuid.UUID(value)
+    if item_id not in wanted:
+        raise ValueError(f"item {item_id} was not asked about")
+    return item_id

@@ -31,9 +31,9 @@ from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_get, order_lock, order_touch, transition_apply
 from order_documents.parties import party_rename
-from order_documents.references import items_recheck
+from order_documents.references import items_gone_refuse, items_recheck
 
-from .clients import PendingClaim, customer_fetch, customer_recheck, stock_shortfalls
+from .clients import PendingClaim, customer_fetch, customer_recheck, stock_availability
 from .events import sales_order_cancelled_publish, sales_order_confirmed_publish, sales_order_paid_publish
 from .models import CustomerVersion, SalesOrder, SalesOrderLine
 from .transitions import (
@@ -110,8 +110,8 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     order = order_get(model=SalesOrder, pk=order_id)
     CONFIRM.check(order)
     lines = list(order.lines.all())
-    # The customer or an item deleted since the draft (a race with its delete): 409, nothing written. Inventory's
-    # availability check answers for the items too (its ``unknown``): one call to inventory, not two.
+    # The customer or an item deleted since the draft (a race with its delete): 409, nothing written. Without
+    # backorders, inventory's availability check answers for the items too (_stock_check).
     customer_recheck(customer_id=order.customer_id)
     if order.allow_backorder:
         items_recheck(item_ids=[line.item_id for line in lines])
@@ -130,7 +130,12 @@ def sales_order_confirm(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
 
 
 def _stock_check(*, order_id: uuid.UUID, lines: Sequence[SalesOrderLine]) -> None:
-    """Raise ``InsufficientStock`` (409, a detail per short line) unless inventory can cover ``lines`` now.
+    """Refuse the items inventory no longer has (409 naming them), then raise ``InsufficientStock`` (409, a detail
+    per short line) unless inventory can cover ``lines`` now.
+
+    One call to inventory answers both: its availability check names the items it does not
+    have (``unknown``). An inventory of the previous release does not (a rolling upgrade:
+    docs/upgrading.md), and the items are then looked up after it, as before.
 
     Inventory's stock on hand does not yet show the orders this service confirmed whose
     confirmation it has not applied (``pending``: the event is on its way, or the broker
@@ -139,7 +144,13 @@ def _stock_check(*, order_id: uuid.UUID, lines: Sequence[SalesOrderLine]) -> Non
     decided yet, and not the ones it decided while their answer is on its way to us.
     """
     pending = _pending_claims(item_ids={line.item_id for line in lines}, order_id=order_id)
-    short = {shortfall.item_id: shortfall for shortfall in stock_shortfalls(lines=lines, pending=pending)}
+    answer = stock_availability(lines=lines, pending=pending)
+    item_ids = [line.item_id for line in lines]
+    if answer.unknown is None:
+        items_recheck(item_ids=item_ids)
+    else:
+        items_gone_refuse(item_ids=item_ids, gone=answer.unknown)
+    short = {shortfall.item_id: shortfall for shortfall in answer.shortfalls}
     if short:
         raise InsufficientStock(
             {

@@ -33,7 +33,8 @@ DEFAULTS: dict[str, Any] = {
     # BATCH_WAIT is how long (seconds) the consumer waits for a next delivered message
     # before it applies a partial batch of two or more; a lone message waits BATCH_LONE_WAIT
     # for a second, about what one already sent takes to arrive, so that an idle queue's
-    # event does not wait BATCH_WAIT out (it was a third of confirm -> stock visible).
+    # event does not wait BATCH_WAIT out (it was a third of confirm -> stock visible); never more
+    # than BATCH_WAIT. Negative values are refused when the consumer starts.
     # BATCH_LOCK the dotted path of a callable given the batch's events that takes their
     # locks first, in the service's lock order.
     "BATCH_SIZE": 1,

@@ -301,7 +301,10 @@ class EventConsumer(ConsumerMixin):
         self.db_retry_pauses = [float(pause) for pause in settings["DB_RETRY_PAUSES"]]
         self.batch_size = max(1, int(settings["BATCH_SIZE"]))
         self.batch_wait = float(settings["BATCH_WAIT"])
-        self.batch_lone_wait = float(settings["BATCH_LONE_WAIT"])
+        # Never longer than BATCH_WAIT: a service that shortens that one means its batches' first waits too.
+        self.batch_lone_wait = min(float(settings["BATCH_LONE_WAIT"]), self.batch_wait)
+        if self.batch_lone_wait < 0:
+            raise ImproperlyConfigured("ERP_EVENTS BATCH_WAIT and BATCH_LONE_WAIT are seconds, 0 or more.")
         self.batch_lock: BatchLock | None = (
             import_string(settings["BATCH_LOCK"]) if isinstance(settings["BATCH_LOCK"], str) else settings["BATCH_LOCK"]
         )
@@ -381,8 +384,8 @@ class EventConsumer(ConsumerMixin):
     def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
         """kombu's drain loop; with batches, a short drain after a message gathers the ones already delivered.
 
-        Once ``BATCH_WAIT`` passes without a message (or the batch is full, in
-        :meth:`on_message`), the batch is applied. A batch is never carried over a
+        Once the wait of :meth:`_next_wait` passes without a message (or the batch is full,
+        in :meth:`on_message`), the batch is applied. A batch is never carried over a
         reconnection: its messages belong to the channel that delivered them, which
         returns them to the queue when it goes.
         """

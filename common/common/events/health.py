@@ -11,23 +11,17 @@ import contextlib
 
 from django.utils import timezone
 
-from .models import OutboxEvent
-
-
-def oldest_pending_age() -> float | None:
-    """Seconds since the oldest pending event occurred, or None if nothing is pending."""
-    oldest = OutboxEvent.objects.filter(sent_at__isnull=True).order_by("id").values_list("occurred_at", flat=True)
-    first = oldest.first()
-    return None if first is None else max(0.0, (timezone.now() - first).total_seconds())
+from .models import OutboxEvent, pending_outbox_transaction
 
 
 def outbox_backlog() -> dict[str, float | int | None]:
-    """Return ``{"pending": N, "oldest_pending_age_seconds": s or None}``."""
-    age = oldest_pending_age()
-    return {
-        "pending": OutboxEvent.objects.filter(sent_at__isnull=True).count(),
-        "oldest_pending_age_seconds": None if age is None else round(age, 3),
-    }
+    """Return ``{"pending": N, "oldest_pending_age_seconds": s or None}``, read in one transaction."""
+    pending = OutboxEvent.objects.filter(sent_at__isnull=True)
+    with pending_outbox_transaction():
+        oldest = pending.order_by("id").values_list("occurred_at", flat=True).first()
+        count = pending.count()
+    age = None if oldest is None else round(max(0.0, (timezone.now() - oldest).total_seconds()), 3)
+    return {"pending": count, "oldest_pending_age_seconds": age}
 
 
 def queue_counts(connection) -> dict[str, dict[str, int]]:

@@ -42,13 +42,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from kombu import Connection, Producer
 
 from . import broker, conf, liveness
-from .models import OutboxEvent
+from .models import OutboxEvent, pending_outbox_transaction
 from .shutdown import Interrupted
 from .topology import Topology
 
@@ -149,7 +149,7 @@ class Relay:
         """Publish up to ``batch_size`` pending rows; return how many were marked sent."""
         with self._broker_wait():
             producer = self._ensure_producer()
-        with transaction.atomic(using=self.using):
+        with pending_outbox_transaction(using=self.using):
             rows = self._lock_batch()
             if not rows:
                 return 0
@@ -178,17 +178,6 @@ class Relay:
         return len(sent)
 
     def _lock_batch(self) -> list[OutboxEvent]:
-        connection = connections[self.using]
-        if connection.vendor == "postgresql":
-            # Walk the pending index in id order, whatever the statistics say (a young table has none). Marking a
-            # row sent leaves its entry in that index until VACUUM: an index scan marks the entries of rows sent
-            # for good as dead as it passes them (btree's "kill_prior_tuple") and the next turns skip them, where
-            # a bitmap scan reads every row sent since the last VACUUM again on every turn (1.7 ms for 2,500
-            # rows against 0.15: docs/performance.md), and a sequential scan the whole outbox.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
-                )
         pending = OutboxEvent.objects.using(self.using).filter(sent_at__isnull=True).order_by("id")
         return list(pending.select_for_update(skip_locked=True)[: self.batch_size])
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -28,8 +31,21 @@ def _ok(data) -> dict:
     return {"status": 200, "message": "OK", "data": data}
 
 
-class FakeServices(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A fake upstream's server: one thread per request, and no traceback when the client hung up first.
+
+    A client's timeout (the timeout tests cause it on purpose) closes the connection before the
+    answer is written; the server's default prints that BrokenPipeError as if it were a failure.
+    """
+
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)
+
+
+class FakeServices(QuietHTTPServer):
     # The race tests call it from 20 threads at once: socketserver's backlog of 5 made connects time out.
     request_queue_size = 64
 
@@ -47,7 +63,9 @@ class FakeServices(ThreadingHTTPServer):
         self.delay = 0.0
         self.status_override: dict[str, int] = {}
         self.orders_using: dict[str, list[str]] = {}
-        self.availability_names_unknown = True  # False: inventory of the release before `unknown`
+        # path -> what to make of a 200 answer's ``data`` before it goes out: an answer of another release, or
+        # a broken one (``services.rewrite[path] = lambda data: {**data, "unknown": ""}``).
+        self.rewrite: dict[str, Callable[[Any], Any]] = {}
 
     @property
     def url(self) -> str:
@@ -85,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _answer(self, status: int, body) -> None:
+        if status == 200 and self.path in self.server.rewrite:
+            body = {**body, "data": self.server.rewrite[self.path](body["data"])}
         # Money goes out as JSON numbers with their exact digits, as the services send it.
         payload = json.dumps(body, default=lambda value: float(value) if isinstance(value, Decimal) else str(value))
         payload = payload.encode()
@@ -156,18 +176,16 @@ class _Handler(BaseHTTPRequestHandler):
             claimed: dict[str, int] = {}
             for claim in body.get("pending", []):
                 claimed[claim["item_id"]] = claimed.get(claim["item_id"], 0) + claim["quantity"]
+            # Like inventory: an item it does not have (deleted) has no stock either, whatever it had.
+            on_hand = {item: self.server.stock.get(item, 0) for item in self.server.items}
             short = [
                 {"item_id": line["item_id"], "requested": line["quantity"], "available": available}
                 for line in body["items"]
-                if (available := max(0, self.server.stock.get(line["item_id"], 0) - claimed.get(line["item_id"], 0)))
+                if (available := max(0, on_hand.get(line["item_id"], 0) - claimed.get(line["item_id"], 0)))
                 < line["quantity"]
             ]
-            answer = {"available": not short, "short": short}
-            if self.server.availability_names_unknown:
-                answer["unknown"] = [
-                    line["item_id"] for line in body["items"] if line["item_id"] not in self.server.items
-                ]
-            return self._answer(200, _ok(answer))
+            unknown = [line["item_id"] for line in body["items"] if line["item_id"] not in self.server.items]
+            return self._answer(200, _ok({"available": not short, "short": short, "unknown": unknown}))
         return self._answer(404, {"status": 404, "error": {"type": "not_found"}})
 
 

@@ -10,6 +10,7 @@ import threading
 
 import psycopg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 from kombu import Connection, Producer
@@ -59,6 +60,31 @@ def transactions_of(rows) -> int:
 
 def seqs_applied() -> list[int]:
     return sorted(AppliedEffect.objects.values_list("seq", flat=True))
+
+
+def test_a_lone_message_is_applied_without_waiting_batch_wait_out(
+    postgres, events_settings, background, amqp_url, topology
+):
+    # given: batches that would wait 30 s for a next message, and a consumer with nothing else to do
+    events_settings.update(BATCH_SIZE=10, BATCH_WAIT=30.0)
+    worker = background.consumer(handlers=RECORDING)
+
+    # when: one event comes, then another once the first is applied
+    publish_rows(amqp_url, topology, [publish_confirmed(seq=1)])
+    wait_until(lambda: worker.applied == 1, timeout=10, message="the first lone event applied")
+    publish_rows(amqp_url, topology, [publish_confirmed(seq=2)])
+
+    # then: each applied long before BATCH_WAIT passes (it waited BATCH_LONE_WAIT for a second one), alone
+    wait_until(lambda: worker.applied == 2, timeout=10, message="the second lone event applied")
+    assert (worker.batches, seqs_applied()) == (0, [1, 2])
+
+
+@pytest.mark.parametrize(("wait", "lone_wait"), [(-1.0, 0.0005), (0.005, -0.001)])
+def test_a_negative_wait_is_refused_when_the_consumer_is_made(events_settings, wait, lone_wait):
+    events_settings.update(BATCH_SIZE=10, BATCH_WAIT=wait, BATCH_LONE_WAIT=lone_wait)
+
+    with pytest.raises(ImproperlyConfigured, match="seconds, 0 or more"):
+        EventConsumer(handlers=RECORDING, consumer="inventory")
 
 
 def test_a_batch_commits_its_messages_together_and_a_redelivered_one_once(

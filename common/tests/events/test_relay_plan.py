@@ -10,22 +10,25 @@ transaction rules both out."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import connection
 from django.utils import timezone
 
+from common.events.health import outbox_backlog
 from common.events.models import OutboxEvent
 from common.events.relay import Relay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_relay_finds_pending_rows_by_an_index_scan_of_the_pending_index(postgres, events_settings):
-    # given: 2,000 events of a usual size written (each entered in the pending index), analysed while a backlog of
-    # 1,000 was pending, and then all marked sent
+@pytest.fixture
+def outbox_once_busy(postgres):
+    """2,000 events of a usual size written (each entered in the pending index) and marked sent, the outbox analysed
+    while a backlog of 1,000 was pending: statistics on which the planner would rather read the table whole."""
     now = timezone.now()
     OutboxEvent.objects.bulk_create(
         OutboxEvent(
@@ -44,25 +47,49 @@ def test_the_relay_finds_pending_rows_by_an_index_scan_of_the_pending_index(post
         cursor.execute("ANALYZE events_outboxevent")
     OutboxEvent.objects.filter(sent_at=None).update(sent_at=now)
 
+
+@contextlib.contextmanager
+def plans_of_pending_reads() -> Iterator[list[str]]:
+    """Collect the plan of every query of pending rows run in the block, asked in the query's own transaction just
+    before it runs, with random reads priced as a spinning disk's (where a whole-table read would look cheapest)."""
+    plans: list[str] = []
+
+    def explain_first(execute, sql, params, many, context):
+        if 'sent_at" IS NULL' in sql and sql.startswith("SELECT"):
+            raw = context["cursor"].cursor
+            raw.execute("SET LOCAL random_page_cost = 40")
+            raw.execute(f"EXPLAIN {sql}", params)
+            plans.append("\n".join(row[0] for row in raw.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain_first):
+        yield plans
+
+
+def _walks_the_pending_index(plan: str) -> bool:
+    return "using events_outbox_pending" in plan and "Bitmap" not in plan and "Seq Scan" not in plan
+
+
+def test_the_relay_finds_pending_rows_by_an_index_scan_of_the_pending_index(outbox_once_busy, events_settings):
     # when: a relay takes its turn
     relay = Relay(listen=False)
     try:
-        with CaptureQueriesContext(connection) as queries:
+        with plans_of_pending_reads() as plans:
             assert relay.relay_batch() == 0
     finally:
         relay.close()
 
-    # then: the lock query, planned as in the relay's transaction, is an index scan of the pending index
-    statements = [query["sql"] for query in queries.captured_queries]
-    locking = [sql for sql in statements if sql.startswith("SELECT") and "FOR UPDATE SKIP LOCKED" in sql]
-    assert len(locking) == 1, statements
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Random reads priced as a spinning disk's: the planner would now rather read the table whole.
-        cursor.execute("SET LOCAL random_page_cost = 40")
-        for sql in statements[: statements.index(locking[0])]:
-            if "set_config" in sql:  # what the relay's transaction set before its query
-                cursor.execute(sql)
-        cursor.execute(f"EXPLAIN {locking[0]}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Scan using events_outbox_pending" in plan, plan
-    assert "Bitmap" not in plan and "Seq Scan" not in plan, plan
+    # then: its lock query, planned in its transaction, walks the pending index
+    [plan] = plans
+    assert "FOR UPDATE" in plan or "LockRows" in plan, plan
+    assert _walks_the_pending_index(plan), plan
+
+
+def test_the_backlog_reads_the_pending_index_too(outbox_once_busy):
+    # when: the readiness body, /metrics or outbox_status reads the backlog
+    with plans_of_pending_reads() as plans:
+        assert outbox_backlog() == {"pending": 0, "oldest_pending_age_seconds": None}
+
+    # then: its oldest row and its count, each planned in its transaction, walk the pending index
+    assert len(plans) == 2, plans
+    assert all(_walks_the_pending_index(plan) for plan in plans), "\n\n".join(plans)

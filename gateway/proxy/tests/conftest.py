@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from erp_testkit import issue_token
+from erp_testkit.fake_services import QuietHTTPServer
 from proxy import credential as credential_module
 from proxy import health, ratelimit, schema, tokens, views
 
@@ -154,17 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
 
 
-class _FakeServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # The gateway hanging up before the answer is written is what the timeout tests cause on purpose.
-        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
-            super().handle_error(request, client_address)
-
-
 def _start(fake: FakeUpstream) -> FakeUpstream:
-    server = _FakeServer(("127.0.0.1", 0), _Handler)
+    server = QuietHTTPServer(("127.0.0.1", 0), _Handler)
     server.fake = fake
     fake.server = server
     threading.Thread(target=server.serve_forever, name=f"fake-{fake.name}", daemon=True).start()

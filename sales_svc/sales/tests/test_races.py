@@ -118,15 +118,15 @@ def test_lines_replaced_while_confirming_refuse_the_stale_confirmation(monkeypat
     # given: the availability check passes for 1 unit, then the draft grows to 50 before the lock
     item = services.add_item(stock=10)
     order = draft([(item, 1)])
-    original = sales_services.stock_shortfalls
+    original = sales_services.stock_availability
 
     def check_then_edit(*, lines, **others):
-        shortfalls = original(lines=lines, **others)
+        answer = original(lines=lines, **others)
         replacement = [LineRequest(item_id=uuid.UUID(item), quantity=50)]
         sales_services.sales_order_lines_replace(order_id=order["id"], lines=replacement)
-        return shortfalls
+        return answer
 
-    monkeypatch.setattr(sales_services, "stock_shortfalls", check_then_edit)
+    monkeypatch.setattr(sales_services, "stock_availability", check_then_edit)
 
     # when
     with pytest.raises(Conflict, match="lines changed while it was being confirmed"):

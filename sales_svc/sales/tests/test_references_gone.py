@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from common.events.models import OutboxEvent
@@ -48,7 +50,7 @@ def test_an_inventory_of_the_previous_release_still_has_gone_items_refused_as_go
     gone = services.add_item(stock=5)
     order = draft([(gone, 1)])
     del services.items[gone]
-    services.availability_names_unknown = False
+    services.rewrite[AVAILABILITY] = lambda data: {name: value for name, value in data.items() if name != "unknown"}
     services.requests.clear()
 
     # when
@@ -115,5 +117,35 @@ def test_confirming_for_a_customer_contact_svc_no_longer_has_is_refused_and_writ
     assert response.json()["error"]["details"] == [
         {"field": "customer_id", "message": "contact_svc no longer has this customer."}
     ]
+    assert list(SalesOrder.objects.values()) == before
+    assert OutboxEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "unknown",
+    [
+        lambda gone: "",  # not a list: it was read as "none unknown", and the gone item confirmed
+        lambda gone: {},
+        lambda gone: {gone: 1},  # a mapping of the gone item, not the contract's list
+        lambda gone: [123],
+        lambda gone: ["not-a-uuid"],
+        lambda gone: [str(uuid.uuid4())],  # an item nobody asked about
+    ],
+    ids=["empty string", "empty object", "object", "number", "not a uuid", "not asked about"],
+)
+def test_an_unreadable_availability_answer_is_a_502_and_writes_nothing(services, draft, as_fm, unknown):
+    # given: a draft whose second item was deleted, and an availability answer that is not the contract's
+    kept, gone = services.add_item(stock=5), services.add_item(stock=5)
+    order = draft([(kept, 1), (gone, 1)])
+    del services.items[gone]
+    services.rewrite[AVAILABILITY] = lambda data: {**data, "unknown": unknown(gone)}
+    before = list(SalesOrder.objects.values())
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then
+    assert response.status_code == 502, response.json()
+    assert response.json()["error"]["type"] == "upstream_unavailable"
     assert list(SalesOrder.objects.values()) == before
     assert OutboxEvent.objects.count() == 0

@@ -389,14 +389,14 @@ def test_a_stock_answer_for_an_unknown_order_changes_nothing(deliver):
 def test_confirm_after_the_customer_was_renamed_in_between(services, draft, as_fm, monkeypatch, deliver):
     # given: the customer's name arrives between the availability check and the lock
     order = draft([(services.add_item(stock=5), 1)])
-    original = sales_services.stock_shortfalls
+    original = sales_services.stock_availability
 
     def check_then_rename(*, lines, **others):
-        shortfalls = original(lines=lines, **others)
+        answer = original(lines=lines, **others)
         sales_services.sales_order_customer_rename(customer_id=order["customer_id"], name="Renamed", version=2)
-        return shortfalls
+        return answer
 
-    monkeypatch.setattr(sales_services, "stock_shortfalls", check_then_rename)
+    monkeypatch.setattr(sales_services, "stock_availability", check_then_rename)
 
     # when
     response = post(as_fm, order, "confirm")

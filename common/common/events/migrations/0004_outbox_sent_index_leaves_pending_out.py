@@ -2,13 +2,13 @@
 
 With every row in it, the planner could find the pending rows through it (``sent_at IS NULL``) and
 sort them, reading the entry each row left there while it was pending, until VACUUM; the relay
-walks the pending index in id order instead (common.events.relay). Retention's query
-(``sent_at < cutoff``) is served as before. Built without blocking writes.
+walks the pending index in id order instead (common.events.models.pending_outbox_transaction). Retention's query
+(``sent_at < cutoff``) is served as before. Built, and the old one dropped, without blocking writes.
 """
 
 from django.db import migrations, models
 
-from common.migration_operations import AddIndexConcurrentlyOnPostgres
+from common.migration_operations import AddIndexConcurrentlyOnPostgres, RemoveIndexConcurrentlyOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -25,5 +25,5 @@ class Migration(migrations.Migration):
                 condition=models.Q(sent_at__isnull=False), fields=["sent_at"], name="events_outbox_sent"
             ),
         ),
-        migrations.RemoveIndex(model_name="outboxevent", name="events_outbox_sent_at"),
+        RemoveIndexConcurrentlyOnPostgres(model_name="outboxevent", name="events_outbox_sent_at"),
     ]
