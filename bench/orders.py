@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -389,6 +390,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="erp-bench-orders-"))
     base, gateway_url = args.port_base, f"http://127.0.0.1:{args.port_base}"
     process = start_platform(data_dir, base, db_prefix, events_prefix)
+    passed = False
     try:
         token = Api(gateway_url).call("POST", "/api/auth/login", {"email": FM[0], "password": FM[1]})["access_token"]
         gateway = Api(gateway_url, token)
@@ -477,10 +479,13 @@ def main() -> int:
             "POST", "/service-token", {"service_name": "sales", "service_secret": secrets["SERVICE_SECRET_SALES"]}
         )["access_token"]
         hops(base, token, service_token, customer["id"], item["id"], args.hop_samples)
+        passed = True
         return 0
     finally:
         stop_platform(process)
         cleanup(db_prefix, events_prefix)
+        if passed:  # the run's logs and files are kept only when it failed, to be read
+            shutil.rmtree(data_dir)
 
 
 if __name__ == "__main__":
