@@ -15,7 +15,7 @@ from common.exceptions import error_body
 from common.middleware import _read_whole
 from common.wsgi import body_limit, dechunked
 from erp_testkit import auth_client
-from erp_testkit.faults import wait_until
+from erp_testkit.processes import wait_for_start
 
 from .test_metrics import COMMON_DIR, GUNICORN_CONF, _database_env, _free_port
 from .test_metrics import _get as _status
@@ -108,7 +108,7 @@ def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _status(port, "/health/live") == 200, timeout=30, message="gunicorn to answer")
+        wait_for_start(server, lambda: _status(port, "/health/live") == 200, "gunicorn")
         # when: urllib sends the whole body (with Connection: close) before it reads anything
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/widgets",

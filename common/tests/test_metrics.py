@@ -12,7 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from common.metrics import REQUESTS
-from erp_testkit.faults import wait_until
+from erp_testkit.processes import wait_for_start
 
 
 def _count(method: str, status: str) -> float:
@@ -72,7 +72,7 @@ def test_metrics_under_gunicorn_count_every_workers_requests(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _get(port, "/health/live") == 200, timeout=30, message="gunicorn to answer")
+        wait_for_start(server, lambda: _get(port, "/health/live") == 200, "gunicorn")
         before = _count_in(_scrape(port), "GET", "200")
         # when: 40 requests on fresh connections, so both workers answer some
         for _ in range(40):
