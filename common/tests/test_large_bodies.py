@@ -86,7 +86,7 @@ def test_a_chunked_body_on_an_import_path_is_read_up_to_its_limit(import_path):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("worker_class", ["gthread", "gevent"])
-def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class):
+def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class, tmp_path):
     # given: the test project under gunicorn, as the services (gthread) and the gateway (gevent) run
     port = _free_port()
     server = subprocess.Popen(
@@ -103,7 +103,14 @@ def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class):
             "1",
         ],
         cwd=COMMON_DIR,
-        env={**os.environ, **_database_env(), "GUNICORN_WORKER_CLASS": worker_class, "PROMETHEUS_MULTIPROC_DIR": ""},
+        # TMPDIR: the metrics folder the config makes, which a server stopped while it starts leaves behind.
+        env={
+            **os.environ,
+            **_database_env(),
+            "GUNICORN_WORKER_CLASS": worker_class,
+            "PROMETHEUS_MULTIPROC_DIR": "",
+            "TMPDIR": str(tmp_path),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
