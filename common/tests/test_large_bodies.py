@@ -15,7 +15,7 @@ from common.exceptions import error_body
 from common.middleware import _read_whole
 from common.wsgi import body_limit, dechunked
 from erp_testkit import auth_client
-from erp_testkit.processes import wait_for_start
+from erp_testkit.processes import stop_process, wait_for_start
 
 from .test_metrics import COMMON_DIR, GUNICORN_CONF, _database_env, _free_port
 from .test_metrics import _get as _status
@@ -126,8 +126,7 @@ def test_pythons_urllib_reads_the_413_of_a_5_mb_body(worker_class, tmp_path):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)  # noqa: S310 (http, built above)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_process(server, "gunicorn")
 
     # then: the answer, not a connection reset
     assert refused.value.code == 413

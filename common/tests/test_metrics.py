@@ -12,7 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from common.metrics import REQUESTS
-from erp_testkit.processes import wait_for_start
+from erp_testkit.processes import stop_process, wait_for_start
 
 
 def _count(method: str, status: str) -> float:
@@ -82,8 +82,7 @@ def test_metrics_under_gunicorn_count_every_workers_requests(tmp_path):
         # and: the metrics folder the config made for this start is there while it runs
         assert [path.name.startswith("erp-metrics-") for path in tmp_path.iterdir()] == [True]
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_process(server, "gunicorn")
     assert counts == [before + 40 + 1 + n for n in range(4)]
     # and: gone once it stopped
     assert list(tmp_path.iterdir()) == []

@@ -15,6 +15,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from erp_testkit.faults import wait_until
+from erp_testkit.processes import stop_process, wait_for_start
 from proxy import ratelimit
 
 from .conftest import closed_port_url
@@ -170,11 +171,10 @@ def gateway_served(port: int, **env: str) -> Iterator[None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _get(f"http://127.0.0.1:{port}/health/live")[0] == 200, timeout=30, message="the gateway")
+        wait_for_start(server, lambda: _get(f"http://127.0.0.1:{port}/health/live")[0] == 200, "the gateway")
         yield
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_process(server, "the gateway")
 
 
 def _get(url: str, method: str = "GET") -> tuple[int, str]:
