@@ -312,6 +312,19 @@ def _close_once_started(started: Future[dict], stack: contextlib.ExitStack) -> N
 # ---------------------------------------------------------------- PostgreSQL and RabbitMQ names
 
 
+@contextlib.contextmanager
+def paused(pids: Iterable[int]) -> Iterator[None]:
+    """SIGSTOP the processes for the block (no answer, their ports still accepting), SIGCONT them whatever happens."""
+    pids = list(pids)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
 def database_names(prefix: str) -> set[str]:
     return erp_databases.database_names(PG_SERVER, prefix)
 

@@ -10,14 +10,13 @@ be moving stock). Screenshots go beside the other back-office ones
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from platforms import paused
 from run import SERVICES
 from test_back_office import ADMIN, FM, IM, api, sign_in
 from test_local_run import _call, _login
@@ -245,18 +244,6 @@ def _web_processes(platform, service: str) -> list[int]:
                     pids.append(int(entry.name))
     assert pids, f"no web server of {service} on {port}"
     return pids
-
-
-@contextlib.contextmanager
-def paused(pids: list[int]):
-    """Stop the processes (no answer, the port still accepting) and let them go on afterwards."""
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
 
 
 def test_a_service_that_does_not_answer_leaves_its_panels_saying_so_and_the_rest_render(platform, new_page, shots):

@@ -13,7 +13,6 @@ cheaper than a platform of four: one start fewer for the test command (tests/pla
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -24,7 +23,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from platforms import AMQP_URL, NOT_INHERITED
+from platforms import AMQP_URL, NOT_INHERITED, paused
 from run import SERVICES, event_roles
 from test_backorders import randomized_backorder_traffic
 from test_local_run import eventually
@@ -116,7 +115,7 @@ def test_every_flow_ends_exact_with_four_relays_and_four_consumers_per_service(f
     # and a receipt and a sale run while the platform's own relays are paused, so that only the added ones can
     # publish (which relay wins a commit's rows is up to the scheduler: a few events may all go to the first two)
     data_dir = Path(platform["env"]["ERP_DATA_DIR"])
-    with _paused(_platform_relays(data_dir)):
+    with paused(_platform_relays(data_dir)):
         _receive_and_sell(platform)
 
     # then: every added relay and consumer is still running and stops cleanly when asked
@@ -153,9 +152,12 @@ def _receive_and_sell(platform: dict) -> None:
 def _platform_relays(data_dir: Path) -> list[int]:
     """The pids of the platform's own relays (replicas 1 and 2), found by the heartbeat file run.py gave them."""
     own = {
-        f"{service}-relay-{index}.alive" for service, role in replicated_roles() if role == "relay" for index in (1, 2)
+        str(data_dir / "workers" / f"{service}-relay-{index}.alive")
+        for service, role in replicated_roles()
+        if role == "relay"
+        for index in (1, 2)
     }
-    pids = []
+    found: dict[int, str] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -164,29 +166,11 @@ def _platform_relays(data_dir: Path) -> list[int]:
         except OSError:  # gone, or not ours
             continue
         for entry in environ:
-            if entry.startswith(b"ERP_WORKER_HEARTBEAT_FILE="):
-                path = Path(entry.split(b"=", 1)[1].decode())
-                if path.parent == data_dir / "workers" and path.name in own:
-                    pids.append(int(proc.name))
-    assert len({_heartbeat_of(pid) for pid in pids}) == len(own), f"found {pids} for {sorted(own)}"
-    return pids
-
-
-def _heartbeat_of(pid: int) -> bytes:
-    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return next(entry for entry in environ if entry.startswith(b"ERP_WORKER_HEARTBEAT_FILE="))
-
-
-@contextlib.contextmanager
-def _paused(pids: list[int]):
-    """SIGSTOP ``pids`` for the block, SIGCONT them after whatever happens."""
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+            name, _, value = entry.decode(errors="replace").partition("=")
+            if name == "ERP_WORKER_HEARTBEAT_FILE" and value in own:
+                found[int(proc.name)] = value
+    assert set(found.values()) == own, f"found {found} for {sorted(own)}"
+    return list(found)
 
 
 def _published(log: Path) -> int:

@@ -3,16 +3,15 @@
 import uuid
 
 import psycopg
-from django.conf import settings
 from psycopg import sql
 
 from erp_testkit.databases import database_names, drop_databases
+from erp_testkit.processes import database_url
 
 
 def _server_url() -> str:
-    """The test database's server, as ``postgres://user@host:port`` (what the test kit's helpers take)."""
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}"
+    """The test database's server, as ``postgres://user:password@host:port`` (what the test kit's helpers take)."""
+    return database_url().rsplit("/", 1)[0]
 
 
 def test_drop_databases_drops_the_prefix_s_databases_only_and_reads_underscore_as_itself():
