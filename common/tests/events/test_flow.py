@@ -114,6 +114,54 @@ def test_relay_killed_after_publish_before_marking_sent_is_applied_once(postgres
     assert OutboxEvent.objects.get(id=row.id).sent_at is not None
 
 
+def test_a_publish_failing_mid_batch_keeps_what_was_confirmed_and_puts_the_rest_back(postgres, events_settings):
+    # given: three pending rows, and a broker that refuses the second
+    first, second, third = (publish_confirmed(seq=seq) for seq in range(3))
+    relay = Relay(listen=False)
+    publish = relay._publish
+    calls = []
+
+    def refuse_the_second(producer, row):
+        calls.append(row.id)
+        if len(calls) == 2:
+            raise ConnectionError("broker went away")
+        publish(producer, row)
+
+    relay._publish = refuse_the_second
+    # when: the relay takes its turn
+    try:
+        with pytest.raises(ConnectionError):
+            relay.relay_batch()
+    finally:
+        relay.close()
+    # then: the first stays sent, the second is pending with its failure recorded, the third is pending untouched
+    rows = {row.id: row for row in OutboxEvent.objects.all()}
+    assert calls == [first.id, second.id]
+    assert rows[first.id].sent_at is not None and rows[first.id].publish_attempts == 0
+    assert rows[second.id].sent_at is None and rows[second.id].publish_attempts == 1
+    assert "broker went away" in rows[second.id].last_error
+    assert rows[third.id].sent_at is None and rows[third.id].publish_attempts == 0
+    assert relay.published == 1
+
+
+def test_a_relay_asked_to_stop_mid_batch_puts_back_what_it_did_not_publish(postgres, events_settings):
+    # given: three pending rows and a relay asked to stop once the first is confirmed
+    _first, second, third = (publish_confirmed(seq=seq) for seq in range(3))
+    relay = Relay(listen=False, on_published=lambda row: relay.stop())
+    # when: it takes its turn
+    try:
+        assert relay.relay_batch() == 1
+    finally:
+        relay.close()
+    # then: only the first is sent, and the next relay finds the other two pending
+    assert list(OutboxEvent.objects.filter(sent_at__isnull=True).values_list("id", flat=True)) == [second.id, third.id]
+    next_relay = Relay(listen=False)
+    try:
+        assert next_relay.relay_batch() == 2
+    finally:
+        next_relay.close()
+
+
 def test_same_event_delivered_three_times_is_applied_once(postgres, background, topology, amqp_url):
     # given
     row = publish_confirmed(seq=7)

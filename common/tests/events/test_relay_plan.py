@@ -1,4 +1,4 @@
-"""The relay's lock query walks the pending index: rows already sent cost it nothing on later turns.
+"""The relay's claim walks the pending index: rows already sent cost it nothing on later turns.
 
 Marking a row sent leaves its entry in the partial index ``events_outbox_pending`` until VACUUM.
 An index scan marks the entries of rows sent for good as dead as it passes them (btree's
@@ -55,7 +55,7 @@ def plans_of_pending_reads() -> Iterator[list[str]]:
     plans: list[str] = []
 
     def explain_first(execute, sql, params, many, context):
-        if 'sent_at" IS NULL' in sql and sql.startswith("SELECT"):
+        if 'sent_at" IS NULL' in sql and sql.startswith(("SELECT", "UPDATE")):
             raw = context["cursor"].cursor
             raw.execute("SET LOCAL random_page_cost = 40")
             raw.execute(f"EXPLAIN {sql}", params)
@@ -79,7 +79,7 @@ def test_the_relay_finds_pending_rows_by_an_index_scan_of_the_pending_index(outb
     finally:
         relay.close()
 
-    # then: its lock query, planned in its transaction, walks the pending index
+    # then: its claim, planned in its transaction, locks what it finds by walking the pending index
     [plan] = plans
     assert "FOR UPDATE" in plan or "LockRows" in plan, plan
     assert _walks_the_pending_index(plan), plan
