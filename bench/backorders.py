@@ -34,7 +34,16 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from receipts import ORDERED, ensure_database, make_orders, manage, without_rechecks
+from receipts import (
+    ORDERED,
+    ensure_database,
+    inventory_watcher,
+    make_orders,
+    manage,
+    production_env,
+    wait_visible,
+    without_rechecks,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SALES, PURCHASE, INVENTORY = ROOT / "sales_svc", ROOT / "purchase_svc", ROOT / "inventory_svc"
@@ -80,14 +89,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_visible(watcher, query: str, key, deadline_s: float = 30) -> None:
-    deadline = time.perf_counter() + deadline_s
-    while not watcher.execute(query, [key]).fetchone():
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"{key} never reached inventory")
-        time.sleep(0.001)
-
-
 def sales_draft(item_ids: list[str], rng: random.Random):
     """A backorder-allowed draft of 1-2 lines, written directly (the customer and items are the bench's own)."""
     from sales.models import SalesOrder, SalesOrderLine
@@ -120,10 +121,11 @@ def main() -> int:
     server = os.environ.get("ERP_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
     prefix = f"erpbench.{uuid.uuid4().hex[:8]}."
     db_prefix = os.environ.get("ERP_DB_PREFIX", "erp_")
-    producer_db = ensure_database(server, f"{db_prefix}bench_{'sales' if confirm else 'purchase'}")
+    producer = "sales" if confirm else "purchase"
+    producer_db = ensure_database(server, f"{db_prefix}bench_{producer}")
     inventory_db = ensure_database(server, f"{db_prefix}bench_inventory")
-    base = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
-    producer_env, inventory_env = dict(base, DATABASE_URL=producer_db), dict(base, DATABASE_URL=inventory_db)
+    producer_env = production_env(producer, DATABASE_URL=producer_db, ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
+    inventory_env = production_env("inventory", DATABASE_URL=inventory_db, ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
 
     manage(INVENTORY, inventory_env, "migrate", "--verbosity", "0")
     operations = args.operations + WARM_UP
@@ -134,12 +136,11 @@ def main() -> int:
         .replace("WAITING", "0" if confirm else "3")
     )
     item_ids = json.loads(manage(INVENTORY, inventory_env, "shell", "-c", setup))
-    os.environ.update({k: producer_env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "ERP_EVENTS_PREFIX")})
+    os.environ.update(producer_env)  # this process runs as the producing service
     sys.path.insert(0, str(producer_dir))
     import django
 
     django.setup()
-    import psycopg
     from django.core.management import call_command
     from kombu import Connection
 
@@ -160,7 +161,7 @@ def main() -> int:
     latencies: list[float] = []
     producer_cpu = 0.0
     try:
-        with psycopg.connect(inventory_db, autocommit=True) as watcher:
+        with inventory_watcher(inventory_db, prefix) as watcher:
             if confirm:
                 from sales import services
                 from sales.services import sales_order_confirm

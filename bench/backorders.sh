@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 export ERP_POSTGRES_URL=${ERP_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 export BROKER_URL=${BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}
 export ERP_DATA_DIR=${ERP_DATA_DIR:-$PWD/.run/bench}
-export DJANGO_DEBUG=1 LOG_LEVEL=${LOG_LEVEL:-WARNING}
+export LOG_LEVEL=${LOG_LEVEL:-WARNING}  # DEBUG off, as deployed: the scripts take the local run's settings
 .venv/bin/python bench/backorders.py --path confirm "$@"
 exec .venv/bin/python bench/backorders.py --path receipt "$@"

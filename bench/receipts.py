@@ -21,6 +21,7 @@ This process runs as purchase_svc; inventory's setup and checks run as its own p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -60,6 +61,51 @@ print(json.dumps({
     "ledger_discrepancies": len(stock_ledger_discrepancies()),
 }))
 """
+
+
+def production_env(service_name: str, **settings: str) -> dict[str, str]:
+    """The environment of ``service_name`` in the local run (scripts/run.py: DEBUG off, its secrets), and ``settings``.
+
+    The benches measure what is deployed: with DEBUG on, Django also records every query
+    (its SQL formatted with the parameters), a cost of every statement that production does not pay.
+    """
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import run  # scripts/ is not a package
+
+    folder = run.data_dir()  # ERP_DATA_DIR: the bench's secrets and keys are made there once
+    service = next(service for service in run.SERVICES if service.name == service_name)
+    env = run.service_env(service, run.base_env(folder), folder)
+    return env | {"DJANGO_DEBUG": "0", "DJANGO_SETTINGS_MODULE": "config.settings", **settings}
+
+
+@contextlib.contextmanager
+def inventory_watcher(database_url: str, events_prefix: str):
+    """An autocommit connection to inventory's database that hears its commits that write an event.
+
+    It LISTENs on the channel that wakes inventory's relay (``<prefix>erp_outbox``, notified by the
+    commit of every transaction that writes to its outbox): see :func:`wait_visible`.
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(database_url, autocommit=True) as watcher:
+        watcher.execute(sql.SQL("LISTEN {}").format(sql.Identifier(f"{events_prefix}erp_outbox")))
+        yield watcher
+
+
+def wait_visible(watcher, query: str, key, deadline_s: float = 30) -> None:
+    """Return once ``query`` finds ``key`` in inventory's database (``watcher``: :func:`inventory_watcher`).
+
+    Asked again when a commit there wrote an event (an order's decision always does: the clock
+    then stops at that very commit, not up to a polling interval later), and every millisecond
+    anyway (a receipt that fills nothing writes none).
+    """
+    deadline = time.perf_counter() + deadline_s
+    while not watcher.execute(query, [key]).fetchone():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{key} never reached inventory")
+        for _ in watcher.notifies(timeout=0.001, stop_after=1):
+            pass
 
 
 def ensure_database(server: str, name: str) -> str:
@@ -131,19 +177,18 @@ def main() -> int:
     db_prefix = os.environ.get("ERP_DB_PREFIX", "erp_")
     purchase_db = ensure_database(server, f"{db_prefix}bench_purchase")
     inventory_db = ensure_database(server, f"{db_prefix}bench_inventory")
-    base = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
-    purchase_env, inventory_env = dict(base, DATABASE_URL=purchase_db), dict(base, DATABASE_URL=inventory_db)
+    purchase_env = production_env("purchase", DATABASE_URL=purchase_db, ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
+    inventory_env = production_env("inventory", DATABASE_URL=inventory_db, ERP_EVENTS_PREFIX=prefix, BROKER_URL=url)
 
     manage(INVENTORY, inventory_env, "migrate", "--verbosity", "0")
     item_ids = json.loads(
         manage(INVENTORY, inventory_env, "shell", "-c", INVENTORY_SETUP.replace("COUNT", str(2 * args.orders)))
     )
-    os.environ.update({k: purchase_env[k] for k in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "ERP_EVENTS_PREFIX")})
+    os.environ.update(purchase_env)  # this process runs as purchase_svc
     sys.path.insert(0, str(PURCHASE))
     import django
 
     django.setup()
-    import psycopg
     from django.core.management import call_command
     from kombu import Connection
     from purchasing import services
@@ -171,7 +216,7 @@ def main() -> int:
     rng = random.Random(19)
     latencies, expected = [], {item_id: 0 for item_id in item_ids}
     try:
-        with psycopg.connect(inventory_db, autocommit=True) as watcher:
+        with inventory_watcher(inventory_db, prefix) as watcher:
             seen = "SELECT 1 FROM inventory_stockmovement WHERE receipt_id = %s LIMIT 1"
             for index in range(args.receipts + 10):  # the first 10 warm up the workers, not counted
                 order = rng.choice(orders)
@@ -180,11 +225,7 @@ def main() -> int:
                 requests = [ReceiptRequest(item_id=line.item_id, quantity=rng.randint(1, 3)) for line in chosen]
                 receipt = purchase_order_receipt_create(order_id=order.pk, items=requests, actor="bench")
                 committed = time.perf_counter()
-                deadline = committed + 30
-                while not watcher.execute(seen, [receipt.pk]).fetchone():
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError(f"receipt {receipt.pk} never reached inventory")
-                    time.sleep(0.001)
+                wait_visible(watcher, seen, receipt.pk)
                 if index >= 10:
                     latencies.append((time.perf_counter() - committed) * 1000)
                 for request in requests:

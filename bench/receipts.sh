@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 export ERP_POSTGRES_URL=${ERP_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 export BROKER_URL=${BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}
 export ERP_DATA_DIR=${ERP_DATA_DIR:-$PWD/.run/bench}
-export DJANGO_DEBUG=1 LOG_LEVEL=${LOG_LEVEL:-WARNING}
+export LOG_LEVEL=${LOG_LEVEL:-WARNING}  # DEBUG off, as deployed: the scripts take the local run's settings
 exec .venv/bin/python bench/receipts.py "$@"
