@@ -30,7 +30,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from common.db import changes_assign, rows_update, unique_conflict
-from common.events import registry
+from common.events import handler_atomic, registry
 from common.exceptions import Conflict, InsufficientStock, NotFound, ValidationFailed
 from common.uses import Users, delete_refuse_if_used
 
@@ -490,7 +490,7 @@ def stock_adjust(*, changes: Mapping[uuid.UUID, int], actor: str, note: str = ""
     return movements
 
 
-@transaction.atomic
+@handler_atomic
 def stock_issue_for_order(
     *,
     order_id: uuid.UUID,
@@ -686,7 +686,7 @@ def stock_receive_for_order(*, order_id: uuid.UUID, lines: Iterable[Line], actor
     return stock_receive_for_receipt(order_id=order_id, receipt_id=order_id, lines=lines, actor=actor)
 
 
-@transaction.atomic
+@handler_atomic
 def stock_return_for_order(*, order_id: uuid.UUID, actor: str) -> list[StockMovement]:
     """Drop a cancelled sales order's open backorders and give back exactly what the ledger issued for it, once.
 

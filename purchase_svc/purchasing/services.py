@@ -33,6 +33,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from common.events import handler_atomic
 from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
 from order_documents.machine import order_lock, order_touch, transition_apply
@@ -199,7 +200,7 @@ def purchase_order_cancel(*, order_id: uuid.UUID, actor: str) -> PurchaseOrder:
     return order
 
 
-@transaction.atomic
+@handler_atomic
 def purchase_receipt_stock_refused(*, order_id: uuid.UUID, receipt_id: uuid.UUID) -> bool:
     """Mark the receipt and its order as refused by inventory (the first time only); return whether it was new.
 

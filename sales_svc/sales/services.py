@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import F, Sum, prefetch_related_objects
 from django.utils import timezone
 
+from common.events import handler_atomic
 from common.exceptions import Conflict, InsufficientStock, UpstreamUnavailable
 from order_documents.documents import order_create, order_lines_replace
 from order_documents.lines import LineRequest
@@ -241,7 +242,7 @@ def sales_order_cancel(*, order_id: uuid.UUID, actor: str) -> SalesOrder:
     return order
 
 
-@transaction.atomic
+@handler_atomic
 def sales_order_stock_status_set(
     *, order_id: uuid.UUID, stock_status: str, issued: Mapping[uuid.UUID, int] | None = None, version: int = 1
 ) -> bool:
@@ -271,7 +272,7 @@ def sales_order_stock_status_set(
     return True
 
 
-@transaction.atomic
+@handler_atomic
 def sales_order_stock_progress(
     *,
     order_id: uuid.UUID,

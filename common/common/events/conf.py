@@ -32,14 +32,15 @@ DEFAULTS: dict[str, Any] = {
     # savepoint with its inbox row: what lifts the limit of one hot row lock per commit.
     # BATCH_WAIT is how long (seconds) the consumer waits for a next delivered message
     # before it applies a partial batch of two or more; a lone message waits BATCH_LONE_WAIT
-    # for a second, about what one already sent takes to arrive, so that an idle queue's
-    # event does not wait BATCH_WAIT out (it was a third of confirm -> stock visible); never more
-    # than BATCH_WAIT. Negative values are refused when the consumer starts.
+    # for a second, never more than BATCH_WAIT. 0 by default: a lone message takes with it
+    # what has arrived already (a backlog's next messages) and is applied at once, so that an
+    # idle queue's event waits for nothing (waiting 0.5 ms cost confirm -> stock visible 1.5-3 ms:
+    # docs/performance.md). Negative values are refused when the consumer starts.
     # BATCH_LOCK the dotted path of a callable given the batch's events that takes their
     # locks first, in the service's lock order.
     "BATCH_SIZE": 1,
     "BATCH_WAIT": 0.005,
-    "BATCH_LONE_WAIT": 0.0005,
+    "BATCH_LONE_WAIT": 0.0,
     "BATCH_LOCK": None,
     # Deliveries of one message the service queue allows before the broker dead-letters it
     # (a message that kills its consumer each time); RabbitMQ 4's own default, made explicit.

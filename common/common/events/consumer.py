@@ -52,8 +52,9 @@ until its commit (inventory: the stock row of each item sold), so the events of 
 popular record are applied one commit after the other, however many consumers compete:
 a lock wait, a commit and its round trips per event is the limit (bench/hot_item.py).
 With a batch, the consumer applies up to ``BATCH_SIZE`` messages the broker has already
-delivered (the prefetch; a first message waits ``BATCH_LONE_WAIT`` for a second, a batch
-of two or more ``BATCH_WAIT`` for the next) in ONE transaction and commits once:
+delivered (the prefetch; a first message waits ``BATCH_LONE_WAIT`` for a second, by default
+only taking what has arrived, a batch of two or more ``BATCH_WAIT`` for the next) in ONE
+transaction and commits once:
 
 - ``BATCH_LOCK`` (a callable given the batch's events) first takes the locks the handlers
   will take, in the service's global lock order and in one statement, so that two
@@ -415,8 +416,8 @@ class EventConsumer(ConsumerMixin):
     def _next_wait(self, idle: float) -> float:
         """How long the drain waits for the next message: ``idle`` with nothing gathered, else for the batch.
 
-        A lone message waits ``BATCH_LONE_WAIT`` for a second, about what one the broker has sent
-        already takes to arrive: the event of an idle queue goes to its handler at once instead of
+        A lone message waits ``BATCH_LONE_WAIT`` for a second (0 by default: it takes only what has
+        arrived already), so the event of an idle queue goes to its handler at once instead of
         waiting ``BATCH_WAIT`` out. Once a second one has come, messages are arriving together (a
         backlog, a burst) and the batch waits ``BATCH_WAIT`` for each next.
         """
@@ -643,8 +644,12 @@ class EventConsumer(ConsumerMixin):
         if now - self._progress_noted_at < PROGRESS_INTERVAL:
             return
         try:
-            ConsumerProgress.objects.using(self.using).update_or_create(
-                consumer=self.consumer_name, defaults={"taken_at": timezone.now(), "occurred_at": event.occurred_at}
+            # One upsert (INSERT ... ON CONFLICT DO UPDATE), not update_or_create's transaction of three statements.
+            ConsumerProgress.objects.using(self.using).bulk_create(
+                [ConsumerProgress(consumer=self.consumer_name, taken_at=timezone.now(), occurred_at=event.occurred_at)],
+                update_conflicts=True,
+                unique_fields=["consumer"],
+                update_fields=["taken_at", "occurred_at"],
             )
         except DatabaseError as exc:
             logger.warning("event consumer: progress not recorded: %s", _describe(exc))

@@ -74,9 +74,27 @@ def test_a_lone_message_is_applied_without_waiting_batch_wait_out(
     wait_until(lambda: worker.applied == 1, timeout=10, message="the first lone event applied")
     publish_rows(amqp_url, topology, [publish_confirmed(seq=2)])
 
-    # then: each applied long before BATCH_WAIT passes (it waited BATCH_LONE_WAIT for a second one), alone
+    # then: each applied long before BATCH_WAIT passes (it waited BATCH_LONE_WAIT, 0, for a second one), alone
     wait_until(lambda: worker.applied == 2, timeout=10, message="the second lone event applied")
     assert (worker.batches, seqs_applied()) == (0, [1, 2])
+
+
+def test_a_backlog_still_goes_in_batches_when_a_lone_message_waits_for_nothing(
+    postgres, events_settings, background, amqp_url, topology
+):
+    # given: the default lone wait (none), and twenty events queued while no consumer runs
+    events_settings.update(BATCH_SIZE=10, BATCH_LONE_WAIT=0.0)
+    rows = [publish_confirmed(seq=seq) for seq in range(20)]
+    publish_rows(amqp_url, topology, rows)
+
+    # when
+    worker = background.consumer(handlers=RECORDING)
+    wait_until(lambda: worker.applied == 20, timeout=30, message="the backlog applied")
+
+    # then: the first message took the ones the broker had sent with it; the backlog went in a few transactions
+    assert worker.batches >= 1
+    assert transactions_of(rows) <= 10
+    assert seqs_applied() == list(range(20))
 
 
 @pytest.mark.parametrize(("wait", "lone_wait"), [(-1.0, 0.0005), (0.005, -0.001)])

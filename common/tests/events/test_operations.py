@@ -223,8 +223,12 @@ def test_metrics_show_the_queue_the_dead_letters_and_the_oldest_waiting_event(ev
     health._broker_cache = (0.0, "")
 
 
-def test_the_consumer_records_when_it_took_an_event_and_when_that_occurred(postgres, background):
-    # given
+@pytest.mark.parametrize("earlier_run", [False, True], ids=["first", "after-an-earlier-run"])
+def test_the_consumer_records_when_it_took_an_event_and_when_that_occurred(postgres, background, earlier_run):
+    # given: no record yet, or one an earlier run of the consumer left an hour ago
+    if earlier_run:
+        an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+        ConsumerProgress.objects.create(consumer="inventory", taken_at=an_hour_ago, occurred_at=an_hour_ago)
     background.consumer()
     background.relay()
     # when

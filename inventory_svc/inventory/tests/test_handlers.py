@@ -604,10 +604,10 @@ def test_a_batch_of_sales_of_one_item_locks_its_stock_row_once_first_then_each_s
     assert on_hand(item) == 7 == ledger_total(item)
 
 
-# The event's SAVEPOINT and inbox INSERT; the service's own SAVEPOINT (stock_issue_for_order is atomic), its stock
-# row lock (held by the batch already: no wait) and item, the decision INSERT, the stock UPDATE, the movement
-# INSERT, the outbox INSERT and its pg_notify; the two RELEASE SAVEPOINTs.
-PER_SALE_QUERIES = 12
+# The event's SAVEPOINT and inbox INSERT; the stock row lock (held by the batch already: no wait) and item, the
+# decision INSERT, the stock UPDATE, the movement INSERT, the outbox INSERT and its pg_notify; the RELEASE SAVEPOINT.
+# (stock_issue_for_order takes no savepoint of its own: common.events.handler_atomic.)
+PER_SALE_QUERIES = 10
 
 
 def test_competing_batching_consumers_apply_confirmations_receipts_cancels_and_backorder_fills_each_once(
