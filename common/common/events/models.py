@@ -11,7 +11,7 @@ from django.utils import timezone
 
 
 @contextlib.contextmanager
-def pending_outbox_transaction(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+def pending_outbox_transaction(using: str = DEFAULT_DB_ALIAS, *, synchronous_commit: bool = True) -> Iterator[None]:
     """A transaction whose reads of pending rows walk ``events_outbox_pending``, whatever the statistics say.
 
     Marking a row sent leaves its entry in that index until VACUUM. An index scan marks the
@@ -19,16 +19,23 @@ def pending_outbox_transaction(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     later scans skip them, where a bitmap scan reads every row sent since the last VACUUM
     again each time (1.7 ms for 2,453 such rows against 0.15, docs/performance.md), and a
     sequential scan the whole outbox. The planner picks either on statistics taken during a
-    backlog, or on none yet (a new table): the relay's lock query and the backlog's count and
+    backlog, or on none yet (a new table): the relay's claim and the backlog's count and
     oldest row run in here (``common/tests/events/test_relay_plan.py``).
+
+    ``synchronous_commit=False`` (the relay's): the commit does not wait for its WAL to reach
+    the disk. All the relay commits is that rows were sent; lost in a crash of the database,
+    they are sent again, which delivery at least once allows already (the consumers' inboxes
+    drop the copies). Every other commit of an event (the publisher's, the consumer's before
+    its ack) stays synchronous.
     """
     with transaction.atomic(using=using):
         connection = connections[using]
         if connection.vendor == "postgresql":
+            settings = ["set_config('enable_bitmapscan', 'off', true)", "set_config('enable_seqscan', 'off', true)"]
+            if not synchronous_commit:
+                settings.append("set_config('synchronous_commit', 'off', true)")
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
-                )
+                cursor.execute(f"SELECT {', '.join(settings)}")
         yield
 
 

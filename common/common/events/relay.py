@@ -149,7 +149,7 @@ class Relay:
         """Publish up to ``batch_size`` pending rows; return how many were marked sent."""
         with self._broker_wait():
             producer = self._ensure_producer()
-        with pending_outbox_transaction(using=self.using):
+        with pending_outbox_transaction(using=self.using, synchronous_commit=False):
             rows = self._claim_batch()
             if not rows:
                 return 0

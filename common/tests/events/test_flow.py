@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from kombu import Connection, Producer
 
 from common.events import EventDataError, publish_event, registry
@@ -160,6 +160,29 @@ def test_a_relay_asked_to_stop_mid_batch_puts_back_what_it_did_not_publish(postg
         assert next_relay.relay_batch() == 2
     finally:
         next_relay.close()
+
+
+def test_only_the_relay_s_commit_does_not_wait_for_the_disk(postgres, events_settings):
+    # given: a pending row, and a relay that looks at its transaction's setting once the broker confirmed
+    publish_confirmed(seq=1)
+    seen = []
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    relay = Relay(listen=False, on_published=lambda row: seen.append(synchronous_commit()))
+    # when
+    try:
+        assert relay.relay_batch() == 1
+    finally:
+        relay.close()
+    # then: off in the relay's transaction only (marking rows sent; lost in a crash they are sent again),
+    # on again in the next transaction of the same connection (a publisher's, a consumer's)
+    assert seen == ["off"]
+    with transaction.atomic():
+        assert synchronous_commit() == "on"
 
 
 def test_same_event_delivered_three_times_is_applied_once(postgres, background, topology, amqp_url):
