@@ -16,6 +16,7 @@ accepts bytes and never answers. Without bounds, any call that waits for a reply
 from __future__ import annotations
 
 import contextlib
+import select
 
 from django.conf import settings
 from kombu import Connection
@@ -27,6 +28,8 @@ from . import conf
 TRANSPORT_ALIASES["filesystem"] = "common.events.filesystem:Transport"
 
 CLOSE_TIMEOUT = 1.0
+# How long a drain after has_arrived() may wait for the rest of what began to arrive (a frame in pieces).
+ARRIVED_WAIT = 0.01
 
 
 def connection(*, url: str | None = None, heartbeat: float | None = None, confirm: bool = True) -> Connection:
@@ -58,6 +61,25 @@ def close(conn: Connection | None, *, broken: bool) -> None:
     if broken:
         with contextlib.suppress(Exception):
             conn.collect()
+
+
+def has_arrived(conn: Connection) -> bool:
+    """Whether the amqp link has something to read now, without reading it or waiting.
+
+    What a drain with a zero timeout cannot answer safely: py-amqp then makes the socket
+    non-blocking and loops without end on a frame only partly arrived (and, were the link to
+    go half-open there, for ever). Drain after a True with a short bound (``ARRIVED_WAIT``).
+    Bytes a TLS link has decrypted already count. True without an amqp socket (another
+    transport, or not connected): its own drain is the one to ask.
+    """
+    sock = _socket(conn)
+    if sock is None:
+        return True
+    pending = getattr(sock, "pending", None)  # an ssl.SSLSocket's decrypted bytes
+    if pending is not None and pending():
+        return True
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _socket(conn: Connection):

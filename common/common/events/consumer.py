@@ -397,8 +397,12 @@ class EventConsumer(ConsumerMixin):
             with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
                 while not self.should_stop:
                     self.on_iteration()
+                    wait = self._next_wait(conn, safety_interval)
+                    if wait is None:  # the batch waits for nothing and nothing more has arrived: apply it now
+                        self._handle(self._flush_batch)
+                        continue
                     try:
-                        conn.drain_events(timeout=self._next_wait(safety_interval))
+                        conn.drain_events(timeout=wait)
                     except TimeoutError:  # socket.timeout
                         if self._batch:
                             self._handle(self._flush_batch)
@@ -413,17 +417,24 @@ class EventConsumer(ConsumerMixin):
         finally:
             self._batch.clear()
 
-    def _next_wait(self, idle: float) -> float:
-        """How long the drain waits for the next message: ``idle`` with nothing gathered, else for the batch.
+    def _next_wait(self, conn, idle: float) -> float | None:
+        """How long the drain waits for the next message: ``idle`` with nothing gathered, else for the batch;
+        None to apply the batch at once.
 
-        A lone message waits ``BATCH_LONE_WAIT`` for a second (0 by default: it takes only what has
-        arrived already), so the event of an idle queue goes to its handler at once instead of
-        waiting ``BATCH_WAIT`` out. Once a second one has come, messages are arriving together (a
-        backlog, a burst) and the batch waits ``BATCH_WAIT`` for each next.
+        A lone message waits ``BATCH_LONE_WAIT`` for a second (0 by default: only what has
+        arrived already joins it), so the event of an idle queue goes to its handler at once
+        instead of waiting ``BATCH_WAIT`` out. Once a second one has come, messages are
+        arriving together (a backlog, a burst) and the batch waits ``BATCH_WAIT`` for each next.
+        Without a wait, whether anything has arrived is asked of the link itself: a drain
+        with a zero timeout on amqp spins on a frame only partly arrived (``broker.has_arrived``);
+        kombu's other transports poll once for it.
         """
         if not self._batch:
             return idle
-        return self.batch_lone_wait if len(self._batch) == 1 else self.batch_wait
+        wait = self.batch_wait if len(self._batch) > 1 else self.batch_lone_wait
+        if wait or not is_amqp(conn):
+            return wait
+        return broker.ARRIVED_WAIT if broker.has_arrived(conn) else None
 
     def on_iteration(self) -> None:
         self.alive.beat()
@@ -644,7 +655,7 @@ class EventConsumer(ConsumerMixin):
         if now - self._progress_noted_at < PROGRESS_INTERVAL:
             return
         try:
-            # One upsert (INSERT ... ON CONFLICT DO UPDATE), not update_or_create's transaction of three statements.
+            # One upsert (INSERT ... ON CONFLICT DO UPDATE) instead of update_or_create's locking SELECT and UPDATE.
             ConsumerProgress.objects.using(self.using).bulk_create(
                 [ConsumerProgress(consumer=self.consumer_name, taken_at=timezone.now(), occurred_at=event.occurred_at)],
                 update_conflicts=True,

@@ -44,8 +44,9 @@ class OutboxEvent(models.Model):
 
     ``payload`` holds the exact envelope JSON that goes on the wire (a text column,
     not JSON: a database JSON type would turn Decimal amounts into floats).
-    ``sent_at`` is null while the row is pending; rows are relayed roughly in ``id``
-    order, which promises consumers nothing (delivery is unordered: see the relay).
+    ``sent_at`` is null while the row is pending, then the time a relay took it to publish,
+    committed once the broker confirmed it; rows are relayed roughly in ``id`` order, which
+    promises consumers nothing (delivery is unordered: see the relay).
     """
 
     id = models.BigAutoField(primary_key=True)

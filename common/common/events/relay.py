@@ -149,6 +149,8 @@ class Relay:
         """Publish up to ``batch_size`` pending rows; return how many were marked sent."""
         with self._broker_wait():
             producer = self._ensure_producer()
+        if self.stopping:  # asked to stop while connecting: claim nothing only to put it back
+            return 0
         with pending_outbox_transaction(using=self.using, synchronous_commit=False):
             rows = self._claim_batch()
             if not rows:
@@ -179,20 +181,22 @@ class Relay:
 
         The mark commits only with the broker's confirms (``relay_batch``). One UPDATE that
         returns the rows, rather than a locking SELECT and an UPDATE built by the ORM: half of a
-        relay's CPU per turn went into building those two queries (docs/performance.md).
+        relay's CPU per turn went into building those two queries (docs/performance.md). It runs
+        through ``raw()``, iterated once, for the rows it returns: as models, with each database's
+        conversions applied (SQLite returns ids and times as text).
         """
         connection = connections[self.using]
         quote = connection.ops.quote_name
-        table = quote(OutboxEvent._meta.db_table)
-        columns = ", ".join(quote(field.column) for field in OutboxEvent._meta.concrete_fields)
+        meta = OutboxEvent._meta
+        table, pk, sent_at = quote(meta.db_table), quote(meta.pk.column), quote(meta.get_field("sent_at").column)
+        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
         lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
         claim = (
-            f"UPDATE {table} SET {quote('sent_at')} = %s WHERE {quote('id')} IN ("  # noqa: S608 (names from the model)
-            f"SELECT {quote('id')} FROM {table} WHERE {quote('sent_at')} IS NULL "
-            f"ORDER BY {quote('id')} LIMIT %s{lock}) RETURNING {columns}"
+            f"UPDATE {table} SET {sent_at} = %s WHERE {pk} IN ("  # noqa: S608 (names from the model)
+            f"SELECT {pk} FROM {table} WHERE {sent_at} IS NULL ORDER BY {pk} LIMIT %s{lock}) RETURNING {columns}"
         )
-        sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = OutboxEvent.objects.using(self.using).raw(claim, [sent_at, self.batch_size])
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = OutboxEvent.objects.using(self.using).raw(claim, [now, self.batch_size])
         return sorted(rows, key=lambda row: row.id)
 
     def _unclaim(self, rows: list[OutboxEvent], *, failure: Exception | None) -> None:
@@ -251,8 +255,9 @@ class Relay:
             return
         with self._broker_wait():
             with contextlib.suppress(socket.timeout, TimeoutError):
-                while True:
-                    conn.drain_events(timeout=0)
+                # Each drain bounded: with a zero timeout py-amqp spins on a frame only partly arrived.
+                while broker.has_arrived(conn):
+                    conn.drain_events(timeout=broker.ARRIVED_WAIT)
             conn.heartbeat_check()
 
     def _close_broker(self, *, broken: bool) -> None:

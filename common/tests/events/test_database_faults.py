@@ -66,7 +66,7 @@ def test_sigterm_while_the_database_is_blackholed_stops_relay_and_consumer_promp
     queue = topology.queue_name("inventory")
     try:
         publish_confirmed(seq=0)
-        wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20, message="the first event")
+        wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=STARTED, message="the first event")
         # when: every database link freezes while the consumer holds a message and the relay sweeps
         db_proxy.blackhole(new="freeze")
         with transaction.atomic():

@@ -140,7 +140,9 @@ def test_filesystem_transport_carries_an_event_to_another_process(
     env.pop("BROKER_URL", None)
     consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], env)
     try:
-        wait_until(lambda: AppliedEffect.objects.count() == 1, timeout=20, message="the event in the other process")
+        wait_until(
+            lambda: AppliedEffect.objects.count() == 1, timeout=STARTED, message="the event in the other process"
+        )
     finally:
         code, output = _stop(consumer)
     # then: applied once, after one delayed retry (the transport has no TTL: not-before header)
