@@ -159,8 +159,12 @@ def publish_confirmed(*, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUI
 
 
 def publish_rows(amqp_url: str, topology: Topology, rows) -> None:
-    """Publish outbox ``rows`` straight to the exchange as the relay would (none runs), in that order."""
-    with Connection(amqp_url) as conn:
+    """Publish outbox ``rows`` straight to the exchange as the relay would (none runs), in that order.
+
+    With publisher confirms, as the relay publishes: each publish returns once the broker has the message queued.
+    Without them, a connection closed right after its publishes may lose some (RabbitMQ promises nothing then).
+    """
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
         producer = Producer(conn.default_channel)
         for row in rows:
             producer.publish(

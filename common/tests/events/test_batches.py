@@ -223,7 +223,7 @@ def test_an_unparseable_message_and_a_handler_poison_inside_a_batch_are_dead_let
         record_with_transaction(event)
 
     publish_rows(amqp_url, topology, good[:2])
-    with Connection(amqp_url) as conn:
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.default_channel).publish(
             b"{not json", exchange=topology.exchange, routing_key=good[0].event_type, content_type="application/json"
         )

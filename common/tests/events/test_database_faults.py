@@ -48,7 +48,7 @@ def _send_directly(amqp_url: str, topology, seq: int) -> None:
     _, body = envelope.build(
         envelope.registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=data.order_id, aggregate_version=1
     )
-    with Connection(amqp_url) as conn:
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.default_channel).publish(
             body.encode(), exchange=topology.exchange, routing_key="sales.order.confirmed", retry=False
         )

@@ -55,10 +55,10 @@ def test_an_empty_classic_queue_of_the_same_name_is_replaced(events_settings, am
     _declare_classic(amqp_url, topology.queue_name("purchase"))
     assert not _is_quorum(amqp_url, topology.queue_name("purchase"))
     # when
-    with Connection(amqp_url) as conn:
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
         topology.declare(conn, ["purchase"])
         Producer(conn.default_channel).publish(b"{}", exchange=topology.exchange, routing_key="contact.vendor.created")
-    # then: a quorum queue, bound again (a publish without confirms lands a moment later)
+    # then: a quorum queue, bound again (the confirmed message counted in its depth a moment later)
     assert _is_quorum(amqp_url, topology.queue_name("purchase"), topology.queue("purchase").queue_arguments)
     wait_until(lambda: queue_depth(amqp_url, topology.queue_name("purchase")) == 1, timeout=5)
 
@@ -70,7 +70,7 @@ def test_a_classic_queue_holding_messages_is_kept_and_named_in_a_clear_error(eve
     with Connection(amqp_url) as conn:
         topology.delete(conn, ["purchase"])
     _declare_classic(amqp_url, name)
-    with Connection(amqp_url) as conn:
+    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.default_channel).publish(b"kept", exchange="", routing_key=name)
     # when / then
     with Connection(amqp_url) as conn, pytest.raises(TopologyConflict, match="still holds messages or consumers"):

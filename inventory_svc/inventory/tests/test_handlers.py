@@ -117,7 +117,8 @@ def publish(topology, amqp_url):
                 event_type, data=data, aggregate_id=data["order_id"], aggregate_version=1, event_id=event_id
             )
             body = text.encode()
-        with Connection(amqp_url) as conn:
+        # Confirmed: a connection closed right after an unconfirmed publish may lose it.
+        with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
             Producer(conn.default_channel).publish(
                 body,
                 exchange=topology.exchange,
