@@ -19,13 +19,10 @@ from common.events import envelope
 from common.events.models import InboxEvent, OutboxEvent
 from erp_testkit.faults import TcpProxy, wait_until
 from tests.events.conftest import order_data, publish_confirmed
-from tests.events.test_processes import HANDLERS, STARTED, _env, _exit_of, _ready_count, _start
+from tests.events.test_processes import HANDLERS, STARTED, STOP_DEADLINE, _env, _exit_of, _ready_count, _start
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# This file's workers' hard deadline (ERP_WORKER_STOP_DEADLINE): see the test that sets it.
-STOP_DEADLINE = 40
 
 
 @pytest.fixture
