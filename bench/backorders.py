@@ -161,7 +161,7 @@ def main() -> int:
     latencies: list[float] = []
     producer_cpu = 0.0
     try:
-        with inventory_watcher(inventory_db, prefix) as watcher:
+        with inventory_watcher(inventory_db) as watcher:
             if confirm:
                 from sales import services
                 from sales.services import sales_order_confirm

@@ -79,17 +79,20 @@ def production_env(service_name: str, **settings: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def inventory_watcher(database_url: str, events_prefix: str):
+def inventory_watcher(database_url: str):
     """An autocommit connection to inventory's database that hears its commits that write an event.
 
-    It LISTENs on the channel that wakes inventory's relay (``<prefix>erp_outbox``, notified by the
-    commit of every transaction that writes to its outbox): see :func:`wait_visible`.
+    It LISTENs on the channel that wakes inventory's relay (``common.events.conf.notify_channel``,
+    notified by the commit of every transaction that writes to its outbox; this process runs with
+    the same events prefix): see :func:`wait_visible`.
     """
     import psycopg
     from psycopg import sql
 
+    from common.events import conf
+
     with psycopg.connect(database_url, autocommit=True) as watcher:
-        watcher.execute(sql.SQL("LISTEN {}").format(sql.Identifier(f"{events_prefix}erp_outbox")))
+        watcher.execute(sql.SQL("LISTEN {}").format(sql.Identifier(conf.notify_channel())))
         yield watcher
 
 
@@ -216,7 +219,7 @@ def main() -> int:
     rng = random.Random(19)
     latencies, expected = [], {item_id: 0 for item_id in item_ids}
     try:
-        with inventory_watcher(inventory_db, prefix) as watcher:
+        with inventory_watcher(inventory_db) as watcher:
             seen = "SELECT 1 FROM inventory_stockmovement WHERE receipt_id = %s LIMIT 1"
             for index in range(args.receipts + 10):  # the first 10 warm up the workers, not counted
                 order = rng.choice(orders)

@@ -4,6 +4,7 @@ savepoint of its own, and a failure still rolls the event back whole (alone or i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
 
 import pytest
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ def effect_record(*, seq: int, fail: bool = False) -> None:
         raise RuntimeError("the service failed after its write")
 
 
-def _handlers(*, failing: set[int] = frozenset()):
+def _handlers(*, failing: Container[int] = ()):
     def handle(event) -> None:
         seq = event.data.items[0].quantity
         effect_record(seq=seq, fail=seq in failing)
