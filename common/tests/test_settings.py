@@ -395,8 +395,8 @@ def test_postgres_config_bounds_the_connect_so_a_half_open_server_cannot_hang_a_
     env.setenv("DATABASE_URL", "postgres://app@db:5432/contacts")
     # when
     config = erp_env.database_config("contact")
-    # then
-    assert config["OPTIONS"] == {"connect_timeout": 3}
+    # then: and parameters bound by the server, prepared on a statement's sixth run (common.prepared_statements)
+    assert config["OPTIONS"] == {"connect_timeout": 3, "server_side_binding": True, "prepare_threshold": 5}
 
 
 def test_postgres_connect_timeout_from_the_url_wins(env):
@@ -469,6 +469,8 @@ def test_a_web_server_pools_its_connections_up_to_its_threads(env):
     # then: a bounded pool per process instead of a persistent connection per thread
     assert config["OPTIONS"] == {
         "connect_timeout": 3,
+        "server_side_binding": True,
+        "prepare_threshold": 5,
         "pool": {"min_size": 1, "max_size": 8, "max_idle": 60.0, "timeout": 10.0},
     }
     assert config["CONN_MAX_AGE"] == 0
@@ -539,3 +541,12 @@ def test_plain_http_at_the_edge_drops_the_secure_cookies_and_says_so(tmp_path):
     assert {"security.W004", "security.W012", "security.W016"} <= set(
         word.strip(":()") for word in result.stderr.split() if word.startswith(("(security.", "security."))
     ), result.stderr
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_carry_them(env):
+    env.setenv("DATABASE_URL", "postgres://app@db:5432/contacts")
+    env.setenv("ERP_DB_PREPARED_STATEMENTS", "0")
+
+    options = erp_env.database_config("contact")["OPTIONS"]
+
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, None)

@@ -128,6 +128,8 @@ def database_url(service: str) -> str:
 
 
 DATABASE_CONNECT_TIMEOUT = 3  # seconds (libpq counts whole seconds; 2 at least)
+# psycopg's default: a statement is prepared on its sixth run on a connection (Django turns it off).
+PREPARE_THRESHOLD = 5
 
 
 def database_config(service: str) -> dict[str, Any]:
@@ -145,6 +147,13 @@ def database_config(service: str) -> dict[str, Any]:
         # and never answers (a half-open link): a worker or a health check would hang in
         # connect. A ?connect_timeout= in the URL wins.
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+        # Parameters bound by the server, so that psycopg prepares a statement run five times on a
+        # connection: PostgreSQL then skips parsing and planning it (docs/performance.md). A statement
+        # that a migration made stale is planned again (common.prepared_statements). Off for a
+        # pooler that cannot carry them (ERP_DB_PREPARED_STATEMENTS=0: PgBouncer before 1.21).
+        config["OPTIONS"].setdefault("server_side_binding", True)
+        prepared = env_bool("ERP_DB_PREPARED_STATEMENTS", True)
+        config["OPTIONS"].setdefault("prepare_threshold", PREPARE_THRESHOLD if prepared else None)
         pool = database_pool_options()
         if pool:
             config["OPTIONS"]["pool"] = pool
