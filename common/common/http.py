@@ -1,25 +1,33 @@
 """Service-to-service HTTP client.
 
-One pooled ``requests.Session`` per base URL, timeouts on every call, the request
-id passed on, and a service token fetched from auth_svc (``/service-token``) and
+One urllib3 connection pool per base URL, timeouts on every call, the request id
+passed on, and a service token fetched from auth_svc (``/service-token``) and
 cached until shortly before it expires. Failures become the envelope's exceptions:
 unreachable -> :class:`UpstreamUnavailable` (503), slow -> :class:`UpstreamTimeout`
 (504), a 5xx or unreadable answer -> :class:`BadGateway` (502). A 404 answer is
 returned as None by :meth:`ServiceClient.get_json` so callers can turn it into their
 own validation error.
+
+urllib3 itself, not a ``requests`` session on top of it: a service call needs none of what a
+session adds (merging its settings into each request, hooks, a cookie jar read on every answer,
+the environment's proxies), and that cost as much CPU again as the call through the pool
+(docs/performance.md). Nothing here follows a redirect, keeps a cookie or reads a proxy.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from http.cookiejar import DefaultCookiePolicy
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, ProtocolError, ReadTimeoutError, SSLError
 
 from .exceptions import BadGateway, ServiceError, UpstreamTimeout, UpstreamUnavailable
 from .request_id import HEADER, get_request_id
@@ -28,45 +36,52 @@ logger = logging.getLogger("common.http")
 
 # Refresh a cached service token this many seconds before it expires.
 TOKEN_MARGIN_SECONDS = 30
+# Connections kept per upstream: one per thread of a web server (8 in the local run) and then some.
+POOL_SIZE = 20
 
 
-class _NoCookies(DefaultCookiePolicy):
-    """Refuse every cookie: a shared session must not carry one caller's cookie to the next."""
+@dataclass(frozen=True)
+class ServiceResponse:
+    """An upstream's answer, read whole."""
 
-    def set_ok(self, cookie, request):
-        return False
+    status_code: int
+    url: str
+    content: bytes
 
-    def return_ok(self, cookie, request):
-        return False
+    def json(self, **options: Any) -> Any:
+        """The body read as JSON; ``options`` go to ``json.loads`` (``parse_float=Decimal`` for exact prices)."""
+        return json.loads(self.content, **options)
 
 
-def pooled_session(pool_size: int = 20) -> requests.Session:
-    """Return a ``requests.Session`` with a connection pool, no retries, no cookies and no environment.
+_pools: dict[str, urllib3.HTTPConnectionPool] = {}
+_pools_lock = threading.Lock()
 
-    ``trust_env`` off: otherwise every call reads the proxy variables (and ``NO_PROXY``, and the
-    ``.netrc`` file) from the environment again, a tenth of a service call's CPU; a service
-    reaches the others at the URLs its settings name, never through a proxy of the environment.
+
+def pool_for(base_url: str) -> urllib3.HTTPConnectionPool:
+    """Return the process-wide connection pool of ``base_url``'s host (one pool per upstream).
+
+    Never retries: retrying is the caller's decision, and a POST must never be sent twice behind
+    its back. A connection the upstream closed while idle is noticed before it is used again.
     """
-    session = requests.Session()
-    session.trust_env = False
-    # Retrying is the caller's decision: a POST must never be sent twice behind its back.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.cookies.set_policy(_NoCookies())
-    return session
+    origin = _origin(base_url)
+    with _pools_lock:
+        pool = _pools.get(origin)
+        if pool is None:
+            pool = _pools[origin] = urllib3.connection_from_url(origin, maxsize=POOL_SIZE, retries=False)
+        return pool
 
 
-_sessions: dict[str, requests.Session] = {}
-_sessions_lock = threading.Lock()
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
-def session_for(base_url: str) -> requests.Session:
-    """Return the process-wide pooled session for ``base_url`` (one pool per upstream)."""
-    with _sessions_lock:
-        if base_url not in _sessions:
-            _sessions[base_url] = pooled_session()
-        return _sessions[base_url]
+def close_pool(base_url: str) -> None:
+    """Close the idle connections to ``base_url`` and forget its pool (the next call makes a new one)."""
+    with _pools_lock:
+        pool = _pools.pop(_origin(base_url), None)
+    if pool is not None:
+        pool.close()
 
 
 def _unavailable(error_class: type[ServiceError], url: str, what: str, exc: Exception | None = None) -> ServiceError:
@@ -75,27 +90,56 @@ def _unavailable(error_class: type[ServiceError], url: str, what: str, exc: Exce
     return error_class()
 
 
-def _call(session: requests.Session, method: str, url: str, **kwargs) -> requests.Response:
-    """Send one request with the current request id; map transport failures to exceptions."""
-    headers = dict(kwargs.pop("headers", None) or {})
+def _call(
+    url: str,
+    method: str,
+    *,
+    timeout: float | tuple[float, float],
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    params: Mapping[str, Any] | None = None,
+) -> ServiceResponse:
+    """Send one request with the current request id; map transport failures to exceptions.
+
+    ``json`` is the body, encoded; ``params`` the query string (a None value is left out);
+    ``timeout`` bounds the connect and each read, or is ``(connect, read)``.
+    """
+    if isinstance(timeout, tuple):
+        timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
+    headers = dict(headers or {})
     request_id = get_request_id()
     if request_id:
         headers[HEADER] = request_id
-    kwargs.setdefault("allow_redirects", False)
+    body = None
+    if json is not None:
+        body = _json_dumps(json)
+        headers["Content-Type"] = "application/json"
+    if params:
+        query = urlencode({name: value for name, value in params.items() if value is not None}, doseq=True)
+        url = f"{url}?{query}" if query else url
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
-        return session.request(method, url, headers=headers, **kwargs)
-    except requests.ConnectTimeout as exc:
-        # Checked before Timeout (it is both): no connection at all means unreachable.
-        raise _unavailable(UpstreamUnavailable, url, "no connection in time", exc) from exc
-    except requests.Timeout as exc:
+        answer = pool_for(url).urlopen(
+            method, target or "/", body=body, headers=headers, timeout=timeout, redirect=False
+        )
+    except ConnectTimeoutError as exc:
+        # Refused, unresolvable or not accepted in time (urllib3's NewConnectionError is one too).
+        raise _unavailable(UpstreamUnavailable, url, "no connection", exc) from exc
+    except ReadTimeoutError as exc:
         raise _unavailable(UpstreamTimeout, url, "no answer in time", exc) from exc
-    except requests.ConnectionError as exc:
+    except (ProtocolError, SSLError) as exc:  # the connection broke, or its TLS did
         raise _unavailable(UpstreamUnavailable, url, "unreachable", exc) from exc
-    except requests.RequestException as exc:  # broken chunking, bad encoding...
+    except HTTPError as exc:  # an answer that cannot be read
         raise _unavailable(BadGateway, url, "unreadable answer", exc) from exc
+    return ServiceResponse(status_code=answer.status, url=url, content=answer.data)
 
 
-def _envelope_data(response: requests.Response) -> Any:
+def _json_dumps(value: Any) -> bytes:
+    return json.dumps(value, allow_nan=False).encode()
+
+
+def _envelope_data(response: ServiceResponse) -> Any:
     """Return ``data`` of a success envelope, or raise BadGateway if the body is not one."""
     try:
         return response.json()["data"]
@@ -106,8 +150,7 @@ def _envelope_data(response: requests.Response) -> Any:
 class ServiceTokenCache:
     """Fetch and cache this service's token from auth_svc (thread-safe)."""
 
-    def __init__(self, session: requests.Session | None = None):
-        self._session = session or pooled_session(4)
+    def __init__(self):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -121,9 +164,8 @@ class ServiceTokenCache:
             if not erp.get("SERVICE_SECRET"):
                 raise _unavailable(UpstreamUnavailable, erp["AUTH_SERVICE_URL"], "SERVICE_SECRET is not configured")
             response = _call(
-                self._session,
-                "POST",
                 f"{erp['AUTH_SERVICE_URL'].rstrip('/')}/service-token",
+                "POST",
                 json={"service_name": settings.SERVICE_NAME, "service_secret": erp["SERVICE_SECRET"]},
                 timeout=erp["HTTP_TIMEOUT"],
             )
@@ -152,17 +194,17 @@ class ServiceClient:
     def __init__(self, base_url: str, *, timeout: float | None = None, token_cache: ServiceTokenCache | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        # Shared per base URL, so a client made per request still reuses connections.
-        self.session = session_for(self.base_url)
+        # Shared per upstream, so a client made per request still reuses connections.
+        self.pool = pool_for(self.base_url)
         self.tokens = token_cache or _token_cache
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        """Send a request; retry once with a fresh token on 401; raise BadGateway on 5xx."""
+    def request(self, method: str, path: str, **kwargs) -> ServiceResponse:
+        """Send a request (``json=``: a body, ``params=``: a query); retry a 401 once with a new token; 5xx: 502."""
         kwargs.setdefault("timeout", self.timeout or settings.ERP["HTTP_TIMEOUT"])
         extra_headers = kwargs.pop("headers", None) or {}
         for attempt in (1, 2):
             headers = {**extra_headers, "Authorization": f"Bearer {self.tokens.get()}"}
-            response = _call(self.session, method, f"{self.base_url}{path}", headers=headers, **kwargs)
+            response = _call(f"{self.base_url}{path}", method, headers=headers, **kwargs)
             # A token revoked or expired early (auth_svc restarted with a new key): fetch a new one once.
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate()

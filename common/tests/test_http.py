@@ -172,7 +172,16 @@ def test_cookies_set_by_the_server_are_never_sent_back(upstream, client):
 
     # then
     assert [headers.get("Cookie") for headers in upstream.calls("/items/known")] == [None, None]
-    assert len(client.session.cookies) == 0
+
+
+def test_query_parameters_are_encoded_and_a_none_is_left_out(upstream, client):
+    # when
+    client.get_json("/items/known", params={"search": "a&b c", "ordering": None, "ids": "1,2"})
+
+    # then
+    assert [path for _, path, _ in upstream.requests if path.startswith("/items/known")] == [
+        "/items/known?search=a%26b+c&ids=1%2C2"
+    ]
 
 
 def test_404_is_none(client):
@@ -239,8 +248,8 @@ def test_missing_service_secret_is_upstream_unavailable(settings, upstream, capl
     assert "SERVICE_SECRET is not configured" in caplog.text
 
 
-def test_clients_of_one_upstream_share_a_pooled_session(upstream):
-    assert ServiceClient(upstream.url).session is ServiceClient(upstream.url + "/").session
+def test_clients_of_one_upstream_share_a_connection_pool(upstream):
+    assert ServiceClient(upstream.url).pool is ServiceClient(upstream.url + "/").pool
 
 
 def test_service_calls_ignore_the_proxy_of_the_environment(upstream, client, monkeypatch):

@@ -345,7 +345,7 @@ def a_verifier_elsewhere(settings, live_server):
     withdrawals.install(None)  # its poller stops before the settings go back
     http._token_cache.invalidate()
     # The kept-alive connection holds a live-server thread, and with it a database session.
-    http.session_for(live_server.url).close()
+    http.close_pool(live_server.url)
 
 
 @pytest.mark.django_db(transaction=True)
