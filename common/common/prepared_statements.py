@@ -15,7 +15,7 @@ release serves) makes PostgreSQL refuse the statement on that connection, run af
   the statement again: PostgreSQL refused it before running it, so it runs once;
 - inside a transaction nothing can be run again: the transaction has failed. It fails, once,
   and its rollback drops the connection's prepared statements (psycopg does so on every
-  rollback), so the connection's next transaction prepares afresh.
+  rollback, a savepoint's included), so the connection's next transaction prepares afresh.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from typing import Any
 
 from django.db import NotSupportedError
 
-# SQLSTATE 0A000 (feature_not_supported) carries other refusals too: the message tells this one.
+# SQLSTATE 0A000 (feature_not_supported) carries other refusals too. The server function that
+# raised it tells this one in any language (the message is translated under a non-English lc_messages).
 _FEATURE_NOT_SUPPORTED = "0A000"
+_REVALIDATION = "RevalidateCachedQuery"
 _STALE_PLAN = "cached plan must not change result type"
 
 
@@ -34,17 +36,27 @@ def replan_stale_statements(execute, sql: str, params: Any, many: bool, context:
     try:
         return execute(sql, params, many, context)
     except NotSupportedError as error:
-        connection = context["connection"]
-        if not is_stale_plan(error) or connection.in_atomic_block:
+        psycopg_connection = context["connection"].connection
+        if not is_stale_plan(error) or _in_transaction(psycopg_connection):
             raise
-        connection.connection.execute("DEALLOCATE ALL")
+        psycopg_connection.execute("DEALLOCATE ALL")
         return execute(sql, params, many, context)
 
 
 def is_stale_plan(error: BaseException) -> bool:
     """Return whether PostgreSQL refused a prepared statement whose result types a schema change altered."""
     cause = error.__cause__
-    return getattr(cause, "sqlstate", None) == _FEATURE_NOT_SUPPORTED and str(cause).startswith(_STALE_PLAN)
+    if getattr(cause, "sqlstate", None) != _FEATURE_NOT_SUPPORTED:
+        return False
+    source = getattr(getattr(cause, "diag", None), "source_function", None)
+    return source == _REVALIDATION or str(cause).startswith(_STALE_PLAN)
+
+
+def _in_transaction(psycopg_connection) -> bool:
+    """Whether the refused statement ran in a transaction (an ``atomic`` block or autocommit turned off)."""
+    from psycopg.pq import TransactionStatus
+
+    return psycopg_connection.info.transaction_status != TransactionStatus.IDLE
 
 
 def install(sender, connection, **kwargs) -> None:

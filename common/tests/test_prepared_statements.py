@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import psycopg
 import pytest
 from django.db import NotSupportedError, connection, connections, transaction
+
+from common.prepared_statements import install, is_stale_plan, replan_stale_statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,6 +77,21 @@ def test_in_a_transaction_it_fails_once_and_the_rollback_heals_the_connection(pr
         assert _select() == [(1, "one")]
 
 
+def test_with_autocommit_off_it_fails_once_too_and_the_rollback_heals_the_connection(probe):
+    probe.execute(WIDEN)
+    transaction.set_autocommit(False)
+    try:
+        # when: no atomic block, but a transaction all the same: nothing is run again in it
+        with pytest.raises(NotSupportedError, match="cached plan must not change result type"):
+            _select()
+        transaction.rollback()
+        # then
+        assert _select() == [(1, "one")]
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+
+
 def test_without_the_wrapper_the_connection_would_refuse_it_for_ever(probe, monkeypatch):
     # the failure the wrapper exists for, on this psycopg and PostgreSQL
     monkeypatch.setattr(connections["default"], "execute_wrappers", [])
@@ -98,3 +117,33 @@ def test_other_refusals_are_not_retried(probe):
 
     # then: run once
     assert len(calls) == 1
+
+
+def _refusal(message: str, source_function: str) -> NotSupportedError:
+    """What Django raises on psycopg's refusal: its own error, caused by psycopg's (SQLSTATE, diagnostics)."""
+    diagnostics = SimpleNamespace(source_function=source_function)
+    psycopg_error = type("FeatureNotSupported", (Exception,), {"sqlstate": "0A000", "diag": diagnostics})(message)
+    error = NotSupportedError(message)
+    error.__cause__ = psycopg_error
+    return error
+
+
+def test_the_refusal_is_recognised_in_any_language_by_the_server_function_that_raised_it():
+    # lc_messages=fr: the message is translated, the function is not
+    french = _refusal("le plan en cache ne doit pas modifier le type en résultat", "RevalidateCachedQuery")
+    other = _refusal("FOR UPDATE n'est pas autorisé avec la clause GROUP BY", "CheckSelectLocking")
+
+    assert (is_stale_plan(french), is_stale_plan(other)) == (True, False)
+
+
+def test_the_wrapper_is_installed_once_and_on_postgresql_only():
+    postgres = SimpleNamespace(vendor="postgresql", execute_wrappers=["a test's wrapper"])
+    sqlite = SimpleNamespace(vendor="sqlite", execute_wrappers=[])
+
+    # when: a pooled connection is taken twice, and an SQLite one
+    for taken in (postgres, postgres, sqlite):
+        install(sender=None, connection=taken)
+
+    # then: first, so that a wrapper pushed around it pops its own
+    assert postgres.execute_wrappers == [replan_stale_statements, "a test's wrapper"]
+    assert sqlite.execute_wrappers == []

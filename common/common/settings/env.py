@@ -149,11 +149,13 @@ def database_config(service: str) -> dict[str, Any]:
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
         # Parameters bound by the server, so that psycopg prepares a statement run five times on a
         # connection: PostgreSQL then skips parsing and planning it (docs/performance.md). A statement
-        # that a migration made stale is planned again (common.prepared_statements). Off for a
-        # pooler that cannot carry them (ERP_DB_PREPARED_STATEMENTS=0: PgBouncer before 1.21).
-        config["OPTIONS"].setdefault("server_side_binding", True)
-        prepared = env_bool("ERP_DB_PREPARED_STATEMENTS", True)
-        config["OPTIONS"].setdefault("prepare_threshold", PREPARE_THRESHOLD if prepared else None)
+        # that a migration made stale is planned again (common.prepared_statements). Off, Django's
+        # defaults (bound by the client, nothing prepared), for a pooler that cannot carry them
+        # (ERP_DB_PREPARED_STATEMENTS=0: PgBouncer before 1.21): binding on the server without
+        # preparing is slower than neither.
+        if env_bool("ERP_DB_PREPARED_STATEMENTS", True):
+            config["OPTIONS"].setdefault("server_side_binding", True)
+            config["OPTIONS"].setdefault("prepare_threshold", PREPARE_THRESHOLD)
         pool = database_pool_options()
         if pool:
             config["OPTIONS"]["pool"] = pool
