@@ -75,7 +75,7 @@ def main() -> int:
         session.request("GET", url, headers=HEADERS, timeout=5.0, allow_redirects=False).json()["data"]
 
     def through_common_http() -> None:
-        http._call(url, "GET", headers=HEADERS, timeout=5.0).json()["data"]
+        http._call("GET", url, headers=HEADERS, timeout=5.0).json()["data"]
 
     ways = {"common.http": through_common_http, "requests": through_requests}
     figures: dict[str, list[float]] = {name: [] for name in ways}

@@ -31,6 +31,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, ProtocolError, Re
 
 from .exceptions import BadGateway, ServiceError, UpstreamTimeout, UpstreamUnavailable
 from .request_id import HEADER, get_request_id
+from .upstream_pools import connection_pool
 
 logger = logging.getLogger("common.http")
 
@@ -61,13 +62,15 @@ def pool_for(base_url: str) -> urllib3.HTTPConnectionPool:
     """Return the process-wide connection pool of ``base_url``'s host (one pool per upstream).
 
     Never retries: retrying is the caller's decision, and a POST must never be sent twice behind
-    its back. A connection the upstream closed while idle is noticed before it is used again.
+    its back. So a kept-alive connection retires after ``ERP["HTTP_IDLE_SECONDS"]`` idle, before
+    the upstream's server closes it under a call (``common.upstream_pools``).
     """
     origin = _origin(base_url)
     with _pools_lock:
         pool = _pools.get(origin)
         if pool is None:
-            pool = _pools[origin] = urllib3.connection_from_url(origin, maxsize=POOL_SIZE, retries=False)
+            idle_seconds = settings.ERP["HTTP_IDLE_SECONDS"]
+            pool = _pools[origin] = connection_pool(origin, maxsize=POOL_SIZE, idle_seconds=idle_seconds)
         return pool
 
 
@@ -91,17 +94,17 @@ def _unavailable(error_class: type[ServiceError], url: str, what: str, exc: Exce
 
 
 def _call(
-    url: str,
     method: str,
+    url: str,
     *,
     timeout: float | tuple[float, float],
     headers: Mapping[str, str] | None = None,
-    json: Any = None,
+    json_body: Any = None,
     params: Mapping[str, Any] | None = None,
 ) -> ServiceResponse:
     """Send one request with the current request id; map transport failures to exceptions.
 
-    ``json`` is the body, encoded; ``params`` the query string (a None value is left out);
+    ``json_body`` is sent encoded; ``params`` make the query string (a None value is left out);
     ``timeout`` bounds the connect and each read, or is ``(connect, read)``.
     """
     if isinstance(timeout, tuple):
@@ -111,32 +114,47 @@ def _call(
     if request_id:
         headers[HEADER] = request_id
     body = None
-    if json is not None:
-        body = _json_dumps(json)
+    if json_body is not None:
+        body = json.dumps(json_body, allow_nan=False).encode()
         headers["Content-Type"] = "application/json"
-    if params:
-        query = urlencode({name: value for name, value in params.items() if value is not None}, doseq=True)
-        url = f"{url}?{query}" if query else url
     parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    query = "&".join(filter(None, (parts.query, _query(params or {}))))
+    target = (parts.path or "/") + (f"?{query}" if query else "")
+    # The logs name the path, never the query: it may hold what a person typed (a search).
+    where = f"{parts.scheme}://{parts.netloc}{parts.path}"
     try:
         answer = pool_for(url).urlopen(
-            method, target or "/", body=body, headers=headers, timeout=timeout, redirect=False
+            method, target, body=body, headers=headers, timeout=timeout, redirect=False, preload_content=False
         )
     except ConnectTimeoutError as exc:
         # Refused, unresolvable or not accepted in time (urllib3's NewConnectionError is one too).
-        raise _unavailable(UpstreamUnavailable, url, "no connection", exc) from exc
+        raise _unavailable(UpstreamUnavailable, where, "no connection", exc) from exc
     except ReadTimeoutError as exc:
-        raise _unavailable(UpstreamTimeout, url, "no answer in time", exc) from exc
-    except (ProtocolError, SSLError) as exc:  # the connection broke, or its TLS did
-        raise _unavailable(UpstreamUnavailable, url, "unreachable", exc) from exc
-    except HTTPError as exc:  # an answer that cannot be read
-        raise _unavailable(BadGateway, url, "unreadable answer", exc) from exc
-    return ServiceResponse(status_code=answer.status, url=url, content=answer.data)
+        raise _unavailable(UpstreamTimeout, where, "no answer in time", exc) from exc
+    except (ProtocolError, SSLError) as exc:  # the connection broke, or its TLS did, before an answer
+        raise _unavailable(UpstreamUnavailable, where, "unreachable", exc) from exc
+    except HTTPError as exc:  # an answer's head that cannot be read
+        raise _unavailable(BadGateway, where, "unreadable answer", exc) from exc
+    try:
+        content = answer.read()
+    except ReadTimeoutError as exc:
+        raise _unavailable(UpstreamTimeout, where, "no whole answer in time", exc) from exc
+    except HTTPError as exc:  # it answered, then its body broke off or could not be decoded
+        raise _unavailable(BadGateway, where, "unreadable answer", exc) from exc
+    finally:
+        answer.release_conn()
+    return ServiceResponse(status_code=answer.status, url=where, content=content)
 
 
-def _json_dumps(value: Any) -> bytes:
-    return json.dumps(value, allow_nan=False).encode()
+def _query(params: Mapping[str, Any]) -> str:
+    """``params`` as a query string; a None value, alone or in a list, is left out (as ``requests`` did)."""
+    kept = {}
+    for name, value in params.items():
+        if isinstance(value, list | tuple):
+            value = [item for item in value if item is not None]
+        if value is not None:
+            kept[name] = value
+    return urlencode(kept, doseq=True)
 
 
 def _envelope_data(response: ServiceResponse) -> Any:
@@ -164,9 +182,9 @@ class ServiceTokenCache:
             if not erp.get("SERVICE_SECRET"):
                 raise _unavailable(UpstreamUnavailable, erp["AUTH_SERVICE_URL"], "SERVICE_SECRET is not configured")
             response = _call(
-                f"{erp['AUTH_SERVICE_URL'].rstrip('/')}/service-token",
                 "POST",
-                json={"service_name": settings.SERVICE_NAME, "service_secret": erp["SERVICE_SECRET"]},
+                f"{erp['AUTH_SERVICE_URL'].rstrip('/')}/service-token",
+                json_body={"service_name": settings.SERVICE_NAME, "service_secret": erp["SERVICE_SECRET"]},
                 timeout=erp["HTTP_TIMEOUT"],
             )
             if response.status_code != 200:
@@ -194,17 +212,30 @@ class ServiceClient:
     def __init__(self, base_url: str, *, timeout: float | None = None, token_cache: ServiceTokenCache | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        # Shared per upstream, so a client made per request still reuses connections.
-        self.pool = pool_for(self.base_url)
         self.tokens = token_cache or _token_cache
 
-    def request(self, method: str, path: str, **kwargs) -> ServiceResponse:
-        """Send a request (``json=``: a body, ``params=``: a query); retry a 401 once with a new token; 5xx: 502."""
-        kwargs.setdefault("timeout", self.timeout or settings.ERP["HTTP_TIMEOUT"])
-        extra_headers = kwargs.pop("headers", None) or {}
+    @property
+    def pool(self) -> urllib3.HTTPConnectionPool:
+        """The connections of this client's upstream, shared by every client of it in the process."""
+        return pool_for(self.base_url)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> ServiceResponse:
+        """Send ``json`` (a body) or ``params`` (a query); retry a 401 once with a new token; a 5xx is a 502."""
+        timeout = timeout or self.timeout or settings.ERP["HTTP_TIMEOUT"]
         for attempt in (1, 2):
-            headers = {**extra_headers, "Authorization": f"Bearer {self.tokens.get()}"}
-            response = _call(f"{self.base_url}{path}", method, headers=headers, **kwargs)
+            call_headers = {**(headers or {}), "Authorization": f"Bearer {self.tokens.get()}"}
+            response = _call(
+                method, f"{self.base_url}{path}", timeout=timeout, headers=call_headers, json_body=json, params=params
+            )
             # A token revoked or expired early (auth_svc restarted with a new key): fetch a new one once.
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate()

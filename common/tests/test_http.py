@@ -9,8 +9,9 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable
-from common.http import ServiceClient, ServiceTokenCache
+from common.http import ServiceClient, ServiceTokenCache, close_pool
 from common.request_id import reset_request_id, set_request_id
+from erp_testkit import fake_services
 from erp_testkit.fake_services import QuietHTTPServer
 
 
@@ -73,6 +74,11 @@ class FakeHandler(BaseHTTPRequestHandler):
             return self._answer(500, {"status": 500})
         if self.path == "/forbidden":
             return self._answer(403, {"status": 403})
+        if self.path.startswith("/truncated"):
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            return self.wfile.write(b'{"status": 200')  # and the connection closes
         if self.path == "/not-json":
             self.send_response(200)
             self.send_header("Content-Length", "5")
@@ -176,12 +182,24 @@ def test_cookies_set_by_the_server_are_never_sent_back(upstream, client):
 
 def test_query_parameters_are_encoded_and_a_none_is_left_out(upstream, client):
     # when
-    client.get_json("/items/known", params={"search": "a&b c", "ordering": None, "ids": "1,2"})
+    client.get_json("/items/known", params={"search": "a&b c", "ordering": None, "ids": "1,2", "kind": ["a", None]})
+    client.get_json("/items/known?limit=5", params={"offset": 5})
 
     # then
     assert [path for _, path, _ in upstream.requests if path.startswith("/items/known")] == [
-        "/items/known?search=a%26b+c&ids=1%2C2"
+        "/items/known?search=a%26b+c&ids=1%2C2&kind=a",
+        "/items/known?limit=5&offset=5",
     ]
+
+
+def test_an_answer_whose_body_breaks_off_is_bad_gateway_and_the_log_keeps_no_query(client, caplog):
+    # the upstream answered: not a 503 (whose Retry-After says the upstream is down)
+    with pytest.raises(BadGateway) as raised:
+        client.get_json("/truncated", params={"search": "jane@example.com"})
+
+    assert raised.value.status_code == 502
+    assert "/truncated failed: unreadable answer" in caplog.text
+    assert "jane" not in caplog.text
 
 
 def test_404_is_none(client):
@@ -262,3 +280,38 @@ def test_service_calls_ignore_the_proxy_of_the_environment(upstream, client, mon
 
     # when / then: the service is reached at the URL its settings name, not through the proxy
     assert client.get_json("/items/known") == {"sku": "COG"}
+
+
+@pytest.fixture
+def keep_alive_upstream():
+    with fake_services.keep_alive_upstream() as url:
+        yield url
+        close_pool(url)
+
+
+def test_a_kept_alive_connection_is_reused_while_fresh_and_retired_before_the_upstream_closes_it(
+    keep_alive_upstream, settings
+):
+    # given: connections retire after 0.3 s idle, under the upstream's keep-alive (0.6 s)
+    settings.ERP = {**settings.ERP, "HTTP_IDLE_SECONDS": 0.3}
+    client = ServiceClient(keep_alive_upstream, token_cache=_FixedToken())
+    first = client.get_json("/port")["port"]
+
+    # when: one call at once, one after the connection idled until just before the upstream closes it
+    again = client.get_json("/port")["port"]
+    time.sleep(0.5)
+    after = client.get_json("/port")["port"]
+
+    # then: the same connection while fresh; a new one, not the one about to be closed, after
+    assert again == first
+    assert after != first
+
+
+class _FixedToken:
+    """A token cache that never asks auth_svc."""
+
+    def get(self) -> str:
+        return "service-token"
+
+    def invalidate(self) -> None:
+        pass

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 
 import urllib3
-import urllib3.connection
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from urllib3 import exceptions as urllib3_exceptions
@@ -28,6 +26,7 @@ from urllib3.util import SKIP_HEADER, Timeout, parse_url
 from common.exceptions import BadGateway, UpstreamTimeout, UpstreamUnavailable, service_error_response
 from common.forwarding import PROXY_TOKEN_HEADER, last_forwarded
 from common.request_id import HEADER as REQUEST_ID_HEADER
+from common.upstream_pools import connection_pool
 
 from . import metrics
 
@@ -64,69 +63,15 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 _NOT_RELAYED = HOP_BY_HOP | {"server", "date"}
 
 
-class _RetiredWhenIdle:
-    """A connection mixin: a kept-alive connection idle past ``idle_seconds`` counts as dropped.
-
-    The upstream's server closes a connection that idles past its keep-alive (gunicorn's
-    ``keepalive``, 5 s). urllib3 notices a connection already closed, but not one the server
-    closes while the request is on its way: that request fails (502), and a POST is never
-    retried. So a connection says it is no longer connected (``is_connected``, the property
-    urllib3's pool asks before it reuses one) well before the upstream closes it; the pool then
-    closes it and the request goes out on a fresh one. The idle time counts from the last
-    answer's head, a little before the connection went back to the pool: it errs early.
-    ``idle_seconds`` reaches the connection as one of the pool's ``conn_kw``.
-    """
-
-    def __init__(self, *args, idle_seconds: float, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.idle_seconds = idle_seconds
-        self.answered_at: float | None = None
-
-    def getresponse(self, *args, **kwargs):
-        response = super().getresponse(*args, **kwargs)
-        self.answered_at = time.monotonic()
-        return response
-
-    @property
-    def is_connected(self) -> bool:
-        if self.answered_at is not None and time.monotonic() - self.answered_at > self.idle_seconds:
-            return False
-        return super().is_connected
-
-
-class _HTTPConnection(_RetiredWhenIdle, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_RetiredWhenIdle, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
 class Upstream:
     """One upstream: its connection pool and the path its base URL starts with (usually "")."""
 
     __slots__ = ("base_path", "pool")
 
     def __init__(self, base_url: str, pool_size: int, idle_seconds: float):
-        url = parse_url(base_url)
-        self.base_path = (url.path or "").rstrip("/")
-        pool_class = _HTTPSPool if url.scheme == "https" else _HTTPPool
-        self.pool = pool_class(
-            url.host,
-            url.port,
-            maxsize=pool_size,  # kept-alive connections: one per gunicorn thread is enough
-            block=False,  # a burst above maxsize opens extra connections rather than queueing
-            retries=False,  # never retry, never follow a redirect: the client decides
-            idle_seconds=idle_seconds,  # handed to each connection (_RetiredWhenIdle)
-        )
+        self.base_path = (parse_url(base_url).path or "").rstrip("/")
+        # Kept-alive connections: one per gunicorn thread is enough. Never a retry: the client decides.
+        self.pool = connection_pool(base_url, maxsize=pool_size, idle_seconds=idle_seconds)
 
     def request(self, method: str, target: str, *, body: bytes | None, headers: dict[str, str], timeout: Timeout):
         """Send once and return the answer, its body read whole (the connection goes back to the pool).

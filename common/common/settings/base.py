@@ -229,6 +229,9 @@ ERP = {
     "SERVICE_SECRET": env("SERVICE_SECRET"),
     "AUTH_SERVICE_URL": env("AUTH_SERVICE_URL", "http://127.0.0.1:8002"),
     "HTTP_TIMEOUT": env_float("ERP_HTTP_TIMEOUT", 5.0),
+    # A kept-alive connection to another service idle longer is retired, not reused: under the
+    # services' gunicorn keepalive (5 s), so no upstream closes one under a call (common.upstream_pools).
+    "HTTP_IDLE_SECONDS": env_float("ERP_HTTP_IDLE_SECONDS", 2.0),
     # Ready = the database answers; the broker and the outbox backlog are reported in the
     # readiness body and /metrics, never a reason to be unready (contract §1, common.health).
     "READINESS_CHECKS": ["common.health.check_database", "common.withdrawals.check_access_withdrawals"],

@@ -14,13 +14,14 @@ pointing the settings at a closed port makes a service unreachable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,6 +44,45 @@ class QuietHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
             super().handle_error(request, client_address)
+
+
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 kept alive between requests, closed after ``timeout`` s idle as gunicorn's ``keepalive`` does.
+
+    Every answer, to a GET or a POST, is a success envelope naming the client port the request came
+    in on, so a test sees whether a pool reused its TCP connection or opened a new one.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = 0.6  # the server's keep-alive (a socket timeout on the next request line)
+
+    def do_GET(self):
+        body = json.dumps({"status": 200, "message": "OK", "data": {"port": self.client_address[1]}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def keep_alive_upstream() -> Iterator[str]:
+    """Serve :class:`KeepAliveHandler` on a free loopback port while the block runs; yield its URL."""
+    server = QuietHTTPServer(("127.0.0.1", 0), KeepAliveHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class FakeServices(QuietHTTPServer):
