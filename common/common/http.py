@@ -1,6 +1,6 @@
 """Service-to-service HTTP client.
 
-One urllib3 connection pool per base URL, timeouts on every call, the request id
+One urllib3 connection pool per upstream, timeouts on every call, the request id
 passed on, and a service token fetched from auth_svc (``/service-token``) and
 cached until shortly before it expires. Failures become the envelope's exceptions:
 unreachable -> :class:`UpstreamUnavailable` (503), slow -> :class:`UpstreamTimeout`
