@@ -28,6 +28,8 @@ from .references import items_fetch
 
 Order = TypeVar("Order", bound=OrderDocument)
 Order_co = TypeVar("Order_co", bound=OrderDocument, covariant=True)
+P = TypeVar("P")
+W = TypeVar("W")
 
 
 class HeaderCreate(Protocol[Order_co]):
@@ -37,8 +39,8 @@ class HeaderCreate(Protocol[Order_co]):
 
 
 # Asks contact_svc for the party while this thread asks inventory_svc for the items: a
-# create waits for the slower of the two calls, not for their sum. The calls touch no
-# database; a shared pool keeps the number of threads bounded per process.
+# create (or a confirm) waits for the slower of the two calls, not for their sum. The calls
+# touch no database; a shared pool keeps the number of threads bounded per process.
 _references_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="order-references")
 
 
@@ -50,18 +52,24 @@ def lines_checked(*, lines: Sequence[LineRequest]) -> list[PricedLine]:
 def party_and_lines_checked(
     *, party: Callable[[], dict], lines: Sequence[LineRequest]
 ) -> tuple[dict, list[PricedLine]]:
-    """Return what ``party()`` fetches and the priced ``lines``, both asked for at once.
+    """Return what ``party()`` fetches and the priced ``lines``, both asked for at once."""
+    return party_beside(party, lambda: lines_checked(lines=lines))
 
-    ``party`` runs in the pool (with this context: the request id) while the items are
-    checked here. If both fail, the party's error is raised (it is named before the items).
+
+def party_beside(party: Callable[[], P], work: Callable[[], W]) -> tuple[P, W]:
+    """Return what ``party()`` and ``work()`` return, ``party`` asked in the pool while ``work`` runs here.
+
+    ``party`` runs with this context (the request id) and must not touch the database (the pool's
+    threads have no transaction of the caller's). If both fail, the party's error is raised: it is
+    named before the items.
     """
     pending = _references_pool.submit(contextvars.copy_context().run, party)
     try:
-        priced = lines_checked(lines=lines)
+        done = work()
     except Exception:
         pending.result()  # the party's error, if any, comes first
         raise
-    return pending.result(), priced
+    return pending.result(), done
 
 
 def order_create(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
 
 from common.events.models import OutboxEvent
+from sales import services as sales_services
 from sales.models import SalesOrder
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +121,51 @@ def test_confirming_for_a_customer_contact_svc_no_longer_has_is_refused_and_writ
     ]
     assert list(SalesOrder.objects.values()) == before
     assert OutboxEvent.objects.count() == 0
+
+
+def test_a_gone_customer_is_named_before_the_stock_a_confirm_lacks(services, draft, customer_id, as_fm):
+    # given: the customer deleted since the draft, and too little stock as well
+    order = draft([(services.add_item(stock=0), 3)])
+    del services.contacts["customers"][customer_id]
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then: the customer's refusal, as when contact_svc was asked first
+    assert response.status_code == 409
+    assert [detail["field"] for detail in response.json()["error"]["details"]] == ["customer_id"]
+    assert OutboxEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("allow_backorder", [False, True])
+def test_a_confirm_asks_contact_svc_while_it_asks_inventory(services, draft, as_fm, monkeypatch, allow_backorder):
+    # given: a customer check that answers only once inventory has been asked (asked one after the
+    # other, the customer first, it would wait in vain and the confirm would fail)
+    inventory_asked = threading.Event()
+    inventory_question = "items_recheck" if allow_backorder else "_stock_check"
+    ask_inventory, recheck_customer = getattr(sales_services, inventory_question), sales_services.customer_recheck
+
+    def inventory_answers(**kwargs):
+        inventory_asked.set()
+        return ask_inventory(**kwargs)
+
+    def customer_answers_after_inventory(**kwargs):
+        assert inventory_asked.wait(timeout=10), "contact_svc was asked before inventory, not beside it"
+        return recheck_customer(**kwargs)
+
+    monkeypatch.setattr(sales_services, inventory_question, inventory_answers)
+    monkeypatch.setattr(sales_services, "customer_recheck", customer_answers_after_inventory)
+    item = services.add_item(stock=5)
+    order = draft([(item, 1)])
+    body = {"items": [{"item_id": item, "quantity": 1}], "allow_backorder": allow_backorder}
+    assert as_fm.put(f"/orders/{order['id']}", body, format="json").status_code == 200
+
+    # when
+    response = as_fm.post(f"/orders/{order['id']}/confirm")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert inventory_asked.is_set()
 
 
 @pytest.mark.parametrize(
