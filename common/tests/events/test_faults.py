@@ -16,7 +16,7 @@ import pytest
 from common.events.models import InboxEvent, OutboxEvent
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
-from tests.events.test_processes import HANDLERS, _env, _exit_of, _start
+from tests.events.test_processes import HANDLERS, STARTED, _env, _exit_of, _start
 from tests.events.testapp.models import AppliedEffect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,7 +70,7 @@ def test_sigterm_during_a_blackhole_stops_relay_and_consumer_promptly(postgres, 
     consumer = _start(["consume_events", "--consumer", "inventory", "--handlers", HANDLERS], env)
     try:
         publish_confirmed(seq=0)
-        wait_until(lambda: _applied_seqs() == [0], timeout=20, message="the first event")
+        wait_until(lambda: _applied_seqs() == [0], timeout=STARTED, message="the first event")
         # when: every link, open or new, is blackholed and an event waits for its confirm
         proxy.blackhole(new="freeze")
         row = publish_confirmed(seq=1)

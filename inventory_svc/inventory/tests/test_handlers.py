@@ -29,6 +29,7 @@ from common.events.consumer import REASON, EventConsumer, Taken
 from common.events.models import InboxEvent
 from common.events.topology import Topology
 from erp_testkit.broker import drain, queue_depth
+from erp_testkit.processes import STARTED_WITHIN
 from inventory.models import IssueOutcome, MovementReason, SalesOrderIssue, StockMovement
 from inventory.selectors import backorder_discrepancies, sales_order_stock, stock_ledger_discrepancies
 
@@ -510,7 +511,8 @@ def test_every_receipt_delivered_three_times_while_the_consumer_is_killed_and_re
         # when: a round goes to the first process, which is killed (SIGKILL) once it has applied something
         for event_id, data in receipts:
             publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
-        wait_until(lambda: InboxEvent.objects.exists(), message="a first receipt applied")
+        # (the process's start included: Django's setup takes seconds on a loaded machine)
+        wait_until(lambda: InboxEvent.objects.exists(), timeout=STARTED_WITHIN, message="a first receipt applied")
         for event_id, data in receipts:
             publish(registry.PURCHASE_ORDER_RECEIVED_V2, data, event_id=event_id)
         first.kill()
@@ -524,7 +526,7 @@ def test_every_receipt_delivered_three_times_while_the_consumer_is_killed_and_re
                 lambda: (
                     InboxEvent.objects.count() == 4 and queue_depth(amqp_url, topology.queue_name("inventory")) == 0
                 ),
-                timeout=30,
+                timeout=STARTED_WITHIN,
                 message="every receipt applied and the queue empty",
             )
         finally:
