@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -173,6 +174,7 @@ def bench(on: str, args: argparse.Namespace) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="erp-mem-"))
     gateway_url = f"http://127.0.0.1:{args.port_base}"
     process = start_run(on, data_dir, args.port_base, db_prefix, events_prefix)
+    measured = False  # a failed run keeps its data dir: its run.log says why
     try:
         deadline = time.monotonic() + 900  # migrating and seeding included: minutes on a busy machine
         while not healthy(gateway_url):
@@ -205,6 +207,7 @@ def bench(on: str, args: argparse.Namespace) -> int:
                     "kinds": kinds,
                 }
             )
+        measured = True
         return 0
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -215,6 +218,8 @@ def bench(on: str, args: argparse.Namespace) -> int:
             process.wait()
         if on == "postgres":
             cleanup(db_prefix, events_prefix)
+        if measured:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> int:
