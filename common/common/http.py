@@ -43,7 +43,7 @@ POOL_SIZE = 20
 
 @dataclass(frozen=True)
 class ServiceResponse:
-    """An upstream's answer, read whole."""
+    """An upstream's answer, read whole; ``url`` is where it came from, without the query (what the logs name)."""
 
     status_code: int
     url: str
@@ -242,7 +242,7 @@ class ServiceClient:
                 continue
             break
         if response.status_code >= 500:
-            raise _unavailable(BadGateway, f"{self.base_url}{path}", f"answered {response.status_code}")
+            raise _unavailable(BadGateway, response.url, f"answered {response.status_code}")
         return response
 
     def get_json(self, path: str, **kwargs) -> Any | None:
@@ -251,5 +251,5 @@ class ServiceClient:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise _unavailable(BadGateway, f"{self.base_url}{path}", f"answered {response.status_code}")
+            raise _unavailable(BadGateway, response.url, f"answered {response.status_code}")
         return _envelope_data(response)

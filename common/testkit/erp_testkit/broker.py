@@ -16,6 +16,15 @@ def queue_depth(amqp_url: str, name: str) -> int:
         return conn.default_channel.queue_declare(name, passive=True).message_count
 
 
+def publishing_connection(amqp_url: str) -> Connection:
+    """A connection whose publishes return once the broker has the message queued (publisher confirms, as the relay's).
+
+    Without confirms, a connection closed right after its publishes may lose some (RabbitMQ promises
+    nothing then), and a test would wait for messages that never were queued.
+    """
+    return Connection(amqp_url, transport_options={"confirm_publish": True})
+
+
 def drain(amqp_url: str, name: str) -> list:
     """Take every waiting message out of queue ``name`` and return them."""
     messages = []

@@ -17,6 +17,7 @@ from common.events import publish_event, registry
 from common.events.consumer import EventConsumer
 from common.events.relay import Relay
 from common.events.topology import Topology
+from erp_testkit.broker import publishing_connection
 from erp_testkit.faults import TcpProxy
 from tests.events.testapp.handlers import BEHAVIOURS, HANDLERS
 
@@ -161,10 +162,9 @@ def publish_confirmed(*, seq: int = 0, behaviour: str = "ok", order_id: uuid.UUI
 def publish_rows(amqp_url: str, topology: Topology, rows) -> None:
     """Publish outbox ``rows`` straight to the exchange as the relay would (none runs), in that order.
 
-    With publisher confirms, as the relay publishes: each publish returns once the broker has the message queued.
-    Without them, a connection closed right after its publishes may lose some (RabbitMQ promises nothing then).
+    With publisher confirms, as the relay publishes (``erp_testkit.broker.publishing_connection``).
     """
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         producer = Producer(conn.default_channel)
         for row in rows:
             producer.publish(

@@ -13,13 +13,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
-from kombu import Connection, Producer
+from kombu import Producer
 
 from common.events import PoisonMessage, envelope
 from common.events.consumer import EventConsumer, Taken
 from common.events.models import InboxEvent
 from common.settings.env import filesystem_broker_options
-from erp_testkit.broker import queue_depth
+from erp_testkit.broker import publishing_connection, queue_depth
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed, publish_rows
 from tests.events.testapp.handlers import HANDLERS, record_effect
@@ -223,7 +223,7 @@ def test_an_unparseable_message_and_a_handler_poison_inside_a_batch_are_dead_let
         record_with_transaction(event)
 
     publish_rows(amqp_url, topology, good[:2])
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             b"{not json", exchange=topology.exchange, routing_key=good[0].event_type, content_type="application/json"
         )

@@ -13,10 +13,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection, transaction
-from kombu import Connection, Producer
+from kombu import Producer
 
 from common.events import envelope
 from common.events.models import InboxEvent, OutboxEvent
+from erp_testkit.broker import publishing_connection
 from erp_testkit.faults import TcpProxy, wait_until
 from tests.events.conftest import order_data, publish_confirmed
 from tests.events.test_processes import HANDLERS, STARTED, STOP_DEADLINE, _env, _exit_of, _ready_count, _start
@@ -45,7 +46,7 @@ def _send_directly(amqp_url: str, topology, seq: int) -> None:
     _, body = envelope.build(
         envelope.registry.SALES_ORDER_CONFIRMED, data=data, aggregate_id=data.order_id, aggregate_version=1
     )
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             body.encode(), exchange=topology.exchange, routing_key="sales.order.confirmed", retry=False
         )

@@ -12,7 +12,7 @@ from kombu import Connection, Producer
 from common.events import registry
 from common.events.consumer import ATTEMPT, DB_RETRIES, NOT_BEFORE, REASON
 from common.events.models import InboxEvent
-from erp_testkit.broker import drain, queue_depth
+from erp_testkit.broker import drain, publishing_connection, queue_depth
 from erp_testkit.faults import wait_until
 from tests.events.conftest import RETRY_DELAYS, publish_confirmed
 from tests.events.testapp.handlers import record_effect
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _publish_to_queue(amqp_url: str, queue: str, body: bytes, headers: dict, message_id: str | None = None) -> None:
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             body,
             exchange="",
@@ -128,7 +128,7 @@ def test_unroutable_retry_copy_is_not_acked_and_the_event_is_retried_once_the_qu
         conn.default_channel.queue_delete(topology.retry_name("inventory", RETRY_DELAYS[0]))
     # when: the handler fails once, so its retry copy has nowhere to go
     row = publish_confirmed(seq=1, behaviour="fail-once")
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             row.payload.encode(), exchange=topology.exchange, routing_key=row.event_type, message_id=str(row.event_id)
         )
@@ -159,7 +159,7 @@ def test_consumer_backs_off_and_loses_nothing_while_copies_cannot_be_stored(
     monkeypatch.setattr(worker, "_publisher_connection", unreachable)
     _wait_consuming(amqp_url, topology.queue_name("inventory"))
     row = publish_confirmed(seq=1)
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             row.payload.encode(), exchange=topology.exchange, routing_key=row.event_type, message_id=str(row.event_id)
         )

@@ -12,14 +12,14 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection, transaction
-from kombu import Connection, Producer
+from kombu import Producer
 
 from common.events import EventDataError, publish_event, registry
 from common.events.consumer import ATTEMPT, DB_RETRIES, REASON, ROUTING_KEY, EventConsumer
 from common.events.dead_letters import dead_letters_list
 from common.events.models import InboxEvent, OutboxEvent
 from common.events.relay import Relay
-from erp_testkit.broker import drain, queue_depth
+from erp_testkit.broker import drain, publishing_connection, queue_depth
 from erp_testkit.faults import wait_until
 from tests.events.conftest import order_data, publish_confirmed, publish_rows
 from tests.events.testapp import handlers as test_handlers
@@ -235,7 +235,7 @@ def test_poison_messages_go_to_the_dlq_with_reason_and_consumer_goes_on(
     postgres, background, topology, amqp_url, monkeypatch
 ):
     # given: a bad JSON body, an unknown version, a handler that always fails, then a good event
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         producer = Producer(conn.default_channel)
         for body, key in ((b"{not json", "sales.order.confirmed"), (b'{"event_type": 1}', "purchase.order.received")):
             producer.publish(body, exchange=topology.exchange, routing_key=key, content_type="application/json")
@@ -275,7 +275,7 @@ def test_replay_dead_letters_dry_run_as_documented_lists_the_service_s_dead_lett
     # given: a service named only by SERVICE_NAME (as every consuming service), one dead letter in its DLQ
     settings.SERVICE_NAME = service
     assert "CONSUMER" not in settings.ERP_EVENTS
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             b"{}", exchange="", routing_key=topology.dlq_name(service), message_id="m-1",
             headers={REASON: "bad JSON"}, retry=False,
@@ -294,7 +294,7 @@ def test_the_admin_lists_the_dead_letters_and_leaves_them_where_they_were(
     # given: two dead letters in inventory's DLQ, as its consumer parks them
     settings.SERVICE_NAME = "inventory"
     dlq = topology.dlq_name("inventory")
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         for message_id, reason in (("m-1", "bad JSON"), ("m-2", "handler failed 3 times: boom")):
             Producer(conn.default_channel).publish(
                 b"{}", exchange="", routing_key=dlq, message_id=message_id, retry=False,
@@ -331,7 +331,7 @@ def test_looking_at_a_dead_letter_keeps_its_correlation_id_and_timestamp(events_
     # given: a dead letter as the consumer parks it, with the properties the relay gave the event
     settings.SERVICE_NAME = "inventory"
     dlq = topology.dlq_name("inventory")
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             b"{}", exchange="", routing_key=dlq, message_id="m-1", correlation_id="req-1", timestamp=1_765_000_000,
             headers={REASON: "bad JSON"}, retry=False,
@@ -357,7 +357,7 @@ def test_a_dry_run_uses_up_none_of_a_dead_letter_s_deliveries(events_settings, s
     # 4.0-4.2 give it 20 and drop a message returned that often, a return on a closing channel included)
     settings.SERVICE_NAME = "inventory"
     dlq = topology.dlq_name("inventory")
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         for message_id in ("m-1", "m-2"):
             Producer(conn.default_channel).publish(
                 b"{}", exchange="", routing_key=dlq, message_id=message_id, headers={REASON: "bad JSON"}, retry=False
@@ -384,7 +384,7 @@ def test_a_replayed_letter_the_broker_parked_starts_its_database_retries_afresh(
 ):
     # given: a letter the broker dead-lettered (delivery limit) after 700 of the consumer's database retries
     settings.SERVICE_NAME = "inventory"
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(
             b"{}", exchange="", routing_key=topology.dlq_name("inventory"), message_id="m-1", retry=False,
             headers={ATTEMPT: 1, DB_RETRIES: 700, "x-first-death-reason": "delivery_limit"},
@@ -461,7 +461,7 @@ def test_two_relays_and_two_consumers_apply_each_event_once(postgres, background
 def test_topology_routes_each_type_to_its_consumers_only(topology, amqp_url):
     # given: declaring twice is harmless; each publish returns once RabbitMQ has routed it (a publisher
     # confirm), so the queues' counts below are complete however loaded the machine is
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         topology.declare(conn)
         producer = Producer(conn.default_channel)
         # when

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
-from kombu import Connection, Producer
+from kombu import Producer
 from rest_framework.test import APIClient
 
 from common import health
@@ -22,7 +22,7 @@ from common.events.consumer import REASON
 from common.events.models import ConsumerProgress, InboxEvent, OutboxEvent
 from common.events.topology import Topology
 from common.jobs import watchdogs
-from erp_testkit.broker import drain
+from erp_testkit.broker import drain, publishing_connection
 from erp_testkit.faults import wait_until
 from tests.events.conftest import publish_confirmed
 from tests.events.testapp.handlers import record_effect
@@ -204,7 +204,7 @@ def test_metrics_show_the_queue_the_dead_letters_and_the_oldest_waiting_event(ev
     ConsumerProgress.objects.create(
         consumer="inventory", taken_at=now - dt.timedelta(seconds=120), occurred_at=now - dt.timedelta(seconds=125)
     )
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         producer = Producer(conn.default_channel)
         for queue, count in ((topology.queue_name("inventory"), 3), (topology.dlq_name("inventory"), 2)):
             for _ in range(count):
@@ -256,7 +256,7 @@ def test_the_dead_letter_watchdog_logs_what_waits_in_the_dlq_and_is_quiet_withou
         assert watchdogs.dead_letters_watch() == 0
         assert caplog.records == []
         # given: two events dead-lettered
-        with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+        with publishing_connection(amqp_url) as conn:
             producer = Producer(conn.default_channel)
             for _ in range(2):
                 producer.publish(b"{}", exchange="", routing_key=dlq)

@@ -12,7 +12,7 @@ from kombu.message import Message
 
 from common.events.dead_letters import dead_letter_reason
 from common.events.topology import QUORUM, QueueMigration, Topology, TopologyConflict
-from erp_testkit.broker import drain, queue_depth
+from erp_testkit.broker import drain, publishing_connection, queue_depth
 from erp_testkit.faults import wait_until
 
 
@@ -55,7 +55,7 @@ def test_an_empty_classic_queue_of_the_same_name_is_replaced(events_settings, am
     _declare_classic(amqp_url, topology.queue_name("purchase"))
     assert not _is_quorum(amqp_url, topology.queue_name("purchase"))
     # when
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         topology.declare(conn, ["purchase"])
         Producer(conn.default_channel).publish(b"{}", exchange=topology.exchange, routing_key="contact.vendor.created")
     # then: a quorum queue, bound again (the confirmed message counted in its depth a moment later)
@@ -70,7 +70,7 @@ def test_a_classic_queue_holding_messages_is_kept_and_named_in_a_clear_error(eve
     with Connection(amqp_url) as conn:
         topology.delete(conn, ["purchase"])
     _declare_classic(amqp_url, name)
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         Producer(conn.default_channel).publish(b"kept", exchange="", routing_key=name)
     # when / then
     with Connection(amqp_url) as conn, pytest.raises(TopologyConflict, match="still holds messages or consumers"):
@@ -80,7 +80,7 @@ def test_a_classic_queue_holding_messages_is_kept_and_named_in_a_clear_error(eve
 
 
 def _publish(amqp_url: str, topology: Topology, *bodies: bytes) -> None:
-    with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+    with publishing_connection(amqp_url) as conn:
         producer = Producer(conn.default_channel)
         for body in bodies:
             producer.publish(body, exchange=topology.exchange, routing_key="contact.vendor.created")

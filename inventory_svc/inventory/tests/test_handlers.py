@@ -28,7 +28,7 @@ from common.events import envelope, jsonenc, registry
 from common.events.consumer import REASON, EventConsumer, Taken
 from common.events.models import InboxEvent
 from common.events.topology import Topology
-from erp_testkit.broker import drain, queue_depth
+from erp_testkit.broker import drain, publishing_connection, queue_depth
 from erp_testkit.processes import STARTED_WITHIN
 from inventory.models import IssueOutcome, MovementReason, SalesOrderIssue, StockMovement
 from inventory.selectors import backorder_discrepancies, sales_order_stock, stock_ledger_discrepancies
@@ -119,7 +119,7 @@ def publish(topology, amqp_url):
             )
             body = text.encode()
         # Confirmed: a connection closed right after an unconfirmed publish may lose it.
-        with Connection(amqp_url, transport_options={"confirm_publish": True}) as conn:
+        with publishing_connection(amqp_url) as conn:
             Producer(conn.default_channel).publish(
                 body,
                 exchange=topology.exchange,
