@@ -43,7 +43,7 @@ from functools import partial
 from pathlib import Path
 
 from honcho.manager import Manager
-from supervision import RestartingProcess, RestartPolicy
+from supervision import ChunkPrinter, GatheringProcess, RestartingProcess, RestartPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -116,6 +116,8 @@ class GracefulManager(Manager):
 
     def __init__(self, printer, *, grace_seconds: float):
         super().__init__(printer)
+        # Every process's output in chunks of whole lines, not line by line (supervision.GatheringProcess).
+        self._process_ctor = GatheringProcess
         self.grace_seconds = grace_seconds
         self.terminating_since: float | None = None
         self.stopping = multiprocessing.Event()
@@ -627,8 +629,6 @@ def run_manage(name: str, args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["manage"]:
         return run_manage(argv[1] if len(argv) > 1 else "", argv[2:])
-    from honcho.printer import Printer
-
     # Before anything is made or migrated: a taken port would stop the run half-way.
     taken = taken_ports(port_base())
     if taken:
@@ -652,7 +652,7 @@ def main(argv: list[str]) -> int:
             for k, v in ids.items()
         }
 
-    manager = GracefulManager(Printer(sys.stdout), grace_seconds=GRACEFUL_STOP_SECONDS)
+    manager = GracefulManager(ChunkPrinter(sys.stdout), grace_seconds=GRACEFUL_STOP_SECONDS)
     commands = procfile_commands()
     for service in SERVICES:
         own_env = service_env(service, env, folder)

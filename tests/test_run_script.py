@@ -1,5 +1,6 @@
 """scripts/run.py's parts: taken ports, the masked broker, ``make manage``'s arguments, demo users and order seeds."""
 
+import datetime
 import io
 import os
 import random
@@ -16,6 +17,7 @@ import honcho.manager
 import honcho.printer
 import pytest
 import run
+import supervision
 from run import SERVICES, broker_description, processes, taken_ports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -407,6 +409,70 @@ def test_a_worker_in_a_crash_loop_stops_the_run_and_says_why():
         "worker keeps crashing (3 exits within 60 s, the last with rc=3); "
         "its last line: django.db.utils.OperationalError: no such table: inventory_stock"
     ]
+
+
+class _CountingPrinter(honcho.printer.Printer):
+    """A printer that also counts the messages of output it was given."""
+
+    def __init__(self, output):
+        super().__init__(output, colour=False, prefix=False)
+        self.messages = 0
+
+    def write(self, message):
+        self.messages += message.type == "line"
+        super().write(message)
+
+
+def test_a_process_s_output_reaches_the_terminal_in_chunks_of_whole_lines_every_line_once_in_order():
+    # given: a process that writes 300 lines at once, then one more after a pause, and a last line without a newline
+    printer = _CountingPrinter(io.StringIO())
+    manager = run.GracefulManager(printer, grace_seconds=5)
+    script = (
+        "import sys, time; [print(n) for n in range(300)]; sys.stdout.flush(); time.sleep(0.3); "
+        "print('late'); print('last', end='')"
+    )
+    manager.add_process("web", f'{sys.executable} -c "{script}"')
+    # when
+    _supervise(manager)
+    # then: every line once and in order, in a few messages (honcho's reader sent one per line)
+    lines = [line for line in printer.output.getvalue().splitlines() if "(pid=" not in line and "(rc=" not in line]
+    assert lines == [*map(str, range(300)), "late", "last"]
+    assert printer.messages < 20
+
+
+def test_whole_lines_holds_a_line_back_until_its_end_and_gives_the_last_one_as_it_is():
+    # given: a pipe written to in pieces that split lines
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as stream:
+        for piece in (b"first\nsec", b"ond\n", b"third\nfourth", b"\nfifth"):
+            os.write(write_end, piece)
+        os.close(write_end)
+        # when
+        chunks = list(supervision.whole_lines(stream, gather_seconds=0))
+    # then: each chunk ends at a line's end, and nothing is lost
+    assert b"".join(chunks) == b"first\nsecond\nthird\nfourth\nfifth"
+    assert all(chunk.endswith(b"\n") for chunk in chunks[:-1]) and chunks[-1] == b"fifth"
+
+
+def test_the_chunk_printer_writes_a_message_of_several_lines_at_once_with_honcho_s_prefixes():
+    # given: an output that records its writes
+    class Recording(io.StringIO):
+        writes = 0
+
+        def write(self, text):
+            self.writes += 1
+            return super().write(text)
+
+    output = Recording()
+    printer = supervision.ChunkPrinter(output, colour=False, width=4)
+    message = honcho.printer.Message(
+        type="line", data=b"one\ntwo\nthree\n", time=datetime.datetime(2026, 12, 7, 23, 30), name="web", colour=None
+    )
+    # when
+    printer.write(message)
+    # then: one write, each line with the process's prefix
+    assert output.writes == 1
+    assert output.getvalue() == "23:30:00 web  | one\n23:30:00 web  | two\n23:30:00 web  | three\n"
 
 
 @pytest.mark.parametrize(("role", "restarted"), [("web", False), ("relay", True), ("consumer", True),
