@@ -8,17 +8,19 @@ Only a crash loop (more than ``max_restarts`` exits within ``window_seconds``) i
 stop, which ends the run as before, and its cause (the last line the worker wrote) is put on
 ``causes`` for the run to print last.
 
-It stays inside honcho's own ``Process.run`` (one run per start of the command, through a queue
-that keeps the ``stop`` to itself), so honcho's output, ``start`` messages (the manager learns each
-new pid, which its SIGTERM and SIGKILL go to) and signal handling are unchanged.
-
 Every process's output reaches the terminal a chunk of whole lines at a time
 (:class:`GatheringProcess`, :class:`ChunkPrinter`), not line by line as honcho sends it.
+``GatheringProcess.run`` is honcho's ``Process.run`` with only its read loop changed (a test
+compares the two), and a restart runs it once per start of the command, through a queue that
+keeps the ``stop`` to itself, so honcho's output, ``start`` messages (the manager learns each
+new pid, which its SIGTERM and SIGKILL go to) and signal handling are unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import fcntl
 import io
 import os
 import signal
@@ -37,28 +39,38 @@ from honcho.process import Process
 # (docs/performance.md, "Orders under load"). Gathered, a busy server's lines go at most 20 times a
 # second per process, whatever the request rate; a person at the terminal does not see 50 ms.
 GATHER_SECONDS = 0.05
-# The most one read takes from a process's pipe (the pipe itself holds 64 KiB on Linux).
-READ_BYTES = 65536
+# The most one read takes from a process's pipe, and the pipe's size (64 KiB on Linux unless grown):
+# a process writes on while its pipe has room, so up to READ_BYTES per GATHER_SECONDS (5 MiB/s)
+# before the reader's wait holds it back. Each pipe counts against the user's pipe-user-pages-soft
+# (64 MiB), which a run's processes must leave room in.
+READ_BYTES = 256 * 1024
 
 
 def whole_lines(stream: BinaryIO, gather_seconds: float = GATHER_SECONDS) -> Iterator[bytes]:
-    """Yield what ``stream`` writes as chunks of whole lines, each ending in a newline, until it closes.
+    """Yield what is read from the pipe ``stream`` as chunks of whole lines, each ending in a newline, until it closes.
 
-    A read blocks until there is output, so an idle process costs nothing. After each chunk the
-    reader waits ``gather_seconds`` for the lines written meanwhile, which the next read takes
-    together. A line not yet ended waits for the rest of it (as honcho's ``readline`` did); at
-    the end of the stream it is yielded as it is.
+    A read blocks until there is output, so an idle process costs nothing. After a read that
+    drained the pipe the reader waits ``gather_seconds`` for the lines written meanwhile, which
+    the next read takes together. A process writes on while the pipe has room, so the pipe is
+    grown to READ_BYTES (Linux), and a full read is followed by the next one at once.
+    A line not yet ended waits for the rest of it (as honcho's ``readline`` did); at the end of
+    the stream it is yielded as it is.
     """
-    pending = b""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or over the user's pipe limit
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, READ_BYTES)
+    pending = bytearray()  # grown in place: a long line is not copied again at each read
     while data := stream.read1(READ_BYTES):
-        pending += data
-        end = pending.rfind(b"\n") + 1
-        if end:
-            chunk, pending = pending[:end], pending[end:]
-            yield chunk
+        end = data.rfind(b"\n") + 1
+        if not end:
+            pending += data
+            continue
+        chunk = bytes(pending + data[:end])
+        pending = bytearray(data[end:])
+        yield chunk
+        if len(data) < READ_BYTES:
             time.sleep(gather_seconds)
     if pending:
-        yield pending
+        yield bytes(pending)
 
 
 class GatheringProcess(Process):
@@ -87,14 +99,14 @@ class ChunkPrinter(Printer):
     """honcho's printer, writing a message of several lines with one write and one flush, not one per line."""
 
     def write(self, message):
-        output, self.output = self.output, io.StringIO()
-        try:
-            super().write(message)  # honcho's prefixes and colours, into the buffer
-            text = self.output.getvalue()
-        finally:
-            self.output = output
-        output.write(text)
-        output.flush()
+        # honcho's Printer.write prints each line to its ``output``: a copy of this printer formats
+        # into a buffer, so this one is never changed. The manager's signal handler writes too
+        # ("SIGINT received"), and may run in the middle of this write; its lines go out on their own.
+        formatting = copy.copy(self)
+        formatting.output = io.StringIO()
+        Printer.write(formatting, message)  # honcho's prefixes and colours
+        self.output.write(formatting.output.getvalue())
+        self.output.flush()
 
 
 @dataclass(frozen=True)
