@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -60,19 +58,12 @@ def stock_availability(*, lines: Iterable[Line], pending: Iterable[PendingLine] 
     rather than short (every item has its stock row: the stock read finds the items too).
     ``pending`` are the lines of orders sales confirmed and has not heard back about: those
     inventory has not decided yet (no ``SalesOrderIssue``) claim their stock before
-    ``lines``; one decided already is in the stock on hand, and is not counted twice. The
-    decisions and the stock are read in one snapshot, so an order decided while this runs
-    is counted exactly once. A read without locks: the issue itself decides (all or none).
+    ``lines``; one decided already is in the stock on hand, and is not counted twice. A read
+    without locks: the issue itself decides (all or none).
     """
     wanted = quantities_by_item(lines)
     pending = [line for line in pending if line.item_id in wanted]
-    with _one_snapshot():
-        decided = set(
-            SalesOrderIssue.objects.filter(order_id__in={line.order_id for line in pending}).values_list(
-                "order_id", flat=True
-            )
-        )
-        on_hand = dict(Stock.objects.filter(item_id__in=wanted).values_list("item_id", "quantity"))
+    on_hand, decided = _stock_and_decisions(item_ids=wanted, order_ids={line.order_id for line in pending})
     claimed = quantities_by_item(line for line in pending if line.order_id not in decided)
     left = {item_id: max(0, on_hand.get(item_id, 0) - claimed.get(item_id, 0)) for item_id in wanted}
     short = [
@@ -85,28 +76,39 @@ def stock_availability(*, lines: Iterable[Line], pending: Iterable[PendingLine] 
     )
 
 
-@contextlib.contextmanager
-def _one_snapshot() -> Iterator[None]:
-    """Run the block's reads in one transaction that sees one snapshot (REPEATABLE READ on PostgreSQL).
+_STOCK_ROW, _DECISION_ROW = "stock", "decision"
 
-    Under READ COMMITTED each statement sees the commits made before it, so two reads can
-    straddle a commit. Inside a transaction already open (a caller's, a test's) its level
-    stands. On SQLite a DEFERRED transaction: in WAL its first read fixes the snapshot, and
-    it takes no lock, where the IMMEDIATE every other transaction begins with (the database
-    settings) would wait behind any writer, an import of a minute included, and fail after
-    its 20 s timeout.
+
+def _stock_and_decisions(
+    *, item_ids: Iterable[uuid.UUID], order_ids: set[uuid.UUID]
+) -> tuple[dict[uuid.UUID, int], set[uuid.UUID]]:
+    """Return the stock on hand of ``item_ids`` and which of ``order_ids`` inventory has decided, read in one statement.
+
+    One statement sees one snapshot (PostgreSQL's READ COMMITTED takes one per statement; in
+    SQLite's WAL a read takes one and no lock), so an order decided while this runs is in
+    both halves or in neither: its stock is never counted twice, as two reads either side of
+    its commit would. Two reads would need a REPEATABLE READ transaction around them: begin,
+    set its level, two reads and commit, four more round trips than this one.
     """
-    outermost = not connection.in_atomic_block
-    with contextlib.ExitStack() as stack:
-        if outermost and connection.vendor == "sqlite":
-            connection.ensure_connection()  # which reads the mode from the settings
-            mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"
-            stack.callback(setattr, connection, "transaction_mode", mode)
-        stack.enter_context(transaction.atomic())
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        yield
+    rows = (
+        Stock.objects.filter(item_id__in=item_ids)
+        .annotate(row=Value(_STOCK_ROW))
+        .values_list("row", "item_id", "quantity")
+    )
+    if order_ids:
+        decisions = (
+            SalesOrderIssue.objects.filter(order_id__in=order_ids)
+            .annotate(row=Value(_DECISION_ROW), quantity=Value(0))
+            .values_list("row", "order_id", "quantity")
+        )
+        rows = rows.union(decisions, all=True)
+    on_hand, decided = {}, set()
+    for row, key, quantity in rows:
+        if row == _STOCK_ROW:
+            on_hand[key] = quantity
+        else:
+            decided.add(key)
+    return on_hand, decided
 
 
 @dataclass(frozen=True)

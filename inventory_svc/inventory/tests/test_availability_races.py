@@ -1,4 +1,4 @@
-"""The availability check against an issue committing between its reads, on real PostgreSQL."""
+"""The availability check against issues committing while it runs, on real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,51 +10,42 @@ import pytest
 from erp_testkit.concurrency import Worker
 from inventory import selectors
 from inventory.lines import PendingLine, StockLine
-from inventory.models import SalesOrderIssue
 from inventory.services import stock_issue_for_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def _held_after_the_decisions(monkeypatch) -> tuple[threading.Event, threading.Event]:
-    """Make the check stop after it read the decisions, before it reads the stock, until released."""
-    reached, release = threading.Event(), threading.Event()
-
-    class _Decisions:
-        def filter(self, **kwargs):
-            rows = SalesOrderIssue.objects.filter(**kwargs)
-
-            class _Rows:
-                def values_list(self, *args, **options):
-                    found = list(rows.values_list(*args, **options))
-                    reached.set()
-                    assert release.wait(10), "never released"
-                    return found
-
-            return _Rows()
-
-    monkeypatch.setattr(selectors, "SalesOrderIssue", type("SalesOrderIssue", (), {"objects": _Decisions()}))
-    return reached, release
+ORDERS, EACH, ON_HAND = 40, 4, 1_000
 
 
-def test_an_order_issued_between_the_checks_reads_is_counted_once(postgresql, make_item, monkeypatch):
-    # given: 10 on hand, and an order of 4 sales sends as pending that inventory has not decided yet
-    item = make_item(stock=10)
-    order = uuid.uuid4()
-    reached, release = _held_after_the_decisions(monkeypatch)
-    check = Worker(
-        lambda: selectors.stock_availability(
-            lines=[StockLine(item.pk, 7)], pending=[PendingLine(order_id=order, item_id=item.pk, quantity=4)]
-        )
-    )
+def test_orders_issued_while_checks_run_are_each_counted_once(postgresql, make_item):
+    # given: 1,000 on hand, and 40 orders of 4 that sales confirmed and sends as pending, none decided yet
+    item = make_item(stock=ON_HAND)
+    orders = [uuid.uuid4() for _ in range(ORDERS)]
+    pending = [PendingLine(order_id=order, item_id=item.pk, quantity=EACH) for order in orders]
+    issuing_done = threading.Event()
 
-    # when: the order is issued (and committed) after the check read the decisions, before it read the stock
-    check.start()
-    assert reached.wait(10)
-    stock_issue_for_order(order_id=order, lines=[StockLine(item.pk, 4)], actor="sales")
-    release.set()
-    check.join(10)
+    def issue_one_by_one():
+        try:
+            for order in orders:
+                stock_issue_for_order(order_id=order, lines=[StockLine(item.pk, EACH)], actor="sales")
+        finally:
+            issuing_done.set()
 
-    # then: 6 left for the 7 asked (counted once, in the pending claim or the stock, never in both)
-    assert check.error is None, check.error
-    assert [(line.requested, line.available) for line in check.result.short] == [(7, 6)]
+    def check_until_issued() -> list[int]:
+        seen = []
+        while not issuing_done.is_set():
+            answer = selectors.stock_availability(lines=[StockLine(item.pk, ON_HAND)], pending=pending)
+            seen.append(answer.short[0].available)
+        return seen
+
+    # when: inventory issues them one by one (a commit each) while the check is asked again and again
+    issuer, checker = Worker(issue_one_by_one), Worker(check_until_issued)
+    checker.start()
+    issuer.start()
+    issuer.join(60)
+    checker.join(60)
+
+    # then: every answer counted each order once, in the stock it took or in its pending claim, never in both
+    # (fewer than 840 available) nor in neither (more): a check whose reads straddled an issue's commit would
+    assert issuer.error is None and checker.error is None, (issuer.error, checker.error)
+    assert checker.result and set(checker.result) == {ON_HAND - ORDERS * EACH}

@@ -213,16 +213,30 @@ def test_each_internal_read_serves_only_the_callers_it_names(make_item, path, ca
         assert response.json()["error"]["type"] == "forbidden"
 
 
+@pytest.mark.sqlite
 @pytest.mark.django_db(transaction=True)
-def test_the_availability_reads_the_decisions_and_the_stock_in_one_snapshot(postgresql):
+def test_the_availability_reads_the_decisions_and_the_stock_in_one_statement(make_item):
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from ..selectors import _one_snapshot
+    from ..lines import PendingLine, ShortLine, StockLine
+    from ..selectors import stock_availability
 
-    # when: the reads run outside any transaction, as the view's do
-    with _one_snapshot(), connection.cursor() as cursor:
-        cursor.execute("SHOW transaction_isolation")
-        level = cursor.fetchone()[0]
+    # given: outside any transaction, as the view runs: an order decided already and one not yet
+    item = make_item(stock=10)
+    decided, undecided = uuid.uuid4(), uuid.uuid4()
+    SalesOrderIssue.objects.create(order_id=decided, outcome=IssueOutcome.ISSUED)
+    pending = [PendingLine(order_id=decided, item_id=item.pk, quantity=4), PendingLine(undecided, item.pk, 3)]
 
-    # then: one snapshot for both (READ COMMITTED would let an issue commit between them, counted twice)
-    assert level == "repeatable read"
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        availability = stock_availability(lines=[StockLine(item.pk, 8)], pending=pending)
+
+    # then: one statement, which sees one snapshot: two reads either side of a decision's commit would count its
+    # stock twice (still claimed, already gone), and in a transaction around them they would be five round trips
+    [statement] = [query["sql"] for query in queries.captured_queries]
+    assert statement.lstrip("(").startswith("SELECT")
+    assert (availability.available, availability.short) == (
+        False,
+        [ShortLine(item_id=item.pk, requested=8, available=7)],
+    )
