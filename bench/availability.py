@@ -6,7 +6,10 @@ bench/receipts.py ``production_env``) on a database of its own, one item stocked
 
 - ``no pending``: the order's lines only (sales has no confirmed order waiting for inventory);
 - ``pending``: with the lines of 5 orders sales confirmed and has not heard back about, 2 of them
-  decided by inventory already (what a confirm sends while others are on their way).
+  decided by inventory already (what a confirm sends while others are on their way);
+- ``varied``: 1 to 8 items and 0 to 5 pending orders, a different pair at each check (48 pairs), as orders
+  come: a statement whose text depends on them is prepared again for each (psycopg keeps 100 per
+  connection, and prepares a text on its sixth run).
 
 Per check: this process's CPU (``time.process_time``) and its backend's (``/proc/<pid>/stat`` of
 ``pg_backend_pid()``), ``--checks`` checks, ``--rounds`` rounds, the two kinds alternated. The web
@@ -53,34 +56,48 @@ def main() -> int:
     from inventory.models import IssueOutcome, Item, SalesOrderIssue, Stock
     from inventory.selectors import stock_availability
 
-    Item.objects.filter(sku="BENCH-AVAILABILITY").delete()
-    item = Item.objects.create(sku="BENCH-AVAILABILITY", name="Bench unit", unit_price=1)
-    Stock.objects.update_or_create(item=item, defaults={"quantity": 1_000})
+    Item.objects.filter(sku__startswith="BENCH-AVAILABILITY").delete()
+    items = [Item.objects.create(sku=f"BENCH-AVAILABILITY-{n}", name="Bench unit", unit_price=1) for n in range(8)]
+    for each in items:
+        Stock.objects.update_or_create(item=each, defaults={"quantity": 1_000})
+    item = items[0]
     orders = [uuid.uuid4() for _ in range(5)]
     for order_id in orders[:2]:
         SalesOrderIssue.objects.create(order_id=order_id, outcome=IssueOutcome.ISSUED)
     lines = [StockLine(item.pk, 1)]
+    varied = [
+        {
+            "lines": [StockLine(each.pk, 1) for each in items[:count]],
+            "pending": [PendingLine(order_id, item.pk, 2) for order_id in orders[:waiting]],
+        }
+        for count in range(1, 9)
+        for waiting in range(6)
+    ]
     kinds = {
-        "no pending": {"lines": lines},
-        "pending": {"lines": lines, "pending": [PendingLine(order_id, item.pk, 2) for order_id in orders]},
+        "no pending": lambda check: {"lines": lines},
+        "pending": lambda check: {
+            "lines": lines,
+            "pending": [PendingLine(order_id, item.pk, 2) for order_id in orders],
+        },
+        "varied": lambda check: varied[check % len(varied)],
     }
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     for kind in kinds.values():  # warm: prepared statements
-        for _ in range(20):
-            stock_availability(**kind)
+        for check in range(100):
+            stock_availability(**kind(check))
 
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name in kinds}
     for _ in range(args.rounds):
         for name, kind in kinds.items():
             mine, theirs = time.process_time(), cpu_seconds(backend)
-            for _ in range(args.checks):
-                stock_availability(**kind)
+            for check in range(args.checks):
+                stock_availability(**kind(check))
             figures[name].append(
                 ((time.process_time() - mine) * 1e6 / args.checks, (cpu_seconds(backend) - theirs) * 1e6 / args.checks)
             )
-    Item.objects.filter(pk=item.pk).delete()
+    Item.objects.filter(sku__startswith="BENCH-AVAILABILITY").delete()
     SalesOrderIssue.objects.filter(order_id__in=orders).delete()
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"stock_availability, {args.checks} checks x {args.rounds} rounds (load {load}); per check:")

@@ -117,4 +117,3 @@ def test_the_availability_check_begins_no_transaction(make_item):
     # then: no BEGIN. On SQLite every transaction of the services begins IMMEDIATE, with the write lock: the check
     # would wait behind a writer (an import of 100,000 items, a minute) and fail after 20 s; a lone read takes none
     assert not [query["sql"] for query in queries.captured_queries if query["sql"].startswith("BEGIN")]
-    assert not connection.in_atomic_block

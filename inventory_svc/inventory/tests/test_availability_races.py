@@ -47,5 +47,6 @@ def test_orders_issued_while_checks_run_are_each_counted_once(postgresql, make_i
 
     # then: every answer counted each order once, in the stock it took or in its pending claim, never in both
     # (fewer than 840 available) nor in neither (more): a check whose reads straddled an issue's commit would
+    assert not issuer.is_alive() and not checker.is_alive(), "still running after 60 s"
     assert issuer.error is None and checker.error is None, (issuer.error, checker.error)
     assert checker.result and set(checker.result) == {ON_HAND - ORDERS * EACH}

@@ -240,3 +240,29 @@ def test_the_availability_reads_the_decisions_and_the_stock_in_one_statement(mak
         False,
         [ShortLine(item_id=item.pk, requested=8, available=7)],
     )
+
+
+def test_the_availability_check_is_one_statement_text_whatever_the_numbers_of_items_and_orders(postgresql, make_item):
+    from django.db import connection
+
+    from ..lines import PendingLine, StockLine
+    from ..selectors import stock_availability
+
+    # given: checks of 1 to 3 items with 0 to 5 pending orders, the text of each statement recorded as Django sends it
+    items = [make_item(sku=f"SHAPE-{index}", stock=10) for index in range(3)]
+    texts = set()
+
+    def record(execute, sql, params, many, context):
+        texts.add(sql)
+        return execute(sql, params, many, context)
+
+    # when
+    with connection.execute_wrapper(record):
+        for count in range(1, 4):
+            for orders in (0, 1, 5):
+                lines = [StockLine(item.pk, 1) for item in items[:count]]
+                stock_availability(lines=lines, pending=[PendingLine(uuid.uuid4(), items[0].pk, 1)] * orders)
+
+    # then: one text, prepared once per connection; an IN list would make one per pair of lengths, of which
+    # psycopg keeps 100 per connection, pushing the service's other prepared statements out
+    assert len(texts) == 1, texts
